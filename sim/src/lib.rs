@@ -1,0 +1,1 @@
+//! flywheel-sim
