@@ -1,1 +1,5 @@
-fn main() {}
+//! Thin binary: everything lives in the library (`flywheel::cli`).
+
+fn main() -> std::process::ExitCode {
+    flywheel::cli::main()
+}

@@ -1,0 +1,5 @@
+//! What Amazon defines, as flywheel needs it: marketplaces and regions now;
+//! the LWA client, the HTTP layer, rate limits and the SP-API and Ads
+//! clients join here as the sync capabilities land.
+
+pub mod marketplace;

@@ -1,0 +1,87 @@
+//! The only place with SQL: the connection, migrations, and (as later
+//! capabilities land) upserts, snapshot queries and the outbox.
+//!
+//! SQLite is opened in WAL mode with foreign keys on and a busy timeout, so
+//! the daemon and a CLI command (`status`, `ack`) can share the file.
+
+mod migrate;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use migrate::{applied_versions, migrate, Migration, MigrateReport, MIGRATIONS};
+
+/// Errors of the store, with what to do about them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this flywheel knows ({known}): \
+         upgrade flywheel, or restore a backup made by this version"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// How long a writer waits for another to finish before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens (creating if needed) the database and applies the pragmas every
+/// connection needs. It does not migrate: call [`open_and_migrate`].
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers (status, alerts) run while the daemon writes;
+    // NORMAL sync is durable across process crashes in WAL mode.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Opens the database and brings its schema up to date (every command that
+/// uses the database goes through here).
+pub fn open_and_migrate(path: &Path) -> Result<(Connection, MigrateReport), StoreError> {
+    let mut conn = open(path)?;
+    let report = migrate(&mut conn, &path.display().to_string())?;
+    Ok((conn, report))
+}
