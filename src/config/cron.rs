@@ -130,7 +130,10 @@ impl Field {
             let (lo, hi) = if range == "*" {
                 (self.min, self.max)
             } else if let Some((a, b)) = range.split_once('-') {
-                let (a, b) = (self.value(a)?, self.value(b)?);
+                let (a, mut b) = (self.value(a)?, self.value(b)?);
+                if self.max == 7 && b == 0 && a > 0 {
+                    b = 7; // `fri-sun`: Sunday closes the week
+                }
                 if a > b {
                     return Err(format!("{} range `{range}` runs backwards", self.name));
                 }

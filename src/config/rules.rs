@@ -182,7 +182,7 @@ macro_rules! rules {
                 let result = match id {
                     $(RuleId::$ty => serde_path_to_error::deserialize::<_, $ty>(value).map(|_| ())),*
                 };
-                result.map_err(|e| (e.path().to_string(), e.inner().to_string()))
+                result.map_err(|e| (e.path().to_string(), e.inner().message().to_string()))
             }
         }
     };

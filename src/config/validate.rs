@@ -77,8 +77,8 @@ fn backticked(s: &str) -> Vec<String> {
 fn closest(word: &str, candidates: &[String]) -> Option<String> {
     candidates
         .iter()
-        .map(|c| (strsim::levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 4) && *d < c.len())
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 1.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.clone())
 }
@@ -520,10 +520,10 @@ fn check_email(c: &mut Config, env: &Env, p: &mut Problems) {
         }
     }
     if e.to.is_empty() {
-        for a in &c.accounts {
+        for (i, a) in c.accounts.iter().enumerate() {
             if a.alert_to.is_empty() && !a.name.is_empty() {
                 p.push((
-                    "email.to".into(),
+                    format!("accounts[{i}].alert_to"),
                     format!("no recipients for account \"{}\": set [email] to or the account's alert_to", a.name),
                 ));
             }
