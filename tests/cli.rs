@@ -1,0 +1,225 @@
+//! The real `flywheel` binary: check-config, print-default-config, migrate,
+//! exit codes, and secrets kept out of every output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn flywheel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flywheel"))
+        .args(args)
+        .env_remove("FLYWHEEL_CONFIG")
+        .env_remove("RUST_LOG")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .expect("run flywheel")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/flywheel.example.toml")
+}
+
+/// A valid config in `dir` whose database lives in `dir`.
+fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let p = dir.join("flywheel.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"[daemon]
+database = "state/flywheel.db"
+
+[[accounts]]
+name = "shop"
+region = "eu"
+marketplaces = ["DE", "FR"]
+alert_to = ["ops@example.com"]
+
+[accounts.sp_api]
+client_id = "amzn1.application-oa2-client.test"
+client_secret = "CLIENT-SECRET-DO-NOT-PRINT"
+refresh_token = "Atzr|REFRESH-TOKEN-DO-NOT-PRINT"
+{extra}"#
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn example_config_checks_ok() {
+    let out = flywheel(&["check-config", "--config", example().to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    assert!(stdout.contains("1 account (1 marketplace), 23/23 rules enabled"), "{stdout}");
+}
+
+#[test]
+fn config_path_comes_from_the_environment_too() {
+    let out = Command::new(env!("CARGO_BIN_EXE_flywheel"))
+        .arg("check-config")
+        .env("FLYWHEEL_CONFIG", example())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}
+
+#[test]
+fn misspelled_key_exits_2_naming_key_path_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "\n[rules.conversion_rate]\nmin_percnt = 10\n");
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    let want = format!(
+        "{}:16:1: rules.conversion_rate.min_percnt: unknown key `min_percnt` (did you mean `min_percent`?)",
+        cfg.display()
+    );
+    assert!(stderr.contains(&want), "{stderr}");
+}
+
+#[test]
+fn bad_cron_unknown_marketplace_and_loose_secret_are_all_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("ads-secret");
+    std::fs::write(&secret, "ADS-SECRET-DO-NOT-PRINT\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let extra = format!(
+        "\n[accounts.ads]\nclient_id = \"ads\"\nclient_secret_file = \"{}\"\nrefresh_token = \"r\"\n\n[[accounts]]\nname = \"us\"\nregion = \"na\"\nmarketplaces = [\"USA\"]\nalert_to = [\"us@example.com\"]\n[accounts.sp_api]\nclient_id = \"i\"\nclient_secret = \"s\"\nrefresh_token = \"t\"\n\n[schedule]\ndigest = \"0 8 * * 8\"\n",
+        secret.display()
+    );
+    let cfg = write_config(dir.path(), &extra);
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let c = cfg.display();
+    for want in [
+        format!("{c}:17:1: accounts[0].ads.client_secret_file: secret file `{}` is readable by group or others (mode 0644); refusing it: run `chmod 600 {}`", secret.display(), secret.display()),
+        format!("{c}:23:17: accounts[1].marketplaces[0]: unknown marketplace \"USA\""),
+        format!("{c}:31:1: schedule.digest: bad cron expression \"0 8 * * 8\": day-of-week 8 is out of range 0-7"),
+        "3 problems in the configuration".to_string(),
+    ] {
+        assert!(stderr.contains(&want), "missing {want:?} in:\n{stderr}");
+    }
+    assert!(!stderr.contains("DO-NOT-PRINT"), "a secret leaked: {stderr}");
+}
+
+#[test]
+fn missing_config_file_is_a_config_error() {
+    let out = flywheel(&["check-config", "--config", "/nonexistent/flywheel.toml"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("/nonexistent/flywheel.toml: 1 problem"), "{stderr}");
+    assert!(stderr.contains("cannot read the config file"), "{stderr}");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(flywheel(&["no-such-command"]).status.code(), Some(2));
+    assert_eq!(flywheel(&["check-config", "--bogus"]).status.code(), Some(2));
+}
+
+#[test]
+fn print_default_config_prints_the_example() {
+    let out = flywheel(&["print-default-config"]);
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed, std::fs::read_to_string(example()).unwrap());
+    // And what it prints is itself a valid config.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("printed.toml");
+    std::fs::write(&p, printed).unwrap();
+    let out = flywheel(&["check-config", "--config", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}
+
+fn schema(db: &Path) -> Vec<(String, String, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT type, name, IFNULL(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows
+}
+
+#[test]
+fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "");
+    let db = dir.path().join("state/flywheel.db");
+
+    let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("schema version 0 -> 1 (applied 0001_initial)"), "{stdout}");
+    let first = schema(&db);
+    let tables: Vec<&str> = first
+        .iter()
+        .filter(|(t, _, _)| t == "table")
+        .map(|(_, n, _)| n.as_str())
+        .collect();
+    // What DESIGN §3 syncs and §5 keeps, table by table.
+    for t in [
+        "accounts", "marketplaces", "products", "orders", "order_items", "inventory_snapshots",
+        "inventory_planning", "sales_traffic_asin", "sales_traffic_daily", "returns",
+        "seller_feedback", "account_health_snapshots", "catalog_ranks", "pricing_snapshots",
+        "listings", "listing_issues", "review_topics", "fee_estimates", "search_query_performance",
+        "ads_profiles", "ads_campaigns", "ads_campaign_daily", "ads_search_term_daily",
+        "ads_advertised_product_daily", "job_runs", "job_cursors", "pending_reports",
+        "api_call_counts", "alerts", "alert_acks", "silences", "outbox", "schema_migrations",
+    ] {
+        assert!(tables.contains(&t), "table {t} missing; have {tables:?}");
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    drop(conn);
+
+    let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout.contains("schema version 1, up to date"), "{stdout}");
+    assert_eq!(schema(&db), first, "a second migrate must not change the schema");
+}
+
+#[test]
+fn a_database_from_a_newer_flywheel_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "");
+    assert_eq!(flywheel(&["migrate", "--config", cfg.to_str().unwrap()]).status.code(), Some(0));
+    let db = dir.path().join("state/flywheel.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("INSERT INTO schema_migrations VALUES (99, 'future', '2030-01-01T00:00:00Z')", [])
+        .unwrap();
+    drop(conn);
+    let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has schema version 99, newer than this flywheel knows (1)"), "{stderr}");
+}
+
+#[test]
+fn secrets_never_reach_logs_even_at_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "");
+    for cmd in ["check-config", "migrate"] {
+        let out = flywheel(&["-vv", cmd, "--config", cfg.to_str().unwrap()]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(!stdout.contains("DO-NOT-PRINT") && !stderr.contains("DO-NOT-PRINT"), "{stdout}{stderr}");
+    }
+}
