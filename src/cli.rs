@@ -12,7 +12,11 @@ use crate::config::{self, Config, Env};
 use crate::store;
 
 #[derive(Debug, Parser)]
-#[command(name = "flywheel", version, about = "Watches an Amazon seller's growth flywheel and emails when a link breaks")]
+#[command(
+    name = "flywheel",
+    version,
+    about = "Watches an Amazon seller's growth flywheel and emails when a link breaks"
+)]
 pub struct Cli {
     /// Configuration file.
     #[arg(long, global = true, env = "FLYWHEEL_CONFIG", default_value = config::DEFAULT_PATH)]

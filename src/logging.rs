@@ -16,8 +16,12 @@ pub fn level_for(verbose: u8, quiet: bool) -> &'static str {
 
 /// Installs the global subscriber (once, at the binary's edge).
 pub fn init(verbose: u8, quiet: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{},hyper=warn,h2=warn,rustls=warn", level_for(verbose, quiet))));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{},hyper=warn,h2=warn,rustls=warn",
+            level_for(verbose, quiet)
+        ))
+    });
     let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -57,7 +57,10 @@ fn example_config_checks_ok() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stdout.starts_with("ok: "), "{stdout}");
-    assert!(stdout.contains("1 account (1 marketplace), 23/23 rules enabled"), "{stdout}");
+    assert!(
+        stdout.contains("1 account (1 marketplace), 23/23 rules enabled"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -111,7 +114,10 @@ fn bad_cron_unknown_marketplace_and_loose_secret_are_all_reported() {
     ] {
         assert!(stderr.contains(&want), "missing {want:?} in:\n{stderr}");
     }
-    assert!(!stderr.contains("DO-NOT-PRINT"), "a secret leaked: {stderr}");
+    assert!(
+        !stderr.contains("DO-NOT-PRINT"),
+        "a secret leaked: {stderr}"
+    );
 }
 
 #[test]
@@ -119,14 +125,20 @@ fn missing_config_file_is_a_config_error() {
     let out = flywheel(&["check-config", "--config", "/nonexistent/flywheel.toml"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("/nonexistent/flywheel.toml: 1 problem"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/flywheel.toml: 1 problem"),
+        "{stderr}"
+    );
     assert!(stderr.contains("cannot read the config file"), "{stderr}");
 }
 
 #[test]
 fn bad_usage_exits_2() {
     assert_eq!(flywheel(&["no-such-command"]).status.code(), Some(2));
-    assert_eq!(flywheel(&["check-config", "--bogus"]).status.code(), Some(2));
+    assert_eq!(
+        flywheel(&["check-config", "--bogus"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -165,7 +177,10 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stdout.contains("schema version 0 -> 1 (applied 0001_initial)"), "{stdout}");
+    assert!(
+        stdout.contains("schema version 0 -> 1 (applied 0001_initial)"),
+        "{stdout}"
+    );
     let first = schema(&db);
     let tables: Vec<&str> = first
         .iter()
@@ -174,18 +189,46 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
         .collect();
     // What DESIGN §3 syncs and §5 keeps, table by table.
     for t in [
-        "accounts", "marketplaces", "products", "orders", "order_items", "inventory_snapshots",
-        "inventory_planning", "sales_traffic_asin", "sales_traffic_daily", "returns",
-        "seller_feedback", "account_health_snapshots", "catalog_ranks", "pricing_snapshots",
-        "listings", "listing_issues", "review_topics", "fee_estimates", "search_query_performance",
-        "ads_profiles", "ads_campaigns", "ads_campaign_daily", "ads_search_term_daily",
-        "ads_advertised_product_daily", "job_runs", "job_cursors", "pending_reports",
-        "api_call_counts", "alerts", "alert_acks", "silences", "outbox", "schema_migrations",
+        "accounts",
+        "marketplaces",
+        "products",
+        "orders",
+        "order_items",
+        "inventory_snapshots",
+        "inventory_planning",
+        "sales_traffic_asin",
+        "sales_traffic_daily",
+        "returns",
+        "seller_feedback",
+        "account_health_snapshots",
+        "catalog_ranks",
+        "pricing_snapshots",
+        "listings",
+        "listing_issues",
+        "review_topics",
+        "fee_estimates",
+        "search_query_performance",
+        "ads_profiles",
+        "ads_campaigns",
+        "ads_campaign_daily",
+        "ads_search_term_daily",
+        "ads_advertised_product_daily",
+        "job_runs",
+        "job_cursors",
+        "pending_reports",
+        "api_call_counts",
+        "alerts",
+        "alert_acks",
+        "silences",
+        "outbox",
+        "schema_migrations",
     ] {
         assert!(tables.contains(&t), "table {t} missing; have {tables:?}");
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     drop(conn);
 
@@ -193,23 +236,38 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout.contains("schema version 1, up to date"), "{stdout}");
-    assert_eq!(schema(&db), first, "a second migrate must not change the schema");
+    assert_eq!(
+        schema(&db),
+        first,
+        "a second migrate must not change the schema"
+    );
 }
 
 #[test]
 fn a_database_from_a_newer_flywheel_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), "");
-    assert_eq!(flywheel(&["migrate", "--config", cfg.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        flywheel(&["migrate", "--config", cfg.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
     let db = dir.path().join("state/flywheel.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("INSERT INTO schema_migrations VALUES (99, 'future', '2030-01-01T00:00:00Z')", [])
-        .unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations VALUES (99, 'future', '2030-01-01T00:00:00Z')",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("has schema version 99, newer than this flywheel knows (1)"), "{stderr}");
+    assert!(
+        stderr.contains("has schema version 99, newer than this flywheel knows (1)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -220,6 +278,9 @@ fn secrets_never_reach_logs_even_at_trace() {
         let out = flywheel(&["-vv", cmd, "--config", cfg.to_str().unwrap()]);
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
-        assert!(!stdout.contains("DO-NOT-PRINT") && !stderr.contains("DO-NOT-PRINT"), "{stdout}{stderr}");
+        assert!(
+            !stdout.contains("DO-NOT-PRINT") && !stderr.contains("DO-NOT-PRINT"),
+            "{stdout}{stderr}"
+        );
     }
 }

@@ -120,9 +120,7 @@ pub fn lookup(key: &str) -> Option<&'static Marketplace> {
     let key = key.trim();
     let upper = key.to_ascii_uppercase();
     let cc = if upper == "GB" { "UK" } else { upper.as_str() };
-    MARKETPLACES
-        .iter()
-        .find(|m| m.id == key || m.country == cc)
+    MARKETPLACES.iter().find(|m| m.id == key || m.country == cc)
 }
 
 #[cfg(test)]

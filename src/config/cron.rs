@@ -118,11 +118,9 @@ impl Field {
             }
             let (range, step) = match item.split_once('/') {
                 Some((r, s)) => {
-                    let step: u32 = s
-                        .parse()
-                        .ok()
-                        .filter(|s| *s > 0)
-                        .ok_or_else(|| format!("{} step `{s}` must be a positive number", self.name))?;
+                    let step: u32 = s.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                        format!("{} step `{s}` must be a positive number", self.name)
+                    })?;
                     (r, step)
                 }
                 None => (item, 1),
@@ -187,7 +185,11 @@ impl FromStr for CronExpr {
         let doms = DOM.expand(fields[2])?;
         let months = MONTH.expand(fields[3])?;
         // crontab: 0 and 7 are Sunday. cron crate: 1 = Sunday .. 7 = Saturday.
-        let dows: BTreeSet<u32> = DOW.expand(fields[4])?.into_iter().map(|d| d % 7 + 1).collect();
+        let dows: BTreeSet<u32> = DOW
+            .expand(fields[4])?
+            .into_iter()
+            .map(|d| d % 7 + 1)
+            .collect();
         let dom_restricted = !fields[2].starts_with('*');
         let dow_restricted = !fields[4].starts_with('*');
 
@@ -302,11 +304,17 @@ mod tests {
     #[test]
     fn errors_say_what_is_wrong() {
         let cases = [
-            ("0 8 * *", "expected 5 fields (minute hour day-of-month month day-of-week), found 4"),
+            (
+                "0 8 * *",
+                "expected 5 fields (minute hour day-of-month month day-of-week), found 4",
+            ),
             ("0 25 * * *", "hour 25 is out of range 0-23"),
             ("61 * * * *", "minute 61 is out of range 0-59"),
             ("0 8 * * 8", "day-of-week 8 is out of range 0-7"),
-            ("0 8 * * funday", "day-of-week `funday` is neither a number nor a name"),
+            (
+                "0 8 * * funday",
+                "day-of-week `funday` is neither a number nor a name",
+            ),
             ("*/0 * * * *", "minute step `0` must be a positive number"),
             ("0 8 5-1 * *", "day-of-month range `5-1` runs backwards"),
             ("@sometimes", "unknown shorthand `@sometimes`"),

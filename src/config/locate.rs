@@ -99,11 +99,20 @@ mod tests {
     fn finds_keys_tables_and_array_elements() {
         let text = "[daemon]\ndatabase = \"x\"\n\n[[accounts]]\nname = \"a\"\nmarketplaces = [\"US\", \"XX\"]\n\n[[accounts]]\nname = \"b\"\n";
         let l = Locator::new(text);
-        assert_eq!(l.locate("daemon.database"), Some(Position { line: 2, column: 1 }));
-        assert_eq!(l.locate("accounts[0].name"), Some(Position { line: 5, column: 1 }));
+        assert_eq!(
+            l.locate("daemon.database"),
+            Some(Position { line: 2, column: 1 })
+        );
+        assert_eq!(
+            l.locate("accounts[0].name"),
+            Some(Position { line: 5, column: 1 })
+        );
         assert_eq!(
             l.locate("accounts[0].marketplaces[1]"),
-            Some(Position { line: 6, column: 23 })
+            Some(Position {
+                line: 6,
+                column: 23
+            })
         );
         assert_eq!(l.locate("accounts[1].name").map(|p| p.line), Some(9));
         // A key that is not written falls back to its table.

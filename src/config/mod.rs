@@ -259,9 +259,11 @@ fn de_opt_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDat
             )))
         }
     };
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(Some).map_err(|_| {
-        serde::de::Error::custom(format!("expected a date such as 2027-05-01, found \"{s}\""))
-    })
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            serde::de::Error::custom(format!("expected a date such as 2027-05-01, found \"{s}\""))
+        })
 }
 
 /// A job's schedule: a cron expression, or `"off"`.
@@ -497,7 +499,9 @@ impl Default for Alerts {
 impl Alerts {
     /// The quiet hours as (start, end); validated at load.
     pub fn quiet_hours(&self) -> Option<(chrono::NaiveTime, chrono::NaiveTime)> {
-        self.quiet_hours.as_deref().and_then(|s| parse_quiet_hours(s).ok())
+        self.quiet_hours
+            .as_deref()
+            .and_then(|s| parse_quiet_hours(s).ok())
     }
 }
 
@@ -511,7 +515,9 @@ pub(crate) fn parse_quiet_hours(s: &str) -> Result<(chrono::NaiveTime, chrono::N
     };
     let (start, end) = (t(a)?, t(b)?);
     if start == end {
-        return Err(format!("quiet hours \"{s}\" start and end at the same time"));
+        return Err(format!(
+            "quiet hours \"{s}\" start and end at the same time"
+        ));
     }
     Ok((start, end))
 }
@@ -682,10 +688,8 @@ impl Config {
             match serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(tree.clone())) {
                 Ok(c) => break Some(c),
                 Err(e) => {
-                    let (key_path, message) = validate::describe_serde_error(
-                        &e.path().to_string(),
-                        e.inner().message(),
-                    );
+                    let (key_path, message) =
+                        validate::describe_serde_error(&e.path().to_string(), e.inner().message());
                     let removed = validate::remove_path(&mut tree, &key_path);
                     problems.push(Problem {
                         position: locator.locate(&key_path),

@@ -439,10 +439,17 @@ pub fn range_problems(id: RuleId, table: &toml::Table) -> Vec<(String, String)> 
         let Some(v) = num(key) else { continue };
         if v < 0.0 || v.is_nan() {
             out.push((key.clone(), format!("must not be negative, found {v}")));
-        } else if key.ends_with("_days") && !key.contains("lead_time") && !key.contains("safety") && v < 1.0 {
+        } else if key.ends_with("_days")
+            && !key.contains("lead_time")
+            && !key.contains("safety")
+            && v < 1.0
+        {
             out.push((key.clone(), "must be at least 1 day".to_string()));
         } else if (key.ends_with("_percent") && !key.contains("rise")) && v > 100.0 {
-            out.push((key.clone(), format!("is a percentage: must be 0–100, found {v}")));
+            out.push((
+                key.clone(),
+                format!("is a percentage: must be 0–100, found {v}"),
+            ));
         }
     }
     let ordered: &[(&str, &str)] = match id {
@@ -485,11 +492,28 @@ mod tests {
     fn every_rule_of_the_design_is_here_once() {
         let ids: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
         let design = [
-            "feedback_response_sla", "feedback_rate", "review_topics", "rating_floor",
-            "return_rate", "listing_health", "account_health", "conversion_rate",
-            "traffic_trend", "buy_box", "bsr_trend", "keyword_share", "growth_stall",
-            "acos_band", "tacos", "ad_reliance", "cpc_trend", "wasted_spend",
-            "stockout_risk", "inventory_turnover", "margin_floor", "data_freshness",
+            "feedback_response_sla",
+            "feedback_rate",
+            "review_topics",
+            "rating_floor",
+            "return_rate",
+            "listing_health",
+            "account_health",
+            "conversion_rate",
+            "traffic_trend",
+            "buy_box",
+            "bsr_trend",
+            "keyword_share",
+            "growth_stall",
+            "acos_band",
+            "tacos",
+            "ad_reliance",
+            "cpc_trend",
+            "wasted_spend",
+            "stockout_risk",
+            "inventory_turnover",
+            "margin_floor",
+            "data_freshness",
             "credentials",
         ];
         assert_eq!(ids, design);
@@ -501,23 +525,42 @@ mod tests {
     #[test]
     fn defaults_are_the_seed_figures() {
         let r = Rules::default();
-        assert_eq!((r.acos_band.min_percent, r.acos_band.max_percent), (18.0, 25.0));
+        assert_eq!(
+            (r.acos_band.min_percent, r.acos_band.max_percent),
+            (18.0, 25.0)
+        );
         assert_eq!(r.conversion_rate.min_percent, 12.0);
         assert_eq!(r.return_rate.max_percent, 3.0);
         assert_eq!(r.inventory_turnover.max_days_of_supply, 45);
         assert_eq!(r.feedback_response_sla.response_hours, 24);
         assert_eq!(r.rating_floor.critical_below, 4.3);
-        assert_eq!(r.stockout_risk.lead_time_days + r.stockout_risk.safety_days, 37);
+        assert_eq!(
+            r.stockout_risk.lead_time_days + r.stockout_risk.safety_days,
+            37
+        );
         assert_eq!(RuleId::AcosBand.link(), Link::Leverage);
-        assert_eq!(RuleId::WastedSpend.subject(), SubjectKind::CampaignSearchTerm);
+        assert_eq!(
+            RuleId::WastedSpend.subject(),
+            SubjectKind::CampaignSearchTerm
+        );
     }
 
     #[test]
     fn range_checks() {
-        let t: toml::Table = toml::from_str("min_percent = 30\nmax_percent = 20\nwindow_days = 0").unwrap();
+        let t: toml::Table =
+            toml::from_str("min_percent = 30\nmax_percent = 20\nwindow_days = 0").unwrap();
         let p = range_problems(RuleId::AcosBand, &t);
-        assert!(p.contains(&("window_days".into(), "must be at least 1 day".into())), "{p:?}");
-        assert!(p.contains(&("min_percent".into(), "min_percent (30) is above max_percent (20)".into())), "{p:?}");
+        assert!(
+            p.contains(&("window_days".into(), "must be at least 1 day".into())),
+            "{p:?}"
+        );
+        assert!(
+            p.contains(&(
+                "min_percent".into(),
+                "min_percent (30) is above max_percent (20)".into()
+            )),
+            "{p:?}"
+        );
         let ok = Rules::default().table(RuleId::AcosBand);
         assert!(range_problems(RuleId::AcosBand, &ok).is_empty());
     }

@@ -30,7 +30,10 @@ fn problems(text: &str) -> Vec<String> {
             .problems
             .iter()
             .map(|p| {
-                let pos = p.position.map(|p| format!("{}:{}", p.line, p.column)).unwrap_or_default();
+                let pos = p
+                    .position
+                    .map(|p| format!("{}:{}", p.line, p.column))
+                    .unwrap_or_default();
                 format!("{pos} {}: {}", p.path, p.message)
             })
             .collect(),
@@ -41,7 +44,13 @@ fn problems(text: &str) -> Vec<String> {
 fn base_is_valid() {
     let c = parse(BASE).unwrap();
     assert_eq!(c.daemon.database, Path::new("/etc/flywheel/fw.db"));
-    let creds = c.accounts[0].sp_api.as_ref().unwrap().credentials.as_ref().unwrap();
+    let creds = c.accounts[0]
+        .sp_api
+        .as_ref()
+        .unwrap()
+        .credentials
+        .as_ref()
+        .unwrap();
     assert_eq!(creds.client_id, "id");
     assert_eq!(creds.refresh_token.expose(), "Atzr|t0ken-value");
 }
@@ -235,7 +244,13 @@ fn secret_files_and_the_credentials_directory() {
     );
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let c = parse(&text).unwrap();
-    let creds = c.accounts[0].sp_api.as_ref().unwrap().credentials.clone().unwrap();
+    let creds = c.accounts[0]
+        .sp_api
+        .as_ref()
+        .unwrap()
+        .credentials
+        .clone()
+        .unwrap();
     assert_eq!(creds.client_secret.expose(), "from-file");
 
     let missing = BASE.replace(
@@ -249,13 +264,23 @@ fn secret_files_and_the_credentials_directory() {
 
     // Left out entirely: taken from $CREDENTIALS_DIRECTORY/<account>.<api>.<key>.
     let creds_dir = tempfile::tempdir().unwrap();
-    std::fs::write(creds_dir.path().join("a.sp_api.client_secret"), "from-systemd\n").unwrap();
+    std::fs::write(
+        creds_dir.path().join("a.sp_api.client_secret"),
+        "from-systemd\n",
+    )
+    .unwrap();
     let text = BASE.replace("client_secret = \"s3cr3t-value\"\n", "");
     let env = Env {
         credentials_directory: Some(creds_dir.path().to_path_buf()),
     };
     let c = Config::from_toml(&text, Path::new("/x/t.toml"), &env).unwrap();
-    let creds = c.accounts[0].sp_api.as_ref().unwrap().credentials.clone().unwrap();
+    let creds = c.accounts[0]
+        .sp_api
+        .as_ref()
+        .unwrap()
+        .credentials
+        .clone()
+        .unwrap();
     assert_eq!(creds.client_secret.expose(), "from-systemd");
 }
 
@@ -269,7 +294,10 @@ fn debug_output_never_contains_secrets() {
     for secret in ["s3cr3t-value", "t0ken-value", "smtp-pa55word"] {
         assert!(!shown.contains(secret), "{secret} leaked into Debug");
     }
-    assert_eq!(c.email.resolved_password.as_ref().unwrap().expose(), "smtp-pa55word");
+    assert_eq!(
+        c.email.resolved_password.as_ref().unwrap().expose(),
+        "smtp-pa55word"
+    );
 }
 
 #[test]
@@ -291,14 +319,23 @@ fn example_config_is_valid_and_documents_the_true_defaults() {
     assert_eq!(c.alerts.repeat_interval, a.repeat_interval);
     assert_eq!(c.alerts.send_resolved, a.send_resolved);
     let e = Email::default();
-    assert_eq!((c.email.transport, c.email.security, &c.email.from), (e.transport, e.security, &e.from));
+    assert_eq!(
+        (c.email.transport, c.email.security, &c.email.from),
+        (e.transport, e.security, &e.from)
+    );
     assert_eq!((&c.email.dir, c.email.timeout), (&e.dir, e.timeout));
     // Every rule has its own documented section in the example.
     for id in RuleId::ALL {
-        assert!(EXAMPLE.contains(&format!("[rules.{id}]")), "example lacks [rules.{id}]");
+        assert!(
+            EXAMPLE.contains(&format!("[rules.{id}]")),
+            "example lacks [rules.{id}]"
+        );
     }
     for job in Schedule::JOBS {
-        assert!(EXAMPLE.contains(&format!("\n{job} = ")), "example lacks schedule.{job}");
+        assert!(
+            EXAMPLE.contains(&format!("\n{job} = ")),
+            "example lacks schedule.{job}"
+        );
     }
 }
 

@@ -42,7 +42,10 @@ pub(super) fn describe_serde_error(path: &str, message: &str) -> (String, String
     if let Some(rest) = message.strip_prefix("unknown variant `") {
         let value = rest.split('`').next().unwrap_or_default();
         let expected = backticked(rest.split_once(", expected").map_or("", |x| x.1));
-        let mut msg = format!("unknown value \"{value}\": expected one of {}", expected.join(", "));
+        let mut msg = format!(
+            "unknown value \"{value}\": expected one of {}",
+            expected.join(", ")
+        );
         if let Some(s) = closest(value, &expected) {
             msg.push_str(&format!(" (did you mean \"{s}\"?)"));
         }
@@ -196,7 +199,10 @@ pub(super) fn validate(c: &mut Config, env: &Env) -> Problems {
     }
     check_rules(c, &mut p);
     check_overrides(c, &mut p);
-    for (key, file) in [("costs_file", &c.costs_file), ("ratings_file", &c.ratings_file)] {
+    for (key, file) in [
+        ("costs_file", &c.costs_file),
+        ("ratings_file", &c.ratings_file),
+    ] {
         check_exists(key, file.as_deref(), &mut p);
     }
     p
@@ -205,14 +211,19 @@ pub(super) fn validate(c: &mut Config, env: &Env) -> Problems {
 fn check_exists(key: &str, file: Option<&Path>, p: &mut Problems) {
     if let Some(f) = file {
         if !f.is_file() {
-            p.push((key.to_string(), format!("file `{}` does not exist", f.display())));
+            p.push((
+                key.to_string(),
+                format!("file `{}` does not exist", f.display()),
+            ));
         }
     }
 }
 
 fn is_http_url(s: &str) -> bool {
     (s.starts_with("http://") || s.starts_with("https://"))
-        && s.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.starts_with('/'))
+        && s.split("://")
+            .nth(1)
+            .is_some_and(|h| !h.is_empty() && !h.starts_with('/'))
 }
 
 fn check_daemon(c: &Config, p: &mut Problems) {
@@ -222,12 +233,18 @@ fn check_daemon(c: &Config, p: &mut Problems) {
     }
     if let super::ClockSource::Sim(url) = &d.clock {
         if !is_http_url(url) {
-            p.push(("daemon.clock".into(), format!("\"{url}\" is not an http(s) URL")));
+            p.push((
+                "daemon.clock".into(),
+                format!("\"{url}\" is not an http(s) URL"),
+            ));
         }
     }
     if let Some(u) = &d.heartbeat_url {
         if !is_http_url(u) {
-            p.push(("daemon.heartbeat_url".into(), format!("\"{u}\" is not an http(s) URL")));
+            p.push((
+                "daemon.heartbeat_url".into(),
+                format!("\"{u}\" is not an http(s) URL"),
+            ));
         }
     }
     if d.retention_days < 90 {
@@ -240,7 +257,10 @@ fn check_daemon(c: &Config, p: &mut Problems) {
         ));
     }
     if d.shutdown_timeout.is_zero() {
-        p.push(("daemon.shutdown_timeout".into(), "must be longer than 0s".into()));
+        p.push((
+            "daemon.shutdown_timeout".into(),
+            "must be longer than 0s".into(),
+        ));
     }
 }
 
@@ -252,7 +272,11 @@ pub(crate) fn is_email(s: &str) -> bool {
     };
     !s.contains(['\r', '\n'])
         && addr.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && !d.is_empty() && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@')
+            !l.is_empty()
+                && !d.is_empty()
+                && !d.starts_with('.')
+                && !d.ends_with('.')
+                && !d.contains('@')
         })
         && !addr.contains(char::is_whitespace)
 }
@@ -268,24 +292,40 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
     for (i, a) in c.accounts.iter_mut().enumerate() {
         let at = format!("accounts[{i}]");
         if a.name.is_empty() {
-            p.push((at.clone(), "missing `name` (used in alerts and as the account's id)".into()));
-        } else if !a.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            p.push((
+                at.clone(),
+                "missing `name` (used in alerts and as the account's id)".into(),
+            ));
+        } else if !a
+            .name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
             p.push((
                 format!("{at}.name"),
                 format!("\"{}\" may only hold letters, digits, '-' and '_'", a.name),
             ));
         } else if !names.insert(a.name.clone()) {
-            p.push((format!("{at}.name"), format!("account name \"{}\" is used twice", a.name)));
+            p.push((
+                format!("{at}.name"),
+                format!("account name \"{}\" is used twice", a.name),
+            ));
         }
         let region = match a.region {
             Some(r) => Some(r),
             None => {
-                p.push((at.clone(), "missing `region`: \"na\", \"eu\" or \"fe\"".into()));
+                p.push((
+                    at.clone(),
+                    "missing `region`: \"na\", \"eu\" or \"fe\"".into(),
+                ));
                 None
             }
         };
         if a.marketplaces.is_empty() {
-            p.push((at.clone(), "missing `marketplaces`: e.g. [\"US\"] or [\"ATVPDKIKX0DER\"]".into()));
+            p.push((
+                at.clone(),
+                "missing `marketplaces`: e.g. [\"US\"] or [\"ATVPDKIKX0DER\"]".into(),
+            ));
         }
         let mut seen = HashSet::new();
         for (j, m) in a.marketplaces.iter().enumerate() {
@@ -317,10 +357,16 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
         }
         for (j, r) in a.alert_to.iter().enumerate() {
             if !is_email(r) {
-                p.push((format!("{at}.alert_to[{j}]"), format!("\"{r}\" is not an email address")));
+                p.push((
+                    format!("{at}.alert_to[{j}]"),
+                    format!("\"{r}\" is not an email address"),
+                ));
             }
         }
-        for (key, file) in [("costs_file", &a.costs_file), ("ratings_file", &a.ratings_file)] {
+        for (key, file) in [
+            ("costs_file", &a.costs_file),
+            ("ratings_file", &a.ratings_file),
+        ] {
             check_exists(&format!("{at}.{key}"), file.as_deref(), p);
         }
         if a.sp_api.is_none() && a.ads.is_none() {
@@ -336,7 +382,8 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
                 client_secret: (&s.client_secret, &s.client_secret_file),
                 refresh_token: (&s.refresh_token, &s.refresh_token_file),
             };
-            s.credentials = resolve_credentials(&format!("{at}.sp_api"), &name, "sp_api", sources, env, p);
+            s.credentials =
+                resolve_credentials(&format!("{at}.sp_api"), &name, "sp_api", sources, env, p);
             check_urls(&format!("{at}.sp_api"), &s.endpoint, &s.token_url, p);
         }
         if let Some(s) = &mut a.ads {
@@ -345,11 +392,15 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
                 client_secret: (&s.client_secret, &s.client_secret_file),
                 refresh_token: (&s.refresh_token, &s.refresh_token_file),
             };
-            s.credentials = resolve_credentials(&format!("{at}.ads"), &name, "ads", sources, env, p);
+            s.credentials =
+                resolve_credentials(&format!("{at}.ads"), &name, "ads", sources, env, p);
             check_urls(&format!("{at}.ads"), &s.endpoint, &s.token_url, p);
             for (j, id) in s.profile_ids.iter().enumerate() {
                 if *id <= 0 {
-                    p.push((format!("{at}.ads.profile_ids[{j}]"), format!("profile id {id} must be positive")));
+                    p.push((
+                        format!("{at}.ads.profile_ids[{j}]"),
+                        format!("profile id {id} must be positive"),
+                    ));
                 }
             }
             for (j, t) in s.account_types.iter().enumerate() {
@@ -368,7 +419,10 @@ fn check_urls(at: &str, endpoint: &Option<String>, token_url: &Option<String>, p
     for (k, v) in [("endpoint", endpoint), ("token_url", token_url)] {
         if let Some(u) = v {
             if !is_http_url(u) {
-                p.push((format!("{at}.{k}"), format!("\"{u}\" is not an http(s) URL")));
+                p.push((
+                    format!("{at}.{k}"),
+                    format!("\"{u}\" is not an http(s) URL"),
+                ));
             }
         }
     }
@@ -420,13 +474,21 @@ fn resolve_secret(
                 if f.exists() {
                     // systemd makes these files readable by the service only.
                     return match std::fs::read_to_string(&f) {
-                        Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim_end_matches(['\r', '\n']))),
+                        Ok(v) if !v.trim().is_empty() => {
+                            Some(Secret::new(v.trim_end_matches(['\r', '\n'])))
+                        }
                         Ok(_) => {
-                            p.push((at.to_string(), format!("credential `{}` is empty", f.display())));
+                            p.push((
+                                at.to_string(),
+                                format!("credential `{}` is empty", f.display()),
+                            ));
                             None
                         }
                         Err(e) => {
-                            p.push((at.to_string(), format!("cannot read credential `{}`: {e}", f.display())));
+                            p.push((
+                                at.to_string(),
+                                format!("cannot read credential `{}`: {e}", f.display()),
+                            ));
                             None
                         }
                     };
@@ -453,9 +515,33 @@ fn resolve_credentials(
 ) -> Option<LwaCredentials> {
     let name = |k: &str| format!("{account}.{api}.{k}");
     let client_id_inline = s.client_id.0.as_ref().map(|v| Secret::new(v.clone()));
-    let client_id = resolve_secret(at, "client_id", &name("client_id"), client_id_inline.as_ref(), s.client_id.1, env, p);
-    let client_secret = resolve_secret(at, "client_secret", &name("client_secret"), s.client_secret.0.as_ref(), s.client_secret.1, env, p);
-    let refresh_token = resolve_secret(at, "refresh_token", &name("refresh_token"), s.refresh_token.0.as_ref(), s.refresh_token.1, env, p);
+    let client_id = resolve_secret(
+        at,
+        "client_id",
+        &name("client_id"),
+        client_id_inline.as_ref(),
+        s.client_id.1,
+        env,
+        p,
+    );
+    let client_secret = resolve_secret(
+        at,
+        "client_secret",
+        &name("client_secret"),
+        s.client_secret.0.as_ref(),
+        s.client_secret.1,
+        env,
+        p,
+    );
+    let refresh_token = resolve_secret(
+        at,
+        "refresh_token",
+        &name("refresh_token"),
+        s.refresh_token.0.as_ref(),
+        s.refresh_token.1,
+        env,
+        p,
+    );
     Some(LwaCredentials {
         client_id: client_id?.expose().to_string(),
         client_secret: client_secret?,
@@ -468,7 +554,10 @@ fn check_sync(c: &Config, p: &mut Problems) {
     if s.attribution_days != 7 && s.attribution_days != 14 {
         p.push((
             "sync.attribution_days".into(),
-            format!("must be 7 or 14 (the Sponsored Products attribution windows), found {}", s.attribution_days),
+            format!(
+                "must be 7 or 14 (the Sponsored Products attribution windows), found {}",
+                s.attribution_days
+            ),
         ));
     }
     if s.report_budget_per_hour == 0 || s.report_budget_per_hour > 60 {
@@ -483,28 +572,41 @@ fn check_sync(c: &Config, p: &mut Problems) {
     if s.ads_repull_days == 0 || s.ads_repull_days > 60 {
         p.push((
             "sync.ads_repull_days".into(),
-            format!("must be 1-60 (Amazon keeps about 60 days of Sponsored Products reports), found {}", s.ads_repull_days),
+            format!(
+                "must be 1-60 (Amazon keeps about 60 days of Sponsored Products reports), found {}",
+                s.ads_repull_days
+            ),
         ));
     }
     if s.sales_traffic_reread_days > 30 {
-        p.push(("sync.sales_traffic_reread_days".into(), format!("must be 0-30, found {}", s.sales_traffic_reread_days)));
+        p.push((
+            "sync.sales_traffic_reread_days".into(),
+            format!("must be 0-30, found {}", s.sales_traffic_reread_days),
+        ));
     }
     if s.orders_history_days == 0 || s.orders_history_days > 730 {
         p.push((
             "sync.orders_history_days".into(),
-            format!("must be 1-730 (the orders report reaches two years back), found {}", s.orders_history_days),
+            format!(
+                "must be 1-730 (the orders report reaches two years back), found {}",
+                s.orders_history_days
+            ),
         ));
     }
     if s.max_attempts == 0 {
         p.push(("sync.max_attempts".into(), "must be at least 1".into()));
     }
     if s.request_timeout.is_zero() {
-        p.push(("sync.request_timeout".into(), "must be longer than 0s".into()));
+        p.push((
+            "sync.request_timeout".into(),
+            "must be longer than 0s".into(),
+        ));
     }
     if s.orders_overlap > s.orders_backfill_gap {
         p.push((
             "sync.orders_overlap".into(),
-            "is longer than sync.orders_backfill_gap: every run would backfill from the report".into(),
+            "is longer than sync.orders_backfill_gap: every run would backfill from the report"
+                .into(),
         ));
     }
 }
@@ -512,11 +614,17 @@ fn check_sync(c: &Config, p: &mut Problems) {
 fn check_email(c: &mut Config, env: &Env, p: &mut Problems) {
     let e = &mut c.email;
     if !is_email(&e.from) {
-        p.push(("email.from".into(), format!("\"{}\" is not an email address", e.from)));
+        p.push((
+            "email.from".into(),
+            format!("\"{}\" is not an email address", e.from),
+        ));
     }
     for (j, r) in e.to.iter().enumerate() {
         if !is_email(r) {
-            p.push((format!("email.to[{j}]"), format!("\"{r}\" is not an email address")));
+            p.push((
+                format!("email.to[{j}]"),
+                format!("\"{r}\" is not an email address"),
+            ));
         }
     }
     if e.to.is_empty() {
@@ -538,9 +646,18 @@ fn check_email(c: &mut Config, env: &Env, p: &mut Problems) {
             if host.is_empty() {
                 p.push(("email".into(), "transport \"smtp\" needs `host`".into()));
             }
-            let has_password = e.password.is_some() || e.password_file.is_some() || e.username.is_some();
+            let has_password =
+                e.password.is_some() || e.password_file.is_some() || e.username.is_some();
             if has_password {
-                e.resolved_password = resolve_secret("email", "password", "email.password", e.password.as_ref(), &e.password_file, env, p);
+                e.resolved_password = resolve_secret(
+                    "email",
+                    "password",
+                    "email.password",
+                    e.password.as_ref(),
+                    &e.password_file,
+                    env,
+                    p,
+                );
                 if e.username.is_none() {
                     p.push(("email".into(), "a password is set but no `username`".into()));
                 }
@@ -555,7 +672,10 @@ fn check_email(c: &mut Config, env: &Env, p: &mut Problems) {
         }
         Transport::Sendmail => {
             if !e.sendmail_command.is_absolute() {
-                p.push(("email.sendmail_command".into(), "must be an absolute path".into()));
+                p.push((
+                    "email.sendmail_command".into(),
+                    "must be an absolute path".into(),
+                ));
             }
         }
         Transport::File => {
@@ -580,22 +700,33 @@ fn check_overrides(c: &Config, p: &mut Problems) {
         let at = format!("overrides[{i}]");
         let Some(id) = RuleId::parse(&o.rule) else {
             let known: Vec<String> = RuleId::ALL.iter().map(|r| r.as_str().to_string()).collect();
-            let hint = closest(&o.rule, &known).map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default();
+            let hint = closest(&o.rule, &known)
+                .map(|s| format!(" (did you mean \"{s}\"?)"))
+                .unwrap_or_default();
             if o.rule.is_empty() {
                 p.push((at, "missing `rule`: the id of the rule to change".into()));
             } else {
-                p.push((format!("{at}.rule"), format!("unknown rule \"{}\"{hint}", o.rule)));
+                p.push((
+                    format!("{at}.rule"),
+                    format!("unknown rule \"{}\"{hint}", o.rule),
+                ));
             }
             continue;
         };
         if let Some(a) = &o.account {
             if !accounts.contains(a.as_str()) {
-                p.push((format!("{at}.account"), format!("no account is named \"{a}\"")));
+                p.push((
+                    format!("{at}.account"),
+                    format!("no account is named \"{a}\""),
+                ));
             }
         }
         if let Some(m) = &o.marketplace {
             if marketplace::lookup(m).is_none() {
-                p.push((format!("{at}.marketplace"), format!("unknown marketplace \"{m}\"")));
+                p.push((
+                    format!("{at}.marketplace"),
+                    format!("unknown marketplace \"{m}\""),
+                ));
             }
         }
         let allowed: &[&str] = match id.subject() {
@@ -604,11 +735,15 @@ fn check_overrides(c: &Config, p: &mut Problems) {
             SubjectKind::Sku => &["sku", "asin"],
             SubjectKind::Campaign | SubjectKind::CampaignSearchTerm => &["campaign"],
         };
-        let set: Vec<&str> = [("sku", &o.sku), ("asin", &o.asin), ("campaign", &o.campaign)]
-            .into_iter()
-            .filter(|(_, v)| v.is_some())
-            .map(|(k, _)| k)
-            .collect();
+        let set: Vec<&str> = [
+            ("sku", &o.sku),
+            ("asin", &o.asin),
+            ("campaign", &o.campaign),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k)
+        .collect();
         for k in &set {
             if !allowed.contains(k) {
                 let what = if allowed.is_empty() {
@@ -616,21 +751,33 @@ fn check_overrides(c: &Config, p: &mut Problems) {
                 } else {
                     allowed.join(" or ")
                 };
-                p.push((format!("{at}.{k}"), format!("rule {id} is not per {k}: select by {what}")));
+                p.push((
+                    format!("{at}.{k}"),
+                    format!("rule {id} is not per {k}: select by {what}"),
+                ));
             }
         }
         if set.len() > 1 {
-            p.push((at.clone(), format!("select one subject, not {}", set.join(" and "))));
+            p.push((
+                at.clone(),
+                format!("select one subject, not {}", set.join(" and ")),
+            ));
         }
         if o.settings.is_empty() {
-            p.push((at.clone(), format!("changes nothing: add the rule {id} keys to override")));
+            p.push((
+                at.clone(),
+                format!("changes nothing: add the rule {id} keys to override"),
+            ));
             continue;
         }
         let mut table = c.rules.table(id);
         table.extend(o.settings.clone());
         if let Err((path, msg)) = Rules::check_table(id, table.clone()) {
             let (key_path, msg) = describe_serde_error(&path, msg.trim());
-            p.push((format!("{at}.{key_path}"), msg.replace("unknown key", &format!("rule {id} has no key"))));
+            p.push((
+                format!("{at}.{key_path}"),
+                msg.replace("unknown key", &format!("rule {id} has no key")),
+            ));
             continue;
         }
         for (key, msg) in range_problems(id, &table) {

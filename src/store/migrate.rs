@@ -61,7 +61,9 @@ pub(crate) fn run(
 ) -> Result<MigrateReport, StoreError> {
     conn.execute_batch(BOOKKEEPING)?;
     let current: i64 = conn
-        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get::<_, Option<i64>>(0))
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
         .optional()?
         .flatten()
         .unwrap_or(0);
@@ -76,11 +78,12 @@ pub(crate) fn run(
     let mut applied = Vec::new();
     for m in migrations.iter().filter(|m| m.version > current) {
         let tx = conn.transaction()?;
-        tx.execute_batch(m.sql).map_err(|source| StoreError::Migration {
-            version: m.version,
-            name: m.name,
-            source,
-        })?;
+        tx.execute_batch(m.sql)
+            .map_err(|source| StoreError::Migration {
+                version: m.version,
+                name: m.name,
+                source,
+            })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
             rusqlite::params![m.version, m.name],
@@ -116,7 +119,10 @@ mod tests {
             .iter()
             .map(|m| format!("{:04}_{}.sql", m.version, m.name))
             .collect();
-        assert_eq!(files, expected, "every migrations/*.sql must be listed in MIGRATIONS");
+        assert_eq!(
+            files, expected,
+            "every migrations/*.sql must be listed in MIGRATIONS"
+        );
     }
 
     #[test]
@@ -135,23 +141,44 @@ mod tests {
         )
         .unwrap();
         let err = migrate(&mut conn, "mem").unwrap_err();
-        assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::TooNew { found: 999, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("newer than this flywheel knows"));
     }
 
     #[test]
     fn a_failing_migration_leaves_nothing_behind() {
         let bad = [
-            Migration { version: 1, name: "ok", sql: "CREATE TABLE a (x INTEGER) STRICT;" },
-            Migration { version: 2, name: "broken", sql: "CREATE TABLE b (x INTEGER); SELECT * FROM nope;" },
+            Migration {
+                version: 1,
+                name: "ok",
+                sql: "CREATE TABLE a (x INTEGER) STRICT;",
+            },
+            Migration {
+                version: 2,
+                name: "broken",
+                sql: "CREATE TABLE b (x INTEGER); SELECT * FROM nope;",
+            },
         ];
         let mut conn = Connection::open_in_memory().unwrap();
         let err = run(&mut conn, "mem", &bad).unwrap_err();
-        assert!(matches!(err, StoreError::Migration { version: 2, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::Migration { version: 2, .. }),
+            "{err}"
+        );
         assert_eq!(applied_versions(&conn).unwrap(), vec![1]);
         let b_exists: i64 = conn
-            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'b'", [], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'b'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
-        assert_eq!(b_exists, 0, "the failed migration's table must be rolled back");
+        assert_eq!(
+            b_exists, 0,
+            "the failed migration's table must be rolled back"
+        );
     }
 }

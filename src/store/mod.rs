@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use migrate::{applied_versions, migrate, Migration, MigrateReport, MIGRATIONS};
+pub use migrate::{applied_versions, migrate, MigrateReport, Migration, MIGRATIONS};
 
 /// Errors of the store, with what to do about them.
 #[derive(Debug, thiserror::Error)]
