@@ -188,7 +188,9 @@ mod tests {
     fn table() {
         use ApiError::*;
         let op = || "op".to_string();
-        let cases: Vec<(Api, u16, Option<&str>, &str, bool, ApiError)> = vec![
+        // (api, status, Retry-After, body, polling, verdict)
+        type Case<'a> = (Api, u16, Option<&'a str>, &'a str, bool, ApiError);
+        let cases: Vec<Case> = vec![
             (
                 Api::SpApi,
                 429,
