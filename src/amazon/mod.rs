@@ -2,6 +2,7 @@
 //! the LWA client, the HTTP layer, rate limits and the SP-API and Ads
 //! clients join here as the sync capabilities land.
 
+pub mod backoff;
 pub mod http;
 pub mod marketplace;
 pub mod rate_limit;
