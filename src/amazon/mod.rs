@@ -4,5 +4,6 @@
 
 pub mod backoff;
 pub mod http;
+pub mod lwa;
 pub mod marketplace;
 pub mod rate_limit;
