@@ -39,6 +39,9 @@ pub enum Command {
     PrintDefaultConfig,
     /// Create the database or bring its schema up to date.
     Migrate,
+    /// Serve the simulated Amazon marketplace (SP-API, Ads API, LWA), or
+    /// print its truth (`flywheel sim truth`).
+    Sim(flywheel_sim::SimCommand),
 }
 
 /// A failure with its exit code.
@@ -101,6 +104,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     names.join(", ")
                 );
             }
+        }
+        Command::Sim(cmd) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)?;
+            runtime.block_on(flywheel_sim::run(cmd.clone()))?;
         }
     }
     Ok(())
