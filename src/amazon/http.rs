@@ -49,6 +49,11 @@ pub enum ApiError {
     },
     #[error("{operation}: network error: {message}")]
     Network { operation: String, message: String },
+    #[error("{operation}: no access token: {source}")]
+    Credentials {
+        operation: String,
+        source: super::lwa::LwaError,
+    },
 }
 
 fn wait_text(d: &Option<Duration>) -> String {
@@ -68,6 +73,10 @@ impl ApiError {
                 | ApiError::Timeout { .. }
                 | ApiError::Network { .. }
                 | ApiError::TokenRejected { .. }
+        ) || matches!(
+            self,
+            ApiError::Credentials { source, .. }
+                if matches!(source, super::lwa::LwaError::Transient { .. } | super::lwa::LwaError::Network(_))
         )
     }
 }

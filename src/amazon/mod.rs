@@ -3,7 +3,10 @@
 //! clients join here as the sync capabilities land.
 
 pub mod backoff;
+pub mod calls;
+pub mod client;
 pub mod http;
+pub mod limiter;
 pub mod lwa;
 pub mod marketplace;
 pub mod rate_limit;

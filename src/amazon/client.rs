@@ -1,0 +1,290 @@
+//! The HTTP layer every SP-API and Ads call goes through:
+//! wait for a rate-limit token → get an LWA access token → send with a
+//! timeout → classify the answer ([`classify`]) → learn the rate, count the
+//! call, and retry with capped backoff ([`RetryPolicy`]) or give up with a
+//! typed [`ApiError`]. Nothing here retries forever.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::Utc;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+
+use super::backoff::RetryPolicy;
+use super::calls::{ApiKind, CallCounter};
+use super::http::{classify, Api, ApiError};
+use super::limiter::Limiter;
+use super::lwa::LwaClient;
+use crate::config::LwaCredentials;
+
+/// `User-Agent` of every call.
+pub const USER_AGENT: &str = concat!("flywheel/", env!("CARGO_PKG_VERSION"));
+
+/// Where and as whom to call: one account's SP-API or Ads credentials.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub account: String,
+    pub api: Api,
+    /// `https://sellingpartnerapi-na.amazon.com`, or a simulator's URL.
+    pub base_url: String,
+    pub token_url: String,
+    pub credentials: LwaCredentials,
+}
+
+/// One request.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    /// The model's operationId (`searchOrders`), used for limits and counts.
+    pub operation: &'static str,
+    pub method: Method,
+    /// Path below the base URL, starting with `/`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// JSON body and its content type.
+    pub body: Option<(Vec<u8>, String)>,
+    /// Ads: `Amazon-Advertising-API-Scope` (the profile id).
+    pub scope: Option<i64>,
+    /// Ads: the vendor media type to accept.
+    pub accept: Option<String>,
+    /// Ads report status polls (Amazon sends transient 401s there).
+    pub polling: bool,
+}
+
+impl CallSpec {
+    pub fn get(operation: &'static str, path: impl Into<String>) -> Self {
+        CallSpec {
+            operation,
+            method: Method::GET,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            scope: None,
+            accept: None,
+            polling: false,
+        }
+    }
+
+    pub fn post_json(
+        operation: &'static str,
+        path: impl Into<String>,
+        body: &serde_json::Value,
+        content_type: &str,
+    ) -> Self {
+        CallSpec {
+            method: Method::POST,
+            body: Some((body.to_string().into_bytes(), content_type.to_string())),
+            ..CallSpec::get(operation, path)
+        }
+    }
+
+    pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.push((key.to_string(), value.into()));
+        self
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Attempts it took (1 = first try).
+    pub attempts: u32,
+}
+
+impl ApiResponse {
+    /// Parses the body as JSON, naming the operation on failure.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, operation: &str) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|e| ApiError::Decode {
+            operation: operation.to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Shared by every job of the process.
+pub struct ApiClient {
+    http: reqwest::Client,
+    pub lwa: Arc<LwaClient>,
+    pub limiter: Arc<Limiter>,
+    pub counter: Arc<CallCounter>,
+    pub policy: RetryPolicy,
+    pub timeout: Duration,
+}
+
+/// The limiter's key for an operation: Ads calls share assumed buckets.
+fn limit_key(api: Api, operation: &str) -> String {
+    match api {
+        Api::SpApi => operation.to_string(),
+        Api::Ads if operation == "createAsyncReport" => "ads.createReport".to_string(),
+        Api::Ads => "ads.other".to_string(),
+    }
+}
+
+impl ApiClient {
+    pub fn new(timeout: Duration, policy: RetryPolicy) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(30)))
+            .build()?;
+        Ok(ApiClient {
+            lwa: Arc::new(LwaClient::new(http.clone())),
+            http,
+            limiter: Arc::new(Limiter::new()),
+            counter: Arc::new(CallCounter::new()),
+            policy,
+            timeout,
+        })
+    }
+
+    /// Makes one call, with waits and retries as the module doc says.
+    pub async fn call(&self, ep: &Endpoint, spec: &CallSpec) -> Result<ApiResponse, ApiError> {
+        let key = limit_key(ep.api, spec.operation);
+        let kind = match ep.api {
+            Api::SpApi => ApiKind::Sp,
+            Api::Ads => ApiKind::Ads,
+        };
+        let mut attempt = 1;
+        loop {
+            let err = match self.attempt(ep, spec, &key, kind).await {
+                Ok(mut resp) => {
+                    resp.attempts = attempt;
+                    return Ok(resp);
+                }
+                Err(e) => e,
+            };
+            match self.policy.next_delay(attempt, &err, rand::random::<f64>()) {
+                Some(delay) => {
+                    tracing::debug!(
+                        account = %ep.account,
+                        operation = spec.operation,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %err,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    tracing::warn!(account = %ep.account, operation = spec.operation, attempt, error = %err, "call failed");
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        ep: &Endpoint,
+        spec: &CallSpec,
+        key: &str,
+        kind: ApiKind,
+    ) -> Result<ApiResponse, ApiError> {
+        self.limiter.acquire(&ep.account, key).await;
+        let token = self
+            .lwa
+            .access_token(&ep.token_url, &ep.credentials, Instant::now())
+            .await
+            .map_err(|source| ApiError::Credentials {
+                operation: spec.operation.to_string(),
+                source,
+            })?;
+        let url = format!("{}{}", ep.base_url.trim_end_matches('/'), spec.path);
+        let mut req = self
+            .http
+            .request(spec.method.clone(), url)
+            .query(&spec.query);
+        req = match ep.api {
+            Api::SpApi => req.header("x-amz-access-token", token.expose()),
+            Api::Ads => {
+                let mut r = req
+                    .bearer_auth(token.expose())
+                    .header("Amazon-Advertising-API-ClientId", &ep.credentials.client_id);
+                if let Some(scope) = spec.scope {
+                    r = r.header("Amazon-Advertising-API-Scope", scope.to_string());
+                }
+                r
+            }
+        };
+        if let Some(accept) = &spec.accept {
+            req = req.header(reqwest::header::ACCEPT, accept);
+        }
+        if let Some((body, content_type)) = &spec.body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.clone());
+        }
+        let sent = req.send().await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                self.counter
+                    .record(&ep.account, kind, spec.operation, None, Utc::now());
+                let operation = spec.operation.to_string();
+                return Err(if e.is_timeout() {
+                    ApiError::Timeout {
+                        operation,
+                        timeout: self.timeout,
+                    }
+                } else {
+                    ApiError::Network {
+                        operation,
+                        message: e.without_url().to_string(),
+                    }
+                });
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                self.counter
+                    .record(&ep.account, kind, spec.operation, None, Utc::now());
+                return Err(ApiError::Network {
+                    operation: spec.operation.to_string(),
+                    message: format!("body cut short: {}", e.without_url()),
+                });
+            }
+        };
+        self.counter
+            .record(&ep.account, kind, spec.operation, Some(status), Utc::now());
+        if let Some(rate) = headers
+            .get("x-amzn-RateLimit-Limit")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+        {
+            self.limiter.learn(&ep.account, key, rate);
+        }
+        if (200..300).contains(&status) {
+            return Ok(ApiResponse {
+                status,
+                headers,
+                body,
+                attempts: 1,
+            });
+        }
+        let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok());
+        let err = classify(
+            ep.api,
+            spec.operation,
+            status,
+            retry_after,
+            &body,
+            spec.polling,
+        );
+        match &err {
+            ApiError::Throttled { .. } => self.limiter.throttled(&ep.account, key),
+            ApiError::TokenRejected { .. } => {
+                self.lwa.invalidate(&ep.token_url, &ep.credentials).await
+            }
+            _ => {}
+        }
+        Err(err)
+    }
+}
