@@ -83,7 +83,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Migrate => {
             let cfg = load(&cli)?;
             let path = &cfg.daemon.database;
-            let (_conn, report) = store::open_and_migrate(path)?;
+            let (mut conn, report) = store::open_and_migrate(path)?;
+            store::ops::sync_accounts(&mut conn, &cfg, chrono::Utc::now())?;
             if report.applied.is_empty() {
                 println!(
                     "database {}: schema version {}, up to date",

@@ -5,6 +5,7 @@
 //! the daemon and a CLI command (`status`, `ack`) can share the file.
 
 mod migrate;
+pub mod ops;
 
 use std::path::Path;
 use std::time::Duration;
