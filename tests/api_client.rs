@@ -132,9 +132,8 @@ async fn server_errors_are_retried_until_an_answer_comes() {
         }
     }
     let (calls, _) = c.counter.totals();
-    retried += calls - 8;
     assert!(
-        retried > 0,
+        calls > 8,
         "with 5xx at 50% some calls must have been retried"
     );
     sim.shutdown().await.unwrap();
