@@ -8,8 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::amazon::backoff::RetryPolicy;
+use crate::amazon::client::ApiClient;
 use crate::config::{self, Config, Env};
 use crate::store;
+use crate::sync;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +42,15 @@ pub enum Command {
     PrintDefaultConfig,
     /// Create the database or bring its schema up to date.
     Migrate,
+    /// Run sync jobs once, now, and print a summary per job.
+    Sync {
+        /// Only this job (repeatable): orders, inventory, sales_traffic, ads, ...
+        #[arg(long = "job", value_name = "NAME")]
+        jobs: Vec<String>,
+        /// Only this account (repeatable).
+        #[arg(long = "account", value_name = "NAME")]
+        accounts: Vec<String>,
+    },
     /// Serve the simulated Amazon marketplace (SP-API, Ads API, LWA), or
     /// print its truth (`flywheel sim truth`).
     Sim(flywheel_sim::SimCommand),
@@ -51,12 +63,14 @@ pub enum CliError {
     Config(#[from] config::ConfigError),
     #[error("{0:#}")]
     Runtime(#[from] anyhow::Error),
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Config(_) => 2,
+            CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Runtime(_) => 1,
         }
     }
@@ -106,15 +120,89 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 );
             }
         }
+        Command::Sync { jobs, accounts } => {
+            let cfg = load(&cli)?;
+            let selection = sync_selection(&cfg, jobs, accounts)?;
+            let runtime = runtime()?;
+            let failed = runtime.block_on(run_sync(&cfg, &selection))?;
+            if failed > 0 {
+                return Err(CliError::Runtime(anyhow::anyhow!(
+                    "{failed} job{} failed (see the summary above)",
+                    if failed == 1 { "" } else { "s" }
+                )));
+            }
+        }
         Command::Sim(cmd) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)?;
-            runtime.block_on(flywheel_sim::run(cmd.clone()))?;
+            runtime()?.block_on(flywheel_sim::run(cmd.clone()))?;
         }
     }
     Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(e.into()))
+}
+
+/// Checks `--job` and `--account` against what exists (bad usage: exit 2).
+fn sync_selection(
+    cfg: &Config,
+    jobs: &[String],
+    accounts: &[String],
+) -> Result<sync::Selection, CliError> {
+    let mut selection = sync::Selection::default();
+    for j in jobs {
+        match sync::JobName::parse(j) {
+            Some(job) => selection.jobs.push(job),
+            None => {
+                let known: Vec<&str> = sync::JobName::ALL.iter().map(|j| j.as_str()).collect();
+                return Err(CliError::Usage(format!(
+                    "unknown job \"{j}\"; jobs: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    for a in accounts {
+        if !cfg.accounts.iter().any(|x| &x.name == a) {
+            let known: Vec<&str> = cfg.accounts.iter().map(|x| x.name.as_str()).collect();
+            return Err(CliError::Usage(format!(
+                "no account \"{a}\" in the config; accounts: {}",
+                known.join(", ")
+            )));
+        }
+        selection.accounts.push(a.clone());
+    }
+    Ok(selection)
+}
+
+/// One sync round as `flywheel sync` runs it; returns the number of failed jobs.
+async fn run_sync(cfg: &Config, selection: &sync::Selection) -> Result<usize, CliError> {
+    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
+    let clock = crate::clock::Clock::from_source(&cfg.daemon.clock);
+    let reading = clock.read().await?;
+    let now = reading.now;
+    store::ops::sync_accounts(&mut conn, cfg, now)?;
+    let client = ApiClient::new(
+        cfg.sync.request_timeout,
+        RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
+    )
+    .map_err(anyhow::Error::from)?;
+    client.limiter.set_speed(reading.speed);
+    for (account, _api, operation, rate) in store::ops::learned_rates(&conn)? {
+        client.limiter.seed_rate(&account, &operation, rate);
+    }
+    let db = std::sync::Mutex::new(conn);
+    let progress = sync::Progress::for_terminal();
+    let results = sync::run_round(cfg, &client, &db, now, selection, &progress).await;
+    sync::flush_counters(&client, &db)?;
+    print!("{}", sync::summary_table(&results));
+    Ok(results
+        .iter()
+        .filter(|r| r.status == store::jobs::RunStatus::Failed)
+        .count())
 }
 
 /// Parses the process arguments, runs, and maps the outcome to an exit code.

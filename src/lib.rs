@@ -19,6 +19,8 @@
 
 pub mod amazon;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod logging;
 pub mod store;
+pub mod sync;

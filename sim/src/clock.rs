@@ -112,8 +112,10 @@ pub fn routes() -> Router<AppState> {
         .route("/_sim/advance", post(post_advance))
 }
 
+/// `{"now": RFC3339, "speed": F}`: `speed` lets a client that follows sim
+/// time pace its own waits (rate limits, polling) in sim seconds too.
 async fn get_now(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "now": rfc3339(state.clock.now()) }))
+    Json(json!({ "now": rfc3339(state.clock.now()), "speed": state.clock.speed() }))
 }
 
 #[derive(Deserialize)]

@@ -55,6 +55,12 @@ pub fn status_class(status: Option<u16>) -> &'static str {
     }
 }
 
+tokio::task_local! {
+    /// The counter of the job whose future is being polled, so the sync
+    /// summary can say how many calls each job made.
+    pub static JOB_TALLY: std::sync::Arc<CallCounter>;
+}
+
 /// In-memory counters, drained by the store.
 #[derive(Default)]
 pub struct CallCounter {

@@ -13,7 +13,7 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 
 use super::backoff::RetryPolicy;
-use super::calls::{ApiKind, CallCounter};
+use super::calls::{ApiKind, CallCounter, JOB_TALLY};
 use super::http::{classify, Api, ApiError};
 use super::limiter::Limiter;
 use super::lwa::LwaClient;
@@ -141,6 +141,12 @@ impl ApiClient {
         })
     }
 
+    fn record(&self, account: &str, kind: ApiKind, operation: &str, status: Option<u16>) {
+        let now = Utc::now();
+        self.counter.record(account, kind, operation, status, now);
+        let _ = JOB_TALLY.try_with(|t| t.record(account, kind, operation, status, now));
+    }
+
     /// Makes one call, with waits and retries as the module doc says.
     pub async fn call(&self, ep: &Endpoint, spec: &CallSpec) -> Result<ApiResponse, ApiError> {
         let key = limit_key(ep.api, spec.operation);
@@ -223,8 +229,7 @@ impl ApiClient {
         let resp = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.counter
-                    .record(&ep.account, kind, spec.operation, None, Utc::now());
+                self.record(&ep.account, kind, spec.operation, None);
                 let operation = spec.operation.to_string();
                 return Err(if e.is_timeout() {
                     ApiError::Timeout {
@@ -244,16 +249,14 @@ impl ApiClient {
         let body = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                self.counter
-                    .record(&ep.account, kind, spec.operation, None, Utc::now());
+                self.record(&ep.account, kind, spec.operation, None);
                 return Err(ApiError::Network {
                     operation: spec.operation.to_string(),
                     message: format!("body cut short: {}", e.without_url()),
                 });
             }
         };
-        self.counter
-            .record(&ep.account, kind, spec.operation, Some(status), Utc::now());
+        self.record(&ep.account, kind, spec.operation, Some(status));
         if let Some(rate) = headers
             .get("x-amzn-RateLimit-Limit")
             .and_then(|v| v.to_str().ok())

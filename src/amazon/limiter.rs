@@ -17,14 +17,33 @@ struct Key {
     operation: String,
 }
 
-/// Token buckets keyed by (account, operation).
-#[derive(Default)]
-pub struct Limiter {
-    buckets: Mutex<HashMap<Key, TokenBucket>>,
+/// Maps wall time to the time the buckets run on: the same, or sim time
+/// running `speed` times faster when flywheel follows a simulated
+/// marketplace's clock (its buckets refill on sim time).
+struct TimeScale {
+    real0: tokio::time::Instant,
+    virt0: std::time::Instant,
+    speed: f64,
 }
 
-fn now() -> std::time::Instant {
-    tokio::time::Instant::now().into_std()
+/// Token buckets keyed by (account, operation).
+pub struct Limiter {
+    buckets: Mutex<HashMap<Key, TokenBucket>>,
+    scale: Mutex<TimeScale>,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        let real0 = tokio::time::Instant::now();
+        Limiter {
+            buckets: Mutex::new(HashMap::new()),
+            scale: Mutex::new(TimeScale {
+                real0,
+                virt0: real0.into_std(),
+                speed: 1.0,
+            }),
+        }
+    }
 }
 
 impl Limiter {
@@ -32,9 +51,35 @@ impl Limiter {
         Limiter::default()
     }
 
+    /// Runs the buckets `speed` times faster than the wall clock (a
+    /// simulated marketplace's `--speed`); 0 or nonsense means 1.
+    pub fn set_speed(&self, speed: f64) {
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        let virt0 = self.now();
+        *self.scale.lock().expect("limiter lock") = TimeScale {
+            real0: tokio::time::Instant::now(),
+            virt0,
+            speed,
+        };
+    }
+
+    fn speed(&self) -> f64 {
+        self.scale.lock().expect("limiter lock").speed
+    }
+
+    fn now(&self) -> std::time::Instant {
+        let s = self.scale.lock().expect("limiter lock");
+        s.virt0 + s.real0.elapsed().mul_f64(s.speed)
+    }
+
     /// Seeds a bucket with a rate learned earlier (from the database).
     pub fn seed_rate(&self, account: &str, operation: &str, rate: f64) {
-        self.with(account, operation, |b| b.learn_rate(rate, now()));
+        let now = self.now();
+        self.with(account, operation, |b| b.learn_rate(rate, now));
     }
 
     fn with<T>(&self, account: &str, operation: &str, f: impl FnOnce(&mut TokenBucket) -> T) -> T {
@@ -44,7 +89,7 @@ impl Limiter {
                 account: account.to_string(),
                 operation: operation.to_string(),
             })
-            .or_insert_with(|| TokenBucket::new(plan_for(operation), now()));
+            .or_insert_with(|| TokenBucket::new(plan_for(operation), self.now()));
         f(bucket)
     }
 
@@ -52,22 +97,25 @@ impl Limiter {
     pub async fn acquire(&self, account: &str, operation: &str) -> Duration {
         let start = tokio::time::Instant::now();
         loop {
-            match self.with(account, operation, |b| b.try_take(now())) {
+            let now = self.now();
+            match self.with(account, operation, |b| b.try_take(now)) {
                 Ok(()) => return start.elapsed(),
-                Err(wait) => tokio::time::sleep(wait).await,
+                Err(wait) => tokio::time::sleep(wait.div_f64(self.speed())).await,
             }
         }
     }
 
     /// A 2xx carried `x-amzn-RateLimit-Limit: rate`.
     pub fn learn(&self, account: &str, operation: &str, rate: f64) {
-        self.with(account, operation, |b| b.learn_rate(rate, now()));
+        let now = self.now();
+        self.with(account, operation, |b| b.learn_rate(rate, now));
     }
 
     /// A 429 came back despite the bucket: empty it (and slow assumed plans).
     pub fn throttled(&self, account: &str, operation: &str) {
         let assumed = plan_for(operation).assumed;
-        self.with(account, operation, |b| b.throttled(now(), assumed));
+        let now = self.now();
+        self.with(account, operation, |b| b.throttled(now, assumed));
     }
 
     /// The bucket's current rate (tokens per second).
@@ -113,5 +161,20 @@ mod tests {
         );
         let waited = l.acquire("a", "getItemReviewTopics").await;
         assert!((waited.as_secs_f64() - 2.0).abs() < 0.01, "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn follows_a_faster_simulated_clock() {
+        let l = Limiter::new();
+        l.set_speed(60.0);
+        for _ in 0..15 {
+            l.acquire("a", "createReport").await;
+        }
+        // One token per ~60 sim seconds is one per second of wall time at 60x.
+        let waited = l.acquire("a", "createReport").await;
+        assert!(
+            (waited.as_secs_f64() - 1.0 / 0.0167 / 60.0).abs() < 0.01,
+            "{waited:?}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! SQLite is opened in WAL mode with foreign keys on and a busy timeout, so
 //! the daemon and a CLI command (`status`, `ack`) can share the file.
 
+pub mod jobs;
 mod migrate;
 pub mod ops;
 

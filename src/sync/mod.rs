@@ -1,0 +1,390 @@
+//! Sync jobs: one file per job, each `fetch → parse (pure) → upsert rows
+//! and cursor in one transaction`, idempotent on re-run (DESIGN §3).
+//!
+//! This module owns the frame they run in: the job names, the [`Ctx`] a
+//! job gets (config, account, API client, database, `now`), and
+//! [`run_round`], which runs the selected jobs of each account, records
+//! each run in `job_runs`, keeps one failing job from stopping the others,
+//! retries a job whose role is missing only once a day, and returns a
+//! summary per job.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use crate::amazon::calls::{CallCounter, JOB_TALLY};
+use crate::amazon::client::{ApiClient, Endpoint};
+use crate::amazon::http::{Api, ApiError};
+use crate::config::{Account, Config};
+use crate::store::jobs::{self, RunStatus};
+use crate::store::StoreError;
+
+/// The database shared by the jobs of a round. Hold the lock only for
+/// database work, never across an `.await`.
+pub type Db = Mutex<Connection>;
+
+macro_rules! job_names {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $name:literal ),* $(,)?) => {
+        /// A sync job of DESIGN §3's table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum JobName { $( $(#[doc = $doc])* $variant ),* }
+
+        impl JobName {
+            pub const ALL: &'static [JobName] = &[$(JobName::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(JobName::$variant => $name),* }
+            }
+
+            pub fn parse(s: &str) -> Option<JobName> {
+                JobName::ALL.iter().copied().find(|j| j.as_str() == s)
+            }
+        }
+    };
+}
+
+job_names! {
+    Orders = "orders",
+    Inventory = "inventory",
+    InventoryPlanning = "inventory_planning",
+    SalesTraffic = "sales_traffic",
+    Returns = "returns",
+    SellerFeedback = "seller_feedback",
+    AccountHealth = "account_health",
+    CatalogRanks = "catalog_ranks",
+    Pricing = "pricing",
+    Listings = "listings",
+    CustomerFeedback = "customer_feedback",
+    Fees = "fees",
+    SearchQueryPerformance = "search_query_performance",
+    Ads = "ads",
+}
+
+impl JobName {
+    /// Which API the job calls (the Ads job needs `[accounts.ads]`).
+    pub fn api(self) -> Api {
+        match self {
+            JobName::Ads => Api::Ads,
+            _ => Api::SpApi,
+        }
+    }
+}
+
+impl std::fmt::Display for JobName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything a job needs.
+pub struct Ctx<'a> {
+    pub cfg: &'a Config,
+    pub account: &'a Account,
+    pub client: &'a ApiClient,
+    pub db: &'a Db,
+    /// The round's time (system or sim clock), read once.
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    /// The account's SP-API endpoint, if configured.
+    pub fn sp(&self) -> Option<Endpoint> {
+        let s = self.account.sp_api.as_ref()?;
+        Some(Endpoint {
+            account: self.account.name.clone(),
+            api: Api::SpApi,
+            base_url: s
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| self.account.region().sp_api_endpoint().to_string()),
+            token_url: s
+                .token_url
+                .clone()
+                .unwrap_or_else(|| self.account.region().token_url(false).to_string()),
+            credentials: s.credentials.clone()?,
+        })
+    }
+
+    /// The account's Ads endpoint, if configured.
+    pub fn ads(&self) -> Option<Endpoint> {
+        let s = self.account.ads.as_ref()?;
+        Some(Endpoint {
+            account: self.account.name.clone(),
+            api: Api::Ads,
+            base_url: s
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| self.account.region().ads_endpoint().to_string()),
+            token_url: s
+                .token_url
+                .clone()
+                .unwrap_or_else(|| self.account.region().token_url(true).to_string()),
+            credentials: s.credentials.clone()?,
+        })
+    }
+
+    /// Runs `f` on the database (briefly; never across an await).
+    pub fn with_db<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.db.lock().expect("database lock poisoned");
+        f(&mut conn)
+    }
+}
+
+/// What a job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobReport {
+    /// Rows written (inserted or changed).
+    pub rows: u64,
+    /// A short note for the summary ("3 reports pending", "up to date").
+    pub note: String,
+}
+
+/// Why a job did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Amazon answered 403: the app lacks the role this job needs.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Api(ApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Data(String),
+}
+
+impl From<ApiError> for JobError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::MissingRole { .. } => JobError::Unavailable(e.to_string()),
+            other => JobError::Api(other),
+        }
+    }
+}
+
+/// One line of the summary.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    pub account: String,
+    pub job: JobName,
+    pub status: RunStatus,
+    pub rows: u64,
+    pub calls: u64,
+    pub throttled: u64,
+    pub duration: Duration,
+    pub message: String,
+}
+
+/// Which jobs and accounts a round covers (empty = all).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub jobs: Vec<JobName>,
+    pub accounts: Vec<String>,
+}
+
+/// A job whose role was missing is tried again after this long.
+pub const UNAVAILABLE_RETRY: chrono::Duration = chrono::Duration::hours(24);
+
+/// Runs one job (dispatch to its file).
+pub async fn run_job(job: JobName, ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    match job {
+        _ => Err(JobError::Data(format!("the {job} job is not built yet"))),
+    }
+}
+
+fn has_api(account: &Account, api: Api) -> bool {
+    match api {
+        Api::SpApi => account.sp_api.is_some(),
+        Api::Ads => account.ads.is_some(),
+    }
+}
+
+/// Whether a job is due to be retried after an 'unavailable' run.
+fn skip_unavailable(db: &Db, job: JobName, account: &str, now: DateTime<Utc>) -> Option<String> {
+    let conn = db.lock().ok()?;
+    let since = jobs::unavailable_since(&conn, job.as_str(), account).ok()??;
+    let at = DateTime::parse_from_rfc3339(&since)
+        .ok()?
+        .with_timezone(&Utc);
+    (now - at < UNAVAILABLE_RETRY).then(|| {
+        format!(
+            "unavailable since {since} (missing role); retried {} after that",
+            "a day"
+        )
+    })
+}
+
+/// Progress display: a spinner per job on a terminal, log lines otherwise.
+#[derive(Default)]
+pub struct Progress {
+    bars: Option<indicatif::MultiProgress>,
+}
+
+impl Progress {
+    /// Spinners when stderr is a terminal (and logs are not verbose).
+    pub fn for_terminal() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            bars: std::io::stderr()
+                .is_terminal()
+                .then(indicatif::MultiProgress::new),
+        }
+    }
+
+    fn start(&self, account: &str, job: JobName) -> Option<indicatif::ProgressBar> {
+        let mp = self.bars.as_ref()?;
+        let bar = mp.add(indicatif::ProgressBar::new_spinner());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {prefix:<32} {elapsed:>4} {msg}")
+                .expect("valid template"),
+        );
+        bar.set_prefix(format!("{account}/{job}"));
+        bar.set_message("running");
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Some(bar)
+    }
+}
+
+async fn run_one(job: JobName, ctx: &Ctx<'_>, progress: &Progress) -> JobResult {
+    let result = run_tracked(job, ctx, progress.start(&ctx.account.name, job).as_ref()).await;
+    result
+}
+
+async fn run_tracked(
+    job: JobName,
+    ctx: &Ctx<'_>,
+    bar: Option<&indicatif::ProgressBar>,
+) -> JobResult {
+    let account = ctx.account.name.clone();
+    let started = Instant::now();
+    let tally = Arc::new(CallCounter::new());
+    let base = |status, rows, message: String, tally: &CallCounter| {
+        let (calls, throttled) = tally.totals();
+        JobResult {
+            account: account.clone(),
+            job,
+            status,
+            rows,
+            calls,
+            throttled,
+            duration: started.elapsed(),
+            message,
+        }
+    };
+    let finish = |r: JobResult| {
+        if let Some(bar) = bar {
+            bar.finish_with_message(format!(
+                "{} ({} rows, {} calls)",
+                r.status.as_str(),
+                r.rows,
+                r.calls
+            ));
+        }
+        r
+    };
+    if let Some(why) = skip_unavailable(ctx.db, job, &account, ctx.now) {
+        return finish(base(RunStatus::Skipped, 0, why, &tally));
+    }
+    let run_id = match ctx.with_db(|c| jobs::start_run(c, job.as_str(), &account, ctx.now)) {
+        Ok(id) => id,
+        Err(e) => return finish(base(RunStatus::Failed, 0, e.to_string(), &tally)),
+    };
+    tracing::info!(account = %account, job = %job, "job started");
+    let outcome = JOB_TALLY.scope(tally.clone(), run_job(job, ctx)).await;
+    let (status, rows, message) = match outcome {
+        Ok(r) => (RunStatus::Ok, r.rows, r.note),
+        Err(JobError::Unavailable(m)) => (RunStatus::Unavailable, 0, m),
+        Err(e) => (RunStatus::Failed, 0, e.to_string()),
+    };
+    let error = (status != RunStatus::Ok).then_some(message.as_str());
+    if let Err(e) = ctx.with_db(|c| jobs::finish_run(c, run_id, status, rows, error, ctx.now)) {
+        tracing::error!(account = %account, job = %job, error = %e, "cannot record the job run");
+    }
+    match status {
+        RunStatus::Ok => tracing::info!(account = %account, job = %job, rows, "job done"),
+        _ => {
+            tracing::warn!(account = %account, job = %job, status = status.as_str(), %message, "job did not complete")
+        }
+    }
+    finish(base(status, rows, message, &tally))
+}
+
+/// Runs the selected jobs of every selected account once. The jobs of an
+/// account run concurrently (they draw on different rate-limit buckets;
+/// report-based ones share the account's createReport budget). One job's
+/// failure never stops the others.
+pub async fn run_round(
+    cfg: &Config,
+    client: &ApiClient,
+    db: &Db,
+    now: DateTime<Utc>,
+    selection: &Selection,
+    progress: &Progress,
+) -> Vec<JobResult> {
+    let mut contexts = Vec::new();
+    for account in &cfg.accounts {
+        if !selection.accounts.is_empty() && !selection.accounts.contains(&account.name) {
+            continue;
+        }
+        contexts.push(Ctx {
+            cfg,
+            account,
+            client,
+            db,
+            now,
+        });
+    }
+    let mut futures = Vec::new();
+    for ctx in &contexts {
+        for job in JobName::ALL {
+            let selected = if selection.jobs.is_empty() {
+                cfg.schedule
+                    .jobs()
+                    .iter()
+                    .any(|(name, s)| *name == job.as_str() && s.as_cron().is_some())
+            } else {
+                selection.jobs.contains(job)
+            };
+            if selected && has_api(ctx.account, job.api()) {
+                futures.push(run_one(*job, ctx, progress));
+            }
+        }
+    }
+    let mut results = futures::future::join_all(futures).await;
+    results.sort_by(|a, b| (&a.account, a.job).cmp(&(&b.account, b.job)));
+    results
+}
+
+/// Writes the process's call counters and learned rates to the database.
+pub fn flush_counters(client: &ApiClient, db: &Db) -> Result<(), StoreError> {
+    let rows = client.counter.drain();
+    let mut conn = db.lock().expect("database lock poisoned");
+    crate::store::ops::add_call_counts(&mut conn, &rows)
+}
+
+/// The summary table `flywheel sync` prints.
+pub fn summary_table(results: &[JobResult]) -> String {
+    let mut out = format!(
+        "{:<16} {:<26} {:<12} {:>9} {:>7} {:>9} {:>9}  {}\n",
+        "account", "job", "result", "rows", "calls", "throttled", "seconds", "note"
+    );
+    for r in results {
+        out.push_str(&format!(
+            "{:<16} {:<26} {:<12} {:>9} {:>7} {:>9} {:>9.1}  {}\n",
+            r.account,
+            r.job.as_str(),
+            r.status.as_str(),
+            r.rows,
+            r.calls,
+            r.throttled,
+            r.duration.as_secs_f64(),
+            r.message
+        ));
+    }
+    out
+}
