@@ -51,6 +51,13 @@ pub enum Command {
         #[arg(long = "account", value_name = "NAME")]
         accounts: Vec<String>,
     },
+    /// Check each account's credentials and roles; say which jobs will run
+    /// and which rules will lack data.
+    Doctor {
+        /// Only this account (repeatable).
+        #[arg(long = "account", value_name = "NAME")]
+        accounts: Vec<String>,
+    },
     /// Serve the simulated Amazon marketplace (SP-API, Ads API, LWA), or
     /// print its truth (`flywheel sim truth`).
     Sim(flywheel_sim::SimCommand),
@@ -132,6 +139,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
         }
+        Command::Doctor { accounts } => {
+            let cfg = load(&cli)?;
+            let selection = sync_selection(&cfg, &[], accounts)?;
+            let healthy = runtime()?.block_on(run_doctor(&cfg, &selection))?;
+            if !healthy {
+                return Err(CliError::Runtime(anyhow::anyhow!(
+                    "some checks failed (see above): fix them, then run `flywheel doctor` again"
+                )));
+            }
+        }
         Command::Sim(cmd) => {
             runtime()?.block_on(flywheel_sim::run(cmd.clone()))?;
         }
@@ -203,6 +220,34 @@ async fn run_sync(cfg: &Config, selection: &sync::Selection) -> Result<usize, Cl
         .iter()
         .filter(|r| r.status == store::jobs::RunStatus::Failed)
         .count())
+}
+
+async fn run_doctor(cfg: &Config, selection: &sync::Selection) -> Result<bool, CliError> {
+    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
+    let reading = crate::clock::Clock::from_source(&cfg.daemon.clock)
+        .read()
+        .await?;
+    store::ops::sync_accounts(&mut conn, cfg, reading.now)?;
+    // Probes: few attempts, so a dead endpoint is reported quickly.
+    let client = ApiClient::new(
+        cfg.sync.request_timeout,
+        RetryPolicy::new(2, std::time::Duration::from_secs(5)),
+    )
+    .map_err(anyhow::Error::from)?;
+    client.limiter.set_speed(reading.speed);
+    let db = std::sync::Mutex::new(conn);
+    let mut healthy = true;
+    for account in &cfg.accounts {
+        if !selection.accounts.is_empty() && !selection.accounts.contains(&account.name) {
+            continue;
+        }
+        let (text, ok) =
+            crate::doctor::check_account(cfg, account, &client, &db, reading.now).await;
+        print!("{text}");
+        healthy &= ok;
+    }
+    sync::flush_counters(&client, &db)?;
+    Ok(healthy)
 }
 
 /// Parses the process arguments, runs, and maps the outcome to an exit code.

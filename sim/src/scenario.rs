@@ -830,7 +830,10 @@ impl Scenario {
     pub fn validate(&self) -> Result<(), ScenarioError> {
         let s = &self.seller;
         if s.timezone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(invalid("seller.timezone", format!("unknown IANA time zone {:?}", s.timezone)));
+            return Err(invalid(
+                "seller.timezone",
+                format!("unknown IANA time zone {:?}", s.timezone),
+            ));
         }
         if !matches!(s.region.as_str(), "na" | "eu" | "fe") {
             return Err(invalid("seller.region", "must be \"na\", \"eu\" or \"fe\""));
@@ -846,10 +849,16 @@ impl Scenario {
         for (i, p) in self.products.iter().enumerate() {
             let k = |f: &str| format!("products[{i}].{f}");
             if p.sku.is_empty() || !skus.insert(p.sku.as_str()) {
-                return Err(invalid(k("sku"), format!("empty or duplicate SKU {:?}", p.sku)));
+                return Err(invalid(
+                    k("sku"),
+                    format!("empty or duplicate SKU {:?}", p.sku),
+                ));
             }
             if p.asin.len() != 10 || !asins.insert(p.asin.as_str()) {
-                return Err(invalid(k("asin"), format!("must be a unique 10-character ASIN, got {:?}", p.asin)));
+                return Err(invalid(
+                    k("asin"),
+                    format!("must be a unique 10-character ASIN, got {:?}", p.asin),
+                ));
             }
             for (name, v, lo, hi) in [
                 ("price", p.price, 0.01, 1e6),
@@ -860,7 +869,12 @@ impl Scenario {
                 ("growth", p.growth, -0.9, 10.0),
                 ("noise", p.noise, 0.0, 1.0),
                 ("mobile_share", p.mobile_share, 0.0, 1.0),
-                ("page_views_per_session", p.page_views_per_session, 1.0, 20.0),
+                (
+                    "page_views_per_session",
+                    p.page_views_per_session,
+                    1.0,
+                    20.0,
+                ),
                 ("buy_box", p.buy_box, 0.0, 1.0),
                 ("return_rate", p.return_rate, 0.0, 1.0),
                 ("referral_pct", p.referral_pct, 0.0, 100.0),
@@ -896,7 +910,10 @@ impl Scenario {
         for (i, c) in self.campaigns.iter().enumerate() {
             let k = |f: &str| format!("campaigns[{i}].{f}");
             if c.id <= 0 || !ids.insert(c.id) {
-                return Err(invalid(k("id"), format!("must be a unique positive integer, got {}", c.id)));
+                return Err(invalid(
+                    k("id"),
+                    format!("must be a unique positive integer, got {}", c.id),
+                ));
             }
             for sku in &c.skus {
                 if !skus.contains(sku.as_str()) {
@@ -919,7 +936,10 @@ impl Scenario {
             }
             for (j, t) in c.search_terms.iter().enumerate() {
                 if c.kind != AdProduct::SP {
-                    return Err(invalid(k("search_terms"), "only SP campaigns have search terms"));
+                    return Err(invalid(
+                        k("search_terms"),
+                        "only SP campaigns have search terms",
+                    ));
                 }
                 if let Some(kw) = &t.keyword {
                     if !c.keywords.iter().any(|x| &x.text == kw) {
@@ -942,17 +962,26 @@ impl Scenario {
             if total > 0.95 {
                 return Err(invalid(
                     "campaigns.ad_share",
-                    format!("campaigns advertising {} claim {total:.2} of its units (max 0.95)", p.sku),
+                    format!(
+                        "campaigns advertising {} claim {total:.2} of its units (max 0.95)",
+                        p.sku
+                    ),
                 ));
             }
         }
         for (i, e) in self.feedback.entries.iter().enumerate() {
             if !(1..=5).contains(&e.rating) {
-                return Err(invalid(format!("feedback.entries[{i}].rating"), "must be 1..=5"));
+                return Err(invalid(
+                    format!("feedback.entries[{i}].rating"),
+                    "must be 1..=5",
+                ));
             }
             if let Some(sku) = &e.sku {
                 if !skus.contains(sku.as_str()) {
-                    return Err(invalid(format!("feedback.entries[{i}].sku"), format!("unknown SKU {sku:?}")));
+                    return Err(invalid(
+                        format!("feedback.entries[{i}].sku"),
+                        format!("unknown SKU {sku:?}"),
+                    ));
                 }
             }
         }
@@ -969,7 +998,10 @@ impl Scenario {
                 }
             }
             if e.sku.is_some() && e.campaign_id.is_some() {
-                return Err(invalid(k("campaign_id"), "an event changes a SKU or a campaign, not both"));
+                return Err(invalid(
+                    k("campaign_id"),
+                    "an event changes a SKU or a campaign, not both",
+                ));
             }
             if let Some(to) = e.to_day {
                 if to <= e.from_day {
@@ -989,13 +1021,19 @@ impl Scenario {
         }
         for (i, x) in self.expect.iter().enumerate() {
             if !RULES.contains(&x.rule.as_str()) {
-                return Err(invalid(format!("expect[{i}].rule"), format!("unknown rule {:?}", x.rule)));
+                return Err(invalid(
+                    format!("expect[{i}].rule"),
+                    format!("unknown rule {:?}", x.rule),
+                ));
             }
         }
         if let Some(r) = &self.random_breaks {
             for rule in &r.rules {
                 if !crate::world::PLANTABLE_RULES.contains(&rule.as_str()) {
-                    return Err(invalid("random_breaks.rules", format!("cannot plant {rule:?}")));
+                    return Err(invalid(
+                        "random_breaks.rules",
+                        format!("cannot plant {rule:?}"),
+                    ));
                 }
             }
         }
@@ -1005,7 +1043,10 @@ impl Scenario {
 
 fn check_topic(t: &ReviewTopic, key: &str) -> Result<(), ScenarioError> {
     if !matches!(t.sentiment.as_str(), "positive" | "negative") {
-        return Err(invalid(format!("{key}.sentiment"), "must be \"positive\" or \"negative\""));
+        return Err(invalid(
+            format!("{key}.sentiment"),
+            "must be \"positive\" or \"negative\"",
+        ));
     }
     if !(0.0..=100.0).contains(&t.share) {
         return Err(invalid(format!("{key}.share"), "is a percent, 0..=100"));
@@ -1015,7 +1056,10 @@ fn check_topic(t: &ReviewTopic, key: &str) -> Result<(), ScenarioError> {
 
 fn check_issue(i: &ListingIssue, key: &str) -> Result<(), ScenarioError> {
     if !matches!(i.severity.as_str(), "ERROR" | "WARNING" | "INFO") {
-        return Err(invalid(format!("{key}.severity"), "must be ERROR, WARNING or INFO"));
+        return Err(invalid(
+            format!("{key}.severity"),
+            "must be ERROR, WARNING or INFO",
+        ));
     }
     Ok(())
 }

@@ -578,7 +578,8 @@ async fn sim_now_and_advance() {
         .json()
         .await
         .unwrap();
-    assert_eq!(now, json!({"now": "2026-03-02T16:00:00Z"}));
+    // `speed` lets a client pace its own waits in sim time (0 = frozen).
+    assert_eq!(now, json!({"now": "2026-03-02T16:00:00Z", "speed": 0.0}));
     assert_eq!(
         advance(&sim, "24h").await,
         json!({"now": "2026-03-03T16:00:00Z"})

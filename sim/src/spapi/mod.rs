@@ -36,7 +36,14 @@
 //! lifetime ([`paging`] does that), and every list operation's test asserts
 //! the page is not empty.
 
+pub mod catalog;
+pub mod customer_feedback;
+pub mod fees;
+pub mod inventory;
+pub mod listings;
+pub mod orders;
 pub mod paging;
+pub mod pricing;
 pub mod sellers;
 
 use axum::Router;
@@ -45,5 +52,13 @@ use crate::server::AppState;
 
 /// Every SP-API route.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(sellers::routes())
+    Router::new()
+        .merge(sellers::routes())
+        .merge(orders::routes())
+        .merge(inventory::routes())
+        .merge(catalog::routes())
+        .merge(fees::routes())
+        .merge(pricing::routes())
+        .merge(listings::routes())
+        .merge(customer_feedback::routes())
 }

@@ -143,13 +143,29 @@ fn interp(points: &[(f64, f64)], x: f64) -> f64 {
 
 /// Share of the final 7-day conversions visible `age` days after the day ended.
 pub fn maturity_7d(age_days: f64) -> f64 {
-    interp(&[(0.0, 0.55), (1.0, 0.75), (3.0, 0.9), (5.0, 0.97), (7.0, 1.0)], age_days)
+    interp(
+        &[
+            (0.0, 0.55),
+            (1.0, 0.75),
+            (3.0, 0.9),
+            (5.0, 0.97),
+            (7.0, 1.0),
+        ],
+        age_days,
+    )
 }
 
 /// Share of the final 14-day conversions visible `age` days after the day ended.
 pub fn maturity_14d(age_days: f64) -> f64 {
     interp(
-        &[(0.0, 0.5), (1.0, 0.7), (3.0, 0.84), (7.0, 0.93), (14.0, 0.985), (28.0, 1.0)],
+        &[
+            (0.0, 0.5),
+            (1.0, 0.7),
+            (3.0, 0.84),
+            (7.0, 0.93),
+            (14.0, 0.985),
+            (28.0, 1.0),
+        ],
         age_days,
     )
 }
@@ -177,7 +193,11 @@ impl World {
 
     /// Campaign state (ENABLED/PAUSED/ARCHIVED) on a day.
     pub fn campaign_state(&self, campaign_id: i64, day: NaiveDate) -> Option<String> {
-        let c = self.scenario.campaigns.iter().position(|c| c.id == campaign_id)?;
+        let c = self
+            .scenario
+            .campaigns
+            .iter()
+            .position(|c| c.id == campaign_id)?;
         Some(self.campaign_params(c, self.rel(day)).state.to_string())
     }
 
@@ -192,7 +212,13 @@ impl World {
                 out.push((c, Cell::default()));
                 continue;
             }
-            let mut r = Rng::new(&[self.seed, TAG_ADS, c as u64, j as u64, core.rel as i64 as u64]);
+            let mut r = Rng::new(&[
+                self.seed,
+                TAG_ADS,
+                c as u64,
+                j as u64,
+                core.rel as i64 as u64,
+            ]);
             let exp_sales = cp.ad_share * core.expected_units * core.price;
             let cpc = (cp.cpc * (1.0 + 0.03 * r.normal())).max(0.02);
             let budget_clicks = (camp.daily_budget / camp.skus.len() as f64 / cpc).floor();
@@ -201,7 +227,8 @@ impl World {
                 .min(budget_clicks) as u64;
             let cost = round2(clicks as f64 * cpc);
             let n = r.normal();
-            let impressions = (r.round(clicks as f64 / camp.ctr * (1.0 + 0.05 * n)) as u64).max(clicks);
+            let impressions =
+                (r.round(clicks as f64 / camp.ctr * (1.0 + 0.05 * n)) as u64).max(clicks);
             let u7 = (r.round(cp.ad_share * core.units as f64) as u64).min(left);
             left -= u7;
             let extra = (r.round(u7 as f64 * 0.06) as u64).min(left);
@@ -228,7 +255,8 @@ impl World {
             return None;
         }
         let end = self.day_start(day + chrono::Duration::days(1));
-        let frac = ((now - start).num_seconds() as f64 / (end - start).num_seconds().max(1) as f64).min(1.0);
+        let frac = ((now - start).num_seconds() as f64 / (end - start).num_seconds().max(1) as f64)
+            .min(1.0);
         let age = ((now - end).num_seconds() as f64 / 86_400.0).max(0.0);
         let scale = |x: u64, f: f64| (x as f64 * f).floor() as u64;
         let clicks = scale(cell.clicks, frac);
@@ -236,7 +264,11 @@ impl World {
         Some(Cell {
             impressions: scale(cell.impressions, frac),
             clicks,
-            cost: if cell.clicks == 0 { 0.0 } else { round2(cell.cost * clicks as f64 / cell.clicks as f64) },
+            cost: if cell.clicks == 0 {
+                0.0
+            } else {
+                round2(cell.cost * clicks as f64 / cell.clicks as f64)
+            },
             units7,
             // The 14-day window contains the 7-day one.
             units14: scale(cell.units14, frac * maturity_14d(age)).max(units7),
@@ -245,7 +277,13 @@ impl World {
     }
 
     /// Observed cells of campaign index `c` for days `from..to`, per day per advertised SKU.
-    fn campaign_cells(&self, c: usize, from: i32, to: i32, now: DateTime<Utc>) -> Vec<Vec<(usize, Cell)>> {
+    fn campaign_cells(
+        &self,
+        c: usize,
+        from: i32,
+        to: i32,
+        now: DateTime<Utc>,
+    ) -> Vec<Vec<(usize, Cell)>> {
         let last = to.min(self.rel(self.day_of(now)) + 1);
         let from = from.max(self.start_rel());
         let n = (last - from).max(0) as usize;
@@ -270,15 +308,30 @@ impl World {
 
     /// Daily metrics of one campaign for `start..=end`, as observed at `now` (days after `now`
     /// are absent; the running day is partial). Days with no activity are included with zeros.
-    pub fn campaign_days(&self, campaign_id: i64, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<CampaignDay> {
-        let Some(c) = self.scenario.campaigns.iter().position(|x| x.id == campaign_id) else {
+    pub fn campaign_days(
+        &self,
+        campaign_id: i64,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<CampaignDay> {
+        let Some(c) = self
+            .scenario
+            .campaigns
+            .iter()
+            .position(|x| x.id == campaign_id)
+        else {
             return Vec::new();
         };
         let camp = &self.scenario.campaigns[c];
         let (from, to) = self.rel_range(start, end);
         let from = from.max(self.start_rel());
         let mut out = Vec::new();
-        for (i, cells) in self.campaign_cells(c, from, to, now).into_iter().enumerate() {
+        for (i, cells) in self
+            .campaign_cells(c, from, to, now)
+            .into_iter()
+            .enumerate()
+        {
             let rel = from + i as i32;
             if cells.is_empty() {
                 continue;
@@ -327,7 +380,13 @@ impl World {
     }
 
     /// Daily metrics of every campaign of one ad product (SP, SB, SD) for `start..=end`.
-    pub fn campaign_days_all(&self, kind: AdProduct, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<CampaignDay> {
+    pub fn campaign_days_all(
+        &self,
+        kind: AdProduct,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<CampaignDay> {
         self.scenario
             .campaigns
             .iter()
@@ -338,7 +397,12 @@ impl World {
 
     /// spAdvertisedProduct rows for `start..=end` at `now` (rows with no impressions and no
     /// conversions are left out, as Amazon does).
-    pub fn advertised_product_days(&self, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<AdvertisedProductDay> {
+    pub fn advertised_product_days(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<AdvertisedProductDay> {
         let (from, to) = self.rel_range(start, end);
         let from = from.max(self.start_rel());
         let mut out = Vec::new();
@@ -346,7 +410,11 @@ impl World {
             if camp.kind != AdProduct::SP {
                 continue;
             }
-            for (i, cells) in self.campaign_cells(c, from, to, now).into_iter().enumerate() {
+            for (i, cells) in self
+                .campaign_cells(c, from, to, now)
+                .into_iter()
+                .enumerate()
+            {
                 for (j, x) in cells {
                     if x.impressions == 0 && x.units14 == 0 {
                         continue;
@@ -375,7 +443,12 @@ impl World {
     }
 
     /// spSearchTerm rows of SP campaigns for `start..=end` at `now` (terms with ≥ 1 click).
-    pub fn search_term_days(&self, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<SearchTermDay> {
+    pub fn search_term_days(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<SearchTermDay> {
         let mut out = Vec::new();
         for (c, camp) in self.scenario.campaigns.iter().enumerate() {
             if camp.kind != AdProduct::SP {
@@ -394,9 +467,21 @@ impl World {
                     .map(|(t, &k)| if k > 0 { t.purchase_share } else { 0.0 })
                     .collect();
                 let u7 = allocate(d.units_sold_clicks7d as u32, &buy_w, &mut r);
-                let extra = allocate((d.units_sold_clicks14d - d.units_sold_clicks7d) as u32, &buy_w, &mut r);
-                let price7 = if d.units_sold_clicks7d > 0 { d.sales7d / d.units_sold_clicks7d as f64 } else { 0.0 };
-                let price14 = if d.units_sold_clicks14d > 0 { d.sales14d / d.units_sold_clicks14d as f64 } else { 0.0 };
+                let extra = allocate(
+                    (d.units_sold_clicks14d - d.units_sold_clicks7d) as u32,
+                    &buy_w,
+                    &mut r,
+                );
+                let price7 = if d.units_sold_clicks7d > 0 {
+                    d.sales7d / d.units_sold_clicks7d as f64
+                } else {
+                    0.0
+                };
+                let price14 = if d.units_sold_clicks14d > 0 {
+                    d.sales14d / d.units_sold_clicks14d as f64
+                } else {
+                    0.0
+                };
                 for (k, t) in terms.iter().enumerate() {
                     if clicks[k] == 0 {
                         continue;
@@ -435,10 +520,16 @@ impl World {
                 .unwrap_or(0);
             match camp.keywords.get(idx) {
                 Some(k) => (camp.keyword_id(idx), k.text.clone(), k.match_type.clone()),
-                None if camp.targeting == "AUTO" => {
-                    (camp.keyword_id(0), "close-match".into(), "TARGETING_EXPRESSION_PREDEFINED".into())
-                }
-                None => (camp.keyword_id(0), default_keyword(&self.scenario.products, &camp.skus), "BROAD".into()),
+                None if camp.targeting == "AUTO" => (
+                    camp.keyword_id(0),
+                    "close-match".into(),
+                    "TARGETING_EXPRESSION_PREDEFINED".into(),
+                ),
+                None => (
+                    camp.keyword_id(0),
+                    default_keyword(&self.scenario.products, &camp.skus),
+                    "BROAD".into(),
+                ),
             }
         };
         if camp.search_terms.is_empty() {
@@ -501,5 +592,9 @@ fn default_keyword(products: &[crate::scenario::Product], skus: &[String]) -> St
         .and_then(|s| products.iter().find(|p| &p.sku == s))
         .map(|p| p.title.to_lowercase())
         .unwrap_or_default();
-    title.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    title
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

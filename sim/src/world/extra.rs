@@ -431,7 +431,9 @@ const DEFAULT_REASONS: &[(&str, f64)] = &[
     ("DAMAGED_BY_CARRIER", 0.4),
     ("MISSED_ESTIMATED_DELIVERY", 0.3),
 ];
-const FCS: &[&str] = &["PHX7", "ONT8", "MDW2", "BFI4", "SDF8", "TPA1", "LGB3", "CLT2"];
+const FCS: &[&str] = &[
+    "PHX7", "ONT8", "MDW2", "BFI4", "SDF8", "TPA1", "LGB3", "CLT2",
+];
 const NEG_COMMENTS: &[&str] = &[
     "Item arrived damaged and seller did not reply.",
     "Not as described. Disappointed.",
@@ -439,9 +441,18 @@ const NEG_COMMENTS: &[&str] = &[
     "Wrong color sent.",
     "Stopped working after a week.",
 ];
-const NEUTRAL_COMMENTS: &[&str] = &["OK product, slow shipping.", "Fine but packaging was poor.", "Average."];
-const POS_COMMENTS: &[&str] = &["Great seller, fast shipping!", "Exactly as described.", "Would buy again."];
-const RESPONSE: &str = "We're sorry about your experience. We have contacted you by message to make it right.";
+const NEUTRAL_COMMENTS: &[&str] = &[
+    "OK product, slow shipping.",
+    "Fine but packaging was poor.",
+    "Average.",
+];
+const POS_COMMENTS: &[&str] = &[
+    "Great seller, fast shipping!",
+    "Exactly as described.",
+    "Would buy again.",
+];
+const RESPONSE: &str =
+    "We're sorry about your experience. We have contacted you by message to make it right.";
 
 /// Days an order can take to ship (longest late MFN shipment).
 const SHIP_LOOKBACK: i32 = 6;
@@ -456,7 +467,11 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 impl World {
@@ -469,12 +484,16 @@ impl World {
         (cores, plans)
     }
 
-    fn return_of(&self, plan: &OrderPlan) -> Option<ReturnPlan> {
+    /// The return of an order item, if any. `day` is the SKU's parameters on the purchase day
+    /// (passed in because callers walk many orders of the same day).
+    fn return_of(&self, plan: &OrderPlan, day: &super::SkuParams) -> Option<ReturnPlan> {
         let shipped = plan.shipped?;
         let p = &self.scenario.products[plan.sku];
-        let params = self.params(plan.sku, plan.rel);
+        let params = day;
         let mut r = Rng::new(&[self.seed, TAG_RETURN, plan.code]);
-        let quantity = (0..plan.quantity).filter(|_| r.chance(params.return_rate)).count() as u32;
+        let quantity = (0..plan.quantity)
+            .filter(|_| r.chance(params.return_rate))
+            .count() as u32;
         if quantity == 0 {
             return None;
         }
@@ -497,21 +516,32 @@ impl World {
             _ if r.chance(0.15) => "CUSTOMER_DAMAGED",
             _ => "SELLABLE",
         };
-        Some(ReturnPlan { at, quantity, reason, disposition })
+        Some(ReturnPlan {
+            at,
+            quantity,
+            reason,
+            disposition,
+        })
     }
 
     fn feedback_of(&self, plan: &OrderPlan) -> Option<FeedbackPlan> {
         let shipped = plan.shipped?;
         let fb = &self.scenario.feedback;
         let acct = self.account_params(plan.rel);
-        let p_fb = fb.feedback_rate.max(acct.negative_rate + fb.neutral_rate + 0.005);
+        let p_fb = fb
+            .feedback_rate
+            .max(acct.negative_rate + fb.neutral_rate + 0.005);
         let mut r = Rng::new(&[self.seed, TAG_FEEDBACK, plan.code]);
         if !r.chance(p_fb) {
             return None;
         }
         let x = r.f64() * p_fb;
         let rating = if x < acct.negative_rate {
-            if r.chance(0.55) { 1 } else { 2 }
+            if r.chance(0.55) {
+                1
+            } else {
+                2
+            }
         } else if x < acct.negative_rate + fb.neutral_rate {
             3
         } else if r.chance(0.8) {
@@ -527,7 +557,11 @@ impl World {
             let gap = (end - left_at).num_seconds().max(2);
             left_at + Duration::seconds((gap as f64 * (0.2 + 0.7 * r.f64())) as i64)
         });
-        Some(FeedbackPlan { left_at, rating, responded_at })
+        Some(FeedbackPlan {
+            left_at,
+            rating,
+            responded_at,
+        })
     }
 
     /// Shipped units, shipped orders, shipped sales and refunded units of SKU `j` per day of
@@ -543,7 +577,12 @@ impl World {
             let r = self.rel(self.day_of(t));
             (r >= from && r < to).then(|| (r - from) as usize)
         };
+        let mut day_params = None;
         for plan in &plans {
+            if day_params.as_ref().is_none_or(|(rel, _)| *rel != plan.rel) {
+                day_params = Some((plan.rel, self.params(j, plan.rel)));
+            }
+            let params = &day_params.as_ref().expect("set above").1;
             if let Some(s) = plan.shipped {
                 if let Some(i) = idx(s) {
                     out[i].0 += plan.quantity;
@@ -551,7 +590,7 @@ impl World {
                     out[i].2 += plan.unit_price * plan.quantity as f64;
                 }
             }
-            if let Some(ret) = self.return_of(plan) {
+            if let Some(ret) = self.return_of(plan, params) {
                 if let Some(i) = idx(ret.at) {
                     out[i].3 += ret.quantity;
                 }
@@ -563,8 +602,16 @@ impl World {
     // ----------------------------------------------------------------- sales & traffic
 
     /// Sales and traffic per day of one SKU for `start..=end`; only days complete at `now`.
-    pub fn asin_days(&self, sku: &str, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<AsinDay> {
-        let Some(j) = self.sku_idx(sku) else { return Vec::new() };
+    pub fn asin_days(
+        &self,
+        sku: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<AsinDay> {
+        let Some(j) = self.sku_idx(sku) else {
+            return Vec::new();
+        };
         let (from, to) = self.complete_range(start, end, now);
         if from >= to {
             return Vec::new();
@@ -612,7 +659,11 @@ impl World {
     /// Relative range of the days of `start..=end` that are complete at `now`.
     fn complete_range(&self, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> (i32, i32) {
         let today = self.day_of(now);
-        let last_complete = if self.is_complete(today, now) { today } else { today - Duration::days(1) };
+        let last_complete = if self.is_complete(today, now) {
+            today
+        } else {
+            today - Duration::days(1)
+        };
         let end = end.min(last_complete);
         let (from, to) = self.rel_range(start, end);
         (from.max(self.start_rel()), to)
@@ -620,7 +671,12 @@ impl World {
 
     /// Per-ASIN totals over `start..=end` (complete days at `now`), ASINs without orders in
     /// the range omitted (as Amazon's sales & traffic report does).
-    pub fn asin_totals(&self, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<AsinTotals> {
+    pub fn asin_totals(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<AsinTotals> {
         let mut out = Vec::new();
         for p in &self.scenario.products {
             let days = self.asin_days(&p.sku, start, end, now);
@@ -632,12 +688,23 @@ impl World {
     }
 
     /// Per-ASIN totals of one SKU over a range, None when it had no orders (omitted).
-    pub fn asin_total(&self, sku: &str, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Option<AsinTotals> {
+    pub fn asin_total(
+        &self,
+        sku: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Option<AsinTotals> {
         totals_of(&self.asin_days(sku, start, end, now))
     }
 
     /// The account's daily series for `start..=end` (complete days at `now`).
-    pub fn daily_totals(&self, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<DailyTotals> {
+    pub fn daily_totals(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<DailyTotals> {
         let (from, to) = self.complete_range(start, end, now);
         if from >= to {
             return Vec::new();
@@ -699,7 +766,11 @@ impl World {
         }
         let n = self.scenario.products.len().max(1) as f64;
         for (i, o) in out.iter_mut().enumerate() {
-            o.buy_box_pct = if o.page_views > 0 { (bb_weighted[i] / o.page_views as f64 * 100.0).round() / 100.0 } else { 0.0 };
+            o.buy_box_pct = if o.page_views > 0 {
+                (bb_weighted[i] / o.page_views as f64 * 100.0).round() / 100.0
+            } else {
+                0.0
+            };
             o.ordered_product_sales = round2(o.ordered_product_sales);
             o.shipped_product_sales = round2(o.shipped_product_sales);
             o.average_offer_count = (offers[i] / n * 100.0).round() / 100.0;
@@ -780,7 +851,11 @@ impl World {
                 last_updated: now,
             });
         }
-        let fc_transfer = if on_hand > 0 { r.round(e * 0.3) as i64 } else { 0 };
+        let fc_transfer = if on_hand > 0 {
+            r.round(e * 0.3) as i64
+        } else {
+            0
+        };
         let fc_transfer = fc_transfer.min(on_hand);
         let fulfillable = on_hand - fc_transfer;
         let unfulfillable = r.round(e * 30.0 * p.return_rate * 0.3) as i64;
@@ -810,7 +885,11 @@ impl World {
 
     /// Inventory of every SKU at `now` (FBA and FBM).
     pub fn inventory_all(&self, now: DateTime<Utc>) -> Vec<Inventory> {
-        self.scenario.products.iter().filter_map(|p| self.inventory(&p.sku, now)).collect()
+        self.scenario
+            .products
+            .iter()
+            .filter_map(|p| self.inventory(&p.sku, now))
+            .collect()
     }
 
     /// Units available to sell at `now` (FBA fulfillable + FC transfer, or FBM quantity),
@@ -830,13 +909,21 @@ impl World {
                 continue;
             }
             let shipped = self.flows(j, rel - 90, rel, at);
-            let t = |n: usize| shipped[shipped.len().saturating_sub(n)..].iter().map(|x| x.0 as u64).sum::<u64>();
-            let Some(core) = self.core(j, rel) else { continue };
+            let t = |n: usize| {
+                shipped[shipped.len().saturating_sub(n)..]
+                    .iter()
+                    .map(|x| x.0 as u64)
+                    .sum::<u64>()
+            };
+            let Some(core) = self.core(j, rel) else {
+                continue;
+            };
             let available = core.on_hand.max(0);
             let ages = self.age_buckets(j, rel, available);
             let (w, s, rc) = self.inbound_on(j, rel);
             let t30 = t(30);
-            let dos = (t30 > 0).then(|| ((available as f64 / (t30 as f64 / 30.0)) * 10.0).round() / 10.0);
+            let dos =
+                (t30 > 0).then(|| ((available as f64 / (t30 as f64 / 30.0)) * 10.0).round() / 10.0);
             let params = self.params(j, rel);
             let cover_needed = (p.lead_time_days + self.scenario.safety_days) as f64;
             let alert = if available == 0 {
@@ -929,8 +1016,15 @@ impl World {
         let mut out = Vec::new();
         for (j, p) in self.scenario.products.iter().enumerate() {
             let (_, plans) = self.sku_plans(j, from - RETURN_LOOKBACK, to);
+            let mut day_params = None;
             for plan in &plans {
-                let Some(ret) = self.return_of(plan) else { continue };
+                if day_params.as_ref().is_none_or(|(rel, _)| *rel != plan.rel) {
+                    day_params = Some((plan.rel, self.params(j, plan.rel)));
+                }
+                let Some(ret) = self.return_of(plan, &day_params.as_ref().expect("set above").1)
+                else {
+                    continue;
+                };
                 let day = self.rel(self.day_of(ret.at));
                 if ret.at > now || day < from || day >= to {
                     continue;
@@ -950,16 +1044,33 @@ impl World {
                     reason: ret.reason.clone(),
                     disposition: ret.disposition.into(),
                     status: if fba {
-                        if ret.disposition == "SELLABLE" { "Unit returned to inventory" } else { "Reimbursed" }.into()
+                        if ret.disposition == "SELLABLE" {
+                            "Unit returned to inventory"
+                        } else {
+                            "Reimbursed"
+                        }
+                        .into()
                     } else if now - ret.at > Duration::days(7) {
                         "Closed".into()
                     } else {
                         "Approved".into()
                     },
-                    fulfillment_center_id: if fba { FCS[r.below(FCS.len() as u64) as usize].into() } else { String::new() },
-                    license_plate_number: if fba { format!("LPN{:010}", r.below(10_000_000_000)) } else { String::new() },
+                    fulfillment_center_id: if fba {
+                        FCS[r.below(FCS.len() as u64) as usize].into()
+                    } else {
+                        String::new()
+                    },
+                    license_plate_number: if fba {
+                        format!("LPN{:010}", r.below(10_000_000_000))
+                    } else {
+                        String::new()
+                    },
                     customer_comments: String::new(),
-                    amazon_rma_id: if fba { String::new() } else { format!("D{:09}", r.below(1_000_000_000)) },
+                    amazon_rma_id: if fba {
+                        String::new()
+                    } else {
+                        format!("D{:09}", r.below(1_000_000_000))
+                    },
                     refunded_amount: round2(plan.unit_price * ret.quantity as f64),
                     order_amount: round2(plan.unit_price * plan.quantity as f64),
                     order_quantity: plan.quantity,
@@ -973,7 +1084,12 @@ impl World {
     // ----------------------------------------------------------------- seller feedback
 
     /// Every seller feedback (all ratings) dated `start..=end`, left by `now`, by time.
-    pub fn all_feedback(&self, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<Feedback> {
+    pub fn all_feedback(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<Feedback> {
         let (from, to) = self.rel_range(start, end);
         let mut out = Vec::new();
         let show = |left_at: DateTime<Utc>| {
@@ -983,7 +1099,9 @@ impl World {
         for (j, p) in self.scenario.products.iter().enumerate() {
             let (_, plans) = self.sku_plans(j, from - FEEDBACK_LOOKBACK, to);
             for plan in &plans {
-                let Some(fb) = self.feedback_of(plan) else { continue };
+                let Some(fb) = self.feedback_of(plan) else {
+                    continue;
+                };
                 if !show(fb.left_at) {
                     continue;
                 }
@@ -999,10 +1117,17 @@ impl World {
                     left_at: fb.left_at,
                     rating: fb.rating,
                     comments: comments.into(),
-                    response: if responded.is_some() { RESPONSE.into() } else { String::new() },
+                    response: if responded.is_some() {
+                        RESPONSE.into()
+                    } else {
+                        String::new()
+                    },
                     responded_at: responded,
                     order_id: self.format_order_id(plan.code),
-                    rater_email: format!("{:016x}@marketplace.amazon.com", hash(&[self.seed, plan.code, 0x4])),
+                    rater_email: format!(
+                        "{:016x}@marketplace.amazon.com",
+                        hash(&[self.seed, plan.code, 0x4])
+                    ),
                     sku: p.sku.clone(),
                 });
             }
@@ -1014,22 +1139,33 @@ impl World {
                 continue;
             }
             let j = e.sku.as_deref().and_then(|s| self.sku_idx(s)).unwrap_or(0);
-            let Some(p) = self.scenario.products.get(j) else { continue };
+            let Some(p) = self.scenario.products.get(j) else {
+                continue;
+            };
             let order_id = self
                 .core(j, e.day - 3)
                 .and_then(|c| self.plans(j, &c).into_iter().find(|x| !x.is_canceled()))
                 .map(|x| self.format_order_id(x.code))
                 .unwrap_or_else(|| self.format_order_id(self.order_code(e.day - 3, j, 9_999)));
-            let responded = (!e.response.is_empty()).then(|| left_at + Duration::hours(3)).filter(|t| *t <= now);
+            let responded = (!e.response.is_empty())
+                .then(|| left_at + Duration::hours(3))
+                .filter(|t| *t <= now);
             out.push(Feedback {
                 date,
                 left_at,
                 rating: e.rating,
                 comments: e.comments.clone(),
-                response: if responded.is_some() { e.response.clone() } else { String::new() },
+                response: if responded.is_some() {
+                    e.response.clone()
+                } else {
+                    String::new()
+                },
                 responded_at: responded,
                 order_id,
-                rater_email: format!("{:016x}@marketplace.amazon.com", hash(&[self.seed, i as u64, 0x5])),
+                rater_email: format!(
+                    "{:016x}@marketplace.amazon.com",
+                    hash(&[self.seed, i as u64, 0x5])
+                ),
                 sku: p.sku.clone(),
             });
         }
@@ -1038,8 +1174,16 @@ impl World {
     }
 
     /// GET_SELLER_FEEDBACK_DATA: 1–3 star feedback dated `start..=end`, as seen at `now`.
-    pub fn seller_feedback(&self, start: NaiveDate, end: NaiveDate, now: DateTime<Utc>) -> Vec<Feedback> {
-        self.all_feedback(start, end, now).into_iter().filter(|f| f.rating <= 3).collect()
+    pub fn seller_feedback(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<Feedback> {
+        self.all_feedback(start, end, now)
+            .into_iter()
+            .filter(|f| f.rating <= 3)
+            .collect()
     }
 
     // ----------------------------------------------------------------- account health
@@ -1082,7 +1226,13 @@ impl World {
         let negative = defects / 2;
         let claims = defects - negative - defects / 5;
         let tracking_ok = ((acct.valid_tracking_rate * mfn30 as f64).round() as u64).min(mfn30);
-        let rate = |n: u64, d: u64| if d == 0 { 0.0 } else { (n as f64 / d as f64 * 10_000.0).round() / 10_000.0 };
+        let rate = |n: u64, d: u64| {
+            if d == 0 {
+                0.0
+            } else {
+                (n as f64 / d as f64 * 10_000.0).round() / 10_000.0
+            }
+        };
         let odr = rate(defects, all60);
         let status = acct.status.to_string();
         let health_rating = match status.as_str() {
@@ -1112,7 +1262,11 @@ impl World {
             cancel_window: window(7),
             tracking_shipments: mfn30,
             valid_tracking: tracking_ok,
-            valid_tracking_rate: if mfn30 == 0 { 1.0 } else { rate(tracking_ok, mfn30) },
+            valid_tracking_rate: if mfn30 == 0 {
+                1.0
+            } else {
+                rate(tracking_ok, mfn30)
+            },
             tracking_window: window(30),
             listing_policy_violations: h.listing_policy_violations,
             product_authenticity_complaints: h.product_authenticity_complaints,
@@ -1130,14 +1284,17 @@ impl World {
         }
         let p = &self.scenario.products[j];
         let prev = self.walk(j, rel - 2, rel);
-        let units = if prev.is_empty() { p.sessions * p.conversion } else {
+        let units = if prev.is_empty() {
+            p.sessions * p.conversion
+        } else {
             prev.iter().map(|c| c.units as f64).sum::<f64>() / prev.len() as f64
         };
         let base = p.sessions * p.conversion;
         let params = self.params(j, rel);
         let mut r = Rng::new(&[self.seed, TAG_RANK, j as u64, rel as i64 as u64]);
         let ratio = ((base + 1.0) / (units + 1.0)).powf(0.8).min(40.0);
-        let rank = (p.rank as f64 * ratio * params.rank_factor * (1.0 + 0.04 * r.normal())).clamp(1.0, 9_000_000.0) as u32;
+        let rank = (p.rank as f64 * ratio * params.rank_factor * (1.0 + 0.04 * r.normal()))
+            .clamp(1.0, 9_000_000.0) as u32;
         Some(RankSnapshot {
             date: self.date(rel),
             asin: p.asin.clone(),
@@ -1158,7 +1315,11 @@ impl World {
     // ----------------------------------------------------------------- pricing
 
     /// Competitive summary of an ASIN at `now`.
-    pub fn competitive_summary(&self, asin: &str, now: DateTime<Utc>) -> Option<CompetitiveSummary> {
+    pub fn competitive_summary(
+        &self,
+        asin: &str,
+        now: DateTime<Utc>,
+    ) -> Option<CompetitiveSummary> {
         let j = self.asin_idx(asin)?;
         let p = &self.scenario.products[j];
         let rel = self.rel(self.day_of(now));
@@ -1181,7 +1342,11 @@ impl World {
             });
         }
         for k in 1..params.offers.max(1) {
-            let bump = if k == 1 { 1.0 } else { 1.0 + 0.02 * k as f64 + 0.01 * r.f64() };
+            let bump = if k == 1 {
+                1.0
+            } else {
+                1.0 + 0.02 * k as f64 + 0.01 * r.f64()
+            };
             offers.push(Offer {
                 seller_id: format!("A{:013X}", hash(&[self.seed, j as u64, k as u64]) >> 12),
                 price: round2(params.competitor_price * bump),
@@ -1222,14 +1387,28 @@ impl World {
         let p = &self.scenario.products[j];
         let rel = self.rel(self.day_of(now));
         let params = self.params(j, rel);
-        let created = self.day_start(self.history_start()) - Duration::days(30 + (hash(&[self.seed, j as u64, 0xC]) % 400) as i64);
+        let created = self.day_start(self.history_start())
+            - Duration::days(30 + (hash(&[self.seed, j as u64, 0xC]) % 400) as i64);
         let last_event = self
             .events_of(j)
-            .filter(|e| e.from_day <= rel && (e.listing_status.is_some() || e.suppressed.is_some() || e.issues.is_some() || e.price.is_some()))
+            .filter(|e| {
+                e.from_day <= rel
+                    && (e.listing_status.is_some()
+                        || e.suppressed.is_some()
+                        || e.issues.is_some()
+                        || e.price.is_some())
+            })
             .map(|e| e.from_day)
             .max();
-        let last_updated = last_event.map(|d| self.day_start(self.date(d)) + Duration::hours(10)).unwrap_or(created).min(now);
-        let fbm_quantity = (!p.is_fba()).then(|| self.inventory(sku, now).and_then(|i| i.fbm_quantity).unwrap_or(0));
+        let last_updated = last_event
+            .map(|d| self.day_start(self.date(d)) + Duration::hours(10))
+            .unwrap_or(created)
+            .min(now);
+        let fbm_quantity = (!p.is_fba()).then(|| {
+            self.inventory(sku, now)
+                .and_then(|i| i.fbm_quantity)
+                .unwrap_or(0)
+        });
         let region = self.scenario.seller.region.to_uppercase();
         Some(Listing {
             sku: p.sku.clone(),
@@ -1242,7 +1421,11 @@ impl World {
             issues: params.issues.to_vec(),
             price: round2(params.price),
             currency: self.scenario.seller.currency.clone(),
-            fulfillment_channel_code: if p.is_fba() { format!("AMAZON_{region}") } else { "DEFAULT".into() },
+            fulfillment_channel_code: if p.is_fba() {
+                format!("AMAZON_{region}")
+            } else {
+                "DEFAULT".into()
+            },
             fbm_quantity,
             created,
             last_updated,
@@ -1251,7 +1434,12 @@ impl World {
 
     /// Every listing at `now`, by SKU.
     pub fn listings(&self, now: DateTime<Utc>) -> Vec<Listing> {
-        let mut v: Vec<Listing> = self.scenario.products.iter().filter_map(|p| self.listing(&p.sku, now)).collect();
+        let mut v: Vec<Listing> = self
+            .scenario
+            .products
+            .iter()
+            .filter_map(|p| self.listing(&p.sku, now))
+            .collect();
         v.sort_by(|a, b| a.sku.cmp(&b.sku));
         v
     }
@@ -1277,7 +1465,12 @@ impl World {
         }
         // Default: the node looks like the average of our products in it.
         let mut acc: Vec<(crate::scenario::ReviewTopic, f64)> = Vec::new();
-        let members: Vec<_> = self.scenario.products.iter().filter(|p| p.browse_node_id == node_id).collect();
+        let members: Vec<_> = self
+            .scenario
+            .products
+            .iter()
+            .filter(|p| p.browse_node_id == node_id)
+            .collect();
         for p in &members {
             for t in &p.review_topics {
                 match acc.iter_mut().find(|(x, _)| x.topic == t.topic) {
@@ -1308,14 +1501,21 @@ impl World {
                 .map(|t| {
                     let share = Self::topic_share(t, k);
                     let mentions = (share / 100.0 * p.reviews as f64).round() as u32;
-                    let impact = t.star_impact.unwrap_or(if t.sentiment == "negative" { -share / 100.0 } else { share / 200.0 });
+                    let impact = t.star_impact.unwrap_or(if t.sentiment == "negative" {
+                        -share / 100.0
+                    } else {
+                        share / 200.0
+                    });
                     ReviewTopicInfo {
                         topic: t.topic.clone(),
                         sentiment: t.sentiment.clone(),
                         mentions,
                         occurrence_pct: share,
                         star_rating_impact: (impact * 100.0).round() / 100.0,
-                        browse_node_occurrence_pct: node.iter().find(|n| n.topic == t.topic).map(|n| n.share),
+                        browse_node_occurrence_pct: node
+                            .iter()
+                            .find(|n| n.topic == t.topic)
+                            .map(|n| n.share),
                         subtopics: t
                             .subtopics
                             .iter()
@@ -1363,7 +1563,11 @@ impl World {
     /// does not describe it).
     pub fn browse_node_topics(&self, node_id: &str) -> Option<Vec<ReviewTopicInfo>> {
         let known = self.scenario.browse_nodes.iter().any(|n| n.id == node_id)
-            || self.scenario.products.iter().any(|p| p.browse_node_id == node_id);
+            || self
+                .scenario
+                .products
+                .iter()
+                .any(|p| p.browse_node_id == node_id);
         if !known {
             return None;
         }
@@ -1375,7 +1579,11 @@ impl World {
                     sentiment: t.sentiment.clone(),
                     mentions: (t.share * 40.0).round() as u32,
                     occurrence_pct: t.share,
-                    star_rating_impact: t.star_impact.unwrap_or(if t.sentiment == "negative" { -0.1 } else { 0.05 }),
+                    star_rating_impact: t.star_impact.unwrap_or(if t.sentiment == "negative" {
+                        -0.1
+                    } else {
+                        0.05
+                    }),
                     browse_node_occurrence_pct: Some(t.share),
                     subtopics: t.subtopics.iter().map(|s| (s.clone(), 10)).collect(),
                 })
@@ -1392,8 +1600,15 @@ impl World {
 
     /// Search query performance of an ASIN for the week starting `week_start` (a Sunday;
     /// other dates are moved back to their Sunday). Empty until the week is over at `now`.
-    pub fn search_query_week(&self, asin: &str, week_start: NaiveDate, now: DateTime<Utc>) -> Vec<SearchQueryWeek> {
-        let Some(j) = self.asin_idx(asin) else { return Vec::new() };
+    pub fn search_query_week(
+        &self,
+        asin: &str,
+        week_start: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<SearchQueryWeek> {
+        let Some(j) = self.asin_idx(asin) else {
+            return Vec::new();
+        };
         let start = week_start - Duration::days(week_start.weekday().num_days_from_sunday() as i64);
         let end = start + Duration::days(6);
         if !self.is_complete(end, now) || self.rel(start) < self.start_rel() {
@@ -1403,23 +1618,36 @@ impl World {
         // Shares follow the parameters of the week's last day, so an event starting within
         // the last 7 days before day 0 always shows in the last complete week only.
         let params = self.params(j, self.rel(end));
-        let units: u64 = self.walk(j, self.rel(start), self.rel(end) + 1).iter().map(|c| c.units as u64).sum();
+        let units: u64 = self
+            .walk(j, self.rel(start), self.rel(end) + 1)
+            .iter()
+            .map(|c| c.units as u64)
+            .sum();
         let growth = (1.0 + p.growth).powf(self.rel(end) as f64 / 30.0);
         let mut queries: Vec<_> = p.search_queries.iter().collect();
-        queries.sort_by(|a, b| b.volume.cmp(&a.volume));
+        queries.sort_by_key(|q| std::cmp::Reverse(q.volume));
         let mut out = Vec::new();
         let mut purchases_left = units;
         for (i, q) in queries.iter().enumerate() {
-            let mut r = Rng::new(&[self.seed, TAG_SQP, j as u64, self.rel(start) as i64 as u64, i as u64]);
+            let mut r = Rng::new(&[
+                self.seed,
+                TAG_SQP,
+                j as u64,
+                self.rel(start) as i64 as u64,
+                i as u64,
+            ]);
             let factor: f64 = params
                 .query_factors
                 .iter()
                 .filter(|(name, _)| name.is_none_or(|n| n == q.query))
                 .map(|(_, f)| f)
                 .product();
-            let volume = (q.volume as f64 * growth * (1.0 + 0.03 * r.normal())).round().max(1.0) as u64;
+            let volume = (q.volume as f64 * growth * (1.0 + 0.03 * r.normal()))
+                .round()
+                .max(1.0) as u64;
             let total_imp = volume * 14;
-            let imp_share = (q.impression_share * factor * (1.0 + 0.03 * r.normal())).clamp(0.0, 1.0);
+            let imp_share =
+                (q.impression_share * factor * (1.0 + 0.03 * r.normal())).clamp(0.0, 1.0);
             let asin_imp = (total_imp as f64 * imp_share).round() as u64;
             let total_clicks = (volume as f64 * 0.62).round() as u64;
             let click_share = (q.click_share * factor * (1.0 + 0.03 * r.normal())).clamp(0.0, 1.0);
@@ -1427,10 +1655,24 @@ impl World {
             let total_carts = (total_clicks as f64 * 0.22).round() as u64;
             let asin_carts = ((asin_clicks as f64 * 0.22).round() as u64).min(total_carts);
             let total_purchases = (total_clicks as f64 * 0.09).round() as u64;
-            let asin_purchases = ((asin_clicks as f64 * p.conversion).round() as u64).min(purchases_left).min(total_purchases);
+            let asin_purchases = ((asin_clicks as f64 * p.conversion).round() as u64)
+                .min(purchases_left)
+                .min(total_purchases);
             purchases_left -= asin_purchases;
-            let share = |a: u64, t: u64| if t == 0 { 0.0 } else { (a as f64 / t as f64 * 10_000.0).round() / 100.0 };
-            let rate = |a: u64, t: u64| if t == 0 { 0.0 } else { (a as f64 / t as f64 * 10_000.0).round() / 100.0 };
+            let share = |a: u64, t: u64| {
+                if t == 0 {
+                    0.0
+                } else {
+                    (a as f64 / t as f64 * 10_000.0).round() / 100.0
+                }
+            };
+            let rate = |a: u64, t: u64| {
+                if t == 0 {
+                    0.0
+                } else {
+                    (a as f64 / t as f64 * 10_000.0).round() / 100.0
+                }
+            };
             out.push(SearchQueryWeek {
                 start_date: start,
                 end_date: end,
@@ -1465,7 +1707,12 @@ impl World {
     // ----------------------------------------------------------------- fees, costs, ratings
 
     /// Fee estimate for a SKU at `price` (default: its price on `now`'s day).
-    pub fn fee_estimate(&self, sku: &str, price: Option<f64>, now: DateTime<Utc>) -> Option<FeeEstimate> {
+    pub fn fee_estimate(
+        &self,
+        sku: &str,
+        price: Option<f64>,
+        now: DateTime<Utc>,
+    ) -> Option<FeeEstimate> {
         let j = self.sku_idx(sku)?;
         let p = &self.scenario.products[j];
         let price = price.unwrap_or_else(|| self.params(j, self.rel(self.day_of(now))).price);
@@ -1513,7 +1760,13 @@ impl World {
             return Some(r);
         }
         let then = p.rating_30d_ago.unwrap_or(now);
-        let v = if rel >= 0 { now } else if rel <= -30 { then } else { then + (now - then) * (rel + 30) as f64 / 30.0 };
+        let v = if rel >= 0 {
+            now
+        } else if rel <= -30 {
+            then
+        } else {
+            then + (now - then) * (rel + 30) as f64 / 30.0
+        };
         Some((v * 100.0).round() / 100.0)
     }
 
@@ -1523,9 +1776,16 @@ impl World {
         for (j, p) in self.scenario.products.iter().enumerate() {
             for k in (0..6).rev() {
                 let rel = self.rel(at) - 7 * k;
-                let Some(rating) = self.rating_on(j, rel) else { continue };
+                let Some(rating) = self.rating_on(j, rel) else {
+                    continue;
+                };
                 let count = (p.rating_count as f64 * (1.0 + rel as f64 / 400.0)).max(1.0) as u32;
-                out.push(RatingRow { asin: p.asin.clone(), rating, count, date: self.date(rel) });
+                out.push(RatingRow {
+                    asin: p.asin.clone(),
+                    rating,
+                    count,
+                    date: self.date(rel),
+                });
             }
         }
         out
@@ -1534,7 +1794,12 @@ impl World {
     /// Median of daily main ranks of an ASIN over `start..=end` (days before `now`'s day).
     pub fn median_rank(&self, asin: &str, start: NaiveDate, end: NaiveDate) -> Option<f64> {
         let j = self.asin_idx(asin)?;
-        median((self.rel(start)..=self.rel(end)).filter_map(|r| self.sales_rank_rel(j, r)).map(|s| s.rank as f64).collect())
+        median(
+            (self.rel(start)..=self.rel(end))
+                .filter_map(|r| self.sales_rank_rel(j, r))
+                .map(|s| s.rank as f64)
+                .collect(),
+        )
     }
 }
 
@@ -1548,8 +1813,17 @@ fn totals_of(days: &[AsinDay]) -> Option<AsinTotals> {
     let sum = |f: fn(&AsinDay) -> u32| days.iter().map(|d| f(d) as u64).sum::<u64>();
     let sessions = sum(|d| d.sessions);
     let page_views = sum(|d| d.page_views);
-    let bb: f64 = days.iter().map(|d| d.buy_box_pct * d.page_views as f64).sum();
-    let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { (a as f64 / b as f64 * 10_000.0).round() / 100.0 };
+    let bb: f64 = days
+        .iter()
+        .map(|d| d.buy_box_pct * d.page_views as f64)
+        .sum();
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            (a as f64 / b as f64 * 10_000.0).round() / 100.0
+        }
+    };
     Some(AsinTotals {
         sku: first.sku.clone(),
         asin: first.asin.clone(),
@@ -1560,7 +1834,11 @@ fn totals_of(days: &[AsinDay]) -> Option<AsinTotals> {
         browser_page_views: sum(|d| d.browser_page_views),
         mobile_page_views: sum(|d| d.mobile_page_views),
         page_views,
-        buy_box_pct: if page_views == 0 { 0.0 } else { (bb / page_views as f64 * 100.0).round() / 100.0 },
+        buy_box_pct: if page_views == 0 {
+            0.0
+        } else {
+            (bb / page_views as f64 * 100.0).round() / 100.0
+        },
         units_ordered: units,
         ordered_product_sales: round2(days.iter().map(|d| d.ordered_product_sales).sum()),
         total_order_items: items,
@@ -1579,5 +1857,6 @@ fn first_of_month(d: NaiveDate) -> NaiveDate {
 
 fn add_months(d: NaiveDate, m: i32) -> NaiveDate {
     let total = d.year() * 12 + d.month0() as i32 + m;
-    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("valid month")
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
+        .expect("valid month")
 }

@@ -36,14 +36,16 @@ use chrono_tz::Tz;
 use crate::scenario::{Campaign, Event, ListingIssue, Product, Scenario};
 use rng::Rng;
 
-pub use ads::{AdvertisedProductDay, CampaignDay, Profile, SearchTermDay};
+pub use ads::{
+    maturity_14d, maturity_7d, AdvertisedProductDay, CampaignDay, Profile, SearchTermDay,
+};
 pub use extra::{
     AccountHealthSnapshot, AsinDay, AsinTotals, BrowseNodeInfo, CompetitiveSummary, CostRow,
     DailyTotals, FeeEstimate, Feedback, Inventory, Listing, Offer, PlanningRow, RankSnapshot,
     RatingRow, Return, ReviewTopicInfo, SearchQueryWeek, TopicTrend,
 };
 pub use generate::PLANTABLE_RULES;
-pub use orders::{Order, OrderItem, OrderStatus};
+pub use orders::{Order, OrderItem, OrderIter, OrderStatus};
 
 /// Days between stock checkpoints.
 const CP: i32 = 32;
@@ -73,6 +75,8 @@ pub struct World {
     campaigns_of: Vec<Vec<usize>>,
     /// Per product: stock on hand at the start of day `start + CP * k` (lazily extended).
     checkpoints: Vec<Mutex<Vec<i64>>>,
+    /// Seeded offset of the order-id bijection.
+    order_offset: u64,
 }
 
 /// Effective product parameters on one day (baseline with events applied).
@@ -192,6 +196,7 @@ impl World {
             account_events,
             campaigns_of,
             checkpoints,
+            order_offset: rng::hash(&[seed, 0x0D]) % orders::DIGITS14,
         }
     }
 
@@ -267,7 +272,9 @@ impl World {
         -(self.scenario.history_days as i32)
     }
     pub(crate) fn events_of(&self, j: usize) -> impl Iterator<Item = &Event> {
-        self.product_events[j].iter().map(|&k| &self.scenario.events[k])
+        self.product_events[j]
+            .iter()
+            .map(|&k| &self.scenario.events[k])
     }
     pub(crate) fn campaigns_of(&self, j: usize) -> &[usize] {
         &self.campaigns_of[j]
@@ -427,8 +434,13 @@ impl World {
         let p = &self.scenario.products[j];
         // Mild weekly pattern, Sunday first; averages 1.
         const WEEKDAY: [f64; 7] = [1.05, 0.98, 0.97, 0.98, 0.99, 1.0, 1.03];
-        let wd = self.date(rel).weekday().num_days_from_sunday() as usize;
-        p.sessions * (1.0 + p.growth).powf(rel as f64 / 30.0) * WEEKDAY[wd] * params.sessions_factor
+        let wd = (self.day0.weekday().num_days_from_sunday() as i32 + rel).rem_euclid(7) as usize;
+        let growth = if p.growth == 0.0 {
+            1.0
+        } else {
+            (1.0 + p.growth).powf(rel as f64 / 30.0)
+        };
+        p.sessions * growth * WEEKDAY[wd] * params.sessions_factor
     }
 
     pub(crate) fn expected_units(&self, j: usize, rel: i32) -> f64 {
@@ -458,11 +470,12 @@ impl World {
         // Each shipment covers the expected demand of the days it arrives for, plus the change
         // of the target stock level (stock_days × expected daily units) since the last review,
         // so on-hand stock keeps `stock_days` of cover while demand grows or the target moves.
-        let cover = |at: i32| -> f64 { (0..r).map(|k| self.expected_units(j, at + lead + k)).sum() };
+        let cover =
+            |at: i32| -> f64 { (0..r).map(|k| self.expected_units(j, at + lead + k)).sum() };
         let now_cover = cover(rel);
         let target = params.stock_days * now_cover / r as f64;
         let before = self.params(j, rel - r).stock_days * cover(rel - r) / r as f64;
-        (now_cover + target - before).round().max(0.0) as i64
+        (now_cover + target - before).ceil().max(0.0) as i64
     }
 
     /// Arrivals at the start of day `rel`.
@@ -471,17 +484,35 @@ impl World {
         self.shipment_qty(j, rel - lead)
     }
 
-    /// Draws day `rel` of SKU `j` given stock on hand at its start (before arrivals).
-    fn step(&self, j: usize, rel: i32, on_hand: &mut i64) -> DayCore {
+    /// The first draws of a SKU-day: sessions before stock effects and the units demanded.
+    /// `step` and the checkpoint walk share them, so both see the same numbers.
+    fn draw_demand(&self, j: usize, rel: i32, params: &SkuParams) -> (Rng, f64, u32, u32) {
         let p = &self.scenario.products[j];
-        *on_hand += self.arrivals(j, rel);
-        let params = self.params(j, rel);
-        let expected = self.expected_sessions(j, rel, &params);
+        let expected = self.expected_sessions(j, rel, params);
         let mut r = Rng::new(&[self.seed, TAG_DAY, j as u64, rel as i64 as u64]);
         let n = r.normal();
         let sessions_raw = r.round(expected * (1.0 + p.noise * n));
         let conv = (params.conversion * (1.0 + p.noise * r.normal())).clamp(0.0, 1.0);
         let demand = r.round(sessions_raw as f64 * conv).min(sessions_raw);
+        (r, expected, sessions_raw, demand)
+    }
+
+    /// Advances stock over day `rel` without the traffic details (checkpoint walks).
+    fn step_stock(&self, j: usize, rel: i32, on_hand: &mut i64) {
+        *on_hand += self.arrivals(j, rel);
+        if *on_hand > 0 {
+            let params = self.params(j, rel);
+            let (_, _, _, demand) = self.draw_demand(j, rel, &params);
+            *on_hand -= (demand as i64).min(*on_hand);
+        }
+    }
+
+    /// Draws day `rel` of SKU `j` given stock on hand at its start (before arrivals).
+    fn step(&self, j: usize, rel: i32, on_hand: &mut i64) -> DayCore {
+        let p = &self.scenario.products[j];
+        *on_hand += self.arrivals(j, rel);
+        let params = self.params(j, rel);
+        let (mut r, expected, sessions_raw, demand) = self.draw_demand(j, rel, &params);
         let in_stock = *on_hand > 0;
         let (sessions, units, buy_box) = if in_stock {
             let bb = (params.buy_box * (1.0 + 0.01 * r.normal())).clamp(0.0, 1.0);
@@ -493,7 +524,9 @@ impl World {
         let sessions_mobile = r.round(sessions as f64 * p.mobile_share).min(sessions);
         let pvps = p.page_views_per_session;
         let n = r.normal();
-        let pv_m = r.round(sessions_mobile as f64 * pvps * (1.0 + 0.03 * n)).max(sessions_mobile);
+        let pv_m = r
+            .round(sessions_mobile as f64 * pvps * (1.0 + 0.03 * n))
+            .max(sessions_mobile);
         let sb = sessions - sessions_mobile;
         let n = r.normal();
         let pv_b = r.round(sb as f64 * pvps * (1.0 + 0.03 * n)).max(sb);
@@ -515,14 +548,16 @@ impl World {
 
     fn initial_stock(&self, j: usize) -> i64 {
         let s = self.start_rel();
-        (self.params(j, s).stock_days * self.expected_units(j, s)).round() as i64
+        (self.params(j, s).stock_days * self.expected_units(j, s)).ceil() as i64
     }
 
     /// Stock on hand at the start of day `rel` (before arrivals), `rel >= start`.
     fn on_hand_before(&self, j: usize, rel: i32) -> i64 {
         let s = self.start_rel();
         let k = ((rel - s) / CP) as usize;
-        let mut cps = self.checkpoints[j].lock().unwrap_or_else(|e| e.into_inner());
+        let mut cps = self.checkpoints[j]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if cps.is_empty() {
             cps.push(self.initial_stock(j));
         }
@@ -530,14 +565,14 @@ impl World {
             let n = cps.len() as i32;
             let mut oh = cps[(n - 1) as usize];
             for d in (s + (n - 1) * CP)..(s + n * CP) {
-                self.step(j, d, &mut oh);
+                self.step_stock(j, d, &mut oh);
             }
             cps.push(oh);
         }
         let mut oh = cps[k];
         drop(cps);
         for d in (s + k as i32 * CP)..rel {
-            self.step(j, d, &mut oh);
+            self.step_stock(j, d, &mut oh);
         }
         oh
     }

@@ -146,10 +146,26 @@ fn addresses(country: &str) -> &'static [(&'static str, &'static str, &'static s
             ("COLUMBUS", "OH", "43215"),
             ("CHARLOTTE", "NC", "28202"),
         ],
-        "CA" => &[("TORONTO", "ON", "M5H 2N2"), ("VANCOUVER", "BC", "V6B 1A1"), ("MONTREAL", "QC", "H2Y 1C6")],
-        "UK" | "GB" => &[("LONDON", "", "EC1A 1BB"), ("MANCHESTER", "", "M1 1AE"), ("LEEDS", "", "LS1 1UR")],
-        "DE" => &[("BERLIN", "", "10115"), ("MÜNCHEN", "", "80331"), ("KÖLN", "", "50667")],
-        "FR" => &[("PARIS", "", "75001"), ("LYON", "", "69001"), ("MARSEILLE", "", "13001")],
+        "CA" => &[
+            ("TORONTO", "ON", "M5H 2N2"),
+            ("VANCOUVER", "BC", "V6B 1A1"),
+            ("MONTREAL", "QC", "H2Y 1C6"),
+        ],
+        "UK" | "GB" => &[
+            ("LONDON", "", "EC1A 1BB"),
+            ("MANCHESTER", "", "M1 1AE"),
+            ("LEEDS", "", "LS1 1UR"),
+        ],
+        "DE" => &[
+            ("BERLIN", "", "10115"),
+            ("MÜNCHEN", "", "80331"),
+            ("KÖLN", "", "50667"),
+        ],
+        "FR" => &[
+            ("PARIS", "", "75001"),
+            ("LYON", "", "69001"),
+            ("MARSEILLE", "", "13001"),
+        ],
         "JP" => &[("TOKYO", "", "100-0001"), ("OSAKA", "", "530-0001")],
         _ => &[("CAPITAL CITY", "", "10000"), ("PORT CITY", "", "20000")],
     }
@@ -180,7 +196,7 @@ pub(crate) fn sales_channel(country: &str) -> String {
     }
 }
 
-const DIGITS14: u64 = 100_000_000_000_000;
+pub(crate) const DIGITS14: u64 = 100_000_000_000_000;
 /// Odd and not a multiple of 5, so multiplication by it is a bijection mod 10^14.
 const MULT: u64 = 7_219_384_655_217;
 
@@ -204,7 +220,7 @@ impl World {
     /// The order id of (day, SKU, index in the SKU-day).
     pub(crate) fn order_code(&self, rel: i32, j: usize, k: u32) -> u64 {
         let v = (Self::day_number(self.date(rel)) * 100_000 + j as u64) * 10_000 + k as u64;
-        let offset = hash(&[self.seed, 0x0D]) % DIGITS14;
+        let offset = self.order_offset;
         ((v as u128 * MULT as u128 + offset as u128) % DIGITS14 as u128) as u64
     }
 
@@ -222,8 +238,9 @@ impl World {
         let a: u64 = parts[1].parse().ok()?;
         let b: u64 = parts[2].parse().ok()?;
         let code = a * 10_000_000 + b;
-        let offset = hash(&[self.seed, 0x0D]) % DIGITS14;
-        let v = (((code + DIGITS14 - offset) % DIGITS14) as u128 * mod_inverse(MULT, DIGITS14) as u128
+        let offset = self.order_offset;
+        let v = (((code + DIGITS14 - offset) % DIGITS14) as u128
+            * mod_inverse(MULT, DIGITS14) as u128
             % DIGITS14 as u128) as u64;
         let k = (v % 10_000) as u32;
         let j = ((v / 10_000) % 100_000) as usize;
@@ -245,15 +262,29 @@ impl World {
         let mut left = c.units;
         while left > 0 && qtys.len() < 9_000 {
             let x = r.f64();
-            let q = if x < 0.86 { 1 } else if x < 0.97 { 2 } else { 3 };
+            let q = if x < 0.86 {
+                1
+            } else if x < 0.97 {
+                2
+            } else {
+                3
+            };
             let q = q.min(left);
             qtys.push(q);
             left -= q;
         }
-        let cancel_p = if p.is_fba() { 0.002 } else { acct.cancel_rate.clamp(0.0, 0.5) };
-        let canceled = r.round(qtys.len() as f64 * cancel_p / (1.0 - cancel_p)).min(999);
+        let cancel_p = if p.is_fba() {
+            0.002
+        } else {
+            acct.cancel_rate.clamp(0.0, 0.5)
+        };
+        let canceled = r
+            .round(qtys.len() as f64 * cancel_p / (1.0 - cancel_p))
+            .min(999);
         let start = self.day_start(self.date(c.rel));
-        let len = (self.day_start(self.date(c.rel + 1)) - start).num_seconds().max(1);
+        let len = (self.day_start(self.date(c.rel + 1)) - start)
+            .num_seconds()
+            .max(1);
         let country = self.scenario.seller.country.as_str();
         let n_addr = addresses(country).len() as u64;
         let mut out = Vec::with_capacity(qtys.len() + canceled as usize);
@@ -261,22 +292,43 @@ impl World {
         for k in 0..total {
             let is_canceled = k >= qtys.len();
             let quantity = if is_canceled { 1 } else { qtys[k] };
-            let mut o = Rng::new(&[self.seed, TAG_ORDERS, j as u64, c.rel as i64 as u64, k as u64]);
+            let mut o = Rng::new(&[
+                self.seed,
+                TAG_ORDERS,
+                j as u64,
+                c.rel as i64 as u64,
+                k as u64,
+            ]);
             let purchase = start + Duration::seconds((o.f64() * len as f64) as i64);
-            let pending_min = if o.chance(0.02) { 120 + o.below(360) } else { 2 + o.below(40) };
+            let pending_min = if o.chance(0.02) {
+                120 + o.below(360)
+            } else {
+                2 + o.below(40)
+            };
             let pending_until = purchase + Duration::minutes(pending_min as i64);
-            let handling_h = if p.is_fba() { 6 + o.below(24) } else { 10 + o.below(40) };
+            let handling_h = if p.is_fba() {
+                6 + o.below(24)
+            } else {
+                10 + o.below(40)
+            };
             let late = !p.is_fba() && o.chance(acct.late_shipment_rate);
             let ship_h = if late { 75 + o.below(45) } else { handling_h };
             let latest_ship = purchase + Duration::hours(if p.is_fba() { 48 } else { 72 });
-            let shipped = Some(purchase + Duration::hours(ship_h as i64) + Duration::minutes(o.below(60) as i64));
-            let canceled_at = is_canceled.then(|| purchase + Duration::minutes(30 + o.below(450) as i64));
+            let shipped = Some(
+                purchase + Duration::hours(ship_h as i64) + Duration::minutes(o.below(60) as i64),
+            );
+            let canceled_at =
+                is_canceled.then(|| purchase + Duration::minutes(30 + o.below(450) as i64));
             let discount = if o.chance(0.08) {
                 round2(c.price * quantity as f64 * 0.10)
             } else {
                 0.0
             };
-            let shipping = if !p.is_fba() && o.chance(0.2) { 4.99 } else { 0.0 };
+            let shipping = if !p.is_fba() && o.chance(0.2) {
+                4.99
+            } else {
+                0.0
+            };
             out.push(OrderPlan {
                 code: self.order_code(c.rel, j, k as u32),
                 sku: j,
@@ -309,7 +361,10 @@ impl World {
         let rate = tax_rate(&seller.country, state);
         let item_tax = round2((item_price - plan.discount) * rate);
         let promotion_ids = if plan.discount > 0.0 {
-            vec![format!("PLM-{:08X}", hash(&[self.seed, plan.rel as i64 as u64, 0x9]) as u32)]
+            vec![format!(
+                "PLM-{:08X}",
+                hash(&[self.seed, plan.rel as i64 as u64, 0x9]) as u32
+            )]
         } else {
             Vec::new()
         };
@@ -320,7 +375,11 @@ impl World {
             status,
             fulfillment_channel: if p.is_fba() { "AFN" } else { "MFN" },
             sales_channel: sales_channel(&seller.country),
-            ship_service_level: if plan.expedited { "Expedited" } else { "Standard" },
+            ship_service_level: if plan.expedited {
+                "Expedited"
+            } else {
+                "Standard"
+            },
             marketplace_id: seller.marketplace_id.clone(),
             currency: seller.currency.clone(),
             is_business_order: plan.business,
@@ -342,8 +401,14 @@ impl World {
             ship_city: city.to_string(),
             ship_state: state.to_string(),
             ship_postal_code: postal.to_string(),
-            ship_country: if seller.country == "UK" { "GB".into() } else { seller.country.clone() },
-            shipped_at: plan.shipped.filter(|t| *t <= now && status == OrderStatus::Shipped),
+            ship_country: if seller.country == "UK" {
+                "GB".into()
+            } else {
+                seller.country.clone()
+            },
+            shipped_at: plan
+                .shipped
+                .filter(|t| *t <= now && status == OrderStatus::Shipped),
             latest_ship_date: plan.latest_ship,
             canceled_at: plan.canceled.filter(|t| *t <= now),
         })
@@ -371,14 +436,24 @@ impl World {
     }
 
     /// Orders purchased in `[a, b)` as seen at `now` (b is clipped to `now`), by purchase time.
-    pub fn orders_purchased(&self, a: DateTime<Utc>, b: DateTime<Utc>, now: DateTime<Utc>) -> OrderIter<'_> {
+    pub fn orders_purchased(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> OrderIter<'_> {
         OrderIter::new(self, a, b.min(now), now, false)
     }
 
     /// Orders whose last update at `now` lies in `[a, b)` (b clipped to `now`). An order updated
     /// several times appears once, with its latest status at `now`. Sorted by last update within
     /// chunks of 8 purchase days (ranges under a day or so are fully sorted); deterministic.
-    pub fn orders_updated(&self, a: DateTime<Utc>, b: DateTime<Utc>, now: DateTime<Utc>) -> OrderIter<'_> {
+    pub fn orders_updated(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> OrderIter<'_> {
         OrderIter::new(self, a, b.min(now), now, true)
     }
 
@@ -410,7 +485,13 @@ pub struct OrderIter<'w> {
 const MAX_ORDER_LIFE_DAYS: i32 = 6;
 
 impl<'w> OrderIter<'w> {
-    fn new(world: &'w World, a: DateTime<Utc>, b: DateTime<Utc>, now: DateTime<Utc>, by_update: bool) -> Self {
+    fn new(
+        world: &'w World,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        now: DateTime<Utc>,
+        by_update: bool,
+    ) -> Self {
         let first = world.rel(world.day_of(a)) - if by_update { MAX_ORDER_LIFE_DAYS } else { 0 };
         let last = world.rel(world.day_of(b)).min(world.rel(world.day_of(now)));
         OrderIter {
@@ -449,7 +530,10 @@ impl Iterator for OrderIter<'_> {
                     .filter_map(|p| self.world.resolve(p, self.now))
                     .filter(|o| o.last_update_date >= self.a && o.last_update_date < self.b)
                     .collect();
-                v.sort_by(|x, y| (x.last_update_date, &x.amazon_order_id).cmp(&(y.last_update_date, &y.amazon_order_id)));
+                v.sort_by(|x, y| {
+                    (x.last_update_date, &x.amazon_order_id)
+                        .cmp(&(y.last_update_date, &y.amazon_order_id))
+                });
                 self.buf = v.into_iter();
             } else {
                 let rel = self.next_rel;

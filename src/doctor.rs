@@ -1,0 +1,553 @@
+//! `flywheel doctor`: per account, checks the credentials and calls one
+//! cheap operation per API to learn which roles the app has, then says
+//! which jobs will run, which are unavailable and why, and which rules will
+//! report `no_data` as a result.
+//!
+//! The probe table, the job → API map and the rule → job map are data, so
+//! the verdicts are a pure function of the probe results ([`assess`]).
+
+use chrono::{DateTime, Utc};
+
+use crate::amazon::client::{ApiClient, CallSpec, Endpoint};
+use crate::amazon::http::ApiError;
+use crate::config::{Account, Config, RuleId};
+use crate::sync::{Ctx, Db, JobName};
+
+/// An API (role) the app may or may not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    SpCredentials,
+    Sellers,
+    Orders,
+    FbaInventory,
+    Reports,
+    Catalog,
+    Listings,
+    Pricing,
+    Fees,
+    CustomerFeedback,
+    AdsCredentials,
+    AdsProfiles,
+}
+
+impl Capability {
+    pub fn label(self) -> &'static str {
+        match self {
+            Capability::SpCredentials => "SP-API credentials",
+            Capability::Sellers => "Sellers API",
+            Capability::Orders => "Orders API",
+            Capability::FbaInventory => "FBA Inventory API",
+            Capability::Reports => "Reports API",
+            Capability::Catalog => "Catalog Items API",
+            Capability::Listings => "Listings Items API",
+            Capability::Pricing => "Product Pricing API",
+            Capability::Fees => "Product Fees API",
+            Capability::CustomerFeedback => "Customer Feedback API",
+            Capability::AdsCredentials => "Ads API credentials",
+            Capability::AdsProfiles => "Ads profiles",
+        }
+    }
+}
+
+/// What each job needs.
+pub fn needs(job: JobName) -> &'static [Capability] {
+    use Capability::*;
+    match job {
+        JobName::Orders => &[SpCredentials, Orders, Reports],
+        JobName::Inventory => &[SpCredentials, FbaInventory],
+        JobName::InventoryPlanning
+        | JobName::SalesTraffic
+        | JobName::Returns
+        | JobName::SellerFeedback
+        | JobName::AccountHealth
+        | JobName::SearchQueryPerformance => &[SpCredentials, Reports],
+        JobName::CatalogRanks => &[SpCredentials, Catalog],
+        JobName::Pricing => &[SpCredentials, Pricing],
+        JobName::Listings => &[SpCredentials, Listings],
+        JobName::CustomerFeedback => &[SpCredentials, CustomerFeedback],
+        JobName::Fees => &[SpCredentials, Fees],
+        JobName::Ads => &[AdsCredentials, AdsProfiles],
+    }
+}
+
+/// The jobs a rule's data comes from (DESIGN §2.2, "data" column); a rule
+/// lacks data when none of its alternatives can run.
+pub fn rule_sources(rule: RuleId) -> &'static [&'static [JobName]] {
+    use JobName::*;
+    match rule {
+        RuleId::FeedbackResponseSla => &[&[SellerFeedback]],
+        RuleId::FeedbackRate => &[&[SalesTraffic]],
+        RuleId::ReviewTopics => &[&[CustomerFeedback]],
+        RuleId::RatingFloor => &[],
+        RuleId::ReturnRate => &[&[Returns, Orders]],
+        RuleId::ListingHealth => &[&[Listings]],
+        RuleId::AccountHealth => &[&[AccountHealth]],
+        RuleId::ConversionRate | RuleId::TrafficTrend | RuleId::BuyBox => &[&[SalesTraffic]],
+        RuleId::BsrTrend => &[&[CatalogRanks]],
+        RuleId::KeywordShare => &[&[SearchQueryPerformance]],
+        // Units come from sales & traffic, or from orders as the fallback.
+        RuleId::GrowthStall => &[&[SalesTraffic], &[Orders]],
+        RuleId::AcosBand | RuleId::CpcTrend | RuleId::WastedSpend => &[&[Ads]],
+        RuleId::Tacos | RuleId::AdReliance => &[&[Ads, SalesTraffic], &[Ads, Orders]],
+        RuleId::StockoutRisk => &[&[Inventory, Orders]],
+        RuleId::InventoryTurnover => &[&[InventoryPlanning]],
+        RuleId::MarginFloor => &[&[Fees, Orders]],
+        RuleId::DataFreshness | RuleId::Credentials => &[&[]],
+    }
+}
+
+/// The result of one probe.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    Ok(String),
+    /// 403: the role is missing.
+    Missing(String),
+    /// Could not tell (credentials failed, network, not configured).
+    Failed(String),
+}
+
+impl Probe {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Probe::Ok(_))
+    }
+}
+
+/// Verdicts for one account, from its probe results (pure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub jobs: Vec<(JobName, Result<(), String>)>,
+    pub rules_without_data: Vec<(RuleId, String)>,
+}
+
+pub fn assess(cfg: &Config, account: &Account, probes: &[(Capability, Probe)]) -> Assessment {
+    let probe = |c: Capability| probes.iter().find(|(k, _)| *k == c).map(|(_, p)| p);
+    let mut jobs = Vec::new();
+    for job in JobName::ALL {
+        let scheduled = cfg
+            .schedule
+            .jobs()
+            .iter()
+            .any(|(n, s)| *n == job.as_str() && s.as_cron().is_some());
+        let verdict = if !scheduled {
+            Err("switched off in [schedule]".to_string())
+        } else if *job == JobName::Listings && account.seller_id.is_none() {
+            Err("needs `seller_id` in the account (Seller Central > Settings > Account Info > Merchant Token)".to_string())
+        } else {
+            needs(*job)
+                .iter()
+                .find_map(|c| match probe(*c) {
+                    Some(Probe::Ok(_)) => None,
+                    Some(Probe::Missing(m)) => Some(format!("{}: role missing ({m})", c.label())),
+                    Some(Probe::Failed(m)) => Some(format!("{}: {m}", c.label())),
+                    None => Some(format!("{}: not configured", c.label())),
+                })
+                .map_or(Ok(()), Err)
+        };
+        jobs.push((*job, verdict));
+    }
+    let runs = |j: &JobName| jobs.iter().any(|(k, v)| k == j && v.is_ok());
+    let mut rules_without_data = Vec::new();
+    for rule in RuleId::ALL {
+        if !cfg.rules.common(*rule).enabled {
+            continue;
+        }
+        if *rule == RuleId::RatingFloor {
+            let has_file = account.ratings_file.is_some() || cfg.ratings_file.is_some();
+            if !has_file {
+                rules_without_data.push((
+                    *rule,
+                    "no ratings_file (no Amazon API returns star ratings)".to_string(),
+                ));
+            }
+            continue;
+        }
+        if *rule == RuleId::MarginFloor && account.costs_file.is_none() && cfg.costs_file.is_none()
+        {
+            rules_without_data.push((*rule, "no costs_file (unit costs)".to_string()));
+            continue;
+        }
+        let alternatives = rule_sources(*rule);
+        if !alternatives.iter().any(|alt| alt.iter().all(runs)) {
+            let missing: Vec<&str> = alternatives
+                .iter()
+                .flat_map(|alt| alt.iter())
+                .filter(|j| !runs(j))
+                .map(|j| j.as_str())
+                .collect();
+            rules_without_data.push((*rule, format!("needs the {} job", missing.join(" / "))));
+        }
+    }
+    Assessment {
+        jobs,
+        rules_without_data,
+    }
+}
+
+fn verdict(
+    result: Result<crate::amazon::client::ApiResponse, ApiError>,
+    ok: impl FnOnce(&crate::amazon::client::ApiResponse) -> String,
+) -> Probe {
+    match result {
+        Ok(r) => Probe::Ok(ok(&r)),
+        Err(ApiError::MissingRole { message, .. }) => Probe::Missing(message),
+        Err(ApiError::Credentials { source, .. }) => Probe::Failed(source.to_string()),
+        Err(e) => Probe::Failed(e.to_string()),
+    }
+}
+
+async fn probe_sp(
+    client: &ApiClient,
+    ep: &Endpoint,
+    account: &Account,
+    marketplace: &str,
+    now: DateTime<Utc>,
+) -> Vec<(Capability, Probe)> {
+    let mut out = Vec::new();
+    let token = client
+        .lwa
+        .access_token(&ep.token_url, &ep.credentials, std::time::Instant::now())
+        .await;
+    if let Err(e) = token {
+        out.push((Capability::SpCredentials, Probe::Failed(e.to_string())));
+        return out;
+    }
+    out.push((
+        Capability::SpCredentials,
+        Probe::Ok(format!("token from {}", ep.token_url)),
+    ));
+    let since =
+        (now - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut probes: Vec<(Capability, CallSpec)> = vec![
+        (
+            Capability::Sellers,
+            CallSpec::get(
+                "getMarketplaceParticipations",
+                "/sellers/v1/marketplaceParticipations",
+            ),
+        ),
+        (
+            Capability::Orders,
+            CallSpec::get("searchOrders", "/orders/2026-01-01/orders")
+                .query("marketplaceIds", marketplace)
+                .query("lastUpdatedAfter", since)
+                .query("maxResultsPerPage", "1"),
+        ),
+        (
+            Capability::FbaInventory,
+            CallSpec::get("getInventorySummaries", "/fba/inventory/v1/summaries")
+                .query("granularityType", "Marketplace")
+                .query("granularityId", marketplace)
+                .query("marketplaceIds", marketplace),
+        ),
+        (
+            Capability::Reports,
+            CallSpec::get("getReports", "/reports/2021-06-30/reports")
+                .query(
+                    "reportTypes",
+                    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+                )
+                .query("pageSize", "1"),
+        ),
+        (
+            Capability::Catalog,
+            CallSpec::get("searchCatalogItems", "/catalog/2022-04-01/items")
+                .query("marketplaceIds", marketplace)
+                .query("keywords", "flywheel")
+                .query("pageSize", "1"),
+        ),
+    ];
+    if let Some(seller) = &account.seller_id {
+        probes.push((
+            Capability::Listings,
+            CallSpec::get(
+                "searchListingsItems",
+                format!("/listings/2021-08-01/items/{seller}"),
+            )
+            .query("marketplaceIds", marketplace)
+            .query("pageSize", "1"),
+        ));
+    }
+    for (cap, spec) in probes {
+        out.push((
+            cap,
+            verdict(client.call(ep, &spec).await, |_| "answered".to_string()),
+        ));
+    }
+    // Pricing, fees and customer feedback need a product to ask about; an
+    // unknown one still tells whether the role is there (404/400, not 403).
+    let asin = "B000000000";
+    let pricing = CallSpec::post_json(
+        "getCompetitiveSummary",
+        "/batches/products/pricing/2022-05-01/items/competitiveSummary",
+        &serde_json::json!({"requests": [{
+            "asin": asin, "marketplaceId": marketplace, "includedData": ["featuredBuyingOptions"],
+            "method": "GET", "uri": "/products/pricing/2022-05-01/items/competitiveSummary"
+        }]}),
+        "application/json",
+    );
+    let currency = account
+        .marketplaces()
+        .first()
+        .map(|m| m.currency)
+        .unwrap_or("USD");
+    let fees = CallSpec::post_json(
+        "getMyFeesEstimateForASIN",
+        format!("/products/fees/v0/items/{asin}/feesEstimate"),
+        &serde_json::json!({"FeesEstimateRequest": {
+            "MarketplaceId": marketplace, "IsAmazonFulfilled": true, "Identifier": "flywheel-doctor",
+            "PriceToEstimateFees": {"ListingPrice": {"CurrencyCode": currency, "Amount": 10.0}}
+        }}),
+        "application/json",
+    );
+    let feedback = CallSpec::get(
+        "getItemBrowseNode",
+        format!("/customerFeedback/2024-06-01/items/{asin}/browseNode"),
+    )
+    .query("marketplaceId", marketplace);
+    for (cap, spec) in [
+        (Capability::Pricing, pricing),
+        (Capability::Fees, fees),
+        (Capability::CustomerFeedback, feedback),
+    ] {
+        let result = client.call(ep, &spec).await;
+        let p = match result {
+            // A refusal about the made-up product still proves access.
+            Err(ApiError::Permanent { status, .. }) if status == 400 || status == 404 => {
+                Probe::Ok(format!("answered ({status} for a probe product)"))
+            }
+            other => verdict(other, |_| "answered".to_string()),
+        };
+        out.push((cap, p));
+    }
+    out
+}
+
+async fn probe_ads(
+    client: &ApiClient,
+    ep: &Endpoint,
+    account: &Account,
+) -> Vec<(Capability, Probe)> {
+    let mut out = Vec::new();
+    if let Err(e) = client
+        .lwa
+        .access_token(&ep.token_url, &ep.credentials, std::time::Instant::now())
+        .await
+    {
+        out.push((Capability::AdsCredentials, Probe::Failed(e.to_string())));
+        return out;
+    }
+    out.push((
+        Capability::AdsCredentials,
+        Probe::Ok(format!("token from {}", ep.token_url)),
+    ));
+    let resp = client
+        .call(ep, &CallSpec::get("listProfiles", "/v2/profiles"))
+        .await;
+    let countries: Vec<&str> = account.marketplaces().iter().map(|m| m.country).collect();
+    let probe = match resp {
+        Ok(r) => match serde_json::from_slice::<Vec<serde_json::Value>>(&r.body) {
+            Ok(profiles) => {
+                let matched: Vec<String> = profiles
+                    .iter()
+                    .filter(|p| {
+                        let cc = p["countryCode"].as_str().unwrap_or("");
+                        countries.contains(&cc) || (cc == "GB" && countries.contains(&"UK"))
+                    })
+                    .map(|p| {
+                        format!(
+                            "{} {}",
+                            p["countryCode"].as_str().unwrap_or("?"),
+                            p["profileId"]
+                        )
+                    })
+                    .collect();
+                if matched.is_empty() {
+                    Probe::Failed(format!(
+                        "{} profile(s), none for {}",
+                        profiles.len(),
+                        countries.join(", ")
+                    ))
+                } else {
+                    Probe::Ok(format!("matched {}", matched.join(", ")))
+                }
+            }
+            Err(e) => Probe::Failed(format!("unreadable profiles: {e}")),
+        },
+        other => verdict(other, |_| String::new()),
+    };
+    out.push((Capability::AdsProfiles, probe));
+    out
+}
+
+/// Probes one account and renders its report; returns (text, healthy).
+pub async fn check_account(
+    cfg: &Config,
+    account: &Account,
+    client: &ApiClient,
+    db: &Db,
+    now: DateTime<Utc>,
+) -> (String, bool) {
+    let ctx = Ctx {
+        cfg,
+        account,
+        client,
+        db,
+        now,
+    };
+    let marketplace = account
+        .marketplaces()
+        .first()
+        .map(|m| m.id)
+        .unwrap_or_default();
+    let mut probes = Vec::new();
+    if let Some(ep) = ctx.sp() {
+        probes.extend(probe_sp(client, &ep, account, marketplace, now).await);
+    }
+    if let Some(ep) = ctx.ads() {
+        probes.extend(probe_ads(client, &ep, account).await);
+    }
+    let a = assess(cfg, account, &probes);
+    let markets: Vec<&str> = account.marketplaces().iter().map(|m| m.country).collect();
+    let mut out = format!(
+        "account {} ({}: {})\n",
+        account.name,
+        account.region(),
+        markets.join(", ")
+    );
+    let mut healthy = true;
+    for (cap, p) in &probes {
+        let (mark, text) = match p {
+            Probe::Ok(t) => ("ok  ", t.clone()),
+            Probe::Missing(t) => {
+                healthy = false;
+                ("MISSING", format!("role missing: {t}"))
+            }
+            Probe::Failed(t) => {
+                healthy = false;
+                ("FAIL", t.clone())
+            }
+        };
+        out.push_str(&format!("  {:<24} {:<7} {}\n", cap.label(), mark, text));
+    }
+    let runnable: Vec<&str> = a
+        .jobs
+        .iter()
+        .filter(|(_, v)| v.is_ok())
+        .map(|(j, _)| j.as_str())
+        .collect();
+    out.push_str(&format!(
+        "  jobs that will run ({}): {}\n",
+        runnable.len(),
+        runnable.join(", ")
+    ));
+    for (job, v) in &a.jobs {
+        if let Err(why) = v {
+            out.push_str(&format!("  job {job} will not run: {why}\n"));
+        }
+    }
+    if a.rules_without_data.is_empty() {
+        out.push_str("  every enabled rule has its data\n");
+    }
+    for (rule, why) in &a.rules_without_data {
+        out.push_str(&format!("  rule {rule} will report no_data: {why}\n"));
+    }
+    (out, healthy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "[[accounts]]\nname = \"a\"\nregion = \"na\"\nmarketplaces = [\"US\"]\nalert_to = [\"a@example.com\"]\nseller_id = \"S\"\n[accounts.sp_api]\nclient_id = \"i\"\nclient_secret = \"s\"\nrefresh_token = \"r\"\n{extra}"
+        );
+        Config::from_toml(&text, Path::new("/x/c.toml"), &Default::default()).unwrap()
+    }
+
+    fn all_ok() -> Vec<(Capability, Probe)> {
+        use Capability::*;
+        [
+            SpCredentials,
+            Sellers,
+            Orders,
+            FbaInventory,
+            Reports,
+            Catalog,
+            Listings,
+            Pricing,
+            Fees,
+            CustomerFeedback,
+        ]
+        .into_iter()
+        .map(|c| (c, Probe::Ok("ok".into())))
+        .collect()
+    }
+
+    #[test]
+    fn a_missing_role_makes_its_jobs_unavailable_and_their_rules_no_data() {
+        let cfg = config("");
+        let mut probes = all_ok();
+        probes.retain(|(c, _)| *c != Capability::FbaInventory);
+        probes.push((
+            Capability::FbaInventory,
+            Probe::Missing("Unauthorized".into()),
+        ));
+        let a = assess(&cfg, &cfg.accounts[0], &probes);
+        let inv = a
+            .jobs
+            .iter()
+            .find(|(j, _)| *j == JobName::Inventory)
+            .unwrap();
+        assert_eq!(
+            inv.1,
+            Err("FBA Inventory API: role missing (Unauthorized)".to_string())
+        );
+        let no_data: Vec<RuleId> = a.rules_without_data.iter().map(|(r, _)| *r).collect();
+        assert!(no_data.contains(&RuleId::StockoutRisk), "{no_data:?}");
+        // No Ads section: the ads job cannot run, so ACoS rules have no data.
+        assert!(no_data.contains(&RuleId::AcosBand));
+        // tacos needs ads too.
+        assert!(no_data.contains(&RuleId::Tacos));
+        // Without files, rating and margin rules say why.
+        assert!(a
+            .rules_without_data
+            .iter()
+            .any(|(r, why)| *r == RuleId::RatingFloor && why.contains("ratings_file")));
+        // Rules whose data is there are not listed.
+        assert!(!no_data.contains(&RuleId::ConversionRate));
+        assert!(!no_data.contains(&RuleId::DataFreshness));
+    }
+
+    #[test]
+    fn growth_stall_falls_back_to_orders_without_brand_analytics() {
+        let cfg = config("[schedule]\nsales_traffic = \"off\"\n");
+        let a = assess(&cfg, &cfg.accounts[0], &all_ok());
+        let no_data: Vec<RuleId> = a.rules_without_data.iter().map(|(r, _)| *r).collect();
+        assert!(
+            !no_data.contains(&RuleId::GrowthStall),
+            "orders is the fallback"
+        );
+        assert!(no_data.contains(&RuleId::ConversionRate));
+        let st = a
+            .jobs
+            .iter()
+            .find(|(j, _)| *j == JobName::SalesTraffic)
+            .unwrap();
+        assert_eq!(st.1, Err("switched off in [schedule]".to_string()));
+    }
+
+    #[test]
+    fn listings_needs_a_seller_id() {
+        let mut cfg = config("");
+        cfg.accounts[0].seller_id = None;
+        let a = assess(&cfg, &cfg.accounts[0], &all_ok());
+        let l = a
+            .jobs
+            .iter()
+            .find(|(j, _)| *j == JobName::Listings)
+            .unwrap();
+        assert!(l.1.as_ref().unwrap_err().contains("seller_id"));
+    }
+}
