@@ -58,6 +58,8 @@ pub enum Command {
         #[arg(long = "account", value_name = "NAME")]
         accounts: Vec<String>,
     },
+    /// See the product work end to end against the simulated marketplace.
+    Demo(crate::demo::DemoArgs),
     /// Serve the simulated Amazon marketplace (SP-API, Ads API, LWA), or
     /// print its truth (`flywheel sim truth`).
     Sim(flywheel_sim::SimCommand),
@@ -146,6 +148,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             if !healthy {
                 return Err(CliError::Runtime(anyhow::anyhow!(
                     "some checks failed (see above): fix them, then run `flywheel doctor` again"
+                )));
+            }
+        }
+        Command::Demo(args) => {
+            if !runtime()?.block_on(crate::demo::run(args))? {
+                return Err(CliError::Runtime(anyhow::anyhow!(
+                    "some jobs failed (see the summary above)"
                 )));
             }
         }

@@ -21,6 +21,7 @@ pub mod amazon;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod doctor;
 pub mod logging;
 pub mod store;
