@@ -124,8 +124,8 @@ CREATE TABLE orders (
     sales_channel        TEXT,             -- 'Amazon.com', 'Amazon.de', 'Non-Amazon', ...
     ship_service_level   TEXT,
     is_business_order    INTEGER CHECK (is_business_order IN (0, 1)),
-    -- Order amount: Amazon's order total when the source gives one (searchOrders proceeds
-    -- grandTotal), else the sum of the items' item_price (the flat file has no order total).
+    -- Order amount: searchOrders proceeds grandTotal; from the flat file the same sum computed
+    -- from the lines (item + shipping + gift wrap + their taxes - discounts). NULL when cancelled.
     currency             TEXT,
     order_total          REAL,
     source               TEXT NOT NULL CHECK (source IN ('report', 'api', 'import')),
@@ -149,7 +149,7 @@ CREATE TABLE order_items (
     asin                     TEXT,
     title                    TEXT,
     quantity                 INTEGER NOT NULL CHECK (quantity >= 0),
-    quantity_shipped         INTEGER CHECK (quantity_shipped >= 0),  -- NULL from the flat file
+    quantity_shipped         INTEGER CHECK (quantity_shipped >= 0),  -- flat file: quantity if item-status is shipped, else 0
     currency                 TEXT,
     item_price               REAL,
     item_tax                 REAL,
@@ -170,6 +170,8 @@ CREATE INDEX order_items_by_asin ON order_items (account, asin);
 -- Stock per SKU per observation. Key: (account, marketplace_id, sku, source, observed_at).
 -- source 'fba_inventory': FBA getInventorySummaries (details=true, full pull); every row of one pull
 -- shares observed_at (the pull's start), so "the latest snapshot" is one observed_at.
+-- observed_at is the pull's start rounded down to the hour (the job runs hourly): a re-run within
+-- the same hour overwrites that hour's snapshot instead of adding a second one (idempotent re-runs).
 -- source 'listings': FBM stock from searchListingsItems fulfillmentAvailability (only fulfillable
 -- is known; the FBA-only columns are NULL), kept so stockout days can be counted for FBM SKUs too.
 -- The FBA Inventory API counts only local stock in the EU (Pan-EU remote stock is not in it).
@@ -256,8 +258,9 @@ CREATE TABLE sales_traffic_windows (
 ) STRICT;
 
 -- Per child ASIN totals over one window (asinGranularity=CHILD). Key: (account, marketplace_id,
--- asin, window_start, window_end). Re-fetching a window replaces its rows (delete the window's rows,
--- then insert, in one transaction: an ASIN that dropped out must not linger). Sums over a window are
+-- asin, window_start, window_end). Re-fetching a window replaces its rows in one transaction: changed
+-- rows are upserted and an ASIN that dropped out is deleted (it must not linger). As in every table the
+-- report jobs write, an unchanged row is not rewritten: fetched_at is when its values last changed. Sums over a window are
 -- Amazon's; never add windows together, and never compare them with the daily series (which counts
 -- zero-order ASINs' traffic).
 CREATE TABLE sales_traffic_asin (
@@ -401,9 +404,10 @@ CREATE TABLE account_health_snapshots (
 ) STRICT;
 
 -- Listing state per SKU from searchListingsItems (includedData summaries, issues,
--- fulfillmentAvailability). Key: (account, marketplace_id, sku). Current state only: each full pull
--- upserts what it saw and deletes the marketplace's rows with an older observed_at (a listing that
--- is gone is gone; its issues cascade). Status history is not kept.
+-- fulfillmentAvailability, offers). Key: (account, marketplace_id, sku). Current state only: each full
+-- pull upserts what it saw and deletes the marketplace's rows whose SKU it did not see (a listing
+-- that is gone is gone; its issues cascade). Status history is not kept. observed_at is when the
+-- row's values were last seen to change (an unchanged row is not rewritten: re-runs are no-ops).
 CREATE TABLE listings (
     account                   TEXT NOT NULL,
     marketplace_id            TEXT NOT NULL,
@@ -419,6 +423,9 @@ CREATE TABLE listings (
     is_suppressed             INTEGER NOT NULL CHECK (is_suppressed IN (0, 1)),
     fulfillment_channel_code  TEXT,         -- 'DEFAULT' = merchant-fulfilled, 'AMAZON_NA'/'AMAZON_EU'/... = FBA
     fbm_quantity              INTEGER,      -- fulfillmentAvailability quantity for DEFAULT; NULL for FBA
+    -- The B2C offer price (includedData=offers): the price the fees job estimates fees at.
+    price                     REAL,
+    currency                  TEXT,
     amazon_created_at         TEXT,         -- summaries createdDate, as sent
     amazon_updated_at         TEXT,         -- summaries lastUpdatedDate, as sent
     first_seen_at             TEXT NOT NULL CHECK (first_seen_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
@@ -542,8 +549,10 @@ CREATE TABLE catalog_ranks (
 ) STRICT;
 
 -- Competitive summary per ASIN per observation (Product Pricing 2022-05-01 getCompetitiveSummary,
--- batches of 20). Key: (account, marketplace_id, asin, observed_at). Prices are landed (listing +
--- shipping) for condition New. The featured offer is the Buy Box (the default, non-business
+-- batches of 20). Key: (account, marketplace_id, asin, observed_at); observed_at is the pull's start
+-- rounded down to the hour, so a re-run within the hour overwrites. Prices are landed (listing +
+-- shipping) for condition New. The featured offer is the one holding the largest summed
+-- glanceViewWeightPercentage over its segments. The featured offer is the Buy Box (the default, non-business
 -- segment); is_featured_offer_ours compares its sellerId with accounts.seller_id (NULL: no featured
 -- offer or seller id unknown). offer_count counts the offers Amazon listed, which it caps.
 CREATE TABLE pricing_snapshots (
@@ -556,6 +565,10 @@ CREATE TABLE pricing_snapshots (
     featured_offer_price     REAL,
     featured_offer_seller_id TEXT,
     is_featured_offer_ours   INTEGER CHECK (is_featured_offer_ours IN (0, 1)),
+    -- Our own New offer's landed price (NULL: we have no offer in the answer, e.g. out of stock),
+    -- and the glance-view share (0-100) of the segments where our offer is the featured one.
+    our_price                REAL,
+    our_featured_pct         REAL,
     lowest_new_fba_price     REAL,     -- lowest New offer fulfilled by Amazon (AFN)
     lowest_new_fbm_price     REAL,     -- lowest New offer fulfilled by the merchant (MFN)
     offer_count              INTEGER,
@@ -808,6 +821,10 @@ CREATE TABLE pending_reports (
     poll_count      INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL CHECK (created_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
     last_polled_at  TEXT CHECK (last_polled_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
+    -- SP: consecutive FATAL (or empty-document) outcomes of this request. The row is then kept
+    -- with status FATAL so the next createReport waits 5 min x 2^(failures-1), capped at 6 h
+    -- (measured from last_polled_at); a successful report deletes the row and so resets it.
+    failures        INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
     UNIQUE (api, account, report_type, params_hash)
 ) STRICT;
 CREATE INDEX pending_reports_by_report_id ON pending_reports (api, report_id);
@@ -955,3 +972,385 @@ CREATE TABLE outbox_attachments (
     data          BLOB NOT NULL,
     PRIMARY KEY (outbox_id, content_id)
 ) STRICT;
+
+------------------------------------------------------------------------------------------------
+-- KPIs (DESIGN 2.3): the weekly 12-KPI checklist as SQL views (`flywheel kpis` reads the same views)
+------------------------------------------------------------------------------------------------
+-- Why this block: a seller or their analyst should be able to read the checklist with any SQLite
+-- tool, without flywheel, and get exactly what `flywheel kpis` prints. So the KPIs are defined once,
+-- here, and `flywheel kpis` only records the evaluation date, reads kpi_all and adds targets and
+-- status from the config. The views follow DESIGN 2.1: windows end the day before the evaluation
+-- date `at` (marketplace days), ratios are ratios of sums, the Ads window is the matured one
+-- (ending attribution_days + 1 days before `at`), an ASIN absent from a per-ASIN window report has
+-- no value (NULL, not 0), and snapshots count only when observed. SQLite cannot convert named time
+-- zones, so the run that records the date also records the UTC instants and settings the views need.
+
+-- The evaluation date per marketplace, written by every `flywheel kpis` (and `evaluate`) run; the
+-- kpi_* views compute as of this date. Key: (account, marketplace_id): one date per marketplace.
+-- at_start/at_end: the start of `at` and of the next day in the marketplace zone, as UTC instants;
+-- window30_start: the start of at - 30 days (units shipped are counted by ship time).
+-- sla_last_day: the newest feedback day already older than the response SLA at at_start.
+-- cover_days_json: {"default": lead time + safety days, "skus": {"<sku>": days, ...}} from the
+-- config's stockout_risk rule and its per-SKU overrides.
+CREATE TABLE evaluation_dates (
+    account           TEXT NOT NULL,
+    marketplace_id    TEXT NOT NULL,
+    at                TEXT NOT NULL CHECK (at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    at_start          TEXT NOT NULL CHECK (at_start GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
+    at_end            TEXT NOT NULL CHECK (at_end GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
+    window30_start    TEXT NOT NULL CHECK (window30_start GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
+    attribution_days  INTEGER NOT NULL CHECK (attribution_days >= 1),
+    sla_max_rating    INTEGER NOT NULL,
+    sla_last_day      TEXT NOT NULL CHECK (sla_last_day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    cover_days_json   TEXT NOT NULL CHECK (json_valid(cover_days_json)),
+    recorded_by       TEXT NOT NULL CHECK (recorded_by IN ('kpis', 'evaluate')),
+    recorded_at       TEXT NOT NULL CHECK (recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
+    PRIMARY KEY (account, marketplace_id),
+    FOREIGN KEY (account, marketplace_id) REFERENCES marketplaces (account, marketplace_id) ON UPDATE CASCADE
+) STRICT;
+
+-- Subjects: the ASINs, SKUs and campaigns a marketplace has KPIs for.
+CREATE VIEW kpi_asins AS
+SELECT account, marketplace_id, asin FROM products WHERE asin IS NOT NULL AND asin <> ''
+UNION SELECT account, marketplace_id, asin FROM listings WHERE asin IS NOT NULL AND asin <> ''
+UNION SELECT account, marketplace_id, asin FROM sales_traffic_asin
+UNION SELECT account, marketplace_id, asin FROM catalog_ranks;
+
+CREATE VIEW kpi_skus AS
+SELECT account, marketplace_id, sku FROM products
+UNION SELECT account, marketplace_id, sku FROM listings;
+
+CREATE VIEW kpi_campaigns AS
+SELECT p.account, p.marketplace_id, c.profile_id, c.ad_product, c.campaign_id
+FROM ads_campaigns c JOIN ads_profiles p ON p.profile_id = c.profile_id
+WHERE p.marketplace_id IS NOT NULL
+UNION
+SELECT p.account, p.marketplace_id, d.profile_id, d.ad_product, d.campaign_id
+FROM ads_campaign_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
+WHERE p.marketplace_id IS NOT NULL;
+
+-- conversion_rate: units ordered / sessions x 100, last 14 days. Marketplace: the daily series;
+-- ASIN: the per-ASIN 14-day window report (absent ASIN: NULL).
+CREATE VIEW kpi_conversion_rate AS
+WITH m AS (
+    SELECT e.account, e.marketplace_id, e.at,
+           SUM(d.units_ordered) AS units, SUM(d.sessions) AS sessions
+    FROM evaluation_dates e
+    LEFT JOIN sales_traffic_daily d
+        ON d.account = e.account AND d.marketplace_id = e.marketplace_id
+       AND d.date BETWEEN date(e.at, '-14 days') AND date(e.at, '-1 day')
+    GROUP BY e.account, e.marketplace_id
+)
+SELECT account, marketplace_id, at, NULL AS asin,
+       CASE WHEN sessions > 0 THEN units * 100.0 / sessions END AS value, units, sessions
+FROM m
+UNION ALL
+SELECT a.account, a.marketplace_id, e.at, a.asin,
+       CASE WHEN r.sessions > 0 THEN r.units_ordered * 100.0 / r.sessions END,
+       r.units_ordered, r.sessions
+FROM evaluation_dates e
+JOIN kpi_asins a ON a.account = e.account AND a.marketplace_id = e.marketplace_id
+LEFT JOIN sales_traffic_asin r
+    ON r.account = a.account AND r.marketplace_id = a.marketplace_id AND r.asin = a.asin
+   AND r.window_start = date(e.at, '-14 days') AND r.window_end = date(e.at, '-1 day');
+
+-- sessions: last 7 days, change_pct vs the prior 7. Same sources as conversion_rate.
+CREATE VIEW kpi_sessions AS
+WITH m AS (
+    SELECT e.account, e.marketplace_id, e.at,
+           SUM(CASE WHEN d.date >= date(e.at, '-7 days') THEN d.sessions END) AS last7,
+           SUM(CASE WHEN d.date < date(e.at, '-7 days') THEN d.sessions END) AS prior7
+    FROM evaluation_dates e
+    LEFT JOIN sales_traffic_daily d
+        ON d.account = e.account AND d.marketplace_id = e.marketplace_id
+       AND d.date BETWEEN date(e.at, '-14 days') AND date(e.at, '-1 day')
+    GROUP BY e.account, e.marketplace_id
+),
+a AS (
+    SELECT a.account, a.marketplace_id, e.at, a.asin, r.sessions AS last7, p.sessions AS prior7
+    FROM evaluation_dates e
+    JOIN kpi_asins a ON a.account = e.account AND a.marketplace_id = e.marketplace_id
+    LEFT JOIN sales_traffic_asin r
+        ON r.account = a.account AND r.marketplace_id = a.marketplace_id AND r.asin = a.asin
+       AND r.window_start = date(e.at, '-7 days') AND r.window_end = date(e.at, '-1 day')
+    LEFT JOIN sales_traffic_asin p
+        ON p.account = a.account AND p.marketplace_id = a.marketplace_id AND p.asin = a.asin
+       AND p.window_start = date(e.at, '-14 days') AND p.window_end = date(e.at, '-8 days')
+)
+SELECT account, marketplace_id, at, NULL AS asin, last7 AS value,
+       CASE WHEN prior7 > 0 THEN (last7 - prior7) * 100.0 / prior7 END AS change_pct, last7, prior7
+FROM m
+UNION ALL
+SELECT account, marketplace_id, at, asin, last7,
+       CASE WHEN prior7 > 0 THEN (last7 - prior7) * 100.0 / prior7 END, last7, prior7
+FROM a;
+
+-- buy_box_pct: page-view weighted buy box percentage, last 7 days.
+CREATE VIEW kpi_buy_box_pct AS
+WITH m AS (
+    SELECT e.account, e.marketplace_id, e.at,
+           SUM(d.buy_box_pct * d.page_views) AS weighted, SUM(d.page_views) AS page_views
+    FROM evaluation_dates e
+    LEFT JOIN sales_traffic_daily d
+        ON d.account = e.account AND d.marketplace_id = e.marketplace_id
+       AND d.date BETWEEN date(e.at, '-7 days') AND date(e.at, '-1 day')
+    GROUP BY e.account, e.marketplace_id
+)
+SELECT account, marketplace_id, at, NULL AS asin,
+       CASE WHEN page_views > 0 THEN weighted / page_views END AS value, page_views
+FROM m
+UNION ALL
+SELECT a.account, a.marketplace_id, e.at, a.asin,
+       CASE WHEN r.page_views > 0 THEN r.buy_box_pct END, r.page_views
+FROM evaluation_dates e
+JOIN kpi_asins a ON a.account = e.account AND a.marketplace_id = e.marketplace_id
+LEFT JOIN sales_traffic_asin r
+    ON r.account = a.account AND r.marketplace_id = a.marketplace_id AND r.asin = a.asin
+   AND r.window_start = date(e.at, '-7 days') AND r.window_end = date(e.at, '-1 day');
+
+-- bsr: median main display-group rank over the observed days of the last 7, change_pct vs the
+-- prior 7 (a positive change is a worse rank).
+CREATE VIEW kpi_bsr AS
+WITH r AS (
+    SELECT c.account, c.marketplace_id, c.asin,
+           CASE WHEN c.snapshot_date >= date(e.at, '-7 days') THEN 'last' ELSE 'prior' END AS w,
+           c.display_group_rank AS v
+    FROM evaluation_dates e
+    JOIN catalog_ranks c
+        ON c.account = e.account AND c.marketplace_id = e.marketplace_id
+       AND c.snapshot_date BETWEEN date(e.at, '-14 days') AND date(e.at, '-1 day')
+    WHERE c.display_group_rank IS NOT NULL
+),
+o AS (
+    SELECT r.*, ROW_NUMBER() OVER (PARTITION BY account, marketplace_id, asin, w ORDER BY v) AS rn,
+           COUNT(*) OVER (PARTITION BY account, marketplace_id, asin, w) AS n
+    FROM r
+),
+med AS (
+    SELECT account, marketplace_id, asin, w, AVG(v) AS median, MAX(n) AS days
+    FROM o WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+    GROUP BY account, marketplace_id, asin, w
+)
+SELECT a.account, a.marketplace_id, e.at, a.asin, l.median AS value,
+       CASE WHEN p.median > 0 THEN (l.median - p.median) * 100.0 / p.median END AS change_pct,
+       l.days AS days_observed, p.median AS prior_median, p.days AS prior_days_observed
+FROM evaluation_dates e
+JOIN kpi_asins a ON a.account = e.account AND a.marketplace_id = e.marketplace_id
+LEFT JOIN med l ON l.account = a.account AND l.marketplace_id = a.marketplace_id AND l.asin = a.asin AND l.w = 'last'
+LEFT JOIN med p ON p.account = a.account AND p.marketplace_id = a.marketplace_id AND p.asin = a.asin AND p.w = 'prior';
+
+-- acos: ad cost / attributed sales x 100 over the matured 14-day window (SP: sales_7d or
+-- sales_14d by attribution_days; SB/SD: sales_14d, their only attribution). Per campaign, and per
+-- marketplace over all its campaigns (no marketplace row when it has no campaigns).
+CREATE VIEW kpi_acos AS
+WITH w AS (
+    SELECT e.*, date(e.at, '-' || (e.attribution_days + 14) || ' days') AS a_start,
+           date(e.at, '-' || (e.attribution_days + 1) || ' days') AS a_end
+    FROM evaluation_dates e
+),
+c AS (
+    SELECT k.account, k.marketplace_id, w.at, k.campaign_id, SUM(d.cost) AS cost,
+           SUM(CASE WHEN d.ad_product = 'SP' AND w.attribution_days = 7 THEN d.sales_7d
+                    ELSE d.sales_14d END) AS sales
+    FROM w
+    JOIN kpi_campaigns k ON k.account = w.account AND k.marketplace_id = w.marketplace_id
+    LEFT JOIN ads_campaign_daily d
+        ON d.profile_id = k.profile_id AND d.ad_product = k.ad_product AND d.campaign_id = k.campaign_id
+       AND d.date BETWEEN w.a_start AND w.a_end
+    GROUP BY k.account, k.marketplace_id, k.profile_id, k.ad_product, k.campaign_id
+)
+SELECT account, marketplace_id, at, NULL AS campaign_id,
+       CASE WHEN SUM(sales) > 0 THEN COALESCE(SUM(cost), 0) * 100.0 / SUM(sales) END AS value,
+       SUM(cost) AS cost, SUM(sales) AS sales
+FROM c GROUP BY account, marketplace_id
+UNION ALL
+SELECT account, marketplace_id, at, CAST(campaign_id AS TEXT),
+       CASE WHEN sales > 0 THEN COALESCE(cost, 0) * 100.0 / sales END, cost, sales
+FROM c;
+
+-- tacos: ad cost (SP + SB + SD) / total ordered product sales (daily series) x 100, matured
+-- 14-day window; NULL for a marketplace without campaigns.
+CREATE VIEW kpi_tacos AS
+WITH w AS (
+    SELECT e.*, date(e.at, '-' || (e.attribution_days + 14) || ' days') AS a_start,
+           date(e.at, '-' || (e.attribution_days + 1) || ' days') AS a_end
+    FROM evaluation_dates e
+),
+ads AS (
+    SELECT w.account, w.marketplace_id, COUNT(k.campaign_id) AS campaigns,
+           (SELECT SUM(d.cost) FROM ads_campaign_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
+            WHERE p.account = w.account AND p.marketplace_id = w.marketplace_id
+              AND d.date BETWEEN w.a_start AND w.a_end) AS cost
+    FROM w
+    LEFT JOIN kpi_campaigns k ON k.account = w.account AND k.marketplace_id = w.marketplace_id
+    GROUP BY w.account, w.marketplace_id
+),
+s AS (
+    SELECT w.account, w.marketplace_id, w.at, SUM(d.ordered_product_sales) AS sales
+    FROM w
+    LEFT JOIN sales_traffic_daily d
+        ON d.account = w.account AND d.marketplace_id = w.marketplace_id
+       AND d.date BETWEEN w.a_start AND w.a_end
+    GROUP BY w.account, w.marketplace_id
+)
+SELECT s.account, s.marketplace_id, s.at,
+       CASE WHEN ads.campaigns > 0 AND s.sales > 0 THEN COALESCE(ads.cost, 0) * 100.0 / s.sales END AS value,
+       ads.cost, s.sales
+FROM s JOIN ads ON ads.account = s.account AND ads.marketplace_id = s.marketplace_id;
+
+-- return_rate: units returned (return date in the last 30 days) / units shipped in the last 30
+-- days x 100; shipped units are those of orders whose status is shipped, counted at their last
+-- update (when they shipped), MCF orders excluded. Per SKU, and per marketplace over all SKUs.
+CREATE VIEW kpi_return_rate AS
+WITH shipped AS (
+    SELECT e.account, e.marketplace_id, i.sku, SUM(COALESCE(i.quantity_shipped, i.quantity)) AS units
+    FROM evaluation_dates e
+    JOIN orders o
+        ON o.account = e.account AND o.marketplace_id = e.marketplace_id
+       AND o.status IN ('shipped', 'partially_shipped')
+       AND o.last_updated_date >= e.window30_start AND o.last_updated_date < e.at_start
+       AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+    JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
+    GROUP BY e.account, e.marketplace_id, i.sku
+),
+returned AS (
+    SELECT e.account, e.marketplace_id, r.sku, SUM(r.quantity) AS units
+    FROM evaluation_dates e
+    JOIN returns r
+        ON r.account = e.account AND r.marketplace_id = e.marketplace_id
+       AND r.return_date BETWEEN date(e.at, '-30 days') AND date(e.at, '-1 day')
+    GROUP BY e.account, e.marketplace_id, r.sku
+)
+SELECT e.account, e.marketplace_id, e.at, NULL AS sku,
+       CASE WHEN (SELECT SUM(units) FROM shipped s WHERE s.account = e.account AND s.marketplace_id = e.marketplace_id) > 0
+            THEN COALESCE((SELECT SUM(units) FROM returned r WHERE r.account = e.account AND r.marketplace_id = e.marketplace_id), 0) * 100.0
+                 / (SELECT SUM(units) FROM shipped s WHERE s.account = e.account AND s.marketplace_id = e.marketplace_id)
+       END AS value,
+       (SELECT SUM(units) FROM returned r WHERE r.account = e.account AND r.marketplace_id = e.marketplace_id) AS units_returned,
+       (SELECT SUM(units) FROM shipped s WHERE s.account = e.account AND s.marketplace_id = e.marketplace_id) AS units_shipped
+FROM evaluation_dates e
+UNION ALL
+SELECT k.account, k.marketplace_id, e.at, k.sku,
+       CASE WHEN s.units > 0 THEN COALESCE(r.units, 0) * 100.0 / s.units END, r.units, s.units
+FROM evaluation_dates e
+JOIN kpi_skus k ON k.account = e.account AND k.marketplace_id = e.marketplace_id
+LEFT JOIN shipped s ON s.account = k.account AND s.marketplace_id = k.marketplace_id AND s.sku = k.sku
+LEFT JOIN returned r ON r.account = k.account AND r.marketplace_id = k.marketplace_id AND r.sku = k.sku;
+
+-- feedback_sla_breaches: 1-3 star seller feedback of the last 90 days (Amazon lets a seller
+-- respond for 90 days) that is past the response SLA at the start of `at`, still unanswered and
+-- unacknowledged at the end of `at`. NULL until the seller_feedback job has succeeded once.
+CREATE VIEW kpi_feedback_sla_breaches AS
+SELECT e.account, e.marketplace_id, e.at,
+       CASE WHEN EXISTS (SELECT 1 FROM job_runs j
+                         WHERE j.job = 'seller_feedback' AND j.account = e.account
+                           AND j.status = 'ok' AND j.finished_at < e.at_end)
+            THEN (SELECT COUNT(*) FROM seller_feedback f
+                  WHERE f.account = e.account AND f.marketplace_id = e.marketplace_id
+                    AND f.rating <= e.sla_max_rating
+                    AND f.feedback_date BETWEEN date(e.at, '-90 days') AND e.sla_last_day
+                    AND (COALESCE(f.your_response, '') = '' OR f.response_seen_at >= e.at_end)
+                    AND (f.acknowledged_at IS NULL OR f.acknowledged_at >= e.at_end))
+       END AS value
+FROM evaluation_dates e;
+
+-- negative_feedback_rate: negative (1-2 star) feedback received / orders (order items) x 100,
+-- last 30 days of the daily series.
+CREATE VIEW kpi_negative_feedback_rate AS
+SELECT e.account, e.marketplace_id, e.at,
+       CASE WHEN SUM(d.total_order_items) > 0
+            THEN SUM(d.negative_feedback_received) * 100.0 / SUM(d.total_order_items) END AS value,
+       SUM(d.negative_feedback_received) AS negative, SUM(d.total_order_items) AS orders
+FROM evaluation_dates e
+LEFT JOIN sales_traffic_daily d
+    ON d.account = e.account AND d.marketplace_id = e.marketplace_id
+   AND d.date BETWEEN date(e.at, '-30 days') AND date(e.at, '-1 day')
+GROUP BY e.account, e.marketplace_id;
+
+-- days_of_supply per SKU: (available + inbound) / daily units ordered over the last 14 days.
+-- Stock is the inventory observation nearest the start of `at` within the day before and `at`
+-- itself (FBA: fulfillable + inbound; FBM: the listing quantity); no observation, no row.
+-- cover_days is the lead time + safety days the SKU needs (stockout_risk_skus compares).
+CREATE VIEW kpi_days_of_supply AS
+WITH snap AS (
+    SELECT s.account, s.marketplace_id, s.sku, s.observed_at, s.fulfillable AS available,
+           COALESCE(s.inbound_working, 0) + COALESCE(s.inbound_shipped, 0) + COALESCE(s.inbound_receiving, 0) AS inbound,
+           ROW_NUMBER() OVER (PARTITION BY s.account, s.marketplace_id, s.sku
+                              ORDER BY abs(julianday(s.observed_at) - julianday(e.at_start)), s.source) AS rn
+    FROM evaluation_dates e
+    JOIN inventory_snapshots s
+        ON s.account = e.account AND s.marketplace_id = e.marketplace_id
+       AND s.observed_at > strftime('%Y-%m-%dT%H:%M:%SZ', e.at_start, '-1 day') AND s.observed_at < e.at_end
+),
+units AS (
+    SELECT e.account, e.marketplace_id, i.sku, SUM(i.quantity) AS units
+    FROM evaluation_dates e
+    JOIN orders o
+        ON o.account = e.account AND o.marketplace_id = e.marketplace_id
+       AND o.purchase_day BETWEEN date(e.at, '-14 days') AND date(e.at, '-1 day')
+       AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+    JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
+    GROUP BY e.account, e.marketplace_id, i.sku
+)
+SELECT s.account, s.marketplace_id, e.at, s.sku,
+       CASE WHEN u.units > 0 THEN (s.available + s.inbound) / (u.units / 14.0) END AS value,
+       s.available, s.inbound, COALESCE(u.units, 0) AS units_14d, s.observed_at,
+       COALESCE((SELECT j.value FROM json_each(e.cover_days_json, '$.skus') j WHERE j.key = s.sku),
+                json_extract(e.cover_days_json, '$.default')) AS cover_days
+FROM snap s
+JOIN evaluation_dates e ON e.account = s.account AND e.marketplace_id = s.marketplace_id
+LEFT JOIN units u ON u.account = s.account AND u.marketplace_id = s.marketplace_id AND u.sku = s.sku
+WHERE s.rn = 1;
+
+-- stockout_risk_skus: SKUs out of stock or with days of supply below their cover days.
+CREATE VIEW kpi_stockout_risk_skus AS
+SELECT e.account, e.marketplace_id, e.at,
+       CASE WHEN COUNT(d.sku) > 0
+            THEN SUM(CASE WHEN d.available <= 0 OR d.value < d.cover_days THEN 1 ELSE 0 END) END AS value,
+       COUNT(d.sku) AS skus_observed
+FROM evaluation_dates e
+LEFT JOIN kpi_days_of_supply d ON d.account = e.account AND d.marketplace_id = e.marketplace_id
+GROUP BY e.account, e.marketplace_id;
+
+-- account_health: order defect rate in percent (MFN and AFN orders together, from the report's
+-- counts; the higher channel rate when the counts are missing), label = the account status; from
+-- the newest snapshot of the 7 days up to `at`.
+CREATE VIEW kpi_account_health AS
+WITH h AS (
+    SELECT h.*, e.at,
+           json_extract(h.raw_json, '$.performanceMetrics.orderDefectRate.mfn.orderCount') AS mfn_orders,
+           json_extract(h.raw_json, '$.performanceMetrics.orderDefectRate.mfn.orderWithDefects.count') AS mfn_defects,
+           json_extract(h.raw_json, '$.performanceMetrics.orderDefectRate.afn.orderCount') AS afn_orders,
+           json_extract(h.raw_json, '$.performanceMetrics.orderDefectRate.afn.orderWithDefects.count') AS afn_defects,
+           ROW_NUMBER() OVER (PARTITION BY h.account, h.marketplace_id ORDER BY h.snapshot_date DESC) AS rn
+    FROM evaluation_dates e
+    JOIN account_health_snapshots h
+        ON h.account = e.account AND h.marketplace_id = e.marketplace_id
+       AND h.snapshot_date BETWEEN date(e.at, '-7 days') AND e.at
+)
+SELECT e.account, e.marketplace_id, e.at,
+       CASE WHEN COALESCE(h.mfn_orders, 0) + COALESCE(h.afn_orders, 0) > 0
+                 AND (h.mfn_defects IS NOT NULL OR h.afn_defects IS NOT NULL)
+            THEN (COALESCE(h.mfn_defects, 0) + COALESCE(h.afn_defects, 0)) * 100.0
+                 / (COALESCE(h.mfn_orders, 0) + COALESCE(h.afn_orders, 0))
+            ELSE 100.0 * COALESCE(max(h.odr_mfn_rate, h.odr_afn_rate), h.odr_mfn_rate, h.odr_afn_rate)
+       END AS value,
+       h.account_status AS label, h.snapshot_date
+FROM evaluation_dates e
+LEFT JOIN h ON h.account = e.account AND h.marketplace_id = e.marketplace_id AND h.rn = 1;
+
+-- Every KPI record in one shape (DESIGN 2.3): kpi, subject, value, change_pct, label.
+CREATE VIEW kpi_all AS
+SELECT 'conversion_rate' AS kpi, account, marketplace_id, at, asin, NULL AS sku, NULL AS campaign_id,
+       value, NULL AS change_pct, NULL AS label FROM kpi_conversion_rate
+UNION ALL SELECT 'sessions', account, marketplace_id, at, asin, NULL, NULL, value, change_pct, NULL FROM kpi_sessions
+UNION ALL SELECT 'buy_box_pct', account, marketplace_id, at, asin, NULL, NULL, value, NULL, NULL FROM kpi_buy_box_pct
+UNION ALL SELECT 'bsr', account, marketplace_id, at, asin, NULL, NULL, value, change_pct, NULL FROM kpi_bsr
+UNION ALL SELECT 'acos', account, marketplace_id, at, NULL, NULL, campaign_id, value, NULL, NULL FROM kpi_acos
+UNION ALL SELECT 'tacos', account, marketplace_id, at, NULL, NULL, NULL, value, NULL, NULL FROM kpi_tacos
+UNION ALL SELECT 'return_rate', account, marketplace_id, at, NULL, sku, NULL, value, NULL, NULL FROM kpi_return_rate
+UNION ALL SELECT 'feedback_sla_breaches', account, marketplace_id, at, NULL, NULL, NULL, value, NULL, NULL FROM kpi_feedback_sla_breaches
+UNION ALL SELECT 'negative_feedback_rate', account, marketplace_id, at, NULL, NULL, NULL, value, NULL, NULL FROM kpi_negative_feedback_rate
+UNION ALL SELECT 'days_of_supply', account, marketplace_id, at, NULL, sku, NULL, value, NULL, NULL FROM kpi_days_of_supply
+UNION ALL SELECT 'stockout_risk_skus', account, marketplace_id, at, NULL, NULL, NULL, value, NULL, NULL FROM kpi_stockout_risk_skus
+UNION ALL SELECT 'account_health', account, marketplace_id, at, NULL, NULL, NULL, value, NULL, label FROM kpi_account_health;

@@ -60,6 +60,26 @@ pub enum Command {
     },
     /// See the product work end to end against the simulated marketplace.
     Demo(crate::demo::DemoArgs),
+    /// Print the weekly 12-KPI checklist (DESIGN §2.3) with targets and status.
+    Kpis(crate::kpis::KpisArgs),
+    /// Evaluate the flywheel rules now (or as of --at) and print the
+    /// findings grouped by flywheel link; nothing is sent.
+    Check(crate::rules::check::CheckArgs),
+    /// Load a report file downloaded by hand from Seller Central (plain or
+    /// gzipped) through the sync jobs' parsers, and print what it stored.
+    Import {
+        /// The config's account the file belongs to.
+        #[arg(long)]
+        account: String,
+        /// Amazon's reportType, e.g. GET_SELLER_FEEDBACK_DATA.
+        #[arg(long = "report-type", value_name = "TYPE")]
+        report_type: String,
+        /// Marketplace id or country code (needed when the account has several).
+        #[arg(long)]
+        marketplace: Option<String>,
+        /// The report file.
+        file: PathBuf,
+    },
     /// Serve the simulated Amazon marketplace (SP-API, Ads API, LWA), or
     /// print its truth (`flywheel sim truth`).
     Sim(flywheel_sim::SimCommand),
@@ -158,6 +178,53 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
         }
+        Command::Import {
+            account,
+            report_type,
+            marketplace,
+            file,
+        } => {
+            let cfg = load(&cli)?;
+            if !cfg.accounts.iter().any(|a| &a.name == account) {
+                return Err(CliError::Usage(format!(
+                    "no account \"{account}\" in the config"
+                )));
+            }
+            if !sync::import::REPORT_TYPES.contains(&report_type.as_str()) {
+                return Err(CliError::Usage(format!(
+                    "unknown report type \"{report_type}\"; import understands {}",
+                    sync::import::REPORT_TYPES.join(", ")
+                )));
+            }
+            let now =
+                runtime()?.block_on(crate::clock::Clock::from_source(&cfg.daemon.clock).now())?;
+            let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
+            store::ops::sync_accounts(&mut conn, &cfg, now)?;
+            let done = sync::import::import_file(
+                &cfg,
+                &mut conn,
+                account,
+                marketplace.as_deref(),
+                report_type,
+                file,
+                now,
+            )
+            .map_err(|e| CliError::Runtime(e.into()))?;
+            println!("imported {}: {done}", file.display());
+        }
+        Command::Check(args) => {
+            crate::rules::check::parse_rules(&args.rules)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let cfg = load(&cli)?;
+            print!("{}", runtime()?.block_on(crate::rules::check::run_command(&cfg, args))?);
+        }
+        Command::Kpis(args) => {
+            let cfg = load(&cli)?;
+            print!(
+                "{}",
+                runtime()?.block_on(crate::kpis::run_command(&cfg, args))?
+            );
+        }
         Command::Sim(cmd) => {
             runtime()?.block_on(flywheel_sim::run(cmd.clone()))?;
         }
@@ -166,7 +233,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    // More workers than cores: a job parsing a large report keeps one
+    // busy, and the other jobs' polls and timers must not wait for it.
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(8)
         .enable_all()
         .build()
         .map_err(|e| CliError::Runtime(e.into()))

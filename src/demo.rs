@@ -67,12 +67,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     opts.speed = args.speed;
     opts.seed = args.seed;
     opts.now = Some(Utc::now());
-    let sim = flywheel_sim::spawn(opts).await?;
+    let sim = SimThread::start(opts)?;
     println!(
         "simulated marketplace on {} (demo scenario, seed {}, {}x time)",
-        sim.base_url(),
-        args.seed,
-        args.speed
+        sim.base_url, args.seed, args.speed
     );
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
@@ -81,7 +79,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     for f in ["flywheel.db", "flywheel.db-wal", "flywheel.db-shm"] {
         let _ = std::fs::remove_file(args.dir.join(f));
     }
-    flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url())?;
+    flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url)?;
     let cfg = Config::load(&config_path, &Env::default())?;
     println!("config written to {}", config_path.display());
 
@@ -147,6 +145,68 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     println!(
         "\nnext: `flywheel sim --scenario scenarios/demo.toml --listen 127.0.0.1:8700 --write-config fw.toml` keeps a marketplace running; `flywheel doctor --config fw.toml` and `flywheel sync --config fw.toml` work against it."
     );
-    sim.shutdown().await?;
+    sim.stop();
     Ok(failed == 0)
+}
+
+/// The simulated marketplace on its own thread and runtime, so flywheel's
+/// work (parsing and storing large reports) never starves the server that
+/// answers it: sim time runs on wall time whether or not it is served.
+struct SimThread {
+    base_url: String,
+    world: std::sync::Arc<flywheel_sim::world::World>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimThread {
+    fn start(opts: flywheel_sim::SimOptions) -> anyhow::Result<SimThread> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("flywheel-sim".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(anyhow::Error::from(e)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match flywheel_sim::spawn(opts).await {
+                        Ok(sim) => {
+                            let _ = ready_tx.send(Ok((sim.base_url(), sim.world.clone())));
+                            let _ = stop_rx.await;
+                            let _ = sim.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let (base_url, world) = ready_rx
+            .recv()
+            .context("the simulated marketplace thread stopped")??;
+        Ok(SimThread {
+            base_url,
+            world,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -97,10 +97,12 @@ fn error_message(body: &[u8]) -> String {
             }
             return Some(s);
         }
-        // Ads: {"code","details"} or {"code","message"} or {"message"}
+        // Ads: {"code","details"} or {"code","message"} or {"message"};
+        // reporting v3: {"code","detail"} (the reason for a 400 lives there).
         let code = v.get("code").and_then(|c| c.as_str());
         let msg = v
             .get("details")
+            .or_else(|| v.get("detail"))
             .or_else(|| v.get("message"))
             .and_then(|c| c.as_str());
         match (code, msg) {

@@ -2,6 +2,7 @@
 //! the LWA client, the HTTP layer, rate limits and the SP-API and Ads
 //! clients join here as the sync capabilities land.
 
+pub mod ads;
 pub mod backoff;
 pub mod calls;
 pub mod client;
@@ -10,3 +11,4 @@ pub mod limiter;
 pub mod lwa;
 pub mod marketplace;
 pub mod rate_limit;
+pub mod reports;

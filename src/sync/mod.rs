@@ -8,6 +8,25 @@
 //! retries a job whose role is missing only once a day, and returns a
 //! summary per job.
 
+pub mod account_health;
+pub mod ads;
+mod api_util;
+pub mod catalog_ranks;
+pub mod customer_feedback;
+pub mod fees;
+pub mod flatfile;
+pub mod import;
+pub mod inventory;
+pub mod inventory_planning;
+pub mod listings;
+pub mod orders;
+pub mod pricing;
+pub mod report_util;
+pub mod returns;
+pub mod sales_traffic;
+pub mod search_query_performance;
+pub mod seller_feedback;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,6 +91,18 @@ impl JobName {
     }
 }
 
+impl JobName {
+    /// Jobs that work from what other jobs stored (fees needs listing
+    /// prices; search query performance needs the ASINs that sell) run
+    /// in a second phase of a round, after the jobs they depend on.
+    pub fn phase(self) -> u8 {
+        match self {
+            JobName::Fees | JobName::SearchQueryPerformance => 1,
+            _ => 0,
+        }
+    }
+}
+
 impl std::fmt::Display for JobName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -125,13 +156,24 @@ impl Ctx<'_> {
         })
     }
 
-    /// Runs `f` on the database (briefly; never across an await).
+    /// Runs `f` on the database (never across an await). Waiting for the
+    /// lock and writing a large report are blocking work: on a
+    /// multi-threaded runtime they run with `block_in_place`, so the other
+    /// jobs' timers and HTTP calls keep moving meanwhile.
     pub fn with_db<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.db.lock().expect("database lock poisoned");
-        f(&mut conn)
+        let run = || {
+            let mut conn = self.db.lock().expect("database lock poisoned");
+            f(&mut conn)
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(run)
+            }
+            _ => run(),
+        }
     }
 }
 
@@ -193,7 +235,20 @@ pub const UNAVAILABLE_RETRY: chrono::Duration = chrono::Duration::hours(24);
 /// Runs one job (dispatch to its file).
 pub async fn run_job(job: JobName, ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     match job {
-        _ => Err(JobError::Data(format!("the {job} job is not built yet"))),
+        JobName::Inventory => inventory::run(ctx).await,
+        JobName::CatalogRanks => catalog_ranks::run(ctx).await,
+        JobName::Pricing => pricing::run(ctx).await,
+        JobName::Listings => listings::run(ctx).await,
+        JobName::CustomerFeedback => customer_feedback::run(ctx).await,
+        JobName::Fees => fees::run(ctx).await,
+        JobName::SalesTraffic => sales_traffic::run(ctx).await,
+        JobName::InventoryPlanning => inventory_planning::run(ctx).await,
+        JobName::AccountHealth => account_health::run(ctx).await,
+        JobName::SearchQueryPerformance => search_query_performance::run(ctx).await,
+        JobName::Returns => returns::run(ctx).await,
+        JobName::SellerFeedback => seller_feedback::run(ctx).await,
+        JobName::Ads => ads::run(ctx).await,
+        JobName::Orders => orders::run(ctx).await,
     }
 }
 
@@ -339,23 +394,26 @@ pub async fn run_round(
             now,
         });
     }
-    let mut futures = Vec::new();
-    for ctx in &contexts {
-        for job in JobName::ALL {
-            let selected = if selection.jobs.is_empty() {
-                cfg.schedule
-                    .jobs()
-                    .iter()
-                    .any(|(name, s)| *name == job.as_str() && s.as_cron().is_some())
-            } else {
-                selection.jobs.contains(job)
-            };
-            if selected && has_api(ctx.account, job.api()) {
-                futures.push(run_one(*job, ctx, progress));
+    let mut results = Vec::new();
+    for phase in 0..=1 {
+        let mut futures = Vec::new();
+        for ctx in &contexts {
+            for job in JobName::ALL.iter().filter(|j| j.phase() == phase) {
+                let selected = if selection.jobs.is_empty() {
+                    cfg.schedule
+                        .jobs()
+                        .iter()
+                        .any(|(name, s)| *name == job.as_str() && s.as_cron().is_some())
+                } else {
+                    selection.jobs.contains(job)
+                };
+                if selected && has_api(ctx.account, job.api()) {
+                    futures.push(run_one(*job, ctx, progress));
+                }
             }
         }
+        results.extend(futures::future::join_all(futures).await);
     }
-    let mut results = futures::future::join_all(futures).await;
     results.sort_by(|a, b| (&a.account, a.job).cmp(&(&b.account, b.job)));
     results
 }

@@ -1,0 +1,883 @@
+//! The SP-API reports pipeline (Reports 2021-06-30) every report-based job
+//! uses: `createReport` → poll `getReport` → `getReportDocument` → download
+//! the pre-signed URL right away → gunzip → decode by charset → hand the
+//! bytes to the job's parser (REFERENCE §4 "Report lifecycle").
+//!
+//! # Using it
+//! ```text
+//! let req = ReportRequest::new("GET_SELLER_FEEDBACK_DATA", [mkt]).range(start, end);
+//! match reports::fetch(ctx, JobName::SellerFeedback, &req).await? {
+//!     ReportOutcome::Document(doc) => {
+//!         let rows = parse(doc.bytes(), doc.encoding());       // pure
+//!         ctx.with_db(|c| { let tx = c.transaction()?;
+//!             upsert(&tx, rows)?; set_cursor(&tx, ..)?; reports::finish(&tx, &doc.handle)?;
+//!             Ok(tx.commit()?) })?;
+//!     }
+//!     ReportOutcome::NoData(h) => /* same transaction, no rows */,
+//!     ReportOutcome::Pending { .. } | ReportOutcome::Deferred { .. } => /* next run */,
+//!     ReportOutcome::Failed { .. } => /* record it: return a JobError after saving what you have */,
+//! }
+//! ```
+//! [`prepare`] creates (or resumes) a report without waiting for it, so a
+//! job with several reports can put them all in Amazon's queue first and
+//! then [`fetch`] them one by one.
+//!
+//! # Persistence: restarts resume, never re-request
+//! Each request is keyed by a hash of its canonical form
+//! ([`ReportRequest::params_hash`]: type, sorted marketplaces, dates,
+//! options). The report id goes to `pending_reports` right after
+//! `createReport` answers, before any polling, so a restart (or a run that
+//! gave up waiting) polls the same report. A row whose report already ended
+//! DONE is reused as is (its document is fetched again): that is the
+//! "recent DONE report of the same type and range". The caller deletes the
+//! row with [`finish`] in the transaction that writes the report's rows, so
+//! a crash between download and commit re-downloads, never loses.
+//! The one window left: a crash between Amazon accepting `createReport`
+//! and the insert orphans that report, and the next run requests anew.
+//!
+//! # Outcomes
+//! - `DONE` → [`ReportOutcome::Document`]. A DONE report whose document is
+//!   empty (not even a header line) is treated like FATAL: no real report
+//!   of data is zero bytes, and taking it as "no rows" would advance
+//!   cursors over data never seen.
+//! - `CANCELLED` → [`ReportOutcome::NoData`]: Amazon cancels reports that
+//!   have nothing to say (REFERENCE §0.12); not an error.
+//! - `FATAL` → [`ReportOutcome::Failed`]; the row stays with status FATAL
+//!   and a failure count, and the request is made again on a later run
+//!   after 5 min × 2^(failures−1), capped at 6 h.
+//! - Still in queue after `[sync] max_report_wait` of polling →
+//!   [`ReportOutcome::Pending`]; the next run resumes polling. A report
+//!   still unfinished a day after it was created is presumed lost and
+//!   requested again.
+//!
+//! # Polling and time
+//! Polls back off from 10 s by ×1.5 up to 2 min, on the clock the rate
+//! limiter runs on: sim time when flywheel follows a simulated marketplace
+//! (its `--speed` scales the waits), the system clock otherwise. Waits are
+//! bounded by `max_report_wait` per call; nothing here loops forever.
+//!
+//! # The report budget (DESIGN §3)
+//! Amazon gives one `createReport` bucket per account (0.0167 rps, burst
+//! 15), shared by every report type. The rate limiter paces the calls; on
+//! top, flywheel spends at most `[sync] report_budget_per_hour` creations
+//! per account in any sliding hour ([`ReportBudget`], one per account for
+//! the process, so all jobs of a round share it). The plan, in priority
+//! order:
+//! 1. `seller_feedback` and `orders` ([`Priority::High`]) may use the whole
+//!    budget: the 24 h feedback SLA and every sales figure depend on them.
+//! 2. Every other report job ([`Priority::Normal`]) stops when only a
+//!    quarter of the hour's budget is left (at least 2 creations), which
+//!    stays reserved for the first group.
+//!
+//! A job refused by the budget gets [`ReportOutcome::Deferred`] and tries
+//! again on its next run. Resuming a persisted report costs no budget.
+//! The budget lives in memory: after a restart Amazon's own bucket (and the
+//! limiter) is the guard for the first hour.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Read;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use encoding_rs::Encoding;
+use rusqlite::Connection;
+use serde::Deserialize;
+
+use super::client::{ApiClient, CallSpec, Endpoint};
+use super::http::ApiError;
+use crate::clock::Clock;
+use crate::store::ops::ts;
+use crate::store::reports::{self as store, Pending};
+use crate::store::StoreError;
+use crate::sync::{Ctx, JobError, JobName};
+
+const BASE: &str = "/reports/2021-06-30";
+
+/// First wait between polls (clock seconds).
+const POLL_FIRST: Duration = Duration::from_secs(10);
+/// Longest wait between polls.
+const POLL_CAP: Duration = Duration::from_secs(120);
+/// An unfinished report this old is presumed lost and requested again.
+const STALE_AFTER: chrono::Duration = chrono::Duration::hours(24);
+/// FATAL backoff: base and cap.
+const FATAL_BASE: chrono::Duration = chrono::Duration::minutes(5);
+const FATAL_CAP: chrono::Duration = chrono::Duration::hours(6);
+/// Document downloads tried per fetch (each with a fresh URL).
+const DOWNLOAD_ATTEMPTS: u32 = 3;
+
+/// One report request. Its canonical form keys the pending row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRequest {
+    pub report_type: String,
+    pub marketplace_ids: Vec<String>,
+    pub data_start: Option<DateTime<Utc>>,
+    pub data_end: Option<DateTime<Utc>>,
+    pub options: BTreeMap<String, String>,
+}
+
+impl ReportRequest {
+    pub fn new<I, S>(report_type: &str, marketplace_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ReportRequest {
+            report_type: report_type.to_string(),
+            marketplace_ids: marketplace_ids.into_iter().map(Into::into).collect(),
+            data_start: None,
+            data_end: None,
+            options: BTreeMap::new(),
+        }
+    }
+
+    /// `dataStartTime` and `dataEndTime`.
+    pub fn range(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        self.data_start = Some(start);
+        self.data_end = Some(end);
+        self
+    }
+
+    /// One `reportOptions` entry.
+    pub fn option(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.options.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// The canonical form (marketplaces sorted, dates in whole UTC seconds):
+    /// what `params_json` stores and [`Self::params_hash`] hashes.
+    pub fn canonical(&self) -> serde_json::Value {
+        let mut m = self.marketplace_ids.clone();
+        m.sort();
+        m.dedup();
+        serde_json::json!({
+            "reportType": self.report_type,
+            "marketplaceIds": m,
+            "dataStartTime": self.data_start.map(ts),
+            "dataEndTime": self.data_end.map(ts),
+            "reportOptions": self.options,
+        })
+    }
+
+    /// FNV-1a 64 of the canonical JSON (serde_json keeps keys sorted), hex:
+    /// stable across versions and platforms.
+    pub fn params_hash(&self) -> String {
+        let text = self.canonical().to_string();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
+    /// Rebuilds a request from a pending row's `params_json`.
+    pub fn from_canonical(v: &serde_json::Value) -> Option<ReportRequest> {
+        let time = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        Some(ReportRequest {
+            report_type: v.get("reportType")?.as_str()?.to_string(),
+            marketplace_ids: v
+                .get("marketplaceIds")?
+                .as_array()?
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            data_start: time("dataStartTime"),
+            data_end: time("dataEndTime"),
+            options: v
+                .get("reportOptions")
+                .and_then(|o| serde_json::from_value(o.clone()).ok())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The `createReport` body (the model's `CreateReportSpecification`).
+    fn body(&self) -> serde_json::Value {
+        let mut b = serde_json::json!({
+            "reportType": self.report_type,
+            "marketplaceIds": self.marketplace_ids,
+        });
+        if let Some(t) = self.data_start {
+            b["dataStartTime"] = ts(t).into();
+        }
+        if let Some(t) = self.data_end {
+            b["dataEndTime"] = ts(t).into();
+        }
+        if !self.options.is_empty() {
+            b["reportOptions"] = serde_json::json!(self.options);
+        }
+        b
+    }
+}
+
+/// Names a report's pending row; pass it to [`finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle {
+    pub pending_id: i64,
+    pub report_id: String,
+}
+
+/// A downloaded, decompressed report document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub handle: Handle,
+    bytes: Vec<u8>,
+    encoding: &'static Encoding,
+}
+
+impl Document {
+    /// The decompressed bytes, in [`Self::encoding`].
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The charset the bytes are in: the download's `Content-Type`
+    /// charset, else ISO-8859-1 (Windows-1252) for flat files, cp932 for
+    /// Japan, UTF-8 for JSON.
+    pub fn encoding(&self) -> &'static Encoding {
+        self.encoding
+    }
+
+    /// The whole document as text (JSON reports; flat files stream through
+    /// `sync::flatfile` instead).
+    pub fn text(&self) -> Cow<'_, str> {
+        self.encoding.decode_without_bom_handling(&self.bytes).0
+    }
+}
+
+/// What [`fetch`] got.
+#[derive(Debug)]
+pub enum ReportOutcome {
+    /// DONE: the document, ready to parse.
+    Document(Document),
+    /// CANCELLED: Amazon had nothing to report. Still call [`finish`].
+    NoData(Handle),
+    /// Not finished within `max_report_wait`; the row stays and the next
+    /// run resumes polling it.
+    Pending { report_id: String, status: String },
+    /// The report budget is spent for now; nothing was requested.
+    Deferred { reason: String },
+    /// FATAL (or an empty document); requested again from `retry_at` on.
+    Failed {
+        report_id: Option<String>,
+        reason: String,
+        retry_at: DateTime<Utc>,
+    },
+}
+
+/// A report in Amazon's queue (or the reason it is not).
+#[derive(Debug)]
+pub enum Prepared {
+    Ready(Pending),
+    Deferred {
+        reason: String,
+    },
+    Backoff {
+        retry_at: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+/// Deletes the report's pending row: call it inside the transaction that
+/// writes the report's rows and the job's cursor.
+pub fn finish(conn: &Connection, handle: &Handle) -> Result<(), StoreError> {
+    store::delete(conn, handle.pending_id)
+}
+
+// ---------------------------------------------------------------------------
+// The budget
+
+/// How a job ranks for the report budget (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    High,
+    Normal,
+}
+
+/// The plan's ranking.
+pub fn priority(job: JobName) -> Priority {
+    match job {
+        JobName::SellerFeedback | JobName::Orders => Priority::High,
+        _ => Priority::Normal,
+    }
+}
+
+/// `createReport` calls an account may still make: a sliding hour of
+/// creation times. Pure: time is passed in.
+#[derive(Debug, Clone)]
+pub struct ReportBudget {
+    per_hour: u32,
+    created: VecDeque<DateTime<Utc>>,
+}
+
+impl ReportBudget {
+    pub fn new(per_hour: u32) -> Self {
+        ReportBudget {
+            per_hour,
+            created: VecDeque::new(),
+        }
+    }
+
+    fn expire(&mut self, now: DateTime<Utc>) {
+        while let Some(t) = self.created.front() {
+            if now - *t >= chrono::Duration::hours(1) {
+                self.created.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Creations left in the current hour.
+    pub fn remaining(&mut self, now: DateTime<Utc>) -> u32 {
+        self.expire(now);
+        self.per_hour.saturating_sub(self.created.len() as u32)
+    }
+
+    /// What normal-priority jobs must leave for the high-priority ones.
+    pub fn reserve(&self) -> u32 {
+        (self.per_hour / 4).max(2).min(self.per_hour)
+    }
+
+    /// Takes one creation if the plan allows it.
+    pub fn try_take(&mut self, priority: Priority, now: DateTime<Utc>) -> bool {
+        let left = self.remaining(now);
+        let floor = match priority {
+            Priority::High => 0,
+            Priority::Normal => self.reserve(),
+        };
+        if left > floor {
+            self.created.push_back(now);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives back a creation that did not happen (createReport failed).
+    pub fn refund(&mut self) {
+        self.created.pop_back();
+    }
+}
+
+fn budgets() -> &'static Mutex<HashMap<String, ReportBudget>> {
+    static B: OnceLock<Mutex<HashMap<String, ReportBudget>>> = OnceLock::new();
+    B.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn with_budget<T>(ctx: &Ctx<'_>, f: impl FnOnce(&mut ReportBudget) -> T) -> T {
+    let mut map = budgets().lock().expect("report budget lock");
+    let per_hour = ctx.cfg.sync.report_budget_per_hour;
+    let b = map
+        .entry(ctx.account.name.clone())
+        .or_insert_with(|| ReportBudget::new(per_hour));
+    b.per_hour = per_hour;
+    f(b)
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+/// The clock polls run on: `now` advances `speed` clock seconds per wall
+/// second from the round's `now`.
+struct Pace {
+    now0: DateTime<Utc>,
+    wall0: tokio::time::Instant,
+    speed: f64,
+}
+
+impl Pace {
+    async fn new(ctx: &Ctx<'_>) -> Pace {
+        let speed = match Clock::from_source(&ctx.cfg.daemon.clock) {
+            Clock::System | Clock::Fixed(_) => 1.0,
+            sim => sim.read().await.map(|r| r.speed).unwrap_or(1.0),
+        };
+        Pace {
+            now0: ctx.now,
+            wall0: tokio::time::Instant::now(),
+            // A frozen clock would never finish a report: wait in wall time.
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.wall0.elapsed().mul_f64(self.speed)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now0 + chrono::Duration::from_std(self.elapsed()).unwrap_or_default()
+    }
+
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d.div_f64(self.speed)).await;
+    }
+}
+
+fn fatal_backoff(failures: i64) -> chrono::Duration {
+    let exp = failures.clamp(1, 20) - 1;
+    let d = FATAL_BASE * (1i32 << exp.min(16));
+    d.min(FATAL_CAP)
+}
+
+// ---------------------------------------------------------------------------
+// Calls
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateReportResponse {
+    report_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportStatus {
+    processing_status: String,
+    report_document_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportDocumentInfo {
+    url: String,
+    compression_algorithm: Option<String>,
+}
+
+/// Truncated bodies (a 2xx whose JSON does not parse) are retried this
+/// often by [`call_json`].
+const DECODE_ATTEMPTS: u32 = 3;
+
+/// [`ApiClient::call`] plus JSON decoding, retrying a body that does not
+/// parse (cut short in transit) a few times. Only for idempotent reads:
+/// retrying a `createReport` would queue a second report.
+pub async fn call_json<T: serde::de::DeserializeOwned>(
+    client: &ApiClient,
+    ep: &Endpoint,
+    spec: &CallSpec,
+) -> Result<T, ApiError> {
+    let mut attempt = 1;
+    loop {
+        let resp = client.call(ep, spec).await?;
+        match resp.json::<T>(spec.operation) {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt >= DECODE_ATTEMPTS => return Err(e),
+            Err(e) => {
+                tracing::debug!(operation = spec.operation, attempt, error = %e, "unreadable body; asking again");
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn endpoint(ctx: &Ctx<'_>) -> Result<Endpoint, JobError> {
+    ctx.sp().ok_or_else(|| {
+        JobError::Data(format!(
+            "account {} has no [accounts.sp_api] credentials",
+            ctx.account.name
+        ))
+    })
+}
+
+fn describe(req: &ReportRequest) -> String {
+    match (req.data_start, req.data_end) {
+        (Some(a), Some(b)) => format!("{} {}..{}", req.report_type, ts(a), ts(b)),
+        _ => req.report_type.clone(),
+    }
+}
+
+/// Puts the report in Amazon's queue, or finds it already there: resumes a
+/// persisted report id, respects the FATAL backoff and the budget. Does
+/// not wait for the report.
+pub async fn prepare(
+    ctx: &Ctx<'_>,
+    job: JobName,
+    req: &ReportRequest,
+) -> Result<Prepared, JobError> {
+    prepare_at(ctx, job, req, ctx.now).await
+}
+
+async fn prepare_at(
+    ctx: &Ctx<'_>,
+    job: JobName,
+    req: &ReportRequest,
+    now: DateTime<Utc>,
+) -> Result<Prepared, JobError> {
+    let account = ctx.account.name.as_str();
+    let hash = req.params_hash();
+    let existing = ctx.with_db(|c| store::find(c, account, &req.report_type, &hash))?;
+    if let Some(row) = &existing {
+        if row.status == "FATAL" {
+            let since = row.last_polled_at.unwrap_or(row.created_at);
+            let retry_at = since + fatal_backoff(row.failures);
+            if now < retry_at {
+                return Ok(Prepared::Backoff {
+                    retry_at,
+                    reason: format!(
+                        "report {} ({}) failed {} time(s); requested again after {}",
+                        row.report_id,
+                        describe(req),
+                        row.failures,
+                        ts(retry_at)
+                    ),
+                });
+            }
+        } else if row.status == "DONE" || now - row.created_at < STALE_AFTER {
+            return Ok(Prepared::Ready(row.clone()));
+        } else {
+            tracing::warn!(account, report_id = %row.report_id, status = %row.status,
+                "report unfinished after a day; requesting it again");
+        }
+    }
+    if !with_budget(ctx, |b| b.try_take(priority(job), now)) {
+        return Ok(Prepared::Deferred {
+            reason: format!(
+                "report budget of {} per hour spent; {} waits for the next run",
+                ctx.cfg.sync.report_budget_per_hour,
+                describe(req)
+            ),
+        });
+    }
+    let ep = endpoint(ctx)?;
+    let spec = CallSpec::post_json(
+        "createReport",
+        format!("{BASE}/reports"),
+        &req.body(),
+        "application/json",
+    );
+    let resp = match ctx.client.call(&ep, &spec).await {
+        Ok(r) => r,
+        Err(e) => {
+            with_budget(ctx, |b| b.refund());
+            return Err(e.into());
+        }
+    };
+    let created: CreateReportResponse = resp.json("createReport")?;
+    let marketplace = (req.marketplace_ids.len() == 1).then(|| req.marketplace_ids[0].as_str());
+    let params = req.canonical().to_string();
+    let row = ctx.with_db(|c| {
+        store::record_created(
+            c,
+            account,
+            job.as_str(),
+            &req.report_type,
+            marketplace,
+            &hash,
+            &params,
+            &created.report_id,
+            now,
+        )
+    })?;
+    tracing::info!(account, job = %job, report_id = %row.report_id, request = %describe(req), "report requested");
+    Ok(Prepared::Ready(row))
+}
+
+/// Gets one report's data: creates or resumes the report ([`prepare`]),
+/// polls it (at most `max_report_wait`), downloads and decompresses its
+/// document. See the module doc for the outcomes.
+pub async fn fetch(
+    ctx: &Ctx<'_>,
+    job: JobName,
+    req: &ReportRequest,
+) -> Result<ReportOutcome, JobError> {
+    let pace = Pace::new(ctx).await;
+    let row = match prepare_at(ctx, job, req, pace.now()).await? {
+        Prepared::Ready(row) => row,
+        Prepared::Deferred { reason } => return Ok(ReportOutcome::Deferred { reason }),
+        Prepared::Backoff { retry_at, reason } => {
+            return Ok(ReportOutcome::Failed {
+                report_id: None,
+                reason,
+                retry_at,
+            })
+        }
+    };
+    let ep = endpoint(ctx)?;
+    let handle = Handle {
+        pending_id: row.id,
+        report_id: row.report_id.clone(),
+    };
+    let deadline = ctx.cfg.sync.max_report_wait;
+    let mut wait = POLL_FIRST;
+    let mut status = row.status.clone();
+    let mut document_id = row.document_id.clone();
+    loop {
+        if status != "DONE" || document_id.is_none() {
+            let spec = CallSpec::get("getReport", format!("{BASE}/reports/{}", row.report_id));
+            let r: ReportStatus = call_json(ctx.client, &ep, &spec).await?;
+            status = r.processing_status;
+            document_id = r.report_document_id.or(document_id);
+            let now = pace.now();
+            ctx.with_db(|c| store::record_poll(c, row.id, &status, document_id.as_deref(), now))?;
+        }
+        match status.as_str() {
+            "DONE" => break,
+            "CANCELLED" => return Ok(ReportOutcome::NoData(handle)),
+            "FATAL" => return failed(ctx, &pace, &row, req, "ended FATAL"),
+            _ => {}
+        }
+        if pace.elapsed() + wait > deadline {
+            return Ok(ReportOutcome::Pending {
+                report_id: row.report_id.clone(),
+                status,
+            });
+        }
+        pace.sleep(wait).await;
+        wait = (wait.mul_f64(1.5)).min(POLL_CAP);
+    }
+    let Some(document_id) = document_id else {
+        return Err(JobError::Data(format!(
+            "report {} is DONE without a reportDocumentId",
+            row.report_id
+        )));
+    };
+    let mut last_err = String::new();
+    for attempt in 1..=DOWNLOAD_ATTEMPTS {
+        match download(ctx, &ep, &document_id, &req.marketplace_ids).await {
+            Ok((bytes, _)) if bytes.is_empty() => {
+                return failed(ctx, &pace, &row, req, "gave an empty document");
+            }
+            Ok((bytes, encoding)) => {
+                return Ok(ReportOutcome::Document(Document {
+                    handle,
+                    bytes,
+                    encoding,
+                }))
+            }
+            Err(DownloadError::Api(e)) => return Err(e.into()),
+            Err(DownloadError::Body(m)) => {
+                tracing::debug!(report_id = %row.report_id, attempt, error = %m, "document download failed");
+                last_err = m;
+            }
+        }
+    }
+    Err(JobError::Data(format!(
+        "report {} ({}): document download failed {DOWNLOAD_ATTEMPTS} times ({last_err}); retried on the next run",
+        row.report_id,
+        describe(req)
+    )))
+}
+
+fn failed(
+    ctx: &Ctx<'_>,
+    pace: &Pace,
+    row: &Pending,
+    req: &ReportRequest,
+    what: &str,
+) -> Result<ReportOutcome, JobError> {
+    let now = pace.now();
+    ctx.with_db(|c| store::record_failure(c, row.id, now))?;
+    let retry_at = now + fatal_backoff(row.failures + 1);
+    tracing::warn!(account = %ctx.account.name, report_id = %row.report_id, request = %describe(req), what, "report failed");
+    Ok(ReportOutcome::Failed {
+        report_id: Some(row.report_id.clone()),
+        reason: format!(
+            "report {} ({}) {what}; requested again after {}",
+            row.report_id,
+            describe(req),
+            ts(retry_at)
+        ),
+        retry_at,
+    })
+}
+
+enum DownloadError {
+    Api(ApiError),
+    Body(String),
+}
+
+fn download_client(timeout: Duration) -> &'static reqwest::Client {
+    static C: OnceLock<reqwest::Client> = OnceLock::new();
+    C.get_or_init(|| {
+        reqwest::Client::builder()
+            .user_agent(super::client::USER_AGENT)
+            .timeout(timeout)
+            .build()
+            .expect("reqwest client")
+    })
+}
+
+/// `getReportDocument`, then the pre-signed URL at once (it lives 5
+/// minutes; no auth header: it is S3, not an SP-API operation).
+async fn download(
+    ctx: &Ctx<'_>,
+    ep: &Endpoint,
+    document_id: &str,
+    marketplaces: &[String],
+) -> Result<(Vec<u8>, &'static Encoding), DownloadError> {
+    let spec = CallSpec::get(
+        "getReportDocument",
+        format!("{BASE}/documents/{document_id}"),
+    );
+    let info: ReportDocumentInfo = call_json(ctx.client, ep, &spec)
+        .await
+        .map_err(DownloadError::Api)?;
+    let resp = download_client(ctx.cfg.sync.request_timeout)
+        .get(&info.url)
+        .send()
+        .await
+        .map_err(|e| DownloadError::Body(e.without_url().to_string()))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(DownloadError::Body(format!(
+            "document URL answered {status}"
+        )));
+    }
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let raw = resp
+        .bytes()
+        .await
+        .map_err(|e| DownloadError::Body(format!("body cut short: {}", e.without_url())))?;
+    let gzip = info
+        .compression_algorithm
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("GZIP"));
+    let bytes = decompress(&raw, gzip).map_err(DownloadError::Body)?;
+    let encoding = charset(content_type.as_deref(), marketplaces, &bytes);
+    Ok((bytes, encoding))
+}
+
+/// Gunzips when the document says GZIP and the bytes are gzip (an HTTP
+/// layer honouring `Content-Encoding: gzip` may have done it already).
+pub fn decompress(raw: &[u8], gzip: bool) -> Result<Vec<u8>, String> {
+    if !(gzip && raw.starts_with(&[0x1f, 0x8b])) {
+        return Ok(raw.to_vec());
+    }
+    let mut out = Vec::with_capacity(raw.len() * 6);
+    flate2::read::MultiGzDecoder::new(raw)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("cannot gunzip the document (truncated?): {e}"))?;
+    Ok(out)
+}
+
+/// The document's encoding: the Content-Type charset when given; else
+/// UTF-8 for JSON, cp932 for Japan, ISO-8859-1 (as Windows-1252, its
+/// superset) for flat files (REFERENCE §0.10).
+pub fn charset(
+    content_type: Option<&str>,
+    marketplaces: &[String],
+    bytes: &[u8],
+) -> &'static Encoding {
+    let declared = content_type.and_then(|ct| {
+        ct.split(';').skip(1).find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| v.trim().trim_matches('"').to_string())
+        })
+    });
+    if let Some(enc) = declared.and_then(|l| Encoding::for_label(l.as_bytes())) {
+        return enc;
+    }
+    let json = content_type.is_some_and(|ct| ct.contains("json"))
+        || bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{' || *b == b'[');
+    if json {
+        encoding_rs::UTF_8
+    } else if marketplaces.iter().any(|m| m == "A1VC38T7YXB528") {
+        encoding_rs::SHIFT_JIS
+    } else {
+        encoding_rs::WINDOWS_1252
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn hash_is_canonical() {
+        let a = ReportRequest::new("X", ["B", "A"])
+            .range(t("2026-01-01T00:00:00Z"), t("2026-01-31T00:00:00Z"))
+            .option("k", "v");
+        let b = ReportRequest::new("X", ["A", "B"])
+            .range(t("2026-01-01T00:00:00Z"), t("2026-01-31T00:00:00Z"))
+            .option("k", "v");
+        assert_eq!(a.params_hash(), b.params_hash());
+        let c = b.clone().option("k", "w");
+        assert_ne!(a.params_hash(), c.params_hash());
+        let back = ReportRequest::from_canonical(&a.canonical()).unwrap();
+        assert_eq!(back.params_hash(), a.params_hash());
+    }
+
+    #[test]
+    fn budget_keeps_a_reserve_for_high_priority() {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut b = ReportBudget::new(8);
+        let mut normal = 0;
+        while b.try_take(Priority::Normal, now) {
+            normal += 1;
+        }
+        assert_eq!(normal, 6);
+        assert!(b.try_take(Priority::High, now));
+        assert!(b.try_take(Priority::High, now));
+        assert!(!b.try_take(Priority::High, now));
+        // An hour later the window is free again.
+        assert!(b.try_take(Priority::Normal, now + chrono::Duration::hours(1)));
+    }
+
+    #[test]
+    fn fatal_backoff_doubles_and_caps() {
+        assert_eq!(fatal_backoff(1), chrono::Duration::minutes(5));
+        assert_eq!(fatal_backoff(2), chrono::Duration::minutes(10));
+        assert_eq!(fatal_backoff(30), chrono::Duration::hours(6));
+    }
+
+    #[test]
+    fn charset_table() {
+        let none: &[String] = &[];
+        let jp = vec!["A1VC38T7YXB528".to_string()];
+        let cases: &[(Option<&str>, &[String], &[u8], &str)] = &[
+            (
+                Some("text/plain; charset=ISO-8859-1"),
+                none,
+                b"a",
+                "windows-1252",
+            ),
+            (
+                Some("text/plain;charset=windows-31j"),
+                none,
+                b"a",
+                "Shift_JIS",
+            ),
+            (Some("text/plain; charset=\"UTF-8\""), none, b"a", "UTF-8"),
+            (None, none, b"a\tb", "windows-1252"),
+            (None, &jp, b"a\tb", "Shift_JIS"),
+            (Some("application/json"), none, b"{}", "UTF-8"),
+            (None, none, b" {\"a\":1}", "UTF-8"),
+        ];
+        for (ct, m, bytes, want) in cases {
+            assert_eq!(charset(*ct, m, bytes).name(), *want, "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn gunzip_and_truncation() {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b"h1\th2\nx\ty\n").unwrap();
+        let gz = e.finish().unwrap();
+        assert_eq!(decompress(&gz, true).unwrap(), b"h1\th2\nx\ty\n");
+        assert!(decompress(&gz[..gz.len() / 2], true).is_err());
+        assert_eq!(decompress(b"plain", true).unwrap(), b"plain");
+        assert_eq!(decompress(b"plain", false).unwrap(), b"plain");
+    }
+}

@@ -1,0 +1,801 @@
+//! The weekly 12-KPI checklist of DESIGN §2.3 (`flywheel kpis`, the digest).
+//!
+//! The values come from the `kpi_*` SQL views of the schema (one definition
+//! for flywheel and for anyone with an SQLite shell; see `docs/kpis.md`):
+//! [`compute`] records the evaluation date of each marketplace, with the
+//! UTC instants and settings the views need ([`evaluation_date`]), and reads
+//! the rows back. Everything else here is pure: the record shape of §2.3,
+//! the target and status each KPI gets from the config's rule thresholds
+//! ([`assess`]), filtering by subject level and the table rendering.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::amazon::marketplace;
+use crate::config::rules::StockoutRisk;
+use crate::config::{Config, RuleId, Severity, SubjectRef};
+use crate::store::kpis::{self as store, EvaluationDate, KpiRow};
+use crate::store::StoreError;
+
+/// The KPIs of DESIGN §2.3, in checklist order.
+pub const KPIS: [&str; 12] = [
+    "conversion_rate",
+    "sessions",
+    "buy_box_pct",
+    "bsr",
+    "acos",
+    "tacos",
+    "return_rate",
+    "feedback_sla_breaches",
+    "negative_feedback_rate",
+    "days_of_supply",
+    "stockout_risk_skus",
+    "account_health",
+];
+
+/// Subject level of a KPI record (`--by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Level {
+    Marketplace,
+    Asin,
+    Sku,
+    Campaign,
+}
+
+/// One KPI value for one subject: DESIGN §2.3's JSON record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpi {
+    pub kpi: String,
+    pub account: String,
+    pub marketplace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_term: Option<String>,
+    /// The level; null when there is no data (never 0 for "unknown").
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Change against the previous week, percent (sessions, bsr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+impl Kpi {
+    pub fn level(&self) -> Level {
+        if self.asin.is_some() {
+            Level::Asin
+        } else if self.sku.is_some() {
+            Level::Sku
+        } else if self.campaign_id.is_some() {
+            Level::Campaign
+        } else {
+            Level::Marketplace
+        }
+    }
+}
+
+/// How a KPI stands against its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    NoData,
+    Ok,
+    Warning,
+    Critical,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NoData => "no_data",
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+        }
+    }
+
+    fn of(severity: Severity) -> Status {
+        match severity {
+            Severity::Info => Status::Ok,
+            Severity::Warning => Status::Warning,
+            Severity::Critical => Status::Critical,
+        }
+    }
+}
+
+/// What `flywheel kpis --format json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub at: NaiveDate,
+    pub kpis: Vec<Kpi>,
+}
+
+/// `flywheel kpis` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KpisArgs {
+    /// Evaluate as of this date (YYYY-MM-DD), using only data known by then;
+    /// default: today in the daemon's time zone, by the configured clock.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<NaiveDate>,
+    /// Subject level: the marketplace checklist, or per ASIN, SKU or campaign.
+    #[arg(long, value_enum, default_value = "marketplace")]
+    pub by: Level,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// Output format of `flywheel kpis`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// `flywheel kpis`: reads the clock, records the evaluation date, computes
+/// and renders. Returns the text to print.
+pub async fn run_command(cfg: &Config, args: &KpisArgs) -> anyhow::Result<String> {
+    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
+        .now()
+        .await?;
+    let at = args
+        .at
+        .unwrap_or_else(|| now.with_timezone(&cfg.daemon.timezone).date_naive());
+    let (mut conn, _) = crate::store::open_and_migrate(&cfg.daemon.database)?;
+    crate::store::ops::sync_accounts(&mut conn, cfg, now)?;
+    let all = compute(&mut conn, cfg, at, now)?;
+    let kpis = at_level(&all, args.by);
+    Ok(match args.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&Report { at, kpis })?;
+            s.push('\n');
+            s
+        }
+        Format::Table => render_table(at, &all, args.by),
+    })
+}
+
+/// Why KPIs could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum KpiError {
+    #[error("marketplace {0} is not known to flywheel: check the account's marketplaces")]
+    UnknownMarketplace(String),
+    #[error("marketplace {marketplace}: time zone {zone} does not parse")]
+    BadZone { marketplace: String, zone: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for KpiError {
+    fn from(e: rusqlite::Error) -> Self {
+        KpiError::Store(e.into())
+    }
+}
+
+/// Start of `day` in `tz`, as a UTC instant (the first existing local time
+/// when midnight falls in a DST gap).
+pub fn day_start<Tz: TimeZone>(tz: &Tz, day: NaiveDate) -> DateTime<Utc> {
+    let mut t = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    for _ in 0..4 {
+        if let Some(x) = tz.from_local_datetime(&t).earliest() {
+            return x.with_timezone(&Utc);
+        }
+        t += Duration::minutes(30);
+    }
+    // No zone skips two hours; treat the date as UTC rather than fail.
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    crate::store::ops::ts(t)
+}
+
+/// The newest feedback day whose SLA (`hours` from the start of that day)
+/// has run out at the start of `at` (DESIGN §2.2 feedback_response_sla).
+pub fn sla_last_day<Tz: TimeZone>(tz: &Tz, at: NaiveDate, hours: u32) -> NaiveDate {
+    let at_start = day_start(tz, at);
+    let mut d = at;
+    for _ in 0..400 {
+        if day_start(tz, d) + Duration::hours(hours as i64) <= at_start {
+            return d;
+        }
+        d -= Duration::days(1);
+    }
+    d
+}
+
+/// What a run records for one marketplace: the date, its UTC instants in
+/// the marketplace zone, and the settings the views read. `skus` are the
+/// marketplace's SKUs (with ASIN) for per-SKU lead-time overrides.
+pub fn evaluation_date(
+    cfg: &Config,
+    account: &str,
+    marketplace_id: &str,
+    at: NaiveDate,
+    now: DateTime<Utc>,
+    skus: &[(String, Option<String>)],
+) -> Result<EvaluationDate, KpiError> {
+    let mp = marketplace::lookup(marketplace_id)
+        .ok_or_else(|| KpiError::UnknownMarketplace(marketplace_id.to_string()))?;
+    let tz: chrono_tz::Tz = mp.timezone.parse().map_err(|_| KpiError::BadZone {
+        marketplace: marketplace_id.to_string(),
+        zone: mp.timezone.to_string(),
+    })?;
+    fn subject<'a>(
+        account: &'a str,
+        marketplace: &'a str,
+        sku: Option<&'a str>,
+        asin: Option<&'a str>,
+    ) -> SubjectRef<'a> {
+        SubjectRef {
+            account,
+            marketplace,
+            sku,
+            asin,
+            campaign: None,
+        }
+    }
+    let cover = |s: &StockoutRisk| s.lead_time_days + s.safety_days;
+    let default: StockoutRisk = cfg.rule_settings(RuleId::StockoutRisk, &subject(account, marketplace_id, None, None));
+    let mut per_sku = serde_json::Map::new();
+    for (sku, asin) in skus {
+        let s: StockoutRisk =
+            cfg.rule_settings(RuleId::StockoutRisk, &subject(account, marketplace_id, Some(sku), asin.as_deref()));
+        if cover(&s) != cover(&default) {
+            per_sku.insert(sku.clone(), cover(&s).into());
+        }
+    }
+    let sla = cfg.rule_settings::<crate::config::rules::FeedbackResponseSla>(
+        RuleId::FeedbackResponseSla,
+        &subject(account, marketplace_id, None, None),
+    );
+    Ok(EvaluationDate {
+        account: account.to_string(),
+        marketplace_id: marketplace_id.to_string(),
+        at: at.to_string(),
+        at_start: ts(day_start(&tz, at)),
+        at_end: ts(day_start(&tz, at + Duration::days(1))),
+        window30_start: ts(day_start(&tz, at - Duration::days(30))),
+        attribution_days: cfg.sync.attribution_days,
+        sla_max_rating: sla.max_rating,
+        sla_last_day: sla_last_day(&tz, at, sla.response_hours).to_string(),
+        cover_days_json: serde_json::json!({ "default": cover(&default), "skus": per_sku })
+            .to_string(),
+        recorded_by: "kpis",
+        recorded_at: ts(now),
+    })
+}
+
+/// Records the evaluation date of every configured marketplace and reads
+/// every KPI record as of `at`, with targets and status. The accounts and
+/// marketplaces must be in the database (`store::ops::sync_accounts`).
+pub fn compute(
+    conn: &mut Connection,
+    cfg: &Config,
+    at: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Kpi>, KpiError> {
+    let tx = conn.transaction()?;
+    let mut out = Vec::new();
+    for account in &cfg.accounts {
+        for mp in account.marketplaces() {
+            let skus = store::skus(&tx, &account.name, mp.id)?;
+            let e = evaluation_date(cfg, &account.name, mp.id, at, now, &skus)?;
+            store::record_evaluation_date(&tx, &e)?;
+            out.extend(
+                store::read_kpis(&tx, &account.name, mp.id)?
+                    .into_iter()
+                    .map(|row| assess(cfg, record(row))),
+            );
+        }
+    }
+    tx.commit()?;
+    sort(&mut out);
+    Ok(out)
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// A view row as a §2.3 record (values rounded to 4 decimals, as truth).
+pub fn record(row: KpiRow) -> Kpi {
+    Kpi {
+        kpi: row.kpi,
+        account: row.account,
+        marketplace: row.marketplace_id,
+        asin: row.asin,
+        sku: row.sku,
+        campaign_id: row.campaign_id,
+        search_term: None,
+        value: row.value.map(round4),
+        label: row.label,
+        change_pct: row.change_pct.map(round4),
+        target: None,
+        status: None,
+    }
+}
+
+/// Checklist order, then subject.
+pub fn sort(kpis: &mut [Kpi]) {
+    let rank = |k: &Kpi| KPIS.iter().position(|x| *x == k.kpi).unwrap_or(KPIS.len());
+    kpis.sort_by(|a, b| {
+        (&a.account, &a.marketplace, rank(a), a.level())
+            .cmp(&(&b.account, &b.marketplace, rank(b), b.level()))
+            .then_with(|| {
+                (&a.asin, &a.sku, &a.campaign_id).cmp(&(&b.asin, &b.sku, &b.campaign_id))
+            })
+    });
+}
+
+fn fmt_num(x: f64) -> String {
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+/// Adds the target and status the config's rule thresholds give (with the
+/// subject's overrides). A KPI without a value has status `no_data`.
+pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
+    use crate::config::rules::*;
+    let subject = SubjectRef {
+        account: &k.account,
+        marketplace: &k.marketplace,
+        sku: k.sku.as_deref(),
+        asin: k.asin.as_deref(),
+        campaign: k.campaign_id.as_deref(),
+    };
+    let sev = |id: RuleId| Status::of(cfg.rules.common(id).severity);
+    let v = k.value;
+    let (target, bad): (String, Option<Status>) = match k.kpi.as_str() {
+        "conversion_rate" => {
+            let s: ConversionRate = cfg.rule_settings(RuleId::ConversionRate, &subject);
+            (
+                format!(">= {}", fmt_num(s.min_percent)),
+                v.filter(|v| *v < s.min_percent)
+                    .map(|_| sev(RuleId::ConversionRate)),
+            )
+        }
+        "sessions" => {
+            let s: TrafficTrend = cfg.rule_settings(RuleId::TrafficTrend, &subject);
+            (
+                format!("change > -{}%", fmt_num(s.max_drop_percent)),
+                k.change_pct
+                    .filter(|c| *c <= -s.max_drop_percent)
+                    .map(|_| sev(RuleId::TrafficTrend)),
+            )
+        }
+        "buy_box_pct" => {
+            let s: BuyBox = cfg.rule_settings(RuleId::BuyBox, &subject);
+            (
+                format!(">= {}", fmt_num(s.min_percent)),
+                v.filter(|v| *v < s.min_percent).map(|_| sev(RuleId::BuyBox)),
+            )
+        }
+        "bsr" => {
+            let s: BsrTrend = cfg.rule_settings(RuleId::BsrTrend, &subject);
+            (
+                format!("change < +{}%", fmt_num(s.max_worsening_percent)),
+                k.change_pct
+                    .filter(|c| *c >= s.max_worsening_percent)
+                    .map(|_| sev(RuleId::BsrTrend)),
+            )
+        }
+        "acos" => {
+            let s: AcosBand = cfg.rule_settings(RuleId::AcosBand, &subject);
+            (
+                format!("{}-{}", fmt_num(s.min_percent), fmt_num(s.max_percent)),
+                v.filter(|v| *v < s.min_percent || *v > s.max_percent)
+                    .map(|_| sev(RuleId::AcosBand)),
+            )
+        }
+        "tacos" => {
+            let s: Tacos = cfg.rule_settings(RuleId::Tacos, &subject);
+            (
+                format!("<= {}", fmt_num(s.max_percent)),
+                v.filter(|v| *v > s.max_percent).map(|_| sev(RuleId::Tacos)),
+            )
+        }
+        "return_rate" => {
+            let s: ReturnRate = cfg.rule_settings(RuleId::ReturnRate, &subject);
+            (
+                format!("<= {}", fmt_num(s.max_percent)),
+                v.filter(|v| *v > s.max_percent)
+                    .map(|_| sev(RuleId::ReturnRate)),
+            )
+        }
+        "feedback_sla_breaches" => (
+            "0".to_string(),
+            v.filter(|v| *v > 0.0)
+                .map(|_| sev(RuleId::FeedbackResponseSla)),
+        ),
+        "negative_feedback_rate" => {
+            let s: FeedbackRate = cfg.rule_settings(RuleId::FeedbackRate, &subject);
+            (
+                format!("<= {}", fmt_num(s.max_percent)),
+                v.filter(|v| *v > s.max_percent)
+                    .map(|_| sev(RuleId::FeedbackRate)),
+            )
+        }
+        "days_of_supply" => {
+            let s: StockoutRisk = cfg.rule_settings(RuleId::StockoutRisk, &subject);
+            let t: InventoryTurnover = cfg.rule_settings(RuleId::InventoryTurnover, &subject);
+            let (low, high) = (
+                (s.lead_time_days + s.safety_days) as f64,
+                t.max_days_of_supply as f64,
+            );
+            let target = if low <= high {
+                format!("{}-{}", fmt_num(low), fmt_num(high))
+            } else {
+                format!(">= {}", fmt_num(low))
+            };
+            let bad = match v {
+                Some(v) if v < low => Some(sev(RuleId::StockoutRisk)),
+                Some(v) if v > high && low <= high => Some(sev(RuleId::InventoryTurnover)),
+                _ => None,
+            };
+            (target, bad)
+        }
+        "stockout_risk_skus" => (
+            "0".to_string(),
+            v.filter(|v| *v > 0.0).map(|_| sev(RuleId::StockoutRisk)),
+        ),
+        "account_health" => {
+            let s: AccountHealth = cfg.rule_settings(RuleId::AccountHealth, &subject);
+            let abnormal = k.label.as_deref().is_some_and(|l| l != "NORMAL");
+            (
+                format!("< {} and NORMAL", fmt_num(s.max_odr_percent)),
+                v.filter(|v| *v >= s.max_odr_percent || abnormal)
+                    .map(|_| sev(RuleId::AccountHealth)),
+            )
+        }
+        _ => return k,
+    };
+    k.target = Some(target);
+    k.status = Some(match (v, bad) {
+        (None, _) => Status::NoData,
+        (Some(_), Some(s)) => s,
+        (Some(_), None) => Status::Ok,
+    });
+    k
+}
+
+/// The records of one subject level.
+pub fn at_level(kpis: &[Kpi], level: Level) -> Vec<Kpi> {
+    kpis.iter().filter(|k| k.level() == level).cloned().collect()
+}
+
+fn cell(x: Option<f64>) -> String {
+    x.map(fmt_num).unwrap_or_else(|| "-".to_string())
+}
+
+fn change(x: Option<f64>) -> String {
+    x.map(|c| format!("{}{}%", if c > 0.0 { "+" } else { "" }, fmt_num(c)))
+        .unwrap_or_default()
+}
+
+/// The human table: for `Marketplace`, the 12-KPI checklist per marketplace
+/// (KPIs kept per ASIN or SKU only are summarised from those records);
+/// otherwise one line per subject and KPI.
+pub fn render_table(at: NaiveDate, kpis: &[Kpi], level: Level) -> String {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Kpi>> = BTreeMap::new();
+    for k in kpis {
+        groups
+            .entry((k.account.as_str(), k.marketplace.as_str()))
+            .or_default()
+            .push(k);
+    }
+    let mut out = String::new();
+    for ((account, mp), ks) in groups {
+        let country = marketplace::lookup(mp).map(|m| m.country).unwrap_or("");
+        let _ = writeln!(out, "{account} / {mp} {country}: KPIs as of {at}");
+        if level == Level::Marketplace {
+            checklist(&mut out, &ks);
+        } else {
+            subjects(&mut out, &ks, level);
+        }
+        out.push('\n');
+    }
+    if out.is_empty() {
+        out.push_str("no KPIs: no account or marketplace configured\n");
+    }
+    out
+}
+
+fn checklist(out: &mut String, ks: &[&Kpi]) {
+    let _ = writeln!(
+        out,
+        "  {:<24} {:>10} {:>9} {:<20} {:<9} note",
+        "kpi", "value", "change", "target", "status"
+    );
+    for id in KPIS {
+        let mine: Vec<&Kpi> = ks.iter().copied().filter(|k| k.kpi == id).collect();
+        if let Some(k) = mine.iter().find(|k| k.level() == Level::Marketplace) {
+            let note = match (&k.label, id) {
+                (Some(l), _) => format!("status {l}"),
+                (None, "sessions" | "conversion_rate" | "buy_box_pct") => {
+                    "account daily series".into()
+                }
+                (None, "acos" | "tacos") => "matured ads window".into(),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>10} {:>9} {:<20} {:<9} {note}",
+                id,
+                cell(k.value),
+                change(k.change_pct),
+                k.target.as_deref().unwrap_or(""),
+                k.status.map(Status::as_str).unwrap_or(""),
+            );
+            continue;
+        }
+        // Only subject-level records: summarise them.
+        let known = mine.iter().filter(|k| k.value.is_some()).count();
+        let worst = mine
+            .iter()
+            .filter_map(|k| k.status)
+            .max()
+            .unwrap_or(Status::NoData);
+        let flagged: Vec<String> = mine
+            .iter()
+            .filter(|k| matches!(k.status, Some(Status::Warning | Status::Critical)))
+            .map(|k| subject_name(k))
+            .collect();
+        let note = if mine.is_empty() {
+            "no subjects".to_string()
+        } else if flagged.is_empty() {
+            format!("{known} of {} with data, all ok", mine.len())
+        } else {
+            let mut names = flagged.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            if flagged.len() > 5 {
+                names.push_str(", ...");
+            }
+            format!("{} of {} off target: {names}", flagged.len(), mine.len())
+        };
+        let status = if mine.is_empty() || known == 0 {
+            Status::NoData
+        } else {
+            worst.max(Status::Ok)
+        };
+        let target = mine.first().and_then(|k| k.target.clone()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>10} {:>9} {:<20} {:<9} {note}",
+            id,
+            "",
+            "",
+            target,
+            status.as_str()
+        );
+    }
+}
+
+fn subject_name(k: &Kpi) -> String {
+    k.asin
+        .clone()
+        .or_else(|| k.sku.clone())
+        .or_else(|| k.campaign_id.clone())
+        .unwrap_or_default()
+}
+
+fn subjects(out: &mut String, ks: &[&Kpi], level: Level) {
+    let head = match level {
+        Level::Asin => "asin",
+        Level::Sku => "sku",
+        _ => "campaign",
+    };
+    let _ = writeln!(
+        out,
+        "  {:<20} {:<24} {:>10} {:>9} {:<20} status",
+        head, "kpi", "value", "change", "target"
+    );
+    let mut rows: Vec<&&Kpi> = ks.iter().filter(|k| k.level() == level).collect();
+    rows.sort_by_key(|k| subject_name(k));
+    for k in rows {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<24} {:>10} {:>9} {:<20} {}",
+            subject_name(k),
+            k.kpi,
+            cell(k.value),
+            change(k.change_pct),
+            k.target.as_deref().unwrap_or(""),
+            k.status.map(Status::as_str).unwrap_or("")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+
+    fn cfg(extra: &str) -> Config {
+        let text = format!(
+            "[daemon]\ndatabase = \"/tmp/x.db\"\n\n[[accounts]]\nname = \"a\"\nregion = \"na\"\nmarketplaces = [\"US\"]\nalert_to = [\"s@example.com\"]\n\n[accounts.sp_api]\nclient_id = \"c\"\nclient_secret = \"s\"\nrefresh_token = \"r\"\n{extra}"
+        );
+        Config::from_toml(&text, std::path::Path::new("t.toml"), &Env::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn kpi(id: &str, value: Option<f64>) -> Kpi {
+        Kpi {
+            kpi: id.into(),
+            account: "a".into(),
+            marketplace: "ATVPDKIKX0DER".into(),
+            asin: None,
+            sku: None,
+            campaign_id: None,
+            search_term: None,
+            value,
+            label: None,
+            change_pct: None,
+            target: None,
+            status: None,
+        }
+    }
+
+    fn status(c: &Config, k: Kpi) -> Status {
+        assess(c, k).status.unwrap()
+    }
+
+    #[test]
+    fn status_at_the_threshold_and_just_over() {
+        let c = cfg("");
+        let s = |id: &str, v: f64| status(&c, kpi(id, Some(v)));
+        // (kpi, exactly at the threshold, just over it)
+        let cases = [
+            ("conversion_rate", (12.0, Status::Ok), (11.99, Status::Warning)),
+            ("buy_box_pct", (90.0, Status::Ok), (89.99, Status::Warning)),
+            ("acos", (25.0, Status::Ok), (25.01, Status::Warning)),
+            ("tacos", (12.0, Status::Ok), (12.01, Status::Warning)),
+            ("return_rate", (3.0, Status::Ok), (3.01, Status::Warning)),
+            ("negative_feedback_rate", (2.0, Status::Ok), (2.01, Status::Warning)),
+            ("feedback_sla_breaches", (0.0, Status::Ok), (1.0, Status::Warning)),
+            ("stockout_risk_skus", (0.0, Status::Ok), (1.0, Status::Warning)),
+            ("days_of_supply", (37.0, Status::Ok), (36.99, Status::Warning)),
+            ("account_health", (0.99, Status::Ok), (1.0, Status::Critical)),
+        ];
+        for (id, (at, want_at), (over, want_over)) in cases {
+            assert_eq!(s(id, at), want_at, "{id} at {at}");
+            assert_eq!(s(id, over), want_over, "{id} at {over}");
+        }
+        assert_eq!(s("acos", 18.0), Status::Ok);
+        assert_eq!(s("acos", 17.99), Status::Warning);
+        assert_eq!(s("days_of_supply", 45.0), Status::Ok);
+        assert_eq!(s("days_of_supply", 45.01), Status::Warning);
+    }
+
+    #[test]
+    fn no_value_is_no_data_never_ok() {
+        let c = cfg("");
+        for id in KPIS {
+            let k = assess(&c, kpi(id, None));
+            assert_eq!(k.status, Some(Status::NoData), "{id}");
+            assert!(k.target.is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn changes_and_labels() {
+        let c = cfg("");
+        let with_change = |id: &str, ch: f64| {
+            status(
+                &c,
+                Kpi {
+                    change_pct: Some(ch),
+                    ..kpi(id, Some(100.0))
+                },
+            )
+        };
+        assert_eq!(with_change("sessions", -25.0), Status::Warning);
+        assert_eq!(with_change("sessions", -24.99), Status::Ok);
+        assert_eq!(with_change("bsr", 30.0), Status::Warning);
+        assert_eq!(with_change("bsr", 29.99), Status::Ok);
+        let health = |label: &str| {
+            status(
+                &c,
+                Kpi {
+                    label: Some(label.into()),
+                    ..kpi("account_health", Some(0.2))
+                },
+            )
+        };
+        assert_eq!(health("NORMAL"), Status::Ok);
+        assert_eq!(health("AT_RISK"), Status::Critical);
+    }
+
+    #[test]
+    fn overrides_and_configured_thresholds_apply() {
+        let c = cfg(
+            "\n[rules.conversion_rate]\nmin_percent = 8.0\n\n[[overrides]]\nrule = \"stockout_risk\"\nsku = \"SLOW\"\nlead_time_days = 60\n",
+        );
+        let conv = assess(&c, kpi("conversion_rate", Some(9.0)));
+        assert_eq!(
+            (conv.target.as_deref(), conv.status),
+            (Some(">= 8"), Some(Status::Ok))
+        );
+        let slow = Kpi {
+            sku: Some("SLOW".into()),
+            ..kpi("days_of_supply", Some(50.0))
+        };
+        let slow = assess(&c, slow);
+        assert_eq!(
+            (slow.target.as_deref(), slow.status),
+            (Some(">= 67"), Some(Status::Warning))
+        );
+        let e = evaluation_date(
+            &c,
+            "a",
+            "ATVPDKIKX0DER",
+            "2026-03-10".parse().unwrap(),
+            Utc::now(),
+            &[("SLOW".into(), None), ("FAST".into(), None)],
+        )
+        .unwrap();
+        assert_eq!(e.cover_days_json, r#"{"default":37,"skus":{"SLOW":67}}"#);
+    }
+
+    #[test]
+    fn evaluation_instants_follow_the_marketplace_zone() {
+        let c = cfg("");
+        let at: NaiveDate = "2026-03-09".parse().unwrap(); // the day after US DST starts
+        let e = evaluation_date(&c, "a", "ATVPDKIKX0DER", at, Utc::now(), &[]).unwrap();
+        assert_eq!(e.at_start, "2026-03-09T07:00:00Z");
+        assert_eq!(e.at_end, "2026-03-10T07:00:00Z");
+        assert_eq!(e.window30_start, "2026-02-07T08:00:00Z");
+        // 2026-03-08 has 23 hours: its feedback is not 24 h old at the start of the 9th.
+        assert_eq!(e.sla_last_day, "2026-03-07");
+        let tz: chrono_tz::Tz = "America/Los_Angeles".parse().unwrap();
+        assert_eq!(
+            sla_last_day(&tz, "2026-03-20".parse().unwrap(), 24).to_string(),
+            "2026-03-19"
+        );
+        assert_eq!(
+            sla_last_day(&tz, "2026-03-20".parse().unwrap(), 0).to_string(),
+            "2026-03-20"
+        );
+    }
+
+    #[test]
+    fn levels_and_json_shape() {
+        let c = cfg("");
+        let k = assess(
+            &c,
+            Kpi {
+                campaign_id: Some("1001".into()),
+                ..kpi("acos", Some(21.5))
+            },
+        );
+        assert_eq!(k.level(), Level::Campaign);
+        let j = serde_json::to_value(&k).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"kpi": "acos", "account": "a", "marketplace": "ATVPDKIKX0DER",
+                "campaign_id": "1001", "value": 21.5, "target": "18-25", "status": "ok"})
+        );
+        let none = serde_json::to_value(kpi("tacos", None)).unwrap();
+        assert_eq!(none["value"], serde_json::Value::Null);
+        let table = render_table(
+            "2026-03-10".parse().unwrap(),
+            &[k.clone(), assess(&c, kpi("tacos", Some(13.0)))],
+            Level::Marketplace,
+        );
+        assert!(table.contains("tacos"), "{table}");
+        assert!(table.contains("1 of 1 with data, all ok"), "{table}");
+        assert_eq!(at_level(&[k], Level::Asin), vec![]);
+    }
+}

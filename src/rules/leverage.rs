@@ -1,0 +1,929 @@
+//! Link 3, operating leverage: advertising efficiency (ACoS, TACoS, reliance
+//! on ads, CPC, wasted spend), stock (cover and turnover) and margin.
+//!
+//! Rules on attributed sales or purchases (acos_band, tacos, ad_reliance,
+//! wasted_spend) read matured windows that end `attribution_days + 1` days
+//! before the evaluation date; spend, clicks and CPC are final the day after
+//! and use the plain "last N days".
+
+use super::snapshot::{AdSums, AdsData};
+use super::{above, at_least, change_pct, ev, n, opt, pct, Eval, Window};
+use crate::config::{NoData, RuleId};
+
+/// Whether the synced Ads days cover `w`.
+fn covers(ads: &AdsData, w: Window) -> bool {
+    ads.first_day.is_some_and(|f| f <= w.start) && ads.last_day.is_some_and(|l| l >= w.end)
+}
+
+/// The Ads data if it covers `w`; otherwise records no data and returns None.
+fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Option<&'a AdsData> {
+    let snap = e.snap;
+    let subject = e.market();
+    match &snap.ads {
+        None => {
+            e.missing(rule, no_data, subject, "no Ads profile has been synced for this marketplace");
+            None
+        }
+        Some(ads) if !covers(ads, w) => {
+            e.missing(
+                rule,
+                no_data,
+                subject,
+                format!(
+                    "Ads data covers {}…{}, the window is {}…{} (attribution not matured yet, or a young install)",
+                    ads.first_day.map(|d| d.to_string()).unwrap_or("-".into()),
+                    ads.last_day.map(|d| d.to_string()).unwrap_or("-".into()),
+                    w.start,
+                    w.end
+                ),
+            );
+            None
+        }
+        Some(ads) => Some(ads),
+    }
+}
+
+/// Total ordered product sales of the marketplace over `w`: the daily sales &
+/// traffic series, else the orders (when they reach back far enough).
+fn total_sales(e: &Eval, w: Window) -> Option<(f64, &'static str)> {
+    let days: Vec<_> = e.snap.daily.range(w.start..=w.end).collect();
+    if days.len() == w.days() as usize {
+        return Some((
+            days.iter().map(|(_, d)| d.ordered_product_sales.unwrap_or(0.0)).sum(),
+            "sales_traffic",
+        ));
+    }
+    let o = e.snap.orders.as_ref()?;
+    if o.first_day.is_none_or(|f| f > w.start) {
+        return None;
+    }
+    Some((
+        o.by_sku
+            .values()
+            .flat_map(|m| m.range(w.start..=w.end))
+            .map(|(_, d)| d.sales)
+            .sum(),
+        "orders",
+    ))
+}
+
+/// ACoS outside the band, per campaign (with enough spend) and per marketplace.
+pub(crate) fn acos_band(e: &mut Eval) {
+    let rule = RuleId::AcosBand;
+    let base = &e.cfg.rules.acos_band;
+    let attr = e.attribution_days();
+    let bw = Window::matured(e.at, base.window_days, attr);
+    let Some(ads) = ads_for(e, rule, base.no_data, bw) else {
+        return;
+    };
+    let mut all = AdSums::default();
+    let check_first = "Look at the campaign's search terms: cut bids on terms that spend without \
+                       selling, move converting terms to exact match, and check the product's \
+                       price and reviews (a low conversion rate inflates ACoS)."
+        .to_string();
+    for c in &ads.campaigns {
+        let subject = e.market().campaign(c.campaign_id);
+        let s = e.settings(rule, base, &subject);
+        let w = Window::matured(e.at, s.window_days, attr);
+        let sums = AdSums::of(&c.days, w.start, w.end);
+        if w == bw {
+            all.add(&sums);
+        }
+        if !s.enabled || sums.cost < s.min_spend {
+            continue;
+        }
+        let acos = pct(sums.cost, sums.sales);
+        let outside = match acos {
+            None => sums.cost > 0.0,
+            Some(a) => !at_least(a, s.min_percent) || above(a, s.max_percent),
+        };
+        if !outside {
+            continue;
+        }
+        let threshold = if acos.is_some_and(|a| a < s.min_percent) {
+            s.min_percent
+        } else {
+            s.max_percent
+        };
+        e.fire(
+            rule,
+            s.severity,
+            subject,
+            acos,
+            Some(threshold),
+            Some(w),
+            ev![
+                ("cost", n(sums.cost)),
+                ("attributed_sales", n(sums.sales)),
+                ("clicks", n(sums.clicks as f64)),
+                ("purchases", n(sums.purchases as f64)),
+                ("ad_product", c.ad_product.clone().into()),
+                ("campaign_name", c.name.clone().into()),
+                ("band_min_pct", n(s.min_percent)),
+                ("band_max_pct", n(s.max_percent)),
+            ],
+            match acos {
+                Some(a) => format!(
+                    "ACoS {a:.1}% over the matured {} days is outside {}–{}%",
+                    s.window_days, s.min_percent, s.max_percent
+                ),
+                None => format!(
+                    "spent {:.2} over the matured {} days with no attributed sales",
+                    sums.cost, s.window_days
+                ),
+            },
+            check_first.clone(),
+        );
+    }
+    if base.per_marketplace && all.cost > 0.0 {
+        let acos = pct(all.cost, all.sales);
+        let outside = match acos {
+            None => true,
+            Some(a) => !at_least(a, base.min_percent) || above(a, base.max_percent),
+        };
+        if outside {
+            let subject = e.market();
+            e.fire(
+                rule,
+                base.severity,
+                subject,
+                acos,
+                Some(if acos.is_some_and(|a| a < base.min_percent) {
+                    base.min_percent
+                } else {
+                    base.max_percent
+                }),
+                Some(bw),
+                ev![
+                    ("cost", n(all.cost)),
+                    ("attributed_sales", n(all.sales)),
+                    ("campaigns", n(ads.campaigns.len() as f64)),
+                ],
+                format!(
+                    "marketplace ACoS {} over the matured {} days is outside {}–{}%",
+                    acos.map(|a| format!("{a:.1}%")).unwrap_or("∞".into()),
+                    base.window_days,
+                    base.min_percent,
+                    base.max_percent
+                ),
+                check_first,
+            );
+        }
+    }
+}
+
+/// Shared by tacos and ad_reliance: (ad sums, total sales, source) over the
+/// matured window, or a no-data finding.
+fn ads_vs_sales(
+    e: &mut Eval,
+    rule: RuleId,
+    no_data: NoData,
+    window_days: u32,
+) -> Option<(Window, AdSums, f64, &'static str)> {
+    let w = Window::matured(e.at, window_days, e.attribution_days());
+    let ads = ads_for(e, rule, no_data, w)?;
+    let mut sums = AdSums::default();
+    for c in &ads.campaigns {
+        sums.add(&AdSums::of(&c.days, w.start, w.end));
+    }
+    let Some((sales, source)) = total_sales(e, w) else {
+        let subject = e.market();
+        e.missing(
+            rule,
+            no_data,
+            subject,
+            format!("total sales for {}…{} are not synced", w.start, w.end),
+        );
+        return None;
+    };
+    Some((w, sums, sales, source))
+}
+
+/// Total ad spend (SP + SB + SD) over total sales.
+pub(crate) fn tacos(e: &mut Eval) {
+    let rule = RuleId::Tacos;
+    let subject = e.market();
+    let s = e.settings(rule, &e.cfg.rules.tacos, &subject);
+    if !s.enabled {
+        return;
+    }
+    let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
+        return;
+    };
+    if ads.cost <= 0.0 {
+        return;
+    }
+    let tacos = pct(ads.cost, sales);
+    if tacos.is_some_and(|t| !above(t, s.max_percent)) {
+        return;
+    }
+    e.fire(
+        rule,
+        s.severity,
+        subject,
+        tacos,
+        Some(s.max_percent),
+        Some(w),
+        ev![
+            ("ad_spend", n(ads.cost)),
+            ("total_sales", n(sales)),
+            ("sales_source", source.into()),
+        ],
+        format!(
+            "ad spend is {} of total sales over the matured {} days (limit {}%)",
+            tacos.map(|t| format!("{t:.1}%")).unwrap_or("∞".into()),
+            s.window_days,
+            s.max_percent
+        ),
+        "Find the campaigns with the most spend per sale and trim their bids; work on organic \
+         rank (reviews, conversion) so sales stop depending on paid clicks."
+            .to_string(),
+    );
+}
+
+/// Ad-attributed sales as a share of total sales.
+pub(crate) fn ad_reliance(e: &mut Eval) {
+    let rule = RuleId::AdReliance;
+    let subject = e.market();
+    let s = e.settings(rule, &e.cfg.rules.ad_reliance, &subject);
+    if !s.enabled {
+        return;
+    }
+    let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
+        return;
+    };
+    let Some(share) = pct(ads.sales, sales) else {
+        return;
+    };
+    if !above(share, s.max_percent) {
+        return;
+    }
+    e.fire(
+        rule,
+        s.severity,
+        subject,
+        Some(share),
+        Some(s.max_percent),
+        Some(w),
+        ev![
+            ("attributed_sales", n(ads.sales)),
+            ("total_sales", n(sales)),
+            ("sales_source", source.into()),
+        ],
+        format!(
+            "ads brought {share:.0}% of sales over the matured {} days (limit {}%): organic \
+             search is not carrying the listing",
+            s.window_days, s.max_percent
+        ),
+        "Compare organic and sponsored rank for the main keywords (Search Query Performance); \
+         invest in the listing (images, reviews, price) rather than more bids."
+            .to_string(),
+    );
+}
+
+/// Cost per click of the last window well above the prior one (SP).
+pub(crate) fn cpc_trend(e: &mut Eval) {
+    let rule = RuleId::CpcTrend;
+    let base = &e.cfg.rules.cpc_trend;
+    let bw = Window::last(e.at, base.window_days);
+    let span = Window {
+        start: bw.before().start,
+        end: bw.end,
+    };
+    let Some(ads) = ads_for(e, rule, base.no_data, span) else {
+        return;
+    };
+    for c in ads.campaigns.iter().filter(|c| c.ad_product == "SP") {
+        let subject = e.market().campaign(c.campaign_id);
+        let s = e.settings(rule, base, &subject);
+        if !s.enabled {
+            continue;
+        }
+        let w = Window::last(e.at, s.window_days);
+        let p = w.before();
+        let now = AdSums::of(&c.days, w.start, w.end);
+        let before = AdSums::of(&c.days, p.start, p.end);
+        if now.clicks < s.min_clicks as i64 {
+            continue;
+        }
+        let (Some(a), Some(b)) = (now.cpc(), before.cpc()) else {
+            continue;
+        };
+        let Some(rise) = change_pct(a, b) else { continue };
+        if !at_least(rise, s.max_rise_percent) {
+            continue;
+        }
+        e.fire(
+            rule,
+            s.severity,
+            subject,
+            Some(rise),
+            Some(s.max_rise_percent),
+            Some(w),
+            ev![
+                ("cpc", n(a)),
+                ("prior_cpc", n(b)),
+                ("clicks", n(now.clicks as f64)),
+                ("prior_clicks", n(before.clicks as f64)),
+                ("cost", n(now.cost)),
+                ("campaign_name", c.name.clone().into()),
+            ],
+            format!(
+                "cost per click up {rise:.0}% ({b:.2} → {a:.2}) over {} days",
+                s.window_days
+            ),
+            "Check bid changes and placement multipliers, and whether competitors are bidding \
+             on your keywords; lower bids where the ACoS no longer pays."
+                .to_string(),
+        );
+    }
+}
+
+/// Search terms with many clicks and no purchases over matured days.
+pub(crate) fn wasted_spend(e: &mut Eval) {
+    let rule = RuleId::WastedSpend;
+    let base = &e.cfg.rules.wasted_spend;
+    let attr = e.attribution_days();
+    let bw = Window::matured(e.at, base.window_days, attr);
+    let Some(ads) = ads_for(e, rule, base.no_data, bw) else {
+        return;
+    };
+    for t in &ads.search_terms {
+        let subject = e
+            .market()
+            .campaign(t.campaign_id)
+            .search_term(&t.search_term);
+        let s = e.settings(rule, base, &subject);
+        if !s.enabled {
+            continue;
+        }
+        let w = Window::matured(e.at, s.window_days, attr);
+        let sums = AdSums::of(&t.days, w.start, w.end);
+        if sums.clicks < s.min_clicks as i64 || sums.purchases > s.max_purchases as i64 {
+            continue;
+        }
+        e.fire(
+            rule,
+            s.severity,
+            subject,
+            Some(sums.clicks as f64),
+            Some(s.min_clicks as f64),
+            Some(w),
+            ev![
+                ("clicks", n(sums.clicks as f64)),
+                ("purchases", n(sums.purchases as f64)),
+                ("cost", n(sums.cost)),
+                ("impressions", n(sums.impressions as f64)),
+            ],
+            format!(
+                "\"{}\" took {} clicks ({:.2} spent) and {} purchases over the matured {} days",
+                t.search_term, sums.clicks, sums.cost, sums.purchases, s.window_days
+            ),
+            "Add the term as a negative keyword (exact) in this campaign, or lower the bid of \
+             the keyword that matches it."
+                .to_string(),
+        );
+    }
+}
+
+/// Days of cover below lead time plus safety; out of stock now is critical.
+pub(crate) fn stockout_risk(e: &mut Eval) {
+    let rule = RuleId::StockoutRisk;
+    let base = &e.cfg.rules.stockout_risk;
+    let Some(inv) = &e.snap.inventory else {
+        let subject = e.market();
+        e.missing(rule, base.no_data, subject, "no inventory has been synced");
+        return;
+    };
+    let mut skus: Vec<&String> = inv.keys().collect();
+    skus.sort();
+    for sku in skus {
+        let st = &inv[sku];
+        let subject = e.market().sku(sku);
+        let s = e.settings(rule, base, &subject);
+        if !s.enabled {
+            continue;
+        }
+        let w = Window::last(e.at, s.velocity_days);
+        let velocity = e.snap.orders.as_ref().and_then(|o| {
+            if o.first_day.is_none_or(|f| f > w.start) {
+                return None;
+            }
+            let units: i64 = o
+                .by_sku
+                .get(sku)
+                .map(|m| m.range(w.start..=w.end).map(|(_, d)| d.units).sum())
+                .unwrap_or(0);
+            Some(units as f64 / s.velocity_days as f64)
+        });
+        let stock = st.available + st.inbound;
+        let need = (s.lead_time_days + s.safety_days) as f64;
+        let cover = velocity.and_then(|v| (v > 0.0).then(|| stock as f64 / v));
+        let out_now = st.available <= 0;
+        if velocity.is_none() && !out_now {
+            e.missing(
+                rule,
+                s.no_data,
+                subject,
+                format!("orders do not reach back to {}: sales velocity unknown", w.start),
+            );
+            continue;
+        }
+        let low = cover.is_some_and(|c| c < need && !at_least(c, need));
+        if !(out_now || low) {
+            continue;
+        }
+        let severity = if out_now {
+            s.out_of_stock_severity.max(s.severity)
+        } else {
+            s.severity
+        };
+        e.fire(
+            rule,
+            severity,
+            subject,
+            Some(cover.unwrap_or(0.0)),
+            Some(need),
+            Some(w),
+            ev![
+                ("available", n(st.available as f64)),
+                ("inbound", n(st.inbound as f64)),
+                ("daily_units", opt(velocity)),
+                ("days_of_cover", opt(cover)),
+                ("lead_time_days", n(s.lead_time_days)),
+                ("safety_days", n(s.safety_days)),
+                ("stockout_days", n(st.stockout_days)),
+                ("stockout_lookback_days", n(s.stockout_lookback_days)),
+                ("channel", st.channel.clone().into()),
+            ],
+            if out_now {
+                format!(
+                    "out of stock now ({} inbound); out of stock on {} of the last {} days",
+                    st.inbound, st.stockout_days, s.stockout_lookback_days
+                )
+            } else {
+                format!(
+                    "{:.0} days of cover left, less than lead time + safety ({need:.0} days)",
+                    cover.unwrap_or(0.0)
+                )
+            },
+            "Send a replenishment shipment now (and check the inbound one's status); a stockout \
+             destroys the traffic history the listing built."
+                .to_string(),
+        );
+    }
+}
+
+/// Days of supply too long, or aged units.
+pub(crate) fn inventory_turnover(e: &mut Eval) {
+    let rule = RuleId::InventoryTurnover;
+    let base = &e.cfg.rules.inventory_turnover;
+    let Some(plan) = &e.snap.planning else {
+        let subject = e.market();
+        e.missing(rule, base.no_data, subject, "no inventory planning report has been synced");
+        return;
+    };
+    let mut skus: Vec<&String> = plan.keys().collect();
+    skus.sort();
+    for sku in skus {
+        let row = &plan[sku];
+        let subject = e.market().sku(sku);
+        let s = e.settings(rule, base, &subject);
+        if !s.enabled {
+            continue;
+        }
+        let aged = row.aged_units(s.aged_days);
+        let long = row
+            .days_of_supply
+            .is_some_and(|d| above(d, s.max_days_of_supply as f64));
+        if !(long || aged > s.max_aged_units as i64) {
+            continue;
+        }
+        e.fire(
+            rule,
+            s.severity,
+            subject,
+            row.days_of_supply,
+            Some(s.max_days_of_supply as f64),
+            None,
+            ev![
+                ("days_of_supply", opt(row.days_of_supply)),
+                ("available", opt(row.available.map(|x| x as f64))),
+                ("units_shipped_t30", opt(row.units_shipped_t30.map(|x| x as f64))),
+                ("aged_units", n(aged as f64)),
+                ("aged_days", n(s.aged_days)),
+                ("recommended_action", row.recommended_action.clone().into()),
+                ("snapshot_date", row.snapshot_date.map(|d| d.to_string()).into()),
+            ],
+            if long {
+                format!(
+                    "{:.0} days of supply (limit {}){}",
+                    row.days_of_supply.unwrap_or(0.0),
+                    s.max_days_of_supply,
+                    if aged > 0 {
+                        format!("; {aged} units older than {} days", s.aged_days)
+                    } else {
+                        String::new()
+                    }
+                )
+            } else {
+                format!("{aged} units older than {} days", s.aged_days)
+            },
+            "Slow the next shipments, and move aged units (promotion, outlet deal, removal) \
+             before long-term storage fees start."
+                .to_string(),
+        );
+    }
+}
+
+/// Contribution margin per unit below the floor.
+pub(crate) fn margin_floor(e: &mut Eval) {
+    let rule = RuleId::MarginFloor;
+    let base = &e.cfg.rules.margin_floor;
+    let (Some(costs), Some(orders)) = (&e.snap.costs, &e.snap.orders) else {
+        let subject = e.market();
+        let why = if e.snap.costs.is_none() {
+            "no costs_file is configured"
+        } else {
+            "orders have never been synced"
+        };
+        e.missing(rule, base.no_data, subject, why);
+        return;
+    };
+    let mut skus: Vec<&String> = costs.keys().collect();
+    skus.sort();
+    for sku in skus {
+        let cost = costs[sku];
+        let subject = e.market().sku(sku);
+        let s = e.settings(rule, base, &subject);
+        if !s.enabled {
+            continue;
+        }
+        let w = Window::last(e.at, s.window_days);
+        if orders.first_day.is_none_or(|f| f > w.start) {
+            e.missing(rule, s.no_data, subject, format!("orders do not reach back to {}", w.start));
+            continue;
+        }
+        let (units, sales) = orders
+            .by_sku
+            .get(sku)
+            .map(|m| {
+                m.range(w.start..=w.end)
+                    .fold((0i64, 0.0), |(u, s), (_, d)| (u + d.units, s + d.sales))
+            })
+            .unwrap_or((0, 0.0));
+        if units <= 0 || sales <= 0.0 {
+            continue; // no sales: no price to judge
+        }
+        let price = sales / units as f64;
+        let Some(fees) = e.snap.fees.get(sku.as_str()).and_then(|f| f.total_fees) else {
+            e.missing(rule, s.no_data, subject, "no fee estimate for this SKU");
+            continue;
+        };
+        let ad_spend: f64 = e
+            .snap
+            .ads
+            .as_ref()
+            .map(|a| {
+                a.products
+                    .iter()
+                    .filter(|p| &p.sku == sku)
+                    .map(|p| AdSums::of(&p.days, w.start, w.end).cost)
+                    .sum()
+            })
+            .unwrap_or(0.0);
+        let ad_per_unit = ad_spend / units as f64;
+        let margin = price - cost.unit_cost - cost.inbound_freight - fees - ad_per_unit;
+        let margin_pct = margin / price * 100.0;
+        if at_least(margin_pct, s.min_percent) {
+            continue;
+        }
+        e.fire(
+            rule,
+            s.severity,
+            subject,
+            Some(margin_pct),
+            Some(s.min_percent),
+            Some(w),
+            ev![
+                ("price", n(price)),
+                ("unit_cost", n(cost.unit_cost)),
+                ("inbound_freight", n(cost.inbound_freight)),
+                ("amazon_fees", n(fees)),
+                ("ad_spend_per_unit", n(ad_per_unit)),
+                ("margin_per_unit", n(margin)),
+                ("units", n(units as f64)),
+            ],
+            format!(
+                "contribution margin {margin:.2} per unit is {margin_pct:.1}% of the {price:.2} price (floor {}%): priced too low to fund ads",
+                s.min_percent
+            ),
+            "Raise the price or cut the unit cost; if the ads are what eats the margin, lower \
+             their bids first."
+                .to_string(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::snapshot::*;
+    use super::super::testutil::*;
+    use super::super::{Status, Window};
+    use crate::config::{RuleId, Severity};
+    use chrono::{Duration, NaiveDate};
+
+    fn day(date: NaiveDate, clicks: i64, cost: f64, purchases: i64, sales: f64) -> AdDay {
+        AdDay {
+            date,
+            impressions: clicks * 100,
+            clicks,
+            cost,
+            purchases: Some(purchases),
+            sales: Some(sales),
+        }
+    }
+
+    /// Ads data with one campaign whose every day in `first..=last` has the
+    /// same figures.
+    fn ads(first: NaiveDate, last: NaiveDate, clicks: i64, cost: f64, sales: f64) -> AdsData {
+        let days: Vec<AdDay> = (0..=(last - first).num_days())
+            .map(|k| day(first + Duration::days(k), clicks, cost, 1, sales))
+            .collect();
+        AdsData {
+            first_day: Some(first),
+            last_day: Some(last),
+            currency: Some("USD".into()),
+            campaigns: vec![CampaignDays {
+                campaign_id: 7,
+                ad_product: "SP".into(),
+                name: Some("c7".into()),
+                days,
+                top_of_search_share: vec![],
+            }],
+            search_terms: vec![],
+            products: vec![],
+        }
+    }
+
+    #[test]
+    fn acos_band_table() {
+        let at = d("2026-03-22");
+        let (first, last) = (d("2026-01-01"), d("2026-03-21"));
+        // Per day: 10 spend; sales decide the ACoS. 14 days → 140 spend.
+        let cases = [
+            ("exactly 25%", 40.0, false),
+            ("25.1%", 39.84, true),
+            ("exactly 18%", 10.0 / 0.18, false),
+            ("17.9%", 10.0 / 0.179, true),
+            ("no sales at all (zero denominator)", 0.0, true),
+        ];
+        for (case, sales, fires) in cases {
+            let mut s = snap(at);
+            s.ads = Some(ads(first, last, 10, 10.0, sales));
+            let f = only(&run(&cfg(), &s, at), RuleId::AcosBand);
+            let camp = f.iter().any(|f| f.subject.campaign_id.as_deref() == Some("7"));
+            assert_eq!(camp, fires, "{case}: {f:?}");
+        }
+        // Under the minimum spend: no campaign finding.
+        let mut s = snap(at);
+        s.ads = Some(ads(first, last, 1, 3.0, 1.0));
+        let f = only(&run(&cfg(), &s, at), RuleId::AcosBand);
+        assert!(!f.iter().any(|f| f.subject.campaign_id.is_some()), "{f:?}");
+        assert!(f.iter().any(|f| f.subject.campaign_id.is_none()), "marketplace band");
+        // Attribution not matured: data ends before the matured window does.
+        let mut s = snap(at);
+        s.ads = Some(ads(d("2026-03-10"), last, 10, 10.0, 10.0));
+        let f = only(&run(&cfg(), &s, at), RuleId::AcosBand);
+        assert_eq!(f[0].status, Status::NoData);
+        // The matured window is days −21 … −8 (attribution 7): bad days after it are ignored.
+        let mut s = snap(at);
+        let mut a = ads(first, last, 10, 10.0, 45.0);
+        for dday in a.campaigns[0].days.iter_mut().filter(|x| x.date > d("2026-03-14")) {
+            dday.sales = Some(0.0);
+        }
+        s.ads = Some(a);
+        assert!(only(&run(&cfg(), &s, at), RuleId::AcosBand).is_empty());
+        // Override for the campaign.
+        let mut s = snap(at);
+        s.ads = Some(ads(first, last, 10, 10.0, 20.0));
+        let mut c = cfg();
+        c.overrides.push(over_campaign("acos_band", "7", "max_percent = 60.0"));
+        c.rules.acos_band.per_marketplace = false;
+        assert!(only(&run(&c, &s, at), RuleId::AcosBand).is_empty());
+    }
+
+    #[test]
+    fn tacos_and_ad_reliance_table() {
+        let at = d("2026-03-22");
+        let w = Window::matured(at, 14, 7);
+        // (case, ad spend per day, attributed sales per day, total sales per day, tacos, reliance)
+        let cases = [
+            ("at the limits", 12.0, 50.0, 100.0, false, false),
+            ("just over", 12.1, 50.1, 100.0, true, true),
+            ("no sales (zero denominator)", 1.0, 0.0, 0.0, true, false),
+        ];
+        for (case, cost, attributed, total, tacos, reliance) in cases {
+            let mut s = snap(at);
+            s.ads = Some(ads(d("2026-01-01"), d("2026-03-21"), 10, cost, attributed));
+            for k in 0..w.days() as i64 {
+                s.daily.insert(
+                    w.start + Duration::days(k),
+                    DailyRow {
+                        ordered_product_sales: Some(total),
+                        ..DailyRow::default()
+                    },
+                );
+            }
+            let f = run(&cfg(), &s, at);
+            assert_eq!(firing(&only(&f, RuleId::Tacos)), tacos, "{case} tacos");
+            assert_eq!(firing(&only(&f, RuleId::AdReliance)), reliance, "{case} reliance");
+        }
+        // Total sales missing for a day of the window: no data.
+        let mut s = snap(at);
+        s.ads = Some(ads(d("2026-01-01"), d("2026-03-21"), 10, 1.0, 1.0));
+        let f = only(&run(&cfg(), &s, at), RuleId::Tacos);
+        assert_eq!(f[0].status, Status::NoData);
+    }
+
+    #[test]
+    fn cpc_trend_table() {
+        let at = d("2026-03-29");
+        let (w, p) = (Window::last(at, 14), Window::prior(at, 14));
+        let camp = |cpc_now: f64, clicks: i64| {
+            let mut a = ads(p.start, w.end, clicks, 10.0, 40.0);
+            for x in a.campaigns[0].days.iter_mut().filter(|x| w.contains(x.date)) {
+                x.cost = cpc_now * clicks as f64;
+            }
+            a
+        };
+        // The prior CPC is 10 / clicks per day.
+        let cases = [
+            ("up exactly 25%", camp(1.25, 10), true),
+            ("up 24%", camp(1.24, 10), false),
+            ("under min clicks (3/day = 42)", camp(10.0 / 3.0 * 2.0, 3), false),
+        ];
+        for (case, a, fires) in cases {
+            let mut s = snap(at);
+            s.ads = Some(a);
+            let f = only(&run(&cfg(), &s, at), RuleId::CpcTrend);
+            assert_eq!(firing(&f), fires, "{case}: {f:?}");
+        }
+        let mut s = snap(at);
+        s.ads = Some(ads(w.start, w.end, 10, 10.0, 40.0));
+        assert_eq!(only(&run(&cfg(), &s, at), RuleId::CpcTrend)[0].status, Status::NoData);
+    }
+
+    #[test]
+    fn wasted_spend_table() {
+        let at = d("2026-03-31");
+        let w = Window::matured(at, 30, 7);
+        let term = |clicks: i64, purchases: i64, last_day_only: bool| {
+            let mut a = ads(d("2026-01-01"), d("2026-03-30"), 10, 10.0, 40.0);
+            let date = if last_day_only { at - Duration::days(1) } else { w.end };
+            a.search_terms.push(SearchTermDays {
+                campaign_id: 7,
+                search_term: "free bottle".into(),
+                days: vec![day(date, clicks, clicks as f64, purchases, 0.0)],
+            });
+            a
+        };
+        let cases = [
+            ("exactly 15 clicks, 0 purchases", term(15, 0, false), true),
+            ("14 clicks", term(14, 0, false), false),
+            ("one purchase", term(40, 1, false), false),
+            ("clicks not yet matured", term(40, 0, true), false),
+        ];
+        for (case, a, fires) in cases {
+            let mut s = snap(at);
+            s.ads = Some(a);
+            let f = only(&run(&cfg(), &s, at), RuleId::WastedSpend);
+            assert_eq!(firing(&f), fires, "{case}: {f:?}");
+        }
+    }
+
+    fn stock(available: i64, inbound: i64) -> StockRow {
+        StockRow {
+            observed_at: chrono::Utc::now(),
+            channel: "FBA".into(),
+            available,
+            inbound,
+            stockout_days: 0,
+            observed_days: 30,
+        }
+    }
+
+    fn orders(at: NaiveDate, sku: &str, units_per_day: i64, price: f64) -> OrderDays {
+        let mut o = OrderDays {
+            first_day: Some(at - Duration::days(90)),
+            ..OrderDays::default()
+        };
+        let m = o.by_sku.entry(sku.into()).or_default();
+        for k in 1..=60 {
+            m.insert(
+                at - Duration::days(k),
+                OrderDay {
+                    units: units_per_day,
+                    units_shipped: units_per_day,
+                    sales: units_per_day as f64 * price,
+                },
+            );
+        }
+        o
+    }
+
+    #[test]
+    fn stockout_risk_table() {
+        let at = d("2026-03-31");
+        // 10 units a day; need 37 days = 370 units.
+        let cases = [
+            ("exactly 37 days", stock(300, 70), 10, None),
+            ("36.9 days", stock(300, 69), 10, Some(Severity::Warning)),
+            ("out of stock now", stock(0, 500), 10, Some(Severity::Critical)),
+            ("no sales, in stock (zero velocity)", stock(5, 0), 0, None),
+        ];
+        for (case, st, per_day, want) in cases {
+            let mut s = snap(at);
+            s.inventory = Some([("S1".to_string(), st)].into_iter().collect());
+            s.orders = Some(orders(at, "S1", per_day, 10.0));
+            let f = only(&run(&cfg(), &s, at), RuleId::StockoutRisk);
+            assert_eq!(f.first().map(|f| f.severity), want, "{case}: {f:?}");
+        }
+        // Young install: orders do not reach back 14 days.
+        let mut s = snap(at);
+        s.inventory = Some([("S1".to_string(), stock(100, 0))].into_iter().collect());
+        let mut o = orders(at, "S1", 10, 10.0);
+        o.first_day = Some(at - Duration::days(3));
+        s.orders = Some(o);
+        assert_eq!(only(&run(&cfg(), &s, at), RuleId::StockoutRisk)[0].status, Status::NoData);
+        // Per-SKU lead time override.
+        let mut s = snap(at);
+        s.inventory = Some([("S1".to_string(), stock(300, 0))].into_iter().collect());
+        s.orders = Some(orders(at, "S1", 10, 10.0));
+        let mut c = cfg();
+        c.overrides.push(over("stockout_risk", None, Some("S1"), "lead_time_days = 21"));
+        assert!(only(&run(&c, &s, at), RuleId::StockoutRisk).is_empty());
+    }
+
+    #[test]
+    fn inventory_turnover_table() {
+        let at = d("2026-03-31");
+        let p = |dos: f64, aged: i64| PlanningRow {
+            days_of_supply: Some(dos),
+            inv_age_91_to_180_days: Some(aged),
+            ..PlanningRow::default()
+        };
+        let cases = [
+            ("exactly 45 days", p(45.0, 0), false),
+            ("45.1 days", p(45.1, 0), true),
+            ("aged units", p(10.0, 3), true),
+            ("no days of supply (no sales)", PlanningRow::default(), false),
+        ];
+        for (case, row, fires) in cases {
+            let mut s = snap(at);
+            s.planning = Some([("S1".to_string(), row)].into_iter().collect());
+            assert_eq!(firing(&only(&run(&cfg(), &s, at), RuleId::InventoryTurnover)), fires, "{case}");
+        }
+        assert_eq!(
+            only(&run(&cfg(), &snap(at), at), RuleId::InventoryTurnover)[0].status,
+            Status::NoData
+        );
+    }
+
+    #[test]
+    fn margin_floor_table() {
+        let at = d("2026-03-31");
+        // Price 10, fees 2: cost + freight decide the margin.
+        let cases = [
+            ("exactly 10%", 6.5, 0.5, false),
+            ("9.9%", 6.51, 0.5, true),
+        ];
+        for (case, unit_cost, freight, fires) in cases {
+            let mut s = snap(at);
+            s.orders = Some(orders(at, "S1", 5, 10.0));
+            s.costs = Some(
+                [("S1".to_string(), CostRow { unit_cost, inbound_freight: freight })]
+                    .into_iter()
+                    .collect(),
+            );
+            s.fees.insert(
+                "S1".into(),
+                FeeRow {
+                    price: 10.0,
+                    total_fees: Some(2.0),
+                    referral_fee: Some(1.5),
+                    fba_fee: Some(0.5),
+                },
+            );
+            let f = only(&run(&cfg(), &s, at), RuleId::MarginFloor);
+            assert_eq!(firing(&f), fires, "{case}: {f:?}");
+        }
+        // No sales in the window (zero denominator): nothing to judge.
+        let mut s = snap(at);
+        s.orders = Some(orders(at, "S1", 0, 10.0));
+        s.costs = Some([("S1".to_string(), CostRow { unit_cost: 9.0, inbound_freight: 0.0 })].into_iter().collect());
+        assert!(only(&run(&cfg(), &s, at), RuleId::MarginFloor).is_empty());
+        // No costs file: no data.
+        assert_eq!(only(&run(&cfg(), &snap(at), at), RuleId::MarginFloor)[0].status, Status::NoData);
+    }
+}

@@ -1,0 +1,1111 @@
+//! Amazon Ads rows: profiles, campaign metadata, the three daily report
+//! tables, the Ads rows of `pending_reports` (api = 'ads'; the SP-API rows
+//! of that table belong to `store::reports`), and the window queries the
+//! rules read.
+//!
+//! A completed report is written by [`write_report`] in ONE transaction
+//! with its cursor and the deletion of its pending row: a crash before the
+//! commit leaves the pending row, so the next run downloads the report
+//! again; after it, nothing is left to redo. A report is the whole truth for
+//! its (profile, ad product, date range): rows of that range it no longer
+//! holds (an entity whose clicks Amazon invalidated) are deleted.
+//!
+//! Ratios (ACoS, CPC, CTR) are computed from sums over the window, never
+//! averaged from daily ratios (DESIGN §2.1).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::{json, Value};
+
+use super::jobs;
+use super::ops::ts;
+use super::StoreError;
+
+/// The job name cursors and pending rows are filed under.
+pub const JOB: &str = "ads";
+
+/// A row of `ads_profiles`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileRow {
+    pub profile_id: i64,
+    pub country_code: String,
+    pub currency: String,
+    pub timezone: String,
+    pub marketplace_id: Option<String>,
+    pub account_type: String,
+    pub account_name: Option<String>,
+    pub account_info_id: Option<String>,
+}
+
+/// Upserts the account's profiles (unchanged rows are not touched).
+pub fn upsert_profiles(
+    conn: &mut Connection,
+    account: &str,
+    profiles: &[ProfileRow],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    for p in profiles {
+        tx.execute(
+            "INSERT INTO ads_profiles (profile_id, account, country_code, currency, timezone, marketplace_id,
+                 account_type, account_name, account_info_id, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (profile_id) DO UPDATE SET account = excluded.account,
+                 country_code = excluded.country_code, currency = excluded.currency,
+                 timezone = excluded.timezone, marketplace_id = excluded.marketplace_id,
+                 account_type = excluded.account_type, account_name = excluded.account_name,
+                 account_info_id = excluded.account_info_id, fetched_at = excluded.fetched_at",
+            params![
+                p.profile_id,
+                account,
+                p.country_code,
+                p.currency,
+                p.timezone,
+                p.marketplace_id,
+                p.account_type,
+                p.account_name,
+                p.account_info_id,
+                ts(now)
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The account's stored profiles (used when `GET /v2/profiles` is down).
+pub fn profiles(conn: &Connection, account: &str) -> Result<Vec<ProfileRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT profile_id, country_code, currency, timezone, marketplace_id, account_type,
+                account_name, account_info_id
+         FROM ads_profiles WHERE account = ?1 ORDER BY profile_id",
+    )?;
+    let rows = stmt
+        .query_map(params![account], |r| {
+            Ok(ProfileRow {
+                profile_id: r.get(0)?,
+                country_code: r.get(1)?,
+                currency: r.get(2)?,
+                timezone: r.get(3)?,
+                marketplace_id: r.get(4)?,
+                account_type: r.get(5)?,
+                account_name: r.get(6)?,
+                account_info_id: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Campaign metadata of `POST /sp/campaigns/list`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignMeta {
+    pub campaign_id: i64,
+    pub name: Option<String>,
+    pub state: Option<String>,
+    pub targeting_type: Option<String>,
+    pub daily_budget: Option<f64>,
+    pub currency: Option<String>,
+    pub portfolio_id: Option<i64>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+}
+
+/// Upserts SP campaign metadata; returns the rows inserted or changed.
+pub fn upsert_campaigns(
+    conn: &mut Connection,
+    profile_id: i64,
+    ad_product: &str,
+    campaigns: &[CampaignMeta],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    let mut changed = 0u64;
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO ads_campaigns (profile_id, ad_product, campaign_id, name, state, targeting_type,
+                 daily_budget, currency, portfolio_id, start_date, end_date, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (profile_id, ad_product, campaign_id) DO UPDATE SET name = excluded.name,
+                 state = excluded.state, targeting_type = excluded.targeting_type,
+                 daily_budget = excluded.daily_budget, currency = excluded.currency,
+                 portfolio_id = excluded.portfolio_id, start_date = excluded.start_date,
+                 end_date = excluded.end_date, updated_at = excluded.updated_at
+             WHERE name IS NOT excluded.name OR state IS NOT excluded.state
+                 OR targeting_type IS NOT excluded.targeting_type
+                 OR daily_budget IS NOT excluded.daily_budget OR currency IS NOT excluded.currency
+                 OR portfolio_id IS NOT excluded.portfolio_id OR start_date IS NOT excluded.start_date
+                 OR end_date IS NOT excluded.end_date",
+        )?;
+        for c in campaigns {
+            changed += stmt.execute(params![
+                profile_id,
+                ad_product,
+                c.campaign_id,
+                c.name,
+                c.state,
+                c.targeting_type,
+                c.daily_budget,
+                c.currency,
+                c.portfolio_id,
+                c.start_date,
+                c.end_date,
+                ts(now)
+            ])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(changed)
+}
+
+// ---------------------------------------------------------------------------
+// Pending Ads reports
+
+/// An Ads row of `pending_reports`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingReport {
+    pub id: i64,
+    pub report_type: String,
+    pub profile_id: i64,
+    pub params_hash: String,
+    /// The canonical request (see `amazon::ads::ReportRequest::canonical`).
+    pub params: Value,
+    pub report_id: String,
+    pub status: String,
+    pub poll_count: i64,
+    pub created_at: String,
+}
+
+/// The account's pending Ads reports, oldest first.
+pub fn pending(conn: &Connection, account: &str) -> Result<Vec<PendingReport>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, report_type, profile_id, params_hash, params_json, report_id, status, poll_count, created_at
+         FROM pending_reports WHERE api = 'ads' AND account = ?1 ORDER BY created_at, id",
+    )?;
+    let rows = stmt
+        .query_map(params![account], |r| {
+            let params: String = r.get(4)?;
+            Ok(PendingReport {
+                id: r.get(0)?,
+                report_type: r.get(1)?,
+                profile_id: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                params_hash: r.get(3)?,
+                params: serde_json::from_str(&params).unwrap_or(Value::Null),
+                report_id: r.get(5)?,
+                status: r.get(6)?,
+                poll_count: r.get(7)?,
+                created_at: r.get(8)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Records a report Amazon accepted (or a duplicate it named), right after
+/// the create call; returns the row id. A row for the same request is
+/// replaced (its report was given up on).
+#[allow(clippy::too_many_arguments)]
+pub fn insert_pending(
+    conn: &Connection,
+    account: &str,
+    report_type: &str,
+    profile_id: i64,
+    params_hash: &str,
+    params: &Value,
+    report_id: &str,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id = conn.query_row(
+        "INSERT INTO pending_reports (api, account, job, report_type, profile_id, params_hash, params_json,
+             report_id, status, created_at)
+         VALUES ('ads', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (api, account, report_type, params_hash) DO UPDATE SET report_id = excluded.report_id,
+             status = excluded.status, params_json = excluded.params_json, poll_count = 0,
+             created_at = excluded.created_at, last_polled_at = NULL
+         RETURNING id",
+        params![
+            account,
+            JOB,
+            report_type,
+            profile_id,
+            params_hash,
+            params.to_string(),
+            report_id,
+            status,
+            ts(now)
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(id)
+}
+
+/// Notes a poll's answer.
+pub fn note_poll(
+    conn: &Connection,
+    id: i64,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE pending_reports SET status = ?2, poll_count = poll_count + 1, last_polled_at = ?3 WHERE id = ?1",
+        params![id, status, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Drops a pending row (the report FAILED, vanished, or was given up on).
+pub fn delete_pending(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM pending_reports WHERE id = ?1", params![id])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Report rows
+
+/// One row of `ads_campaign_daily`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignDay {
+    pub date: NaiveDate,
+    pub campaign_id: i64,
+    pub campaign_name: Option<String>,
+    pub campaign_status: Option<String>,
+    pub campaign_budget_amount: Option<f64>,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub cost: f64,
+    pub purchases_7d: Option<i64>,
+    pub purchases_14d: Option<i64>,
+    pub sales_7d: Option<f64>,
+    pub sales_14d: Option<f64>,
+    pub units_7d: Option<i64>,
+    pub units_14d: Option<i64>,
+    pub top_of_search_impression_share: Option<f64>,
+    pub currency: String,
+}
+
+/// One row of `ads_search_term_daily`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchTermDay {
+    pub date: NaiveDate,
+    pub campaign_id: i64,
+    pub ad_group_id: i64,
+    /// 0 when Amazon sends none.
+    pub keyword_id: i64,
+    pub search_term: String,
+    pub keyword: Option<String>,
+    pub match_type: Option<String>,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub cost: f64,
+    pub purchases_7d: Option<i64>,
+    pub purchases_14d: Option<i64>,
+    pub sales_7d: Option<f64>,
+    pub sales_14d: Option<f64>,
+    pub currency: String,
+}
+
+/// One row of `ads_advertised_product_daily`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductDay {
+    pub date: NaiveDate,
+    pub campaign_id: i64,
+    pub ad_group_id: i64,
+    pub advertised_asin: String,
+    /// '' when Amazon sends none.
+    pub advertised_sku: String,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub cost: f64,
+    pub purchases_7d: Option<i64>,
+    pub purchases_14d: Option<i64>,
+    pub sales_7d: Option<f64>,
+    pub sales_14d: Option<f64>,
+    pub units_7d: Option<i64>,
+    pub units_14d: Option<i64>,
+    pub currency: String,
+}
+
+/// The parsed rows of one report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportRows {
+    Campaigns(Vec<CampaignDay>),
+    SearchTerms(Vec<SearchTermDay>),
+    Products(Vec<ProductDay>),
+}
+
+impl ReportRows {
+    pub fn len(&self) -> usize {
+        match self {
+            ReportRows::Campaigns(v) => v.len(),
+            ReportRows::SearchTerms(v) => v.len(),
+            ReportRows::Products(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One completed report to write.
+#[derive(Debug, Clone)]
+pub struct CompletedReport<'a> {
+    pub account: &'a str,
+    pub profile_id: i64,
+    /// 'SP', 'SB', 'SD'
+    pub ad_product: &'a str,
+    /// reportTypeId (the cursor's key).
+    pub report_type: &'a str,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub rows: ReportRows,
+    /// The pending row to delete with the write.
+    pub pending_id: Option<i64>,
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// Writes a completed report in one transaction: upserts its rows, deletes
+/// the range's rows it no longer holds, records SB/SD campaign names,
+/// advances the cursor and deletes the pending row. Returns the rows
+/// inserted, changed or deleted.
+pub fn write_report(
+    conn: &mut Connection,
+    report: &CompletedReport<'_>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    let fetched = ts(now);
+    let (start, end) = (day(report.start), day(report.end));
+    let (pid, prod) = (report.profile_id, report.ad_product);
+    let mut changed = 0u64;
+    match &report.rows {
+        ReportRows::Campaigns(rows) => {
+            let mut seen = HashSet::new();
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO ads_campaign_daily (profile_id, ad_product, date, campaign_id, campaign_name,
+                         campaign_status, campaign_budget_amount, impressions, clicks, cost, purchases_7d,
+                         purchases_14d, sales_7d, sales_14d, units_7d, units_14d,
+                         top_of_search_impression_share, currency, fetched_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                     ON CONFLICT (profile_id, ad_product, date, campaign_id) DO UPDATE SET
+                         campaign_name = excluded.campaign_name, campaign_status = excluded.campaign_status,
+                         campaign_budget_amount = excluded.campaign_budget_amount,
+                         impressions = excluded.impressions, clicks = excluded.clicks, cost = excluded.cost,
+                         purchases_7d = excluded.purchases_7d, purchases_14d = excluded.purchases_14d,
+                         sales_7d = excluded.sales_7d, sales_14d = excluded.sales_14d,
+                         units_7d = excluded.units_7d, units_14d = excluded.units_14d,
+                         top_of_search_impression_share = excluded.top_of_search_impression_share,
+                         currency = excluded.currency, fetched_at = excluded.fetched_at
+                     WHERE campaign_name IS NOT excluded.campaign_name
+                         OR campaign_status IS NOT excluded.campaign_status
+                         OR campaign_budget_amount IS NOT excluded.campaign_budget_amount
+                         OR impressions IS NOT excluded.impressions OR clicks IS NOT excluded.clicks
+                         OR cost IS NOT excluded.cost OR purchases_7d IS NOT excluded.purchases_7d
+                         OR purchases_14d IS NOT excluded.purchases_14d OR sales_7d IS NOT excluded.sales_7d
+                         OR sales_14d IS NOT excluded.sales_14d OR units_7d IS NOT excluded.units_7d
+                         OR units_14d IS NOT excluded.units_14d
+                         OR top_of_search_impression_share IS NOT excluded.top_of_search_impression_share
+                         OR currency IS NOT excluded.currency",
+                )?;
+                for r in rows {
+                    seen.insert((day(r.date), r.campaign_id));
+                    changed += stmt.execute(params![
+                        pid,
+                        prod,
+                        day(r.date),
+                        r.campaign_id,
+                        r.campaign_name,
+                        r.campaign_status,
+                        r.campaign_budget_amount,
+                        r.impressions,
+                        r.clicks,
+                        r.cost,
+                        r.purchases_7d,
+                        r.purchases_14d,
+                        r.sales_7d,
+                        r.sales_14d,
+                        r.units_7d,
+                        r.units_14d,
+                        r.top_of_search_impression_share,
+                        r.currency,
+                        fetched
+                    ])? as u64;
+                }
+            }
+            let stale: Vec<(String, i64)> = tx
+                .prepare(
+                    "SELECT date, campaign_id FROM ads_campaign_daily
+                     WHERE profile_id = ?1 AND ad_product = ?2 AND date BETWEEN ?3 AND ?4",
+                )?
+                .query_map(params![pid, prod, start, end], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|k| !seen.contains(k))
+                .collect();
+            for (d, c) in stale {
+                changed += tx.execute(
+                    "DELETE FROM ads_campaign_daily WHERE profile_id = ?1 AND ad_product = ?2 AND date = ?3 AND campaign_id = ?4",
+                    params![pid, prod, d, c],
+                )? as u64;
+            }
+            // SB/SD have no list call here: their names come from reports.
+            // SP names come from /sp/campaigns/list; a report only fills a gap.
+            let conflict = if prod == "SP" {
+                "DO NOTHING"
+            } else {
+                "DO UPDATE SET name = excluded.name, currency = excluded.currency, updated_at = excluded.updated_at
+                 WHERE name IS NOT excluded.name OR currency IS NOT excluded.currency"
+            };
+            let mut latest: std::collections::BTreeMap<i64, &CampaignDay> = Default::default();
+            for r in rows {
+                let e = latest.entry(r.campaign_id).or_insert(r);
+                if r.date > e.date {
+                    *e = r;
+                }
+            }
+            let mut stmt = tx.prepare(&format!(
+                "INSERT INTO ads_campaigns (profile_id, ad_product, campaign_id, name, currency, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (profile_id, ad_product, campaign_id) {conflict}"
+            ))?;
+            for r in latest.values().filter(|r| r.campaign_name.is_some()) {
+                stmt.execute(params![
+                    pid,
+                    prod,
+                    r.campaign_id,
+                    r.campaign_name,
+                    r.currency,
+                    fetched
+                ])?;
+            }
+        }
+        ReportRows::SearchTerms(rows) => {
+            let mut seen = HashSet::new();
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO ads_search_term_daily (profile_id, ad_product, date, campaign_id, ad_group_id,
+                         keyword_id, search_term, keyword, match_type, impressions, clicks, cost,
+                         purchases_7d, purchases_14d, sales_7d, sales_14d, currency, fetched_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                     ON CONFLICT (profile_id, ad_product, date, campaign_id, ad_group_id, keyword_id, search_term)
+                     DO UPDATE SET keyword = excluded.keyword, match_type = excluded.match_type,
+                         impressions = excluded.impressions, clicks = excluded.clicks, cost = excluded.cost,
+                         purchases_7d = excluded.purchases_7d, purchases_14d = excluded.purchases_14d,
+                         sales_7d = excluded.sales_7d, sales_14d = excluded.sales_14d,
+                         currency = excluded.currency, fetched_at = excluded.fetched_at
+                     WHERE keyword IS NOT excluded.keyword OR match_type IS NOT excluded.match_type
+                         OR impressions IS NOT excluded.impressions OR clicks IS NOT excluded.clicks
+                         OR cost IS NOT excluded.cost OR purchases_7d IS NOT excluded.purchases_7d
+                         OR purchases_14d IS NOT excluded.purchases_14d OR sales_7d IS NOT excluded.sales_7d
+                         OR sales_14d IS NOT excluded.sales_14d OR currency IS NOT excluded.currency",
+                )?;
+                for r in rows {
+                    seen.insert((
+                        day(r.date),
+                        r.campaign_id,
+                        r.ad_group_id,
+                        r.keyword_id,
+                        r.search_term.clone(),
+                    ));
+                    changed += stmt.execute(params![
+                        pid,
+                        prod,
+                        day(r.date),
+                        r.campaign_id,
+                        r.ad_group_id,
+                        r.keyword_id,
+                        r.search_term,
+                        r.keyword,
+                        r.match_type,
+                        r.impressions,
+                        r.clicks,
+                        r.cost,
+                        r.purchases_7d,
+                        r.purchases_14d,
+                        r.sales_7d,
+                        r.sales_14d,
+                        r.currency,
+                        fetched
+                    ])? as u64;
+                }
+            }
+            type Key = (String, i64, i64, i64, String);
+            let stale: Vec<Key> = tx
+                .prepare(
+                    "SELECT date, campaign_id, ad_group_id, keyword_id, search_term FROM ads_search_term_daily
+                     WHERE profile_id = ?1 AND ad_product = ?2 AND date BETWEEN ?3 AND ?4",
+                )?
+                .query_map(params![pid, prod, start, end], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|k| !seen.contains(k))
+                .collect();
+            for (d, c, g, k, t) in stale {
+                changed += tx.execute(
+                    "DELETE FROM ads_search_term_daily WHERE profile_id = ?1 AND ad_product = ?2 AND date = ?3
+                     AND campaign_id = ?4 AND ad_group_id = ?5 AND keyword_id = ?6 AND search_term = ?7",
+                    params![pid, prod, d, c, g, k, t],
+                )? as u64;
+            }
+        }
+        ReportRows::Products(rows) => {
+            let mut seen = HashSet::new();
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO ads_advertised_product_daily (profile_id, ad_product, date, campaign_id,
+                         ad_group_id, advertised_asin, advertised_sku, impressions, clicks, cost,
+                         purchases_7d, purchases_14d, sales_7d, sales_14d, units_7d, units_14d, currency, fetched_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                     ON CONFLICT (profile_id, ad_product, date, campaign_id, ad_group_id, advertised_asin, advertised_sku)
+                     DO UPDATE SET impressions = excluded.impressions, clicks = excluded.clicks,
+                         cost = excluded.cost, purchases_7d = excluded.purchases_7d,
+                         purchases_14d = excluded.purchases_14d, sales_7d = excluded.sales_7d,
+                         sales_14d = excluded.sales_14d, units_7d = excluded.units_7d,
+                         units_14d = excluded.units_14d, currency = excluded.currency,
+                         fetched_at = excluded.fetched_at
+                     WHERE impressions IS NOT excluded.impressions OR clicks IS NOT excluded.clicks
+                         OR cost IS NOT excluded.cost OR purchases_7d IS NOT excluded.purchases_7d
+                         OR purchases_14d IS NOT excluded.purchases_14d OR sales_7d IS NOT excluded.sales_7d
+                         OR sales_14d IS NOT excluded.sales_14d OR units_7d IS NOT excluded.units_7d
+                         OR units_14d IS NOT excluded.units_14d OR currency IS NOT excluded.currency",
+                )?;
+                for r in rows {
+                    seen.insert((
+                        day(r.date),
+                        r.campaign_id,
+                        r.ad_group_id,
+                        r.advertised_asin.clone(),
+                        r.advertised_sku.clone(),
+                    ));
+                    changed += stmt.execute(params![
+                        pid,
+                        prod,
+                        day(r.date),
+                        r.campaign_id,
+                        r.ad_group_id,
+                        r.advertised_asin,
+                        r.advertised_sku,
+                        r.impressions,
+                        r.clicks,
+                        r.cost,
+                        r.purchases_7d,
+                        r.purchases_14d,
+                        r.sales_7d,
+                        r.sales_14d,
+                        r.units_7d,
+                        r.units_14d,
+                        r.currency,
+                        fetched
+                    ])? as u64;
+                }
+            }
+            type Key = (String, i64, i64, String, String);
+            let stale: Vec<Key> = tx
+                .prepare(
+                    "SELECT date, campaign_id, ad_group_id, advertised_asin, advertised_sku
+                     FROM ads_advertised_product_daily
+                     WHERE profile_id = ?1 AND ad_product = ?2 AND date BETWEEN ?3 AND ?4",
+                )?
+                .query_map(params![pid, prod, start, end], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|k| !seen.contains(k))
+                .collect();
+            for (d, c, g, a, s) in stale {
+                changed += tx.execute(
+                    "DELETE FROM ads_advertised_product_daily WHERE profile_id = ?1 AND ad_product = ?2
+                     AND date = ?3 AND campaign_id = ?4 AND ad_group_id = ?5 AND advertised_asin = ?6
+                     AND advertised_sku = ?7",
+                    params![pid, prod, d, c, g, a, s],
+                )? as u64;
+            }
+        }
+    }
+    advance_cursor(&tx, report, now)?;
+    if let Some(id) = report.pending_id {
+        tx.execute("DELETE FROM pending_reports WHERE id = ?1", params![id])?;
+    }
+    tx.commit()?;
+    Ok(changed)
+}
+
+/// The cursor: `{"<profileId>": {"<reportTypeId>": "<last day written>"}}`
+/// in one account-wide `job_cursors` row (marketplace_id '').
+fn advance_cursor(
+    tx: &Transaction<'_>,
+    report: &CompletedReport<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let current: Option<String> = tx
+        .query_row(
+            "SELECT cursor_json FROM job_cursors WHERE job = ?1 AND account = ?2 AND marketplace_id = ''",
+            params![JOB, report.account],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut cursor = current
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({}));
+    let pid = report.profile_id.to_string();
+    if !cursor[&pid].is_object() {
+        cursor[&pid] = json!({});
+    }
+    let end = day(report.end);
+    let newer = match cursor[&pid][report.report_type].as_str() {
+        Some(old) => end.as_str() > old,
+        None => true,
+    };
+    if newer {
+        cursor[&pid][report.report_type] = json!(end);
+        jobs::set_cursor(tx, JOB, report.account, "", &cursor, now)?;
+    }
+    Ok(())
+}
+
+/// The last day written per (profile, report type), from the cursor.
+pub fn synced_through(
+    conn: &Connection,
+    account: &str,
+    profile_id: i64,
+    report_type: &str,
+) -> Result<Option<NaiveDate>, StoreError> {
+    let cursor = jobs::cursor(conn, JOB, account, "")?;
+    Ok(cursor
+        .as_ref()
+        .and_then(|c| c[profile_id.to_string()][report_type].as_str())
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()))
+}
+
+// ---------------------------------------------------------------------------
+// Window queries (what the rules read)
+
+/// Sums of one subject over a window. `sales` and `purchases` are the
+/// attributed ones `attribution_days` selects (SP 7d or 14d; SB/SD always
+/// their 14-day click columns). `None` when no row had the column.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AdTotals {
+    pub days: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub cost: f64,
+    pub purchases: Option<i64>,
+    pub sales: Option<f64>,
+}
+
+impl AdTotals {
+    /// cost / attributed sales × 100; `None` without sales.
+    pub fn acos(&self) -> Option<f64> {
+        self.sales
+            .filter(|s| *s > 0.0)
+            .map(|s| self.cost / s * 100.0)
+    }
+
+    /// cost / clicks; `None` without clicks.
+    pub fn cpc(&self) -> Option<f64> {
+        (self.clicks > 0).then(|| self.cost / self.clicks as f64)
+    }
+
+    /// clicks / impressions × 100; `None` without impressions.
+    pub fn ctr(&self) -> Option<f64> {
+        (self.impressions > 0).then(|| self.clicks as f64 / self.impressions as f64 * 100.0)
+    }
+}
+
+/// The attributed-sales and purchases expressions (over the table aliased
+/// `d`) for `attribution_days` (two fixed strings: nothing user-supplied reaches the SQL).
+fn attributed(attribution_days: u32) -> (&'static str, &'static str) {
+    if attribution_days == 7 {
+        (
+            "CASE WHEN d.ad_product = 'SP' THEN d.sales_7d ELSE d.sales_14d END",
+            "CASE WHEN d.ad_product = 'SP' THEN d.purchases_7d ELSE d.purchases_14d END",
+        )
+    } else {
+        ("d.sales_14d", "d.purchases_14d")
+    }
+}
+
+fn totals(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<AdTotals> {
+    Ok(AdTotals {
+        days: r.get(at)?,
+        impressions: r.get(at + 1)?,
+        clicks: r.get(at + 2)?,
+        cost: r.get(at + 3)?,
+        purchases: r.get(at + 4)?,
+        sales: r.get(at + 5)?,
+    })
+}
+
+fn sums_sql(sales: &str, purchases: &str) -> String {
+    format!(
+        "COUNT(DISTINCT d.date), SUM(d.impressions), SUM(d.clicks), SUM(d.cost), SUM({purchases}), SUM({sales})"
+    )
+}
+
+/// One campaign's sums over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignTotals {
+    pub profile_id: i64,
+    pub ad_product: String,
+    pub campaign_id: i64,
+    /// From the campaign list, else the newest report row.
+    pub name: Option<String>,
+    pub currency: String,
+    pub totals: AdTotals,
+}
+
+/// Per-campaign sums of the account's profiles over `start..=end` (profile
+/// days), with sales as `attribution_days` selects.
+pub fn campaign_totals(
+    conn: &Connection,
+    account: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    attribution_days: u32,
+) -> Result<Vec<CampaignTotals>, StoreError> {
+    let (sales, purchases) = attributed(attribution_days);
+    let sql = format!(
+        "SELECT d.profile_id, d.ad_product, d.campaign_id,
+                COALESCE(c.name, (SELECT x.campaign_name FROM ads_campaign_daily x
+                    WHERE x.profile_id = d.profile_id AND x.ad_product = d.ad_product
+                      AND x.campaign_id = d.campaign_id ORDER BY x.date DESC LIMIT 1)),
+                MIN(d.currency), {}
+         FROM ads_campaign_daily d
+         JOIN ads_profiles p ON p.profile_id = d.profile_id
+         LEFT JOIN ads_campaigns c ON c.profile_id = d.profile_id AND c.ad_product = d.ad_product
+              AND c.campaign_id = d.campaign_id
+         WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
+         GROUP BY d.profile_id, d.ad_product, d.campaign_id
+         ORDER BY d.profile_id, d.ad_product, d.campaign_id",
+        sums_sql(sales, purchases)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![account, day(start), day(end)], |r| {
+            Ok(CampaignTotals {
+                profile_id: r.get(0)?,
+                ad_product: r.get(1)?,
+                campaign_id: r.get(2)?,
+                name: r.get(3)?,
+                currency: r.get(4)?,
+                totals: totals(r, 5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// One profile's (marketplace's) sums over a window, SP + SB + SD.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileTotals {
+    pub profile_id: i64,
+    pub marketplace_id: Option<String>,
+    pub currency: String,
+    pub totals: AdTotals,
+}
+
+/// Per-profile sums (the marketplace-level ACoS and ad spend).
+pub fn profile_totals(
+    conn: &Connection,
+    account: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    attribution_days: u32,
+) -> Result<Vec<ProfileTotals>, StoreError> {
+    let (sales, purchases) = attributed(attribution_days);
+    let sql = format!(
+        "SELECT d.profile_id, p.marketplace_id, p.currency, {}
+         FROM ads_campaign_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
+         WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
+         GROUP BY d.profile_id ORDER BY d.profile_id",
+        sums_sql(sales, purchases)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![account, day(start), day(end)], |r| {
+            Ok(ProfileTotals {
+                profile_id: r.get(0)?,
+                marketplace_id: r.get(1)?,
+                currency: r.get(2)?,
+                totals: totals(r, 3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// One search term of one campaign over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchTermTotals {
+    pub profile_id: i64,
+    pub campaign_id: i64,
+    pub search_term: String,
+    pub currency: String,
+    pub totals: AdTotals,
+}
+
+/// Per (campaign, search term) sums (wasted_spend).
+pub fn search_term_totals(
+    conn: &Connection,
+    account: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    attribution_days: u32,
+) -> Result<Vec<SearchTermTotals>, StoreError> {
+    let (sales, purchases) = attributed(attribution_days);
+    let sql = format!(
+        "SELECT d.profile_id, d.campaign_id, d.search_term, MIN(d.currency), {}
+         FROM ads_search_term_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
+         WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
+         GROUP BY d.profile_id, d.campaign_id, d.search_term
+         ORDER BY d.profile_id, d.campaign_id, d.search_term",
+        sums_sql(sales, purchases)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![account, day(start), day(end)], |r| {
+            Ok(SearchTermTotals {
+                profile_id: r.get(0)?,
+                campaign_id: r.get(1)?,
+                search_term: r.get(2)?,
+                currency: r.get(3)?,
+                totals: totals(r, 4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// One advertised ASIN over a window (ad spend and sales per ASIN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsinTotals {
+    pub profile_id: i64,
+    pub asin: String,
+    pub currency: String,
+    pub totals: AdTotals,
+}
+
+/// Per advertised-ASIN sums (tacos / ad_reliance per ASIN, margin_floor).
+pub fn asin_totals(
+    conn: &Connection,
+    account: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    attribution_days: u32,
+) -> Result<Vec<AsinTotals>, StoreError> {
+    let (sales, purchases) = attributed(attribution_days);
+    let sql = format!(
+        "SELECT d.profile_id, d.advertised_asin, MIN(d.currency), {}
+         FROM ads_advertised_product_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
+         WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
+         GROUP BY d.profile_id, d.advertised_asin ORDER BY d.profile_id, d.advertised_asin",
+        sums_sql(sales, purchases)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![account, day(start), day(end)], |r| {
+            Ok(AsinTotals {
+                profile_id: r.get(0)?,
+                asin: r.get(1)?,
+                currency: r.get(2)?,
+                totals: totals(r, 3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate(&mut conn, "mem").unwrap();
+        conn.execute(
+            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        upsert_profiles(
+            &mut conn,
+            "a",
+            &[ProfileRow {
+                profile_id: 7,
+                country_code: "US".into(),
+                currency: "USD".into(),
+                timezone: "America/Los_Angeles".into(),
+                marketplace_id: Some("ATVPDKIKX0DER".into()),
+                account_type: "seller".into(),
+                account_name: None,
+                account_info_id: None,
+            }],
+            now,
+        )
+        .unwrap();
+        conn
+    }
+
+    fn camp(date: &str, id: i64, clicks: i64, cost: f64, s7: f64, s14: f64) -> CampaignDay {
+        CampaignDay {
+            date: d(date),
+            campaign_id: id,
+            campaign_name: Some(format!("c{id}")),
+            campaign_status: Some("ENABLED".into()),
+            campaign_budget_amount: Some(10.0),
+            impressions: clicks * 100,
+            clicks,
+            cost,
+            purchases_7d: Some(1),
+            purchases_14d: Some(2),
+            sales_7d: Some(s7),
+            sales_14d: Some(s14),
+            units_7d: Some(1),
+            units_14d: Some(2),
+            top_of_search_impression_share: None,
+            currency: "USD".into(),
+        }
+    }
+
+    #[test]
+    fn reports_upsert_replace_their_range_and_ratios_come_from_sums() {
+        let mut conn = db();
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let pending_id = insert_pending(
+            &conn,
+            "a",
+            "spCampaigns",
+            7,
+            "h",
+            &json!({}),
+            "r1",
+            "PENDING",
+            now,
+        )
+        .unwrap();
+        let report = |rows, pending_id| CompletedReport {
+            account: "a",
+            profile_id: 7,
+            ad_product: "SP",
+            report_type: "spCampaigns",
+            start: d("2026-02-01"),
+            end: d("2026-02-02"),
+            rows: ReportRows::Campaigns(rows),
+            pending_id,
+        };
+        // Day 1: 1 click, $1 for $100 of sales (ACoS 1%); day 2: 99 clicks,
+        // $99 for $100 (99%). The window's ACoS is 100/200 = 50%, not the
+        // 50% average of daily ratios by luck: check against CPC too.
+        let rows = vec![
+            camp("2026-02-01", 1, 1, 1.0, 100.0, 120.0),
+            camp("2026-02-02", 1, 99, 99.0, 100.0, 150.0),
+            camp("2026-02-02", 2, 5, 10.0, 0.0, 0.0),
+        ];
+        assert_eq!(
+            write_report(&mut conn, &report(rows.clone(), Some(pending_id)), now).unwrap(),
+            3
+        );
+        assert!(
+            pending(&conn, "a").unwrap().is_empty(),
+            "pending row deleted with the write"
+        );
+        // The same report again changes nothing.
+        assert_eq!(
+            write_report(&mut conn, &report(rows.clone(), None), now).unwrap(),
+            0
+        );
+        // Restated: day 2 of campaign 1 gains sales; campaign 2 vanished.
+        let restated = vec![
+            rows[0].clone(),
+            camp("2026-02-02", 1, 99, 99.0, 150.0, 180.0),
+        ];
+        assert_eq!(
+            write_report(&mut conn, &report(restated, None), now).unwrap(),
+            2
+        );
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM ads_campaign_daily", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            synced_through(&conn, "a", 7, "spCampaigns").unwrap(),
+            Some(d("2026-02-02"))
+        );
+
+        let t7 = campaign_totals(&conn, "a", d("2026-02-01"), d("2026-02-02"), 7).unwrap();
+        assert_eq!(t7.len(), 1);
+        let t = t7[0].totals;
+        assert_eq!((t.days, t.clicks, t.cost), (2, 100, 100.0));
+        assert_eq!(t.sales, Some(250.0));
+        assert_eq!(t.acos(), Some(40.0)); // 100 / 250, not mean(1%, 66%)
+        assert_eq!(t.cpc(), Some(1.0));
+        assert_eq!(t.ctr(), Some(1.0));
+        assert_eq!(t7[0].name.as_deref(), Some("c1"));
+        let t14 = campaign_totals(&conn, "a", d("2026-02-01"), d("2026-02-02"), 14).unwrap();
+        assert_eq!(t14[0].totals.sales, Some(300.0));
+        let p = profile_totals(&conn, "a", d("2026-02-01"), d("2026-02-01"), 7).unwrap();
+        assert_eq!(p[0].totals.acos(), Some(1.0));
+        assert_eq!(p[0].currency, "USD");
+    }
+
+    #[test]
+    fn sb_sd_sales_are_the_14_day_columns_whatever_the_attribution() {
+        let mut conn = db();
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let mut row = camp("2026-02-01", 9, 10, 20.0, 0.0, 80.0);
+        row.sales_7d = None;
+        row.purchases_7d = None;
+        write_report(
+            &mut conn,
+            &CompletedReport {
+                account: "a",
+                profile_id: 7,
+                ad_product: "SB",
+                report_type: "sbCampaigns",
+                start: d("2026-02-01"),
+                end: d("2026-02-01"),
+                rows: ReportRows::Campaigns(vec![row]),
+                pending_id: None,
+            },
+            now,
+        )
+        .unwrap();
+        for attr in [7, 14] {
+            let t = campaign_totals(&conn, "a", d("2026-02-01"), d("2026-02-01"), attr).unwrap();
+            assert_eq!(t[0].totals.acos(), Some(25.0), "attribution {attr}");
+        }
+        let name: String = conn
+            .query_row(
+                "SELECT name FROM ads_campaigns WHERE ad_product = 'SB'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(name, "c9");
+    }
+
+    #[test]
+    fn no_sales_no_clicks_no_impressions_are_none_not_zero() {
+        let t = AdTotals::default();
+        assert_eq!((t.acos(), t.cpc(), t.ctr()), (None, None, None));
+    }
+}

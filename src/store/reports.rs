@@ -1,0 +1,168 @@
+//! `pending_reports`: SP-API reports requested and not yet consumed, so a
+//! restart resumes polling the same report instead of spending another
+//! `createReport` token (the pipeline is `crate::amazon::reports`).
+//!
+//! Rows are keyed by (api, account, report type, hash of the canonical
+//! request). A row lives from right after `createReport` until the
+//! transaction that writes the report's rows deletes it ([`delete`]); a
+//! FATAL (or empty) report keeps its row with status `FATAL` and a
+//! `failures` count so the next request backs off.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::ops::ts;
+use super::StoreError;
+
+/// One row of `pending_reports` (SP-API only here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub id: i64,
+    pub job: String,
+    pub report_type: String,
+    pub params_hash: String,
+    pub params_json: String,
+    pub report_id: String,
+    pub status: String,
+    pub document_id: Option<String>,
+    pub poll_count: i64,
+    pub failures: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_polled_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, job, report_type, params_hash, params_json, report_id, status, \
+                       document_id, poll_count, failures, created_at, last_polled_at";
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Pending> {
+    Ok(Pending {
+        id: r.get(0)?,
+        job: r.get(1)?,
+        report_type: r.get(2)?,
+        params_hash: r.get(3)?,
+        params_json: r.get(4)?,
+        report_id: r.get(5)?,
+        status: r.get(6)?,
+        document_id: r.get(7)?,
+        poll_count: r.get(8)?,
+        failures: r.get(9)?,
+        created_at: parse_ts(&r.get::<_, String>(10)?),
+        last_polled_at: r.get::<_, Option<String>>(11)?.as_deref().map(parse_ts),
+    })
+}
+
+/// The row of one canonical request, if any.
+pub fn find(
+    conn: &Connection,
+    account: &str,
+    report_type: &str,
+    params_hash: &str,
+) -> Result<Option<Pending>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM pending_reports
+                 WHERE api = 'sp' AND account = ?1 AND report_type = ?2 AND params_hash = ?3"
+            ),
+            params![account, report_type, params_hash],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Every SP row of a job and report type (a job adopting the plan of an
+/// interrupted run: e.g. the orders backfill's chunk ends).
+pub fn list(
+    conn: &Connection,
+    account: &str,
+    job: &str,
+    report_type: &str,
+) -> Result<Vec<Pending>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM pending_reports
+         WHERE api = 'sp' AND account = ?1 AND job = ?2 AND report_type = ?3 ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map(params![account, job, report_type], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Records a report just created (right after `createReport` answered),
+/// replacing a FATAL row of the same request but keeping its failure count.
+#[allow(clippy::too_many_arguments)]
+pub fn record_created(
+    conn: &Connection,
+    account: &str,
+    job: &str,
+    report_type: &str,
+    marketplace_id: Option<&str>,
+    params_hash: &str,
+    params_json: &str,
+    report_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Pending, StoreError> {
+    conn.execute(
+        "INSERT INTO pending_reports (api, account, job, report_type, marketplace_id, params_hash,
+                                      params_json, report_id, status, created_at)
+         VALUES ('sp', ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'IN_QUEUE', ?8)
+         ON CONFLICT (api, account, report_type, params_hash) DO UPDATE SET
+             job = excluded.job, params_json = excluded.params_json, report_id = excluded.report_id,
+             status = 'IN_QUEUE', document_id = NULL, poll_count = 0,
+             created_at = excluded.created_at, last_polled_at = NULL",
+        params![
+            account,
+            job,
+            report_type,
+            marketplace_id,
+            params_hash,
+            params_json,
+            report_id,
+            ts(now)
+        ],
+    )?;
+    find(conn, account, report_type, params_hash)?
+        .ok_or_else(|| StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+}
+
+/// A poll's answer: Amazon's status and, once DONE, the document id.
+pub fn record_poll(
+    conn: &Connection,
+    id: i64,
+    status: &str,
+    document_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE pending_reports SET status = ?2, document_id = COALESCE(?3, document_id),
+                poll_count = poll_count + 1, last_polled_at = ?4
+         WHERE id = ?1",
+        params![id, status, document_id, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// The report ended FATAL (or gave an empty document): keep the row as
+/// the backoff's memory.
+pub fn record_failure(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE pending_reports SET status = 'FATAL', document_id = NULL,
+                failures = failures + 1, last_polled_at = ?2
+         WHERE id = ?1",
+        params![id, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Deletes a consumed row: call it in the transaction that writes the
+/// report's rows (or records that it had none).
+pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM pending_reports WHERE id = ?1", params![id])?;
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! Job `account_health`: GET_V2_SELLER_PERFORMANCE_REPORT (JSON, schema
+//! `accountHealthReport-2020-11-18.json`; Selling Partner Insights role).
+//!
+//! Parsed leniently (REFERENCE §0.5): Amazon's own example fails Amazon's
+//! schema, and real accounts send renamed blocks (`prefulfillmentCancelRate`,
+//! `warningState`), statuses the enum lacks (`SUSPENDED`) and leave
+//! required blocks out. So every block is optional, every status is kept as
+//! text, and a block of the wrong shape reads as absent. One snapshot per
+//! marketplace per marketplace day; a re-run the same day overwrites it.
+
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+use super::report_util::{self as ru, jnum, jstr, Fetched};
+use super::{Ctx, JobError, JobName, JobReport};
+use crate::amazon::reports;
+use crate::store::jobs;
+use crate::store::seller_reports::{self as store, HealthRow};
+
+pub const REPORT_TYPE: &str = "GET_V2_SELLER_PERFORMANCE_REPORT";
+const JOB: JobName = JobName::AccountHealth;
+
+/// The first of `names` the block has (renamed blocks across shapes).
+fn block<'a>(m: &'a Value, names: &[&str]) -> Option<&'a Value> {
+    names
+        .iter()
+        .find_map(|n| m.get(*n).filter(|v| v.is_object()))
+}
+
+fn rate(m: &Value, names: &[&str]) -> Option<f64> {
+    block(m, names).and_then(|b| jnum(b, &["rate"]))
+}
+
+/// Parses the document into one row per marketplace it mentions (in
+/// `accountStatuses` or `performanceMetrics`).
+pub fn parse(text: &str) -> Result<Vec<HealthRow>, String> {
+    let v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|e| format!("account health document is not JSON: {e}"))?;
+    if !v.is_object() {
+        return Err("account health document is not a JSON object".into());
+    }
+    let statuses: Vec<&Value> = v["accountStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let metrics: Vec<&Value> = v["performanceMetrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m.is_object())
+        .collect();
+    let mut ids: Vec<String> = Vec::new();
+    for x in statuses.iter().chain(metrics.iter()) {
+        if let Some(id) = jstr(x, &["marketplaceId"]) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    // A document for one marketplace may leave marketplaceId out of its
+    // metrics: the single metrics block belongs to the single status.
+    let lone_metrics =
+        (metrics.len() == 1 && jstr(metrics[0], &["marketplaceId"]).is_none()).then(|| metrics[0]);
+    let mut rows = Vec::new();
+    for id in ids {
+        let status = statuses
+            .iter()
+            .find(|s| jstr(s, &["marketplaceId"]).as_deref() == Some(id.as_str()));
+        let m = metrics
+            .iter()
+            .copied()
+            .find(|m| jstr(m, &["marketplaceId"]).as_deref() == Some(id.as_str()))
+            .or(lone_metrics);
+        let empty = json!({});
+        let mm = m.unwrap_or(&empty);
+        let odr = block(mm, &["orderDefectRate"]);
+        rows.push(HealthRow {
+            marketplace_id: id.clone(),
+            account_status: status.and_then(|s| jstr(s, &["status"])),
+            health_rating_status: block(mm, &["accountHealthRating"]).and_then(|r| {
+                jstr(r, &["accountHealthRatingStatus"]).or_else(|| jstr(r, &["ahrStatus"]))
+            }),
+            odr_mfn_rate: odr.and_then(|o| jnum(o, &["mfn", "rate"])),
+            odr_afn_rate: odr.and_then(|o| jnum(o, &["afn", "rate"])),
+            late_shipment_rate: rate(mm, &["lateShipmentRate"]),
+            pre_fulfillment_cancel_rate: rate(
+                mm,
+                &["preFulfillmentCancellationRate", "prefulfillmentCancelRate"],
+            ),
+            valid_tracking_rate: rate(mm, &["validTrackingRate"]),
+            on_time_delivery_rate: rate(mm, &["onTimeDeliveryRate"]),
+            invoice_defect_rate: rate(mm, &["invoiceDefectRate"]),
+            raw: json!({
+                "accountStatus": status.cloned().cloned(),
+                "performanceMetrics": m.cloned(),
+            }),
+        });
+    }
+    Ok(rows)
+}
+
+/// Keeps the rows of the account's marketplaces (Amazon lists every
+/// marketplace of the region).
+pub fn for_account(rows: Vec<HealthRow>, marketplaces: &[String]) -> Vec<HealthRow> {
+    rows.into_iter()
+        .filter(|r| marketplaces.contains(&r.marketplace_id))
+        .collect()
+}
+
+pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    let account = ctx.account.name.as_str();
+    let mkts = ctx.account.marketplaces();
+    let Some(first) = mkts.first() else {
+        return Ok(JobReport {
+            rows: 0,
+            note: "no marketplaces".into(),
+        });
+    };
+    // The report covers the seller's account in every marketplace of the
+    // region it is requested in; one request per account.
+    let ids: Vec<&str> = mkts.iter().map(|m| m.id).collect();
+    let req = reports::ReportRequest::new(REPORT_TYPE, ids.iter().copied());
+    let (rows, handle) = match ru::fetch(ctx, JOB, &req).await? {
+        Fetched::Doc(d) => {
+            let rows = parse(&ru::doc_text(&d))
+                .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
+            (rows, d.handle)
+        }
+        Fetched::NoData(h) => (Vec::new(), h),
+        Fetched::Later(why) => return Ok(JobReport { rows: 0, note: why }),
+        Fetched::Failed(why) => return Err(JobError::Data(why)),
+    };
+    let day = ru::day_of(first, ctx.now);
+    let n = ctx.with_db(|c| {
+        let ours = store::account_marketplaces(c, account)?;
+        let rows = for_account(rows, &ours);
+        let tx = c.transaction()?;
+        let n = write(&tx, account, &rows, ctx, day)?;
+        jobs::set_cursor(
+            &tx,
+            JOB.as_str(),
+            account,
+            "",
+            &json!({ "snapshot_date": day.to_string(), "marketplaces": rows.len() }),
+            ctx.now,
+        )?;
+        reports::finish(&tx, &handle)?;
+        tx.commit()?;
+        Ok(n)
+    })?;
+    Ok(JobReport {
+        rows: n,
+        note: if n == 0 {
+            "up to date".into()
+        } else {
+            String::new()
+        },
+    })
+}
+
+fn write(
+    conn: &rusqlite::Connection,
+    account: &str,
+    rows: &[HealthRow],
+    ctx: &Ctx<'_>,
+    fallback_day: NaiveDate,
+) -> Result<u64, crate::store::StoreError> {
+    let mut n = 0;
+    for r in rows {
+        // Each snapshot is dated by its own marketplace's day.
+        let day = crate::amazon::marketplace::lookup(&r.marketplace_id)
+            .map(|m| ru::day_of(m, ctx.now))
+            .unwrap_or(fallback_day);
+        n += store::write_health(conn, account, day, std::slice::from_ref(r), ctx.now)?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA_SHAPE: &str = r#"{
+      "accountStatuses": [{"marketplaceId": "ATVPDKIKX0DER", "status": "NORMAL"}],
+      "performanceMetrics": [{
+        "marketplaceId": "ATVPDKIKX0DER",
+        "accountHealthRating": {"accountHealthRatingStatus": "GREAT"},
+        "orderDefectRate": {"mfn": {"rate": 0.004}, "afn": {"rate": 0.001}},
+        "lateShipmentRate": {"rate": 0.02, "status": "GOOD"},
+        "preFulfillmentCancellationRate": {"rate": 0.01},
+        "validTrackingRate": {"rate": 0.99},
+        "onTimeDeliveryRate": {"rate": 0.97},
+        "invoiceDefectRate": {"rate": 0}
+      }]
+    }"#;
+
+    /// The shape real accounts send (REFERENCE §0.5): SUSPENDED, renamed
+    /// blocks, a block of the wrong type, missing blocks, extra markets.
+    const REALWORLD: &str = r#"{
+      "accountStatuses": [
+        {"marketplaceId": "ATVPDKIKX0DER", "status": "SUSPENDED"},
+        {"marketplaceId": "A2EUQ1WTGCTBG2", "status": "NORMAL"},
+        {"status": "MYSTERY"}
+      ],
+      "performanceMetrics": [{
+        "marketplaceId": "ATVPDKIKX0DER",
+        "accountHealthRating": {"ahrStatus": "WARNED", "reportingDateRange": {"dateOffset": {"duration": 181}}},
+        "orderDefectRate": {"mfn": {"rate": "0.012"}},
+        "prefulfillmentCancelRate": {"rate": 0.03},
+        "lateShipmentRate": "n/a",
+        "warningState": [{"warningType": "X"}]
+      }]
+    }"#;
+
+    #[test]
+    fn parses_the_schema_shape() {
+        let rows = parse(SCHEMA_SHAPE).unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.account_status.as_deref(), Some("NORMAL"));
+        assert_eq!(r.health_rating_status.as_deref(), Some("GREAT"));
+        assert_eq!(r.odr_mfn_rate, Some(0.004));
+        assert_eq!(r.odr_afn_rate, Some(0.001));
+        assert_eq!(r.late_shipment_rate, Some(0.02));
+        assert_eq!(r.pre_fulfillment_cancel_rate, Some(0.01));
+        assert_eq!(r.valid_tracking_rate, Some(0.99));
+        assert_eq!(r.on_time_delivery_rate, Some(0.97));
+        assert_eq!(r.invoice_defect_rate, Some(0.0));
+    }
+
+    #[test]
+    fn parses_the_real_world_shape_leniently() {
+        let rows = parse(REALWORLD).unwrap();
+        assert_eq!(rows.len(), 2);
+        let us = &rows[0];
+        assert_eq!(us.account_status.as_deref(), Some("SUSPENDED"));
+        assert_eq!(us.health_rating_status.as_deref(), Some("WARNED"));
+        assert_eq!(us.odr_mfn_rate, Some(0.012));
+        assert_eq!(us.odr_afn_rate, None);
+        assert_eq!(us.pre_fulfillment_cancel_rate, Some(0.03));
+        assert_eq!(us.late_shipment_rate, None);
+        assert_eq!(us.valid_tracking_rate, None);
+        let ca = &rows[1];
+        assert_eq!(ca.account_status.as_deref(), Some("NORMAL"));
+        assert_eq!(ca.odr_mfn_rate, None);
+        let ours = for_account(rows, &["ATVPDKIKX0DER".to_string()]);
+        assert_eq!(ours.len(), 1);
+    }
+
+    #[test]
+    fn empty_and_broken_documents() {
+        assert_eq!(parse("{}").unwrap(), vec![]);
+        assert_eq!(
+            parse(r#"{"accountStatuses": 5, "performanceMetrics": "x"}"#).unwrap(),
+            vec![]
+        );
+        assert!(parse("{\"accountStatuses\": [").is_err());
+        assert!(parse("null").is_err());
+    }
+}

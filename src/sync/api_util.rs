@@ -1,0 +1,99 @@
+//! Small helpers shared by the SP-API snapshot jobs (inventory,
+//! catalog_ranks, pricing, listings, customer_feedback, fees): the account's
+//! endpoint, a JSON call that survives a cut-short body, marketplace days and
+//! hour slots, and lenient number parsing.
+
+use chrono::{DateTime, DurationRound, Utc};
+use serde::de::DeserializeOwned;
+
+use super::{Ctx, JobError};
+use crate::amazon::client::{ApiResponse, CallSpec, Endpoint};
+use crate::amazon::http::ApiError;
+use crate::amazon::marketplace::Marketplace;
+
+/// How often a body that does not parse (a response cut short in transit)
+/// is asked for again before the job gives up.
+const DECODE_ATTEMPTS: u32 = 3;
+
+/// The account's SP-API endpoint, or a clear error naming what to configure.
+pub(crate) fn sp_endpoint(ctx: &Ctx<'_>) -> Result<Endpoint, JobError> {
+    ctx.sp().ok_or_else(|| {
+        JobError::Data(format!(
+            "account {} has no SP-API credentials: set [accounts.sp_api] client_id, client_secret and refresh_token",
+            ctx.account.name
+        ))
+    })
+}
+
+/// The account's marketplaces (from the config).
+pub(crate) fn marketplaces(ctx: &Ctx<'_>) -> Vec<&'static Marketplace> {
+    ctx.account.marketplaces()
+}
+
+/// Makes the call; a 204 gives `None`. A 2xx body that is not valid JSON
+/// (truncated in transit) is re-requested a few times: the client's own
+/// retries only cover HTTP-level failures.
+pub(crate) async fn call_json<T: DeserializeOwned>(
+    ctx: &Ctx<'_>,
+    ep: &Endpoint,
+    spec: &CallSpec,
+) -> Result<Option<T>, JobError> {
+    let mut attempt = 1;
+    loop {
+        let resp: ApiResponse = ctx.client.call(ep, spec).await?;
+        if resp.status == 204 || resp.body.is_empty() {
+            return Ok(None);
+        }
+        match resp.json::<T>(spec.operation) {
+            Ok(v) => return Ok(Some(v)),
+            Err(e @ ApiError::Decode { .. }) if attempt < DECODE_ATTEMPTS => {
+                tracing::debug!(operation = spec.operation, attempt, error = %e, "unreadable body; asking again");
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The calendar day of `t` in the marketplace's time zone (DESIGN §2.1).
+pub(crate) fn local_day(m: &Marketplace, t: DateTime<Utc>) -> String {
+    match m.timezone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => t.with_timezone(&tz).format("%Y-%m-%d").to_string(),
+        Err(_) => t.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// `t` rounded down to the hour: the key of hourly snapshots, so a re-run
+/// within the hour overwrites instead of adding.
+pub(crate) fn hour_slot(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t)
+}
+
+/// A number Amazon sent as a JSON number or as a decimal string.
+pub(crate) fn num(v: Option<&serde_json::Value>) -> Option<f64> {
+    match v? {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn days_follow_the_marketplace_zone_and_slots_the_hour() {
+        let us = crate::amazon::marketplace::lookup("US").unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 5, 59, 59).unwrap();
+        assert_eq!(local_day(us, t), "2026-03-01");
+        assert_eq!(
+            hour_slot(t),
+            Utc.with_ymd_and_hms(2026, 3, 2, 5, 0, 0).unwrap()
+        );
+        assert_eq!(num(Some(&serde_json::json!("12.50"))), Some(12.5));
+        assert_eq!(num(Some(&serde_json::json!(3))), Some(3.0));
+        assert_eq!(num(None), None);
+    }
+}

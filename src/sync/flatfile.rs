@@ -1,0 +1,418 @@
+//! Amazon's flat-file (TSV) reports, read as a stream by header NAME.
+//!
+//! Amazon warns that "the fields returned are applicable to change based
+//! on the marketplace, region, and the seller's selection of fields", and
+//! several header generations of one report exist (REFERENCE §4). So:
+//! - columns are found by name, after folding case, spaces and underscores
+//!   to `-` ("Order ID" = "order-id"), and through each column's aliases;
+//! - extra columns are ignored (and listed), missing ones read as absent
+//!   (and listed), order does not matter;
+//! - a bad row never fails the report: it is skipped and counted as an
+//!   [`Issue`] with its line number and column, and the job goes on.
+//!
+//! Pure: bytes in (any `BufRead`), records out; decoding is per line with
+//! the document's charset (TAB and LF are single bytes in every charset
+//! Amazon uses, cp932 included).
+
+use std::io::BufRead;
+
+use encoding_rs::Encoding;
+
+/// One column a parser wants: its canonical name and older/other names.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+}
+
+impl Column {
+    pub const fn new(name: &'static str) -> Column {
+        Column { name, aliases: &[] }
+    }
+    pub const fn alias(name: &'static str, aliases: &'static [&'static str]) -> Column {
+        Column { name, aliases }
+    }
+}
+
+/// A row that could not be used (or a header problem).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// 1-based line in the file (the header is line 1).
+    pub line: usize,
+    /// The column at fault, when one is.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "line {}, column {c}: {}", self.line, self.message),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// `Order ID` → `order-id`.
+pub fn fold(name: &str) -> String {
+    name.trim()
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .map(|c| match c {
+            ' ' | '_' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// A stream of rows of one flat file.
+pub struct Reader<R> {
+    input: R,
+    encoding: &'static Encoding,
+    columns: &'static [Column],
+    /// Per wanted column, its index in the file.
+    index: Vec<Option<usize>>,
+    width: usize,
+    line: usize,
+    buf: Vec<u8>,
+    /// Wanted columns the header lacks.
+    pub missing: Vec<&'static str>,
+    /// Header names nobody asked for.
+    pub extra: Vec<String>,
+    /// Rows skipped, with where and why (capped at [`MAX_ISSUES`]).
+    pub issues: Vec<Issue>,
+    /// All rows skipped (also past the cap).
+    pub skipped: u64,
+    /// Data rows read (good or bad).
+    pub rows: u64,
+}
+
+/// Issues kept in detail per file; the rest are only counted.
+pub const MAX_ISSUES: usize = 100;
+
+/// One data row.
+pub struct Record<'r> {
+    fields: Vec<String>,
+    index: &'r [Option<usize>],
+    columns: &'static [Column],
+    pub line: usize,
+}
+
+impl Record<'_> {
+    fn pos(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The trimmed value of a wanted column; `None` when the column is
+    /// missing from the file or the cell is empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.pos(name)?;
+        let at = self.index[i]?;
+        self.fields
+            .get(at)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// A required text cell.
+    pub fn req(&self, name: &str) -> Result<&str, Issue> {
+        self.get(name).ok_or_else(|| self.issue(name, "empty"))
+    }
+
+    /// A number cell (`1,234.50` and `1.234,50` both read as 1234.5);
+    /// `None` when empty.
+    pub fn num(&self, name: &str) -> Result<Option<f64>, Issue> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(s) => parse_number(s)
+                .map(Some)
+                .ok_or_else(|| self.issue(name, &format!("not a number: {s:?}"))),
+        }
+    }
+
+    /// A whole-number cell.
+    pub fn int(&self, name: &str) -> Result<Option<i64>, Issue> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(s) => s
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| self.issue(name, &format!("not a whole number: {s:?}"))),
+        }
+    }
+
+    /// An issue about this row's `column`.
+    pub fn issue(&self, column: &str, message: &str) -> Issue {
+        Issue {
+            line: self.line,
+            column: Some(column.to_string()),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Amazon writes `1234.50`; some localised files `1.234,50` or `1,234.50`.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Ok(v) = s.parse::<f64>() {
+        return v.is_finite().then_some(v);
+    }
+    let (dot, comma) = (s.rfind('.'), s.rfind(','));
+    let normal = match (dot, comma) {
+        (Some(d), Some(c)) if c > d => s.replace('.', "").replace(',', "."),
+        (Some(_), Some(_)) => s.replace(',', ""),
+        (None, Some(_)) => s.replace(',', "."),
+        _ => return None,
+    };
+    normal.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Reads the header line. A file without one (empty) has no rows.
+    pub fn new(
+        mut input: R,
+        encoding: &'static Encoding,
+        columns: &'static [Column],
+    ) -> std::io::Result<Self> {
+        let mut buf = Vec::new();
+        input.read_until(b'\n', &mut buf)?;
+        let header = decode_line(&buf, encoding);
+        let names: Vec<String> = if header.is_empty() {
+            Vec::new()
+        } else {
+            header.split('\t').map(fold).collect()
+        };
+        let mut index = Vec::with_capacity(columns.len());
+        let mut missing = Vec::new();
+        for c in columns {
+            let at = std::iter::once(c.name)
+                .chain(c.aliases.iter().copied())
+                .find_map(|n| names.iter().position(|h| *h == fold(n)));
+            if at.is_none() {
+                missing.push(c.name);
+            }
+            index.push(at);
+        }
+        let extra = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !index.contains(&Some(*i)))
+            .map(|(_, n)| n.clone())
+            .collect();
+        Ok(Reader {
+            input,
+            encoding,
+            columns,
+            index,
+            width: names.len(),
+            line: 1,
+            buf,
+            missing,
+            extra,
+            issues: Vec::new(),
+            skipped: 0,
+            rows: 0,
+        })
+    }
+
+    /// Whether the file had a header at all.
+    pub fn has_header(&self) -> bool {
+        self.width > 0
+    }
+
+    /// Records a row the caller could not use.
+    pub fn skip(&mut self, issue: Issue) {
+        self.skipped += 1;
+        if self.issues.len() < MAX_ISSUES {
+            self.issues.push(issue);
+        }
+    }
+
+    /// The next well-formed row; rows with the wrong number of cells are
+    /// skipped and recorded. `None` at the end.
+    pub fn next_record(&mut self) -> std::io::Result<Option<Record<'_>>> {
+        loop {
+            self.buf.clear();
+            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let text = decode_line(&self.buf, self.encoding);
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.rows += 1;
+            let fields: Vec<String> = text.split('\t').map(str::to_string).collect();
+            if fields.len() != self.width {
+                let line = self.line;
+                let column = self
+                    .columns
+                    .iter()
+                    .zip(&self.index)
+                    .find(|(_, at)| at.is_some_and(|a| a >= fields.len()))
+                    .map(|(c, _)| c.name.to_string());
+                self.skip(Issue {
+                    line,
+                    column,
+                    message: format!("{} cells, the header has {}", fields.len(), self.width),
+                });
+                continue;
+            }
+            return Ok(Some(Record {
+                fields,
+                index: &self.index,
+                columns: self.columns,
+                line: self.line,
+            }));
+        }
+    }
+
+    /// A one-line account of the problems, for the job's note.
+    pub fn summary(&self) -> Option<String> {
+        if self.skipped == 0 && self.missing.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing columns: {}", self.missing.join(", ")));
+        }
+        if self.skipped > 0 {
+            let first = self.issues.first().map(|i| format!(" (first: {i})"));
+            parts.push(format!(
+                "{} malformed row(s) skipped{}",
+                self.skipped,
+                first.unwrap_or_default()
+            ));
+        }
+        Some(parts.join("; "))
+    }
+}
+
+fn decode_line(buf: &[u8], encoding: &'static Encoding) -> String {
+    let mut b = buf;
+    while let Some((last, rest)) = b.split_last() {
+        if *last == b'\n' || *last == b'\r' {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    encoding.decode_without_bom_handling(b).0.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static COLS: &[Column] = &[
+        Column::alias("order-id", &["amazon-order-id"]),
+        Column::new("sku"),
+        Column::alias("item-price", &["price"]),
+        Column::new("product-name"),
+    ];
+
+    fn read(bytes: &[u8]) -> (Vec<(usize, Vec<Option<String>>)>, Reader<&[u8]>) {
+        let mut r = Reader::new(bytes, encoding_rs::WINDOWS_1252, COLS).unwrap();
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            let line = rec.line;
+            let cells = COLS
+                .iter()
+                .map(|c| rec.get(c.name).map(str::to_string))
+                .collect();
+            out.push((line, cells));
+        }
+        (out, r)
+    }
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    #[test]
+    fn by_name_reordered_with_aliases() {
+        let (rows, r) =
+            read(b"sku\tAmazon Order ID\tproduct-name\titem-price\r\nS1\t111\tMug\t9.50\r\n");
+        assert_eq!(
+            rows,
+            vec![(2, vec![s("111"), s("S1"), s("9.50"), s("Mug")])]
+        );
+        assert!(r.missing.is_empty() && r.extra.is_empty());
+    }
+
+    #[test]
+    fn extra_and_missing_columns() {
+        let (rows, r) = read(b"amazon-order-id\tnew-col\tsku\n1\tx\tA\n");
+        assert_eq!(rows, vec![(2, vec![s("1"), s("A"), None, None])]);
+        assert_eq!(r.missing, vec!["item-price", "product-name"]);
+        assert_eq!(r.extra, vec!["new-col".to_string()]);
+    }
+
+    #[test]
+    fn latin1_bytes_decode() {
+        // "Café crème" in ISO-8859-1: é = 0xE9, è = 0xE8.
+        let (rows, _) = read(b"order-id\tproduct-name\n1\tCaf\xe9 cr\xe8me\n");
+        assert_eq!(rows[0].1[3], s("Café crème"));
+    }
+
+    #[test]
+    fn cp932_bytes_decode() {
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("order-id\tproduct-name\n1\t水筒\n");
+        let mut r = Reader::new(&bytes[..], encoding_rs::SHIFT_JIS, COLS).unwrap();
+        let rec = r.next_record().unwrap().unwrap();
+        assert_eq!(rec.get("product-name"), Some("水筒"));
+    }
+
+    #[test]
+    fn malformed_rows_are_counted_with_line_and_column() {
+        let (rows, mut r) =
+            read(b"order-id\tsku\titem-price\n1\tA\t2.00\n2\tB\n3\tC\tabc\n\n4\tD\t1,5\n");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            r.issues,
+            vec![Issue {
+                line: 3,
+                column: Some("item-price".into()),
+                message: "2 cells, the header has 3".into()
+            }]
+        );
+        // A value error is the caller's to report, with the record's own line.
+        let bytes: &[u8] = b"order-id\tsku\titem-price\n3\tC\tabc\n";
+        let mut r2 = Reader::new(bytes, encoding_rs::WINDOWS_1252, COLS).unwrap();
+        let rec = r2.next_record().unwrap().unwrap();
+        let err = rec.num("item-price").unwrap_err();
+        assert_eq!((err.line, err.column.as_deref()), (2, Some("item-price")));
+        r2.skip(err);
+        assert_eq!(r2.skipped, 1);
+        assert!(r2.summary().unwrap().contains("line 2, column item-price"));
+        r.skip(Issue {
+            line: 9,
+            column: None,
+            message: "x".into(),
+        });
+        assert_eq!(r.skipped, 2);
+    }
+
+    #[test]
+    fn empty_file_has_no_header_and_no_rows() {
+        let (rows, r) = read(b"");
+        assert!(rows.is_empty());
+        assert!(!r.has_header());
+    }
+
+    #[test]
+    fn numbers() {
+        let cases = [
+            ("12.5", Some(12.5)),
+            ("-3.00", Some(-3.0)),
+            ("1,234.50", Some(1234.5)),
+            ("1.234,50", Some(1234.5)),
+            ("7,5", Some(7.5)),
+            ("abc", None),
+            ("NaN", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_number(text), want, "{text}");
+        }
+    }
+}

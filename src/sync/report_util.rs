@@ -1,0 +1,378 @@
+//! Helpers shared by the report-based seller data jobs (sales_traffic,
+//! search_query_performance, inventory_planning, returns, seller_feedback,
+//! account_health) and by `flywheel import`: marketplace days, the dates a
+//! report request carries, reading a flat file by header name, tolerant
+//! cell parsing, and the outcome of one report folded into what a job does
+//! next.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use encoding_rs::Encoding;
+
+use super::flatfile::{self, Column, Issue, Reader, Record};
+
+use super::{Ctx, JobError, JobName};
+use crate::amazon::marketplace::Marketplace;
+use crate::amazon::reports::{self, Document, Handle, ReportOutcome, ReportRequest};
+
+/// The marketplace's zone (DESIGN §2.1); UTC if the table names an unknown one.
+pub(crate) fn tz(m: &Marketplace) -> Tz {
+    m.timezone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+/// The marketplace day `t` falls on.
+pub(crate) fn day_of(m: &Marketplace, t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&tz(m)).date_naive()
+}
+
+/// The instant a marketplace day starts (the first valid local time when
+/// midnight falls in a DST gap).
+pub(crate) fn day_start(m: &Marketplace, d: NaiveDate) -> DateTime<Utc> {
+    let zone = tz(m);
+    for minutes in [0i64, 60, 120] {
+        let local = d.and_time(NaiveTime::MIN) + chrono::Duration::minutes(minutes);
+        if let Some(t) = zone.from_local_datetime(&local).earliest() {
+            return t.with_timezone(&Utc);
+        }
+    }
+    d.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// How a request names a whole day for the date-based report types (sales
+/// & traffic, SQP, seller feedback), whose docs say the time component is
+/// ignored: noon UTC of that date, which is the same calendar date in every
+/// zone from UTC−12 to UTC+11, whether Amazon reads the date in the offset
+/// sent or in the marketplace's zone.
+pub(crate) fn date_param(d: NaiveDate) -> DateTime<Utc> {
+    d.and_hms_opt(12, 0, 0).expect("noon exists").and_utc()
+}
+
+/// What parsing a flat file gave: the rows, and the rows it skipped with
+/// their line and column (`flatfile::Issue`, capped), counted in full.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parsed<T> {
+    pub rows: Vec<T>,
+    pub issues: Vec<Issue>,
+    pub skipped: u64,
+    /// Wanted columns the header lacks (read as empty).
+    pub missing: Vec<&'static str>,
+    /// The reader's one-line account of the problems, if any.
+    pub summary: Option<String>,
+}
+
+impl<T> Parsed<T> {
+    /// Forgets that optional columns (an older generation's, read when
+    /// present) are missing, so their absence is not reported every run.
+    pub fn optional(mut self, columns: &[&str]) -> Self {
+        self.missing.retain(|m| !columns.contains(m));
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing columns: {}", self.missing.join(", ")));
+        }
+        if self.skipped > 0 {
+            let first = self.issues.first().map(|i| format!(" (first: {i})"));
+            parts.push(format!(
+                "{} malformed row(s) skipped{}",
+                self.skipped,
+                first.unwrap_or_default()
+            ));
+        }
+        self.summary = (!parts.is_empty()).then(|| parts.join("; "));
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Flat files
+
+/// Reads a flat file through `sync::flatfile` (by header name, tolerant of
+/// extra, missing and reordered columns; rows of the wrong width skipped
+/// with their line), mapping each record with `each`; a record `each`
+/// refuses is skipped with the issue it names.
+pub fn read_flat<T>(
+    bytes: &[u8],
+    encoding: &'static Encoding,
+    columns: &'static [Column],
+    mut each: impl FnMut(&Record<'_>) -> Result<T, Issue>,
+) -> Result<Parsed<T>, String> {
+    let mut reader =
+        Reader::new(bytes, encoding, columns).map_err(|e| format!("unreadable document: {e}"))?;
+    let mut rows = Vec::new();
+    loop {
+        let res = match reader.next_record() {
+            Ok(Some(rec)) => each(&rec),
+            Ok(None) => break,
+            Err(e) => return Err(format!("unreadable document: {e}")),
+        };
+        match res {
+            Ok(t) => rows.push(t),
+            Err(issue) => reader.skip(issue),
+        }
+    }
+    Ok(Parsed {
+        rows,
+        summary: reader.summary(),
+        issues: std::mem::take(&mut reader.issues),
+        skipped: reader.skipped,
+        missing: std::mem::take(&mut reader.missing),
+    })
+}
+
+/// Every non-empty cell of `columns` except `typed`, by column name: what
+/// `extra_json` / `raw_json` keep.
+pub fn cells(
+    rec: &Record<'_>,
+    columns: &'static [Column],
+    typed: &[&str],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for c in columns {
+        if typed.contains(&c.name) {
+            continue;
+        }
+        if let Some(v) = rec.get(c.name) {
+            out.insert(c.name.to_string(), v.into());
+        }
+    }
+    out
+}
+
+/// A decimal cell, tolerant of a trailing `%`.
+pub fn num(rec: &Record<'_>, name: &str) -> Result<Option<f64>, Issue> {
+    match rec.get(name) {
+        None => Ok(None),
+        Some(v) => parse_num(v)
+            .map(Some)
+            .ok_or_else(|| rec.issue(name, &format!("not a number: {v:?}"))),
+    }
+}
+
+/// A whole-number cell, tolerant of `1,234` and `12.0`.
+pub fn int(rec: &Record<'_>, name: &str) -> Result<Option<i64>, Issue> {
+    match rec.get(name) {
+        None => Ok(None),
+        Some(v) => parse_int(v)
+            .map(Some)
+            .ok_or_else(|| rec.issue(name, &format!("not a whole number: {v:?}"))),
+    }
+}
+
+/// A whole number as flat files write it: `12`, `-3`, `1,234`, `12.0`.
+pub fn parse_int(v: &str) -> Option<i64> {
+    let v = v.trim();
+    if let Ok(n) = v.parse::<i64>() {
+        return Some(n);
+    }
+    // `1,234` in a whole-number column is a thousands separator, not the
+    // decimal comma `parse_number` would take it for.
+    let groups: Vec<&str> = v.trim_start_matches('-').split(',').collect();
+    if groups.len() > 1
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return v.replace(',', "").parse().ok();
+    }
+    let f = parse_num(v)?;
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        return Some(f as i64);
+    }
+    None
+}
+
+/// A decimal as flat files write it (see `flatfile::parse_number`), with
+/// an optional trailing `%`.
+pub fn parse_num(v: &str) -> Option<f64> {
+    flatfile::parse_number(v.trim().trim_end_matches('%'))
+}
+
+// ---------------------------------------------------------------------------
+// JSON helpers (lenient: a block or field of the wrong shape reads as absent)
+
+pub(crate) fn jnum(v: &serde_json::Value, path: &[&str]) -> Option<f64> {
+    let mut cur = v;
+    for k in path {
+        cur = cur.get(k)?;
+    }
+    match cur {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => parse_num(s),
+        serde_json::Value::Object(o) => match o.get("amount") {
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(s)) => parse_num(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub(crate) fn jint(v: &serde_json::Value, path: &[&str]) -> Option<i64> {
+    jnum(v, path).map(|f| f.round() as i64)
+}
+
+pub(crate) fn jstr(v: &serde_json::Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for k in path {
+        cur = cur.get(k)?;
+    }
+    match cur {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A date written `YYYY-MM-DD` or with a time after it.
+pub(crate) fn jdate(v: &serde_json::Value, path: &[&str]) -> Option<NaiveDate> {
+    let s = jstr(v, path)?;
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+// ---------------------------------------------------------------------------
+// One report's outcome
+
+/// A report's outcome as the jobs act on it.
+pub(crate) enum Fetched {
+    /// The document (DONE).
+    Doc(Document),
+    /// CANCELLED: Amazon had nothing; record the (empty) result.
+    NoData(Handle),
+    /// Still in Amazon's queue, or the budget is spent: the next run.
+    Later(String),
+    /// FATAL (or an empty document): retried on a later run with backoff.
+    Failed(String),
+}
+
+pub(crate) async fn fetch(
+    ctx: &Ctx<'_>,
+    job: JobName,
+    req: &ReportRequest,
+) -> Result<Fetched, JobError> {
+    Ok(match reports::fetch(ctx, job, req).await? {
+        ReportOutcome::Document(d) => Fetched::Doc(d),
+        ReportOutcome::NoData(h) => Fetched::NoData(h),
+        ReportOutcome::Pending { report_id, status } => Fetched::Later(format!(
+            "report {report_id} still {status}; resumed on the next run"
+        )),
+        ReportOutcome::Deferred { reason } => Fetched::Later(reason),
+        ReportOutcome::Failed { reason, .. } => Fetched::Failed(reason),
+    })
+}
+
+/// The text of a document: JSON as UTF-8 (or what the download declared),
+/// flat files in their charset (ISO-8859-1 unless told otherwise).
+pub(crate) fn doc_text(doc: &Document) -> String {
+    doc.text().into_owned()
+}
+
+/// What a job run did across its reports: rows written, notes, failures.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub rows: u64,
+    pub notes: Vec<String>,
+    pub failures: Vec<String>,
+}
+
+impl Tally {
+    pub fn note(&mut self, s: impl Into<String>) {
+        self.notes.push(s.into());
+    }
+
+    /// Notes a parse's skipped rows and missing columns.
+    pub fn issues<T>(&mut self, what: &str, parsed: &Parsed<T>) {
+        if let Some(d) = &parsed.summary {
+            tracing::warn!(report = what, "{d}");
+            self.notes.push(format!("{what}: {d}"));
+        }
+    }
+
+    /// The job's result: an error naming the failed reports (after the
+    /// others were written), else the report.
+    pub fn finish(self) -> Result<super::JobReport, JobError> {
+        if !self.failures.is_empty() {
+            return Err(JobError::Data(self.failures.join("; ")));
+        }
+        Ok(super::JobReport {
+            rows: self.rows,
+            note: if self.notes.is_empty() {
+                "up to date".into()
+            } else {
+                self.notes.join("; ")
+            },
+        })
+    }
+}
+
+/// The report request for `report_type` in one marketplace.
+pub(crate) fn request(report_type: &str, m: &Marketplace) -> ReportRequest {
+    ReportRequest::new(report_type, [m.id])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_flat_files_write_them() {
+        let ints: &[(&str, Option<i64>)] = &[
+            ("12", Some(12)),
+            ("-3", Some(-3)),
+            ("1,234", Some(1234)),
+            ("12.0", Some(12)),
+            ("12.5", None),
+            ("abc", None),
+        ];
+        for (s, want) in ints {
+            assert_eq!(parse_int(s), *want, "{s}");
+        }
+        let nums: &[(&str, Option<f64>)] = &[
+            ("12.5", Some(12.5)),
+            ("1,234.50", Some(1234.5)),
+            ("12,5", Some(12.5)),
+            ("7%", Some(7.0)),
+            ("n/a", None),
+        ];
+        for (s, want) in nums {
+            assert_eq!(parse_num(s), *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn flat_files_by_header_name() {
+        static COLS: [Column; 2] = [Column::new("a"), Column::new("b")];
+        let text = "\u{feff}B\tA\r\n2\tx\r\n\r\n3\n4\ty\tz\n5\t\n6\tq\n";
+        let parsed = read_flat(text.as_bytes(), encoding_rs::UTF_8, &COLS, |r| {
+            Ok((r.req("a")?.to_string(), int(r, "b")?))
+        })
+        .unwrap();
+        assert_eq!(
+            parsed.rows,
+            vec![("x".to_string(), Some(2)), ("q".to_string(), Some(6))]
+        );
+        let got: Vec<usize> = parsed.issues.iter().map(|p| p.line).collect();
+        assert_eq!(got, vec![4, 5, 6]);
+        assert_eq!(parsed.skipped, 3);
+        assert_eq!(parsed.issues[2].column.as_deref(), Some("a"));
+        assert!(parsed.summary.unwrap().contains("3 malformed"));
+    }
+
+    #[test]
+    fn days_and_date_params() {
+        let us = crate::amazon::marketplace::lookup("US").unwrap();
+        let jp = crate::amazon::marketplace::lookup("JP").unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(
+            crate::store::ops::ts(day_start(us, d)),
+            "2026-03-01T08:00:00Z"
+        );
+        assert_eq!(
+            crate::store::ops::ts(day_start(jp, d)),
+            "2026-02-28T15:00:00Z"
+        );
+        let p = date_param(d);
+        assert_eq!(day_of(us, p), d);
+        assert_eq!(day_of(jp, p), d);
+        assert_eq!(p.date_naive(), d);
+    }
+}

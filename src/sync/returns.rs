@@ -1,0 +1,381 @@
+//! Job `returns`: customer returns from two flat files,
+//! GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA (FBA, `source='fba'`) and
+//! GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE (merchant-fulfilled,
+//! `source='mfn'`).
+//!
+//! Each run asks for returns dated from [`OVERLAP`] before the end of the
+//! last run's window to now (the first run reaches back [`HISTORY`]), so
+//! late rows and status changes (a reimbursement, a closed MFN return) are
+//! read again and upserted over the same key. Each report's rows and its
+//! part of the cursor are written in one transaction.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use encoding_rs::Encoding;
+use serde_json::json;
+
+use super::flatfile::{Column, Issue, Record};
+use super::report_util::{self as ru, Fetched, Parsed, Tally};
+use super::{Ctx, JobError, JobName, JobReport};
+use crate::amazon::marketplace::Marketplace;
+use crate::amazon::reports;
+use crate::store::jobs;
+use crate::store::ops::ts;
+use crate::store::seller_reports::{self as store, ReturnRow, Scope};
+
+pub const FBA_REPORT_TYPE: &str = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA";
+pub const MFN_REPORT_TYPE: &str = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE";
+const JOB: JobName = JobName::Returns;
+/// How far the first run reaches back (return_rate reads 30 days).
+pub const HISTORY: Duration = Duration::days(60);
+/// Overlap with the previous window: Amazon adds rows late and changes
+/// statuses (MFN returns close about a week after the request).
+pub const OVERLAP: Duration = Duration::days(14);
+
+/// FBA customer returns, REFERENCE §4 (13 columns).
+pub static FBA_COLUMNS: [Column; 13] = [
+    Column::new("return-date"),
+    Column::alias("order-id", &["amazon-order-id"]),
+    Column::alias("sku", &["seller-sku", "merchant-sku"]),
+    Column::new("asin"),
+    Column::new("fnsku"),
+    Column::new("product-name"),
+    Column::new("quantity"),
+    Column::new("fulfillment-center-id"),
+    Column::new("detailed-disposition"),
+    Column::new("reason"),
+    Column::new("status"),
+    Column::new("license-plate-number"),
+    Column::new("customer-comments"),
+];
+
+/// MFN returns, REFERENCE §4 (32 columns; names folded by the reader, so
+/// `Order ID` is `order-id`).
+pub static MFN_COLUMNS: [Column; 32] = [
+    Column::new("Order ID"),
+    Column::new("Order date"),
+    Column::new("Return request date"),
+    Column::new("Return request status"),
+    Column::new("Amazon RMA ID"),
+    Column::new("Merchant RMA ID"),
+    Column::new("Label type"),
+    Column::new("Label cost"),
+    Column::new("Currency code"),
+    Column::new("Return carrier"),
+    Column::new("Tracking ID"),
+    Column::new("Label to be paid by"),
+    Column::new("A-to-Z Claim"),
+    Column::new("Is prime"),
+    Column::new("ASIN"),
+    Column::alias("Merchant SKU", &["sku", "seller-sku"]),
+    Column::new("Item Name"),
+    Column::alias("Return quantity", &["quantity"]),
+    Column::new("Return Reason"),
+    Column::new("In policy"),
+    Column::new("Return type"),
+    Column::new("Resolution"),
+    Column::new("Invoice number"),
+    Column::new("Return delivery date"),
+    Column::new("Order Amount"),
+    Column::new("Order quantity"),
+    Column::new("SafeT Action reason"),
+    Column::new("SafeT claim id"),
+    Column::new("SafeT claim state"),
+    Column::new("SafeT claim creation time"),
+    Column::new("SafeT claim reimbursement amount"),
+    Column::new("Refunded Amount"),
+];
+
+/// A return's date cell: an instant (`2026-02-10T14:03:00+00:00`, with or
+/// without seconds or offset; a bare time is UTC) or a date only. Returns
+/// the marketplace day and, when a time was given, the instant.
+pub fn parse_when(s: &str, m: &Marketplace) -> Option<(NaiveDate, Option<DateTime<Utc>>)> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        let t = t.with_timezone(&Utc);
+        return Some((ru::day_of(m, t), Some(t)));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M:%S %z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, f) {
+            let t = t.with_timezone(&Utc);
+            return Some((ru::day_of(m, t), Some(t)));
+        }
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            let t = t.and_utc();
+            return Some((ru::day_of(m, t), Some(t)));
+        }
+    }
+    // A date only is already the marketplace's day.
+    for f in ["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), f) {
+            return Some((d, None));
+        }
+    }
+    None
+}
+
+/// Adds up rows with the same key (two lines of one return in one file).
+fn merge(rows: Vec<ReturnRow>) -> Vec<ReturnRow> {
+    let mut out: Vec<ReturnRow> = Vec::new();
+    let mut at: std::collections::HashMap<(String, String, String), usize> = Default::default();
+    for r in rows {
+        let key = (r.order_id.clone(), r.sku.clone(), r.return_ref.clone());
+        match at.get(&key) {
+            Some(&i) => out[i].quantity += r.quantity,
+            None => {
+                at.insert(key, out.len());
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+fn fba_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
+    let when = rec.req("return-date")?;
+    let (return_date, returned_at) = parse_when(when, m)
+        .ok_or_else(|| rec.issue("return-date", &format!("not a date: {when:?}")))?;
+    let quantity = ru::int(rec, "quantity")?.unwrap_or(1);
+    if quantity < 0 {
+        return Err(rec.issue("quantity", "negative"));
+    }
+    let text = |n: &str| rec.get(n).map(str::to_string);
+    Ok(ReturnRow {
+        source: "fba",
+        order_id: rec.req("order-id")?.to_string(),
+        sku: rec.req("sku")?.to_string(),
+        return_ref: rec.get("license-plate-number").unwrap_or(when).to_string(),
+        return_date,
+        returned_at,
+        asin: text("asin"),
+        fnsku: text("fnsku"),
+        quantity,
+        reason: text("reason"),
+        disposition: text("detailed-disposition"),
+        status: text("status"),
+        report_type: FBA_REPORT_TYPE.to_string(),
+        raw: ru::cells(rec, &FBA_COLUMNS, &[]),
+    })
+}
+
+fn mfn_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
+    let when = rec.req("Return request date")?;
+    let (return_date, returned_at) = parse_when(when, m)
+        .ok_or_else(|| rec.issue("Return request date", &format!("not a date: {when:?}")))?;
+    let quantity = ru::int(rec, "Return quantity")?.unwrap_or(1);
+    if quantity < 0 {
+        return Err(rec.issue("Return quantity", "negative"));
+    }
+    let text = |n: &str| rec.get(n).map(str::to_string);
+    Ok(ReturnRow {
+        source: "mfn",
+        order_id: rec.req("Order ID")?.to_string(),
+        sku: rec.req("Merchant SKU")?.to_string(),
+        return_ref: rec.get("Amazon RMA ID").unwrap_or(when).to_string(),
+        return_date,
+        returned_at,
+        asin: text("ASIN"),
+        fnsku: None,
+        quantity,
+        reason: text("Return Reason"),
+        disposition: text("Resolution"),
+        status: text("Return request status"),
+        report_type: MFN_REPORT_TYPE.to_string(),
+        raw: ru::cells(rec, &MFN_COLUMNS, &[]),
+    })
+}
+
+/// Parses either returns report (`report_type` picks the columns).
+pub fn parse(
+    report_type: &str,
+    bytes: &[u8],
+    encoding: &'static Encoding,
+    m: &Marketplace,
+) -> Result<Parsed<ReturnRow>, String> {
+    let mut p = match report_type {
+        FBA_REPORT_TYPE => ru::read_flat(bytes, encoding, &FBA_COLUMNS, |r| fba_row(r, m))?,
+        MFN_REPORT_TYPE => ru::read_flat(bytes, encoding, &MFN_COLUMNS, |r| mfn_row(r, m))?,
+        other => return Err(format!("{other} is not a returns report")),
+    };
+    p.rows = merge(std::mem::take(&mut p.rows));
+    Ok(p)
+}
+
+pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    let account = ctx.account.name.as_str();
+    let mut tally = Tally::default();
+    for m in ctx.account.marketplaces() {
+        let cursor = ctx
+            .with_db(|c| jobs::cursor(c, JOB.as_str(), account, m.id))?
+            .unwrap_or_else(|| json!({}));
+        let mut reqs = Vec::new();
+        for (key, report_type) in [
+            ("fba_through", FBA_REPORT_TYPE),
+            ("mfn_through", MFN_REPORT_TYPE),
+        ] {
+            let through = cursor[key]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc));
+            let start = match through {
+                Some(t) => t - OVERLAP,
+                None => ctx.now - HISTORY,
+            };
+            // From the start of a marketplace day: the same start all day.
+            let start = ru::day_start(m, ru::day_of(m, start));
+            let end = ctx.now;
+            reqs.push((
+                key,
+                report_type,
+                ru::request(report_type, m).range(start, end),
+            ));
+        }
+        for (_, _, req) in &reqs {
+            let _ = reports::prepare(ctx, JOB, req).await?;
+        }
+        for (key, report_type, req) in reqs {
+            let what = format!(
+                "{} {}",
+                m.country,
+                if key == "fba_through" { "FBA" } else { "MFN" }
+            );
+            let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
+                Fetched::Doc(d) => {
+                    let p = parse(report_type, d.bytes(), d.encoding(), m).map_err(|e| {
+                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
+                    })?;
+                    (p, d.handle)
+                }
+                Fetched::NoData(h) => (Parsed::default(), h),
+                Fetched::Later(why) => {
+                    tally.note(format!("{what}: {why}"));
+                    continue;
+                }
+                Fetched::Failed(why) => {
+                    tally.failures.push(format!("{what}: {why}"));
+                    continue;
+                }
+            };
+            tally.issues(&what, &parsed);
+            let scope = Scope {
+                account,
+                marketplace_id: m.id,
+                now: ctx.now,
+            };
+            let end = req.data_end.unwrap_or(ctx.now);
+            tally.rows += ctx.with_db(|c| {
+                let tx = c.transaction()?;
+                let n = store::write_returns(&tx, &scope, &parsed.rows)?;
+                let mut cur =
+                    jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
+                cur[key] = json!(ts(end));
+                jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
+                reports::finish(&tx, &handle)?;
+                tx.commit()?;
+                Ok(n)
+            })?;
+        }
+    }
+    tally.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us() -> &'static Marketplace {
+        crate::amazon::marketplace::lookup("US").unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn dates_in_the_marketplace_zone() {
+        let (day, at) = parse_when("2026-02-10T05:30:00+00:00", us()).unwrap();
+        // 05:30 UTC is still the 9th in Los Angeles.
+        assert_eq!(day, d("2026-02-09"));
+        assert_eq!(ts(at.unwrap()), "2026-02-10T05:30:00Z");
+        assert_eq!(
+            parse_when("2026-02-10", us()),
+            Some((d("2026-02-10"), None))
+        );
+        assert_eq!(
+            parse_when("02/10/2026", us()),
+            Some((d("2026-02-10"), None))
+        );
+        assert!(parse_when("soon", us()).is_none());
+    }
+
+    #[test]
+    fn fba_returns_by_header_name() {
+        let text = "return-date\torder-id\tsku\tasin\tfnsku\tproduct-name\tquantity\tfulfillment-center-id\t\
+                    detailed-disposition\treason\tstatus\tlicense-plate-number\tcustomer-comments\n\
+                    2026-02-10T14:03:00+00:00\t111-1\tS-1\tB0A\tX0A\tCaf\u{e9} mug\t1\tPHX7\tSELLABLE\tUNWANTED_ITEM\t\
+                    Unit returned to inventory\tLPN1\t\n\
+                    2026-02-10T14:03:00+00:00\t111-1\tS-1\tB0A\tX0A\tCaf\u{e9} mug\t2\tPHX7\tSELLABLE\tUNWANTED_ITEM\t\
+                    Unit returned to inventory\tLPN1\t\n\
+                    2026-02-11T09:00:00+00:00\t111-2\tS-2\tB0B\tX0B\tx\t1\tPHX7\tDEFECTIVE\tDEFECTIVE\tReimbursed\t\tbroken\n";
+        let bytes = encoding_rs::WINDOWS_1252.encode(text).0.into_owned();
+        let p = parse(FBA_REPORT_TYPE, &bytes, encoding_rs::WINDOWS_1252, us()).unwrap();
+        assert_eq!(p.rows.len(), 2);
+        let a = &p.rows[0];
+        assert_eq!(
+            (a.order_id.as_str(), a.sku.as_str(), a.return_ref.as_str()),
+            ("111-1", "S-1", "LPN1")
+        );
+        // Two lines of one return added up.
+        assert_eq!(a.quantity, 3);
+        assert_eq!(a.raw["product-name"], "Caf\u{e9} mug");
+        let b = &p.rows[1];
+        // No licence plate: the date text keys it.
+        assert_eq!(b.return_ref, "2026-02-11T09:00:00+00:00");
+        assert_eq!(b.disposition.as_deref(), Some("DEFECTIVE"));
+        assert_eq!(b.raw["customer-comments"], "broken");
+    }
+
+    #[test]
+    fn mfn_returns_reordered_missing_and_malformed() {
+        // A short, reordered generation with an unknown column.
+        let text = "Merchant SKU\tOrder ID\tReturn request date\tReturn quantity\tNew Column\tReturn Reason\tAmazon RMA ID\n\
+                    S-9\t112-1\t2026-02-12T10:00:00+00:00\t1\tz\tNO_REASON\tD1\n\
+                    S-9\t112-2\tnot a date\t1\tz\tNO_REASON\tD2\n\
+                    S-9\t112-3\t2026-02-12T10:00:00+00:00\tone\tz\tNO_REASON\tD3\n\
+                    S-9\t112-4\t2026-02-12\n";
+        let p = parse(
+            MFN_REPORT_TYPE,
+            text.as_bytes(),
+            encoding_rs::WINDOWS_1252,
+            us(),
+        )
+        .unwrap();
+        assert_eq!(p.rows.len(), 1);
+        let r = &p.rows[0];
+        assert_eq!(
+            (r.source, r.return_ref.as_str(), r.quantity),
+            ("mfn", "D1", 1)
+        );
+        assert_eq!(r.reason.as_deref(), Some("NO_REASON"));
+        assert!(p.missing.contains(&"Return request status"));
+        let at: Vec<(usize, Option<&str>)> = p
+            .issues
+            .iter()
+            .map(|i| (i.line, i.column.as_deref()))
+            .collect();
+        assert_eq!(
+            at,
+            vec![
+                (3, Some("Return request date")),
+                (4, Some("Return quantity")),
+                (5, Some("Amazon RMA ID")),
+            ]
+        );
+        assert!(parse("GET_X", b"", encoding_rs::UTF_8, us()).is_err());
+    }
+}

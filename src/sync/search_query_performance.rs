@@ -1,0 +1,328 @@
+//! Job `search_query_performance`: Brand Analytics Search Query Performance
+//! (GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT, JSON,
+//! `sellingPartnerSearchQueryPerformanceReport.json`; Brand Analytics role
+//! and Brand Registry).
+//!
+//! `reportPeriod=WEEK`, and a request must cover exactly one week, Sunday
+//! to Saturday (REFERENCE §0.9), so the job asks for the last complete week
+//! in the marketplace's zone (and, on a first run or after a gap, the weeks
+//! before it up to [`MAX_WEEKS`]). `reportOptions.asin` holds at most 200
+//! characters of space-separated ASINs, so the seller's ASINs (every ASIN
+//! flywheel has seen) go in chunks. A week's chunks that completed are kept
+//! in the cursor, so a chunk still pending does not make the others be
+//! requested again; the week is done when every chunk is.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use serde_json::{json, Value};
+
+use super::report_util::{self as ru, jint, jnum, jstr, Fetched, Tally};
+use super::{Ctx, JobError, JobName, JobReport};
+use crate::amazon::marketplace::Marketplace;
+use crate::amazon::reports::{self, ReportRequest};
+use crate::store::jobs;
+use crate::store::seller_reports::{self as store, Scope, SqpRow};
+
+pub const REPORT_TYPE: &str = "GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT";
+const JOB: JobName = JobName::SearchQueryPerformance;
+/// Longest `reportOptions.asin` Amazon accepts.
+pub const ASIN_OPTION_MAX: usize = 200;
+/// Weeks a first run reads (keyword_share compares a week with the one before).
+const FIRST_WEEKS: i64 = 2;
+/// Weeks caught up after a gap, at most.
+const MAX_WEEKS: i64 = 8;
+
+/// Space-separated chunks of at most `max` characters; an ASIN longer than
+/// `max` on its own is left out (it cannot be asked for).
+pub fn asin_chunks(asins: &[String], max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for a in asins {
+        let a = a.trim();
+        if a.is_empty() || a.len() > max {
+            continue;
+        }
+        if !cur.is_empty() && cur.len() + 1 + a.len() > max {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(a);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The Sunday starting the last week (Sunday–Saturday) complete before `today`.
+pub fn last_complete_week(today: NaiveDate) -> NaiveDate {
+    let since_sunday = today.weekday().num_days_from_sunday() as i64;
+    today - Duration::days(since_sunday + 7)
+}
+
+/// Weeks to read, oldest first: after `through` (a week already stored)
+/// or the first run's weeks, at most [`MAX_WEEKS`].
+pub fn weeks_to_fetch(today: NaiveDate, through: Option<NaiveDate>) -> Vec<NaiveDate> {
+    let last = last_complete_week(today);
+    let first = match through {
+        Some(t) => (t + Duration::days(7)).max(last - Duration::days(7 * (MAX_WEEKS - 1))),
+        None => last - Duration::days(7 * (FIRST_WEEKS - 1)),
+    };
+    let mut out = Vec::new();
+    let mut w = first;
+    while w <= last {
+        out.push(w);
+        w += Duration::days(7);
+    }
+    out
+}
+
+/// Parses the document (lenient: missing blocks are `None`; a row without
+/// an ASIN, query or dates is skipped).
+pub fn parse(text: &str) -> Result<Vec<SqpRow>, String> {
+    let v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|e| format!("search query performance document is not JSON: {e}"))?;
+    if !v.is_object() {
+        return Err("search query performance document is not a JSON object".into());
+    }
+    let mut rows = Vec::new();
+    for r in v["dataByAsin"].as_array().into_iter().flatten() {
+        let (Some(asin), Some(query), Some(start)) = (
+            jstr(r, &["asin"]),
+            jstr(r, &["searchQueryData", "searchQuery"]),
+            ru::jdate(r, &["startDate"]),
+        ) else {
+            continue;
+        };
+        // week_start is a Sunday (the table CHECKs it): a start date Amazon
+        // sends mid-week is moved back to its Sunday.
+        let week_start = start - Duration::days(start.weekday().num_days_from_sunday() as i64);
+        rows.push(SqpRow {
+            asin,
+            week_start,
+            week_end: ru::jdate(r, &["endDate"]).unwrap_or(week_start + Duration::days(6)),
+            search_query: query,
+            search_query_score: jint(r, &["searchQueryData", "searchQueryScore"]),
+            search_query_volume: jint(r, &["searchQueryData", "searchQueryVolume"]),
+            impressions_total: jint(r, &["impressionData", "totalQueryImpressionCount"]),
+            impressions_asin: jint(r, &["impressionData", "asinImpressionCount"]),
+            impression_share: jnum(r, &["impressionData", "asinImpressionShare"]),
+            clicks_total: jint(r, &["clickData", "totalClickCount"]),
+            clicks_asin: jint(r, &["clickData", "asinClickCount"]),
+            click_share: jnum(r, &["clickData", "asinClickShare"]),
+            cart_adds_total: jint(r, &["cartAddData", "totalCartAddCount"]),
+            cart_adds_asin: jint(r, &["cartAddData", "asinCartAddCount"]),
+            cart_add_share: jnum(r, &["cartAddData", "asinCartAddShare"]),
+            purchases_total: jint(r, &["purchaseData", "totalPurchaseCount"]),
+            purchases_asin: jint(r, &["purchaseData", "asinPurchaseCount"]),
+            purchase_share: jnum(r, &["purchaseData", "asinPurchaseShare"]),
+        });
+    }
+    Ok(rows)
+}
+
+fn request(m: &Marketplace, week: NaiveDate, chunk: &str) -> ReportRequest {
+    ru::request(REPORT_TYPE, m)
+        .range(
+            ru::date_param(week),
+            ru::date_param(week + Duration::days(6)),
+        )
+        .option("reportPeriod", "WEEK")
+        .option("asin", chunk)
+}
+
+pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    let mut tally = Tally::default();
+    for m in ctx.account.marketplaces() {
+        run_marketplace(ctx, m, &mut tally).await?;
+    }
+    tally.finish()
+}
+
+async fn run_marketplace(
+    ctx: &Ctx<'_>,
+    m: &'static Marketplace,
+    tally: &mut Tally,
+) -> Result<(), JobError> {
+    let account = ctx.account.name.as_str();
+    let asins = ctx.with_db(|c| store::known_asins(c, account, m.id))?;
+    if asins.is_empty() {
+        tally.note(format!(
+            "{}: no ASINs known yet (run sales_traffic or orders first)",
+            m.country
+        ));
+        return Ok(());
+    }
+    let chunks = asin_chunks(&asins, ASIN_OPTION_MAX);
+    let cursor = ctx
+        .with_db(|c| jobs::cursor(c, JOB.as_str(), account, m.id))?
+        .unwrap_or_else(|| json!({}));
+    let through = cursor["through"]
+        .as_str()
+        .and_then(|s| s.parse::<NaiveDate>().ok());
+    let today = ru::day_of(m, ctx.now);
+    let weeks = weeks_to_fetch(today, through);
+    if weeks.is_empty() {
+        return Ok(());
+    }
+    let done_of = |cur: &Value, week: NaiveDate| -> BTreeSet<String> {
+        cur["partial"][week.to_string()]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut todo = Vec::new();
+    for &week in &weeks {
+        let done = done_of(&cursor, week);
+        for chunk in chunks.iter().filter(|c| !done.contains(*c)) {
+            todo.push((week, chunk.clone()));
+        }
+    }
+    for (week, chunk) in &todo {
+        let _ = reports::prepare(ctx, JOB, &request(m, *week, chunk)).await?;
+    }
+    for (week, chunk) in todo {
+        let what = format!("week {week}");
+        let (rows, handle) = match ru::fetch(ctx, JOB, &request(m, week, &chunk)).await? {
+            Fetched::Doc(d) => {
+                let rows = parse(&ru::doc_text(&d)).map_err(|e| {
+                    JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
+                })?;
+                (rows, d.handle)
+            }
+            Fetched::NoData(h) => (Vec::new(), h),
+            Fetched::Later(why) => {
+                tally.note(format!("{what}: {why}"));
+                continue;
+            }
+            Fetched::Failed(why) => {
+                tally.failures.push(format!("{what}: {why}"));
+                continue;
+            }
+        };
+        let scope = Scope {
+            account,
+            marketplace_id: m.id,
+            now: ctx.now,
+        };
+        let n = ctx.with_db(|c| {
+            let tx = c.transaction()?;
+            let n = store::write_sqp(&tx, &scope, &rows)?;
+            let mut cur =
+                jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
+            if !cur["partial"].is_object() {
+                cur["partial"] = json!({});
+            }
+            let mut done = done_of(&cur, week);
+            done.insert(chunk.clone());
+            cur["partial"][week.to_string()] = json!(done);
+            // The cursor moves over complete weeks (every chunk stored) with
+            // no incomplete week before them.
+            for &w in &weeks {
+                let through = cur["through"]
+                    .as_str()
+                    .and_then(|s| s.parse::<NaiveDate>().ok());
+                if through.is_some_and(|t| t >= w) {
+                    continue;
+                }
+                let done = done_of(&cur, w);
+                if !chunks.iter().all(|c| done.contains(c)) {
+                    break;
+                }
+                cur["through"] = json!(w.to_string());
+                if let Some(p) = cur["partial"].as_object_mut() {
+                    p.remove(&w.to_string());
+                }
+            }
+            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
+            reports::finish(&tx, &handle)?;
+            tx.commit()?;
+            Ok(n)
+        })?;
+        tally.rows += n;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn chunks_hold_at_most_200_characters() {
+        let asins: Vec<String> = (0..40).map(|i| format!("B0{i:08}")).collect();
+        let chunks = asin_chunks(&asins, ASIN_OPTION_MAX);
+        // 10-character ASINs: 18 fit (18 × 10 + 17 spaces = 197).
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[0].split(' ').count(), 18);
+        assert!(chunks.iter().all(|c| c.len() <= 200));
+        let back: Vec<&str> = chunks.iter().flat_map(|c| c.split(' ')).collect();
+        assert_eq!(back.len(), 40);
+        assert_eq!(asin_chunks(&[], 200), Vec::<String>::new());
+        assert_eq!(asin_chunks(&["A".repeat(201)], 200), Vec::<String>::new());
+        assert_eq!(asin_chunks(&["A".into(), "B".into()], 3), vec!["A B"]);
+        assert_eq!(asin_chunks(&["A".into(), "B".into()], 2), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn weeks_run_sunday_to_saturday() {
+        // 2026-03-02 is a Monday: the last complete week is Feb 22-28.
+        assert_eq!(last_complete_week(d("2026-03-02")), d("2026-02-22"));
+        // On a Sunday the week that just ended is complete.
+        assert_eq!(last_complete_week(d("2026-03-01")), d("2026-02-22"));
+        // On a Saturday that week is not over yet.
+        assert_eq!(last_complete_week(d("2026-02-28")), d("2026-02-15"));
+        assert_eq!(
+            weeks_to_fetch(d("2026-03-02"), None),
+            vec![d("2026-02-15"), d("2026-02-22")]
+        );
+        assert!(weeks_to_fetch(d("2026-03-02"), Some(d("2026-02-22"))).is_empty());
+        assert_eq!(
+            weeks_to_fetch(d("2026-03-09"), Some(d("2026-02-22"))),
+            vec![d("2026-03-01")]
+        );
+        assert_eq!(
+            weeks_to_fetch(d("2027-03-09"), Some(d("2026-02-22"))).len(),
+            8
+        );
+    }
+
+    #[test]
+    fn parses_rows_and_skips_incomplete_ones() {
+        let doc = r#"{"dataByAsin": [
+          {"startDate": "2026-02-22", "endDate": "2026-02-28", "asin": "B0A",
+           "searchQueryData": {"searchQuery": "water bottle", "searchQueryScore": 1, "searchQueryVolume": 900},
+           "impressionData": {"totalQueryImpressionCount": 12600, "asinImpressionCount": 1260, "asinImpressionShare": 0.1},
+           "clickData": {"totalClickCount": 558, "asinClickCount": 50, "asinClickShare": 0.0896},
+           "cartAddData": {"totalCartAddCount": 120, "asinCartAddCount": 11, "asinCartAddShare": 0.0917},
+           "purchaseData": {"totalPurchaseCount": 50, "asinPurchaseCount": 4, "asinPurchaseShare": 0.08}},
+          {"startDate": "2026-02-24", "asin": "B0A", "searchQueryData": {"searchQuery": "bottle"}},
+          {"startDate": "2026-02-22", "asin": "B0A", "searchQueryData": {}},
+          {"asin": "B0A", "searchQueryData": {"searchQuery": "x"}}
+        ]}"#;
+        let rows = parse(doc).unwrap();
+        assert_eq!(rows.len(), 2);
+        let r = &rows[0];
+        assert_eq!(r.week_start, d("2026-02-22"));
+        assert_eq!(r.search_query_volume, Some(900));
+        assert_eq!(r.impression_share, Some(0.1));
+        assert_eq!(r.clicks_asin, Some(50));
+        assert_eq!(r.purchases_asin, Some(4));
+        // A mid-week start is moved back to its Sunday.
+        assert_eq!(rows[1].week_start, d("2026-02-22"));
+        assert_eq!(rows[1].impressions_total, None);
+        assert!(parse("[]").is_err());
+        assert_eq!(parse("{}").unwrap(), vec![]);
+    }
+}
