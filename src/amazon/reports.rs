@@ -845,7 +845,8 @@ mod tests {
     fn charset_table() {
         let none: &[String] = &[];
         let jp = vec!["A1VC38T7YXB528".to_string()];
-        let cases: &[(Option<&str>, &[String], &[u8], &str)] = &[
+        type Case<'a> = (Option<&'a str>, &'a [String], &'a [u8], &'a str);
+        let cases: &[Case] = &[
             (
                 Some("text/plain; charset=ISO-8859-1"),
                 none,

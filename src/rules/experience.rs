@@ -301,7 +301,7 @@ pub(crate) fn rating_floor(e: &mut Eval) {
 pub(crate) fn return_rate(e: &mut Eval) {
     let rule = RuleId::ReturnRate;
     let base = &e.cfg.rules.return_rate;
-    let (Some(orders), Some(returns)) = (&e.snap.orders, &e.snap.returns) else {
+    let (Some(orders), Some(_)) = (&e.snap.orders, &e.snap.returns) else {
         let subject = e.market();
         e.missing(rule, base.no_data, subject, "orders or returns have never been synced");
         return;
@@ -333,7 +333,7 @@ pub(crate) fn return_rate(e: &mut Eval) {
         }
         let mut reasons: BTreeMap<&str, i64> = BTreeMap::new();
         let mut returned = 0i64;
-        for r in returns.iter().filter(|r| &r.sku == sku && w.contains(r.date)) {
+        for r in e.returns_of(sku).iter().filter(|r| w.contains(r.date)) {
             returned += r.quantity;
             *reasons.entry(r.reason.as_deref().unwrap_or("UNKNOWN")).or_default() += r.quantity;
         }

@@ -123,6 +123,13 @@ pub(crate) fn conversion_rate(e: &mut Eval) {
 pub(crate) fn traffic_trend(e: &mut Eval) {
     let rule = RuleId::TrafficTrend;
     let base = &e.cfg.rules.traffic_trend;
+    // Subjects (ASIN or SKU) → the rules firing for them, for the diagnosis.
+    let mut firing: HashMap<String, Vec<RuleId>> = HashMap::new();
+    for f in e.out.iter().filter(|f| f.status == Status::Firing) {
+        for k in [&f.subject.asin, &f.subject.sku].into_iter().flatten() {
+            firing.entry(k.clone()).or_default().push(f.rule);
+        }
+    }
     for asin in e.snap.asins() {
         let subject = e.market().asin(&asin);
         let s = e.settings(rule, base, &subject);
@@ -465,6 +472,13 @@ pub(crate) fn growth_stall(e: &mut Eval) {
     {
         return;
     }
+    // Subjects (ASIN or SKU) → the rules firing for them, for the diagnosis.
+    let mut firing: HashMap<String, Vec<RuleId>> = HashMap::new();
+    for f in e.out.iter().filter(|f| f.status == Status::Firing) {
+        for k in [&f.subject.asin, &f.subject.sku].into_iter().flatten() {
+            firing.entry(k.clone()).or_default().push(f.rule);
+        }
+    }
     for asin in e.snap.asins() {
         let subject = e.market().asin(&asin);
         let s = e.settings(rule, base, &subject);
@@ -491,7 +505,7 @@ pub(crate) fn growth_stall(e: &mut Eval) {
         if before < s.min_units as i64 || units > before {
             continue;
         }
-        let diagnosis = diagnose(e, &asin, &l, &b, w);
+        let diagnosis = diagnose(e, &firing, &asin, &l, &b, w);
         let change = change_pct(units as f64, before as f64).unwrap_or(0.0);
         let mut first = Vec::new();
         if diagnosis.conversion_fell == Some(true) {
@@ -544,7 +558,14 @@ pub(crate) fn growth_stall(e: &mut Eval) {
 }
 
 /// DESIGN §1's tree filled with the ASIN's own numbers.
-fn diagnose(e: &Eval, asin: &str, l: &AsinWindow, b: &AsinWindow, w: Window) -> Diagnosis {
+fn diagnose(
+    e: &Eval,
+    firing: &HashMap<String, Vec<RuleId>>,
+    asin: &str,
+    l: &AsinWindow,
+    b: &AsinWindow,
+    w: Window,
+) -> Diagnosis {
     let mut d = Diagnosis {
         conversion_fell: match (conv(l), conv(b)) {
             (Some(x), Some(y)) => Some(x < y),
@@ -556,17 +577,13 @@ fn diagnose(e: &Eval, asin: &str, l: &AsinWindow, b: &AsinWindow, w: Window) -> 
         },
         ..Diagnosis::default()
     };
-    let skus: Vec<&str> = e.snap.skus_of(asin).collect();
+    let skus: Vec<&str> = e.skus_of(asin).to_vec();
     // Which other rules already fire for this ASIN or its SKUs.
-    let mut other: Vec<String> = e
-        .out
-        .iter()
-        .filter(|f| f.status == Status::Firing && f.rule != RuleId::GrowthStall)
-        .filter(|f| {
-            f.subject.asin.as_deref() == Some(asin)
-                || f.subject.sku.as_deref().is_some_and(|s| skus.contains(&s))
-        })
-        .map(|f| f.rule.as_str().to_string())
+    let mut other: Vec<String> = std::iter::once(asin)
+        .chain(skus.iter().copied())
+        .filter_map(|k| firing.get(k))
+        .flatten()
+        .map(|r| r.as_str().to_string())
         .collect();
     other.sort();
     other.dedup();
@@ -658,7 +675,7 @@ fn diagnose(e: &Eval, asin: &str, l: &AsinWindow, b: &AsinWindow, w: Window) -> 
                 });
             }
         }
-        if let (Some(orders), Some(returns)) = (&e.snap.orders, &e.snap.returns) {
+        if let (Some(orders), Some(_)) = (&e.snap.orders, &e.snap.returns) {
             let rate = |win: Window| {
                 let shipped: i64 = skus
                     .iter()
@@ -666,9 +683,10 @@ fn diagnose(e: &Eval, asin: &str, l: &AsinWindow, b: &AsinWindow, w: Window) -> 
                     .flat_map(|m| m.range(win.start..=win.end))
                     .map(|(_, d)| d.units_shipped)
                     .sum();
-                let returned: i64 = returns
+                let returned: i64 = skus
                     .iter()
-                    .filter(|r| skus.contains(&r.sku.as_str()) && win.contains(r.date))
+                    .flat_map(|s| e.returns_of(s).iter())
+                    .filter(|r| win.contains(r.date))
                     .map(|r| r.quantity)
                     .sum();
                 pct(returned as f64, shipped as f64)
@@ -684,8 +702,8 @@ fn diagnose(e: &Eval, asin: &str, l: &AsinWindow, b: &AsinWindow, w: Window) -> 
                 evidence: ev![("return_rate_pct", opt(now)), ("prior_return_rate_pct", opt(before))],
             });
         }
-        if let Some(listings) = &e.snap.listings {
-            for l in listings.iter().filter(|l| skus.contains(&l.sku.as_str())) {
+        {
+            for l in skus.iter().filter_map(|s| e.listing_by_sku.get(s)) {
                 if !l.issues.is_empty() || l.is_suppressed || !l.is_buyable {
                     d.checks.push(Check {
                         check: "listing",

@@ -26,6 +26,7 @@ pub mod render;
 pub mod snapshot;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -314,16 +315,51 @@ pub(crate) struct Eval<'a> {
     pub snap: &'a Snapshot,
     pub at: NaiveDate,
     pub out: Vec<Finding>,
+    /// ASIN → its SKUs (built once: catalogues have 20,000 SKUs).
+    pub skus_by_asin: HashMap<&'a str, Vec<&'a str>>,
+    /// SKU → its returns.
+    pub returns_by_sku: HashMap<&'a str, Vec<&'a snapshot::ReturnRow>>,
+    /// SKU → its listing.
+    pub listing_by_sku: HashMap<&'a str, &'a snapshot::ListingRow>,
 }
 
 impl<'a> Eval<'a> {
     pub fn new(cfg: &'a Config, snap: &'a Snapshot, at: NaiveDate) -> Eval<'a> {
+        let mut skus_by_asin: HashMap<&str, Vec<&str>> = HashMap::new();
+        for p in &snap.products {
+            if let Some(a) = p.asin.as_deref() {
+                skus_by_asin.entry(a).or_default().push(p.sku.as_str());
+            }
+        }
+        let mut returns_by_sku: HashMap<&str, Vec<&snapshot::ReturnRow>> = HashMap::new();
+        for r in snap.returns.iter().flatten() {
+            returns_by_sku.entry(r.sku.as_str()).or_default().push(r);
+        }
+        let listing_by_sku = snap
+            .listings
+            .iter()
+            .flatten()
+            .map(|l| (l.sku.as_str(), l))
+            .collect();
         Eval {
             cfg,
             snap,
             at,
             out: Vec::new(),
+            skus_by_asin,
+            returns_by_sku,
+            listing_by_sku,
         }
+    }
+
+    /// The SKUs of an ASIN.
+    pub fn skus_of(&self, asin: &str) -> &[&'a str] {
+        self.skus_by_asin.get(asin).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+
+    /// The returns of a SKU.
+    pub fn returns_of(&self, sku: &str) -> &[&'a snapshot::ReturnRow] {
+        self.returns_by_sku.get(sku).map(|v| v.as_slice()).unwrap_or(&[])
     }
 
     /// The marketplace-level subject.

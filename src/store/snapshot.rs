@@ -61,6 +61,17 @@ fn lookback_days(cfg: &Config) -> i64 {
     2 * longest as i64 + cfg.sync.attribution_days as i64 + 2
 }
 
+/// The largest `*_days` setting any override sets (0 without overrides).
+fn override_days(cfg: &Config) -> i64 {
+    cfg.overrides
+        .iter()
+        .flat_map(|o| o.settings.iter())
+        .filter(|(k, _)| k.ends_with("_days"))
+        .filter_map(|(_, v)| v.as_integer())
+        .max()
+        .unwrap_or(0)
+}
+
 fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -478,7 +489,10 @@ pub fn build(
                AND observed_at <= ?5
              ORDER BY asin, snapshot_date",
         )?;
-        let mut rows = st.query(params![a, m, from_s, at_s, as_of_s])?;
+        // Two BSR windows (7 days each by default) are all any reader needs.
+        let span = (cfg.rules.bsr_trend.window_days as i64).max(7).max(override_days(cfg));
+        let ranks_from = day(at - Duration::days(2 * span + 1));
+        let mut rows = st.query(params![a, m, ranks_from, at_s, as_of_s])?;
         while let Some(r) = rows.next()? {
             let d: String = r.get(1)?;
             let Some(d) = parse_day(&d) else { continue };
@@ -795,29 +809,44 @@ fn inventory(
     if out.is_empty() {
         return Ok(None);
     }
-    let lookback = cfg.rules.stockout_risk.stockout_lookback_days as i64;
+    // Stockout days: days of the lookback with an observation showing
+    // nothing available. Only those rows are grouped (a 20k-SKU catalogue
+    // has ~600k observations a month).
+    let lookback = (cfg.rules.stockout_risk.stockout_lookback_days as i64).max(override_days(cfg));
+    let (since, until) = (day(at - Duration::days(lookback)), day(at));
     let mut st = conn.prepare(
-        "SELECT sku, observed_day, MIN(fulfillable) FROM inventory_snapshots
+        "SELECT sku, COUNT(DISTINCT observed_day) FROM inventory_snapshots
          WHERE account = ?1 AND marketplace_id = ?2 AND observed_day >= ?3 AND observed_day < ?4
-           AND observed_at <= ?5
-         GROUP BY sku, observed_day",
+           AND observed_at <= ?5 AND fulfillable <= 0
+         GROUP BY sku",
     )?;
-    let mut rows = st.query(params![
-        a,
-        m,
-        day(at - Duration::days(lookback)),
-        day(at),
-        as_of
-    ])?;
+    let mut rows = st.query(params![a, m, since, until, as_of])?;
     while let Some(r) = rows.next()? {
         let sku: String = r.get(0)?;
-        let min: i64 = r.get(2)?;
         if let Some(x) = out.get_mut(&sku) {
-            x.observed_days += 1;
-            if min <= 0 {
-                x.stockout_days += 1;
-            }
+            x.stockout_days = r.get::<_, i64>(1)? as u32;
         }
+    }
+    // Days with any pull (the same for every SKU of a full pull).
+    let mut st = conn.prepare(
+        "SELECT DISTINCT observed_at FROM inventory_snapshots
+         WHERE account = ?1 AND marketplace_id = ?2 AND observed_at >= ?3 AND observed_at <= ?4",
+    )?;
+    let tz: chrono_tz::Tz = marketplace::lookup(m)
+        .and_then(|x| x.timezone.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let from_t = ts(day_start(tz, at - Duration::days(lookback)));
+    let to_t = ts(day_start(tz, at)).min(as_of.to_string());
+    let mut days = std::collections::HashSet::new();
+    let mut rows = st.query(params![a, m, from_t, to_t])?;
+    while let Some(r) = rows.next()? {
+        let t: String = r.get(0)?;
+        if let Some(t) = parse_ts(&t) {
+            days.insert(t.with_timezone(&tz).date_naive());
+        }
+    }
+    for x in out.values_mut() {
+        x.observed_days = days.len() as u32;
     }
     Ok(Some(out))
 }
@@ -922,8 +951,15 @@ fn ads(
          GROUP BY campaign_id, search_term, date ORDER BY campaign_id, search_term, date",
         attributed("")
     );
+    // Only wasted_spend reads search terms: its matured window is enough.
+    let terms_from = at
+        - Duration::days(
+            cfg.sync.attribution_days as i64
+                + 1
+                + (cfg.rules.wasted_spend.window_days as i64).max(override_days(cfg)),
+        );
     let mut st = conn.prepare(&sql)?;
-    let mut rows = st.query(params![profile, from_s, at_s])?;
+    let mut rows = st.query(params![profile, day(terms_from.max(from)), at_s])?;
     let mut index: HashMap<(i64, String), usize> = HashMap::new();
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;

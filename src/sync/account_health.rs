@@ -151,11 +151,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     })?;
     Ok(JobReport {
         rows: n,
-        note: if n == 0 {
-            "up to date".into()
-        } else {
-            String::new()
-        },
+        note: format!("snapshot of {day}"),
     })
 }
 

@@ -311,7 +311,9 @@ mod tests {
         Column::new("product-name"),
     ];
 
-    fn read(bytes: &[u8]) -> (Vec<(usize, Vec<Option<String>>)>, Reader<&[u8]>) {
+    type Rows = Vec<(usize, Vec<Option<String>>)>;
+
+    fn read(bytes: &[u8]) -> (Rows, Reader<&[u8]>) {
         let mut r = Reader::new(bytes, encoding_rs::WINDOWS_1252, COLS).unwrap();
         let mut out = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
