@@ -108,6 +108,42 @@ pub fn learned_rates(conn: &Connection) -> Result<Vec<(String, String, String, f
     Ok(rows)
 }
 
+/// Records that LWA refused an account's credentials (`invalid_grant`,
+/// `invalid_client`): opens the problem, or reopens it keeping its first
+/// sighting. The credentials rule and `doctor` read the open rows.
+pub fn record_credential_problem(
+    conn: &Connection,
+    account: &str,
+    api: &str,
+    kind: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO credential_problems (account, api, error_kind, detail, first_seen_at, observed_at, cleared_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, NULL)
+         ON CONFLICT (account, api, error_kind) DO UPDATE SET detail = excluded.detail,
+             observed_at = excluded.observed_at, cleared_at = NULL,
+             first_seen_at = CASE WHEN credential_problems.cleared_at IS NULL
+                                  THEN credential_problems.first_seen_at ELSE excluded.first_seen_at END",
+        params![account, api, kind, detail, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// A successful call with the account's credentials closes its open problems.
+pub fn clear_credential_problems(
+    conn: &Connection,
+    account: &str,
+    api: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE credential_problems SET cleared_at = ?3 WHERE account = ?1 AND api = ?2 AND cleared_at IS NULL",
+        params![account, api, ts(now)],
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +210,35 @@ refresh_token = "r"
             )
             .unwrap();
         assert_eq!((calls, throttled), (3, 2));
+
+        record_credential_problem(&conn, "eu-shop", "sp", "invalid_grant", "revoked", now).unwrap();
+        record_credential_problem(
+            &conn,
+            "eu-shop",
+            "sp",
+            "invalid_grant",
+            "revoked",
+            now + chrono::Duration::hours(1),
+        )
+        .unwrap();
+        let open = |conn: &Connection| -> (i64, String) {
+            conn.query_row(
+                "SELECT COUNT(*), MIN(first_seen_at) FROM credential_problems WHERE cleared_at IS NULL",
+                [],
+                |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            open(&conn),
+            (1, "2026-11-24T10:30:00Z".to_string()),
+            "one open problem, first sighting kept"
+        );
+        assert_eq!(
+            clear_credential_problems(&conn, "eu-shop", "sp", now).unwrap(),
+            1
+        );
+        assert_eq!(open(&conn).0, 0);
 
         save_learned_rate(&conn, "eu-shop", "sp", "getReport", 2.0, now).unwrap();
         save_learned_rate(&conn, "eu-shop", "sp", "getReport", 1.5, now).unwrap();

@@ -351,11 +351,13 @@ async fn run_tracked(
     };
     tracing::info!(account = %account, job = %job, "job started");
     let outcome = JOB_TALLY.scope(tally.clone(), run_job(job, ctx)).await;
+    let outcome_kind = credentials_outcome(&outcome);
     let (status, rows, message) = match outcome {
         Ok(r) => (RunStatus::Ok, r.rows, r.note),
         Err(JobError::Unavailable(m)) => (RunStatus::Unavailable, 0, m),
         Err(e) => (RunStatus::Failed, 0, e.to_string()),
     };
+    record_credentials(ctx, job, &outcome_kind, &message);
     let error = (status != RunStatus::Ok).then_some(message.as_str());
     if let Err(e) = ctx.with_db(|c| jobs::finish_run(c, run_id, status, rows, error, ctx.now)) {
         tracing::error!(account = %account, job = %job, error = %e, "cannot record the job run");
@@ -367,6 +369,48 @@ async fn run_tracked(
         }
     }
     finish(base(status, rows, message, &tally))
+}
+
+/// What a job's outcome says about the account's LWA credentials.
+enum CredentialsOutcome {
+    Accepted,
+    Refused(&'static str),
+    Unknown,
+}
+
+fn credentials_outcome(outcome: &Result<JobReport, JobError>) -> CredentialsOutcome {
+    use crate::amazon::lwa::LwaError;
+    match outcome {
+        Ok(_) => CredentialsOutcome::Accepted,
+        Err(JobError::Api(ApiError::Credentials { source, .. })) => match source {
+            LwaError::InvalidGrant { .. } => CredentialsOutcome::Refused("invalid_grant"),
+            LwaError::InvalidClient { .. } => CredentialsOutcome::Refused("invalid_client"),
+            _ => CredentialsOutcome::Unknown,
+        },
+        Err(_) => CredentialsOutcome::Unknown,
+    }
+}
+
+/// LWA refusals are recorded for the credentials rule (and cleared by the
+/// next success), so a revoked token becomes one clear alert.
+fn record_credentials(ctx: &Ctx<'_>, job: JobName, outcome: &CredentialsOutcome, message: &str) {
+    let api = match job.api() {
+        Api::SpApi => "sp",
+        Api::Ads => "ads",
+    };
+    let account = &ctx.account.name;
+    let result = match outcome {
+        CredentialsOutcome::Accepted => ctx
+            .with_db(|c| crate::store::ops::clear_credential_problems(c, account, api, ctx.now))
+            .map(|_| ()),
+        CredentialsOutcome::Refused(kind) => ctx.with_db(|c| {
+            crate::store::ops::record_credential_problem(c, account, api, kind, message, ctx.now)
+        }),
+        CredentialsOutcome::Unknown => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!(account = %account, job = %job, error = %e, "cannot record the credentials outcome");
+    }
 }
 
 /// Runs the selected jobs of every selected account once. The jobs of an
