@@ -71,14 +71,16 @@ fn rules() {
     let fresh = !db.exists();
     let at = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 3, 2, 16, 0, 0).unwrap();
-    let mut cfg = Config::default();
-    cfg.costs_file = Some(dir.join("costs.csv"));
-    cfg.ratings_file = Some(dir.join("ratings.csv"));
-    cfg.accounts.push(Account {
-        name: A.into(),
-        marketplaces: vec!["US".into()],
-        ..Account::default()
-    });
+    let cfg = Config {
+        costs_file: Some(dir.join("costs.csv")),
+        ratings_file: Some(dir.join("ratings.csv")),
+        accounts: vec![Account {
+            name: A.into(),
+            marketplaces: vec!["US".into()],
+            ..Account::default()
+        }],
+        ..Config::default()
+    };
     let t = Instant::now();
     if fresh {
         let (mut conn, _) = flywheel::store::open_and_migrate(&db).expect("database");
@@ -169,8 +171,10 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
             .unwrap();
         for i in 0..SKUS {
             let ch = if fbm(i) { "FBM" } else { "FBA" };
-            p.execute(params![A, M, sku(i), asin(i), ch, format!("Product {i}")]).unwrap();
-            l.execute(params![A, M, sku(i), asin(i), (i % 997 != 0) as i64, now_s]).unwrap();
+            p.execute(params![A, M, sku(i), asin(i), ch, format!("Product {i}")])
+                .unwrap();
+            l.execute(params![A, M, sku(i), asin(i), (i % 997 != 0) as i64, now_s])
+                .unwrap();
             let pz = price(i);
             fee.execute(params![
                 A,
@@ -184,7 +188,16 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
                 ts(now - Duration::days(3))
             ])
             .unwrap();
-            pr.execute(params![A, M, asin(i), ts(now - Duration::hours(2)), d(at), pz, pz * 1.03]).unwrap();
+            pr.execute(params![
+                A,
+                M,
+                asin(i),
+                ts(now - Duration::hours(2)),
+                d(at),
+                pz,
+                pz * 1.03
+            ])
+            .unwrap();
         }
         let mut iss = tx
             .prepare(
@@ -239,9 +252,27 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
                     amount
                 ])
                 .unwrap();
-                it.execute(params![A, id, sku(i), asin(i), q, if shipped { q } else { 0 }, amount]).unwrap();
+                it.execute(params![
+                    A,
+                    id,
+                    sku(i),
+                    asin(i),
+                    q,
+                    if shipped { q } else { 0 },
+                    amount
+                ])
+                .unwrap();
                 if shipped && rng.random::<f64>() < 0.02 {
-                    ret.execute(params![A, M, id, sku(i), d(day + Duration::days(2)), q, now_s]).unwrap();
+                    ret.execute(params![
+                        A,
+                        M,
+                        id,
+                        sku(i),
+                        d(day + Duration::days(2)),
+                        q,
+                        now_s
+                    ])
+                    .unwrap();
                 }
             }
         }
@@ -255,7 +286,8 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
             )
             .unwrap();
         for k in 1..=120i64 {
-            dl.execute(params![A, M, d(at - Duration::days(k)), now_s]).unwrap();
+            dl.execute(params![A, M, d(at - Duration::days(k)), now_s])
+                .unwrap();
         }
         let mut w = tx
             .prepare(
@@ -276,11 +308,21 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
                 let end = at - Duration::days(1 + back * len);
                 let start = end - Duration::days(len - 1);
                 let reported = (SKUS as f64 * (len as f64 / 60.0).min(0.6)) as usize;
-                w.execute(params![A, M, d(start), d(end), reported as i64, now_s]).unwrap();
-                for i in 0..reported {
+                w.execute(params![A, M, d(start), d(end), reported as i64, now_s])
+                    .unwrap();
+                for (i, weight) in weights.iter().enumerate().take(reported) {
                     // Demand noise between the windows (about half the ASINs sell less).
-                    let noise = if back == 0 { rng.random_range(0.85..1.15) } else { 1.0 };
-                    let units = ((weights[i] / total) * ORDERS_PER_DAY as f64 * 2.0 * len as f64 * noise).ceil() as i64;
+                    let noise = if back == 0 {
+                        rng.random_range(0.85..1.15)
+                    } else {
+                        1.0
+                    };
+                    let units = ((weight / total)
+                        * ORDERS_PER_DAY as f64
+                        * 2.0
+                        * len as f64
+                        * noise)
+                        .ceil() as i64;
                     let sessions = units * 7 + rng.random_range(0..5);
                     wa.execute(params![
                         A,
@@ -314,9 +356,24 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
             let day = at - Duration::days(k);
             let t = ts(Utc.from_utc_datetime(&day.and_hms_opt(15, 0, 0).unwrap()));
             for i in 0..SKUS {
-                let stock = if i % 101 == 0 { 0 } else { 20 + (i % 300) as i64 };
+                let stock = if i % 101 == 0 {
+                    0
+                } else {
+                    20 + (i % 300) as i64
+                };
                 let source = if fbm(i) { "listings" } else { "fba_inventory" };
-                inv.execute(params![A, M, sku(i), source, t, d(day), asin(i), stock, (i % 50) as i64]).unwrap();
+                inv.execute(params![
+                    A,
+                    M,
+                    sku(i),
+                    source,
+                    t,
+                    d(day),
+                    asin(i),
+                    stock,
+                    (i % 50) as i64
+                ])
+                .unwrap();
             }
         }
         let mut pl = tx
@@ -355,7 +412,8 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
             let t = ts(Utc.from_utc_datetime(&day.and_hms_opt(14, 0, 0).unwrap()));
             for i in 0..SKUS {
                 let r = 100 + i as i64 * 3 + rng.random_range(0..20);
-                rk.execute(params![A, M, asin(i), d(day), r, r / 10, t]).unwrap();
+                rk.execute(params![A, M, asin(i), d(day), r, r / 10, t])
+                    .unwrap();
             }
         }
 
@@ -407,12 +465,34 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
             )
             .unwrap();
         for i in 0..1000 {
-            for (t, sent) in [("Leaks", "negative"), ("Hard to clean", "negative"), ("Keeps cold", "positive")] {
-                rt.execute(params![A, M, asin(i), sent, t, 8.0, 6.0, now_s]).unwrap();
-                for (y, mth) in [(2025, 9), (2025, 10), (2025, 11), (2025, 12), (2026, 1), (2026, 2)] {
+            for (t, sent) in [
+                ("Leaks", "negative"),
+                ("Hard to clean", "negative"),
+                ("Keeps cold", "positive"),
+            ] {
+                rt.execute(params![A, M, asin(i), sent, t, 8.0, 6.0, now_s])
+                    .unwrap();
+                for (y, mth) in [
+                    (2025, 9),
+                    (2025, 10),
+                    (2025, 11),
+                    (2025, 12),
+                    (2026, 1),
+                    (2026, 2),
+                ] {
                     let start = NaiveDate::from_ymd_opt(y, mth, 1).unwrap();
-                    tr.execute(params![A, M, asin(i), sent, t, d(start), d(start + Duration::days(27)), 8.0, now_s])
-                        .unwrap();
+                    tr.execute(params![
+                        A,
+                        M,
+                        asin(i),
+                        sent,
+                        t,
+                        d(start),
+                        d(start + Duration::days(27)),
+                        8.0,
+                        now_s
+                    ])
+                    .unwrap();
                 }
             }
         }
@@ -450,26 +530,64 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
             let day = d(at - Duration::days(k));
             for c in 0..CAMPAIGNS {
                 let id = 10_000 + c as i64;
-                let kind = if c % 7 == 6 { "SB" } else if c % 7 == 5 { "SD" } else { "SP" };
+                let kind = if c % 7 == 6 {
+                    "SB"
+                } else if c % 7 == 5 {
+                    "SD"
+                } else {
+                    "SP"
+                };
                 let clicks: i64 = rng.random_range(20..60);
                 let cost = clicks as f64 * 0.9;
                 let sales = cost / 0.21;
-                cd.execute(params![kind, day, id, format!("campaign {c}"), clicks * 250, clicks, cost, clicks / 8, sales, now_s])
-                    .unwrap();
+                cd.execute(params![
+                    kind,
+                    day,
+                    id,
+                    format!("campaign {c}"),
+                    clicks * 250,
+                    clicks,
+                    cost,
+                    clicks / 8,
+                    sales,
+                    now_s
+                ])
+                .unwrap();
                 if kind != "SP" {
                     continue;
                 }
                 for t in 0..10 {
                     let tc = clicks / 10;
-                    st.execute(params![day, id, id * 10 + 1, format!("term {c} {t}"), tc * 250, tc, tc as f64 * 0.9,
-                        if t == 9 { 0 } else { 1 }, if t == 9 { 0.0 } else { 20.0 }, now_s])
-                        .unwrap();
+                    st.execute(params![
+                        day,
+                        id,
+                        id * 10 + 1,
+                        format!("term {c} {t}"),
+                        tc * 250,
+                        tc,
+                        tc as f64 * 0.9,
+                        if t == 9 { 0 } else { 1 },
+                        if t == 9 { 0.0 } else { 20.0 },
+                        now_s
+                    ])
+                    .unwrap();
                 }
                 for s in 0..2 {
                     let i = (2 * c + s) % SKUS;
-                    ap.execute(params![day, id, id * 10 + 1, asin(i), sku(i), clicks * 125, clicks / 2, cost / 2.0,
-                        clicks / 16, sales / 2.0, now_s])
-                        .unwrap();
+                    ap.execute(params![
+                        day,
+                        id,
+                        id * 10 + 1,
+                        asin(i),
+                        sku(i),
+                        clicks * 125,
+                        clicks / 2,
+                        cost / 2.0,
+                        clicks / 16,
+                        sales / 2.0,
+                        now_s
+                    ])
+                    .unwrap();
                 }
             }
         }
@@ -508,7 +626,13 @@ fn generate(conn: &mut Connection, cfg: &Config, at: NaiveDate, now: chrono::Dat
     for i in 0..SKUS {
         let _ = writeln!(costs, "{},{:.2},0.50", sku(i), price(i) * 0.3);
         for w in 0..6 {
-            let _ = writeln!(ratings, "{},{:.2},250,{}", asin(i), 4.4 + (i % 5) as f64 * 0.1, d(at - Duration::days(7 * w)));
+            let _ = writeln!(
+                ratings,
+                "{},{:.2},250,{}",
+                asin(i),
+                4.4 + (i % 5) as f64 * 0.1,
+                d(at - Duration::days(7 * w))
+            );
         }
     }
     std::fs::write(cfg.costs_file.as_ref().unwrap(), costs).unwrap();

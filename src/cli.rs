@@ -216,7 +216,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             crate::rules::check::parse_rules(&args.rules)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             let cfg = load(&cli)?;
-            print!("{}", runtime()?.block_on(crate::rules::check::run_command(&cfg, args))?);
+            print!(
+                "{}",
+                runtime()?.block_on(crate::rules::check::run_command(&cfg, args))?
+            );
         }
         Command::Kpis(args) => {
             let cfg = load(&cli)?;

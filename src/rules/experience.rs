@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{Duration, TimeZone};
 
 use super::{above, at_least, ev, n, opt, pct, Eval, Window};
+
+/// Named evidence values, in order.
+type Evidence = Vec<(String, serde_json::Value)>;
 use crate::config::{RuleId, Severity};
 
 /// The instant a marketplace day starts (DST gaps: the first valid instant).
@@ -32,7 +35,12 @@ pub(crate) fn feedback_response_sla(e: &mut Eval) {
         return;
     }
     let Some(rows) = &e.snap.feedback else {
-        e.missing(rule, s.no_data, subject, "seller feedback has never been synced");
+        e.missing(
+            rule,
+            s.no_data,
+            subject,
+            "seller feedback has never been synced",
+        );
         return;
     };
     let now = e.snap.as_of;
@@ -48,7 +56,7 @@ pub(crate) fn feedback_response_sla(e: &mut Eval) {
     if breaches.is_empty() {
         return;
     }
-    breaches.sort_by(|a, b| b.1.cmp(&a.1));
+    breaches.sort_by_key(|b| std::cmp::Reverse(b.1));
     let oldest = breaches[0].1;
     let orders: Vec<serde_json::Value> = breaches.iter().map(|b| b.0.into()).collect();
     e.fire(
@@ -105,7 +113,10 @@ pub(crate) fn feedback_rate(e: &mut Eval) {
     // Amazon's daily series counts orders as order items; the sim and most
     // sellers have one line per order, and it is the same source as the
     // negative feedback count (docs/rules.md).
-    let orders: i64 = days.iter().map(|(_, d)| d.total_order_items.unwrap_or(0)).sum();
+    let orders: i64 = days
+        .iter()
+        .map(|(_, d)| d.total_order_items.unwrap_or(0))
+        .sum();
     let negative: i64 = days
         .iter()
         .map(|(_, d)| d.negative_feedback_received.unwrap_or(0))
@@ -124,7 +135,10 @@ pub(crate) fn feedback_rate(e: &mut Eval) {
             Some(rate),
             Some(s.max_percent),
             Some(w),
-            ev![("negative_feedback", n(negative as f64)), ("orders", n(orders as f64))],
+            ev![
+                ("negative_feedback", n(negative as f64)),
+                ("orders", n(orders as f64))
+            ],
             format!(
                 "negative seller feedback is {rate:.2}% of orders over {} days (limit {}%)",
                 s.window_days, s.max_percent
@@ -143,7 +157,12 @@ pub(crate) fn review_topics(e: &mut Eval) {
     let base = &e.cfg.rules.review_topics;
     let Some(all) = &e.snap.review_topics else {
         let subject = e.market();
-        e.missing(rule, base.no_data, subject, "no review topics have been synced");
+        e.missing(
+            rule,
+            base.no_data,
+            subject,
+            "no review topics have been synced",
+        );
         return;
     };
     let mut asins: Vec<&String> = all.keys().collect();
@@ -154,7 +173,7 @@ pub(crate) fn review_topics(e: &mut Eval) {
         if !s.enabled {
             continue;
         }
-        let mut worst: Option<(f64, Vec<(String, serde_json::Value)>, String)> = None;
+        let mut worst: Option<(f64, Evidence, String)> = None;
         for t in all[asin].iter().filter(|t| t.sentiment == "negative") {
             let now = t.trend.last().map(|p| p.1).or(t.occurrence_pct);
             let k = s.window_months as usize;
@@ -259,9 +278,17 @@ pub(crate) fn rating_floor(e: &mut Eval) {
         let earlier = v.iter().find(|r| r.date >= since && r.date < last.date);
         let drop = earlier.map(|r| r.rating - last.rating);
         let (severity, threshold, why) = if last.rating < s.critical_below {
-            (Severity::Critical, s.critical_below, format!("below {}", s.critical_below))
+            (
+                Severity::Critical,
+                s.critical_below,
+                format!("below {}", s.critical_below),
+            )
         } else if last.rating < s.warning_below {
-            (s.severity, s.warning_below, format!("below {}", s.warning_below))
+            (
+                s.severity,
+                s.warning_below,
+                format!("below {}", s.warning_below),
+            )
         } else if drop.is_some_and(|d| at_least(d, s.max_drop)) {
             (
                 s.severity,
@@ -303,7 +330,12 @@ pub(crate) fn return_rate(e: &mut Eval) {
     let base = &e.cfg.rules.return_rate;
     let (Some(orders), Some(_)) = (&e.snap.orders, &e.snap.returns) else {
         let subject = e.market();
-        e.missing(rule, base.no_data, subject, "orders or returns have never been synced");
+        e.missing(
+            rule,
+            base.no_data,
+            subject,
+            "orders or returns have never been synced",
+        );
         return;
     };
     let mut skus: Vec<&String> = orders.by_sku.keys().collect();
@@ -335,7 +367,9 @@ pub(crate) fn return_rate(e: &mut Eval) {
         let mut returned = 0i64;
         for r in e.returns_of(sku).iter().filter(|r| w.contains(r.date)) {
             returned += r.quantity;
-            *reasons.entry(r.reason.as_deref().unwrap_or("UNKNOWN")).or_default() += r.quantity;
+            *reasons
+                .entry(r.reason.as_deref().unwrap_or("UNKNOWN"))
+                .or_default() += r.quantity;
         }
         let Some(rate) = pct(returned as f64, shipped as f64) else {
             continue;
@@ -381,7 +415,12 @@ pub(crate) fn listing_health(e: &mut Eval) {
     let base = &e.cfg.rules.listing_health;
     let Some(listings) = &e.snap.listings else {
         let subject = e.market();
-        e.missing(rule, base.no_data, subject, "listings have never been synced");
+        e.missing(
+            rule,
+            base.no_data,
+            subject,
+            "listings have never been synced",
+        );
         return;
     };
     for l in listings {
@@ -460,7 +499,12 @@ pub(crate) fn account_health(e: &mut Eval) {
         return;
     }
     let Some(h) = &e.snap.account_health else {
-        e.missing(rule, s.no_data, subject, "no account health report has been synced");
+        e.missing(
+            rule,
+            s.no_data,
+            subject,
+            "no account health report has been synced",
+        );
         return;
     };
     let pct100 = |x: Option<f64>| x.map(|v| v * 100.0);
@@ -522,7 +566,10 @@ pub(crate) fn account_health(e: &mut Eval) {
             ("late_shipment_rate_pct", opt(late)),
             ("pre_fulfillment_cancel_rate_pct", opt(cancel)),
             ("valid_tracking_rate_pct", opt(tracking)),
-            ("snapshot_date", h.snapshot_date.map(|d| d.to_string()).into()),
+            (
+                "snapshot_date",
+                h.snapshot_date.map(|d| d.to_string()).into()
+            ),
         ],
         format!("account health: {}", breaches.join("; ")),
         "Open Account Health in Seller Central: find the orders behind the defects (negative \
@@ -551,10 +598,20 @@ mod tests {
         };
         // (case, rows, as_of hours after the start of `at`, fires)
         let cases: Vec<(&str, Vec<FeedbackRow>, i64, bool)> = vec![
-            ("exactly 24 h", vec![fb("2026-03-01", 1, false, false)], 0, true),
+            (
+                "exactly 24 h",
+                vec![fb("2026-03-01", 1, false, false)],
+                0,
+                true,
+            ),
             ("23 h", vec![fb("2026-03-01", 1, false, false)], -1, false),
             ("answered", vec![fb("2026-02-27", 1, true, false)], 0, false),
-            ("acknowledged", vec![fb("2026-02-27", 2, false, true)], 0, false),
+            (
+                "acknowledged",
+                vec![fb("2026-02-27", 2, false, true)],
+                0,
+                false,
+            ),
             ("4 stars", vec![fb("2026-02-27", 4, false, false)], 0, false),
             ("3 stars", vec![fb("2026-02-27", 3, false, false)], 0, true),
             ("none", vec![], 0, false),
@@ -563,16 +620,28 @@ mod tests {
             let mut s = snap_at(at, hours);
             s.feedback = Some(rows);
             let f = only(&run(&cfg(), &s, at), RuleId::FeedbackResponseSla);
-            assert_eq!(f.iter().any(|f| f.status == Status::Firing), fires, "{case}");
+            assert_eq!(
+                f.iter().any(|f| f.status == Status::Firing),
+                fires,
+                "{case}"
+            );
         }
         let s = snap(at);
         let f = only(&run(&cfg(), &s, at), RuleId::FeedbackResponseSla);
         assert_eq!(f[0].status, Status::NoData, "never synced");
         let mut c = cfg();
-        c.overrides.push(over("feedback_response_sla", None, None, "response_hours = 48"));
+        c.overrides.push(over(
+            "feedback_response_sla",
+            None,
+            None,
+            "response_hours = 48",
+        ));
         let mut s = snap(at);
         s.feedback = Some(vec![fb("2026-03-01", 1, false, false)]);
-        assert!(only(&run(&c, &s, at), RuleId::FeedbackResponseSla).is_empty(), "override");
+        assert!(
+            only(&run(&c, &s, at), RuleId::FeedbackResponseSla).is_empty(),
+            "override"
+        );
     }
 
     #[test]
@@ -623,12 +692,24 @@ mod tests {
                 .collect(),
         };
         let cases = [
-            ("rise exactly 5 points", topic(&[9.0, 6.0, 8.0, 9.0, 11.0], 11.0, Some(8.0)), true),
-            ("rise 4.9", topic(&[6.0, 6.0, 8.0, 9.0, 10.9], 10.9, Some(8.0)), false),
+            (
+                "rise exactly 5 points",
+                topic(&[9.0, 6.0, 8.0, 9.0, 11.0], 11.0, Some(8.0)),
+                true,
+            ),
+            (
+                "rise 4.9",
+                topic(&[6.0, 6.0, 8.0, 9.0, 10.9], 10.9, Some(8.0)),
+                false,
+            ),
             ("exactly 2x node", topic(&[10.0], 10.0, Some(5.0)), true),
             ("1.5x node", topic(&[7.5], 7.5, Some(5.0)), false),
             ("node share 0", topic(&[7.5], 7.5, Some(0.0)), false),
-            ("too short a trend", topic(&[1.0, 9.0, 12.0], 12.0, None), false),
+            (
+                "too short a trend",
+                topic(&[1.0, 9.0, 12.0], 12.0, None),
+                false,
+            ),
         ];
         for (case, t, fires) in cases {
             let mut s = snap(at);
@@ -643,8 +724,12 @@ mod tests {
                 .collect(),
         );
         let mut c = cfg();
-        c.overrides.push(over("review_topics", Some("B0X"), None, "node_ratio = 1.5"));
-        assert!(firing(&only(&run(&c, &s, at), RuleId::ReviewTopics)), "override");
+        c.overrides
+            .push(over("review_topics", Some("B0X"), None, "node_ratio = 1.5"));
+        assert!(
+            firing(&only(&run(&c, &s, at), RuleId::ReviewTopics)),
+            "override"
+        );
         let f = only(&run(&cfg(), &snap(at), at), RuleId::ReviewTopics);
         assert_eq!(f[0].status, Status::NoData);
     }
@@ -659,13 +744,37 @@ mod tests {
             date: d(date),
         };
         let cases: Vec<(&str, Vec<RatingRow>, Option<Severity>)> = vec![
-            ("4.3 exactly", vec![r(4.3, "2026-03-02")], Some(Severity::Warning)),
-            ("4.29", vec![r(4.29, "2026-03-02")], Some(Severity::Critical)),
+            (
+                "4.3 exactly",
+                vec![r(4.3, "2026-03-02")],
+                Some(Severity::Warning),
+            ),
+            (
+                "4.29",
+                vec![r(4.29, "2026-03-02")],
+                Some(Severity::Critical),
+            ),
             ("4.5 exactly", vec![r(4.5, "2026-03-02")], None),
-            ("down 0.2", vec![r(4.9, "2026-02-01"), r(4.7, "2026-03-01")], Some(Severity::Warning)),
-            ("down 0.19", vec![r(4.89, "2026-02-01"), r(4.7, "2026-03-01")], None),
-            ("drop older than 30 days", vec![r(4.9, "2026-01-20"), r(4.7, "2026-03-01")], None),
-            ("future row ignored", vec![r(4.7, "2026-03-01"), r(4.0, "2026-03-03")], None),
+            (
+                "down 0.2",
+                vec![r(4.9, "2026-02-01"), r(4.7, "2026-03-01")],
+                Some(Severity::Warning),
+            ),
+            (
+                "down 0.19",
+                vec![r(4.89, "2026-02-01"), r(4.7, "2026-03-01")],
+                None,
+            ),
+            (
+                "drop older than 30 days",
+                vec![r(4.9, "2026-01-20"), r(4.7, "2026-03-01")],
+                None,
+            ),
+            (
+                "future row ignored",
+                vec![r(4.7, "2026-03-01"), r(4.0, "2026-03-03")],
+                None,
+            ),
         ];
         for (case, rows, want) in cases {
             let mut s = snap(at);
@@ -691,7 +800,11 @@ mod tests {
         for (case, shipped, returned, reach, want) in cases {
             let mut s = snap(at);
             let mut o = OrderDays {
-                first_day: Some(if reach { d("2026-01-01") } else { d("2026-03-10") }),
+                first_day: Some(if reach {
+                    d("2026-01-01")
+                } else {
+                    d("2026-03-10")
+                }),
                 ..OrderDays::default()
             };
             o.by_sku.entry("S1".into()).or_default().insert(
@@ -740,9 +853,21 @@ mod tests {
         let cases = [
             ("healthy", l(true, true, false, ""), None),
             ("warning issue only", l(true, true, false, "WARNING"), None),
-            ("error issue", l(true, true, false, "ERROR"), Some(Severity::Warning)),
-            ("not buyable", l(false, true, false, ""), Some(Severity::Warning)),
-            ("suppressed", l(false, true, true, ""), Some(Severity::Critical)),
+            (
+                "error issue",
+                l(true, true, false, "ERROR"),
+                Some(Severity::Warning),
+            ),
+            (
+                "not buyable",
+                l(false, true, false, ""),
+                Some(Severity::Warning),
+            ),
+            (
+                "suppressed",
+                l(false, true, true, ""),
+                Some(Severity::Critical),
+            ),
         ];
         for (case, row, want) in cases {
             let mut s = snap(at);

@@ -32,7 +32,10 @@ fn window_or_missing<'a>(
                 rule,
                 no_data,
                 subject,
-                format!("the sales & traffic window {}…{} has not been synced", w.start, w.end),
+                format!(
+                    "the sales & traffic window {}…{} has not been synced",
+                    w.start, w.end
+                ),
             );
             None
         }
@@ -59,7 +62,10 @@ pub(crate) fn conversion_rate(e: &mut Eval) {
                 rule,
                 s.no_data,
                 subject,
-                format!("the sales & traffic window {}…{} has not been synced", w.start, w.end),
+                format!(
+                    "the sales & traffic window {}…{} has not been synced",
+                    w.start, w.end
+                ),
             );
             continue;
         };
@@ -103,7 +109,11 @@ pub(crate) fn conversion_rate(e: &mut Eval) {
             s.severity,
             subject,
             Some(c),
-            Some(if low { s.min_percent } else { s.max_drop_percent }),
+            Some(if low {
+                s.min_percent
+            } else {
+                s.max_drop_percent
+            }),
             Some(w),
             ev![
                 ("sessions", n(sessions as f64)),
@@ -138,7 +148,8 @@ pub(crate) fn traffic_trend(e: &mut Eval) {
         }
         let w = Window::last(e.at, s.window_days);
         let p = w.before();
-        let (Some(last), Some(prior)) = (e.snap.window(w.start, w.end), e.snap.window(p.start, p.end))
+        let (Some(last), Some(prior)) =
+            (e.snap.window(w.start, w.end), e.snap.window(p.start, p.end))
         else {
             e.missing(
                 rule,
@@ -174,7 +185,10 @@ pub(crate) fn traffic_trend(e: &mut Eval) {
             Some(drop),
             Some(s.max_drop_percent),
             Some(w),
-            ev![("sessions", n(now as f64)), ("prior_sessions", n(before as f64))],
+            ev![
+                ("sessions", n(now as f64)),
+                ("prior_sessions", n(before as f64))
+            ],
             format!(
                 "sessions down {drop:.0}% ({before} → {now}) over {} days",
                 s.window_days
@@ -217,7 +231,10 @@ pub(crate) fn buy_box(e: &mut Eval) {
                 rule,
                 s.no_data,
                 subject,
-                format!("the sales & traffic window {}…{} has not been synced", w.start, w.end),
+                format!(
+                    "the sales & traffic window {}…{} has not been synced",
+                    w.start, w.end
+                ),
             );
             continue;
         };
@@ -336,7 +353,10 @@ pub(crate) fn bsr_trend(e: &mut Eval) {
                 ("prior_median_rank", n(before)),
                 ("days_ranked", n(k_now)),
                 ("prior_days_ranked", n(k_before)),
-                ("display_group", latest.and_then(|r| r.display_group.clone()).into()),
+                (
+                    "display_group",
+                    latest.and_then(|r| r.display_group.clone()).into()
+                ),
                 (
                     "classification_rank",
                     opt(latest.and_then(|r| r.classification_rank.map(|x| x as f64)))
@@ -399,7 +419,9 @@ pub(crate) fn keyword_share(e: &mut Eval) {
             v.truncate(s.top_queries as usize);
             v
         } else {
-            week(last).filter(|r| s.queries.contains(&r.query)).collect()
+            week(last)
+                .filter(|r| s.queries.contains(&r.query))
+                .collect()
         };
         tracked.sort_by(|a, b| a.query.cmp(&b.query));
         if week(prior).next().is_none() {
@@ -415,9 +437,8 @@ pub(crate) fn keyword_share(e: &mut Eval) {
             let Some(b) = week(prior).find(|r| r.query == q.query) else {
                 continue; // not ranked the week before: nothing to fall from
             };
-            let drop = |now: Option<f64>, before: Option<f64>| {
-                change_pct(now?, before?).map(|x| -x)
-            };
+            let drop =
+                |now: Option<f64>, before: Option<f64>| change_pct(now?, before?).map(|x| -x);
             let imp = drop(q.impression_share, b.impression_share);
             let clk = drop(q.click_share, b.click_share);
             let worst = match (imp, clk) {
@@ -448,10 +469,7 @@ pub(crate) fn keyword_share(e: &mut Eval) {
                     ("click_share_drop_pct", opt(clk)),
                     ("query_volume", opt(q.volume.map(|v| v as f64))),
                 ],
-                format!(
-                    "share of \"{}\" down {worst:.0}% week over week",
-                    q.query
-                ),
+                format!("share of \"{}\" down {worst:.0}% week over week", q.query),
                 "Check the keyword's bid and placement in your campaigns, and whether a \
                  competitor's price or new listing took the clicks."
                     .to_string(),
@@ -487,7 +505,8 @@ pub(crate) fn growth_stall(e: &mut Eval) {
         }
         let w = Window::last(e.at, s.window_days);
         let p = w.before();
-        let (Some(last), Some(prior)) = (e.snap.window(w.start, w.end), e.snap.window(p.start, p.end))
+        let (Some(last), Some(prior)) =
+            (e.snap.window(w.start, w.end), e.snap.window(p.start, p.end))
         else {
             e.missing(
                 rule,
@@ -515,7 +534,8 @@ pub(crate) fn growth_stall(e: &mut Eval) {
             );
         }
         if diagnosis.traffic_fell == Some(true) {
-            first.push("traffic fell: check CPC bids and category competition (BSR, keyword share)");
+            first
+                .push("traffic fell: check CPC bids and category competition (BSR, keyword share)");
         }
         if first.is_empty() {
             first.push("check stock, price, and the campaigns advertising this ASIN");
@@ -635,7 +655,10 @@ fn diagnose(
             let p = &e.snap.pricing[asin];
             d.checks.push(Check {
                 check: "price",
-                detail: match (p.featured_offer_price, p.lowest_new_fba_price.or(p.lowest_new_fbm_price)) {
+                detail: match (
+                    p.featured_offer_price,
+                    p.lowest_new_fba_price.or(p.lowest_new_fbm_price),
+                ) {
                     (Some(f), Some(lo)) => format!(
                         "featured offer {f:.2}{} vs lowest {lo:.2}",
                         match p.is_featured_offer_ours {
@@ -650,14 +673,18 @@ fn diagnose(
             });
         }
         if let Some(topics) = e.snap.review_topics.as_ref().and_then(|m| m.get(asin)) {
-            let mut neg: Vec<_> = topics.iter().filter(|t| t.sentiment == "negative").collect();
+            let mut neg: Vec<_> = topics
+                .iter()
+                .filter(|t| t.sentiment == "negative")
+                .collect();
             neg.sort_by(|a, b| {
                 b.occurrence_pct
                     .unwrap_or(0.0)
                     .total_cmp(&a.occurrence_pct.unwrap_or(0.0))
             });
             if let Some(t) = neg.first() {
-                let rise = (t.trend.len() >= 2).then(|| t.trend[t.trend.len() - 1].1 - t.trend[0].1);
+                let rise =
+                    (t.trend.len() >= 2).then(|| t.trend[t.trend.len() - 1].1 - t.trend[0].1);
                 d.checks.push(Check {
                     check: "review_topics",
                     detail: format!(
@@ -697,9 +724,14 @@ fn diagnose(
                 detail: format!(
                     "return rate {} (before {})",
                     now.map(|x| format!("{x:.1}%")).unwrap_or("unknown".into()),
-                    before.map(|x| format!("{x:.1}%")).unwrap_or("unknown".into())
+                    before
+                        .map(|x| format!("{x:.1}%"))
+                        .unwrap_or("unknown".into())
                 ),
-                evidence: ev![("return_rate_pct", opt(now)), ("prior_return_rate_pct", opt(before))],
+                evidence: ev![
+                    ("return_rate_pct", opt(now)),
+                    ("prior_return_rate_pct", opt(before))
+                ],
             });
         }
         {
@@ -747,8 +779,13 @@ fn diagnose(
                     check: "cpc",
                     detail: format!(
                         "CPC {} over the last 14 days (before {}), {} clicks",
-                        now.cpc().map(|x| format!("{x:.2}")).unwrap_or("unknown".into()),
-                        before.cpc().map(|x| format!("{x:.2}")).unwrap_or("unknown".into()),
+                        now.cpc()
+                            .map(|x| format!("{x:.2}"))
+                            .unwrap_or("unknown".into()),
+                        before
+                            .cpc()
+                            .map(|x| format!("{x:.2}"))
+                            .unwrap_or("unknown".into()),
                         now.clicks
                     ),
                     evidence: ev![
@@ -781,7 +818,7 @@ fn diagnose(
         if let Some(rows) = e.snap.search_queries.get(asin) {
             if let Some((last, prior)) = sqp_weeks(rows, e.at) {
                 let mut v: Vec<_> = rows.iter().filter(|r| r.week_start == last).collect();
-                v.sort_by(|a, b| b.volume.unwrap_or(0).cmp(&a.volume.unwrap_or(0)));
+                v.sort_by_key(|r| std::cmp::Reverse(r.volume.unwrap_or(0)));
                 if let Some(q) = v.first() {
                     let pq = rows
                         .iter()
@@ -801,7 +838,10 @@ fn diagnose(
                         evidence: ev![
                             ("query", q.query.clone().into()),
                             ("impression_share", opt(q.impression_share)),
-                            ("prior_impression_share", opt(pq.and_then(|p| p.impression_share))),
+                            (
+                                "prior_impression_share",
+                                opt(pq.and_then(|p| p.impression_share))
+                            ),
                             ("click_share", opt(q.click_share)),
                             ("prior_click_share", opt(pq.and_then(|p| p.click_share))),
                         ],
@@ -855,13 +895,43 @@ mod tests {
         let (w, p) = (Window::last(at, 14), Window::prior(at, 14));
         // (case, last, prior, fires / no data)
         let cases = [
-            ("exactly 12%", Some(row(1000, 120)), Some(row(1000, 130)), Some(false)),
-            ("just under 12%", Some(row(1000, 119)), Some(row(1000, 125)), Some(true)),
-            ("down exactly 20%", Some(row(1000, 160)), Some(row(1000, 200)), Some(true)),
-            ("down 19%", Some(row(1000, 162)), Some(row(1000, 200)), Some(false)),
-            ("99 sessions", Some(row(99, 1)), Some(row(1000, 200)), Some(false)),
+            (
+                "exactly 12%",
+                Some(row(1000, 120)),
+                Some(row(1000, 130)),
+                Some(false),
+            ),
+            (
+                "just under 12%",
+                Some(row(1000, 119)),
+                Some(row(1000, 125)),
+                Some(true),
+            ),
+            (
+                "down exactly 20%",
+                Some(row(1000, 160)),
+                Some(row(1000, 200)),
+                Some(true),
+            ),
+            (
+                "down 19%",
+                Some(row(1000, 162)),
+                Some(row(1000, 200)),
+                Some(false),
+            ),
+            (
+                "99 sessions",
+                Some(row(99, 1)),
+                Some(row(1000, 200)),
+                Some(false),
+            ),
             ("zero sessions", Some(row(0, 0)), None, Some(false)),
-            ("absent from the window: unknown, not 0%", None, Some(row(1000, 200)), None),
+            (
+                "absent from the window: unknown, not 0%",
+                None,
+                Some(row(1000, 200)),
+                None,
+            ),
         ];
         for (case, last, prior, want) in cases {
             let mut s = with_product(at);
@@ -880,7 +950,12 @@ mod tests {
         let mut s = with_product(at);
         put(&mut s, w, "B0X", Some(row(1000, 110)));
         let mut c = cfg();
-        c.overrides.push(over("conversion_rate", Some("B0X"), None, "min_percent = 10.0"));
+        c.overrides.push(over(
+            "conversion_rate",
+            Some("B0X"),
+            None,
+            "min_percent = 10.0",
+        ));
         assert!(!firing(&only(&run(&c, &s, at), RuleId::ConversionRate)));
         assert!(firing(&only(&run(&cfg(), &s, at), RuleId::ConversionRate)));
     }
@@ -890,9 +965,24 @@ mod tests {
         let at = d("2026-03-02");
         let (w, p) = (Window::last(at, 7), Window::prior(at, 7));
         let cases = [
-            ("down exactly 25%", Some(row(750, 10)), Some(row(1000, 10)), Some(true)),
-            ("down 24.9%", Some(row(751, 10)), Some(row(1000, 10)), Some(false)),
-            ("prior below min sessions", Some(row(10, 1)), Some(row(99, 10)), Some(false)),
+            (
+                "down exactly 25%",
+                Some(row(750, 10)),
+                Some(row(1000, 10)),
+                Some(true),
+            ),
+            (
+                "down 24.9%",
+                Some(row(751, 10)),
+                Some(row(1000, 10)),
+                Some(false),
+            ),
+            (
+                "prior below min sessions",
+                Some(row(10, 1)),
+                Some(row(99, 10)),
+                Some(false),
+            ),
             ("absent now: unknown", None, Some(row(1000, 10)), None),
         ];
         for (case, last, prior, want) in cases {
@@ -931,7 +1021,8 @@ mod tests {
         let mut s = with_product(at);
         put(&mut s, w, "B0X", Some(bb(100, 85.0)));
         let mut c = cfg();
-        c.overrides.push(over("buy_box", Some("B0X"), None, "min_percent = 80.0"));
+        c.overrides
+            .push(over("buy_box", Some("B0X"), None, "min_percent = 80.0"));
         assert!(!firing(&only(&run(&c, &s, at), RuleId::BuyBox)), "override");
     }
 
@@ -1014,7 +1105,8 @@ mod tests {
             ],
         );
         let mut c = cfg();
-        c.overrides.push(over("keyword_share", Some("B0X"), None, "top_queries = 1"));
+        c.overrides
+            .push(over("keyword_share", Some("B0X"), None, "top_queries = 1"));
         assert!(!firing(&only(&run(&c, &s, at), RuleId::KeywordShare)));
         assert!(firing(&only(&run(&cfg(), &s, at), RuleId::KeywordShare)));
     }
@@ -1024,10 +1116,30 @@ mod tests {
         let at = d("2026-03-31");
         let (w, p) = (Window::last(at, 30), Window::prior(at, 30));
         let cases = [
-            ("equal units", Some(row(1000, 100)), Some(row(1000, 100)), true),
-            ("one more unit", Some(row(1000, 101)), Some(row(1000, 100)), false),
-            ("prior under min units", Some(row(100, 5)), Some(row(100, 29)), false),
-            ("no orders at all now (0 units, known)", None, Some(row(1000, 100)), true),
+            (
+                "equal units",
+                Some(row(1000, 100)),
+                Some(row(1000, 100)),
+                true,
+            ),
+            (
+                "one more unit",
+                Some(row(1000, 101)),
+                Some(row(1000, 100)),
+                false,
+            ),
+            (
+                "prior under min units",
+                Some(row(100, 5)),
+                Some(row(100, 29)),
+                false,
+            ),
+            (
+                "no orders at all now (0 units, known)",
+                None,
+                Some(row(1000, 100)),
+                true,
+            ),
         ];
         for (case, last, prior, fires) in cases {
             let mut s = with_product(at);
@@ -1050,7 +1162,11 @@ mod tests {
         assert_eq!(dg.traffic_fell, Some(false));
         assert!(dg.checks.iter().any(|c| c.check == "buy_box"));
         assert_eq!(dg.other_rules, vec!["conversion_rate".to_string()]);
-        assert!(f[0].check_first.starts_with("Conversion fell"), "{}", f[0].check_first);
+        assert!(
+            f[0].check_first.starts_with("Conversion fell"),
+            "{}",
+            f[0].check_first
+        );
         // No windows yet: no data.
         let f = only(&run(&cfg(), &with_product(at), at), RuleId::GrowthStall);
         assert_eq!(f[0].status, Status::NoData);

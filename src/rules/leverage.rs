@@ -21,7 +21,12 @@ fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Op
     let subject = e.market();
     match &snap.ads {
         None => {
-            e.missing(rule, no_data, subject, "no Ads profile has been synced for this marketplace");
+            e.missing(
+                rule,
+                no_data,
+                subject,
+                "no Ads profile has been synced for this marketplace",
+            );
             None
         }
         Some(ads) if !covers(ads, w) => {
@@ -49,7 +54,9 @@ fn total_sales(e: &Eval, w: Window) -> Option<(f64, &'static str)> {
     let days: Vec<_> = e.snap.daily.range(w.start..=w.end).collect();
     if days.len() == w.days() as usize {
         return Some((
-            days.iter().map(|(_, d)| d.ordered_product_sales.unwrap_or(0.0)).sum(),
+            days.iter()
+                .map(|(_, d)| d.ordered_product_sales.unwrap_or(0.0))
+                .sum(),
             "sales_traffic",
         ));
     }
@@ -309,7 +316,9 @@ pub(crate) fn cpc_trend(e: &mut Eval) {
         let (Some(a), Some(b)) = (now.cpc(), before.cpc()) else {
             continue;
         };
-        let Some(rise) = change_pct(a, b) else { continue };
+        let Some(rise) = change_pct(a, b) else {
+            continue;
+        };
         if !at_least(rise, s.max_rise_percent) {
             continue;
         }
@@ -425,7 +434,10 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
                 rule,
                 s.no_data,
                 subject,
-                format!("orders do not reach back to {}: sales velocity unknown", w.start),
+                format!(
+                    "orders do not reach back to {}: sales velocity unknown",
+                    w.start
+                ),
             );
             continue;
         }
@@ -480,7 +492,12 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
     let base = &e.cfg.rules.inventory_turnover;
     let Some(plan) = &e.snap.planning else {
         let subject = e.market();
-        e.missing(rule, base.no_data, subject, "no inventory planning report has been synced");
+        e.missing(
+            rule,
+            base.no_data,
+            subject,
+            "no inventory planning report has been synced",
+        );
         return;
     };
     let mut skus: Vec<&String> = plan.keys().collect();
@@ -509,11 +526,17 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
             ev![
                 ("days_of_supply", opt(row.days_of_supply)),
                 ("available", opt(row.available.map(|x| x as f64))),
-                ("units_shipped_t30", opt(row.units_shipped_t30.map(|x| x as f64))),
+                (
+                    "units_shipped_t30",
+                    opt(row.units_shipped_t30.map(|x| x as f64))
+                ),
                 ("aged_units", n(aged as f64)),
                 ("aged_days", n(s.aged_days)),
                 ("recommended_action", row.recommended_action.clone().into()),
-                ("snapshot_date", row.snapshot_date.map(|d| d.to_string()).into()),
+                (
+                    "snapshot_date",
+                    row.snapshot_date.map(|d| d.to_string()).into()
+                ),
             ],
             if long {
                 format!(
@@ -561,7 +584,12 @@ pub(crate) fn margin_floor(e: &mut Eval) {
         }
         let w = Window::last(e.at, s.window_days);
         if orders.first_day.is_none_or(|f| f > w.start) {
-            e.missing(rule, s.no_data, subject, format!("orders do not reach back to {}", w.start));
+            e.missing(
+                rule,
+                s.no_data,
+                subject,
+                format!("orders do not reach back to {}", w.start),
+            );
             continue;
         }
         let (units, sales) = orders
@@ -682,7 +710,9 @@ mod tests {
             let mut s = snap(at);
             s.ads = Some(ads(first, last, 10, 10.0, sales));
             let f = only(&run(&cfg(), &s, at), RuleId::AcosBand);
-            let camp = f.iter().any(|f| f.subject.campaign_id.as_deref() == Some("7"));
+            let camp = f
+                .iter()
+                .any(|f| f.subject.campaign_id.as_deref() == Some("7"));
             assert_eq!(camp, fires, "{case}: {f:?}");
         }
         // Under the minimum spend: no campaign finding.
@@ -690,7 +720,10 @@ mod tests {
         s.ads = Some(ads(first, last, 1, 3.0, 1.0));
         let f = only(&run(&cfg(), &s, at), RuleId::AcosBand);
         assert!(!f.iter().any(|f| f.subject.campaign_id.is_some()), "{f:?}");
-        assert!(f.iter().any(|f| f.subject.campaign_id.is_none()), "marketplace band");
+        assert!(
+            f.iter().any(|f| f.subject.campaign_id.is_none()),
+            "marketplace band"
+        );
         // Attribution not matured: data ends before the matured window does.
         let mut s = snap(at);
         s.ads = Some(ads(d("2026-03-10"), last, 10, 10.0, 10.0));
@@ -699,7 +732,11 @@ mod tests {
         // The matured window is days −21 … −8 (attribution 7): bad days after it are ignored.
         let mut s = snap(at);
         let mut a = ads(first, last, 10, 10.0, 45.0);
-        for dday in a.campaigns[0].days.iter_mut().filter(|x| x.date > d("2026-03-14")) {
+        for dday in a.campaigns[0]
+            .days
+            .iter_mut()
+            .filter(|x| x.date > d("2026-03-14"))
+        {
             dday.sales = Some(0.0);
         }
         s.ads = Some(a);
@@ -708,7 +745,8 @@ mod tests {
         let mut s = snap(at);
         s.ads = Some(ads(first, last, 10, 10.0, 20.0));
         let mut c = cfg();
-        c.overrides.push(over_campaign("acos_band", "7", "max_percent = 60.0"));
+        c.overrides
+            .push(over_campaign("acos_band", "7", "max_percent = 60.0"));
         c.rules.acos_band.per_marketplace = false;
         assert!(only(&run(&c, &s, at), RuleId::AcosBand).is_empty());
     }
@@ -737,7 +775,11 @@ mod tests {
             }
             let f = run(&cfg(), &s, at);
             assert_eq!(firing(&only(&f, RuleId::Tacos)), tacos, "{case} tacos");
-            assert_eq!(firing(&only(&f, RuleId::AdReliance)), reliance, "{case} reliance");
+            assert_eq!(
+                firing(&only(&f, RuleId::AdReliance)),
+                reliance,
+                "{case} reliance"
+            );
         }
         // Total sales missing for a day of the window: no data.
         let mut s = snap(at);
@@ -752,7 +794,11 @@ mod tests {
         let (w, p) = (Window::last(at, 14), Window::prior(at, 14));
         let camp = |cpc_now: f64, clicks: i64| {
             let mut a = ads(p.start, w.end, clicks, 10.0, 40.0);
-            for x in a.campaigns[0].days.iter_mut().filter(|x| w.contains(x.date)) {
+            for x in a.campaigns[0]
+                .days
+                .iter_mut()
+                .filter(|x| w.contains(x.date))
+            {
                 x.cost = cpc_now * clicks as f64;
             }
             a
@@ -761,7 +807,11 @@ mod tests {
         let cases = [
             ("up exactly 25%", camp(1.25, 10), true),
             ("up 24%", camp(1.24, 10), false),
-            ("under min clicks (3/day = 42)", camp(10.0 / 3.0 * 2.0, 3), false),
+            (
+                "under min clicks (3/day = 42)",
+                camp(10.0 / 3.0 * 2.0, 3),
+                false,
+            ),
         ];
         for (case, a, fires) in cases {
             let mut s = snap(at);
@@ -771,7 +821,10 @@ mod tests {
         }
         let mut s = snap(at);
         s.ads = Some(ads(w.start, w.end, 10, 10.0, 40.0));
-        assert_eq!(only(&run(&cfg(), &s, at), RuleId::CpcTrend)[0].status, Status::NoData);
+        assert_eq!(
+            only(&run(&cfg(), &s, at), RuleId::CpcTrend)[0].status,
+            Status::NoData
+        );
     }
 
     #[test]
@@ -780,7 +833,11 @@ mod tests {
         let w = Window::matured(at, 30, 7);
         let term = |clicks: i64, purchases: i64, last_day_only: bool| {
             let mut a = ads(d("2026-01-01"), d("2026-03-30"), 10, 10.0, 40.0);
-            let date = if last_day_only { at - Duration::days(1) } else { w.end };
+            let date = if last_day_only {
+                at - Duration::days(1)
+            } else {
+                w.end
+            };
             a.search_terms.push(SearchTermDays {
                 campaign_id: 7,
                 search_term: "free bottle".into(),
@@ -839,7 +896,12 @@ mod tests {
         let cases = [
             ("exactly 37 days", stock(300, 70), 10, None),
             ("36.9 days", stock(300, 69), 10, Some(Severity::Warning)),
-            ("out of stock now", stock(0, 500), 10, Some(Severity::Critical)),
+            (
+                "out of stock now",
+                stock(0, 500),
+                10,
+                Some(Severity::Critical),
+            ),
             ("no sales, in stock (zero velocity)", stock(5, 0), 0, None),
         ];
         for (case, st, per_day, want) in cases {
@@ -855,13 +917,21 @@ mod tests {
         let mut o = orders(at, "S1", 10, 10.0);
         o.first_day = Some(at - Duration::days(3));
         s.orders = Some(o);
-        assert_eq!(only(&run(&cfg(), &s, at), RuleId::StockoutRisk)[0].status, Status::NoData);
+        assert_eq!(
+            only(&run(&cfg(), &s, at), RuleId::StockoutRisk)[0].status,
+            Status::NoData
+        );
         // Per-SKU lead time override.
         let mut s = snap(at);
         s.inventory = Some([("S1".to_string(), stock(300, 0))].into_iter().collect());
         s.orders = Some(orders(at, "S1", 10, 10.0));
         let mut c = cfg();
-        c.overrides.push(over("stockout_risk", None, Some("S1"), "lead_time_days = 21"));
+        c.overrides.push(over(
+            "stockout_risk",
+            None,
+            Some("S1"),
+            "lead_time_days = 21",
+        ));
         assert!(only(&run(&c, &s, at), RuleId::StockoutRisk).is_empty());
     }
 
@@ -877,12 +947,20 @@ mod tests {
             ("exactly 45 days", p(45.0, 0), false),
             ("45.1 days", p(45.1, 0), true),
             ("aged units", p(10.0, 3), true),
-            ("no days of supply (no sales)", PlanningRow::default(), false),
+            (
+                "no days of supply (no sales)",
+                PlanningRow::default(),
+                false,
+            ),
         ];
         for (case, row, fires) in cases {
             let mut s = snap(at);
             s.planning = Some([("S1".to_string(), row)].into_iter().collect());
-            assert_eq!(firing(&only(&run(&cfg(), &s, at), RuleId::InventoryTurnover)), fires, "{case}");
+            assert_eq!(
+                firing(&only(&run(&cfg(), &s, at), RuleId::InventoryTurnover)),
+                fires,
+                "{case}"
+            );
         }
         assert_eq!(
             only(&run(&cfg(), &snap(at), at), RuleId::InventoryTurnover)[0].status,
@@ -894,17 +972,20 @@ mod tests {
     fn margin_floor_table() {
         let at = d("2026-03-31");
         // Price 10, fees 2: cost + freight decide the margin.
-        let cases = [
-            ("exactly 10%", 6.5, 0.5, false),
-            ("9.9%", 6.51, 0.5, true),
-        ];
+        let cases = [("exactly 10%", 6.5, 0.5, false), ("9.9%", 6.51, 0.5, true)];
         for (case, unit_cost, freight, fires) in cases {
             let mut s = snap(at);
             s.orders = Some(orders(at, "S1", 5, 10.0));
             s.costs = Some(
-                [("S1".to_string(), CostRow { unit_cost, inbound_freight: freight })]
-                    .into_iter()
-                    .collect(),
+                [(
+                    "S1".to_string(),
+                    CostRow {
+                        unit_cost,
+                        inbound_freight: freight,
+                    },
+                )]
+                .into_iter()
+                .collect(),
             );
             s.fees.insert(
                 "S1".into(),
@@ -921,9 +1002,22 @@ mod tests {
         // No sales in the window (zero denominator): nothing to judge.
         let mut s = snap(at);
         s.orders = Some(orders(at, "S1", 0, 10.0));
-        s.costs = Some([("S1".to_string(), CostRow { unit_cost: 9.0, inbound_freight: 0.0 })].into_iter().collect());
+        s.costs = Some(
+            [(
+                "S1".to_string(),
+                CostRow {
+                    unit_cost: 9.0,
+                    inbound_freight: 0.0,
+                },
+            )]
+            .into_iter()
+            .collect(),
+        );
         assert!(only(&run(&cfg(), &s, at), RuleId::MarginFloor).is_empty());
         // No costs file: no data.
-        assert_eq!(only(&run(&cfg(), &snap(at), at), RuleId::MarginFloor)[0].status, Status::NoData);
+        assert_eq!(
+            only(&run(&cfg(), &snap(at), at), RuleId::MarginFloor)[0].status,
+            Status::NoData
+        );
     }
 }

@@ -9,7 +9,10 @@ use crate::config::{RuleId, Severity};
 
 /// The longest gap between consecutive firings of `cron` in the week after
 /// `from` (a schedule's worst-case interval).
-fn interval(cron: &crate::config::CronExpr, from: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+fn interval(
+    cron: &crate::config::CronExpr,
+    from: chrono::DateTime<chrono::Utc>,
+) -> Option<Duration> {
     let mut t = cron.next_after(&from)?;
     let end = from + Duration::days(8);
     let mut worst = Duration::zero();
@@ -36,10 +39,18 @@ pub(crate) fn data_freshness(e: &mut Eval) {
     let min = Duration::from_std(s.min_staleness).unwrap_or(Duration::hours(2));
     let mut stale = Vec::new();
     for job in &e.snap.jobs {
-        let Some((_, sched)) = e.cfg.schedule.jobs().into_iter().find(|(n, _)| *n == job.job) else {
+        let Some((_, sched)) = e
+            .cfg
+            .schedule
+            .jobs()
+            .into_iter()
+            .find(|(n, _)| *n == job.job)
+        else {
             continue;
         };
-        let Some(cron) = sched.as_cron() else { continue };
+        let Some(cron) = sched.as_cron() else {
+            continue;
+        };
         if job.last_status.as_deref() == Some("unavailable") {
             continue; // a missing role: `doctor` and the digest say so, not an alert per run
         }
@@ -58,7 +69,7 @@ pub(crate) fn data_freshness(e: &mut Eval) {
     if stale.is_empty() {
         return;
     }
-    stale.sort_by(|a, b| (b.1 - b.2).cmp(&(a.1 - a.2)));
+    stale.sort_by_key(|s| std::cmp::Reverse(s.1 - s.2));
     let (worst, age, allowed) = (stale[0].0, stale[0].1, stale[0].2);
     let jobs: Vec<serde_json::Value> = stale
         .iter()
@@ -125,14 +136,20 @@ pub(crate) fn credentials(e: &mut Eval) {
             "{} API: LWA answered {}{}",
             if p.api == "ads" { "Ads" } else { "SP" },
             p.error_kind,
-            p.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+            p.detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
         ));
         severity = Some(s.severity);
     }
     let mut min_days_left: Option<i64> = None;
     if let Some(a) = account {
         let expiries = [
-            ("SP", a.sp_api.as_ref().and_then(|x| x.client_secret_expires)),
+            (
+                "SP",
+                a.sp_api.as_ref().and_then(|x| x.client_secret_expires),
+            ),
             ("Ads", a.ads.as_ref().and_then(|x| x.client_secret_expires)),
         ];
         for (api, exp) in expiries {
@@ -146,7 +163,9 @@ pub(crate) fn credentials(e: &mut Eval) {
                 problems.push(format!("{api} client secret expired on {exp}"));
                 severity = Some(s.severity);
             } else {
-                problems.push(format!("{api} client secret expires on {exp} ({left} days)"));
+                problems.push(format!(
+                    "{api} client secret expires on {exp} ({left} days)"
+                ));
                 severity = Some(severity.unwrap_or(Severity::Warning).max(Severity::Warning));
             }
         }
@@ -163,7 +182,9 @@ pub(crate) fn credentials(e: &mut Eval) {
             ("refusals", n(e.snap.credential_problems.len() as f64)),
             (
                 "days_to_expiry",
-                min_days_left.map(|d| n(d as f64)).unwrap_or(serde_json::Value::Null)
+                min_days_left
+                    .map(|d| n(d as f64))
+                    .unwrap_or(serde_json::Value::Null)
             ),
         ],
         problems.join("; "),
@@ -231,7 +252,11 @@ mod tests {
         let f = only(&run(&cfg(), &s, at), RuleId::Credentials);
         assert_eq!(f[0].severity, Severity::Critical);
         // Expiry: 14 days ahead warns, 15 does not.
-        for (days, want) in [(14, Some(Severity::Warning)), (15, None), (-1, Some(Severity::Critical))] {
+        for (days, want) in [
+            (14, Some(Severity::Warning)),
+            (15, None),
+            (-1, Some(Severity::Critical)),
+        ] {
             let mut c = cfg();
             let mut a = crate::config::Account {
                 name: "demo".into(),

@@ -354,12 +354,18 @@ impl<'a> Eval<'a> {
 
     /// The SKUs of an ASIN.
     pub fn skus_of(&self, asin: &str) -> &[&'a str] {
-        self.skus_by_asin.get(asin).map(|v| v.as_slice()).unwrap_or(&[])
+        self.skus_by_asin
+            .get(asin)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The returns of a SKU.
     pub fn returns_of(&self, sku: &str) -> &[&'a snapshot::ReturnRow] {
-        self.returns_by_sku.get(sku).map(|v| v.as_slice()).unwrap_or(&[])
+        self.returns_by_sku
+            .get(sku)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The marketplace-level subject.
@@ -392,7 +398,13 @@ impl<'a> Eval<'a> {
     }
 
     /// Records missing data the way the rule's `no_data` setting says.
-    pub fn missing(&mut self, rule: RuleId, no_data: NoData, subject: Subject, why: impl Into<String>) {
+    pub fn missing(
+        &mut self,
+        rule: RuleId,
+        no_data: NoData,
+        subject: Subject,
+        why: impl Into<String>,
+    ) {
         let status = match no_data {
             NoData::Ok => return,
             NoData::Keep => Status::Keep,
@@ -663,7 +675,10 @@ mod tests {
         assert!(j.get("asin").is_none() && j.get("sku").is_none());
         assert_eq!(j["evidence"]["clicks"], 17.0);
         let text = serde_json::to_string(&f).unwrap();
-        assert!(text.starts_with(r#"{"rule":"wasted_spend","link":"leverage","severity":"warning""#), "{text}");
+        assert!(
+            text.starts_with(r#"{"rule":"wasted_spend","link":"leverage","severity":"warning""#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub fn json(at: NaiveDate, findings: &[Finding]) -> String {
         out.push_str(if i == 0 { "\n  " } else { ",\n  " });
         out.push_str(&serde_json::to_string(f).expect("a finding serializes"));
     }
-    out.push_str(if findings.is_empty() { "]}\n" } else { "\n]}\n" });
+    out.push_str(if findings.is_empty() {
+        "]}\n"
+    } else {
+        "\n]}\n"
+    });
     out
 }
 
@@ -34,7 +38,10 @@ fn link_title(l: Link) -> &'static str {
 /// (a catalogue of thousands of ASINs would otherwise drown the breaks).
 pub fn table(at: NaiveDate, findings: &[Finding]) -> String {
     let mut out = String::new();
-    let firing: Vec<&Finding> = findings.iter().filter(|f| f.status == Status::Firing).collect();
+    let firing: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.status == Status::Firing)
+        .collect();
     let _ = writeln!(
         out,
         "flywheel check as of {at}: {} finding{} ({} critical, {} warning)",
@@ -85,7 +92,11 @@ pub fn table(at: NaiveDate, findings: &[Finding]) -> String {
                 "  {:<22} {count:>5} subject{} ({}): e.g. {example}",
                 rule,
                 if count == 1 { "" } else { "s" },
-                if status == "keep" { "holding last state" } else { "info" },
+                if status == "keep" {
+                    "holding last state"
+                } else {
+                    "info"
+                },
             );
         }
     }

@@ -370,9 +370,16 @@ pub struct AdSums {
 }
 
 impl AdSums {
-    pub fn of<'a>(days: impl IntoIterator<Item = &'a AdDay>, start: NaiveDate, end: NaiveDate) -> AdSums {
+    pub fn of<'a>(
+        days: impl IntoIterator<Item = &'a AdDay>,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> AdSums {
         let mut s = AdSums::default();
-        for d in days.into_iter().filter(|d| d.date >= start && d.date <= end) {
+        for d in days
+            .into_iter()
+            .filter(|d| d.date >= start && d.date <= end)
+        {
             s.days += 1;
             s.impressions += d.impressions;
             s.clicks += d.clicks;

@@ -22,8 +22,8 @@ pub fn snap(at: NaiveDate) -> Snapshot {
 
 /// An empty snapshot as of `hours` after the start of `at` in Los Angeles.
 pub fn snap_at(at: NaiveDate, hours: i64) -> Snapshot {
-    let start: DateTime<Utc> =
-        super::experience::day_start(chrono_tz::America::Los_Angeles, at) + chrono::Duration::hours(hours);
+    let start: DateTime<Utc> = super::experience::day_start(chrono_tz::America::Los_Angeles, at)
+        + chrono::Duration::hours(hours);
     let mut s = Snapshot::empty("demo", "ATVPDKIKX0DER", start);
     s.jobs.clear();
     s

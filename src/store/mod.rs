@@ -4,18 +4,18 @@
 //! SQLite is opened in WAL mode with foreign keys on and a busy timeout, so
 //! the daemon and a CLI command (`status`, `ack`) can share the file.
 
+pub mod ads;
 pub mod catalog;
 pub mod fba_inventory;
-pub mod ads;
 pub mod jobs;
 pub mod kpis;
 pub mod listings;
 mod migrate;
 pub mod ops;
-pub mod pricing;
-pub mod reviews;
 pub mod orders;
+pub mod pricing;
 pub mod reports;
+pub mod reviews;
 pub mod seller_reports;
 pub mod snapshot;
 

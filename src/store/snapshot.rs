@@ -81,7 +81,9 @@ fn parse_day(s: &str) -> Option<NaiveDate> {
 }
 
 fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The instant day `d` starts in `tz`.
@@ -89,7 +91,10 @@ pub fn day_start(tz: chrono_tz::Tz, d: NaiveDate) -> DateTime<Utc> {
     let naive = d.and_hms_opt(0, 0, 0).expect("midnight exists");
     tz.from_local_datetime(&naive)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
 }
@@ -121,17 +126,22 @@ impl Needs {
     fn of(cfg: &Config) -> Needs {
         let on = |r: RuleId| {
             cfg.rules.common(r).enabled
-                || cfg
-                    .overrides
-                    .iter()
-                    .any(|o| o.rule == r.as_str() && o.settings.get("enabled").and_then(|v| v.as_bool()) == Some(true))
+                || cfg.overrides.iter().any(|o| {
+                    o.rule == r.as_str()
+                        && o.settings.get("enabled").and_then(|v| v.as_bool()) == Some(true)
+                })
         };
         use RuleId::*;
         let stall = on(GrowthStall);
         Needs {
             windows: on(ConversionRate) || on(TrafficTrend) || on(BuyBox) || stall,
             daily: on(FeedbackRate) || on(Tacos) || on(AdReliance),
-            orders: on(ReturnRate) || on(StockoutRisk) || on(MarginFloor) || on(Tacos) || on(AdReliance) || stall,
+            orders: on(ReturnRate)
+                || on(StockoutRisk)
+                || on(MarginFloor)
+                || on(Tacos)
+                || on(AdReliance)
+                || stall,
             returns: on(ReturnRate) || stall,
             feedback: on(FeedbackResponseSla),
             health: on(AccountHealth),
@@ -145,7 +155,13 @@ impl Needs {
             planning: on(InventoryTurnover),
             fees: on(MarginFloor),
             costs: on(MarginFloor),
-            ads: on(AcosBand) || on(Tacos) || on(AdReliance) || on(CpcTrend) || on(WastedSpend) || on(MarginFloor) || stall,
+            ads: on(AcosBand)
+                || on(Tacos)
+                || on(AdReliance)
+                || on(CpcTrend)
+                || on(WastedSpend)
+                || on(MarginFloor)
+                || stall,
             jobs: on(DataFreshness),
             credentials: on(Credentials),
         }
@@ -154,7 +170,12 @@ impl Needs {
 
 /// Whether `job` ever succeeded for the account by `as_of` (a source that
 /// synced and holds nothing is empty, not missing).
-fn job_ok(conn: &Connection, account: &str, job: &str, as_of: DateTime<Utc>) -> Result<bool, StoreError> {
+fn job_ok(
+    conn: &Connection,
+    account: &str,
+    job: &str,
+    as_of: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     Ok(conn
         .query_row(
             "SELECT 1 FROM job_runs WHERE account = ?1 AND job = ?2 AND status = 'ok' AND finished_at <= ?3 LIMIT 1",
@@ -334,7 +355,15 @@ pub fn build(
         }
     }
 
-    if need.returns && job_or_rows(conn, a, "returns", as_of, "SELECT 1 FROM returns WHERE account = ?1 LIMIT 1")? {
+    if need.returns
+        && job_or_rows(
+            conn,
+            a,
+            "returns",
+            as_of,
+            "SELECT 1 FROM returns WHERE account = ?1 LIMIT 1",
+        )?
+    {
         let mut st = conn.prepare(
             "SELECT sku, return_date, quantity, reason FROM returns
              WHERE account = ?1 AND marketplace_id = ?2 AND return_date >= ?3 AND return_date < ?4
@@ -343,7 +372,12 @@ pub fn build(
         let rows = st
             .query_map(params![a, m, from_s, at_s, as_of_s], |r| {
                 let d: String = r.get(1)?;
-                Ok((r.get::<_, String>(0)?, d, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    d,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         s.returns = Some(
@@ -361,7 +395,13 @@ pub fn build(
     }
 
     if need.feedback
-        && job_or_rows(conn, a, "seller_feedback", as_of, "SELECT 1 FROM seller_feedback WHERE account = ?1 LIMIT 1")?
+        && job_or_rows(
+            conn,
+            a,
+            "seller_feedback",
+            as_of,
+            "SELECT 1 FROM seller_feedback WHERE account = ?1 LIMIT 1",
+        )?
     {
         let mut st = conn.prepare(
             "SELECT order_id, feedback_date, rating, comments, your_response, response_seen_at, acknowledged_at
@@ -388,16 +428,18 @@ pub fn build(
             .collect::<Result<Vec<_>, _>>()?;
         s.feedback = Some(
             rows.into_iter()
-                .filter_map(|(order_id, d, rating, comments, has_response, acknowledged)| {
-                    Some(FeedbackRow {
-                        order_id,
-                        date: parse_day(&d)?,
-                        rating: rating.clamp(0, 5) as u8,
-                        comments,
-                        has_response,
-                        acknowledged,
-                    })
-                })
+                .filter_map(
+                    |(order_id, d, rating, comments, has_response, acknowledged)| {
+                        Some(FeedbackRow {
+                            order_id,
+                            date: parse_day(&d)?,
+                            rating: rating.clamp(0, 5) as u8,
+                            comments,
+                            has_response,
+                            acknowledged,
+                        })
+                    },
+                )
                 .collect(),
         );
     }
@@ -427,7 +469,15 @@ pub fn build(
             .optional()?;
     }
 
-    if need.listings && job_or_rows(conn, a, "listings", as_of, "SELECT 1 FROM listings WHERE account = ?1 LIMIT 1")? {
+    if need.listings
+        && job_or_rows(
+            conn,
+            a,
+            "listings",
+            as_of,
+            "SELECT 1 FROM listings WHERE account = ?1 LIMIT 1",
+        )?
+    {
         let mut issues: HashMap<String, Vec<IssueRow>> = HashMap::new();
         let mut st = conn.prepare(
             "SELECT sku, code, severity, message FROM listing_issues
@@ -490,7 +540,9 @@ pub fn build(
              ORDER BY asin, snapshot_date",
         )?;
         // Two BSR windows (7 days each by default) are all any reader needs.
-        let span = (cfg.rules.bsr_trend.window_days as i64).max(7).max(override_days(cfg));
+        let span = (cfg.rules.bsr_trend.window_days as i64)
+            .max(7)
+            .max(override_days(cfg));
         let ranks_from = day(at - Duration::days(2 * span + 1));
         let mut rows = st.query(params![a, m, ranks_from, at_s, as_of_s])?;
         while let Some(r) = rows.next()? {
@@ -547,14 +599,17 @@ pub fn build(
             let (Some(ws), Some(we)) = (parse_day(&ws), parse_day(&we)) else {
                 continue;
             };
-            s.search_queries.entry(r.get(0)?).or_default().push(QueryWeek {
-                week_start: ws,
-                week_end: we,
-                query: r.get(3)?,
-                volume: r.get(4)?,
-                impression_share: r.get(5)?,
-                click_share: r.get(6)?,
-            });
+            s.search_queries
+                .entry(r.get(0)?)
+                .or_default()
+                .push(QueryWeek {
+                    week_start: ws,
+                    week_end: we,
+                    query: r.get(3)?,
+                    volume: r.get(4)?,
+                    impression_share: r.get(5)?,
+                    click_share: r.get(6)?,
+                });
         }
     }
 
@@ -747,7 +802,10 @@ fn review_topics(
         let Some(d) = parse_day(&d) else { continue };
         let v: f64 = r.get(4)?;
         let list = out.entry(asin).or_default();
-        match list.iter_mut().find(|t| t.topic == topic && t.sentiment == sentiment) {
+        match list
+            .iter_mut()
+            .find(|t| t.topic == topic && t.sentiment == sentiment)
+        {
             Some(t) => t.trend.push((d, v)),
             None => list.push(TopicRow {
                 topic,
@@ -1071,7 +1129,13 @@ pub fn read_costs(path: &Path) -> std::io::Result<HashMap<String, CostRow>> {
                 .get("inbound_freight")
                 .and_then(|x| x.parse().ok())
                 .unwrap_or(0.0);
-            Some((sku, CostRow { unit_cost, inbound_freight }))
+            Some((
+                sku,
+                CostRow {
+                    unit_cost,
+                    inbound_freight,
+                },
+            ))
         })
         .collect())
 }
