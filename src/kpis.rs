@@ -1,8 +1,8 @@
 //! The weekly 12-KPI checklist of DESIGN §2.3 (`flywheel kpis`, the digest).
 //!
 //! The values come from the `kpi_*` SQL views of the schema (one definition
-//! for flywheel and for anyone with an SQLite shell; see `docs/kpis.md`):
-//! [`compute`] records the evaluation date of each marketplace, with the
+//! for flywheel and for anyone with an SQLite shell; see the KPIs section
+//! of `docs/rules.md`): [`compute`] records the evaluation date of each marketplace, with the
 //! UTC instants and settings the views need ([`evaluation_date`]), and reads
 //! the rows back. Everything else here is pure: the record shape of §2.3,
 //! the target and status each KPI gets from the config's rule thresholds
@@ -226,6 +226,7 @@ pub fn evaluation_date(
     at: NaiveDate,
     now: DateTime<Utc>,
     skus: &[(String, Option<String>)],
+    recorded_by: &'static str,
 ) -> Result<EvaluationDate, KpiError> {
     let mp = marketplace::lookup(marketplace_id)
         .ok_or_else(|| KpiError::UnknownMarketplace(marketplace_id.to_string()))?;
@@ -248,11 +249,16 @@ pub fn evaluation_date(
         }
     }
     let cover = |s: &StockoutRisk| s.lead_time_days + s.safety_days;
-    let default: StockoutRisk = cfg.rule_settings(RuleId::StockoutRisk, &subject(account, marketplace_id, None, None));
+    let default: StockoutRisk = cfg.rule_settings(
+        RuleId::StockoutRisk,
+        &subject(account, marketplace_id, None, None),
+    );
     let mut per_sku = serde_json::Map::new();
     for (sku, asin) in skus {
-        let s: StockoutRisk =
-            cfg.rule_settings(RuleId::StockoutRisk, &subject(account, marketplace_id, Some(sku), asin.as_deref()));
+        let s: StockoutRisk = cfg.rule_settings(
+            RuleId::StockoutRisk,
+            &subject(account, marketplace_id, Some(sku), asin.as_deref()),
+        );
         if cover(&s) != cover(&default) {
             per_sku.insert(sku.clone(), cover(&s).into());
         }
@@ -273,14 +279,35 @@ pub fn evaluation_date(
         sla_last_day: sla_last_day(&tz, at, sla.response_hours).to_string(),
         cover_days_json: serde_json::json!({ "default": cover(&default), "skus": per_sku })
             .to_string(),
-        recorded_by: "kpis",
+        recorded_by,
         recorded_at: ts(now),
     })
 }
 
+/// Records `at` as the evaluation date of every configured marketplace, so
+/// the `kpi_*` views compute as of it. `recorded_by` is `kpis` or
+/// `evaluate` (an evaluation round records its date the same way). The
+/// accounts and marketplaces must be in the database
+/// (`store::ops::sync_accounts`).
+pub fn record_evaluation_dates(
+    conn: &Connection,
+    cfg: &Config,
+    at: NaiveDate,
+    now: DateTime<Utc>,
+    recorded_by: &'static str,
+) -> Result<(), KpiError> {
+    for account in &cfg.accounts {
+        for mp in account.marketplaces() {
+            let skus = store::skus(conn, &account.name, mp.id)?;
+            let e = evaluation_date(cfg, &account.name, mp.id, at, now, &skus, recorded_by)?;
+            store::record_evaluation_date(conn, &e)?;
+        }
+    }
+    Ok(())
+}
+
 /// Records the evaluation date of every configured marketplace and reads
-/// every KPI record as of `at`, with targets and status. The accounts and
-/// marketplaces must be in the database (`store::ops::sync_accounts`).
+/// every KPI record as of `at`, with targets and status, in one transaction.
 pub fn compute(
     conn: &mut Connection,
     cfg: &Config,
@@ -288,12 +315,10 @@ pub fn compute(
     now: DateTime<Utc>,
 ) -> Result<Vec<Kpi>, KpiError> {
     let tx = conn.transaction()?;
+    record_evaluation_dates(&tx, cfg, at, now, "kpis")?;
     let mut out = Vec::new();
     for account in &cfg.accounts {
         for mp in account.marketplaces() {
-            let skus = store::skus(&tx, &account.name, mp.id)?;
-            let e = evaluation_date(cfg, &account.name, mp.id, at, now, &skus)?;
-            store::record_evaluation_date(&tx, &e)?;
             out.extend(
                 store::read_kpis(&tx, &account.name, mp.id)?
                     .into_iter()
@@ -334,9 +359,7 @@ pub fn sort(kpis: &mut [Kpi]) {
     kpis.sort_by(|a, b| {
         (&a.account, &a.marketplace, rank(a), a.level())
             .cmp(&(&b.account, &b.marketplace, rank(b), b.level()))
-            .then_with(|| {
-                (&a.asin, &a.sku, &a.campaign_id).cmp(&(&b.asin, &b.sku, &b.campaign_id))
-            })
+            .then_with(|| (&a.asin, &a.sku, &a.campaign_id).cmp(&(&b.asin, &b.sku, &b.campaign_id)))
     });
 }
 
@@ -381,7 +404,8 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
             let s: BuyBox = cfg.rule_settings(RuleId::BuyBox, &subject);
             (
                 format!(">= {}", fmt_num(s.min_percent)),
-                v.filter(|v| *v < s.min_percent).map(|_| sev(RuleId::BuyBox)),
+                v.filter(|v| *v < s.min_percent)
+                    .map(|_| sev(RuleId::BuyBox)),
             )
         }
         "bsr" => {
@@ -474,7 +498,10 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
 
 /// The records of one subject level.
 pub fn at_level(kpis: &[Kpi], level: Level) -> Vec<Kpi> {
-    kpis.iter().filter(|k| k.level() == level).cloned().collect()
+    kpis.iter()
+        .filter(|k| k.level() == level)
+        .cloned()
+        .collect()
 }
 
 fn cell(x: Option<f64>) -> String {
@@ -559,7 +586,12 @@ fn checklist(out: &mut String, ks: &[&Kpi]) {
         } else if flagged.is_empty() {
             format!("{known} of {} with data, all ok", mine.len())
         } else {
-            let mut names = flagged.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            let mut names = flagged
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
             if flagged.len() > 5 {
                 names.push_str(", ...");
             }
@@ -570,7 +602,10 @@ fn checklist(out: &mut String, ks: &[&Kpi]) {
         } else {
             worst.max(Status::Ok)
         };
-        let target = mine.first().and_then(|k| k.target.clone()).unwrap_or_default();
+        let target = mine
+            .first()
+            .and_then(|k| k.target.clone())
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {:<24} {:>10} {:>9} {:<20} {:<9} {note}",
@@ -625,7 +660,21 @@ mod tests {
 
     fn cfg(extra: &str) -> Config {
         let text = format!(
-            "[daemon]\ndatabase = \"/tmp/x.db\"\n\n[[accounts]]\nname = \"a\"\nregion = \"na\"\nmarketplaces = [\"US\"]\nalert_to = [\"s@example.com\"]\n\n[accounts.sp_api]\nclient_id = \"c\"\nclient_secret = \"s\"\nrefresh_token = \"r\"\n{extra}"
+            r#"
+[daemon]
+database = "/tmp/x.db"
+
+[[accounts]]
+name = "a"
+region = "na"
+marketplaces = ["US"]
+alert_to = ["s@example.com"]
+
+[accounts.sp_api]
+client_id = "c"
+client_secret = "s"
+refresh_token = "r"
+{extra}"#
         );
         Config::from_toml(&text, std::path::Path::new("t.toml"), &Env::default())
             .unwrap_or_else(|e| panic!("{e}"))
@@ -658,16 +707,40 @@ mod tests {
         let s = |id: &str, v: f64| status(&c, kpi(id, Some(v)));
         // (kpi, exactly at the threshold, just over it)
         let cases = [
-            ("conversion_rate", (12.0, Status::Ok), (11.99, Status::Warning)),
+            (
+                "conversion_rate",
+                (12.0, Status::Ok),
+                (11.99, Status::Warning),
+            ),
             ("buy_box_pct", (90.0, Status::Ok), (89.99, Status::Warning)),
             ("acos", (25.0, Status::Ok), (25.01, Status::Warning)),
             ("tacos", (12.0, Status::Ok), (12.01, Status::Warning)),
             ("return_rate", (3.0, Status::Ok), (3.01, Status::Warning)),
-            ("negative_feedback_rate", (2.0, Status::Ok), (2.01, Status::Warning)),
-            ("feedback_sla_breaches", (0.0, Status::Ok), (1.0, Status::Warning)),
-            ("stockout_risk_skus", (0.0, Status::Ok), (1.0, Status::Warning)),
-            ("days_of_supply", (37.0, Status::Ok), (36.99, Status::Warning)),
-            ("account_health", (0.99, Status::Ok), (1.0, Status::Critical)),
+            (
+                "negative_feedback_rate",
+                (2.0, Status::Ok),
+                (2.01, Status::Warning),
+            ),
+            (
+                "feedback_sla_breaches",
+                (0.0, Status::Ok),
+                (1.0, Status::Warning),
+            ),
+            (
+                "stockout_risk_skus",
+                (0.0, Status::Ok),
+                (1.0, Status::Warning),
+            ),
+            (
+                "days_of_supply",
+                (37.0, Status::Ok),
+                (36.99, Status::Warning),
+            ),
+            (
+                "account_health",
+                (0.99, Status::Ok),
+                (1.0, Status::Critical),
+            ),
         ];
         for (id, (at, want_at), (over, want_over)) in cases {
             assert_eq!(s(id, at), want_at, "{id} at {at}");
@@ -744,6 +817,7 @@ mod tests {
             "2026-03-10".parse().unwrap(),
             Utc::now(),
             &[("SLOW".into(), None), ("FAST".into(), None)],
+            "kpis",
         )
         .unwrap();
         assert_eq!(e.cover_days_json, r#"{"default":37,"skus":{"SLOW":67}}"#);
@@ -753,7 +827,8 @@ mod tests {
     fn evaluation_instants_follow_the_marketplace_zone() {
         let c = cfg("");
         let at: NaiveDate = "2026-03-09".parse().unwrap(); // the day after US DST starts
-        let e = evaluation_date(&c, "a", "ATVPDKIKX0DER", at, Utc::now(), &[]).unwrap();
+        let e = evaluation_date(&c, "a", "ATVPDKIKX0DER", at, Utc::now(), &[], "evaluate").unwrap();
+        assert_eq!(e.recorded_by, "evaluate");
         assert_eq!(e.at_start, "2026-03-09T07:00:00Z");
         assert_eq!(e.at_end, "2026-03-10T07:00:00Z");
         assert_eq!(e.window30_start, "2026-02-07T08:00:00Z");

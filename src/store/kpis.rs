@@ -3,8 +3,8 @@
 //! compute every KPI of DESIGN §2.3 as of that date.
 //!
 //! The views are the one definition of the KPIs (`migrations/0001_initial.sql`,
-//! documented in `docs/kpis.md`), so `flywheel kpis` and a user's own SQLite
-//! session can never disagree. This module writes the date and reads rows;
+//! documented in the KPIs section of `docs/rules.md`), so `flywheel kpis`
+//! and a user's own SQLite session can never disagree. This module writes the date and reads rows;
 //! targets and status are [`crate::kpis`]'s (pure) business.
 
 use rusqlite::{params, Connection};
@@ -183,8 +183,8 @@ mod tests {
         let f = "2026-03-10T09:00:00Z";
         // Daily series: 14 days of 100 sessions and 12 units, plus a day outside the window.
         for d in 0..15 {
-            let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()
-                - chrono::Duration::days(d);
+            let date =
+                chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap() - chrono::Duration::days(d);
             conn.execute(
                 "INSERT INTO sales_traffic_daily (account, marketplace_id, date, sessions, page_views,
                      buy_box_pct, units_ordered, total_order_items, negative_feedback_received, fetched_at)
