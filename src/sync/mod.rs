@@ -266,12 +266,8 @@ fn skip_unavailable(db: &Db, job: JobName, account: &str, now: DateTime<Utc>) ->
     let at = DateTime::parse_from_rfc3339(&since)
         .ok()?
         .with_timezone(&Utc);
-    (now - at < UNAVAILABLE_RETRY).then(|| {
-        format!(
-            "unavailable since {since} (missing role); retried {} after that",
-            "a day"
-        )
-    })
+    (now - at < UNAVAILABLE_RETRY)
+        .then(|| format!("unavailable since {since} (missing role); tried again a day after that"))
 }
 
 /// Progress display: a spinner per job on a terminal, log lines otherwise.
@@ -306,8 +302,7 @@ impl Progress {
 }
 
 async fn run_one(job: JobName, ctx: &Ctx<'_>, progress: &Progress) -> JobResult {
-    let result = run_tracked(job, ctx, progress.start(&ctx.account.name, job).as_ref()).await;
-    result
+    run_tracked(job, ctx, progress.start(&ctx.account.name, job).as_ref()).await
 }
 
 async fn run_tracked(
