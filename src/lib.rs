@@ -19,6 +19,7 @@
 //! The simulated marketplace is its own crate, `sim/` (`flywheel-sim`),
 //! which knows nothing of this one.
 
+pub mod alert;
 pub mod amazon;
 pub mod cli;
 pub mod clock;

@@ -5,6 +5,7 @@
 //! the daemon and a CLI command (`status`, `ack`) can share the file.
 
 pub mod ads;
+pub mod alerts;
 pub mod catalog;
 pub mod fba_inventory;
 pub mod jobs;
@@ -13,6 +14,7 @@ pub mod listings;
 mod migrate;
 pub mod ops;
 pub mod orders;
+pub mod outbox;
 pub mod pricing;
 pub mod reports;
 pub mod reviews;

@@ -1,0 +1,1 @@
+//! Alert state, acks and silences (DESIGN §5).

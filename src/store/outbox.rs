@@ -1,0 +1,258 @@
+//! The durable outbox (DESIGN §5): one row per email, written in the same
+//! transaction as the alert state that caused it; the sender delivers due
+//! rows and marks them sent only after the server accepted the message.
+//!
+//! The Message-ID derives from the row (id, creation time, sender domain)
+//! and is stored when the row is inserted, so a resend after a crash between
+//! "server accepted" and "marked sent" carries the same Message-ID and mail
+//! clients and servers recognise the duplicate.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::ops::ts;
+use super::StoreError;
+use crate::alert::{Attachment, Rendered};
+
+/// What kind of email a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Firing,
+    Resolved,
+    Digest,
+    Test,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Firing => "firing",
+            Kind::Resolved => "resolved",
+            Kind::Digest => "digest",
+            Kind::Test => "test",
+        }
+    }
+    fn parse(s: &str) -> Kind {
+        match s {
+            "resolved" => Kind::Resolved,
+            "digest" => Kind::Digest,
+            "test" => Kind::Test,
+            _ => Kind::Firing,
+        }
+    }
+}
+
+/// An email to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewEmail<'a> {
+    /// `None` for `send-test-email`.
+    pub account: Option<&'a str>,
+    pub kind: Kind,
+    pub recipients: &'a [String],
+    pub rendered: &'a Rendered,
+    /// The alerts this email reports.
+    pub fingerprints: &'a [String],
+    /// Message-ID (with angle brackets) this email replies to (a resolution
+    /// under its firing email).
+    pub in_reply_to: Option<&'a str>,
+    /// The domain of the Message-ID (the `from` address's domain).
+    pub domain: &'a str,
+}
+
+/// A stored email, as the sender reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: i64,
+    pub account: Option<String>,
+    pub kind: Kind,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    /// With angle brackets: `<flywheel.42.20261124T080000@example.com>`.
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// The Message-ID of outbox row `id` created at `created`.
+pub fn message_id(id: i64, created: DateTime<Utc>, domain: &str) -> String {
+    let domain: String = domain
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    let domain = if domain.is_empty() {
+        "flywheel.invalid".to_string()
+    } else {
+        domain
+    };
+    format!(
+        "<flywheel.{id}.{}@{domain}>",
+        created.format("%Y%m%dT%H%M%S")
+    )
+}
+
+/// Inserts one email (and its attachments) due now; returns the row id and
+/// its Message-ID. Call inside the transaction that writes the alert state.
+pub fn enqueue(
+    conn: &Connection,
+    email: &NewEmail<'_>,
+    now: DateTime<Utc>,
+) -> Result<(i64, String), StoreError> {
+    let r = email.rendered;
+    conn.execute(
+        "INSERT INTO outbox (account, kind, recipients_json, subject, body_text, body_html,
+                             alert_fingerprints_json, in_reply_to, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![
+            email.account,
+            email.kind.as_str(),
+            serde_json::to_string(email.recipients).expect("strings serialize"),
+            r.subject,
+            r.text,
+            r.html,
+            serde_json::to_string(email.fingerprints).expect("strings serialize"),
+            email.in_reply_to,
+            ts(now),
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    let mid = message_id(id, now, email.domain);
+    conn.execute(
+        "UPDATE outbox SET message_id = ?2 WHERE id = ?1",
+        params![id, mid],
+    )?;
+    let mut ins = conn.prepare_cached(
+        "INSERT INTO outbox_attachments (outbox_id, content_id, filename, content_type, data)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for a in &r.attachments {
+        ins.execute(params![id, a.content_id, a.filename, a.content_type, a.data])?;
+    }
+    Ok((id, mid))
+}
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+const COLUMNS: &str = "id, account, kind, recipients_json, subject, body_text, body_html,
+                       message_id, in_reply_to, created_at, attempts, last_error";
+
+fn read_row(conn: &Connection, r: &rusqlite::Row<'_>) -> Result<Row, StoreError> {
+    let id: i64 = r.get(0)?;
+    let kind: String = r.get(2)?;
+    let recipients: String = r.get(3)?;
+    let created: String = r.get(9)?;
+    let mut att = conn.prepare_cached(
+        "SELECT content_id, filename, content_type, data FROM outbox_attachments
+         WHERE outbox_id = ?1 ORDER BY content_id",
+    )?;
+    let attachments = att
+        .query_map([id], |a| {
+            Ok(Attachment {
+                content_id: a.get(0)?,
+                filename: a.get(1)?,
+                content_type: a.get(2)?,
+                data: a.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Row {
+        id,
+        account: r.get(1)?,
+        kind: Kind::parse(&kind),
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        subject: r.get(4)?,
+        body_text: r.get(5)?,
+        body_html: r.get(6)?,
+        message_id: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+        in_reply_to: r.get(8)?,
+        created_at: parse_ts(&created),
+        attempts: r.get(10)?,
+        last_error: r.get(11)?,
+        attachments,
+    })
+}
+
+/// Unsent rows due at `now`, oldest first, at most `limit`.
+pub fn due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>, StoreError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, id LIMIT ?2"
+    ))?;
+    let mut rows = st.query(params![ts(now), limit as i64])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(read_row(conn, r)?);
+    }
+    Ok(out)
+}
+
+/// One row by id (sent or not).
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Row>, StoreError> {
+    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"))?;
+    let mut rows = st.query([id])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(read_row(conn, r)?)),
+        None => Ok(None),
+    }
+}
+
+/// Marks a row sent (the server accepted it).
+pub fn mark_sent(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL
+         WHERE id = ?1 AND sent_at IS NULL",
+        params![id, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again; `next` is `None` for a
+/// permanent failure (the row stays unsent and is no longer retried: it
+/// shows in `status` until an operator acts).
+pub fn mark_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    next: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    // A permanent failure parks the row far in the future: it keeps its
+    // place in the record (sent_at NULL, last_error set) without being due.
+    let next = next.map(ts).unwrap_or_else(|| PERMANENT.to_string());
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+         WHERE id = ?1 AND sent_at IS NULL",
+        params![id, error, next],
+    )?;
+    Ok(())
+}
+
+/// `next_attempt_at` of a permanently failed row.
+pub const PERMANENT: &str = "9999-12-31T00:00:00Z";
+
+/// The backlog: unsent rows still to be tried, and permanently failed ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Backlog {
+    pub pending: i64,
+    pub failed: i64,
+}
+
+pub fn backlog(conn: &Connection) -> Result<Backlog, StoreError> {
+    let (pending, failed) = conn
+        .query_row(
+            "SELECT COALESCE(SUM(next_attempt_at <> ?1), 0), COALESCE(SUM(next_attempt_at = ?1), 0)
+             FROM outbox WHERE sent_at IS NULL",
+            [PERMANENT],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, 0));
+    Ok(Backlog { pending, failed })
+}
