@@ -65,6 +65,21 @@ pub enum Command {
     /// Evaluate the flywheel rules now (or as of --at) and print the
     /// findings grouped by flywheel link; nothing is sent.
     Check(crate::rules::check::CheckArgs),
+    /// Run one evaluation round as the daemon does after each sync round:
+    /// evaluate, update alert state, queue and deliver emails, print what
+    /// was sent (for running flywheel from a systemd timer or cron).
+    Evaluate(crate::alert::evaluate::EvaluateArgs),
+    /// List alerts with short ids, state, since and last notified.
+    Alerts(crate::alert::commands::AlertsArgs),
+    /// Acknowledge an alert: no repeats until the time runs out (on a
+    /// feedback alert this also marks the feedback handled).
+    Ack(crate::alert::commands::AckArgs),
+    /// Mute a rule (for an ASIN, SKU, campaign or account) for a while.
+    Silence(crate::alert::commands::SilenceArgs),
+    /// Build the weekly digest: print it, write it as HTML, or send it.
+    Digest(crate::alert::digest::DigestArgs),
+    /// Send one test email through the configured transport.
+    SendTestEmail,
     /// Load a report file downloaded by hand from Seller Central (plain or
     /// gzipped) through the sync jobs' parsers, and print what it stored.
     Import {
@@ -219,6 +234,50 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print!(
                 "{}",
                 runtime()?.block_on(crate::rules::check::run_command(&cfg, args))?
+            );
+        }
+        Command::Evaluate(args) => {
+            let cfg = load(&cli)?;
+            print!(
+                "{}",
+                runtime()?.block_on(crate::alert::evaluate::run_command(&cfg, args))?
+            );
+        }
+        Command::Alerts(args) => {
+            let cfg = load(&cli)?;
+            print!(
+                "{}",
+                runtime()?.block_on(crate::alert::commands::alerts(&cfg, args))?
+            );
+        }
+        Command::Ack(args) => {
+            let cfg = load(&cli)?;
+            print!(
+                "{}",
+                runtime()?.block_on(crate::alert::commands::ack(&cfg, args))?
+            );
+        }
+        Command::Silence(args) => {
+            let cfg = load(&cli)?;
+            crate::alert::commands::validate_silence(&cfg, args)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            print!(
+                "{}",
+                runtime()?.block_on(crate::alert::commands::silence(&cfg, args))?
+            );
+        }
+        Command::Digest(args) => {
+            let cfg = load(&cli)?;
+            print!(
+                "{}",
+                runtime()?.block_on(crate::alert::digest::run_command(&cfg, args))?
+            );
+        }
+        Command::SendTestEmail => {
+            let cfg = load(&cli)?;
+            print!(
+                "{}",
+                runtime()?.block_on(crate::alert::sender::send_test_email(&cfg))?
             );
         }
         Command::Kpis(args) => {

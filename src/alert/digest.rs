@@ -1,1 +1,986 @@
-//! See the module table in `alert`.
+//! The weekly digest (DESIGN §5, last bullet) and `flywheel digest`.
+//!
+//! Alerts say what broke; the digest is the routine the seed recommends: the
+//! 12-KPI flywheel checklist of each marketplace with its status, value,
+//! target, change against last week and an 8-week trend, then what is still
+//! open, what got better, which data Amazon refuses (a missing role), and a
+//! line proving the daemon is alive (a digest that stops arriving is itself
+//! a signal).
+//!
+//! [`build`] gathers a [`DigestModel`] from the database; `render::digest`
+//! turns it into an email (pure). The KPI values come from the `kpi_*`
+//! views through [`crate::kpis`], evaluated as of today and each of the
+//! seven previous weeks by recording those evaluation dates in turn (the
+//! current one last, so the views are left as of today); the alert lists
+//! from `store::alerts`, the unavailable jobs from `store::jobs`, and which
+//! rules they starve from `doctor::rule_sources`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rusqlite::{params, Connection};
+
+use super::render;
+use super::state::State;
+use super::{Item, ItemKind, Series};
+use crate::config::{rules as settings, Account, Config, RuleId, Severity, SubjectRef};
+use crate::kpis::{self, Kpi, Level, Status, KPIS};
+use crate::store;
+use crate::sync::JobName;
+
+/// Everything the weekly digest of one account says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestModel {
+    pub account: String,
+    pub generated_at: DateTime<Utc>,
+    /// `[daemon] timezone`, for the times shown.
+    pub timezone: String,
+    pub marketplaces: Vec<MarketplaceKpis>,
+    /// Firing alerts, critical first.
+    pub open_alerts: Vec<AlertLine>,
+    /// Alerts resolved in the last 7 days (`since` is when).
+    pub resolved: Vec<AlertLine>,
+    /// KPIs whose status is better than a week ago.
+    pub improved_kpis: Vec<Improved>,
+    /// Jobs whose last run found a role missing.
+    pub unavailable: Vec<Unavailable>,
+    pub alive: Alive,
+}
+
+/// One marketplace's checklist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketplaceKpis {
+    pub marketplace_id: String,
+    /// "US", "DE", ...
+    pub country: String,
+    /// The evaluation date (today in the marketplace's zone).
+    pub at: NaiveDate,
+    /// The 12 KPIs of DESIGN §2.3, in checklist order.
+    pub rows: Vec<KpiLine>,
+}
+
+/// One row of the checklist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiLine {
+    /// The KPI id (`conversion_rate`, ...).
+    pub kpi: String,
+    /// What the seller reads.
+    pub name: &'static str,
+    /// Appended to values: "%", " SKUs", or "".
+    pub unit: &'static str,
+    pub value: Option<f64>,
+    /// account_health's account status.
+    pub label: Option<String>,
+    pub target: String,
+    pub status: Status,
+    /// The status colour (`render::status_colour`).
+    pub colour: &'static str,
+    /// Value now minus value a week ago, in the KPI's unit.
+    pub change: Option<f64>,
+    pub previous_status: Option<Status>,
+    /// For KPIs kept per ASIN or SKU: how many have data, which are off.
+    pub note: Option<String>,
+    /// The value at each of the last 8 weekly evaluation dates, oldest first.
+    pub trend: Series,
+}
+
+/// An alert in the digest's lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertLine {
+    pub fingerprint: String,
+    pub rule: RuleId,
+    /// `render::rule_title`.
+    pub title: &'static str,
+    pub severity: Severity,
+    pub marketplace: Option<String>,
+    /// "asin B0…", "sku …", or the marketplace.
+    pub subject: String,
+    pub summary: String,
+    /// Firing since (open alerts) or resolved at (resolved ones).
+    pub since: DateTime<Utc>,
+}
+
+/// A KPI whose status improved since last week.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Improved {
+    pub kpi: String,
+    pub name: &'static str,
+    pub country: String,
+    pub from: Status,
+    pub to: Status,
+}
+
+/// A job Amazon refuses for a missing role, and what it starves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unavailable {
+    pub job: String,
+    pub since: DateTime<Utc>,
+    pub error: Option<String>,
+    /// Enabled rules that have no data without it.
+    pub rules: Vec<RuleId>,
+}
+
+/// Whether the daemon is syncing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Alive {
+    /// Sync rounds (distinct start instants of the account's job runs) in
+    /// the last 7 days.
+    pub rounds_7d: i64,
+    pub last_round: Option<DateTime<Utc>>,
+    pub last_round_jobs: i64,
+    pub last_round_failed: i64,
+}
+
+/// How the checklist names a KPI, and the unit of its value.
+fn kpi_meta(kpi: &str) -> (&'static str, &'static str) {
+    match kpi {
+        "conversion_rate" => ("Conversion rate, 14 days", "%"),
+        "sessions" => ("Sessions, 7 days", ""),
+        "buy_box_pct" => ("Buy box, 7 days", "%"),
+        "bsr" => ("ASINs whose BSR worsened", " ASINs"),
+        "acos" => ("ACoS, matured 14 days", "%"),
+        "tacos" => ("TACoS, matured 14 days", "%"),
+        "return_rate" => ("Return rate, 30 days", "%"),
+        "feedback_sla_breaches" => ("Negative feedback unanswered", ""),
+        "negative_feedback_rate" => ("Negative feedback rate, 30 days", "%"),
+        "days_of_supply" => ("SKUs outside their days of supply", " SKUs"),
+        "stockout_risk_skus" => ("SKUs at stockout risk", " SKUs"),
+        "account_health" => ("Order defect rate", "%"),
+        _ => ("", ""),
+    }
+}
+
+/// A line to draw on a KPI's trend chart, where the target is one number
+/// in the KPI's unit.
+fn kpi_threshold(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<f64> {
+    match kpi {
+        "conversion_rate" => Some(
+            cfg.rule_settings::<settings::ConversionRate>(RuleId::ConversionRate, subject)
+                .min_percent,
+        ),
+        "buy_box_pct" => Some(
+            cfg.rule_settings::<settings::BuyBox>(RuleId::BuyBox, subject)
+                .min_percent,
+        ),
+        "acos" => Some(
+            cfg.rule_settings::<settings::AcosBand>(RuleId::AcosBand, subject)
+                .max_percent,
+        ),
+        "tacos" => Some(
+            cfg.rule_settings::<settings::Tacos>(RuleId::Tacos, subject)
+                .max_percent,
+        ),
+        "return_rate" => Some(
+            cfg.rule_settings::<settings::ReturnRate>(RuleId::ReturnRate, subject)
+                .max_percent,
+        ),
+        "negative_feedback_rate" => Some(
+            cfg.rule_settings::<settings::FeedbackRate>(RuleId::FeedbackRate, subject)
+                .max_percent,
+        ),
+        "account_health" => Some(
+            cfg.rule_settings::<settings::AccountHealth>(RuleId::AccountHealth, subject)
+                .max_odr_percent,
+        ),
+        _ => None,
+    }
+}
+
+/// One KPI of one marketplace as of one date: the marketplace record, or
+/// for KPIs kept only per ASIN/SKU (bsr, days_of_supply) the number of
+/// subjects off target. Returns (value, label, status, target, note).
+type Level1 = (Option<f64>, Option<String>, Status, String, Option<String>);
+
+fn level_of(kpis: &[Kpi], id: &str) -> Level1 {
+    let mine: Vec<&Kpi> = kpis.iter().filter(|k| k.kpi == id).collect();
+    if let Some(k) = mine.iter().find(|k| k.level() == Level::Marketplace) {
+        return (
+            k.value,
+            k.label.clone(),
+            k.status.unwrap_or(Status::NoData),
+            k.target.clone().unwrap_or_default(),
+            None,
+        );
+    }
+    let known = mine.iter().filter(|k| k.value.is_some()).count();
+    let flagged: Vec<String> = mine
+        .iter()
+        .filter(|k| matches!(k.status, Some(Status::Warning | Status::Critical)))
+        .map(|k| {
+            k.asin
+                .clone()
+                .or_else(|| k.sku.clone())
+                .or_else(|| k.campaign_id.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    let status = if known == 0 {
+        Status::NoData
+    } else {
+        mine.iter()
+            .filter_map(|k| k.status)
+            .max()
+            .unwrap_or(Status::Ok)
+            .max(Status::Ok)
+    };
+    let target = format!(
+        "0 off {}",
+        mine.first()
+            .and_then(|k| k.target.clone())
+            .unwrap_or_default()
+    );
+    let note = if mine.is_empty() {
+        Some("no subjects".to_string())
+    } else {
+        let mut n = format!("{known} of {} with data", mine.len());
+        if !flagged.is_empty() {
+            let names: Vec<&str> = flagged.iter().take(5).map(String::as_str).collect();
+            let _ = write!(
+                n,
+                "; off target: {}{}",
+                names.join(", "),
+                if flagged.len() > 5 { ", …" } else { "" }
+            );
+        }
+        Some(n)
+    };
+    let value = (known > 0).then_some(flagged.len() as f64);
+    (value, None, status, target, note)
+}
+
+fn badness(s: Status) -> Option<u8> {
+    match s {
+        Status::NoData => None,
+        Status::Ok => Some(0),
+        Status::Warning => Some(1),
+        Status::Critical => Some(2),
+    }
+}
+
+/// The checklist rows from the KPIs of each weekly date (oldest first, the
+/// last being the evaluation date).
+fn checklist(
+    cfg: &Config,
+    account: &str,
+    marketplace: &str,
+    weeks: &[(NaiveDate, Vec<Kpi>)],
+) -> Vec<KpiLine> {
+    let subject = SubjectRef {
+        account,
+        marketplace,
+        sku: None,
+        asin: None,
+        campaign: None,
+    };
+    KPIS.iter()
+        .map(|id| {
+            let (name, unit) = kpi_meta(id);
+            let levels: Vec<(NaiveDate, Level1)> =
+                weeks.iter().map(|(d, ks)| (*d, level_of(ks, id))).collect();
+            let now = levels.last().map(|(_, l)| l.clone());
+            let prev = levels.len().checked_sub(2).map(|i| levels[i].1.clone());
+            let (value, label, status, target, note) =
+                now.unwrap_or((None, None, Status::NoData, String::new(), None));
+            let change = match (value, prev.as_ref().and_then(|p| p.0)) {
+                (Some(a), Some(b)) => Some(a - b),
+                _ => None,
+            };
+            KpiLine {
+                kpi: id.to_string(),
+                name,
+                unit,
+                value,
+                label,
+                target,
+                status,
+                colour: render::status_colour(status),
+                change,
+                previous_status: prev.map(|p| p.2),
+                note,
+                trend: Series {
+                    label: format!(
+                        "{name}{} at each weekly evaluation",
+                        if unit.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", unit.trim())
+                        }
+                    ),
+                    points: levels.iter().map(|(d, l)| (*d, l.0)).collect(),
+                    threshold: kpi_threshold(cfg, id, &subject),
+                },
+            }
+        })
+        .collect()
+}
+
+/// The account's KPIs as of today and each of the 7 weeks before, per
+/// marketplace. Records each date in `evaluation_dates` in turn, today's
+/// last, all in one transaction.
+fn weekly_kpis(
+    conn: &mut Connection,
+    cfg: &Config,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(MarketplaceKpis, Vec<Improved>)>> {
+    let tx = conn.transaction()?;
+    let mut out = Vec::new();
+    for mp in account.marketplaces() {
+        let tz: chrono_tz::Tz = mp.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let at = now.with_timezone(&tz).date_naive();
+        let skus = store::kpis::skus(&tx, &account.name, mp.id)?;
+        let mut weeks = Vec::new();
+        for w in (0..8).rev() {
+            let d = at - Duration::days(7 * w);
+            let e = kpis::evaluation_date(cfg, &account.name, mp.id, d, now, &skus, "kpis")?;
+            store::kpis::record_evaluation_date(&tx, &e)?;
+            let ks: Vec<Kpi> = store::kpis::read_kpis(&tx, &account.name, mp.id)?
+                .into_iter()
+                .map(|row| kpis::assess(cfg, kpis::record(row)))
+                .collect();
+            weeks.push((d, ks));
+        }
+        let rows = checklist(cfg, &account.name, mp.id, &weeks);
+        let improved = rows
+            .iter()
+            .filter_map(|k| {
+                let (now, before) = (badness(k.status)?, badness(k.previous_status?)?);
+                (now < before).then(|| Improved {
+                    kpi: k.kpi.clone(),
+                    name: k.name,
+                    country: mp.country.to_string(),
+                    from: k.previous_status.unwrap_or(Status::NoData),
+                    to: k.status,
+                })
+            })
+            .collect();
+        out.push((
+            MarketplaceKpis {
+                marketplace_id: mp.id.to_string(),
+                country: mp.country.to_string(),
+                at,
+                rows,
+            },
+            improved,
+        ));
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Open alerts and those resolved in the last 7 days.
+fn alert_lists(
+    conn: &Connection,
+    account: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Vec<AlertLine>, Vec<AlertLine>)> {
+    let mut open = Vec::new();
+    let mut resolved = Vec::new();
+    for a in store::alerts::list(conn, true)? {
+        if a.account != account {
+            continue;
+        }
+        let (list, since, kind) = match a.state {
+            State::Firing => (
+                &mut open,
+                a.firing_since.unwrap_or(a.started_at),
+                ItemKind::Firing,
+            ),
+            State::Resolved => match a.resolved_at {
+                Some(t) if t >= now - Duration::days(7) => (&mut resolved, t, ItemKind::Resolved),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let item = Item::from_finding_json(&a.last_finding, kind, &a.fingerprint, since);
+        let (subject, summary) = match &item {
+            Some(i) => (i.subject_label(), i.summary.clone()),
+            None => (a.marketplace.clone().unwrap_or_default(), String::new()),
+        };
+        list.push(AlertLine {
+            fingerprint: a.fingerprint.clone(),
+            rule: a.rule,
+            title: render::rule_title(a.rule),
+            severity: a.severity,
+            marketplace: a.marketplace.clone(),
+            subject,
+            summary,
+            since,
+        });
+    }
+    open.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.since.cmp(&b.since)));
+    resolved.sort_by_key(|a| std::cmp::Reverse(a.since));
+    Ok((open, resolved))
+}
+
+/// Jobs whose last run was 'unavailable' (a missing role), with the enabled
+/// rules that lack data because of them (no alternative source of theirs
+/// can run: `doctor::rule_sources`).
+fn unavailable(conn: &Connection, cfg: &Config, account: &str) -> anyhow::Result<Vec<Unavailable>> {
+    let mut missing = Vec::new();
+    for job in JobName::ALL {
+        if let Some(since) = store::jobs::unavailable_since(conn, job.as_str(), account)? {
+            let error: Option<String> = conn
+                .query_row(
+                    "SELECT error FROM job_runs WHERE job = ?1 AND account = ?2 AND status = 'unavailable'
+                     ORDER BY id DESC LIMIT 1",
+                    params![job.as_str(), account],
+                    |r| r.get(0),
+                )
+                .unwrap_or(None);
+            let since = DateTime::parse_from_rfc3339(&since)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default();
+            missing.push((*job, since, error));
+        }
+    }
+    let runs = |j: &JobName| !missing.iter().any(|(m, _, _)| m == j);
+    Ok(missing
+        .iter()
+        .map(|(job, since, error)| {
+            let rules = RuleId::ALL
+                .iter()
+                .copied()
+                .filter(|r| cfg.rules.common(*r).enabled)
+                .filter(|r| {
+                    let alts = crate::doctor::rule_sources(*r);
+                    alts.iter().any(|alt| alt.contains(job))
+                        && !alts.iter().any(|alt| alt.iter().all(runs))
+                })
+                .collect();
+            Unavailable {
+                job: job.as_str().to_string(),
+                since: *since,
+                error: error.clone(),
+                rules,
+            }
+        })
+        .collect())
+}
+
+/// Sync rounds of the last 7 days: every job of a round starts at the
+/// round's instant (`sync::run_round` reads the clock once), so a round is
+/// a distinct `started_at`. A range scan of `job_runs_by_start`.
+fn alive(conn: &Connection, account: &str, now: DateTime<Utc>) -> anyhow::Result<Alive> {
+    let mut st = conn.prepare(
+        "SELECT started_at, COUNT(*), SUM(status = 'failed') FROM job_runs
+         WHERE started_at >= ?2 AND started_at <= ?3 AND account = ?1 AND status <> 'running'
+         GROUP BY started_at ORDER BY started_at",
+    )?;
+    let rows = st
+        .query_map(
+            params![
+                account,
+                store::ops::ts(now - Duration::days(7)),
+                store::ops::ts(now)
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut a = Alive {
+        rounds_7d: rows.len() as i64,
+        ..Alive::default()
+    };
+    if let Some((t, jobs, failed)) = rows.last() {
+        a.last_round = DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+        a.last_round_jobs = *jobs;
+        a.last_round_failed = *failed;
+    }
+    Ok(a)
+}
+
+/// Gathers the digest of one configured account as of `now`. Leaves the
+/// `kpi_*` views evaluated as of today.
+pub fn build(
+    conn: &mut Connection,
+    cfg: &Config,
+    account: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<DigestModel> {
+    let acct = cfg
+        .accounts
+        .iter()
+        .find(|a| a.name == account)
+        .with_context(|| format!("account \"{account}\" is not in the config"))?;
+    let weekly = weekly_kpis(conn, cfg, acct, now)?;
+    let (open_alerts, resolved) = alert_lists(conn, account, now)?;
+    let mut marketplaces = Vec::new();
+    let mut improved_kpis = Vec::new();
+    for (m, improved) in weekly {
+        marketplaces.push(m);
+        improved_kpis.extend(improved);
+    }
+    Ok(DigestModel {
+        account: account.to_string(),
+        generated_at: now,
+        timezone: cfg.daemon.timezone.name().to_string(),
+        marketplaces,
+        open_alerts,
+        resolved,
+        improved_kpis,
+        unavailable: unavailable(conn, cfg, account)?,
+        alive: alive(conn, account, now)?,
+    })
+}
+
+/// `flywheel digest` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DigestArgs {
+    /// Write the digest as an HTML file (charts inlined) instead of
+    /// printing its text; with several accounts, one file each, named
+    /// FILE-<account>.html.
+    #[arg(long, value_name = "FILE.html")]
+    pub out: Option<PathBuf>,
+    /// Queue one digest email per account in the outbox and deliver it now.
+    #[arg(long)]
+    pub send: bool,
+    /// Only this account (repeatable; default: every account).
+    #[arg(long = "account", value_name = "NAME")]
+    pub accounts: Vec<String>,
+}
+
+/// Standard base64 (RFC 4648, with padding), for the `data:` URIs of
+/// `--out` (a file cannot reach `cid:` attachments).
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The HTML with every `cid:` image replaced by a `data:` URI, for a file
+/// opened in a browser.
+pub fn inline_images(r: &super::Rendered) -> String {
+    let mut html = r.html.clone();
+    for a in &r.attachments {
+        html = html.replace(
+            &format!("src=\"cid:{}\"", a.content_id),
+            &format!("src=\"data:{};base64,{}\"", a.content_type, base64(&a.data)),
+        );
+    }
+    html
+}
+
+/// Where `--out` writes an account's file: the path itself for one
+/// account, `stem-<account>.ext` beside it for several.
+fn out_path(out: &Path, account: &str, several: bool) -> PathBuf {
+    if !several {
+        return out.to_path_buf();
+    }
+    let safe: String = account
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "digest".into());
+    let ext = out
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    out.with_file_name(format!("{stem}-{safe}{ext}"))
+}
+
+/// `flywheel digest`: builds each selected account's digest; prints the
+/// text, writes `--out`, and/or queues and delivers it (`--send`).
+pub async fn run_command(cfg: &Config, args: &DigestArgs) -> anyhow::Result<String> {
+    for name in &args.accounts {
+        if !cfg.accounts.iter().any(|a| &a.name == name) {
+            let known: Vec<&str> = cfg.accounts.iter().map(|a| a.name.as_str()).collect();
+            anyhow::bail!(
+                "unknown account \"{name}\"; accounts in the config: {}",
+                known.join(", ")
+            );
+        }
+    }
+    let selected: Vec<&Account> = cfg
+        .accounts
+        .iter()
+        .filter(|a| args.accounts.is_empty() || args.accounts.contains(&a.name))
+        .collect();
+    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
+        .now()
+        .await?;
+    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
+    store::ops::sync_accounts(&mut conn, cfg, now)?;
+    let mut digests = Vec::new();
+    for account in &selected {
+        let model = build(&mut conn, cfg, &account.name, now)?;
+        digests.push((*account, render::digest(&model)));
+    }
+    let mut out = String::new();
+    if let Some(path) = &args.out {
+        for (account, r) in &digests {
+            let p = out_path(path, &account.name, digests.len() > 1);
+            std::fs::write(&p, inline_images(r))
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            let _ = writeln!(out, "{}: digest written to {}", account.name, p.display());
+        }
+    }
+    if args.send {
+        let domain = super::evaluate::from_domain(&cfg.email.from);
+        let tx = conn.transaction()?;
+        for (account, r) in &digests {
+            let recipients = cfg.recipients(account);
+            if recipients.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{}: no recipients (set alert_to in the account or [email] to): not queued",
+                    account.name
+                );
+                continue;
+            }
+            let (id, _) = store::outbox::enqueue(
+                &tx,
+                &store::outbox::NewEmail {
+                    account: Some(&account.name),
+                    kind: store::outbox::Kind::Digest,
+                    recipients: &recipients,
+                    rendered: r,
+                    fingerprints: &[],
+                    in_reply_to: None,
+                    domain: &domain,
+                },
+                now,
+            )?;
+            let _ = writeln!(
+                out,
+                "{}: digest queued as outbox #{id} for {}",
+                account.name,
+                recipients.join(", ")
+            );
+        }
+        tx.commit()?;
+        let delivery = super::sender::send_now(cfg, &mut conn, now).await?;
+        let _ = writeln!(out, "{delivery}");
+    }
+    if args.out.is_none() && !args.send {
+        for (i, (_, r)) in digests.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&r.text);
+        }
+        if digests.is_empty() {
+            out.push_str("no accounts configured\n");
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+
+    fn cfg(db: &Path) -> Config {
+        let text = format!(
+            r#"
+[daemon]
+database = "{}"
+timezone = "America/Los_Angeles"
+
+[email]
+transport = "file"
+from = "flywheel <alerts@example.com>"
+to = ["ops@example.com"]
+dir = "{}"
+
+[[accounts]]
+name = "acme"
+region = "na"
+marketplaces = ["US"]
+
+[accounts.sp_api]
+client_id = "c"
+client_secret = "s"
+refresh_token = "r"
+"#,
+            db.display(),
+            db.parent().unwrap().join("mail").display()
+        );
+        Config::from_toml(&text, Path::new("t.toml"), &Env::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-03-02T16:00:00Z".parse().unwrap()
+    }
+
+    /// A database with a firing alert (hostile strings in its finding), a
+    /// resolved one, some daily sales & traffic, and job runs: one round
+    /// all ok, one with `listings` unavailable.
+    fn fixture() -> (tempfile::TempDir, Config, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("f.db");
+        let cfg = cfg(&db);
+        let (mut conn, _) = store::open_and_migrate(&db).unwrap();
+        store::ops::sync_accounts(&mut conn, &cfg, now()).unwrap();
+        let finding = serde_json::json!({"rule": "wasted_spend", "severity": "warning",
+            "account": "acme", "marketplace": "ATVPDKIKX0DER", "campaign_id": "1005",
+            "search_term": "<script>alert(1)</script> & \"mugs\"", "value": 20, "threshold": 15,
+            "summary": "<b>bold</b> claims"});
+        let resolved = serde_json::json!({"rule": "stockout_risk", "severity": "critical",
+            "account": "acme", "marketplace": "ATVPDKIKX0DER", "sku": "SKU-1"});
+        for (fp, rule, state, sev, f, firing, res) in [
+            (
+                "aaaa1111bbbb",
+                "wasted_spend",
+                "firing",
+                "warning",
+                &finding,
+                Some("2026-02-27T10:00:00Z"),
+                None,
+            ),
+            (
+                "cccc2222dddd",
+                "stockout_risk",
+                "resolved",
+                "critical",
+                &resolved,
+                Some("2026-02-20T10:00:00Z"),
+                Some("2026-03-01T10:00:00Z"),
+            ),
+            (
+                "eeee3333ffff",
+                "stockout_risk",
+                "resolved",
+                "critical",
+                &resolved,
+                Some("2026-01-20T10:00:00Z"),
+                Some("2026-02-01T10:00:00Z"),
+            ),
+        ] {
+            conn.execute(
+                "INSERT INTO alerts (fingerprint, rule, account, marketplace_id, labels_json, state,
+                     severity, started_at, firing_since, resolved_at, last_evaluated_at, last_finding_json)
+                 VALUES (?1, ?2, 'acme', 'ATVPDKIKX0DER', '{}', ?3, ?4, ?5, ?5, ?6, ?5, ?7)",
+                params![fp, rule, state, sev, firing, res, f.to_string()],
+            )
+            .unwrap();
+        }
+        // The daily series: conversion 10% this week, 14% a week ago.
+        for i in 1..=21 {
+            let d = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap() - Duration::days(i);
+            let units = if i <= 7 { 10 } else { 14 };
+            conn.execute(
+                "INSERT INTO sales_traffic_daily (account, marketplace_id, date, sessions, page_views,
+                     buy_box_pct, units_ordered, total_order_items, ordered_product_sales,
+                     negative_feedback_received, fetched_at)
+                 VALUES ('acme', 'ATVPDKIKX0DER', ?1, 100, 150, 95.0, ?2, ?2, 200.0, 0, '2026-03-02T00:00:00Z')",
+                params![d.to_string(), units],
+            )
+            .unwrap();
+        }
+        for (job, started, status, error) in [
+            ("orders", "2026-03-01T11:00:00Z", "ok", None),
+            ("listings", "2026-03-01T11:00:00Z", "ok", None),
+            ("orders", "2026-03-02T11:00:00Z", "ok", None),
+            (
+                "listings",
+                "2026-03-02T11:00:00Z",
+                "unavailable",
+                Some("403 <Unauthorized>"),
+            ),
+            ("orders", "2026-02-10T11:00:00Z", "ok", None),
+        ] {
+            conn.execute(
+                "INSERT INTO job_runs (job, account, started_at, finished_at, status, error)
+                 VALUES (?1, 'acme', ?2, ?2, ?3, ?4)",
+                params![job, started, status, error],
+            )
+            .unwrap();
+        }
+        (dir, cfg, conn)
+    }
+
+    #[test]
+    fn builds_the_model_from_the_database() {
+        let (_dir, cfg, mut conn) = fixture();
+        let m = build(&mut conn, &cfg, "acme", now()).unwrap();
+        assert_eq!(m.account, "acme");
+        assert_eq!(m.marketplaces.len(), 1);
+        let us = &m.marketplaces[0];
+        assert_eq!(us.at.to_string(), "2026-03-02");
+        assert_eq!(us.rows.len(), 12);
+        let conv = us.rows.iter().find(|k| k.kpi == "conversion_rate").unwrap();
+        assert_eq!(conv.trend.points.len(), 8);
+        assert_eq!(conv.trend.points[7].0.to_string(), "2026-03-02");
+        assert_eq!(conv.trend.points[0].0.to_string(), "2026-01-12");
+        // Days −14…−1: 7 at 10 units and 7 at 14 over 1400 sessions = 12%.
+        assert_eq!(conv.value, Some(12.0));
+        assert_eq!(conv.status, Status::Ok);
+        assert_eq!(conv.trend.threshold, Some(12.0));
+        // A week earlier the window had 7 days of data only (14%).
+        assert_eq!(conv.change, Some(12.0 - 14.0));
+        // Weeks before the data are no_data, never 0.
+        assert_eq!(conv.trend.points[0].1, None);
+        // The views are left as of today.
+        let at: String = conn
+            .query_row(
+                "SELECT at FROM evaluation_dates WHERE account = 'acme'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(at, "2026-03-02");
+
+        assert_eq!(m.open_alerts.len(), 1);
+        assert_eq!(m.open_alerts[0].rule, RuleId::WastedSpend);
+        assert!(m.open_alerts[0].subject.contains("<script>"));
+        assert_eq!(m.resolved.len(), 1, "only resolutions of the last 7 days");
+        assert_eq!(m.resolved[0].fingerprint, "cccc2222dddd");
+
+        assert_eq!(m.unavailable.len(), 1);
+        assert_eq!(m.unavailable[0].job, "listings");
+        assert_eq!(
+            m.unavailable[0].error.as_deref(),
+            Some("403 <Unauthorized>")
+        );
+        assert!(m.unavailable[0].rules.contains(&RuleId::ListingHealth));
+        assert!(!m.unavailable[0].rules.contains(&RuleId::ConversionRate));
+
+        assert_eq!(m.alive.rounds_7d, 2);
+        assert_eq!(
+            m.alive.last_round,
+            Some("2026-03-02T11:00:00Z".parse().unwrap())
+        );
+        assert_eq!((m.alive.last_round_jobs, m.alive.last_round_failed), (2, 0));
+    }
+
+    #[test]
+    fn renders_escaped_with_charts_attached() {
+        let (_dir, cfg, mut conn) = fixture();
+        let m = build(&mut conn, &cfg, "acme", now()).unwrap();
+        let r = render::digest(&m);
+        let lower = r.html.to_lowercase();
+        assert!(!lower.contains("<script"));
+        assert!(!lower.contains("http://") && !lower.contains("https://"));
+        assert!(r
+            .html
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;mugs&quot;"));
+        assert!(r.html.contains("403 &lt;Unauthorized&gt;"));
+        assert!(r.html.len() < render::HTML_MAX);
+        assert!(!r.attachments.is_empty());
+        for a in &r.attachments {
+            assert!(r.html.contains(&format!("src=\"cid:{}\"", a.content_id)));
+            assert_eq!(a.content_type, "image/png");
+        }
+        assert_eq!(r.html.matches("cid:").count(), r.attachments.len());
+        assert!(
+            r.subject.starts_with("[flywheel] acme: weekly digest:"),
+            "{}",
+            r.subject
+        );
+        for s in [
+            "Conversion rate, 14 days",
+            "▼ -2 pts",
+            "Open alerts (1)",
+            "resolved: stockout risk sku SKU-1",
+            "job listings unavailable since",
+            "listing_health",
+            "flywheel has synced 2 times in the last 7 days; last sync round 2026-03-02 03:00 PST ok.",
+        ] {
+            assert!(r.text.contains(s), "{s} missing in\n{}", r.text);
+        }
+        // The file version inlines the charts.
+        let file = inline_images(&r);
+        assert!(!file.contains("cid:") && file.contains("src=\"data:image/png;base64,iVBORw0KGgo"));
+    }
+
+    #[test]
+    fn send_queues_a_digest_in_the_outbox() {
+        let (dir, cfg, _conn) = fixture();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // The system clock: the digest is as of today, which the fixture's
+        // rows do not reach; only the queueing is checked here.
+        let args = DigestArgs {
+            out: Some(dir.path().join("d.html")),
+            send: true,
+            accounts: vec!["acme".into()],
+        };
+        let out = rt.block_on(run_command(&cfg, &args)).unwrap();
+        assert!(
+            out.contains("digest queued as outbox #1 for ops@example.com"),
+            "{out}"
+        );
+        assert!(out.contains("digest written to"), "{out}");
+        let conn = store::open(&cfg.daemon.database).unwrap();
+        let row = store::outbox::get(&conn, 1).unwrap().unwrap();
+        assert_eq!(row.kind, store::outbox::Kind::Digest);
+        assert_eq!(row.recipients, vec!["ops@example.com".to_string()]);
+        assert!(
+            row.message_id.ends_with("@example.com>"),
+            "{}",
+            row.message_id
+        );
+        let html = std::fs::read_to_string(dir.path().join("d.html")).unwrap();
+        assert!(html.contains("flywheel weekly digest"));
+        let bad = DigestArgs {
+            out: None,
+            send: false,
+            accounts: vec!["nope".into()],
+        };
+        let e = rt.block_on(run_command(&cfg, &bad)).unwrap_err();
+        assert!(e.to_string().contains("unknown account \"nope\""), "{e}");
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn out_paths_per_account() {
+        let p = Path::new("/tmp/digest.html");
+        assert_eq!(out_path(p, "a", false), PathBuf::from("/tmp/digest.html"));
+        assert_eq!(
+            out_path(p, "acme/us", true),
+            PathBuf::from("/tmp/digest-acme_us.html")
+        );
+    }
+}

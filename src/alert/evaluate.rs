@@ -1,1 +1,447 @@
-//! See the module table in `alert`.
+//! One evaluation round (DESIGN §5): the rules' findings become alert state
+//! and grouped emails, written to SQLite in one transaction, then delivered.
+//!
+//! The daemon runs a round after every sync round; `flywheel evaluate` runs
+//! one by hand (so flywheel also works from a systemd timer or cron). The
+//! round:
+//! 1. builds each marketplace's snapshot and evaluates every enabled rule;
+//! 2. works out inhibitions (stale sources, out-of-stock ASINs, suppressed
+//!    listings), acknowledgements and silences;
+//! 3. steps every alert of the account through `state::step` and asks the
+//!    policy whether to notify (first firing, repeat after the interval,
+//!    resolution; quiet hours hold warnings);
+//! 4. renders at most two emails per account (what fires, critical first;
+//!    what resolved, threaded under the firing email) and writes them to
+//!    the outbox in the same transaction as the new alert state, so a crash
+//!    either loses both or keeps both: never "notified" without the email,
+//!    never the email twice;
+//! 5. delivers the outbox (`sender`), which marks a row sent only once the
+//!    server accepted it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::Connection;
+
+use super::inhibit;
+use super::state::{self, Alert, Mute, Observation, Policy, State};
+use super::{AlertEmail, Item, ItemKind};
+use crate::config::{Account, Config, RuleId};
+use crate::rules::{self, Finding, Status};
+use crate::store::{self, outbox};
+
+/// `flywheel evaluate` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvaluateArgs {
+    /// Update alert state and queue the emails, but do not deliver them now
+    /// (the daemon's sender, or the next `evaluate`, delivers them).
+    #[arg(long)]
+    pub no_send: bool,
+}
+
+/// What a round did for one account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountRound {
+    pub account: String,
+    pub firing: usize,
+    pub pending: usize,
+    pub resolved_now: usize,
+    pub muted: usize,
+    /// (outbox id, subject, recipients, item count) of each email queued.
+    pub emails: Vec<(i64, String, Vec<String>, usize)>,
+    /// Notifications owed but with nobody to send to.
+    pub no_recipients: usize,
+}
+
+/// What a round did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Round {
+    pub at: DateTime<Utc>,
+    pub accounts: Vec<AccountRound>,
+}
+
+impl Round {
+    pub fn emails(&self) -> usize {
+        self.accounts.iter().map(|a| a.emails.len()).sum()
+    }
+}
+
+impl std::fmt::Display for Round {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for a in &self.accounts {
+            write!(
+                f,
+                "{}: {} firing, {} pending, {} resolved this round",
+                a.account, a.firing, a.pending, a.resolved_now
+            )?;
+            if a.muted > 0 {
+                write!(f, ", {} muted", a.muted)?;
+            }
+            writeln!(f)?;
+            for (id, subject, to, n) in &a.emails {
+                writeln!(
+                    f,
+                    "  queued email #{id} to {} ({n} alert{}): {subject}",
+                    to.join(", "),
+                    if *n == 1 { "" } else { "s" }
+                )?;
+            }
+            if a.no_recipients > 0 {
+                writeln!(
+                    f,
+                    "  {} notification(s) not queued: no recipients (set the account's alert_to or [email] to)",
+                    a.no_recipients
+                )?;
+            }
+            if a.emails.is_empty() && a.no_recipients == 0 {
+                writeln!(f, "  nothing to send")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The rule's `for` hold for a subject (`[[overrides]]` may set it).
+fn hold(cfg: &Config, rule: RuleId, subject: &rules::Subject) -> std::time::Duration {
+    let mut h = cfg.rules.common(rule).hold;
+    let r = subject.as_ref();
+    for o in cfg.overrides.iter().filter(|o| o.rule == rule.as_str()) {
+        if o.matches(&r) {
+            if let Some(toml::Value::String(s)) = o.settings.get("for") {
+                if let Ok(d) = humantime::parse_duration(s) {
+                    h = d;
+                }
+            }
+        }
+    }
+    h
+}
+
+/// The domain of the `from` address, for Message-IDs.
+pub fn from_domain(from: &str) -> String {
+    let addr = match (from.rfind('<'), from.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &from[a + 1..b],
+        _ => from,
+    };
+    addr.rsplit_once('@')
+        .map(|(_, d)| d.trim().to_string())
+        .unwrap_or_else(|| "flywheel.invalid".to_string())
+}
+
+/// What this round says about one fingerprint.
+struct Seen<'a> {
+    finding: &'a Finding,
+    inhibited: Option<String>,
+    date: NaiveDate,
+}
+
+/// One marketplace's evaluation: its date, findings and inhibiting facts.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub date: NaiveDate,
+    pub findings: Vec<Finding>,
+    pub facts: inhibit::Facts,
+}
+
+/// Evaluates every configured marketplace as of today (its own day) at `now`.
+pub fn evaluate_all(
+    conn: &Connection,
+    cfg: &Config,
+    now: DateTime<Utc>,
+) -> Result<Vec<Evaluated>, store::StoreError> {
+    let snaps = store::snapshot::build_all(conn, cfg, None, now)?;
+    Ok(snaps
+        .iter()
+        .map(|(date, snap)| {
+            let findings = rules::evaluate(cfg, snap, *date);
+            let facts = inhibit::facts(snap, &findings);
+            Evaluated {
+                date: *date,
+                findings,
+                facts,
+            }
+        })
+        .collect())
+}
+
+/// Runs one evaluation round at `now` and queues its emails (delivery is
+/// the sender's job).
+pub fn round(conn: &mut Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Result<Round> {
+    let evaluated = evaluate_all(conn, cfg, now)?;
+    apply(conn, cfg, &evaluated, now)
+}
+
+/// Steps alert state through `evaluated` and queues the emails, in one
+/// transaction (the part of [`round`] after the rules).
+pub fn apply(
+    conn: &mut Connection,
+    cfg: &Config,
+    evaluated: &[Evaluated],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Round> {
+    let today = now.with_timezone(&cfg.daemon.timezone).date_naive();
+    let policy = Policy {
+        repeat_interval: cfg.alerts.repeat_interval,
+        send_resolved: cfg.alerts.send_resolved,
+        quiet_hours: cfg.alerts.quiet_hours(),
+        tz: cfg.daemon.timezone,
+    };
+    let silences = store::alerts::silences(conn, now)?;
+    let domain = from_domain(&cfg.email.from);
+
+    let tx = conn.transaction()?;
+    crate::kpis::record_evaluation_dates(&tx, cfg, today, now, "evaluate")?;
+    let mut out = Round {
+        at: now,
+        accounts: Vec::new(),
+    };
+    for account in &cfg.accounts {
+        out.accounts.push(account_round(
+            &tx, cfg, account, evaluated, &policy, &silences, &domain, now,
+        )?);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn account_round(
+    tx: &Connection,
+    cfg: &Config,
+    account: &Account,
+    evaluated: &[Evaluated],
+    policy: &Policy<chrono_tz::Tz>,
+    silences: &[store::alerts::Silence],
+    domain: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<AccountRound> {
+    let mut report = AccountRound {
+        account: account.name.clone(),
+        ..AccountRound::default()
+    };
+    // What the rules say, per fingerprint. Missing data (`keep`, and the
+    // info finding of `no_data`) holds the alert: an alert resolves only
+    // when data shows the condition cleared, never because data vanished.
+    let mut seen: BTreeMap<String, Seen<'_>> = BTreeMap::new();
+    let mut held: std::collections::HashSet<String> = Default::default();
+    for e in evaluated {
+        let (date, facts) = (&e.date, &e.facts);
+        for f in e
+            .findings
+            .iter()
+            .filter(|f| f.subject.account == account.name)
+        {
+            let fp = state::fingerprint(f.rule, &f.subject);
+            match f.status {
+                Status::Firing if f.is_alert() => {
+                    seen.insert(
+                        fp,
+                        Seen {
+                            finding: f,
+                            inhibited: inhibit::reason(f, facts),
+                            date: *date,
+                        },
+                    );
+                }
+                Status::Keep | Status::NoData => {
+                    held.insert(fp);
+                }
+                Status::Firing => {}
+            }
+        }
+    }
+    let mut alerts: BTreeMap<String, Alert> = store::alerts::live(tx, &account.name, now)?
+        .into_iter()
+        .map(|a| (a.fingerprint.clone(), a))
+        .collect();
+    for fp in seen.keys() {
+        if !alerts.contains_key(fp) {
+            if let Some(a) = store::alerts::get(tx, fp)? {
+                alerts.insert(fp.clone(), a);
+            }
+        }
+    }
+    let fingerprints: Vec<String> = alerts.keys().chain(seen.keys()).cloned().collect();
+    let mut next: BTreeMap<String, Alert> = BTreeMap::new();
+    let mut notices: Vec<(String, ItemKind, Option<NaiveDate>)> = Vec::new();
+    for fp in fingerprints {
+        if next.contains_key(&fp) {
+            continue;
+        }
+        let prev = alerts.get(&fp);
+        let s = seen.get(&fp);
+        let obs = match s {
+            Some(s) => Observation::Firing(s.finding),
+            None if held.contains(&fp) => Observation::Keep,
+            None => Observation::Clear,
+        };
+        let h = match (s, prev) {
+            (Some(s), _) => hold(cfg, s.finding.rule, &s.finding.subject),
+            (None, Some(p)) => cfg.rules.common(p.rule).hold,
+            (None, None) => continue,
+        };
+        let Some(a) = state::step(prev, obs, h, now) else {
+            continue;
+        };
+        let was = prev.map(|p| p.state);
+        let mute = if let Some(why) = s.and_then(|s| s.inhibited.clone()) {
+            Some(Mute::Inhibited(why))
+        } else if let Some(sil) = silences.iter().find(|x| x.matches(a.rule, &a.labels)) {
+            Some(Mute::Silenced(sil.expires_at))
+        } else {
+            store::alerts::ack_in_force(tx, &fp, now)?.map(Mute::Acked)
+        };
+        match a.state {
+            State::Firing => report.firing += 1,
+            State::Pending => report.pending += 1,
+            State::Resolved if was.is_some_and(|w| w != State::Resolved) => {
+                report.resolved_now += 1
+            }
+            State::Resolved => {}
+        }
+        if mute.is_some() && a.state == State::Firing {
+            report.muted += 1;
+        }
+        if let Some(kind) = policy.notice(&a, mute.as_ref(), now) {
+            notices.push((fp.clone(), kind, s.map(|s| s.date)));
+        }
+        next.insert(fp, a);
+    }
+
+    // Render and queue: what fires (new and repeats) in one email, what
+    // resolved in another, threaded under the firing email.
+    let recipients = cfg.recipients(account);
+    let mut firing_items = Vec::new();
+    let mut resolved_items = Vec::new();
+    for (fp, kind, date) in &notices {
+        let a = &next[fp];
+        let since = match kind {
+            ItemKind::Resolved => a.resolved_at.unwrap_or(now),
+            _ => a.firing_since.unwrap_or(a.started_at),
+        };
+        let Some(mut item) = Item::from_finding_json(&a.last_finding, *kind, fp, since) else {
+            continue;
+        };
+        let date = date.unwrap_or_else(|| now.with_timezone(&cfg.daemon.timezone).date_naive());
+        item.series = store::series::for_item(tx, cfg, &item, date, 60)?;
+        if *kind == ItemKind::Resolved {
+            resolved_items.push(item);
+        } else {
+            firing_items.push(item);
+        }
+    }
+    for (kind, mut items) in [
+        (outbox::Kind::Firing, firing_items),
+        (outbox::Kind::Resolved, resolved_items),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        if recipients.is_empty() {
+            report.no_recipients += items.len();
+            continue;
+        }
+        sort_items(&mut items);
+        let email = AlertEmail {
+            account: account.name.clone(),
+            at: now,
+            timezone: cfg.daemon.timezone.name().to_string(),
+            items,
+        };
+        let rendered = super::render::alert_email(&email);
+        let fps: Vec<String> = email.items.iter().map(|i| i.fingerprint.clone()).collect();
+        let in_reply_to = (kind == outbox::Kind::Resolved)
+            .then(|| {
+                email
+                    .items
+                    .iter()
+                    .find_map(|i| next[&i.fingerprint].thread_message_id.clone())
+            })
+            .flatten();
+        let (id, mid) = outbox::enqueue(
+            tx,
+            &outbox::NewEmail {
+                account: Some(&account.name),
+                kind,
+                recipients: &recipients,
+                rendered: &rendered,
+                fingerprints: &fps,
+                in_reply_to: in_reply_to.as_deref(),
+                domain,
+            },
+            now,
+        )?;
+        for i in &email.items {
+            if let Some(a) = next.get_mut(&i.fingerprint) {
+                state::notified(a, i.kind, &mid, now);
+            }
+        }
+        report.emails.push((
+            id,
+            rendered.subject.clone(),
+            recipients.clone(),
+            email.items.len(),
+        ));
+    }
+    for a in next.values() {
+        store::alerts::upsert(tx, a)?;
+    }
+    Ok(report)
+}
+
+/// Critical first, then by flywheel link, rule and subject; resolutions
+/// after what fires.
+pub fn sort_items(items: &mut [Item]) {
+    fn link_rank(l: crate::config::Link) -> u8 {
+        use crate::config::Link::*;
+        match l {
+            Experience => 0,
+            Growth => 1,
+            Leverage => 2,
+            Meta => 3,
+        }
+    }
+    items.sort_by(|a, b| {
+        (a.kind == ItemKind::Resolved)
+            .cmp(&(b.kind == ItemKind::Resolved))
+            .then(b.severity.cmp(&a.severity))
+            .then(link_rank(a.link).cmp(&link_rank(b.link)))
+            .then(a.rule.cmp(&b.rule))
+            .then(a.subject.cmp(&b.subject))
+    });
+}
+
+/// `flywheel evaluate`: one round, then delivery (unless `--no-send`).
+pub async fn run_command(cfg: &Config, args: &EvaluateArgs) -> anyhow::Result<String> {
+    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
+        .now()
+        .await?;
+    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
+    store::ops::sync_accounts(&mut conn, cfg, now)?;
+    let round = tokio::task::block_in_place(|| round(&mut conn, cfg, now))?;
+    let mut text = round.to_string();
+    if !args.no_send {
+        let delivery = super::sender::send_now(cfg, &mut conn, now).await?;
+        text.push_str(&delivery.to_string());
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_domain_reads_the_address() {
+        for (from, want) in [
+            ("flywheel <alerts@example.com>", "example.com"),
+            ("alerts@shop.example.co.uk", "shop.example.co.uk"),
+            ("no address", "flywheel.invalid"),
+        ] {
+            assert_eq!(from_domain(from), want, "{from}");
+        }
+    }
+}

@@ -126,10 +126,17 @@ impl Item {
             "warning" => Severity::Warning,
             _ => Severity::Info,
         };
-        let subject = ["account", "marketplace", "asin", "sku", "campaign_id", "search_term"]
-            .iter()
-            .filter_map(|k| s(k).map(|v| (k.to_string(), v)))
-            .collect();
+        let subject = [
+            "account",
+            "marketplace",
+            "asin",
+            "sku",
+            "campaign_id",
+            "search_term",
+        ]
+        .iter()
+        .filter_map(|k| s(k).map(|v| (k.to_string(), v)))
+        .collect();
         let window = v.get("window").and_then(|w| {
             let d = |k: &str| w.get(k)?.as_str()?.parse::<NaiveDate>().ok();
             Some((d("start")?, d("end")?))
@@ -170,7 +177,11 @@ impl Item {
     /// marketplace for marketplace-level rules.
     pub fn subject_label(&self) -> String {
         let mut parts = Vec::new();
-        for (k, name) in [("asin", "asin"), ("sku", "sku"), ("campaign_id", "campaign")] {
+        for (k, name) in [
+            ("asin", "asin"),
+            ("sku", "sku"),
+            ("campaign_id", "campaign"),
+        ] {
             if let Some(v) = self.key(k) {
                 parts.push(format!("{name} {v}"));
             }

@@ -1,7 +1,8 @@
 //! `flywheel check`: the command around the pure engine. It is the one place
 //! in `rules` that does I/O: it reads the clock (when `--at` is absent),
-//! builds snapshots through `store::snapshot`, evaluates, and renders.
-//! Nothing is sent.
+//! builds snapshots through `store::snapshot`, evaluates, records the
+//! evaluation dates (so the `kpi_*` views compute as of what was just
+//! checked, as after `flywheel kpis`), and renders. Nothing is sent.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -74,6 +75,40 @@ pub fn findings(
     Ok((date, out))
 }
 
+/// Records, as `evaluate`, the date each configured marketplace was
+/// evaluated as of: `at`, or without it the marketplace's own current day
+/// (as [`findings`] evaluates). The `kpi_*` views then compute as of it.
+/// The accounts and marketplaces must be in the database
+/// (`store::ops::sync_accounts`).
+pub fn record_evaluation_dates(
+    conn: &rusqlite::Connection,
+    cfg: &Config,
+    at: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<(), crate::kpis::KpiError> {
+    if let Some(d) = at {
+        return crate::kpis::record_evaluation_dates(conn, cfg, d, now, "evaluate");
+    }
+    for account in &cfg.accounts {
+        for m in account.marketplaces() {
+            let tz: chrono_tz::Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+            let date = now.with_timezone(&tz).date_naive();
+            let skus = crate::store::kpis::skus(conn, &account.name, m.id)?;
+            let e = crate::kpis::evaluation_date(
+                cfg,
+                &account.name,
+                m.id,
+                date,
+                now,
+                &skus,
+                "evaluate",
+            )?;
+            crate::store::kpis::record_evaluation_date(conn, &e)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the command; returns the text to print.
 pub async fn run_command(cfg: &Config, args: &CheckArgs) -> anyhow::Result<String> {
     let only = parse_rules(&args.rules)?;
@@ -82,7 +117,11 @@ pub async fn run_command(cfg: &Config, args: &CheckArgs) -> anyhow::Result<Strin
         .await?;
     let (mut conn, _) = crate::store::open_and_migrate(&cfg.daemon.database)?;
     crate::store::ops::sync_accounts(&mut conn, cfg, now)?;
-    let (at, found) = findings(&conn, cfg, args.at, now, &only)?;
+    // One transaction: the recorded dates are those of the findings printed.
+    let tx = conn.transaction()?;
+    let (at, found) = findings(&tx, cfg, args.at, now, &only)?;
+    record_evaluation_dates(&tx, cfg, args.at, now)?;
+    tx.commit()?;
     Ok(match args.format {
         Format::Json => render::json(at, &found),
         Format::Table => render::table(at, &found),

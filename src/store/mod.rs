@@ -19,6 +19,7 @@ pub mod pricing;
 pub mod reports;
 pub mod reviews;
 pub mod seller_reports;
+pub mod series;
 pub mod snapshot;
 
 use std::path::Path;

@@ -1,0 +1,201 @@
+//! The alert commands through the real binary, on the demo scenario synced
+//! from the simulated marketplace, with email going to the in-process SMTP
+//! server on 127.0.0.1: `evaluate` sends one grouped email whose alerts are
+//! the rules' findings, a second `evaluate` sends nothing, `alerts` lists
+//! them, `ack` and `silence` mute with an expiry, `digest` writes and sends
+//! the weekly digest, and `send-test-email` goes through.
+
+mod common;
+#[path = "common/smtp.rs"]
+mod smtp;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use serde_json::Value;
+
+/// Runs the real binary; returns (exit code, stdout, stderr).
+async fn flywheel(args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_flywheel"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("the flywheel binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn ok(args: &[&str]) -> String {
+    let (code, out, err) = flywheel(args).await;
+    assert_eq!(code, 0, "flywheel {}:\n{out}\n{err}", args.join(" "));
+    out
+}
+
+/// The harness's config with `[email]` pointed at the test SMTP server.
+fn smtp_config(h: &common::Harness, port: u16) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(&h.config_path).unwrap();
+    let start = text.find("\n[email]").expect("the sim's config has [email]");
+    let rest = &text[start + 1..];
+    let end = rest[1..]
+        .find("\n[")
+        .map(|i| start + 1 + i + 1)
+        .unwrap_or(text.len());
+    let email = format!(
+        "[email]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
+         from = \"flywheel <flywheel@example.com>\"\nto = [\"seller@example.com\"]\ntimeout = \"10s\"\n"
+    );
+    let new = format!("{}\n{}{}", &text[..start], email, &text[end..]);
+    let p = h.dir.path().join("smtp.toml");
+    std::fs::write(&p, new).unwrap();
+    p
+}
+
+fn parse(raw: &[u8]) -> mail_parser::Message<'static> {
+    MessageParser::default()
+        .parse(raw)
+        .expect("valid MIME")
+        .into_owned()
+}
+
+/// The checks every email must pass: text and HTML, no scripts or external
+/// resources, under 100 KB, every cid: image attached and a valid PNG.
+fn check_email(m: &mail_parser::Message<'_>) {
+    let text = m.body_text(0).expect("a text part");
+    assert!(!text.trim().is_empty());
+    let html = m.body_html(0).expect("an HTML part");
+    assert!(html.len() < 100 * 1024, "HTML is {} bytes", html.len());
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("<script"), "script in HTML");
+    assert!(
+        !lower.contains("http://") && !lower.contains("https://"),
+        "external URL in HTML"
+    );
+    let cids: Vec<String> = lower
+        .match_indices("cid:")
+        .map(|(i, _)| {
+            lower[i + 4..]
+                .chars()
+                .take_while(|c| !matches!(c, '"' | '\'' | ' ' | '>'))
+                .collect()
+        })
+        .collect();
+    for cid in &cids {
+        let part = m
+            .attachments()
+            .find(|p| p.content_id().map(|c| c.to_ascii_lowercase()) == Some(cid.clone()))
+            .unwrap_or_else(|| panic!("no inline part for cid:{cid}"));
+        let data = part.contents();
+        let dec = png::Decoder::new(std::io::Cursor::new(data.to_vec()));
+        let reader = dec.read_info().expect("the chart is a PNG");
+        assert!(reader.info().width > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
+    let h = common::start(common::Opts::new("demo")).await;
+    h.sync_settled(&[]).await;
+    let server = smtp::SmtpServer::start().await;
+    let cfg_path = smtp_config(&h, server.port());
+    let cfg = cfg_path.to_str().unwrap();
+
+    // What the rules say now.
+    let check: Value =
+        serde_json::from_str(&ok(&["--config", cfg, "check", "--format", "json"]).await).unwrap();
+    let alerts: Vec<&Value> = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "firing" && f["severity"] != "info")
+        .collect();
+    assert!(!alerts.is_empty(), "the demo has findings on its first day");
+
+    // One round: one grouped email.
+    let out = ok(&["--config", cfg, "evaluate"]).await;
+    println!("{out}");
+    let got = server.messages();
+    assert_eq!(got.len(), 1, "{out}");
+    let m = parse(&got[0].data);
+    check_email(&m);
+    let subject = m.subject().unwrap().to_string();
+    assert!(subject.starts_with("[flywheel] "), "{subject}");
+    assert_eq!(got[0].recipients, ["seller@example.com"]);
+
+    // Every alert finding is a firing alert; the email reports those not muted.
+    let listed: Value =
+        serde_json::from_str(&ok(&["--config", cfg, "alerts", "--format", "json"]).await).unwrap();
+    let listed = listed["alerts"].as_array().unwrap().clone();
+    let firing = listed.iter().filter(|a| a["state"] == "firing").count();
+    assert_eq!(firing, alerts.len(), "{listed:#?}");
+    let notified = listed.iter().filter(|a| a["notify_count"] == 1).count();
+    assert!(notified > 0 && notified <= firing);
+    for a in listed.iter().filter(|a| a["notify_count"] == 1) {
+        let id = a["id"].as_str().unwrap();
+        assert!(
+            m.body_text(0).unwrap().contains(id),
+            "the email names alert {id} for `flywheel ack`"
+        );
+    }
+
+    // Nothing changed: nothing sent.
+    let out = ok(&["--config", cfg, "evaluate"]).await;
+    assert_eq!(server.messages().len(), 1, "{out}");
+
+    // The table lists them too.
+    let table = ok(&["--config", cfg, "alerts"]).await;
+    let first = listed[0]["id"].as_str().unwrap();
+    assert!(table.contains(first), "{table}");
+
+    // ack: muted with an expiry and a note, shown by `alerts`.
+    let out = ok(&["--config", cfg, "ack", first, "--for", "2d", "--note", "on it"]).await;
+    assert!(out.contains("acknowledged"), "{out}");
+    let after: Value =
+        serde_json::from_str(&ok(&["--config", cfg, "alerts", "--format", "json"]).await).unwrap();
+    let acked = after["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == first)
+        .unwrap();
+    assert!(acked["acked_until"].is_string(), "{acked}");
+    let (code, _, err) = flywheel(&["--config", cfg, "ack", "ffffffff"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no alert has the id"), "{err}");
+
+    // silence: a bad rule is a usage error naming the rules; a good one
+    // says how many open alerts it covers.
+    let (code, _, err) = flywheel(&["--config", cfg, "silence", "--rule", "stockout", "--for", "1d"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("stockout_risk"), "{err}");
+    let rule = listed[0]["rule"].as_str().unwrap();
+    let out = ok(&["--config", cfg, "silence", "--rule", rule, "--for", "1d", "--note", "promo week"]).await;
+    assert!(out.contains("covers"), "{out}");
+
+    // The digest: printed, written as a self-contained HTML file, and sent.
+    let text = ok(&["--config", cfg, "digest"]).await;
+    assert!(!text.trim().is_empty());
+    let file = h.dir.path().join("digest.html");
+    ok(&["--config", cfg, "digest", "--out", file.to_str().unwrap()]).await;
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.len() < 400 * 1024);
+    assert!(!html.contains("cid:"), "a file cannot resolve cid: images");
+    assert!(!html.to_ascii_lowercase().contains("<script"));
+    ok(&["--config", cfg, "digest", "--send"]).await;
+    let got = server.messages();
+    assert_eq!(got.len(), 2);
+    let d = parse(&got[1].data);
+    check_email(&d);
+
+    // send-test-email goes through the same transport.
+    let out = ok(&["--config", cfg, "send-test-email"]).await;
+    assert!(out.contains("127.0.0.1"), "{out}");
+    assert_eq!(server.messages().len(), 3);
+
+    // With the server gone, send-test-email fails clearly (exit 1).
+    server.stop().await;
+    let (code, _, err) = flywheel(&["--config", cfg, "send-test-email"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("127.0.0.1"), "{err}");
+}
