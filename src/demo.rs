@@ -5,8 +5,11 @@
 //! daemon would, and shows what was stored beside what the simulator knows
 //! to be true (its KPIs and the findings the rules must produce).
 //!
-//! As the rules, alerts and the daemon land, this grows into the whole loop
-//! (evaluate, email into the demo's `mail/` folder).
+//! Then it runs an evaluation round as the daemon does after each sync:
+//! the rules' findings become alerts, grouped into one email per account
+//! with trend charts, delivered by the `file` transport into `mail/` (one
+//! `.eml` per message, open it in any mail client), and writes the weekly
+//! digest as `digest.html` and into `mail/` too.
 
 use std::path::PathBuf;
 
@@ -27,7 +30,7 @@ pub const DEMO_SCENARIO: &str = include_str!("../scenarios/demo.toml");
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
     /// Where the demo's config, database and mail go.
-    #[arg(long, value_name = "DIR", default_value = "flywheel-demo")]
+    #[arg(long, value_name = "DIR", default_value = "demo-out")]
     pub dir: PathBuf,
     /// Sim seconds per wall second (reports take minutes of sim time).
     #[arg(long, value_name = "F", default_value_t = 600.0)]
@@ -141,6 +144,79 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
                 subject
             }
         );
+    }
+    let mut conn = db.into_inner().expect("database lock");
+    println!("\nevaluation round (what the daemon runs after every sync round):");
+    let round = tokio::task::block_in_place(|| {
+        crate::alert::evaluate::round(&mut conn, &cfg, reading.now)
+    })?;
+    print!("{round}");
+    // How the alerts compare with what the simulator planted.
+    let firing: Vec<(String, serde_json::Value)> = crate::store::alerts::list(&conn, false)?
+        .into_iter()
+        .filter(|a| a.state == crate::alert::state::State::Firing)
+        .map(|a| (a.rule.as_str().to_string(), a.labels))
+        .collect();
+    let missing: Vec<String> = truth
+        .findings
+        .iter()
+        .filter(|f| {
+            !firing.iter().any(|(rule, l)| {
+                let key = |k: &str| l.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                *rule == f.rule
+                    && key("marketplace").as_deref() == Some(f.marketplace.as_str())
+                    && key("asin") == f.asin
+                    && key("sku") == f.sku
+                    && key("campaign_id") == f.campaign_id
+                    && key("search_term") == f.search_term
+            })
+        })
+        .map(|f| {
+            let subject = [&f.asin, &f.sku, &f.campaign_id, &f.search_term]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("{} {}", f.rule, subject)
+        })
+        .collect();
+    println!(
+        "{} of the {} planted problems are firing alerts after one sync round",
+        truth.findings.len() - missing.len(),
+        truth.findings.len()
+    );
+    if !missing.is_empty() {
+        println!(
+            "  not yet: {} (trend rules compare against history a daemon collects over the following days)",
+            missing.join(", ")
+        );
+    }
+    let delivery = crate::alert::sender::send_now(&cfg, &mut conn, reading.now).await?;
+    println!("{delivery}");
+    drop(conn);
+    let digest_path = args.dir.join("digest.html");
+    let digest = crate::alert::digest::run_command(
+        &cfg,
+        &crate::alert::digest::DigestArgs {
+            out: Some(digest_path),
+            send: true,
+            accounts: Vec::new(),
+        },
+    )
+    .await?;
+    print!("\nweekly digest:\n{digest}");
+    let mut mails: Vec<_> = std::fs::read_dir(&cfg.email.dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    mails.sort();
+    println!(
+        "\n{} email(s) in {} (open the .eml files in a mail client):",
+        mails.len(),
+        cfg.email.dir.display()
+    );
+    for m in &mails {
+        println!("  {}", m.display());
     }
     println!(
         "\nnext: `flywheel sim --scenario scenarios/demo.toml --listen 127.0.0.1:8700 --write-config fw.toml` keeps a marketplace running; `flywheel doctor --config fw.toml` and `flywheel sync --config fw.toml` work against it."

@@ -131,7 +131,7 @@ fn draw(series: &Series, w: u32, h: u32) -> Vec<u8> {
             None => {
                 // No data: a dotted stub above the axis, so a gap never
                 // reads as a zero bar.
-                let stub = (h / 4).max(2);
+                let stub = (h / 10).max(2);
                 for x in xa..xb {
                     for k in (0..stub).step_by(2) {
                         if let Some(yy) = zero.checked_sub(k + 1) {

@@ -68,7 +68,7 @@ pub struct KpiLine {
     pub kpi: String,
     /// What the seller reads.
     pub name: &'static str,
-    /// Appended to values: "%", " SKUs", or "".
+    /// Appended to values: "%" or "" (counts say what they count in the name).
     pub unit: &'static str,
     pub value: Option<f64>,
     /// account_health's account status.
@@ -139,14 +139,14 @@ fn kpi_meta(kpi: &str) -> (&'static str, &'static str) {
         "conversion_rate" => ("Conversion rate, 14 days", "%"),
         "sessions" => ("Sessions, 7 days", ""),
         "buy_box_pct" => ("Buy box, 7 days", "%"),
-        "bsr" => ("ASINs whose BSR worsened", " ASINs"),
+        "bsr" => ("ASINs whose BSR worsened", ""),
         "acos" => ("ACoS, matured 14 days", "%"),
         "tacos" => ("TACoS, matured 14 days", "%"),
         "return_rate" => ("Return rate, 30 days", "%"),
         "feedback_sla_breaches" => ("Negative feedback unanswered", ""),
         "negative_feedback_rate" => ("Negative feedback rate, 30 days", "%"),
-        "days_of_supply" => ("SKUs outside their days of supply", " SKUs"),
-        "stockout_risk_skus" => ("SKUs at stockout risk", " SKUs"),
+        "days_of_supply" => ("SKUs outside their days of supply", ""),
+        "stockout_risk_skus" => ("SKUs at stockout risk", ""),
         "account_health" => ("Order defect rate", "%"),
         _ => ("", ""),
     }
@@ -225,12 +225,10 @@ fn level_of(kpis: &[Kpi], id: &str) -> Level1 {
             .unwrap_or(Status::Ok)
             .max(Status::Ok)
     };
-    let target = format!(
-        "0 off {}",
-        mine.first()
-            .and_then(|k| k.target.clone())
-            .unwrap_or_default()
-    );
+    let target = match mine.first().and_then(|k| k.target.clone()) {
+        Some(t) => format!("0 off ({t})"),
+        None => "0 off target".to_string(),
+    };
     let note = if mine.is_empty() {
         Some("no subjects".to_string())
     } else {

@@ -300,6 +300,15 @@ fn value_vs_threshold(item: &Item) -> Option<String> {
     })
 }
 
+/// "1 issue", "3 issues".
+fn plural(n: f64, word: &str) -> String {
+    format!(
+        "{} {word}{}",
+        fmt_num(n),
+        if (n - 1.0).abs() < 1e-9 { "" } else { "s" }
+    )
+}
+
 /// The one number a subject line shows for an item.
 fn key_number(item: &Item) -> Option<String> {
     let v = item.value;
@@ -311,7 +320,7 @@ fn key_number(item: &Item) -> Option<String> {
             .or_else(|| v.map(|n| format!("{} open", fmt_num(n)))),
         ReviewTopics => evidence_str(item, "topic").map(|t| format!("\"{}\"", truncate(t, 30))),
         RatingFloor => v.map(|r| format!("{}★", fmt_num(r))),
-        ListingHealth => v.map(|n| format!("{} issues", fmt_num(n))),
+        ListingHealth => v.map(|n| plural(n, "issue")),
         AccountHealth => v.map(|x| format!("ODR {}", pct(x))),
         TrafficTrend | KeywordShare => v.map(|x| format!("-{}", pct(x))),
         BsrTrend | CpcTrend => v.map(|x| format!("+{}", pct(x))),
@@ -532,7 +541,12 @@ fn evidence_lines(item: &Item) -> Vec<(String, String)> {
         .evidence
         .iter()
         .take(EVIDENCE_MAX)
-        .map(|(k, v)| (field(k), field(&value_text(v))))
+        .map(|(k, v)| {
+            (
+                truncate(&field(k), 60),
+                truncate(&field(&value_text(v)), 200),
+            )
+        })
         .collect();
     if item.evidence.len() > EVIDENCE_MAX {
         out.push((
@@ -631,7 +645,7 @@ fn item_text(item: &Item, tz: &str) -> String {
         }
     }
     if let Some(s) = &item.series {
-        let _ = writeln!(t, "  Trend ({}): {}", field(&s.label), stats_text(s));
+        let _ = writeln!(t, "  Trend, {}: {}", field(&s.label), stats_text(s));
     }
     if item.kind != ItemKind::Resolved {
         let _ = writeln!(
@@ -793,8 +807,17 @@ fn item_html(item: &Item, tz: &str, cid: Option<&str>) -> String {
         }
         b.push_str("</table>");
     }
-    if let (Some(s), Some(cid)) = (&item.series, cid) {
-        b.push_str(&html_chart(s, cid, CHART));
+    match (&item.series, cid) {
+        (Some(s), Some(cid)) => b.push_str(&html_chart(s, cid, CHART)),
+        (Some(s), None) => {
+            let _ = write!(
+                b,
+                "<div style=\"margin-top:6px;font-size:12px;color:{MUTED};\">Trend, {}: {}</div>",
+                esc(&field(&s.label)),
+                esc(&stats_text(s))
+            );
+        }
+        _ => {}
     }
     if !item.check_first.is_empty() && item.kind != ItemKind::Resolved {
         let _ = write!(
@@ -918,7 +941,12 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
             section = html_section(link_title(item.link));
         }
         if mode == Shown::Full {
-            let cid = item.series.as_ref().map(|_| content_id(n));
+            // An all-gap series gets no image: the text says so instead.
+            let cid = item
+                .series
+                .as_ref()
+                .filter(|s| series_stats(s).is_some())
+                .map(|_| content_id(n));
             let frag = item_html(item, tz, cid.as_deref());
             let fits = i < MAX_DETAILED
                 && html.len() + section.len() + frag.len() + reserve <= DETAIL_BUDGET;
@@ -1090,222 +1118,286 @@ fn digest_subject(d: &DigestModel) -> String {
 /// Caps of the digest's lists (the rest is counted).
 const DIGEST_ALERTS_MAX: usize = 40;
 const DIGEST_LIST_MAX: usize = 30;
-/// Marketplace tables stop once the HTML reaches this size.
-const DIGEST_TABLES_BUDGET: usize = 75_000;
+/// Marketplace tables are added while the HTML stays under this size...
+const DIGEST_TABLES_BUDGET: usize = 60_000;
+/// ...and list lines while it stays under this one (the rest is counted).
+const DIGEST_LINES_BUDGET: usize = 90_000;
+/// Short fields of the digest (targets, names of jobs), in characters.
+const SHORT: usize = 60;
+
+/// The HTML and text of one marketplace's checklist, with its charts.
+fn checklist_section(
+    m: &super::digest::MarketplaceKpis,
+    mi: usize,
+) -> (String, String, Vec<Attachment>) {
+    let heading = format!(
+        "{} ({}): flywheel health checklist as of {}",
+        truncate(&field(&m.country), SHORT),
+        truncate(&field(&m.marketplace_id), SHORT),
+        m.at
+    );
+    let mut html = html_section(&heading);
+    let mut text = format!(
+        "\n== {heading} ==\n  {:<9} {:<34} {:>18} {:<22} change vs last week\n",
+        "status", "kpi", "value", "target"
+    );
+    let mut attachments = Vec::new();
+    html.push_str(
+        "<tr><td style=\"padding:4px 20px;\"><table role=\"presentation\" width=\"100%\" \
+         cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"font-size:13px;border-collapse:collapse;\">\
+         <tr style=\"color:#57606a;font-size:11px;\"><td style=\"padding:3px 6px;\">STATUS</td>\
+         <td style=\"padding:3px 6px;\">KPI</td><td align=\"right\" style=\"padding:3px 6px;\">VALUE</td>\
+         <td style=\"padding:3px 6px;\">TARGET</td><td style=\"padding:3px 6px;\">VS LAST WEEK</td>\
+         <td style=\"padding:3px 6px;\">8 WEEKS</td></tr>",
+    );
+    for (ri, k) in m.rows.iter().enumerate() {
+        let colour = status_colour(k.status);
+        let cid = format!("kpi-{}-{}@flywheel", mi + 1, ri + 1);
+        let chart_cell = if series_stats(&k.trend).is_some() {
+            attachments.push(Attachment {
+                filename: format!("kpi-{}-{}.png", mi + 1, ri + 1),
+                content_id: cid.clone(),
+                content_type: "image/png".into(),
+                data: chart::png(&k.trend, SPARK.0, SPARK.1),
+            });
+            format!(
+                "<img src=\"cid:{}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"display:block;border:0;\">",
+                esc(&cid),
+                SPARK.0,
+                SPARK.1,
+                esc(&format!("{} over 8 weeks", k.name))
+            )
+        } else {
+            "<span style=\"color:#8c959f;\">no history</span>".to_string()
+        };
+        let note = k.note.as_deref().map(|n| truncate(&field(n), 160));
+        let note_html = note
+            .as_deref()
+            .map(|n| {
+                format!(
+                    "<div style=\"font-size:11px;color:{MUTED};\">{}</div>",
+                    esc(n)
+                )
+            })
+            .unwrap_or_default();
+        let target = truncate(&field(&k.target), SHORT);
+        let _ = write!(
+            html,
+            "<tr style=\"border-top:1px solid #eaeef2;\">\
+             <td bgcolor=\"{colour}\" style=\"padding:3px 6px;background:{colour};color:#ffffff;\
+             font-size:11px;font-weight:bold;white-space:nowrap;\">{}</td>\
+             <td style=\"padding:3px 6px;\">{}{note_html}</td>\
+             <td align=\"right\" style=\"padding:3px 6px;white-space:nowrap;\">{}</td>\
+             <td style=\"padding:3px 6px;color:{MUTED};\">{}</td>\
+             <td style=\"padding:3px 6px;white-space:nowrap;\">{}</td>\
+             <td style=\"padding:3px 6px;\">{chart_cell}</td></tr>",
+            status_word(k.status),
+            esc(k.name),
+            esc(&kpi_value(k)),
+            esc(&target),
+            esc(&kpi_change(k)),
+        );
+        let _ = writeln!(
+            text,
+            "  {:<9} {:<34} {:>18} {:<22} {}{}",
+            status_word(k.status),
+            k.name,
+            kpi_value(k),
+            target,
+            kpi_change(k),
+            note.map(|n| format!("  ({n})")).unwrap_or_default()
+        );
+    }
+    html.push_str("</table></td></tr>\n");
+    (html, text, attachments)
+}
+
+/// Appends a titled list to both parts: at most `max` lines, fewer when
+/// the HTML budget runs out, then "and N more" with `more_hint`.
+fn digest_list(
+    html: &mut String,
+    text: &mut String,
+    title: &str,
+    lines: &[(Option<&'static str>, String)],
+    max: usize,
+    empty: &str,
+    more_hint: &str,
+) {
+    html.push_str(&html_section(title));
+    let _ = writeln!(text, "\n== {title} ==");
+    if lines.is_empty() {
+        html.push_str(&html_paragraph(empty, ""));
+        let _ = writeln!(text, "  {empty}");
+        return;
+    }
+    let mut shown = 0;
+    for (colour, line) in lines.iter().take(max) {
+        let frag = match colour {
+            Some(c) => format!(
+                "<tr><td style=\"padding:2px 20px;font-size:13px;\"><span style=\"color:{c};\">&#9632;</span> {}</td></tr>\n",
+                esc(line)
+            ),
+            None => html_paragraph(line, "font-size:13px;"),
+        };
+        if html.len() + frag.len() > DIGEST_LINES_BUDGET {
+            break;
+        }
+        html.push_str(&frag);
+        let _ = writeln!(text, "  {line}");
+        shown += 1;
+    }
+    if shown < lines.len() {
+        let more = format!("and {} more{more_hint}", lines.len() - shown);
+        html.push_str(&html_paragraph(&more, "font-size:13px;color:#57606a;"));
+        let _ = writeln!(text, "  {more}");
+    }
+}
 
 /// Renders the weekly digest (DESIGN §5): per marketplace the 12-KPI
 /// checklist with status, value, target, change and an 8-week trend chart,
 /// then open alerts, what improved, unavailable data and the alive line.
+/// Every part is budgeted so the HTML stays under [`HTML_MAX`] whatever
+/// the account holds; what does not fit is counted and named.
 pub fn digest(d: &DigestModel) -> Rendered {
     let subject = digest_subject(d);
     let tz = d.timezone.as_str();
-    let title = format!("flywheel weekly digest · {}", field(&d.account));
+    let title = format!(
+        "flywheel weekly digest · {}",
+        truncate(&field(&d.account), SHORT)
+    );
     let sub = format!("generated {}", local_time(d.generated_at, tz));
     let mut html = html_open(&subject);
     html.push_str(&html_header(&title, &sub));
     let mut text = format!("{title}\n{sub}\n");
     let mut attachments = Vec::new();
 
-    let mut skipped_markets = Vec::new();
+    let mut skipped = Vec::new();
     for (mi, m) in d.marketplaces.iter().enumerate() {
-        let heading = format!(
-            "{} ({}): flywheel health checklist as of {}",
-            field(&m.country),
-            field(&m.marketplace_id),
-            m.at
-        );
-        if html.len() > DIGEST_TABLES_BUDGET {
-            skipped_markets.push(field(&m.country));
+        let (h, t, a) = checklist_section(m, mi);
+        if !skipped.is_empty() || html.len() + h.len() > DIGEST_TABLES_BUDGET {
+            skipped.push(truncate(&field(&m.country), 8));
             continue;
         }
-        html.push_str(&html_section(&heading));
-        let _ = write!(
-            text,
-            "\n== {heading} ==\n  {:<9} {:<34} {:>14} {:<18} change vs last week\n",
-            "status", "kpi", "value", "target"
-        );
-        html.push_str(
-            "<tr><td style=\"padding:4px 20px;\"><table role=\"presentation\" width=\"100%\" \
-             cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"font-size:13px;border-collapse:collapse;\">\
-             <tr style=\"color:#57606a;font-size:11px;\"><td style=\"padding:3px 6px;\">STATUS</td>\
-             <td style=\"padding:3px 6px;\">KPI</td><td align=\"right\" style=\"padding:3px 6px;\">VALUE</td>\
-             <td style=\"padding:3px 6px;\">TARGET</td><td style=\"padding:3px 6px;\">VS LAST WEEK</td>\
-             <td style=\"padding:3px 6px;\">8 WEEKS</td></tr>",
-        );
-        for (ri, k) in m.rows.iter().enumerate() {
-            let colour = status_colour(k.status);
-            let cid = format!("kpi-{}-{}@flywheel", mi + 1, ri + 1);
-            let has_chart = k.trend.points.iter().any(|(_, v)| v.is_some());
-            let chart_cell = if has_chart {
-                attachments.push(Attachment {
-                    filename: format!("kpi-{}-{}.png", mi + 1, ri + 1),
-                    content_id: cid.clone(),
-                    content_type: "image/png".into(),
-                    data: chart::png(&k.trend, SPARK.0, SPARK.1),
-                });
-                format!(
-                    "<img src=\"cid:{}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"display:block;border:0;\">",
-                    esc(&cid),
-                    SPARK.0,
-                    SPARK.1,
-                    esc(&format!("{} over 8 weeks", k.name))
-                )
-            } else {
-                "<span style=\"color:#8c959f;\">no history</span>".to_string()
-            };
-            let note = k
-                .note
-                .as_deref()
-                .map(|n| {
-                    format!(
-                        "<div style=\"font-size:11px;color:{MUTED};\">{}</div>",
-                        esc(&truncate(&field(n), 160))
-                    )
-                })
-                .unwrap_or_default();
-            let _ = write!(
-                html,
-                "<tr style=\"border-top:1px solid #eaeef2;\">\
-                 <td bgcolor=\"{colour}\" style=\"padding:3px 6px;background:{colour};color:#ffffff;\
-                 font-size:11px;font-weight:bold;white-space:nowrap;\">{}</td>\
-                 <td style=\"padding:3px 6px;\">{}{note}</td>\
-                 <td align=\"right\" style=\"padding:3px 6px;white-space:nowrap;\">{}</td>\
-                 <td style=\"padding:3px 6px;color:{MUTED};white-space:nowrap;\">{}</td>\
-                 <td style=\"padding:3px 6px;white-space:nowrap;\">{}</td>\
-                 <td style=\"padding:3px 6px;\">{chart_cell}</td></tr>",
-                status_word(k.status),
-                esc(k.name),
-                esc(&kpi_value(k)),
-                esc(&field(&k.target)),
-                esc(&kpi_change(k)),
-            );
-            let _ = writeln!(
-                text,
-                "  {:<9} {:<34} {:>14} {:<18} {}{}",
-                status_word(k.status),
-                k.name,
-                kpi_value(k),
-                field(&k.target),
-                kpi_change(k),
-                k.note
-                    .as_deref()
-                    .map(|n| format!("  ({})", truncate(&field(n), 160)))
-                    .unwrap_or_default()
-            );
-        }
-        html.push_str("</table></td></tr>\n");
+        html.push_str(&h);
+        text.push_str(&t);
+        attachments.extend(a);
     }
-    if !skipped_markets.is_empty() {
+    if !skipped.is_empty() {
         let note = format!(
-            "Checklists of {} more marketplace(s) ({}) did not fit: run flywheel kpis.",
-            skipped_markets.len(),
-            skipped_markets.join(", ")
+            "The checklists of {} more marketplace(s) ({}) did not fit: run flywheel kpis.",
+            skipped.len(),
+            truncate(&skipped.join(", "), 200)
         );
         html.push_str(&html_paragraph(&note, "font-size:13px;color:#57606a;"));
         let _ = writeln!(text, "\n{note}");
     }
 
-    // Open alerts.
-    let heading = format!("Open alerts ({})", d.open_alerts.len());
-    html.push_str(&html_section(&heading));
-    let _ = writeln!(text, "\n== {heading} ==");
-    if d.open_alerts.is_empty() {
-        html.push_str(&html_paragraph("None: every rule is quiet.", ""));
-        text.push_str("  None: every rule is quiet.\n");
-    }
-    for a in d.open_alerts.iter().take(DIGEST_ALERTS_MAX) {
-        let line = format!(
-            "{}: {} [{}] since {} (ack {})",
-            a.title,
-            field(&a.subject),
-            field(&a.marketplace.as_deref().map(country).unwrap_or_default()),
-            local_time(a.since, tz),
-            short_id(&a.fingerprint)
-        );
-        let _ = writeln!(
-            html,
-            "<tr><td style=\"padding:2px 20px;font-size:13px;\"><span style=\"color:{};\">&#9632;</span> \
-             <b>{}</b> {}</td></tr>",
-            severity_colour(a.severity),
-            sev_upper(a.severity),
-            esc(&line)
-        );
-        let _ = writeln!(text, "  {} {line}", sev_upper(a.severity));
-    }
-    if d.open_alerts.len() > DIGEST_ALERTS_MAX {
-        let more = format!(
-            "and {} more: run flywheel alerts.",
-            d.open_alerts.len() - DIGEST_ALERTS_MAX
-        );
-        html.push_str(&html_paragraph(&more, "font-size:13px;color:#57606a;"));
-        let _ = writeln!(text, "  {more}");
-    }
+    let market = |m: &Option<String>| {
+        truncate(
+            &field(&m.as_deref().map(country).unwrap_or_default()),
+            SHORT,
+        )
+    };
+    let open: Vec<(Option<&'static str>, String)> = d
+        .open_alerts
+        .iter()
+        .map(|a| {
+            (
+                Some(severity_colour(a.severity)),
+                format!(
+                    "{} {}: {} [{}] since {} (ack {})",
+                    sev_upper(a.severity),
+                    a.title,
+                    truncate(&field(&a.subject), 100),
+                    market(&a.marketplace),
+                    local_time(a.since, tz),
+                    short_id(&a.fingerprint)
+                ),
+            )
+        })
+        .collect();
+    digest_list(
+        &mut html,
+        &mut text,
+        &format!("Open alerts ({})", d.open_alerts.len()),
+        &open,
+        DIGEST_ALERTS_MAX,
+        "None: every rule is quiet.",
+        ": run flywheel alerts.",
+    );
 
-    // What improved.
-    html.push_str(&html_section("What improved this week"));
-    text.push_str("\n== What improved this week ==\n");
-    let mut improved: Vec<String> = d
+    let mut improved: Vec<(Option<&'static str>, String)> = d
         .resolved
         .iter()
         .map(|a| {
-            format!(
-                "resolved: {} {} [{}] at {}",
-                a.title,
-                field(&a.subject),
-                field(&a.marketplace.as_deref().map(country).unwrap_or_default()),
-                local_time(a.since, tz)
+            (
+                Some(RESOLVED_COLOUR),
+                format!(
+                    "resolved: {} {} [{}] at {}",
+                    a.title,
+                    truncate(&field(&a.subject), 100),
+                    market(&a.marketplace),
+                    local_time(a.since, tz)
+                ),
             )
         })
         .collect();
     improved.extend(d.improved_kpis.iter().map(|k| {
-        format!(
-            "{} in {}: {} → {}",
-            k.name,
-            field(&k.country),
-            status_word(k.from).to_lowercase(),
-            status_word(k.to).to_lowercase()
+        (
+            Some(RESOLVED_COLOUR),
+            format!(
+                "{} in {}: {} → {}",
+                k.name,
+                truncate(&field(&k.country), SHORT),
+                status_word(k.from).to_lowercase(),
+                status_word(k.to).to_lowercase()
+            ),
         )
     }));
-    if improved.is_empty() {
-        html.push_str(&html_paragraph(
-            "Nothing resolved or improved this week.",
-            "",
-        ));
-        text.push_str("  Nothing resolved or improved this week.\n");
-    }
-    for l in improved.iter().take(DIGEST_LIST_MAX) {
-        html.push_str(&html_paragraph(&format!("✓ {l}"), "font-size:13px;"));
-        let _ = writeln!(text, "  + {l}");
-    }
-    if improved.len() > DIGEST_LIST_MAX {
-        let more = format!("and {} more.", improved.len() - DIGEST_LIST_MAX);
-        html.push_str(&html_paragraph(&more, "font-size:13px;color:#57606a;"));
-        let _ = writeln!(text, "  {more}");
-    }
+    digest_list(
+        &mut html,
+        &mut text,
+        "What improved this week",
+        &improved,
+        DIGEST_LIST_MAX,
+        "Nothing resolved or improved this week.",
+        ".",
+    );
 
-    // Unavailable data (missing roles).
     if !d.unavailable.is_empty() {
-        html.push_str(&html_section("Data unavailable (missing roles)"));
-        text.push_str("\n== Data unavailable (missing roles) ==\n");
-        for u in d.unavailable.iter().take(DIGEST_LIST_MAX) {
-            let rules: Vec<&str> = u.rules.iter().map(|r| r.as_str()).collect();
-            let line = format!(
-                "job {} unavailable since {}{}{}",
-                field(&u.job),
-                local_time(u.since, tz),
-                u.error
-                    .as_deref()
-                    .map(|e| format!(": {}", truncate(&field(e), 160)))
-                    .unwrap_or_default(),
-                if rules.is_empty() {
-                    String::new()
-                } else {
-                    format!("; rules without data: {}", rules.join(", "))
-                }
-            );
-            html.push_str(&html_paragraph(&line, "font-size:13px;"));
-            let _ = writeln!(text, "  {line}");
-        }
+        let lines: Vec<(Option<&'static str>, String)> = d
+            .unavailable
+            .iter()
+            .map(|u| {
+                let rules: Vec<&str> = u.rules.iter().map(|r| r.as_str()).collect();
+                (
+                    None,
+                    format!(
+                        "job {} unavailable since {}{}{}",
+                        truncate(&field(&u.job), SHORT),
+                        local_time(u.since, tz),
+                        u.error
+                            .as_deref()
+                            .map(|e| format!(": {}", truncate(&field(e), 160)))
+                            .unwrap_or_default(),
+                        if rules.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; rules without data: {}", rules.join(", "))
+                        }
+                    ),
+                )
+            })
+            .collect();
+        digest_list(
+            &mut html,
+            &mut text,
+            "Data unavailable (missing roles)",
+            &lines,
+            DIGEST_LIST_MAX,
+            "",
+            ": run flywheel doctor.",
+        );
         let hint = "Grant the role in Seller Central (Apps and Services > Develop Apps), then run flywheel doctor.";
         html.push_str(&html_paragraph(hint, "font-size:13px;color:#57606a;"));
         let _ = writeln!(text, "  {hint}");
@@ -1318,9 +1410,9 @@ pub fn digest(d: &DigestModel) -> Rendered {
     let _ = writeln!(text, "\n{alive}");
 
     let footer = vec![format!(
-        "Sent by flywheel at {} ({}). The checklist follows DESIGN §2.3: flywheel kpis prints it any day.",
+        "Sent by flywheel at {} ({}). flywheel kpis prints the checklist any day; flywheel alerts lists every alert.",
         local_time(d.generated_at, tz),
-        one_line(tz)
+        truncate(&one_line(tz), SHORT)
     )];
     html.push_str(&html_footer(&footer));
     html.push_str(html_close());
@@ -1558,7 +1650,7 @@ mod tests {
             "Diagnosis: conversion fell: yes; traffic fell: no",
             "    - buy_box: buy box 98.2% over the last 7 days",
             "Other rules firing: conversion_rate",
-            "Trend (units available): min 0, max 4, last 4 on 2026-02-05",
+            "Trend, units available: min 0, max 4, last 4 on 2026-02-05",
             "flywheel silence --rule stockout_risk --account acme-us --sku SKU-1 --for 7d",
             "Sent by flywheel at 2026-03-02 03:00 PST (America/Los_Angeles).",
         ] {
@@ -1598,6 +1690,85 @@ mod tests {
             let note = format!("and {more} more alerts");
             assert!(r.text.contains(&note) && r.html.contains(&note), "{note}");
         }
+    }
+
+    #[test]
+    fn a_huge_digest_stays_under_the_budget() {
+        use crate::alert::digest::*;
+        let long = "<&>".repeat(300);
+        let line = |i: usize| AlertLine {
+            fingerprint: format!("{i:016x}"),
+            rule: RuleId::WastedSpend,
+            title: "wasted ad spend",
+            severity: Severity::Warning,
+            marketplace: Some("ATVPDKIKX0DER".into()),
+            subject: long.clone(),
+            summary: long.clone(),
+            since: at(),
+        };
+        let row = |k: &str| KpiLine {
+            kpi: k.into(),
+            name: "Some KPI with a name",
+            unit: "%",
+            value: Some(12.5),
+            label: Some(long.clone()),
+            target: long.clone(),
+            status: Status::Warning,
+            colour: status_colour(Status::Warning),
+            change: Some(-1.5),
+            previous_status: Some(Status::Critical),
+            note: Some(long.clone()),
+            trend: Series {
+                label: long.clone(),
+                ..series(8)
+            },
+        };
+        let d = DigestModel {
+            account: long.clone(),
+            generated_at: at(),
+            timezone: "Europe/Paris".into(),
+            marketplaces: (0..12)
+                .map(|i| MarketplaceKpis {
+                    marketplace_id: format!("M{i}"),
+                    country: long.clone(),
+                    at: at().date_naive(),
+                    rows: crate::kpis::KPIS.iter().map(|k| row(k)).collect(),
+                })
+                .collect(),
+            open_alerts: (0..500).map(line).collect(),
+            resolved: (0..200).map(line).collect(),
+            improved_kpis: (0..100)
+                .map(|_| Improved {
+                    kpi: "tacos".into(),
+                    name: "TACoS",
+                    country: long.clone(),
+                    from: Status::Critical,
+                    to: Status::Ok,
+                })
+                .collect(),
+            unavailable: (0..14)
+                .map(|_| Unavailable {
+                    job: long.clone(),
+                    since: at(),
+                    error: Some(long.clone()),
+                    rules: RuleId::ALL.to_vec(),
+                })
+                .collect(),
+            alive: Alive::default(),
+        };
+        let r = digest(&d);
+        assert!(r.html.len() < HTML_MAX, "{} bytes", r.html.len());
+        assert!(!r.html.contains("<&>"));
+        assert_eq!(r.html.matches("cid:").count(), r.attachments.len());
+        assert!(
+            r.text.contains("did not fit: run flywheel kpis."),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("more: run flywheel alerts."));
+        assert!(r
+            .text
+            .contains("flywheel has not synced in the last 7 days"));
     }
 
     #[test]

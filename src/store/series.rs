@@ -18,6 +18,10 @@
 //! - attributed Ads metrics (ACoS, ad reliance) end `attribution_days + 1`
 //!   days before the date, where the rule's matured window ends, because
 //!   younger days still gain conversions and would show a false spike;
+//! - point-in-time rules (stockout_risk, inventory_turnover, rating_floor)
+//!   judge the newest observation up to the date itself, so their series end
+//!   on `at` (the same number of days, one later), showing the "now" the
+//!   finding speaks of;
 //! - weekly (search query performance) and monthly (review topic trends)
 //!   sources give one point per period, dated at its last day, over at least
 //!   8 weeks or 6 months so the chart has a shape.
@@ -267,6 +271,12 @@ impl Ctx<'_> {
         // `at − (attribution_days + 1)`.
         let shift = Duration::days(self.cfg.sync.attribution_days as i64);
         (self.from - shift, self.to - shift)
+    }
+
+    /// The range moved one day later, to end on `at` itself (point-in-time
+    /// rules read the newest observation up to it).
+    fn through_at(&self) -> (NaiveDate, NaiveDate) {
+        (self.from + Duration::days(1), self.to + Duration::days(1))
     }
 
     /// The item's threshold when the finding's value lies on its wrong side
@@ -624,15 +634,16 @@ fn rating(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Ok(rows) = super::snapshot::read_ratings(path) else {
         return Ok(None);
     };
+    let (from, to) = c.through_at();
     let mut known = BTreeMap::new();
     for r in rows.iter().filter(|r| r.asin == asin) {
-        if r.date >= c.from && r.date <= c.to {
+        if r.date >= from && r.date <= to {
             known.insert(r.date, Some(r.rating));
         }
     }
     Ok(Some(series(
         "star rating".into(),
-        daily(c.from, c.to, &known, |_| false),
+        daily(from, to, &known, |_| false),
         c.level_threshold(true),
     )))
 }
@@ -755,15 +766,10 @@ fn stock(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Some(sku) = c.item.key("sku") else {
         return Ok(None);
     };
+    let (from, to) = c.through_at();
     let mut known = BTreeMap::new();
     let mut st = c.conn.prepare_cached(SQL_STOCK)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        sku,
-        day(c.from),
-        day(c.to)
-    ])?;
+    let mut rows = st.query(params![c.account, c.marketplace, sku, day(from), day(to)])?;
     // Rows come oldest first: the last write of a day wins.
     while let Some(r) = rows.next()? {
         let d: String = r.get(0)?;
@@ -773,7 +779,7 @@ fn stock(c: &Ctx) -> Result<Option<Series>, StoreError> {
     }
     Ok(Some(series(
         "units available (last observation of the day)".into(),
-        daily(c.from, c.to, &known, |_| false),
+        daily(from, to, &known, |_| false),
         None,
     )))
 }
@@ -784,15 +790,10 @@ fn days_of_supply(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Some(sku) = c.item.key("sku") else {
         return Ok(None);
     };
+    let (from, to) = c.through_at();
     let mut known = BTreeMap::new();
     let mut st = c.conn.prepare_cached(SQL_DAYS_OF_SUPPLY)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        sku,
-        day(c.from),
-        day(c.to)
-    ])?;
+    let mut rows = st.query(params![c.account, c.marketplace, sku, day(from), day(to)])?;
     while let Some(r) = rows.next()? {
         let d: String = r.get(0)?;
         if let Some(d) = parse_day(&d) {
@@ -801,7 +802,7 @@ fn days_of_supply(c: &Ctx) -> Result<Option<Series>, StoreError> {
     }
     Ok(Some(series(
         "days of supply".into(),
-        daily(c.from, c.to, &known, |_| false),
+        daily(from, to, &known, |_| false),
         c.item.threshold,
     )))
 }
@@ -1119,7 +1120,8 @@ refresh_token = "r"
             json!({"rule": "stockout_risk", "severity": "critical", "account": "a",
             "marketplace": MP, "sku": "SKU-1", "value": 0.0, "threshold": 37.0}),
         );
-        let s = for_item(&conn, &cfg(), &it, d("2026-03-08"), 3)
+        // Stock is judged "now": the series ends on the date itself.
+        let s = for_item(&conn, &cfg(), &it, d("2026-03-07"), 3)
             .unwrap()
             .unwrap();
         assert_eq!(
