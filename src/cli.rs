@@ -65,6 +65,23 @@ pub enum Command {
     /// Evaluate the flywheel rules now (or as of --at) and print the
     /// findings grouped by flywheel link; nothing is sent.
     Check(crate::rules::check::CheckArgs),
+    /// Run the daemon: sync on the configured schedules, evaluate after
+    /// every sync round, send alerts and the weekly digest (until SIGTERM;
+    /// SIGHUP reloads the configuration).
+    Run,
+    /// What the daemon has been doing: per account and job the last success
+    /// and error, next run, API calls; alerts, outbox, stale data. Exits 1
+    /// when something needs attention (usable as a health check).
+    Status(crate::status::StatusArgs),
+    /// Copy the database while the daemon runs (SQLite online backup),
+    /// checked with integrity_check; the copy replaces PATH atomically.
+    Backup {
+        /// The backup file to write (its directory must exist).
+        path: PathBuf,
+    },
+    /// Obtain and store LWA refresh tokens: the Ads API consent and code
+    /// exchange, or SP-API self-authorization; then run doctor's checks.
+    Auth(crate::auth::AuthArgs),
     /// Run one evaluation round as the daemon does after each sync round:
     /// evaluate, update alert state, queue and deliver emails, print what
     /// was sent (for running flywheel from a systemd timer or cron).
@@ -235,6 +252,36 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 "{}",
                 runtime()?.block_on(crate::rules::check::run_command(&cfg, args))?
             );
+        }
+        Command::Run => {
+            // Validate first: a bad config is exit 2 with every problem.
+            load(&cli)?;
+            runtime()?.block_on(crate::daemon::run(cli.config.clone(), Env::from_process()))?;
+        }
+        Command::Status(args) => {
+            let cfg = load(&cli)?;
+            let (text, needs_attention) =
+                runtime()?.block_on(crate::status::run_command(&cfg, args))?;
+            print!("{text}");
+            if needs_attention {
+                return Err(CliError::Runtime(anyhow::anyhow!(
+                    "needs attention (see the problems above)"
+                )));
+            }
+        }
+        Command::Backup { path } => {
+            let cfg = load(&cli)?;
+            print!("{}", crate::backup::run(&cfg, path)?);
+        }
+        Command::Auth(args) => {
+            let stdin = std::io::stdin();
+            runtime()?.block_on(crate::auth::run(
+                &cli.config,
+                &Env::from_process(),
+                args,
+                &mut stdin.lock(),
+                &mut std::io::stdout(),
+            ))?;
         }
         Command::Evaluate(args) => {
             let cfg = load(&cli)?;

@@ -10,24 +10,33 @@
 //! |---|---|
 //! | [`cli`] | the subcommands: parse, load config, call into the library, map errors to exit codes |
 //! | [`config`] | the TOML schema, defaults, validation with key paths and lines, secrets |
-//! | [`amazon`] | what Amazon defines: marketplaces, regions (later: LWA, HTTP, rate limits, SP-API, Ads) |
-//! | [`store`] | the only place with SQL: connection, migrations (later: upserts, snapshots, outbox) |
+//! | [`amazon`] | what Amazon defines and how to call it: marketplaces, LWA, HTTP classification, rate limits, reports, Ads |
+//! | [`store`] | the only place with SQL: connection, migrations, upserts, snapshots, alerts and the outbox |
 //! | [`kpis`] | the 12-KPI checklist (DESIGN §2.3): records, targets, status; the values come from the `kpi_*` views |
 //! | [`logging`] | tracing set-up (journald-friendly) |
 //! | [`rules`] | the flywheel health rules: pure `evaluate(config, snapshot, date) -> findings` |
+//! | [`alert`] | alerts and email: state machine, inhibition, evaluation rounds, rendering, charts, digest, transports, outbox sender |
+//! | [`daemon`] | `flywheel run`: schedules, evaluation after each sync round, sender, retention, signals, lock, systemd notify |
+//! | [`metrics`] | the daemon's optional Prometheus `/metrics` and `/healthz` |
+//! | [`status`], [`backup`], [`auth`] | `flywheel status` (health check), `backup` (online copy), `auth` (refresh tokens) |
 //!
 //! The simulated marketplace is its own crate, `sim/` (`flywheel-sim`),
 //! which knows nothing of this one.
 
 pub mod alert;
 pub mod amazon;
+pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod doctor;
 pub mod kpis;
 pub mod logging;
+pub mod metrics;
 pub mod rules;
+pub mod status;
 pub mod store;
 pub mod sync;

@@ -61,7 +61,12 @@ impl Setup {
         self.server
             .messages()
             .into_iter()
-            .map(|m| MessageParser::default().parse(&m.data).unwrap().into_owned())
+            .map(|m| {
+                MessageParser::default()
+                    .parse(&m.data)
+                    .unwrap()
+                    .into_owned()
+            })
             .collect()
     }
 }
@@ -129,7 +134,10 @@ fn finding(rule: RuleId, severity: Severity, subject: Subject, value: f64) -> Fi
         value: Some(value),
         threshold: Some(8.0),
         window: None,
-        evidence: vec![("sessions".into(), 1200.into()), ("units".into(), 49.into())],
+        evidence: vec![
+            ("sessions".into(), 1200.into()),
+            ("units".into(), 49.into()),
+        ],
         summary: format!("{} at {value}", rule.as_str()),
         check_first: "the listing's main image and price".into(),
         diagnosis: None,
@@ -162,7 +170,9 @@ fn header(m: &mail_parser::Message<'_>, name: &str) -> Option<String> {
 async fn fires_once_repeats_after_the_interval_and_resolves_threaded() {
     let s = setup("").await;
     let t = t0();
-    let r = s.round(vec![stockout(), conversion()], Facts::default(), t).await;
+    let r = s
+        .round(vec![stockout(), conversion()], Facts::default(), t)
+        .await;
     assert_eq!(r.emails(), 1, "{r}");
     let got = s.received();
     assert_eq!(got.len(), 1);
@@ -185,25 +195,36 @@ async fn fires_once_repeats_after_the_interval_and_resolves_threaded() {
         subject.find("B0STOCK001").unwrap() < subject.find("B0CONV0001").unwrap_or(usize::MAX),
         "{subject}"
     );
-    assert!(text.contains("B0STOCK001") && text.contains("B0CONV0001"), "{text}");
+    assert!(
+        text.contains("B0STOCK001") && text.contains("B0CONV0001"),
+        "{text}"
+    );
     assert!(html.contains("B0CONV0001"));
     let first_id = m.message_id().unwrap().to_string();
 
     // Nothing changed: nothing sent, also from a fresh connection (restart).
     for h in [1, 6, 23] {
         let r = s
-            .round(vec![stockout(), conversion()], Facts::default(), t + Duration::hours(h))
+            .round(
+                vec![stockout(), conversion()],
+                Facts::default(),
+                t + Duration::hours(h),
+            )
             .await;
         assert_eq!(r.emails(), 0, "hour {h}: {r}");
     }
     let almost = t + Duration::hours(24) - Duration::seconds(1);
-    let r = s.round(vec![stockout(), conversion()], Facts::default(), almost).await;
+    let r = s
+        .round(vec![stockout(), conversion()], Facts::default(), almost)
+        .await;
     assert_eq!(r.emails(), 0, "{r}");
     assert_eq!(s.received().len(), 1);
 
     // At the repeat interval: one repeat email with both.
     let day = t + Duration::hours(24);
-    let r = s.round(vec![stockout(), conversion()], Facts::default(), day).await;
+    let r = s
+        .round(vec![stockout(), conversion()], Facts::default(), day)
+        .await;
     assert_eq!(r.emails(), 1, "{r}");
     assert_eq!(r.accounts[0].emails[0].3, 2);
     assert_eq!(s.received().len(), 2);
@@ -234,7 +255,9 @@ async fn fires_once_repeats_after_the_interval_and_resolves_threaded() {
 
     // It fires again later: a new episode, notified as new.
     let again = fix + Duration::hours(5);
-    let r = s.round(vec![stockout(), conversion()], Facts::default(), again).await;
+    let r = s
+        .round(vec![stockout(), conversion()], Facts::default(), again)
+        .await;
     assert_eq!(r.emails(), 1, "{r}");
     assert_eq!(r.accounts[0].emails[0].3, 1);
     let got = s.received();
@@ -252,7 +275,11 @@ async fn fires_once_repeats_after_the_interval_and_resolves_threaded() {
         .unwrap();
     assert_eq!((n, firing), (2, 2));
     let sent: i64 = conn
-        .query_row("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(sent, 4);
 }
@@ -291,24 +318,39 @@ async fn acks_silences_inhibition_and_quiet_hours() {
     let night = DateTime::parse_from_rfc3339("2026-03-02T23:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
-    let r = s.round(vec![stockout(), conversion()], Facts::default(), night).await;
+    let r = s
+        .round(vec![stockout(), conversion()], Facts::default(), night)
+        .await;
     assert_eq!(r.emails(), 1);
     assert_eq!(r.accounts[0].emails[0].3, 1);
     assert!(s.received()[0].subject().unwrap().contains("B0STOCK001"));
     let r = s
-        .round(vec![stockout(), conversion()], Facts::default(), night + Duration::hours(7) - Duration::minutes(1))
+        .round(
+            vec![stockout(), conversion()],
+            Facts::default(),
+            night + Duration::hours(7) - Duration::minutes(1),
+        )
         .await;
     assert_eq!(r.emails(), 0, "{r}");
     let morning = night + Duration::hours(8);
-    let r = s.round(vec![stockout(), conversion()], Facts::default(), morning).await;
+    let r = s
+        .round(vec![stockout(), conversion()], Facts::default(), morning)
+        .await;
     assert_eq!(r.emails(), 1, "{r}");
     assert!(s.received()[1].subject().unwrap().contains("B0CONV0001"));
 
     // Ack the conversion alert for 3 days: its repeat is muted.
     let conn = s.conn();
     let fp = flywheel::alert::state::fingerprint(RuleId::ConversionRate, &conversion().subject);
-    store::alerts::ack(&conn, &fp, morning + Duration::days(3), Some("new images ordered"), None, morning)
-        .unwrap();
+    store::alerts::ack(
+        &conn,
+        &fp,
+        morning + Duration::days(3),
+        Some("new images ordered"),
+        None,
+        morning,
+    )
+    .unwrap();
     // A silence on the stockout's SKU: everything muted.
     store::alerts::add_silence(
         &conn,
@@ -324,13 +366,21 @@ async fn acks_silences_inhibition_and_quiet_hours() {
     .unwrap();
     drop(conn);
     let r = s
-        .round(vec![stockout(), conversion()], Facts::default(), morning + Duration::days(2))
+        .round(
+            vec![stockout(), conversion()],
+            Facts::default(),
+            morning + Duration::days(2),
+        )
         .await;
     assert_eq!(r.emails(), 0, "{r}");
     assert_eq!(r.accounts[0].muted, 2);
     // The ack expired: the conversion repeat comes; the silence still holds.
     let r = s
-        .round(vec![stockout(), conversion()], Facts::default(), morning + Duration::days(3) + Duration::hours(1))
+        .round(
+            vec![stockout(), conversion()],
+            Facts::default(),
+            morning + Duration::days(3) + Duration::hours(1),
+        )
         .await;
     assert_eq!(r.emails(), 1, "{r}");
     assert_eq!(r.accounts[0].emails[0].3, 1);
@@ -344,7 +394,9 @@ async fn acks_silences_inhibition_and_quiet_hours() {
     let t = t0();
     let r = s.round(vec![conversion()], facts.clone(), t).await;
     assert_eq!((r.emails(), r.accounts[0].muted), (0, 1), "{r}");
-    let r = s.round(vec![conversion()], Facts::default(), t + Duration::hours(1)).await;
+    let r = s
+        .round(vec![conversion()], Facts::default(), t + Duration::hours(1))
+        .await;
     assert_eq!(r.emails(), 1, "{r}");
 }
 
@@ -354,9 +406,9 @@ async fn amazon_strings_cannot_break_the_html_or_the_headers() {
     let mut f = finding(
         RuleId::WastedSpend,
         Severity::Warning,
-        market()
-            .campaign(42)
-            .search_term("<script>alert(1)</script> \"quoted\" & 'single'\r\nBcc: evil@example.com"),
+        market().campaign(42).search_term(
+            "<script>alert(1)</script> \"quoted\" & 'single'\r\nBcc: evil@example.com",
+        ),
         25.0,
     );
     f.evidence.push((
@@ -377,7 +429,10 @@ async fn amazon_strings_cannot_break_the_html_or_the_headers() {
     let m = &s.received()[0];
     assert!(m.header("Bcc").is_none());
     let subject = m.subject().unwrap();
-    assert!(!subject.contains('\n') && !subject.contains('\r'), "{subject:?}");
+    assert!(
+        !subject.contains('\n') && !subject.contains('\r'),
+        "{subject:?}"
+    );
     let html = m.body_html(0).unwrap();
     let lower = html.to_ascii_lowercase();
     assert!(!lower.contains("<script"), "{html}");

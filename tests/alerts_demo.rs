@@ -36,7 +36,9 @@ async fn ok(args: &[&str]) -> String {
 /// The harness's config with `[email]` pointed at the test SMTP server.
 fn smtp_config(h: &common::Harness, port: u16) -> std::path::PathBuf {
     let text = std::fs::read_to_string(&h.config_path).unwrap();
-    let start = text.find("\n[email]").expect("the sim's config has [email]");
+    let start = text
+        .find("\n[email]")
+        .expect("the sim's config has [email]");
     let rest = &text[start + 1..];
     let end = rest[1..]
         .find("\n[")
@@ -149,7 +151,10 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     assert!(table.contains(first), "{table}");
 
     // ack: muted with an expiry and a note, shown by `alerts`.
-    let out = ok(&["--config", cfg, "ack", first, "--for", "2d", "--note", "on it"]).await;
+    let out = ok(&[
+        "--config", cfg, "ack", first, "--for", "2d", "--note", "on it",
+    ])
+    .await;
     assert!(out.contains("acknowledged"), "{out}");
     let after: Value =
         serde_json::from_str(&ok(&["--config", cfg, "alerts", "--format", "json"]).await).unwrap();
@@ -166,11 +171,25 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
 
     // silence: a bad rule is a usage error naming the rules; a good one
     // says how many open alerts it covers.
-    let (code, _, err) = flywheel(&["--config", cfg, "silence", "--rule", "stockout", "--for", "1d"]).await;
+    let (code, _, err) = flywheel(&[
+        "--config", cfg, "silence", "--rule", "stockout", "--for", "1d",
+    ])
+    .await;
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("stockout_risk"), "{err}");
     let rule = listed[0]["rule"].as_str().unwrap();
-    let out = ok(&["--config", cfg, "silence", "--rule", rule, "--for", "1d", "--note", "promo week"]).await;
+    let out = ok(&[
+        "--config",
+        cfg,
+        "silence",
+        "--rule",
+        rule,
+        "--for",
+        "1d",
+        "--note",
+        "promo week",
+    ])
+    .await;
     assert!(out.contains("covers"), "{out}");
 
     // The digest: printed, written as a self-contained HTML file, and sent.

@@ -413,12 +413,17 @@ async fn a_crash_between_accept_and_mark_resends_the_same_message_id() {
     let mut s = smtp_setup(server.port(), "");
     let (id, mid) = enqueue(&s, &rendered("once or twice"), Kind::Firing, None, t0());
     assert_eq!(deliver(&mut s, t0()).await.sent.len(), 1);
-    // The process "died" after the server's 250 and before mark_sent committed.
+    // The process "died" after the server's 250 and before mark_sent
+    // committed: the row is unsent and still holds the sender's claim,
+    // which runs out after 15 minutes.
     s.conn
         .execute("UPDATE outbox SET sent_at = NULL WHERE id = ?1", [id])
         .unwrap();
+    assert!(deliver(&mut s, t0() + Duration::minutes(14))
+        .await
+        .is_empty());
     assert_eq!(
-        deliver(&mut s, t0() + Duration::minutes(1))
+        deliver(&mut s, t0() + Duration::minutes(15))
             .await
             .sent
             .len(),
@@ -459,11 +464,17 @@ async fn file_transport_writes_one_eml_per_row() {
         assert_eq!(msg.message_id(), Some(bare(mid)));
         assert!(msg.body_html(0).is_some());
     }
-    // Redelivering a row replaces its file.
+    // Redelivering a row (after a crash, once its claim ran out) replaces its file.
     s.conn
         .execute("UPDATE outbox SET sent_at = NULL WHERE id = ?1", [a])
         .unwrap();
-    assert_eq!(deliver(&mut s, t0()).await.sent.len(), 1);
+    assert_eq!(
+        deliver(&mut s, t0() + Duration::minutes(15))
+            .await
+            .sent
+            .len(),
+        1
+    );
     assert_eq!(files().len(), 2);
 }
 

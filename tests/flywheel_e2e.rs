@@ -77,6 +77,9 @@ async fn synced(scenario: &str, seed: u64, at: NaiveDate) -> Harness {
     opts.seed = seed;
     opts.now = day_start(&tz, first) + sync_offset();
     opts.day0 = Some(at);
+    if let Ok(v) = std::env::var("E2E_SPEED") {
+        opts.speed = v.parse().expect("E2E_SPEED: sim seconds per wall second");
+    }
     let h = start(opts).await;
     assert_eq!(h.sim.world.day0(), at);
     h.sync_daily(&tz, first, at, sync_offset(), &format!("{scenario}/{seed}"))
@@ -419,7 +422,7 @@ fn compare_findings(label: &str, found: &[Value], want: &BTreeSet<FindingKey>) -
 
 // ---------------------------------------------------------------------------
 
-/// Syncs `scenario` with `seed` once, then checks the KPIs and the findings.
+/// Syncs `scenario` with `seed` once, then checks the findings and the KPIs.
 async fn e2e(scenario: &str, seed: u64) {
     let wall = std::time::Instant::now();
     let at = eval_date();
@@ -428,6 +431,27 @@ async fn e2e(scenario: &str, seed: u64) {
     let synced_in = wall.elapsed();
     let config = h.config_path.to_str().unwrap().to_string();
     let at_s = at.to_string();
+
+    // Findings first, right after the sync as a daemon's evaluation round
+    // runs: the sim clock keeps going (over 3 sim min per wall second at the
+    // default speed), and `data_freshness` judges the last syncs by it.
+    let checked: Value = serde_json::from_str(
+        &flywheel(&[
+            "--config", &config, "check", "--at", &at_s, "--format", "json",
+        ])
+        .await,
+    )
+    .expect("check JSON");
+    assert_eq!(checked["at"], at_s);
+    // `check` records its date for the `kpi_*` views, as `kpis` does.
+    let recorded = evaluation_dates(&h);
+    assert!(
+        !recorded.is_empty()
+            && recorded
+                .iter()
+                .all(|(d, by)| *d == at_s && by == "evaluate"),
+        "check records its date: {recorded:?}"
+    );
 
     // The truth, as `flywheel sim truth` prints it (its world: day 0 = AT).
     let scenario_file = scenario_path(scenario);
@@ -446,15 +470,20 @@ async fn e2e(scenario: &str, seed: u64) {
     )
     .expect("truth JSON");
     assert_eq!(truth["at"], at_s);
+    let want: BTreeSet<FindingKey> = truth["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(finding_key)
+        .collect();
+    let finding_problems = compare_findings(&label, checked["findings"].as_array().unwrap(), &want);
 
     // KPIs.
     let ours = kpis_json(&h, at).await;
+    let recorded = evaluation_dates(&h);
     assert!(
-        evaluation_dates(&h)
-            .iter()
-            .all(|(d, by)| *d == at_s && by == "kpis"),
-        "kpis records its date: {:?}",
-        evaluation_dates(&h)
+        !recorded.is_empty() && recorded.iter().all(|(d, by)| *d == at_s && by == "kpis"),
+        "kpis records its date: {recorded:?}"
     );
     views_agree(&h, &ours);
     let table = flywheel(&[
@@ -487,33 +516,6 @@ async fn e2e(scenario: &str, seed: u64) {
     explain_days_of_supply(&h, &kpi_problems, at);
     assert!(truth_kpis.len() > 50, "the truth has KPI records");
 
-    // Findings.
-    let checked: Value = serde_json::from_str(
-        &flywheel(&[
-            "--config", &config, "check", "--at", &at_s, "--format", "json",
-        ])
-        .await,
-    )
-    .expect("check JSON");
-    assert_eq!(checked["at"], at_s);
-    let found = checked["findings"].as_array().unwrap();
-    let want: BTreeSet<FindingKey> = truth["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(finding_key)
-        .collect();
-    let finding_problems = compare_findings(&label, found, &want);
-    // `check` recorded its date for the views, as `kpis` does.
-    let recorded = evaluation_dates(&h);
-    assert!(
-        !recorded.is_empty()
-            && recorded
-                .iter()
-                .all(|(d, by)| *d == at_s && by == "evaluate"),
-        "check records its date: {recorded:?}"
-    );
-
     println!(
         "{label}: synced in {:.0}s, done in {:.0}s",
         synced_in.as_secs_f64(),
@@ -529,6 +531,41 @@ async fn e2e(scenario: &str, seed: u64) {
         kpi_problems.join("\n"),
         finding_problems.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------
+// The harness's day: reports left pending are resumed before the day ends.
+
+/// Ads reports kept PENDING for three hours (`ads_pending`), polled at most
+/// `wait` per run, the sim fast so that three sim hours pass in seconds.
+async fn long_pending_ads(wait: std::time::Duration) -> Harness {
+    let mut o = Opts::new("demo");
+    o.faults = "ads_pending=1".into();
+    o.speed = 1000.0;
+    let mut h = start(o).await;
+    h.cfg.sync.max_report_wait = wait;
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_round_resumes_reports_left_pending() {
+    let h = long_pending_ads(std::time::Duration::from_secs(45 * 60)).await;
+    let s = h.sync_settled(&[JobName::Ads]).await;
+    assert!(
+        s.results[0].message.contains("still pending"),
+        "{}",
+        s.results[0].message
+    );
+    assert!(!s.extra.is_empty(), "extra rounds ran");
+    assert!(h.pending_reports().is_empty());
+    assert!(h.int("SELECT COUNT(*) FROM ads_campaign_daily") > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "still pending after 10 extra sync rounds")]
+async fn a_settled_round_gives_up_naming_the_reports() {
+    let h = long_pending_ads(std::time::Duration::from_secs(1)).await;
+    h.sync_settled(&[JobName::Ads]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -35,7 +35,11 @@ async fn ok(args: &[&str]) -> String {
 }
 
 fn chromium() -> PathBuf {
-    for p in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {
+    for p in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
         if Path::new(p).exists() {
             return PathBuf::from(p);
         }
@@ -115,7 +119,9 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= c.len() {
                 s.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -148,7 +154,14 @@ async fn alert_email_and_digest_render_in_chromium() {
     let alert_html = out.join("alert-email.html");
     std::fs::write(&alert_html, eml_to_html(&emls[0])).unwrap();
     let digest_html = out.join("digest.html");
-    ok(&["--config", cfg, "digest", "--out", digest_html.to_str().unwrap()]).await;
+    ok(&[
+        "--config",
+        cfg,
+        "digest",
+        "--out",
+        digest_html.to_str().unwrap(),
+    ])
+    .await;
 
     let shots = [
         (alert_html, out.join("alert-email.png"), "alert-email.png"),
@@ -160,6 +173,10 @@ async fn alert_email_and_digest_render_in_chromium() {
         if std::env::var_os("FLYWHEEL_UPDATE_DOCS").is_some() {
             std::fs::copy(png, common::repo().join("docs").join(name)).unwrap();
         }
-        println!("rendered {} ({} bytes)", name, std::fs::metadata(png).unwrap().len());
+        println!(
+            "rendered {} ({} bytes)",
+            name,
+            std::fs::metadata(png).unwrap().len()
+        );
     }
 }

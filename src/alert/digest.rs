@@ -647,39 +647,42 @@ pub async fn run_command(cfg: &Config, args: &DigestArgs) -> anyhow::Result<Stri
         }
     }
     if args.send {
-        let domain = super::evaluate::from_domain(&cfg.email.from);
-        let tx = conn.transaction()?;
-        for (account, r) in &digests {
-            let recipients = cfg.recipients(account);
-            if recipients.is_empty() {
+        let domain = super::notify::sender_domain(&cfg.email.from);
+        // The transaction ends before the await below (it is not Send).
+        {
+            let tx = conn.transaction()?;
+            for (account, r) in &digests {
+                let recipients = cfg.recipients(account);
+                if recipients.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "{}: no recipients (set alert_to in the account or [email] to): not queued",
+                        account.name
+                    );
+                    continue;
+                }
+                let (id, _) = store::outbox::enqueue(
+                    &tx,
+                    &store::outbox::NewEmail {
+                        account: Some(&account.name),
+                        kind: store::outbox::Kind::Digest,
+                        recipients: &recipients,
+                        rendered: r,
+                        fingerprints: &[],
+                        in_reply_to: None,
+                        domain,
+                    },
+                    now,
+                )?;
                 let _ = writeln!(
                     out,
-                    "{}: no recipients (set alert_to in the account or [email] to): not queued",
-                    account.name
+                    "{}: digest queued as outbox #{id} for {}",
+                    account.name,
+                    recipients.join(", ")
                 );
-                continue;
             }
-            let (id, _) = store::outbox::enqueue(
-                &tx,
-                &store::outbox::NewEmail {
-                    account: Some(&account.name),
-                    kind: store::outbox::Kind::Digest,
-                    recipients: &recipients,
-                    rendered: r,
-                    fingerprints: &[],
-                    in_reply_to: None,
-                    domain: &domain,
-                },
-                now,
-            )?;
-            let _ = writeln!(
-                out,
-                "{}: digest queued as outbox #{id} for {}",
-                account.name,
-                recipients.join(", ")
-            );
+            tx.commit()?;
         }
-        tx.commit()?;
         let delivery = super::sender::send_now(cfg, &mut conn, now).await?;
         let _ = writeln!(out, "{delivery}");
     }

@@ -117,17 +117,6 @@ fn hold(cfg: &Config, rule: RuleId, subject: &rules::Subject) -> std::time::Dura
     h
 }
 
-/// The domain of the `from` address, for Message-IDs.
-pub fn from_domain(from: &str) -> String {
-    let addr = match (from.rfind('<'), from.rfind('>')) {
-        (Some(a), Some(b)) if a < b => &from[a + 1..b],
-        _ => from,
-    };
-    addr.rsplit_once('@')
-        .map(|(_, d)| d.trim().to_string())
-        .unwrap_or_else(|| "flywheel.invalid".to_string())
-}
-
 /// What this round says about one fingerprint.
 struct Seen<'a> {
     finding: &'a Finding,
@@ -187,7 +176,7 @@ pub fn apply(
         tz: cfg.daemon.timezone,
     };
     let silences = store::alerts::silences(conn, now)?;
-    let domain = from_domain(&cfg.email.from);
+    let domain = super::notify::sender_domain(&cfg.email.from);
 
     let tx = conn.transaction()?;
     crate::kpis::record_evaluation_dates(&tx, cfg, today, now, "evaluate")?;
@@ -197,7 +186,7 @@ pub fn apply(
     };
     for account in &cfg.accounts {
         out.accounts.push(account_round(
-            &tx, cfg, account, evaluated, &policy, &silences, &domain, now,
+            &tx, cfg, account, evaluated, &policy, &silences, domain, now,
         )?);
     }
     tx.commit()?;
@@ -428,20 +417,4 @@ pub async fn run_command(cfg: &Config, args: &EvaluateArgs) -> anyhow::Result<St
         }
     }
     Ok(text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn from_domain_reads_the_address() {
-        for (from, want) in [
-            ("flywheel <alerts@example.com>", "example.com"),
-            ("alerts@shop.example.co.uk", "shop.example.co.uk"),
-            ("no address", "flywheel.invalid"),
-        ] {
-            assert_eq!(from_domain(from), want, "{from}");
-        }
-    }
 }

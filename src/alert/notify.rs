@@ -547,6 +547,7 @@ mod tests {
             created_at: Utc.with_ymd_and_hms(2026, 3, 2, 16, 0, 0).unwrap(),
             attempts: 0,
             last_error: None,
+            sent_at: None,
             attachments: vec![Attachment {
                 content_id: "chart-1@flywheel".into(),
                 filename: "chart-1.png".into(),

@@ -290,6 +290,8 @@ fn evidence_str<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
 fn value_vs_threshold(item: &Item) -> Option<String> {
     let (vu, tu) = units(item.rule);
     let value = match (item.value, item.rule) {
+        (Some(v), RuleId::ListingHealth) => plural(v, "issue"),
+        (Some(v), RuleId::Credentials) => plural(v, "problem"),
         (Some(v), _) => format!("{}{vu}", fmt_num(v)),
         (None, RuleId::AcosBand) | (None, RuleId::Tacos) => "∞ (spend without sales)".into(),
         (None, _) => return None,

@@ -274,6 +274,10 @@ fn push(out: &mut Delivery, step: Step) {
     }
 }
 
+/// How long a claimed row is reserved for one attempt: longer than the
+/// whole SMTP conversation may take (4 × a generous `[email] timeout`).
+const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(15);
+
 /// Delivers every row due at `now`, oldest first: marks each sent once the
 /// server accepted it, otherwise records the error and the next attempt.
 /// A store error stops the round (what was delivered stays marked).
@@ -294,6 +298,9 @@ pub async fn deliver_due(
         let mut rows = rows.into_iter();
         while let Some(row) = rows.next() {
             seen += 1;
+            if !outbox::claim(conn, row.id, now, CLAIM_LEASE)? {
+                continue; // another sender has it
+            }
             let (step, err) = attempt(conn, notifier, &row, Retry::Backoff, now).await?;
             push(&mut out, step);
             if let Some(e) = err.filter(NotifyError::is_unavailable) {
@@ -335,16 +342,8 @@ async fn deliver_id(
         Some(r) => r,
         None => return Ok(out),
     };
-    // `get` returns sent rows too, and a sent row must never go out again;
-    // `Row` does not carry `sent_at`, so ask for the unsent rows due at any
-    // time before the permanent-failure parking date (the backlog is small).
-    let unsent_before = DateTime::parse_from_rfc3339("9999-01-01T00:00:00Z")
-        .expect("valid")
-        .with_timezone(&Utc);
-    if outbox::due(conn, unsent_before, MAX_PER_CALL)?
-        .iter()
-        .all(|r| r.id != id)
-    {
+    // A sent row must never go out again; a given-up one stays given up.
+    if row.sent_at.is_some() || outbox::given_up(conn, id)? {
         return Ok(out);
     }
     let (step, _) = attempt(conn, notifier, &row, retry, now).await?;

@@ -442,6 +442,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn mutes_and_quiet_hours() {
         let now = t("2026-03-01T23:30:00Z");
         let quiet = Policy {

@@ -103,7 +103,7 @@ impl Default for Daemon {
             metrics_listen: None,
             heartbeat_url: None,
             retention_days: 730,
-            shutdown_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(10),
             schedule_jitter: Duration::from_secs(30),
         }
     }

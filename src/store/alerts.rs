@@ -74,7 +74,11 @@ fn query(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<A
 /// or firing one, and resolved ones young enough to still owe a resolution
 /// notice. (Older resolved alerts are looked up by fingerprint when a
 /// finding names them again.)
-pub fn live(conn: &Connection, account: &str, now: DateTime<Utc>) -> Result<Vec<Alert>, StoreError> {
+pub fn live(
+    conn: &Connection,
+    account: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Alert>, StoreError> {
     let since = ts(now - crate::alert::state::RESOLUTION_GRACE - Duration::days(1));
     query(
         conn,
@@ -174,7 +178,9 @@ pub fn ack_in_force(
         .prepare_cached(
             "SELECT MAX(expires_at) FROM alert_acks WHERE fingerprint = ?1 AND expires_at > ?2",
         )?
-        .query_row(params![fingerprint, ts(now)], |r| r.get::<_, Option<String>>(0))
+        .query_row(params![fingerprint, ts(now)], |r| {
+            r.get::<_, Option<String>>(0)
+        })
         .optional()?
         .flatten()
         .map(|s| parse_ts(&s)))

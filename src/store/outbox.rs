@@ -75,6 +75,8 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// Set once the server accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
     pub attachments: Vec<Attachment>,
 }
 
@@ -130,7 +132,13 @@ pub fn enqueue(
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for a in &r.attachments {
-        ins.execute(params![id, a.content_id, a.filename, a.content_type, a.data])?;
+        ins.execute(params![
+            id,
+            a.content_id,
+            a.filename,
+            a.content_type,
+            a.data
+        ])?;
     }
     Ok((id, mid))
 }
@@ -142,7 +150,7 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
 }
 
 const COLUMNS: &str = "id, account, kind, recipients_json, subject, body_text, body_html,
-                       message_id, in_reply_to, created_at, attempts, last_error";
+                       message_id, in_reply_to, created_at, attempts, last_error, sent_at";
 
 fn read_row(conn: &Connection, r: &rusqlite::Row<'_>) -> Result<Row, StoreError> {
     let id: i64 = r.get(0)?;
@@ -176,6 +184,7 @@ fn read_row(conn: &Connection, r: &rusqlite::Row<'_>) -> Result<Row, StoreError>
         created_at: parse_ts(&created),
         attempts: r.get(10)?,
         last_error: r.get(11)?,
+        sent_at: r.get::<_, Option<String>>(12)?.as_deref().map(parse_ts),
         attachments,
     })
 }
@@ -202,6 +211,25 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Row>, StoreError> {
         Some(r) => Ok(Some(read_row(conn, r)?)),
         None => Ok(None),
     }
+}
+
+/// Claims a due row for one delivery attempt: pushes its next attempt to
+/// `now + lease` if it is still unsent and due. Returns false when another
+/// sender (the daemon and a `flywheel digest --send` at the same moment)
+/// claimed it first. If the claimer dies mid-send, the row is due again
+/// when the lease runs out (and the resend carries the same Message-ID).
+pub fn claim(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?3
+         WHERE id = ?1 AND sent_at IS NULL AND next_attempt_at <= ?2",
+        params![id, ts(now), ts(now + lease)],
+    )?;
+    Ok(n == 1)
 }
 
 /// Marks a row sent (the server accepted it).
@@ -232,6 +260,18 @@ pub fn mark_failed(
         params![id, error, next],
     )?;
     Ok(())
+}
+
+/// Whether row `id` was given up (a permanent failure parks it).
+pub fn given_up(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sent_at IS NULL AND next_attempt_at = ?2 FROM outbox WHERE id = ?1",
+            params![id, PERMANENT],
+            |r| r.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
 }
 
 /// `next_attempt_at` of a permanently failed row.

@@ -56,7 +56,7 @@ pub fn decode(
     lifetime: Duration,
     context: u64,
 ) -> Result<usize, TokenError> {
-    if token.len() % 2 != 0 || token.len() > 256 {
+    if !token.len().is_multiple_of(2) || token.len() > 256 {
         return Err(TokenError::Malformed);
     }
     let bytes: Option<Vec<u8>> = (0..token.len())

@@ -1,0 +1,838 @@
+//! `flywheel run`: the daemon (DESIGN §6). It runs unattended for months,
+//! so it must never silently stop, never hot-loop, never lose a write on
+//! shutdown, and always be able to say how it is doing.
+//!
+//! One loop owns the schedule. Each turn it reads the one clock (`[daemon]
+//! clock`: the system's, or the simulator's in the demo and tests), runs the
+//! (account, job) pairs that are due as one sync round per account, then an
+//! evaluation round (alerts, outbox), the weekly digest when it is due, and
+//! the daily retention prune; then it sleeps until the next tick (at most a
+//! few seconds of wall time, so a simulated clock that jumps is noticed).
+//!
+//! - Ticks come from each job's 5-field cron in `[daemon] timezone`, plus a
+//!   fixed per-account jitter (so accounts do not stampede Amazon at :00).
+//!   A missed tick is skipped, not replayed: after a run the next tick is
+//!   the first one after *now*. A job that never ran is due at start.
+//! - A failing job backs off (5 min doubling to 6 h, and never before its
+//!   next tick) and resets on success.
+//! - The outbox sender runs beside the loop on its own connection, so an
+//!   email is never stuck behind a long sync.
+//! - SIGTERM/SIGINT: stop taking ticks, let the work in flight finish within
+//!   `shutdown_timeout`, exit 0. Every write is one SQLite transaction, so
+//!   work abandoned at the deadline rolls back whole: nothing half-written.
+//! - SIGHUP: reload the config; a valid one takes effect for the next ticks,
+//!   an invalid one is logged with the `check-config` messages and the
+//!   running config kept.
+//! - One daemon per database: an exclusive lock on `<database>.lock`.
+//! - systemd: READY once migrated and configured; WATCHDOG pings only while
+//!   the loop turns and the database answers; STATUS after every round.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::{mpsc, watch};
+
+use crate::alert;
+use crate::amazon::backoff::RetryPolicy;
+use crate::amazon::client::ApiClient;
+use crate::clock::Clock;
+use crate::config::{Config, Env};
+use crate::store;
+use crate::store::jobs::RunStatus;
+use crate::sync::{self, JobName, Selection};
+
+/// Longest wall-clock sleep between turns of the loop.
+const MAX_SLEEP: StdDuration = StdDuration::from_secs(5);
+/// Shortest (a frozen or very fast simulated clock must not spin).
+const MIN_SLEEP: StdDuration = StdDuration::from_millis(50);
+/// First backoff after a failure, and the cap.
+const BACKOFF_FIRST: Duration = Duration::minutes(5);
+const BACKOFF_CAP: Duration = Duration::hours(6);
+/// The sender looks at the outbox this often (clock time).
+const SENDER_EVERY: Duration = Duration::seconds(30);
+/// Retention runs this often (clock time).
+const PRUNE_EVERY: Duration = Duration::hours(24);
+
+/// Commands to a running daemon (what the signals map to; tests send them
+/// directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Reload,
+}
+
+/// A handle to stop or reload a daemon started with [`start`].
+pub struct Handle {
+    shutdown: watch::Sender<bool>,
+    control: mpsc::UnboundedSender<Control>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Handle {
+    pub fn reload(&self) {
+        let _ = self.control.send(Control::Reload);
+    }
+    /// Asks the daemon to stop and waits for it.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.context("the daemon task panicked")?
+    }
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+/// Starts the daemon on the current runtime (tests and `run`).
+pub fn start(config_path: PathBuf, env: Env) -> Handle {
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run_until(config_path, env, shutdown_rx, control_rx));
+    Handle {
+        shutdown,
+        control,
+        task,
+    }
+}
+
+/// `flywheel run`: the daemon until SIGTERM/SIGINT; SIGHUP reloads.
+pub async fn run(config_path: PathBuf, env: Env) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let handle = start(config_path, env);
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break }
+            _ = hup.recv() => { tracing::info!("SIGHUP: reloading the configuration"); handle.reload() }
+            _ = wait_finished(&handle) => break,
+        }
+    }
+    handle.shutdown().await
+}
+
+async fn wait_finished(h: &Handle) {
+    while !h.is_finished() {
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
+}
+
+/// Holds `<database>.lock` exclusively for the daemon's life.
+pub struct DbLock {
+    _file: std::fs::File,
+    pub path: PathBuf,
+}
+
+/// Takes the one-daemon-per-database lock, or says who holds it.
+pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            anyhow::bail!(
+                "another `flywheel run` already uses the database {} (lock {} held{}); one daemon per database: stop the other one, or give this one its own `[daemon] database`",
+                database.display(),
+                path.display(),
+                holder.trim().parse::<u32>().map(|p| format!(" by pid {p}")).unwrap_or_default()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+    use std::io::{Seek, Write};
+    file.set_len(0)?;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(DbLock { _file: file, path })
+}
+
+/// A fixed offset in `[0, jitter)` per account, so the same account always
+/// runs at the same second and different accounts spread out.
+pub fn jitter(account: &str, jitter: StdDuration) -> Duration {
+    let ms = jitter.as_millis() as u64;
+    if ms == 0 {
+        return Duration::zero();
+    }
+    let h = account.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    Duration::milliseconds((h % ms) as i64)
+}
+
+/// The backoff after `failures` consecutive failures (1 = the first).
+pub fn backoff(failures: u32) -> Duration {
+    let n = failures.saturating_sub(1).min(16);
+    (BACKOFF_FIRST * 2i32.pow(n)).min(BACKOFF_CAP)
+}
+
+/// One (account, job)'s place in the schedule.
+#[derive(Debug, Clone)]
+struct Slot {
+    next: DateTime<Utc>,
+    failures: u32,
+}
+
+/// The schedule of every (account, job): pure given the config and times.
+#[derive(Debug, Default)]
+struct Schedule {
+    slots: HashMap<(String, JobName), Slot>,
+    digest_next: Option<DateTime<Utc>>,
+}
+
+/// The first tick of `job` strictly after `after`, with the account's jitter.
+fn next_tick(
+    cfg: &Config,
+    account: &str,
+    job: &str,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let (_, sched) = cfg.schedule.jobs().into_iter().find(|(n, _)| *n == job)?;
+    let cron = sched.as_cron()?;
+    let j = jitter(account, cfg.daemon.schedule_jitter);
+    // The tick at or before `after - jitter` has passed; find the next.
+    let local = (after - j).with_timezone(&cfg.daemon.timezone);
+    cron.next_after(&local).map(|t| t.with_timezone(&Utc) + j)
+}
+
+impl Schedule {
+    /// Builds the schedule at start (or after a reload): jobs whose newest
+    /// run did not settle (never ran, failed, interrupted) are due now; the
+    /// others at their next tick.
+    fn build(
+        cfg: &Config,
+        ever_ran: &dyn Fn(&str, JobName) -> bool,
+        now: DateTime<Utc>,
+        old: Option<&Schedule>,
+    ) -> Schedule {
+        let mut s = Schedule::default();
+        for account in &cfg.accounts {
+            for job in JobName::ALL {
+                let Some(tick) = next_tick(cfg, &account.name, job.as_str(), now) else {
+                    continue;
+                };
+                let key = (account.name.clone(), *job);
+                let failures = old
+                    .and_then(|o| o.slots.get(&key))
+                    .map(|s| s.failures)
+                    .unwrap_or(0);
+                let next = match old.and_then(|o| o.slots.get(&key)) {
+                    // A reload keeps a pending backoff, and takes the new tick otherwise.
+                    Some(prev) if failures > 0 => prev.next.max(tick),
+                    Some(_) => tick,
+                    None if !ever_ran(&account.name, *job) => now,
+                    None => tick,
+                };
+                s.slots.insert(key, Slot { next, failures });
+            }
+        }
+        s.digest_next = cfg
+            .schedule
+            .digest
+            .as_cron()
+            .and_then(|c| c.next_after(&now.with_timezone(&cfg.daemon.timezone)))
+            .map(|t| t.with_timezone(&Utc));
+        s
+    }
+
+    /// Due (account → jobs) at `now`.
+    fn due(&self, now: DateTime<Utc>) -> std::collections::BTreeMap<String, Vec<JobName>> {
+        let mut out: std::collections::BTreeMap<String, Vec<JobName>> = Default::default();
+        for ((account, job), slot) in &self.slots {
+            if slot.next <= now {
+                out.entry(account.clone()).or_default().push(*job);
+            }
+        }
+        for v in out.values_mut() {
+            v.sort();
+        }
+        out
+    }
+
+    /// Records a run's outcome: the next tick after now, or a backoff.
+    fn done(&mut self, cfg: &Config, account: &str, job: JobName, ok: bool, now: DateTime<Utc>) {
+        let Some(slot) = self.slots.get_mut(&(account.to_string(), job)) else {
+            return;
+        };
+        let tick = next_tick(cfg, account, job.as_str(), now).unwrap_or(now + Duration::days(1));
+        if ok {
+            slot.failures = 0;
+            slot.next = tick;
+        } else {
+            slot.failures += 1;
+            // The first tick at or after the backoff: never sooner, and
+            // still on the schedule's grid.
+            let earliest = now + backoff(slot.failures) - Duration::seconds(1);
+            slot.next = next_tick(cfg, account, job.as_str(), earliest)
+                .unwrap_or(tick)
+                .max(tick);
+        }
+    }
+
+    fn earliest(&self) -> Option<DateTime<Utc>> {
+        self.slots
+            .values()
+            .map(|s| s.next)
+            .chain(self.digest_next)
+            .min()
+    }
+}
+
+/// What the daemon shares with its watchdog, sender and status line.
+#[derive(Default)]
+struct Shared {
+    /// Unix seconds (wall) of the loop's last turn.
+    alive: AtomicI64,
+    /// A round is in progress (long backfills do not starve the watchdog).
+    busy: AtomicBool,
+}
+
+fn wall_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    let _ = sd_notify::notify(false, states);
+}
+
+async fn run_until(
+    config_path: PathBuf,
+    env: Env,
+    mut shutdown: watch::Receiver<bool>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) -> anyhow::Result<()> {
+    let mut cfg = Arc::new(Config::load(&config_path, &env)?);
+    let _lock = lock(&cfg.daemon.database)?;
+    let (mut conn, report) = store::open_and_migrate(&cfg.daemon.database)?;
+    let clock = Clock::from_source(&cfg.daemon.clock);
+    let reading = clock.read().await.context("cannot read the clock")?;
+    store::ops::sync_accounts(&mut conn, &cfg, reading.now)?;
+    tracing::info!(
+        database = %cfg.daemon.database.display(),
+        schema = report.to_version,
+        accounts = cfg.accounts.len(),
+        "flywheel daemon started"
+    );
+    let client = ApiClient::new(
+        cfg.sync.request_timeout,
+        RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
+    )?;
+    client.limiter.set_speed(reading.speed);
+    // Runs a killed process left 'running' are closed as failed (this
+    // daemon holds the lock, so no other daemon is running them).
+    let closed = store::jobs::close_abandoned_runs(&conn, reading.now)?;
+    if closed > 0 {
+        tracing::warn!(
+            runs = closed,
+            "closed sync runs interrupted by the last stop; they run again now"
+        );
+    }
+    // Jobs that never ran, or whose newest run failed (or was interrupted),
+    // are due at start: resume now rather than at the next tick.
+    let ever_ran = {
+        let settled: std::collections::HashSet<(String, String)> = conn
+            .prepare(
+                "SELECT account, job FROM job_runs r WHERE account IS NOT NULL
+                   AND id = (SELECT MAX(id) FROM job_runs WHERE account = r.account AND job = r.job)
+                   AND status IN ('ok', 'unavailable', 'skipped')",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        move |a: &str, j: JobName| settled.contains(&(a.to_string(), j.as_str().to_string()))
+    };
+    let mut schedule = Schedule::build(&cfg, &ever_ran, reading.now, None);
+    let db: sync::Db = std::sync::Mutex::new(conn);
+    let shared = Arc::new(Shared::default());
+    shared.alive.store(wall_now(), Ordering::Relaxed);
+
+    // The sender and the watchdog, beside the loop.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let cfg_tx = watch::Sender::new(cfg.clone());
+    let sender = tokio::spawn(sender_loop(
+        cfg_tx.subscribe(),
+        clock.clone(),
+        stop_rx.clone(),
+    ));
+    let watchdog = tokio::spawn(watchdog_loop(
+        cfg.daemon.database.clone(),
+        shared.clone(),
+        stop_rx.clone(),
+    ));
+    let metrics = cfg.daemon.metrics_listen.map(|addr| {
+        tokio::spawn(crate::metrics::serve(
+            addr,
+            cfg.daemon.database.clone(),
+            stop_rx.clone(),
+        ))
+    });
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("started; waiting for the first tick"),
+    ]);
+
+    let mut last_prune: Option<DateTime<Utc>> = None;
+    let mut stopping = false;
+    while !stopping {
+        shared.alive.store(wall_now(), Ordering::Relaxed);
+        let reading = match clock.read().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the clock; trying again");
+                if sleep_or_stop(&mut shutdown, MAX_SLEEP).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let now = reading.now;
+        client.limiter.set_speed(reading.speed);
+
+        let due = schedule.due(now);
+        let digest_due = schedule.digest_next.is_some_and(|t| t <= now);
+        let prune_due = last_prune.is_none_or(|t| now - t >= PRUNE_EVERY);
+        if !due.is_empty() || digest_due || prune_due {
+            shared.busy.store(true, Ordering::Relaxed);
+            let outcome = {
+                let work = turn(
+                    &cfg,
+                    &client,
+                    &db,
+                    &mut schedule,
+                    due,
+                    digest_due,
+                    prune_due,
+                    now,
+                );
+                tokio::pin!(work);
+                let outcome = tokio::select! {
+                    r = &mut work => Some(r),
+                    _ = shutdown.changed() => None,
+                };
+                match outcome {
+                    Some(r) => r,
+                    None => {
+                        stopping = true;
+                        tracing::info!(timeout = ?cfg.daemon.shutdown_timeout, "letting the work in flight finish");
+                        notify(&[sd_notify::NotifyState::Stopping]);
+                        match tokio::time::timeout(cfg.daemon.shutdown_timeout, &mut work).await {
+                            Ok(r) => r,
+                            Err(_) => {
+                                tracing::warn!("shutdown timeout: the unfinished job's transaction is rolled back; its next run resumes from its cursor");
+                                Ok(TurnOutcome::default())
+                            }
+                        }
+                    }
+                }
+            };
+            shared.busy.store(false, Ordering::Relaxed);
+            match outcome {
+                Ok(o) => {
+                    if prune_due {
+                        last_prune = Some(now);
+                    }
+                    if digest_due {
+                        schedule.digest_next = cfg
+                            .schedule
+                            .digest
+                            .as_cron()
+                            .and_then(|c| c.next_after(&now.with_timezone(&cfg.daemon.timezone)))
+                            .map(|t| t.with_timezone(&Utc));
+                    }
+                    if let Some(status) = o.status {
+                        notify(&[sd_notify::NotifyState::Status(&status)]);
+                    }
+                    if o.healthy_sync {
+                        heartbeat(&cfg).await;
+                    }
+                }
+                Err(e) => tracing::error!(
+                    error = format!("{e:#}"),
+                    "daemon round failed; retrying at the next tick"
+                ),
+            }
+            if stopping {
+                break;
+            }
+        }
+
+        // Sleep until the next tick (in clock time), a signal, or a reload.
+        let wait = schedule
+            .earliest()
+            .map(|t| (t - now).max(Duration::zero()))
+            .unwrap_or(Duration::minutes(1));
+        let wall = wall_sleep(wait, reading.speed);
+        tokio::select! {
+            _ = tokio::time::sleep(wall) => {}
+            _ = shutdown.changed() => { stopping = true; }
+            Some(Control::Reload) = control.recv() => {
+                match Config::load(&config_path, &env) {
+                    Ok(new) => {
+                        let new = Arc::new(new);
+                        if new.daemon.database != cfg.daemon.database || new.daemon.clock != cfg.daemon.clock {
+                            tracing::warn!("[daemon] database and clock changes take effect after a restart");
+                        }
+                        {
+                            let mut conn = db.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+                            store::ops::sync_accounts(&mut conn, &new, now)?;
+                        }
+                        schedule = Schedule::build(&new, &ever_ran, now, Some(&schedule));
+                        cfg = new;
+                        let _ = cfg_tx.send(cfg.clone());
+                        tracing::info!(summary = cfg.summary(), "configuration reloaded");
+                    }
+                    Err(e) => {
+                        tracing::error!("configuration not reloaded; the running one stays:\n{e}");
+                    }
+                }
+            }
+        }
+    }
+
+    notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = stop_tx.send(true);
+    let deadline = cfg.daemon.shutdown_timeout;
+    if tokio::time::timeout(deadline, sender).await.is_err() {
+        tracing::warn!("the sender did not finish within the shutdown timeout; unsent emails stay in the outbox");
+    }
+    let _ = watchdog.await;
+    if let Some(m) = metrics {
+        let _ = tokio::time::timeout(StdDuration::from_secs(2), m).await;
+    }
+    tracing::info!("flywheel daemon stopped");
+    Ok(())
+}
+
+/// The wall time to sleep for `wait` of clock time at `speed`.
+fn wall_sleep(wait: Duration, speed: f64) -> StdDuration {
+    let secs = wait.num_milliseconds().max(0) as f64 / 1000.0;
+    let wall = if speed > 0.0 {
+        secs / speed
+    } else {
+        MAX_SLEEP.as_secs_f64()
+    };
+    StdDuration::from_secs_f64(wall.clamp(MIN_SLEEP.as_secs_f64(), MAX_SLEEP.as_secs_f64()))
+}
+
+/// Sleeps `d`; true when asked to stop meanwhile.
+async fn sleep_or_stop(shutdown: &mut watch::Receiver<bool>, d: StdDuration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}
+
+#[derive(Default)]
+struct TurnOutcome {
+    status: Option<String>,
+    /// A sync round ran and every job in it succeeded.
+    healthy_sync: bool,
+}
+
+/// One turn's work: the due sync rounds, then evaluation, digest, prune.
+#[allow(clippy::too_many_arguments)]
+async fn turn(
+    cfg: &Config,
+    client: &ApiClient,
+    db: &sync::Db,
+    schedule: &mut Schedule,
+    due: std::collections::BTreeMap<String, Vec<JobName>>,
+    digest_due: bool,
+    prune_due: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<TurnOutcome> {
+    let mut out = TurnOutcome::default();
+    let mut ran = 0usize;
+    let mut failed = 0usize;
+    let progress = sync::Progress::default();
+    for (account, jobs) in &due {
+        let selection = Selection {
+            jobs: jobs.clone(),
+            accounts: vec![account.clone()],
+        };
+        let results = sync::run_round(cfg, client, db, now, &selection, &progress).await;
+        sync::flush_counters(client, db)?;
+        let mut seen = std::collections::HashSet::new();
+        for r in &results {
+            let ok = r.status != RunStatus::Failed;
+            if !ok {
+                failed += 1;
+                tracing::warn!(account = %r.account, job = r.job.as_str(), error = %r.message, "sync job failed");
+            }
+            ran += 1;
+            seen.insert(r.job);
+            schedule.done(cfg, &r.account, r.job, ok, now);
+        }
+        // Jobs of the selection that did not run (disabled for the account):
+        // move their slot on so they do not spin.
+        for j in jobs.iter().filter(|j| !seen.contains(j)) {
+            schedule.done(cfg, account, *j, true, now);
+        }
+    }
+    if ran > 0 {
+        let mut conn = db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        let round = tokio::task::block_in_place(|| alert::evaluate::round(&mut conn, cfg, now))?;
+        tracing::info!(
+            emails = round.emails(),
+            "evaluation round: {}",
+            round.to_string().trim_end().replace('\n', "; ")
+        );
+        out.healthy_sync = failed == 0;
+        let firing: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE state = 'firing'",
+            [],
+            |r| r.get(0),
+        )?;
+        let backlog = store::outbox::backlog(&conn)?;
+        let local = now.with_timezone(&cfg.daemon.timezone).format("%H:%M");
+        out.status = Some(format!(
+            "last sync {local} {}; {firing} alert{} firing; outbox {}{}",
+            if failed == 0 {
+                "ok".to_string()
+            } else {
+                format!("{failed} job(s) failed")
+            },
+            if firing == 1 { "" } else { "s" },
+            backlog.pending,
+            if backlog.failed > 0 {
+                format!(" ({} failed)", backlog.failed)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if prune_due {
+        let mut conn = db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        let p = tokio::task::block_in_place(|| {
+            store::retention::prune(&mut conn, now, cfg.daemon.retention_days)
+        })?;
+        if p.rows() > 0 {
+            tracing::info!(rows = p.rows(), cutoff = %p.cutoff, "pruned data older than retention_days");
+        }
+    }
+    if digest_due {
+        let args = alert::digest::DigestArgs {
+            out: None,
+            send: true,
+            accounts: Vec::new(),
+        };
+        let said = alert::digest::run_command(cfg, &args).await?;
+        tracing::info!("weekly digest: {}", said.trim_end().replace('\n', "; "));
+    }
+    Ok(out)
+}
+
+/// Pings `[daemon] heartbeat_url` (a dead-man's switch) after a healthy round.
+async fn heartbeat(cfg: &Config) {
+    let Some(url) = &cfg.daemon.heartbeat_url else {
+        return;
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(StdDuration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    match client.get(url).send().await {
+        Ok(r) if r.status().is_success() => tracing::debug!("heartbeat ok"),
+        Ok(r) => tracing::warn!(
+            status = r.status().as_u16(),
+            "heartbeat URL answered with an error"
+        ),
+        Err(e) => tracing::warn!(error = %e, "heartbeat URL unreachable"),
+    }
+}
+
+/// Delivers the outbox every [`SENDER_EVERY`] of clock time, on its own
+/// connection, until stopped (finishing the delivery in progress).
+async fn sender_loop(
+    cfg: watch::Receiver<Arc<Config>>,
+    clock: Clock,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let c = cfg.borrow().clone();
+        let reading = clock.read().await.ok();
+        if let Some(r) = &reading {
+            match store::open(&c.daemon.database) {
+                Ok(mut conn) => match alert::sender::send_now(&c, &mut conn, r.now).await {
+                    Ok(d) if !d.is_empty() => {
+                        tracing::info!("outbox: {}", d.to_string().trim_end())
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = format!("{e:#}"), "outbox delivery failed"),
+                },
+                Err(e) => tracing::error!(error = %e, "the sender cannot open the database"),
+            }
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let speed = reading.map(|r| r.speed).unwrap_or(1.0);
+        let wall = wall_sleep(SENDER_EVERY, speed).max(StdDuration::from_millis(200));
+        tokio::select! {
+            _ = tokio::time::sleep(wall) => {}
+            _ = stop.changed() => {
+                // One last delivery of what the final round queued.
+                let c = cfg.borrow().clone();
+                if let (Ok(r), Ok(mut conn)) = (clock.read().await, store::open(&c.daemon.database)) {
+                    let _ = alert::sender::send_now(&c, &mut conn, r.now).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Pings systemd's watchdog while the loop turns (or a round is in
+/// progress) and the database answers; silence makes systemd restart us.
+async fn watchdog_loop(database: PathBuf, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut usec = 0u64;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        let _ = stop.changed().await;
+        return;
+    }
+    let every = StdDuration::from_micros(usec / 2);
+    let stale_after = (usec / 1_000_000).max(60) as i64;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        let loop_ok = shared.busy.load(Ordering::Relaxed)
+            || wall_now() - shared.alive.load(Ordering::Relaxed) < stale_after;
+        let db_ok = store::open(&database)
+            .and_then(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .is_ok();
+        if loop_ok && db_ok {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        } else {
+            tracing::error!(
+                loop_ok,
+                db_ok,
+                "not pinging the watchdog: the daemon is unhealthy"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        // (failures, expected)
+        for (n, want) in [
+            (1, Duration::minutes(5)),
+            (2, Duration::minutes(10)),
+            (3, Duration::minutes(20)),
+            (7, Duration::minutes(320)),
+            (8, Duration::hours(6)),
+            (40, Duration::hours(6)),
+        ] {
+            assert_eq!(backoff(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn jitter_is_stable_and_bounded() {
+        let j = StdDuration::from_secs(30);
+        assert_eq!(jitter("acme", j), jitter("acme", j));
+        assert!(jitter("acme", j) < Duration::seconds(30));
+        assert!(jitter("acme", j) >= Duration::zero());
+        assert_ne!(jitter("acme", j), jitter("globex", j));
+        assert_eq!(jitter("acme", StdDuration::ZERO), Duration::zero());
+    }
+
+    #[test]
+    fn missed_ticks_are_skipped_and_failures_back_off() {
+        let toml = r#"
+[daemon]
+database = "/tmp/x.db"
+schedule_jitter = "0s"
+[[accounts]]
+name = "shop"
+region = "na"
+marketplaces = ["US"]
+[accounts.sp_api]
+client_id = "amzn1.application-oa2-client.test"
+client_secret = "S"
+refresh_token = "Atzr|T"
+[email]
+to = ["seller@example.com"]
+[schedule]
+orders = "0 * * * *"
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.toml");
+        std::fs::write(&p, toml).unwrap();
+        let cfg = Config::load(&p, &Env::default()).unwrap();
+        let now = t("2026-03-02T10:20:00Z");
+        // Never ran: due now. Ran before: the next tick.
+        let s = Schedule::build(&cfg, &|_, _| false, now, None);
+        assert!(s.due(now)["shop"].contains(&JobName::Orders));
+        let mut s = Schedule::build(&cfg, &|_, _| true, now, None);
+        let slot = &s.slots[&("shop".to_string(), JobName::Orders)];
+        assert_eq!(slot.next, t("2026-03-02T11:00:00Z"));
+        // The daemon was asleep for 5 hours: one run now, then the next
+        // tick after now (not the 5 missed ones).
+        let late = t("2026-03-02T16:07:00Z");
+        assert!(s.due(late)["shop"].contains(&JobName::Orders));
+        s.done(&cfg, "shop", JobName::Orders, true, late);
+        assert_eq!(
+            s.slots[&("shop".to_string(), JobName::Orders)].next,
+            t("2026-03-02T17:00:00Z")
+        );
+        // Failures: the next tick, but never sooner than the backoff.
+        let mut at = t("2026-03-02T17:00:00Z");
+        let mut nexts = Vec::new();
+        for _ in 0..5 {
+            s.done(&cfg, "shop", JobName::Orders, false, at);
+            at = s.slots[&("shop".to_string(), JobName::Orders)].next;
+            nexts.push(at);
+        }
+        assert_eq!(
+            nexts,
+            [
+                t("2026-03-02T18:00:00Z"), // 5 min backoff < next tick
+                t("2026-03-02T19:00:00Z"),
+                t("2026-03-02T20:00:00Z"),
+                t("2026-03-02T21:00:00Z"),
+                t("2026-03-02T23:00:00Z"), // 80 min backoff skips the 22:00 tick
+            ]
+        );
+        // Success resets.
+        s.done(&cfg, "shop", JobName::Orders, true, at);
+        assert_eq!(s.slots[&("shop".to_string(), JobName::Orders)].failures, 0);
+    }
+}

@@ -1,0 +1,404 @@
+//! The reads behind `flywheel status`: per job what its runs say, API calls
+//! per account, reports in flight, open credential problems and the outbox
+//! rows that need a human.
+//!
+//! `status` runs beside the daemon (it is a health check), so every function
+//! here is one short read: no transaction is held across them, nothing is
+//! written, and each query is bounded by an index or a small table.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::ops::ts;
+use super::outbox::PERMANENT;
+use super::StoreError;
+
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn opt_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.as_deref().and_then(parse_ts)
+}
+
+/// One job of one account as its `job_runs` rows tell it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobRuns {
+    pub account: String,
+    pub job: String,
+    /// When the newest 'ok' run finished.
+    pub last_ok: Option<DateTime<Utc>>,
+    /// The newest finished run: status ('ok', 'failed', 'unavailable',
+    /// 'skipped'), when it finished, and its error.
+    pub newest_status: Option<String>,
+    pub newest_at: Option<DateTime<Utc>>,
+    pub newest_error: Option<String>,
+    /// The newest run that ended 'failed' or 'unavailable'.
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Start of a run still in progress (or left 'running' by a crash).
+    pub running_since: Option<DateTime<Utc>>,
+    /// Runs that finished at or after `since`, the rows they wrote, and
+    /// how many of them failed.
+    pub runs_since: i64,
+    pub rows_since: i64,
+    pub failed_since: i64,
+}
+
+/// Every (account, job) that has runs, ordered by account and job. Runs
+/// finished at or after `since` are totalled.
+pub fn job_runs(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<JobRuns>, StoreError> {
+    // One pass over job_runs for the totals and the ids of the newest rows,
+    // then a primary-key lookup per row: no correlated subquery per job.
+    let mut st = conn.prepare(
+        "SELECT account, job,
+                MAX(CASE WHEN status = 'ok' THEN finished_at END),
+                MAX(CASE WHEN status <> 'running' THEN id END),
+                MAX(CASE WHEN status IN ('failed', 'unavailable') THEN id END),
+                MAX(CASE WHEN status = 'running' THEN started_at END),
+                COALESCE(SUM(finished_at >= ?1), 0),
+                COALESCE(SUM(CASE WHEN finished_at >= ?1 THEN row_count END), 0),
+                COALESCE(SUM(finished_at >= ?1 AND status = 'failed'), 0)
+         FROM job_runs WHERE account IS NOT NULL
+         GROUP BY account, job ORDER BY account, job",
+    )?;
+    type Raw = (JobRuns, Option<i64>, Option<i64>);
+    let raw: Vec<Raw> = st
+        .query_map([ts(since)], |r| {
+            Ok((
+                JobRuns {
+                    account: r.get(0)?,
+                    job: r.get(1)?,
+                    last_ok: opt_ts(r.get(2)?),
+                    running_since: opt_ts(r.get(5)?),
+                    runs_since: r.get(6)?,
+                    rows_since: r.get(7)?,
+                    failed_since: r.get(8)?,
+                    ..JobRuns::default()
+                },
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut by_id =
+        conn.prepare_cached("SELECT status, finished_at, error FROM job_runs WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(raw.len());
+    for (mut j, newest, error) in raw {
+        if let Some(id) = newest {
+            let (s, at, e): (String, Option<String>, Option<String>) =
+                by_id.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            j.newest_status = Some(s);
+            j.newest_at = opt_ts(at);
+            j.newest_error = e;
+        }
+        if let Some(id) = error {
+            let (_, at, e): (String, Option<String>, Option<String>) =
+                by_id.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            j.last_error_at = opt_ts(at);
+            j.last_error = e;
+        }
+        out.push(j);
+    }
+    Ok(out)
+}
+
+/// API calls of one account and API in a period.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiCalls {
+    pub account: String,
+    /// "sp", "ads" or "lwa".
+    pub api: String,
+    pub calls: i64,
+    /// Answered 429.
+    pub throttled: i64,
+    /// Answered 5xx, or no answer at all.
+    pub errors: i64,
+}
+
+/// API calls per account and API counted in the hours starting at or after
+/// `since`'s hour.
+pub fn api_calls(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<ApiCalls>, StoreError> {
+    let hour = since.format("%Y-%m-%dT%H:00:00Z").to_string();
+    let mut st = conn.prepare(
+        "SELECT account, api, SUM(calls), SUM(throttled),
+                COALESCE(SUM(CASE WHEN status_class IN ('5xx', 'network') THEN calls END), 0)
+         FROM api_call_counts WHERE hour_start >= ?1
+         GROUP BY account, api ORDER BY account, api",
+    )?;
+    let rows = st
+        .query_map([hour], |r| {
+            Ok(ApiCalls {
+                account: r.get(0)?,
+                api: r.get(1)?,
+                calls: r.get(2)?,
+                throttled: r.get(3)?,
+                errors: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Reports of one account requested and not yet consumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingReports {
+    pub account: String,
+    /// Waiting in Amazon's queue (or for their document to be read).
+    pub pending: i64,
+    /// Ended FATAL (or empty) and waiting out the retry backoff.
+    pub awaiting_retry: i64,
+    /// When the oldest still-pending one was requested.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// `pending_reports` per account.
+pub fn pending_reports(conn: &Connection) -> Result<Vec<PendingReports>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT account, COALESCE(SUM(status <> 'FATAL'), 0), COALESCE(SUM(status = 'FATAL'), 0),
+                MIN(CASE WHEN status <> 'FATAL' THEN created_at END)
+         FROM pending_reports GROUP BY account ORDER BY account",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(PendingReports {
+                account: r.get(0)?,
+                pending: r.get(1)?,
+                awaiting_retry: r.get(2)?,
+                oldest: opt_ts(r.get(3)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// An open row of `credential_problems`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialProblem {
+    pub account: String,
+    pub api: String,
+    pub error_kind: String,
+    pub detail: Option<String>,
+    pub first_seen_at: Option<DateTime<Utc>>,
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+/// Credential refusals not cleared by a later success.
+pub fn credential_problems(conn: &Connection) -> Result<Vec<CredentialProblem>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT account, api, error_kind, detail, first_seen_at, observed_at
+         FROM credential_problems WHERE cleared_at IS NULL ORDER BY account, api, error_kind",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(CredentialProblem {
+                account: r.get(0)?,
+                api: r.get(1)?,
+                error_kind: r.get(2)?,
+                detail: r.get(3)?,
+                first_seen_at: opt_ts(r.get(4)?),
+                observed_at: opt_ts(r.get(5)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// An unsent outbox row, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsentEmail {
+    pub id: i64,
+    pub account: Option<String>,
+    pub kind: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+fn unsent(r: &rusqlite::Row<'_>) -> rusqlite::Result<UnsentEmail> {
+    Ok(UnsentEmail {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        kind: r.get(2)?,
+        subject: r.get(3)?,
+        attempts: r.get(4)?,
+        last_error: r.get(5)?,
+        created_at: opt_ts(r.get(6)?),
+    })
+}
+
+/// The newest `limit` emails given up on (permanent failures), newest first.
+pub fn failed_emails(conn: &Connection, limit: usize) -> Result<Vec<UnsentEmail>, StoreError> {
+    // The partial index outbox_unsent covers `sent_at IS NULL`.
+    let mut st = conn.prepare(
+        "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
+         WHERE sent_at IS NULL AND next_attempt_at = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = st
+        .query_map(params![PERMANENT, limit as i64], unsent)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The oldest email still queued for delivery (not given up), if any.
+pub fn oldest_queued_email(conn: &Connection) -> Result<Option<UnsentEmail>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
+             WHERE sent_at IS NULL AND next_attempt_at <> ?1 ORDER BY id LIMIT 1",
+            [PERMANENT],
+            unsent,
+        )
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::jobs::{finish_run, start_run, RunStatus};
+    use chrono::{Duration, TimeZone};
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate(&mut conn, "mem").unwrap();
+        conn.execute(
+            "INSERT INTO accounts (name, region, created_at, updated_at)
+             VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn job_runs_tell_newest_last_ok_last_error_and_totals() {
+        let conn = db();
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
+        let run =
+            |job: &str, at: DateTime<Utc>, status: RunStatus, rows: u64, err: Option<&str>| {
+                let id = start_run(&conn, job, "a", at).unwrap();
+                finish_run(&conn, id, status, rows, err, at + Duration::minutes(1)).unwrap();
+            };
+        run("orders", t - Duration::days(2), RunStatus::Ok, 50, None);
+        run(
+            "orders",
+            t - Duration::hours(3),
+            RunStatus::Failed,
+            0,
+            Some("boom"),
+        );
+        run("orders", t - Duration::hours(2), RunStatus::Ok, 7, None);
+        run(
+            "listings",
+            t - Duration::hours(1),
+            RunStatus::Unavailable,
+            0,
+            Some("403"),
+        );
+        start_run(&conn, "listings", "a", t).unwrap();
+
+        let rows = job_runs(&conn, t - Duration::hours(24)).unwrap();
+        assert_eq!(rows.len(), 2);
+        let l = &rows[0];
+        assert_eq!(l.job, "listings");
+        assert_eq!(l.newest_status.as_deref(), Some("unavailable"));
+        assert_eq!(l.last_error.as_deref(), Some("403"));
+        assert_eq!(l.running_since, Some(t));
+        assert_eq!(l.last_ok, None);
+        let o = &rows[1];
+        assert_eq!(o.newest_status.as_deref(), Some("ok"));
+        assert_eq!(
+            o.last_ok,
+            Some(t - Duration::hours(2) + Duration::minutes(1))
+        );
+        assert_eq!(o.last_error.as_deref(), Some("boom"));
+        assert_eq!(
+            o.last_error_at,
+            Some(t - Duration::hours(3) + Duration::minutes(1))
+        );
+        assert_eq!((o.runs_since, o.rows_since, o.failed_since), (2, 7, 1));
+        assert_eq!(o.running_since, None);
+    }
+
+    #[test]
+    fn calls_reports_problems_and_outbox() {
+        let conn = db();
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 12, 30, 0).unwrap();
+        for (hour, class, calls, throttled) in [
+            ("2026-03-01T12:00:00Z", "2xx", 5, 0), // 24 h 30 min ago: its hour counts
+            ("2026-03-01T11:00:00Z", "2xx", 100, 0), // too old
+            ("2026-03-02T12:00:00Z", "4xx", 4, 3),
+            ("2026-03-02T12:00:00Z", "5xx", 2, 0),
+        ] {
+            conn.execute(
+                "INSERT INTO api_call_counts (account, api, operation, status_class, hour_start, calls, throttled)
+                 VALUES ('a', 'sp', 'getReport', ?1, ?2, ?3, ?4)",
+                params![class, hour, calls, throttled],
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            api_calls(&conn, t - Duration::hours(24)).unwrap(),
+            vec![ApiCalls {
+                account: "a".into(),
+                api: "sp".into(),
+                calls: 11,
+                throttled: 3,
+                errors: 2
+            }]
+        );
+
+        for (hash, status) in [("h1", "IN_QUEUE"), ("h2", "FATAL")] {
+            conn.execute(
+                "INSERT INTO pending_reports (api, account, job, report_type, params_hash, params_json,
+                                              report_id, status, created_at)
+                 VALUES ('sp', 'a', 'returns', 'R', ?1, '{}', 'r', ?2, '2026-03-02T10:00:00Z')",
+                params![hash, status],
+            )
+            .unwrap();
+        }
+        let p = pending_reports(&conn).unwrap();
+        assert_eq!((p[0].pending, p[0].awaiting_retry), (1, 1));
+        assert_eq!(
+            p[0].oldest,
+            Some(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap())
+        );
+
+        crate::store::ops::record_credential_problem(
+            &conn,
+            "a",
+            "sp",
+            "invalid_grant",
+            "revoked",
+            t,
+        )
+        .unwrap();
+        let c = credential_problems(&conn).unwrap();
+        assert_eq!(
+            (c[0].api.as_str(), c[0].error_kind.as_str()),
+            ("sp", "invalid_grant")
+        );
+        crate::store::ops::clear_credential_problems(&conn, "a", "sp", t).unwrap();
+        assert!(credential_problems(&conn).unwrap().is_empty());
+
+        for subject in ["one", "two", "three"] {
+            conn.execute(
+                "INSERT INTO outbox (account, kind, recipients_json, subject, body_text, created_at, next_attempt_at)
+                 VALUES ('a', 'firing', '[]', ?1, '', '2026-03-02T10:00:00Z', '2026-03-02T10:00:00Z')",
+                [subject],
+            )
+            .unwrap();
+        }
+        crate::store::outbox::mark_failed(&conn, 1, "550 no such user", None).unwrap();
+        crate::store::outbox::mark_failed(&conn, 2, "timeout", Some(t)).unwrap();
+        crate::store::outbox::mark_sent(&conn, 3, t).unwrap();
+        let failed = failed_emails(&conn, 5).unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].last_error.as_deref(), Some("550 no such user"));
+        let queued = oldest_queued_email(&conn).unwrap().unwrap();
+        assert_eq!((queued.id, queued.attempts), (2, 1));
+    }
+}
