@@ -396,13 +396,49 @@ async fn sighup_with_a_broken_config_keeps_the_old_one() {
     let h = common::start(common::Opts::new("demo")).await;
     let server = smtp::SmtpServer::start().await;
     let cfg = daemon_config(&h, server.port(), "");
+    // With /metrics on a free loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "\n[daemon]\n",
+        &format!("\n[daemon]\nmetrics_listen = \"127.0.0.1:{port}\"\n"),
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
     let log = h.dir.path().join("run.log");
     let mut child = spawn_run(&cfg, &log);
     let conn = db(h.database());
-    until("the first round", Duration::from_secs(240), || {
-        count(&conn, "SELECT COUNT(*) FROM alerts") > 0
+    until("the first round's email", Duration::from_secs(240), || {
+        count(&conn, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") > 0
     })
     .await;
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    let metrics = http
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "flywheel_job_last_success_timestamp_seconds{",
+        "flywheel_api_calls_total{",
+        "flywheel_alerts_firing{",
+        "flywheel_outbox_backlog{state=\"pending\"}",
+        "flywheel_emails_sent_total{kind=\"firing\"} 1",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
     let good = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(
         &cfg,
