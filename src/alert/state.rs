@@ -116,12 +116,20 @@ pub fn labels(subject: &Subject) -> Value {
 /// subject labels. Stable across versions and platforms (FNV-1a, written
 /// out here so no dependency can change it).
 pub fn fingerprint(rule: RuleId, subject: &Subject) -> String {
+    // Each present label as `key=<byte length>:value` in a fixed key order:
+    // injective whatever the values contain.
     let mut text = String::from(rule.as_str());
-    for (k, v) in labels(subject).as_object().expect("labels are an object") {
-        text.push('\u{1f}');
-        text.push_str(k);
-        text.push('=');
-        text.push_str(v.as_str().unwrap_or_default());
+    for (k, v) in [
+        ("account", Some(&subject.account)),
+        ("marketplace", Some(&subject.marketplace)),
+        ("asin", subject.asin.as_ref()),
+        ("sku", subject.sku.as_ref()),
+        ("campaign_id", subject.campaign_id.as_ref()),
+        ("search_term", subject.search_term.as_ref()),
+    ] {
+        if let Some(v) = v {
+            text.push_str(&format!(";{k}={}:{v}", v.len()));
+        }
     }
     let fnv = |seed: u64| {
         text.bytes().fold(seed, |h, b| {
