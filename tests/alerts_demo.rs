@@ -169,6 +169,27 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     assert_eq!(code, 1);
     assert!(err.contains("no alert has the id"), "{err}");
 
+    // ack on the unanswered-feedback alert marks that feedback handled: the
+    // SLA rule stops counting it.
+    let fb = listed
+        .iter()
+        .find(|a| a["rule"] == "feedback_response_sla")
+        .expect("the demo has unanswered negative feedback");
+    let out = ok(&["--config", cfg, "ack", fb["id"].as_str().unwrap(), "--note", "answered by phone"]).await;
+    assert!(out.contains("feedback order"), "{out}");
+    let handled = h.int(
+        "SELECT COUNT(*) FROM seller_feedback WHERE acknowledged_at IS NOT NULL AND acknowledgement_note = 'answered by phone'",
+    );
+    assert!(handled > 0);
+    let check: Value = serde_json::from_str(
+        &ok(&["--config", cfg, "check", "--rule", "feedback_response_sla", "--format", "json"]).await,
+    )
+    .unwrap();
+    assert!(
+        check["findings"].as_array().unwrap().iter().all(|f| f["status"] != "firing"),
+        "{check:#}"
+    );
+
     // silence: a bad rule is a usage error naming the rules; a good one
     // says how many open alerts it covers.
     let (code, _, err) = flywheel(&[

@@ -20,7 +20,8 @@
 //! - `check` recorded the evaluation date for the views, as `kpis` does.
 //!
 //! `demo` runs in plain `cargo test`; the random seeds are `#[ignore]`d
-//! (about four minutes each) and run by `.ci/run`'s e2e-random stage.
+//! (about five minutes each, each in a process of its own) and run by
+//! `.ci/run`'s e2e-random stage.
 
 mod common;
 
@@ -67,10 +68,57 @@ fn scenario_path(scenario: &str) -> std::path::PathBuf {
         .join(format!("{scenario}.toml"))
 }
 
+/// One daily sync per account and process. flywheel's `createReport`
+/// budget (`amazon::reports::ReportBudget`) lives in process memory per
+/// account name, on the clock followed: a second sim timeline for the same
+/// account in this process starts before the creations the first one
+/// recorded, finds the budget spent and defers most report jobs, silently.
+/// Hence the random seeds (one account) run in processes of their own
+/// ([`e2e_in_own_process`]); this refuses anything else loudly.
+fn claim_account(account: &str) {
+    static USED: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
+    assert!(
+        USED.lock().unwrap().insert(account.to_string()),
+        "account {account} was already synced from another sim timeline in this process: its \
+         report budget is spent there; run each e2e of an account in its own process"
+    );
+}
+
+/// Names the one e2e run (`SCENARIO/SEED`) of a child process.
+const CHILD: &str = "FLYWHEEL_E2E_CHILD";
+
+/// Runs the e2e of `scenario`/`seed` in a process of its own (see
+/// [`claim_account`]): this test binary again, filtered to `test`, whose
+/// output is printed here. In that child, runs it; in a child for another
+/// run, does nothing.
+async fn e2e_in_own_process(test: &str, scenario: &str, seed: u64) {
+    let run = format!("{scenario}/{seed}");
+    match std::env::var(CHILD) {
+        Ok(v) if v == run => return e2e(scenario, seed).await,
+        Ok(_) => return,
+        Err(_) => {}
+    }
+    let out = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--ignored", "--nocapture"])
+        .env(CHILD, &run)
+        .output()
+        .await
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{run} in its own process ({test}): {}",
+        out.status
+    );
+}
+
 /// The sim started 14 days before `at`, synced as a daemon through `at`.
 async fn synced(scenario: &str, seed: u64, at: NaiveDate) -> Harness {
     let sc = flywheel_sim::scenario::Scenario::from_path(&scenario_path(scenario))
         .expect("scenario file");
+    claim_account(&sc.seller.account);
     let tz: chrono_tz::Tz = sc.seller.timezone.parse().unwrap();
     let first = at - Duration::days(14);
     let mut opts = Opts::new(scenario);
@@ -573,29 +621,48 @@ async fn demo_kpis_and_findings_match_the_truth() {
     e2e("demo", 1).await;
 }
 
+// The random seeds: each in a process of its own (see `claim_account`), so
+// they may run in parallel threads too.
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "slow (minutes): run with --ignored, as .ci/run does"]
 async fn random_seed_1_kpis_and_findings_match_the_truth() {
-    e2e("random", 1).await;
+    e2e_in_own_process(
+        "random_seed_1_kpis_and_findings_match_the_truth",
+        "random",
+        1,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "slow (minutes): run with --ignored, as .ci/run does"]
 async fn random_seed_3_kpis_and_findings_match_the_truth() {
-    e2e("random", 3).await;
+    e2e_in_own_process(
+        "random_seed_3_kpis_and_findings_match_the_truth",
+        "random",
+        3,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "slow (minutes): run with --ignored, as .ci/run does"]
 async fn random_seed_42_kpis_and_findings_match_the_truth() {
-    e2e("random", 42).await;
+    e2e_in_own_process(
+        "random_seed_42_kpis_and_findings_match_the_truth",
+        "random",
+        42,
+    )
+    .await;
 }
 
-/// `E2E_SEEDS=5,6 cargo test --test flywheel_e2e -- --ignored any_seeds`:
-/// the random scenario with other seeds (nothing when unset).
+/// `E2E_SEEDS=5,6 cargo test --test flywheel_e2e -- --ignored --exact
+/// random_seeds_from_env`: the random scenario with other seeds, one after
+/// the other (nothing when unset).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "for E2E_SEEDS"]
-async fn random_any_seeds_from_env() {
+async fn random_seeds_from_env() {
     let seeds: Vec<u64> = std::env::var("E2E_SEEDS")
         .unwrap_or_default()
         .split(',')
@@ -607,6 +674,6 @@ async fn random_any_seeds_from_env() {
         })
         .collect();
     for seed in seeds {
-        e2e("random", seed).await;
+        e2e_in_own_process("random_seeds_from_env", "random", seed).await;
     }
 }
