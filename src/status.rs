@@ -530,28 +530,7 @@ fn alerts(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Alerts> {
 /// "asin B0X sku S1" from an alert's labels; the marketplace when the
 /// alert is about the whole marketplace.
 fn subject_label(labels: &Value) -> String {
-    let l = |k: &str| labels.get(k).and_then(Value::as_str);
-    let mut parts = Vec::new();
-    for (k, name) in [
-        ("asin", "asin"),
-        ("sku", "sku"),
-        ("campaign_id", "campaign"),
-    ] {
-        if let Some(v) = l(k) {
-            parts.push(format!("{name} {v}"));
-        }
-    }
-    if let Some(t) = l("search_term") {
-        parts.push(format!("\"{t}\""));
-    }
-    if parts.is_empty() {
-        let m = l("marketplace").unwrap_or_default();
-        crate::amazon::marketplace::lookup(m)
-            .map(|x| x.country.to_string())
-            .unwrap_or_else(|| m.to_string())
-    } else {
-        parts.join(" ")
-    }
+    crate::alert::subject_label(|k| labels.get(k).and_then(Value::as_str))
 }
 
 fn outbox(conn: &Connection) -> anyhow::Result<Outbox> {

@@ -36,21 +36,8 @@ async fn ok(args: &[&str]) -> String {
 /// The harness's config with `[email]` pointed at the test SMTP server.
 fn smtp_config(h: &common::Harness, port: u16) -> std::path::PathBuf {
     let text = std::fs::read_to_string(&h.config_path).unwrap();
-    let start = text
-        .find("\n[email]")
-        .expect("the sim's config has [email]");
-    let rest = &text[start + 1..];
-    let end = rest[1..]
-        .find("\n[")
-        .map(|i| start + 1 + i + 1)
-        .unwrap_or(text.len());
-    let email = format!(
-        "[email]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
-         from = \"flywheel <flywheel@example.com>\"\nto = [\"seller@example.com\"]\ntimeout = \"10s\"\n"
-    );
-    let new = format!("{}\n{}{}", &text[..start], email, &text[end..]);
     let p = h.dir.path().join("smtp.toml");
-    std::fs::write(&p, new).unwrap();
+    std::fs::write(&p, smtp::with_smtp(&text, port)).unwrap();
     p
 }
 
@@ -175,18 +162,39 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
         .iter()
         .find(|a| a["rule"] == "feedback_response_sla")
         .expect("the demo has unanswered negative feedback");
-    let out = ok(&["--config", cfg, "ack", fb["id"].as_str().unwrap(), "--note", "answered by phone"]).await;
+    let out = ok(&[
+        "--config",
+        cfg,
+        "ack",
+        fb["id"].as_str().unwrap(),
+        "--note",
+        "answered by phone",
+    ])
+    .await;
     assert!(out.contains("feedback order"), "{out}");
     let handled = h.int(
         "SELECT COUNT(*) FROM seller_feedback WHERE acknowledged_at IS NOT NULL AND acknowledgement_note = 'answered by phone'",
     );
     assert!(handled > 0);
     let check: Value = serde_json::from_str(
-        &ok(&["--config", cfg, "check", "--rule", "feedback_response_sla", "--format", "json"]).await,
+        &ok(&[
+            "--config",
+            cfg,
+            "check",
+            "--rule",
+            "feedback_response_sla",
+            "--format",
+            "json",
+        ])
+        .await,
     )
     .unwrap();
     assert!(
-        check["findings"].as_array().unwrap().iter().all(|f| f["status"] != "firing"),
+        check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["status"] != "firing"),
         "{check:#}"
     );
 

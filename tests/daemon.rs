@@ -25,32 +25,13 @@ use rusqlite::Connection;
 /// SMTP server, daily schedules (so a simulated day is one sync round), the
 /// digest off, and `extra` appended.
 fn daemon_config(h: &common::Harness, port: u16, extra: &str) -> PathBuf {
-    let text = std::fs::read_to_string(&h.config_path).unwrap();
-    let start = text
-        .find("\n[email]")
-        .expect("the sim's config has [email]");
-    let rest = &text[start + 1..];
-    let end = rest[1..]
-        .find("\n[")
-        .map(|i| start + 1 + i + 1)
-        .unwrap_or(text.len());
-    let email = format!(
-        "[email]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
-         from = \"flywheel <flywheel@example.com>\"\nto = [\"ops@example.com\"]\ntimeout = \"10s\"\n"
-    );
+    let text = smtp::with_smtp(&std::fs::read_to_string(&h.config_path).unwrap(), port);
     let mut schedule = String::from("\n[schedule]\n");
     for job in flywheel::sync::JobName::ALL {
         schedule.push_str(&format!("{} = \"5 0 * * *\"\n", job.as_str()));
     }
     schedule.push_str("digest = \"off\"\n");
-    let new = format!(
-        "{}\n{}{}{}\n{}",
-        &text[..start],
-        email,
-        &text[end..],
-        schedule,
-        extra
-    );
+    let new = format!("{text}{schedule}\n{extra}");
     let p = h.dir.path().join("daemon.toml");
     std::fs::write(&p, new).unwrap();
     p
@@ -412,7 +393,10 @@ async fn sighup_with_a_broken_config_keeps_the_old_one() {
     let mut child = spawn_run(&cfg, &log);
     let conn = db(h.database());
     until("the first round's email", Duration::from_secs(240), || {
-        count(&conn, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") > 0
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL",
+        ) > 0
     })
     .await;
     let http = reqwest::Client::new();

@@ -19,7 +19,10 @@ fn demo_leaves_the_alert_email_and_the_digest() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("planted problems are firing alerts"), "{stdout}");
+    assert!(
+        stdout.contains("planted problems are firing alerts"),
+        "{stdout}"
+    );
     let html = std::fs::read_to_string(out_dir.join("digest.html")).unwrap();
     assert!(html.contains("<table"), "the digest is HTML");
     let mut emls: Vec<_> = std::fs::read_dir(out_dir.join("mail"))
@@ -38,5 +41,8 @@ fn demo_leaves_the_alert_email_and_the_digest() {
         })
         .collect();
     assert!(subjects[0].contains("critical"), "{subjects:?}");
-    assert!(subjects[1].to_lowercase().contains("digest"), "{subjects:?}");
+    assert!(
+        subjects[1].to_lowercase().contains("digest"),
+        "{subjects:?}"
+    );
 }

@@ -91,25 +91,7 @@ async fn open(cfg: &Config) -> anyhow::Result<(rusqlite::Connection, DateTime<Ut
 }
 
 fn subject_label(a: &Alert) -> String {
-    let l = |k: &str| a.labels.get(k).and_then(Value::as_str);
-    let mut parts = Vec::new();
-    for (k, name) in [
-        ("asin", "asin"),
-        ("sku", "sku"),
-        ("campaign_id", "campaign"),
-    ] {
-        if let Some(v) = l(k) {
-            parts.push(format!("{name} {v}"));
-        }
-    }
-    if let Some(t) = l("search_term") {
-        parts.push(format!("\"{t}\""));
-    }
-    if parts.is_empty() {
-        l("marketplace").unwrap_or_default().to_string()
-    } else {
-        parts.join(" ")
-    }
+    super::subject_label(|k| a.labels.get(k).and_then(Value::as_str))
 }
 
 /// `flywheel alerts`.

@@ -176,24 +176,34 @@ impl Item {
     /// "asin B0ABC12345", "sku X", "campaign 123 \"term\"", or the
     /// marketplace for marketplace-level rules.
     pub fn subject_label(&self) -> String {
-        let mut parts = Vec::new();
-        for (k, name) in [
-            ("asin", "asin"),
-            ("sku", "sku"),
-            ("campaign_id", "campaign"),
-        ] {
-            if let Some(v) = self.key(k) {
-                parts.push(format!("{name} {v}"));
-            }
+        subject_label(|k| self.key(k))
+    }
+}
+
+/// "asin B0X sku S1", "campaign 123 \"term\"", or the marketplace's country
+/// code (its id when unknown) for marketplace-level subjects; `key` reads a
+/// subject label (as in the finding JSON).
+pub fn subject_label<'a>(key: impl Fn(&str) -> Option<&'a str>) -> String {
+    let mut parts = Vec::new();
+    for (k, name) in [
+        ("asin", "asin"),
+        ("sku", "sku"),
+        ("campaign_id", "campaign"),
+    ] {
+        if let Some(v) = key(k) {
+            parts.push(format!("{name} {v}"));
         }
-        if let Some(t) = self.key("search_term") {
-            parts.push(format!("\"{t}\""));
-        }
-        if parts.is_empty() {
-            self.key("marketplace").unwrap_or_default().to_string()
-        } else {
-            parts.join(" ")
-        }
+    }
+    if let Some(t) = key("search_term") {
+        parts.push(format!("\"{t}\""));
+    }
+    if parts.is_empty() {
+        let m = key("marketplace").unwrap_or_default();
+        crate::amazon::marketplace::lookup(m)
+            .map(|x| x.country.to_string())
+            .unwrap_or_else(|| m.to_string())
+    } else {
+        parts.join(" ")
     }
 }
 

@@ -362,21 +362,6 @@ pub async fn send_now(
     Ok(deliver_due(conn, notifier.as_ref(), now).await?)
 }
 
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The test email's content: which transport it went through, and when.
 fn test_email(cfg: &Config, through: &str, now: DateTime<Utc>) -> Rendered {
     let how = match cfg.email.transport {
@@ -403,8 +388,8 @@ fn test_email(cfg: &Config, through: &str, now: DateTime<Utc>) -> Rendered {
          <p>It was sent through {} at {}.</p>\
          <p>If you can read it, flywheel's alert emails will reach you too.</p>\
          </body></html>",
-        escape_html(&how),
-        escape_html(&at.to_string())
+        super::render::esc(&how),
+        super::render::esc(&at.to_string())
     );
     Rendered {
         subject: "flywheel test email".to_string(),

@@ -391,3 +391,20 @@ pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     }
     Some(out)
 }
+
+/// `config` (a flywheel TOML) with its `[email]` table replaced by one
+/// that sends through this kind of server on 127.0.0.1:`port`.
+pub fn with_smtp(config: &str, port: u16) -> String {
+    let start = config.find("\n[email]").expect("the config has [email]");
+    let rest = &config[start + 1..];
+    let end = rest[1..]
+        .find("\n[")
+        .map(|i| start + 1 + i + 1)
+        .unwrap_or(config.len());
+    format!(
+        "{}\n[email]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
+         from = \"flywheel <flywheel@example.com>\"\nto = [\"ops@example.com\"]\ntimeout = \"10s\"\n{}",
+        &config[..start],
+        &config[end..]
+    )
+}
