@@ -325,13 +325,11 @@ impl ReportBudget {
     }
 
     fn expire(&mut self, now: DateTime<Utc>) {
-        while let Some(t) = self.created.front() {
-            if now - *t >= chrono::Duration::hours(1) {
-                self.created.pop_front();
-            } else {
-                break;
-            }
-        }
+        // Older than an hour: spent. Later than now: the clock stepped back
+        // (a system clock corrected, a simulator restarted earlier); such
+        // entries would otherwise never expire and starve every report job.
+        self.created
+            .retain(|t| *t <= now && now - *t < chrono::Duration::hours(1));
     }
 
     /// Creations left in the current hour.
@@ -801,6 +799,27 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_budget_frees_up_after_an_hour_and_when_the_clock_steps_back() {
+        let mut b = ReportBudget::new(4);
+        let now = t("2026-03-02T10:00:00Z");
+        for _ in 0..4 {
+            assert!(b.try_take(Priority::High, now));
+        }
+        assert!(!b.try_take(Priority::High, now));
+        // (case, at, remaining)
+        for (case, at, left) in [
+            ("59 minutes later: still spent", "2026-03-02T10:59:59Z", 0),
+            ("an hour later: free", "2026-03-02T11:00:00Z", 4),
+        ] {
+            let mut b = b.clone();
+            assert_eq!(b.remaining(t(at)), left, "{case}");
+        }
+        // The clock steps back 14 days: entries "in the future" do not
+        // count against the budget.
+        assert_eq!(b.remaining(t("2026-02-16T10:00:00Z")), 4);
     }
 
     #[test]
