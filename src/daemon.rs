@@ -675,38 +675,60 @@ async fn sender_loop(
     clock: Clock,
     mut stop: watch::Receiver<bool>,
 ) {
+    // One connection for the sender's life (reopened after an error).
+    let mut conn: Option<rusqlite::Connection> = None;
     loop {
-        let c = cfg.borrow().clone();
-        let reading = clock.read().await.ok();
-        if let Some(r) = &reading {
-            match store::open(&c.daemon.database) {
-                Ok(mut conn) => match alert::sender::send_now(&c, &mut conn, r.now).await {
-                    Ok(d) if !d.is_empty() => {
-                        tracing::info!("outbox: {}", d.to_string().trim_end())
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = format!("{e:#}"), "outbox delivery failed"),
-                },
-                Err(e) => tracing::error!(error = %e, "the sender cannot open the database"),
-            }
-        }
+        let speed = deliver_once(&cfg, &clock, &mut conn).await;
         if *stop.borrow() {
             return;
         }
-        let speed = reading.map(|r| r.speed).unwrap_or(1.0);
         let wall = wall_sleep(SENDER_EVERY, speed).max(StdDuration::from_millis(200));
         tokio::select! {
             _ = tokio::time::sleep(wall) => {}
             _ = stop.changed() => {
                 // One last delivery of what the final round queued.
-                let c = cfg.borrow().clone();
-                if let (Ok(r), Ok(mut conn)) = (clock.read().await, store::open(&c.daemon.database)) {
-                    let _ = alert::sender::send_now(&c, &mut conn, r.now).await;
-                }
+                deliver_once(&cfg, &clock, &mut conn).await;
                 return;
             }
         }
     }
+}
+
+/// Delivers what is due now; returns the clock's speed (1 when unreadable).
+async fn deliver_once(
+    cfg: &watch::Receiver<Arc<Config>>,
+    clock: &Clock,
+    conn: &mut Option<rusqlite::Connection>,
+) -> f64 {
+    let c = cfg.borrow().clone();
+    let reading = match clock.read().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "the sender cannot read the clock");
+            return 1.0;
+        }
+    };
+    if conn.is_none() {
+        match store::open(&c.daemon.database) {
+            Ok(x) => *conn = Some(x),
+            Err(e) => {
+                tracing::error!(error = %e, "the sender cannot open the database");
+                return reading.speed;
+            }
+        }
+    }
+    let Some(db) = conn.as_mut() else {
+        return reading.speed;
+    };
+    match alert::sender::send_now(&c, db, reading.now).await {
+        Ok(d) if !d.is_empty() => tracing::info!("outbox: {}", d.to_string().trim_end()),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "outbox delivery failed");
+            *conn = None;
+        }
+    }
+    reading.speed
 }
 
 /// Pings systemd's watchdog while the loop turns (or a round is in
