@@ -417,21 +417,11 @@ fn ranks(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Some(asin) = c.item.key("asin") else {
         return Ok(None);
     };
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_RANKS)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        asin,
-        day(c.from),
-        day(c.to)
-    ])?;
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, r.get::<_, Option<i64>>(1)?.map(|x| x as f64));
-        }
-    }
+    let known = day_values(
+        c.conn,
+        SQL_RANKS,
+        params![c.account, c.marketplace, asin, day(c.from), day(c.to)],
+    )?;
     Ok(Some(series(
         "best sellers rank (lower is better)".into(),
         daily(c.from, c.to, &known, |_| false),
@@ -470,21 +460,11 @@ fn asin_units(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Some(asin) = c.item.key("asin") else {
         return Ok(None);
     };
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_ASIN_UNITS)?;
-    let mut rows = st.query(params![
-        c.account,
-        asin,
-        c.marketplace,
-        day(c.from),
-        day(c.to)
-    ])?;
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, r.get::<_, Option<i64>>(1)?.map(|x| x as f64));
-        }
-    }
+    let known = day_values(
+        c.conn,
+        SQL_ASIN_UNITS,
+        params![c.account, asin, c.marketplace, day(c.from), day(c.to)],
+    )?;
     let cover = order_coverage(c)?;
     let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
     Ok(Some(series(
@@ -655,21 +635,17 @@ fn negative_feedback(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let s: settings::FeedbackResponseSla = c
         .cfg
         .rule_settings(RuleId::FeedbackResponseSla, &c.subject());
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_FEEDBACK)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        day(c.from),
-        day(c.to),
-        s.max_rating
-    ])?;
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, Some(r.get::<_, i64>(1)? as f64));
-        }
-    }
+    let known = day_values(
+        c.conn,
+        SQL_FEEDBACK,
+        params![
+            c.account,
+            c.marketplace,
+            day(c.from),
+            day(c.to),
+            s.max_rating
+        ],
+    )?;
     let cover = job_coverage(
         c.conn,
         "seller_feedback",
@@ -730,21 +706,11 @@ fn returns(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Some(sku) = c.item.key("sku") else {
         return Ok(None);
     };
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_RETURNS)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        sku,
-        day(c.from),
-        day(c.to)
-    ])?;
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, r.get::<_, Option<i64>>(1)?.map(|x| x as f64));
-        }
-    }
+    let known = day_values(
+        c.conn,
+        SQL_RETURNS,
+        params![c.account, c.marketplace, sku, day(c.from), day(c.to)],
+    )?;
     let cover = job_coverage(
         c.conn,
         "returns",
@@ -760,6 +726,25 @@ fn returns(c: &Ctx) -> Result<Option<Series>, StoreError> {
     )))
 }
 
+/// `(day, value)` rows of `sql` by day (a later row of a day wins; NULL
+/// stays a gap, integers read as numbers).
+fn day_values(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<BTreeMap<NaiveDate, Option<f64>>, StoreError> {
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(p)?;
+    let mut known = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(0)?;
+        if let Some(d) = parse_day(&d) {
+            known.insert(d, r.get::<_, Option<f64>>(1)?);
+        }
+    }
+    Ok(known)
+}
+
 /// stockout_risk: units available at the day's last inventory observation
 /// (FBA fulfillable, or the FBM listing quantity).
 fn stock(c: &Ctx) -> Result<Option<Series>, StoreError> {
@@ -767,16 +752,12 @@ fn stock(c: &Ctx) -> Result<Option<Series>, StoreError> {
         return Ok(None);
     };
     let (from, to) = c.through_at();
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_STOCK)?;
-    let mut rows = st.query(params![c.account, c.marketplace, sku, day(from), day(to)])?;
     // Rows come oldest first: the last write of a day wins.
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, Some(r.get::<_, i64>(1)? as f64));
-        }
-    }
+    let known = day_values(
+        c.conn,
+        SQL_STOCK,
+        params![c.account, c.marketplace, sku, day(from), day(to)],
+    )?;
     Ok(Some(series(
         "units available (last observation of the day)".into(),
         daily(from, to, &known, |_| false),
@@ -791,15 +772,11 @@ fn days_of_supply(c: &Ctx) -> Result<Option<Series>, StoreError> {
         return Ok(None);
     };
     let (from, to) = c.through_at();
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_DAYS_OF_SUPPLY)?;
-    let mut rows = st.query(params![c.account, c.marketplace, sku, day(from), day(to)])?;
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, r.get::<_, Option<f64>>(1)?);
-        }
-    }
+    let known = day_values(
+        c.conn,
+        SQL_DAYS_OF_SUPPLY,
+        params![c.account, c.marketplace, sku, day(from), day(to)],
+    )?;
     Ok(Some(series(
         "days of supply".into(),
         daily(from, to, &known, |_| false),
@@ -983,15 +960,11 @@ fn term_cost(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Some((profile, currency)) = profile(c)? else {
         return Ok(None);
     };
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_TERM_COST)?;
-    let mut rows = st.query(params![profile, campaign, term, day(c.from), day(c.to)])?;
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, r.get::<_, Option<f64>>(1)?);
-        }
-    }
+    let known = day_values(
+        c.conn,
+        SQL_TERM_COST,
+        params![profile, campaign, term, day(c.from), day(c.to)],
+    )?;
     let cover = ads_coverage(c, profile, &["SP"])?;
     let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
     Ok(Some(series(
