@@ -656,28 +656,9 @@ fn subjects(out: &mut String, ks: &[&Kpi], level: Level) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Env;
 
     fn cfg(extra: &str) -> Config {
-        let text = format!(
-            r#"
-[daemon]
-database = "/tmp/x.db"
-
-[[accounts]]
-name = "a"
-region = "na"
-marketplaces = ["US"]
-alert_to = ["s@example.com"]
-
-[accounts.sp_api]
-client_id = "c"
-client_secret = "s"
-refresh_token = "r"
-{extra}"#
-        );
-        Config::from_toml(&text, std::path::Path::new("t.toml"), &Env::default())
-            .unwrap_or_else(|e| panic!("{e}"))
+        crate::config::test_config(extra)
     }
 
     fn kpi(id: &str, value: Option<f64>) -> Kpi {

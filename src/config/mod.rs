@@ -797,3 +797,27 @@ fn plural(n: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+/// A minimal valid config for unit tests: one account `a` in the US with
+/// SP-API credentials and a recipient, then `extra` (more TOML).
+#[cfg(test)]
+pub(crate) fn test_config(extra: &str) -> Config {
+    let text = format!(
+        r#"
+[daemon]
+database = "/tmp/x.db"
+
+[[accounts]]
+name = "a"
+region = "na"
+marketplaces = ["US"]
+alert_to = ["s@example.com"]
+
+[accounts.sp_api]
+client_id = "c"
+client_secret = "s"
+refresh_token = "r"
+{extra}"#
+    );
+    Config::from_toml(&text, Path::new("t.toml"), &Env::default()).unwrap_or_else(|e| panic!("{e}"))
+}

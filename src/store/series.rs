@@ -978,29 +978,12 @@ fn term_cost(c: &Ctx) -> Result<Option<Series>, StoreError> {
 mod tests {
     use super::*;
     use crate::alert::ItemKind;
-    use crate::config::Env;
     use serde_json::json;
 
     const MP: &str = "ATVPDKIKX0DER";
 
     fn cfg() -> Config {
-        let text = r#"
-[daemon]
-database = "/tmp/x.db"
-
-[[accounts]]
-name = "a"
-region = "na"
-marketplaces = ["US"]
-alert_to = ["s@example.com"]
-
-[accounts.sp_api]
-client_id = "c"
-client_secret = "s"
-refresh_token = "r"
-"#;
-        Config::from_toml(text, std::path::Path::new("t.toml"), &Env::default())
-            .unwrap_or_else(|e| panic!("{e}"))
+        crate::config::test_config("")
     }
 
     /// A migrated temp database with the account and marketplace.
