@@ -168,7 +168,6 @@ pub fn apply(
     evaluated: &[Evaluated],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Round> {
-    let today = now.with_timezone(&cfg.daemon.timezone).date_naive();
     let policy = Policy {
         repeat_interval: cfg.alerts.repeat_interval,
         send_resolved: cfg.alerts.send_resolved,
@@ -179,7 +178,9 @@ pub fn apply(
     let domain = super::notify::sender_domain(&cfg.email.from);
 
     let tx = conn.transaction()?;
-    crate::kpis::record_evaluation_dates(&tx, cfg, today, now, "evaluate")?;
+    // Each marketplace's own day, as the snapshots were built (the same
+    // recording as `flywheel check`).
+    crate::rules::check::record_evaluation_dates(&tx, cfg, None, now)?;
     let mut out = Round {
         at: now,
         accounts: Vec::new(),
