@@ -1,8 +1,4 @@
-//! Benchmarks: `cargo run --release --example bench -- NAME`, each printing
-//! one JSON line. Speed and memory are measured here, never by timed tests
-//! (CONTRIBUTING.md).
-//!
-//! - `rules`: every rule evaluated on a snapshot of `scenarios/large.toml`-
+//! `evaluate` (alias `rules`): every rule evaluated on a snapshot of `scenarios/large.toml`-
 //!   sized data (20,000 SKUs, about 1,500 orders a day, 300 campaigns).
 //!   Syncing 20k SKUs from the sim takes far longer than the evaluation, so
 //!   the rows are generated straight into a fresh database (only the days
@@ -18,36 +14,7 @@ use rusqlite::{params, Connection};
 
 use flywheel::config::{Account, Config};
 
-fn main() {
-    let name = std::env::args().nth(1).unwrap_or_default();
-    match name.as_str() {
-        "rules" => rules(),
-        other => {
-            eprintln!("unknown bench \"{other}\"; benches: rules");
-            std::process::exit(2);
-        }
-    }
-}
-
-/// Peak resident set size of this process, MiB (Linux `VmHWM`).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-/// Resets the peak RSS counter so the generator's memory is not counted
-/// (Linux ≥ 4.0; ignored elsewhere).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
+use crate::{peak_rss_mib, reset_peak_rss, Args};
 
 const SKUS: usize = 20_000;
 const ORDERS_PER_DAY: usize = 1_500;
@@ -59,7 +26,7 @@ fn d(x: NaiveDate) -> String {
     x.format("%Y-%m-%d").to_string()
 }
 
-fn rules() {
+pub fn run(_args: &Args) {
     // FLYWHEEL_BENCH_DIR keeps the generated data between runs (generation
     // takes far longer than the evaluation it feeds).
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -105,7 +72,7 @@ fn rules() {
     println!(
         "{}",
         serde_json::json!({
-            "bench": "rules",
+            "bench": "evaluate",
             "skus": SKUS,
             "campaigns": CAMPAIGNS,
             "seconds": seconds,
