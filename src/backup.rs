@@ -133,11 +133,18 @@ pub fn backup(source: &Path, dest: &Path) -> Result<Done, BackupError> {
     let tmp = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let guard = Partial(tmp.clone());
     // Creating the file first gives a plain "permission denied" for an
-    // unwritable directory (SQLite would only say "unable to open").
-    File::create(&tmp).map_err(|cause| BackupError::NotWritable {
-        dir: dir.clone(),
-        cause,
-    })?;
+    // unwritable directory (SQLite would only say "unable to open"). The
+    // copy holds what the database holds: owner-only, as store::open makes it.
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    create
+        .open(&tmp)
+        .map_err(|cause| BackupError::NotWritable {
+            dir: dir.clone(),
+            cause,
+        })?;
 
     let src = Connection::open_with_flags(
         source,

@@ -91,21 +91,27 @@ fn main() {
 
 /// Peak resident set size of this process, MiB (Linux `VmHWM`).
 pub fn peak_rss_mib() -> f64 {
-    status_kib("VmHWM:").map(|kb| kb / 1024.0).unwrap_or(f64::NAN)
+    status_kib("VmHWM:")
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
 }
 
 /// Current resident set size of this process, MiB (Linux `VmRSS`).
 pub fn rss_mib() -> f64 {
-    status_kib("VmRSS:").map(|kb| kb / 1024.0).unwrap_or(f64::NAN)
+    status_kib("VmRSS:")
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
 }
 
 fn status_kib(key: &str) -> Option<f64> {
-    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-    })
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
 }
 
 /// Resets the peak RSS counter so a generator's memory is not counted

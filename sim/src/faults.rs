@@ -20,6 +20,13 @@
 //!   credentials stay broken, as a revoked authorisation does.
 //! - Report and Ads handlers query [`Faults::roll`] / [`Faults::is_on`] for
 //!   `fatal`, `empty`, `ads_401`, `ads_425`, `ads_pending` and `realworld`.
+//!
+//! The set can be changed while the sim runs ([`routes`]):
+//! `POST /_sim/faults?set=throttle=0.3,5xx` replaces it (`set=` turns every
+//! fault off) and `GET /_sim/faults` shows it, both answering
+//! `{"faults": "throttle=0.3,5xx=0.1"}`. Turning `revoke` or `bad_client` off
+//! also mends the credentials they broke (the seller re-authorised), so a
+//! fault matrix can check that a client recovers. The RNG is not reseeded.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -218,10 +225,11 @@ impl fmt::Display for FaultSet {
     }
 }
 
-/// The running sim's faults: the set plus the seeded RNG that decides.
+/// The running sim's faults: the set (replaceable at run time through
+/// `POST /_sim/faults`) plus the seeded RNG that decides.
 #[derive(Debug)]
 pub struct Faults {
-    set: FaultSet,
+    set: Mutex<FaultSet>,
     rng: Mutex<ChaCha8Rng>,
 }
 
@@ -234,7 +242,7 @@ impl Faults {
         // A distinct stream from the world's generator, which uses the seed too.
         let rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6661_756c_7473_2121);
         Faults {
-            set,
+            set: Mutex::new(set),
             rng: Mutex::new(rng),
         }
     }
@@ -244,21 +252,30 @@ impl Faults {
         Faults::new(FaultSet::none(), 0)
     }
 
+    fn lock_set(&self) -> std::sync::MutexGuard<'_, FaultSet> {
+        self.set.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Whether the fault is configured at all (with any rate > 0).
     pub fn is_on(&self, fault: Fault) -> bool {
-        self.set.rate(fault).is_some_and(|r| r > 0.0)
+        self.rate(fault).is_some_and(|r| r > 0.0)
     }
 
     /// The configured rate, if on.
     pub fn rate(&self, fault: Fault) -> Option<f64> {
-        self.set.rate(fault)
+        self.lock_set().rate(fault)
+    }
+
+    /// True when no fault is configured.
+    pub fn is_empty(&self) -> bool {
+        self.lock_set().is_empty()
     }
 
     /// Decide one opportunity: true with the fault's rate, false when off.
     /// Consumes a random draw only when the fault is on, so turning one fault
     /// on does not change the decisions of an unrelated code path.
     pub fn roll(&self, fault: Fault) -> bool {
-        match self.set.rate(fault) {
+        match self.rate(fault) {
             None => false,
             Some(r) if r >= 1.0 => true,
             Some(r) if r <= 0.0 => false,
@@ -279,10 +296,58 @@ impl Faults {
         rng.random_range(0..n)
     }
 
-    /// The configured set.
-    pub fn set(&self) -> &FaultSet {
-        &self.set
+    /// The configured set (a copy: it can change at run time).
+    pub fn set(&self) -> FaultSet {
+        self.lock_set().clone()
     }
+
+    /// Replace the configured set (`POST /_sim/faults`).
+    pub fn replace(&self, set: FaultSet) {
+        *self.lock_set() = set;
+    }
+}
+
+/// `GET /_sim/faults` and `POST /_sim/faults?set=LIST` (see the module docs).
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route(
+        "/_sim/faults",
+        axum::routing::get(get_faults).post(post_faults),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct SetQuery {
+    set: Option<String>,
+}
+
+fn faults_json(state: &AppState) -> Response {
+    use axum::response::IntoResponse;
+    axum::Json(serde_json::json!({ "faults": state.faults.set().to_string() })).into_response()
+}
+
+async fn get_faults(State(state): State<AppState>) -> Response {
+    faults_json(&state)
+}
+
+async fn post_faults(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<SetQuery>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let set = match FaultSet::parse(q.set.as_deref().unwrap_or("")) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+    };
+    tracing::info!(faults = %set, "faults replaced");
+    state.tokens.mend(&set);
+    state.faults.replace(set);
+    faults_json(&state)
 }
 
 /// Response extension: the handler applied (or deliberately skipped) faults
@@ -330,7 +395,7 @@ const TRUNCATE_MAX: usize = 64 << 20;
 /// The generic fault layer (see the module docs).
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let faults = &state.faults;
-    if faults.set().is_empty() {
+    if faults.is_empty() {
         return next.run(req).await;
     }
     let fam = family(req.uri().path());
@@ -443,6 +508,17 @@ mod tests {
         assert!(f.roll(Fault::Fatal));
         assert!(!f.is_on(Fault::Empty));
         assert!(!f.roll(Fault::Empty));
+    }
+
+    #[test]
+    fn the_set_can_be_replaced_at_run_time() {
+        let f = Faults::new(FaultSet::parse("throttle=1").unwrap(), 1);
+        assert!(f.roll(Fault::Throttle));
+        f.replace(FaultSet::parse("fatal").unwrap());
+        assert!(!f.roll(Fault::Throttle));
+        assert_eq!(f.set().to_string(), "fatal=0.5");
+        f.replace(FaultSet::none());
+        assert!(f.is_empty());
     }
 
     #[test]

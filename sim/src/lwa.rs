@@ -152,6 +152,18 @@ impl TokenStore {
         (c.client_id == client_id && redirect_ok && now < c.expires_at).then_some(c.api)
     }
 
+    /// Mends credentials broken by `revoke` / `bad_client` when `set` no
+    /// longer has that fault (`POST /_sim/faults`: the seller re-authorised).
+    pub fn mend(&self, set: &crate::faults::FaultSet) {
+        let mut inner = self.lock();
+        if set.rate(Fault::Revoke).is_none() {
+            inner.revoked.clear();
+        }
+        if set.rate(Fault::BadClient).is_none() {
+            inner.bad_client.clear();
+        }
+    }
+
     /// Whether a sticky credential fault has hit this API; rolls the fault
     /// while it has not.
     fn broken(&self, state: &AppState, api: Api, fault: Fault) -> bool {

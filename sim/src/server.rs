@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::lwa::routes())
         .merge(crate::clock::routes())
         .route("/_sim/truth", get(get_truth))
+        .merge(crate::faults::routes())
         .merge(crate::spapi::routes())
         .merge(crate::reports::routes())
         .merge(crate::ads::routes())

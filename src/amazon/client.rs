@@ -155,6 +155,7 @@ impl ApiClient {
             Api::Ads => ApiKind::Ads,
         };
         let mut attempt = 1;
+        let mut after_rejection = false;
         loop {
             let err = match self.attempt(ep, spec, &key, kind).await {
                 Ok(mut resp) => {
@@ -163,7 +164,19 @@ impl ApiClient {
                 }
                 Err(e) => e,
             };
-            match self.policy.next_delay(attempt, &err, rand::random::<f64>()) {
+            // A rejected token gets one immediate retry with a fresh one; a
+            // second rejection in a row is final. The policy alone allows
+            // that retry on the first attempt only, so a token that expired
+            // while a throttled call backed off failed the whole job (the
+            // fault matrix found it: 403 "refreshing it and retrying once").
+            let rejected = matches!(err, ApiError::TokenRejected { .. });
+            let delay = if rejected {
+                (!after_rejection).then_some(Duration::ZERO)
+            } else {
+                self.policy.next_delay(attempt, &err, rand::random::<f64>())
+            };
+            after_rejection = rejected;
+            match delay {
                 Some(delay) => {
                     tracing::debug!(
                         account = %ep.account,

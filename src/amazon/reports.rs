@@ -76,7 +76,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -758,6 +758,120 @@ pub fn decompress(raw: &[u8], gzip: bool) -> Result<Vec<u8>, String> {
         .read_to_end(&mut out)
         .map_err(|e| format!("cannot gunzip the document (truncated?): {e}"))?;
     Ok(out)
+}
+
+/// Bytes per chunk of [`gunzip_stream`] (and of the `ingest` bench's
+/// decompress-only floor, so both read alike).
+pub const STREAM_CHUNK: usize = 256 << 10;
+
+/// Chunks in flight between the gunzip thread and the reader: bounds the
+/// pipeline's memory to a few chunks whatever the document's size.
+const STREAM_DEPTH: usize = 4;
+
+/// Hands `f` the document `raw` as a stream of plain bytes, gunzipping it
+/// (when `gzip` and the bytes are gzip, as [`decompress`]) on a second
+/// thread that runs ahead by at most [`STREAM_DEPTH`] chunks. Parsing and
+/// storing a large report costs more than inflating it, so inflating on
+/// the other core hides it almost entirely, and memory stays a few chunks
+/// instead of the whole document. A broken gzip stream reaches `f` as an
+/// I/O error ("cannot gunzip the document …") from the reader; if `f`
+/// returns early the gunzip thread stops at its next chunk.
+pub fn gunzip_stream<R: Read + Send, T>(
+    raw: R,
+    gzip: bool,
+    f: impl FnOnce(&mut dyn BufRead) -> T,
+) -> T {
+    let mut input = BufReader::with_capacity(STREAM_CHUNK, raw);
+    let is_gzip = gzip && input.fill_buf().is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
+    if !is_gzip {
+        return f(&mut input);
+    }
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel(STREAM_DEPTH);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(STREAM_DEPTH + 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut gz = flate2::read::MultiGzDecoder::new(input);
+            loop {
+                // A chunk the reader gave back, else a new one: at most
+                // STREAM_DEPTH + 2 exist at a time.
+                let mut chunk = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![0u8; STREAM_CHUNK]);
+                let mut len = 0;
+                let read = loop {
+                    if len == chunk.len() {
+                        break Ok(());
+                    }
+                    match gz.read(&mut chunk[len..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(k) => len += k,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                let msg = match read {
+                    Err(e) => Err(std::io::Error::new(
+                        e.kind(),
+                        format!("cannot gunzip the document (truncated?): {e}"),
+                    )),
+                    Ok(()) if len == 0 => return,
+                    Ok(()) => Ok((chunk, len)),
+                };
+                let last = !matches!(&msg, Ok((c, l)) if *l == c.len());
+                if full_tx.send(msg).is_err() || last {
+                    return;
+                }
+            }
+        });
+        let mut reader = Chunks {
+            full: full_rx,
+            empty: empty_tx,
+            cur: Vec::new(),
+            len: 0,
+            pos: 0,
+        };
+        f(&mut reader)
+    })
+}
+
+/// The reading end of [`gunzip_stream`]'s pipeline.
+struct Chunks {
+    full: std::sync::mpsc::Receiver<std::io::Result<(Vec<u8>, usize)>>,
+    empty: std::sync::mpsc::SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    len: usize,
+    pos: usize,
+}
+
+impl BufRead for Chunks {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos >= self.len {
+            if !self.cur.is_empty() {
+                let _ = self.empty.try_send(std::mem::take(&mut self.cur));
+            }
+            (self.len, self.pos) = (0, 0);
+            // A closed channel is the end of the document.
+            if let Ok(msg) = self.full.recv() {
+                let (chunk, len) = msg?;
+                (self.cur, self.len) = (chunk, len);
+            }
+        }
+        Ok(&self.cur[self.pos..self.len])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.len);
+    }
+}
+
+impl Read for Chunks {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let have = self.fill_buf()?;
+        let k = have.len().min(out.len());
+        out[..k].copy_from_slice(&have[..k]);
+        self.consume(k);
+        Ok(k)
+    }
 }
 
 /// The document's encoding: the Content-Type charset when given; else

@@ -41,6 +41,12 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("cannot create the database {path}: {source}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the database directory {path}: {source}")]
     CreateDir {
         path: String,
@@ -79,12 +85,70 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             source,
         })?;
     }
+    create_private(path).map_err(|source| StoreError::Create {
+        path: path.display().to_string(),
+        source,
+    })?;
     let conn = Connection::open(path).map_err(|source| StoreError::Open {
         path: path.display().to_string(),
         source,
     })?;
     configure(&conn)?;
     Ok(conn)
+}
+
+/// Creates a missing database file readable by its owner only: it holds
+/// the seller's sales, orders and buyers' feedback, and SQLite would
+/// create it 0644 (under the usual umask). SQLite gives the `-wal` and
+/// `-shm` files the database file's mode, so they follow. An existing
+/// file is left as it is (see [`readable_by_others`]).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if is_in_memory(path) || path.exists() {
+        return Ok(());
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it meanwhile: that one is the database.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_in_memory(path: &Path) -> bool {
+    let s = path.to_string_lossy();
+    s.is_empty() || s == ":memory:" || s.starts_with("file:")
+}
+
+/// The warning for a database file other users may read (`o+r`), naming
+/// the fix; `None` for one they cannot (or that does not exist). Group
+/// access is left alone: a group is how an admin lets operators run
+/// `flywheel status` against the daemon's database.
+pub fn readable_by_others(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if is_in_memory(path) {
+            return None;
+        }
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o004 != 0).then(|| {
+            format!(
+                "database {} is readable by other users (mode {:04o}): it holds your sales data; run `chmod 600 {}`",
+                path.display(),
+                mode & 0o7777,
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -98,9 +162,13 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// Opens the database and brings its schema up to date (every command that
-/// uses the database goes through here).
+/// uses the database goes through here). Warns, once per command (`run`,
+/// `status`, `doctor`, `sync` …), when other users can read the database.
 pub fn open_and_migrate(path: &Path) -> Result<(Connection, MigrateReport), StoreError> {
     let mut conn = open(path)?;
+    if let Some(warning) = readable_by_others(path) {
+        tracing::warn!("{warning}");
+    }
     let report = migrate(&mut conn, &path.display().to_string())?;
     Ok((conn, report))
 }

@@ -232,6 +232,31 @@ pub fn claim(
     Ok(n == 1)
 }
 
+/// Releases the claims a killed sender left behind, so a restarted daemon
+/// delivers them at once instead of waiting out [`claim`]'s lease (15 min:
+/// a crash-looping daemon would otherwise hold every new alert that long).
+/// Call only while holding the daemon's database lock, before the sender
+/// starts: no live sender of this daemon can hold a claim then.
+///
+/// A row never attempted (`attempts = 0`, no error) that is not due yet can
+/// only be in that state through a claim (enqueue makes rows due at once),
+/// so exactly those are released. A claimed retry cannot be told from a
+/// row waiting out its backoff; it keeps the lease (at most 15 min, no
+/// longer than its backoff would be by then anyway). A `flywheel digest
+/// --send` delivering at this very moment may then send a row twice, with
+/// the same Message-ID: the outbox's usual recognisable duplicate.
+pub fn release_abandoned_claims(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?1
+         WHERE sent_at IS NULL AND attempts = 0 AND last_error IS NULL
+           AND next_attempt_at > ?1 AND next_attempt_at <> ?2",
+        params![ts(now), PERMANENT],
+    )?)
+}
+
 /// Marks a row sent (the server accepted it).
 pub fn mark_sent(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
     conn.execute(

@@ -57,39 +57,59 @@ fn upsert(
     touch: &[(&str, Value)],
     keep: &[(&str, Value)],
 ) -> Result<u64, StoreError> {
-    let all: Vec<&(&str, Value)> = key.iter().chain(data).chain(touch).chain(keep).collect();
-    let cols: Vec<&str> = all.iter().map(|(c, _)| *c).collect();
+    fn names<'a>(cols: &[(&'a str, Value)]) -> Vec<&'a str> {
+        cols.iter().map(|(c, _)| *c).collect()
+    }
+    let sql = upsert_sql(
+        table,
+        &names(key),
+        &names(data),
+        &names(touch),
+        &names(keep),
+    );
+    let all = key.iter().chain(data).chain(touch).chain(keep);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let n = stmt.execute(params_from_iter(all.map(|(_, v)| v)))?;
+    Ok(n as u64)
+}
+
+/// The statement [`upsert`] runs, parameters `?1…` in the order key, data,
+/// touch, keep (built once by writers that prepare it themselves).
+fn upsert_sql(table: &str, key: &[&str], data: &[&str], touch: &[&str], keep: &[&str]) -> String {
+    let cols: Vec<&str> = key
+        .iter()
+        .chain(data)
+        .chain(touch)
+        .chain(keep)
+        .copied()
+        .collect();
     let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    let key_cols: Vec<&str> = key.iter().map(|(c, _)| *c).collect();
     let set: Vec<String> = data
         .iter()
         .chain(touch)
-        .map(|(c, _)| format!("{c} = excluded.{c}"))
+        .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     let differs: Vec<String> = data
         .iter()
-        .map(|(c, _)| format!("{c} IS NOT excluded.{c}"))
+        .map(|c| format!("{c} IS NOT excluded.{c}"))
         .collect();
-    let sql = if data.is_empty() {
+    if data.is_empty() {
         format!(
             "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
             cols.join(", "),
             marks.join(", "),
-            key_cols.join(", ")
+            key.join(", ")
         )
     } else {
         format!(
             "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} WHERE {}",
             cols.join(", "),
             marks.join(", "),
-            key_cols.join(", "),
+            key.join(", "),
             set.join(", "),
             differs.join(" OR ")
         )
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let n = stmt.execute(params_from_iter(all.iter().map(|(_, v)| v)))?;
-    Ok(n as u64)
+    }
 }
 
 fn scope_key<'a>(s: &Scope<'_>) -> Vec<(&'a str, Value)> {
@@ -392,54 +412,173 @@ pub struct PlanningRow {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// One planning row as the streaming parser sees it: cells borrowed from
+/// the line being read, the untyped columns already as `extra_json` text.
+/// What [`PlanningWriter`] stores; [`PlanningRow`] is its owned form.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PlanningCells<'a> {
+    pub snapshot_date: NaiveDate,
+    pub sku: &'a str,
+    pub asin: Option<&'a str>,
+    pub fnsku: Option<&'a str>,
+    pub condition: Option<&'a str>,
+    pub available: Option<i64>,
+    pub inbound_quantity: Option<i64>,
+    pub reserved_quantity: Option<i64>,
+    pub unfulfillable_quantity: Option<i64>,
+    pub days_of_supply: Option<f64>,
+    pub units_shipped_t7: Option<i64>,
+    pub units_shipped_t30: Option<i64>,
+    pub units_shipped_t60: Option<i64>,
+    pub units_shipped_t90: Option<i64>,
+    pub inv_age_0_to_90_days: Option<i64>,
+    pub inv_age_91_to_180_days: Option<i64>,
+    pub inv_age_181_to_270_days: Option<i64>,
+    pub inv_age_271_to_365_days: Option<i64>,
+    pub inv_age_365_plus_days: Option<i64>,
+    pub sales_rank: Option<i64>,
+    pub currency: Option<&'a str>,
+    pub estimated_storage_cost_next_month: Option<f64>,
+    pub recommended_action: Option<&'a str>,
+    /// A JSON object: every other non-empty column, by header name.
+    pub extra_json: &'a str,
+}
+
+const PLANNING_KEY: [&str; 4] = ["account", "marketplace_id", "snapshot_date", "sku"];
+const PLANNING_DATA: [&str; 22] = [
+    "asin",
+    "fnsku",
+    "condition",
+    "available",
+    "inbound_quantity",
+    "reserved_quantity",
+    "unfulfillable_quantity",
+    "days_of_supply",
+    "units_shipped_t7",
+    "units_shipped_t30",
+    "units_shipped_t60",
+    "units_shipped_t90",
+    "inv_age_0_to_90_days",
+    "inv_age_91_to_180_days",
+    "inv_age_181_to_270_days",
+    "inv_age_271_to_365_days",
+    "inv_age_365_plus_days",
+    "sales_rank",
+    "currency",
+    "estimated_storage_cost_next_month",
+    "recommended_action",
+    "extra_json",
+];
+
+/// Writes planning rows one at a time through one prepared statement (the
+/// upsert of the module doc): a report of a million rows is stored as it
+/// is read, without a row type per row or a statement lookup per row.
+pub struct PlanningWriter<'c> {
+    stmt: rusqlite::Statement<'c>,
+    account: &'c str,
+    marketplace_id: &'c str,
+    now: String,
+    /// `snapshot_date` as text, kept while consecutive rows share it.
+    day: (NaiveDate, String),
+}
+
+impl<'c> PlanningWriter<'c> {
+    pub fn new(conn: &'c Connection, s: &Scope<'c>) -> Result<Self, StoreError> {
+        let sql = upsert_sql(
+            "inventory_planning",
+            &PLANNING_KEY,
+            &PLANNING_DATA,
+            &["fetched_at"],
+            &[],
+        );
+        Ok(PlanningWriter {
+            stmt: conn.prepare(&sql)?,
+            account: s.account,
+            marketplace_id: s.marketplace_id,
+            now: ts(s.now),
+            day: (
+                NaiveDate::MIN,
+                NaiveDate::MIN.format("%Y-%m-%d").to_string(),
+            ),
+        })
+    }
+
+    /// Upserts one row; 1 when it was inserted or changed, else 0.
+    pub fn write(&mut self, r: &PlanningCells<'_>) -> Result<u64, StoreError> {
+        if self.day.0 != r.snapshot_date {
+            self.day = (
+                r.snapshot_date,
+                r.snapshot_date.format("%Y-%m-%d").to_string(),
+            );
+        }
+        let n = self.stmt.execute(params![
+            self.account,
+            self.marketplace_id,
+            self.day.1,
+            r.sku,
+            r.asin,
+            r.fnsku,
+            r.condition,
+            r.available,
+            r.inbound_quantity,
+            r.reserved_quantity,
+            r.unfulfillable_quantity,
+            r.days_of_supply,
+            r.units_shipped_t7,
+            r.units_shipped_t30,
+            r.units_shipped_t60,
+            r.units_shipped_t90,
+            r.inv_age_0_to_90_days,
+            r.inv_age_91_to_180_days,
+            r.inv_age_181_to_270_days,
+            r.inv_age_271_to_365_days,
+            r.inv_age_365_plus_days,
+            r.sales_rank,
+            r.currency,
+            r.estimated_storage_cost_next_month,
+            r.recommended_action,
+            r.extra_json,
+            self.now,
+        ])?;
+        Ok(n as u64)
+    }
+}
+
 pub fn write_planning(
     conn: &Connection,
     s: &Scope<'_>,
     rows: &[PlanningRow],
 ) -> Result<u64, StoreError> {
-    let now = Value::Text(ts(s.now));
+    let mut w = PlanningWriter::new(conn, s)?;
     let mut n = 0;
     for r in rows {
-        let mut key = scope_key(s);
-        key.push(("snapshot_date", day(r.snapshot_date)));
-        key.push(("sku", Value::Text(r.sku.clone())));
-        n += upsert(
-            conn,
-            "inventory_planning",
-            &key,
-            &[
-                ("asin", text(r.asin.as_deref())),
-                ("fnsku", text(r.fnsku.as_deref())),
-                ("condition", text(r.condition.as_deref())),
-                ("available", int(r.available)),
-                ("inbound_quantity", int(r.inbound_quantity)),
-                ("reserved_quantity", int(r.reserved_quantity)),
-                ("unfulfillable_quantity", int(r.unfulfillable_quantity)),
-                ("days_of_supply", real(r.days_of_supply)),
-                ("units_shipped_t7", int(r.units_shipped_t7)),
-                ("units_shipped_t30", int(r.units_shipped_t30)),
-                ("units_shipped_t60", int(r.units_shipped_t60)),
-                ("units_shipped_t90", int(r.units_shipped_t90)),
-                ("inv_age_0_to_90_days", int(r.inv_age_0_to_90_days)),
-                ("inv_age_91_to_180_days", int(r.inv_age_91_to_180_days)),
-                ("inv_age_181_to_270_days", int(r.inv_age_181_to_270_days)),
-                ("inv_age_271_to_365_days", int(r.inv_age_271_to_365_days)),
-                ("inv_age_365_plus_days", int(r.inv_age_365_plus_days)),
-                ("sales_rank", int(r.sales_rank)),
-                ("currency", text(r.currency.as_deref())),
-                (
-                    "estimated_storage_cost_next_month",
-                    real(r.estimated_storage_cost_next_month),
-                ),
-                ("recommended_action", text(r.recommended_action.as_deref())),
-                (
-                    "extra_json",
-                    Value::Text(serde_json::Value::Object(r.extra.clone()).to_string()),
-                ),
-            ],
-            &[("fetched_at", now.clone())],
-            &[],
-        )?;
+        let extra = serde_json::Value::Object(r.extra.clone()).to_string();
+        n += w.write(&PlanningCells {
+            snapshot_date: r.snapshot_date,
+            sku: &r.sku,
+            asin: r.asin.as_deref(),
+            fnsku: r.fnsku.as_deref(),
+            condition: r.condition.as_deref(),
+            available: r.available,
+            inbound_quantity: r.inbound_quantity,
+            reserved_quantity: r.reserved_quantity,
+            unfulfillable_quantity: r.unfulfillable_quantity,
+            days_of_supply: r.days_of_supply,
+            units_shipped_t7: r.units_shipped_t7,
+            units_shipped_t30: r.units_shipped_t30,
+            units_shipped_t60: r.units_shipped_t60,
+            units_shipped_t90: r.units_shipped_t90,
+            inv_age_0_to_90_days: r.inv_age_0_to_90_days,
+            inv_age_91_to_180_days: r.inv_age_91_to_180_days,
+            inv_age_181_to_270_days: r.inv_age_181_to_270_days,
+            inv_age_271_to_365_days: r.inv_age_271_to_365_days,
+            inv_age_365_plus_days: r.inv_age_365_plus_days,
+            sales_rank: r.sales_rank,
+            currency: r.currency.as_deref(),
+            estimated_storage_cost_next_month: r.estimated_storage_cost_next_month,
+            recommended_action: r.recommended_action.as_deref(),
+            extra_json: &extra,
+        })?;
     }
     Ok(n)
 }

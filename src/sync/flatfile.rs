@@ -13,6 +13,13 @@
 //! Pure: bytes in (any `BufRead`), records out; decoding is per line with
 //! the document's charset (TAB and LF are single bytes in every charset
 //! Amazon uses, cp932 included).
+//!
+//! Built for files of millions of rows (the `ingest` bench): one line is
+//! held at a time, in buffers reused from line to line; a pure-ASCII line
+//! (most of them, in any charset) is used as it is, without decoding; and
+//! a record's cells are spans of that line, not strings of their own.
+//! Callers on a hot path read cells by the wanted column's position
+//! ([`Record::at`]) rather than by name.
 
 use std::io::BufRead;
 
@@ -74,7 +81,12 @@ pub struct Reader<R> {
     index: Vec<Option<usize>>,
     width: usize,
     line: usize,
+    /// The raw line being read (reused).
     buf: Vec<u8>,
+    /// That line decoded (reused).
+    text: String,
+    /// Where each cell of `text` starts and ends (reused).
+    spans: Vec<(u32, u32)>,
     /// Wanted columns the header lacks.
     pub missing: Vec<&'static str>,
     /// Header names nobody asked for.
@@ -90,9 +102,10 @@ pub struct Reader<R> {
 /// Issues kept in detail per file; the rest are only counted.
 pub const MAX_ISSUES: usize = 100;
 
-/// One data row.
+/// One data row: spans of the reader's current line.
 pub struct Record<'r> {
-    fields: Vec<String>,
+    text: &'r str,
+    spans: &'r [(u32, u32)],
     index: &'r [Option<usize>],
     columns: &'static [Column],
     pub line: usize,
@@ -106,17 +119,32 @@ impl Record<'_> {
     /// The trimmed value of a wanted column; `None` when the column is
     /// missing from the file or the cell is empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.pos(name)?;
-        let at = self.index[i]?;
-        self.fields
-            .get(at)
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
+        self.at(self.pos(name)?)
+    }
+
+    /// [`Self::get`] by the column's position in the wanted columns (no
+    /// name lookup: the hot path of large files).
+    pub fn at(&self, wanted: usize) -> Option<&str> {
+        let at = (*self.index.get(wanted)?)?;
+        let (a, b) = *self.spans.get(at)?;
+        let s = self.text.get(a as usize..b as usize)?.trim();
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// The name of wanted column `wanted`.
+    pub fn name(&self, wanted: usize) -> &'static str {
+        self.columns.get(wanted).map(|c| c.name).unwrap_or("?")
     }
 
     /// A required text cell.
     pub fn req(&self, name: &str) -> Result<&str, Issue> {
         self.get(name).ok_or_else(|| self.issue(name, "empty"))
+    }
+
+    /// [`Self::req`] by position.
+    pub fn req_at(&self, wanted: usize) -> Result<&str, Issue> {
+        self.at(wanted)
+            .ok_or_else(|| self.issue(self.name(wanted), "empty"))
     }
 
     /// A number cell (`1,234.50` and `1.234,50` both read as 1234.5);
@@ -151,6 +179,35 @@ impl Record<'_> {
     }
 }
 
+/// The position of `name` among `columns`, at compile time: parsers name
+/// their hot columns `const SKU: usize = position(&COLUMNS, "sku");` and a
+/// misspelt name fails the build instead of reading as empty.
+pub const fn position(columns: &[Column], name: &str) -> usize {
+    let mut i = 0;
+    while i < columns.len() {
+        if const_eq(columns[i].name, name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("no such column")
+}
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Amazon writes `1234.50`; some localised files `1.234,50` or `1,234.50`.
 pub fn parse_number(s: &str) -> Option<f64> {
     let s = s.trim();
@@ -176,7 +233,8 @@ impl<R: BufRead> Reader<R> {
     ) -> std::io::Result<Self> {
         let mut buf = Vec::new();
         input.read_until(b'\n', &mut buf)?;
-        let header = decode_line(&buf, encoding);
+        let mut header = String::new();
+        decode_line(&buf, encoding, &mut header);
         let names: Vec<String> = if header.is_empty() {
             Vec::new()
         } else {
@@ -207,6 +265,8 @@ impl<R: BufRead> Reader<R> {
             width: names.len(),
             line: 1,
             buf,
+            text: header,
+            spans: Vec::new(),
             missing,
             extra,
             issues: Vec::new(),
@@ -237,29 +297,39 @@ impl<R: BufRead> Reader<R> {
                 return Ok(None);
             }
             self.line += 1;
-            let text = decode_line(&self.buf, self.encoding);
-            if text.trim().is_empty() {
+            decode_line(&self.buf, self.encoding, &mut self.text);
+            if self.text.trim().is_empty() {
                 continue;
             }
             self.rows += 1;
-            let fields: Vec<String> = text.split('\t').map(str::to_string).collect();
-            if fields.len() != self.width {
+            self.spans.clear();
+            let mut start = 0u32;
+            for (i, b) in self.text.bytes().enumerate() {
+                if b == b'\t' {
+                    self.spans.push((start, i as u32));
+                    start = i as u32 + 1;
+                }
+            }
+            self.spans.push((start, self.text.len() as u32));
+            let cells = self.spans.len();
+            if cells != self.width {
                 let line = self.line;
                 let column = self
                     .columns
                     .iter()
                     .zip(&self.index)
-                    .find(|(_, at)| at.is_some_and(|a| a >= fields.len()))
+                    .find(|(_, at)| at.is_some_and(|a| a >= cells))
                     .map(|(c, _)| c.name.to_string());
                 self.skip(Issue {
                     line,
                     column,
-                    message: format!("{} cells, the header has {}", fields.len(), self.width),
+                    message: format!("{cells} cells, the header has {}", self.width),
                 });
                 continue;
             }
             return Ok(Some(Record {
-                fields,
+                text: &self.text,
+                spans: &self.spans,
                 index: &self.index,
                 columns: self.columns,
                 line: self.line,
@@ -288,7 +358,11 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
-fn decode_line(buf: &[u8], encoding: &'static Encoding) -> String {
+/// Decodes one line without its line break into `out` (cleared first).
+/// An ASCII line is the same text in every charset Amazon uses, so it is
+/// copied as it is; other lines go through the charset's decoder, which
+/// writes into `out` without a buffer of its own.
+fn decode_line(buf: &[u8], encoding: &'static Encoding, out: &mut String) {
     let mut b = buf;
     while let Some((last, rest)) = b.split_last() {
         if *last == b'\n' || *last == b'\r' {
@@ -297,7 +371,19 @@ fn decode_line(buf: &[u8], encoding: &'static Encoding) -> String {
             break;
         }
     }
-    encoding.decode_without_bom_handling(b).0.into_owned()
+    out.clear();
+    if b.is_ascii() {
+        if let Ok(s) = std::str::from_utf8(b) {
+            out.push_str(s);
+            return;
+        }
+    }
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let room = decoder
+        .max_utf8_buffer_length(b.len())
+        .unwrap_or(b.len() * 3 + 16);
+    out.reserve(room);
+    let (_, _, _) = decoder.decode_to_string(b, out, true);
 }
 
 #[cfg(test)]

@@ -12,12 +12,13 @@ use chrono::NaiveDate;
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{Column, Issue, Record};
-use super::report_util::{self as ru, Fetched, Parsed, Tally};
+use super::flatfile::{position, Column, Issue, Record};
+pub use super::report_util::StreamError;
+use super::report_util::{self as ru, Fetched, Parsed, Streamed, Tally};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::reports;
 use crate::store::jobs;
-use crate::store::seller_reports::{self as store, PlanningRow, Scope};
+use crate::store::seller_reports::{PlanningCells, PlanningRow, PlanningWriter, Scope};
 
 pub const REPORT_TYPE: &str = "GET_FBA_INVENTORY_PLANNING_DATA";
 const JOB: JobName = JobName::InventoryPlanning;
@@ -129,39 +130,105 @@ pub fn parse_snapshot_date(s: &str) -> Option<NaiveDate> {
         .or_else(|| NaiveDate::parse_from_str(s, "%m/%d/%Y").ok())
 }
 
-fn row(rec: &Record<'_>, fallback_date: NaiveDate) -> Result<PlanningRow, Issue> {
-    let snapshot_date = match rec.get("snapshot-date") {
+/// Positions in [`COLUMNS`] of the typed columns (checked at compile time).
+mod at {
+    use super::{position, COLUMNS};
+    pub const SNAPSHOT_DATE: usize = position(&COLUMNS, "snapshot-date");
+    pub const SKU: usize = position(&COLUMNS, "sku");
+    pub const ASIN: usize = position(&COLUMNS, "asin");
+    pub const FNSKU: usize = position(&COLUMNS, "fnsku");
+    pub const CONDITION: usize = position(&COLUMNS, "condition");
+    pub const AVAILABLE: usize = position(&COLUMNS, "available");
+    pub const INBOUND: usize = position(&COLUMNS, "inbound-quantity");
+    pub const RESERVED: usize = position(&COLUMNS, "reserved-quantity");
+    pub const UNFULFILLABLE: usize = position(&COLUMNS, "unfulfillable-quantity");
+    pub const DAYS_OF_SUPPLY: usize = position(&COLUMNS, "days-of-supply");
+    pub const T7: usize = position(&COLUMNS, "units-shipped-t7");
+    pub const T30: usize = position(&COLUMNS, "units-shipped-t30");
+    pub const T60: usize = position(&COLUMNS, "units-shipped-t60");
+    pub const T90: usize = position(&COLUMNS, "units-shipped-t90");
+    pub const AGE_0_90: usize = position(&COLUMNS, "inv-age-0-to-90-days");
+    pub const AGE_91_180: usize = position(&COLUMNS, "inv-age-91-to-180-days");
+    pub const AGE_181_270: usize = position(&COLUMNS, "inv-age-181-to-270-days");
+    pub const AGE_271_365: usize = position(&COLUMNS, "inv-age-271-to-365-days");
+    pub const AGE_365_PLUS: usize = position(&COLUMNS, "inv-age-365-plus-days");
+    pub const SALES_RANK: usize = position(&COLUMNS, "sales-rank");
+    pub const CURRENCY: usize = position(&COLUMNS, "currency");
+    pub const STORAGE_COST: usize = position(&COLUMNS, "estimated-storage-cost-next-month");
+    pub const RECOMMENDED_ACTION: usize = position(&COLUMNS, "recommended-action");
+}
+
+/// Whether wanted column `i` is typed (else it goes to `extra_json`).
+fn is_typed(i: usize) -> bool {
+    TYPED.contains(&COLUMNS[i].name)
+}
+
+/// One row's typed cells, borrowing the record, and its untyped cells
+/// written as a JSON object into `extra` (reused from row to row; the same
+/// text `serde_json` gives for [`ru::cells`]).
+fn cells<'r>(
+    rec: &'r Record<'_>,
+    fallback_date: NaiveDate,
+    typed: &[bool; COLUMNS.len()],
+    extra: &'r mut Vec<u8>,
+) -> Result<PlanningCells<'r>, Issue> {
+    let snapshot_date = match rec.at(at::SNAPSHOT_DATE) {
         None => fallback_date,
         Some(s) => parse_snapshot_date(s)
             .ok_or_else(|| rec.issue("snapshot-date", &format!("not a date: {s:?}")))?,
     };
-    let text = |n: &str| rec.get(n).map(str::to_string);
-    Ok(PlanningRow {
+    let int = |i| ru::int_at(rec, i);
+    let row = PlanningCells {
         snapshot_date,
-        sku: rec.req("sku")?.to_string(),
-        asin: text("asin"),
-        fnsku: text("fnsku"),
-        condition: text("condition"),
-        available: ru::int(rec, "available")?,
-        inbound_quantity: ru::int(rec, "inbound-quantity")?,
-        reserved_quantity: ru::int(rec, "reserved-quantity")?,
-        unfulfillable_quantity: ru::int(rec, "unfulfillable-quantity")?,
-        days_of_supply: ru::num(rec, "days-of-supply")?,
-        units_shipped_t7: ru::int(rec, "units-shipped-t7")?,
-        units_shipped_t30: ru::int(rec, "units-shipped-t30")?,
-        units_shipped_t60: ru::int(rec, "units-shipped-t60")?,
-        units_shipped_t90: ru::int(rec, "units-shipped-t90")?,
-        inv_age_0_to_90_days: ru::int(rec, "inv-age-0-to-90-days")?,
-        inv_age_91_to_180_days: ru::int(rec, "inv-age-91-to-180-days")?,
-        inv_age_181_to_270_days: ru::int(rec, "inv-age-181-to-270-days")?,
-        inv_age_271_to_365_days: ru::int(rec, "inv-age-271-to-365-days")?,
-        inv_age_365_plus_days: ru::int(rec, "inv-age-365-plus-days")?,
-        sales_rank: ru::int(rec, "sales-rank")?,
-        currency: text("currency"),
-        estimated_storage_cost_next_month: ru::num(rec, "estimated-storage-cost-next-month")?,
-        recommended_action: text("recommended-action"),
-        extra: ru::cells(rec, &COLUMNS, TYPED),
-    })
+        sku: rec.req_at(at::SKU)?,
+        asin: rec.at(at::ASIN),
+        fnsku: rec.at(at::FNSKU),
+        condition: rec.at(at::CONDITION),
+        available: int(at::AVAILABLE)?,
+        inbound_quantity: int(at::INBOUND)?,
+        reserved_quantity: int(at::RESERVED)?,
+        unfulfillable_quantity: int(at::UNFULFILLABLE)?,
+        days_of_supply: ru::num_at(rec, at::DAYS_OF_SUPPLY)?,
+        units_shipped_t7: int(at::T7)?,
+        units_shipped_t30: int(at::T30)?,
+        units_shipped_t60: int(at::T60)?,
+        units_shipped_t90: int(at::T90)?,
+        inv_age_0_to_90_days: int(at::AGE_0_90)?,
+        inv_age_91_to_180_days: int(at::AGE_91_180)?,
+        inv_age_181_to_270_days: int(at::AGE_181_270)?,
+        inv_age_271_to_365_days: int(at::AGE_271_365)?,
+        inv_age_365_plus_days: int(at::AGE_365_PLUS)?,
+        sales_rank: int(at::SALES_RANK)?,
+        currency: rec.at(at::CURRENCY),
+        estimated_storage_cost_next_month: ru::num_at(rec, at::STORAGE_COST)?,
+        recommended_action: rec.at(at::RECOMMENDED_ACTION),
+        extra_json: "",
+    };
+    extra.clear();
+    extra.push(b'{');
+    for (i, c) in COLUMNS.iter().enumerate() {
+        if typed[i] {
+            continue;
+        }
+        if let Some(v) = rec.at(i) {
+            if extra.len() > 1 {
+                extra.push(b',');
+            }
+            // Column names are plain ASCII (no escaping needed); values
+            // are escaped by serde_json, as `ru::cells` + `to_string` did.
+            extra.push(b'"');
+            extra.extend_from_slice(c.name.as_bytes());
+            extra.extend_from_slice(b"\":");
+            serde_json::to_writer(&mut *extra, v).map_err(|e| rec.issue(c.name, &e.to_string()))?;
+        }
+    }
+    extra.push(b'}');
+    let extra_json = std::str::from_utf8(extra).map_err(|e| rec.issue("extra", &e.to_string()))?;
+    Ok(PlanningCells { extra_json, ..row })
+}
+
+fn typed_mask() -> [bool; COLUMNS.len()] {
+    std::array::from_fn(is_typed)
 }
 
 /// Parses the report; rows without a snapshot date are dated `today` (the
@@ -171,7 +238,91 @@ pub fn parse(
     encoding: &'static Encoding,
     today: NaiveDate,
 ) -> Result<Parsed<PlanningRow>, String> {
-    ru::read_flat(bytes, encoding, &COLUMNS, |rec| row(rec, today))
+    let typed = typed_mask();
+    let mut extra = Vec::new();
+    ru::read_flat(bytes, encoding, &COLUMNS, |rec| {
+        let c = cells(rec, today, &typed, &mut extra)?;
+        let own = |s: Option<&str>| s.map(str::to_string);
+        Ok(PlanningRow {
+            snapshot_date: c.snapshot_date,
+            sku: c.sku.to_string(),
+            asin: own(c.asin),
+            fnsku: own(c.fnsku),
+            condition: own(c.condition),
+            available: c.available,
+            inbound_quantity: c.inbound_quantity,
+            reserved_quantity: c.reserved_quantity,
+            unfulfillable_quantity: c.unfulfillable_quantity,
+            days_of_supply: c.days_of_supply,
+            units_shipped_t7: c.units_shipped_t7,
+            units_shipped_t30: c.units_shipped_t30,
+            units_shipped_t60: c.units_shipped_t60,
+            units_shipped_t90: c.units_shipped_t90,
+            inv_age_0_to_90_days: c.inv_age_0_to_90_days,
+            inv_age_91_to_180_days: c.inv_age_91_to_180_days,
+            inv_age_181_to_270_days: c.inv_age_181_to_270_days,
+            inv_age_271_to_365_days: c.inv_age_271_to_365_days,
+            inv_age_365_plus_days: c.inv_age_365_plus_days,
+            sales_rank: c.sales_rank,
+            currency: own(c.currency),
+            estimated_storage_cost_next_month: c.estimated_storage_cost_next_month,
+            recommended_action: own(c.recommended_action),
+            extra: ru::cells(rec, &COLUMNS, TYPED),
+        })
+    })
+}
+
+/// What [`store_stream`] did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoredPlanning {
+    /// Rows read and stored (changed or not); skipped rows are in `read`.
+    pub rows: u64,
+    /// Rows inserted or changed.
+    pub written: u64,
+    /// The newest snapshot date read.
+    pub snapshot: Option<NaiveDate>,
+    /// The reader's account: rows taken, skipped rows, missing columns.
+    pub read: Streamed,
+    pub summary: Option<String>,
+}
+
+/// Parses the report from `input` and stores each row as it is read, in
+/// the caller's transaction (what the job does; [`parse`] +
+/// `store::write_planning` give the same rows and the same writes). Holds
+/// one line at a time, so memory does not grow with the report.
+pub fn store_stream(
+    conn: &rusqlite::Connection,
+    scope: &Scope<'_>,
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+    today: NaiveDate,
+) -> Result<StoredPlanning, StreamError> {
+    let typed = typed_mask();
+    let mut extra = Vec::with_capacity(4096);
+    let mut writer = PlanningWriter::new(conn, scope)?;
+    let (mut written, mut snapshot) = (0, None::<NaiveDate>);
+    let read = ru::stream_flat(
+        input,
+        encoding,
+        &COLUMNS,
+        |rec| {
+            let row = match cells(rec, today, &typed, &mut extra) {
+                Ok(r) => r,
+                Err(issue) => return Ok(Err(issue)),
+            };
+            written += writer.write(&row)?;
+            snapshot = snapshot.max(Some(row.snapshot_date));
+            Ok(Ok(()))
+        },
+        StreamError::Unreadable,
+    )?;
+    Ok(StoredPlanning {
+        rows: read.rows,
+        written,
+        snapshot,
+        summary: read.summary.clone(),
+        read,
+    })
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
@@ -180,13 +331,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     for m in ctx.account.marketplaces() {
         let today = ru::day_of(m, ctx.now);
         let req = ru::request(REPORT_TYPE, m);
-        let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
+        let (doc, handle) = match ru::fetch(ctx, JOB, &req).await? {
             Fetched::Doc(d) => {
-                let p = parse(d.bytes(), d.encoding(), today)
-                    .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
-                (p, d.handle)
+                let h = d.handle.clone();
+                (Some(d), h)
             }
-            Fetched::NoData(h) => (Parsed::default(), h),
+            Fetched::NoData(h) => (None, h),
             Fetched::Later(why) => {
                 tally.note(format!("{}: {why}", m.country));
                 continue;
@@ -196,26 +346,45 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
                 continue;
             }
         };
-        tally.issues(&format!("{} planning", m.country), &parsed);
         let scope = Scope {
             account,
             marketplace_id: m.id,
             now: ctx.now,
         };
-        let snapshot = parsed.rows.iter().map(|r| r.snapshot_date).max();
-        tally.rows += ctx.with_db(|c| {
+        // Parsed and stored as it is read (one line at a time), rows,
+        // cursor and report row in one transaction.
+        let stored = ctx.with_db(|c| {
             let tx = c.transaction()?;
-            let n = store::write_planning(&tx, &scope, &parsed.rows)?;
+            let stored = match &doc {
+                None => StoredPlanning::default(),
+                Some(d) => {
+                    let res = reports::gunzip_stream(d.bytes(), false, |input| {
+                        store_stream(&tx, &scope, input, d.encoding(), today)
+                    });
+                    match res {
+                        Ok(s) => s,
+                        Err(StreamError::Store(e)) => return Err(e),
+                        Err(StreamError::Unreadable(e)) => return Ok(Err(e)),
+                    }
+                }
+            };
             let cursor = json!({
-                "snapshot_date": snapshot.map(|d| d.to_string()),
-                "skus": parsed.rows.len(),
-                "skipped": parsed.skipped,
+                "snapshot_date": stored.snapshot.map(|d| d.to_string()),
+                "skus": stored.rows,
+                "skipped": stored.read.skipped,
             });
             jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cursor, ctx.now)?;
             reports::finish(&tx, &handle)?;
             tx.commit()?;
-            Ok(n)
+            Ok(Ok(stored))
         })?;
+        let stored =
+            stored.map_err(|e| JobError::Data(format!("report {}: {e}", handle.report_id)))?;
+        tally.summary(
+            &format!("{} planning", m.country),
+            stored.summary.as_deref(),
+        );
+        tally.rows += stored.written;
     }
     tally.finish()
 }

@@ -47,6 +47,8 @@ use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use super::flatfile::{self, Column, Issue, Record};
+use super::report_util as ru;
+use super::report_util::StreamError;
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::client::CallSpec;
 use crate::amazon::marketplace::Marketplace;
@@ -211,34 +213,76 @@ struct Line {
     total: Option<f64>,
 }
 
+/// Positions in [`REPORT_COLUMNS`] (checked at compile time).
+mod at {
+    use super::super::flatfile::position;
+    use super::REPORT_COLUMNS as C;
+    pub const ORDER_ID: usize = position(C, "amazon-order-id");
+    pub const MERCHANT_ORDER_ID: usize = position(C, "merchant-order-id");
+    pub const PURCHASE_DATE: usize = position(C, "purchase-date");
+    pub const LAST_UPDATED: usize = position(C, "last-updated-date");
+    pub const ORDER_STATUS: usize = position(C, "order-status");
+    pub const CHANNEL: usize = position(C, "fulfillment-channel");
+    pub const SALES_CHANNEL: usize = position(C, "sales-channel");
+    pub const SERVICE_LEVEL: usize = position(C, "ship-service-level");
+    pub const PRODUCT_NAME: usize = position(C, "product-name");
+    pub const SKU: usize = position(C, "sku");
+    pub const ASIN: usize = position(C, "asin");
+    pub const ITEM_STATUS: usize = position(C, "item-status");
+    pub const QUANTITY: usize = position(C, "quantity");
+    pub const CURRENCY: usize = position(C, "currency");
+    pub const ITEM_PRICE: usize = position(C, "item-price");
+    pub const ITEM_TAX: usize = position(C, "item-tax");
+    pub const SHIPPING_PRICE: usize = position(C, "shipping-price");
+    pub const SHIPPING_TAX: usize = position(C, "shipping-tax");
+    pub const GIFT_WRAP_PRICE: usize = position(C, "gift-wrap-price");
+    pub const GIFT_WRAP_TAX: usize = position(C, "gift-wrap-tax");
+    pub const PROMOTION: usize = position(C, "item-promotion-discount");
+    pub const SHIP_PROMOTION: usize = position(C, "ship-promotion-discount");
+    pub const BUSINESS: usize = position(C, "is-business-order");
+}
+
 fn report_line(rec: &Record<'_>, marketplace: &str, tz: Tz) -> Result<Line, Issue> {
-    let time = |col: &str| -> Result<DateTime<Utc>, Issue> {
-        let v = rec.req(col)?;
-        parse_time(v).ok_or_else(|| rec.issue(col, &format!("not a date-time: {v:?}")))
+    let time = |col: usize| -> Result<DateTime<Utc>, Issue> {
+        let v = rec.req_at(col)?;
+        parse_time(v).ok_or_else(|| rec.issue(rec.name(col), &format!("not a date-time: {v:?}")))
     };
-    let order_id = rec.req("amazon-order-id")?.to_string();
-    let purchase = time("purchase-date")?;
-    let updated = time("last-updated-date")?;
-    let raw_status = rec.req("order-status")?.to_string();
-    let sku = rec.req("sku")?.to_string();
-    let item_status = rec.get("item-status").map(str::to_string);
+    let order_id = rec.req_at(at::ORDER_ID)?.to_string();
+    let purchase = time(at::PURCHASE_DATE)?;
+    let updated = time(at::LAST_UPDATED)?;
+    let raw_status = rec.req_at(at::ORDER_STATUS)?.to_string();
+    let sku = rec.req_at(at::SKU)?.to_string();
+    let item_status = rec.at(at::ITEM_STATUS).map(str::to_string);
     let cancelled = item_status
         .as_deref()
         .is_some_and(|s| map_status(s) == "canceled");
-    let quantity = rec.int("quantity")?.unwrap_or(0);
+    let quantity = match rec.at(at::QUANTITY) {
+        None => 0,
+        Some(s) => s
+            .parse::<i64>()
+            .map_err(|_| rec.issue("quantity", &format!("not a whole number: {s:?}")))?,
+    };
     if quantity < 0 {
         return Err(rec.issue("quantity", "negative"));
     }
-    let money = |col: &str| -> Result<Option<f64>, Issue> {
-        Ok(if cancelled { None } else { rec.num(col)? })
+    let money = |col: usize| -> Result<Option<f64>, Issue> {
+        if cancelled {
+            return Ok(None);
+        }
+        match rec.at(col) {
+            None => Ok(None),
+            Some(s) => flatfile::parse_number(s)
+                .map(Some)
+                .ok_or_else(|| rec.issue(rec.name(col), &format!("not a number: {s:?}"))),
+        }
     };
-    let item_price = money("item-price")?;
-    let item_tax = money("item-tax")?;
-    let shipping_price = money("shipping-price")?;
-    let shipping_tax = money("shipping-tax")?;
-    let gift = add(money("gift-wrap-price")?, money("gift-wrap-tax")?);
-    let promo = money("item-promotion-discount")?.map(f64::abs);
-    let ship_promo = money("ship-promotion-discount")?.map(f64::abs);
+    let item_price = money(at::ITEM_PRICE)?;
+    let item_tax = money(at::ITEM_TAX)?;
+    let shipping_price = money(at::SHIPPING_PRICE)?;
+    let shipping_tax = money(at::SHIPPING_TAX)?;
+    let gift = add(money(at::GIFT_WRAP_PRICE)?, money(at::GIFT_WRAP_TAX)?);
+    let promo = money(at::PROMOTION)?.map(f64::abs);
+    let ship_promo = money(at::SHIP_PROMOTION)?.map(f64::abs);
     let total = if item_price.is_none() {
         None
     } else {
@@ -252,31 +296,29 @@ fn report_line(rec: &Record<'_>, marketplace: &str, tz: Tz) -> Result<Line, Issu
                 - ship_promo.unwrap_or(0.0),
         )
     };
-    let currency = rec.get("currency").map(str::to_string);
+    let currency = rec.at(at::CURRENCY).map(str::to_string);
     Ok(Line {
         order: OrderRow {
             order_id,
             marketplace_id: marketplace.to_string(),
-            merchant_order_id: rec.get("merchant-order-id").map(str::to_string),
+            merchant_order_id: rec.at(at::MERCHANT_ORDER_ID).map(str::to_string),
             purchase_date: purchase,
             purchase_day: day(purchase, tz),
             last_updated_date: updated,
             status: map_status(&raw_status),
             raw_status,
-            fulfillment_channel: rec.get("fulfillment-channel").and_then(map_channel),
-            sales_channel: rec.get("sales-channel").map(str::to_string),
-            ship_service_level: rec.get("ship-service-level").map(service_level),
-            is_business_order: rec
-                .get("is-business-order")
-                .map(|v| v.eq_ignore_ascii_case("true")),
+            fulfillment_channel: rec.at(at::CHANNEL).and_then(map_channel),
+            sales_channel: rec.at(at::SALES_CHANNEL).map(str::to_string),
+            ship_service_level: rec.at(at::SERVICE_LEVEL).map(service_level),
+            is_business_order: rec.at(at::BUSINESS).map(|v| v.eq_ignore_ascii_case("true")),
             currency: currency.clone(),
             order_total: None,
             source: "report",
         },
         item: ItemRow {
             sku,
-            asin: rec.get("asin").map(str::to_string),
-            title: rec.get("product-name").map(str::to_string),
+            asin: rec.at(at::ASIN).map(str::to_string),
+            title: rec.at(at::PRODUCT_NAME).map(str::to_string),
             quantity: if cancelled { 0 } else { quantity },
             // The line's own status says how much of it left: all or none.
             quantity_shipped: match item_status.as_deref().map(map_status) {
@@ -296,6 +338,28 @@ fn report_line(rec: &Record<'_>, marketplace: &str, tz: Tz) -> Result<Line, Issu
     })
 }
 
+/// An order being gathered from its lines: the order, its lines by SKU.
+type Gathered = (OrderRow, BTreeMap<String, ItemRow>);
+
+/// Adds one line to its order (started by the line when `entry` is empty).
+fn gather(entry: &mut Option<Gathered>, line: Line) {
+    let (order, items) = entry.get_or_insert_with(|| (line.order.clone(), BTreeMap::new()));
+    // Lines of one order agree on the order's fields; keep the newest.
+    if line.order.last_updated_date > order.last_updated_date {
+        let total = order.order_total;
+        *order = line.order;
+        order.order_total = total;
+    }
+    order.order_total = add(order.order_total, line.total);
+    push_item(items, line.item);
+}
+
+/// A gathered order as stored: its total rounded, its lines by SKU.
+fn finished((mut o, items): Gathered) -> OrderRecord {
+    o.order_total = o.order_total.map(round2);
+    (o, items.into_values().collect())
+}
+
 /// Parses an orders flat file into orders (lines of one order gathered,
 /// wherever they are in the file). Returns the reader's account of
 /// skipped rows and missing columns, if any.
@@ -305,46 +369,124 @@ pub fn parse_report(
     marketplace: &str,
     tz: Tz,
 ) -> (Vec<OrderRecord>, Option<String>) {
-    let mut reader = match flatfile::Reader::new(bytes, encoding, REPORT_COLUMNS) {
-        Ok(r) => r,
-        Err(e) => return (Vec::new(), Some(format!("unreadable document: {e}"))),
-    };
-    let mut orders: BTreeMap<String, (OrderRow, BTreeMap<String, ItemRow>)> = BTreeMap::new();
-    loop {
-        let line = match reader.next_record() {
-            Ok(Some(rec)) => report_line(&rec, marketplace, tz),
-            Ok(None) => break,
-            Err(e) => {
-                return (Vec::new(), Some(format!("unreadable document: {e}")));
-            }
-        };
-        let line = match line {
-            Ok(l) => l,
-            Err(issue) => {
-                reader.skip(issue);
-                continue;
-            }
-        };
-        let entry = orders
-            .entry(line.order.order_id.clone())
-            .or_insert_with(|| (line.order.clone(), BTreeMap::new()));
-        // Lines of one order agree on the order's fields; keep the newest.
-        if line.order.last_updated_date > entry.0.last_updated_date {
-            let total = entry.0.order_total;
-            entry.0 = line.order.clone();
-            entry.0.order_total = total;
-        }
-        entry.0.order_total = add(entry.0.order_total, line.total);
-        push_item(&mut entry.1, line.item);
+    let mut orders: BTreeMap<String, Option<Gathered>> = BTreeMap::new();
+    let read = ru::stream_flat(
+        bytes,
+        encoding,
+        REPORT_COLUMNS,
+        |rec| {
+            Ok(report_line(rec, marketplace, tz).map(|line| {
+                let entry = orders.entry(line.order.order_id.clone()).or_default();
+                gather(entry, line);
+            }))
+        },
+        |e| e,
+    );
+    match read {
+        Err(e) => (Vec::new(), Some(e)),
+        Ok(read) => (
+            orders.into_values().flatten().map(finished).collect(),
+            read.summary,
+        ),
     }
-    let out = orders
-        .into_values()
-        .map(|(mut o, items)| {
-            o.order_total = o.order_total.map(round2);
-            (o, items.into_values().collect())
-        })
-        .collect();
-    (out, reader.summary())
+}
+
+/// What [`store_report`] did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoredOrders {
+    /// Orders read (each written once, or more when its lines are apart).
+    pub orders: u64,
+    /// Order and item rows inserted or changed.
+    pub written: u64,
+    /// The reader's account of the lines: taken, skipped, missing columns.
+    pub read: ru::Streamed,
+    pub summary: Option<String>,
+}
+
+/// Two independent 64-bit hashes of an order id: what [`store_report`]
+/// remembers of each order it stored (16 bytes, not the id and its rows).
+fn id_hash(id: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let mut a = std::hash::DefaultHasher::new();
+    id.hash(&mut a);
+    let mut b = std::hash::DefaultHasher::new();
+    (0x5eed_u16, id).hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Parses an orders flat file from `input` and stores it as it is read, in
+/// the caller's transaction: the history path of the job. Gives the same
+/// rows as [`parse_report`] + `store::upsert_order`, holding one order at a
+/// time instead of the whole report. Amazon writes an order's lines one
+/// after another, so an order is stored when a line of another order
+/// comes; should its lines be apart, a later line is added to what was
+/// stored for it (the 128-bit hashes of the ids stored say which ids were
+/// already seen in this file; a stored order from an earlier file is
+/// replaced whole, as always).
+pub fn store_report(
+    conn: &rusqlite::Connection,
+    account: &str,
+    input: impl std::io::BufRead,
+    encoding: &'static encoding_rs::Encoding,
+    marketplace: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<StoredOrders, StreamError> {
+    let mut w = store::OrderWriter::new(conn, account, now)?;
+    let mut seen: std::collections::HashSet<u128> = std::collections::HashSet::new();
+    let mut cur: Option<Gathered> = None;
+    let (mut orders, mut written) = (0u64, 0u64);
+    // Stores a gathered order and remembers its id.
+    fn flush(
+        g: Gathered,
+        w: &mut store::OrderWriter<'_>,
+        seen: &mut std::collections::HashSet<u128>,
+    ) -> Result<u64, crate::store::StoreError> {
+        seen.insert(id_hash(&g.0.order_id));
+        let (o, items) = finished(g);
+        w.write(&o, &items)
+    }
+    let read = ru::stream_flat(
+        input,
+        encoding,
+        REPORT_COLUMNS,
+        |rec| {
+            let line = match report_line(rec, marketplace, tz) {
+                Ok(l) => l,
+                Err(issue) => return Ok(Err(issue)),
+            };
+            if cur
+                .as_ref()
+                .is_some_and(|(o, _)| o.order_id != line.order.order_id)
+            {
+                if let Some(g) = cur.take() {
+                    written += flush(g, &mut w, &mut seen)?;
+                    orders += 1;
+                }
+            }
+            if cur.is_none() && seen.contains(&id_hash(&line.order.order_id)) {
+                // An order met again: gather onto what this file stored.
+                cur = w.load(&line.order.order_id)?.map(|(o, items)| {
+                    let items = items.into_iter().map(|i| (i.sku.clone(), i)).collect();
+                    (o, items)
+                });
+                orders = orders.saturating_sub(1);
+            }
+            gather(&mut cur, line);
+            Ok(Ok(()))
+        },
+        StreamError::Unreadable,
+    )?;
+    if let Some(g) = cur.take() {
+        written += flush(g, &mut w, &mut seen)?;
+        orders += 1;
+    }
+    Ok(StoredOrders {
+        orders,
+        written,
+        summary: read.summary.clone(),
+        read,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -758,12 +900,12 @@ async fn backfill(
     let mut waiting = 0;
     for req in &requests {
         let (a, b) = (req.data_start.unwrap_or(end), req.data_end.unwrap_or(end));
-        let (orders, handle, issues) = match reports::fetch(ctx, JobName::Orders, req).await? {
+        let (doc, handle) = match reports::fetch(ctx, JobName::Orders, req).await? {
             ReportOutcome::Document(doc) => {
-                let (orders, issues) = parse_report(doc.bytes(), doc.encoding(), m.id, tz);
-                (orders, doc.handle, issues)
+                let h = doc.handle.clone();
+                (Some(doc), h)
             }
-            ReportOutcome::NoData(h) => (Vec::new(), h, None),
+            ReportOutcome::NoData(h) => (None, h),
             ReportOutcome::Pending { report_id, status } => {
                 waiting += 1;
                 tracing::info!(account, report_id, status, "orders report still pending");
@@ -778,12 +920,38 @@ async fn backfill(
                 continue;
             }
         };
-        if let Some(i) = issues {
+        cursor.complete(a, b);
+        // Parsed and stored as it is read: one order in memory at a time;
+        // the orders, the cursor and the report row in one transaction.
+        let stored = ctx.with_db(|c| {
+            let tx = c.transaction()?;
+            let stored = match &doc {
+                None => StoredOrders::default(),
+                Some(d) => {
+                    let res = reports::gunzip_stream(d.bytes(), false, |input| {
+                        store_report(&tx, account, input, d.encoding(), m.id, tz, ctx.now)
+                    });
+                    match res {
+                        Ok(s) => s,
+                        Err(StreamError::Store(e)) => return Err(e),
+                        // As a document that reads as nothing: noted below.
+                        Err(StreamError::Unreadable(e)) => StoredOrders {
+                            summary: Some(e),
+                            ..StoredOrders::default()
+                        },
+                    }
+                }
+            };
+            jobs::set_cursor(&tx, JOB, account, m.id, &cursor.to_json(), ctx.now)?;
+            reports::finish(&tx, &handle)?;
+            tx.commit()?;
+            Ok(stored)
+        })?;
+        if let Some(i) = &stored.summary {
             tracing::warn!(account, report_id = %handle.report_id, "{i}");
             notes.push(format!("report {}: {i}", handle.report_id));
         }
-        cursor.complete(a, b);
-        *rows += save(ctx, m, &orders, &cursor, Some(&handle))?;
+        *rows += stored.written;
     }
     if waiting > 0 {
         notes.push(format!(

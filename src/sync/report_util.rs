@@ -95,21 +95,73 @@ pub fn read_flat<T>(
     columns: &'static [Column],
     mut each: impl FnMut(&Record<'_>) -> Result<T, Issue>,
 ) -> Result<Parsed<T>, String> {
-    let mut reader =
-        Reader::new(bytes, encoding, columns).map_err(|e| format!("unreadable document: {e}"))?;
     let mut rows = Vec::new();
+    let streamed = stream_flat(
+        bytes,
+        encoding,
+        columns,
+        |rec| Ok::<_, String>(each(rec).map(|t| rows.push(t))),
+        |e| e,
+    )?;
+    Ok(Parsed {
+        rows,
+        issues: streamed.issues,
+        skipped: streamed.skipped,
+        missing: streamed.missing,
+        summary: streamed.summary,
+    })
+}
+
+/// What streaming a flat file gave: [`Parsed`] without the rows, which
+/// went to the caller one at a time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Streamed {
+    /// Rows the caller took.
+    pub rows: u64,
+    pub issues: Vec<Issue>,
+    pub skipped: u64,
+    pub missing: Vec<&'static str>,
+    pub summary: Option<String>,
+}
+
+/// Why a streamed report stopped before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The document could not be read (a broken gzip stream).
+    #[error("{0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// [`read_flat`] without collecting: `each` gets one record at a time and
+/// answers `Ok(Ok(()))` (taken), `Ok(Err(issue))` (skipped with the issue)
+/// or `Err(e)` (stop: a store error). An unreadable input (a broken gzip
+/// stream) stops with `unreadable("unreadable document: …")`. This is how
+/// the jobs read a large report: nothing but the current line is held, so
+/// memory does not grow with the file.
+pub fn stream_flat<E>(
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+    columns: &'static [Column],
+    mut each: impl FnMut(&Record<'_>) -> Result<Result<(), Issue>, E>,
+    unreadable: impl Fn(String) -> E,
+) -> Result<Streamed, E> {
+    let mut reader = Reader::new(input, encoding, columns)
+        .map_err(|e| unreadable(format!("unreadable document: {e}")))?;
+    let mut rows = 0;
     loop {
         let res = match reader.next_record() {
-            Ok(Some(rec)) => each(&rec),
+            Ok(Some(rec)) => each(&rec)?,
             Ok(None) => break,
-            Err(e) => return Err(format!("unreadable document: {e}")),
+            Err(e) => return Err(unreadable(format!("unreadable document: {e}"))),
         };
         match res {
-            Ok(t) => rows.push(t),
+            Ok(()) => rows += 1,
             Err(issue) => reader.skip(issue),
         }
     }
-    Ok(Parsed {
+    Ok(Streamed {
         rows,
         summary: reader.summary(),
         issues: std::mem::take(&mut reader.issues),
@@ -154,6 +206,26 @@ pub fn int(rec: &Record<'_>, name: &str) -> Result<Option<i64>, Issue> {
         Some(v) => parse_int(v)
             .map(Some)
             .ok_or_else(|| rec.issue(name, &format!("not a whole number: {v:?}"))),
+    }
+}
+
+/// [`num`] by the wanted column's position (see `flatfile::position`).
+pub fn num_at(rec: &Record<'_>, wanted: usize) -> Result<Option<f64>, Issue> {
+    match rec.at(wanted) {
+        None => Ok(None),
+        Some(v) => parse_num(v)
+            .map(Some)
+            .ok_or_else(|| rec.issue(rec.name(wanted), &format!("not a number: {v:?}"))),
+    }
+}
+
+/// [`int`] by the wanted column's position.
+pub fn int_at(rec: &Record<'_>, wanted: usize) -> Result<Option<i64>, Issue> {
+    match rec.at(wanted) {
+        None => Ok(None),
+        Some(v) => parse_int(v)
+            .map(Some)
+            .ok_or_else(|| rec.issue(rec.name(wanted), &format!("not a whole number: {v:?}"))),
     }
 }
 
@@ -281,7 +353,12 @@ impl Tally {
 
     /// Notes a parse's skipped rows and missing columns.
     pub fn issues<T>(&mut self, what: &str, parsed: &Parsed<T>) {
-        if let Some(d) = &parsed.summary {
+        self.summary(what, parsed.summary.as_deref());
+    }
+
+    /// Notes a reader's one-line account of problems, if any.
+    pub fn summary(&mut self, what: &str, summary: Option<&str>) {
+        if let Some(d) = summary {
             tracing::warn!(report = what, "{d}");
             self.notes.push(format!("{what}: {d}"));
         }

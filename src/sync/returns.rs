@@ -126,7 +126,8 @@ fn merge(rows: Vec<ReturnRow>) -> Vec<ReturnRow> {
     for r in rows {
         let key = (r.order_id.clone(), r.sku.clone(), r.return_ref.clone());
         match at.get(&key) {
-            Some(&i) => out[i].quantity += r.quantity,
+            // Saturating: two lines of i64::MAX must not overflow.
+            Some(&i) => out[i].quantity = out[i].quantity.saturating_add(r.quantity),
             None => {
                 at.insert(key, out.len());
                 out.push(r);
@@ -338,6 +339,17 @@ mod tests {
         assert_eq!(b.return_ref, "2026-02-11T09:00:00+00:00");
         assert_eq!(b.disposition.as_deref(), Some("DEFECTIVE"));
         assert_eq!(b.raw["customer-comments"], "broken");
+    }
+
+    #[test]
+    fn huge_quantities_of_one_return_saturate() {
+        // Found by fuzzing (fuzz/regressions/returns/): it overflowed.
+        let text = "return-date\torder-id\tsku\tquantity\tlicense-plate-number\n\
+                    2026-02-10\t111-1\tS1\t9223372036854775807\tLPN1\n\
+                    2026-02-10\t111-1\tS1\t9223372036854775807\tLPN1\n";
+        let p = parse(FBA_REPORT_TYPE, text.as_bytes(), encoding_rs::UTF_8, us()).unwrap();
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(p.rows[0].quantity, i64::MAX);
     }
 
     #[test]

@@ -134,9 +134,10 @@ pub fn parse(text: &str) -> Result<SalesTraffic, String> {
             // SKU granularity lists a child once per SKU: add them up, buy box
             // weighted by page views and unit session % from the sums.
             Some((acc, w)) => {
+                // Saturating: a count too big for i64 arrives as i64::MAX.
                 let add = |a: Option<i64>, b: Option<i64>| match (a, b) {
                     (None, None) => None,
-                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+                    (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
                 };
                 acc.sessions = add(acc.sessions, row.sessions);
                 acc.page_views = add(acc.page_views, row.page_views);
@@ -500,5 +501,16 @@ mod tests {
         assert!(parse("{\"salesAndTrafficByDate\": ").is_err());
         // An object without the blocks is an empty (valid) answer.
         assert_eq!(parse("{}").unwrap(), SalesTraffic::default());
+    }
+
+    #[test]
+    fn huge_counts_of_one_child_saturate() {
+        // Found by fuzzing (fuzz/regressions/sales_traffic/): it overflowed.
+        let doc = r#"{"salesAndTrafficByAsin":[
+            {"childAsin":"B1","trafficByAsin":{"sessions":1e30}},
+            {"childAsin":"B1","trafficByAsin":{"sessions":1e30}}]}"#;
+        let st = parse(doc).unwrap();
+        assert_eq!(st.asins.len(), 1);
+        assert_eq!(st.asins[0].sessions, Some(i64::MAX));
     }
 }

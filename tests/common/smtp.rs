@@ -6,10 +6,15 @@
 //! its envelope, can answer DATA with a 4xx or 5xx for the next N messages,
 //! and can be stopped (clients then get "connection refused") and started
 //! again on the same port, which is how the tests play "server down".
+//! It can also hold each accepted message's final reply for a while
+//! ([`SmtpServer::set_accept_delay`]), and says how many messages are in
+//! that window ([`SmtpServer::in_data`]), so the crash drill can kill a
+//! client between "the server took the message" and "the client knows".
 //! Every read has a timeout, so a confused client cannot hang a test.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,6 +56,27 @@ struct Shared {
     auths: Mutex<Vec<(String, String, bool)>>,
     /// Answer DATA with this reply for the next N messages.
     fail: Mutex<Option<(String, usize)>>,
+    /// Sleep this long between storing a message and answering 250.
+    accept_delay: Mutex<Duration>,
+    /// Sessions between the DATA command and the reply to the final ".".
+    in_data: AtomicUsize,
+}
+
+/// Counts a session as "in DATA" for its life (connections dropped by a
+/// killed client included).
+struct InData<'a>(&'a AtomicUsize);
+
+impl<'a> InData<'a> {
+    fn new(n: &'a AtomicUsize) -> InData<'a> {
+        n.fetch_add(1, Ordering::SeqCst);
+        InData(n)
+    }
+}
+
+impl Drop for InData<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub struct SmtpServer {
@@ -101,6 +127,18 @@ impl SmtpServer {
     /// "451 4.3.0 try again later", "550 5.7.1 message refused").
     pub fn fail_next(&self, n: usize, reply: &str) {
         *self.shared.fail.lock().unwrap() = Some((reply.to_string(), n));
+    }
+
+    /// Holds the 250 after each accepted message for `d` (the message is
+    /// already recorded: a client that dies meanwhile has delivered it
+    /// without knowing).
+    pub fn set_accept_delay(&self, d: Duration) {
+        *self.shared.accept_delay.lock().unwrap() = d;
+    }
+
+    /// Sessions between DATA and its final reply right now.
+    pub fn in_data(&self) -> usize {
+        self.shared.in_data.load(Ordering::SeqCst)
     }
 
     /// Stops listening and drops every connection: clients get
@@ -297,6 +335,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>, opts: Options) -> Io {
                 if from.is_none() || rcpts.is_empty() {
                     "503 5.5.1 MAIL and RCPT first\r\n".into()
                 } else {
+                    let _in_data = InData::new(&shared.in_data);
                     w.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                         .await?;
                     let mut data = Vec::new();
@@ -327,7 +366,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>, opts: Options) -> Io {
                     };
                     let envelope_from = from.take().unwrap_or_default();
                     let recipients = std::mem::take(&mut rcpts);
-                    match failure {
+                    let reply = match failure {
                         Some(reply) => format!("{reply}\r\n"),
                         None => {
                             let mut m = shared.messages.lock().unwrap();
@@ -339,7 +378,13 @@ async fn session(stream: TcpStream, shared: Arc<Shared>, opts: Options) -> Io {
                             });
                             format!("250 2.0.0 Ok: queued as {}\r\n", m.len())
                         }
+                    };
+                    let delay = *shared.accept_delay.lock().unwrap();
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
                     }
+                    w.write_all(reply.as_bytes()).await?;
+                    continue;
                 }
             }
             "RSET" => {
