@@ -58,14 +58,21 @@ pub fn run(args: &Args) {
         std::process::exit(2);
     }
     let m = marketplace::lookup("DE").expect("DE marketplace");
-    let dir = tempfile::tempdir().expect("temporary directory");
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    // `--data DIR` keeps the generated files there and reuses them on the
+    // next run of the same size (for profiling); databases stay in tmp.
+    let data = args.get("data").map(std::path::PathBuf::from);
+    if let Some(d) = &data {
+        std::fs::create_dir_all(d).expect("--data directory");
+    }
+    let files = data.as_deref().unwrap_or(tmp.path());
     let now: DateTime<Utc> = "2026-03-02T10:00:00Z".parse().expect("time");
     let mut failed = false;
     if only != "orders" {
-        failed |= !planning(n, dir.path(), m, now);
+        failed |= !planning(n, files, tmp.path(), m, now);
     }
     if only != "planning" {
-        failed |= !all_orders(n, dir.path(), m, now);
+        failed |= !all_orders(n, files, tmp.path(), m, now);
     }
     if failed {
         std::process::exit(1);
@@ -74,9 +81,12 @@ pub fn run(args: &Args) {
 
 /// GET_FBA_INVENTORY_PLANNING_DATA: generate, decompress, ingest, check;
 /// false when the stored rows are not the generated ones.
-fn planning(n: u64, dir: &Path, m: &'static Marketplace, now: DateTime<Utc>) -> bool {
-    let planning_gz = dir.join("planning.tsv.gz");
-    let bytes_planning = generate_planning(&planning_gz, n).expect("generate planning");
+fn planning(n: u64, files: &Path, dir: &Path, m: &'static Marketplace, now: DateTime<Utc>) -> bool {
+    let planning_gz = files.join(format!("planning-{n}.tsv.gz"));
+    let bytes_planning = match std::fs::metadata(&planning_gz) {
+        Ok(meta) => meta.len(),
+        Err(_) => generate_planning(&planning_gz, n).expect("generate planning"),
+    };
     let mut ok = true;
     reset_peak_rss();
     let decompress_seconds = decompress_only(&planning_gz);
@@ -120,10 +130,27 @@ fn planning(n: u64, dir: &Path, m: &'static Marketplace, now: DateTime<Utc>) -> 
 /// GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL: generate,
 /// decompress, ingest, check; false when the stored rows are not the
 /// generated ones.
-fn all_orders(n: u64, dir: &Path, m: &'static Marketplace, now: DateTime<Utc>) -> bool {
-    let orders_gz = dir.join("orders.tsv.gz");
-    let (order_lines, order_count, bytes_orders) =
-        generate_orders(&orders_gz, n).expect("generate orders");
+fn all_orders(
+    n: u64,
+    files: &Path,
+    dir: &Path,
+    m: &'static Marketplace,
+    now: DateTime<Utc>,
+) -> bool {
+    let orders_gz = files.join(format!("orders-{n}.tsv.gz"));
+    let counts = files.join(format!("orders-{n}.counts"));
+    let known = std::fs::read_to_string(&counts).ok().and_then(|t| {
+        let v: Vec<u64> = t
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        (v.len() == 3 && orders_gz.exists()).then(|| (v[0], v[1], v[2]))
+    });
+    let (order_lines, order_count, bytes_orders) = known.unwrap_or_else(|| {
+        let c = generate_orders(&orders_gz, n).expect("generate orders");
+        let _ = std::fs::write(&counts, format!("{} {} {}", c.0, c.1, c.2));
+        c
+    });
     let mut ok = true;
     reset_peak_rss();
     let decompress_seconds = decompress_only(&orders_gz);
@@ -254,7 +281,11 @@ fn ingest_planning(
         inventory_planning::store_stream(&tx, &scope, input, encoding_rs::WINDOWS_1252, today)
     })
     .expect("store");
+    let t = Instant::now();
     tx.commit().expect("commit");
+    if std::env::var("XKEEP").is_ok() {
+        eprintln!("commit {:.3}s", t.elapsed().as_secs_f64());
+    }
     if let Some(s) = &out.summary {
         eprintln!("bench ingest: planning: {s}");
     }
@@ -283,7 +314,11 @@ fn ingest_orders(
         )
     })
     .expect("store");
+    let t = Instant::now();
     tx.commit().expect("commit");
+    if std::env::var("XKEEP").is_ok() {
+        eprintln!("commit {:.3}s", t.elapsed().as_secs_f64());
+    }
     if let Some(s) = &out.summary {
         eprintln!("bench ingest: orders: {s}");
     }

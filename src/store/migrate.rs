@@ -18,11 +18,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Never edit a shipped one: add the next file.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "inventory_planning_typed",
+        sql: include_str!("../../migrations/0002_inventory_planning_typed.sql"),
+    },
+];
 
 /// What [`migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -382,165 +382,210 @@ pub fn known_asins(
 // ---------------------------------------------------------------------------
 // Inventory planning
 
-/// One row of GET_FBA_INVENTORY_PLANNING_DATA.
+/// How a planning column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Int,
+    Real,
+}
+
+/// The data columns of `inventory_planning` (migration 0002), in the
+/// report's file order: REFERENCE §4's header names with `-` → `_`, after
+/// the key (`snapshot_date`, `sku`).
+pub const PLANNING_COLUMNS: [(&str, Kind); 61] = [
+    ("fnsku", Kind::Text),
+    ("asin", Kind::Text),
+    ("product_name", Kind::Text),
+    ("condition", Kind::Text),
+    ("available", Kind::Int),
+    ("pending_removal_quantity", Kind::Int),
+    ("inv_age_0_to_90_days", Kind::Int),
+    ("inv_age_91_to_180_days", Kind::Int),
+    ("inv_age_181_to_270_days", Kind::Int),
+    ("inv_age_271_to_365_days", Kind::Int),
+    ("inv_age_365_plus_days", Kind::Int),
+    ("currency", Kind::Text),
+    ("qty_to_be_charged_ltsf_11_mo", Kind::Int),
+    ("projected_ltsf_11_mo", Kind::Real),
+    ("qty_to_be_charged_ltsf_12_mo", Kind::Int),
+    ("estimated_ltsf_next_charge", Kind::Real),
+    ("units_shipped_t7", Kind::Int),
+    ("units_shipped_t30", Kind::Int),
+    ("units_shipped_t60", Kind::Int),
+    ("units_shipped_t90", Kind::Int),
+    ("alert", Kind::Text),
+    ("your_price", Kind::Real),
+    ("sales_price", Kind::Real),
+    ("lowest_price_new_plus_shipping", Kind::Real),
+    ("lowest_price_used", Kind::Real),
+    ("recommended_action", Kind::Text),
+    ("healthy_inventory_level", Kind::Int),
+    ("recommended_sales_price", Kind::Real),
+    ("recommended_sale_duration_days", Kind::Int),
+    ("recommended_removal_quantity", Kind::Int),
+    ("estimated_cost_savings_of_recommended_actions", Kind::Real),
+    ("sell_through", Kind::Real),
+    ("item_volume", Kind::Real),
+    ("volume_unit_measurement", Kind::Text),
+    ("storage_type", Kind::Text),
+    ("storage_volume", Kind::Real),
+    ("marketplace", Kind::Text),
+    ("product_group", Kind::Text),
+    ("sales_rank", Kind::Int),
+    ("days_of_supply", Kind::Real),
+    ("estimated_excess_quantity", Kind::Int),
+    ("weeks_of_cover_t30", Kind::Real),
+    ("weeks_of_cover_t90", Kind::Real),
+    ("featuredoffer_price", Kind::Real),
+    ("sales_shipped_last_7_days", Kind::Real),
+    ("sales_shipped_last_30_days", Kind::Real),
+    ("sales_shipped_last_60_days", Kind::Real),
+    ("sales_shipped_last_90_days", Kind::Real),
+    ("inv_age_0_to_30_days", Kind::Int),
+    ("inv_age_31_to_60_days", Kind::Int),
+    ("inv_age_61_to_90_days", Kind::Int),
+    ("inv_age_181_to_330_days", Kind::Int),
+    ("inv_age_331_to_365_days", Kind::Int),
+    ("estimated_storage_cost_next_month", Kind::Real),
+    ("inbound_quantity", Kind::Int),
+    ("inbound_working", Kind::Int),
+    ("inbound_shipped", Kind::Int),
+    ("inbound_received", Kind::Int),
+    ("no_sale_last_6_months", Kind::Text),
+    ("reserved_quantity", Kind::Int),
+    ("unfulfillable_quantity", Kind::Int),
+];
+
+/// One cell of a planning row, borrowed from the line being read.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Cell<'a> {
+    #[default]
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+}
+
+impl rusqlite::ToSql for Cell<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Cell::Null => ValueRef::Null,
+            Cell::Int(v) => ValueRef::Integer(v),
+            Cell::Real(v) => ValueRef::Real(v),
+            Cell::Text(s) => ValueRef::Text(s.as_bytes()),
+        }))
+    }
+}
+
+/// One row of GET_FBA_INVENTORY_PLANNING_DATA, owned (what `parse` gives
+/// `flywheel import` and the tests; the job streams [`Cell`]s instead).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PlanningRow {
     pub snapshot_date: NaiveDate,
     pub sku: String,
-    pub asin: Option<String>,
-    pub fnsku: Option<String>,
-    pub condition: Option<String>,
-    pub available: Option<i64>,
-    pub inbound_quantity: Option<i64>,
-    pub reserved_quantity: Option<i64>,
-    pub unfulfillable_quantity: Option<i64>,
-    pub days_of_supply: Option<f64>,
-    pub units_shipped_t7: Option<i64>,
-    pub units_shipped_t30: Option<i64>,
-    pub units_shipped_t60: Option<i64>,
-    pub units_shipped_t90: Option<i64>,
-    pub inv_age_0_to_90_days: Option<i64>,
-    pub inv_age_91_to_180_days: Option<i64>,
-    pub inv_age_181_to_270_days: Option<i64>,
-    pub inv_age_271_to_365_days: Option<i64>,
-    pub inv_age_365_plus_days: Option<i64>,
-    pub sales_rank: Option<i64>,
-    pub currency: Option<String>,
-    pub estimated_storage_cost_next_month: Option<f64>,
-    pub recommended_action: Option<String>,
-    /// Every other non-empty column, by header name.
+    /// One value per [`PLANNING_COLUMNS`] entry, in that order.
+    pub values: Vec<Value>,
+    /// Columns of the row the schema does not know, by header name.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// One planning row as the streaming parser sees it: cells borrowed from
-/// the line being read, the untyped columns already as `extra_json` text.
-/// What [`PlanningWriter`] stores; [`PlanningRow`] is its owned form.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct PlanningCells<'a> {
-    pub snapshot_date: NaiveDate,
-    pub sku: &'a str,
-    pub asin: Option<&'a str>,
-    pub fnsku: Option<&'a str>,
-    pub condition: Option<&'a str>,
-    pub available: Option<i64>,
-    pub inbound_quantity: Option<i64>,
-    pub reserved_quantity: Option<i64>,
-    pub unfulfillable_quantity: Option<i64>,
-    pub days_of_supply: Option<f64>,
-    pub units_shipped_t7: Option<i64>,
-    pub units_shipped_t30: Option<i64>,
-    pub units_shipped_t60: Option<i64>,
-    pub units_shipped_t90: Option<i64>,
-    pub inv_age_0_to_90_days: Option<i64>,
-    pub inv_age_91_to_180_days: Option<i64>,
-    pub inv_age_181_to_270_days: Option<i64>,
-    pub inv_age_271_to_365_days: Option<i64>,
-    pub inv_age_365_plus_days: Option<i64>,
-    pub sales_rank: Option<i64>,
-    pub currency: Option<&'a str>,
-    pub estimated_storage_cost_next_month: Option<f64>,
-    pub recommended_action: Option<&'a str>,
-    /// A JSON object: every other non-empty column, by header name.
-    pub extra_json: &'a str,
+impl PlanningRow {
+    /// The value of column `name` (a [`PLANNING_COLUMNS`] name); `Null`
+    /// for a name that is not one.
+    pub fn get(&self, name: &str) -> &Value {
+        PLANNING_COLUMNS
+            .iter()
+            .position(|(c, _)| *c == name)
+            .and_then(|i| self.values.get(i))
+            .unwrap_or(&Value::Null)
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.get(name) {
+            Value::Integer(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn real(&self, name: &str) -> Option<f64> {
+        match self.get(name) {
+            Value::Real(v) => Some(*v),
+            Value::Integer(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match self.get(name) {
+            Value::Text(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
-const PLANNING_KEY: [&str; 4] = ["account", "marketplace_id", "snapshot_date", "sku"];
-const PLANNING_DATA: [&str; 22] = [
-    "asin",
-    "fnsku",
-    "condition",
-    "available",
-    "inbound_quantity",
-    "reserved_quantity",
-    "unfulfillable_quantity",
-    "days_of_supply",
-    "units_shipped_t7",
-    "units_shipped_t30",
-    "units_shipped_t60",
-    "units_shipped_t90",
-    "inv_age_0_to_90_days",
-    "inv_age_91_to_180_days",
-    "inv_age_181_to_270_days",
-    "inv_age_271_to_365_days",
-    "inv_age_365_plus_days",
-    "sales_rank",
-    "currency",
-    "estimated_storage_cost_next_month",
-    "recommended_action",
-    "extra_json",
-];
-
 /// Writes planning rows one at a time through one prepared statement (the
-/// upsert of the module doc): a report of a million rows is stored as it
-/// is read, without a row type per row or a statement lookup per row.
+/// upsert of the module doc, binding each cell in place): a report of a
+/// million rows is stored as it is read.
 pub struct PlanningWriter<'c> {
     stmt: rusqlite::Statement<'c>,
-    account: &'c str,
-    marketplace_id: &'c str,
-    now: String,
     /// `snapshot_date` as text, kept while consecutive rows share it.
     day: (NaiveDate, String),
 }
 
+/// Parameters of the writer's statement before the data columns: account,
+/// marketplace, snapshot date, SKU.
+const PLANNING_KEY: [&str; 4] = ["account", "marketplace_id", "snapshot_date", "sku"];
+
 impl<'c> PlanningWriter<'c> {
     pub fn new(conn: &'c Connection, s: &Scope<'c>) -> Result<Self, StoreError> {
+        let data: Vec<&str> = PLANNING_COLUMNS
+            .iter()
+            .map(|(c, _)| *c)
+            .chain(["extra_json"])
+            .collect();
         let sql = upsert_sql(
             "inventory_planning",
             &PLANNING_KEY,
-            &PLANNING_DATA,
+            &data,
             &["fetched_at"],
             &[],
         );
+        let mut stmt = conn.prepare(&sql)?;
+        // Bound once: the same for every row.
+        stmt.raw_bind_parameter(1, s.account)?;
+        stmt.raw_bind_parameter(2, s.marketplace_id)?;
+        stmt.raw_bind_parameter(PLANNING_KEY.len() + data.len() + 1, ts(s.now))?;
         Ok(PlanningWriter {
-            stmt: conn.prepare(&sql)?,
-            account: s.account,
-            marketplace_id: s.marketplace_id,
-            now: ts(s.now),
-            day: (
-                NaiveDate::MIN,
-                NaiveDate::MIN.format("%Y-%m-%d").to_string(),
-            ),
+            stmt,
+            day: (NaiveDate::MIN, String::new()),
         })
     }
 
-    /// Upserts one row; 1 when it was inserted or changed, else 0.
-    pub fn write(&mut self, r: &PlanningCells<'_>) -> Result<u64, StoreError> {
-        if self.day.0 != r.snapshot_date {
-            self.day = (
-                r.snapshot_date,
-                r.snapshot_date.format("%Y-%m-%d").to_string(),
-            );
+    /// Upserts one row: `cells` in [`PLANNING_COLUMNS`] order, `extra_json`
+    /// a JSON object. 1 when the row was inserted or changed, else 0.
+    pub fn write(
+        &mut self,
+        snapshot_date: NaiveDate,
+        sku: &str,
+        cells: &[Cell<'_>; PLANNING_COLUMNS.len()],
+        extra_json: &str,
+    ) -> Result<u64, StoreError> {
+        if self.day.1.is_empty() || self.day.0 != snapshot_date {
+            self.day = (snapshot_date, snapshot_date.format("%Y-%m-%d").to_string());
+            self.stmt.raw_bind_parameter(3, self.day.1.as_str())?;
         }
-        let n = self.stmt.execute(params![
-            self.account,
-            self.marketplace_id,
-            self.day.1,
-            r.sku,
-            r.asin,
-            r.fnsku,
-            r.condition,
-            r.available,
-            r.inbound_quantity,
-            r.reserved_quantity,
-            r.unfulfillable_quantity,
-            r.days_of_supply,
-            r.units_shipped_t7,
-            r.units_shipped_t30,
-            r.units_shipped_t60,
-            r.units_shipped_t90,
-            r.inv_age_0_to_90_days,
-            r.inv_age_91_to_180_days,
-            r.inv_age_181_to_270_days,
-            r.inv_age_271_to_365_days,
-            r.inv_age_365_plus_days,
-            r.sales_rank,
-            r.currency,
-            r.estimated_storage_cost_next_month,
-            r.recommended_action,
-            r.extra_json,
-            self.now,
-        ])?;
-        Ok(n as u64)
+        self.stmt.raw_bind_parameter(4, sku)?;
+        for (i, c) in cells.iter().enumerate() {
+            self.stmt
+                .raw_bind_parameter(PLANNING_KEY.len() + 1 + i, c)?;
+        }
+        self.stmt
+            .raw_bind_parameter(PLANNING_KEY.len() + cells.len() + 1, extra_json)?;
+        // raw_execute resets the statement but keeps the bindings, so the
+        // key and fetched_at stay bound from row to row.
+        Ok(self.stmt.raw_execute()? as u64)
     }
 }
 
@@ -552,33 +597,17 @@ pub fn write_planning(
     let mut w = PlanningWriter::new(conn, s)?;
     let mut n = 0;
     for r in rows {
+        let mut cells = [Cell::Null; PLANNING_COLUMNS.len()];
+        for (cell, v) in cells.iter_mut().zip(&r.values) {
+            *cell = match v {
+                Value::Integer(i) => Cell::Int(*i),
+                Value::Real(f) => Cell::Real(*f),
+                Value::Text(t) => Cell::Text(t),
+                Value::Null | Value::Blob(_) => Cell::Null,
+            };
+        }
         let extra = serde_json::Value::Object(r.extra.clone()).to_string();
-        n += w.write(&PlanningCells {
-            snapshot_date: r.snapshot_date,
-            sku: &r.sku,
-            asin: r.asin.as_deref(),
-            fnsku: r.fnsku.as_deref(),
-            condition: r.condition.as_deref(),
-            available: r.available,
-            inbound_quantity: r.inbound_quantity,
-            reserved_quantity: r.reserved_quantity,
-            unfulfillable_quantity: r.unfulfillable_quantity,
-            days_of_supply: r.days_of_supply,
-            units_shipped_t7: r.units_shipped_t7,
-            units_shipped_t30: r.units_shipped_t30,
-            units_shipped_t60: r.units_shipped_t60,
-            units_shipped_t90: r.units_shipped_t90,
-            inv_age_0_to_90_days: r.inv_age_0_to_90_days,
-            inv_age_91_to_180_days: r.inv_age_91_to_180_days,
-            inv_age_181_to_270_days: r.inv_age_181_to_270_days,
-            inv_age_271_to_365_days: r.inv_age_271_to_365_days,
-            inv_age_365_plus_days: r.inv_age_365_plus_days,
-            sales_rank: r.sales_rank,
-            currency: r.currency.as_deref(),
-            estimated_storage_cost_next_month: r.estimated_storage_cost_next_month,
-            recommended_action: r.recommended_action.as_deref(),
-            extra_json: &extra,
-        })?;
+        n += w.write(r.snapshot_date, &r.sku, &cells, &extra)?;
     }
     Ok(n)
 }

@@ -91,6 +91,8 @@ pub struct Reader<R> {
     pub missing: Vec<&'static str>,
     /// Header names nobody asked for.
     pub extra: Vec<String>,
+    /// Those columns with their place in the file.
+    unknown: Vec<(usize, String)>,
     /// Rows skipped, with where and why (capped at [`MAX_ISSUES`]).
     pub issues: Vec<Issue>,
     /// All rows skipped (also past the cap).
@@ -108,6 +110,7 @@ pub struct Record<'r> {
     spans: &'r [(u32, u32)],
     index: &'r [Option<usize>],
     columns: &'static [Column],
+    unknown: &'r [(usize, String)],
     pub line: usize,
 }
 
@@ -127,8 +130,19 @@ impl Record<'_> {
     pub fn at(&self, wanted: usize) -> Option<&str> {
         let at = (*self.index.get(wanted)?)?;
         let (a, b) = *self.spans.get(at)?;
-        let s = self.text.get(a as usize..b as usize)?.trim();
+        let s = trim(self.text.get(a as usize..b as usize)?);
         (!s.is_empty()).then_some(s)
+    }
+
+    /// The non-empty cells of the columns nobody asked for, with their
+    /// (folded) header names: what a parser keeps "as is" when the report
+    /// grew a column it does not know yet.
+    pub fn unknown(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.unknown.iter().filter_map(|(at, name)| {
+            let (a, b) = *self.spans.get(*at)?;
+            let v = trim(self.text.get(a as usize..b as usize)?);
+            (!v.is_empty()).then_some((name.as_str(), v))
+        })
     }
 
     /// The name of wanted column `wanted`.
@@ -179,6 +193,18 @@ impl Record<'_> {
     }
 }
 
+/// `str::trim`, with a fast path for the usual cell: one that starts and
+/// ends with a visible ASCII character needs no Unicode lookup at all.
+pub(crate) fn trim(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    let b = s.as_bytes();
+    if visible(b.first()) && visible(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// The position of `name` among `columns`, at compile time: parsers name
 /// their hot columns `const SKU: usize = position(&COLUMNS, "sku");` and a
 /// misspelt name fails the build instead of reading as empty.
@@ -210,7 +236,7 @@ const fn const_eq(a: &str, b: &str) -> bool {
 
 /// Amazon writes `1234.50`; some localised files `1.234,50` or `1,234.50`.
 pub fn parse_number(s: &str) -> Option<f64> {
-    let s = s.trim();
+    let s = trim(s);
     if let Ok(v) = s.parse::<f64>() {
         return v.is_finite().then_some(v);
     }
@@ -251,12 +277,13 @@ impl<R: BufRead> Reader<R> {
             }
             index.push(at);
         }
-        let extra = names
+        let unknown: Vec<(usize, String)> = names
             .iter()
             .enumerate()
             .filter(|(i, _)| !index.contains(&Some(*i)))
-            .map(|(_, n)| n.clone())
+            .map(|(i, n)| (i, n.clone()))
             .collect();
+        let extra = unknown.iter().map(|(_, n)| n.clone()).collect();
         Ok(Reader {
             input,
             encoding,
@@ -269,6 +296,7 @@ impl<R: BufRead> Reader<R> {
             spans: Vec::new(),
             missing,
             extra,
+            unknown,
             issues: Vec::new(),
             skipped: 0,
             rows: 0,
@@ -332,6 +360,7 @@ impl<R: BufRead> Reader<R> {
                 spans: &self.spans,
                 index: &self.index,
                 columns: self.columns,
+                unknown: &self.unknown,
                 line: self.line,
             }));
         }
@@ -486,6 +515,22 @@ mod tests {
         let (rows, r) = read(b"");
         assert!(rows.is_empty());
         assert!(!r.has_header());
+    }
+
+    #[test]
+    fn cells_are_trimmed_like_str_trim() {
+        for case in [
+            "x",
+            " x ",
+            "\u{a0}x\u{a0}",
+            "",
+            " ",
+            "a b",
+            "\u{e9}t\u{e9}",
+            " \u{3000}y",
+        ] {
+            assert_eq!(trim(case), case.trim(), "{case:?}");
+        }
     }
 
     #[test]

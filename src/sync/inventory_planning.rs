@@ -3,10 +3,17 @@
 //! §0.8). One row per FBA SKU per snapshot date (the report's own
 //! `snapshot-date`), daily; a re-run the same day overwrites that snapshot.
 //!
-//! The columns the rules read are typed; every other known column of the
-//! row goes to `extra_json` by name. Columns come and go between header
-//! generations (REFERENCE §4 lists 65; older files lack the finer age
-//! buckets and the inbound split), so each is optional except `sku`.
+//! Every column of REFERENCE §4's list has a typed column of its own
+//! (migration 0002); columns the list does not know (newer header
+//! generations) and values that do not fit their column are kept as text
+//! in `extra_json` by header name, so nothing the report says is lost.
+//! Columns come and go between header generations (older files lack the
+//! finer age buckets and the inbound split), so each is optional except
+//! `sku`.
+//!
+//! A report can hold a row per SKU of a large catalogue (the `ingest`
+//! bench reads 1,000,000): the job streams it, one line at a time, through
+//! one prepared statement ([`store_stream`]).
 
 use chrono::NaiveDate;
 use encoding_rs::Encoding;
@@ -18,7 +25,10 @@ use super::report_util::{self as ru, Fetched, Parsed, Streamed, Tally};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::reports;
 use crate::store::jobs;
-use crate::store::seller_reports::{PlanningCells, PlanningRow, PlanningWriter, Scope};
+use crate::store::seller_reports::{
+    Cell, Kind, PlanningRow, PlanningWriter, Scope, PLANNING_COLUMNS,
+};
+use rusqlite::types::Value;
 
 pub const REPORT_TYPE: &str = "GET_FBA_INVENTORY_PLANNING_DATA";
 const JOB: JobName = JobName::InventoryPlanning;
@@ -94,10 +104,12 @@ pub static COLUMNS: [Column; 63] = [
     Column::new("unfulfillable-quantity"),
 ];
 
-/// Columns stored in typed fields (the rest go to `extra_json`).
-const TYPED: &[&str] = &[
-    "snapshot-date",
-    "sku",
+/// The columns the rules read (0001's typed columns): a value there that
+/// is not what the column holds skips the row with an issue, as a rule
+/// must not read a half-understood row. A bad value in any other column
+/// is kept as text in `extra_json` under its header name, and the row
+/// stored with that column NULL.
+const STRICT: &[&str] = &[
     "asin",
     "fnsku",
     "condition",
@@ -130,105 +142,108 @@ pub fn parse_snapshot_date(s: &str) -> Option<NaiveDate> {
         .or_else(|| NaiveDate::parse_from_str(s, "%m/%d/%Y").ok())
 }
 
-/// Positions in [`COLUMNS`] of the typed columns (checked at compile time).
-mod at {
-    use super::{position, COLUMNS};
-    pub const SNAPSHOT_DATE: usize = position(&COLUMNS, "snapshot-date");
-    pub const SKU: usize = position(&COLUMNS, "sku");
-    pub const ASIN: usize = position(&COLUMNS, "asin");
-    pub const FNSKU: usize = position(&COLUMNS, "fnsku");
-    pub const CONDITION: usize = position(&COLUMNS, "condition");
-    pub const AVAILABLE: usize = position(&COLUMNS, "available");
-    pub const INBOUND: usize = position(&COLUMNS, "inbound-quantity");
-    pub const RESERVED: usize = position(&COLUMNS, "reserved-quantity");
-    pub const UNFULFILLABLE: usize = position(&COLUMNS, "unfulfillable-quantity");
-    pub const DAYS_OF_SUPPLY: usize = position(&COLUMNS, "days-of-supply");
-    pub const T7: usize = position(&COLUMNS, "units-shipped-t7");
-    pub const T30: usize = position(&COLUMNS, "units-shipped-t30");
-    pub const T60: usize = position(&COLUMNS, "units-shipped-t60");
-    pub const T90: usize = position(&COLUMNS, "units-shipped-t90");
-    pub const AGE_0_90: usize = position(&COLUMNS, "inv-age-0-to-90-days");
-    pub const AGE_91_180: usize = position(&COLUMNS, "inv-age-91-to-180-days");
-    pub const AGE_181_270: usize = position(&COLUMNS, "inv-age-181-to-270-days");
-    pub const AGE_271_365: usize = position(&COLUMNS, "inv-age-271-to-365-days");
-    pub const AGE_365_PLUS: usize = position(&COLUMNS, "inv-age-365-plus-days");
-    pub const SALES_RANK: usize = position(&COLUMNS, "sales-rank");
-    pub const CURRENCY: usize = position(&COLUMNS, "currency");
-    pub const STORAGE_COST: usize = position(&COLUMNS, "estimated-storage-cost-next-month");
-    pub const RECOMMENDED_ACTION: usize = position(&COLUMNS, "recommended-action");
+/// Positions in [`COLUMNS`] of the key (checked at compile time); the
+/// data columns follow them, in the store's order ([`PLANNING_COLUMNS`]).
+const SNAPSHOT_DATE: usize = position(&COLUMNS, "snapshot-date");
+const SKU: usize = position(&COLUMNS, "sku");
+const FIRST_DATA: usize = 2;
+const _: () = assert!(SNAPSHOT_DATE == 0 && SKU == 1);
+const _: () = assert!(COLUMNS.len() == FIRST_DATA + PLANNING_COLUMNS.len());
+
+/// Per data column: its kind, and whether it is strict.
+struct Plan {
+    kind: [Kind; PLANNING_COLUMNS.len()],
+    strict: [bool; PLANNING_COLUMNS.len()],
 }
 
-/// Whether wanted column `i` is typed (else it goes to `extra_json`).
-fn is_typed(i: usize) -> bool {
-    TYPED.contains(&COLUMNS[i].name)
+impl Plan {
+    fn new() -> Plan {
+        Plan {
+            kind: std::array::from_fn(|i| PLANNING_COLUMNS[i].1),
+            strict: std::array::from_fn(|i| STRICT.contains(&COLUMNS[FIRST_DATA + i].name)),
+        }
+    }
 }
 
-/// One row's typed cells, borrowing the record, and its untyped cells
-/// written as a JSON object into `extra` (reused from row to row; the same
-/// text `serde_json` gives for [`ru::cells`]).
+/// One parsed row, borrowing the record (and `extra_json` the buffer).
+struct Row<'r> {
+    snapshot_date: NaiveDate,
+    sku: &'r str,
+    cells: [Cell<'r>; PLANNING_COLUMNS.len()],
+    extra_json: &'r str,
+}
+
+/// Appends `"name":value` (a JSON string) to the object being built.
+fn push_json(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(if out.is_empty() { b'{' } else { b',' });
+    // serde_json writes a str as a valid, escaped JSON string; writing
+    // into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, name);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// One row's cells; `extra` (reused from row to row) receives the
+/// `extra_json` object: the file's unknown columns and the values that did
+/// not fit their column. Usually it stays empty and the row stores `{}`.
 fn cells<'r>(
     rec: &'r Record<'_>,
     fallback_date: NaiveDate,
-    typed: &[bool; COLUMNS.len()],
+    plan: &Plan,
     extra: &'r mut Vec<u8>,
-) -> Result<PlanningCells<'r>, Issue> {
-    let snapshot_date = match rec.at(at::SNAPSHOT_DATE) {
+    last_date: &mut (NaiveDate, String),
+) -> Result<Row<'r>, Issue> {
+    let snapshot_date = match rec.at(SNAPSHOT_DATE) {
         None => fallback_date,
-        Some(s) => parse_snapshot_date(s)
-            .ok_or_else(|| rec.issue("snapshot-date", &format!("not a date: {s:?}")))?,
-    };
-    let int = |i| ru::int_at(rec, i);
-    let row = PlanningCells {
-        snapshot_date,
-        sku: rec.req_at(at::SKU)?,
-        asin: rec.at(at::ASIN),
-        fnsku: rec.at(at::FNSKU),
-        condition: rec.at(at::CONDITION),
-        available: int(at::AVAILABLE)?,
-        inbound_quantity: int(at::INBOUND)?,
-        reserved_quantity: int(at::RESERVED)?,
-        unfulfillable_quantity: int(at::UNFULFILLABLE)?,
-        days_of_supply: ru::num_at(rec, at::DAYS_OF_SUPPLY)?,
-        units_shipped_t7: int(at::T7)?,
-        units_shipped_t30: int(at::T30)?,
-        units_shipped_t60: int(at::T60)?,
-        units_shipped_t90: int(at::T90)?,
-        inv_age_0_to_90_days: int(at::AGE_0_90)?,
-        inv_age_91_to_180_days: int(at::AGE_91_180)?,
-        inv_age_181_to_270_days: int(at::AGE_181_270)?,
-        inv_age_271_to_365_days: int(at::AGE_271_365)?,
-        inv_age_365_plus_days: int(at::AGE_365_PLUS)?,
-        sales_rank: int(at::SALES_RANK)?,
-        currency: rec.at(at::CURRENCY),
-        estimated_storage_cost_next_month: ru::num_at(rec, at::STORAGE_COST)?,
-        recommended_action: rec.at(at::RECOMMENDED_ACTION),
-        extra_json: "",
-    };
-    extra.clear();
-    extra.push(b'{');
-    for (i, c) in COLUMNS.iter().enumerate() {
-        if typed[i] {
-            continue;
+        // Every row of a snapshot carries the same date: parse it once.
+        Some(s) if s == last_date.1 => last_date.0,
+        Some(s) => {
+            let d = parse_snapshot_date(s)
+                .ok_or_else(|| rec.issue("snapshot-date", &format!("not a date: {s:?}")))?;
+            *last_date = (d, s.to_string());
+            d
         }
-        if let Some(v) = rec.at(i) {
-            if extra.len() > 1 {
-                extra.push(b',');
+    };
+    let sku = rec.req_at(SKU)?;
+    extra.clear();
+    let mut cells = [Cell::Null; PLANNING_COLUMNS.len()];
+    for (i, cell) in cells.iter_mut().enumerate() {
+        let at = FIRST_DATA + i;
+        let Some(v) = rec.at(at) else { continue };
+        let parsed = match plan.kind[i] {
+            Kind::Text => Some(Cell::Text(v)),
+            Kind::Int => ru::parse_int(v).map(Cell::Int),
+            Kind::Real => ru::parse_num(v).map(Cell::Real),
+        };
+        match parsed {
+            Some(c) => *cell = c,
+            None if plan.strict[i] => {
+                let what = if plan.kind[i] == Kind::Int {
+                    "not a whole number"
+                } else {
+                    "not a number"
+                };
+                return Err(rec.issue(rec.name(at), &format!("{what}: {v:?}")));
             }
-            // Column names are plain ASCII (no escaping needed); values
-            // are escaped by serde_json, as `ru::cells` + `to_string` did.
-            extra.push(b'"');
-            extra.extend_from_slice(c.name.as_bytes());
-            extra.extend_from_slice(b"\":");
-            serde_json::to_writer(&mut *extra, v).map_err(|e| rec.issue(c.name, &e.to_string()))?;
+            None => push_json(extra, rec.name(at), v),
         }
     }
-    extra.push(b'}');
-    let extra_json = std::str::from_utf8(extra).map_err(|e| rec.issue("extra", &e.to_string()))?;
-    Ok(PlanningCells { extra_json, ..row })
-}
-
-fn typed_mask() -> [bool; COLUMNS.len()] {
-    std::array::from_fn(is_typed)
+    for (name, v) in rec.unknown() {
+        push_json(extra, name, v);
+    }
+    let extra_json = if extra.is_empty() {
+        "{}"
+    } else {
+        extra.push(b'}');
+        // Only JSON (ASCII punctuation and escaped UTF-8) was written.
+        std::str::from_utf8(extra).map_err(|e| rec.issue("extra", &e.to_string()))?
+    };
+    Ok(Row {
+        snapshot_date,
+        sku,
+        cells,
+        extra_json,
+    })
 }
 
 /// Parses the report; rows without a snapshot date are dated `today` (the
@@ -238,36 +253,30 @@ pub fn parse(
     encoding: &'static Encoding,
     today: NaiveDate,
 ) -> Result<Parsed<PlanningRow>, String> {
-    let typed = typed_mask();
+    let plan = Plan::new();
     let mut extra = Vec::new();
+    let mut last_date = (today, String::new());
     ru::read_flat(bytes, encoding, &COLUMNS, |rec| {
-        let c = cells(rec, today, &typed, &mut extra)?;
-        let own = |s: Option<&str>| s.map(str::to_string);
+        let row = cells(rec, today, &plan, &mut extra, &mut last_date)?;
+        let values = row
+            .cells
+            .iter()
+            .map(|c| match *c {
+                Cell::Null => Value::Null,
+                Cell::Int(v) => Value::Integer(v),
+                Cell::Real(v) => Value::Real(v),
+                Cell::Text(t) => Value::Text(t.to_string()),
+            })
+            .collect();
+        let extra = match serde_json::from_str(row.extra_json) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
         Ok(PlanningRow {
-            snapshot_date: c.snapshot_date,
-            sku: c.sku.to_string(),
-            asin: own(c.asin),
-            fnsku: own(c.fnsku),
-            condition: own(c.condition),
-            available: c.available,
-            inbound_quantity: c.inbound_quantity,
-            reserved_quantity: c.reserved_quantity,
-            unfulfillable_quantity: c.unfulfillable_quantity,
-            days_of_supply: c.days_of_supply,
-            units_shipped_t7: c.units_shipped_t7,
-            units_shipped_t30: c.units_shipped_t30,
-            units_shipped_t60: c.units_shipped_t60,
-            units_shipped_t90: c.units_shipped_t90,
-            inv_age_0_to_90_days: c.inv_age_0_to_90_days,
-            inv_age_91_to_180_days: c.inv_age_91_to_180_days,
-            inv_age_181_to_270_days: c.inv_age_181_to_270_days,
-            inv_age_271_to_365_days: c.inv_age_271_to_365_days,
-            inv_age_365_plus_days: c.inv_age_365_plus_days,
-            sales_rank: c.sales_rank,
-            currency: own(c.currency),
-            estimated_storage_cost_next_month: c.estimated_storage_cost_next_month,
-            recommended_action: own(c.recommended_action),
-            extra: ru::cells(rec, &COLUMNS, TYPED),
+            snapshot_date: row.snapshot_date,
+            sku: row.sku.to_string(),
+            values,
+            extra,
         })
     })
 }
@@ -297,8 +306,9 @@ pub fn store_stream(
     encoding: &'static Encoding,
     today: NaiveDate,
 ) -> Result<StoredPlanning, StreamError> {
-    let typed = typed_mask();
-    let mut extra = Vec::with_capacity(4096);
+    let plan = Plan::new();
+    let mut extra = Vec::with_capacity(1024);
+    let mut last_date = (today, String::new());
     let mut writer = PlanningWriter::new(conn, scope)?;
     let (mut written, mut snapshot) = (0, None::<NaiveDate>);
     let read = ru::stream_flat(
@@ -306,11 +316,11 @@ pub fn store_stream(
         encoding,
         &COLUMNS,
         |rec| {
-            let row = match cells(rec, today, &typed, &mut extra) {
+            let row = match cells(rec, today, &plan, &mut extra, &mut last_date) {
                 Ok(r) => r,
                 Err(issue) => return Ok(Err(issue)),
             };
-            written += writer.write(&row)?;
+            written += writer.write(row.snapshot_date, row.sku, &row.cells, row.extra_json)?;
             snapshot = snapshot.max(Some(row.snapshot_date));
             Ok(Ok(()))
         },
@@ -402,6 +412,20 @@ mod tests {
     }
 
     #[test]
+    fn every_column_of_the_list_has_its_typed_column() {
+        for (i, (sql, _)) in PLANNING_COLUMNS.iter().enumerate() {
+            assert_eq!(
+                COLUMNS[FIRST_DATA + i].name.replace('-', "_"),
+                *sql,
+                "column {i}"
+            );
+        }
+        for s in STRICT {
+            assert!(COLUMNS.iter().any(|c| c.name == *s), "{s}");
+        }
+    }
+
+    #[test]
     fn the_reference_header_generation() {
         let header = COLUMNS
             .iter()
@@ -424,23 +448,38 @@ mod tests {
         set(&mut cells, "sales-rank", "1,234");
         set(&mut cells, "recommended-action", "No action required");
         set(&mut cells, "storage-type", "Standard");
+        set(&mut cells, "your-price", "19.99");
+        set(&mut cells, "healthy-inventory-level", "12.0");
         let text = format!("{header}\n{}\n", cells.join("\t"));
         let p = parse(&latin1(&text), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
         assert!(p.issues.is_empty() && p.missing.is_empty(), "{p:?}");
         let r = &p.rows[0];
         assert_eq!(r.snapshot_date, d("2026-03-02"));
         assert_eq!(r.sku, "FW-BOTTLE-01");
-        assert_eq!(r.available, Some(120));
-        assert_eq!(r.days_of_supply, Some(45.5));
-        assert_eq!(r.units_shipped_t30, Some(80));
-        assert_eq!(r.inv_age_91_to_180_days, Some(7));
-        assert_eq!(r.sales_rank, Some(1234));
-        assert_eq!(r.units_shipped_t7, None);
-        assert_eq!(r.recommended_action.as_deref(), Some("No action required"));
-        // Latin-1 decoded; untyped columns kept by name.
-        assert_eq!(r.extra["product-name"], "Gourde isotherme \u{e9}t\u{e9}");
-        assert_eq!(r.extra["storage-type"], "Standard");
-        assert!(!r.extra.contains_key("sku"));
+        // (column, value)
+        for (col, want) in [
+            ("available", Value::Integer(120)),
+            ("days_of_supply", Value::Real(45.5)),
+            ("units_shipped_t30", Value::Integer(80)),
+            ("inv_age_91_to_180_days", Value::Integer(7)),
+            ("sales_rank", Value::Integer(1234)),
+            ("units_shipped_t7", Value::Null),
+            (
+                "recommended_action",
+                Value::Text("No action required".into()),
+            ),
+            // Latin-1 decoded.
+            (
+                "product_name",
+                Value::Text("Gourde isotherme \u{e9}t\u{e9}".into()),
+            ),
+            ("storage_type", Value::Text("Standard".into())),
+            ("your_price", Value::Real(19.99)),
+            ("healthy_inventory_level", Value::Integer(12)),
+        ] {
+            assert_eq!(r.get(col), &want, "{col}");
+        }
+        assert!(r.extra.is_empty(), "{:?}", r.extra);
     }
 
     #[test]
@@ -451,10 +490,35 @@ mod tests {
         let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
         let r = &p.rows[0];
         assert_eq!(r.snapshot_date, d("2026-03-03"));
-        assert_eq!((r.sku.as_str(), r.asin.as_deref()), ("S-1", Some("B0A")));
-        assert_eq!(r.available, Some(5));
-        assert_eq!(r.inv_age_365_plus_days, Some(2));
+        assert_eq!((r.sku.as_str(), r.text("asin")), ("S-1", Some("B0A")));
+        assert_eq!(r.int("available"), Some(5));
+        assert_eq!(r.int("inv_age_365_plus_days"), Some(2));
         assert!(p.missing.contains(&"days-of-supply"));
+        // The column the list does not know is kept by name.
+        assert_eq!(r.extra["unknown-new-column"], "zzz");
+    }
+
+    #[test]
+    fn a_bad_value_outside_the_rules_columns_keeps_the_row() {
+        // (case, your-price cell, stored, kept in extra_json)
+        for (case, cell, stored, kept) in [
+            ("a price", "19.99", Value::Real(19.99), None),
+            ("a localised price", "19,99", Value::Real(19.99), None),
+            ("not a number", "N/A", Value::Null, Some("N/A")),
+            ("empty", "", Value::Null, None),
+        ] {
+            let text = format!("sku\tyour-price\tavailable\nS-1\t{cell}\t4\n");
+            let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
+            assert_eq!(p.skipped, 0, "{case}");
+            let r = &p.rows[0];
+            assert_eq!(r.get("your_price"), &stored, "{case}");
+            assert_eq!(
+                r.extra.get("your-price").and_then(|v| v.as_str()),
+                kept,
+                "{case}"
+            );
+            assert_eq!(r.int("available"), Some(4), "{case}");
+        }
     }
 
     #[test]

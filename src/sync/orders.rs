@@ -432,6 +432,7 @@ pub fn store_report(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<StoredOrders, StreamError> {
+    let _cache = crate::store::BulkCache::new(conn)?;
     let mut w = store::OrderWriter::new(conn, account, now)?;
     let mut seen: std::collections::HashSet<u128> = std::collections::HashSet::new();
     let mut cur: Option<Gathered> = None;

@@ -231,7 +231,7 @@ pub fn int_at(rec: &Record<'_>, wanted: usize) -> Result<Option<i64>, Issue> {
 
 /// A whole number as flat files write it: `12`, `-3`, `1,234`, `12.0`.
 pub fn parse_int(v: &str) -> Option<i64> {
-    let v = v.trim();
+    let v = flatfile::trim(v);
     if let Ok(n) = v.parse::<i64>() {
         return Some(n);
     }
@@ -256,7 +256,8 @@ pub fn parse_int(v: &str) -> Option<i64> {
 /// A decimal as flat files write it (see `flatfile::parse_number`), with
 /// an optional trailing `%`.
 pub fn parse_num(v: &str) -> Option<f64> {
-    flatfile::parse_number(v.trim().trim_end_matches('%'))
+    let v = flatfile::trim(v);
+    flatfile::parse_number(v.trim_end_matches('%'))
 }
 
 // ---------------------------------------------------------------------------
