@@ -361,7 +361,16 @@ async fn set_faults(h: &common::Harness, list: &str) {
 
 /// One round under the timeout; `None` on a hang.
 async fn round(h: &common::Harness) -> Option<Vec<JobResult>> {
-    tokio::time::timeout(ROUND_TIMEOUT, h.sync(&[])).await.ok()
+    let r = tokio::time::timeout(ROUND_TIMEOUT, h.sync(&[])).await.ok();
+    verbose("round", r.as_deref().unwrap_or_default());
+    r
+}
+
+/// With `FM_VERBOSE` set, prints each round's summary table.
+fn verbose(what: &str, results: &[JobResult]) {
+    if std::env::var_os("FM_VERBOSE").is_some() {
+        println!("{what}:\n{}", flywheel::sync::summary_table(results));
+    }
 }
 
 /// Like [`common::Harness::sync_settled`] (a round, then the jobs with
@@ -370,6 +379,7 @@ async fn round(h: &common::Harness) -> Option<Vec<JobResult>> {
 async fn settle(h: &common::Harness) -> Result<Vec<JobResult>, String> {
     let work = async {
         let mut all = h.sync(&[]).await;
+        verbose("catch-up round", &all);
         for _ in 0..common::MAX_EXTRA_ROUNDS {
             let pending: BTreeSet<JobName> = h
                 .pending_reports()
@@ -392,7 +402,9 @@ async fn settle(h: &common::Harness) -> Result<Vec<JobResult>, String> {
             };
             let before = polled(h);
             let again: Vec<JobName> = pending.into_iter().collect();
-            for r in h.sync(&again).await {
+            let rerun = h.sync(&again).await;
+            verbose("re-run", &rerun);
+            for r in rerun {
                 all.retain(|x| x.job != r.job);
                 all.push(r);
             }

@@ -270,14 +270,17 @@ impl ApiClient {
             }
         };
         self.record(&ep.account, kind, spec.operation, Some(status));
-        if let Some(rate) = headers
+        let learned = headers
             .get("x-amzn-RateLimit-Limit")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-        {
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if let Some(rate) = learned {
             self.limiter.learn(&ep.account, key, rate);
         }
         if (200..300).contains(&status) {
+            if learned.is_none() {
+                self.limiter.succeeded(&ep.account, key);
+            }
             return Ok(ApiResponse {
                 status,
                 headers,
