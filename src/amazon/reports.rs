@@ -35,6 +35,14 @@
 //! The one window left: a crash between Amazon accepting `createReport`
 //! and the insert orphans that report, and the next run requests anew.
 //!
+//! A request whose range moves between runs would never find its row
+//! again. A job whose range ends at the run's `now` (one report of a type
+//! per marketplace) resumes its leftover report with [`adopt`] and stores
+//! the adopted range; a job whose plan moves with the day (rolling
+//! windows, ASIN chunks) forgets the reports it no longer plans with
+//! [`retain`]. Either way no row stays in `pending_reports` that no run
+//! will poll again.
+//!
 //! # Outcomes
 //! - `DONE` → [`ReportOutcome::Document`]. A DONE report whose document is
 //!   empty (not even a header line) is treated like FATAL: no real report
@@ -288,6 +296,83 @@ pub enum Prepared {
 /// writes the report's rows and the job's cursor.
 pub fn finish(conn: &Connection, handle: &Handle) -> Result<(), StoreError> {
     store::delete(conn, handle.pending_id)
+}
+
+/// For a job that makes one report of a type per marketplace over a range
+/// that moves from run to run (it ends at the run's `now`): the request to
+/// fetch. That is the job's report of the same type, marketplaces and
+/// options left by an earlier run (still in Amazon's queue, DONE, or FATAL
+/// and backing off) if there is one, else `req`: restarts resume, never
+/// re-request. Without this the next run's request hashed differently, so
+/// such a report was never polled again and stayed in `pending_reports`
+/// forever, a report slower than `max_report_wait` never completed, and a
+/// FATAL one was asked again at once with no backoff. The caller stores
+/// what the adopted range covers and moves its cursor to that range's end;
+/// the next run asks for the rest. Older leftovers of the same kind go, and
+/// so does an unfinished one presumed lost (a day old): `req` replaces it.
+pub fn adopt(ctx: &Ctx<'_>, job: JobName, req: ReportRequest) -> Result<ReportRequest, JobError> {
+    let account = ctx.account.name.as_str();
+    let rows = ctx.with_db(|c| store::list(c, account, job.as_str(), &req.report_type))?;
+    let want = req.canonical();
+    let mut same: Vec<(Pending, ReportRequest)> = rows
+        .into_iter()
+        .filter_map(|p| {
+            let v: serde_json::Value = serde_json::from_str(&p.params_json).ok()?;
+            let r = ReportRequest::from_canonical(&v)?;
+            let c = r.canonical();
+            (c["marketplaceIds"] == want["marketplaceIds"]
+                && c["reportOptions"] == want["reportOptions"])
+                .then_some((p, r))
+        })
+        .collect();
+    // The newest is the one to resume.
+    let newest = same.pop();
+    let mut drop: Vec<i64> = same.iter().map(|(p, _)| p.id).collect();
+    let adopted = match newest {
+        Some((p, _)) if p.params_hash == req.params_hash() => None,
+        Some((p, _)) if is_lost(&p, ctx.now) => {
+            drop.push(p.id);
+            None
+        }
+        Some((p, r)) => {
+            tracing::info!(account, job = %job, report_id = %p.report_id, request = %describe(&r),
+                "resuming the report of an earlier run");
+            Some(r)
+        }
+        None => None,
+    };
+    if !drop.is_empty() {
+        ctx.with_db(|c| drop.iter().try_for_each(|id| store::delete(c, *id)))?;
+    }
+    Ok(adopted.unwrap_or(req))
+}
+
+/// Forgets the job's reports of `report_type` in marketplace `marketplace_id`
+/// that its plan for this run (`planned`) no longer includes: a rolling
+/// window the day moved past, an ASIN chunk that changed. No run would ask
+/// for them again (they stayed in `pending_reports` forever), and what they
+/// hold comes with the planned requests.
+pub fn retain(
+    ctx: &Ctx<'_>,
+    job: JobName,
+    report_type: &str,
+    marketplace_id: &str,
+    planned: &[ReportRequest],
+) -> Result<(), JobError> {
+    let account = ctx.account.name.as_str();
+    let keep: Vec<String> = planned.iter().map(ReportRequest::params_hash).collect();
+    let gone = ctx.with_db(|c| {
+        store::delete_except(c, account, job.as_str(), report_type, marketplace_id, &keep)
+    })?;
+    if gone > 0 {
+        tracing::info!(account, job = %job, report_type, gone, "forgot reports of requests no longer planned");
+    }
+    Ok(())
+}
+
+/// An unfinished report this old is presumed lost ([`STALE_AFTER`]).
+fn is_lost(row: &Pending, now: DateTime<Utc>) -> bool {
+    !matches!(row.status.as_str(), "DONE" | "FATAL") && now - row.created_at >= STALE_AFTER
 }
 
 // ---------------------------------------------------------------------------
