@@ -111,6 +111,8 @@ pub struct ApiClient {
     pub lwa: Arc<LwaClient>,
     pub limiter: Arc<Limiter>,
     pub counter: Arc<CallCounter>,
+    /// The per-account `createReport` budget (`reports::ReportBudget`).
+    pub report_budgets: Arc<super::reports::ReportBudgets>,
     pub policy: RetryPolicy,
     pub timeout: Duration,
 }
@@ -136,6 +138,7 @@ impl ApiClient {
             http,
             limiter: Arc::new(Limiter::new()),
             counter: Arc::new(CallCounter::new()),
+            report_budgets: Arc::default(),
             policy,
             timeout,
         })

@@ -68,8 +68,8 @@
 //! Amazon gives one `createReport` bucket per account (0.0167 rps, burst
 //! 15), shared by every report type. The rate limiter paces the calls; on
 //! top, flywheel spends at most `[sync] report_budget_per_hour` creations
-//! per account in any sliding hour ([`ReportBudget`], one per account for
-//! the process, so all jobs of a round share it). The plan, in priority
+//! per account in any sliding hour ([`ReportBudget`], one per account held
+//! by the API client, so all jobs of a daemon share it). The plan, in priority
 //! order:
 //! 1. `seller_feedback` and `orders` ([`Priority::High`]) may use the whole
 //!    budget: the 24 h feedback SLA and every sales figure depend on them.
@@ -449,13 +449,21 @@ impl ReportBudget {
     }
 }
 
-fn budgets() -> &'static Mutex<HashMap<String, ReportBudget>> {
-    static B: OnceLock<Mutex<HashMap<String, ReportBudget>>> = OnceLock::new();
-    B.get_or_init(|| Mutex::new(HashMap::new()))
-}
+/// The budget of each account, held by the [`ApiClient`] beside its rate
+/// limiter: one per daemon (or `flywheel sync`), shared by all its jobs. It
+/// was a process-wide static, so daemons and test harnesses in one process
+/// (each with its own marketplace) spent each other's budget: the fault
+/// matrix's later cases found jobs deferred by earlier cases' reports.
+#[derive(Debug, Default)]
+pub struct ReportBudgets(Mutex<HashMap<String, ReportBudget>>);
 
 fn with_budget<T>(ctx: &Ctx<'_>, f: impl FnOnce(&mut ReportBudget) -> T) -> T {
-    let mut map = budgets().lock().expect("report budget lock");
+    let mut map = ctx
+        .client
+        .report_budgets
+        .0
+        .lock()
+        .expect("report budget lock");
     let per_hour = ctx.cfg.sync.report_budget_per_hour;
     let b = map
         .entry(ctx.account.name.clone())
