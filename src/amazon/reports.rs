@@ -313,9 +313,31 @@ pub fn finish(conn: &Connection, handle: &Handle) -> Result<(), StoreError> {
 pub fn adopt(ctx: &Ctx<'_>, job: JobName, req: ReportRequest) -> Result<ReportRequest, JobError> {
     let account = ctx.account.name.as_str();
     let rows = ctx.with_db(|c| store::list(c, account, job.as_str(), &req.report_type))?;
+    let (resume, drop) = adoption(&rows, &req, ctx.now);
+    if !drop.is_empty() {
+        ctx.with_db(|c| drop.iter().try_for_each(|id| store::delete(c, *id)))?;
+    }
+    Ok(match resume {
+        Some(r) => {
+            tracing::info!(account, job = %job, request = %describe(&r),
+                "resuming the report of an earlier run");
+            r
+        }
+        None => req,
+    })
+}
+
+/// [`adopt`]'s decision over the job's rows of the report type (in id
+/// order): the request to resume instead of `req`, if any, and the rows to
+/// drop. Pure.
+fn adoption(
+    rows: &[Pending],
+    req: &ReportRequest,
+    now: DateTime<Utc>,
+) -> (Option<ReportRequest>, Vec<i64>) {
     let want = req.canonical();
-    let mut same: Vec<(Pending, ReportRequest)> = rows
-        .into_iter()
+    let mut same: Vec<(&Pending, ReportRequest)> = rows
+        .iter()
         .filter_map(|p| {
             let v: serde_json::Value = serde_json::from_str(&p.params_json).ok()?;
             let r = ReportRequest::from_canonical(&v)?;
@@ -328,23 +350,16 @@ pub fn adopt(ctx: &Ctx<'_>, job: JobName, req: ReportRequest) -> Result<ReportRe
     // The newest is the one to resume.
     let newest = same.pop();
     let mut drop: Vec<i64> = same.iter().map(|(p, _)| p.id).collect();
-    let adopted = match newest {
+    let resume = match newest {
         Some((p, _)) if p.params_hash == req.params_hash() => None,
-        Some((p, _)) if is_lost(&p, ctx.now) => {
+        Some((p, _)) if is_lost(p, now) => {
             drop.push(p.id);
             None
         }
-        Some((p, r)) => {
-            tracing::info!(account, job = %job, report_id = %p.report_id, request = %describe(&r),
-                "resuming the report of an earlier run");
-            Some(r)
-        }
+        Some((_, r)) => Some(r),
         None => None,
     };
-    if !drop.is_empty() {
-        ctx.with_db(|c| drop.iter().try_for_each(|id| store::delete(c, *id)))?;
-    }
-    Ok(adopted.unwrap_or(req))
+    (resume, drop)
 }
 
 /// Forgets the job's reports of `report_type` in marketplace `marketplace_id`
@@ -1042,6 +1057,98 @@ mod tests {
         assert_ne!(a.params_hash(), c.params_hash());
         let back = ReportRequest::from_canonical(&a.canonical()).unwrap();
         assert_eq!(back.params_hash(), a.params_hash());
+    }
+
+    #[test]
+    fn adoption_resumes_the_newest_leftover_of_the_same_kind_and_drops_the_rest() {
+        let now = t("2026-03-03T12:00:00Z");
+        let start = t("2026-01-01T08:00:00Z");
+        let req = |end: &str| ReportRequest::new("R", ["US"]).range(start, t(end));
+        let row = |id: i64, r: &ReportRequest, status: &str, created: &str| Pending {
+            id,
+            job: "returns".into(),
+            report_type: r.report_type.clone(),
+            params_hash: r.params_hash(),
+            params_json: r.canonical().to_string(),
+            report_id: id.to_string(),
+            status: status.into(),
+            document_id: None,
+            poll_count: 0,
+            failures: 0,
+            created_at: t(created),
+            last_polled_at: None,
+        };
+        let this = req("2026-03-03T12:00:00Z");
+        let (a, b) = (req("2026-03-02T16:00:00Z"), req("2026-03-03T10:00:00Z"));
+        let other_mkt = ReportRequest::new("R", ["CA"]).range(start, t("2026-03-02T16:00:00Z"));
+        let other_opt = a.clone().option("k", "v");
+        // (case, rows, resumed request, dropped ids)
+        type Case<'a> = (&'a str, Vec<Pending>, Option<&'a ReportRequest>, Vec<i64>);
+        let cases: Vec<Case> = vec![
+            ("nothing left", vec![], None, vec![]),
+            (
+                "a queued report of an earlier run",
+                vec![row(1, &a, "IN_QUEUE", "2026-03-02T16:00:00Z")],
+                Some(&a),
+                vec![],
+            ),
+            (
+                "a FATAL one: its backoff applies",
+                vec![row(1, &a, "FATAL", "2026-03-02T16:00:00Z")],
+                Some(&a),
+                vec![],
+            ),
+            (
+                "a DONE one, however old",
+                vec![row(1, &a, "DONE", "2026-02-01T16:00:00Z")],
+                Some(&a),
+                vec![],
+            ),
+            (
+                "the newest of two; the older goes",
+                vec![
+                    row(1, &a, "FATAL", "2026-03-02T16:00:00Z"),
+                    row(2, &b, "IN_PROGRESS", "2026-03-03T10:00:00Z"),
+                ],
+                Some(&b),
+                vec![1],
+            ),
+            (
+                "unfinished a day on: lost, asked anew",
+                vec![row(1, &a, "IN_QUEUE", "2026-03-02T16:00:00Z")]
+                    .into_iter()
+                    .map(|mut p| {
+                        p.created_at = t("2026-03-02T12:00:00Z");
+                        p
+                    })
+                    .collect(),
+                None,
+                vec![1],
+            ),
+            (
+                "the same request: prepare finds it",
+                vec![
+                    row(1, &a, "FATAL", "2026-03-02T16:00:00Z"),
+                    row(2, &this, "IN_QUEUE", "2026-03-03T12:00:00Z"),
+                ],
+                None,
+                vec![1],
+            ),
+            (
+                "another marketplace or other options: not the same kind",
+                vec![
+                    row(1, &other_mkt, "IN_QUEUE", "2026-03-03T10:00:00Z"),
+                    row(2, &other_opt, "IN_QUEUE", "2026-03-03T10:00:00Z"),
+                ],
+                None,
+                vec![],
+            ),
+        ];
+        for (case, rows, resumed, dropped) in cases {
+            let (got, drop) = adoption(&rows, &this, now);
+            assert_eq!(got.as_ref(), resumed, "{case}");
+            assert_eq!(drop, dropped, "{case}");
+        }
     }
 
     #[test]
