@@ -12,7 +12,8 @@
 //!    next round (plus the report re-runs a daemon would do) catches up: the
 //!    key sets of every job's tables equal those of a fault-free reference
 //!    database synced once from an identical sim (same scenario, seed and
-//!    start time); `flywheel status` then exits 0;
+//!    start time); `flywheel status` then exits 0, and no report is left in
+//!    `pending_reports` that no run will poll again (orphaned);
 //! 4. for the sticky faults (`revoke`, `bad_client`) the fault is turned on
 //!    again and the sim clock is advanced in steps past each job's freshness
 //!    allowance; at each step `flywheel check --rule data_freshness` names
@@ -24,7 +25,8 @@
 //! cannot touch the job, and it completed), `HANG`) and fails at the end,
 //! listing every broken expectation.
 //!
-//! Run it (about 5 minutes on 2 cores; CI budget 15):
+//! Run it (about 3 to 4 minutes on 2 cores, `slow` the longest case at
+//! about 90 s; CI budget 15):
 //! `cargo test --test fault_matrix -- --ignored --nocapture`; one fault or a
 //! few: `FAULTS=throttle,revoke cargo test --test fault_matrix -- --ignored
 //! --nocapture`.
@@ -44,18 +46,23 @@ use serde_json::Value;
 /// Sim seconds per wall second: reports finish and rate limits refill fast,
 /// while `slow` still holds answers back 3 s of wall time.
 const SPEED: f64 = 1000.0;
-/// Wall time one round may take before the case counts as a hang.
-const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
+/// Wall time one round may take before the case counts as a hang. The
+/// longest honest round is `slow`'s, about 90 s on a loaded 2-core machine
+/// (customer_feedback makes about 90 calls one after another, a fifth of
+/// them held back 3 s), so this leaves it room.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(180);
 /// Wall time a catch-up (a round and its report re-runs) may take.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(150);
-/// Known bug, reported and owned elsewhere (src/amazon/reports.rs): a
-/// report whose job failed or gave up waiting stays in `pending_reports`
-/// forever when its request's range ends at the run's `now` (returns,
-/// ...), since the next run's request hashes differently and never finds
-/// it. Printed as a warning, not failed on, until that is fixed.
+/// A report in `pending_reports` that no run will poll again: one the
+/// re-run of its job did not touch, or one (FATAL included) still there
+/// after a catch-up in which every job completed. Requests whose range
+/// moves between runs (returns end at the run's `now`; rolling windows
+/// move with the day) used to leave them behind forever.
 const ORPHANED: &str = "pending report(s) no run polls again (orphaned)";
-/// The whole matrix (CI allows 15 minutes for it).
-const BUDGET: Duration = Duration::from_secs(12 * 60);
+/// The whole matrix (CI allows 15 minutes for it, build included; it runs
+/// in 3 to 4): no case starts once this is spent, and with a round's
+/// timeout on top it still ends before CI's.
+const BUDGET: Duration = Duration::from_secs(10 * 60);
 /// Purchases, returns, feedback and Ads days before this day are compared
 /// with the reference (later ones depend on when each round ran).
 const CUTOFF_DAY: &str = "2026-03-01";
@@ -361,21 +368,51 @@ async fn set_faults(h: &common::Harness, list: &str) {
 
 /// One round under the timeout; `None` on a hang.
 async fn round(h: &common::Harness) -> Option<Vec<JobResult>> {
-    tokio::time::timeout(ROUND_TIMEOUT, h.sync(&[])).await.ok()
+    let r = tokio::time::timeout(ROUND_TIMEOUT, h.sync(&[])).await.ok();
+    verbose("round", r.as_deref().unwrap_or_default());
+    r
+}
+
+/// With `FM_VERBOSE` set, prints each round's summary table.
+fn verbose(what: &str, results: &[JobResult]) {
+    if std::env::var_os("FM_VERBOSE").is_some() {
+        println!("{what}:\n{}", flywheel::sync::summary_table(results));
+    }
 }
 
 /// Like [`common::Harness::sync_settled`] (a round, then the jobs with
 /// reports pending again, as the daemon's next runs would), under the
 /// timeout, without panicking: `Err` says why it did not settle.
+///
+/// Then the orders job once more, as its next run (every 15 minutes) in a
+/// daemon: orders are read by last update, and the history report's range
+/// ends at the round's `now`, so an order updated between that `now` and
+/// Amazon starting on the report is in no range and comes with the next
+/// (incremental) run. At this `--speed` that gap is many sim minutes
+/// (seconds of wall time between the round's start and `createReport`),
+/// so without it the key sets depended on when each round ran (the fatal
+/// and empty cases missed an order shipped in the gap).
 async fn settle(h: &common::Harness) -> Result<Vec<JobResult>, String> {
     let work = async {
         let mut all = h.sync(&[]).await;
+        verbose("catch-up round", &all);
+        let mut orders_again = true;
         for _ in 0..common::MAX_EXTRA_ROUNDS {
             let pending: BTreeSet<JobName> = h
                 .pending_reports()
                 .iter()
                 .filter_map(|p| JobName::parse(&p.job))
                 .collect();
+            if pending.is_empty() && orders_again {
+                orders_again = false;
+                let next = h.sync(&[JobName::Orders]).await;
+                verbose("orders' next run", &next);
+                for r in next {
+                    all.retain(|x| x.job != r.job);
+                    all.push(r);
+                }
+                continue;
+            }
             if pending.is_empty() {
                 return Ok(all);
             }
@@ -392,7 +429,9 @@ async fn settle(h: &common::Harness) -> Result<Vec<JobResult>, String> {
             };
             let before = polled(h);
             let again: Vec<JobName> = pending.into_iter().collect();
-            for r in h.sync(&again).await {
+            let rerun = h.sync(&again).await;
+            verbose("re-run", &rerun);
+            for r in rerun {
                 all.retain(|x| x.job != r.job);
                 all.push(r);
             }
@@ -446,8 +485,11 @@ fn cell(f: Fault, r: Option<&JobResult>, pending: bool, ref_calls: u64) -> &'sta
     match r.status {
         RunStatus::Failed => "FAILED",
         RunStatus::Ok if pending => "pending",
-        RunStatus::Ok if r.throttled > 0 || r.calls > ref_calls => "retried",
+        // Untouchable and completed (the check is in `run_case`): more
+        // calls than the reference made are then polls of reports that
+        // took longer, or the sim's own rate limits, not the fault.
         RunStatus::Ok if !applies(f, r.job) => "n/a",
+        RunStatus::Ok if r.throttled > 0 || r.calls > ref_calls => "retried",
         RunStatus::Ok => "ok",
         RunStatus::Unavailable => "unavail",
         RunStatus::Skipped => "skipped",
@@ -789,6 +831,25 @@ async fn run_case(f: Fault, reference: &Reference, problems: &mut Vec<String>) -
                     r.job, r.status, r.message
                 ));
             }
+            // Every job completed, so each asked for every report it still
+            // wants: a row left (a FATAL one waiting out its backoff
+            // included) is one no run will ask for again, unless its job
+            // was held back by the report budget.
+            let deferred: BTreeSet<JobName> = rs
+                .iter()
+                .filter(|r| r.message.contains("report budget"))
+                .map(|r| r.job)
+                .collect();
+            let left: Vec<String> = h
+                .failed_reports()
+                .iter()
+                .chain(h.pending_reports().iter())
+                .filter(|p| JobName::parse(&p.job).is_none_or(|j| !deferred.contains(&j)))
+                .map(|p| p.to_string())
+                .collect();
+            if !left.is_empty() {
+                problems.push(format!("{f}: {ORPHANED}: {left:?}"));
+            }
         }
     }
     for (i, job) in JobName::ALL.iter().enumerate() {
@@ -872,11 +933,6 @@ async fn every_fault_times_every_job() {
          cannot touch the job  !: did not catch up\n",
     );
     println!("{out}total {:.0}s", started.elapsed().as_secs_f64());
-    let (known, problems): (Vec<String>, Vec<String>) =
-        problems.into_iter().partition(|p| p.contains(ORPHANED));
-    for k in &known {
-        println!("WARNING (known bug): {k}");
-    }
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",

@@ -487,6 +487,125 @@ async fn realworld_account_health_still_parses() {
     assert!(raw.contains("prefulfillmentCancelRate"));
 }
 
+/// The returns job's requests end at each run's `now`, so they move every
+/// run. A report an earlier run left (FATAL, or still in Amazon's queue
+/// after `max_report_wait`) is resumed anyway: the cursor ends where the
+/// resumed range does, and no report stays behind in `pending_reports`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_resume_the_report_an_earlier_run_left() {
+    let mut opts = common::Opts::new("demo");
+    opts.faults = "fatal=1".into();
+    let mut h = common::start(opts).await;
+    let m = flywheel::amazon::marketplace::lookup("US").unwrap();
+    let set_faults = |list: &'static str| {
+        let url = format!("{}/_sim/faults", h.sim.base_url());
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .query(&[("set", list)])
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+    };
+    // (report type, end of its range) of every row left, in id order.
+    let left = |h: &common::Harness| -> Vec<(String, String, String)> {
+        h.conn()
+            .prepare(
+                "SELECT report_type, status, json_extract(params_json, '$.dataEndTime')
+                 FROM pending_reports ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let cursor = |h: &common::Harness| -> (String, String) {
+        let c = flywheel::store::jobs::cursor(&h.conn(), "returns", "demo", m.id)
+            .unwrap()
+            .expect("a returns cursor");
+        (
+            c["fba_through"].as_str().unwrap().to_string(),
+            c["mfn_through"].as_str().unwrap().to_string(),
+        )
+    };
+
+    // 1. Both reports end FATAL; then, the fault gone and the backoff over,
+    // the next run (an hour later: its range would end then) asks for the
+    // failed ranges again.
+    let r = h.sync(&[JobName::Returns]).await;
+    assert_eq!(r[0].status, RunStatus::Failed, "{}", r[0].message);
+    let fatal = left(&h);
+    assert_eq!(fatal.len(), 2, "{fatal:?}");
+    assert!(fatal.iter().all(|(_, s, _)| s == "FATAL"), "{fatal:?}");
+    set_faults("").await;
+    h.advance("1h").await;
+    assert_ok(&h.sync(&[JobName::Returns]).await);
+    assert_eq!(left(&h), vec![], "nothing orphaned");
+    assert_eq!(cursor(&h), (fatal[0].2.clone(), fatal[1].2.clone()));
+
+    // 2. Reports still in Amazon's queue when the run stops waiting are
+    // polled again by the next run, not requested anew.
+    h.cfg.sync.max_report_wait = std::time::Duration::from_secs(1);
+    let r = h.sync(&[JobName::Returns]).await;
+    assert_ok(&r);
+    assert!(
+        r[0].message.contains("resumed on the next run"),
+        "{}",
+        r[0].message
+    );
+    let queued = left(&h);
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert!(
+        queued.iter().all(|(_, s, _)| s != "FATAL" && s != "DONE"),
+        "{queued:?}"
+    );
+    h.cfg.sync.max_report_wait = std::time::Duration::from_secs(6 * 3600);
+    h.advance("1h").await;
+    assert_ok(&h.sync(&[JobName::Returns]).await);
+    assert_eq!(left(&h), vec![], "nothing orphaned");
+    assert_eq!(cursor(&h), (queued[0].2.clone(), queued[1].2.clone()));
+
+    // 3. With nothing left over, the range ends at the run's `now` again.
+    h.advance("1h").await;
+    let now = h.now().await;
+    assert_ok(&h.sync(&[JobName::Returns]).await);
+    let (fba, _) = cursor(&h);
+    let fba = DateTime::parse_from_rfc3339(&fba).unwrap().to_utc();
+    assert!(
+        fba >= now && fba - now < Duration::minutes(30),
+        "{fba} vs {now}"
+    );
+}
+
+/// Reports of rolling windows the day moved past (sales & traffic rule
+/// windows, the 90-day feedback range) are forgotten by the next day's
+/// run, which asks for that day's windows: nothing stays behind in
+/// `pending_reports` that no run will poll again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_of_windows_the_day_moved_past_are_forgotten() {
+    let mut h = common::start(common::Opts::new("demo")).await;
+    let jobs = [JobName::SalesTraffic, JobName::SellerFeedback];
+    h.cfg.sync.max_report_wait = std::time::Duration::from_secs(1);
+    let r = h.sync(&jobs).await;
+    assert_ok(&r);
+    let yesterday: Vec<String> = h
+        .pending_reports()
+        .iter()
+        .map(|p| p.report_id.clone())
+        .collect();
+    assert!(
+        yesterday.len() > 2,
+        "reports left in the queue: {yesterday:?}"
+    );
+    h.cfg.sync.max_report_wait = std::time::Duration::from_secs(6 * 3600);
+    h.advance("24h").await;
+    assert_ok(&h.sync(&jobs).await);
+    assert_eq!(h.int("SELECT COUNT(*) FROM pending_reports"), 0);
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();

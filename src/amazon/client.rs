@@ -111,6 +111,8 @@ pub struct ApiClient {
     pub lwa: Arc<LwaClient>,
     pub limiter: Arc<Limiter>,
     pub counter: Arc<CallCounter>,
+    /// The per-account `createReport` budget (`reports::ReportBudget`).
+    pub report_budgets: Arc<super::reports::ReportBudgets>,
     pub policy: RetryPolicy,
     pub timeout: Duration,
 }
@@ -136,6 +138,7 @@ impl ApiClient {
             http,
             limiter: Arc::new(Limiter::new()),
             counter: Arc::new(CallCounter::new()),
+            report_budgets: Arc::default(),
             policy,
             timeout,
         })
@@ -270,14 +273,17 @@ impl ApiClient {
             }
         };
         self.record(&ep.account, kind, spec.operation, Some(status));
-        if let Some(rate) = headers
+        let learned = headers
             .get("x-amzn-RateLimit-Limit")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-        {
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if let Some(rate) = learned {
             self.limiter.learn(&ep.account, key, rate);
         }
         if (200..300).contains(&status) {
+            if learned.is_none() {
+                self.limiter.succeeded(&ep.account, key);
+            }
             return Ok(ApiResponse {
                 status,
                 headers,

@@ -105,6 +105,15 @@ impl Limiter {
         }
     }
 
+    /// A 2xx came back (without a rate header): an assumed plan slowed by
+    /// 429s speeds up again, step by step.
+    pub fn succeeded(&self, account: &str, operation: &str) {
+        if plan_for(operation).assumed {
+            let now = self.now();
+            self.with(account, operation, |b| b.succeeded(now));
+        }
+    }
+
     /// A 2xx carried `x-amzn-RateLimit-Limit: rate`.
     pub fn learn(&self, account: &str, operation: &str, rate: f64) {
         let now = self.now();

@@ -79,6 +79,9 @@ pub fn plan_for(operation: &str) -> Plan {
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
     rate: f64,
+    /// The rate a slowed-down assumed plan recovers to: the plan's, or the
+    /// one learned from a header.
+    ceiling: f64,
     burst: f64,
     tokens: f64,
     last: Instant,
@@ -89,6 +92,7 @@ impl TokenBucket {
     pub fn new(plan: Plan, now: Instant) -> Self {
         TokenBucket {
             rate: plan.rate,
+            ceiling: plan.rate,
             burst: plan.burst.max(1) as f64,
             tokens: plan.burst.max(1) as f64,
             last: now,
@@ -122,6 +126,7 @@ impl TokenBucket {
         if rate.is_finite() && rate > 0.0 {
             self.refill(now);
             self.rate = rate;
+            self.ceiling = rate;
         }
     }
 
@@ -131,10 +136,31 @@ impl TokenBucket {
         self.refill(now);
         self.tokens = 0.0;
         if assumed_plan {
-            self.rate = (self.rate / 2.0).max(1.0 / 600.0);
+            self.rate = (self.rate / 2.0).max(MIN_RATE);
+        }
+    }
+
+    /// A call went through: an assumed plan a 429 slowed down wins back a
+    /// step (the rate doubles every [`RECOVERY_STEPS`] successes) up to its
+    /// ceiling. Without this, Ads and Customer Feedback calls (which carry
+    /// no rate header to learn from) stayed at the slowed rate, down to one
+    /// call per 10 minutes, for the life of the process after one 429
+    /// storm (the fault matrix found it: the Ads job's catch-up after a
+    /// storm took hours of API time to request its reports).
+    pub fn succeeded(&mut self, now: Instant) {
+        if self.rate < self.ceiling {
+            self.refill(now);
+            self.rate = (self.rate * 2f64.powf(1.0 / RECOVERY_STEPS)).min(self.ceiling);
         }
     }
 }
+
+/// The slowest an assumed plan is slowed down to: one call per 10 minutes.
+const MIN_RATE: f64 = 1.0 / 600.0;
+
+/// Successes that double a slowed-down assumed rate (a 429 halves it):
+/// recovery is four times gentler than the slowdown.
+const RECOVERY_STEPS: f64 = 4.0;
 
 #[cfg(test)]
 mod tests {
@@ -202,6 +228,45 @@ mod tests {
         guess.throttled(t0, p.assumed);
         assert_eq!(guess.rate(), 0.5);
         assert_eq!(guess.try_take(t0), Err(secs(2.0)));
+    }
+
+    #[test]
+    fn a_slowed_assumed_rate_recovers_after_successes_up_to_its_plan() {
+        let t0 = Instant::now();
+        let p = plan_for("ads.createReport");
+        let mut b = TokenBucket::new(p, t0);
+        for _ in 0..20 {
+            b.throttled(t0, p.assumed);
+        }
+        assert_eq!(b.rate(), MIN_RATE, "floored at one call per 10 minutes");
+        // (successes so far, rate): doubles every 4 successes.
+        let mut done = 0;
+        for (n, want) in [
+            (4, 2.0 * MIN_RATE),
+            (8, 4.0 * MIN_RATE),
+            (32, 256.0 * MIN_RATE),
+        ] {
+            while done < n {
+                b.succeeded(t0);
+                done += 1;
+            }
+            assert!((b.rate() - want).abs() < 1e-9, "after {n}: {}", b.rate());
+        }
+        for _ in 0..10 {
+            b.succeeded(t0);
+        }
+        assert_eq!(b.rate(), p.rate, "never above the plan");
+        // A learned rate is the ceiling; a plan that was never slowed
+        // does not move.
+        b.learn_rate(0.25, t0);
+        b.throttled(t0, true);
+        for _ in 0..20 {
+            b.succeeded(t0);
+        }
+        assert_eq!(b.rate(), 0.25);
+        let mut known = TokenBucket::new(plan_for("getReport"), t0);
+        known.succeeded(t0);
+        assert_eq!(known.rate(), 2.0);
     }
 
     #[test]

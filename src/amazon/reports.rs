@@ -35,6 +35,14 @@
 //! The one window left: a crash between Amazon accepting `createReport`
 //! and the insert orphans that report, and the next run requests anew.
 //!
+//! A request whose range moves between runs would never find its row
+//! again. A job whose range ends at the run's `now` (one report of a type
+//! per marketplace) resumes its leftover report with [`adopt`] and stores
+//! the adopted range; a job whose plan moves with the day (rolling
+//! windows, ASIN chunks) forgets the reports it no longer plans with
+//! [`retain`]. Either way no row stays in `pending_reports` that no run
+//! will poll again.
+//!
 //! # Outcomes
 //! - `DONE` → [`ReportOutcome::Document`]. A DONE report whose document is
 //!   empty (not even a header line) is treated like FATAL: no real report
@@ -60,8 +68,8 @@
 //! Amazon gives one `createReport` bucket per account (0.0167 rps, burst
 //! 15), shared by every report type. The rate limiter paces the calls; on
 //! top, flywheel spends at most `[sync] report_budget_per_hour` creations
-//! per account in any sliding hour ([`ReportBudget`], one per account for
-//! the process, so all jobs of a round share it). The plan, in priority
+//! per account in any sliding hour ([`ReportBudget`], one per account held
+//! by the API client, so all jobs of a daemon share it). The plan, in priority
 //! order:
 //! 1. `seller_feedback` and `orders` ([`Priority::High`]) may use the whole
 //!    budget: the 24 h feedback SLA and every sales figure depend on them.
@@ -290,6 +298,98 @@ pub fn finish(conn: &Connection, handle: &Handle) -> Result<(), StoreError> {
     store::delete(conn, handle.pending_id)
 }
 
+/// For a job that makes one report of a type per marketplace over a range
+/// that moves from run to run (it ends at the run's `now`): the request to
+/// fetch. That is the job's report of the same type, marketplaces and
+/// options left by an earlier run (still in Amazon's queue, DONE, or FATAL
+/// and backing off) if there is one, else `req`: restarts resume, never
+/// re-request. Without this the next run's request hashed differently, so
+/// such a report was never polled again and stayed in `pending_reports`
+/// forever, a report slower than `max_report_wait` never completed, and a
+/// FATAL one was asked again at once with no backoff. The caller stores
+/// what the adopted range covers and moves its cursor to that range's end;
+/// the next run asks for the rest. Older leftovers of the same kind go, and
+/// so does an unfinished one presumed lost (a day old): `req` replaces it.
+pub fn adopt(ctx: &Ctx<'_>, job: JobName, req: ReportRequest) -> Result<ReportRequest, JobError> {
+    let account = ctx.account.name.as_str();
+    let rows = ctx.with_db(|c| store::list(c, account, job.as_str(), &req.report_type))?;
+    let (resume, drop) = adoption(&rows, &req, ctx.now);
+    if !drop.is_empty() {
+        ctx.with_db(|c| drop.iter().try_for_each(|id| store::delete(c, *id)))?;
+    }
+    Ok(match resume {
+        Some(r) => {
+            tracing::info!(account, job = %job, request = %describe(&r),
+                "resuming the report of an earlier run");
+            r
+        }
+        None => req,
+    })
+}
+
+/// [`adopt`]'s decision over the job's rows of the report type (in id
+/// order): the request to resume instead of `req`, if any, and the rows to
+/// drop. Pure.
+fn adoption(
+    rows: &[Pending],
+    req: &ReportRequest,
+    now: DateTime<Utc>,
+) -> (Option<ReportRequest>, Vec<i64>) {
+    let want = req.canonical();
+    let mut same: Vec<(&Pending, ReportRequest)> = rows
+        .iter()
+        .filter_map(|p| {
+            let v: serde_json::Value = serde_json::from_str(&p.params_json).ok()?;
+            let r = ReportRequest::from_canonical(&v)?;
+            let c = r.canonical();
+            (c["marketplaceIds"] == want["marketplaceIds"]
+                && c["reportOptions"] == want["reportOptions"])
+                .then_some((p, r))
+        })
+        .collect();
+    // The newest is the one to resume.
+    let newest = same.pop();
+    let mut drop: Vec<i64> = same.iter().map(|(p, _)| p.id).collect();
+    let resume = match newest {
+        Some((p, _)) if p.params_hash == req.params_hash() => None,
+        Some((p, _)) if is_lost(p, now) => {
+            drop.push(p.id);
+            None
+        }
+        Some((_, r)) => Some(r),
+        None => None,
+    };
+    (resume, drop)
+}
+
+/// Forgets the job's reports of `report_type` in marketplace `marketplace_id`
+/// that its plan for this run (`planned`) no longer includes: a rolling
+/// window the day moved past, an ASIN chunk that changed. No run would ask
+/// for them again (they stayed in `pending_reports` forever), and what they
+/// hold comes with the planned requests.
+pub fn retain(
+    ctx: &Ctx<'_>,
+    job: JobName,
+    report_type: &str,
+    marketplace_id: &str,
+    planned: &[ReportRequest],
+) -> Result<(), JobError> {
+    let account = ctx.account.name.as_str();
+    let keep: Vec<String> = planned.iter().map(ReportRequest::params_hash).collect();
+    let gone = ctx.with_db(|c| {
+        store::delete_except(c, account, job.as_str(), report_type, marketplace_id, &keep)
+    })?;
+    if gone > 0 {
+        tracing::info!(account, job = %job, report_type, gone, "forgot reports of requests no longer planned");
+    }
+    Ok(())
+}
+
+/// An unfinished report this old is presumed lost ([`STALE_AFTER`]).
+fn is_lost(row: &Pending, now: DateTime<Utc>) -> bool {
+    !matches!(row.status.as_str(), "DONE" | "FATAL") && now - row.created_at >= STALE_AFTER
+}
+
 // ---------------------------------------------------------------------------
 // The budget
 
@@ -364,13 +464,21 @@ impl ReportBudget {
     }
 }
 
-fn budgets() -> &'static Mutex<HashMap<String, ReportBudget>> {
-    static B: OnceLock<Mutex<HashMap<String, ReportBudget>>> = OnceLock::new();
-    B.get_or_init(|| Mutex::new(HashMap::new()))
-}
+/// The budget of each account, held by the [`ApiClient`] beside its rate
+/// limiter: one per daemon (or `flywheel sync`), shared by all its jobs. It
+/// was a process-wide static, so daemons and test harnesses in one process
+/// (each with its own marketplace) spent each other's budget: the fault
+/// matrix's later cases found jobs deferred by earlier cases' reports.
+#[derive(Debug, Default)]
+pub struct ReportBudgets(Mutex<HashMap<String, ReportBudget>>);
 
 fn with_budget<T>(ctx: &Ctx<'_>, f: impl FnOnce(&mut ReportBudget) -> T) -> T {
-    let mut map = budgets().lock().expect("report budget lock");
+    let mut map = ctx
+        .client
+        .report_budgets
+        .0
+        .lock()
+        .expect("report budget lock");
     let per_hour = ctx.cfg.sync.report_budget_per_hour;
     let b = map
         .entry(ctx.account.name.clone())
@@ -949,6 +1057,98 @@ mod tests {
         assert_ne!(a.params_hash(), c.params_hash());
         let back = ReportRequest::from_canonical(&a.canonical()).unwrap();
         assert_eq!(back.params_hash(), a.params_hash());
+    }
+
+    #[test]
+    fn adoption_resumes_the_newest_leftover_of_the_same_kind_and_drops_the_rest() {
+        let now = t("2026-03-03T12:00:00Z");
+        let start = t("2026-01-01T08:00:00Z");
+        let req = |end: &str| ReportRequest::new("R", ["US"]).range(start, t(end));
+        let row = |id: i64, r: &ReportRequest, status: &str, created: &str| Pending {
+            id,
+            job: "returns".into(),
+            report_type: r.report_type.clone(),
+            params_hash: r.params_hash(),
+            params_json: r.canonical().to_string(),
+            report_id: id.to_string(),
+            status: status.into(),
+            document_id: None,
+            poll_count: 0,
+            failures: 0,
+            created_at: t(created),
+            last_polled_at: None,
+        };
+        let this = req("2026-03-03T12:00:00Z");
+        let (a, b) = (req("2026-03-02T16:00:00Z"), req("2026-03-03T10:00:00Z"));
+        let other_mkt = ReportRequest::new("R", ["CA"]).range(start, t("2026-03-02T16:00:00Z"));
+        let other_opt = a.clone().option("k", "v");
+        // (case, rows, resumed request, dropped ids)
+        type Case<'a> = (&'a str, Vec<Pending>, Option<&'a ReportRequest>, Vec<i64>);
+        let cases: Vec<Case> = vec![
+            ("nothing left", vec![], None, vec![]),
+            (
+                "a queued report of an earlier run",
+                vec![row(1, &a, "IN_QUEUE", "2026-03-02T16:00:00Z")],
+                Some(&a),
+                vec![],
+            ),
+            (
+                "a FATAL one: its backoff applies",
+                vec![row(1, &a, "FATAL", "2026-03-02T16:00:00Z")],
+                Some(&a),
+                vec![],
+            ),
+            (
+                "a DONE one, however old",
+                vec![row(1, &a, "DONE", "2026-02-01T16:00:00Z")],
+                Some(&a),
+                vec![],
+            ),
+            (
+                "the newest of two; the older goes",
+                vec![
+                    row(1, &a, "FATAL", "2026-03-02T16:00:00Z"),
+                    row(2, &b, "IN_PROGRESS", "2026-03-03T10:00:00Z"),
+                ],
+                Some(&b),
+                vec![1],
+            ),
+            (
+                "unfinished a day on: lost, asked anew",
+                vec![row(1, &a, "IN_QUEUE", "2026-03-02T16:00:00Z")]
+                    .into_iter()
+                    .map(|mut p| {
+                        p.created_at = t("2026-03-02T12:00:00Z");
+                        p
+                    })
+                    .collect(),
+                None,
+                vec![1],
+            ),
+            (
+                "the same request: prepare finds it",
+                vec![
+                    row(1, &a, "FATAL", "2026-03-02T16:00:00Z"),
+                    row(2, &this, "IN_QUEUE", "2026-03-03T12:00:00Z"),
+                ],
+                None,
+                vec![1],
+            ),
+            (
+                "another marketplace or other options: not the same kind",
+                vec![
+                    row(1, &other_mkt, "IN_QUEUE", "2026-03-03T10:00:00Z"),
+                    row(2, &other_opt, "IN_QUEUE", "2026-03-03T10:00:00Z"),
+                ],
+                None,
+                vec![],
+            ),
+        ];
+        for (case, rows, resumed, dropped) in cases {
+            let (got, drop) = adoption(&rows, &this, now);
+            assert_eq!(got.as_ref(), resumed, "{case}");
+            assert_eq!(drop, dropped, "{case}");
+        }
     }
 
     #[test]

@@ -166,3 +166,90 @@ pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
     conn.execute("DELETE FROM pending_reports WHERE id = ?1", params![id])?;
     Ok(())
 }
+
+/// Deletes a job's rows of one report type in one marketplace except those
+/// of the requests hashed in `keep`: reports of requests the job no longer
+/// makes (a rolling window the day moved past, an ASIN chunk that
+/// changed), which no run would ever poll again. Returns how many went.
+pub fn delete_except(
+    conn: &Connection,
+    account: &str,
+    job: &str,
+    report_type: &str,
+    marketplace_id: &str,
+    keep: &[String],
+) -> Result<usize, StoreError> {
+    let keep = serde_json::Value::from(keep.to_vec()).to_string();
+    Ok(conn.execute(
+        "DELETE FROM pending_reports
+         WHERE api = 'sp' AND account = ?1 AND job = ?2 AND report_type = ?3
+           AND marketplace_id = ?4 AND params_hash NOT IN (SELECT value FROM json_each(?5))",
+        params![account, job, report_type, marketplace_id, keep],
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn conn() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate(&mut conn, "mem").unwrap();
+        for a in ["a", "b"] {
+            conn.execute(
+                "INSERT INTO accounts (name, region, created_at, updated_at)
+                 VALUES (?1, 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                [a],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn delete_except_forgets_only_that_jobs_other_requests_of_the_type_and_marketplace() {
+        let conn = conn();
+        let now = t("2026-03-02T16:00:00Z");
+        // (account, job, report type, marketplace, hash)
+        let rows = [
+            ("a", "sales_traffic", "S&T", Some("US"), "keep1"),
+            ("a", "sales_traffic", "S&T", Some("US"), "keep2"),
+            ("a", "sales_traffic", "S&T", Some("US"), "old1"),
+            ("a", "sales_traffic", "S&T", Some("US"), "old2"),
+            ("a", "sales_traffic", "S&T", Some("CA"), "other-marketplace"),
+            ("a", "sales_traffic", "S&T", None, "several-marketplaces"),
+            ("a", "sales_traffic", "OTHER", Some("US"), "other-type"),
+            ("a", "returns", "S&T", Some("US"), "other-job"),
+            ("b", "sales_traffic", "S&T", Some("US"), "other-account"),
+        ];
+        for (i, (account, job, rt, m, hash)) in rows.iter().enumerate() {
+            record_created(&conn, account, job, rt, *m, hash, "{}", &i.to_string(), now).unwrap();
+        }
+        record_failure(&conn, 3, now).unwrap();
+        let keep = ["keep1".to_string(), "keep2".to_string()];
+        let gone = delete_except(&conn, "a", "sales_traffic", "S&T", "US", &keep).unwrap();
+        assert_eq!(gone, 2, "the unplanned rows, FATAL or not");
+        let left: Vec<String> = conn
+            .prepare("SELECT params_hash FROM pending_reports ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let want: Vec<&str> = rows
+            .iter()
+            .map(|r| r.4)
+            .filter(|h| !h.starts_with("old"))
+            .collect();
+        assert_eq!(left, want);
+        // An empty plan forgets them all.
+        assert_eq!(
+            delete_except(&conn, "a", "sales_traffic", "S&T", "US", &[]).unwrap(),
+            2
+        );
+    }
+}

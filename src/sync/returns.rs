@@ -7,7 +7,10 @@
 //! last run's window to now (the first run reaches back [`HISTORY`]), so
 //! late rows and status changes (a reimbursement, a closed MFN return) are
 //! read again and upserted over the same key. Each report's rows and its
-//! part of the cursor are written in one transaction.
+//! part of the cursor are written in one transaction. A report an earlier
+//! run left (failed, or not finished within `max_report_wait`) is resumed
+//! instead of requesting the moved range ([`reports::adopt`]); its end is
+//! then the cursor's.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use encoding_rs::Encoding;
@@ -230,11 +233,10 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             // From the start of a marketplace day: the same start all day.
             let start = ru::day_start(m, ru::day_of(m, start));
             let end = ctx.now;
-            reqs.push((
-                key,
-                report_type,
-                ru::request(report_type, m).range(start, end),
-            ));
+            // The range ends now, so it moves every run: resume a report
+            // an earlier run left instead (its range sets the cursor).
+            let req = reports::adopt(ctx, JOB, ru::request(report_type, m).range(start, end))?;
+            reqs.push((key, report_type, req));
         }
         for (_, _, req) in &reqs {
             let _ = reports::prepare(ctx, JOB, req).await?;

@@ -275,6 +275,12 @@ async fn run_marketplace(
             wanted.insert(0, (d, true));
         }
     }
+    // Reports of windows no longer wanted (the day moved on) are forgotten.
+    let planned: Vec<ReportRequest> = wanted
+        .iter()
+        .map(|(w, daily)| window_request(m, *w, *daily))
+        .collect();
+    reports::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
     // Put them all in Amazon's queue first, so they are processed side by side.
     for (w, daily) in &wanted {
         let _ = reports::prepare(ctx, JOB, &window_request(m, *w, *daily)).await?;

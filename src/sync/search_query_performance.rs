@@ -185,6 +185,13 @@ async fn run_marketplace(
             todo.push((week, chunk.clone()));
         }
     }
+    // Reports of chunks no longer planned (the known ASINs changed) are
+    // forgotten.
+    let planned: Vec<ReportRequest> = todo
+        .iter()
+        .map(|(week, chunk)| request(m, *week, chunk))
+        .collect();
+    reports::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
     for (week, chunk) in &todo {
         let _ = reports::prepare(ctx, JOB, &request(m, *week, chunk)).await?;
     }

@@ -84,6 +84,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let today = ru::day_of(m, ctx.now);
         let start = today - Duration::days(WINDOW_DAYS);
         let req = ru::request(REPORT_TYPE, m).range(ru::date_param(start), ru::date_param(today));
+        // Yesterday's request (the range moves with the day) is superseded.
+        reports::retain(ctx, JOB, REPORT_TYPE, m.id, std::slice::from_ref(&req))?;
         let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
             Fetched::Doc(d) => {
                 let p = parse(d.bytes(), d.encoding())
