@@ -175,10 +175,7 @@ mod tests {
         let t0 = l.now();
         tokio::time::advance(Duration::from_secs(2)).await;
         let passed = l.now() - t0;
-        assert!(
-            (passed.as_secs_f64() - 120.0).abs() < 0.5,
-            "{passed:?}"
-        );
+        assert!((passed.as_secs_f64() - 120.0).abs() < 0.5, "{passed:?}");
     }
 
     #[tokio::test(start_paused = true)]
