@@ -100,13 +100,43 @@ fn drill_config(base: &Path, smtp_port: u16, out: &Path) -> PathBuf {
     p
 }
 
-fn spawn_run(cfg: &Path, log: &Path) -> Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_flywheel"))
-        .args(["--config", cfg.to_str().unwrap(), "run"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("flywheel run starts")
+/// A daemon process the drill started: SIGKILLed when dropped, so a
+/// failing drill (a panic anywhere) leaves no daemon behind polling a sim
+/// that is gone.
+struct Daemon(Child);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Nothing happens for a child already waited for.
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn spawn_run(cfg: &Path, log: &Path) -> Daemon {
+    Daemon(
+        std::process::Command::new(env!("CARGO_BIN_EXE_flywheel"))
+            .args(["--config", cfg.to_str().unwrap(), "run"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("flywheel run starts"),
+    )
 }
 
 fn int(conn: &Connection, sql: &str) -> i64 {
@@ -132,6 +162,19 @@ fn evaluating(conn: &Connection, log: &Path) -> bool {
     let started = tail.matches("job started").count();
     let ended = tail.matches("job done").count() + tail.matches("job did not complete").count();
     started > 0 && started == ended && running(conn) == 0
+}
+
+/// Whether some connection holds the database's write lock right now: a
+/// `BEGIN IMMEDIATE` on `probe` (busy timeout 0) cannot start. Held for
+/// microseconds when free, so the daemon's writers barely notice.
+fn write_locked(probe: &Connection) -> bool {
+    match probe.execute_batch("BEGIN IMMEDIATE") {
+        Ok(()) => {
+            probe.execute_batch("ROLLBACK").unwrap();
+            false
+        }
+        Err(_) => true,
+    }
 }
 
 /// Whether the daemon is in `phase` right now.
@@ -292,11 +335,17 @@ const WINDOWS: &[(&str, &str, &str)] = &[
         "order_id IN (SELECT order_id FROM orders WHERE purchase_date < '{K}')",
         "order_id IN (SELECT order_id FROM orders WHERE purchase_date < '{V}')",
     ),
-    // One row per sync hour: the drill, restarted often, took more of
-    // them; the final round's are common to both (values move by the
-    // second).
+    // One row per hour with a sync: the two daemons synced in different
+    // hours (the drill, killed mid-round and restarted, skipped or added
+    // some); the final round's hour is common to both. Inventory moves by
+    // the second (its values are not compared); prices change by the day,
+    // so the final hour's must be equal.
     ("inventory_snapshots", "observed_at >= '{H}'", "0"),
-    ("pricing_snapshots", "observed_at >= '{H}'", "0"),
+    (
+        "pricing_snapshots",
+        "observed_at >= '{H}'",
+        "observed_at >= '{H}'",
+    ),
     (
         "inventory_planning",
         "snapshot_date < '{D}'",
@@ -491,7 +540,11 @@ async fn crash_drill() {
     let mut reference = spawn_run(&ref_cfg, &logs.join("ref.log"));
 
     let conn = flywheel::store::open(&database).unwrap();
+    let probe = Connection::open(&database).unwrap();
+    probe.busy_timeout(Duration::ZERO).unwrap();
     let mut kills: BTreeMap<Phase, usize> = BTreeMap::new();
+    // Evaluation kills that landed inside its write transaction.
+    let mut in_write = 0usize;
     let mut targets_missed = 0usize;
     let mut n = 0usize;
     let mut order = PHASES;
@@ -504,13 +557,39 @@ async fn crash_drill() {
             }
         }
         let target = order[n % 3];
+        // Half the evaluation targets aim at its write transaction (the
+        // alert state, the rendered emails and the outbox rows, which must
+        // be kept or lost together): the daemon holds the write lock while
+        // it evaluates. The other half land anywhere in the round.
+        let aim_write = target == Phase::Evaluation && rng.below(2) == 0;
         let log = logs.join(format!("run{n}.log"));
         let mut child = spawn_run(&cfg, &log);
-        // Wait for the target phase (bounded: a round comes every 12 s).
+        // Wait for the target phase (bounded: a round comes every 4–8 s).
+        // Aiming at the evaluation's write: the phase has lasted 100 ms
+        // (past the call counters flushed right after the jobs; building
+        // the snapshots takes longer) and the write lock is held. The lock
+        // is probed every millisecond, the log read every 10.
         let t = Instant::now();
         let mut hit = false;
+        let mut evaluating_since: Option<Instant> = None;
+        let mut looked: Option<Instant> = None;
         while t.elapsed() < Duration::from_secs(30) {
-            if in_phase(target, &conn, &log, &server) {
+            if aim_write {
+                if looked.is_none_or(|l| l.elapsed() >= Duration::from_millis(10)) {
+                    looked = Some(Instant::now());
+                    if in_phase(target, &conn, &log, &server) {
+                        evaluating_since.get_or_insert_with(Instant::now);
+                    } else {
+                        evaluating_since = None;
+                    }
+                }
+                if evaluating_since.is_some_and(|s| s.elapsed() >= Duration::from_millis(100))
+                    && write_locked(&probe)
+                {
+                    hit = true;
+                    break;
+                }
+            } else if in_phase(target, &conn, &log, &server) {
                 hit = true;
                 break;
             }
@@ -520,12 +599,20 @@ async fn crash_drill() {
                     std::fs::read_to_string(&log).unwrap_or_default()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            let poll = if aim_write { 1 } else { 5 };
+            tokio::time::sleep(Duration::from_millis(poll)).await;
         }
         // A seeded delay into the phase.
         let delay = match target {
             Phase::Sync => rng.below(1500),
-            Phase::Evaluation => rng.below(15),
+            // The write lasts from a few milliseconds (alert state only)
+            // to a few hundred (rendering emails): at once.
+            Phase::Evaluation if aim_write => 0,
+            // An evaluation round takes 0.25–1.3 s here (snapshots and
+            // rules, then one transaction with the alert state, rendered
+            // emails and the outbox): land anywhere in it, the write
+            // included. The look below says whether it was still running.
+            Phase::Evaluation => rng.below(400),
             Phase::Sending => rng.below(ACCEPT_DELAY.as_millis() as u64 - 50),
         };
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -533,6 +620,12 @@ async fn crash_drill() {
             .into_iter()
             .filter(|p| in_phase(*p, &conn, &log, &server))
             .collect();
+        // Inside the evaluation's write: the lock held right before the
+        // kill, 100 ms or more into the phase (not the call counters'
+        // write at its start).
+        let wrote = seen.contains(&Phase::Evaluation)
+            && (aim_write || delay >= 100)
+            && write_locked(&probe);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         // A run left open proves the kill landed in a sync.
@@ -543,22 +636,33 @@ async fn crash_drill() {
         for p in &seen {
             *kills.entry(*p).or_default() += 1;
         }
-        if !hit || !seen.contains(&target) {
+        if !hit || !seen.contains(&target) || (aim_write && !wrote) {
             targets_missed += 1;
         }
+        in_write += wrote as usize;
         eprintln!(
-            "kill {n:2} at {:5.1}s: target {target:?} +{delay} ms, in {seen:?}",
-            started.elapsed().as_secs_f64()
+            "kill {n:2} at {:5.1}s: target {target:?}{} +{delay} ms, in {seen:?}{}",
+            started.elapsed().as_secs_f64(),
+            if aim_write { " (its write)" } else { "" },
+            if wrote {
+                " inside the evaluation's write transaction"
+            } else {
+                ""
+            },
         );
         n += 1;
     }
     let kill_loop = started.elapsed();
     eprintln!(
-        "{n} kills in {kill_loop:?}; per phase {kills:?}; {targets_missed} missed their target"
+        "{n} kills in {kill_loop:?}; per phase {kills:?} ({in_write} inside the evaluation's write transaction); {targets_missed} missed their target"
     );
     assert!(
         n >= MIN_KILLS,
         "only {n} kills within the budget of {budget:?} (need {MIN_KILLS}); raise CRASH_BUDGET_SECS or look at why rounds are slow"
+    );
+    assert!(
+        in_write >= 2,
+        "only {in_write} kills inside the evaluation's write transaction: {kills:?}"
     );
     for p in PHASES {
         assert!(
@@ -621,6 +725,14 @@ async fn crash_drill() {
     assert_eq!(wait_exit(&mut child, Duration::from_secs(20)).await, 0);
     assert_eq!(wait_exit(&mut reference, Duration::from_secs(20)).await, 0);
     eprintln!("settled at the tick {tick} in {:?}", settle.elapsed());
+    // Both databases kept beside the logs, for a look after a failure.
+    if let Some(dir) = std::env::var_os("CRASH_LOG_DIR").map(PathBuf::from) {
+        for (c, name) in [(&conn, "drill.db"), (&ref_conn, "ref.db")] {
+            let to = dir.join(name);
+            let _ = std::fs::remove_file(&to);
+            c.execute("VACUUM INTO ?1", [to.to_str().unwrap()]).unwrap();
+        }
+    }
 
     // The database is intact.
     let ok: String = conn
@@ -673,10 +785,100 @@ async fn crash_drill() {
         );
     }
     let dups = per_id.values().filter(|n| **n > 1).count();
+
+    // Every notification the alert state records went out: the email that
+    // carried it is in the outbox, created in the same round, and reached
+    // the server; so did the email each episode's thread hangs under.
+    let notified: Vec<(String, String, Option<String>, bool)> = conn
+        .prepare(
+            "SELECT a.fingerprint, a.last_notified_at, a.thread_message_id,
+                    EXISTS (SELECT 1 FROM outbox o, json_each(o.alert_fingerprints_json) j
+                             WHERE j.value = a.fingerprint AND o.created_at = a.last_notified_at)
+               FROM alerts a WHERE a.notify_count > 0",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (fp, at, thread, queued) in &notified {
+        assert!(
+            queued,
+            "alert {fp} notified at {at} without an email in the outbox"
+        );
+        if let Some(t) = thread {
+            assert!(
+                per_id.contains_key(t),
+                "alert {fp}: its thread {t} never reached the server"
+            );
+        }
+    }
+    // Never twice for one notification: per alert, two emails that carry
+    // it are a repeat interval (1 h) apart, unless a resolution between
+    // them ended the episode.
+    let mut carried: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut st = conn
+        .prepare(
+            "SELECT j.value, o.created_at, o.kind FROM outbox o, json_each(o.alert_fingerprints_json) j
+              ORDER BY j.value, o.created_at, o.id",
+        )
+        .unwrap();
+    let mut rows = st.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        carried
+            .entry(r.get(0).unwrap())
+            .or_default()
+            .push((r.get(1).unwrap(), r.get(2).unwrap()));
+    }
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    for (fp, emails) in &carried {
+        let mut last_firing: Option<DateTime<Utc>> = None;
+        for (at, kind) in emails {
+            if kind == "resolved" {
+                last_firing = None;
+                continue;
+            }
+            let at = parse(at);
+            if let Some(prev) = last_firing {
+                assert!(
+                    at - prev >= chrono::Duration::hours(1),
+                    "alert {fp} notified twice within the repeat interval: {emails:?}"
+                );
+            }
+            last_firing = Some(at);
+        }
+    }
+    // Nothing lost against the daemon that was never killed: every alert
+    // it notified (firing), the drill notified too.
+    let firing_notified = |c: &Connection| -> BTreeSet<String> {
+        c.prepare(
+            "SELECT DISTINCT j.value FROM outbox o, json_each(o.alert_fingerprints_json) j
+              WHERE o.kind = 'firing'",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    let (mine, theirs) = (firing_notified(&conn), firing_notified(&ref_conn));
     eprintln!(
-        "{} emails in the outbox, {} messages received ({dups} resent with the same Message-ID); total {:?}",
+        "alerts notified: drill {}, reference {}; only in the reference {:?}, only in the drill {:?}",
+        mine.len(),
+        theirs.len(),
+        theirs.difference(&mine).collect::<Vec<_>>(),
+        mine.difference(&theirs).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        theirs.difference(&mine).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "alerts the reference notified and the drill never did"
+    );
+    eprintln!(
+        "{} emails in the outbox, {} messages received ({dups} resent with the same Message-ID); {} alerts notified, each email carrying it delivered; total {:?}",
         outbox.len(),
         server.messages().len(),
+        notified.len(),
         started.elapsed()
     );
 }
