@@ -636,7 +636,7 @@ async fn crash_drill() {
         // lock late in the round. The others land anywhere in the round.
         let aim_write = target == Phase::Evaluation && {
             evaluation_targets += 1;
-            evaluation_targets % 2 == 0
+            evaluation_targets.is_multiple_of(2)
         };
         let log = logs.join(format!("run{n}.log"));
         let mut child = spawn_run(&cfg, &log);
