@@ -215,11 +215,14 @@ fn next_tick(
 
 impl Schedule {
     /// Builds the schedule at start (or after a reload): jobs whose newest
-    /// run did not settle (never ran, failed, interrupted) are due now; the
-    /// others at their next tick.
+    /// run did not settle (never ran, failed, interrupted) are due now, and
+    /// so are jobs whose tick passed since their newest run started (the
+    /// daemon was down then, or was killed after the tick but before the
+    /// job began); the others at their next tick. `settled` gives the
+    /// start of the newest run when it settled, `None` otherwise.
     fn build(
         cfg: &Config,
-        ever_ran: &dyn Fn(&str, JobName) -> bool,
+        settled: &dyn Fn(&str, JobName) -> Option<DateTime<Utc>>,
         now: DateTime<Utc>,
         old: Option<&Schedule>,
     ) -> Schedule {
@@ -238,8 +241,20 @@ impl Schedule {
                     // A reload keeps a pending backoff, and takes the new tick otherwise.
                     Some(prev) if failures > 0 => prev.next.max(tick),
                     Some(_) => tick,
-                    None if !ever_ran(&account.name, *job) => now,
-                    None => tick,
+                    // One run now for a tick missed while the daemon was
+                    // not running (not one per missed tick), as after a
+                    // long sleep: a crash at the start of a daily round
+                    // must not leave the day unsynced.
+                    None => match settled(&account.name, *job) {
+                        None => now,
+                        Some(started)
+                            if next_tick(cfg, &account.name, job.as_str(), started)
+                                .is_some_and(|t| t <= now) =>
+                        {
+                            now
+                        }
+                        Some(_) => tick,
+                    },
                 };
                 s.slots.insert(key, Slot { next, failures });
             }
@@ -358,19 +373,30 @@ async fn run_until(
         );
     }
     // Jobs that never ran, or whose newest run failed (or was interrupted),
-    // are due at start: resume now rather than at the next tick.
-    let ever_ran = {
-        let settled: std::collections::HashSet<(String, String)> = conn
+    // are due at start: resume now rather than at the next tick; so are
+    // jobs whose tick passed since their newest run (see Schedule::build).
+    let settled = {
+        let settled: HashMap<(String, String), DateTime<Utc>> = conn
             .prepare(
-                "SELECT account, job FROM job_runs r WHERE account IS NOT NULL
+                "SELECT account, job, started_at FROM job_runs r WHERE account IS NOT NULL
                    AND id = (SELECT MAX(id) FROM job_runs WHERE account = r.account AND job = r.job)
                    AND status IN ('ok', 'unavailable', 'skipped')",
             )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?)))?
+            .filter_map(|r| match r {
+                Ok((k, at)) => DateTime::parse_from_rfc3339(&at)
+                    .ok()
+                    .map(|t| Ok((k, t.with_timezone(&Utc)))),
+                Err(e) => Some(Err(e)),
+            })
             .collect::<Result<_, _>>()?;
-        move |a: &str, j: JobName| settled.contains(&(a.to_string(), j.as_str().to_string()))
+        move |a: &str, j: JobName| {
+            settled
+                .get(&(a.to_string(), j.as_str().to_string()))
+                .copied()
+        }
     };
-    let mut schedule = Schedule::build(&cfg, &ever_ran, reading.now, None);
+    let mut schedule = Schedule::build(&cfg, &settled, reading.now, None);
     let db: sync::Db = std::sync::Mutex::new(conn);
     let shared = Arc::new(Shared::default());
     shared.alive.store(wall_now(), Ordering::Relaxed);
@@ -506,7 +532,7 @@ async fn run_until(
                             let mut conn = db.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
                             store::ops::sync_accounts(&mut conn, &new, now)?;
                         }
-                        schedule = Schedule::build(&new, &ever_ran, now, Some(&schedule));
+                        schedule = Schedule::build(&new, &settled, now, Some(&schedule));
                         cfg = new;
                         let _ = cfg_tx.send(cfg.clone());
                         tracing::info!(summary = cfg.summary(), "configuration reloaded");
@@ -852,12 +878,20 @@ orders = "0 * * * *"
         std::fs::write(&p, toml).unwrap();
         let cfg = Config::load(&p, &Env::default()).unwrap();
         let now = t("2026-03-02T10:20:00Z");
-        // Never ran: due now. Ran before: the next tick.
-        let s = Schedule::build(&cfg, &|_, _| false, now, None);
+        // Never ran (or its newest run did not settle): due now. Ran since
+        // the last tick: the next tick.
+        let s = Schedule::build(&cfg, &|_, _| None, now, None);
         assert!(s.due(now)["shop"].contains(&JobName::Orders));
-        let mut s = Schedule::build(&cfg, &|_, _| true, now, None);
+        let ran = t("2026-03-02T10:00:04Z");
+        let mut s = Schedule::build(&cfg, &|_, _| Some(ran), now, None);
         let slot = &s.slots[&("shop".to_string(), JobName::Orders)];
         assert_eq!(slot.next, t("2026-03-02T11:00:00Z"));
+        // Its newest run started before the 10:00 tick, which passed while
+        // the daemon was down (or was killed before the job began): one
+        // run now, not one per missed tick.
+        let before = t("2026-03-02T07:00:03Z");
+        let down = Schedule::build(&cfg, &|_, _| Some(before), now, None);
+        assert_eq!(down.slots[&("shop".to_string(), JobName::Orders)].next, now);
         // The daemon was asleep for 5 hours: one run now, then the next
         // tick after now (not the 5 missed ones).
         let late = t("2026-03-02T16:07:00Z");

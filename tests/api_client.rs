@@ -163,3 +163,48 @@ async fn an_expired_token_is_refreshed_and_the_call_retried_once() {
     assert!(classes.contains(&("4xx", 1)), "{classes:?}");
     sim.shutdown().await.unwrap();
 }
+
+fn ads_endpoint(sim: &flywheel_sim::RunningSim) -> Endpoint {
+    let ads = &sim.world.scenario().seller.ads;
+    Endpoint {
+        account: "demo".into(),
+        api: Api::Ads,
+        base_url: sim.base_url(),
+        token_url: format!("{}/auth/o2/token", sim.base_url()),
+        credentials: LwaCredentials {
+            client_id: ads.client_id.clone(),
+            client_secret: Secret::new(ads.client_secret.clone()),
+            refresh_token: Secret::new(ads.refresh_token.clone()),
+        },
+    }
+}
+
+#[tokio::test]
+async fn an_ads_poll_with_an_expired_token_takes_a_fresh_one() {
+    // Ads report polls retry a 401 as transient (Amazon sends spurious
+    // ones there); when the token really expired, the retry must not go
+    // out with the same dead token until the attempts run out.
+    let sim = sim("").await;
+    let c = client(4);
+    let ep = ads_endpoint(&sim);
+    let profile = sim.world.scenario().seller.ads_profile_id;
+    let missing = flywheel::amazon::ads::get_report(&c, &ep, profile, "no-such-report").await;
+    assert!(
+        matches!(missing, Err(ApiError::Permanent { .. })),
+        "{missing:?}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/advance?by=2h", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    c.counter.drain();
+    let again = flywheel::amazon::ads::get_report(&c, &ep, profile, "no-such-report").await;
+    assert!(
+        matches!(again, Err(ApiError::Permanent { .. })),
+        "401 (dead token) → fresh token → the report's own answer: {again:?}"
+    );
+    assert_eq!(c.counter.totals().0, 2, "one 401, then the answer");
+    sim.shutdown().await.unwrap();
+}

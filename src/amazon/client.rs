@@ -5,7 +5,7 @@
 //! typed [`ApiError`]. Nothing here retries forever.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -208,9 +208,12 @@ impl ApiClient {
         kind: ApiKind,
     ) -> Result<ApiResponse, ApiError> {
         self.limiter.acquire(&ep.account, key).await;
+        // Token lifetimes run on Amazon's clock: with a simulated clock at
+        // 300x a one-hour token dies after 12 s of wall time, and timing it
+        // on the wall clock polled with a dead token for minutes.
         let token = self
             .lwa
-            .access_token(&ep.token_url, &ep.credentials, Instant::now())
+            .access_token(&ep.token_url, &ep.credentials, self.limiter.now())
             .await
             .map_err(|source| ApiError::Credentials {
                 operation: spec.operation.to_string(),
@@ -303,6 +306,15 @@ impl ApiClient {
         match &err {
             ApiError::Throttled { .. } => self.limiter.throttled(&ep.account, key),
             ApiError::TokenRejected { .. } => {
+                self.lwa.invalidate(&ep.token_url, &ep.credentials).await
+            }
+            // A 401 on an Ads poll is retried as transient (Amazon sends
+            // spurious ones there), but it may as well mean the token did
+            // expire (a host that slept past it: the monotonic clock stops
+            // during suspend). The retry takes a fresh token: one LWA call
+            // more at worst, instead of polling with a dead token until
+            // the attempts run out, every poll of the report.
+            ApiError::Transient { status: 401, .. } if matches!(ep.api, Api::Ads) => {
                 self.lwa.invalidate(&ep.token_url, &ep.credentials).await
             }
             _ => {}

@@ -71,7 +71,10 @@ impl Limiter {
         self.scale.lock().expect("limiter lock").speed
     }
 
-    fn now(&self) -> std::time::Instant {
+    /// Now on the clock the buckets run on (the followed clock's pace:
+    /// wall time, or sim time at `speed`). Anything that expires on
+    /// Amazon's side (access tokens) is timed on it too.
+    pub fn now(&self) -> std::time::Instant {
         let s = self.scale.lock().expect("limiter lock");
         s.virt0 + s.real0.elapsed().mul_f64(s.speed)
     }
@@ -170,6 +173,18 @@ mod tests {
         );
         let waited = l.acquire("a", "getItemReviewTopics").await;
         assert!((waited.as_secs_f64() - 2.0).abs() < 0.01, "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn its_clock_runs_at_the_followed_speed() {
+        // Token lifetimes are timed on this clock (a one-hour token lives
+        // one minute of wall time at 60x).
+        let l = Limiter::new();
+        l.set_speed(60.0);
+        let t0 = l.now();
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let passed = l.now() - t0;
+        assert!((passed.as_secs_f64() - 120.0).abs() < 0.5, "{passed:?}");
     }
 
     #[tokio::test(start_paused = true)]
