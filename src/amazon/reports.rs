@@ -231,18 +231,34 @@ pub struct Handle {
     pub report_id: String,
 }
 
-/// A downloaded, decompressed report document.
+/// A downloaded report document, kept as it came (gzip, when Amazon
+/// compressed it): a flat file of a million rows is about six times its
+/// gzip size, so the large jobs ([`Document::stream`]) never hold it
+/// decompressed, and the small ones decompress it when they read it.
 #[derive(Debug, Clone)]
 pub struct Document {
     pub handle: Handle,
-    bytes: Vec<u8>,
+    raw: Vec<u8>,
+    gzip: bool,
     encoding: &'static Encoding,
 }
 
 impl Document {
-    /// The decompressed bytes, in [`Self::encoding`].
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// The decompressed bytes, in [`Self::encoding`] (the whole document
+    /// in memory: for the small reports).
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        if is_gzip(&self.raw, self.gzip) {
+            // The download checked that it decompresses.
+            Cow::Owned(decompress(&self.raw, true).unwrap_or_default())
+        } else {
+            Cow::Borrowed(&self.raw)
+        }
+    }
+
+    /// Hands `f` the decompressed document as a stream (see
+    /// [`gunzip_stream`]): what the large flat files are read through.
+    pub fn stream<T>(&self, f: impl FnOnce(&mut dyn BufRead) -> T) -> T {
+        gunzip_stream(self.raw.as_slice(), self.gzip, f)
     }
 
     /// The charset the bytes are in: the download's `Content-Type`
@@ -254,8 +270,11 @@ impl Document {
 
     /// The whole document as text (JSON reports; flat files stream through
     /// `sync::flatfile` instead).
-    pub fn text(&self) -> Cow<'_, str> {
-        self.encoding.decode_without_bom_handling(&self.bytes).0
+    pub fn text(&self) -> String {
+        self.encoding
+            .decode_without_bom_handling(&self.bytes())
+            .0
+            .into_owned()
     }
 }
 
@@ -748,14 +767,15 @@ pub async fn fetch(
     let mut last_err = String::new();
     for attempt in 1..=DOWNLOAD_ATTEMPTS {
         match download(ctx, &ep, &document_id, &req.marketplace_ids).await {
-            Ok((bytes, _)) if bytes.is_empty() => {
+            Ok(d) if d.size == 0 => {
                 return failed(ctx, &pace, &row, req, "gave an empty document");
             }
-            Ok((bytes, encoding)) => {
+            Ok(d) => {
                 return Ok(ReportOutcome::Document(Document {
                     handle,
-                    bytes,
-                    encoding,
+                    raw: d.raw,
+                    gzip: d.gzip,
+                    encoding: d.encoding,
                 }))
             }
             Err(DownloadError::Api(e)) => return Err(e.into()),
@@ -818,7 +838,7 @@ async fn download(
     ep: &Endpoint,
     document_id: &str,
     marketplaces: &[String],
-) -> Result<(Vec<u8>, &'static Encoding), DownloadError> {
+) -> Result<Downloaded, DownloadError> {
     let spec = CallSpec::get(
         "getReportDocument",
         format!("{BASE}/documents/{document_id}"),
@@ -850,15 +870,65 @@ async fn download(
         .compression_algorithm
         .as_deref()
         .is_some_and(|a| a.eq_ignore_ascii_case("GZIP"));
-    let bytes = decompress(&raw, gzip).map_err(DownloadError::Body)?;
-    let encoding = charset(content_type.as_deref(), marketplaces, &bytes);
-    Ok((bytes, encoding))
+    // A body cut short arrives whole as far as HTTP knows: gunzip it once
+    // into nothing (the CRC and length at its end are checked) so a broken
+    // document is downloaded again now, not found half-read by the parser.
+    let (size, head) = inflated_size(&raw, gzip).map_err(DownloadError::Body)?;
+    let encoding = charset(content_type.as_deref(), marketplaces, &head);
+    Ok(Downloaded {
+        raw: raw.to_vec(),
+        gzip,
+        size,
+        encoding,
+    })
+}
+
+/// A document as [`download`] got it.
+struct Downloaded {
+    raw: Vec<u8>,
+    gzip: bool,
+    /// Decompressed size, bytes.
+    size: u64,
+    encoding: &'static Encoding,
+}
+
+/// Whether `raw` is to be gunzipped: the document says GZIP and the bytes
+/// are gzip (an HTTP layer honouring `Content-Encoding: gzip` may have
+/// done it already).
+fn is_gzip(raw: &[u8], gzip: bool) -> bool {
+    gzip && raw.starts_with(&[0x1f, 0x8b])
+}
+
+/// The decompressed size of `raw` and its first bytes (for the charset
+/// sniff), without keeping the rest; an error for a broken gzip stream.
+fn inflated_size(raw: &[u8], gzip: bool) -> Result<(u64, Vec<u8>), String> {
+    const HEAD: usize = 4096;
+    if !is_gzip(raw, gzip) {
+        return Ok((raw.len() as u64, raw[..raw.len().min(HEAD)].to_vec()));
+    }
+    let mut gz = flate2::read::MultiGzDecoder::new(raw);
+    let mut buf = vec![0u8; STREAM_CHUNK];
+    let (mut size, mut head) = (0u64, Vec::new());
+    loop {
+        match gz.read(&mut buf) {
+            Ok(0) => return Ok((size, head)),
+            Ok(k) => {
+                if head.len() < HEAD {
+                    let take = k.min(HEAD - head.len());
+                    head.extend_from_slice(&buf[..take]);
+                }
+                size += k as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot gunzip the document (truncated?): {e}")),
+        }
+    }
 }
 
 /// Gunzips when the document says GZIP and the bytes are gzip (an HTTP
 /// layer honouring `Content-Encoding: gzip` may have done it already).
 pub fn decompress(raw: &[u8], gzip: bool) -> Result<Vec<u8>, String> {
-    if !(gzip && raw.starts_with(&[0x1f, 0x8b])) {
+    if !is_gzip(raw, gzip) {
         return Ok(raw.to_vec());
     }
     let mut out = Vec::with_capacity(raw.len() * 6);

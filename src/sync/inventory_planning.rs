@@ -368,9 +368,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             let stored = match &doc {
                 None => StoredPlanning::default(),
                 Some(d) => {
-                    let res = reports::gunzip_stream(d.bytes(), false, |input| {
-                        store_stream(&tx, &scope, input, d.encoding(), today)
-                    });
+                    let res =
+                        d.stream(|input| store_stream(&tx, &scope, input, d.encoding(), today));
                     match res {
                         Ok(s) => s,
                         Err(StreamError::Store(e)) => return Err(e),

@@ -889,71 +889,109 @@ async fn backfill(
         .iter()
         .map(|(a, b)| ReportRequest::new(REPORT_TYPE, [m.id]).range(*a, *b))
         .collect();
-    // Queue them all first: Amazon works on them while we read the first.
-    for req in &requests {
-        match reports::prepare(ctx, JobName::Orders, req).await? {
-            Prepared::Ready(_) | Prepared::Backoff { .. } => {}
-            Prepared::Deferred { .. } => break,
+    // Two halves side by side, so the history goes as fast as Amazon's
+    // buckets allow: the creator puts the chunks in Amazon's queue as fast
+    // as the createReport bucket (burst 15, then one a minute) gives
+    // tokens; the reader takes each chunk once it is queued, waits for it,
+    // downloads and stores it. Queuing every chunk before reading any (the
+    // plan before) left the getReportDocument bucket (same burst and rate)
+    // idle while creations waited, so two years took about twice the
+    // minimum. The reader goes in order and reads chunk k only after the
+    // creator has dealt with it, so no report is requested twice; when the
+    // creator stops (budget spent), `fetch` says so for the rest.
+    let (queued_tx, mut queued) = tokio::sync::watch::channel((0usize, false));
+    let queue = &requests;
+    let creator = async move {
+        let mut stop = Ok(());
+        for (k, req) in queue.iter().enumerate() {
+            match reports::prepare(ctx, JobName::Orders, req).await {
+                Ok(Prepared::Ready(_) | Prepared::Backoff { .. }) => {
+                    let _ = queued_tx.send((k + 1, false));
+                }
+                Ok(Prepared::Deferred { .. }) => break,
+                Err(e) => {
+                    stop = Err(e);
+                    break;
+                }
+            }
         }
-    }
+        let n = queued_tx.borrow().0;
+        let _ = queued_tx.send((n, true));
+        stop
+    };
     let tz = tz_of(m);
     let mut problems = Vec::new();
     let mut waiting = 0;
-    for req in &requests {
-        let (a, b) = (req.data_start.unwrap_or(end), req.data_end.unwrap_or(end));
-        let (doc, handle) = match reports::fetch(ctx, JobName::Orders, req).await? {
-            ReportOutcome::Document(doc) => {
-                let h = doc.handle.clone();
-                (Some(doc), h)
-            }
-            ReportOutcome::NoData(h) => (None, h),
-            ReportOutcome::Pending { report_id, status } => {
-                waiting += 1;
-                tracing::info!(account, report_id, status, "orders report still pending");
-                continue;
-            }
-            ReportOutcome::Deferred { reason } => {
-                notes.push(reason);
+    let reader = async {
+        for (k, req) in requests.iter().enumerate() {
+            // Until the creator has queued this chunk, or stopped.
+            if queued.wait_for(|(n, done)| *n > k || *done).await.is_err() {
                 break;
             }
-            ReportOutcome::Failed { reason, .. } => {
-                problems.push(reason);
-                continue;
-            }
-        };
-        cursor.complete(a, b);
-        // Parsed and stored as it is read: one order in memory at a time;
-        // the orders, the cursor and the report row in one transaction.
-        let stored = ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let stored = match &doc {
-                None => StoredOrders::default(),
-                Some(d) => {
-                    let res = reports::gunzip_stream(d.bytes(), false, |input| {
-                        store_report(&tx, account, input, d.encoding(), m.id, tz, ctx.now)
-                    });
-                    match res {
-                        Ok(s) => s,
-                        Err(StreamError::Store(e)) => return Err(e),
-                        // As a document that reads as nothing: noted below.
-                        Err(StreamError::Unreadable(e)) => StoredOrders {
-                            summary: Some(e),
-                            ..StoredOrders::default()
-                        },
-                    }
+            let (a, b) = (req.data_start.unwrap_or(end), req.data_end.unwrap_or(end));
+            let (doc, handle) = match reports::fetch(ctx, JobName::Orders, req).await? {
+                ReportOutcome::Document(doc) => {
+                    let h = doc.handle.clone();
+                    (Some(doc), h)
+                }
+                ReportOutcome::NoData(h) => (None, h),
+                ReportOutcome::Pending { report_id, status } => {
+                    waiting += 1;
+                    tracing::info!(account, report_id, status, "orders report still pending");
+                    continue;
+                }
+                ReportOutcome::Deferred { reason } => {
+                    notes.push(reason);
+                    break;
+                }
+                ReportOutcome::Failed { reason, .. } => {
+                    problems.push(reason);
+                    continue;
                 }
             };
-            jobs::set_cursor(&tx, JOB, account, m.id, &cursor.to_json(), ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(stored)
-        })?;
-        if let Some(i) = &stored.summary {
-            tracing::warn!(account, report_id = %handle.report_id, "{i}");
-            notes.push(format!("report {}: {i}", handle.report_id));
+            let mut next = cursor.clone();
+            next.complete(a, b);
+            // Parsed and stored as it is read: one order in memory at a time;
+            // the orders, the cursor and the report row in one transaction.
+            let stored = ctx.with_db(|c| {
+                let tx = c.transaction()?;
+                let stored = match &doc {
+                    None => StoredOrders::default(),
+                    Some(d) => {
+                        let res = d.stream(|input| {
+                            store_report(&tx, account, input, d.encoding(), m.id, tz, ctx.now)
+                        });
+                        match res {
+                            Ok(s) => s,
+                            Err(StreamError::Store(e)) => return Err(e),
+                            // Nothing of it is kept (the transaction rolls
+                            // back) and the chunk stays to do.
+                            Err(StreamError::Unreadable(e)) => return Ok(Err(e)),
+                        }
+                    }
+                };
+                jobs::set_cursor(&tx, JOB, account, m.id, &next.to_json(), ctx.now)?;
+                reports::finish(&tx, &handle)?;
+                tx.commit()?;
+                Ok(Ok(stored))
+            })?;
+            let stored = match stored {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(format!("report {}: {e}", handle.report_id));
+                    continue;
+                }
+            };
+            cursor = next;
+            if let Some(i) = &stored.summary {
+                tracing::warn!(account, report_id = %handle.report_id, "{i}");
+                notes.push(format!("report {}: {i}", handle.report_id));
+            }
+            *rows += stored.written;
         }
-        *rows += stored.written;
-    }
+        Ok::<(), JobError>(())
+    };
+    futures::future::try_join(creator, reader).await?;
     if waiting > 0 {
         notes.push(format!(
             "{waiting} orders report(s) still in Amazon's queue; resumed next run"

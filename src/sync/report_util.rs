@@ -336,7 +336,7 @@ pub(crate) async fn fetch(
 /// The text of a document: JSON as UTF-8 (or what the download declared),
 /// flat files in their charset (ISO-8859-1 unless told otherwise).
 pub(crate) fn doc_text(doc: &Document) -> String {
-    doc.text().into_owned()
+    doc.text()
 }
 
 /// What a job run did across its reports: rows written, notes, failures.

@@ -249,7 +249,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             );
             let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
                 Fetched::Doc(d) => {
-                    let p = parse(report_type, d.bytes(), d.encoding(), m).map_err(|e| {
+                    let p = parse(report_type, &d.bytes(), d.encoding(), m).map_err(|e| {
                         JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
                     })?;
                     (p, d.handle)

@@ -88,7 +88,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         reports::retain(ctx, JOB, REPORT_TYPE, m.id, std::slice::from_ref(&req))?;
         let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
             Fetched::Doc(d) => {
-                let p = parse(d.bytes(), d.encoding())
+                let p = parse(&d.bytes(), d.encoding())
                     .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
                 (p, d.handle)
             }
