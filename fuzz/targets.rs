@@ -45,6 +45,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config", config),
 ];
 
+/// Targets with an open bug (`fuzz/open/<target>/`): the target without
+/// the filter that keeps the fuzzer off that bug.
+pub const OPEN: &[(&str, Target)] = &[("orders", orders_unfiltered)];
+
 const ENCODINGS: [&Encoding; 3] = [
     encoding_rs::UTF_8,
     encoding_rs::WINDOWS_1252,
@@ -74,7 +78,11 @@ fn today() -> NaiveDate {
 
 /// A flat-file parse result: rows and skipped rows fit in the data lines,
 /// every issue points at one of them, and a summary names the first.
-fn check_flat<T>(what: &str, data: &[u8], res: Result<Parsed<T>, String>) -> Option<Parsed<T>> {
+fn check_flat<T: std::fmt::Debug>(
+    what: &str,
+    data: &[u8],
+    res: Result<Parsed<T>, String>,
+) -> Option<Parsed<T>> {
     let n = lines(data);
     match res {
         Ok(p) => {
@@ -100,6 +108,7 @@ fn check_flat<T>(what: &str, data: &[u8], res: Result<Parsed<T>, String>) -> Opt
                 let s = p.summary.as_deref().unwrap_or_default();
                 assert!(s.contains("line "), "{what}: summary without a line: {s:?}");
             }
+            assert_finite(what, &p.rows);
             Some(p)
         }
         Err(e) => {
@@ -120,6 +129,52 @@ fn check_json_err(what: &str, e: &str) {
 /// Text as `import` reads JSON reports.
 fn utf8(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
+}
+
+/// No number in `rows` is NaN or infinite: the rules would compare and
+/// sum them (a NaN makes every comparison false, a sum with an infinity
+/// stays infinite) and SQLite stores a NaN as NULL. Read from the `Debug`
+/// text (strings skipped), so it needs no field names: the row types are
+/// free to change.
+fn assert_finite(what: &str, rows: &impl std::fmt::Debug) {
+    let shown = format!("{rows:?}");
+    let mut outside = String::with_capacity(shown.len());
+    let mut chars = shown.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            outside.push(c);
+            continue;
+        }
+        // A string literal: skip to its closing quote (escapes included).
+        outside.push(' ');
+        while let Some(d) = chars.next() {
+            match d {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+    }
+    let b = outside.as_bytes();
+    let is_word = |i: usize| {
+        b.get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    };
+    for word in ["NaN", "inf"] {
+        for (at, _) in outside.match_indices(word) {
+            if (at > 0 && is_word(at - 1)) || is_word(at + word.len()) {
+                continue;
+            }
+            // The field it is in: back to the start of the field.
+            let from = outside[..at].rfind(['{', ',']).map_or(0, |i| i + 1);
+            panic!(
+                "{what}: a non-finite number: {}",
+                outside[from..at + word.len()].trim()
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -189,6 +244,7 @@ pub fn sales_traffic(data: &[u8]) {
             assert!(doc.days.len() <= n && doc.asins.len() <= n);
             // One row per child ASIN, in order (rows per SKU are added up).
             assert!(doc.asins.windows(2).all(|w| w[0].asin < w[1].asin));
+            assert_finite("sales_traffic", &doc);
         }
         Err(e) => check_json_err("sales_traffic", &e),
     }
@@ -203,6 +259,7 @@ pub fn search_query_performance(data: &[u8]) {
                 // The table CHECKs that weeks start on Sunday.
                 assert_eq!(r.week_start.weekday(), Weekday::Sun, "{r:?}");
             }
+            assert_finite("search_query_performance", &rows);
         }
         Err(e) => check_json_err("search_query_performance", &e),
     }
@@ -222,6 +279,7 @@ pub fn account_health(data: &[u8]) {
                     r.marketplace_id
                 );
             }
+            assert_finite("account_health", &rows);
         }
         Err(e) => check_json_err("account_health", &e),
     }
@@ -255,13 +313,51 @@ pub fn seller_feedback(data: &[u8]) {
 
 /// The all-orders flat file: lines of one order gathered into one order.
 pub fn orders(data: &[u8]) {
+    if hits_open_orders_bug(data) {
+        return;
+    }
+    orders_unfiltered(data);
+}
+
+/// An open bug in `src/sync/orders.rs` (a file this branch does not edit;
+/// see `fuzz/open/README.md`): `push_item` adds up the quantities of an
+/// order's repeated SKU lines with a plain `+` (orders.rs:161 `quantity`,
+/// :163 `quantity_shipped`), so two lines whose quantities sum beyond
+/// i64::MAX panic ("attempt to add with overflow") where overflow is
+/// checked and wrap to a negative quantity in release builds. Until it is
+/// fixed, inputs with a whole number over 10^15 in any cell are left out
+/// (no sum of at most a few thousand such lines overflows);
+/// `fuzz/open/orders/` holds the input, which `tests/fuzz_props.rs` checks
+/// still fails, and which fails that test once it passes, so this filter
+/// is removed then.
+pub fn hits_open_orders_bug(data: &[u8]) -> bool {
+    data.split(|b| *b == b'\t' || *b == b'\n').any(|cell| {
+        std::str::from_utf8(cell)
+            .ok()
+            .and_then(|c| c.trim().parse::<i64>().ok())
+            .is_some_and(|q| q > 1_000_000_000_000_000)
+    })
+}
+
+/// [`orders`] without the filter of the open bug.
+pub fn orders_unfiltered(data: &[u8]) {
     let n = lines(data).saturating_sub(1);
     for enc in ENCODINGS {
-        let (orders, _summary) =
+        let (orders, summary) =
             orders::parse_report(data, enc, "ATVPDKIKX0DER", chrono_tz::America::Los_Angeles);
         let items: usize = orders.iter().map(|(_, items)| items.len()).sum();
         assert!(orders.len() <= n, "{} orders from {n} lines", orders.len());
         assert!(items <= n, "{items} items from {n} lines");
+        // Every order has a line of its own (lines are gathered by SKU).
+        assert!(orders.iter().all(|(_, items)| !items.is_empty()));
+        // The account of skipped rows says where, or which columns lack.
+        if let Some(s) = summary {
+            assert!(
+                s.contains("line ") || s.contains("missing columns"),
+                "orders: summary that does not say where: {s:?}"
+            );
+        }
+        assert_finite("orders", &orders);
     }
 }
 
@@ -319,9 +415,22 @@ pub fn flatfile(data: &[u8]) {
 pub fn report_document(data: &[u8]) {
     assert_eq!(reports::decompress(data, false).as_deref(), Ok(data));
     let gz = data.starts_with(&[0x1f, 0x8b]);
-    match reports::decompress(data, true) {
+    let whole = reports::decompress(data, true);
+    match &whole {
         Ok(out) => assert!(gz || out == data),
         Err(e) => assert!(gz && e.contains("gunzip"), "{e}"),
+    }
+    // The jobs read documents through the streaming gunzip (a second
+    // thread inflating ahead): the same bytes, or an error where the
+    // whole-document gunzip has one.
+    let streamed = reports::gunzip_stream(data, true, |input| {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(input, &mut out).map(|_| out)
+    });
+    match (&whole, streamed) {
+        (Ok(a), Ok(b)) => assert!(*a == b, "streamed gunzip differs"),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("gunzip {a:?} but streamed {b:?}"),
     }
     // The first line stands in for a Content-Type header.
     let head = String::from_utf8_lossy(data.split(|b| *b == b'\n').next().unwrap_or_default());
@@ -349,7 +458,10 @@ pub fn ads_report(data: &[u8]) {
     };
     for kind in ads::REPORTS {
         match ads::parse_rows(kind, &objs, "USD") {
-            Ok(rows) => assert_eq!(rows.len(), objs.len(), "{}", kind.report_type),
+            Ok(rows) => {
+                assert_eq!(rows.len(), objs.len(), "{}", kind.report_type);
+                assert_finite(kind.report_type, &rows);
+            }
             Err(e) => {
                 let i: usize = e
                     .strip_prefix("row ")
