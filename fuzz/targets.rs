@@ -47,7 +47,10 @@ pub const TARGETS: &[(&str, Target)] = &[
 
 /// Targets with an open bug (`fuzz/open/<target>/`): the target without
 /// the filter that keeps the fuzzer off that bug.
-pub const OPEN: &[(&str, Target)] = &[("orders", orders_unfiltered)];
+pub const OPEN: &[(&str, Target)] = &[
+    ("orders", orders_unfiltered),
+    ("inventory_planning", inventory_planning_unfiltered),
+];
 
 const ENCODINGS: [&Encoding; 3] = [
     encoding_rs::UTF_8,
@@ -108,7 +111,7 @@ fn check_flat<T: std::fmt::Debug>(
                 let s = p.summary.as_deref().unwrap_or_default();
                 assert!(s.contains("line "), "{what}: summary without a line: {s:?}");
             }
-            assert_finite(what, &p.rows);
+            assert_sane(what, &p.rows);
             Some(p)
         }
         Err(e) => {
@@ -126,6 +129,58 @@ fn check_json_err(what: &str, e: &str) {
     );
 }
 
+/// A date in some text: `-MM-DD` after a run of digits, with the sign
+/// before them if any.
+struct Date<'a> {
+    text: &'a [u8],
+    year: &'a [u8],
+    signed: bool,
+}
+
+impl Date<'_> {
+    /// What the tables CHECK: `YYYY-MM-DD`, four digits, no sign.
+    fn is_storable(&self) -> bool {
+        self.year.len() == 4 && !self.signed
+    }
+
+    /// A year the open date bugs do not reach: storable, at least 1990
+    /// and before 9999, so no time zone moves it out of four digits.
+    fn is_safe(&self) -> bool {
+        let year = std::str::from_utf8(self.year)
+            .ok()
+            .and_then(|y| y.parse::<i32>().ok());
+        self.is_storable() && year.is_some_and(|y| (1990..9999).contains(&y))
+    }
+}
+
+/// Every date-like run in `b`.
+fn dates(b: &[u8]) -> impl Iterator<Item = Date<'_>> {
+    let digits = move |from: usize, n: usize| {
+        b.get(from..from + n)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    (1..b.len()).filter_map(move |i| {
+        let at_date =
+            b[i] == b'-' && digits(i + 1, 2) && b.get(i + 3) == Some(&b'-') && digits(i + 4, 2);
+        if !at_date {
+            return None;
+        }
+        let start = b[..i]
+            .iter()
+            .rposition(|c| !c.is_ascii_digit())
+            .map_or(0, |p| p + 1);
+        if start == i {
+            return None;
+        }
+        let signed = start > 0 && matches!(b[start - 1], b'-' | b'+');
+        Some(Date {
+            text: &b[start - usize::from(signed)..i + 6],
+            year: &b[start..i],
+            signed,
+        })
+    })
+}
+
 /// Text as `import` reads JSON reports.
 fn utf8(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
@@ -133,10 +188,12 @@ fn utf8(data: &[u8]) -> String {
 
 /// No number in `rows` is NaN or infinite: the rules would compare and
 /// sum them (a NaN makes every comparison false, a sum with an infinity
-/// stays infinite) and SQLite stores a NaN as NULL. Read from the `Debug`
-/// text (strings skipped), so it needs no field names: the row types are
-/// free to change.
-fn assert_finite(what: &str, rows: &impl std::fmt::Debug) {
+/// stays infinite) and SQLite stores a NaN as NULL. And every date has a
+/// four-digit year, as the tables CHECK (`YYYY-MM-DD`): chrono writes
+/// other years with a sign (`-0026-02-02`, `+12026-01-01`). Read from the
+/// `Debug` text (strings skipped), so it needs no field names: the row
+/// types are free to change.
+fn assert_sane(what: &str, rows: &impl std::fmt::Debug) {
     let shown = format!("{rows:?}");
     let mut outside = String::with_capacity(shown.len());
     let mut chars = shown.chars();
@@ -162,6 +219,12 @@ fn assert_finite(what: &str, rows: &impl std::fmt::Debug) {
         b.get(i)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
     };
+    if let Some(date) = dates(b).find(|d| !d.is_storable()) {
+        panic!(
+            "{what}: a date the store cannot write: {}",
+            String::from_utf8_lossy(date.text)
+        );
+    }
     for word in ["NaN", "inf"] {
         for (at, _) in outside.match_indices(word) {
             if (at > 0 && is_word(at - 1)) || is_word(at + word.len()) {
@@ -219,6 +282,9 @@ fn import_into(conn: &mut rusqlite::Connection, data: &[u8]) {
     // Flat files: a row per line; JSON: a day or an ASIN per object.
     let bound = lines(data).max(2 * objects(&text));
     for report_type in import::REPORT_TYPES {
+        if *report_type == inventory_planning::REPORT_TYPE && hits_open_date_bug(data) {
+            continue;
+        }
         match import::import_bytes(conn, "a", &us, None, report_type, data, now()) {
             Ok(r) => {
                 assert!(
@@ -244,7 +310,7 @@ pub fn sales_traffic(data: &[u8]) {
             assert!(doc.days.len() <= n && doc.asins.len() <= n);
             // One row per child ASIN, in order (rows per SKU are added up).
             assert!(doc.asins.windows(2).all(|w| w[0].asin < w[1].asin));
-            assert_finite("sales_traffic", &doc);
+            assert_sane("sales_traffic", &doc);
         }
         Err(e) => check_json_err("sales_traffic", &e),
     }
@@ -259,7 +325,7 @@ pub fn search_query_performance(data: &[u8]) {
                 // The table CHECKs that weeks start on Sunday.
                 assert_eq!(r.week_start.weekday(), Weekday::Sun, "{r:?}");
             }
-            assert_finite("search_query_performance", &rows);
+            assert_sane("search_query_performance", &rows);
         }
         Err(e) => check_json_err("search_query_performance", &e),
     }
@@ -279,13 +345,36 @@ pub fn account_health(data: &[u8]) {
                     r.marketplace_id
                 );
             }
-            assert_finite("account_health", &rows);
+            assert_sane("account_health", &rows);
         }
         Err(e) => check_json_err("account_health", &e),
     }
 }
 
 pub fn inventory_planning(data: &[u8]) {
+    if hits_open_date_bug(data) {
+        return;
+    }
+    inventory_planning_unfiltered(data);
+}
+
+/// Open bugs in `src/sync/inventory_planning.rs` and `src/sync/orders.rs`
+/// (files this branch does not edit; see `fuzz/open/README.md`): their
+/// date readers (`parse_snapshot_date`, inventory_planning.rs:126, and
+/// `parse_time`, orders.rs:125) take what chrono's `%Y` takes, signed and
+/// long years (`-026-03-01` is the year -26), so a row carries a date the
+/// tables refuse (they CHECK `YYYY-MM-DD`) and the whole report fails to
+/// store; an order at `0000-01-01T00:00:00+14:00` is in the year -1 in
+/// UTC. Until fixed, inputs with a date-like text whose year is not four
+/// digits from 1990 to 9998 are left out of these two targets (and of
+/// `import_bytes`' planning import); `fuzz/open/<target>/` holds the
+/// inputs, which `tests/fuzz_props.rs` checks still fail.
+pub fn hits_open_date_bug(data: &[u8]) -> bool {
+    dates(data).any(|d| !d.is_safe())
+}
+
+/// [`inventory_planning`] without the filter of the open bug.
+pub fn inventory_planning_unfiltered(data: &[u8]) {
     for enc in ENCODINGS {
         let res = inventory_planning::parse(data, enc, today());
         check_flat("inventory_planning", data, res);
@@ -313,7 +402,7 @@ pub fn seller_feedback(data: &[u8]) {
 
 /// The all-orders flat file: lines of one order gathered into one order.
 pub fn orders(data: &[u8]) {
-    if hits_open_orders_bug(data) {
+    if hits_open_orders_bug(data) || hits_open_date_bug(data) {
         return;
     }
     orders_unfiltered(data);
@@ -357,7 +446,7 @@ pub fn orders_unfiltered(data: &[u8]) {
                 "orders: summary that does not say where: {s:?}"
             );
         }
-        assert_finite("orders", &orders);
+        assert_sane("orders", &orders);
     }
 }
 
@@ -460,7 +549,7 @@ pub fn ads_report(data: &[u8]) {
         match ads::parse_rows(kind, &objs, "USD") {
             Ok(rows) => {
                 assert_eq!(rows.len(), objs.len(), "{}", kind.report_type);
-                assert_finite(kind.report_type, &rows);
+                assert_sane(kind.report_type, &rows);
             }
             Err(e) => {
                 let i: usize = e

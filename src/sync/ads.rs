@@ -286,7 +286,9 @@ pub fn parse_rows(
     let date = |m: &Map<String, Value>, i| -> Result<NaiveDate, String> {
         let s = need(text(m, "date"), "date", i)?;
         NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .map_err(|_| format!("row {i}: `date` {s:?} is not YYYY-MM-DD"))
+            .ok()
+            .filter(super::report_util::is_plausible)
+            .ok_or_else(|| format!("row {i}: `date` {s:?} is not YYYY-MM-DD"))
     };
     let currency = profile_currency.to_string();
     match kind.table {
@@ -1084,6 +1086,14 @@ mod tests {
         let err = parse_rows(
             sp,
             &[obj(json!({"date": "02/01/2026", "campaignId": 1}))],
+            "USD",
+        )
+        .unwrap_err();
+        assert!(err.contains("YYYY-MM-DD"), "{err}");
+        // A signed year is not one (fuzz/regressions/ads_report/).
+        let err = parse_rows(
+            sp,
+            &[obj(json!({"date": "-026-02-01", "campaignId": 1}))],
             "USD",
         )
         .unwrap_err();
