@@ -74,7 +74,11 @@ fn today() -> NaiveDate {
 
 /// A flat-file parse result: rows and skipped rows fit in the data lines,
 /// every issue points at one of them, and a summary names the first.
-fn check_flat<T>(what: &str, data: &[u8], res: Result<Parsed<T>, String>) -> Option<Parsed<T>> {
+fn check_flat<T: std::fmt::Debug>(
+    what: &str,
+    data: &[u8],
+    res: Result<Parsed<T>, String>,
+) -> Option<Parsed<T>> {
     let n = lines(data);
     match res {
         Ok(p) => {
@@ -100,6 +104,7 @@ fn check_flat<T>(what: &str, data: &[u8], res: Result<Parsed<T>, String>) -> Opt
                 let s = p.summary.as_deref().unwrap_or_default();
                 assert!(s.contains("line "), "{what}: summary without a line: {s:?}");
             }
+            assert_sane(what, &p.rows);
             Some(p)
         }
         Err(e) => {
@@ -117,9 +122,106 @@ fn check_json_err(what: &str, e: &str) {
     );
 }
 
+/// A date in some text: `-MM-DD` after a run of digits, with the sign
+/// before them if any.
+struct Date<'a> {
+    text: &'a [u8],
+    year: &'a [u8],
+    signed: bool,
+}
+
+impl Date<'_> {
+    /// What the tables CHECK: `YYYY-MM-DD`, four digits, no sign.
+    fn is_storable(&self) -> bool {
+        self.year.len() == 4 && !self.signed
+    }
+}
+
+/// Every date-like run in `b`.
+fn dates(b: &[u8]) -> impl Iterator<Item = Date<'_>> {
+    let digits = move |from: usize, n: usize| {
+        b.get(from..from + n)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    (1..b.len()).filter_map(move |i| {
+        let at_date =
+            b[i] == b'-' && digits(i + 1, 2) && b.get(i + 3) == Some(&b'-') && digits(i + 4, 2);
+        if !at_date {
+            return None;
+        }
+        let start = b[..i]
+            .iter()
+            .rposition(|c| !c.is_ascii_digit())
+            .map_or(0, |p| p + 1);
+        if start == i {
+            return None;
+        }
+        let signed = start > 0 && matches!(b[start - 1], b'-' | b'+');
+        Some(Date {
+            text: &b[start - usize::from(signed)..i + 6],
+            year: &b[start..i],
+            signed,
+        })
+    })
+}
+
 /// Text as `import` reads JSON reports.
 fn utf8(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
+}
+
+/// No number in `rows` is NaN or infinite: the rules would compare and
+/// sum them (a NaN makes every comparison false, a sum with an infinity
+/// stays infinite) and SQLite stores a NaN as NULL. And every date has a
+/// four-digit year, as the tables CHECK (`YYYY-MM-DD`): chrono writes
+/// other years with a sign (`-0026-02-02`, `+12026-01-01`). Read from the
+/// `Debug` text (strings skipped), so it needs no field names: the row
+/// types are free to change.
+fn assert_sane(what: &str, rows: &impl std::fmt::Debug) {
+    let shown = format!("{rows:?}");
+    let mut outside = String::with_capacity(shown.len());
+    let mut chars = shown.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            outside.push(c);
+            continue;
+        }
+        // A string literal: skip to its closing quote (escapes included).
+        outside.push(' ');
+        while let Some(d) = chars.next() {
+            match d {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+    }
+    let b = outside.as_bytes();
+    let is_word = |i: usize| {
+        b.get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    };
+    if let Some(date) = dates(b).find(|d| !d.is_storable()) {
+        panic!(
+            "{what}: a date the store cannot write: {}",
+            String::from_utf8_lossy(date.text)
+        );
+    }
+    for word in ["NaN", "inf"] {
+        for (at, _) in outside.match_indices(word) {
+            if (at > 0 && is_word(at - 1)) || is_word(at + word.len()) {
+                continue;
+            }
+            // The field it is in: back to the start of the field.
+            let from = outside[..at].rfind(['{', ',']).map_or(0, |i| i + 1);
+            panic!(
+                "{what}: a non-finite number: {}",
+                outside[from..at + word.len()].trim()
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -164,6 +266,11 @@ fn import_into(conn: &mut rusqlite::Connection, data: &[u8]) {
     // Flat files: a row per line; JSON: a day or an ASIN per object.
     let bound = lines(data).max(2 * objects(&text));
     for report_type in import::REPORT_TYPES {
+        // A window's ASINs that an earlier input stored and this one lacks
+        // are removed, and removals count as written.
+        let stored: i64 = conn
+            .query_row("SELECT COUNT(*) FROM sales_traffic_asin", [], |r| r.get(0))
+            .expect("a count");
         match import::import_bytes(conn, "a", &us, None, report_type, data, now()) {
             Ok(r) => {
                 assert!(
@@ -172,7 +279,15 @@ fn import_into(conn: &mut rusqlite::Connection, data: &[u8]) {
                     r.rows
                 );
                 // Sales & traffic also records the window it covers.
-                assert!(r.written as usize <= r.rows + 1, "{report_type}: {r}");
+                let removable = if *report_type == sales_traffic::REPORT_TYPE {
+                    stored as usize
+                } else {
+                    0
+                };
+                assert!(
+                    r.written as usize <= r.rows + 1 + removable,
+                    "{report_type}: {r}"
+                );
             }
             Err(import::ImportError::Parse(e)) if e.contains("unreadable") => {}
             Err(import::ImportError::Parse(e)) => check_json_err(report_type, &e),
@@ -189,6 +304,7 @@ pub fn sales_traffic(data: &[u8]) {
             assert!(doc.days.len() <= n && doc.asins.len() <= n);
             // One row per child ASIN, in order (rows per SKU are added up).
             assert!(doc.asins.windows(2).all(|w| w[0].asin < w[1].asin));
+            assert_sane("sales_traffic", &doc);
         }
         Err(e) => check_json_err("sales_traffic", &e),
     }
@@ -203,6 +319,7 @@ pub fn search_query_performance(data: &[u8]) {
                 // The table CHECKs that weeks start on Sunday.
                 assert_eq!(r.week_start.weekday(), Weekday::Sun, "{r:?}");
             }
+            assert_sane("search_query_performance", &rows);
         }
         Err(e) => check_json_err("search_query_performance", &e),
     }
@@ -222,6 +339,7 @@ pub fn account_health(data: &[u8]) {
                     r.marketplace_id
                 );
             }
+            assert_sane("account_health", &rows);
         }
         Err(e) => check_json_err("account_health", &e),
     }
@@ -257,11 +375,21 @@ pub fn seller_feedback(data: &[u8]) {
 pub fn orders(data: &[u8]) {
     let n = lines(data).saturating_sub(1);
     for enc in ENCODINGS {
-        let (orders, _summary) =
+        let (orders, summary) =
             orders::parse_report(data, enc, "ATVPDKIKX0DER", chrono_tz::America::Los_Angeles);
         let items: usize = orders.iter().map(|(_, items)| items.len()).sum();
         assert!(orders.len() <= n, "{} orders from {n} lines", orders.len());
         assert!(items <= n, "{items} items from {n} lines");
+        // Every order has a line of its own (lines are gathered by SKU).
+        assert!(orders.iter().all(|(_, items)| !items.is_empty()));
+        // The account of skipped rows says where, or which columns lack.
+        if let Some(s) = summary {
+            assert!(
+                s.contains("line ") || s.contains("missing columns"),
+                "orders: summary that does not say where: {s:?}"
+            );
+        }
+        assert_sane("orders", &orders);
     }
 }
 
@@ -319,9 +447,22 @@ pub fn flatfile(data: &[u8]) {
 pub fn report_document(data: &[u8]) {
     assert_eq!(reports::decompress(data, false).as_deref(), Ok(data));
     let gz = data.starts_with(&[0x1f, 0x8b]);
-    match reports::decompress(data, true) {
+    let whole = reports::decompress(data, true);
+    match &whole {
         Ok(out) => assert!(gz || out == data),
         Err(e) => assert!(gz && e.contains("gunzip"), "{e}"),
+    }
+    // The jobs read documents through the streaming gunzip (a second
+    // thread inflating ahead): the same bytes, or an error where the
+    // whole-document gunzip has one.
+    let streamed = reports::gunzip_stream(data, true, |input| {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(input, &mut out).map(|_| out)
+    });
+    match (&whole, streamed) {
+        (Ok(a), Ok(b)) => assert!(*a == b, "streamed gunzip differs"),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("gunzip {a:?} but streamed {b:?}"),
     }
     // The first line stands in for a Content-Type header.
     let head = String::from_utf8_lossy(data.split(|b| *b == b'\n').next().unwrap_or_default());
@@ -349,7 +490,10 @@ pub fn ads_report(data: &[u8]) {
     };
     for kind in ads::REPORTS {
         match ads::parse_rows(kind, &objs, "USD") {
-            Ok(rows) => assert_eq!(rows.len(), objs.len(), "{}", kind.report_type),
+            Ok(rows) => {
+                assert_eq!(rows.len(), objs.len(), "{}", kind.report_type);
+                assert_sane(kind.report_type, &rows);
+            }
             Err(e) => {
                 let i: usize = e
                     .strip_prefix("row ")

@@ -84,6 +84,8 @@ const NASTY_JSON: &[&str] = &[
     "\"\"",
     "\"12%\"",
     "\"1e400\"",
+    "\"NaN\"",
+    "\"-inf\"",
     "\"2026-02-30\"",
     "\"9999-12-31T23:59:59Z\"",
     "null",
@@ -350,7 +352,7 @@ fn check(name: &str) {
         let _ = path;
     }
     let seeds: Vec<Vec<u8>> = seeds.into_iter().map(|(_, b)| b).collect();
-    let mut r = runner(160);
+    let mut r = runner(400);
     let strategy = (
         proptest::sample::select(seeds),
         proptest::collection::vec(mutation(), 1..6),

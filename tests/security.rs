@@ -1,20 +1,24 @@
 //! Security checks, each against the real binary where it can be:
 //!
 //! 1. With trace-level logging (`RUST_LOG=trace`, and `-vv`) no secret
-//!    value (LWA client secrets and refresh tokens, the access tokens the
-//!    sim issues, the SMTP password, in any encoding they travel in) is in
-//!    any log line, summary or error, of a sync, failing LWA grants, an
-//!    authenticated SMTP send and a refused SMTP login; nor in `Debug`.
+//!    value (LWA client secrets and refresh tokens, every access token the
+//!    sim issued, whole or either half, the SMTP password, in any encoding
+//!    they travel in) is in any log line, summary or error of a sync,
+//!    `doctor`, failing LWA grants, SMTP sends with AUTH PLAIN and AUTH
+//!    LOGIN, a refused SMTP login and the daemon (`run`: scheduler, every
+//!    job but the orders backfill, evaluation, sender); nor in `Debug`.
 //! 2. Every `*_file` secret that group or others may read is refused with
-//!    the file and the `chmod 600` that fixes it; 0600 and 0400 are fine.
+//!    the file and the `chmod 600` that fixes it (`check-config`, `run`,
+//!    `sync`); 0600 and 0400 are fine.
 //! 3. The database is created 0600 (its WAL and SHM too); one other users
 //!    can read is warned about, naming the path and the `chmod`.
 //! 4. Header injection through every Amazon-supplied string: CR/LF,
 //!    `Bcc:` lines, a lone `.`, non-ASCII and very long values planted in
-//!    every synced text column that can reach an email, then the real
-//!    evaluation round and digest sent over SMTP: the recipients are the
-//!    configured ones, no planted line is a header, the Subject is one
-//!    header, and the hostile text shows only escaped in the bodies.
+//!    every synced text column that can reach an email (identifiers, free
+//!    text and Amazon's status words), then the real evaluation round and
+//!    digest sent over SMTP: the recipients are the configured ones, no
+//!    planted line is a header, the Subject is one header, and the hostile
+//!    text shows only escaped in the bodies.
 //!
 //! Complements tests/email_delivery.rs (a hostile subject on a hand-made
 //! outbox row, the password in errors and Debug), tests/alerts.rs
@@ -193,7 +197,8 @@ keywords = [{{ text = "bottle" }}]
         v
     }
 
-    fn assert_absent(&self, what: &str, shown: &str) {
+    /// `tokens`: the access tokens the sims issued meanwhile.
+    fn assert_absent(&self, what: &str, shown: &str, tokens: &[String]) {
         for (needle, name) in self.needles() {
             assert!(
                 !shown.contains(&needle),
@@ -201,11 +206,22 @@ keywords = [{{ text = "bottle" }}]
             );
         }
         // The sim's access tokens are `Atza|` + 96 random characters
-        // (sim/src/lwa.rs): none may be shown, whole or URL-encoded.
+        // (sim/src/lwa.rs): none may be shown, whole, URL-encoded, or in
+        // part (either half of its random part).
         assert!(
             !shown.contains("Atza|") && !shown.contains("Atza%7C"),
             "{what}: an access token leaked:\n{shown}"
         );
+        for t in tokens {
+            let random = t.strip_prefix("Atza|").expect("an Atza| token");
+            let (a, b) = random.split_at(random.len() / 2);
+            for part in [a, b] {
+                assert!(
+                    !shown.contains(part),
+                    "{what}: (part of) access token {t} leaked:\n{shown}"
+                );
+            }
+        }
     }
 }
 
@@ -268,14 +284,18 @@ async fn no_secret_reaches_a_trace_log_an_error_or_debug() {
         assert!(log.contains(want), "no {want:?} in the trace log:\n{log}");
     }
     assert!(log.lines().count() > 100, "{log}");
-    s.assert_absent("sync at RUST_LOG=trace", &log);
+    // Not vacuous: both APIs' access tokens were issued and used.
+    let tokens = h.sim.state.tokens.issued();
+    assert!(tokens.len() >= 2, "{tokens:?}");
+    s.assert_absent("sync at RUST_LOG=trace", &log, &tokens);
 
     // `-vv` (trace for flywheel itself) with doctor's probes of every role.
     let out = flywheel(&["-vv", "doctor", "--config", &cfg], &[]).await;
     let log = text(&out);
     assert!(log.contains(" TRACE ") || log.contains(" DEBUG "), "{log}");
     assert!(log.contains("LWA token endpoint answered"), "{log}");
-    s.assert_absent("doctor -vv", &log);
+    let tokens = h.sim.state.tokens.issued();
+    s.assert_absent("doctor -vv", &log, &tokens);
 
     // Refused grants: a revoked refresh token and an invalidated client.
     for (fault, answer) in [
@@ -302,7 +322,8 @@ async fn no_secret_reaches_a_trace_log_an_error_or_debug() {
         assert_eq!(out.status.code(), Some(1), "{fault}: {log}");
         assert!(log.contains(answer), "{fault}: {log}");
         assert!(log.contains("connecting to 127.0.0.1"), "{fault}: {log}");
-        s.assert_absent(fault, &log);
+        let tokens = bad.sim.state.tokens.issued();
+        s.assert_absent(fault, &log, &tokens);
         // What is recorded for `status` and the credentials rule too.
         let recorded: Vec<String> = bad
             .conn()
@@ -313,7 +334,7 @@ async fn no_secret_reaches_a_trace_log_an_error_or_debug() {
             .collect::<Result<_, _>>()
             .unwrap();
         assert!(recorded.iter().any(|e| e.contains(answer)), "{recorded:?}");
-        s.assert_absent(fault, &recorded.join("\n"));
+        s.assert_absent(fault, &recorded.join("\n"), &tokens);
     }
 
     // SMTP with AUTH at RUST_LOG=trace: delivered, then refused.
@@ -340,7 +361,31 @@ async fn no_secret_reaches_a_trace_log_an_error_or_debug() {
         )]
     );
     assert!(log.contains(" TRACE "), "{log}");
-    s.assert_absent("SMTP send at RUST_LOG=trace", &log);
+    s.assert_absent("SMTP send at RUST_LOG=trace", &log, &[]);
+
+    // AUTH LOGIN sends the password alone, base64-encoded (a needle too).
+    let login = SmtpServer::start_with(Options {
+        auth: Some(("flywheel@example.com".into(), s.smtp_password.clone())),
+        mechanisms: Some("LOGIN".into()),
+    })
+    .await;
+    let good_login = smtp_config(&h, login.port(), &s.smtp_password, "smtp-login");
+    let out = flywheel(
+        &["send-test-email", "--config", good_login.to_str().unwrap()],
+        &trace,
+    )
+    .await;
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert_eq!(
+        login.auths(),
+        [(
+            "LOGIN".to_string(),
+            "flywheel@example.com".to_string(),
+            true
+        )]
+    );
+    s.assert_absent("SMTP AUTH LOGIN at RUST_LOG=trace", &log, &[]);
 
     let refusing = SmtpServer::start_with(Options {
         auth: Some(("flywheel@example.com".into(), "another-password".into())),
@@ -357,14 +402,100 @@ async fn no_secret_reaches_a_trace_log_an_error_or_debug() {
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("535"), "the refusal is reported: {log}");
     assert!(refusing.messages().is_empty());
-    s.assert_absent("refused SMTP login at RUST_LOG=trace", &log);
+    s.assert_absent("refused SMTP login at RUST_LOG=trace", &log, &[]);
+
+    // The daemon itself at RUST_LOG=trace (its scheduler, job runner,
+    // evaluation and sender, with the SMTP password loaded), stopped by
+    // SIGTERM once the Ads job has run. The orders job is off (its first
+    // run backfills two years of monthly reports, longer than this needs);
+    // Ads, synced above already, runs every 20 sim minutes (6 s of wall
+    // time at the sim's speed).
+    let log_path = h.dir.path().join("run-trace.log");
+    let daemon_cfg = h.dir.path().join("run-trace.toml");
+    std::fs::write(
+        &daemon_cfg,
+        format!(
+            "{}\n[schedule]\norders = \"off\"\nads = \"*/20 * * * *\"\n",
+            std::fs::read_to_string(&good).unwrap()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flywheel"))
+        .args(["--config", daemon_cfg.to_str().unwrap(), "run"])
+        .env_remove("FLYWHEEL_CONFIG")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "trace")
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create(h.dir.path().join("run-trace.out")).unwrap())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("job done account=demo job=ads") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the Ads job did not run within 120 s:\n{log}"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the daemon exited:\n{log}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the daemon did not stop within 30 s of SIGTERM");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let log = format!(
+        "{}{}",
+        std::fs::read_to_string(&log_path).unwrap(),
+        std::fs::read_to_string(h.dir.path().join("run-trace.out")).unwrap()
+    );
+    // SECURITY_DUMP=1 keeps the daemon's log for reading.
+    if std::env::var_os("SECURITY_DUMP").is_some() {
+        std::fs::write(std::env::temp_dir().join("flywheel-run-trace.log"), &log).unwrap();
+    }
+    assert!(status.success(), "{log}");
+    for want in [
+        " TRACE ",
+        "LWA token endpoint answered status=200",
+        "job done account=demo",
+    ] {
+        assert!(
+            log.contains(want),
+            "no {want:?} in the daemon's trace log:\n{log}"
+        );
+    }
+    s.assert_absent(
+        "flywheel run at RUST_LOG=trace",
+        &log,
+        &h.sim.state.tokens.issued(),
+    );
 
     // Debug of the loaded config and of the notifier.
     let cfg = Config::load(&good, &Env::default()).unwrap();
     let notifier = flywheel::alert::notify::from_config(&cfg).unwrap();
     let shown = format!("{cfg:?}\n{:#?}\n{notifier:?}", cfg.accounts);
     assert!(shown.contains("redacted"), "{shown}");
-    s.assert_absent("Debug of Config", &shown);
+    s.assert_absent("Debug of Config", &shown, &h.sim.state.tokens.issued());
 }
 
 // ------------------------------------------------------------------ 2. loose secret files
@@ -463,6 +594,58 @@ async fn secret_files_readable_by_group_or_others_are_refused() {
             }
         }
     }
+
+    // The daemon and the other commands load the config the same way:
+    // `run` refuses to start, `sync` to sync (exit 2, the same message).
+    for (_, q) in &files {
+        chmod(q, 0o600);
+    }
+    let (key, p) = &files[1];
+    chmod(p, 0o640);
+    let want = format!(
+        "{key}_file: secret file `{}` is readable by group or others",
+        p.display()
+    );
+    for args in [vec!["run", "--config", cfg], vec!["sync", "--config", cfg]] {
+        let out = flywheel_bounded(&args).await;
+        let shown = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {shown}");
+        assert!(
+            shown.contains(&want),
+            "{args:?}: missing {want:?} in:\n{shown}"
+        );
+    }
+}
+
+/// [`flywheel`] for a command that would keep running if it did not
+/// refuse (`run`): killed after 60 s, which fails the caller's checks.
+async fn flywheel_bounded(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flywheel"))
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .env_remove("FLYWHEEL_CONFIG")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 // ------------------------------------------------------------------ 3. database permissions
@@ -635,6 +818,17 @@ const TEXT_COLUMNS: &[(&str, &str)] = &[
     ("inventory_planning", "recommended_action"),
     ("job_runs", "error"),
     ("credential_problems", "detail"),
+    // Amazon's status words: a hostile one is also "not NORMAL", so the
+    // account_health alert shows it.
+    ("account_health_snapshots", "account_status"),
+    ("account_health_snapshots", "health_rating_status"),
+    ("listings", "product_type"),
+    ("returns", "disposition"),
+    ("returns", "status"),
+    ("orders", "sales_channel"),
+    ("ads_search_term_daily", "match_type"),
+    ("catalog_ranks", "display_group"),
+    ("pricing_snapshots", "featured_offer_seller_id"),
 ];
 
 /// The planted text: line breaks of every kind, header lines, the SMTP
@@ -895,6 +1089,7 @@ async fn amazon_strings_cannot_inject_headers_or_recipients() {
     // else reaches an email later is covered by the checks above.
     for must in [
         "ads_campaigns.name",
+        "account_health_snapshots.account_status",
         "listing_issues.code",
         "listing_issues.message",
         "keys (sku, asin, search term, topic …)",

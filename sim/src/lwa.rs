@@ -112,6 +112,12 @@ impl TokenStore {
         token
     }
 
+    /// Every access token issued so far (for tests that check a client
+    /// never shows one).
+    pub fn issued(&self) -> Vec<String> {
+        self.lock().access.keys().cloned().collect()
+    }
+
     /// What the store knows about a token (expired ones included: callers
     /// compare `expires_at` with sim time to tell "expired" from "invalid").
     pub fn lookup(&self, token: &str) -> Option<AccessToken> {

@@ -250,12 +250,16 @@ fn int(m: &Map<String, Value>, k: &str) -> Option<i64> {
     }
 }
 
+/// A finite number: Rust's float parser also reads `"NaN"` and `"inf"`
+/// (and `"1e400"` as infinity), which would poison every sum and ratio of
+/// the rules, so those read as not a valid value.
 fn num(m: &Map<String, Value>, k: &str) -> Option<f64> {
     match m.get(k)? {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+    .filter(|v: &f64| v.is_finite())
 }
 
 fn text(m: &Map<String, Value>, k: &str) -> Option<String> {
@@ -282,7 +286,9 @@ pub fn parse_rows(
     let date = |m: &Map<String, Value>, i| -> Result<NaiveDate, String> {
         let s = need(text(m, "date"), "date", i)?;
         NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .map_err(|_| format!("row {i}: `date` {s:?} is not YYYY-MM-DD"))
+            .ok()
+            .filter(super::report_util::is_plausible)
+            .ok_or_else(|| format!("row {i}: `date` {s:?} is not YYYY-MM-DD"))
     };
     let currency = profile_currency.to_string();
     match kind.table {
@@ -1084,6 +1090,38 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("YYYY-MM-DD"), "{err}");
+        // A signed year is not one (fuzz/regressions/ads_report/).
+        let err = parse_rows(
+            sp,
+            &[obj(json!({"date": "-026-02-01", "campaignId": 1}))],
+            "USD",
+        )
+        .unwrap_err();
+        assert!(err.contains("YYYY-MM-DD"), "{err}");
+    }
+
+    #[test]
+    fn non_finite_numbers_read_as_invalid() {
+        // Found by fuzzing (fuzz/regressions/ads_report/nan_cost.json):
+        // `"NaN"` parsed as a cost, `"-inf"` as sales.
+        let sp = ReportKind::find("spCampaigns").unwrap();
+        let rows = parse_rows(
+            sp,
+            &[obj(
+                json!({"date": "2026-02-01", "campaignId": 1, "cost": "NaN",
+                "sales14d": "-inf", "sales7d": "1e400", "campaignBudgetAmount": "inf"}),
+            )],
+            "USD",
+        )
+        .unwrap();
+        let ReportRows::Campaigns(r) = rows else {
+            panic!()
+        };
+        assert_eq!(r[0].cost, 0.0);
+        assert_eq!(
+            (r[0].sales_14d, r[0].sales_7d, r[0].campaign_budget_amount),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub const REPORT_TYPES: &[&str] = &[
 pub struct Imported {
     /// Rows the file held (after adding up duplicates).
     pub rows: usize,
-    /// Rows inserted or changed.
+    /// Rows inserted, changed or removed (a sales & traffic window's ASINs
+    /// that the file no longer lists).
     pub written: u64,
     pub table: &'static str,
     pub marketplace_id: String,

@@ -140,6 +140,8 @@ pub fn parse_snapshot_date(s: &str) -> Option<NaiveDate> {
     s.get(..10)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .or_else(|| NaiveDate::parse_from_str(s, "%m/%d/%Y").ok())
+        // chrono reads `-026-03-01` as the year -26 (found by fuzzing).
+        .filter(ru::is_plausible)
 }
 
 /// Positions in [`COLUMNS`] of the key (checked at compile time); the

@@ -5,7 +5,7 @@
 //! cell parsing, and the outcome of one report folded into what a job does
 //! next.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
 
@@ -229,6 +229,18 @@ pub fn int_at(rec: &Record<'_>, wanted: usize) -> Result<Option<i64>, Issue> {
     }
 }
 
+/// Years a report's date may have. chrono's `%Y` also reads `-026` and
+/// `+12026`, which the tables refuse (they CHECK `YYYY-MM-DD`, so a whole
+/// report failed to store: found by fuzzing, fuzz/regressions/
+/// import_bytes/mfn_return_date_negative_year.tsv); nothing Amazon writes
+/// is before 1990 (two-digit years read as the first century otherwise).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=9999;
+
+/// Whether `d` is a date a report can hold (its year in [`YEARS`]).
+pub fn is_plausible(d: &NaiveDate) -> bool {
+    YEARS.contains(&d.year())
+}
+
 /// A whole number as flat files write it: `12`, `-3`, `1,234`, `12.0`.
 pub fn parse_int(v: &str) -> Option<i64> {
     let v = flatfile::trim(v);
@@ -299,7 +311,9 @@ pub(crate) fn jstr(v: &serde_json::Value, path: &[&str]) -> Option<String> {
 /// A date written `YYYY-MM-DD` or with a time after it.
 pub(crate) fn jdate(v: &serde_json::Value, path: &[&str]) -> Option<NaiveDate> {
     let s = jstr(v, path)?;
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
+        .ok()
+        .filter(is_plausible)
 }
 
 // ---------------------------------------------------------------------------

@@ -92,10 +92,14 @@ pub static MFN_COLUMNS: [Column; 32] = [
 /// without seconds or offset; a bare time is UTC) or a date only. Returns
 /// the marketplace day and, when a time was given, the instant.
 pub fn parse_when(s: &str, m: &Marketplace) -> Option<(NaiveDate, Option<DateTime<Utc>>)> {
+    // Only years a report can hold (`%Y` also reads `-026` and `+12026`).
+    let instant = |t: DateTime<Utc>| {
+        let day = ru::day_of(m, t);
+        (ru::is_plausible(&day) && ru::is_plausible(&t.date_naive())).then_some((day, Some(t)))
+    };
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        let t = t.with_timezone(&Utc);
-        return Some((ru::day_of(m, t), Some(t)));
+        return instant(t.with_timezone(&Utc));
     }
     for f in [
         "%Y-%m-%dT%H:%M:%S%z",
@@ -103,20 +107,18 @@ pub fn parse_when(s: &str, m: &Marketplace) -> Option<(NaiveDate, Option<DateTim
         "%Y-%m-%d %H:%M:%S %z",
     ] {
         if let Ok(t) = DateTime::parse_from_str(s, f) {
-            let t = t.with_timezone(&Utc);
-            return Some((ru::day_of(m, t), Some(t)));
+            return instant(t.with_timezone(&Utc));
         }
     }
     for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
-            let t = t.and_utc();
-            return Some((ru::day_of(m, t), Some(t)));
+            return instant(t.and_utc());
         }
     }
     // A date only is already the marketplace's day.
     for f in ["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), f) {
-            return Some((d, None));
+            return ru::is_plausible(&d).then_some((d, None));
         }
     }
     None
@@ -314,6 +316,18 @@ mod tests {
             Some((d("2026-02-10"), None))
         );
         assert!(parse_when("soon", us()).is_none());
+        // Years the tables cannot hold (found by fuzzing:
+        // fuzz/regressions/returns/mfn_return_date_negative_year.tsv).
+        for s in [
+            "-026-02-02T11:14:52+00:00",
+            "+12026-02-02T11:14:52+00:00",
+            "0000-01-01T00:00:00+14:00",
+            "9999-12-31T23:00:00-05:00",
+            "-026-02-02",
+            "02/10/26",
+        ] {
+            assert_eq!(parse_when(s, us()), None, "{s}");
+        }
     }
 
     #[test]

@@ -143,16 +143,22 @@ pub fn parse(text: &str) -> Result<SalesTraffic, String> {
                 acc.page_views = add(acc.page_views, row.page_views);
                 acc.units_ordered = add(acc.units_ordered, row.units_ordered);
                 acc.total_order_items = add(acc.total_order_items, row.total_order_items);
+                // A sum too big for f64 is unknown, not infinite (found by
+                // fuzzing: fuzz/regressions/sales_traffic/
+                // sku_rows_sales_sum_infinite.json).
                 acc.ordered_product_sales =
                     match (acc.ordered_product_sales, row.ordered_product_sales) {
                         (None, None) => None,
                         (a, b) => {
                             Some(((a.unwrap_or(0.0) + b.unwrap_or(0.0)) * 100.0).round() / 100.0)
                         }
-                    };
+                    }
+                    .filter(|v| v.is_finite());
                 *w += weight;
                 let pv = acc.page_views.unwrap_or(0);
-                acc.buy_box_pct = (pv > 0).then(|| (*w / pv as f64 * 100.0).round() / 100.0);
+                acc.buy_box_pct = (pv > 0)
+                    .then(|| (*w / pv as f64 * 100.0).round() / 100.0)
+                    .filter(|v| v.is_finite());
                 acc.unit_session_pct = match (acc.units_ordered, acc.sessions) {
                     (Some(u), Some(s)) if s > 0 => {
                         Some((u as f64 / s as f64 * 10_000.0).round() / 100.0)
@@ -518,5 +524,17 @@ mod tests {
         let st = parse(doc).unwrap();
         assert_eq!(st.asins.len(), 1);
         assert_eq!(st.asins[0].sessions, Some(i64::MAX));
+    }
+
+    #[test]
+    fn sums_too_big_for_a_float_are_unknown() {
+        // Found by fuzzing (fuzz/regressions/sales_traffic/
+        // sku_rows_sales_sum_infinite.json): the sums were infinite.
+        let row = r#"{"childAsin":"B1","salesByAsin":{"orderedProductSales":1e308},
+            "trafficByAsin":{"pageViews":10,"buyBoxPercentage":1e308}}"#;
+        let st = parse(&format!(r#"{{"salesAndTrafficByAsin":[{row},{row}]}}"#)).unwrap();
+        assert_eq!(st.asins[0].ordered_product_sales, None);
+        assert_eq!(st.asins[0].buy_box_pct, None);
+        assert_eq!(st.asins[0].page_views, Some(20));
     }
 }

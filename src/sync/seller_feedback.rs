@@ -9,7 +9,7 @@
 //! acknowledgement columns belong to `flywheel ack`. The rater's email is
 //! not stored (no rule needs it).
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Duration, NaiveDate};
 use encoding_rs::Encoding;
 use serde_json::json;
 
@@ -44,14 +44,16 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     for f in ["%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d", "%d.%m.%y", "%d.%m.%Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, f) {
             // `%m/%d/%Y` also takes `02/10/26` as year 26: prefer the
-            // two-digit reading (tried first) and refuse ancient years.
-            if d.year_ce().1 >= 1990 {
+            // two-digit reading (tried first) and refuse ancient years
+            // (and negative ones, which `year_ce` read as after 1990).
+            if ru::is_plausible(&d) {
                 return Some(d);
             }
         }
     }
     s.get(..10)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .filter(ru::is_plausible)
 }
 
 fn row(rec: &Record<'_>) -> Result<FeedbackRow, Issue> {
@@ -136,6 +138,11 @@ mod tests {
         assert_eq!(parse_date("2026-02-10"), Some(d("2026-02-10")));
         assert_eq!(parse_date("10.02.26"), Some(d("2026-02-10")));
         assert_eq!(parse_date("yesterday"), None);
+        // Signed years (found by fuzzing: fuzz/regressions/seller_feedback/):
+        // `-9999` passed the old "after 1990" check as 10000 BCE.
+        for s in ["-9999-02-10", "-026-02-10", "+12026-02-10", "0026-02-10"] {
+            assert_eq!(parse_date(s), None, "{s}");
+        }
     }
 
     #[test]
