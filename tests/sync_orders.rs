@@ -460,6 +460,11 @@ async fn faults_converge_to_the_fault_free_data() {
         let r = tokio::time::timeout(Duration::from_secs(120), h.sync(&[JobName::Orders]))
             .await
             .expect("a run never hangs");
+        eprintln!(
+            "faults: run {runs}: {r:?}; pending reports {}, cursor through {:?}",
+            h.int("SELECT COUNT(*) FROM pending_reports"),
+            through(&h.conn())
+        );
         let done = ok(&r)
             && h.int("SELECT COUNT(*) FROM pending_reports") == 0
             && through(&h.conn()).is_some();

@@ -74,17 +74,28 @@ async fn idle(seconds: u64, seed: u64) -> anyhow::Result<()> {
         daemon.pid(),
         quarter % 60
     );
-    // Wait for the round: a job run started by the daemon, finished, and
-    // its evaluation (a few seconds of slack).
+    // Wait for the round: job runs started by the daemon (at start it
+    // also runs what fell due while it was down), all finished, none new
+    // for 10 s, and the evaluation after them (a few seconds of slack).
     let db = dir.path().join("flywheel.db");
     let waited = Instant::now();
+    let mut settled: Option<(i64, Instant)> = None;
     loop {
         if let Some(status) = daemon.child.try_wait()? {
             anyhow::bail!("the daemon exited ({status}); see {}", daemon.log.display());
         }
         let done = finished_runs_since(&db, start)?;
         if done > 0 && running_runs(&db)? == 0 {
-            break;
+            match settled {
+                Some((n, since)) if n == done => {
+                    if since.elapsed() >= Duration::from_secs(10) {
+                        break;
+                    }
+                }
+                _ => settled = Some((done, Instant::now())),
+            }
+        } else {
+            settled = None;
         }
         if waited.elapsed() > Duration::from_secs(300) {
             anyhow::bail!(

@@ -116,11 +116,8 @@ fn planning(n: u64, files: &Path, dir: &Path, m: &'static Marketplace, now: Date
         "decompress_seconds": round3(decompress_seconds),
         "ratio": round3(seconds / decompress_seconds),
         "peak_rss_mib": round1(peak),
+        "db_mib": round1(db_mib(&conn)),
     }));
-    if std::env::var("XKEEP").is_ok() {
-        let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
-        eprintln!("db size {} MiB", size >> 20);
-    }
     drop(conn);
     let _ = std::fs::remove_file(&db);
     let _ = std::fs::remove_file(db.with_extension("db-wal"));
@@ -188,8 +185,20 @@ fn all_orders(
         "decompress_seconds": round3(decompress_seconds),
         "ratio": round3(seconds / decompress_seconds),
         "peak_rss_mib": round1(peak),
+        "db_mib": round1(db_mib(&conn)),
     }));
     ok
+}
+
+/// The database's size (pages in use × page size), MiB.
+fn db_mib(conn: &rusqlite::Connection) -> f64 {
+    conn.query_row(
+        "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|b| b as f64 / 1_048_576.0)
+    .unwrap_or(f64::NAN)
 }
 
 /// CPU time of this process so far (both threads), seconds: with other
@@ -222,9 +231,6 @@ fn round1(v: f64) -> f64 {
 /// (rows reference it).
 fn open_db(path: &Path, m: &Marketplace) -> rusqlite::Connection {
     let (conn, _) = flywheel::store::open_and_migrate(path).expect("open database");
-    if let Ok(p) = std::env::var("XPRAGMA") {
-        conn.execute_batch(&p).expect("pragmas");
-    }
     conn.execute(
         "INSERT INTO accounts (name, region, created_at, updated_at)
          VALUES (?1, 'eu', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
@@ -281,11 +287,7 @@ fn ingest_planning(
         inventory_planning::store_stream(&tx, &scope, input, encoding_rs::WINDOWS_1252, today)
     })
     .expect("store");
-    let t = Instant::now();
     tx.commit().expect("commit");
-    if std::env::var("XKEEP").is_ok() {
-        eprintln!("commit {:.3}s", t.elapsed().as_secs_f64());
-    }
     if let Some(s) = &out.summary {
         eprintln!("bench ingest: planning: {s}");
     }
@@ -314,11 +316,7 @@ fn ingest_orders(
         )
     })
     .expect("store");
-    let t = Instant::now();
     tx.commit().expect("commit");
-    if std::env::var("XKEEP").is_ok() {
-        eprintln!("commit {:.3}s", t.elapsed().as_secs_f64());
-    }
     if let Some(s) = &out.summary {
         eprintln!("bench ingest: orders: {s}");
     }

@@ -809,6 +809,10 @@ async fn run_marketplace(
     if needs_history {
         backfill(ctx, m, cursor, rows, notes).await
     } else {
+        // History reports left over (a last chunk that ended FATAL and
+        // waits out its backoff while searchOrders already covers its
+        // range) would sit in pending_reports forever.
+        reports::retain(ctx, JobName::Orders, REPORT_TYPE, m.id, &[])?;
         incremental(ctx, m, cursor, rows, notes).await
     }
 }
@@ -995,7 +999,26 @@ async fn backfill(
         }
         Ok::<(), JobError>(())
     };
-    futures::future::try_join(creator, reader).await?;
+    // A failed creation (Amazon's answer cut short, say) stops the
+    // creator, not the reader: the chunks already queued are still read
+    // and stored before the run reports the failure, so a bad API day
+    // costs the one call, not the run's progress. A failed read stops
+    // both (the queued reports are kept and adopted next run).
+    {
+        use futures::future::{select, Either};
+        let creator = std::pin::pin!(creator);
+        let reader = std::pin::pin!(reader);
+        match select(creator, reader).await {
+            Either::Left((created, reader)) => {
+                reader.await?;
+                created?;
+            }
+            Either::Right((read, creator)) => {
+                read?;
+                creator.await?;
+            }
+        }
+    }
     if waiting > 0 {
         notes.push(format!(
             "{waiting} orders report(s) still in Amazon's queue; resumed next run"
@@ -1212,7 +1235,9 @@ mod tests {
 
     #[test]
     fn cursor_moves_over_the_contiguous_prefix_only() {
-        let t = |d: i64| DateTime::<Utc>::from_timestamp(d * 86_400, 0).unwrap();
+        // Days from 2024-10-04: cursor times read back as report times do,
+        // so they lie in years a report can hold.
+        let t = |d: i64| DateTime::<Utc>::from_timestamp((20_000 + d) * 86_400, 0).unwrap();
         let mut c = Cursor {
             start: Some(t(0)),
             ..Cursor::default()
