@@ -228,43 +228,98 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
 /// The simulated marketplace on its own thread and runtime, so flywheel's
 /// work (parsing and storing large reports) never starves the server that
 /// answers it: sim time runs on wall time whether or not it is served.
-struct SimThread {
-    base_url: String,
-    world: std::sync::Arc<flywheel_sim::world::World>,
+/// The benchmarks run it the same way (`examples/bench/`).
+pub struct SimThread {
+    pub base_url: String,
+    pub world: std::sync::Arc<flywheel_sim::world::World>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+type Ready = anyhow::Result<(String, std::sync::Arc<flywheel_sim::world::World>)>;
+
 impl SimThread {
-    fn start(opts: flywheel_sim::SimOptions) -> anyhow::Result<SimThread> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    /// Generates the scenario's world and serves it.
+    pub fn start(opts: flywheel_sim::SimOptions) -> anyhow::Result<SimThread> {
+        Self::on_thread(move |ready, stop| async move {
+            match flywheel_sim::spawn(opts).await {
+                Ok(sim) => {
+                    let _ = ready.send(Ok((sim.base_url(), sim.world.clone())));
+                    let _ = stop.await;
+                    let _ = sim.shutdown().await;
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            }
+        })
+    }
+
+    /// Serves an existing world on a clock starting at `now` and running
+    /// `speed` times faster than wall time, without faults (the same world
+    /// again at another time or speed), assembled as `flywheel_sim::spawn`
+    /// does.
+    pub fn serve(
+        world: std::sync::Arc<flywheel_sim::world::World>,
+        now: chrono::DateTime<Utc>,
+        speed: f64,
+        seed: u64,
+    ) -> anyhow::Result<SimThread> {
+        use flywheel_sim::{clock, faults, server};
+        Self::on_thread(move |ready, stop| async move {
+            let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = ready.send(Err(e.into()));
+                    return;
+                }
+            };
+            let base_url = match listener.local_addr() {
+                Ok(a) => format!("http://{a}"),
+                Err(e) => {
+                    let _ = ready.send(Err(e.into()));
+                    return;
+                }
+            };
+            let state = server::AppState::new(
+                world.clone(),
+                std::sync::Arc::new(clock::Clock::new(now, speed)),
+                faults::Faults::new(faults::FaultSet::none(), seed),
+                &base_url,
+            );
+            let _ = ready.send(Ok((base_url, world)));
+            let _ = server::serve(listener, state, async move {
+                let _ = stop.await;
+            })
+            .await;
+        })
+    }
+
+    /// Runs `serve` on a thread of its own with a two-worker runtime; it
+    /// says where it listens (or why it cannot) on its first argument and
+    /// stops when the second resolves.
+    fn on_thread<F, Fut>(serve: F) -> anyhow::Result<SimThread>
+    where
+        F: FnOnce(std::sync::mpsc::Sender<Ready>, tokio::sync::oneshot::Receiver<()>) -> Fut
+            + Send
+            + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("flywheel-sim".into())
             .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                match tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
                     .enable_all()
                     .build()
                 {
-                    Ok(r) => r,
+                    Ok(runtime) => runtime.block_on(serve(ready_tx, stop_rx)),
                     Err(e) => {
                         let _ = ready_tx.send(Err(anyhow::Error::from(e)));
-                        return;
                     }
-                };
-                runtime.block_on(async move {
-                    match flywheel_sim::spawn(opts).await {
-                        Ok(sim) => {
-                            let _ = ready_tx.send(Ok((sim.base_url(), sim.world.clone())));
-                            let _ = stop_rx.await;
-                            let _ = sim.shutdown().await;
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                        }
-                    }
-                });
+                }
             })?;
         let (base_url, world) = ready_rx
             .recv()
@@ -277,12 +332,21 @@ impl SimThread {
         })
     }
 
-    fn stop(mut self) {
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SimThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }

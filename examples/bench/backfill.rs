@@ -97,7 +97,7 @@ async fn backfill(days: u64, speed: f64, seed: u64, all: bool) -> anyhow::Result
     let start: DateTime<Utc> = "2026-03-02T16:00:00Z".parse()?;
     let scenario = scenario("large")?;
     let t = Instant::now();
-    let sim = SimThread::start(scenario, seed, speed, start)?;
+    let sim = start_sim(scenario, seed, speed, start)?;
     eprintln!(
         "sim up in {:.1}s on {} (large scenario, {speed}x)",
         t.elapsed().as_secs_f64(),
@@ -364,150 +364,20 @@ pub fn scenario(name: &str) -> anyhow::Result<flywheel_sim::scenario::Scenario> 
         .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
 }
 
-/// The simulated marketplace on its own thread and runtime (as `flywheel
-/// demo` runs it), so the work measured never starves the server: sim time
-/// runs on wall time whether or not it is served.
-pub struct SimThread {
-    pub base_url: String,
-    pub world: std::sync::Arc<flywheel_sim::world::World>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub use flywheel::demo::SimThread;
 
-impl SimThread {
-    pub fn start(
-        scenario: flywheel_sim::scenario::Scenario,
-        seed: u64,
-        speed: f64,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<SimThread> {
-        let mut opts = flywheel_sim::SimOptions::new(scenario);
-        opts.speed = speed;
-        opts.seed = seed;
-        opts.now = Some(now);
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("flywheel-sim".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(anyhow::Error::from(e)));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    match flywheel_sim::spawn(opts).await {
-                        Ok(sim) => {
-                            let _ = ready_tx.send(Ok((sim.base_url(), sim.world.clone())));
-                            let _ = stop_rx.await;
-                            let _ = sim.shutdown().await;
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                        }
-                    }
-                });
-            })?;
-        let (base_url, world) = ready_rx
-            .recv()
-            .map_err(|_| anyhow::anyhow!("the simulated marketplace thread stopped"))??;
-        Ok(SimThread {
-            base_url,
-            world,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        })
-    }
-
-    /// Serves an existing world (a sim restarted at another time or
-    /// speed over the same data), assembled as `flywheel_sim::spawn` does.
-    pub fn serve(
-        world: std::sync::Arc<flywheel_sim::world::World>,
-        now: DateTime<Utc>,
-        speed: f64,
-        seed: u64,
-    ) -> anyhow::Result<SimThread> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let w = world.clone();
-        let thread = std::thread::Builder::new()
-            .name("flywheel-sim".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(anyhow::Error::from(e)));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.into()));
-                            return;
-                        }
-                    };
-                    let addr = match listener.local_addr() {
-                        Ok(a) => a,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.into()));
-                            return;
-                        }
-                    };
-                    let base_url = format!("http://{addr}");
-                    let clock = std::sync::Arc::new(flywheel_sim::clock::Clock::new(now, speed));
-                    let state = flywheel_sim::server::AppState::new(
-                        w,
-                        clock,
-                        flywheel_sim::faults::Faults::new(
-                            flywheel_sim::faults::FaultSet::none(),
-                            seed,
-                        ),
-                        &base_url,
-                    );
-                    let _ = ready_tx.send(Ok(base_url));
-                    let _ = flywheel_sim::server::serve(listener, state, async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-                });
-            })?;
-        let base_url = ready_rx
-            .recv()
-            .map_err(|_| anyhow::anyhow!("the simulated marketplace thread stopped"))??;
-        Ok(SimThread {
-            base_url,
-            world,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        })
-    }
-
-    pub fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for SimThread {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+/// Serves `scenario`'s world from an in-process sim on its own thread (as
+/// `flywheel demo` runs it), its clock starting at `now` and running
+/// `speed` times faster than wall time.
+pub fn start_sim(
+    scenario: flywheel_sim::scenario::Scenario,
+    seed: u64,
+    speed: f64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SimThread> {
+    let mut opts = flywheel_sim::SimOptions::new(scenario);
+    opts.speed = speed;
+    opts.seed = seed;
+    opts.now = Some(now);
+    SimThread::start(opts)
 }

@@ -34,7 +34,7 @@ use flywheel::config::{Config, Env};
 use flywheel::sync::{self, JobName, Selection};
 use serde_json::json;
 
-use crate::backfill::{round3, scenario, SimThread};
+use crate::backfill::{round3, scenario, start_sim, SimThread};
 use crate::{emit, Args};
 
 /// Where the demo account's first sync starts (sim time): early morning
@@ -75,8 +75,10 @@ async fn idle(seconds: u64, seed: u64) -> anyhow::Result<()> {
         quarter % 60
     );
     // Wait for the round: job runs started by the daemon (at start it
-    // also runs what fell due while it was down), all finished, none new
-    // for 10 s, and the evaluation after them (a few seconds of slack).
+    // also runs what fell due while it was down, then the quarter-hour
+    // tick's), all finished, the tick's among them, none new for 10 s, and
+    // the evaluation after them (a few seconds of slack).
+    let tick = start + chrono::Duration::seconds(45);
     let db = dir.path().join("flywheel.db");
     let waited = Instant::now();
     let mut settled: Option<(i64, Instant)> = None;
@@ -85,7 +87,7 @@ async fn idle(seconds: u64, seed: u64) -> anyhow::Result<()> {
             anyhow::bail!("the daemon exited ({status}); see {}", daemon.log.display());
         }
         let done = finished_runs_since(&db, start)?;
-        if done > 0 && running_runs(&db)? == 0 {
+        if finished_runs_since(&db, tick)? > 0 && running_runs(&db)? == 0 {
             match settled {
                 Some((n, since)) if n == done => {
                     if since.elapsed() >= Duration::from_secs(10) {
@@ -176,7 +178,7 @@ pub struct Prepared {
 /// `dir/flywheel.db`, from a sim at 600×.
 pub async fn prepare(dir: &Path, seed: u64) -> anyhow::Result<Prepared> {
     let started = Instant::now();
-    let sim = SimThread::start(scenario("demo")?, seed, 600.0, PREP_START.parse()?)?;
+    let sim = start_sim(scenario("demo")?, seed, 600.0, PREP_START.parse()?)?;
     let config_path = dir.join("flywheel.toml");
     flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url)?;
     let cfg = Config::load(&config_path, &Env::default())?;
