@@ -113,10 +113,13 @@ impl ApiResponse {
     }
 
     /// Decodes the body as [`ApiClient::call_json`] does: a 204 or an empty
-    /// body reads as JSON `null`; a body that ends early or is not JSON at
-    /// all is [`ApiError::Truncated`] (worth asking again), one of the
-    /// wrong shape is [`ApiError::Decode`] (asking again gives the same).
+    /// body reads as JSON `null` (an `Option` or a `Value` takes it as "no
+    /// data"). A body that ends early or is not JSON at all, or an empty
+    /// 2xx where an answer is needed, is [`ApiError::Truncated`] (worth
+    /// asking again); one of the wrong shape is [`ApiError::Decode`]
+    /// (asking again gives the same).
     pub fn decode<T: serde::de::DeserializeOwned>(&self, operation: &str) -> Result<T, ApiError> {
+        let cut_to_nothing = self.status != 204 && self.body.is_empty();
         let body: &[u8] = if self.status == 204 || self.body.is_empty() {
             b"null"
         } else {
@@ -124,11 +127,21 @@ impl ApiResponse {
         };
         serde_json::from_slice(body).map_err(|e| {
             let operation = operation.to_string();
-            let message = e.to_string();
-            if e.is_eof() || e.is_syntax() {
-                ApiError::Truncated { operation, message }
+            if cut_to_nothing {
+                ApiError::Truncated {
+                    operation,
+                    message: format!("an empty {} answer", self.status),
+                }
+            } else if e.is_eof() || e.is_syntax() {
+                ApiError::Truncated {
+                    operation,
+                    message: e.to_string(),
+                }
             } else {
-                ApiError::Decode { operation, message }
+                ApiError::Decode {
+                    operation,
+                    message: e.to_string(),
+                }
             }
         })
     }
@@ -409,5 +422,56 @@ impl ApiClient {
             _ => {}
         }
         Err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+            attempts: 1,
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Created {
+        #[serde(rename = "reportId")]
+        report_id: String,
+    }
+
+    #[test]
+    fn cut_short_bodies_are_worth_asking_again_and_wrong_shapes_are_not() {
+        let kind = |e: ApiError| match e {
+            ApiError::Truncated { .. } => "truncated",
+            ApiError::Decode { .. } => "decode",
+            _ => "other",
+        };
+        let created = |status, body| resp(status, body).decode::<Created>("createReport");
+        assert!(created(202, r#"{"reportId":"r1"}"#).is_ok());
+        // Half of that answer, an HTML error page, an empty 2xx: ask again.
+        assert_eq!(
+            kind(created(202, r#"{"reportId":"#).unwrap_err()),
+            "truncated"
+        );
+        assert_eq!(kind(created(200, "<html>").unwrap_err()), "truncated");
+        assert_eq!(kind(created(200, "").unwrap_err()), "truncated");
+        // Complete JSON of another shape, or a deliberate 204: asking again
+        // gives the same.
+        assert_eq!(kind(created(202, r#"{"id":"r1"}"#).unwrap_err()), "decode");
+        assert_eq!(kind(created(204, "").unwrap_err()), "decode");
+        // "No data" where the caller accepts none.
+        let opt = |status, body| resp(status, body).decode::<Option<serde_json::Value>>("op");
+        assert_eq!(opt(204, "").unwrap(), None);
+        assert_eq!(opt(200, "").unwrap(), None);
+        assert_eq!(kind(opt(200, r#"{"items":[1,"#).unwrap_err()), "truncated");
+        let e = created(202, r#"{"reportId":"#).unwrap_err();
+        assert!(e.is_retryable());
+        assert!(e.to_string().starts_with("createReport: "), "{e}");
     }
 }

@@ -384,8 +384,8 @@ pub struct SyncSettings {
     /// Pages of one paged operation (searchListingsItems, searchOrders, ...)
     /// one job run follows before it stops and fails: a loop guard.
     pub max_pages: u32,
-    /// The time one job run may take. It bounds the calls a run makes to
-    /// each operation: burst + documented rate × this.
+    /// A job run's time budget, as a bound on its calls: a run makes at most
+    /// burst + documented rate × this calls to each operation.
     #[serde(with = "duration")]
     pub max_run_time: Duration,
 }
