@@ -394,7 +394,8 @@ async fn run_sync(cfg: &Config, selection: &sync::Selection) -> Result<usize, Cl
         cfg.sync.request_timeout,
         RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
     )
-    .map_err(anyhow::Error::from)?;
+    .map_err(anyhow::Error::from)?
+    .with_run_limits((&cfg.sync).into());
     client.limiter.set_speed(reading.speed);
     for (account, _api, operation, rate) in store::ops::learned_rates(&conn)? {
         client.limiter.seed_rate(&account, &operation, rate);

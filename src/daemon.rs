@@ -352,7 +352,8 @@ async fn run_until(
     let client = ApiClient::new(
         cfg.sync.request_timeout,
         RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
-    )?;
+    )?
+    .with_run_limits((&cfg.sync).into());
     client.limiter.set_speed(reading.speed);
     // Runs a killed process left 'running' are closed as failed (this
     // daemon holds the lock, so no other daemon is running them).

@@ -93,7 +93,8 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     let client = ApiClient::new(
         cfg.sync.request_timeout,
         RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
-    )?;
+    )?
+    .with_run_limits((&cfg.sync).into());
     client.limiter.set_speed(reading.speed);
     let db = std::sync::Mutex::new(conn);
     println!("syncing every job once ...");

@@ -77,10 +77,9 @@ impl Profile {
 
 /// `GET /v2/profiles` (ClientId and bearer only: no scope header).
 pub async fn list_profiles(client: &ApiClient, ep: &Endpoint) -> Result<Vec<Profile>, ApiError> {
-    let resp = client
-        .call(ep, &CallSpec::get(LIST_PROFILES, "/v2/profiles"))
-        .await?;
-    resp.json(LIST_PROFILES)
+    client
+        .call_json(ep, &CallSpec::get(LIST_PROFILES, "/v2/profiles"))
+        .await
 }
 
 /// The profiles the job syncs: those named by `profile_ids` when that list is
@@ -249,7 +248,7 @@ pub async fn create_report(
     );
     spec.scope = Some(profile_id);
     spec.accept = Some(CREATE_REPORT_RESPONSE.to_string());
-    client.call(ep, &spec).await?.json(CREATE_REPORT)
+    client.call_json(ep, &spec).await
 }
 
 /// `GET /reporting/reports/{reportId}`. Marked as a poll: Amazon answers
@@ -265,7 +264,7 @@ pub async fn get_report(
     spec.scope = Some(profile_id);
     spec.accept = Some(GET_REPORT_RESPONSE.to_string());
     spec.polling = true;
-    client.call(ep, &spec).await?.json(GET_REPORT)
+    client.call_json(ep, &spec).await
 }
 
 /// `DELETE /reporting/reports/{reportId}` (Amazon advises deleting a stuck
@@ -411,9 +410,6 @@ struct CampaignPage {
     next_token: Option<String>,
 }
 
-/// Most pages `list_sp_campaigns` follows (a loop guard, not a real limit).
-const MAX_CAMPAIGN_PAGES: usize = 1000;
-
 /// `POST /sp/campaigns/list`, every page (`nextToken`).
 pub async fn list_sp_campaigns(
     client: &ApiClient,
@@ -421,8 +417,9 @@ pub async fn list_sp_campaigns(
     profile_id: i64,
 ) -> Result<Vec<SpCampaign>, ApiError> {
     let mut out = Vec::new();
+    let mut pager = client.pager(LIST_SP_CAMPAIGNS);
     let mut token: Option<String> = None;
-    for _ in 0..MAX_CAMPAIGN_PAGES {
+    loop {
         let mut body = json!({ "maxResults": 100 });
         if let Some(t) = &token {
             body["nextToken"] = json!(t);
@@ -431,17 +428,13 @@ pub async fn list_sp_campaigns(
             CallSpec::post_json(LIST_SP_CAMPAIGNS, "/sp/campaigns/list", &body, SP_CAMPAIGN);
         spec.scope = Some(profile_id);
         spec.accept = Some(SP_CAMPAIGN.to_string());
-        let page: CampaignPage = client.call(ep, &spec).await?.json(LIST_SP_CAMPAIGNS)?;
+        let page: CampaignPage = client.call_json(ep, &spec).await?;
         out.extend(page.campaigns);
-        match page.next_token.filter(|t| !t.is_empty()) {
+        match pager.next(page.next_token)? {
             Some(t) => token = Some(t),
             None => return Ok(out),
         }
     }
-    Err(ApiError::Decode {
-        operation: LIST_SP_CAMPAIGNS.to_string(),
-        message: format!("more than {MAX_CAMPAIGN_PAGES} pages; nextToken never ended"),
-    })
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ tokio::task_local! {
 #[derive(Default)]
 pub struct CallCounter {
     counts: Mutex<HashMap<CallKey, CallCount>>,
+    /// Pages followed per operation (a job run's tally: `paging::Pager`).
+    pages: Mutex<HashMap<&'static str, u32>>,
 }
 
 impl CallCounter {
@@ -107,6 +109,26 @@ impl CallCounter {
         v
     }
 
+    /// Calls made to one operation of one account, every hour and status
+    /// class (a job run's tally: the client's per-run call ceiling).
+    pub fn calls_to(&self, account: &str, operation: &str) -> u64 {
+        self.counts
+            .lock()
+            .expect("counter lock")
+            .iter()
+            .filter(|(k, _)| k.operation == operation && k.account == account)
+            .map(|(_, v)| v.calls)
+            .sum()
+    }
+
+    /// Counts one page of `operation`; returns the pages counted so far.
+    pub fn add_page(&self, operation: &'static str) -> u32 {
+        let mut m = self.pages.lock().expect("counter lock");
+        let n = m.entry(operation).or_default();
+        *n = n.saturating_add(1);
+        *n
+    }
+
     /// Totals without draining: (calls, throttled).
     pub fn totals(&self) -> (u64, u64) {
         self.counts
@@ -138,6 +160,9 @@ mod tests {
             t + chrono::Duration::seconds(1),
         );
         assert_eq!(c.totals(), (5, 2));
+        assert_eq!(c.calls_to("a", "searchOrders"), 5);
+        assert_eq!(c.calls_to("b", "searchOrders"), 0);
+        assert_eq!(c.calls_to("a", "getOrder"), 0);
         let rows = c.drain();
         let find = |class: &str, hour: &str| {
             rows.iter()

@@ -1,8 +1,14 @@
 //! The HTTP layer every SP-API and Ads call goes through:
-//! wait for a rate-limit token → get an LWA access token → send with a
-//! timeout → classify the answer ([`classify`]) → learn the rate, count the
-//! call, and retry with capped backoff ([`RetryPolicy`]) or give up with a
-//! typed [`ApiError`]. Nothing here retries forever.
+//! check the job run's call ceiling ([`RunLimits`]) → wait for a rate-limit
+//! token → get an LWA access token → send with a timeout → classify the
+//! answer ([`classify`]) → learn the rate, count the call, decode the body
+//! ([`ApiClient::call_json`]), and retry with capped backoff
+//! ([`RetryPolicy`]) or give up with a typed [`ApiError`]. Nothing here
+//! retries forever.
+//!
+//! A 2xx whose body arrives cut short or garbled is retried here, like a
+//! 5xx, for every caller: Amazon (and any proxy between) sometimes ends a
+//! transfer early, and one such answer must not fail a job.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +23,8 @@ use super::calls::{ApiKind, CallCounter, JOB_TALLY};
 use super::http::{classify, Api, ApiError};
 use super::limiter::Limiter;
 use super::lwa::LwaClient;
+use super::paging::{Pager, RunLimits};
+use super::rate_limit::plan_for;
 use crate::config::LwaCredentials;
 
 /// `User-Agent` of every call.
@@ -103,6 +111,40 @@ impl ApiResponse {
             message: e.to_string(),
         })
     }
+
+    /// Decodes the body as [`ApiClient::call_json`] does: a 204 or an empty
+    /// body reads as JSON `null` (an `Option` or a `Value` takes it as "no
+    /// data"). A body that ends early or is not JSON at all, or an empty
+    /// 2xx where an answer is needed, is [`ApiError::Truncated`] (worth
+    /// asking again); one of the wrong shape is [`ApiError::Decode`]
+    /// (asking again gives the same).
+    pub fn decode<T: serde::de::DeserializeOwned>(&self, operation: &str) -> Result<T, ApiError> {
+        let cut_to_nothing = self.status != 204 && self.body.is_empty();
+        let body: &[u8] = if self.status == 204 || self.body.is_empty() {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|e| {
+            let operation = operation.to_string();
+            if cut_to_nothing {
+                ApiError::Truncated {
+                    operation,
+                    message: format!("an empty {} answer", self.status),
+                }
+            } else if e.is_eof() || e.is_syntax() {
+                ApiError::Truncated {
+                    operation,
+                    message: e.to_string(),
+                }
+            } else {
+                ApiError::Decode {
+                    operation,
+                    message: e.to_string(),
+                }
+            }
+        })
+    }
 }
 
 /// Shared by every job of the process.
@@ -115,6 +157,8 @@ pub struct ApiClient {
     pub report_budgets: Arc<super::reports::ReportBudgets>,
     pub policy: RetryPolicy,
     pub timeout: Duration,
+    /// What one job run may spend (`[sync] max_pages`, `max_run_time`).
+    pub run_limits: RunLimits,
 }
 
 /// The limiter's key for an operation: Ads calls share assumed buckets.
@@ -141,7 +185,19 @@ impl ApiClient {
             report_budgets: Arc::default(),
             policy,
             timeout,
+            run_limits: RunLimits::default(),
         })
+    }
+
+    /// Sets what one job run may spend (from `[sync]`).
+    pub fn with_run_limits(mut self, limits: RunLimits) -> Self {
+        self.run_limits = limits;
+        self
+    }
+
+    /// The pager every paged loop follows its tokens with.
+    pub fn pager(&self, operation: &'static str) -> Pager {
+        Pager::new(operation, &self.run_limits)
     }
 
     fn record(&self, account: &str, kind: ApiKind, operation: &str, status: Option<u16>) {
@@ -152,6 +208,30 @@ impl ApiClient {
 
     /// Makes one call, with waits and retries as the module doc says.
     pub async fn call(&self, ep: &Endpoint, spec: &CallSpec) -> Result<ApiResponse, ApiError> {
+        self.call_with(ep, spec, Ok).await
+    }
+
+    /// Makes one call and decodes its JSON body ([`ApiResponse::decode`]):
+    /// a body cut short is asked for again with the retry policy's backoff.
+    /// For a call that creates something (createReport), asking again may
+    /// create it twice, as a retried timeout may: Ads answers the second
+    /// with a 425 naming the first, and an SP-API report too many is
+    /// cheaper than a failed job.
+    pub async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        ep: &Endpoint,
+        spec: &CallSpec,
+    ) -> Result<T, ApiError> {
+        self.call_with(ep, spec, |resp| resp.decode(spec.operation))
+            .await
+    }
+
+    async fn call_with<T>(
+        &self,
+        ep: &Endpoint,
+        spec: &CallSpec,
+        accept: impl Fn(ApiResponse) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let key = limit_key(ep.api, spec.operation);
         let kind = match ep.api {
             Api::SpApi => ApiKind::Sp,
@@ -160,11 +240,15 @@ impl ApiClient {
         let mut attempt = 1;
         let mut after_rejection = false;
         loop {
-            let err = match self.attempt(ep, spec, &key, kind).await {
-                Ok(mut resp) => {
+            let answer = self
+                .attempt(ep, spec, &key, kind)
+                .await
+                .and_then(|mut resp| {
                     resp.attempts = attempt;
-                    return Ok(resp);
-                }
+                    accept(resp)
+                });
+            let err = match answer {
+                Ok(v) => return Ok(v),
                 Err(e) => e,
             };
             // A rejected token gets one immediate retry with a fresh one; a
@@ -200,6 +284,23 @@ impl ApiClient {
         }
     }
 
+    /// Refuses a call once the job run has made as many to the operation
+    /// as its plan allows in the run's time budget (retries count: each is
+    /// a call Amazon meters). Outside a job run there is no run to bound.
+    fn check_ceiling(&self, ep: &Endpoint, spec: &CallSpec, key: &str) -> Result<(), ApiError> {
+        let Ok(calls) = JOB_TALLY.try_with(|t| t.calls_to(&ep.account, spec.operation)) else {
+            return Ok(());
+        };
+        if calls >= self.run_limits.call_ceiling(plan_for(key)) {
+            return Err(ApiError::CallCeiling {
+                operation: spec.operation.to_string(),
+                calls,
+                max_run_time: self.run_limits.max_run_time,
+            });
+        }
+        Ok(())
+    }
+
     async fn attempt(
         &self,
         ep: &Endpoint,
@@ -207,6 +308,7 @@ impl ApiClient {
         key: &str,
         kind: ApiKind,
     ) -> Result<ApiResponse, ApiError> {
+        self.check_ceiling(ep, spec, key)?;
         self.limiter.acquire(&ep.account, key).await;
         // Token lifetimes run on Amazon's clock: with a simulated clock at
         // 300x a one-hour token dies after 12 s of wall time, and timing it
@@ -269,7 +371,7 @@ impl ApiClient {
             Ok(b) => b,
             Err(e) => {
                 self.record(&ep.account, kind, spec.operation, None);
-                return Err(ApiError::Network {
+                return Err(ApiError::Truncated {
                     operation: spec.operation.to_string(),
                     message: format!("body cut short: {}", e.without_url()),
                 });
@@ -320,5 +422,56 @@ impl ApiClient {
             _ => {}
         }
         Err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+            attempts: 1,
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Created {
+        #[serde(rename = "reportId")]
+        report_id: String,
+    }
+
+    #[test]
+    fn cut_short_bodies_are_worth_asking_again_and_wrong_shapes_are_not() {
+        let kind = |e: ApiError| match e {
+            ApiError::Truncated { .. } => "truncated",
+            ApiError::Decode { .. } => "decode",
+            _ => "other",
+        };
+        let created = |status, body| resp(status, body).decode::<Created>("createReport");
+        assert!(created(202, r#"{"reportId":"r1"}"#).is_ok());
+        // Half of that answer, an HTML error page, an empty 2xx: ask again.
+        assert_eq!(
+            kind(created(202, r#"{"reportId":"#).unwrap_err()),
+            "truncated"
+        );
+        assert_eq!(kind(created(200, "<html>").unwrap_err()), "truncated");
+        assert_eq!(kind(created(200, "").unwrap_err()), "truncated");
+        // Complete JSON of another shape, or a deliberate 204: asking again
+        // gives the same.
+        assert_eq!(kind(created(202, r#"{"id":"r1"}"#).unwrap_err()), "decode");
+        assert_eq!(kind(created(204, "").unwrap_err()), "decode");
+        // "No data" where the caller accepts none.
+        let opt = |status, body| resp(status, body).decode::<Option<serde_json::Value>>("op");
+        assert_eq!(opt(204, "").unwrap(), None);
+        assert_eq!(opt(200, "").unwrap(), None);
+        assert_eq!(kind(opt(200, r#"{"items":[1,"#).unwrap_err()), "truncated");
+        let e = created(202, r#"{"reportId":"#).unwrap_err();
+        assert!(e.is_retryable());
+        assert!(e.to_string().starts_with("createReport: "), "{e}");
     }
 }

@@ -54,6 +54,23 @@ pub enum ApiError {
         operation: String,
         source: super::lwa::LwaError,
     },
+    /// A 2xx whose body was cut short or garbled in transit: asked again.
+    #[error("{operation}: Amazon's answer arrived cut short or garbled ({message}); asking again with backoff")]
+    Truncated { operation: String, message: String },
+    #[error("{operation}: Amazon answered page {page} with a page token that was already sent ({token}); following it would fetch the same pages forever, so the job stopped and kept what it stored")]
+    RepeatedPageToken {
+        operation: String,
+        page: u32,
+        token: String,
+    },
+    #[error("{operation}: Amazon still named a next page after {pages} pages, the [sync] max_pages cap per operation and job run; the job stopped and kept what it stored (raise max_pages if the account really has that many)")]
+    TooManyPages { operation: String, pages: u32 },
+    #[error("{operation}: this job run already made {calls} calls to it, all that its rate allows in [sync] max_run_time ({}); the job stopped instead of calling Amazon without end", humantime::format_duration(*.max_run_time))]
+    CallCeiling {
+        operation: String,
+        calls: u64,
+        max_run_time: Duration,
+    },
 }
 
 fn wait_text(d: &Option<Duration>) -> String {
@@ -73,6 +90,7 @@ impl ApiError {
                 | ApiError::Timeout { .. }
                 | ApiError::Network { .. }
                 | ApiError::TokenRejected { .. }
+                | ApiError::Truncated { .. }
         ) || matches!(
             self,
             ApiError::Credentials { source, .. }

@@ -10,5 +10,6 @@ pub mod http;
 pub mod limiter;
 pub mod lwa;
 pub mod marketplace;
+pub mod paging;
 pub mod rate_limit;
 pub mod reports;

@@ -577,30 +577,13 @@ struct ReportDocumentInfo {
     compression_algorithm: Option<String>,
 }
 
-/// Truncated bodies (a 2xx whose JSON does not parse) are retried this
-/// often by [`call_json`].
-const DECODE_ATTEMPTS: u32 = 3;
-
-/// [`ApiClient::call`] plus JSON decoding, retrying a body that does not
-/// parse (cut short in transit) a few times. Only for idempotent reads:
-/// retrying a `createReport` would queue a second report.
+/// [`ApiClient::call_json`]: the client asks again for a body cut short.
 pub async fn call_json<T: serde::de::DeserializeOwned>(
     client: &ApiClient,
     ep: &Endpoint,
     spec: &CallSpec,
 ) -> Result<T, ApiError> {
-    let mut attempt = 1;
-    loop {
-        let resp = client.call(ep, spec).await?;
-        match resp.json::<T>(spec.operation) {
-            Ok(v) => return Ok(v),
-            Err(e) if attempt >= DECODE_ATTEMPTS => return Err(e),
-            Err(e) => {
-                tracing::debug!(operation = spec.operation, attempt, error = %e, "unreadable body; asking again");
-                attempt += 1;
-            }
-        }
-    }
+    client.call_json(ep, spec).await
 }
 
 fn endpoint(ctx: &Ctx<'_>) -> Result<Endpoint, JobError> {
@@ -678,14 +661,13 @@ async fn prepare_at(
         &req.body(),
         "application/json",
     );
-    let resp = match ctx.client.call(&ep, &spec).await {
+    let created: CreateReportResponse = match ctx.client.call_json(&ep, &spec).await {
         Ok(r) => r,
         Err(e) => {
             with_budget(ctx, |b| b.refund());
             return Err(e.into());
         }
     };
-    let created: CreateReportResponse = resp.json("createReport")?;
     let marketplace = (req.marketplace_ids.len() == 1).then(|| req.marketplace_ids[0].as_str());
     let params = req.canonical().to_string();
     let row = ctx.with_db(|c| {

@@ -381,6 +381,13 @@ pub struct SyncSettings {
     pub max_attempts: u32,
     #[serde(with = "duration")]
     pub max_backoff: Duration,
+    /// Pages of one paged operation (searchListingsItems, searchOrders, ...)
+    /// one job run follows before it stops and fails: a loop guard.
+    pub max_pages: u32,
+    /// A job run's time budget, as a bound on its calls: a run makes at most
+    /// burst + documented rate × this calls to each operation.
+    #[serde(with = "duration")]
+    pub max_run_time: Duration,
 }
 
 impl Default for SyncSettings {
@@ -397,6 +404,8 @@ impl Default for SyncSettings {
             request_timeout: Duration::from_secs(60),
             max_attempts: 6,
             max_backoff: Duration::from_secs(120),
+            max_pages: 1000,
+            max_run_time: Duration::from_secs(6 * 3600),
         }
     }
 }

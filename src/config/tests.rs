@@ -129,6 +129,14 @@ fn each_mistake_is_named_with_its_key_and_line() {
             "16:1 sync.report_budget_per_hour: must be 1-60: Amazon's createReport allows 0.0167 requests per second (60 an hour) per account, found 100",
         ),
         (
+            "[sync]\nmax_pages = 0",
+            "16:1 sync.max_pages: must be at least 1",
+        ),
+        (
+            "[sync]\nmax_run_time = \"0s\"",
+            "16:1 sync.max_run_time: must be longer than 0s",
+        ),
+        (
             "[alerts]\nquiet_hours = \"22-7\"",
             "16:1 alerts.quiet_hours: quiet hours \"22-7\": \"22\" is not a time HH:MM",
         ),

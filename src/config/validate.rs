@@ -596,6 +596,12 @@ fn check_sync(c: &Config, p: &mut Problems) {
     if s.max_attempts == 0 {
         p.push(("sync.max_attempts".into(), "must be at least 1".into()));
     }
+    if s.max_pages == 0 {
+        p.push(("sync.max_pages".into(), "must be at least 1".into()));
+    }
+    if s.max_run_time.is_zero() {
+        p.push(("sync.max_run_time".into(), "must be longer than 0s".into()));
+    }
     if s.request_timeout.is_zero() {
         p.push((
             "sync.request_timeout".into(),

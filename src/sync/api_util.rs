@@ -1,19 +1,14 @@
 //! Small helpers shared by the SP-API snapshot jobs (inventory,
 //! catalog_ranks, pricing, listings, customer_feedback, fees): the account's
-//! endpoint, a JSON call that survives a cut-short body, marketplace days and
-//! hour slots, and lenient number parsing.
+//! endpoint, a JSON call, marketplace days and hour slots, and lenient
+//! number parsing.
 
 use chrono::{DateTime, DurationRound, Utc};
 use serde::de::DeserializeOwned;
 
 use super::{Ctx, JobError};
-use crate::amazon::client::{ApiResponse, CallSpec, Endpoint};
-use crate::amazon::http::ApiError;
+use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::marketplace::Marketplace;
-
-/// How often a body that does not parse (a response cut short in transit)
-/// is asked for again before the job gives up.
-const DECODE_ATTEMPTS: u32 = 3;
 
 /// The account's SP-API endpoint, or a clear error naming what to configure.
 pub(crate) fn sp_endpoint(ctx: &Ctx<'_>) -> Result<Endpoint, JobError> {
@@ -30,29 +25,14 @@ pub(crate) fn marketplaces(ctx: &Ctx<'_>) -> Vec<&'static Marketplace> {
     ctx.account.marketplaces()
 }
 
-/// Makes the call; a 204 gives `None`. A 2xx body that is not valid JSON
-/// (truncated in transit) is re-requested a few times: the client's own
-/// retries only cover HTTP-level failures.
+/// Makes the call; a 204 (or an empty body) gives `None`. A body cut short
+/// in transit is asked for again by the client.
 pub(crate) async fn call_json<T: DeserializeOwned>(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
     spec: &CallSpec,
 ) -> Result<Option<T>, JobError> {
-    let mut attempt = 1;
-    loop {
-        let resp: ApiResponse = ctx.client.call(ep, spec).await?;
-        if resp.status == 204 || resp.body.is_empty() {
-            return Ok(None);
-        }
-        match resp.json::<T>(spec.operation) {
-            Ok(v) => return Ok(Some(v)),
-            Err(e @ ApiError::Decode { .. }) if attempt < DECODE_ATTEMPTS => {
-                tracing::debug!(operation = spec.operation, attempt, error = %e, "unreadable body; asking again");
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    Ok(ctx.client.call_json(ep, spec).await?)
 }
 
 /// The calendar day of `t` in the marketplace's time zone (DESIGN §2.1).

@@ -26,9 +26,6 @@ const OPERATION: &str = "getInventorySummaries";
 const PATH: &str = "/fba/inventory/v1/summaries";
 /// Restarts of a pull after an expired (or otherwise refused) `nextToken`.
 const MAX_RESTARTS: u32 = 5;
-/// Pages of one pull before the job suspects a loop (50 summaries a page:
-/// 5 million SKUs).
-const MAX_PAGES: u32 = 100_000;
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     let ep = sp_endpoint(ctx)?;
@@ -64,16 +61,19 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 
 /// One full pull of a marketplace: every SKU once (the last page wins if a
 /// SKU were listed twice). Returns the rows and how often it restarted.
+/// The client's pager follows the tokens: a repeated one, or `[sync]
+/// max_pages` pages (restarts included), fail the pull.
 async fn pull(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
     m: &Marketplace,
 ) -> Result<(Vec<StockRow>, u32), JobError> {
     let mut restarts = 0;
+    let mut pager = ctx.client.pager(OPERATION);
     'pull: loop {
         let mut rows: BTreeMap<String, StockRow> = BTreeMap::new();
         let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        loop {
             let mut spec = CallSpec::get(OPERATION, PATH)
                 .query("details", "true")
                 .query("granularityType", "Marketplace")
@@ -90,6 +90,7 @@ async fn pull(
                     ..
                 })) if token.is_some() && restarts < MAX_RESTARTS => {
                     restarts += 1;
+                    pager.restart();
                     tracing::info!(account = %ctx.account.name, marketplace = m.id, %message, restarts,
                         "nextToken refused (it lives 30 s); restarting the inventory pull");
                     continue 'pull;
@@ -100,14 +101,11 @@ async fn pull(
             for r in page.rows {
                 rows.insert(r.sku.clone(), r);
             }
-            match page.next_token {
+            match pager.next(page.next_token)? {
                 Some(t) => token = Some(t),
                 None => return Ok((rows.into_values().collect(), restarts)),
             }
         }
-        return Err(JobError::Data(format!(
-            "getInventorySummaries kept returning a nextToken after {MAX_PAGES} pages; giving up"
-        )));
     }
 }
 

@@ -26,8 +26,6 @@ const JOB: &str = "listings";
 const OPERATION: &str = "searchListingsItems";
 /// The model's `pageSize` maximum.
 const PAGE_SIZE: usize = 20;
-/// Pages before the job suspects a loop (20 a page: 2 million listings).
-const MAX_PAGES: u32 = 100_000;
 /// Enforcement actions that take a listing (or its visibility) away.
 const SUPPRESSING: [&str; 3] = [
     "LISTING_SUPPRESSED",
@@ -103,7 +101,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 }
 
 /// Every listing of the seller in one marketplace, by SKU (a SKU listed on
-/// two pages counts once).
+/// two pages counts once). The pages are followed by the client's pager:
+/// a repeated token or `[sync] max_pages` pages fail the pull.
 pub(crate) async fn fetch_all(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
@@ -112,8 +111,9 @@ pub(crate) async fn fetch_all(
     included: &[&str],
 ) -> Result<Vec<ListingRow>, JobError> {
     let mut by_sku: BTreeMap<String, ListingRow> = BTreeMap::new();
+    let mut pager = ctx.client.pager(OPERATION);
     let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    loop {
         let mut spec = CallSpec::get(OPERATION, format!("/listings/2021-08-01/items/{seller_id}"))
             .query("marketplaceIds", m.id)
             .query("includedData", included.join(","))
@@ -126,14 +126,11 @@ pub(crate) async fn fetch_all(
         for r in rows {
             by_sku.insert(r.sku.clone(), r);
         }
-        match next {
+        match pager.next(next)? {
             Some(t) => token = Some(t),
             None => return Ok(by_sku.into_values().collect()),
         }
     }
-    Err(JobError::Data(format!(
-        "searchListingsItems kept returning a nextToken after {MAX_PAGES} pages; giving up"
-    )))
 }
 
 fn text(v: &Value, k: &str) -> Option<String> {

@@ -51,6 +51,7 @@ use super::report_util as ru;
 use super::report_util::StreamError;
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::client::CallSpec;
+use crate::amazon::http::ApiError;
 use crate::amazon::marketplace::Marketplace;
 use crate::amazon::reports::{self, Handle, Prepared, ReportOutcome, ReportRequest};
 use crate::store::jobs;
@@ -1056,8 +1057,10 @@ async fn incremental(
         return Ok(());
     }
     let tz = tz_of(m);
-    // Bounded: a window this small never needs more pages than this.
-    for _ in 0..100_000 {
+    // The client's pager follows the tokens (a resumed one counts as sent):
+    // a repeated token or `[sync] max_pages` pages stop the run.
+    let mut pager = ctx.client.pager("searchOrders").resuming(token.as_deref());
+    loop {
         let mut spec = CallSpec::get("searchOrders", "/orders/2026-01-01/orders")
             .query("lastUpdatedAfter", ts(after))
             .query("lastUpdatedBefore", ts(before))
@@ -1081,11 +1084,30 @@ async fn incremental(
                 Err(e) => tracing::warn!(account = %ctx.account.name, "skipping an order: {e}"),
             }
         }
-        token = body
+        let next = body
             .get("pagination")
             .and_then(|p| p.get("nextToken"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        token = match pager.next(next.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                // This page's orders are kept. Past the page cap the next
+                // run goes on from the token; a repeated one is not saved
+                // (the next run starts the window over).
+                cursor.page = match (&e, next) {
+                    (ApiError::TooManyPages { .. }, Some(t)) => Some(Page {
+                        token: t,
+                        after,
+                        before,
+                        at: ctx.now,
+                    }),
+                    _ => None,
+                };
+                *rows += save(ctx, m, &orders, &cursor, None)?;
+                return Err(e.into());
+            }
+        };
         match &token {
             Some(t) => {
                 cursor.page = Some(Page {
@@ -1107,7 +1129,6 @@ async fn incremental(
             return Ok(());
         }
     }
-    Err(JobError::Data("searchOrders kept paging; stopped".into()))
 }
 
 #[cfg(test)]
