@@ -445,6 +445,8 @@ async fn run_until(
 
     let mut last_prune: Option<DateTime<Utc>> = None;
     let mut stopping = false;
+    // The clock's time at the last turn (what closing runs at exit records).
+    let mut last_now = reading.now;
     while !stopping {
         shared.alive.store(wall_now(), Ordering::Relaxed);
         let reading = match clock.read().await {
@@ -458,6 +460,7 @@ async fn run_until(
             }
         };
         let now = reading.now;
+        last_now = now;
         client.limiter.set_speed(reading.speed);
         // Run outcomes and call counts the database refused earlier (locked
         // by another process, disk full) are written as soon as it takes them.
@@ -584,12 +587,11 @@ async fn run_until(
         tracing::error!(error = %e, "job run records not written; the next start records those runs as interrupted");
     }
     // Runs abandoned at the shutdown deadline are this daemon's to close.
-    let now = clock.now().await.unwrap_or_else(|_| Utc::now());
     if let Ok(conn) = db.lock() {
         match store::jobs::close_own_daemon_runs(
             &conn,
             "the daemon stopped (SIGTERM) and the job did not finish within [daemon] shutdown_timeout; rows it committed are kept and the job resumes from its cursor at the next start",
-            now,
+            last_now,
         ) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(runs = n, "closed the runs abandoned at the shutdown timeout as interrupted"),
