@@ -409,6 +409,29 @@ async fn sigterm_during_the_first_backfill_starts_nothing_new() {
             "SELECT COUNT(*) FROM job_cursors WHERE job = 'inventory'"
         ) > 0
     );
+
+    // The next start evaluates what that round synced, although none of
+    // its jobs is due again (fees is off now).
+    set_faults(&h, "").await;
+    let cfg = daemon_config(&h, &phase0, "");
+    let log = h.dir.path().join("run2.log");
+    let mut child = spawn(&cfg, &["run"], &log);
+    until(
+        "the evaluation the stop skipped",
+        Duration::from_secs(60),
+        || {
+            int(
+                &conn,
+                "SELECT COUNT(*) FROM evaluation_dates WHERE recorded_by = 'evaluate'",
+            ) > 0
+        },
+    )
+    .await;
+    signal(&child, "TERM");
+    let code = wait_exit(&mut child, Duration::from_secs(60)).await;
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, 0, "{log_text}");
+    assert_eq!(runs_after(&conn, 0).len(), runs.len(), "no job was due");
 }
 
 /// A daemon's runs in flight are left alone by other commands (its lock is
