@@ -225,15 +225,14 @@ pub fn close_abandoned_runs(
     let db = database(conn);
     // Asked once, and only if a run needs it.
     let mut holder: Option<Option<u32>> = None;
-    let mut lock_holder =
-        || *holder.get_or_insert_with(|| db.as_deref().and_then(self::lock_holder));
+    let mut daemon_pid = || *holder.get_or_insert_with(|| db.as_deref().and_then(lock_holder));
     let mut closed = Vec::new();
     for run in &open {
         let alive = match (&run.process, closer) {
             (Some(_), Closer::StartingDaemon) if run.daemon => false,
-            (Some(p), _) => p.is_alive() && (!run.daemon || lock_holder() == Some(p.pid)),
+            (Some(p), _) => p.is_alive() && (!run.daemon || daemon_pid() == Some(p.pid)),
             (None, Closer::StartingDaemon) => false,
-            (None, Closer::Command) => lock_holder().is_some(),
+            (None, Closer::Command) => daemon_pid().is_some(),
         };
         if alive {
             continue;
