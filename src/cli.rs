@@ -403,8 +403,20 @@ async fn run_sync(cfg: &Config, selection: &sync::Selection) -> Result<usize, Cl
     let db = std::sync::Mutex::new(conn);
     let progress = sync::Progress::for_terminal();
     let results = sync::run_round(cfg, &client, &db, now, selection, &progress).await;
-    sync::flush_counters(&client, &db)?;
     print!("{}", sync::summary_table(&results));
+    // Outcomes and call counts the database refused (another process held
+    // it past the busy timeout, the disk was full) are written once it
+    // takes writes again. Past the patience the runs stay open, owned by
+    // this process; once it has exited the next command closes them as
+    // interrupted.
+    if let Err(e) = sync::record_pending(&client, &db, sync::RECORD_PATIENCE).await {
+        return Err(CliError::Runtime(anyhow::anyhow!(
+            "could not record how the job runs ended in {} after waiting {:?}: {e}; \
+             the next flywheel command records them as interrupted",
+            cfg.daemon.database.display(),
+            sync::RECORD_PATIENCE
+        )));
+    }
     Ok(results
         .iter()
         .filter(|r| r.status == store::jobs::RunStatus::Failed)

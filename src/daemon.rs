@@ -17,9 +17,14 @@
 //!   next tick) and resets on success.
 //! - The outbox sender runs beside the loop on its own connection, so an
 //!   email is never stuck behind a long sync.
-//! - SIGTERM/SIGINT: stop taking ticks, let the work in flight finish within
-//!   `shutdown_timeout`, exit 0. Every write is one SQLite transaction, so
-//!   work abandoned at the deadline rolls back whole: nothing half-written.
+//! - SIGTERM/SIGINT: stop taking ticks and start nothing new (no queued
+//!   job, no later phase or account of the round, no evaluation, digest or
+//!   prune); let the jobs in flight finish within `shutdown_timeout`, exit
+//!   0. Every write is one SQLite transaction, so work abandoned at the
+//!   deadline rolls back whole: nothing half-written, and the job resumes
+//!   from its cursor; its run is closed as interrupted. A round whose jobs
+//!   finished but whose evaluation was skipped is evaluated at the next
+//!   start.
 //! - SIGHUP: reload the config; a valid one takes effect for the next ticks,
 //!   an invalid one is logged with the `check-config` messages and the
 //!   running config kept.
@@ -43,7 +48,7 @@ use crate::amazon::client::ApiClient;
 use crate::clock::Clock;
 use crate::config::{Config, Env};
 use crate::store;
-use crate::store::jobs::RunStatus;
+use crate::store::jobs::{Closer, RunStatus};
 use crate::sync::{self, JobName, Selection};
 
 /// Longest wall-clock sleep between turns of the loop.
@@ -355,9 +360,12 @@ async fn run_until(
     )?
     .with_run_limits((&cfg.sync).into());
     client.limiter.set_speed(reading.speed);
-    // Runs a killed process left 'running' are closed as failed (this
-    // daemon holds the lock, so no other daemon is running them).
-    let closed = store::jobs::close_abandoned_runs(&conn, reading.now)?;
+    // Runs a stopped daemon left 'running' are closed as interrupted (this
+    // daemon holds the lock, so no other daemon is running them); opening
+    // the database closed those of other dead processes, and the runs of a
+    // `flywheel sync` still at work are left alone.
+    let closed =
+        store::jobs::close_abandoned_runs(&conn, Closer::StartingDaemon, reading.now)?.len();
     if closed > 0 {
         tracing::warn!(
             runs = closed,
@@ -398,6 +406,15 @@ async fn run_until(
         }
     };
     let mut schedule = Schedule::build(&cfg, &settled, reading.now, None);
+    // A round whose jobs finished after the last evaluation (the daemon was
+    // stopped between them) is evaluated at the first turn.
+    let mut evaluation_owed: bool = conn.query_row(
+        "SELECT COALESCE((SELECT MAX(finished_at) FROM job_runs WHERE status = 'ok')
+                         > COALESCE((SELECT MAX(recorded_at) FROM evaluation_dates
+                                      WHERE recorded_by = 'evaluate'), ''), 0)",
+        [],
+        |r| r.get(0),
+    )?;
     let db: sync::Db = std::sync::Mutex::new(conn);
     let shared = Arc::new(Shared::default());
     shared.alive.store(wall_now(), Ordering::Relaxed);
@@ -429,6 +446,8 @@ async fn run_until(
 
     let mut last_prune: Option<DateTime<Utc>> = None;
     let mut stopping = false;
+    // The clock's time at the last turn (what closing runs at exit records).
+    let mut last_now = reading.now;
     while !stopping {
         shared.alive.store(wall_now(), Ordering::Relaxed);
         let reading = match clock.read().await {
@@ -442,23 +461,36 @@ async fn run_until(
             }
         };
         let now = reading.now;
+        last_now = now;
         client.limiter.set_speed(reading.speed);
+        // Run outcomes and call counts the database refused earlier (locked
+        // by another process, disk full) are written as soon as it takes them.
+        if let Err(e) = sync::record_pending(&client, &db, StdDuration::ZERO).await {
+            tracing::warn!(error = %e, "job run records not written yet; trying again next turn");
+        }
 
         let due = schedule.due(now);
         let digest_due = schedule.digest_next.is_some_and(|t| t <= now);
         let prune_due = last_prune.is_none_or(|t| now - t >= PRUNE_EVERY);
-        if !due.is_empty() || digest_due || prune_due {
+        if !due.is_empty() || digest_due || prune_due || evaluation_owed {
             shared.busy.store(true, Ordering::Relaxed);
+            // Once SIGTERM arrives the turn starts nothing new.
+            let stop_rx = shutdown.clone();
+            let stop = move || *stop_rx.borrow();
             let outcome = {
                 let work = turn(
                     &cfg,
                     &client,
                     &db,
                     &mut schedule,
-                    due,
-                    digest_due,
-                    prune_due,
+                    Plan {
+                        due,
+                        digest_due,
+                        prune_due,
+                        evaluation_owed,
+                    },
                     now,
+                    &stop,
                 );
                 tokio::pin!(work);
                 let outcome = tokio::select! {
@@ -485,6 +517,9 @@ async fn run_until(
             release_memory(&db);
             match outcome {
                 Ok(o) => {
+                    if o.evaluated {
+                        evaluation_owed = false;
+                    }
                     if prune_due {
                         last_prune = Some(now);
                     }
@@ -547,6 +582,23 @@ async fn run_until(
     }
 
     notify(&[sd_notify::NotifyState::Stopping]);
+    // What the database refused is written now if it takes it; otherwise the
+    // next start closes those runs as interrupted.
+    if let Err(e) = sync::record_pending(&client, &db, StdDuration::ZERO).await {
+        tracing::error!(error = %e, "job run records not written; the next start records those runs as interrupted");
+    }
+    // Runs abandoned at the shutdown deadline are this daemon's to close.
+    if let Ok(conn) = db.lock() {
+        match store::jobs::close_own_daemon_runs(
+            &conn,
+            "the daemon stopped (SIGTERM) and the job did not finish within [daemon] shutdown_timeout; rows it committed are kept and the job resumes from its cursor at the next start",
+            last_now,
+        ) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(runs = n, "closed the runs abandoned at the shutdown timeout as interrupted"),
+            Err(e) => tracing::error!(error = %e, "could not close the abandoned runs; the next start records them as interrupted"),
+        }
+    }
     let _ = stop_tx.send(true);
     let deadline = cfg.daemon.shutdown_timeout;
     if tokio::time::timeout(deadline, sender).await.is_err() {
@@ -606,31 +658,54 @@ struct TurnOutcome {
     status: Option<String>,
     /// A sync round ran and every job in it succeeded.
     healthy_sync: bool,
+    /// An evaluation round ran.
+    evaluated: bool,
+}
+
+/// What a turn is to do.
+struct Plan {
+    due: std::collections::BTreeMap<String, Vec<JobName>>,
+    digest_due: bool,
+    prune_due: bool,
+    /// Evaluate even if no job runs (a round's evaluation was skipped).
+    evaluation_owed: bool,
 }
 
 /// One turn's work: the due sync rounds, then evaluation, digest, prune.
-#[allow(clippy::too_many_arguments)]
+/// Once `stop()` says so nothing new starts: no further account's round,
+/// no later phase, no evaluation, digest or prune.
 async fn turn(
     cfg: &Config,
     client: &ApiClient,
     db: &sync::Db,
     schedule: &mut Schedule,
-    due: std::collections::BTreeMap<String, Vec<JobName>>,
-    digest_due: bool,
-    prune_due: bool,
+    plan: Plan,
     now: DateTime<Utc>,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> anyhow::Result<TurnOutcome> {
+    let Plan {
+        due,
+        digest_due,
+        prune_due,
+        evaluation_owed,
+    } = plan;
     let mut out = TurnOutcome::default();
     let mut ran = 0usize;
     let mut failed = 0usize;
     let progress = sync::Progress::default();
     for (account, jobs) in &due {
+        if stop() {
+            break;
+        }
         let selection = Selection {
             jobs: jobs.clone(),
             accounts: vec![account.clone()],
         };
-        let results = sync::run_round(cfg, client, db, now, &selection, &progress).await;
-        sync::flush_counters(client, db)?;
+        let results =
+            sync::run_round_until(cfg, client, db, now, &selection, &progress, stop).await;
+        if let Err(e) = sync::flush_counters(client, db) {
+            tracing::warn!(error = %e, "API call counts not written yet; kept for the next turn");
+        }
         let mut seen = std::collections::HashSet::new();
         for r in &results {
             let ok = r.status != RunStatus::Failed;
@@ -648,17 +723,22 @@ async fn turn(
             schedule.done(cfg, account, *j, true, now);
         }
     }
-    if ran > 0 {
+    if stop() {
+        tracing::info!("shutting down: no evaluation, digest or prune this turn (the next start evaluates what this round synced)");
+        return Ok(out);
+    }
+    if ran > 0 || evaluation_owed {
         let mut conn = db
             .lock()
             .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
         let round = tokio::task::block_in_place(|| alert::evaluate::round(&mut conn, cfg, now))?;
+        out.evaluated = true;
         tracing::info!(
             emails = round.emails(),
             "evaluation round: {}",
             round.to_string().trim_end().replace('\n', "; ")
         );
-        out.healthy_sync = failed == 0;
+        out.healthy_sync = ran > 0 && failed == 0;
         let firing: i64 = conn.query_row(
             "SELECT COUNT(*) FROM alerts WHERE state = 'firing'",
             [],

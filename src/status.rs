@@ -3,7 +3,15 @@
 //!
 //! It is meant to run beside the daemon and as a health check (exit 1 when
 //! something needs attention), so it only reads: a few short queries in
-//! `store::status`, no transaction held, nothing recorded. Whether data is
+//! `store::status`, no transaction held, nothing recorded. (Opening the
+//! database closes the runs whose process is gone as interrupted, as every
+//! command does: that is how a killed run stops looking "running".)
+//!
+//! A job needs attention when its newest finished run failed or was
+//! interrupted. API calls are counted in memory and written as each run
+//! ends, so the calls of an interrupted run (and of one in progress) are
+//! not in the totals: `status` then says the totals are a lower bound
+//! ("at least"), never a smaller number as if it were complete. Whether data is
 //! stale and whether credentials were refused is the rules engine's call,
 //! not this module's: it evaluates the `data_freshness` and `credentials`
 //! rules exactly as an evaluation round would (on snapshots that read only
@@ -104,6 +112,12 @@ pub struct AccountStatus {
     pub jobs: Vec<JobStatus>,
     /// API calls in the last 24 h (the counters are per API, not per job).
     pub api_calls: Vec<ApiCalls>,
+    /// False when `api_calls` are a lower bound: runs in the window were
+    /// interrupted (their calls died uncounted with the process) or are
+    /// still in progress (counted when they end).
+    pub api_calls_complete: bool,
+    /// How many runs' calls are missing from `api_calls`.
+    pub api_calls_uncounted_runs: i64,
     /// Jobs whose newest run was refused with 403: a missing role.
     pub unavailable: Vec<Unavailable>,
     /// Reports requested from Amazon and not yet read.
@@ -128,7 +142,8 @@ pub struct JobStatus {
     #[serde(serialize_with = "ser_opt_ts")]
     pub last_success: Option<DateTime<Utc>>,
     /// Status of the newest finished run ("ok", "failed", "unavailable",
-    /// "skipped"); null when the job never ran.
+    /// "skipped", "interrupted": its process stopped before recording how
+    /// it ended); null when the job never ran.
     pub newest_status: Option<String>,
     #[serde(serialize_with = "ser_opt_ts")]
     pub newest_at: Option<DateTime<Utc>>,
@@ -136,10 +151,12 @@ pub struct JobStatus {
     #[serde(serialize_with = "ser_opt_ts")]
     pub running_since: Option<DateTime<Utc>>,
     pub last_error: Option<LastError>,
-    /// Runs finished in the last 24 h, the rows they wrote, and how many failed.
+    /// Runs finished in the last 24 h, the rows they wrote, and how many
+    /// failed or were interrupted.
     pub runs_24h: i64,
     pub rows_24h: i64,
     pub failed_24h: i64,
+    pub interrupted_24h: i64,
     #[serde(skip)]
     scheduled: bool,
 }
@@ -382,10 +399,16 @@ pub fn gather(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Re
                 runs_24h: r.runs_since,
                 rows_24h: r.rows_since,
                 failed_24h: r.failed_since,
+                interrupted_24h: r.interrupted_since,
                 scheduled,
             });
         }
         let pending = reports.iter().find(|p| p.account == a);
+        let uncounted: i64 = runs
+            .iter()
+            .filter(|r| r.account == a)
+            .map(|r| r.interrupted_since + r.running)
+            .sum();
         accounts.push(AccountStatus {
             account: a.to_string(),
             never_synced: !runs.iter().any(|r| r.account == a),
@@ -400,6 +423,8 @@ pub fn gather(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Re
                     errors: c.errors,
                 })
                 .collect(),
+            api_calls_complete: uncounted == 0,
+            api_calls_uncounted_runs: uncounted,
             unavailable,
             pending_reports: pending.map_or(0, |p| p.pending),
             reports_awaiting_retry: pending.map_or(0, |p| p.awaiting_retry),
@@ -617,7 +642,7 @@ pub fn problems(r: &Report) -> Vec<String> {
     }
     for a in &r.accounts {
         for j in &a.jobs {
-            if !j.scheduled || j.newest_status.as_deref() != Some("failed") {
+            if !j.scheduled || !is_failed(j.newest_status.as_deref()) {
                 continue;
             }
             let when = j
@@ -629,6 +654,15 @@ pub fn problems(r: &Report) -> Vec<String> {
                 .as_ref()
                 .map(|e| format!(": {}", clip(&e.message, 240)))
                 .unwrap_or_default();
+            if j.newest_status.as_deref() == Some("interrupted") {
+                out.push(format!(
+                    "{}/{}: the newest run was interrupted{when}{why}. Its API calls were not \
+                     counted. The daemon runs it again at its next tick; `flywheel sync \
+                     --account {} --job {}` runs it now.",
+                    a.account, j.job, a.account, j.job
+                ));
+                continue;
+            }
             out.push(format!(
                 "{}/{}: the newest run failed{when}{why}. `flywheel sync --account {} --job {}` \
                  retries it now and shows the whole error; `flywheel doctor --account {}` checks \
@@ -665,7 +699,7 @@ pub fn problems(r: &Report) -> Vec<String> {
         let failing = stale.iter().any(|f| {
             a.jobs
                 .iter()
-                .any(|j| j.job == f.job && j.newest_status.as_deref() == Some("failed"))
+                .any(|j| j.job == f.job && is_failed(j.newest_status.as_deref()))
         });
         out.push(format!(
             "{}: stale data: {}, so the rules on it judge old numbers (data_freshness). {}",
@@ -743,6 +777,13 @@ pub fn problems(r: &Report) -> Vec<String> {
         ));
     }
     out
+}
+
+/// A failed job as `status` (and the operator's health check) counts it:
+/// its newest finished run failed, or was interrupted (its process stopped
+/// before it recorded how the run ended).
+pub fn is_failed(newest_status: Option<&str>) -> bool {
+    matches!(newest_status, Some("failed" | "interrupted"))
 }
 
 fn local_time(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -873,10 +914,11 @@ pub fn render_table(r: &Report) -> String {
                     .map(|t| format!("{} ({})", short(t), ago(now, t)))
                     .unwrap_or_else(|| "never".into()),
                 next,
-                if j.failed_24h > 0 {
-                    format!("{} ({} failed)", j.runs_24h, j.failed_24h)
-                } else {
-                    j.runs_24h.to_string()
+                match (j.failed_24h, j.interrupted_24h) {
+                    (0, 0) => j.runs_24h.to_string(),
+                    (f, 0) => format!("{} ({f} failed)", j.runs_24h),
+                    (0, i) => format!("{} ({i} interrupted)", j.runs_24h),
+                    (f, i) => format!("{} ({f} failed, {i} interrupted)", j.runs_24h),
                 },
                 j.rows_24h.to_string(),
                 freshness,
@@ -916,14 +958,25 @@ pub fn render_table(r: &Report) -> String {
                 s
             })
             .collect();
-        out.push_str(&format!(
-            "  API calls, last 24 h: {}\n",
-            if calls.is_empty() {
-                "none".to_string()
-            } else {
-                calls.join("; ")
-            }
-        ));
+        let totals = if calls.is_empty() {
+            "none counted".to_string()
+        } else {
+            calls.join("; ")
+        };
+        if a.api_calls_complete {
+            out.push_str(&format!(
+                "  API calls, last 24 h: {}\n",
+                if calls.is_empty() { "none" } else { &totals }
+            ));
+        } else {
+            // A lower bound, said so: the calls of interrupted runs died
+            // with their process, those of running ones are written later.
+            let n = a.api_calls_uncounted_runs;
+            out.push_str(&format!(
+                "  API calls, last 24 h: at least {totals} (the calls of {n} run{} not counted: interrupted or still running)\n",
+                if n == 1 { " are" } else { "s are" }
+            ));
+        }
         for u in &a.unavailable {
             out.push_str(&format!(
                 "  unavailable: {} since {} (a missing role: `flywheel doctor --account {}` says which; retried daily){}\n",
@@ -1232,6 +1285,66 @@ enabled = true
         assert!(text.contains("STALE"), "{text}");
         assert!(text.contains("PROBLEMS\n  - "), "{text}");
         assert!(text.contains("given up: #1 \"Stockout risk\""), "{text}");
+    }
+
+    #[test]
+    fn an_interrupted_run_is_a_problem_and_its_calls_a_lower_bound() {
+        let cfg = config("");
+        let conn = db(&cfg, now());
+        for j in JobName::ALL.iter().filter(|j| **j != JobName::Ads) {
+            run(
+                &conn,
+                j.as_str(),
+                now() - Duration::minutes(30),
+                RunStatus::Ok,
+                None,
+            );
+        }
+        conn.execute(
+            "INSERT INTO api_call_counts (account, api, operation, status_class, hour_start, calls, throttled)
+             VALUES ('shop', 'sp', 'getInventorySummaries', '2xx', '2026-03-02T15:00:00Z', 12, 0)",
+            [],
+        )
+        .unwrap();
+        let r = report(&conn, &cfg, now());
+        assert!(r.healthy, "{:?}", r.problems);
+        assert!(r.accounts[0].api_calls_complete);
+        assert!(render_table(&r).contains("API calls, last 24 h: sp 12\n"));
+
+        run(
+            &conn,
+            "inventory",
+            now() - Duration::minutes(5),
+            RunStatus::Interrupted,
+            Some("interrupted: its process (pid 7) stopped before recording how the run ended"),
+        );
+        let r = report(&conn, &cfg, now());
+        assert!(!r.healthy);
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert!(
+            r.problems[0].starts_with("shop/inventory: the newest run was interrupted at ")
+                && r.problems[0].contains("pid 7"),
+            "{:?}",
+            r.problems
+        );
+        let a = &r.accounts[0];
+        assert!(!a.api_calls_complete);
+        assert_eq!(a.api_calls_uncounted_runs, 1);
+        let text = render_table(&r);
+        assert!(
+            text.contains(
+                "API calls, last 24 h: at least sp 12 (the calls of 1 run are not counted"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("2 (1 interrupted)"), "{text}");
+
+        // The next run succeeds: no longer a problem (the totals stay a
+        // lower bound while the interrupted run is in the window).
+        run(&conn, "inventory", now(), RunStatus::Ok, None);
+        let r = report(&conn, &cfg, now() + Duration::minutes(2));
+        assert!(r.healthy, "{:?}", r.problems);
+        assert!(!r.accounts[0].api_calls_complete);
     }
 
     #[test]

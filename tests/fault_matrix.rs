@@ -493,6 +493,7 @@ fn cell(f: Fault, r: Option<&JobResult>, pending: bool, ref_calls: u64) -> &'sta
         RunStatus::Ok => "ok",
         RunStatus::Unavailable => "unavail",
         RunStatus::Skipped => "skipped",
+        RunStatus::Interrupted => "interrupted",
     }
 }
 

@@ -463,7 +463,7 @@ fn unavailable(conn: &Connection, cfg: &Config, account: &str) -> anyhow::Result
 /// a distinct `started_at`. A range scan of `job_runs_by_start`.
 fn alive(conn: &Connection, account: &str, now: DateTime<Utc>) -> anyhow::Result<Alive> {
     let mut st = conn.prepare(
-        "SELECT started_at, COUNT(*), SUM(status = 'failed') FROM job_runs
+        "SELECT started_at, COUNT(*), SUM(status IN ('failed', 'interrupted')) FROM job_runs
          WHERE started_at >= ?2 AND started_at <= ?3 AND account = ?1 AND status <> 'running'
          GROUP BY started_at ORDER BY started_at",
     )?;

@@ -129,6 +129,18 @@ impl CallCounter {
         *n
     }
 
+    /// Puts back counts a flush could not write (the database was locked
+    /// or full), so the next flush writes them: calls are never dropped
+    /// while the process lives.
+    pub fn restore(&self, rows: Vec<(CallKey, CallCount)>) {
+        let mut m = self.counts.lock().expect("counter lock");
+        for (k, v) in rows {
+            let c = m.entry(k).or_default();
+            c.calls += v.calls;
+            c.throttled += v.throttled;
+        }
+    }
+
     /// Totals without draining: (calls, throttled).
     pub fn totals(&self) -> (u64, u64) {
         self.counts

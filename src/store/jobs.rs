@@ -1,9 +1,24 @@
 //! Job runs and cursors: what ran, how it ended, and where each job
 //! resumes. A cursor is written in the same transaction as the rows it
 //! covers (see [`set_cursor`]), so a crash loses nothing and doubles nothing.
+//!
+//! A run belongs to a process: [`start_run`] records its pid, what
+//! identifies that process's life (so a reused pid is not mistaken for it)
+//! and whether it is the daemon's. Any command that opens the database
+//! closes, as 'interrupted', the runs whose process is gone
+//! ([`close_abandoned_runs`]); a run of a live process is never touched, and
+//! a daemon's run counts as live only while the daemon holds its lock on
+//! `<database>.lock`. An outcome the database does not take at once (locked
+//! by another process, disk full) is kept in memory ([`defer`]) and written
+//! by [`record_deferred`] as soon as it takes writes again; a process that
+//! exits with some still unwritten leaves those runs to be closed as
+//! interrupted by the next command.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction};
 
 use super::ops::ts;
 use super::StoreError;
@@ -15,6 +30,8 @@ pub enum RunStatus {
     Failed,
     Unavailable,
     Skipped,
+    /// The process stopped before it recorded how the run ended.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -24,20 +41,122 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Unavailable => "unavailable",
             RunStatus::Skipped => "skipped",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
 
-/// Inserts a 'running' row; returns its id.
+/// A process, as a run records it: its pid and, where the platform can
+/// tell, what identifies its life beside the pid (on Linux the boot id and
+/// the start time), so a pid the kernel reused is not taken for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    pub start: Option<String>,
+}
+
+impl Process {
+    /// This process.
+    pub fn current() -> Process {
+        let pid = std::process::id();
+        Process {
+            pid,
+            start: process_start(pid),
+        }
+    }
+
+    /// Whether the process is still running. A process whose identity
+    /// cannot be checked on this platform counts as running: a run is never
+    /// closed on a guess.
+    pub fn is_alive(&self) -> bool {
+        if self.pid == std::process::id() {
+            return self.start.is_none() || self.start == process_start(self.pid);
+        }
+        if !cfg!(target_os = "linux") {
+            return true;
+        }
+        match (process_start(self.pid), &self.start) {
+            (None, _) => false,
+            (Some(now), Some(then)) => &now == then,
+            (Some(_), None) => true,
+        }
+    }
+}
+
+/// "BOOT_ID/START_TICKS" of a running process on Linux (the 22nd field of
+/// `/proc/PID/stat`, after the parenthesised command name, which may hold
+/// spaces); None when the process does not exist or elsewhere.
+fn process_start(pid: u32) -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // `rest` starts with field 3 (state); starttime is field 22.
+    let ticks = rest.split_whitespace().nth(19)?;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    Some(format!("{}/{ticks}", boot.trim()))
+}
+
+/// The daemon's lock file of a database: `<database>.lock` (see
+/// `daemon::lock`), which holds the daemon's pid.
+pub fn lock_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// The pid of the daemon holding the database's lock, if one does. The
+/// probe takes a shared lock for an instant when nobody holds it, so it is
+/// only called when a run says it is the daemon's.
+fn lock_holder(database: &Path) -> Option<u32> {
+    let path = lock_path(database);
+    let file = std::fs::File::open(&path).ok()?;
+    let pid = std::fs::read_to_string(&path)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    match file.try_lock_shared() {
+        Err(std::fs::TryLockError::WouldBlock) => Some(pid),
+        // Nobody holds it (the shared lock goes with `file`), or it cannot
+        // be probed: no daemon vouches for the run.
+        _ => None,
+    }
+}
+
+/// The database file of a connection (None in memory).
+fn database(conn: &Connection) -> Option<PathBuf> {
+    conn.path().filter(|p| !p.is_empty()).map(PathBuf::from)
+}
+
+/// Whether this process is the daemon of `conn`'s database (holds its lock).
+fn is_daemon(conn: &Connection) -> bool {
+    let Some(db) = database(conn) else {
+        return false;
+    };
+    // Only a process the lock file names can hold the lock: read it first,
+    // so other processes never probe the lock.
+    let names_us = std::fs::read_to_string(lock_path(&db))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        == Some(std::process::id());
+    names_us && lock_holder(&db) == Some(std::process::id())
+}
+
+/// Inserts a 'running' row owned by this process; returns its id.
 pub fn start_run(
     conn: &Connection,
     job: &str,
     account: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    let me = Process::current();
     conn.execute(
-        "INSERT INTO job_runs (job, account, started_at, status) VALUES (?1, ?2, ?3, 'running')",
-        params![job, account, ts(now)],
+        "INSERT INTO job_runs (job, account, started_at, status, pid, process_start, daemon)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6)",
+        params![job, account, ts(now), me.pid, me.start, is_daemon(conn)],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -58,13 +177,258 @@ pub fn finish_run(
     Ok(())
 }
 
-/// Runs left 'running' by a process that died are closed as failed.
-pub fn close_abandoned_runs(conn: &Connection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+/// Who is closing abandoned runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closer {
+    /// A daemon that has just taken the lock: every daemon run still open
+    /// belongs to a daemon that stopped (this one has started none yet).
+    StartingDaemon,
+    /// Any other command: only runs whose process is gone.
+    Command,
+}
+
+/// One open run and whose it is.
+struct OpenRun {
+    id: i64,
+    process: Option<Process>,
+    daemon: bool,
+}
+
+/// Closes, as 'interrupted', the runs left 'running' by a process that is
+/// gone: killed, crashed, or exited before it could record the outcome.
+/// Runs of live processes are left alone; a daemon's run is live only while
+/// that daemon holds the database's lock. A run written before runs named
+/// their process is live only while some daemon holds the lock. Returns
+/// the ids closed. `now` is the end recorded (never before the start).
+pub fn close_abandoned_runs(
+    conn: &Connection,
+    closer: Closer,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let open: Vec<OpenRun> = conn
+        .prepare("SELECT id, pid, process_start, daemon FROM job_runs WHERE status = 'running'")?
+        .query_map([], |r| {
+            let pid: Option<i64> = r.get(1)?;
+            Ok(OpenRun {
+                id: r.get(0)?,
+                process: pid.map(|pid| Process {
+                    pid: pid as u32,
+                    start: r.get(2).unwrap_or(None),
+                }),
+                daemon: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    let db = database(conn);
+    // Asked once, and only if a run needs it.
+    let mut holder: Option<Option<u32>> = None;
+    let mut daemon_pid = || *holder.get_or_insert_with(|| db.as_deref().and_then(lock_holder));
+    let mut closed = Vec::new();
+    for run in &open {
+        let alive = match (&run.process, closer) {
+            (Some(_), Closer::StartingDaemon) if run.daemon => false,
+            (Some(p), _) => p.is_alive() && (!run.daemon || daemon_pid() == Some(p.pid)),
+            (None, Closer::StartingDaemon) => false,
+            (None, Closer::Command) => daemon_pid().is_some(),
+        };
+        if alive {
+            continue;
+        }
+        let who = match (&run.process, run.daemon) {
+            (Some(p), true) => format!("the daemon (pid {})", p.pid),
+            (Some(p), false) => format!("its process (pid {})", p.pid),
+            (None, _) => "its process".to_string(),
+        };
+        let error = format!(
+            "interrupted: {who} stopped before recording how the run ended (killed, timed out, \
+             or the database could not be written); rows it committed are kept and the job \
+             resumes from its cursor at its next run"
+        );
+        let n = conn.execute(
+            "UPDATE job_runs SET status = 'interrupted', error = ?2, finished_at = MAX(started_at, ?3)
+             WHERE id = ?1 AND status = 'running'",
+            params![run.id, error, ts(now)],
+        )?;
+        if n > 0 {
+            closed.push(run.id);
+        }
+    }
+    Ok(closed)
+}
+
+/// [`close_abandoned_runs`] as a command opening the database does it:
+/// at the system clock's time, and never failing the command (a database
+/// it cannot write is reported, and the next command tries again).
+pub fn close_abandoned_runs_on_open(conn: &Connection) {
+    match close_abandoned_runs(conn, Closer::Command, Utc::now()) {
+        Ok(ids) if !ids.is_empty() => tracing::warn!(
+            runs = ids.len(),
+            "closed job runs whose process stopped before recording how they ended (interrupted); `flywheel status` names them"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            error = %e,
+            "could not close the job runs of stopped processes; the next command tries again"
+        ),
+    }
+}
+
+/// Closes this daemon's own open runs as 'interrupted' (work it abandoned
+/// at its shutdown deadline). Returns how many.
+pub fn close_own_daemon_runs(
+    conn: &Connection,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let me = Process::current();
+    let mine = "status = 'running' AND daemon = 1 AND pid = ?1 AND process_start IS ?2";
+    // Read first: a clean stop has none, and then must not wait for a
+    // write lock another process holds.
+    let open: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM job_runs WHERE {mine}"),
+        params![me.pid, me.start],
+        |r| r.get(0),
+    )?;
+    if open == 0 {
+        return Ok(0);
+    }
     Ok(conn.execute(
-        "UPDATE job_runs SET status = 'failed', error = 'interrupted: the process stopped during the run', finished_at = ?1
-         WHERE status = 'running'",
-        params![ts(now)],
+        &format!(
+            "UPDATE job_runs SET status = 'interrupted', error = ?3, finished_at = MAX(started_at, ?4)
+             WHERE {mine}"
+        ),
+        params![me.pid, me.start, format!("interrupted: {why}"), ts(now)],
     )?)
+}
+
+/// A write about a run that the database did not take when it was made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deferred {
+    /// How a started run ended.
+    Finish {
+        id: i64,
+        status: RunStatus,
+        rows: u64,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// A run that could not even be recorded as started, whole.
+    Run {
+        job: String,
+        account: String,
+        started_at: DateTime<Utc>,
+        status: RunStatus,
+        error: Option<String>,
+    },
+}
+
+/// Deferred writes of this process, per database file.
+static DEFERRED: Mutex<Vec<(PathBuf, Deferred)>> = Mutex::new(Vec::new());
+
+fn deferred() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Deferred)>> {
+    // A panic elsewhere while holding it leaves a valid Vec.
+    DEFERRED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Keeps a write the database refused, for [`record_deferred`]. The run
+/// stays 'running' meanwhile, owned by this live process, so no other
+/// command closes it.
+pub fn defer(conn: &Connection, write: Deferred) {
+    let db = database(conn).unwrap_or_default();
+    deferred().push((db, write));
+}
+
+/// How many writes for `conn`'s database wait to be recorded.
+pub fn deferred_count(conn: &Connection) -> usize {
+    let db = database(conn).unwrap_or_default();
+    deferred().iter().filter(|(d, _)| *d == db).count()
+}
+
+/// Whether a write may succeed later: the database was locked or busy, the
+/// disk full, or the file unwritable for a while. Anything else (a
+/// constraint) would fail forever.
+pub fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) = e else {
+        return false;
+    };
+    matches!(
+        f.code,
+        ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::ReadOnly
+            | ErrorCode::CannotOpen
+    )
+}
+
+fn write(conn: &Connection, w: &Deferred) -> Result<(), StoreError> {
+    match w {
+        Deferred::Finish {
+            id,
+            status,
+            rows,
+            error,
+            at,
+        } => finish_run(conn, *id, *status, *rows, error.as_deref(), *at),
+        Deferred::Run {
+            job,
+            account,
+            started_at,
+            status,
+            error,
+        } => {
+            let me = Process::current();
+            conn.execute(
+                "INSERT INTO job_runs (job, account, started_at, finished_at, status, error, pid, process_start)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    job,
+                    account,
+                    ts(*started_at),
+                    status.as_str(),
+                    error,
+                    me.pid,
+                    me.start
+                ],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes the deferred writes for `conn`'s database, oldest first, and
+/// returns how many were written. One the database still refuses stops
+/// the pass and stays (with the ones after it) for the next call; one that
+/// can never succeed is dropped with an error in the log.
+pub fn record_deferred(conn: &Connection) -> Result<usize, StoreError> {
+    let db = database(conn).unwrap_or_default();
+    let mine: Vec<Deferred> = {
+        let mut all = deferred();
+        let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(d, _)| *d == db);
+        *all = rest;
+        mine.into_iter().map(|(_, w)| w).collect()
+    };
+    let mut done = 0;
+    let mut iter = mine.into_iter();
+    while let Some(w) = iter.next() {
+        match write(conn, &w) {
+            Ok(()) => done += 1,
+            Err(e) if is_transient(&e) => {
+                let mut all = deferred();
+                all.push((db.clone(), w));
+                all.extend(iter.map(|w| (db.clone(), w)));
+                return Err(e);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, write = ?w, "dropped a job run record the database refuses")
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// The job's cursor for (account, marketplace; '' = whole account).
@@ -135,7 +499,6 @@ mod tests {
         .unwrap();
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
         let id = start_run(&conn, "orders", "a", t).unwrap();
-        assert_eq!(close_abandoned_runs(&conn, t).unwrap(), 1);
         let id2 = start_run(&conn, "listings", "a", t).unwrap();
         finish_run(&conn, id2, RunStatus::Unavailable, 0, Some("403"), t).unwrap();
         assert_eq!(
@@ -145,6 +508,10 @@ mod tests {
             Some("2026-11-24T10:00:00Z")
         );
         assert!(unavailable_since(&conn, "orders", "a").unwrap().is_none());
+        // This process is alive: its run stays open.
+        assert!(close_abandoned_runs(&conn, Closer::Command, t)
+            .unwrap()
+            .is_empty());
         assert!(id2 > id);
 
         assert!(cursor(&conn, "orders", "a", "M").unwrap().is_none());
@@ -162,6 +529,159 @@ mod tests {
         assert_eq!(
             cursor(&conn, "orders", "a", "M").unwrap().unwrap()["last_updated"],
             "x"
+        );
+    }
+
+    fn file_db(dir: &Path) -> Connection {
+        let (conn, _) = crate::store::open_and_migrate(&dir.join("f.db")).unwrap();
+        conn.execute(
+            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        conn
+    }
+
+    fn insert_run(conn: &Connection, pid: Option<u32>, start: Option<&str>, daemon: bool) -> i64 {
+        conn.execute(
+            "INSERT INTO job_runs (job, account, started_at, status, pid, process_start, daemon)
+             VALUES ('orders', 'a', '2026-11-24T10:00:00Z', 'running', ?1, ?2, ?3)",
+            params![pid, start, daemon],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    }
+
+    fn status_of(conn: &Connection, id: i64) -> String {
+        conn.query_row("SELECT status FROM job_runs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn only_runs_whose_process_is_gone_are_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = file_db(dir.path());
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+        let me = Process::current();
+        assert!(me.start.is_some() && me.is_alive());
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+
+        let live = start_run(&conn, "orders", "a", t).unwrap();
+        let killed = insert_run(&conn, Some(dead), Some("x/1"), false);
+        // The same pid, another life: the kernel reused it.
+        let reused = insert_run(&conn, Some(me.pid), Some("other/1"), false);
+        let legacy = insert_run(&conn, None, None, false);
+        // A daemon run of a live process that no longer holds the lock.
+        let unlocked = insert_run(&conn, Some(me.pid), me.start.as_deref(), true);
+        let mut closed = close_abandoned_runs(&conn, Closer::Command, t).unwrap();
+        closed.sort();
+        assert_eq!(closed, vec![killed, reused, legacy, unlocked]);
+        assert_eq!(status_of(&conn, live), "running");
+        let (error, finished): (String, String) = conn
+            .query_row(
+                "SELECT error, finished_at FROM job_runs WHERE id = ?1",
+                [killed],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(error.starts_with("interrupted:"), "{error}");
+        assert!(error.contains(&format!("pid {dead}")), "{error}");
+        assert_eq!(finished, "2026-11-24T12:00:00Z");
+
+        // This process holds the daemon's lock: its runs are the daemon's,
+        // alive for other commands, and a starting daemon closes them.
+        let lock = std::fs::File::create(lock_path(&dir.path().join("f.db"))).unwrap();
+        lock.try_lock().unwrap();
+        std::fs::write(lock_path(&dir.path().join("f.db")), format!("{}\n", me.pid)).unwrap();
+        let daemons = start_run(&conn, "listings", "a", t).unwrap();
+        let daemon: bool = conn
+            .query_row(
+                "SELECT daemon FROM job_runs WHERE id = ?1",
+                [daemons],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(daemon);
+        let legacy = insert_run(&conn, None, None, false);
+        assert!(close_abandoned_runs(&conn, Closer::Command, t)
+            .unwrap()
+            .is_empty());
+        let mut closed = close_abandoned_runs(&conn, Closer::StartingDaemon, t).unwrap();
+        closed.sort();
+        assert_eq!(closed, vec![daemons, legacy]);
+        assert_eq!(status_of(&conn, live), "running");
+        drop(lock);
+    }
+
+    #[test]
+    fn an_outcome_the_database_refuses_is_recorded_when_it_takes_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = file_db(dir.path());
+        conn.busy_timeout(std::time::Duration::from_millis(50))
+            .unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+        let id = start_run(&conn, "orders", "a", t).unwrap();
+
+        let other = Connection::open(dir.path().join("f.db")).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let err = finish_run(&conn, id, RunStatus::Failed, 3, Some("boom"), t).unwrap_err();
+        assert!(is_transient(&err), "{err}");
+        defer(
+            &conn,
+            Deferred::Finish {
+                id,
+                status: RunStatus::Failed,
+                rows: 3,
+                error: Some("boom".into()),
+                at: t,
+            },
+        );
+        defer(
+            &conn,
+            Deferred::Run {
+                job: "listings".into(),
+                account: "a".into(),
+                started_at: t,
+                status: RunStatus::Failed,
+                error: Some("not started".into()),
+            },
+        );
+        assert!(record_deferred(&conn).is_err());
+        assert_eq!(deferred_count(&conn), 2, "kept while refused");
+        other.execute_batch("COMMIT").unwrap();
+
+        assert_eq!(record_deferred(&conn).unwrap(), 2);
+        assert_eq!(deferred_count(&conn), 0);
+        assert_eq!(status_of(&conn, id), "failed");
+        let rows: Vec<(String, String, Option<String>)> = conn
+            .prepare("SELECT job, status, finished_at FROM job_runs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "orders".into(),
+                    "failed".into(),
+                    Some("2026-11-24T12:00:00Z".into())
+                ),
+                (
+                    "listings".into(),
+                    "failed".into(),
+                    Some("2026-11-24T12:00:00Z".into())
+                ),
+            ]
         );
     }
 }

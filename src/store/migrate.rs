@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "inventory_planning_typed",
         sql: include_str!("../../migrations/0002_inventory_planning_typed.sql"),
     },
+    Migration {
+        version: 3,
+        name: "job_runs_process",
+        sql: include_str!("../../migrations/0003_job_runs_process.sql"),
+    },
 ];
 
 /// What [`migrate`] did.
@@ -187,5 +192,59 @@ mod tests {
             b_exists, 0,
             "the failed migration's table must be rolled back"
         );
+    }
+
+    #[test]
+    fn job_runs_keep_their_rows_across_0003_and_old_interruptions_are_named() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn, "mem", &MIGRATIONS[..2]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (name, region, created_at, updated_at)
+                 VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+             INSERT INTO job_runs (id, job, account, started_at, finished_at, status, row_count, error)
+                 VALUES (7, 'orders', 'a', '2026-03-01T00:00:00Z', '2026-03-01T00:01:00Z', 'ok', 5, NULL),
+                        (8, 'orders', 'a', '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', 'failed', 0,
+                         'interrupted: the process stopped during the run'),
+                        (9, 'listings', 'a', '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', 'failed', 0, '500'),
+                        (10, 'listings', 'a', '2026-03-03T00:00:00Z', NULL, 'running', 0, NULL);",
+        )
+        .unwrap();
+        let report = migrate(&mut conn, "mem").unwrap();
+        assert_eq!(report.applied, vec![(3, "job_runs_process")]);
+        let rows: Vec<(i64, String, i64, Option<i64>)> = conn
+            .prepare("SELECT id, status, row_count, pid FROM job_runs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (7, "ok".into(), 5, None),
+                (8, "interrupted".into(), 0, None),
+                (9, "failed".into(), 0, None),
+                (10, "running".into(), 0, None),
+            ]
+        );
+        // The view that reads job_runs still resolves; the indexes are back.
+        conn.query_row("SELECT COUNT(*) FROM kpi_feedback_sla_breaches", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job_runs'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 3);
+        let fk: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
     }
 }

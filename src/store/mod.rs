@@ -203,11 +203,13 @@ impl Drop for BulkCache<'_> {
 /// Opens the database and brings its schema up to date (every command that
 /// uses the database goes through here). Warns, once per command (`run`,
 /// `status`, `doctor`, `sync` …), when other users can read the database.
+/// Closes the job runs whose process is gone (see `jobs`).
 pub fn open_and_migrate(path: &Path) -> Result<(Connection, MigrateReport), StoreError> {
     let mut conn = open(path)?;
     if let Some(warning) = readable_by_others(path) {
         tracing::warn!("{warning}");
     }
     let report = migrate(&mut conn, &path.display().to_string())?;
+    jobs::close_abandoned_runs_on_open(&conn);
     Ok((conn, report))
 }

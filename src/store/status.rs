@@ -31,20 +31,24 @@ pub struct JobRuns {
     /// When the newest 'ok' run finished.
     pub last_ok: Option<DateTime<Utc>>,
     /// The newest finished run: status ('ok', 'failed', 'unavailable',
-    /// 'skipped'), when it finished, and its error.
+    /// 'skipped', 'interrupted'), when it finished, and its error.
     pub newest_status: Option<String>,
     pub newest_at: Option<DateTime<Utc>>,
     pub newest_error: Option<String>,
-    /// The newest run that ended 'failed' or 'unavailable'.
+    /// The newest run that ended 'failed', 'unavailable' or 'interrupted'.
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     /// Start of a run still in progress (or left 'running' by a crash).
     pub running_since: Option<DateTime<Utc>>,
     /// Runs that finished at or after `since`, the rows they wrote, and
-    /// how many of them failed.
+    /// how many of them failed or were interrupted (an interrupted run's
+    /// API calls were not counted).
     pub runs_since: i64,
     pub rows_since: i64,
     pub failed_since: i64,
+    pub interrupted_since: i64,
+    /// Runs in progress (their calls are counted when they end).
+    pub running: i64,
 }
 
 /// Every (account, job) that has runs, ordered by account and job. Runs
@@ -56,11 +60,13 @@ pub fn job_runs(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<JobRuns>,
         "SELECT account, job,
                 MAX(CASE WHEN status = 'ok' THEN finished_at END),
                 MAX(CASE WHEN status <> 'running' THEN id END),
-                MAX(CASE WHEN status IN ('failed', 'unavailable') THEN id END),
+                MAX(CASE WHEN status IN ('failed', 'unavailable', 'interrupted') THEN id END),
                 MAX(CASE WHEN status = 'running' THEN started_at END),
                 COALESCE(SUM(finished_at >= ?1), 0),
                 COALESCE(SUM(CASE WHEN finished_at >= ?1 THEN row_count END), 0),
-                COALESCE(SUM(finished_at >= ?1 AND status = 'failed'), 0)
+                COALESCE(SUM(finished_at >= ?1 AND status = 'failed'), 0),
+                COALESCE(SUM(finished_at >= ?1 AND status = 'interrupted'), 0),
+                COALESCE(SUM(status = 'running'), 0)
          FROM job_runs WHERE account IS NOT NULL
          GROUP BY account, job ORDER BY account, job",
     )?;
@@ -76,6 +82,8 @@ pub fn job_runs(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<JobRuns>,
                     runs_since: r.get(6)?,
                     rows_since: r.get(7)?,
                     failed_since: r.get(8)?,
+                    interrupted_since: r.get(9)?,
+                    running: r.get(10)?,
                     ..JobRuns::default()
                 },
                 r.get(3)?,

@@ -7,6 +7,14 @@
 //! each run in `job_runs`, keeps one failing job from stopping the others,
 //! retries a job whose role is missing only once a day, and returns a
 //! summary per job.
+//!
+//! Run bookkeeping must survive a database that refuses writes for a
+//! while (another process holds it, the disk is full): an outcome or a
+//! call count that cannot be written is kept in memory and written by the
+//! next attempt ([`record_pending`]), never dropped while the process
+//! lives. Call counts are written as each job ends, so a process killed
+//! mid-round loses only the counts of the runs it was in (which are then
+//! closed as interrupted, and `status` says their calls were not counted).
 
 pub mod account_health;
 pub mod ads;
@@ -37,7 +45,7 @@ use crate::amazon::calls::{CallCounter, JOB_TALLY};
 use crate::amazon::client::{ApiClient, Endpoint};
 use crate::amazon::http::{Api, ApiError};
 use crate::config::{Account, Config};
-use crate::store::jobs::{self, RunStatus};
+use crate::store::jobs::{self, Deferred, RunStatus};
 use crate::store::StoreError;
 
 /// The database shared by the jobs of a round. Hold the lock only for
@@ -342,7 +350,27 @@ async fn run_tracked(
     }
     let run_id = match ctx.with_db(|c| jobs::start_run(c, job.as_str(), &account, ctx.now)) {
         Ok(id) => id,
-        Err(e) => return finish(base(RunStatus::Failed, 0, e.to_string(), &tally)),
+        Err(e) => {
+            let message = format!("the run could not be recorded, so the job did not run: {e}");
+            if jobs::is_transient(&e) {
+                // Recorded whole (as failed) once the database takes writes.
+                let _ = ctx.with_db(|c| {
+                    jobs::defer(
+                        c,
+                        Deferred::Run {
+                            job: job.as_str().to_string(),
+                            account: account.clone(),
+                            started_at: ctx.now,
+                            status: RunStatus::Failed,
+                            error: Some(message.clone()),
+                        },
+                    );
+                    Ok(())
+                });
+            }
+            tracing::error!(account = %account, job = %job, error = %e, "cannot record the job run; the job did not run");
+            return finish(base(RunStatus::Failed, 0, message, &tally));
+        }
     };
     tracing::info!(account = %account, job = %job, "job started");
     let outcome = JOB_TALLY.scope(tally.clone(), run_job(job, ctx)).await;
@@ -355,7 +383,29 @@ async fn run_tracked(
     record_credentials(ctx, job, &outcome_kind, &message);
     let error = (status != RunStatus::Ok).then_some(message.as_str());
     if let Err(e) = ctx.with_db(|c| jobs::finish_run(c, run_id, status, rows, error, ctx.now)) {
-        tracing::error!(account = %account, job = %job, error = %e, "cannot record the job run");
+        if jobs::is_transient(&e) {
+            tracing::warn!(account = %account, job = %job, error = %e, "the database did not take the job run's outcome; it is recorded as soon as the database takes writes again");
+            let _ = ctx.with_db(|c| {
+                jobs::defer(
+                    c,
+                    Deferred::Finish {
+                        id: run_id,
+                        status,
+                        rows,
+                        error: error.map(str::to_string),
+                        at: ctx.now,
+                    },
+                );
+                Ok(())
+            });
+        } else {
+            tracing::error!(account = %account, job = %job, error = %e, "cannot record the job run");
+        }
+    }
+    // The calls so far, now: a process killed later in the round then
+    // loses only the counts of the runs still in flight.
+    if let Err(e) = ctx.with_db(|c| write_counters(ctx.client, c)) {
+        tracing::warn!(error = %e, "API call counts not written yet; kept for the next attempt");
     }
     match status {
         RunStatus::Ok => tracing::info!(account = %account, job = %job, rows, "job done"),
@@ -420,6 +470,25 @@ pub async fn run_round(
     selection: &Selection,
     progress: &Progress,
 ) -> Vec<JobResult> {
+    run_round_until(cfg, client, db, now, selection, progress, &|| false).await
+}
+
+/// [`run_round`] that starts no job once `stop()` says so (the daemon's
+/// SIGTERM): the jobs already running finish, the jobs of a later phase
+/// never start, and their results are left out.
+pub async fn run_round_until(
+    cfg: &Config,
+    client: &ApiClient,
+    db: &Db,
+    now: DateTime<Utc>,
+    selection: &Selection,
+    progress: &Progress,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Vec<JobResult> {
+    // What an earlier round could not write goes first.
+    if let Err(e) = record_pending(client, db, Duration::ZERO).await {
+        tracing::warn!(error = %e, "earlier job run records still not written; trying again after the round");
+    }
     let mut contexts = Vec::new();
     for account in &cfg.accounts {
         if !selection.accounts.is_empty() && !selection.accounts.contains(&account.name) {
@@ -435,6 +504,13 @@ pub async fn run_round(
     }
     let mut results = Vec::new();
     for phase in 0..=1 {
+        if stop() {
+            tracing::info!(
+                phase,
+                "shutting down: the round's remaining jobs are not started"
+            );
+            break;
+        }
         let mut futures = Vec::new();
         for ctx in &contexts {
             for job in JobName::ALL.iter().filter(|j| j.phase() == phase) {
@@ -458,10 +534,60 @@ pub async fn run_round(
 }
 
 /// Writes the process's call counters and learned rates to the database.
+/// Counts the database refuses stay in memory for the next flush.
 pub fn flush_counters(client: &ApiClient, db: &Db) -> Result<(), StoreError> {
-    let rows = client.counter.drain();
     let mut conn = db.lock().expect("database lock poisoned");
-    crate::store::ops::add_call_counts(&mut conn, &rows)
+    write_counters(client, &mut conn)
+}
+
+fn write_counters(client: &ApiClient, conn: &mut Connection) -> Result<(), StoreError> {
+    let rows = client.counter.drain();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::store::ops::add_call_counts(conn, &rows).inspect_err(|_| client.counter.restore(rows))
+}
+
+/// How long a one-off command (`flywheel sync`) waits at its end for a
+/// database that refuses writes, to record its runs before it exits.
+pub const RECORD_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Writes what the database refused earlier (run outcomes, call counts),
+/// trying for up to `patience` while it stays locked or full (each try
+/// also waits SQLite's busy timeout). `Err` when some are still unwritten:
+/// they stay in memory for the next call.
+pub async fn record_pending(
+    client: &ApiClient,
+    db: &Db,
+    patience: Duration,
+) -> Result<(), StoreError> {
+    let started = Instant::now();
+    let mut warned = false;
+    loop {
+        let attempt = || {
+            let mut conn = db.lock().expect("database lock poisoned");
+            // The counts wait while the database still refuses the runs:
+            // a second busy timeout would tell nothing new.
+            jobs::record_deferred(&conn).and_then(|_| write_counters(client, &mut conn))
+        };
+        let result = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(attempt)
+            }
+            _ => attempt(),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if jobs::is_transient(&e) && started.elapsed() < patience => {
+                if !warned {
+                    tracing::warn!(error = %e, patience = ?patience, "the database does not take writes; waiting to record the job runs");
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The summary table `flywheel sync` prints.
