@@ -54,7 +54,7 @@ pub enum BackupError {
     LiveDatabase(PathBuf),
     #[error("cannot write in {dir}: {cause}")]
     NotWritable { dir: PathBuf, cause: std::io::Error },
-    #[error("cannot open database {path}: {cause}")]
+    #[error("cannot back up: {}", crate::store::describe(&path.display().to_string(), cause))]
     Open {
         path: PathBuf,
         cause: rusqlite::Error,
@@ -155,6 +155,15 @@ pub fn backup(source: &Path, dest: &Path) -> Result<Done, BackupError> {
         cause,
     })?;
     src.busy_timeout(crate::store::BUSY_TIMEOUT)?;
+    // Read the schema first, so a damaged file or one that is not a
+    // database is reported by its name rather than as a failed copy.
+    src.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|cause| BackupError::Open {
+        path: source.to_path_buf(),
+        cause,
+    })?;
     let mut dst = Connection::open(&tmp).map_err(|cause| BackupError::Open {
         path: tmp.clone(),
         cause,

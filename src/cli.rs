@@ -122,7 +122,7 @@ pub enum Command {
 pub enum CliError {
     #[error("{0}")]
     Config(#[from] config::ConfigError),
-    #[error("{0:#}")]
+    #[error("{}", chain_text(.0))]
     Runtime(#[from] anyhow::Error),
     #[error("{0}")]
     Usage(String),
@@ -143,15 +143,112 @@ impl From<store::StoreError> for CliError {
     }
 }
 
+/// An error and its causes on one line, like anyhow's `{:#}`, but a cause
+/// whose text the line already holds is left out: many errors put their
+/// cause in their own message and also return it as `source()`, and it
+/// would print twice.
+fn chain_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if s.is_empty() || text.contains(&s) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&s);
+    }
+    text
+}
+
+/// Loads the config; warns (in the log) about one other users can read
+/// while it holds secrets.
 fn load(cli: &Cli) -> Result<Config, CliError> {
-    Ok(Config::load(&cli.config, &Env::from_process())?)
+    let cfg = Config::load(&cli.config, &Env::from_process())?;
+    for w in cfg.file_warnings(&cli.config) {
+        tracing::warn!("{w}");
+    }
+    Ok(cfg)
 }
 
 /// Runs a parsed command line; the binary's `main` only sets up logging.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    let database = database_finder(&cli);
+    run_command(cli).map_err(|e| name_the_database(e, database))
+}
+
+/// Where the command's database is; the config is read again only when an
+/// error needs the path (the command read it already, so this reads what
+/// it read).
+fn database_finder(cli: &Cli) -> impl FnOnce() -> Option<PathBuf> {
+    let config = cli.config.clone();
+    let fixed = match &cli.command {
+        Command::Demo(args) => Some(Some(args.dir.join("flywheel.db"))),
+        Command::Sim(_) | Command::Auth(_) | Command::PrintDefaultConfig | Command::CheckConfig => {
+            Some(None)
+        }
+        _ => None,
+    };
+    move || {
+        fixed.unwrap_or_else(|| {
+            Config::load(&config, &Env::from_process())
+                .ok()
+                .map(|c| c.daemon.database)
+        })
+    }
+}
+
+/// A SQLite error that reached the command's edge without naming a file
+/// (a store function's `?`) gets the database's path and what to do.
+fn name_the_database(e: CliError, database: impl FnOnce() -> Option<PathBuf>) -> CliError {
+    let CliError::Runtime(err) = e else { return e };
+    let Some((at, sqlite)) = unnamed_sqlite_error(&err) else {
+        return CliError::Runtime(err);
+    };
+    let Some(database) = database() else {
+        return CliError::Runtime(err);
+    };
+    let mut text = String::new();
+    for cause in err.chain().take(at) {
+        let s = cause.to_string();
+        if !s.is_empty() && !text.contains(&s) {
+            text.push_str(&s);
+            text.push_str(": ");
+        }
+    }
+    text.push_str(&store::describe(&database.display().to_string(), sqlite));
+    CliError::Runtime(anyhow::anyhow!(text))
+}
+
+/// The first SQLite error in `err`'s causes, with its position, unless a
+/// cause already names the file (the store's named errors, backup's).
+fn unnamed_sqlite_error(err: &anyhow::Error) -> Option<(usize, &rusqlite::Error)> {
+    let mut found = None;
+    for (i, cause) in err.chain().enumerate() {
+        if let Some(s) = cause.downcast_ref::<store::StoreError>() {
+            match s {
+                store::StoreError::Sql(e) => found = found.or(Some((i, e))),
+                _ => return None,
+            }
+        } else if cause.is::<crate::backup::BackupError>() {
+            return None;
+        } else if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
+            found = found.or(Some((i, e)));
+        }
+    }
+    found
+}
+
+fn run_command(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::CheckConfig => {
-            let cfg = load(&cli)?;
+            let cfg = Config::load(&cli.config, &Env::from_process())?;
+            let mut warnings = cfg.file_warnings(&cli.config);
+            warnings.extend(store::location_problem(&cfg.daemon.database));
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
             println!("ok: {}: {}", cli.config.display(), cfg.summary());
         }
         Command::PrintDefaultConfig => print!("{}", config::EXAMPLE),

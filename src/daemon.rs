@@ -138,14 +138,14 @@ pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
+    // Beside the database, whose directory nothing creates (see
+    // store::StoreError::NoDirectory). Owner-only, like the database.
+    store::check_directory(database)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut file = opts
         .open(&path)
         .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     match file.try_lock() {
@@ -163,6 +163,10 @@ pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
             return Err(e).with_context(|| format!("cannot lock {}", path.display()))
         }
     }
+    // One left by an older flywheel keeps its mode through open().
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("cannot make the lock file {} private", path.display()))?;
     use std::io::{Seek, Write};
     file.set_len(0)?;
     file.seek(std::io::SeekFrom::Start(0))?;

@@ -25,8 +25,10 @@ fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/flywheel.example.toml")
 }
 
-/// A valid config in `dir` whose database lives in `dir`.
+/// A valid config in `dir` whose database lives in `dir/state` (created
+/// here: flywheel creates no directory).
 fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("state")).unwrap();
     let p = dir.join("flywheel.toml");
     std::fs::write(
         &p,

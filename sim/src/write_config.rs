@@ -51,7 +51,20 @@ pub fn write_config(path: &Path, world: &World, base_url: &str) -> anyhow::Resul
         &costs,
         ratings.as_deref(),
     );
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    // Owner-only: it holds the (simulated) credentials inline, and
+    // flywheel warns about a config other users can read that does.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)
+        .and_then(|mut f| {
+            // An older file keeps its mode through open(): tighten it.
+            #[cfg(unix)]
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+            std::io::Write::write_all(&mut f, text.as_bytes())
+        })
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

@@ -641,7 +641,8 @@ pub async fn run_command(cfg: &Config, args: &DigestArgs) -> anyhow::Result<Stri
     if let Some(path) = &args.out {
         for (account, r) in &digests {
             let p = out_path(path, &account.name, digests.len() > 1);
-            std::fs::write(&p, inline_images(r))
+            super::notify::create_private(&p)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, inline_images(r).as_bytes()))
                 .with_context(|| format!("cannot write {}", p.display()))?;
             let _ = writeln!(out, "{}: digest written to {}", account.name, p.display());
         }

@@ -473,6 +473,25 @@ impl FileNotifier {
     }
 }
 
+/// Creates (or truncates) a file readable by its owner only: an email or
+/// a digest holds the seller's sales figures and buyers' words, like the
+/// database. A file left over from before gets the mode too.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if f.metadata()?.permissions().mode() & 0o077 != 0 {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(f)
+}
+
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
@@ -481,7 +500,7 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
         .and_then(|n| n.to_str())
         .unwrap_or("message.eml");
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut f = create_private(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);

@@ -689,7 +689,7 @@ impl Config {
             fail(vec![Problem {
                 path: String::new(),
                 position: e.span().map(|s| locator.position_of(s.start)),
-                message: format!("not valid TOML: {}", e.message().trim()),
+                message: format!("not valid TOML: {}", describe_toml_error(&e, text)),
             }])
         })?;
         let mut problems = Vec::new();
@@ -714,7 +714,12 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         if let Some(mut config) = config {
             validate::resolve_paths(&mut config, base);
+            let reported: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
             for (key_path, message) in validate::validate(&mut config, env) {
+                // A key removed above for a bad value is not also missing.
+                if validate::is_missing_one_of(&key_path, &message, &reported) {
+                    continue;
+                }
                 problems.push(Problem {
                     position: locator.locate(&key_path),
                     path: key_path,
@@ -793,6 +798,23 @@ impl Config {
             transport,
             self.daemon.database.display()
         )
+    }
+}
+
+/// The TOML parser's message, with the key a "duplicate key" is about (the
+/// parser points at it but does not name it).
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim();
+    let key = e
+        .span()
+        .and_then(|s| text.get(s))
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && !k.contains('\n'));
+    match key {
+        Some(key) if message == "duplicate key" => {
+            format!("duplicate key `{key}`: it is set twice in the same table; keep one")
+        }
+        _ => message.to_string(),
     }
 }
 

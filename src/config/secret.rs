@@ -89,6 +89,73 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, SecretFileError> {
     Ok(Secret(value.to_string()))
 }
 
+impl super::Config {
+    /// Warnings about the config file itself (not errors: the config is
+    /// valid): one other users can read while it holds secrets inline.
+    pub fn file_warnings(&self, file: &Path) -> Vec<String> {
+        let keys = self.inline_secrets();
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(meta) = std::fs::metadata(file) else {
+                return Vec::new();
+            };
+            let mode = meta.permissions().mode();
+            if mode & 0o004 == 0 {
+                return Vec::new();
+            }
+            vec![format!(
+                "config file {0} holds secrets ({1}) and is readable by other users (mode {2:04o}): \
+                 run `chmod 600 {0}`, or move them to `*_file`s or $CREDENTIALS_DIRECTORY",
+                file.display(),
+                keys.join(", "),
+                mode & 0o7777
+            )]
+        }
+        #[cfg(not(unix))]
+        Vec::new()
+    }
+
+    /// Key paths of the secrets written inline in the file.
+    fn inline_secrets(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let apis = [
+                (
+                    "sp_api",
+                    a.sp_api
+                        .as_ref()
+                        .map(|s| (&s.client_secret, &s.refresh_token)),
+                ),
+                (
+                    "ads",
+                    a.ads.as_ref().map(|s| (&s.client_secret, &s.refresh_token)),
+                ),
+            ];
+            for (api, secrets) in apis {
+                let Some((client_secret, refresh_token)) = secrets else {
+                    continue;
+                };
+                for (key, value) in [
+                    ("client_secret", client_secret),
+                    ("refresh_token", refresh_token),
+                ] {
+                    if value.is_some() {
+                        keys.push(format!("accounts[{i}].{api}.{key}"));
+                    }
+                }
+            }
+        }
+        if self.email.password.is_some() {
+            keys.push("email.password".to_string());
+        }
+        keys
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

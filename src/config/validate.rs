@@ -61,6 +61,19 @@ pub(super) fn describe_serde_error(path: &str, message: &str) -> (String, String
     (path.to_string(), friendly)
 }
 
+/// Whether a "missing `key`" problem at `path` is about a key already in
+/// `reported` (its value was refused and removed before validation).
+pub(super) fn is_missing_one_of(path: &str, message: &str, reported: &[String]) -> bool {
+    let Some(key) = message
+        .strip_prefix("missing `")
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return false;
+    };
+    let full = join(path, key);
+    reported.contains(&full)
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()

@@ -71,6 +71,14 @@ pub(crate) fn run(
     path: &str,
     migrations: &[Migration],
 ) -> Result<MigrateReport, StoreError> {
+    apply(conn, path, migrations).map_err(|e| e.at(std::path::Path::new(path)))
+}
+
+fn apply(
+    conn: &mut Connection,
+    path: &str,
+    migrations: &[Migration],
+) -> Result<MigrateReport, StoreError> {
     conn.execute_batch(BOOKKEEPING)?;
     let current: i64 = conn
         .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
@@ -91,10 +99,11 @@ pub(crate) fn run(
     for m in migrations.iter().filter(|m| m.version > current) {
         let tx = conn.transaction()?;
         tx.execute_batch(m.sql)
-            .map_err(|source| StoreError::Migration {
+            .map_err(|cause| StoreError::Migration {
+                path: path.to_string(),
                 version: m.version,
                 name: m.name,
-                source,
+                cause,
             })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",

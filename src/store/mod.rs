@@ -32,26 +32,35 @@ use rusqlite::Connection;
 
 pub use migrate::{applied_versions, migrate, MigrateReport, Migration, MIGRATIONS};
 
-/// Errors of the store, with what to do about them.
+/// Errors of the store, with what to do about them. Every failure on a
+/// database file names the file (see [`StoreError::at`]); causes are part
+/// of each message and not `source()`, so the CLI's `error: {:#}` prints
+/// each once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
-    Open {
+    /// The database's directory is missing: nothing creates it, because a
+    /// typo in `[daemon] database` would otherwise start a fresh database
+    /// and lose the alert state that keeps emails from repeating.
+    #[error(
+        "database {path}: the directory {dir} does not exist: correct `[daemon] database` in the \
+         config, or create the directory (`mkdir -p {dir}`) if this is a new installation"
+    )]
+    NoDirectory { path: String, dir: String },
+    #[error(
+        "database {path} does not exist: correct `[daemon] database` in the config, or run \
+         `flywheel migrate` to create a new one"
+    )]
+    Missing { path: String },
+    #[error(
+        "cannot create the database {path}: {cause}: {}",
+        create_hint(path, cause)
+    )]
+    Create { path: String, cause: std::io::Error },
+    /// SQLite failed on the file at `path`.
+    #[error("{}", describe(path, cause))]
+    Database {
         path: String,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("cannot create the database {path}: {source}")]
-    Create {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot create the database directory {path}: {source}")]
-    CreateDir {
-        path: String,
-        #[source]
-        source: std::io::Error,
+        cause: rusqlite::Error,
     },
     #[error(
         "database {path} has schema version {found}, newer than this flywheel knows ({known}): \
@@ -62,15 +71,94 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("migration {version} ({name}) failed: {source}")]
+    #[error("migration {version} ({name}) failed: {}", describe(path, cause))]
     Migration {
+        path: String,
         version: i64,
         name: &'static str,
-        #[source]
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
+    /// A failure with no file named yet: the boundary that knows the file
+    /// turns it into [`StoreError::Database`] with [`StoreError::at`].
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// Names the database file in an error that does not name it yet.
+    pub fn at(self, path: &Path) -> StoreError {
+        match self {
+            StoreError::Sql(cause) => StoreError::Database {
+                path: path.display().to_string(),
+                cause,
+            },
+            e => e,
+        }
+    }
+}
+
+/// What went wrong with the database at `path` and what to do, for a
+/// SQLite error (pure: a table test covers every case).
+pub fn describe(path: &str, e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode as C;
+    let dir = directory_of(Path::new(path)).display().to_string();
+    let Some(code) = e.sqlite_error_code() else {
+        return format!("database {path}: {e}");
+    };
+    match code {
+        C::NotADatabase => format!(
+            "{path} is not a flywheel database (SQLite: {e}): check `[daemon] database` in the \
+             config; if it is the right file it is damaged: restore it from a backup made with \
+             `flywheel backup`"
+        ),
+        C::DatabaseCorrupt => format!(
+            "database {path} is damaged (SQLite: {e}): stop flywheel and restore it from a \
+             backup made with `flywheel backup` (`sqlite3 {path} 'PRAGMA integrity_check'` shows \
+             the damage)"
+        ),
+        C::DatabaseBusy | C::DatabaseLocked => format!(
+            "database {path} is locked (SQLite: {e}): another process held it for more than {} s \
+             (`flywheel run` or another flywheel command in a long write, or an sqlite3 shell \
+             with an open transaction): let it finish or stop it, then try again",
+            BUSY_TIMEOUT.as_secs()
+        ),
+        C::ReadOnly | C::PermissionDenied => format!(
+            "database {path} is read-only (SQLite: {e}): check the permissions of {path} and of \
+             its directory {dir} (SQLite writes its -wal and -shm files there) and that the file \
+             system is mounted read-write"
+        ),
+        C::DiskFull => format!(
+            "database {path}: the disk is full (SQLite: {e}): free space in {dir}, then try again"
+        ),
+        C::CannotOpen => format!(
+            "cannot open database {path} (SQLite: {e}): check the permissions of {path} and of \
+             its directory {dir} (SQLite creates its -wal and -shm files there) and that the \
+             file system is mounted read-write"
+        ),
+        C::SystemIoFailure => format!(
+            "database {path}: I/O error (SQLite: {e}): check free space in {dir} and the disk \
+             itself (`dmesg`)"
+        ),
+        _ => format!("database {path}: {e}"),
+    }
+}
+
+fn create_hint(path: &str, e: &std::io::Error) -> String {
+    let dir = directory_of(Path::new(path)).display().to_string();
+    match e.kind() {
+        std::io::ErrorKind::StorageFull => format!("free space in {dir}"),
+        _ => format!(
+            "check that this user may write in {dir} and that the file system is mounted read-write"
+        ),
+    }
+}
+
+/// The directory a database lives in (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// The page size of a new database, bytes.
@@ -79,45 +167,104 @@ pub const PAGE_SIZE: i64 = 16384;
 /// How long a writer waits for another to finish before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens (creating if needed) the database and applies the pragmas every
-/// connection needs. It does not migrate: call [`open_and_migrate`].
+/// Opens an existing database and applies the pragmas every connection
+/// needs. It neither creates nor migrates: [`open_and_migrate`] does.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            path: dir.display().to_string(),
-            source,
-        })?;
+    if !is_in_memory(path) {
+        check_directory(path)?;
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.display().to_string(),
+            });
+        }
     }
-    create_private(path).map_err(|source| StoreError::Create {
+    let open = || -> Result<Connection, StoreError> {
+        let conn = Connection::open(path)?;
+        configure(&conn)?;
+        Ok(conn)
+    };
+    open().map_err(|e| e.at(path))
+}
+
+/// Refuses a database whose directory does not exist (see
+/// [`StoreError::NoDirectory`]).
+pub fn check_directory(path: &Path) -> Result<(), StoreError> {
+    let dir = directory_of(path);
+    if is_in_memory(path) || dir.is_dir() {
+        return Ok(());
+    }
+    Err(StoreError::NoDirectory {
         path: path.display().to_string(),
-        source,
-    })?;
-    let conn = Connection::open(path).map_err(|source| StoreError::Open {
-        path: path.display().to_string(),
-        source,
-    })?;
-    configure(&conn)?;
-    Ok(conn)
+        dir: dir.display().to_string(),
+    })
+}
+
+/// For `check-config`: why the database at `path` cannot be opened or
+/// written, without creating anything that is not there (a probe file is
+/// created and removed at once).
+pub fn location_problem(path: &Path) -> Option<String> {
+    if is_in_memory(path) {
+        return None;
+    }
+    if let Err(e) = check_directory(path) {
+        return Some(e.to_string());
+    }
+    let dir = directory_of(path);
+    let probe = dir.join(format!(".flywheel-check-{}", std::process::id()));
+    let writable = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    match writable {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) => {
+            return Some(format!(
+                "database directory {} is not writable ({e}): SQLite writes the database and its \
+                 -wal and -shm files there; check its permissions and that the file system is \
+                 mounted read-write",
+                dir.display()
+            ))
+        }
+    }
+    if path.exists() {
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(path) {
+            return Some(format!(
+                "database {} is not writable ({e}): check its permissions",
+                path.display()
+            ));
+        }
+    }
+    None
 }
 
 /// Creates a missing database file readable by its owner only: it holds
 /// the seller's sales, orders and buyers' feedback, and SQLite would
 /// create it 0644 (under the usual umask). SQLite gives the `-wal` and
 /// `-shm` files the database file's mode, so they follow. An existing
-/// file is left as it is (see [`readable_by_others`]).
-fn create_private(path: &Path) -> std::io::Result<()> {
-    if is_in_memory(path) || path.exists() {
-        return Ok(());
+/// file is left as it is (see [`readable_by_others`]). Returns whether it
+/// created the file. The directory must exist.
+fn create_private(path: &Path) -> Result<bool, StoreError> {
+    if is_in_memory(path) {
+        return Ok(false);
+    }
+    check_directory(path)?;
+    if path.exists() {
+        return Ok(false);
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     match opts.open(path) {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         // Another process created it meanwhile: that one is the database.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(cause) => Err(StoreError::Create {
+            path: path.display().to_string(),
+            cause,
+        }),
     }
 }
 
@@ -201,15 +348,116 @@ impl Drop for BulkCache<'_> {
 }
 
 /// Opens the database and brings its schema up to date (every command that
-/// uses the database goes through here). Warns, once per command (`run`,
+/// writes goes through here). A missing file is created in an existing
+/// directory, loudly: a new database has no alert state, so a mistyped
+/// path would repeat every alert email. Warns, once per command (`run`,
 /// `status`, `doctor`, `sync` …), when other users can read the database.
 /// Closes the job runs whose process is gone (see `jobs`).
 pub fn open_and_migrate(path: &Path) -> Result<(Connection, MigrateReport), StoreError> {
+    let created = create_private(path)?;
     let mut conn = open(path)?;
     if let Some(warning) = readable_by_others(path) {
         tracing::warn!("{warning}");
     }
     let report = migrate(&mut conn, &path.display().to_string())?;
+    if created {
+        tracing::warn!(
+            "created new database {}: it holds no history and no alert state, so every current \
+             problem alerts (and emails) again; if flywheel has used another database before, \
+             stop it and correct `[daemon] database`",
+            path.display()
+        );
+    }
     jobs::close_abandoned_runs_on_open(&conn);
     Ok((conn, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::ffi;
+
+    fn failure(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    /// Each SQLite failure a person meets names the file and the next step
+    /// (the binary-level tests cover the ones a test can provoke).
+    #[test]
+    fn every_database_failure_names_the_file_and_what_to_do() {
+        let cases: &[(i32, &[&str])] = &[
+            (
+                ffi::SQLITE_NOTADB,
+                &["/d/f.db is not a flywheel database", "flywheel backup"],
+            ),
+            (
+                ffi::SQLITE_CORRUPT,
+                &["database /d/f.db is damaged", "restore it from a backup"],
+            ),
+            (
+                ffi::SQLITE_BUSY,
+                &["database /d/f.db is locked", "more than 10 s", "try again"],
+            ),
+            (ffi::SQLITE_LOCKED, &["database /d/f.db is locked"]),
+            (
+                ffi::SQLITE_READONLY,
+                &["database /d/f.db is read-only", "its directory /d"],
+            ),
+            (ffi::SQLITE_PERM, &["database /d/f.db is read-only"]),
+            (
+                ffi::SQLITE_FULL,
+                &["database /d/f.db: the disk is full", "free space in /d,"],
+            ),
+            (
+                ffi::SQLITE_CANTOPEN,
+                &["cannot open database /d/f.db", "permissions of /d/f.db"],
+            ),
+            (
+                ffi::SQLITE_IOERR,
+                &["database /d/f.db: I/O error", "free space in /d"],
+            ),
+            (ffi::SQLITE_MISMATCH, &["database /d/f.db: "]),
+        ];
+        for (code, want) in cases {
+            let text = describe("/d/f.db", &failure(*code));
+            for w in *want {
+                assert!(text.contains(w), "code {code}: {w:?} not in {text}");
+            }
+        }
+        // A bare file name lives in the current directory.
+        let text = describe("f.db", &failure(ffi::SQLITE_FULL));
+        assert!(text.contains("free space in ."), "{text}");
+    }
+
+    #[test]
+    fn a_named_error_shows_its_cause_once() {
+        let e = StoreError::Sql(failure(ffi::SQLITE_FULL)).at(Path::new("/d/f.db"));
+        assert!(matches!(e, StoreError::Database { .. }), "{e:?}");
+        assert!(std::error::Error::source(&e).is_none());
+        let text = format!("{:#}", anyhow::Error::new(e));
+        assert_eq!(text.matches("Error code 13").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn nothing_creates_a_missing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("missing").join("f.db");
+        for e in [
+            open_and_migrate(&db).map(|_| ()).unwrap_err(),
+            open(&db).map(|_| ()).unwrap_err(),
+        ] {
+            assert!(matches!(e, StoreError::NoDirectory { .. }), "{e}");
+        }
+        assert!(!db.parent().unwrap().exists());
+        assert!(location_problem(&db).unwrap().contains("the directory"));
+
+        // In an existing directory: open refuses a missing file, open_and_migrate creates it.
+        let db = dir.path().join("f.db");
+        assert!(matches!(open(&db), Err(StoreError::Missing { .. })));
+        assert!(!db.exists());
+        open_and_migrate(&db).unwrap();
+        assert!(db.is_file());
+        assert_eq!(location_problem(&db), None);
+        open(&db).unwrap();
+    }
 }
