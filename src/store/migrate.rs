@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "inventory_planning_typed",
         sql: include_str!("../../migrations/0002_inventory_planning_typed.sql"),
     },
+    Migration {
+        version: 3,
+        name: "pricing_competitive_price",
+        sql: include_str!("../../migrations/0003_pricing_competitive_price.sql"),
+    },
 ];
 
 /// What [`migrate`] did.
