@@ -304,3 +304,76 @@ async fn customer_feedback_skips_an_impossible_date_and_names_the_field() {
         "the valid month of every ASIN is"
     );
 }
+
+/// An SP-API whose report queue never moves, on a clock running 1000x from
+/// the harness's start: LWA, `createReport`, `getReport` (always IN_QUEUE)
+/// and `GET /_sim/now`. Returns its base URL.
+async fn stuck_report_queue(start: chrono::DateTime<chrono::Utc>) -> String {
+    use axum::routing::{get, post};
+    const SPEED: f64 = 1000.0;
+    let wall = std::time::Instant::now();
+    let created = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new()
+        .route(
+            "/auth/o2/token",
+            post(|| async {
+                axum::Json(json!({"access_token": "Atza|stuck", "token_type": "bearer", "expires_in": 3600}))
+            }),
+        )
+        .route(
+            "/_sim/now",
+            get(move || async move {
+                let now = start
+                    + chrono::Duration::milliseconds((wall.elapsed().as_secs_f64() * SPEED * 1000.0) as i64);
+                axum::Json(json!({"now": now.to_rfc3339(), "speed": SPEED}))
+            }),
+        )
+        .route(
+            "/reports/2021-06-30/reports",
+            post(move || {
+                let n = created.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move { (StatusCode::ACCEPTED, axum::Json(json!({"reportId": format!("{}", 1000 + n)}))) }
+            }),
+        )
+        .route(
+            "/reports/2021-06-30/reports/{id}",
+            get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+                axum::Json(json!({"reportId": id, "reportType": "x", "processingStatus": "IN_QUEUE",
+                    "createdTime": "2026-03-02T16:00:00Z"}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// The reports a job queues together share one `max_report_wait`: with
+/// Amazon's queue stuck, the returns job (two reports) waited the wait out
+/// once per report; it now waits it once in all, and both reports stay for
+/// the next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_queued_together_share_one_max_report_wait() {
+    let mut h = common::start(common::Opts::new("demo")).await;
+    let base = stuck_report_queue(h.now().await).await;
+    let clock = flywheel::config::ClockSource::Sim(format!("{base}/_sim/now"));
+    h.clock = flywheel::clock::Clock::from_source(&clock);
+    h.cfg.daemon.clock = clock;
+    let sp = h.cfg.accounts[0].sp_api.as_mut().unwrap();
+    sp.endpoint = Some(base.clone());
+    sp.token_url = Some(format!("{base}/auth/o2/token"));
+    let wait = Duration::from_secs(30 * 60);
+    h.cfg.sync.max_report_wait = wait;
+
+    let before = h.now().await;
+    let r = h.sync(&[JobName::Returns]).await;
+    let took = h.now().await - before;
+    assert_eq!(r[0].status, RunStatus::Ok, "{}", r[0].message);
+    assert_eq!(h.pending_reports().len(), 2, "{}", r[0].message);
+    let wait = chrono::Duration::from_std(wait).unwrap();
+    assert!(
+        // The last poll comes up to one poll interval (2 min) before it.
+        took > wait - chrono::Duration::minutes(3) && took < wait + chrono::Duration::minutes(10),
+        "two stuck reports took {took} of clock time; max_report_wait is {wait}"
+    );
+}
