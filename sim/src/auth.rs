@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for SpCaller {
         };
         match state.tokens.lookup(token) {
             Some(t) if t.api == Api::SpApi => {
-                if t.expires_at <= state.clock.now() {
+                if t.expires_at <= state.clock.credential_now() {
                     Err(errors::sp_unauthorized(SpDenied::Expired))
                 } else {
                     Ok(SpCaller { account: t.account })
@@ -92,7 +92,7 @@ impl FromRequestParts<AppState> for AdsClient {
             Some(t) if t.api == Api::Ads => t,
             _ => return Err(unauthorized("Unauthorized")),
         };
-        if info.expires_at <= state.clock.now() {
+        if info.expires_at <= state.clock.credential_now() {
             return Err(unauthorized("Unauthorized"));
         }
         let ads_client = &state.world.scenario().seller.ads.client_id;

@@ -3,8 +3,15 @@
 //! `now = start + speed × wall time elapsed + sum of advances` (DESIGN §4).
 //! `--speed 0` freezes time except for explicit `POST /_sim/advance` jumps,
 //! which is what deterministic tests use. Rate-limit refill, report latency,
-//! token, code, URL and pagination-token expiry all read [`Clock::now`]; nothing
-//! in the sim may read the system clock for those.
+//! URL and pagination-token expiry all read [`Clock::now`]; nothing in the sim
+//! may read the system clock for those.
+//!
+//! LWA access tokens and authorization codes are the exception: they age on
+//! [`Clock::credential_now`], wall time plus advances. A client times
+//! `expires_in` on its own clock, so a token that died on sim time broke an
+//! unmodified client at `--speed 100` after 36 wall seconds while it still
+//! believed the token good for an hour. A client that times tokens on sim time
+//! (flywheel following the sim) only refreshes sooner than it must.
 //!
 //! The formula is the pure function [`sim_time`], so it is tested with
 //! explicit inputs; [`Clock`] only adds the wall-clock reading and a lock.
@@ -66,6 +73,16 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         let advanced = *self.advanced.lock().unwrap_or_else(|e| e.into_inner());
         sim_time(self.start, self.speed, self.wall_start.elapsed(), advanced)
+    }
+
+    /// The time credentials (access tokens, authorization codes) age on:
+    /// `start + wall time elapsed + sum of advances`, i.e. sim time at speed
+    /// 1 whatever `--speed` is. A token lives its stated `expires_in` in wall
+    /// time, as the client that times it believes, and an advance still ages
+    /// it, so a test can jump past a token's life (see the module docs).
+    pub fn credential_now(&self) -> DateTime<Utc> {
+        let advanced = *self.advanced.lock().unwrap_or_else(|e| e.into_inner());
+        sim_time(self.start, 1.0, self.wall_start.elapsed(), advanced)
     }
 
     /// Jump forward by `by` and return the new sim time.

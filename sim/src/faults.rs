@@ -64,7 +64,8 @@ pub enum Fault {
     Revoke,
     /// The client id/secret are no longer valid: `invalid_client`.
     BadClient,
-    /// Transient Ads 401 while polling a report.
+    /// Transient Ads 401 while polling a report; at rate 1 every poll is
+    /// refused, as when the authorisation itself is the problem.
     Ads401,
     /// Ads report creation answers 425 naming a duplicate.
     Ads425,

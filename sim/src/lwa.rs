@@ -7,8 +7,8 @@
 //! Grants:
 //! - `refresh_token`: `client_id` + `client_secret` + `refresh_token` must be
 //!   the scenario's SP-API or Ads credentials.
-//! - `authorization_code`: `code` from `GET /_sim/consent` (valid 5 minutes of
-//!   sim time, usable once, bound to its client and `redirect_uri`); the answer
+//! - `authorization_code`: `code` from `GET /_sim/consent` (valid 5 minutes,
+//!   usable once, bound to its client and `redirect_uri`); the answer
 //!   carries the scenario's refresh token for that client.
 //!
 //! Errors are LWA's `{"error","error_description"}`: `invalid_request` (400,
@@ -17,8 +17,12 @@
 //! `unsupported_grant_type` (400). Faults `revoke` and `bad_client` break the
 //! credentials for good once rolled; `5xx` answers `server_error`.
 //!
-//! Access tokens are opaque random strings that expire `expires_in` seconds of
-//! sim time after issue; the store remembers which account and API each one
+//! Access tokens are opaque random strings that expire `expires_in` seconds
+//! after issue on [`Clock::credential_now`](crate::clock::Clock::credential_now)
+//! (wall time plus `/_sim/advance` jumps, not sped-up sim time: a client times
+//! `expires_in` on its own clock, so at `--speed 100` a token dying on sim
+//! time broke an unmodified client after 36 s). Authorization codes age on
+//! the same clock. The store remembers which account and API each token
 //! belongs to (an SP-API token is not an Ads token, and the other way round).
 
 use std::collections::{HashMap, HashSet};
@@ -40,9 +44,9 @@ use crate::faults::Fault;
 use crate::scenario::Credentials;
 use crate::server::AppState;
 
-/// Access-token lifetime (seconds of sim time), as LWA answers.
+/// Access-token lifetime (seconds of wall time plus advances), as LWA answers.
 pub const EXPIRES_IN: i64 = 3600;
-/// Authorization-code lifetime (seconds of sim time).
+/// Authorization-code lifetime (seconds of wall time plus advances).
 pub const CODE_LIFETIME: i64 = 300;
 
 /// Which API a credential set or token is for.
@@ -119,7 +123,8 @@ impl TokenStore {
     }
 
     /// What the store knows about a token (expired ones included: callers
-    /// compare `expires_at` with sim time to tell "expired" from "invalid").
+    /// compare `expires_at` with [`crate::clock::Clock::credential_now`] to
+    /// tell "expired" from "invalid").
     pub fn lookup(&self, token: &str) -> Option<AccessToken> {
         self.lock().access.get(token).cloned()
     }
@@ -237,7 +242,7 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
     if state.faults.roll(Fault::ServerError) {
         return errors::lwa(LwaError::ServerError, "Internal server error");
     }
-    let now = state.clock.now();
+    let now = state.clock.credential_now();
     let param = |name: &str| {
         params
             .get(name)
@@ -370,7 +375,7 @@ async fn consent_allow(State(state): State<AppState>, Query(q): Query<ConsentQue
     };
     let code = state
         .tokens
-        .issue_code(api, client_id, redirect_uri, state.clock.now());
+        .issue_code(api, client_id, redirect_uri, state.clock.credential_now());
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let mut location = match api {
         Api::Ads => format!("{redirect_uri}{sep}code={}", encode(&code)),

@@ -615,6 +615,67 @@ async fn running_clock_follows_speed() {
     sim.shutdown().await.unwrap();
 }
 
+/// A client times `expires_in` on its own (wall) clock: at a high
+/// `--speed` a token must still live the hour the sim says it does
+/// (python-amazon-sp-api broke at `--speed 100` after 36 wall seconds).
+/// At 36,000x, 300 ms of wall time is three hours of sim time.
+#[tokio::test]
+async fn access_tokens_live_their_expires_in_in_wall_time_at_any_speed() {
+    let mut opts = flywheel_sim::SimOptions::new(tiny_scenario());
+    opts.now = Some(common::test_now());
+    opts.speed = 36_000.0;
+    let sim = flywheel_sim::spawn(opts).await.unwrap();
+    let (status, body) = token_request(
+        &sim,
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                &sim.world.scenario().seller.sp.refresh_token,
+            ),
+            ("client_id", &sim.world.scenario().seller.sp.client_id),
+            (
+                "client_secret",
+                &sim.world.scenario().seller.sp.client_secret,
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 3600);
+    let sp = body["access_token"].as_str().unwrap().to_owned();
+    let ads = access_token(&sim, Api::Ads).await;
+    let before = sim.clock.now();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        sim.clock.now() - before >= chrono::Duration::hours(2),
+        "more than the token's hour of sim time passed"
+    );
+    let (status, _, body) = sp_get(&sim, &sp, PARTICIPATIONS).await;
+    assert_eq!(
+        status, 200,
+        "an SP-API token well inside expires_in: {body}"
+    );
+    let ads_client = &sim.world.scenario().seller.ads.client_id;
+    let resp = http()
+        .get(format!("{}/v2/profiles", sim.base_url()))
+        .header("Authorization", format!("Bearer {ads}"))
+        .header("Amazon-Advertising-API-ClientId", ads_client)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "an Ads token well inside expires_in");
+    // An advance still ages it: tests can jump past a token's life.
+    advance(&sim, "1h").await;
+    let (status, _, body) = sp_get(&sim, &sp, PARTICIPATIONS).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["errors"][0]["details"],
+        "The access token you provided has expired."
+    );
+    sim.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn unknown_routes_are_404_in_amazons_shape() {
     let sim = spawn_frozen(tiny_scenario()).await;

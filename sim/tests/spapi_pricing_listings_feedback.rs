@@ -183,6 +183,77 @@ async fn competitive_summary_rejects_a_malformed_batch() {
     }
 }
 
+/// The names of an answer's reference prices, and the prices by name.
+fn reference_prices(body: &Value) -> Vec<(String, f64)> {
+    body["referencePrices"]
+        .as_array()
+        .expect("referencePrices")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["price"]["amount"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Amazon's changelog: since 2025-09-30 `CompetitivePriceThreshold` is
+/// returned only in JP, `CompetitivePrice` (every marketplace but JP)
+/// replaces it, and since 2025-08-06 `customerMembership` may be `DEFAULT`.
+#[tokio::test]
+async fn competitive_summary_follows_the_2025_reference_price_and_segment_changes() {
+    let all = ["featuredBuyingOptions", "referencePrices"];
+    let spec = Spec::sp(PRICING);
+
+    // US, 2026: CompetitivePrice, no threshold; a DEFAULT segment.
+    let sim = spawn_frozen(tiny_scenario()).await;
+    let token = access_token(&sim, Api::Sp).await;
+    let body = json!({"requests": [summary_request("B0TINY0001", &all)]});
+    let (status, _, resp) = sp_post(&sim, &token, SUMMARY_PATH, &body).await;
+    assert_eq!(status, 200, "{resp}");
+    spec.assert_valid("getCompetitiveSummary", 200, &resp);
+    let first = &resp["responses"][0]["body"];
+    let cs = sim
+        .world
+        .competitive_summary("B0TINY0001", sim.clock.now())
+        .unwrap();
+    let prices = reference_prices(first);
+    let names: Vec<&str> = prices.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["CompetitivePrice", "WasPrice"], "{first}");
+    assert_eq!(prices[0].1, cs.competitive_price_threshold);
+    let memberships: Vec<&str> = first["featuredBuyingOptions"][0]["segmentedFeaturedOffers"][0]
+        ["featuredOfferSegments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["customerMembership"].as_str().unwrap())
+        .collect();
+    assert!(memberships.contains(&"DEFAULT"), "{first}");
+    sim.shutdown().await.unwrap();
+
+    // JP: the threshold stays, CompetitivePrice never came.
+    let jp = format!(
+        "{}\n[seller]\nmarketplace_id = \"A1VC38T7YXB528\"\ncountry = \"JP\"\ncurrency = \"JPY\"\n\
+         timezone = \"Asia/Tokyo\"\nregion = \"fe\"\n",
+        common::TINY_SCENARIO
+    );
+    let sim = spawn_frozen(Scenario::from_toml_str(&jp).expect("JP scenario")).await;
+    let token = access_token(&sim, Api::Sp).await;
+    let mut request = summary_request("B0TINY0001", &["referencePrices"]);
+    request["marketplaceId"] = json!("A1VC38T7YXB528");
+    let (status, _, resp) =
+        sp_post(&sim, &token, SUMMARY_PATH, &json!({"requests": [request]})).await;
+    assert_eq!(status, 200, "{resp}");
+    spec.assert_valid("getCompetitiveSummary", 200, &resp);
+    let names: Vec<String> = reference_prices(&resp["responses"][0]["body"])
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["CompetitivePriceThreshold", "WasPrice"], "{resp}");
+    sim.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn competitive_summary_sandbox_examples() {
     let sim = spawn_frozen(tiny_scenario()).await;

@@ -310,9 +310,10 @@ impl ApiClient {
     ) -> Result<ApiResponse, ApiError> {
         self.check_ceiling(ep, spec, key)?;
         self.limiter.acquire(&ep.account, key).await;
-        // Token lifetimes run on Amazon's clock: with a simulated clock at
-        // 300x a one-hour token dies after 12 s of wall time, and timing it
-        // on the wall clock polled with a dead token for minutes.
+        // Token lifetimes run on the limiter's clock (the followed clock's
+        // pace): against Amazon that is wall time; against a sped-up sim the
+        // token is refreshed sooner than it must be (the sim's tokens live
+        // their `expires_in` in wall time), never used after it died.
         let token = self
             .lwa
             .access_token(&ep.token_url, &ep.credentials, self.limiter.now())

@@ -32,7 +32,7 @@ pub enum ApiError {
         operation: String,
         duplicate_of: Option<String>,
     },
-    #[error("{operation}: Amazon answered {status} (server side); retrying with backoff")]
+    #[error("{operation}: Amazon answered {status} ({}); retrying with backoff", transient_why(*.status))]
     Transient { operation: String, status: u16 },
     #[error("{operation}: Amazon refused the request ({status}: {message})")]
     Permanent {
@@ -71,6 +71,16 @@ pub enum ApiError {
         calls: u64,
         max_run_time: Duration,
     },
+}
+
+/// What a retryable status means: an Ads poll's 401 is not the server's
+/// fault, and must not read as if it were when it persists.
+fn transient_why(status: u16) -> &'static str {
+    match status {
+        401 => "Unauthorized while polling: the credentials were refused, or a passing refusal",
+        408 => "request timeout",
+        _ => "server side",
+    }
 }
 
 fn wait_text(d: &Option<Duration>) -> String {
@@ -192,7 +202,11 @@ pub fn classify(
                 ApiError::MissingRole { operation, message }
             }
         }
-        // Ads 401: token problems, or Amazon's transient 401 while polling.
+        // Ads 401: token problems, or Amazon's transient 401 while polling
+        // (retried with backoff and a fresh token, as Airbyte does: Ads
+        // REFERENCE §2). One that outlasts the retries is an authorisation
+        // problem the job reports as such (`sync::ads`), not a report still
+        // pending.
         (Api::Ads, 401) if polling => ApiError::Transient { operation, status },
         (Api::Ads, 401) => ApiError::TokenRejected { operation, status },
         (Api::Ads, 403) => ApiError::MissingRole { operation, message },
@@ -412,6 +426,12 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("grant it in Seller Central"), "{s}");
+        // A poll's 401 that outlasts its retries must not read as Amazon's fault.
+        let e = classify(Api::Ads, "getAsyncReport", 401, None, b"{}", true).to_string();
+        assert!(
+            e.contains("401 (Unauthorized while polling") && !e.contains("server side"),
+            "{e}"
+        );
         let long = "x".repeat(5000);
         let e = classify(Api::SpApi, "op", 400, None, long.as_bytes(), false);
         assert!(e.to_string().len() < 400);

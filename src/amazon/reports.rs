@@ -53,7 +53,7 @@
 //! - `FATAL` → [`ReportOutcome::Failed`]; the row stays with status FATAL
 //!   and a failure count, and the request is made again on a later run
 //!   after 5 min × 2^(failures−1), capped at 6 h.
-//! - Still in queue after `[sync] max_report_wait` of polling →
+//! - Still in queue `[sync] max_report_wait` after it was requested →
 //!   [`ReportOutcome::Pending`]; the next run resumes polling. A report
 //!   still unfinished a day after it was created is presumed lost and
 //!   requested again.
@@ -61,8 +61,14 @@
 //! # Polling and time
 //! Polls back off from 10 s by ×1.5 up to 2 min, on the clock the rate
 //! limiter runs on: sim time when flywheel follows a simulated marketplace
-//! (its `--speed` scales the waits), the system clock otherwise. Waits are
-//! bounded by `max_report_wait` per call; nothing here loops forever.
+//! (its `--speed` scales the waits), the system clock otherwise. A report is
+//! waited for until `max_report_wait` after its creation, never longer: the
+//! reports a job queues together share one wait (a job fetching ten of them
+//! from a stuck queue waited ten times `max_report_wait`), and a report an
+//! earlier run left gets one status check, then waits for the next run. A
+//! status check still retrying at the deadline is dropped (the call's own
+//! backoff runs in wall time, hours of sim time at a high `--speed`); the
+//! first check of a fetch always runs. Nothing here loops forever.
 //!
 //! # The report budget (DESIGN §3)
 //! Amazon gives one `createReport` bucket per account (0.0167 rps, burst
@@ -510,7 +516,8 @@ fn with_budget<T>(ctx: &Ctx<'_>, f: impl FnOnce(&mut ReportBudget) -> T) -> T {
 // Time
 
 /// The clock polls run on: `now` advances `speed` clock seconds per wall
-/// second from the round's `now`.
+/// second from the followed clock's reading when the fetch began (the
+/// round's `now` for a fixed clock, or when the clock cannot be read).
 struct Pace {
     now0: DateTime<Utc>,
     wall0: tokio::time::Instant,
@@ -519,12 +526,17 @@ struct Pace {
 
 impl Pace {
     async fn new(ctx: &Ctx<'_>) -> Pace {
-        let speed = match Clock::from_source(&ctx.cfg.daemon.clock) {
-            Clock::System | Clock::Fixed(_) => 1.0,
-            sim => sim.read().await.map(|r| r.speed).unwrap_or(1.0),
+        let (now0, speed) = match Clock::from_source(&ctx.cfg.daemon.clock) {
+            Clock::System => (Utc::now(), 1.0),
+            Clock::Fixed(_) => (ctx.now, 1.0),
+            sim => sim
+                .read()
+                .await
+                .map(|r| (r.now, r.speed))
+                .unwrap_or((ctx.now, 1.0)),
         };
         Pace {
-            now0: ctx.now,
+            now0,
             wall0: tokio::time::Instant::now(),
             // A frozen clock would never finish a report: wait in wall time.
             speed: if speed.is_finite() && speed > 0.0 {
@@ -545,6 +557,15 @@ impl Pace {
 
     async fn sleep(&self, d: Duration) {
         tokio::time::sleep(d.div_f64(self.speed)).await;
+    }
+
+    /// Runs `fut` until `deadline` (clock time since the pace began);
+    /// `None` when the deadline comes first, and `fut` is dropped.
+    async fn until<F: std::future::Future>(&self, deadline: Duration, fut: F) -> Option<F::Output> {
+        let left = deadline.saturating_sub(self.elapsed());
+        tokio::time::timeout(left.div_f64(self.speed), fut)
+            .await
+            .ok()
     }
 }
 
@@ -712,14 +733,35 @@ pub async fn fetch(
         pending_id: row.id,
         report_id: row.report_id.clone(),
     };
-    let deadline = ctx.cfg.sync.max_report_wait;
+    // The wait counts from the report's creation (at most max_report_wait
+    // from now, should the clock have stepped back).
+    let max_wait = ctx.cfg.sync.max_report_wait;
+    let age = (pace.now() - row.created_at).to_std().unwrap_or_default();
+    let deadline = max_wait.saturating_sub(age);
     let mut wait = POLL_FIRST;
     let mut status = row.status.clone();
     let mut document_id = row.document_id.clone();
+    let mut checks = 0u32;
     loop {
         if status != "DONE" || document_id.is_none() {
             let spec = CallSpec::get("getReport", format!("{BASE}/reports/{}", row.report_id));
-            let r: ReportStatus = call_json(ctx.client, &ep, &spec).await?;
+            checks += 1;
+            let r: ReportStatus = if checks == 1 {
+                call_json(ctx.client, &ep, &spec).await?
+            } else {
+                match pace
+                    .until(deadline, call_json(ctx.client, &ep, &spec))
+                    .await
+                {
+                    Some(r) => r?,
+                    None => {
+                        return Ok(ReportOutcome::Pending {
+                            report_id: row.report_id.clone(),
+                            status,
+                        })
+                    }
+                }
+            };
             status = r.processing_status;
             document_id = r.report_document_id.or(document_id);
             let now = pace.now();

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "job_runs_process",
         sql: include_str!("../../migrations/0003_job_runs_process.sql"),
     },
+    Migration {
+        version: 4,
+        name: "pricing_competitive_price",
+        sql: include_str!("../../migrations/0004_pricing_competitive_price.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

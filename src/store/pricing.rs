@@ -21,6 +21,8 @@ pub struct PriceRow {
     pub lowest_new_fba_price: Option<f64>,
     pub lowest_new_fbm_price: Option<f64>,
     pub offer_count: Option<i64>,
+    /// `referencePrices` `CompetitivePrice` (JP: `CompetitivePriceThreshold`).
+    pub competitive_price: Option<f64>,
     pub raw_json: String,
 }
 
@@ -44,8 +46,9 @@ pub fn write_pricing(
         written += tx.execute(
             "INSERT INTO pricing_snapshots (account, marketplace_id, asin, observed_at, observed_day,
                  currency, featured_offer_price, featured_offer_seller_id, is_featured_offer_ours,
-                 our_price, our_featured_pct, lowest_new_fba_price, lowest_new_fbm_price, offer_count, raw_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 our_price, our_featured_pct, lowest_new_fba_price, lowest_new_fbm_price, offer_count, raw_json,
+                 competitive_price)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (account, marketplace_id, asin, observed_at) DO UPDATE SET
                  observed_day = excluded.observed_day, currency = excluded.currency,
                  featured_offer_price = excluded.featured_offer_price,
@@ -54,7 +57,8 @@ pub fn write_pricing(
                  our_price = excluded.our_price, our_featured_pct = excluded.our_featured_pct,
                  lowest_new_fba_price = excluded.lowest_new_fba_price,
                  lowest_new_fbm_price = excluded.lowest_new_fbm_price,
-                 offer_count = excluded.offer_count, raw_json = excluded.raw_json
+                 offer_count = excluded.offer_count, raw_json = excluded.raw_json,
+                 competitive_price = excluded.competitive_price
              WHERE observed_day IS NOT excluded.observed_day OR currency IS NOT excluded.currency
                  OR featured_offer_price IS NOT excluded.featured_offer_price
                  OR featured_offer_seller_id IS NOT excluded.featured_offer_seller_id
@@ -62,7 +66,8 @@ pub fn write_pricing(
                  OR our_price IS NOT excluded.our_price OR our_featured_pct IS NOT excluded.our_featured_pct
                  OR lowest_new_fba_price IS NOT excluded.lowest_new_fba_price
                  OR lowest_new_fbm_price IS NOT excluded.lowest_new_fbm_price
-                 OR offer_count IS NOT excluded.offer_count OR raw_json IS NOT excluded.raw_json",
+                 OR offer_count IS NOT excluded.offer_count OR raw_json IS NOT excluded.raw_json
+                 OR competitive_price IS NOT excluded.competitive_price",
             params![
                 account,
                 marketplace_id,
@@ -78,7 +83,8 @@ pub fn write_pricing(
                 r.lowest_new_fba_price,
                 r.lowest_new_fbm_price,
                 r.offer_count,
-                r.raw_json
+                r.raw_json,
+                r.competitive_price
             ],
         )? as u64;
     }

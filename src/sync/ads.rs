@@ -21,10 +21,21 @@
 //!    (no auth headers), parsed ([`parse_rows`], pure) and written with its
 //!    cursor and the deletion of its pending row in one transaction.
 //!
+//! `max_report_wait`, counted from the start of the run, bounds every wait:
+//! the status checks and downloads (a call still retrying when it runs out
+//! is dropped and its report stays pending, so a call's own retries and
+//! backoff, which run in wall time, cannot carry the run hours of sim time
+//! past it) and the pauses before asking again after a 425.
+//!
 //! A failing call never stops the other reports; whatever could not be done
-//! is listed in the job's error, and the next run picks it up.
+//! is listed in the job's error, and the next run picks it up. A status
+//! check answered 401 even after its retries with fresh access tokens is an
+//! authorisation problem, not a report still pending: when every check of
+//! [`REFUSED_ROUNDS`] rounds in a row is refused the job stops polling, and
+//! whenever a report is left pending because its checks were refused the job
+//! fails saying the Ads API refused the credentials.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -460,6 +471,23 @@ impl Timer {
     async fn sleep(&self, d: Duration) {
         tokio::time::sleep(d.div_f64(self.speed)).await;
     }
+
+    /// Followed-clock time left of `limit` (counted from the start).
+    async fn left(&self, limit: Duration) -> Duration {
+        limit.saturating_sub(self.elapsed().await)
+    }
+
+    /// Runs `fut` for at most what is left of `limit`: `None` when the limit
+    /// is reached first (or already was), and `fut` is dropped.
+    async fn within<F: std::future::Future>(&self, limit: Duration, fut: F) -> Option<F::Output> {
+        let left = self.left(limit).await;
+        if left.is_zero() {
+            return None;
+        }
+        tokio::time::timeout(left.div_f64(self.speed), fut)
+            .await
+            .ok()
+    }
 }
 
 /// First status poll after this long; then ×1.5 per round up to the cap.
@@ -471,6 +499,10 @@ const DUPLICATE_WAIT: Duration = Duration::from_secs(60);
 const DUPLICATE_TRIES: u32 = 4;
 /// Downloads of one completed report tried per run before leaving it.
 const DOWNLOAD_TRIES: u32 = 4;
+/// Rounds in a row in which every status check was refused (401 after the
+/// call's retries) before the job stops polling: the credentials, not a
+/// passing refusal.
+pub const REFUSED_ROUNDS: u32 = 2;
 
 // ---------------------------------------------------------------------------
 // The run
@@ -493,6 +525,10 @@ struct Outstanding {
     end: NaiveDate,
     report_id: String,
     download_failures: u32,
+    /// Its last status check was refused (401 after the call's retries).
+    refused: bool,
+    /// A status check of this run got an answer (or an error) in time.
+    checked: bool,
 }
 
 impl Outstanding {
@@ -645,9 +681,12 @@ async fn create_or_reuse(
                     operation,
                     duplicate_of,
                 });
-                if attempt < DUPLICATE_TRIES {
-                    timer.sleep(DUPLICATE_WAIT).await;
+                // Waiting for the duplicate counts against max_report_wait.
+                let left = timer.left(ctx.cfg.sync.max_report_wait).await;
+                if attempt == DUPLICATE_TRIES || left.is_zero() {
+                    break;
                 }
+                timer.sleep(DUPLICATE_WAIT.min(left)).await;
             }
             Err(e) => return Err(e),
         }
@@ -732,6 +771,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             end,
             report_id: row.report_id.clone(),
             download_failures: 0,
+            refused: false,
+            checked: false,
         });
     }
     let resumed = outstanding.len();
@@ -779,6 +820,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
                             end,
                             report_id: report.report_id,
                             download_failures: 0,
+                            refused: false,
+                            checked: false,
                         });
                     }
                     Err(e @ (ApiError::MissingRole { .. } | ApiError::Credentials { .. })) => {
@@ -800,19 +843,45 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     // Poll until everything is written or the wait bound is reached.
     let downloader = Downloader::new(ctx.client.timeout)
         .map_err(|e| JobError::Data(format!("cannot build the download client: {e}")))?;
+    let wait = sync.max_report_wait;
     let mut interval = POLL_FIRST;
     let mut rounds = 0u32;
+    let (mut refused_polls, mut refused_rounds) = (0u32, 0u32);
     while !outstanding.is_empty() {
         rounds += 1;
+        let (mut polled, mut refused) = (0u32, 0u32);
         let mut still = Vec::new();
-        for mut o in std::mem::take(&mut outstanding) {
-            match api::get_report(ctx.client, &ep, o.profile.id, &o.report_id).await {
+        let mut out_of_time = false;
+        let mut queue = std::mem::take(&mut outstanding).into_iter();
+        while let Some(mut o) = queue.next() {
+            let checked = timer.within(
+                wait,
+                api::get_report(ctx.client, &ep, o.profile.id, &o.report_id),
+            );
+            let Some(answer) = checked.await else {
+                // Out of time: this one and the rest wait for the next run.
+                still.push(o);
+                still.extend(queue.by_ref());
+                out_of_time = true;
+                break;
+            };
+            polled += 1;
+            o.refused = false;
+            o.checked = true;
+            match answer {
                 Ok(r) if r.status == "COMPLETED" => {
                     let Some(url) = r.url.as_deref() else {
                         still.push(o);
                         continue;
                     };
-                    match downloader.fetch(ctx.client, account, url).await {
+                    let fetched = timer.within(wait, downloader.fetch(ctx.client, account, url));
+                    let Some(fetched) = fetched.await else {
+                        still.push(o);
+                        still.extend(queue.by_ref());
+                        out_of_time = true;
+                        break;
+                    };
+                    match fetched {
                         Ok(objects) => match parse_rows(o.kind, &objects, &o.profile.currency) {
                             Ok(rows) => {
                                 let report = CompletedReport {
@@ -877,6 +946,14 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
                 Err(e @ (ApiError::MissingRole { .. } | ApiError::Credentials { .. })) => {
                     return Err(e.into())
                 }
+                Err(
+                    ApiError::Transient { status: 401, .. }
+                    | ApiError::TokenRejected { status: 401, .. },
+                ) => {
+                    refused += 1;
+                    o.refused = true;
+                    still.push(o);
+                }
                 Err(e) if e.is_retryable() => still.push(o),
                 Err(e) => progress
                     .problems
@@ -884,10 +961,20 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             }
         }
         outstanding = still;
-        if outstanding.is_empty() || timer.elapsed().await >= sync.max_report_wait {
+        refused_polls += refused;
+        refused_rounds = if polled > 0 && refused == polled {
+            refused_rounds + 1
+        } else {
+            0
+        };
+        if out_of_time || outstanding.is_empty() || refused_rounds >= REFUSED_ROUNDS {
             break;
         }
-        timer.sleep(interval).await;
+        let left = timer.left(wait).await;
+        if left.is_zero() {
+            break;
+        }
+        timer.sleep(interval.min(left)).await;
         interval = interval.mul_f64(1.5).min(POLL_CAP);
     }
 
@@ -898,17 +985,59 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         created,
         resumed
     );
-    if !outstanding.is_empty() {
+    // Reports whose last check was refused are not known to be pending:
+    // their problem is the credentials, said first in the job's error.
+    let refused = outstanding.iter().filter(|o| o.refused).count();
+    let unchecked = outstanding.iter().filter(|o| !o.checked).count();
+    let pending = outstanding.len() - refused - unchecked;
+    if unchecked > 0 {
+        note.push_str(&format!(
+            "; {unchecked} report(s) not checked before max_report_wait ran out, checked next run"
+        ));
+    }
+    if pending > 0 {
         let waited =
             humantime::format_duration(Duration::from_secs(timer.elapsed().await.as_secs()));
         note.push_str(&format!(
-            "; {} report(s) still pending at Amazon after {waited} ({} polls), resumed next run",
-            outstanding.len(),
-            rounds
+            "; {pending} report(s) still pending at Amazon after {waited} ({rounds} polls), resumed next run"
         ));
-        for o in &outstanding {
+        for o in outstanding.iter().filter(|o| o.checked && !o.refused) {
             tracing::warn!(account, report = %o.label(), "Ads report still pending after max_report_wait; left for the next run");
         }
+    }
+    if refused > 0 {
+        let auth = format!(
+            "the Ads API refused the credentials: {refused_polls} status check(s) \
+             (getAsyncReport) answered 401 Unauthorized even after retries with a fresh access \
+             token, so {refused} report(s) could not be read{}; check [accounts.ads] client_id, \
+             client_secret and refresh_token (re-authorize the app if the seller revoked it) and \
+             that profile {} still grants this app access; the reports stay pending and are \
+             polled again next run",
+            if progress.written == 0 {
+                " and nothing was written"
+            } else {
+                ""
+            },
+            outstanding
+                .iter()
+                .filter(|o| o.refused)
+                .map(|o| o.profile.id.to_string())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        tracing::warn!(account, "{auth}");
+        let others = if progress.problems.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} other problem(s): {}",
+                progress.problems.len(),
+                progress.problems.join("; ")
+            )
+        };
+        return Err(JobError::Data(format!("{auth} ({note}){others}")));
     }
     if !progress.problems.is_empty() {
         return Err(JobError::Data(format!(

@@ -10,13 +10,20 @@
 //! (best sellers first) and the next run continues where it stopped
 //! (cursor `next_offset`). A 204 means no data: no rows, not zeros; a 404
 //! (an ASIN the API does not know) is treated the same.
+//!
+//! Dates are checked like every other job's: a `dateRange` that is not a
+//! real calendar date (Amazon's own examples hold `2024-02-30`) is never
+//! stored; its topics or trend month are skipped, logged and named in the
+//! job's note.
 
 use std::collections::BTreeSet;
 
+use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::api_util::{call_json, marketplaces, num, sp_endpoint};
+use super::report_util::is_plausible;
 use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
@@ -35,6 +42,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     let ep = sp_endpoint(ctx)?;
     let mut written = 0;
     let (mut done, mut with_topics) = (0, 0);
+    let mut skipped = Skipped::default();
     for m in marketplaces(ctx) {
         let asins = catalog_ranks::seller_asins(ctx, &ep, m).await?;
         let offset = ctx
@@ -52,7 +60,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let mut nodes = BTreeSet::new();
         for asin in &slice {
             let before = pull.topics.len();
-            fetch_asin(ctx, &ep, m, asin, &mut pull).await?;
+            fetch_asin(ctx, &ep, m, asin, &mut pull, &mut skipped).await?;
             if pull.topics.len() > before {
                 with_topics += 1;
             }
@@ -61,7 +69,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             }
         }
         for node in &nodes {
-            fetch_node(ctx, &ep, m, node, &mut pull).await?;
+            fetch_node(ctx, &ep, m, node, &mut pull, &mut skipped).await?;
         }
         done += slice.len();
         let next = offset + slice.len();
@@ -72,10 +80,36 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             reviews::write_pull(c, &ctx.account.name, m.id, &pull, JOB, &cursor, ctx.now)
         })?;
     }
+    let mut note = format!("{done} ASINs, {with_topics} with review topics");
+    if let Some(first) = skipped.first {
+        note.push_str(&format!(
+            "; {} answer part(s) with an invalid date skipped (first: {first})",
+            skipped.count
+        ));
+    }
     Ok(JobReport {
         rows: written,
-        note: format!("{done} ASINs, {with_topics} with review topics"),
+        note,
     })
+}
+
+/// Parts of answers skipped for an invalid date: how many, and the first.
+#[derive(Default)]
+struct Skipped {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Skipped {
+    /// Logs what a parse skipped in one answer of `operation` for `subject`.
+    fn add(&mut self, operation: &str, subject: &str, issues: Vec<String>) {
+        for issue in issues {
+            let what = format!("{operation} {subject}: {issue}");
+            tracing::warn!("{what}");
+            self.count += 1;
+            self.first.get_or_insert(what);
+        }
+    }
 }
 
 /// GET with `marketplaceId`; `None` for 204 (no data) and 404.
@@ -103,6 +137,7 @@ async fn fetch_asin(
     m: &Marketplace,
     asin: &str,
     pull: &mut FeedbackPull,
+    skipped: &mut Skipped,
 ) -> Result<(), JobError> {
     for sort in SORTS {
         let body: Option<Value> = get(
@@ -115,7 +150,9 @@ async fn fetch_asin(
         )
         .await?;
         if let Some(b) = body {
-            merge_topics(&mut pull.topics, parse_topics(&b, "asin", asin));
+            let (topics, issues) = parse_topics(&b, "asin", asin);
+            skipped.add("getItemReviewTopics", asin, issues);
+            merge_topics(&mut pull.topics, topics);
         }
     }
     let trends: Option<Value> = get(
@@ -128,7 +165,9 @@ async fn fetch_asin(
     )
     .await?;
     if let Some(b) = trends {
-        pull.trends.extend(parse_trends(&b, "asin", asin));
+        let (trends, issues) = parse_trends(&b, "asin", asin);
+        skipped.add("getItemReviewTrends", asin, issues);
+        pull.trends.extend(trends);
     }
     let node: Option<Value> = get(
         ctx,
@@ -163,6 +202,7 @@ async fn fetch_node(
     m: &Marketplace,
     node: &str,
     pull: &mut FeedbackPull,
+    skipped: &mut Skipped,
 ) -> Result<(), JobError> {
     for sort in SORTS {
         let body: Option<Value> = get(
@@ -175,7 +215,9 @@ async fn fetch_node(
         )
         .await?;
         if let Some(b) = body {
-            merge_topics(&mut pull.topics, parse_topics(&b, "browse_node", node));
+            let (topics, issues) = parse_topics(&b, "browse_node", node);
+            skipped.add("getBrowseNodeReviewTopics", node, issues);
+            merge_topics(&mut pull.topics, topics);
         }
     }
     let trends: Option<Value> = get(
@@ -188,7 +230,9 @@ async fn fetch_node(
     )
     .await?;
     if let Some(b) = trends {
-        pull.trends.extend(parse_trends(&b, "browse_node", node));
+        let (trends, issues) = parse_trends(&b, "browse_node", node);
+        skipped.add("getBrowseNodeReviewTrends", node, issues);
+        pull.trends.extend(trends);
     }
     Ok(())
 }
@@ -211,10 +255,38 @@ fn merge_topics(into: &mut Vec<TopicRow>, new: Vec<TopicRow>) {
     }
 }
 
-/// The day of an ISO-8601 date-time (`dateRange` values).
-fn day(v: Option<&Value>) -> Option<String> {
+/// The day of an ISO-8601 date-time (`dateRange` values), `YYYY-MM-DD`:
+/// `None` when absent, an issue naming `field` when it is not a real date
+/// of a year a report can hold (Amazon's examples have `2024-02-30`).
+fn day(v: Option<&Value>, field: &str) -> Option<Result<String, String>> {
     let s = v?.as_str()?;
-    (s.len() >= 10 && s.is_char_boundary(10)).then(|| s[..10].to_string())
+    Some(
+        s.get(..10)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .filter(is_plausible)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .ok_or_else(|| format!("`{field}` {s:?} is not a valid date")),
+    )
+}
+
+/// Both ends of a `dateRange`: `None` when either is absent (no data) or
+/// invalid (the issue is pushed to `issues`, with what is skipped).
+fn range(v: &Value, at: &str, skip: &str, issues: &mut Vec<String>) -> Option<(String, String)> {
+    let start = day(
+        v.pointer("/dateRange/startDate"),
+        &format!("{at}dateRange.startDate"),
+    )?;
+    let end = day(
+        v.pointer("/dateRange/endDate"),
+        &format!("{at}dateRange.endDate"),
+    )?;
+    match (start, end) {
+        (Ok(s), Ok(e)) => Some((s, e)),
+        (Err(why), _) | (_, Err(why)) => {
+            issues.push(format!("{why}; {skip} skipped"));
+            None
+        }
+    }
 }
 
 const SENTIMENTS: [(&str, &str); 2] = [
@@ -223,13 +295,16 @@ const SENTIMENTS: [(&str, &str); 2] = [
 ];
 
 /// Parses an `ItemReviewTopicsResponse` (`kind = "asin"`) or a
-/// `BrowseNodeReviewTopicsResponse` (`kind = "browse_node"`) (pure).
-pub fn parse_topics(body: &Value, kind: &'static str, subject: &str) -> Vec<TopicRow> {
-    let (Some(start), Some(end)) = (
-        day(body.pointer("/dateRange/startDate")),
-        day(body.pointer("/dateRange/endDate")),
-    ) else {
-        return Vec::new();
+/// `BrowseNodeReviewTopicsResponse` (`kind = "browse_node"`) (pure): the
+/// rows, and what was skipped for an invalid date.
+pub fn parse_topics(
+    body: &Value,
+    kind: &'static str,
+    subject: &str,
+) -> (Vec<TopicRow>, Vec<String>) {
+    let mut issues = Vec::new();
+    let Some((start, end)) = range(body, "", "the answer's topics", &mut issues) else {
+        return (Vec::new(), issues);
     };
     let mut out = Vec::new();
     for (key, sentiment) in SENTIMENTS {
@@ -283,13 +358,19 @@ pub fn parse_topics(body: &Value, kind: &'static str, subject: &str) -> Vec<Topi
             out.push(row);
         }
     }
-    out
+    (out, issues)
 }
 
 /// Parses an `ItemReviewTrendsResponse` or a `BrowseNodeReviewTrendsResponse`
-/// (pure): one row per topic and month.
-pub fn parse_trends(body: &Value, kind: &'static str, subject: &str) -> Vec<TrendRow> {
+/// (pure): one row per topic and month, and what was skipped for an
+/// invalid date.
+pub fn parse_trends(
+    body: &Value,
+    kind: &'static str,
+    subject: &str,
+) -> (Vec<TrendRow>, Vec<String>) {
     let mut out: Vec<TrendRow> = Vec::new();
+    let mut issues = Vec::new();
     for (key, sentiment) in SENTIMENTS {
         for t in body
             .pointer(&format!("/reviewTrends/{key}"))
@@ -306,10 +387,9 @@ pub fn parse_trends(body: &Value, kind: &'static str, subject: &str) -> Vec<Tren
                 .into_iter()
                 .flatten()
             {
-                let (Some(start), Some(end)) = (
-                    day(p.pointer("/dateRange/startDate")),
-                    day(p.pointer("/dateRange/endDate")),
-                ) else {
+                let at = format!("reviewTrends.{key}[].trendMetrics[].");
+                let skip = format!("the month of topic {topic:?}");
+                let Some((start, end)) = range(p, &at, &skip, &mut issues) else {
                     continue;
                 };
                 let mut raw = p.clone();
@@ -350,7 +430,7 @@ pub fn parse_trends(body: &Value, kind: &'static str, subject: &str) -> Vec<Tren
             }
         }
     }
-    out
+    (out, issues)
 }
 
 #[cfg(test)]
@@ -366,7 +446,8 @@ mod tests {
                 "browseNodeMetrics": {"occurrencePercentage": {"allProducts": 5.0}, "starRatingImpact": {"allProducts": -0.1}},
                 "reviewSnippets": ["it leaks"], "subtopics": [{"subtopic": "lid", "metrics": {"numberOfMentions": 20, "occurrencePercentage": 6.0}}]}],
                 "positiveTopics": []}});
-        let rows = parse_topics(&body, "asin", "B0A");
+        let (rows, issues) = parse_topics(&body, "asin", "B0A");
+        assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!((r.sentiment, r.topic.as_str()), ("negative", "Leaks"));
@@ -389,7 +470,7 @@ mod tests {
             "topics": {"positiveTopics": [{"topic": "Cold",
                 "browseNodeMetrics": {"occurrencePercentage": {"allProducts": 24.0, "topTwentyFivePercentProducts": 30.0},
                                       "starRatingImpact": {"allProducts": 0.1, "topTwentyFivePercentProducts": 0.2}}}]}});
-        let rows = parse_topics(&body, "browse_node", "1");
+        let (rows, _) = parse_topics(&body, "browse_node", "1");
         assert_eq!(
             (rows[0].occurrence_pct, rows[0].top25_occurrence_pct),
             (Some(24.0), Some(30.0))
@@ -402,7 +483,7 @@ mod tests {
                  "browseNodeMetrics": {"occurrencePercentage": {"allProducts": 5.0}}},
                 {"dateRange": {"startDate": "2026-02-01T00:00:00Z", "endDate": "2026-02-28T00:00:00Z"},
                  "asinMetrics": {"occurrencePercentage": 12.0}}]}]}});
-        let t = parse_trends(&trends, "asin", "B0A");
+        let (t, _) = parse_trends(&trends, "asin", "B0A");
         assert_eq!(t.len(), 2);
         assert_eq!(
             (t[0].period_start.as_str(), t[0].occurrence_pct),
@@ -410,6 +491,37 @@ mod tests {
         );
         assert_eq!(t[0].browse_node_occurrence_pct, Some(5.0));
         assert_eq!(t[1].browse_node_occurrence_pct, None);
-        assert!(parse_topics(&json!({}), "asin", "B0A").is_empty());
+        let (none, issues) = parse_topics(&json!({}), "asin", "B0A");
+        assert!(
+            none.is_empty() && issues.is_empty(),
+            "no dateRange: no data"
+        );
+    }
+
+    #[test]
+    fn impossible_dates_are_skipped_and_named() {
+        // Amazon's own getItemReviewTrends example has a 2024-02-30.
+        let trends = json!({"asin": "B0A", "reviewTrends": {"negativeTopics": [{"topic": "Leaks", "trendMetrics": [
+            {"dateRange": {"startDate": "2024-03-01T00:00:00.000Z", "endDate": "2024-03-30T00:00:00.000Z"},
+             "asinMetrics": {"occurrencePercentage": 27.58}},
+            {"dateRange": {"startDate": "2024-02-01T00:00:00.000Z", "endDate": "2024-02-30T00:00:00.000Z"},
+             "asinMetrics": {"occurrencePercentage": 27.58}}]}]}});
+        let (t, issues) = parse_trends(&trends, "asin", "B0A");
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (t[0].period_start.as_str(), t[0].period_end.as_str()),
+            ("2024-03-01", "2024-03-30")
+        );
+        assert_eq!(
+            issues,
+            vec!["`reviewTrends.negativeTopics[].trendMetrics[].dateRange.endDate` \"2024-02-30T00:00:00.000Z\" is not a valid date; the month of topic \"Leaks\" skipped".to_string()]
+        );
+        for bad in ["2024-13-01", "0024-02-01", "2024-02-3", "garbage"] {
+            let body = json!({"dateRange": {"startDate": bad, "endDate": "2024-03-01"},
+                "topics": {"positiveTopics": [{"topic": "Cold"}]}});
+            let (rows, issues) = parse_topics(&body, "asin", "B0A");
+            assert!(rows.is_empty(), "{bad}");
+            assert!(issues[0].contains("`dateRange.startDate`"), "{issues:?}");
+        }
     }
 }

@@ -6,10 +6,17 @@
 //!
 //! Per ASIN: the featured offer (Buy Box) with its landed price and seller,
 //! whether it is ours (`accounts.seller_id`), our own offer's price and the
-//! glance-view share of the segments we win, and the lowest New FBA and FBM
-//! offers. Each request of a batch has its own status: a 404 (ASIN not in
-//! the marketplace) writes nothing; a 429/5xx is asked again once in a
-//! later batch.
+//! glance-view share of the segments we win, the lowest New FBA and FBM
+//! offers, and the competitive reference price. Each request of a batch has
+//! its own status: a 404 (ASIN not in the marketplace) writes nothing; a
+//! 429/5xx is asked again once in a later batch.
+//!
+//! Amazon's 2025 changes (changelog): segments' `customerMembership` may be
+//! `DEFAULT` besides `PRIME` and `NON_PRIME` (every segment's weight counts,
+//! whatever its membership), and `referencePrices` carry `CompetitivePrice`
+//! in every marketplace but JP, which alone still gets
+//! `CompetitivePriceThreshold` (no longer returned elsewhere since
+//! 2025-09-30).
 
 use std::collections::BTreeMap;
 
@@ -97,7 +104,7 @@ async fn fetch(
             json!({
                 "asin": a,
                 "marketplaceId": m.id,
-                "includedData": ["featuredBuyingOptions", "lowestPricedOffers"],
+                "includedData": ["featuredBuyingOptions", "lowestPricedOffers", "referencePrices"],
                 "lowestPricedOffersInputs": [{"itemCondition": "New", "offerType": "Consumer"}],
                 "method": "GET",
                 "uri": ITEM_URI,
@@ -159,6 +166,19 @@ fn landed(offer: &Value) -> Option<f64> {
     Some(((price + shipping) * 100.0).round() / 100.0)
 }
 
+/// The competitive reference price: `CompetitivePrice`, or in JP (where
+/// Amazon never introduced it) `CompetitivePriceThreshold`.
+fn competitive_price(b: &Value) -> Option<f64> {
+    let prices = b.get("referencePrices").and_then(Value::as_array)?;
+    let named = |name: &str| {
+        prices
+            .iter()
+            .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+            .and_then(|p| num(p.pointer("/price/amount")))
+    };
+    named("CompetitivePrice").or_else(|| named("CompetitivePriceThreshold"))
+}
+
 fn seller_of(offer: &Value) -> Option<&str> {
     offer.get("sellerId").and_then(Value::as_str)
 }
@@ -171,7 +191,8 @@ fn parse_summary(b: &Value, seller_id: Option<&str>) -> PriceRow {
         .unwrap_or_default()
         .to_string();
     // Featured offers of the New buying option, each with its summed
-    // glance-view weight over the segments it wins.
+    // glance-view weight over the segments it wins (PRIME, NON_PRIME and
+    // DEFAULT alike: together they make up the glance views).
     let featured: Option<Vec<(&Value, f64)>> = b
         .get("featuredBuyingOptions")
         .and_then(Value::as_array)
@@ -277,6 +298,7 @@ fn parse_summary(b: &Value, seller_id: Option<&str>) -> PriceRow {
             .get("lowestPricedOffers")
             .is_some()
             .then_some(offers.len() as i64),
+        competitive_price: competitive_price(b),
         raw_json: b.to_string(),
     }
 }
@@ -322,5 +344,45 @@ mod tests {
         // Without a seller id, ownership is unknown.
         let (rows, _) = parse_batch(&body, None);
         assert_eq!(rows[0].is_featured_offer_ours, None);
+        assert_eq!(r.competitive_price, None, "no reference prices asked");
+    }
+
+    #[test]
+    fn default_segments_count_and_the_competitive_price_is_read() {
+        // Amazon's 2025 shape: a DEFAULT membership segment, and
+        // CompetitivePrice instead of CompetitivePriceThreshold (not JP).
+        let mut win = offer("ME", 21.0, 0.0, "AFN");
+        win["featuredOfferSegments"] = json!([
+            {"customerMembership": "PRIME", "segmentDetails": {"glanceViewWeightPercentage": 40.0}},
+            {"customerMembership": "DEFAULT", "segmentDetails": {"glanceViewWeightPercentage": 20.0}}]);
+        let mut other = offer("COMP", 20.0, 0.0, "MFN");
+        other["featuredOfferSegments"] = json!([{"customerMembership": "NON_PRIME", "segmentDetails": {"glanceViewWeightPercentage": 40.0}}]);
+        let summary = |refs: Value| {
+            json!({"responses": [{"status": {"statusCode": 200}, "body": {"asin": "B0A", "marketplaceId": "M",
+                "featuredBuyingOptions": [{"buyingOptionType": "New", "segmentedFeaturedOffers": [other.clone(), win.clone()]}],
+                "referencePrices": refs}}]})
+        };
+        let (rows, _) = parse_batch(
+            &summary(json!([
+                {"name": "CompetitivePrice", "price": {"currencyCode": "USD", "amount": 19.5}},
+                {"name": "WasPrice", "price": {"currencyCode": "USD", "amount": 24.0}}])),
+            Some("ME"),
+        );
+        let r = &rows[0];
+        assert_eq!(
+            r.featured_offer_seller_id.as_deref(),
+            Some("ME"),
+            "60 % beats 40 %"
+        );
+        assert_eq!(r.our_featured_pct, Some(60.0));
+        assert_eq!(r.competitive_price, Some(19.5));
+        // JP still answers the threshold.
+        let (rows, _) = parse_batch(
+            &summary(
+                json!([{"name": "CompetitivePriceThreshold", "price": {"currencyCode": "JPY", "amount": 1980.0}}]),
+            ),
+            Some("ME"),
+        );
+        assert_eq!(rows[0].competitive_price, Some(1980.0));
     }
 }

@@ -18,7 +18,8 @@
 //! (`urlExpiresAt`); the download needs no auth and answers S3's XML errors.
 //!
 //! Faults: `ads_401` answers a status poll with the transient
-//! `401 {"message":"Unauthorized"}` real clients see; `ads_425` accepts the
+//! `401 {"message":"Unauthorized"}` real clients see (`ads_401=1`: every
+//! poll, a persistent authorisation failure); `ads_425` accepts the
 //! request but answers 425 naming the report it created (as when an earlier,
 //! throttled attempt got through); `ads_pending` keeps a report PENDING for
 //! [`LONG_PENDING`]; `truncate` cuts the gzip stream of a download.

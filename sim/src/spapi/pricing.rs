@@ -17,7 +17,18 @@
 //! - Segments: the featured-offer winner holds the `PRIME` segment with its
 //!   glance-view share; the runner-up (we, or the best other new offer) holds
 //!   `NON_PRIME` with the rest, so a client summing our segments' weights gets
-//!   the world's featured-offer share.
+//!   the world's featured-offer share. From 2025-08-06 (sim time) Amazon also
+//!   sends `DEFAULT`, "customers whose Prime membership status is unknown"
+//!   (changelog "Enum value changes for the getCompetitiveSummary
+//!   operation"): the winner's share is then split, [`DEFAULT_SHARE`] of it
+//!   in a `DEFAULT` segment and the rest in `PRIME`.
+//! - Reference prices (changelog "Product Pricing API v2022-05-01 returns new
+//!   competitive price and deprecates CompetitivePriceThreshold"):
+//!   `CompetitivePrice`, the lowest price of an equivalent item at another
+//!   reputable retailer, exists from 2025-06-25 in every marketplace but JP;
+//!   `CompetitivePriceThreshold` is returned only in JP from 2025-09-30.
+//!   Both carry the world's outside price (`competitive_price_threshold`);
+//!   `WasPrice` is always there.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -47,6 +58,23 @@ const INCLUDED_DATA: [&str; 4] = [
     "similarItems",
 ];
 const CONDITIONS: [&str; 5] = ["New", "Used", "Collectible", "Refurbished", "Club"];
+
+/// Japan, where `CompetitivePriceThreshold` stays and `CompetitivePrice`
+/// never came.
+const JP: &str = "A1VC38T7YXB528";
+/// `CompetitivePrice` is returned from this day on (outside JP).
+const COMPETITIVE_PRICE_FROM: (i32, u32, u32) = (2025, 6, 25);
+/// `CompetitivePriceThreshold` is no longer returned outside JP from this day.
+const THRESHOLD_UNTIL: (i32, u32, u32) = (2025, 9, 30);
+/// `customerMembership` `DEFAULT` is sent from this day on.
+const DEFAULT_MEMBERSHIP_FROM: (i32, u32, u32) = (2025, 8, 6);
+/// The part of the winner's glance-view share in its `DEFAULT` segment.
+pub const DEFAULT_SHARE: f64 = 0.1;
+
+/// Whether `now` is on or after the (UTC) day `ymd`.
+fn since(now: chrono::DateTime<chrono::Utc>, (y, m, d): (i32, u32, u32)) -> bool {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).is_some_and(|day| now.date_naive() >= day)
+}
 
 /// `POST /batches/products/pricing/2022-05-01/items/competitiveSummary`.
 pub fn routes() -> Router<AppState> {
@@ -429,7 +457,10 @@ fn answer(
         ..Default::default()
     };
     if wants("featuredBuyingOptions") {
-        body.featured_buying_options = Some(featured_buying_options(&cs));
+        body.featured_buying_options = Some(featured_buying_options(
+            &cs,
+            since(now, DEFAULT_MEMBERSHIP_FROM),
+        ));
     }
     if wants("lowestPricedOffers") {
         let inputs = if req.lowest_inputs.is_empty() {
@@ -465,14 +496,18 @@ fn answer(
             currency_code: cs.currency.clone(),
             amount,
         };
-        let mut prices = vec![ReferencePrice {
-            name: "CompetitivePriceThreshold".into(),
-            price: money(cs.competitive_price_threshold),
-        }];
-        if let Some(p) = cs.featured_price {
+        let jp = req.marketplace_id == JP;
+        let mut prices = Vec::new();
+        if jp || !since(now, THRESHOLD_UNTIL) {
+            prices.push(ReferencePrice {
+                name: "CompetitivePriceThreshold".into(),
+                price: money(cs.competitive_price_threshold),
+            });
+        }
+        if !jp && since(now, COMPETITIVE_PRICE_FROM) {
             prices.push(ReferencePrice {
                 name: "CompetitivePrice".into(),
-                price: money(p),
+                price: money(cs.competitive_price_threshold),
             });
         }
         prices.push(ReferencePrice {
@@ -529,9 +564,13 @@ fn offer(o: &WorldOffer, currency: &str) -> Offer {
     }
 }
 
-/// The featured offer per segment: the winner holds `PRIME` with its share,
-/// the runner-up `NON_PRIME` with the rest. Empty when no new offer exists.
-fn featured_buying_options(cs: &CompetitiveSummary) -> Vec<FeaturedBuyingOption> {
+/// The featured offer per segment: the winner holds `PRIME` with its share
+/// (split with `DEFAULT` when `with_default`), the runner-up `NON_PRIME`
+/// with the rest. Empty when no new offer exists.
+fn featured_buying_options(
+    cs: &CompetitiveSummary,
+    with_default: bool,
+) -> Vec<FeaturedBuyingOption> {
     let Some(winner_id) = &cs.featured_seller_id else {
         return Vec::new();
     };
@@ -561,9 +600,18 @@ fn featured_buying_options(cs: &CompetitiveSummary) -> Vec<FeaturedBuyingOption>
             glance_view_weight_percentage: weight,
         },
     };
+    let default_share = if with_default {
+        round2(winner_share * DEFAULT_SHARE)
+    } else {
+        0.0
+    };
+    let mut winner_segments = vec![segment("PRIME", round2(winner_share - default_share))];
+    if default_share > 0.0 {
+        winner_segments.push(segment("DEFAULT", default_share));
+    }
     let mut offers = vec![SegmentedFeaturedOffer {
         offer: offer(winner, &cs.currency),
-        featured_offer_segments: vec![segment("PRIME", winner_share)],
+        featured_offer_segments: winner_segments,
     }];
     if let Some(r) = runner_up {
         let rest = round2(100.0 - winner_share);
