@@ -223,7 +223,7 @@ mod tests {
                         (10, 'listings', 'a', '2026-03-03T00:00:00Z', NULL, 'running', 0, NULL);",
         )
         .unwrap();
-        let report = migrate(&mut conn, "mem").unwrap();
+        let report = run(&mut conn, "mem", &MIGRATIONS[..3]).unwrap();
         assert_eq!(report.applied, vec![(3, "job_runs_process")]);
         let rows: Vec<(i64, String, i64, Option<i64>)> = conn
             .prepare("SELECT id, status, row_count, pid FROM job_runs ORDER BY id")
