@@ -577,6 +577,25 @@ mod tests {
     }
 
     #[test]
+    fn a_line_longer_than_the_limit_is_an_error_not_a_buffer() {
+        let mut long = b"order-id\tsku\n1\tA\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        let mut r = Reader::new(&long[..], encoding_rs::WINDOWS_1252, COLS).unwrap();
+        assert!(r.next_record().unwrap().is_some());
+        let e = r.next_record().err().expect("an error");
+        assert!(
+            e.to_string().contains("line 3 is longer than 1024 KiB"),
+            "{e}"
+        );
+        let header = vec![0u8; MAX_LINE + 1];
+        let e = Reader::new(&header[..], encoding_rs::WINDOWS_1252, COLS).err();
+        assert!(e
+            .expect("an error")
+            .to_string()
+            .contains("line 1 is longer"));
+    }
+
+    #[test]
     fn empty_file_has_no_header_and_no_rows() {
         let (rows, r) = read(b"");
         assert!(rows.is_empty());

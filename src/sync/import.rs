@@ -395,6 +395,23 @@ impl Input<'_> {
         }
     }
 
+    /// A specification read after rows were stored for `m` (chosen
+    /// without it): an error when it names other marketplaces of the
+    /// account, unless `--marketplace` chose.
+    fn after_rows(&self, rows_first: bool, ids: &[String], m: &Marketplace) -> Result<(), String> {
+        let ours = |id: &String| self.mine.iter().any(|x| x.id == id);
+        if !rows_first || self.marketplace.is_some() || ids.iter().any(|i| i == m.id) {
+            return Ok(());
+        }
+        match ids.iter().find(|i| ours(i)) {
+            Some(other) => Err(format!(
+                "the document is for {other}, named after its rows, which were read as {}: name the marketplace with --marketplace",
+                m.id
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// A JSON document's `reportType`, when it names another.
     fn check_type(&self, named: Option<&str>) -> Result<(), String> {
         match named {
@@ -425,6 +442,9 @@ impl Input<'_> {
         let (mut days, mut parents, mut written) = (0usize, 0usize, 0u64);
         let mut before = None;
         let res = sales_traffic::read(input, encoding_rs::UTF_8, |part| {
+            // Rows already stored for a marketplace chosen without the
+            // specification (it came after them).
+            let rows_first = m.is_some();
             if let sales_traffic::Part::Spec(s) = &part {
                 self.check_type(s.report_type.as_deref())
                     .and_then(|()| s.check_daily())
@@ -446,18 +466,9 @@ impl Input<'_> {
                 }
             };
             match part {
-                sales_traffic::Part::Spec(s) => {
-                    // The specification after rows: they went to the
-                    // marketplace chosen without it.
-                    if !s.marketplace_ids.is_empty() && !s.marketplace_ids.iter().any(|i| i == m.id)
-                    {
-                        return Err(Stop::Wrong(format!(
-                            "the document is for {} but its rows came first and were read as {}: name the marketplace with --marketplace",
-                            s.marketplace_ids.join(", "),
-                            m.id
-                        )));
-                    }
-                }
+                sales_traffic::Part::Spec(s) => self
+                    .after_rows(rows_first, &s.marketplace_ids, m)
+                    .map_err(Stop::Wrong)?,
                 sales_traffic::Part::Day(d) => {
                     let scope = self.scope(m);
                     written += store::write_daily(&tx, &scope, std::slice::from_ref(&d))
@@ -544,15 +555,8 @@ impl Input<'_> {
                         .and_then(|()| s.check_weekly())
                         .map_err(Stop::Wrong)?;
                     if let Some(m) = m {
-                        if !s.marketplace_ids.is_empty()
-                            && !s.marketplace_ids.iter().any(|i| i == m.id)
-                        {
-                            return Err(Stop::Wrong(format!(
-                                "the document is for {} but its rows came first and were read as {}: name the marketplace with --marketplace",
-                                s.marketplace_ids.join(", "),
-                                m.id
-                            )));
-                        }
+                        self.after_rows(true, &s.marketplace_ids, m)
+                            .map_err(Stop::Wrong)?;
                     }
                     ids = s.marketplace_ids;
                 }

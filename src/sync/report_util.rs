@@ -814,6 +814,72 @@ mod tests {
         assert!(parsed.summary.unwrap().contains("3 malformed"));
     }
 
+    /// What [`stream_json`] hands out, as text.
+    fn pieces(input: &[u8], encoding: &'static Encoding) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        stream_json(input, encoding, "doc", &["a"], &["b"], |p| {
+            out.push(match p {
+                JsonPart::Element(k, v) => format!("{k}[] {v}"),
+                JsonPart::Member(k, v) => format!("{k} {v}"),
+            });
+            Ok::<_, ()>(())
+        })
+        .map_err(|e| match e {
+            JsonError::Parse(e) => e,
+            JsonError::Stop(()) => "stopped".into(),
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn json_documents_stream_an_element_at_a_time() {
+        let doc =
+            br#"{"z": [1, [2]], "a": [1, {"x": "\u00e9"}], "b": {"k": [1]}, "c": {"a": [9]}}"#;
+        assert_eq!(
+            pieces(doc, encoding_rs::UTF_8).unwrap(),
+            vec![r#"a[] 1"#, r#"a[] {"x":"é"}"#, r#"b {"k":[1]}"#]
+        );
+        // A streamed member of another shape reads as absent.
+        assert_eq!(
+            pieces(br#"{"a": {"x": 1}, "b": 2}"#, encoding_rs::UTF_8).unwrap(),
+            vec!["b 2"]
+        );
+        // Not an object, not JSON, cut short: said so, with where.
+        assert_eq!(
+            pieces(b" [1]", encoding_rs::UTF_8).unwrap_err(),
+            "doc is not a JSON object"
+        );
+        let cut = pieces(br#"{"a": [1, "#, encoding_rs::UTF_8).unwrap_err();
+        assert!(cut.contains("line 1 column"), "{cut}");
+        // A BOM, and a document in cp932 decoded as it is read.
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(r#"{"b": "水筒"}"#);
+        assert_eq!(
+            pieces(&sjis, encoding_rs::SHIFT_JIS).unwrap(),
+            vec![r#"b "水筒""#]
+        );
+        assert_eq!(
+            pieces(b"\xef\xbb\xbf{\"b\": 1}", encoding_rs::WINDOWS_1252).unwrap(),
+            vec!["b 1"]
+        );
+    }
+
+    #[test]
+    fn one_json_value_cannot_fill_memory() {
+        let long = format!(r#"{{"a": ["{}"]}}"#, "x".repeat(300 << 10));
+        let e = pieces(long.as_bytes(), encoding_rs::UTF_8).unwrap_err();
+        assert!(e.contains("longer than 256 KiB"), "{e}");
+        // Nesting that serde_json would skip with a byte per level.
+        let deep = format!(r#"{{"z": {}}}"#, "[".repeat(1 << 20));
+        let e = pieces(deep.as_bytes(), encoding_rs::UTF_8).unwrap_err();
+        assert!(e.contains("longer than 256 KiB"), "{e}");
+        // Many small elements are fine, however many.
+        let many = format!(r#"{{"a": [{}0]}}"#, "0,".repeat(1 << 20));
+        assert_eq!(
+            pieces(many.as_bytes(), encoding_rs::UTF_8).unwrap().len(),
+            (1 << 20) + 1
+        );
+    }
+
     #[test]
     fn days_and_date_params() {
         let us = crate::amazon::marketplace::lookup("US").unwrap();
