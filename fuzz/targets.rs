@@ -266,11 +266,8 @@ fn import_into(conn: &mut rusqlite::Connection, data: &[u8]) {
     // Flat files: a row per line; JSON: a day or an ASIN per object.
     let bound = lines(data).max(2 * objects(&text));
     for report_type in import::REPORT_TYPES {
-        // A window's ASINs that an earlier input stored and this one lacks
-        // are removed, and removals count as written.
-        let stored: i64 = conn
-            .query_row("SELECT COUNT(*) FROM sales_traffic_asin", [], |r| r.get(0))
-            .expect("a count");
+        // An import never removes a stored row.
+        let stored = import_rows(conn);
         match import::import_bytes(conn, "a", &us, None, report_type, data, now()) {
             Ok(r) => {
                 assert!(
@@ -279,20 +276,73 @@ fn import_into(conn: &mut rusqlite::Connection, data: &[u8]) {
                     r.rows
                 );
                 // Sales & traffic also records the window it covers.
-                let removable = if *report_type == sales_traffic::REPORT_TYPE {
-                    stored as usize
-                } else {
-                    0
-                };
+                assert!(r.written as usize <= r.rows + 1, "{report_type}: {r}");
+                // Only a sales & traffic window may hold no row (no ASIN had
+                // orders): anything else with no row is refused.
                 assert!(
-                    r.written as usize <= r.rows + 1 + removable,
-                    "{report_type}: {r}"
+                    r.rows > 0 || *report_type == sales_traffic::REPORT_TYPE,
+                    "{report_type}: stored nothing, said ok: {r}"
                 );
+                assert_eq!(r.new + r.changed, r.written, "{report_type}: {r}");
             }
-            Err(import::ImportError::Parse(e)) if e.contains("unreadable") => {}
-            Err(import::ImportError::Parse(e)) => check_json_err(report_type, &e),
+            Err(e @ import::ImportError::WrongFile { .. }) => {
+                let import::ImportError::WrongFile {
+                    ref problem,
+                    ref report_type,
+                    ..
+                } = e
+                else {
+                    unreachable!()
+                };
+                assert!(e.to_string().contains(report_type.as_str()), "{e}");
+                check_refusal(report_type, problem);
+            }
             Err(e) => panic!("{report_type}: import failed outside parsing: {e}"),
         }
+        let now_stored = import_rows(conn);
+        assert!(
+            now_stored.iter().zip(&stored).all(|(a, b)| a >= b),
+            "{report_type}: rows removed: {stored:?} -> {now_stored:?}"
+        );
+    }
+}
+
+/// Rows of each table `import` writes.
+fn import_rows(conn: &rusqlite::Connection) -> Vec<i64> {
+    [
+        "sales_traffic_daily",
+        "sales_traffic_asin",
+        "sales_traffic_windows",
+        "search_query_performance",
+        "inventory_planning",
+        "returns",
+        "seller_feedback",
+        "account_health_snapshots",
+    ]
+    .iter()
+    .map(|t| {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))
+            .expect("a count")
+    })
+    .collect()
+}
+
+/// Why `import` refused a file: it says what is wrong, and where when the
+/// document does not parse.
+fn check_refusal(report_type: &str, problem: &str) {
+    let known = [
+        "unreadable",
+        "missing columns: ",
+        "the file is empty",
+        "no rows",
+        "no valid row: ",
+        "reportSpecification names ",
+        "dateGranularity ",
+        "reportPeriod ",
+        "were read as ",
+    ];
+    if !known.iter().any(|k| problem.contains(k)) {
+        check_json_err(report_type, problem);
     }
 }
 

@@ -1,14 +1,22 @@
 //! The SP-API reports pipeline (Reports 2021-06-30) every report-based job
 //! uses: `createReport` → poll `getReport` → `getReportDocument` → download
-//! the pre-signed URL right away → gunzip → decode by charset → hand the
-//! bytes to the job's parser (REFERENCE §4 "Report lifecycle").
+//! the pre-signed URL right away (to a temporary file, as it arrives) →
+//! gunzip as a stream → hand the stream and its charset to the job's parser
+//! (REFERENCE §4 "Report lifecycle").
+//!
+//! # Memory
+//! No document is held in memory: the body goes to an unlinked temporary
+//! file, is inflated once to check it (CRC, size, charset sniff), and is
+//! read by the job through [`Document::stream`], a chunk at a time. Past
+//! `[sync] max_document_mib` decompressed bytes ([`TooLarge`]) the report
+//! fails, saying so: a gzip bomb costs a few chunks of memory and stops.
 //!
 //! # Using it
 //! ```text
 //! let req = ReportRequest::new("GET_SELLER_FEEDBACK_DATA", [mkt]).range(start, end);
 //! match reports::fetch(ctx, JobName::SellerFeedback, &req).await? {
 //!     ReportOutcome::Document(doc) => {
-//!         let rows = parse(doc.bytes(), doc.encoding());       // pure
+//!         let rows = doc.stream(|input| parse(input, doc.encoding()));  // pure
 //!         ctx.with_db(|c| { let tx = c.transaction()?;
 //!             upsert(&tx, rows)?; set_cursor(&tx, ..)?; reports::finish(&tx, &doc.handle)?;
 //!             Ok(tx.commit()?) })?;
@@ -88,7 +96,6 @@
 //! The budget lives in memory: after a restart Amazon's own bucket (and the
 //! limiter) is the guard for the first hour.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 use std::sync::{Mutex, OnceLock};
@@ -238,33 +245,30 @@ pub struct Handle {
 }
 
 /// A downloaded report document, kept as it came (gzip, when Amazon
-/// compressed it): a flat file of a million rows is about six times its
-/// gzip size, so the large jobs ([`Document::stream`]) never hold it
-/// decompressed, and the small ones decompress it when they read it.
+/// compressed it) in an unlinked temporary file: nothing of it is held in
+/// memory. Every job reads it through [`Document::stream`], which inflates
+/// it a chunk at a time under the `[sync] max_document_mib` ceiling, so a
+/// document of any size (or a gzip bomb) costs a few chunks of memory.
 #[derive(Debug, Clone)]
 pub struct Document {
     pub handle: Handle,
-    raw: Vec<u8>,
+    file: std::sync::Arc<std::fs::File>,
     gzip: bool,
     encoding: &'static Encoding,
+    /// Decompressed bytes the document may have.
+    max_bytes: u64,
 }
 
 impl Document {
-    /// The decompressed bytes, in [`Self::encoding`] (the whole document
-    /// in memory: for the small reports).
-    pub fn bytes(&self) -> Cow<'_, [u8]> {
-        if is_gzip(&self.raw, self.gzip) {
-            // The download checked that it decompresses.
-            Cow::Owned(decompress(&self.raw, true).unwrap_or_default())
-        } else {
-            Cow::Borrowed(&self.raw)
-        }
-    }
-
-    /// Hands `f` the decompressed document as a stream (see
-    /// [`gunzip_stream`]): what the large flat files are read through.
+    /// Hands `f` the decompressed document as a stream, from its start
+    /// (see [`gunzip_stream_capped`]). A document past the ceiling, a
+    /// broken gzip stream or a failing temporary file reaches `f` as an
+    /// I/O error from the reader.
     pub fn stream<T>(&self, f: impl FnOnce(&mut dyn BufRead) -> T) -> T {
-        gunzip_stream(self.raw.as_slice(), self.gzip, f)
+        match rewound(&self.file) {
+            Ok(file) => gunzip_stream_capped(file, self.gzip, self.max_bytes, f),
+            Err(e) => f(&mut Failing(Some(e))),
+        }
     }
 
     /// The charset the bytes are in: the download's `Content-Type`
@@ -273,14 +277,121 @@ impl Document {
     pub fn encoding(&self) -> &'static Encoding {
         self.encoding
     }
+}
 
-    /// The whole document as text (JSON reports; flat files stream through
-    /// `sync::flatfile` instead).
-    pub fn text(&self) -> String {
-        self.encoding
-            .decode_without_bom_handling(&self.bytes())
-            .0
-            .into_owned()
+/// A second handle on `file`, at its start.
+fn rewound(file: &std::fs::File) -> std::io::Result<std::fs::File> {
+    use std::io::Seek;
+    let mut f = file.try_clone()?;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    Ok(f)
+}
+
+/// A reader that fails with the error it holds (once; then it is empty).
+struct Failing(Option<std::io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
+impl BufRead for Failing {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(&[]),
+        }
+    }
+    fn consume(&mut self, _: usize) {}
+}
+
+/// An anonymous temporary file for a downloaded document: created 0600
+/// in the temporary directory and unlinked at once, so it goes when its
+/// last handle closes, even if the process is killed.
+fn spill_file() -> std::io::Result<std::fs::File> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".flywheel-report-{}-{n}", std::process::id()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(&path) {
+            Ok(f) => {
+                let _ = std::fs::remove_file(&path);
+                return Ok(f);
+            }
+            // Left by an earlier process of the same id: take the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < u64::MAX => {}
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create a temporary file in {}: {e}", dir.display()),
+                ))
+            }
+        }
+    }
+}
+
+/// The document was bigger than `[sync] max_document_mib` allows once
+/// decompressed (carried inside an `std::io::Error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the document is larger than {mib} MiB once decompressed (the [sync] max_document_mib ceiling); raise max_document_mib if the file is genuine")]
+pub struct TooLarge {
+    pub mib: u64,
+}
+
+impl TooLarge {
+    /// The ceiling error inside `e`, if that is what `e` is.
+    pub fn of(e: &std::io::Error) -> Option<&TooLarge> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<TooLarge>())
+    }
+}
+
+/// The decompressed-size ceiling of `[sync] max_document_mib`, bytes.
+pub fn max_document_bytes(mib: u64) -> u64 {
+    mib.saturating_mul(1 << 20)
+}
+
+/// A reader that fails with [`TooLarge`] once more than `max` bytes came
+/// through it.
+pub struct Capped<R> {
+    inner: R,
+    read: u64,
+    max: u64,
+}
+
+impl<R> Capped<R> {
+    pub fn new(inner: R, max: u64) -> Self {
+        Capped {
+            inner,
+            read: 0,
+            max,
+        }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.max {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                TooLarge {
+                    mib: self.max >> 20,
+                },
+            ));
+        }
+        Ok(n)
     }
 }
 
@@ -797,12 +908,31 @@ pub async fn fetch(
             Ok(d) => {
                 return Ok(ReportOutcome::Document(Document {
                     handle,
-                    raw: d.raw,
+                    file: std::sync::Arc::new(d.file),
                     gzip: d.gzip,
                     encoding: d.encoding,
+                    max_bytes: d.max_bytes,
                 }))
             }
             Err(DownloadError::Api(e)) => return Err(e.into()),
+            // Asking again gives the same document: the report fails (and
+            // is requested again after the FATAL backoff), saying why.
+            Err(DownloadError::TooLarge(e)) => {
+                return failed(
+                    ctx,
+                    &pace,
+                    &row,
+                    req,
+                    &format!("gave a document too large: {e}"),
+                );
+            }
+            Err(DownloadError::Local(m)) => {
+                return Err(JobError::Data(format!(
+                    "report {} ({}): {m}",
+                    row.report_id,
+                    describe(req)
+                )))
+            }
             Err(DownloadError::Body(m)) => {
                 tracing::debug!(report_id = %row.report_id, attempt, error = %m, "document download failed");
                 last_err = m;
@@ -841,7 +971,12 @@ fn failed(
 
 enum DownloadError {
     Api(ApiError),
+    /// The body could not be read whole (worth another download).
     Body(String),
+    /// Past `[sync] max_document_mib`.
+    TooLarge(TooLarge),
+    /// The temporary file failed (not Amazon's fault; not retried).
+    Local(String),
 }
 
 fn download_client(timeout: Duration) -> &'static reqwest::Client {
@@ -870,7 +1005,7 @@ async fn download(
     let info: ReportDocumentInfo = call_json(ctx.client, ep, &spec)
         .await
         .map_err(DownloadError::Api)?;
-    let resp = download_client(ctx.cfg.sync.request_timeout)
+    let mut resp = download_client(ctx.cfg.sync.request_timeout)
         .get(&info.url)
         .send()
         .await
@@ -886,34 +1021,67 @@ async fn download(
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let raw = resp
-        .bytes()
-        .await
-        .map_err(|e| DownloadError::Body(format!("body cut short: {}", e.without_url())))?;
     let gzip = info
         .compression_algorithm
         .as_deref()
         .is_some_and(|a| a.eq_ignore_ascii_case("GZIP"));
+    // The body goes to a temporary file as it arrives, never whole into
+    // memory. Compressed, it cannot be much larger than the ceiling.
+    let max_bytes = max_document_bytes(ctx.cfg.sync.max_document_mib);
+    let max_raw = max_bytes
+        .saturating_add(max_bytes >> 10)
+        .saturating_add(1 << 16);
+    let local = |e: std::io::Error| DownloadError::Local(format!("cannot keep the document: {e}"));
+    let mut file = spill_file().map_err(local)?;
+    let mut raw_len = 0u64;
+    {
+        let mut out = std::io::BufWriter::with_capacity(STREAM_CHUNK, &mut file);
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    raw_len += chunk.len() as u64;
+                    if raw_len > max_raw {
+                        return Err(DownloadError::TooLarge(TooLarge {
+                            mib: max_bytes >> 20,
+                        }));
+                    }
+                    std::io::Write::write_all(&mut out, &chunk).map_err(local)?;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(DownloadError::Body(format!(
+                        "body cut short: {}",
+                        e.without_url()
+                    )))
+                }
+            }
+        }
+        std::io::Write::flush(&mut out).map_err(local)?;
+    }
     // A body cut short arrives whole as far as HTTP knows: gunzip it once
     // into nothing (the CRC and length at its end are checked) so a broken
     // document is downloaded again now, not found half-read by the parser.
-    let (size, head) = inflated_size(&raw, gzip).map_err(DownloadError::Body)?;
+    let reader = BufReader::with_capacity(STREAM_CHUNK, rewound(&file).map_err(local)?);
+    let (size, head) = inflated_size(reader, gzip, max_bytes)?;
     let encoding = charset(content_type.as_deref(), marketplaces, &head);
     Ok(Downloaded {
-        raw: raw.to_vec(),
+        file,
         gzip,
         size,
         encoding,
+        max_bytes,
     })
 }
 
 /// A document as [`download`] got it.
 struct Downloaded {
-    raw: Vec<u8>,
+    /// The body as it came (gzip or not), in an unlinked temporary file.
+    file: std::fs::File,
     gzip: bool,
     /// Decompressed size, bytes.
     size: u64,
     encoding: &'static Encoding,
+    max_bytes: u64,
 }
 
 /// Whether `raw` is to be gunzipped: the document says GZIP and the bytes
@@ -924,17 +1092,24 @@ fn is_gzip(raw: &[u8], gzip: bool) -> bool {
 }
 
 /// The decompressed size of `raw` and its first bytes (for the charset
-/// sniff), without keeping the rest; an error for a broken gzip stream.
-fn inflated_size(raw: &[u8], gzip: bool) -> Result<(u64, Vec<u8>), String> {
+/// sniff), without keeping the rest; an error for a broken gzip stream
+/// and for a document past `max` bytes.
+fn inflated_size(
+    mut raw: impl BufRead,
+    gzip: bool,
+    max: u64,
+) -> Result<(u64, Vec<u8>), DownloadError> {
     const HEAD: usize = 4096;
-    if !is_gzip(raw, gzip) {
-        return Ok((raw.len() as u64, raw[..raw.len().min(HEAD)].to_vec()));
-    }
-    let mut gz = flate2::read::MultiGzDecoder::new(raw);
+    let is_gzip = gzip && raw.fill_buf().is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
+    let mut input: Box<dyn Read> = if is_gzip {
+        Box::new(Capped::new(flate2::read::MultiGzDecoder::new(raw), max))
+    } else {
+        Box::new(Capped::new(raw, max))
+    };
     let mut buf = vec![0u8; STREAM_CHUNK];
     let (mut size, mut head) = (0u64, Vec::new());
     loop {
-        match gz.read(&mut buf) {
+        match input.read(&mut buf) {
             Ok(0) => return Ok((size, head)),
             Ok(k) => {
                 if head.len() < HEAD {
@@ -944,13 +1119,23 @@ fn inflated_size(raw: &[u8], gzip: bool) -> Result<(u64, Vec<u8>), String> {
                 size += k as u64;
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot gunzip the document (truncated?): {e}")),
+            Err(e) => {
+                return Err(match TooLarge::of(&e) {
+                    Some(t) => DownloadError::TooLarge(t.clone()),
+                    None if is_gzip => {
+                        DownloadError::Body(format!("cannot gunzip the document (truncated?): {e}"))
+                    }
+                    None => DownloadError::Local(format!("cannot read the document back: {e}")),
+                })
+            }
         }
     }
 }
 
 /// Gunzips when the document says GZIP and the bytes are gzip (an HTTP
 /// layer honouring `Content-Encoding: gzip` may have done it already).
+/// The whole document in memory: for tests and the fuzz targets only; the
+/// jobs and `flywheel import` read through [`gunzip_stream_capped`].
 pub fn decompress(raw: &[u8], gzip: bool) -> Result<Vec<u8>, String> {
     if !is_gzip(raw, gzip) {
         return Ok(raw.to_vec());
@@ -983,16 +1168,31 @@ pub fn gunzip_stream<R: Read + Send, T>(
     gzip: bool,
     f: impl FnOnce(&mut dyn BufRead) -> T,
 ) -> T {
+    gunzip_stream_capped(raw, gzip, u64::MAX, f)
+}
+
+/// [`gunzip_stream`] under a ceiling: past `max` decompressed bytes the
+/// reader fails with [`TooLarge`] (find it with [`TooLarge::of`]), so a
+/// gzip bomb stops at the ceiling instead of running for hours.
+pub fn gunzip_stream_capped<R: Read + Send, T>(
+    raw: R,
+    gzip: bool,
+    max: u64,
+    f: impl FnOnce(&mut dyn BufRead) -> T,
+) -> T {
     let mut input = BufReader::with_capacity(STREAM_CHUNK, raw);
     let is_gzip = gzip && input.fill_buf().is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
     if !is_gzip {
-        return f(&mut input);
+        return f(&mut BufReader::with_capacity(
+            STREAM_CHUNK,
+            Capped::new(input, max),
+        ));
     }
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel(STREAM_DEPTH);
     let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(STREAM_DEPTH + 2);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut gz = flate2::read::MultiGzDecoder::new(input);
+            let mut gz = Capped::new(flate2::read::MultiGzDecoder::new(input), max);
             loop {
                 // A chunk the reader gave back, else a new one: at most
                 // STREAM_DEPTH + 2 exist at a time.
@@ -1012,6 +1212,7 @@ pub fn gunzip_stream<R: Read + Send, T>(
                     }
                 };
                 let msg = match read {
+                    Err(e) if TooLarge::of(&e).is_some() => Err(e),
                     Err(e) => Err(std::io::Error::new(
                         e.kind(),
                         format!("cannot gunzip the document (truncated?): {e}"),

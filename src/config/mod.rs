@@ -375,6 +375,10 @@ pub struct SyncSettings {
     pub max_report_wait: Duration,
     /// createReport calls per account per hour flywheel may spend (Amazon: 60).
     pub report_budget_per_hour: u32,
+    /// A report document (downloaded, or a file `flywheel import` reads)
+    /// larger than this once decompressed is refused: the guard against a
+    /// gzip bomb, which otherwise streams for hours.
+    pub max_document_mib: u64,
     #[serde(with = "duration")]
     pub request_timeout: Duration,
     /// Attempts per call on 429/5xx/timeouts before the job gives up.
@@ -401,6 +405,7 @@ impl Default for SyncSettings {
             attribution_days: 7,
             max_report_wait: Duration::from_secs(6 * 3600),
             report_budget_per_hour: 50,
+            max_document_mib: 4096,
             request_timeout: Duration::from_secs(60),
             max_attempts: 6,
             max_backoff: Duration::from_secs(120),

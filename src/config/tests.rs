@@ -137,6 +137,10 @@ fn each_mistake_is_named_with_its_key_and_line() {
             "16:1 sync.max_run_time: must be longer than 0s",
         ),
         (
+            "[sync]\nmax_document_mib = 0",
+            "16:1 sync.max_document_mib: must be 1-1048576 (MiB of a decompressed report document), found 0",
+        ),
+        (
             "[alerts]\nquiet_hours = \"22-7\"",
             "16:1 alerts.quiet_hours: quiet hours \"22-7\": \"22\" is not a time HH:MM",
         ),

@@ -591,6 +591,15 @@ fn check_sync(c: &Config, p: &mut Problems) {
             ),
         ));
     }
+    if s.max_document_mib == 0 || s.max_document_mib > 1 << 20 {
+        p.push((
+            "sync.max_document_mib".into(),
+            format!(
+                "must be 1-1048576 (MiB of a decompressed report document), found {}",
+                s.max_document_mib
+            ),
+        ));
+    }
     if s.sales_traffic_reread_days > 30 {
         p.push((
             "sync.sales_traffic_reread_days".into(),

@@ -179,35 +179,85 @@ pub fn stored_windows(
     Ok(rows)
 }
 
+/// What [`write_window`] does with ASINs stored for the window that the
+/// rows do not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absent {
+    /// Delete them: the rows are Amazon's complete, newest answer for the
+    /// window (the sync job re-reading a recent window).
+    Remove,
+    /// Keep them: the rows add to what is stored (`flywheel import` of a
+    /// file, which may be partial or older, never removes stored rows).
+    Keep,
+}
+
+/// What [`write_window`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WindowWritten {
+    /// Rows inserted, changed or removed (the window row among them).
+    pub written: u64,
+    /// ASIN rows removed ([`Absent::Remove`]).
+    pub removed: u64,
+    /// Stored ASIN rows the rows did not list, kept ([`Absent::Keep`]).
+    pub kept: u64,
+}
+
 /// Writes one per-ASIN window report: the window row (so an absent ASIN
 /// reads "no orders, sessions unknown" rather than "never fetched"), its
-/// ASIN rows, and removes ASINs an earlier read of the window had but this
-/// one does not. Returns rows inserted, changed or removed.
+/// ASIN rows, and, per `absent`, removes or keeps ASINs stored for the
+/// window that these rows do not list. The window's `asin_rows` counts the
+/// ASIN rows it holds afterwards.
 pub fn write_window(
     conn: &Connection,
     s: &Scope<'_>,
     start: NaiveDate,
     end: NaiveDate,
     rows: &[AsinWindowRow],
-) -> Result<u64, StoreError> {
+    absent: Absent,
+) -> Result<WindowWritten, StoreError> {
     let now = Value::Text(ts(s.now));
+    let seen: BTreeSet<&str> = rows.iter().map(|r| r.asin.as_str()).collect();
+    let stored: Vec<String> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT asin FROM sales_traffic_asin WHERE account = ?1 AND marketplace_id = ?2
+             AND window_start = ?3 AND window_end = ?4",
+        )?;
+        let v = stmt
+            .query_map(
+                params![s.account, s.marketplace_id, day(start), day(end)],
+                |r| r.get::<_, String>(0),
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        v
+    };
+    let others: Vec<&String> = stored
+        .iter()
+        .filter(|a| !seen.contains(a.as_str()))
+        .collect();
+    let asin_rows = match absent {
+        Absent::Remove => seen.len(),
+        Absent::Keep => seen.len() + others.len(),
+    };
     let mut key = scope_key(s);
     key.push(("window_start", day(start)));
     key.push(("window_end", day(end)));
-    let mut n = upsert(
-        conn,
-        "sales_traffic_windows",
-        &key,
-        &[("asin_rows", Value::Integer(rows.len() as i64))],
-        &[("fetched_at", now.clone())],
-        &[],
-    )?;
+    let mut out = WindowWritten {
+        written: upsert(
+            conn,
+            "sales_traffic_windows",
+            &key,
+            &[("asin_rows", Value::Integer(asin_rows as i64))],
+            &[("fetched_at", now.clone())],
+            &[],
+        )?,
+        ..WindowWritten::default()
+    };
     for r in rows {
         let mut key = scope_key(s);
         key.push(("asin", Value::Text(r.asin.clone())));
         key.push(("window_start", day(start)));
         key.push(("window_end", day(end)));
-        n += upsert(
+        out.written += upsert(
             conn,
             "sales_traffic_asin",
             &key,
@@ -226,28 +276,20 @@ pub fn write_window(
             &[],
         )?;
     }
-    let seen: BTreeSet<&str> = rows.iter().map(|r| r.asin.as_str()).collect();
-    let stored: Vec<String> = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT asin FROM sales_traffic_asin WHERE account = ?1 AND marketplace_id = ?2
-             AND window_start = ?3 AND window_end = ?4",
-        )?;
-        let v = stmt
-            .query_map(
-                params![s.account, s.marketplace_id, day(start), day(end)],
-                |r| r.get::<_, String>(0),
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
-        v
-    };
-    for asin in stored.iter().filter(|a| !seen.contains(a.as_str())) {
-        n += conn.execute(
-            "DELETE FROM sales_traffic_asin WHERE account = ?1 AND marketplace_id = ?2
-             AND window_start = ?3 AND window_end = ?4 AND asin = ?5",
-            params![s.account, s.marketplace_id, day(start), day(end), asin],
-        )? as u64;
+    match absent {
+        Absent::Keep => out.kept = others.len() as u64,
+        Absent::Remove => {
+            for asin in others {
+                out.removed += conn.execute(
+                    "DELETE FROM sales_traffic_asin WHERE account = ?1 AND marketplace_id = ?2
+                     AND window_start = ?3 AND window_end = ?4 AND asin = ?5",
+                    params![s.account, s.marketplace_id, day(start), day(end), asin],
+                )? as u64;
+            }
+            out.written += out.removed;
+        }
     }
-    Ok(n)
+    Ok(out)
 }
 
 /// Upserts days of the account's series. Returns rows inserted or changed.

@@ -34,44 +34,87 @@ fn rate(m: &Value, names: &[&str]) -> Option<f64> {
 /// Parses the document into one row per marketplace it mentions (in
 /// `accountStatuses` or `performanceMetrics`).
 pub fn parse(text: &str) -> Result<Vec<HealthRow>, String> {
-    let v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| format!("account health document is not JSON: {e}"))?;
-    if !v.is_object() {
-        return Err("account health document is not a JSON object".into());
-    }
-    let statuses: Vec<&Value> = v["accountStatuses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
-    let metrics: Vec<&Value> = v["performanceMetrics"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m.is_object())
-        .collect();
-    let mut ids: Vec<String> = Vec::new();
-    for x in statuses.iter().chain(metrics.iter()) {
-        if let Some(id) = jstr(x, &["marketplaceId"]) {
-            if !ids.contains(&id) {
-                ids.push(id);
+    read(text.as_bytes(), encoding_rs::UTF_8, |_| true).map(|d| d.rows)
+}
+
+/// What [`read`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Health {
+    /// `reportSpecification.reportType`, when the document has one.
+    pub report_type: Option<String>,
+    pub rows: Vec<HealthRow>,
+}
+
+/// [`parse`] from a stream in `encoding`, keeping the marketplaces `keep`
+/// accepts (Amazon lists every marketplace of the region): the document
+/// is read an element at a time, and only the first status and metrics
+/// block of each kept marketplace are held, so memory does not grow with
+/// the document.
+pub fn read(
+    input: impl std::io::BufRead,
+    encoding: &'static encoding_rs::Encoding,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Health, String> {
+    let mut report_type = None;
+    // Elements with their marketplaceId, first per id; ids in the order
+    // the old whole-document reading listed them (statuses, then metrics).
+    let mut statuses: Vec<(String, Value)> = Vec::new();
+    let mut metrics: Vec<(String, Value)> = Vec::new();
+    let (mut metrics_seen, mut lone): (usize, Option<Value>) = (0, None);
+    let res = ru::stream_json(
+        input,
+        encoding,
+        "account health document",
+        &["accountStatuses", "performanceMetrics"],
+        &["reportSpecification"],
+        |part| {
+            match part {
+                ru::JsonPart::Member(_, spec) => report_type = jstr(&spec, &["reportType"]),
+                ru::JsonPart::Element("accountStatuses", v) => {
+                    if let Some(id) = jstr(&v, &["marketplaceId"]) {
+                        if keep(&id) && !statuses.iter().any(|(i, _)| *i == id) {
+                            statuses.push((id, v));
+                        }
+                    }
+                }
+                ru::JsonPart::Element(_, v) if v.is_object() => {
+                    metrics_seen += 1;
+                    match jstr(&v, &["marketplaceId"]) {
+                        Some(id) if keep(&id) && !metrics.iter().any(|(i, _)| *i == id) => {
+                            metrics.push((id, v));
+                        }
+                        Some(_) => {}
+                        None if lone.is_none() => lone = Some(v),
+                        None => {}
+                    }
+                }
+                ru::JsonPart::Element(..) => {}
             }
+            Ok::<_, std::convert::Infallible>(())
+        },
+    );
+    match res {
+        Ok(()) => {}
+        Err(ru::JsonError::Parse(e)) => return Err(e),
+        Err(ru::JsonError::Stop(never)) => match never {},
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for (id, _) in statuses.iter().chain(metrics.iter()) {
+        if !ids.contains(id) {
+            ids.push(id.clone());
         }
     }
     // A document for one marketplace may leave marketplaceId out of its
     // metrics: the single metrics block belongs to the single status.
-    let lone_metrics =
-        (metrics.len() == 1 && jstr(metrics[0], &["marketplaceId"]).is_none()).then(|| metrics[0]);
+    let lone_metrics = if metrics_seen == 1 { lone } else { None };
     let mut rows = Vec::new();
     for id in ids {
-        let status = statuses
-            .iter()
-            .find(|s| jstr(s, &["marketplaceId"]).as_deref() == Some(id.as_str()));
+        let status = statuses.iter().find(|(i, _)| *i == id).map(|(_, v)| v);
         let m = metrics
             .iter()
-            .copied()
-            .find(|m| jstr(m, &["marketplaceId"]).as_deref() == Some(id.as_str()))
-            .or(lone_metrics);
+            .find(|(i, _)| *i == id)
+            .map(|(_, v)| v)
+            .or(lone_metrics.as_ref());
         let empty = json!({});
         let mm = m.unwrap_or(&empty);
         let odr = block(mm, &["orderDefectRate"]);
@@ -92,12 +135,46 @@ pub fn parse(text: &str) -> Result<Vec<HealthRow>, String> {
             on_time_delivery_rate: rate(mm, &["onTimeDeliveryRate"]),
             invoice_defect_rate: rate(mm, &["invoiceDefectRate"]),
             raw: json!({
-                "accountStatus": status.cloned().cloned(),
+                "accountStatus": status.cloned(),
                 "performanceMetrics": m.cloned(),
             }),
         });
     }
-    Ok(rows)
+    Ok(Health { report_type, rows })
+}
+
+/// The last day a row's figures cover: the latest `reportingDateTo` among
+/// its metrics (`2020-11-19T23:59Z` is 2020-11-19). A document downloaded
+/// by hand is dated by it, not by the day it is imported (Amazon's 2020
+/// example is 2020's health, not today's). `None` when no metric names
+/// its period.
+pub fn reporting_day(row: &HealthRow) -> Option<NaiveDate> {
+    fn walk(v: &Value, depth: usize, best: &mut Option<NaiveDate>) {
+        if depth > 8 {
+            return;
+        }
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    if k == "reportingDateTo" {
+                        let day = x
+                            .as_str()
+                            .and_then(|s| s.get(..10))
+                            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                            .filter(ru::is_plausible);
+                        *best = (*best).max(day);
+                    } else {
+                        walk(x, depth + 1, best);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, depth + 1, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    walk(&row.raw["performanceMetrics"], 0, &mut best);
+    best
 }
 
 /// Keeps the rows of the account's marketplaces (Amazon lists every
@@ -123,9 +200,10 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     let req = reports::ReportRequest::new(REPORT_TYPE, ids.iter().copied());
     let (rows, handle) = match ru::fetch(ctx, JOB, &req).await? {
         Fetched::Doc(d) => {
-            let rows = parse(&ru::doc_text(&d))
+            let rows = d
+                .stream(|input| read(input, d.encoding(), |_| true))
                 .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
-            (rows, d.handle)
+            (rows.rows, d.handle)
         }
         Fetched::NoData(h) => (Vec::new(), h),
         Fetched::Later(why) => return Ok(JobReport { rows: 0, note: why }),

@@ -72,6 +72,25 @@ pub fn fold(name: &str) -> String {
         .collect()
 }
 
+/// The folded names of a header line.
+pub fn header_names(line: &str) -> Vec<String> {
+    line.trim_end_matches(['\r', '\n'])
+        .split('\t')
+        .map(fold)
+        .collect()
+}
+
+/// Whether a header (as [`header_names`] gives it) has `column`, by its
+/// name or an alias.
+pub fn has_column(names: &[String], column: &Column) -> bool {
+    std::iter::once(column.name)
+        .chain(column.aliases.iter().copied())
+        .any(|n| {
+            let n = fold(n);
+            names.contains(&n)
+        })
+}
+
 /// A stream of rows of one flat file.
 pub struct Reader<R> {
     input: R,
@@ -103,6 +122,28 @@ pub struct Reader<R> {
 
 /// Issues kept in detail per file; the rest are only counted.
 pub const MAX_ISSUES: usize = 100;
+
+/// The longest line a flat file may have (Amazon's are a few KiB). A
+/// longer one is not a report: reading it whole would let a file without
+/// line breaks (a gzip bomb of zeros) fill memory.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Reads one line (with its `\n`) into `buf`, at most [`MAX_LINE`]
+/// bytes; `line` is its number, for the error. 0 at the end.
+fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, line: usize) -> std::io::Result<usize> {
+    use std::io::Read;
+    let n = input.take(MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
+    if buf.len() > MAX_LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "line {line} is longer than {} KiB: not a tab-separated report",
+                MAX_LINE >> 10
+            ),
+        ));
+    }
+    Ok(n)
+}
 
 /// One data row: spans of the reader's current line.
 pub struct Record<'r> {
@@ -269,7 +310,7 @@ impl<R: BufRead> Reader<R> {
         columns: &'static [Column],
     ) -> std::io::Result<Self> {
         let mut buf = Vec::new();
-        input.read_until(b'\n', &mut buf)?;
+        read_line(&mut input, &mut buf, 1)?;
         let mut header = String::new();
         decode_line(&buf, encoding, &mut header);
         let names: Vec<String> = if header.is_empty() {
@@ -324,6 +365,15 @@ impl<R: BufRead> Reader<R> {
         self.width > 0
     }
 
+    /// Wanted columns of `names` the header lacks.
+    pub fn lacks<'n>(&self, names: &[&'n str]) -> Vec<&'n str> {
+        names
+            .iter()
+            .copied()
+            .filter(|n| self.missing.contains(n))
+            .collect()
+    }
+
     /// Records a row the caller could not use.
     pub fn skip(&mut self, issue: Issue) {
         self.skipped += 1;
@@ -337,7 +387,7 @@ impl<R: BufRead> Reader<R> {
     pub fn next_record(&mut self) -> std::io::Result<Option<Record<'_>>> {
         loop {
             self.buf.clear();
-            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
+            if read_line(&mut self.input, &mut self.buf, self.line + 1)? == 0 {
                 return Ok(None);
             }
             self.line += 1;
@@ -524,6 +574,25 @@ mod tests {
             message: "x".into(),
         });
         assert_eq!(r.skipped, 2);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_an_error_not_a_buffer() {
+        let mut long = b"order-id\tsku\n1\tA\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        let mut r = Reader::new(&long[..], encoding_rs::WINDOWS_1252, COLS).unwrap();
+        assert!(r.next_record().unwrap().is_some());
+        let e = r.next_record().err().expect("an error");
+        assert!(
+            e.to_string().contains("line 3 is longer than 1024 KiB"),
+            "{e}"
+        );
+        let header = vec![0u8; MAX_LINE + 1];
+        let e = Reader::new(&header[..], encoding_rs::WINDOWS_1252, COLS).err();
+        assert!(e
+            .expect("an error")
+            .to_string()
+            .contains("line 1 is longer"));
     }
 
     #[test]

@@ -248,17 +248,22 @@ fn cells<'r>(
     })
 }
 
+/// The columns without which a file is not this report (what `flywheel
+/// import` requires): every generation has them, and a row without a SKU
+/// cannot be stored.
+pub const REQUIRED: &[&str] = &["sku", "available"];
+
 /// Parses the report; rows without a snapshot date are dated `today` (the
 /// marketplace day the report was read).
 pub fn parse(
-    bytes: &[u8],
+    input: impl std::io::BufRead,
     encoding: &'static Encoding,
     today: NaiveDate,
 ) -> Result<Parsed<PlanningRow>, String> {
     let plan = Plan::new();
     let mut extra = Vec::new();
     let mut last_date = (today, String::new());
-    ru::read_flat(bytes, encoding, &COLUMNS, |rec| {
+    ru::read_flat(input, encoding, &COLUMNS, |rec| {
         let row = cells(rec, today, &plan, &mut extra, &mut last_date)?;
         let values = row
             .cells
@@ -452,7 +457,12 @@ mod tests {
         set(&mut cells, "your-price", "19.99");
         set(&mut cells, "healthy-inventory-level", "12.0");
         let text = format!("{header}\n{}\n", cells.join("\t"));
-        let p = parse(&latin1(&text), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
+        let p = parse(
+            &latin1(&text)[..],
+            encoding_rs::WINDOWS_1252,
+            d("2026-03-03"),
+        )
+        .unwrap();
         assert!(p.issues.is_empty() && p.missing.is_empty(), "{p:?}");
         let r = &p.rows[0];
         assert_eq!(r.snapshot_date, d("2026-03-02"));

@@ -90,14 +90,14 @@ impl<T> Parsed<T> {
 /// with their line), mapping each record with `each`; a record `each`
 /// refuses is skipped with the issue it names.
 pub fn read_flat<T>(
-    bytes: &[u8],
+    input: impl std::io::BufRead,
     encoding: &'static Encoding,
     columns: &'static [Column],
     mut each: impl FnMut(&Record<'_>) -> Result<T, Issue>,
 ) -> Result<Parsed<T>, String> {
     let mut rows = Vec::new();
     let streamed = stream_flat(
-        bytes,
+        input,
         encoding,
         columns,
         |rec| Ok::<_, String>(each(rec).map(|t| rows.push(t))),
@@ -122,6 +122,27 @@ pub struct Streamed {
     pub skipped: u64,
     pub missing: Vec<&'static str>,
     pub summary: Option<String>,
+}
+
+impl Streamed {
+    /// [`Parsed::optional`]: forgets that optional columns are missing.
+    pub fn optional(self, columns: &[&str]) -> Self {
+        let p = Parsed::<()> {
+            rows: Vec::new(),
+            issues: self.issues,
+            skipped: self.skipped,
+            missing: self.missing,
+            summary: None,
+        }
+        .optional(columns);
+        Streamed {
+            rows: self.rows,
+            issues: p.issues,
+            skipped: p.skipped,
+            missing: p.missing,
+            summary: p.summary,
+        }
+    }
 }
 
 /// Why a streamed report stopped before its end.
@@ -273,6 +294,338 @@ pub fn parse_num(v: &str) -> Option<f64> {
 }
 
 // ---------------------------------------------------------------------------
+// JSON documents, streamed
+
+/// The longest single value of a JSON report held in memory at once: an
+/// element of a streamed array, or a wanted top-level member. Amazon's are
+/// a few KiB; a longer one makes the document unreadable, so no single
+/// value (a string, a deeply nested array) can fill memory.
+pub const MAX_JSON_VALUE: u64 = 256 << 10;
+
+/// A piece of a JSON report, as [`stream_json`] hands it out.
+#[derive(Debug)]
+pub enum JsonPart<'k> {
+    /// An element of the top-level array `key`.
+    Element(&'k str, serde_json::Value),
+    /// The wanted top-level member `key`, whole.
+    Member(&'k str, serde_json::Value),
+}
+
+/// Why [`stream_json`] stopped.
+#[derive(Debug)]
+pub enum JsonError<E> {
+    /// Not JSON, not an object, a value past [`MAX_JSON_VALUE`], or the
+    /// input failed (a broken gzip stream, the size ceiling): what and
+    /// where, starting with `what`.
+    Parse(String),
+    /// The caller's `each` stopped it.
+    Stop(E),
+}
+
+/// Reads a JSON report (one object) from `input` a piece at a time, in
+/// bounded memory whatever its size: each element of the top-level arrays
+/// named in `arrays` and each top-level member named in `members` (whole)
+/// go to `each` in document order; everything else is skipped a value at a
+/// time. A named array that is not an array reads as absent (lenient, like
+/// the field readers below). `input` is decoded from `encoding` to UTF-8 as
+/// it is read (a BOM picks the charset, malformed bytes read as U+FFFD).
+/// `what` names the document in errors ("sales & traffic document").
+pub fn stream_json<E>(
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+    what: &str,
+    arrays: &[&'static str],
+    members: &[&'static str],
+    mut each: impl FnMut(JsonPart<'_>) -> Result<(), E>,
+) -> Result<(), JsonError<E>> {
+    use serde::de::DeserializeSeed;
+    use std::io::BufRead;
+    let mut text = Utf8::new(input, encoding);
+    // What is not an object is said so, not "invalid type" at a column.
+    loop {
+        let buf = text
+            .fill_buf()
+            .map_err(|e| JsonError::Parse(unreadable(what, &e)))?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) if buf[i] == b'{' => break,
+            Some(_) => return Err(JsonError::Parse(format!("{what} is not a JSON object"))),
+            None if buf.is_empty() => break,
+            None => {
+                let n = buf.len();
+                text.consume(n);
+            }
+        }
+    }
+    let used = std::cell::Cell::new(0);
+    let mut stop = None;
+    // serde_json reads a byte at a time: std's BufReader serves those from
+    // its buffer, and the budget counts what it pulls, a small chunk at a
+    // time (so the count runs at most one chunk ahead of the parser).
+    let reader = std::io::BufReader::with_capacity(
+        8 << 10,
+        Budget {
+            inner: text,
+            used: &used,
+        },
+    );
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let top = Top {
+        arrays,
+        members,
+        each: &mut each,
+        used: &used,
+        stop: &mut stop,
+    };
+    let res = top.deserialize(&mut de).and_then(|()| de.end());
+    match (res, stop) {
+        (_, Some(e)) => Err(JsonError::Stop(e)),
+        (Ok(()), None) => Ok(()),
+        (Err(e), None) if e.is_io() => {
+            let io = std::io::Error::from(e);
+            Err(JsonError::Parse(unreadable(what, &io)))
+        }
+        (Err(e), None) => Err(JsonError::Parse(format!("{what} is not JSON: {e}"))),
+    }
+}
+
+fn unreadable(what: &str, e: &std::io::Error) -> String {
+    format!("unreadable {what}: {e}")
+}
+
+/// `input` in `encoding`, decoded to UTF-8 as it is read, a chunk at a
+/// time (`encoding_rs`'s streaming decoder: cp932 and Windows-1252 as well
+/// as UTF-8).
+struct Utf8<R> {
+    input: R,
+    decoder: encoding_rs::Decoder,
+    out: Vec<u8>,
+    pos: usize,
+    len: usize,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> Utf8<R> {
+    fn new(input: R, encoding: &'static Encoding) -> Self {
+        Utf8 {
+            input,
+            // With BOM sniffing, as `Encoding::decode` does.
+            decoder: encoding.new_decoder(),
+            out: vec![0; 64 << 10],
+            pos: 0,
+            len: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Utf8<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos >= self.len && !self.done {
+            let src = self.input.fill_buf()?;
+            let last = src.is_empty();
+            let (result, read, written, _) = self.decoder.decode_to_utf8(src, &mut self.out, last);
+            self.input.consume(read);
+            (self.pos, self.len) = (0, written);
+            if last && result == encoding_rs::CoderResult::InputEmpty {
+                self.done = true;
+            }
+        }
+        Ok(&self.out[self.pos..self.len])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.len);
+    }
+}
+
+impl<R: std::io::BufRead> std::io::Read for Utf8<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::BufRead;
+        let have = self.fill_buf()?;
+        let n = have.len().min(buf.len());
+        buf[..n].copy_from_slice(&have[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// Counts the bytes read since the parser last reset `used` (at each
+/// element and member) and fails past [`MAX_JSON_VALUE`].
+struct Budget<'u, R> {
+    inner: R,
+    used: &'u std::cell::Cell<u64>,
+}
+
+impl<R: std::io::BufRead> std::io::Read for Budget<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let have = self.inner.fill_buf()?;
+        let n = have.len().min(buf.len());
+        buf[..n].copy_from_slice(&have[..n]);
+        self.inner.consume(n);
+        self.used.set(self.used.get() + n as u64);
+        if self.used.get() > MAX_JSON_VALUE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a single value is longer than {} KiB: not a report document",
+                    MAX_JSON_VALUE >> 10
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// The error a visitor returns when `each` stopped the stream (the
+/// caller's error waits in `stop`).
+const STOPPED: &str = "stopped by the reader";
+
+/// The top-level object of [`stream_json`].
+struct Top<'a, F, E> {
+    arrays: &'a [&'static str],
+    members: &'a [&'static str],
+    each: &'a mut F,
+    used: &'a std::cell::Cell<u64>,
+    stop: &'a mut Option<E>,
+}
+
+impl<'de, F, E> serde::de::DeserializeSeed<'de> for Top<'_, F, E>
+where
+    F: FnMut(JsonPart<'_>) -> Result<(), E>,
+{
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F, E> serde::de::Visitor<'de> for Top<'_, F, E>
+where
+    F: FnMut(JsonPart<'_>) -> Result<(), E>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        loop {
+            self.used.set(0);
+            let Some(key) = map.next_key::<String>()? else {
+                return Ok(());
+            };
+            self.used.set(0);
+            if let Some(k) = self.arrays.iter().find(|a| **a == key) {
+                map.next_value_seed(Elements {
+                    key: Some(k),
+                    each: &mut *self.each,
+                    used: self.used,
+                    stop: &mut *self.stop,
+                })?;
+            } else if let Some(k) = self.members.iter().find(|m| **m == key) {
+                let v: serde_json::Value = map.next_value()?;
+                self.used.set(0);
+                if let Err(e) = (self.each)(JsonPart::Member(k, v)) {
+                    *self.stop = Some(e);
+                    return Err(A::Error::custom(STOPPED));
+                }
+            } else {
+                // Skipped a value at a time too: an unknown array may be long.
+                map.next_value_seed(Elements::<F, E> {
+                    key: None,
+                    each: &mut *self.each,
+                    used: self.used,
+                    stop: &mut *self.stop,
+                })?;
+            }
+        }
+    }
+}
+
+/// A top-level member read a value at a time: a streamed array's elements
+/// go to `each` (`key` set), an unwanted member's are skipped.
+struct Elements<'a, F, E> {
+    key: Option<&'static str>,
+    each: &'a mut F,
+    used: &'a std::cell::Cell<u64>,
+    stop: &'a mut Option<E>,
+}
+
+impl<'de, F, E> serde::de::DeserializeSeed<'de> for Elements<'_, F, E>
+where
+    F: FnMut(JsonPart<'_>) -> Result<(), E>,
+{
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, F, E> serde::de::Visitor<'de> for Elements<'_, F, E>
+where
+    F: FnMut(JsonPart<'_>) -> Result<(), E>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        loop {
+            self.used.set(0);
+            let Some(key) = self.key else {
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                    return Ok(());
+                }
+                continue;
+            };
+            let Some(v) = seq.next_element::<serde_json::Value>()? else {
+                return Ok(());
+            };
+            self.used.set(0);
+            if let Err(e) = (self.each)(JsonPart::Element(key, v)) {
+                *self.stop = Some(e);
+                return Err(A::Error::custom(STOPPED));
+            }
+        }
+    }
+
+    // A member of another shape reads as absent: skipped an entry at a time.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        loop {
+            self.used.set(0);
+            let Some(serde::de::IgnoredAny) = map.next_key()? else {
+                return Ok(());
+            };
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+    }
+
+    fn visit_bool<Er>(self, _: bool) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_i64<Er>(self, _: i64) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_u64<Er>(self, _: u64) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_f64<Er>(self, _: f64) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_str<Er>(self, _: &str) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_unit<Er>(self) -> Result<(), Er> {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
 // JSON helpers (lenient: a block or field of the wrong shape reads as absent)
 
 pub(crate) fn jnum(v: &serde_json::Value, path: &[&str]) -> Option<f64> {
@@ -306,6 +659,24 @@ pub(crate) fn jstr(v: &serde_json::Value, path: &[&str]) -> Option<String> {
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The strings of an array (other elements skipped; none if not an array).
+pub(crate) fn jstrs(v: &serde_json::Value, path: &[&str]) -> Vec<String> {
+    let mut cur = v;
+    for k in path {
+        match cur.get(k) {
+            Some(x) => cur = x,
+            None => return Vec::new(),
+        }
+    }
+    cur.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A date written `YYYY-MM-DD` or with a time after it.
@@ -345,12 +716,6 @@ pub(crate) async fn fetch(
         ReportOutcome::Deferred { reason } => Fetched::Later(reason),
         ReportOutcome::Failed { reason, .. } => Fetched::Failed(reason),
     })
-}
-
-/// The text of a document: JSON as UTF-8 (or what the download declared),
-/// flat files in their charset (ISO-8859-1 unless told otherwise).
-pub(crate) fn doc_text(doc: &Document) -> String {
-    doc.text()
 }
 
 /// What a job run did across its reports: rows written, notes, failures.
@@ -447,6 +812,72 @@ mod tests {
         assert_eq!(parsed.skipped, 3);
         assert_eq!(parsed.issues[2].column.as_deref(), Some("a"));
         assert!(parsed.summary.unwrap().contains("3 malformed"));
+    }
+
+    /// What [`stream_json`] hands out, as text.
+    fn pieces(input: &[u8], encoding: &'static Encoding) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        stream_json(input, encoding, "doc", &["a"], &["b"], |p| {
+            out.push(match p {
+                JsonPart::Element(k, v) => format!("{k}[] {v}"),
+                JsonPart::Member(k, v) => format!("{k} {v}"),
+            });
+            Ok::<_, ()>(())
+        })
+        .map_err(|e| match e {
+            JsonError::Parse(e) => e,
+            JsonError::Stop(()) => "stopped".into(),
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn json_documents_stream_an_element_at_a_time() {
+        let doc =
+            br#"{"z": [1, [2]], "a": [1, {"x": "\u00e9"}], "b": {"k": [1]}, "c": {"a": [9]}}"#;
+        assert_eq!(
+            pieces(doc, encoding_rs::UTF_8).unwrap(),
+            vec![r#"a[] 1"#, r#"a[] {"x":"é"}"#, r#"b {"k":[1]}"#]
+        );
+        // A streamed member of another shape reads as absent.
+        assert_eq!(
+            pieces(br#"{"a": {"x": 1}, "b": 2}"#, encoding_rs::UTF_8).unwrap(),
+            vec!["b 2"]
+        );
+        // Not an object, not JSON, cut short: said so, with where.
+        assert_eq!(
+            pieces(b" [1]", encoding_rs::UTF_8).unwrap_err(),
+            "doc is not a JSON object"
+        );
+        let cut = pieces(br#"{"a": [1, "#, encoding_rs::UTF_8).unwrap_err();
+        assert!(cut.contains("line 1 column"), "{cut}");
+        // A BOM, and a document in cp932 decoded as it is read.
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(r#"{"b": "水筒"}"#);
+        assert_eq!(
+            pieces(&sjis, encoding_rs::SHIFT_JIS).unwrap(),
+            vec![r#"b "水筒""#]
+        );
+        assert_eq!(
+            pieces(b"\xef\xbb\xbf{\"b\": 1}", encoding_rs::WINDOWS_1252).unwrap(),
+            vec!["b 1"]
+        );
+    }
+
+    #[test]
+    fn one_json_value_cannot_fill_memory() {
+        let long = format!(r#"{{"a": ["{}"]}}"#, "x".repeat(300 << 10));
+        let e = pieces(long.as_bytes(), encoding_rs::UTF_8).unwrap_err();
+        assert!(e.contains("longer than 256 KiB"), "{e}");
+        // Nesting that serde_json would skip with a byte per level.
+        let deep = format!(r#"{{"z": {}}}"#, "[".repeat(1 << 20));
+        let e = pieces(deep.as_bytes(), encoding_rs::UTF_8).unwrap_err();
+        assert!(e.contains("longer than 256 KiB"), "{e}");
+        // Many small elements are fine, however many.
+        let many = format!(r#"{{"a": [{}0]}}"#, "0,".repeat(1 << 20));
+        assert_eq!(
+            pieces(many.as_bytes(), encoding_rs::UTF_8).unwrap().len(),
+            (1 << 20) + 1
+        );
     }
 
     #[test]

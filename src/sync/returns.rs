@@ -196,16 +196,24 @@ fn mfn_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
     })
 }
 
-/// Parses either returns report (`report_type` picks the columns).
+/// The columns without which an FBA return cannot be stored (what
+/// `flywheel import` requires of a file of this type).
+pub const FBA_REQUIRED: &[&str] = &["return-date", "order-id", "sku"];
+/// The same for an MFN return.
+pub const MFN_REQUIRED: &[&str] = &["Order ID", "Return request date", "Merchant SKU"];
+
+/// Parses either returns report (`report_type` picks the columns). Rows
+/// are read a line at a time; the returns are held (one per return, two
+/// lines of one return added up) until the end.
 pub fn parse(
     report_type: &str,
-    bytes: &[u8],
+    input: impl std::io::BufRead,
     encoding: &'static Encoding,
     m: &Marketplace,
 ) -> Result<Parsed<ReturnRow>, String> {
     let mut p = match report_type {
-        FBA_REPORT_TYPE => ru::read_flat(bytes, encoding, &FBA_COLUMNS, |r| fba_row(r, m))?,
-        MFN_REPORT_TYPE => ru::read_flat(bytes, encoding, &MFN_COLUMNS, |r| mfn_row(r, m))?,
+        FBA_REPORT_TYPE => ru::read_flat(input, encoding, &FBA_COLUMNS, |r| fba_row(r, m))?,
+        MFN_REPORT_TYPE => ru::read_flat(input, encoding, &MFN_COLUMNS, |r| mfn_row(r, m))?,
         other => return Err(format!("{other} is not a returns report")),
     };
     p.rows = merge(std::mem::take(&mut p.rows));
@@ -251,7 +259,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             );
             let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
                 Fetched::Doc(d) => {
-                    let p = parse(report_type, &d.bytes(), d.encoding(), m).map_err(|e| {
+                    let p = d.stream(|input| parse(report_type, input, d.encoding(), m));
+                    let p = p.map_err(|e| {
                         JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
                     })?;
                     (p, d.handle)
@@ -340,7 +349,7 @@ mod tests {
                     Unit returned to inventory\tLPN1\t\n\
                     2026-02-11T09:00:00+00:00\t111-2\tS-2\tB0B\tX0B\tx\t1\tPHX7\tDEFECTIVE\tDEFECTIVE\tReimbursed\t\tbroken\n";
         let bytes = encoding_rs::WINDOWS_1252.encode(text).0.into_owned();
-        let p = parse(FBA_REPORT_TYPE, &bytes, encoding_rs::WINDOWS_1252, us()).unwrap();
+        let p = parse(FBA_REPORT_TYPE, &bytes[..], encoding_rs::WINDOWS_1252, us()).unwrap();
         assert_eq!(p.rows.len(), 2);
         let a = &p.rows[0];
         assert_eq!(
@@ -404,6 +413,6 @@ mod tests {
                 (5, Some("Amazon RMA ID")),
             ]
         );
-        assert!(parse("GET_X", b"", encoding_rs::UTF_8, us()).is_err());
+        assert!(parse("GET_X", &b""[..], encoding_rs::UTF_8, us()).is_err());
     }
 }

@@ -28,7 +28,7 @@ use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
 use crate::amazon::reports::{self, ReportRequest};
 use crate::store::jobs;
-use crate::store::seller_reports::{self as store, AsinWindowRow, DailyRow, Scope};
+use crate::store::seller_reports::{self as store, Absent, AsinWindowRow, DailyRow, Scope};
 
 pub const REPORT_TYPE: &str = "GET_SALES_AND_TRAFFIC_REPORT";
 const JOB: JobName = JobName::SalesTraffic;
@@ -47,6 +47,8 @@ pub struct SalesTraffic {
     pub end: Option<NaiveDate>,
     pub marketplace_ids: Vec<String>,
     pub asin_granularity: Option<String>,
+    /// `reportOptions.dateGranularity` (DAY when absent, Amazon's default).
+    pub date_granularity: Option<String>,
     pub days: Vec<DailyRow>,
     /// Child ASINs (rows of one child, e.g. per SKU, added up).
     pub asins: Vec<AsinWindowRow>,
@@ -54,85 +56,143 @@ pub struct SalesTraffic {
     pub skipped_parent_rows: usize,
 }
 
-/// Parses the document leniently: a missing block or field is `None`, an
-/// unparseable document is an error.
-pub fn parse(text: &str) -> Result<SalesTraffic, String> {
-    let v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| format!("sales & traffic document is not JSON: {e}"))?;
-    if !v.is_object() {
-        return Err("sales & traffic document is not a JSON object".into());
+/// A document's `reportSpecification`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Spec {
+    pub report_type: Option<String>,
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+    pub marketplace_ids: Vec<String>,
+    pub asin_granularity: Option<String>,
+    pub date_granularity: Option<String>,
+}
+
+impl Spec {
+    fn of(v: &Value) -> Spec {
+        Spec {
+            report_type: jstr(v, &["reportType"]),
+            start: jdate(v, &["dataStartTime"]),
+            end: jdate(v, &["dataEndTime"]),
+            marketplace_ids: ru::jstrs(v, &["marketplaceIds"]),
+            asin_granularity: jstr(v, &["reportOptions", "asinGranularity"]),
+            date_granularity: jstr(v, &["reportOptions", "dateGranularity"]),
+        }
     }
-    let spec = &v["reportSpecification"];
-    let mut out = SalesTraffic {
-        start: jdate(spec, &["dataStartTime"]),
-        end: jdate(spec, &["dataEndTime"]),
-        marketplace_ids: spec["marketplaceIds"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        asin_granularity: jstr(spec, &["reportOptions", "asinGranularity"]),
-        ..SalesTraffic::default()
-    };
-    for d in v["salesAndTrafficByDate"].as_array().into_iter().flatten() {
-        let Some(date) = jdate(d, &["date"]) else {
-            continue;
-        };
-        let s = &d["salesByDate"];
-        let t = &d["trafficByDate"];
-        out.days.push(DailyRow {
-            date,
-            sessions: jint(t, &["sessions"]),
-            page_views: jint(t, &["pageViews"]),
-            buy_box_pct: jnum(t, &["buyBoxPercentage"]),
-            unit_session_pct: jnum(t, &["unitSessionPercentage"]),
-            order_item_session_pct: jnum(t, &["orderItemSessionPercentage"]),
-            units_ordered: jint(s, &["unitsOrdered"]),
-            total_order_items: jint(s, &["totalOrderItems"]),
-            ordered_product_sales: jnum(s, &["orderedProductSales"]),
-            units_shipped: jint(s, &["unitsShipped"]),
-            orders_shipped: jint(s, &["ordersShipped"]),
-            shipped_product_sales: jnum(s, &["shippedProductSales"]),
-            units_refunded: jint(s, &["unitsRefunded"]),
-            refund_rate: jnum(s, &["refundRate"]),
-            claims_granted: jint(s, &["claimsGranted"]),
-            claims_amount: jnum(s, &["claimsAmount"]),
-            feedback_received: jint(t, &["feedbackReceived"]),
-            negative_feedback_received: jint(t, &["negativeFeedbackReceived"]),
-            received_negative_feedback_rate: jnum(t, &["receivedNegativeFeedbackRate"]),
-            currency: jstr(s, &["orderedProductSales", "currencyCode"]),
-        });
+
+    /// Whether the rows by date are days. WEEK and MONTH documents list a
+    /// week's or a month's figures under one `date`: stored as that day
+    /// they would read as one day's (a week's sessions as a day's).
+    pub fn check_daily(&self) -> Result<(), String> {
+        match self.date_granularity.as_deref() {
+            None => Ok(()),
+            Some(g) if g.eq_ignore_ascii_case("DAY") => Ok(()),
+            Some(g) => Err(format!(
+                "the document's dateGranularity {g}: flywheel stores days only; download the report with dateGranularity DAY"
+            )),
+        }
     }
-    let mut by_child: BTreeMap<String, (AsinWindowRow, f64)> = BTreeMap::new();
-    for a in v["salesAndTrafficByAsin"].as_array().into_iter().flatten() {
-        let Some(child) = jstr(a, &["childAsin"]) else {
-            out.skipped_parent_rows += 1;
-            continue;
-        };
-        let s = &a["salesByAsin"];
-        let t = &a["trafficByAsin"];
-        let row = AsinWindowRow {
-            asin: child.clone(),
-            parent_asin: jstr(a, &["parentAsin"]),
-            sessions: jint(t, &["sessions"]),
-            page_views: jint(t, &["pageViews"]),
-            buy_box_pct: jnum(t, &["buyBoxPercentage"]),
-            unit_session_pct: jnum(t, &["unitSessionPercentage"]),
-            units_ordered: jint(s, &["unitsOrdered"]),
-            total_order_items: jint(s, &["totalOrderItems"]),
-            ordered_product_sales: jnum(s, &["orderedProductSales"]),
-            currency: jstr(s, &["orderedProductSales", "currencyCode"]),
-        };
+}
+
+/// A piece of a sales & traffic document, in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Spec(Spec),
+    Day(DailyRow),
+    /// A by-ASIN row (one per SKU at SKU granularity: see [`ByChild`]).
+    Asin(AsinWindowRow),
+    /// A by-ASIN row without a `childAsin` (PARENT granularity).
+    ParentRow,
+}
+
+/// Reads the document from `input` a piece at a time ([`ru::stream_json`]:
+/// memory does not grow with it), leniently: a missing block or field is
+/// `None`, a day without a date is skipped; an unparseable document is an
+/// error.
+pub fn read<E>(
+    input: impl std::io::BufRead,
+    encoding: &'static encoding_rs::Encoding,
+    mut each: impl FnMut(Part) -> Result<(), E>,
+) -> Result<(), ru::JsonError<E>> {
+    ru::stream_json(
+        input,
+        encoding,
+        "sales & traffic document",
+        &["salesAndTrafficByDate", "salesAndTrafficByAsin"],
+        &["reportSpecification"],
+        |part| match part {
+            ru::JsonPart::Member(_, spec) => each(Part::Spec(Spec::of(&spec))),
+            ru::JsonPart::Element("salesAndTrafficByDate", d) => match day(&d) {
+                Some(row) => each(Part::Day(row)),
+                None => Ok(()),
+            },
+            ru::JsonPart::Element(_, a) => match asin(&a) {
+                Some(row) => each(Part::Asin(row)),
+                None => each(Part::ParentRow),
+            },
+        },
+    )
+}
+
+fn day(d: &Value) -> Option<DailyRow> {
+    let date = jdate(d, &["date"])?;
+    let s = &d["salesByDate"];
+    let t = &d["trafficByDate"];
+    Some(DailyRow {
+        date,
+        sessions: jint(t, &["sessions"]),
+        page_views: jint(t, &["pageViews"]),
+        buy_box_pct: jnum(t, &["buyBoxPercentage"]),
+        unit_session_pct: jnum(t, &["unitSessionPercentage"]),
+        order_item_session_pct: jnum(t, &["orderItemSessionPercentage"]),
+        units_ordered: jint(s, &["unitsOrdered"]),
+        total_order_items: jint(s, &["totalOrderItems"]),
+        ordered_product_sales: jnum(s, &["orderedProductSales"]),
+        units_shipped: jint(s, &["unitsShipped"]),
+        orders_shipped: jint(s, &["ordersShipped"]),
+        shipped_product_sales: jnum(s, &["shippedProductSales"]),
+        units_refunded: jint(s, &["unitsRefunded"]),
+        refund_rate: jnum(s, &["refundRate"]),
+        claims_granted: jint(s, &["claimsGranted"]),
+        claims_amount: jnum(s, &["claimsAmount"]),
+        feedback_received: jint(t, &["feedbackReceived"]),
+        negative_feedback_received: jint(t, &["negativeFeedbackReceived"]),
+        received_negative_feedback_rate: jnum(t, &["receivedNegativeFeedbackRate"]),
+        currency: jstr(s, &["orderedProductSales", "currencyCode"]),
+    })
+}
+
+/// A by-ASIN row; `None` without a `childAsin`.
+fn asin(a: &Value) -> Option<AsinWindowRow> {
+    let child = jstr(a, &["childAsin"])?;
+    let s = &a["salesByAsin"];
+    let t = &a["trafficByAsin"];
+    Some(AsinWindowRow {
+        asin: child,
+        parent_asin: jstr(a, &["parentAsin"]),
+        sessions: jint(t, &["sessions"]),
+        page_views: jint(t, &["pageViews"]),
+        buy_box_pct: jnum(t, &["buyBoxPercentage"]),
+        unit_session_pct: jnum(t, &["unitSessionPercentage"]),
+        units_ordered: jint(s, &["unitsOrdered"]),
+        total_order_items: jint(s, &["totalOrderItems"]),
+        ordered_product_sales: jnum(s, &["orderedProductSales"]),
+        currency: jstr(s, &["orderedProductSales", "currencyCode"]),
+    })
+}
+
+/// By-ASIN rows added up per child ASIN: SKU granularity lists a child
+/// once per SKU. Holds one row per child (a window's ASINs with orders).
+#[derive(Debug, Default)]
+pub struct ByChild(BTreeMap<String, (AsinWindowRow, f64)>);
+
+impl ByChild {
+    pub fn add(&mut self, row: AsinWindowRow) {
         let weight = row.buy_box_pct.unwrap_or(0.0) * row.page_views.unwrap_or(0) as f64;
-        match by_child.get_mut(&child) {
+        match self.0.get_mut(&row.asin) {
             None => {
-                by_child.insert(child, (row, weight));
+                self.0.insert(row.asin.clone(), (row, weight));
             }
-            // SKU granularity lists a child once per SKU: add them up, buy box
-            // weighted by page views and unit session % from the sums.
+            // Buy box weighted by page views and unit session % from the sums.
             Some((acc, w)) => {
                 // Saturating: a count too big for i64 arrives as i64::MAX.
                 let add = |a: Option<i64>, b: Option<i64>| match (a, b) {
@@ -168,8 +228,62 @@ pub fn parse(text: &str) -> Result<SalesTraffic, String> {
             }
         }
     }
-    out.asins = by_child.into_values().map(|(r, _)| r).collect();
+
+    /// One row per child ASIN, in ASIN order.
+    pub fn finish(self) -> Vec<AsinWindowRow> {
+        self.0.into_values().map(|(r, _)| r).collect()
+    }
+}
+
+/// Parses a whole document (see [`read`]).
+pub fn parse(text: &str) -> Result<SalesTraffic, String> {
+    parse_from(text.as_bytes(), encoding_rs::UTF_8)
+}
+
+/// [`parse`] from a stream in `encoding`: the days and the per-child rows
+/// are collected (a window's ASINs, a range's days).
+pub fn parse_from(
+    input: impl std::io::BufRead,
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<SalesTraffic, String> {
+    let mut out = SalesTraffic::default();
+    let mut by_child = ByChild::default();
+    let res = read(input, encoding, |part| {
+        match part {
+            Part::Spec(s) => {
+                out.start = s.start;
+                out.end = s.end;
+                out.marketplace_ids = s.marketplace_ids;
+                out.asin_granularity = s.asin_granularity;
+                out.date_granularity = s.date_granularity;
+            }
+            Part::Day(d) => out.days.push(d),
+            Part::Asin(a) => by_child.add(a),
+            Part::ParentRow => out.skipped_parent_rows += 1,
+        }
+        Ok::<_, std::convert::Infallible>(())
+    });
+    match res {
+        Ok(()) => {}
+        Err(ru::JsonError::Parse(e)) => return Err(e),
+        Err(ru::JsonError::Stop(never)) => match never {},
+    }
+    out.asins = by_child.finish();
     Ok(out)
+}
+
+impl SalesTraffic {
+    /// The specification part, for [`Spec::check_daily`].
+    pub fn spec(&self) -> Spec {
+        Spec {
+            report_type: None,
+            start: self.start,
+            end: self.end,
+            marketplace_ids: self.marketplace_ids.clone(),
+            asin_granularity: self.asin_granularity.clone(),
+            date_granularity: self.date_granularity.clone(),
+        }
+    }
 }
 
 /// A window of complete days, both ends inclusive.
@@ -301,9 +415,12 @@ async fn run_marketplace(
         let got = ru::fetch(ctx, JOB, &req).await?;
         let (doc, handle) = match got {
             Fetched::Doc(d) => {
-                let parsed = parse(&ru::doc_text(&d)).map_err(|e| {
-                    JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                })?;
+                let parsed = d
+                    .stream(|input| parse_from(input, d.encoding()))
+                    .and_then(|p| p.spec().check_daily().map(|()| p))
+                    .map_err(|e| {
+                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
+                    })?;
                 (parsed, d.handle)
             }
             // No data: an empty window (no ASIN had orders) is still a
@@ -327,7 +444,9 @@ async fn run_marketplace(
             let tx = c.transaction()?;
             let mut n = store::write_daily(&tx, &scope, &doc.days)?;
             if !daily {
-                n += store::write_window(&tx, &scope, w.start, w.end, &doc.asins)?;
+                // Amazon's newest answer for the window replaces the last.
+                n += store::write_window(&tx, &scope, w.start, w.end, &doc.asins, Absent::Remove)?
+                    .written;
             }
             let mut cur =
                 jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
@@ -351,35 +470,6 @@ async fn run_marketplace(
         tally.rows += n;
     }
     Ok(())
-}
-
-/// Writes a hand-downloaded document (`flywheel import`): its daily rows,
-/// and its per-ASIN rows as the window its specification names.
-pub fn import(
-    conn: &mut rusqlite::Connection,
-    scope: &Scope<'_>,
-    doc: &SalesTraffic,
-) -> Result<(u64, String), crate::store::StoreError> {
-    let tx = conn.transaction()?;
-    let mut n = store::write_daily(&tx, scope, &doc.days)?;
-    let mut what = format!("{} days", doc.days.len());
-    if let (Some(start), Some(end)) = (doc.start, doc.end) {
-        if !doc.asins.is_empty() || doc.asin_granularity.as_deref() == Some("CHILD") {
-            n += store::write_window(&tx, scope, start, end, &doc.asins)?;
-            what.push_str(&format!(
-                ", {} ASINs for the window {start}..{end}",
-                doc.asins.len()
-            ));
-        }
-    }
-    if doc.skipped_parent_rows > 0 {
-        what.push_str(&format!(
-            ", {} parent-level rows skipped (request asinGranularity CHILD)",
-            doc.skipped_parent_rows
-        ));
-    }
-    tx.commit()?;
-    Ok((n, what))
 }
 
 #[cfg(test)]

@@ -80,48 +80,121 @@ pub fn weeks_to_fetch(today: NaiveDate, through: Option<NaiveDate>) -> Vec<Naive
     out
 }
 
-/// Parses the document (lenient: missing blocks are `None`; a row without
-/// an ASIN, query or dates is skipped).
+/// A document's `reportSpecification`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Spec {
+    pub report_type: Option<String>,
+    pub marketplace_ids: Vec<String>,
+    /// `reportOptions.reportPeriod`: WEEK, MONTH or QUARTER.
+    pub report_period: Option<String>,
+}
+
+impl Spec {
+    /// Whether the rows are weeks: the table holds weeks (Sunday to
+    /// Saturday), and a month's or a quarter's figures stored as a week
+    /// would read as one week's.
+    pub fn check_weekly(&self) -> Result<(), String> {
+        match self.report_period.as_deref() {
+            None => Ok(()),
+            Some(p) if p.eq_ignore_ascii_case("WEEK") => Ok(()),
+            Some(p) => Err(format!(
+                "the document's reportPeriod {p}: flywheel stores weeks only; download the report with reportPeriod WEEK"
+            )),
+        }
+    }
+}
+
+/// A piece of a search query performance document, in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Spec(Spec),
+    Row(Box<SqpRow>),
+}
+
+/// Reads the document from `input` a piece at a time (memory does not
+/// grow with it), leniently: missing blocks are `None`; a row without an
+/// ASIN, query or dates is skipped.
+pub fn read<E>(
+    input: impl std::io::BufRead,
+    encoding: &'static encoding_rs::Encoding,
+    mut each: impl FnMut(Part) -> Result<(), E>,
+) -> Result<(), ru::JsonError<E>> {
+    ru::stream_json(
+        input,
+        encoding,
+        "search query performance document",
+        &["dataByAsin"],
+        &["reportSpecification"],
+        |part| match part {
+            ru::JsonPart::Member(_, v) => each(Part::Spec(Spec {
+                report_type: jstr(&v, &["reportType"]),
+                marketplace_ids: ru::jstrs(&v, &["marketplaceIds"]),
+                report_period: jstr(&v, &["reportOptions", "reportPeriod"]),
+            })),
+            ru::JsonPart::Element(_, r) => match row(&r) {
+                Some(row) => each(Part::Row(Box::new(row))),
+                None => Ok(()),
+            },
+        },
+    )
+}
+
+fn row(r: &Value) -> Option<SqpRow> {
+    let (Some(asin), Some(query), Some(start)) = (
+        jstr(r, &["asin"]),
+        jstr(r, &["searchQueryData", "searchQuery"]),
+        ru::jdate(r, &["startDate"]),
+    ) else {
+        return None;
+    };
+    // week_start is a Sunday (the table CHECKs it): a start date Amazon
+    // sends mid-week is moved back to its Sunday.
+    let week_start = start - Duration::days(start.weekday().num_days_from_sunday() as i64);
+    Some(SqpRow {
+        asin,
+        week_start,
+        week_end: ru::jdate(r, &["endDate"]).unwrap_or(week_start + Duration::days(6)),
+        search_query: query,
+        search_query_score: jint(r, &["searchQueryData", "searchQueryScore"]),
+        search_query_volume: jint(r, &["searchQueryData", "searchQueryVolume"]),
+        impressions_total: jint(r, &["impressionData", "totalQueryImpressionCount"]),
+        impressions_asin: jint(r, &["impressionData", "asinImpressionCount"]),
+        impression_share: jnum(r, &["impressionData", "asinImpressionShare"]),
+        clicks_total: jint(r, &["clickData", "totalClickCount"]),
+        clicks_asin: jint(r, &["clickData", "asinClickCount"]),
+        click_share: jnum(r, &["clickData", "asinClickShare"]),
+        cart_adds_total: jint(r, &["cartAddData", "totalCartAddCount"]),
+        cart_adds_asin: jint(r, &["cartAddData", "asinCartAddCount"]),
+        cart_add_share: jnum(r, &["cartAddData", "asinCartAddShare"]),
+        purchases_total: jint(r, &["purchaseData", "totalPurchaseCount"]),
+        purchases_asin: jint(r, &["purchaseData", "asinPurchaseCount"]),
+        purchase_share: jnum(r, &["purchaseData", "asinPurchaseShare"]),
+    })
+}
+
+/// Parses a whole document (see [`read`]).
 pub fn parse(text: &str) -> Result<Vec<SqpRow>, String> {
-    let v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| format!("search query performance document is not JSON: {e}"))?;
-    if !v.is_object() {
-        return Err("search query performance document is not a JSON object".into());
+    parse_from(text.as_bytes(), encoding_rs::UTF_8).map(|(_, rows)| rows)
+}
+
+/// [`parse`] from a stream in `encoding`, with the specification.
+pub fn parse_from(
+    input: impl std::io::BufRead,
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<(Spec, Vec<SqpRow>), String> {
+    let (mut spec, mut rows) = (Spec::default(), Vec::new());
+    let res = read(input, encoding, |part| {
+        match part {
+            Part::Spec(s) => spec = s,
+            Part::Row(r) => rows.push(*r),
+        }
+        Ok::<_, std::convert::Infallible>(())
+    });
+    match res {
+        Ok(()) => Ok((spec, rows)),
+        Err(ru::JsonError::Parse(e)) => Err(e),
+        Err(ru::JsonError::Stop(never)) => match never {},
     }
-    let mut rows = Vec::new();
-    for r in v["dataByAsin"].as_array().into_iter().flatten() {
-        let (Some(asin), Some(query), Some(start)) = (
-            jstr(r, &["asin"]),
-            jstr(r, &["searchQueryData", "searchQuery"]),
-            ru::jdate(r, &["startDate"]),
-        ) else {
-            continue;
-        };
-        // week_start is a Sunday (the table CHECKs it): a start date Amazon
-        // sends mid-week is moved back to its Sunday.
-        let week_start = start - Duration::days(start.weekday().num_days_from_sunday() as i64);
-        rows.push(SqpRow {
-            asin,
-            week_start,
-            week_end: ru::jdate(r, &["endDate"]).unwrap_or(week_start + Duration::days(6)),
-            search_query: query,
-            search_query_score: jint(r, &["searchQueryData", "searchQueryScore"]),
-            search_query_volume: jint(r, &["searchQueryData", "searchQueryVolume"]),
-            impressions_total: jint(r, &["impressionData", "totalQueryImpressionCount"]),
-            impressions_asin: jint(r, &["impressionData", "asinImpressionCount"]),
-            impression_share: jnum(r, &["impressionData", "asinImpressionShare"]),
-            clicks_total: jint(r, &["clickData", "totalClickCount"]),
-            clicks_asin: jint(r, &["clickData", "asinClickCount"]),
-            click_share: jnum(r, &["clickData", "asinClickShare"]),
-            cart_adds_total: jint(r, &["cartAddData", "totalCartAddCount"]),
-            cart_adds_asin: jint(r, &["cartAddData", "asinCartAddCount"]),
-            cart_add_share: jnum(r, &["cartAddData", "asinCartAddShare"]),
-            purchases_total: jint(r, &["purchaseData", "totalPurchaseCount"]),
-            purchases_asin: jint(r, &["purchaseData", "asinPurchaseCount"]),
-            purchase_share: jnum(r, &["purchaseData", "asinPurchaseShare"]),
-        });
-    }
-    Ok(rows)
 }
 
 fn request(m: &Marketplace, week: NaiveDate, chunk: &str) -> ReportRequest {
@@ -199,9 +272,12 @@ async fn run_marketplace(
         let what = format!("week {week}");
         let (rows, handle) = match ru::fetch(ctx, JOB, &request(m, week, &chunk)).await? {
             Fetched::Doc(d) => {
-                let rows = parse(&ru::doc_text(&d)).map_err(|e| {
-                    JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                })?;
+                let rows = d
+                    .stream(|input| parse_from(input, d.encoding()))
+                    .and_then(|(spec, rows)| spec.check_weekly().map(|()| rows))
+                    .map_err(|e| {
+                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
+                    })?;
                 (rows, d.handle)
             }
             Fetched::NoData(h) => (Vec::new(), h),

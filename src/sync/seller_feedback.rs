@@ -75,8 +75,44 @@ fn row(rec: &Record<'_>) -> Result<FeedbackRow, Issue> {
     })
 }
 
-pub fn parse(bytes: &[u8], encoding: &'static Encoding) -> Result<Parsed<FeedbackRow>, String> {
-    Ok(ru::read_flat(bytes, encoding, &COLUMNS, row)?.optional(&["Arranged Fulfillment"]))
+/// The columns without which a row cannot be stored (what `flywheel
+/// import` requires of a file of this type).
+pub const REQUIRED: &[&str] = &["Date", "Rating", "Order ID"];
+
+/// Columns of older generations, read when present.
+pub const OPTIONAL: &[&str] = &["Arranged Fulfillment"];
+
+pub fn parse(
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+) -> Result<Parsed<FeedbackRow>, String> {
+    Ok(ru::read_flat(input, encoding, &COLUMNS, row)?.optional(OPTIONAL))
+}
+
+/// Parses the report from `input` and stores each row as it is read, in
+/// the caller's transaction (what `flywheel import` does: memory does not
+/// grow with the file). The rows stored are [`parse`]'s.
+pub fn store_stream(
+    conn: &rusqlite::Connection,
+    scope: &Scope<'_>,
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+) -> Result<(ru::Streamed, u64), ru::StreamError> {
+    let mut written = 0;
+    let read = ru::stream_flat(
+        input,
+        encoding,
+        &COLUMNS,
+        |rec| match row(rec) {
+            Ok(r) => {
+                written += store::write_feedback(conn, scope, std::slice::from_ref(&r))?;
+                Ok(Ok(()))
+            }
+            Err(issue) => Ok(Err(issue)),
+        },
+        ru::StreamError::Unreadable,
+    )?;
+    Ok((read, written))
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
@@ -90,7 +126,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         reports::retain(ctx, JOB, REPORT_TYPE, m.id, std::slice::from_ref(&req))?;
         let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
             Fetched::Doc(d) => {
-                let p = parse(&d.bytes(), d.encoding())
+                let p = d
+                    .stream(|input| parse(input, d.encoding()))
                     .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
                 (p, d.handle)
             }
@@ -153,7 +190,7 @@ mod tests {
                    02/11/26\t3\tok\tSorry!\t111-2\ty@marketplace.amazon.com\n";
         let bytes = encoding_rs::WINDOWS_1252.encode(now).0.into_owned();
         assert!(bytes.contains(&0xe9), "Latin-1 bytes");
-        let p = parse(&bytes, encoding_rs::WINDOWS_1252).unwrap();
+        let p = parse(&bytes[..], encoding_rs::WINDOWS_1252).unwrap();
         assert!(p.issues.is_empty());
         assert_eq!(p.rows.len(), 2);
         assert_eq!(
