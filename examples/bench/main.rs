@@ -11,10 +11,12 @@
 //! | `evaluate` (alias `rules`) | every rule over large-scenario data |
 //! | `idle` | the daemon between ticks: RSS and CPU over a minute |
 //! | `capacity` | CPU, API calls and database growth per account-day |
+//! | `import` | `flywheel import` of a gzip bomb: peak memory of the child (bounded streaming) |
 
 mod backfill;
 mod capacity;
 mod idle;
+mod import;
 mod ingest;
 mod rules;
 
@@ -80,9 +82,10 @@ fn main() {
         "evaluate" | "rules" => rules::run(&args),
         "idle" => idle::run(&args),
         "capacity" => capacity::run(&args),
+        "import" => import::run(&args),
         other => {
             eprintln!(
-                "unknown bench \"{other}\"; benches: backfill, ingest, evaluate, idle, capacity"
+                "unknown bench \"{other}\"; benches: backfill, ingest, evaluate, idle, capacity, import"
             );
             std::process::exit(2);
         }
