@@ -1,4 +1,4 @@
--- 0003_pricing_competitive_price.sql: pricing_snapshots keeps Amazon's competitive reference price.
+-- 0004_pricing_competitive_price.sql: pricing_snapshots keeps Amazon's competitive reference price.
 --
 -- Why: getCompetitiveSummary's referencePrices carry the price Amazon compares an offer with when it
 -- decides Featured Offer eligibility: the lowest price of an equivalent item recently found at

@@ -226,7 +226,30 @@ fn name_the_database(e: CliError, database: impl FnOnce() -> Option<PathBuf>) ->
 fn unnamed_sqlite_error(err: &anyhow::Error) -> Option<(usize, &rusqlite::Error)> {
     let mut found = None;
     for (i, cause) in err.chain().enumerate() {
-        if let Some(s) = cause.downcast_ref::<store::StoreError>() {
+        // Errors that wrap a store error transparently hide it from the
+        // chain (their source is the store error's source): look inside.
+        let wrapped = if let Some(e) = cause.downcast_ref::<crate::sync::import::ImportError>() {
+            match e {
+                crate::sync::import::ImportError::Store(s) => Some(s),
+                crate::sync::import::ImportError::Sql(e) => {
+                    found = found.or(Some((i, e)));
+                    None
+                }
+                _ => None,
+            }
+        } else if let Some(crate::kpis::KpiError::Store(s)) = cause.downcast_ref() {
+            Some(s)
+        } else if let Some(crate::rules::check::CheckError::Store(s)) = cause.downcast_ref() {
+            Some(s)
+        } else {
+            None
+        };
+        if let Some(s) = wrapped {
+            match s {
+                store::StoreError::Sql(e) => found = found.or(Some((i, e))),
+                _ => return None,
+            }
+        } else if let Some(s) = cause.downcast_ref::<store::StoreError>() {
             match s {
                 store::StoreError::Sql(e) => found = found.or(Some((i, e))),
                 _ => return None,

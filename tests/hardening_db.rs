@@ -205,6 +205,11 @@ fn in_namespace(dir: &Path, setup: &str, config: &Path, args: &[&str]) -> Option
         .stderr(Stdio::null())
         .status();
     if !probe.is_ok_and(|s| s.success()) {
+        // CI runs as root and must check these; elsewhere say what is skipped.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`unshare --mount` is not permitted, and CI must run this test (as root)"
+        );
         eprintln!("skipped: `unshare --mount` is not permitted here (needs root)");
         return None;
     }
@@ -542,4 +547,49 @@ fn a_bad_region_is_one_error() {
         "{err}"
     );
     assert!(!err.contains("missing `region`"), "{err}");
+}
+
+/// A disk that fills during `import` (after the database opened fine): the
+/// error still names the database and where to free space. The import's
+/// own error type wraps the store's, which hid the SQLite error from the
+/// step that names the file.
+#[test]
+fn a_disk_that_fills_during_an_import_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, db) = migrated(dir.path());
+    let db_dir = db.parent().unwrap();
+    let file = dir.path().join("feedback.tsv");
+    let mut text = String::from("Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n");
+    for i in 0..40_000 {
+        text.push_str(&format!(
+            "02/10/26\t1\tBroken on arrival, order number {i} of many\t\t302-{i:07}-{i:07}\tbuyer{i}@example.com\n"
+        ));
+    }
+    std::fs::write(&file, text).unwrap();
+    // The database as it is, on a disk with 256 KiB left.
+    let kib = std::fs::metadata(&db).unwrap().len() / 1024 + 256;
+    let setup = format!(
+        r#"cp "$D/flywheel.db" "$D.copy" && mount -t tmpfs -o size={kib}k tmpfs "$D" && mv "$D.copy" "$D/flywheel.db""#
+    );
+    let file = file.display().to_string();
+    let args = [
+        "import",
+        "--account",
+        "shop",
+        "--report-type",
+        "GET_SELLER_FEEDBACK_DATA",
+        file.as_str(),
+    ];
+    let Some(out) = in_namespace(db_dir, &setup, &cfg, &args) else {
+        return;
+    };
+    assert_one_error(
+        &out,
+        &db,
+        &[
+            "the disk is full",
+            &format!("free space in {}", db_dir.display()),
+        ],
+        "disk is full",
+    );
 }
