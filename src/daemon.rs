@@ -412,13 +412,7 @@ async fn run_until(
     let mut schedule = Schedule::build(&cfg, &settled, reading.now, None);
     // A round whose jobs finished after the last evaluation (the daemon was
     // stopped between them) is evaluated at the first turn.
-    let mut evaluation_owed: bool = conn.query_row(
-        "SELECT COALESCE((SELECT MAX(finished_at) FROM job_runs WHERE status = 'ok')
-                         > COALESCE((SELECT MAX(recorded_at) FROM evaluation_dates
-                                      WHERE recorded_by = 'evaluate'), ''), 0)",
-        [],
-        |r| r.get(0),
-    )?;
+    let mut evaluation_owed = store::jobs::evaluation_owed(&conn)?;
     let db: sync::Db = std::sync::Mutex::new(conn);
     let shared = Arc::new(Shared::default());
     shared.alive.store(wall_now(), Ordering::Relaxed);
@@ -912,6 +906,34 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// The marker that an evaluation ran is one only an evaluation writes:
+    /// `flywheel kpis` re-recording the evaluation dates does not make the
+    /// next start evaluate (and maybe email) again.
+    #[test]
+    fn an_evaluation_is_not_owed_after_kpis_rerecords_the_dates() {
+        let cfg = crate::config::test_config("");
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        store::migrate(&mut conn, "mem").unwrap();
+        let t0 = t("2026-11-24T10:00:00Z");
+        store::ops::sync_accounts(&mut conn, &cfg, t0).unwrap();
+        let id = store::jobs::start_run(&conn, "orders", "a", t0).unwrap();
+        store::jobs::finish_run(&conn, id, RunStatus::Ok, 1, None, t0).unwrap();
+        assert!(store::jobs::evaluation_owed(&conn).unwrap());
+
+        crate::alert::evaluate::round(&mut conn, &cfg, t0 + Duration::minutes(1)).unwrap();
+        assert!(!store::jobs::evaluation_owed(&conn).unwrap());
+        let day = t0.date_naive();
+        crate::kpis::record_evaluation_dates(&conn, &cfg, day, t0 + Duration::minutes(2), "kpis")
+            .unwrap();
+        assert!(!store::jobs::evaluation_owed(&conn).unwrap());
+
+        // A later successful run is owed its evaluation again.
+        let id = store::jobs::start_run(&conn, "orders", "a", t0 + Duration::hours(1)).unwrap();
+        store::jobs::finish_run(&conn, id, RunStatus::Ok, 1, None, t0 + Duration::hours(1))
+            .unwrap();
+        assert!(store::jobs::evaluation_owed(&conn).unwrap());
     }
 
     #[test]

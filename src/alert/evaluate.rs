@@ -181,6 +181,7 @@ pub fn apply(
     // Each marketplace's own day, as the snapshots were built (the same
     // recording as `flywheel check`).
     crate::rules::check::record_evaluation_dates(&tx, cfg, None, now)?;
+    store::jobs::record_evaluation(&tx, now)?;
     let mut out = Round {
         at: now,
         accounts: Vec::new(),

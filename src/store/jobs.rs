@@ -69,28 +69,70 @@ impl Process {
     /// cannot be checked on this platform counts as running: a run is never
     /// closed on a guess.
     pub fn is_alive(&self) -> bool {
+        self.is_alive_in(Path::new("/proc"))
+    }
+
+    /// [`Process::is_alive`] with procfs mounted at `proc`.
+    fn is_alive_in(&self, proc: &Path) -> bool {
         if self.pid == std::process::id() {
             return self.start.is_none() || self.start == process_start(self.pid);
         }
         if !cfg!(target_os = "linux") {
             return true;
         }
-        match (process_start(self.pid), &self.start) {
-            (None, _) => false,
+        match (process_start_in(proc, self.pid), &self.start) {
+            // No readable /proc entry: gone, or hidden from this process
+            // (systemd's ProtectProc=invisible, hidepid=2), which /proc
+            // cannot tell apart (both are ENOENT). The kernel can: a signal
+            // 0 finds the pid or not, whoever owns it.
+            (None, _) => pid_exists(self.pid),
             (Some(now), Some(then)) => &now == then,
             (Some(_), None) => true,
         }
     }
 }
 
+/// Whether a process with this pid exists, by `kill(pid, 0)`: ESRCH is
+/// the only answer that means it does not (EPERM is another user's live
+/// process). A hidden process's identity cannot be checked, so a run whose
+/// pid was reused by such a process stays open until that one exits: a
+/// run is never closed on a guess.
+#[cfg(unix)]
+fn pid_exists(pid: u32) -> bool {
+    extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; kill only checks the pid exists and
+    // may be signalled.
+    if unsafe { kill(pid, 0) } == 0 {
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() != Some(3) // ESRCH
+}
+
+#[cfg(not(unix))]
+fn pid_exists(_pid: u32) -> bool {
+    true
+}
+
 /// "BOOT_ID/START_TICKS" of a running process on Linux (the 22nd field of
 /// `/proc/PID/stat`, after the parenthesised command name, which may hold
 /// spaces); None when the process does not exist or elsewhere.
 fn process_start(pid: u32) -> Option<String> {
+    process_start_in(Path::new("/proc"), pid)
+}
+
+fn process_start_in(proc: &Path, pid: u32) -> Option<String> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = std::fs::read_to_string(proc.join(pid.to_string()).join("stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
     // `rest` starts with field 3 (state); starttime is field 22.
     let ticks = rest.split_whitespace().nth(19)?;
@@ -205,6 +247,15 @@ pub fn close_abandoned_runs(
     closer: Closer,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
+    close_abandoned(conn, closer, Some(now))
+}
+
+/// [`close_abandoned_runs`]; with no `end`, each run ends at its start.
+fn close_abandoned(
+    conn: &Connection,
+    closer: Closer,
+    end: Option<DateTime<Utc>>,
+) -> Result<Vec<i64>, StoreError> {
     let open: Vec<OpenRun> = conn
         .prepare("SELECT id, pid, process_start, daemon FROM job_runs WHERE status = 'running'")?
         .query_map([], |r| {
@@ -248,9 +299,10 @@ pub fn close_abandoned_runs(
              resumes from its cursor at its next run"
         );
         let n = conn.execute(
-            "UPDATE job_runs SET status = 'interrupted', error = ?2, finished_at = MAX(started_at, ?3)
+            "UPDATE job_runs SET status = 'interrupted', error = ?2,
+                    finished_at = MAX(started_at, COALESCE(?3, started_at))
              WHERE id = ?1 AND status = 'running'",
-            params![run.id, error, ts(now)],
+            params![run.id, error, end.map(ts)],
         )?;
         if n > 0 {
             closed.push(run.id);
@@ -259,11 +311,14 @@ pub fn close_abandoned_runs(
     Ok(closed)
 }
 
-/// [`close_abandoned_runs`] as a command opening the database does it:
-/// at the system clock's time, and never failing the command (a database
-/// it cannot write is reported, and the next command tries again).
+/// [`close_abandoned_runs`] as a command opening the database does it,
+/// never failing the command (a database it cannot write is reported, and
+/// the next command tries again). Each run ends at its own start: when its
+/// process died is unknown, the start is an honest lower bound, and no
+/// clock is read (the wall clock can be ahead of a simulated or fixed one
+/// the daemon follows, and would skew `status`'s newest run and 24 h counts).
 pub fn close_abandoned_runs_on_open(conn: &Connection) {
-    match close_abandoned_runs(conn, Closer::Command, Utc::now()) {
+    match close_abandoned(conn, Closer::Command, None) {
         Ok(ids) if !ids.is_empty() => tracing::warn!(
             runs = ids.len(),
             "closed job runs whose process stopped before recording how they ended (interrupted); `flywheel status` names them"
@@ -277,14 +332,30 @@ pub fn close_abandoned_runs_on_open(conn: &Connection) {
 }
 
 /// Closes this daemon's own open runs as 'interrupted' (work it abandoned
-/// at its shutdown deadline). Returns how many.
+/// at its shutdown deadline). Returns how many. A run whose outcome waits
+/// in the deferred list ([`defer`]) did finish: it is left open, so a real
+/// ok/failed is never replaced by 'interrupted' (if the database took
+/// writes again since the last try, the caller's next [`record_deferred`]
+/// writes it; otherwise the next start closes it).
 pub fn close_own_daemon_runs(
     conn: &Connection,
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let me = Process::current();
-    let mine = "status = 'running' AND daemon = 1 AND pid = ?1 AND process_start IS ?2";
+    let db = database(conn).unwrap_or_default();
+    let waiting: Vec<String> = deferred()
+        .iter()
+        .filter_map(|(d, w)| match w {
+            Deferred::Finish { id, .. } if *d == db => Some(id.to_string()),
+            _ => None,
+        })
+        .collect();
+    // Ids are integers this process holds, so they are spliced in as text.
+    let mine = format!(
+        "status = 'running' AND daemon = 1 AND pid = ?1 AND process_start IS ?2 AND id NOT IN ({})",
+        waiting.join(", ")
+    );
     // Read first: a clean stop has none, and then must not wait for a
     // write lock another process holds.
     let open: i64 = conn.query_row(
@@ -429,6 +500,41 @@ pub fn record_deferred(conn: &Connection) -> Result<usize, StoreError> {
         }
     }
     Ok(done)
+}
+
+/// Whether a job run succeeded after the newest alert evaluation (the
+/// daemon was stopped between them), so the daemon owes an evaluation.
+/// The newest evaluation is the newest [`EVALUATED`] marker (databases
+/// from before the marker fall back on the evaluation dates an evaluation
+/// recorded, until their first evaluation writes one).
+pub fn evaluation_owed(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE((SELECT MAX(finished_at) FROM job_runs WHERE status = 'ok')
+                         > COALESCE((SELECT MAX(updated_at) FROM job_cursors WHERE job = ?1),
+                                    (SELECT MAX(recorded_at) FROM evaluation_dates
+                                      WHERE recorded_by = 'evaluate'), ''), 0)",
+        [EVALUATED],
+        |r| r.get(0),
+    )?)
+}
+
+/// The pseudo job whose `job_cursors` rows (one per account, marketplace
+/// '') say when alerts were last evaluated. Only an alert evaluation writes
+/// it: the `evaluation_dates` rows cannot say, since `flywheel kpis`
+/// rewrites them as its own.
+pub const EVALUATED: &str = "(alert evaluation)";
+
+/// Records, inside the evaluation's transaction, that alerts were
+/// evaluated at `now` (see [`evaluation_owed`]).
+pub fn record_evaluation(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let cursor = serde_json::json!({ "at": ts(now) }).to_string();
+    tx.execute(
+        "INSERT INTO job_cursors (job, account, marketplace_id, cursor_json, updated_at)
+         SELECT ?1, name, '', ?2, ?3 FROM accounts WHERE true
+         ON CONFLICT (job, account, marketplace_id) DO UPDATE SET cursor_json = excluded.cursor_json, updated_at = excluded.updated_at",
+        params![EVALUATED, cursor, ts(now)],
+    )?;
+    Ok(())
 }
 
 /// The job's cursor for (account, marketplace; '' = whole account).
@@ -619,6 +725,91 @@ mod tests {
         assert_eq!(closed, vec![daemons, legacy]);
         assert_eq!(status_of(&conn, live), "running");
         drop(lock);
+    }
+
+    /// A run found abandoned when a command opens the database ends at its
+    /// start: when the process died is unknown, and the wall clock can be
+    /// ahead of the clock the daemon follows (a simulated or fixed one).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_run_closed_on_open_ends_at_its_start_not_the_wall_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = file_db(dir.path());
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let id = insert_run(&conn, Some(dead), Some("x/1"), false);
+        drop(conn);
+        let (conn, _) = crate::store::open_and_migrate(&dir.path().join("f.db")).unwrap();
+        let (status, finished): (String, String) = conn
+            .query_row(
+                "SELECT status, finished_at FROM job_runs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(status, "interrupted");
+        assert_eq!(finished, "2026-11-24T10:00:00Z");
+    }
+
+    /// At shutdown the daemon closes its own open runs as interrupted; a
+    /// run whose real outcome waits in the deferred list is not one of
+    /// them (the daemon exits next, and the outcome would be lost).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn closing_own_runs_leaves_those_with_a_deferred_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = file_db(dir.path());
+        let db = dir.path().join("f.db");
+        let lock = std::fs::File::create(lock_path(&db)).unwrap();
+        lock.try_lock().unwrap();
+        std::fs::write(lock_path(&db), format!("{}\n", std::process::id())).unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+        let finished = start_run(&conn, "orders", "a", t).unwrap();
+        let abandoned = start_run(&conn, "listings", "a", t).unwrap();
+        defer(
+            &conn,
+            Deferred::Finish {
+                id: finished,
+                status: RunStatus::Failed,
+                rows: 0,
+                error: Some("boom".into()),
+                at: t,
+            },
+        );
+        assert_eq!(close_own_daemon_runs(&conn, "stopped", t).unwrap(), 1);
+        assert_eq!(status_of(&conn, abandoned), "interrupted");
+        assert_eq!(status_of(&conn, finished), "running");
+        assert_eq!(record_deferred(&conn).unwrap(), 1);
+        assert_eq!(status_of(&conn, finished), "failed");
+        drop(lock);
+    }
+
+    /// A process this one cannot see (ProtectProc=invisible, hidepid: its
+    /// /proc entry is absent or unreadable) but that exists is alive.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_process_hidden_from_proc_is_not_taken_for_dead() {
+        let empty = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let p = Process {
+            pid,
+            start: process_start(pid),
+        };
+        assert!(p.start.is_some());
+        // As a process with hidepid sees it: no /proc entry.
+        assert!(p.is_alive_in(empty.path()));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!p.is_alive_in(empty.path()));
+        assert!(!p.is_alive());
     }
 
     #[test]
