@@ -590,6 +590,6 @@ fn a_disk_that_fills_during_an_import_is_named() {
             "the disk is full",
             &format!("free space in {}", db_dir.display()),
         ],
-        "disk is full",
+        "database or disk is full",
     );
 }
