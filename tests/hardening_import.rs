@@ -590,6 +590,72 @@ fn a_large_json_document_is_streamed() {
     assert!(peak < MAX_PEAK_KIB, "peak {peak} KiB");
 }
 
+/// Writes an FBA returns file of `n` distinct returns, gzipped, the first
+/// return on two lines (quantities 1 and 2, added up to 3).
+fn write_returns(path: &Path, n: u64) {
+    let f = std::fs::File::create(path).expect("file");
+    let mut gz =
+        flate2::write::GzEncoder::new(std::io::BufWriter::new(f), flate2::Compression::fast());
+    gz.write_all(b"return-date\torder-id\tsku\tasin\tfnsku\tproduct-name\tquantity\tfulfillment-center-id\tdetailed-disposition\treason\tstatus\tlicense-plate-number\tcustomer-comments\n")
+        .expect("write");
+    for i in 0..n {
+        let lines = if i == 0 { 2 } else { 1 };
+        for q in 1..=lines {
+            writeln!(
+                gz,
+                "2026-02-10T14:03:00+00:00\t111-{:07}-{:07}\tSKU-{}\tB00000{:04}\tX00{:07}\tWidget number {}\t{q}\tPHX3\tSELLABLE\tDEFECTIVE\tUnit returned to inventory\tLPN{i:09}\tarrived broken\n",
+                i / 10_000_000,
+                i % 10_000_000,
+                i % 997,
+                i % 9973,
+                i,
+                i % 100,
+            )
+            .expect("write");
+        }
+    }
+    gz.finish().expect("gzip").flush().expect("flush");
+}
+
+/// An FBA returns file is stored as it is read, not held whole until its
+/// end: `n` distinct returns import in bounded memory, the two lines of
+/// one return are added up, and importing the same file again stores the
+/// same quantities (it does not add them twice).
+fn streamed_returns(n: u64) {
+    let env = Env::new("");
+    let path = env.dir.path().join("returns.tsv.gz");
+    write_returns(&path, n);
+    let (run, peak) = import_measured(&env, FBA, &path);
+    eprintln!("{n} FBA returns: peak {peak} KiB; {run:?}");
+    let out = run.ok();
+    assert!(out.contains(&format!("{n} rows read")), "{out}");
+    assert_eq!(env.int("SELECT COUNT(*) FROM returns"), n as i64);
+    let first = "SELECT quantity FROM returns WHERE return_ref = 'LPN000000000'";
+    assert_eq!(env.int(first), 3, "the two lines of one return added up");
+    assert!(
+        peak < MAX_PEAK_KIB,
+        "peak resident memory {peak} KiB, more than {MAX_PEAK_KIB} KiB"
+    );
+    let (run, peak) = import_measured(&env, FBA, &path);
+    run.ok();
+    assert_eq!(env.int(first), 3, "a re-import does not add up again");
+    assert_eq!(env.int("SELECT SUM(quantity) FROM returns"), n as i64 + 2);
+    assert!(peak < MAX_PEAK_KIB, "re-import: peak {peak} KiB");
+}
+
+#[test]
+fn a_large_returns_file_is_stored_as_it_is_read() {
+    streamed_returns(200_000);
+}
+
+/// [`a_large_returns_file_is_stored_as_it_is_read`] with 1.5 million
+/// returns (about 250 MiB of report): too slow for a debug `cargo test`.
+#[test]
+#[ignore = "over a minute in a debug build; run by .ci/run"]
+fn a_returns_file_of_1_5_million_rows_is_stored_as_it_is_read() {
+    streamed_returns(1_500_000);
+}
+
 /// On the sync path the same ceiling holds: a report document larger than
 /// `[sync] max_document_mib` once decompressed fails its report, saying
 /// so, and stores nothing of it; under the ceiling the same job stores it.

@@ -23,6 +23,7 @@ use super::calls::{ApiKind, JOB_TALLY};
 use super::client::{ApiClient, CallSpec, Endpoint, USER_AGENT};
 use super::http::ApiError;
 use super::marketplace::Marketplace;
+use super::reports::{max_document_bytes, Capped, TooLarge};
 
 /// `Content-Type` of `POST /reporting/reports` (a plain `application/json`
 /// is not what the spec declares).
@@ -287,26 +288,49 @@ pub async fn delete_report(
 /// the same way (a fresh status GET signs a new URL).
 pub struct Downloader {
     http: reqwest::Client,
+    /// Decompressed bytes a document may have (`[sync] max_document_mib`).
+    max_bytes: u64,
+}
+
+/// Why a document was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The download or its parsing failed (worth another download).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// Past `[sync] max_document_mib` (another download will not shrink it).
+    #[error("{DOWNLOAD_REPORT}: {0}")]
+    TooLarge(TooLarge),
+}
+
+/// Why [`parse_document_capped`] failed.
+#[derive(Debug)]
+pub enum DocumentError {
+    TooLarge(TooLarge),
+    Unreadable(String),
 }
 
 impl Downloader {
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(timeout: Duration, max_document_mib: u64) -> Result<Self, reqwest::Error> {
         Ok(Downloader {
             http: reqwest::Client::builder()
                 .user_agent(USER_AGENT)
                 .timeout(timeout)
                 .connect_timeout(timeout.min(Duration::from_secs(30)))
                 .build()?,
+            max_bytes: max_document_bytes(max_document_mib),
         })
     }
 
     /// Downloads and parses one document; the call is counted like any other.
+    /// The body is read a chunk at a time and refused past the
+    /// `[sync] max_document_mib` ceiling, compressed or not.
     pub async fn fetch(
         &self,
         client: &ApiClient,
         account: &str,
         url: &str,
-    ) -> Result<Vec<Map<String, Value>>, ApiError> {
+    ) -> Result<Vec<Map<String, Value>>, FetchError> {
         let op = || DOWNLOAD_REPORT.to_string();
         let record = |status: Option<u16>| {
             let now = Utc::now();
@@ -316,33 +340,68 @@ impl Downloader {
             let _ = JOB_TALLY
                 .try_with(|t| t.record(account, ApiKind::Ads, DOWNLOAD_REPORT, status, now));
         };
-        let resp = match self.http.get(url).send().await {
+        let mut resp = match self.http.get(url).send().await {
             Ok(r) => r,
             Err(e) => {
                 record(None);
                 return Err(ApiError::Network {
                     operation: op(),
                     message: e.without_url().to_string(),
-                });
+                }
+                .into());
             }
         };
         let status = resp.status().as_u16();
         record(Some(status));
-        let body = resp.bytes().await.map_err(|e| ApiError::Network {
-            operation: op(),
-            message: format!("body cut short: {}", e.without_url()),
-        })?;
         if !(200..300).contains(&status) {
             // S3 answers XML; an expired URL is 403. Either way the caller
             // asks for a fresh URL and tries again.
             return Err(ApiError::Transient {
                 operation: op(),
                 status,
-            });
+            }
+            .into());
         }
-        parse_document(&body).map_err(|message| ApiError::Decode {
-            operation: op(),
-            message,
+        // Compressed, a document within the ceiling cannot be much larger
+        // than the ceiling itself.
+        let too_large = || {
+            FetchError::TooLarge(TooLarge {
+                mib: self.max_bytes >> 20,
+            })
+        };
+        let max_raw = self
+            .max_bytes
+            .saturating_add(self.max_bytes >> 10)
+            .saturating_add(1 << 16);
+        if resp.content_length().is_some_and(|n| n > max_raw) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > max_raw {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(ApiError::Network {
+                        operation: op(),
+                        message: format!("body cut short: {}", e.without_url()),
+                    }
+                    .into())
+                }
+            }
+        }
+        parse_document_capped(&body, self.max_bytes).map_err(|e| match e {
+            DocumentError::TooLarge(t) => FetchError::TooLarge(t),
+            DocumentError::Unreadable(message) => ApiError::Decode {
+                operation: op(),
+                message,
+            }
+            .into(),
         })
     }
 }
@@ -351,23 +410,47 @@ impl Downloader {
 /// the requested columns. Also accepts an uncompressed array (some proxies
 /// decode `Content-Encoding` on the way).
 pub fn parse_document(bytes: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
-    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                format!("the report document is not complete gzip ({e}); fetching it again")
-            })?;
-        out
+    parse_document_capped(bytes, u64::MAX).map_err(|e| match e {
+        DocumentError::TooLarge(t) => t.to_string(),
+        DocumentError::Unreadable(m) => m,
+    })
+}
+
+/// [`parse_document`] under a ceiling of `max` decompressed bytes. The
+/// JSON is parsed as it is inflated: the decompressed text is never held.
+pub fn parse_document_capped(
+    bytes: &[u8],
+    max: u64,
+) -> Result<Vec<Map<String, Value>>, DocumentError> {
+    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+    let input: Box<dyn Read + '_> = if gzip {
+        Box::new(Capped::new(flate2::read::MultiGzDecoder::new(bytes), max))
     } else {
-        bytes.to_vec()
+        Box::new(Capped::new(bytes, max))
     };
-    let rows: Vec<Value> = serde_json::from_slice(&text)
-        .map_err(|e| format!("the report document is not a JSON array: {e}"))?;
+    let rows: Vec<Value> =
+        serde_json::from_reader(std::io::BufReader::with_capacity(64 << 10, input)).map_err(
+            |e| {
+                if !e.is_io() {
+                    return DocumentError::Unreadable(format!(
+                        "the report document is not a JSON array: {e}"
+                    ));
+                }
+                let e = std::io::Error::from(e);
+                match TooLarge::of(&e) {
+                    Some(t) => DocumentError::TooLarge(t.clone()),
+                    None => DocumentError::Unreadable(format!(
+                        "the report document is not complete gzip ({e}); fetching it again"
+                    )),
+                }
+            },
+        )?;
     rows.into_iter()
         .map(|v| match v {
             Value::Object(m) => Ok(m),
-            other => Err(format!("a report row is not an object: {other}")),
+            other => Err(DocumentError::Unreadable(format!(
+                "a report row is not an object: {other}"
+            ))),
         })
         .collect()
 }

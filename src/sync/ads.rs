@@ -42,7 +42,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
 use super::{Ctx, JobError, JobReport};
-use crate::amazon::ads::{self as api, AsyncReport, Downloader, Profile, ReportRequest};
+use crate::amazon::ads::{
+    self as api, AsyncReport, Downloader, FetchError, Profile, ReportRequest,
+};
 use crate::amazon::client::Endpoint;
 use crate::amazon::http::ApiError;
 use crate::amazon::marketplace;
@@ -841,7 +843,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     }
 
     // Poll until everything is written or the wait bound is reached.
-    let downloader = Downloader::new(ctx.client.timeout)
+    let downloader = Downloader::new(ctx.client.timeout, sync.max_document_mib)
         .map_err(|e| JobError::Data(format!("cannot build the download client: {e}")))?;
     let wait = sync.max_report_wait;
     let mut interval = POLL_FIRST;
@@ -908,7 +910,13 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
                                     .push(format!("{}: unreadable rows: {msg}", o.label()));
                             }
                         },
-                        Err(e) => {
+                        Err(FetchError::TooLarge(t)) => {
+                            // Another download will not be smaller: drop
+                            // it and say which key to raise.
+                            ctx.with_db(|c| store::delete_pending(c, o.pending_id))?;
+                            progress.problems.push(format!("{}: {t}", o.label()));
+                        }
+                        Err(FetchError::Api(e)) => {
                             o.download_failures += 1;
                             if o.download_failures >= DOWNLOAD_TRIES {
                                 progress.problems.push(format!(

@@ -696,17 +696,9 @@ impl Input<'_> {
             returns::FBA_REPORT_TYPE | returns::MFN_REPORT_TYPE => {
                 let table = "returns";
                 let before = Before::take(&tx, &[table], self.account, Some(m.id))?;
-                let p = returns::parse(self.report_type, input, encoding, m)
-                    .map_err(|e| self.wrong(e, head))?;
-                let written = store::write_returns(&tx, &scope, &p.rows)?;
-                let read = Streamed {
-                    rows: p.rows.len() as u64,
-                    issues: p.issues,
-                    skipped: p.skipped,
-                    missing: p.missing,
-                    summary: p.summary,
-                };
-                (table, p.rows.len(), written, read, before)
+                let s = returns::store_stream(&tx, &scope, self.report_type, input, encoding, m)
+                    .map_err(unreadable)?;
+                (table, s.read.rows as usize, s.written, s.read, before)
             }
             seller_feedback::REPORT_TYPE => {
                 let table = "seller_feedback";

@@ -220,6 +220,148 @@ pub fn parse(
     Ok(p)
 }
 
+/// What [`store_stream`] did: the reader's account (its `rows` are the
+/// distinct returns, two lines of one return counted once) and the rows
+/// inserted or changed.
+pub struct StreamedReturns {
+    pub read: ru::Streamed,
+    pub written: u64,
+}
+
+/// Reads either returns report a line at a time and stores it, as
+/// [`parse`] then [`store::write_returns`] would, without holding the file:
+/// each return goes to a temporary table as it is read (two lines of one
+/// return added up there, in SQL), and the table is then upserted into
+/// `returns` a row at a time, in the order the returns first appeared.
+/// SQLite keeps the temporary table on disk past a few MiB of cache, so
+/// memory does not grow with the file. Call inside a transaction.
+pub fn store_stream(
+    conn: &rusqlite::Connection,
+    scope: &Scope<'_>,
+    report_type: &str,
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+    m: &Marketplace,
+) -> Result<StreamedReturns, ru::StreamError> {
+    let (columns, row): (&'static [Column], fn(&Record<'_>, &Marketplace) -> _) = match report_type
+    {
+        FBA_REPORT_TYPE => (&FBA_COLUMNS, fba_row),
+        MFN_REPORT_TYPE => (&MFN_COLUMNS, mfn_row),
+        other => {
+            return Err(ru::StreamError::Unreadable(format!(
+                "{other} is not a returns report"
+            )))
+        }
+    };
+    let store_err = |e: rusqlite::Error| ru::StreamError::Store(e.into());
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS temp.import_returns;
+         CREATE TEMP TABLE import_returns (
+             order_id TEXT NOT NULL, sku TEXT NOT NULL, return_ref TEXT NOT NULL,
+             return_date TEXT NOT NULL, returned_at TEXT, asin TEXT, fnsku TEXT,
+             quantity INTEGER NOT NULL, reason TEXT, disposition TEXT, status TEXT,
+             raw_json TEXT NOT NULL,
+             UNIQUE (order_id, sku, return_ref));",
+    )
+    .map_err(store_err)?;
+    let mut source = "fba";
+    let mut read = {
+        // Saturating, as `merge`: two lines of i64::MAX must not overflow
+        // (quantities are never negative).
+        let mut stage = conn
+            .prepare(
+                "INSERT INTO temp.import_returns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (order_id, sku, return_ref) DO UPDATE SET quantity =
+                   CASE WHEN quantity > 9223372036854775807 - excluded.quantity
+                        THEN 9223372036854775807 ELSE quantity + excluded.quantity END",
+            )
+            .map_err(store_err)?;
+        ru::stream_flat(
+            input,
+            encoding,
+            columns,
+            |rec| match row(rec, m) {
+                Ok(r) => {
+                    source = r.source;
+                    stage
+                        .execute(rusqlite::params![
+                            r.order_id,
+                            r.sku,
+                            r.return_ref,
+                            r.return_date.to_string(),
+                            r.returned_at
+                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                            r.asin,
+                            r.fnsku,
+                            r.quantity,
+                            r.reason,
+                            r.disposition,
+                            r.status,
+                            serde_json::Value::Object(r.raw).to_string(),
+                        ])
+                        .map_err(store_err)?;
+                    Ok(Ok(()))
+                }
+                Err(issue) => Ok(Err(issue)),
+            },
+            ru::StreamError::Unreadable,
+        )?
+    };
+    let mut written = 0;
+    let mut rows = 0;
+    {
+        let mut staged = conn
+            .prepare(
+                "SELECT order_id, sku, return_ref, return_date, returned_at, asin, fnsku,
+                        quantity, reason, disposition, status, raw_json
+                 FROM temp.import_returns ORDER BY rowid",
+            )
+            .map_err(store_err)?;
+        let mut it = staged.query([]).map_err(store_err)?;
+        while let Some(r) = it.next().map_err(store_err)? {
+            let bad = |what: &str| {
+                ru::StreamError::Unreadable(format!("a staged return lost its {what}"))
+            };
+            let return_date: String = r.get(3).map_err(store_err)?;
+            let returned_at: Option<String> = r.get(4).map_err(store_err)?;
+            let raw: String = r.get(11).map_err(store_err)?;
+            let raw = match serde_json::from_str(&raw) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => return Err(bad("cells")),
+            };
+            let ret = ReturnRow {
+                source,
+                order_id: r.get(0).map_err(store_err)?,
+                sku: r.get(1).map_err(store_err)?,
+                return_ref: r.get(2).map_err(store_err)?,
+                return_date: return_date.parse().map_err(|_| bad("date"))?,
+                returned_at: match returned_at {
+                    Some(t) => Some(
+                        DateTime::parse_from_rfc3339(&t)
+                            .map_err(|_| bad("time"))?
+                            .with_timezone(&Utc),
+                    ),
+                    None => None,
+                },
+                asin: r.get(5).map_err(store_err)?,
+                fnsku: r.get(6).map_err(store_err)?,
+                quantity: r.get(7).map_err(store_err)?,
+                reason: r.get(8).map_err(store_err)?,
+                disposition: r.get(9).map_err(store_err)?,
+                status: r.get(10).map_err(store_err)?,
+                report_type: report_type.to_string(),
+                raw,
+            };
+            written += store::write_returns(conn, scope, std::slice::from_ref(&ret))?;
+            rows += 1;
+        }
+    }
+    conn.execute_batch("DROP TABLE temp.import_returns")
+        .map_err(store_err)?;
+    read.rows = rows;
+    Ok(StreamedReturns { read, written })
+}
+
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     let account = ctx.account.name.as_str();
     let mut tally = Tally::default();
