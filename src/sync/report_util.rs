@@ -766,6 +766,24 @@ pub(crate) fn request(report_type: &str, m: &Marketplace) -> ReportRequest {
     ReportRequest::new(report_type, [m.id])
 }
 
+/// Whether a document's period field (`dateGranularity`, `reportPeriod`)
+/// is the one its table holds: `None` (not stated) passes; another value
+/// is refused, saying which to download.
+pub(crate) fn check_period(
+    field: &str,
+    found: Option<&str>,
+    wanted: &str,
+    stores: &str,
+) -> Result<(), String> {
+    match found {
+        None => Ok(()),
+        Some(v) if v.eq_ignore_ascii_case(wanted) => Ok(()),
+        Some(v) => Err(format!(
+            "the document's {field} {v}: flywheel stores {stores} only; download the report with {field} {wanted}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

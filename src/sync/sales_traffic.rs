@@ -83,13 +83,12 @@ impl Spec {
     /// week's or a month's figures under one `date`: stored as that day
     /// they would read as one day's (a week's sessions as a day's).
     pub fn check_daily(&self) -> Result<(), String> {
-        match self.date_granularity.as_deref() {
-            None => Ok(()),
-            Some(g) if g.eq_ignore_ascii_case("DAY") => Ok(()),
-            Some(g) => Err(format!(
-                "the document's dateGranularity {g}: flywheel stores days only; download the report with dateGranularity DAY"
-            )),
-        }
+        super::report_util::check_period(
+            "dateGranularity",
+            self.date_granularity.as_deref(),
+            "DAY",
+            "days",
+        )
     }
 }
 

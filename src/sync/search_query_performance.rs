@@ -94,13 +94,12 @@ impl Spec {
     /// Saturday), and a month's or a quarter's figures stored as a week
     /// would read as one week's.
     pub fn check_weekly(&self) -> Result<(), String> {
-        match self.report_period.as_deref() {
-            None => Ok(()),
-            Some(p) if p.eq_ignore_ascii_case("WEEK") => Ok(()),
-            Some(p) => Err(format!(
-                "the document's reportPeriod {p}: flywheel stores weeks only; download the report with reportPeriod WEEK"
-            )),
-        }
+        super::report_util::check_period(
+            "reportPeriod",
+            self.report_period.as_deref(),
+            "WEEK",
+            "weeks",
+        )
     }
 }
 
