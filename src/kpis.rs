@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::amazon::marketplace;
 use crate::config::rules::StockoutRisk;
 use crate::config::{Config, RuleId, Severity, SubjectRef};
+pub use crate::model::time::day_start;
 use crate::store::kpis::{self as store, EvaluationDate, KpiRow};
 use crate::store::StoreError;
 
@@ -182,20 +183,6 @@ impl From<rusqlite::Error> for KpiError {
     fn from(e: rusqlite::Error) -> Self {
         KpiError::Store(e.into())
     }
-}
-
-/// Start of `day` in `tz`, as a UTC instant (the first existing local time
-/// when midnight falls in a DST gap).
-pub fn day_start<Tz: TimeZone>(tz: &Tz, day: NaiveDate) -> DateTime<Utc> {
-    let mut t = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    for _ in 0..4 {
-        if let Some(x) = tz.from_local_datetime(&t).earliest() {
-            return x.with_timezone(&Utc);
-        }
-        t += Duration::minutes(30);
-    }
-    // No zone skips two hours; treat the date as UTC rather than fail.
-    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
 fn ts(t: DateTime<Utc>) -> String {

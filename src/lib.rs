@@ -36,6 +36,7 @@ pub mod doctor;
 pub mod kpis;
 pub mod logging;
 pub mod metrics;
+pub mod model;
 pub mod rules;
 pub mod status;
 pub mod store;

@@ -31,7 +31,8 @@ pub use self::cron::CronExpr;
 pub use self::locate::{Locator, Position};
 pub use self::rules::{Common, Link, NoData, RuleId, Rules, Severity, SubjectKind};
 pub use self::secret::{read_secret_file, Secret, SecretFileError};
-use crate::amazon::marketplace::{self, Marketplace, Region};
+pub use crate::model::finding::SubjectRef;
+use crate::model::marketplace::{self, Marketplace, Region};
 
 /// The documented example config, shipped in the binary for
 /// `flywheel print-default-config`.
@@ -580,16 +581,6 @@ impl<'de> Deserialize<'de> for Override {
             settings: t,
         })
     }
-}
-
-/// The subject a rule is being evaluated for, to pick overrides.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SubjectRef<'a> {
-    pub account: &'a str,
-    pub marketplace: &'a str,
-    pub sku: Option<&'a str>,
-    pub asin: Option<&'a str>,
-    pub campaign: Option<&'a str>,
 }
 
 impl Override {

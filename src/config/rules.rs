@@ -7,75 +7,13 @@
 //! entry here, its evaluation, its case table and its example-config entry
 //! (CONTRIBUTING.md).
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::duration;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-/// What a rule does when its data is missing (DESIGN §2.1: no data is never zero).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoData {
-    /// Treat as healthy: no finding.
-    Ok,
-    /// Hold the alert's last state.
-    Keep,
-    /// Report an info finding saying the data is missing.
-    NoData,
-}
-
-/// The link of the flywheel a rule watches (DESIGN §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Link {
-    Experience,
-    Growth,
-    Leverage,
-    Meta,
-}
-
-impl Link {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Link::Experience => "experience",
-            Link::Growth => "growth",
-            Link::Leverage => "leverage",
-            Link::Meta => "meta",
-        }
-    }
-}
-
-/// What a rule's findings are about (DESIGN §2.1 "Subjects").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SubjectKind {
-    Marketplace,
-    Asin,
-    AsinSearchTerm,
-    Sku,
-    Campaign,
-    CampaignSearchTerm,
-}
+pub use crate::model::rule::{Link, NoData, RuleId, Severity, SubjectKind};
 
 /// The keys every rule has.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,34 +28,9 @@ macro_rules! rules {
     ($(
         $(#[doc = $doc:literal])*
         $id:ident => $ty:ident {
-            link: $link:ident, subject: $subject:ident,
             severity: $sev:ident, hold: $hold:literal, no_data: $nd:ident $(,)?
         } { $( $(#[$fattr:meta])* $field:ident : $fty:ty = $def:expr ),* $(,)? }
     )*) => {
-        /// Identifies a rule; the snake_case name is its id in config, JSON and emails.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum RuleId { $($ty),* }
-
-        impl RuleId {
-            pub const ALL: &'static [RuleId] = &[$(RuleId::$ty),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(RuleId::$ty => stringify!($id)),* }
-            }
-
-            pub fn link(self) -> Link {
-                match self { $(RuleId::$ty => Link::$link),* }
-            }
-
-            pub fn subject(self) -> SubjectKind {
-                match self { $(RuleId::$ty => SubjectKind::$subject),* }
-            }
-
-            pub fn parse(s: &str) -> Option<RuleId> {
-                RuleId::ALL.iter().copied().find(|r| r.as_str() == s)
-            }
-        }
-
         $(
             $(#[doc = $doc])*
             #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -191,7 +104,7 @@ macro_rules! rules {
 rules! {
     /// A 1–3 star seller feedback left unanswered and unacknowledged.
     feedback_response_sla => FeedbackResponseSla {
-        link: Experience, subject: Marketplace, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         /// Ratings at or below this count as negative (1–3 stars).
         max_rating: u8 = 3,
@@ -201,7 +114,7 @@ rules! {
 
     /// Negative seller feedback as a share of orders.
     feedback_rate => FeedbackRate {
-        link: Experience, subject: Marketplace, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_percent: f64 = 2.0,
         window_days: u32 = 30,
@@ -211,7 +124,7 @@ rules! {
 
     /// A negative review topic rising, or far above its browse node.
     review_topics => ReviewTopics {
-        link: Experience, subject: Asin, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         /// Rise in share of reviews, in percentage points, over `window_months`.
         min_share_rise_points: f64 = 5.0,
@@ -222,7 +135,7 @@ rules! {
 
     /// Product star rating floor and slide (from the user's `ratings_file`).
     rating_floor => RatingFloor {
-        link: Experience, subject: Asin, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         critical_below: f64 = 4.3,
         warning_below: f64 = 4.5,
@@ -233,7 +146,7 @@ rules! {
 
     /// Units returned over units shipped.
     return_rate => ReturnRate {
-        link: Experience, subject: Sku, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_percent: f64 = 3.0,
         window_days: u32 = 30,
@@ -242,7 +155,7 @@ rules! {
 
     /// Listings that are not buyable, suppressed, or carry ERROR issues.
     listing_health => ListingHealth {
-        link: Experience, subject: Sku, severity: Warning, hold: "0s", no_data: Keep,
+        severity: Warning, hold: "0s", no_data: Keep,
     } {
         /// Severity for a suppressed (search-suppressed or not discoverable) listing.
         suppressed_severity: Severity = Severity::Critical,
@@ -252,7 +165,7 @@ rules! {
 
     /// Account health: status and performance metrics.
     account_health => AccountHealth {
-        link: Experience, subject: Marketplace, severity: Critical, hold: "0s", no_data: Keep,
+        severity: Critical, hold: "0s", no_data: Keep,
     } {
         max_odr_percent: f64 = 1.0,
         max_late_shipment_percent: f64 = 4.0,
@@ -262,7 +175,7 @@ rules! {
 
     /// Unit session percentage low or falling.
     conversion_rate => ConversionRate {
-        link: Growth, subject: Asin, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         min_percent: f64 = 12.0,
         window_days: u32 = 14,
@@ -273,7 +186,7 @@ rules! {
 
     /// Sessions falling week over week.
     traffic_trend => TrafficTrend {
-        link: Growth, subject: Asin, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_drop_percent: f64 = 25.0,
         window_days: u32 = 7,
@@ -283,7 +196,7 @@ rules! {
 
     /// Page-view weighted buy box percentage.
     buy_box => BuyBox {
-        link: Growth, subject: Asin, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         min_percent: f64 = 90.0,
         window_days: u32 = 7,
@@ -292,7 +205,7 @@ rules! {
 
     /// Best Sellers Rank getting worse (a larger number).
     bsr_trend => BsrTrend {
-        link: Growth, subject: Asin, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_worsening_percent: f64 = 30.0,
         window_days: u32 = 7,
@@ -302,7 +215,7 @@ rules! {
 
     /// Impression or click share of a tracked search query falling.
     keyword_share => KeywordShare {
-        link: Growth, subject: AsinSearchTerm, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_drop_percent: f64 = 30.0,
         /// Tracked queries; empty means the ASIN's top `top_queries` by volume.
@@ -312,7 +225,7 @@ rules! {
 
     /// Units of the last 30 days at or below the prior 30, with a diagnosis.
     growth_stall => GrowthStall {
-        link: Growth, subject: Asin, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         window_days: u32 = 30,
         /// Units in the prior window below this: too small to call a stall.
@@ -321,7 +234,7 @@ rules! {
 
     /// ACoS outside the healthy band (matured window).
     acos_band => AcosBand {
-        link: Leverage, subject: Campaign, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         min_percent: f64 = 18.0,
         max_percent: f64 = 25.0,
@@ -334,7 +247,7 @@ rules! {
 
     /// Total ad spend over total sales.
     tacos => Tacos {
-        link: Leverage, subject: Marketplace, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_percent: f64 = 12.0,
         window_days: u32 = 14,
@@ -342,7 +255,7 @@ rules! {
 
     /// Ad-attributed sales as a share of total sales.
     ad_reliance => AdReliance {
-        link: Leverage, subject: Marketplace, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_percent: f64 = 50.0,
         window_days: u32 = 14,
@@ -350,7 +263,7 @@ rules! {
 
     /// Cost per click rising.
     cpc_trend => CpcTrend {
-        link: Leverage, subject: Campaign, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_rise_percent: f64 = 25.0,
         window_days: u32 = 14,
@@ -359,7 +272,7 @@ rules! {
 
     /// Search terms that take clicks and never convert.
     wasted_spend => WastedSpend {
-        link: Leverage, subject: CampaignSearchTerm, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         min_clicks: u32 = 15,
         max_purchases: u32 = 0,
@@ -368,7 +281,7 @@ rules! {
 
     /// Days of cover below lead time plus safety stock.
     stockout_risk => StockoutRisk {
-        link: Leverage, subject: Sku, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         lead_time_days: u32 = 30,
         safety_days: u32 = 7,
@@ -382,7 +295,7 @@ rules! {
 
     /// Too many days of supply, or aged stock.
     inventory_turnover => InventoryTurnover {
-        link: Leverage, subject: Sku, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         max_days_of_supply: u32 = 45,
         /// Units older than `aged_days` above this fire.
@@ -392,7 +305,7 @@ rules! {
 
     /// Contribution margin per unit after fees and ad spend.
     margin_floor => MarginFloor {
-        link: Leverage, subject: Sku, severity: Warning, hold: "0s", no_data: NoData,
+        severity: Warning, hold: "0s", no_data: NoData,
     } {
         min_percent: f64 = 10.0,
         window_days: u32 = 30,
@@ -400,7 +313,7 @@ rules! {
 
     /// A sync job has not succeeded for too long.
     data_freshness => DataFreshness {
-        link: Meta, subject: Marketplace, severity: Warning, hold: "0s", no_data: Ok,
+        severity: Warning, hold: "0s", no_data: Ok,
     } {
         /// Allowed staleness as a multiple of the job's schedule interval.
         max_missed_runs: u32 = 3,
@@ -411,16 +324,10 @@ rules! {
 
     /// LWA credentials rejected, or a client secret about to expire.
     credentials => Credentials {
-        link: Meta, subject: Marketplace, severity: Critical, hold: "0s", no_data: Ok,
+        severity: Critical, hold: "0s", no_data: Ok,
     } {
         /// Warn this many days before `client_secret_expires`.
         warn_days_before_expiry: u32 = 14,
-    }
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::rules::{range_problems, RuleId, Rules, SubjectKind};
 use super::secret::{read_secret_file, Secret};
 use super::{Config, Env, LwaCredentials, Security, Transport};
-use crate::amazon::marketplace;
+use crate::model::marketplace;
 
 /// Rewrites a serde error into (full key path, message): unknown keys get
 /// the key appended to the path and a "did you mean" when one is close.

@@ -3,27 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, TimeZone};
+use chrono::Duration;
 
 use super::{above, at_least, ev, n, opt, pct, Eval, Window};
 
 /// Named evidence values, in order.
 type Evidence = Vec<(String, serde_json::Value)>;
 use crate::config::{RuleId, Severity};
-
-/// The instant a marketplace day starts (DST gaps: the first valid instant).
-pub(crate) fn day_start(tz: chrono_tz::Tz, d: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
-    let naive = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-    match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) => t.with_timezone(&chrono::Utc),
-        chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&chrono::Utc),
-        chrono::LocalResult::None => tz
-            .from_local_datetime(&(naive + Duration::hours(1)))
-            .earliest()
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&naive)),
-    }
-}
+use crate::model::time::day_start;
 
 /// 1–3 star feedback without a response and not acknowledged, 24 h after the
 /// start of its day (the report has dates only: errs early, never late).
@@ -49,7 +36,7 @@ pub(crate) fn feedback_response_sla(e: &mut Eval) {
         .iter()
         .filter(|f| f.rating <= s.max_rating && !f.has_response && !f.acknowledged)
         .filter_map(|f| {
-            let age = now - day_start(e.snap.time_zone, f.date);
+            let age = now - day_start(&e.snap.time_zone, f.date);
             (age >= limit).then(|| (f.order_id.as_str(), age.num_hours(), f.rating))
         })
         .collect();

@@ -22,7 +22,7 @@ pub fn snap(at: NaiveDate) -> Snapshot {
 
 /// An empty snapshot as of `hours` after the start of `at` in Los Angeles.
 pub fn snap_at(at: NaiveDate, hours: i64) -> Snapshot {
-    let start: DateTime<Utc> = super::experience::day_start(chrono_tz::America::Los_Angeles, at)
+    let start: DateTime<Utc> = crate::model::time::day_start(&chrono_tz::America::Los_Angeles, at)
         + chrono::Duration::hours(hours);
     let mut s = Snapshot::empty("demo", "ATVPDKIKX0DER", start);
     s.jobs.clear();

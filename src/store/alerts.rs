@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::ops::ts;
 use super::StoreError;
-use crate::alert::state::{Alert, State};
 use crate::config::{RuleId, Severity};
+use crate::model::alert::{Alert, State};
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -79,7 +79,7 @@ pub fn live(
     account: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Alert>, StoreError> {
-    let since = ts(now - crate::alert::state::RESOLUTION_GRACE - Duration::days(1));
+    let since = ts(now - crate::model::alert::RESOLUTION_GRACE - Duration::days(1));
     query(
         conn,
         &format!(

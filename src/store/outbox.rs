@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ops::ts;
 use super::StoreError;
-use crate::alert::{Attachment, Rendered};
+use crate::model::message::{Attachment, Rendered};
 
 /// What kind of email a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

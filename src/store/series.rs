@@ -35,9 +35,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
-use crate::alert::{Item, Series};
 use crate::amazon::marketplace;
 use crate::config::{rules as settings, Config, RuleId, SubjectRef};
+use crate::model::series::{Item, Series};
 
 /// Rolling per-ASIN windows of length `?6` (`'+N days'` from start to end)
 /// whose end falls in the range, with the ASIN's row when it has one.
@@ -651,7 +651,7 @@ fn negative_feedback(c: &Ctx) -> Result<Option<Series>, StoreError> {
         "seller_feedback",
         c.account,
         c.tz,
-        Duration::days(crate::sync::seller_feedback::WINDOW_DAYS),
+        Duration::days(crate::model::snapshot::SELLER_FEEDBACK_WINDOW_DAYS),
     )?;
     let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
     Ok(Some(series(
@@ -701,7 +701,7 @@ fn feedback_rate(c: &Ctx) -> Result<Option<Series>, StoreError> {
 
 /// return_rate: units returned per day (by return date). The job re-reads
 /// from its last window with an overlap and first reached back
-/// `returns::HISTORY`, so days in that range with no row had no returns.
+/// `RETURNS_HISTORY_DAYS`, so days in that range with no row had no returns.
 fn returns(c: &Ctx) -> Result<Option<Series>, StoreError> {
     let Some(sku) = c.item.key("sku") else {
         return Ok(None);
@@ -716,7 +716,7 @@ fn returns(c: &Ctx) -> Result<Option<Series>, StoreError> {
         "returns",
         c.account,
         c.tz,
-        crate::sync::returns::HISTORY,
+        Duration::days(crate::model::snapshot::RETURNS_HISTORY_DAYS),
     )?;
     let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
     Ok(Some(series(
@@ -977,7 +977,7 @@ fn term_cost(c: &Ctx) -> Result<Option<Series>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::ItemKind;
+    use crate::model::series::ItemKind;
     use serde_json::json;
 
     const MP: &str = "ATVPDKIKX0DER";

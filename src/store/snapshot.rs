@@ -12,14 +12,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ops::ts;
 use super::StoreError;
 use crate::amazon::marketplace;
 use crate::config::{Account, Config, RuleId};
-use crate::rules::snapshot::*;
+use crate::model::snapshot::*;
+use crate::model::time::day_start;
 
 /// How far back windowed sources are read (the longest default window pair
 /// is 2 × 30 days; a bigger configured window widens it).
@@ -84,19 +85,6 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc))
-}
-
-/// The instant day `d` starts in `tz`.
-pub fn day_start(tz: chrono_tz::Tz, d: NaiveDate) -> DateTime<Utc> {
-    let naive = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(naive + Duration::hours(1)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
 }
 
 /// Which sources the enabled rules read.
@@ -202,7 +190,7 @@ pub fn build_all(
             let tz: chrono_tz::Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
             let (date, as_of) = match at {
                 None => (now.with_timezone(&tz).date_naive(), now),
-                Some(d) => (d, now.min(day_start(tz, d + Duration::days(1)))),
+                Some(d) => (d, now.min(day_start(&tz, d + Duration::days(1)))),
             };
             out.push((date, build(conn, cfg, account, m.id, date, as_of)?));
         }
@@ -893,8 +881,8 @@ fn inventory(
     let tz: chrono_tz::Tz = marketplace::lookup(m)
         .and_then(|x| x.timezone.parse().ok())
         .unwrap_or(chrono_tz::UTC);
-    let from_t = ts(day_start(tz, at - Duration::days(lookback)));
-    let to_t = ts(day_start(tz, at)).min(as_of.to_string());
+    let from_t = ts(day_start(&tz, at - Duration::days(lookback)));
+    let to_t = ts(day_start(&tz, at)).min(as_of.to_string());
     let mut days = std::collections::HashSet::new();
     let mut rows = st.query(params![a, m, from_t, to_t])?;
     while let Some(r) = rows.next()? {

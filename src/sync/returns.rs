@@ -29,7 +29,7 @@ pub const FBA_REPORT_TYPE: &str = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA";
 pub const MFN_REPORT_TYPE: &str = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE";
 const JOB: JobName = JobName::Returns;
 /// How far the first run reaches back (return_rate reads 30 days).
-pub const HISTORY: Duration = Duration::days(60);
+pub const HISTORY: Duration = Duration::days(crate::model::snapshot::RETURNS_HISTORY_DAYS);
 /// Overlap with the previous window: Amazon adds rows late and changes
 /// statuses (MFN returns close about a week after the request).
 pub const OVERLAP: Duration = Duration::days(14);

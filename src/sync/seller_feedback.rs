@@ -23,7 +23,7 @@ use crate::store::seller_reports::{self as store, FeedbackRow, Scope};
 pub const REPORT_TYPE: &str = "GET_SELLER_FEEDBACK_DATA";
 const JOB: JobName = JobName::SellerFeedback;
 /// Days read each run (responses and removals happen within weeks).
-pub const WINDOW_DAYS: i64 = 90;
+pub const WINDOW_DAYS: i64 = crate::model::snapshot::SELLER_FEEDBACK_WINDOW_DAYS;
 
 /// Amazon "Performance Reports" (6 columns), plus the MWS-era variant's
 /// columns, which are read when present.

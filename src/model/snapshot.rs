@@ -463,3 +463,12 @@ pub struct CredentialProblem {
     pub detail: Option<String>,
     pub first_seen_at: DateTime<Utc>,
 }
+
+/// Days the seller feedback job reads again on each run (responses and
+/// removals happen within weeks). The job and the feedback chart's
+/// coverage both use it.
+pub const SELLER_FEEDBACK_WINDOW_DAYS: i64 = 90;
+
+/// How far the returns job's first run reaches back (return_rate reads 30
+/// days). The job and the returns chart's coverage both use it.
+pub const RETURNS_HISTORY_DAYS: i64 = 60;

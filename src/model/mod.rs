@@ -1,0 +1,23 @@
+//! Plain values shared by the store and every layer above it. Nothing here
+//! reads a clock, a file or the database, and nothing imports another part
+//! of flywheel: only std and crates.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`marketplace`] | Amazon's marketplaces: id, country, region, time zone (a parsed `Tz`), currency |
+//! | [`time`] | the one DST-correct [`time::day_start`] and `local_day` |
+//! | [`rule`] | rule ids with their link and subject kind, severities, `no_data` |
+//! | [`snapshot`] | the rule [`snapshot::Snapshot`]: what the rules read about one marketplace |
+//! | [`finding`] | a rule's [`finding::Finding`] and its JSON shape (DESIGN §2.1) |
+//! | [`alert`] | an alert row: episode state, last finding |
+//! | [`series`] | an alert as a message shows it, and its chart series |
+//! | [`message`] | a rendered message before it becomes an outbox row |
+
+pub mod alert;
+pub mod finding;
+pub mod marketplace;
+pub mod message;
+pub mod rule;
+pub mod series;
+pub mod snapshot;
+pub mod time;
