@@ -216,514 +216,730 @@ pub fn build(
         .and_then(|x| x.timezone.parse().ok())
         .unwrap_or(chrono_tz::UTC);
     let from = at - Duration::days(lookback_days(cfg));
-    let (from_s, at_s, as_of_s) = (day(from), day(at), ts(as_of));
 
+    let q = Query {
+        conn,
+        cfg,
+        account,
+        a,
+        m,
+        at,
+        as_of,
+        from_s: day(from),
+        at_s: day(at),
+        as_of_s: ts(as_of),
+    };
     // Products: the SKU ↔ ASIN map every crossing rule uses.
-    {
-        let mut st = conn.prepare(
-            "SELECT sku, asin, fulfillment_channel, title FROM products
-             WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 ORDER BY sku",
-        )?;
-        s.products = st
-            .query_map(params![a, m, as_of_s], |r| {
-                Ok(Product {
-                    sku: r.get(0)?,
-                    asin: r.get(1)?,
-                    channel: r.get(2)?,
-                    title: r.get(3)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-    }
-
+    products(&q, &mut s)?;
     if need.windows {
-        let mut st = conn.prepare(
-            "SELECT window_start, window_end FROM sales_traffic_windows
-             WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
-        )?;
-        let windows: Vec<(String, String)> = st
-            .query_map(params![a, m, from_s, at_s], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        for (ws, we) in &windows {
-            if let (Some(x), Some(y)) = (parse_day(ws), parse_day(we)) {
-                s.asin_windows.entry((x, y)).or_default();
-            }
+        asin_windows(&q, &mut s)?;
+    }
+    if need.daily {
+        daily(&q, &mut s)?;
+    }
+    if need.orders {
+        orders(&q, &mut s)?;
+    }
+    if need.returns {
+        returns(&q, &mut s)?;
+    }
+    if need.feedback {
+        feedback(&q, &mut s)?;
+    }
+    if need.health {
+        account_health(&q, &mut s)?;
+    }
+    if need.listings {
+        listings(&q, &mut s)?;
+    }
+    if need.topics {
+        s.review_topics = review_topics(q.conn, q.a, q.m, q.at, &q.as_of_s)?;
+    }
+    if need.ratings {
+        ratings(&q, &mut s)?;
+    }
+    if need.ranks {
+        ranks(&q, &mut s)?;
+    }
+    if need.pricing {
+        pricing(&q, &mut s)?;
+    }
+    if need.sqp {
+        search_query_performance(&q, &mut s)?;
+    }
+    if need.inventory {
+        s.inventory = inventory(q.conn, q.cfg, q.a, q.m, q.at, &q.as_of_s)?;
+    }
+    if need.planning {
+        inventory_planning(&q, &mut s)?;
+    }
+    if need.fees {
+        fees(&q, &mut s)?;
+    }
+    if need.costs {
+        costs(&q, &mut s)?;
+    }
+    if need.ads {
+        s.ads = ads(q.conn, cfg, a, m, from, at)?;
+    }
+    if need.jobs {
+        job_health(&q, &mut s)?;
+    }
+    if need.credentials {
+        credential_problems(&q, &mut s)?;
+    }
+    Ok(s)
+}
+
+/// What every step of [`build`] reads from: one marketplace of one account,
+/// the evaluation day `at` and the instant `as_of` data must be known by.
+struct Query<'a> {
+    conn: &'a Connection,
+    cfg: &'a Config,
+    account: &'a Account,
+    a: &'a str,
+    m: &'a str,
+    at: NaiveDate,
+    as_of: DateTime<Utc>,
+    /// `day(at - lookback)`, `day(at)` and `ts(as_of)`, as the SQL compares them.
+    from_s: String,
+    at_s: String,
+    as_of_s: String,
+}
+
+fn products(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref as_of_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT sku, asin, fulfillment_channel, title FROM products
+         WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 ORDER BY sku",
+    )?;
+    s.products = st
+        .query_map(params![a, m, as_of_s], |r| {
+            Ok(Product {
+                sku: r.get(0)?,
+                asin: r.get(1)?,
+                channel: r.get(2)?,
+                title: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+fn asin_windows(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref from_s,
+        ref at_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT window_start, window_end FROM sales_traffic_windows
+         WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
+    )?;
+    let windows: Vec<(String, String)> = st
+        .query_map(params![a, m, from_s, at_s], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (ws, we) in &windows {
+        if let (Some(x), Some(y)) = (parse_day(ws), parse_day(we)) {
+            s.asin_windows.entry((x, y)).or_default();
         }
-        let mut st = conn.prepare(
-            "SELECT window_start, window_end, asin, sessions, page_views, buy_box_pct, units_ordered,
-                    ordered_product_sales
-             FROM sales_traffic_asin
-             WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
-        )?;
-        let mut rows = st.query(params![a, m, from_s, at_s])?;
-        while let Some(r) = rows.next()? {
-            let (ws, we): (String, String) = (r.get(0)?, r.get(1)?);
-            let (Some(x), Some(y)) = (parse_day(&ws), parse_day(&we)) else {
-                continue;
-            };
-            s.asin_windows.entry((x, y)).or_default().insert(
-                r.get(2)?,
-                AsinWindow {
-                    sessions: r.get(3)?,
-                    page_views: r.get(4)?,
-                    buy_box_pct: r.get(5)?,
-                    units_ordered: r.get(6)?,
-                    ordered_product_sales: r.get(7)?,
+    }
+    let mut st = conn.prepare(
+        "SELECT window_start, window_end, asin, sessions, page_views, buy_box_pct, units_ordered,
+                ordered_product_sales
+         FROM sales_traffic_asin
+         WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
+    )?;
+    let mut rows = st.query(params![a, m, from_s, at_s])?;
+    while let Some(r) = rows.next()? {
+        let (ws, we): (String, String) = (r.get(0)?, r.get(1)?);
+        let (Some(x), Some(y)) = (parse_day(&ws), parse_day(&we)) else {
+            continue;
+        };
+        s.asin_windows.entry((x, y)).or_default().insert(
+            r.get(2)?,
+            AsinWindow {
+                sessions: r.get(3)?,
+                page_views: r.get(4)?,
+                buy_box_pct: r.get(5)?,
+                units_ordered: r.get(6)?,
+                ordered_product_sales: r.get(7)?,
+            },
+        );
+    }
+    Ok(())
+}
+
+fn daily(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref from_s,
+        ref at_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT date, sessions, units_ordered, total_order_items, ordered_product_sales,
+                negative_feedback_received
+         FROM sales_traffic_daily
+         WHERE account = ?1 AND marketplace_id = ?2 AND date >= ?3 AND date < ?4",
+    )?;
+    let mut rows = st.query(params![a, m, from_s, at_s])?;
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(0)?;
+        if let Some(d) = parse_day(&d) {
+            s.daily.insert(
+                d,
+                DailyRow {
+                    sessions: r.get(1)?,
+                    units_ordered: r.get(2)?,
+                    total_order_items: r.get(3)?,
+                    ordered_product_sales: r.get(4)?,
+                    negative_feedback_received: r.get(5)?,
                 },
             );
         }
     }
+    Ok(())
+}
 
-    if need.daily {
+fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        as_of,
+        ref from_s,
+        ref at_s,
+        ref as_of_s,
+        ..
+    } = *q;
+    let first: Option<String> = conn.query_row(
+        "SELECT MIN(purchase_day) FROM orders WHERE account = ?1 AND marketplace_id = ?2 AND purchase_date <= ?3",
+        params![a, m, as_of_s],
+        |r| r.get(0),
+    )?;
+    if first.is_some() || job_ok(conn, a, "orders", as_of)? {
+        let mut o = OrderDays {
+            first_day: first.as_deref().and_then(parse_day),
+            ..OrderDays::default()
+        };
+        // Units ordered count every non-cancelled order of the Amazon
+        // channel (pending included, as Amazon's units ordered do);
+        // shipped units are those of orders shipped by now.
         let mut st = conn.prepare(
-            "SELECT date, sessions, units_ordered, total_order_items, ordered_product_sales,
-                    negative_feedback_received
-             FROM sales_traffic_daily
-             WHERE account = ?1 AND marketplace_id = ?2 AND date >= ?3 AND date < ?4",
+            "SELECT i.sku, o.purchase_day, SUM(i.quantity),
+                    SUM(CASE WHEN o.status = 'shipped' THEN COALESCE(i.quantity_shipped, i.quantity)
+                             WHEN o.status = 'partially_shipped' THEN COALESCE(i.quantity_shipped, 0)
+                             ELSE 0 END),
+                    SUM(COALESCE(i.item_price, 0))
+             FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
+             WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
+               AND o.purchase_day < ?4 AND o.purchase_date <= ?5
+               AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+             GROUP BY i.sku, o.purchase_day",
         )?;
-        let mut rows = st.query(params![a, m, from_s, at_s])?;
+        let mut rows = st.query(params![a, m, from_s, at_s, as_of_s])?;
         while let Some(r) = rows.next()? {
-            let d: String = r.get(0)?;
-            if let Some(d) = parse_day(&d) {
-                s.daily.insert(
-                    d,
-                    DailyRow {
-                        sessions: r.get(1)?,
-                        units_ordered: r.get(2)?,
-                        total_order_items: r.get(3)?,
-                        ordered_product_sales: r.get(4)?,
-                        negative_feedback_received: r.get(5)?,
-                    },
-                );
-            }
+            let sku: String = r.get(0)?;
+            let d: String = r.get(1)?;
+            let Some(d) = parse_day(&d) else { continue };
+            o.by_sku.entry(sku).or_default().insert(
+                d,
+                OrderDay {
+                    units: r.get(2)?,
+                    units_shipped: r.get(3)?,
+                    sales: r.get(4)?,
+                },
+            );
         }
+        s.orders = Some(o);
     }
+    Ok(())
+}
 
-    if need.orders {
-        let first: Option<String> = conn.query_row(
-            "SELECT MIN(purchase_day) FROM orders WHERE account = ?1 AND marketplace_id = ?2 AND purchase_date <= ?3",
-            params![a, m, as_of_s],
-            |r| r.get(0),
-        )?;
-        if first.is_some() || job_ok(conn, a, "orders", as_of)? {
-            let mut o = OrderDays {
-                first_day: first.as_deref().and_then(parse_day),
-                ..OrderDays::default()
-            };
-            // Units ordered count every non-cancelled order of the Amazon
-            // channel (pending included, as Amazon's units ordered do);
-            // shipped units are those of orders shipped by now.
-            let mut st = conn.prepare(
-                "SELECT i.sku, o.purchase_day, SUM(i.quantity),
-                        SUM(CASE WHEN o.status = 'shipped' THEN COALESCE(i.quantity_shipped, i.quantity)
-                                 WHEN o.status = 'partially_shipped' THEN COALESCE(i.quantity_shipped, 0)
-                                 ELSE 0 END),
-                        SUM(COALESCE(i.item_price, 0))
-                 FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
-                 WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
-                   AND o.purchase_day < ?4 AND o.purchase_date <= ?5
-                   AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
-                 GROUP BY i.sku, o.purchase_day",
-            )?;
-            let mut rows = st.query(params![a, m, from_s, at_s, as_of_s])?;
-            while let Some(r) = rows.next()? {
-                let sku: String = r.get(0)?;
-                let d: String = r.get(1)?;
-                let Some(d) = parse_day(&d) else { continue };
-                o.by_sku.entry(sku).or_default().insert(
-                    d,
-                    OrderDay {
-                        units: r.get(2)?,
-                        units_shipped: r.get(3)?,
-                        sales: r.get(4)?,
-                    },
-                );
-            }
-            s.orders = Some(o);
-        }
+fn returns(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        as_of,
+        ref from_s,
+        ref at_s,
+        ref as_of_s,
+        ..
+    } = *q;
+    if !(job_or_rows(
+        conn,
+        a,
+        "returns",
+        as_of,
+        "SELECT 1 FROM returns WHERE account = ?1 LIMIT 1",
+    )?) {
+        return Ok(());
     }
-
-    if need.returns
-        && job_or_rows(
-            conn,
-            a,
-            "returns",
-            as_of,
-            "SELECT 1 FROM returns WHERE account = ?1 LIMIT 1",
-        )?
-    {
-        let mut st = conn.prepare(
-            "SELECT sku, return_date, quantity, reason FROM returns
-             WHERE account = ?1 AND marketplace_id = ?2 AND return_date >= ?3 AND return_date < ?4
-               AND fetched_at <= ?5",
-        )?;
-        let rows = st
-            .query_map(params![a, m, from_s, at_s, as_of_s], |r| {
-                let d: String = r.get(1)?;
-                Ok((
-                    r.get::<_, String>(0)?,
-                    d,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        s.returns = Some(
-            rows.into_iter()
-                .filter_map(|(sku, d, quantity, reason)| {
-                    Some(ReturnRow {
-                        sku,
-                        date: parse_day(&d)?,
-                        quantity,
-                        reason,
-                    })
+    let mut st = conn.prepare(
+        "SELECT sku, return_date, quantity, reason FROM returns
+         WHERE account = ?1 AND marketplace_id = ?2 AND return_date >= ?3 AND return_date < ?4
+           AND fetched_at <= ?5",
+    )?;
+    let rows = st
+        .query_map(params![a, m, from_s, at_s, as_of_s], |r| {
+            let d: String = r.get(1)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                d,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    s.returns = Some(
+        rows.into_iter()
+            .filter_map(|(sku, d, quantity, reason)| {
+                Some(ReturnRow {
+                    sku,
+                    date: parse_day(&d)?,
+                    quantity,
+                    reason,
                 })
-                .collect(),
-        );
-    }
+            })
+            .collect(),
+    );
+    Ok(())
+}
 
-    if need.feedback
-        && job_or_rows(
-            conn,
-            a,
-            "seller_feedback",
-            as_of,
-            "SELECT 1 FROM seller_feedback WHERE account = ?1 LIMIT 1",
-        )?
-    {
-        let mut st = conn.prepare(
-            "SELECT order_id, feedback_date, rating, comments, your_response, response_seen_at, acknowledged_at
-             FROM seller_feedback
-             WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 AND feedback_date >= ?4",
-        )?;
-        let since = day(at - Duration::days(90));
-        let rows = st
-            .query_map(params![a, m, as_of_s, since], |r| {
-                let resp: Option<String> = r.get(4)?;
-                let seen: Option<String> = r.get(5)?;
-                let ack: Option<String> = r.get(6)?;
-                let d: String = r.get(1)?;
-                Ok((
-                    r.get::<_, String>(0)?,
-                    d,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    resp.is_some_and(|x| !x.trim().is_empty())
-                        && seen.as_deref().is_none_or(|t| t <= as_of_s.as_str()),
-                    ack.as_deref().is_some_and(|t| t <= as_of_s.as_str()),
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        s.feedback = Some(
-            rows.into_iter()
-                .filter_map(
-                    |(order_id, d, rating, comments, has_response, acknowledged)| {
-                        Some(FeedbackRow {
-                            order_id,
-                            date: parse_day(&d)?,
-                            rating: rating.clamp(0, 5) as u8,
-                            comments,
-                            has_response,
-                            acknowledged,
-                        })
-                    },
-                )
-                .collect(),
-        );
+fn feedback(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        at,
+        as_of,
+        ref as_of_s,
+        ..
+    } = *q;
+    if !(job_or_rows(
+        conn,
+        a,
+        "seller_feedback",
+        as_of,
+        "SELECT 1 FROM seller_feedback WHERE account = ?1 LIMIT 1",
+    )?) {
+        return Ok(());
     }
-
-    if need.health {
-        s.account_health = conn
-            .query_row(
-                "SELECT snapshot_date, account_status, odr_mfn_rate, odr_afn_rate, late_shipment_rate,
-                        pre_fulfillment_cancel_rate, valid_tracking_rate
-                 FROM account_health_snapshots
-                 WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date <= ?3
-                 ORDER BY snapshot_date DESC LIMIT 1",
-                params![a, m, at_s],
-                |r| {
-                    let d: String = r.get(0)?;
-                    Ok(HealthRow {
-                        snapshot_date: parse_day(&d),
-                        account_status: r.get(1)?,
-                        odr_mfn_rate: r.get(2)?,
-                        odr_afn_rate: r.get(3)?,
-                        late_shipment_rate: r.get(4)?,
-                        pre_fulfillment_cancel_rate: r.get(5)?,
-                        valid_tracking_rate: r.get(6)?,
+    let mut st = conn.prepare(
+        "SELECT order_id, feedback_date, rating, comments, your_response, response_seen_at, acknowledged_at
+         FROM seller_feedback
+         WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 AND feedback_date >= ?4",
+    )?;
+    let since = day(at - Duration::days(90));
+    let rows = st
+        .query_map(params![a, m, as_of_s, since], |r| {
+            let resp: Option<String> = r.get(4)?;
+            let seen: Option<String> = r.get(5)?;
+            let ack: Option<String> = r.get(6)?;
+            let d: String = r.get(1)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                d,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                resp.is_some_and(|x| !x.trim().is_empty())
+                    && seen.as_deref().is_none_or(|t| t <= as_of_s.as_str()),
+                ack.as_deref().is_some_and(|t| t <= as_of_s.as_str()),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    s.feedback = Some(
+        rows.into_iter()
+            .filter_map(
+                |(order_id, d, rating, comments, has_response, acknowledged)| {
+                    Some(FeedbackRow {
+                        order_id,
+                        date: parse_day(&d)?,
+                        rating: rating.clamp(0, 5) as u8,
+                        comments,
+                        has_response,
+                        acknowledged,
                     })
                 },
             )
-            .optional()?;
-    }
+            .collect(),
+    );
+    Ok(())
+}
 
-    if need.listings
-        && job_or_rows(
-            conn,
-            a,
-            "listings",
-            as_of,
-            "SELECT 1 FROM listings WHERE account = ?1 LIMIT 1",
-        )?
-    {
-        let mut issues: HashMap<String, Vec<IssueRow>> = HashMap::new();
-        let mut st = conn.prepare(
-            "SELECT sku, code, severity, message FROM listing_issues
-             WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3",
-        )?;
-        let mut rows = st.query(params![a, m, as_of_s])?;
-        while let Some(r) = rows.next()? {
-            issues.entry(r.get(0)?).or_default().push(IssueRow {
-                code: r.get(1)?,
-                severity: r.get(2)?,
-                message: r.get(3)?,
-            });
-        }
-        let mut st = conn.prepare(
-            "SELECT sku, asin, statuses_json, is_buyable, is_discoverable, is_suppressed FROM listings
-             WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 ORDER BY sku",
-        )?;
-        let rows = st
-            .query_map(params![a, m, as_of_s], |r| {
-                let statuses: String = r.get(2)?;
-                Ok(ListingRow {
-                    sku: r.get(0)?,
-                    asin: r.get(1)?,
-                    statuses: serde_json::from_str(&statuses).unwrap_or_default(),
-                    is_buyable: r.get::<_, i64>(3)? == 1,
-                    is_discoverable: r.get::<_, i64>(4)? == 1,
-                    is_suppressed: r.get::<_, i64>(5)? == 1,
-                    issues: Vec::new(),
+fn account_health(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref at_s,
+        ..
+    } = *q;
+    s.account_health = conn
+        .query_row(
+            "SELECT snapshot_date, account_status, odr_mfn_rate, odr_afn_rate, late_shipment_rate,
+                    pre_fulfillment_cancel_rate, valid_tracking_rate
+             FROM account_health_snapshots
+             WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date <= ?3
+             ORDER BY snapshot_date DESC LIMIT 1",
+            params![a, m, at_s],
+            |r| {
+                let d: String = r.get(0)?;
+                Ok(HealthRow {
+                    snapshot_date: parse_day(&d),
+                    account_status: r.get(1)?,
+                    odr_mfn_rate: r.get(2)?,
+                    odr_afn_rate: r.get(3)?,
+                    late_shipment_rate: r.get(4)?,
+                    pre_fulfillment_cancel_rate: r.get(5)?,
+                    valid_tracking_rate: r.get(6)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        s.listings = Some(
-            rows.into_iter()
-                .map(|mut l| {
-                    l.issues = issues.remove(&l.sku).unwrap_or_default();
-                    l
-                })
-                .collect(),
+            },
+        )
+        .optional()?;
+    Ok(())
+}
+
+fn listings(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        as_of,
+        ref as_of_s,
+        ..
+    } = *q;
+    if !(job_or_rows(
+        conn,
+        a,
+        "listings",
+        as_of,
+        "SELECT 1 FROM listings WHERE account = ?1 LIMIT 1",
+    )?) {
+        return Ok(());
+    }
+    let mut issues: HashMap<String, Vec<IssueRow>> = HashMap::new();
+    let mut st = conn.prepare(
+        "SELECT sku, code, severity, message FROM listing_issues
+         WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3",
+    )?;
+    let mut rows = st.query(params![a, m, as_of_s])?;
+    while let Some(r) = rows.next()? {
+        issues.entry(r.get(0)?).or_default().push(IssueRow {
+            code: r.get(1)?,
+            severity: r.get(2)?,
+            message: r.get(3)?,
+        });
+    }
+    let mut st = conn.prepare(
+        "SELECT sku, asin, statuses_json, is_buyable, is_discoverable, is_suppressed FROM listings
+         WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 ORDER BY sku",
+    )?;
+    let rows = st
+        .query_map(params![a, m, as_of_s], |r| {
+            let statuses: String = r.get(2)?;
+            Ok(ListingRow {
+                sku: r.get(0)?,
+                asin: r.get(1)?,
+                statuses: serde_json::from_str(&statuses).unwrap_or_default(),
+                is_buyable: r.get::<_, i64>(3)? == 1,
+                is_discoverable: r.get::<_, i64>(4)? == 1,
+                is_suppressed: r.get::<_, i64>(5)? == 1,
+                issues: Vec::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    s.listings = Some(
+        rows.into_iter()
+            .map(|mut l| {
+                l.issues = issues.remove(&l.sku).unwrap_or_default();
+                l
+            })
+            .collect(),
+    );
+    Ok(())
+}
+
+fn ratings(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query { cfg, account, .. } = *q;
+    let file = account.ratings_file.as_ref().or(cfg.ratings_file.as_ref());
+    if let Some(p) = file {
+        s.ratings = Some(read_ratings(p).unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn ranks(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        cfg,
+        a,
+        m,
+        at,
+        ref at_s,
+        ref as_of_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT asin, snapshot_date, display_group_rank, display_group, classification_rank,
+                classification_title
+         FROM catalog_ranks
+         WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date >= ?3 AND snapshot_date < ?4
+           AND observed_at <= ?5
+         ORDER BY asin, snapshot_date",
+    )?;
+    // Two BSR windows (7 days each by default) are all any reader needs.
+    let span = (cfg.rules.bsr_trend.window_days as i64)
+        .max(7)
+        .max(override_days(cfg));
+    let ranks_from = day(at - Duration::days(2 * span + 1));
+    let mut rows = st.query(params![a, m, ranks_from, at_s, as_of_s])?;
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(1)?;
+        let Some(d) = parse_day(&d) else { continue };
+        s.ranks.entry(r.get(0)?).or_default().push(RankRow {
+            date: d,
+            rank: r.get(2)?,
+            display_group: r.get(3)?,
+            classification_rank: r.get(4)?,
+            classification_title: r.get(5)?,
+        });
+    }
+    Ok(())
+}
+
+fn pricing(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref as_of_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT p.asin, p.observed_day, p.featured_offer_price, p.is_featured_offer_ours, p.our_price,
+                p.lowest_new_fba_price, p.lowest_new_fbm_price, p.offer_count
+         FROM pricing_snapshots p
+         WHERE p.account = ?1 AND p.marketplace_id = ?2 AND p.observed_at = (
+             SELECT MAX(q.observed_at) FROM pricing_snapshots q
+             WHERE q.account = p.account AND q.marketplace_id = p.marketplace_id
+               AND q.asin = p.asin AND q.observed_at <= ?3)",
+    )?;
+    let mut rows = st.query(params![a, m, as_of_s])?;
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(1)?;
+        s.pricing.insert(
+            r.get(0)?,
+            PriceRow {
+                observed_day: parse_day(&d),
+                featured_offer_price: r.get(2)?,
+                is_featured_offer_ours: r.get::<_, Option<i64>>(3)?.map(|x| x == 1),
+                our_price: r.get(4)?,
+                lowest_new_fba_price: r.get(5)?,
+                lowest_new_fbm_price: r.get(6)?,
+                offer_count: r.get(7)?,
+            },
         );
     }
+    Ok(())
+}
 
-    if need.topics {
-        s.review_topics = review_topics(conn, a, m, at, &as_of_s)?;
-    }
-
-    if need.ratings {
-        let file = account.ratings_file.as_ref().or(cfg.ratings_file.as_ref());
-        if let Some(p) = file {
-            s.ratings = Some(read_ratings(p).unwrap_or_default());
-        }
-    }
-
-    if need.ranks {
-        let mut st = conn.prepare(
-            "SELECT asin, snapshot_date, display_group_rank, display_group, classification_rank,
-                    classification_title
-             FROM catalog_ranks
-             WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date >= ?3 AND snapshot_date < ?4
-               AND observed_at <= ?5
-             ORDER BY asin, snapshot_date",
-        )?;
-        // Two BSR windows (7 days each by default) are all any reader needs.
-        let span = (cfg.rules.bsr_trend.window_days as i64)
-            .max(7)
-            .max(override_days(cfg));
-        let ranks_from = day(at - Duration::days(2 * span + 1));
-        let mut rows = st.query(params![a, m, ranks_from, at_s, as_of_s])?;
-        while let Some(r) = rows.next()? {
-            let d: String = r.get(1)?;
-            let Some(d) = parse_day(&d) else { continue };
-            s.ranks.entry(r.get(0)?).or_default().push(RankRow {
-                date: d,
-                rank: r.get(2)?,
-                display_group: r.get(3)?,
-                classification_rank: r.get(4)?,
-                classification_title: r.get(5)?,
+fn search_query_performance(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        at,
+        ref at_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT asin, week_start, week_end, search_query, search_query_volume, impression_share, click_share
+         FROM search_query_performance
+         WHERE account = ?1 AND marketplace_id = ?2 AND week_end < ?3 AND week_start >= ?4",
+    )?;
+    let since = day(at - Duration::days(35));
+    let mut rows = st.query(params![a, m, at_s, since])?;
+    while let Some(r) = rows.next()? {
+        let (ws, we): (String, String) = (r.get(1)?, r.get(2)?);
+        let (Some(ws), Some(we)) = (parse_day(&ws), parse_day(&we)) else {
+            continue;
+        };
+        s.search_queries
+            .entry(r.get(0)?)
+            .or_default()
+            .push(QueryWeek {
+                week_start: ws,
+                week_end: we,
+                query: r.get(3)?,
+                volume: r.get(4)?,
+                impression_share: r.get(5)?,
+                click_share: r.get(6)?,
             });
-        }
     }
+    Ok(())
+}
 
-    if need.pricing {
+fn inventory_planning(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        as_of,
+        ref at_s,
+        ..
+    } = *q;
+    let latest: Option<String> = conn.query_row(
+        "SELECT MAX(snapshot_date) FROM inventory_planning
+         WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date <= ?3",
+        params![a, m, at_s],
+        |r| r.get(0),
+    )?;
+    if let Some(latest) = latest {
         let mut st = conn.prepare(
-            "SELECT p.asin, p.observed_day, p.featured_offer_price, p.is_featured_offer_ours, p.our_price,
-                    p.lowest_new_fba_price, p.lowest_new_fbm_price, p.offer_count
-             FROM pricing_snapshots p
-             WHERE p.account = ?1 AND p.marketplace_id = ?2 AND p.observed_at = (
-                 SELECT MAX(q.observed_at) FROM pricing_snapshots q
-                 WHERE q.account = p.account AND q.marketplace_id = p.marketplace_id
-                   AND q.asin = p.asin AND q.observed_at <= ?3)",
+            "SELECT sku, snapshot_date, available, days_of_supply, units_shipped_t30,
+                    inv_age_0_to_90_days, inv_age_91_to_180_days, inv_age_181_to_270_days,
+                    inv_age_271_to_365_days, inv_age_365_plus_days, recommended_action
+             FROM inventory_planning
+             WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date = ?3",
         )?;
-        let mut rows = st.query(params![a, m, as_of_s])?;
+        let mut map = HashMap::new();
+        let mut rows = st.query(params![a, m, latest])?;
         while let Some(r) = rows.next()? {
             let d: String = r.get(1)?;
-            s.pricing.insert(
-                r.get(0)?,
-                PriceRow {
-                    observed_day: parse_day(&d),
-                    featured_offer_price: r.get(2)?,
-                    is_featured_offer_ours: r.get::<_, Option<i64>>(3)?.map(|x| x == 1),
-                    our_price: r.get(4)?,
-                    lowest_new_fba_price: r.get(5)?,
-                    lowest_new_fbm_price: r.get(6)?,
-                    offer_count: r.get(7)?,
+            map.insert(
+                r.get::<_, String>(0)?,
+                PlanningRow {
+                    snapshot_date: parse_day(&d),
+                    available: r.get(2)?,
+                    days_of_supply: r.get(3)?,
+                    units_shipped_t30: r.get(4)?,
+                    inv_age_0_to_90_days: r.get(5)?,
+                    inv_age_91_to_180_days: r.get(6)?,
+                    inv_age_181_to_270_days: r.get(7)?,
+                    inv_age_271_to_365_days: r.get(8)?,
+                    inv_age_365_plus_days: r.get(9)?,
+                    recommended_action: r.get(10)?,
                 },
             );
         }
+        s.planning = Some(map);
+    } else if job_ok(conn, a, "inventory_planning", as_of)? {
+        s.planning = Some(HashMap::new());
     }
+    Ok(())
+}
 
-    if need.sqp {
-        let mut st = conn.prepare(
-            "SELECT asin, week_start, week_end, search_query, search_query_volume, impression_share, click_share
-             FROM search_query_performance
-             WHERE account = ?1 AND marketplace_id = ?2 AND week_end < ?3 AND week_start >= ?4",
-        )?;
-        let since = day(at - Duration::days(35));
-        let mut rows = st.query(params![a, m, at_s, since])?;
-        while let Some(r) = rows.next()? {
-            let (ws, we): (String, String) = (r.get(1)?, r.get(2)?);
-            let (Some(ws), Some(we)) = (parse_day(&ws), parse_day(&we)) else {
-                continue;
-            };
-            s.search_queries
-                .entry(r.get(0)?)
-                .or_default()
-                .push(QueryWeek {
-                    week_start: ws,
-                    week_end: we,
-                    query: r.get(3)?,
-                    volume: r.get(4)?,
-                    impression_share: r.get(5)?,
-                    click_share: r.get(6)?,
-                });
-        }
+fn fees(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref as_of_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT f.sku, f.price, f.total_fees, f.referral_fee, f.fba_fee FROM fee_estimates f
+         WHERE f.account = ?1 AND f.marketplace_id = ?2 AND f.estimated_at = (
+             SELECT MAX(g.estimated_at) FROM fee_estimates g
+             WHERE g.account = f.account AND g.marketplace_id = f.marketplace_id AND g.sku = f.sku
+               AND g.estimated_at <= ?3)",
+    )?;
+    let mut rows = st.query(params![a, m, as_of_s])?;
+    while let Some(r) = rows.next()? {
+        s.fees.insert(
+            r.get(0)?,
+            FeeRow {
+                price: r.get(1)?,
+                total_fees: r.get(2)?,
+                referral_fee: r.get(3)?,
+                fba_fee: r.get(4)?,
+            },
+        );
     }
+    Ok(())
+}
 
-    if need.inventory {
-        s.inventory = inventory(conn, cfg, a, m, at, &as_of_s)?;
+fn costs(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query { cfg, account, .. } = *q;
+    let file = account.costs_file.as_ref().or(cfg.costs_file.as_ref());
+    if let Some(p) = file {
+        s.costs = Some(read_costs(p).unwrap_or_default());
     }
+    Ok(())
+}
 
-    if need.planning {
-        let latest: Option<String> = conn.query_row(
-            "SELECT MAX(snapshot_date) FROM inventory_planning
-             WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date <= ?3",
-            params![a, m, at_s],
-            |r| r.get(0),
-        )?;
-        if let Some(latest) = latest {
-            let mut st = conn.prepare(
-                "SELECT sku, snapshot_date, available, days_of_supply, units_shipped_t30,
-                        inv_age_0_to_90_days, inv_age_91_to_180_days, inv_age_181_to_270_days,
-                        inv_age_271_to_365_days, inv_age_365_plus_days, recommended_action
-                 FROM inventory_planning
-                 WHERE account = ?1 AND marketplace_id = ?2 AND snapshot_date = ?3",
-            )?;
-            let mut map = HashMap::new();
-            let mut rows = st.query(params![a, m, latest])?;
-            while let Some(r) = rows.next()? {
-                let d: String = r.get(1)?;
-                map.insert(
-                    r.get::<_, String>(0)?,
-                    PlanningRow {
-                        snapshot_date: parse_day(&d),
-                        available: r.get(2)?,
-                        days_of_supply: r.get(3)?,
-                        units_shipped_t30: r.get(4)?,
-                        inv_age_0_to_90_days: r.get(5)?,
-                        inv_age_91_to_180_days: r.get(6)?,
-                        inv_age_181_to_270_days: r.get(7)?,
-                        inv_age_271_to_365_days: r.get(8)?,
-                        inv_age_365_plus_days: r.get(9)?,
-                        recommended_action: r.get(10)?,
-                    },
-                );
-            }
-            s.planning = Some(map);
-        } else if job_ok(conn, a, "inventory_planning", as_of)? {
-            s.planning = Some(HashMap::new());
-        }
-    }
+fn job_health(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        ref as_of_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT job,
+                MAX(CASE WHEN status = 'ok' THEN finished_at END),
+                MIN(started_at),
+                (SELECT x.status FROM job_runs x WHERE x.account = j.account AND x.job = j.job
+                   AND x.started_at <= ?2 ORDER BY x.started_at DESC, x.id DESC LIMIT 1),
+                (SELECT x.error FROM job_runs x WHERE x.account = j.account AND x.job = j.job
+                   AND x.started_at <= ?2 ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
+         FROM job_runs j WHERE account = ?1 AND started_at <= ?2 AND status <> 'running'
+         GROUP BY job ORDER BY job",
+    )?;
+    s.jobs = st
+        .query_map(params![a, as_of_s], |r| {
+            let ok: Option<String> = r.get(1)?;
+            let first: Option<String> = r.get(2)?;
+            Ok(JobState {
+                job: r.get(0)?,
+                last_ok: ok.as_deref().and_then(parse_ts),
+                first_attempt: first.as_deref().and_then(parse_ts),
+                last_status: r.get(3)?,
+                last_error: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
 
-    if need.fees {
-        let mut st = conn.prepare(
-            "SELECT f.sku, f.price, f.total_fees, f.referral_fee, f.fba_fee FROM fee_estimates f
-             WHERE f.account = ?1 AND f.marketplace_id = ?2 AND f.estimated_at = (
-                 SELECT MAX(g.estimated_at) FROM fee_estimates g
-                 WHERE g.account = f.account AND g.marketplace_id = f.marketplace_id AND g.sku = f.sku
-                   AND g.estimated_at <= ?3)",
-        )?;
-        let mut rows = st.query(params![a, m, as_of_s])?;
-        while let Some(r) = rows.next()? {
-            s.fees.insert(
-                r.get(0)?,
-                FeeRow {
-                    price: r.get(1)?,
-                    total_fees: r.get(2)?,
-                    referral_fee: r.get(3)?,
-                    fba_fee: r.get(4)?,
-                },
-            );
-        }
-    }
-
-    if need.costs {
-        let file = account.costs_file.as_ref().or(cfg.costs_file.as_ref());
-        if let Some(p) = file {
-            s.costs = Some(read_costs(p).unwrap_or_default());
-        }
-    }
-
-    if need.ads {
-        s.ads = ads(conn, cfg, a, m, from, at)?;
-    }
-
-    if need.jobs {
-        let mut st = conn.prepare(
-            "SELECT job,
-                    MAX(CASE WHEN status = 'ok' THEN finished_at END),
-                    MIN(started_at),
-                    (SELECT x.status FROM job_runs x WHERE x.account = j.account AND x.job = j.job
-                       AND x.started_at <= ?2 ORDER BY x.started_at DESC, x.id DESC LIMIT 1),
-                    (SELECT x.error FROM job_runs x WHERE x.account = j.account AND x.job = j.job
-                       AND x.started_at <= ?2 ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
-             FROM job_runs j WHERE account = ?1 AND started_at <= ?2 AND status <> 'running'
-             GROUP BY job ORDER BY job",
-        )?;
-        s.jobs = st
-            .query_map(params![a, as_of_s], |r| {
-                let ok: Option<String> = r.get(1)?;
-                let first: Option<String> = r.get(2)?;
-                Ok(JobState {
-                    job: r.get(0)?,
-                    last_ok: ok.as_deref().and_then(parse_ts),
-                    first_attempt: first.as_deref().and_then(parse_ts),
-                    last_status: r.get(3)?,
-                    last_error: r.get(4)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-    }
-
-    if need.credentials {
-        let mut st = conn.prepare(
-            "SELECT api, error_kind, detail, first_seen_at FROM credential_problems
-             WHERE account = ?1 AND first_seen_at <= ?2 AND (cleared_at IS NULL OR cleared_at > ?2)",
-        )?;
-        s.credential_problems = st
-            .query_map(params![a, as_of_s], |r| {
-                let t: String = r.get(3)?;
-                Ok(CredentialProblem {
-                    api: r.get(0)?,
-                    error_kind: r.get(1)?,
-                    detail: r.get(2)?,
-                    first_seen_at: parse_ts(&t).unwrap_or(as_of),
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-    }
-    Ok(s)
+fn credential_problems(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        as_of,
+        ref as_of_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT api, error_kind, detail, first_seen_at FROM credential_problems
+         WHERE account = ?1 AND first_seen_at <= ?2 AND (cleared_at IS NULL OR cleared_at > ?2)",
+    )?;
+    s.credential_problems = st
+        .query_map(params![a, as_of_s], |r| {
+            let t: String = r.get(3)?;
+            Ok(CredentialProblem {
+                api: r.get(0)?,
+                error_kind: r.get(1)?,
+                detail: r.get(2)?,
+                first_seen_at: parse_ts(&t).unwrap_or(as_of),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(())
 }
 
 /// A source is present when its job succeeded once or it holds rows (an import).
