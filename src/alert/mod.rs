@@ -14,7 +14,6 @@
 //!
 //! The SQL lives in `store::alerts` and `store::outbox`.
 
-pub mod chart;
 pub mod commands;
 pub mod digest;
 pub mod evaluate;

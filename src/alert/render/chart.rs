@@ -14,7 +14,7 @@
 //! red line. The function is pure and deterministic (same series, same
 //! bytes), so emails can be compared in tests.
 
-use super::Series;
+use crate::alert::Series;
 
 /// Palette indices (the image is 8-bit indexed: a few hundred bytes).
 const BACKGROUND: u8 = 0;

@@ -17,13 +17,15 @@
 //!   alerts a round produced (items beyond the budget are listed one line
 //!   each, then counted), with the text part listing exactly the same.
 
+mod chart;
+
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::digest::{DigestModel, KpiLine};
-use super::{chart, AlertEmail, Attachment, Item, ItemKind, Rendered, Series};
+use super::{AlertEmail, Attachment, Item, ItemKind, Rendered, Series};
 use crate::amazon::marketplace;
 use crate::config::{Link, RuleId, Severity};
 use crate::kpis::Status;
