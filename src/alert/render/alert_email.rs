@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use super::alert_item::{item_html, item_line_html, item_line_text, item_text, problem};
 use super::chart::{self, CHART};
 use super::layout::{
-    close_parts, field, html_close, html_footer, html_paragraph, html_section, local_time,
-    one_line, open_parts, subject_line,
+    close_parts, field, html_close, html_footer, html_note, html_paragraph, html_section,
+    local_time, one_line, open_parts, subject_line,
 };
 use crate::alert::{AlertEmail, Item, ItemKind, Rendered};
 use crate::config::{Link, Severity};
@@ -235,7 +235,7 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
             "Alerts after the first ones are listed one line each: run flywheel alerts for the details."
                 .to_string()
         };
-        html.push_str(&html_paragraph(&note, "font-size:13px;color:#57606a;"));
+        html.push_str(&html_note(&note));
         let _ = writeln!(text, "\n{note}");
     }
     if email.items.is_empty() {

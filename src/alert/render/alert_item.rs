@@ -150,6 +150,8 @@ fn short_subject(item: &Item, with_market: bool) -> String {
     }
 }
 
+/// The item in a few words for the subject line: the rule, whom it is
+/// about, its key number.
 pub(super) fn problem(item: &Item, with_market: bool) -> String {
     let mut parts = vec![rule_title(item.rule).to_string()];
     let id = short_subject(item, with_market);
@@ -339,18 +341,23 @@ pub(super) fn item_text(item: &Item, tz: &str) -> String {
     t
 }
 
+/// How a one-line item ends: "(resolved)", or the id that acknowledges it.
+fn line_tail(item: &Item) -> String {
+    if item.kind == ItemKind::Resolved {
+        "(resolved)".to_string()
+    } else {
+        format!("(ack {})", short_id(&item.fingerprint))
+    }
+}
+
 pub(super) fn item_line_text(item: &Item) -> String {
     format!(
-        "- {} {}: {} {}{}\n",
+        "- {} {}: {} {} {}\n",
         sev_upper(item.severity),
         rule_title(item.rule),
         who(item),
         truncate(&field(&item.summary), 120),
-        if item.kind == ItemKind::Resolved {
-            " (resolved)".to_string()
-        } else {
-            format!(" (ack {})", short_id(&item.fingerprint))
-        }
+        line_tail(item)
     )
 }
 
@@ -474,11 +481,7 @@ pub(super) fn item_line_html(item: &Item) -> String {
         esc(rule_title(item.rule)),
         esc(&who(item)),
         esc(&truncate(&field(&item.summary), 120)),
-        esc(&if item.kind == ItemKind::Resolved {
-            "(resolved)".to_string()
-        } else {
-            format!("(ack {})", short_id(&item.fingerprint))
-        })
+        esc(&line_tail(item))
     )
 }
 

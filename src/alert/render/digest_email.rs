@@ -11,9 +11,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::chart::{self, SPARK};
 use super::layout::{
-    close_parts, country, esc, field, fmt_num, html_paragraph, html_section, local_time, one_line,
-    open_parts, sev_upper, severity_colour, short_id, status_colour, subject_line, truncate, MUTED,
-    RESOLVED_COLOUR,
+    close_parts, country, esc, field, fmt_num, html_note, html_paragraph, html_section, local_time,
+    one_line, open_parts, sev_upper, severity_colour, short_id, status_colour, subject_line,
+    truncate, MUTED, RESOLVED_COLOUR,
 };
 use crate::alert::{Attachment, Rendered, Series};
 use crate::config::{RuleId, Severity};
@@ -121,6 +121,8 @@ pub struct Alive {
     pub last_round_jobs: i64,
     pub last_round_failed: i64,
 }
+
+// ---- how it reads ----
 
 fn status_word(s: Status) -> &'static str {
     match s {
@@ -344,7 +346,7 @@ fn digest_list(
     }
     if shown < lines.len() {
         let more = format!("and {} more{more_hint}", lines.len() - shown);
-        html.push_str(&html_paragraph(&more, "font-size:13px;color:#57606a;"));
+        html.push_str(&html_note(&more));
         let _ = writeln!(text, "  {more}");
     }
 }
@@ -383,7 +385,7 @@ pub fn digest(d: &DigestModel) -> Rendered {
             skipped.len(),
             truncate(&skipped.join(", "), 200)
         );
-        html.push_str(&html_paragraph(&note, "font-size:13px;color:#57606a;"));
+        html.push_str(&html_note(&note));
         let _ = writeln!(text, "\n{note}");
     }
 
@@ -494,7 +496,7 @@ pub fn digest(d: &DigestModel) -> Rendered {
             ": run flywheel doctor.",
         );
         let hint = "Grant the role in Seller Central (Apps and Services > Develop Apps), then run flywheel doctor.";
-        html.push_str(&html_paragraph(hint, "font-size:13px;color:#57606a;"));
+        html.push_str(&html_note(hint));
         let _ = writeln!(text, "  {hint}");
     }
 

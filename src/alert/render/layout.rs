@@ -272,6 +272,11 @@ pub(super) fn html_paragraph(text: &str, style: &str) -> String {
     )
 }
 
+/// A muted note between the blocks ("and 3 more", a hint what to run).
+pub(super) fn html_note(text: &str) -> String {
+    html_paragraph(text, "font-size:13px;color:#57606a;")
+}
+
 pub(super) fn html_footer(lines: &[String]) -> String {
     let body: Vec<String> = lines.iter().map(|l| esc(l)).collect();
     format!(
