@@ -180,6 +180,10 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
         if current != Some(item.link) {
             section = html_section(link_title(item.link));
         }
+        let fits =
+            |frag: &str, budget: usize| html.len() + section.len() + frag.len() + reserve <= budget;
+        // The item's HTML and text, in full while they fit, then one line.
+        let mut placed = None;
         if mode == Shown::Full {
             // An all-gap series gets no image: the text says so instead.
             let cid = item
@@ -188,40 +192,35 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
                 .filter(|s| chart::series_stats(s).is_some())
                 .map(|_| content_id(n));
             let frag = item_html(item, tz, cid.as_deref());
-            let fits = i < MAX_DETAILED
-                && html.len() + section.len() + frag.len() + reserve <= DETAIL_BUDGET;
-            if fits {
-                if !section.is_empty() {
-                    html.push_str(&section);
-                    let _ = write!(text, "\n== {} ==\n", link_title(item.link));
-                    current = Some(item.link);
-                }
-                html.push_str(&frag);
-                let _ = write!(text, "\n{}", item_text(item, tz));
+            if i < MAX_DETAILED && fits(&frag, DETAIL_BUDGET) {
                 if let (Some(s), Some(cid)) = (&item.series, cid) {
                     attachments.push(chart::attachment(s, CHART, format!("chart-{n}.png"), cid));
                 }
-                shown.push(Shown::Full);
-                continue;
+                placed = Some((frag, format!("\n{}", item_text(item, tz))));
+            } else {
+                mode = Shown::Line;
             }
-            mode = Shown::Line;
         }
         if mode == Shown::Line {
             let frag = item_line_html(item);
-            if html.len() + section.len() + frag.len() + reserve <= LINE_BUDGET {
-                if !section.is_empty() {
-                    html.push_str(&section);
-                    let _ = write!(text, "\n== {} ==\n", link_title(item.link));
-                    current = Some(item.link);
-                }
-                html.push_str(&frag);
-                text.push_str(&item_line_text(item));
-                shown.push(Shown::Line);
-                continue;
+            if fits(&frag, LINE_BUDGET) {
+                placed = Some((frag, item_line_text(item)));
+            } else {
+                mode = Shown::Omitted;
             }
-            mode = Shown::Omitted;
         }
-        shown.push(Shown::Omitted);
+        let Some((frag, frag_text)) = placed else {
+            shown.push(Shown::Omitted);
+            continue;
+        };
+        if !section.is_empty() {
+            html.push_str(&section);
+            let _ = write!(text, "\n== {} ==\n", link_title(item.link));
+            current = Some(item.link);
+        }
+        html.push_str(&frag);
+        text.push_str(&frag_text);
+        shown.push(mode);
     }
     let omitted = shown.iter().filter(|s| **s == Shown::Omitted).count();
     let lines = shown.iter().filter(|s| **s == Shown::Line).count();
