@@ -15,6 +15,7 @@ use super::layout::{
 };
 use crate::alert::{AlertEmail, Item, ItemKind, Rendered};
 use crate::config::{Link, Severity};
+use crate::model::rule::link_rank;
 
 /// At most this many items are shown in full (with evidence and chart).
 pub const MAX_DETAILED: usize = 50;
@@ -30,15 +31,6 @@ fn link_title(link: Link) -> &'static str {
         Link::Growth => "Link 2: sales growth",
         Link::Leverage => "Link 3: operating leverage",
         Link::Meta => "flywheel itself",
-    }
-}
-
-fn link_rank(link: Link) -> u8 {
-    match link {
-        Link::Experience => 0,
-        Link::Growth => 1,
-        Link::Leverage => 2,
-        Link::Meta => 3,
     }
 }
 
