@@ -772,12 +772,16 @@ async fn turn(
         }
     }
     if digest_due {
-        let args = alert::digest::DigestArgs {
-            out: None,
-            send: true,
-            accounts: Vec::new(),
-        };
-        let said = alert::digest::run_command(cfg, &args).await?;
+        // At the tick's `now`, in this connection, as `flywheel digest
+        // --send` builds and queues it; the sender delivers it.
+        let mut conn = db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        let said = tokio::task::block_in_place(|| -> anyhow::Result<String> {
+            let accounts: Vec<&crate::config::Account> = cfg.accounts.iter().collect();
+            let digests = alert::digest::render_all(&mut conn, cfg, &accounts, now)?;
+            alert::digest::queue(&mut conn, cfg, &digests, now)
+        })?;
         tracing::info!("weekly digest: {}", said.trim_end().replace('\n', "; "));
     }
     Ok(out)
@@ -934,6 +938,78 @@ mod tests {
         store::jobs::finish_run(&conn, id, RunStatus::Ok, 1, None, t0 + Duration::hours(1))
             .unwrap();
         assert!(store::jobs::evaluation_owed(&conn).unwrap());
+    }
+
+    /// The weekly digest of a turn is built at the turn's `now` (the one
+    /// clock reading of the tick) in the turn's own connection, as every
+    /// other phase of the turn: not at a second reading of the clock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_digest_is_built_at_the_ticks_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("f.db");
+        let toml = format!(
+            r#"
+[daemon]
+database = "{}"
+[email]
+transport = "file"
+from = "flywheel <alerts@example.com>"
+to = ["ops@example.com"]
+dir = "{}"
+[[accounts]]
+name = "shop"
+region = "na"
+marketplaces = ["US"]
+[accounts.sp_api]
+client_id = "c"
+client_secret = "s"
+refresh_token = "r"
+"#,
+            db_path.display(),
+            dir.path().join("mail").display()
+        );
+        let p = dir.path().join("f.toml");
+        std::fs::write(&p, toml).unwrap();
+        let cfg = Config::load(&p, &Env::default()).unwrap();
+        // A tick far from the system clock's time.
+        let now = t("2031-05-06T16:00:00Z");
+        let (mut conn, _) = store::open_and_migrate(&db_path).unwrap();
+        store::ops::sync_accounts(&mut conn, &cfg, now).unwrap();
+        let db: sync::Db = std::sync::Mutex::new(conn);
+        let client = ApiClient::new(
+            cfg.sync.request_timeout,
+            RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
+        )
+        .unwrap();
+        let mut schedule = Schedule::build(&cfg, &|_, _| None, now, None);
+        let plan = Plan {
+            due: Default::default(),
+            digest_due: true,
+            prune_due: false,
+            evaluation_owed: false,
+        };
+        turn(&cfg, &client, &db, &mut schedule, plan, now, &|| false)
+            .await
+            .unwrap();
+        let conn = db.into_inner().unwrap();
+        // The KPIs were evaluated as of the tick's day, and the digest
+        // email queued at the tick's instant.
+        let at: String = conn
+            .query_row(
+                "SELECT at FROM evaluation_dates WHERE account = 'shop'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(at, "2031-05-06");
+        let queued: Vec<String> = conn
+            .prepare("SELECT created_at FROM outbox WHERE kind = 'digest'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(queued, vec![store::ops::ts(now)]);
     }
 
     #[test]

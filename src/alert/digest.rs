@@ -531,6 +531,68 @@ pub fn build(
     })
 }
 
+/// Builds and renders the digest of each of `accounts` as of `now` (the
+/// daemon's tick, or the command's one clock reading).
+pub fn render_all<'a>(
+    conn: &mut Connection,
+    cfg: &Config,
+    accounts: &[&'a Account],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(&'a Account, super::Rendered)>> {
+    let mut digests = Vec::new();
+    for account in accounts {
+        let model = build(conn, cfg, &account.name, now)?;
+        digests.push((*account, render::digest(&model)));
+    }
+    Ok(digests)
+}
+
+/// Queues each rendered digest in the outbox for its account's recipients,
+/// in one transaction; delivery is the sender's. Returns one line per
+/// account saying what happened.
+pub fn queue(
+    conn: &mut Connection,
+    cfg: &Config,
+    digests: &[(&Account, super::Rendered)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let domain = super::notify::sender_domain(&cfg.email.from);
+    let mut out = String::new();
+    let tx = conn.transaction()?;
+    for (account, r) in digests {
+        let recipients = cfg.recipients(account);
+        if recipients.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}: no recipients (set alert_to in the account or [email] to): not queued",
+                account.name
+            );
+            continue;
+        }
+        let (id, _) = store::outbox::enqueue(
+            &tx,
+            &store::outbox::NewEmail {
+                account: Some(&account.name),
+                kind: store::outbox::Kind::Digest,
+                recipients: &recipients,
+                rendered: r,
+                fingerprints: &[],
+                in_reply_to: None,
+                domain,
+            },
+            now,
+        )?;
+        let _ = writeln!(
+            out,
+            "{}: digest queued as outbox #{id} for {}",
+            account.name,
+            recipients.join(", ")
+        );
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
 /// `flywheel digest` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DigestArgs {
@@ -632,11 +694,7 @@ pub async fn run_command(cfg: &Config, args: &DigestArgs) -> anyhow::Result<Stri
         .await?;
     let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
     store::ops::sync_accounts(&mut conn, cfg, now)?;
-    let mut digests = Vec::new();
-    for account in &selected {
-        let model = build(&mut conn, cfg, &account.name, now)?;
-        digests.push((*account, render::digest(&model)));
-    }
+    let digests = render_all(&mut conn, cfg, &selected, now)?;
     let mut out = String::new();
     if let Some(path) = &args.out {
         for (account, r) in &digests {
@@ -648,42 +706,7 @@ pub async fn run_command(cfg: &Config, args: &DigestArgs) -> anyhow::Result<Stri
         }
     }
     if args.send {
-        let domain = super::notify::sender_domain(&cfg.email.from);
-        // The transaction ends before the await below (it is not Send).
-        {
-            let tx = conn.transaction()?;
-            for (account, r) in &digests {
-                let recipients = cfg.recipients(account);
-                if recipients.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "{}: no recipients (set alert_to in the account or [email] to): not queued",
-                        account.name
-                    );
-                    continue;
-                }
-                let (id, _) = store::outbox::enqueue(
-                    &tx,
-                    &store::outbox::NewEmail {
-                        account: Some(&account.name),
-                        kind: store::outbox::Kind::Digest,
-                        recipients: &recipients,
-                        rendered: r,
-                        fingerprints: &[],
-                        in_reply_to: None,
-                        domain,
-                    },
-                    now,
-                )?;
-                let _ = writeln!(
-                    out,
-                    "{}: digest queued as outbox #{id} for {}",
-                    account.name,
-                    recipients.join(", ")
-                );
-            }
-            tx.commit()?;
-        }
+        out.push_str(&queue(&mut conn, cfg, &digests, now)?);
         let delivery = super::sender::send_now(cfg, &mut conn, now).await?;
         let _ = writeln!(out, "{delivery}");
     }
