@@ -111,12 +111,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     let truth = flywheel_sim::truth::truth(&sim.world, today);
     println!("\nwhat the simulator knows as of {today} (the rules must find these):");
     for f in &truth.findings {
-        let subject = [&f.asin, &f.sku, &f.campaign_id, &f.search_term]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let subject = subject_of(f);
         println!(
             "  {:<24} {}",
             f.rule,
@@ -152,15 +147,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
                     && key("search_term") == f.search_term
             })
         })
-        .map(|f| {
-            let subject = [&f.asin, &f.sku, &f.campaign_id, &f.search_term]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ");
-            format!("{} {}", f.rule, subject)
-        })
+        .map(|f| format!("{} {}", f.rule, subject_of(f)))
         .collect();
     println!(
         "{} of the {} planted problems are firing alerts after one sync round",
@@ -204,6 +191,16 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     );
     sim.stop();
     Ok(failed == 0)
+}
+
+/// "asin sku campaign search term" of a planted finding, as far as it has them.
+fn subject_of(f: &flywheel_sim::truth::ExpectedFinding) -> String {
+    [&f.asin, &f.sku, &f.campaign_id, &f.search_term]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The simulated marketplace on its own thread and runtime, so flywheel's

@@ -763,11 +763,8 @@ async fn watchdog_loop(database: PathBuf, shared: Arc<Shared>, mut stop: watch::
 
 #[cfg(test)]
 mod tests {
+    use super::schedule::tests::t;
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
 
     /// The marker that an evaluation ran is one only an evaluation writes:
     /// `flywheel kpis` re-recording the evaluation dates does not make the
@@ -804,30 +801,7 @@ mod tests {
     async fn the_digest_is_built_at_the_ticks_now() {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("f.db");
-        let toml = format!(
-            r#"
-[daemon]
-database = "{}"
-[email]
-transport = "file"
-from = "flywheel <alerts@example.com>"
-to = ["ops@example.com"]
-dir = "{}"
-[[accounts]]
-name = "shop"
-region = "na"
-marketplaces = ["US"]
-[accounts.sp_api]
-client_id = "c"
-client_secret = "s"
-refresh_token = "r"
-"#,
-            db_path.display(),
-            dir.path().join("mail").display()
-        );
-        let p = dir.path().join("f.toml");
-        std::fs::write(&p, toml).unwrap();
-        let cfg = Config::load(&p, &Env::default()).unwrap();
+        let cfg = crate::alert::digest::tests::cfg(&db_path);
         // A tick far from the system clock's time.
         let now = t("2031-05-06T16:00:00Z");
         let (mut conn, _) = store::open_and_migrate(&db_path).unwrap();
@@ -849,23 +823,16 @@ refresh_token = "r"
             .await
             .unwrap();
         let conn = db.into_inner().unwrap();
-        // The KPIs were evaluated as of the tick's day, and the digest
+        // The KPIs were evaluated as of the tick's day, and the one digest
         // email queued at the tick's instant.
-        let at: String = conn
+        let (at, queued): (String, String) = conn
             .query_row(
-                "SELECT at FROM evaluation_dates WHERE account = 'shop'",
+                "SELECT (SELECT at FROM evaluation_dates WHERE account = 'acme'),
+                        (SELECT group_concat(created_at) FROM outbox WHERE kind = 'digest')",
                 [],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!(at, "2031-05-06");
-        let queued: Vec<String> = conn
-            .prepare("SELECT created_at FROM outbox WHERE kind = 'digest'")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(queued, vec![store::ops::ts(now)]);
+        assert_eq!((at.as_str(), queued), ("2031-05-06", store::ops::ts(now)));
     }
 }

@@ -74,11 +74,11 @@ pub async fn run(cfg: &Config, args: &StatusArgs) -> anyhow::Result<(String, boo
 
 #[cfg(test)]
 pub(super) mod tests {
+    use super::render::{ago, span};
     use super::*;
     use crate::store::jobs::{finish_run, start_run, RunStatus};
     use crate::sync::JobName;
-    use chrono::TimeZone;
-    use chrono::{DateTime, Duration, Utc};
+    use chrono::{DateTime, Duration, TimeZone, Utc};
     use serde_json::Value;
     use std::path::Path;
 
@@ -113,6 +113,19 @@ refresh_token = "r"
     fn run(conn: &Connection, job: &str, at: DateTime<Utc>, status: RunStatus, err: Option<&str>) {
         let id = start_run(conn, job, "shop", at).unwrap();
         finish_run(conn, id, status, 3, err, at + Duration::minutes(1)).unwrap();
+    }
+
+    /// Every SP-API job of `shop` succeeded 30 minutes before [`now`].
+    fn all_ok_half_an_hour_ago(conn: &Connection) {
+        for j in JobName::ALL.iter().filter(|j| **j != JobName::Ads) {
+            run(
+                conn,
+                j.as_str(),
+                now() - Duration::minutes(30),
+                RunStatus::Ok,
+                None,
+            );
+        }
     }
 
     fn report(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> Report {
@@ -157,15 +170,7 @@ refresh_token = "r"
     fn healthy_when_every_job_succeeded_recently() {
         let cfg = config("[schedule]\nfees = \"off\"");
         let conn = db(&cfg, now());
-        for j in JobName::ALL.iter().filter(|j| **j != JobName::Ads) {
-            run(
-                &conn,
-                j.as_str(),
-                now() - Duration::minutes(30),
-                RunStatus::Ok,
-                None,
-            );
-        }
+        all_ok_half_an_hour_ago(&conn);
         let r = report(&conn, &cfg, now());
         assert!(r.healthy, "{:?}", r.problems);
         let text = render_table(&r);
@@ -193,15 +198,7 @@ refresh_token = "r"
     fn failures_staleness_and_outbox_are_problems() {
         let cfg = config("");
         let conn = db(&cfg, now());
-        for j in JobName::ALL.iter().filter(|j| **j != JobName::Ads) {
-            run(
-                &conn,
-                j.as_str(),
-                now() - Duration::minutes(30),
-                RunStatus::Ok,
-                None,
-            );
-        }
+        all_ok_half_an_hour_ago(&conn);
         // inventory (hourly) failed just now; listings (hourly) last
         // succeeded three days ago; a missing role is reported, not a problem.
         run(
@@ -253,15 +250,7 @@ refresh_token = "r"
     fn an_interrupted_run_is_a_problem_and_its_calls_a_lower_bound() {
         let cfg = config("");
         let conn = db(&cfg, now());
-        for j in JobName::ALL.iter().filter(|j| **j != JobName::Ads) {
-            run(
-                &conn,
-                j.as_str(),
-                now() - Duration::minutes(30),
-                RunStatus::Ok,
-                None,
-            );
-        }
+        all_ok_half_an_hour_ago(&conn);
         conn.execute(
             "INSERT INTO api_call_counts (account, api, operation, status_class, hour_start, calls, throttled)
              VALUES ('shop', 'sp', 'getInventorySummaries', '2xx', '2026-03-02T15:00:00Z', 12, 0)",
@@ -307,5 +296,15 @@ refresh_token = "r"
         let r = report(&conn, &cfg, now() + Duration::minutes(2));
         assert!(r.healthy, "{:?}", r.problems);
         assert!(!r.accounts[0].api_calls_complete);
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(span(Duration::minutes(5)), "5 min");
+        assert_eq!(span(Duration::minutes(200)), "3 h 20 min");
+        assert_eq!(span(Duration::hours(30)), "30 h");
+        assert_eq!(span(Duration::hours(100)), "4 d");
+        assert_eq!(ago(now(), now() - Duration::seconds(10)), "just now");
+        assert_eq!(ago(now(), now() + Duration::minutes(15)), "in 15 min");
     }
 }

@@ -345,23 +345,3 @@ pub fn render_table(r: &Report) -> String {
     out.push_str(&format!("\ntimes in {}\n", tz.name()));
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 16, 0, 0).unwrap()
-    }
-
-    #[test]
-    fn spans_read_naturally() {
-        assert_eq!(span(Duration::minutes(5)), "5 min");
-        assert_eq!(span(Duration::minutes(200)), "3 h 20 min");
-        assert_eq!(span(Duration::hours(30)), "30 h");
-        assert_eq!(span(Duration::hours(100)), "4 d");
-        assert_eq!(ago(now(), now() - Duration::seconds(10)), "just now");
-        assert_eq!(ago(now(), now() + Duration::minutes(15)), "in 15 min");
-    }
-}
