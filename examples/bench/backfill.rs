@@ -364,7 +364,7 @@ pub fn scenario(name: &str) -> anyhow::Result<flywheel_sim::scenario::Scenario> 
         .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
 }
 
-pub use flywheel::demo::SimThread;
+pub use flywheel::cmd::demo::SimThread;
 
 /// Serves `scenario`'s world from an in-process sim on its own thread (as
 /// `flywheel demo` runs it), its clock starting at `now` and running

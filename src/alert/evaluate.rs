@@ -30,15 +30,6 @@ use crate::config::{Account, Config, RuleId};
 use crate::rules::{self, Finding, Status};
 use crate::store::{self, outbox};
 
-/// `flywheel evaluate` arguments.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EvaluateArgs {
-    /// Update alert state and queue the emails, but do not deliver them now
-    /// (the daemon's sender, or the next `evaluate`, delivers them).
-    #[arg(long)]
-    pub no_send: bool,
-}
-
 /// What a round did for one account.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountRound {
@@ -180,7 +171,7 @@ pub fn apply(
     let tx = conn.transaction()?;
     // Each marketplace's own day, as the snapshots were built (the same
     // recording as `flywheel check`).
-    crate::rules::check::record_evaluation_dates(&tx, cfg, None, now)?;
+    crate::kpis::record_evaluated_as_of(&tx, cfg, None, now)?;
     store::jobs::record_evaluation(&tx, now)?;
     let mut out = Round {
         at: now,
@@ -400,23 +391,4 @@ pub fn sort_items(items: &mut [Item]) {
             .then(a.rule.cmp(&b.rule))
             .then(a.subject.cmp(&b.subject))
     });
-}
-
-/// `flywheel evaluate`: one round, then delivery (unless `--no-send`).
-pub async fn run_command(cfg: &Config, args: &EvaluateArgs) -> anyhow::Result<String> {
-    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
-        .now()
-        .await?;
-    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
-    store::ops::sync_accounts(&mut conn, cfg, now)?;
-    let round = tokio::task::block_in_place(|| round(&mut conn, cfg, now))?;
-    let mut text = round.to_string();
-    if !args.no_send {
-        let delivery = super::sender::send_now(cfg, &mut conn, now).await?;
-        text.push_str(&delivery.to_string());
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-    }
-    Ok(text)
 }

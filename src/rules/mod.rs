@@ -6,7 +6,7 @@
 //! one function per rule, grouped by flywheel link in `experience`, `growth`,
 //! `leverage` and `meta`. It must not read a clock, the database or a file:
 //! `store::snapshot` gathers the data, the alert pipeline owns state (holds,
-//! `keep`, repeats, resolution), and `check` prints.
+//! `keep`, repeats, resolution), and `cmd::check` prints.
 //!
 //! Conventions every rule follows (DESIGN §2.1):
 //! - "last N days" are the N days ending the day before `at`; "prior N" the
