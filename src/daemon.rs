@@ -480,6 +480,7 @@ async fn run_until(
                     &cfg,
                     &client,
                     &db,
+                    &clock,
                     &mut schedule,
                     Plan {
                         due,
@@ -672,10 +673,12 @@ struct Plan {
 /// One turn's work: the due sync rounds, then evaluation, digest, prune.
 /// Once `stop()` says so nothing new starts: no further account's round,
 /// no later phase, no evaluation, digest or prune.
+#[allow(clippy::too_many_arguments)]
 async fn turn(
     cfg: &Config,
     client: &ApiClient,
     db: &sync::Db,
+    clock: &Clock,
     schedule: &mut Schedule,
     plan: Plan,
     now: DateTime<Utc>,
@@ -700,7 +703,7 @@ async fn turn(
             accounts: vec![account.clone()],
         };
         let results =
-            sync::run_round_until(cfg, client, db, now, &selection, &progress, stop).await;
+            sync::run_round_until(cfg, client, db, clock, now, &selection, &progress, stop).await;
         if let Err(e) = sync::flush_counters(client, db) {
             tracing::warn!(error = %e, "API call counts not written yet; kept for the next turn");
         }

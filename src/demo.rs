@@ -103,6 +103,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         &cfg,
         &client,
         &db,
+        &clock,
         reading.now,
         &Selection::default(),
         &progress,

@@ -40,6 +40,7 @@ async fn sync_at(h: &common::Harness, now: DateTime<Utc>) -> Vec<JobResult> {
         &h.cfg,
         &h.client,
         &h.db,
+        &h.clock,
         now,
         &sel,
         &sync::Progress::default(),

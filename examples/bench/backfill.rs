@@ -270,7 +270,7 @@ async fn round(
         accounts: Vec::new(),
     };
     let results =
-        sync::run_round(cfg, client, db, now, &selection, &sync::Progress::default()).await;
+        sync::run_round(cfg, client, db, clock, now, &selection, &sync::Progress::default()).await;
     sync::flush_counters(client, db)?;
     Ok(results)
 }

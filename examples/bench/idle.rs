@@ -203,6 +203,7 @@ pub async fn prepare(dir: &Path, seed: u64) -> anyhow::Result<Prepared> {
             &cfg,
             &client,
             &db,
+            &clock,
             now,
             &selection,
             &sync::Progress::default(),

@@ -11,10 +11,9 @@
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use super::report_util::{self as ru, jnum, jstr, Fetched};
+use super::report::{self, Label, Report, ReportRequest, Tally};
+use super::report_util::{self as ru, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
-use crate::amazon::reports;
-use crate::store::jobs;
 use crate::store::seller_reports::{self as store, HealthRow};
 
 pub const REPORT_TYPE: &str = "GET_V2_SELLER_PERFORMANCE_REPORT";
@@ -197,40 +196,28 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     // The report covers the seller's account in every marketplace of the
     // region it is requested in; one request per account.
     let ids: Vec<&str> = mkts.iter().map(|m| m.id).collect();
-    let req = reports::ReportRequest::new(REPORT_TYPE, ids.iter().copied());
-    let (rows, handle) = match ru::fetch(ctx, JOB, &req).await? {
-        Fetched::Doc(d) => {
-            let rows = d
-                .stream(|input| read(input, d.encoding(), |_| true))
-                .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
-            (rows.rows, d.handle)
-        }
-        Fetched::NoData(h) => (Vec::new(), h),
-        Fetched::Later(why) => return Ok(JobReport { rows: 0, note: why }),
-        Fetched::Failed(why) => return Err(JobError::Data(why)),
-    };
+    let req = ReportRequest::new(REPORT_TYPE, ids.iter().copied());
     let day = ru::day_of(first, ctx.now);
-    let n = ctx.with_db(|c| {
-        let ours = store::account_marketplaces(c, account)?;
-        let rows = for_account(rows, &ours);
-        let tx = c.transaction()?;
-        let n = write(&tx, account, &rows, ctx, day)?;
-        jobs::set_cursor(
-            &tx,
-            JOB.as_str(),
-            account,
-            "",
-            &json!({ "snapshot_date": day.to_string(), "marketplaces": rows.len() }),
-            ctx.now,
-        )?;
-        reports::finish(&tx, &handle)?;
-        tx.commit()?;
-        Ok(n)
-    })?;
-    Ok(JobReport {
-        rows: n,
-        note: format!("snapshot of {day}"),
-    })
+    // The account's one cursor: its marketplace is "".
+    let step = report::step(
+        ctx,
+        &Report::new(JOB, &req, ""),
+        |d| d.stream(|input| read(input, d.encoding(), |_| true)),
+        |tx, cursor, health: Health| {
+            let ours = store::account_marketplaces(tx, account)?;
+            let rows = for_account(health.rows, &ours);
+            let n = write(tx, account, &rows, ctx, day)?;
+            *cursor = json!({ "snapshot_date": day.to_string(), "marketplaces": rows.len() });
+            Ok(n)
+        },
+    )
+    .await?;
+    let mut tally = Tally::default();
+    if let Some(n) = tally.take(Label::account(), step)? {
+        tally.rows += n;
+        tally.note(format!("snapshot of {day}"));
+    }
+    tally.finish()
 }
 
 fn write(

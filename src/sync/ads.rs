@@ -423,7 +423,7 @@ pub fn params_hash(canonical: &Value) -> String {
 // ---------------------------------------------------------------------------
 // Time: the clock the daemon follows (sim time in the demo and tests)
 
-/// Reads the configured clock during the run, so waits and the
+/// Reads the round's clock (`Ctx::clock`) during the run, so waits and the
 /// `max_report_wait` bound run on the same time as Amazon's (the sim's)
 /// report lifecycle; sleeps are scaled by the clock's speed.
 struct Timer {
@@ -435,7 +435,7 @@ struct Timer {
 
 impl Timer {
     async fn new(ctx: &Ctx<'_>) -> Timer {
-        let clock = Clock::from_source(&ctx.cfg.daemon.clock);
+        let clock = ctx.clock.clone();
         let reading = clock.read().await.unwrap_or(Reading {
             now: ctx.now,
             speed: 1.0,

@@ -37,13 +37,15 @@ use encoding_rs::Encoding;
 use rusqlite::Connection;
 
 use super::flatfile::{self, Column};
-use super::report_util::{self as ru, JsonError, StreamError, Streamed};
+use super::flatfile::Streamed;
+use super::report::StreamError;
+use super::report_util::{self as ru, JsonError};
 use super::{
     account_health, inventory_planning, returns, sales_traffic, search_query_performance,
     seller_feedback,
 };
 use crate::amazon::marketplace::{self, Marketplace};
-use crate::amazon::reports;
+use crate::amazon::document;
 use crate::config::Config;
 use crate::store::seller_reports::{self as store, Absent, Scope};
 
@@ -185,7 +187,7 @@ pub fn import_file(
         path: path.display().to_string(),
         source,
     })?;
-    let max = reports::max_document_bytes(cfg.sync.max_document_mib);
+    let max = document::max_document_bytes(cfg.sync.max_document_mib);
     let input = Input {
         account,
         mine: &acct.marketplaces(),
@@ -194,7 +196,7 @@ pub fn import_file(
         now,
         source: &path.display().to_string(),
     };
-    reports::gunzip_stream_capped(file, true, max, |stream| input.import(conn, stream))
+    document::gunzip_stream_capped(file, true, max, |stream| input.import(conn, stream))
 }
 
 /// [`import_file`] of bytes already gunzipped (the fuzz target and tests).
@@ -667,7 +669,7 @@ impl Input<'_> {
         head: &[u8],
     ) -> Result<Imported, ImportError> {
         let m = pick_marketplace(self.mine, self.marketplace, &[])?;
-        let encoding = reports::charset(None, &[m.id.to_string()], head);
+        let encoding = document::charset(None, &[m.id.to_string()], head);
         let lacks = lacking(self.report_type, &header_of(head, encoding));
         if head.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.wrong("the file is empty", head));

@@ -19,12 +19,11 @@ use chrono::NaiveDate;
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{position, Column, Issue, Record};
-pub use super::report_util::StreamError;
-use super::report_util::{self as ru, Fetched, Parsed, Streamed, Tally};
+use super::flatfile::{self, position, Column, Issue, Parsed, Record, Streamed};
+pub use super::report::StreamError;
+use super::report::{self, Document, Label, Report, Tally};
+use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
-use crate::amazon::reports;
-use crate::store::jobs;
 use crate::store::seller_reports::{
     Cell, Kind, PlanningRow, PlanningWriter, Scope, PLANNING_COLUMNS,
 };
@@ -214,8 +213,8 @@ fn cells<'r>(
         let Some(v) = rec.at(at) else { continue };
         let parsed = match plan.kind[i] {
             Kind::Text => Some(Cell::Text(v)),
-            Kind::Int => ru::parse_int(v).map(Cell::Int),
-            Kind::Real => ru::parse_num(v).map(Cell::Real),
+            Kind::Int => flatfile::parse_int(v).map(Cell::Int),
+            Kind::Real => flatfile::parse_num(v).map(Cell::Real),
         };
         match parsed {
             Some(c) => *cell = c,
@@ -263,7 +262,7 @@ pub fn parse(
     let plan = Plan::new();
     let mut extra = Vec::new();
     let mut last_date = (today, String::new());
-    ru::read_flat(input, encoding, &COLUMNS, |rec| {
+    flatfile::read_flat(input, encoding, &COLUMNS, |rec| {
         let row = cells(rec, today, &plan, &mut extra, &mut last_date)?;
         let values = row
             .cells
@@ -318,7 +317,7 @@ pub fn store_stream(
     let mut last_date = (today, String::new());
     let mut writer = PlanningWriter::new(conn, scope)?;
     let (mut written, mut snapshot) = (0, None::<NaiveDate>);
-    let read = ru::stream_flat(
+    let read = flatfile::stream_flat(
         input,
         encoding,
         &COLUMNS,
@@ -348,21 +347,6 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     for m in ctx.account.marketplaces() {
         let today = ru::day_of(m, ctx.now);
         let req = ru::request(REPORT_TYPE, m);
-        let (doc, handle) = match ru::fetch(ctx, JOB, &req).await? {
-            Fetched::Doc(d) => {
-                let h = d.handle.clone();
-                (Some(d), h)
-            }
-            Fetched::NoData(h) => (None, h),
-            Fetched::Later(why) => {
-                tally.note(format!("{}: {why}", m.country));
-                continue;
-            }
-            Fetched::Failed(why) => {
-                tally.failures.push(format!("{}: {why}", m.country));
-                continue;
-            }
-        };
         let scope = Scope {
             account,
             marketplace_id: m.id,
@@ -370,37 +354,31 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         };
         // Parsed and stored as it is read (one line at a time), rows,
         // cursor and report row in one transaction.
-        let stored = ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let stored = match &doc {
-                None => StoredPlanning::default(),
-                Some(d) => {
-                    let res =
-                        d.stream(|input| store_stream(&tx, &scope, input, d.encoding(), today));
-                    match res {
-                        Ok(s) => s,
-                        Err(StreamError::Store(e)) => return Err(e),
-                        Err(StreamError::Unreadable(e)) => return Ok(Err(e)),
+        let step = report::step(
+            ctx,
+            &Report::new(JOB, &req, m.id),
+            report::in_transaction,
+            |tx, cursor, doc: Option<Document>| {
+                let stored = match doc {
+                    None => StoredPlanning::default(),
+                    Some(d) => {
+                        d.stream(|input| store_stream(tx, &scope, input, d.encoding(), today))?
                     }
-                }
-            };
-            let cursor = json!({
-                "snapshot_date": stored.snapshot.map(|d| d.to_string()),
-                "skus": stored.rows,
-                "skipped": stored.read.skipped,
-            });
-            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cursor, ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(Ok(stored))
-        })?;
-        let stored =
-            stored.map_err(|e| JobError::Data(format!("report {}: {e}", handle.report_id)))?;
-        tally.summary(
-            &format!("{} planning", m.country),
-            stored.summary.as_deref(),
-        );
-        tally.rows += stored.written;
+                };
+                *cursor = json!({
+                    "snapshot_date": stored.snapshot.map(|d| d.to_string()),
+                    "skus": stored.rows,
+                    "skipped": stored.read.skipped,
+                });
+                Ok(stored)
+            },
+        )
+        .await?;
+        if let Some(stored) = tally.take(Label::marketplace(m.country), step)? {
+            let what = format!("{} planning", m.country);
+            tally.summary(&what, stored.summary.as_deref());
+            tally.rows += stored.written;
+        }
     }
     tally.finish()
 }

@@ -29,6 +29,7 @@ pub mod inventory_planning;
 pub mod listings;
 pub mod orders;
 pub mod pricing;
+pub mod report;
 pub mod report_util;
 pub mod returns;
 pub mod sales_traffic;
@@ -44,6 +45,7 @@ use rusqlite::Connection;
 use crate::amazon::calls::{CallCounter, JOB_TALLY};
 use crate::amazon::client::{ApiClient, Endpoint};
 use crate::amazon::http::{Api, ApiError};
+use crate::clock::Clock;
 use crate::config::{Account, Config};
 use crate::store::jobs::{self, Deferred, RunStatus};
 use crate::store::StoreError;
@@ -125,6 +127,9 @@ pub struct Ctx<'a> {
     pub db: &'a Db,
     /// The round's time (system or sim clock), read once.
     pub now: DateTime<Utc>,
+    /// The clock `now` was read from, built once by the caller: waits for
+    /// Amazon's reports run on it (sim time at the simulator's `--speed`).
+    pub clock: &'a Clock,
 }
 
 impl Ctx<'_> {
@@ -466,20 +471,23 @@ pub async fn run_round(
     cfg: &Config,
     client: &ApiClient,
     db: &Db,
+    clock: &Clock,
     now: DateTime<Utc>,
     selection: &Selection,
     progress: &Progress,
 ) -> Vec<JobResult> {
-    run_round_until(cfg, client, db, now, selection, progress, &|| false).await
+    run_round_until(cfg, client, db, clock, now, selection, progress, &|| false).await
 }
 
 /// [`run_round`] that starts no job once `stop()` says so (the daemon's
 /// SIGTERM): the jobs already running finish, the jobs of a later phase
 /// never start, and their results are left out.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_round_until(
     cfg: &Config,
     client: &ApiClient,
     db: &Db,
+    clock: &Clock,
     now: DateTime<Utc>,
     selection: &Selection,
     progress: &Progress,
@@ -500,6 +508,7 @@ pub async fn run_round_until(
             client,
             db,
             now,
+            clock,
         });
     }
     let mut results = Vec::new();

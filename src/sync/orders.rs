@@ -4,7 +4,7 @@
 //! - **History** (first run, or a cursor older than `[sync]
 //!   orders_backfill_gap`): `GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL`
 //!   in 30-day chunks of last-update time, back `orders_history_days`.
-//!   All chunks are put in Amazon's queue first ([`reports::prepare`]),
+//!   All chunks are put in Amazon's queue first ([`report::prepare`]),
 //!   then read in order. A chunk that fails (FATAL, still pending) does not
 //!   stop the later ones: each completed chunk writes its rows and the
 //!   cursor in one transaction, and the cursor's `through` only moves over
@@ -46,14 +46,13 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::flatfile::{self, Column, Issue, Record};
+use super::flatfile::{self, Column, Issue, Record, Streamed};
 use super::report_util as ru;
-use super::report_util::StreamError;
+use super::report::{self, Document, Prepared, Report, ReportRequest, Step, StreamError};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::client::CallSpec;
 use crate::amazon::http::ApiError;
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports::{self, Handle, Prepared, ReportOutcome, ReportRequest};
 use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::orders::{self as store, ItemRow, OrderRow};
@@ -375,7 +374,7 @@ pub fn parse_report(
     tz: Tz,
 ) -> (Vec<OrderRecord>, Option<String>) {
     let mut orders: BTreeMap<String, Option<Gathered>> = BTreeMap::new();
-    let read = ru::stream_flat(
+    let read = flatfile::stream_flat(
         bytes,
         encoding,
         REPORT_COLUMNS,
@@ -404,7 +403,7 @@ pub struct StoredOrders {
     /// Order and item rows inserted or changed.
     pub written: u64,
     /// The reader's account of the lines: taken, skipped, missing columns.
-    pub read: ru::Streamed,
+    pub read: Streamed,
     pub summary: Option<String>,
 }
 
@@ -452,7 +451,7 @@ pub fn store_report(
         let (o, items) = finished(g);
         w.write(&o, &items)
     }
-    let read = ru::stream_flat(
+    let read = flatfile::stream_flat(
         input,
         encoding,
         REPORT_COLUMNS,
@@ -813,19 +812,17 @@ async fn run_marketplace(
         // History reports left over (a last chunk that ended FATAL and
         // waits out its backoff while searchOrders already covers its
         // range) would sit in pending_reports forever.
-        reports::retain(ctx, JobName::Orders, REPORT_TYPE, m.id, &[])?;
+        report::retain(ctx, JobName::Orders, REPORT_TYPE, m.id, &[])?;
         incremental(ctx, m, cursor, rows, notes).await
     }
 }
 
-/// Writes one batch of orders and the cursor in one transaction
-/// (and consumes a report's pending row when given).
+/// Writes one batch of orders and the cursor in one transaction.
 fn save(
     ctx: &Ctx<'_>,
     m: &Marketplace,
     orders: &[OrderRecord],
     cursor: &Cursor,
-    handle: Option<&Handle>,
 ) -> Result<u64, JobError> {
     let account = ctx.account.name.as_str();
     let now = ctx.now;
@@ -836,9 +833,6 @@ fn save(
             n += store::upsert_order(&tx, account, o, items, now)?;
         }
         jobs::set_cursor(&tx, JOB, account, m.id, &cursor.to_json(), now)?;
-        if let Some(h) = handle {
-            reports::finish(&tx, h)?;
-        }
         tx.commit()?;
         Ok(n)
     })?)
@@ -913,7 +907,7 @@ async fn backfill(
     let creator = async move {
         let mut stop = Ok(());
         for (k, req) in queue.iter().enumerate() {
-            match reports::prepare(ctx, JobName::Orders, req).await {
+            match report::prepare(ctx, JobName::Orders, req).await {
                 Ok(Prepared::Ready(_) | Prepared::Backoff { .. }) => {
                     let _ = queued_tx.send((k + 1, false));
                 }
@@ -938,63 +932,51 @@ async fn backfill(
                 break;
             }
             let (a, b) = (req.data_start.unwrap_or(end), req.data_end.unwrap_or(end));
-            let (doc, handle) = match reports::fetch(ctx, JobName::Orders, req).await? {
-                ReportOutcome::Document(doc) => {
-                    let h = doc.handle.clone();
-                    (Some(doc), h)
-                }
-                ReportOutcome::NoData(h) => (None, h),
-                ReportOutcome::Pending { report_id, status } => {
-                    waiting += 1;
-                    tracing::info!(account, report_id, status, "orders report still pending");
-                    continue;
-                }
-                ReportOutcome::Deferred { reason } => {
-                    notes.push(reason);
-                    break;
-                }
-                ReportOutcome::Failed { reason, .. } => {
-                    problems.push(reason);
-                    continue;
-                }
-            };
             let mut next = cursor.clone();
             next.complete(a, b);
             // Parsed and stored as it is read: one order in memory at a time;
             // the orders, the cursor and the report row in one transaction.
-            let stored = ctx.with_db(|c| {
-                let tx = c.transaction()?;
-                let stored = match &doc {
-                    None => StoredOrders::default(),
-                    Some(d) => {
-                        let res = d.stream(|input| {
-                            store_report(&tx, account, input, d.encoding(), m.id, tz, ctx.now)
-                        });
-                        match res {
-                            Ok(s) => s,
-                            Err(StreamError::Store(e)) => return Err(e),
-                            // Nothing of it is kept (the transaction rolls
-                            // back) and the chunk stays to do.
-                            Err(StreamError::Unreadable(e)) => return Ok(Err(e)),
-                        }
-                    }
-                };
-                jobs::set_cursor(&tx, JOB, account, m.id, &next.to_json(), ctx.now)?;
-                reports::finish(&tx, &handle)?;
-                tx.commit()?;
-                Ok(Ok(stored))
-            })?;
-            let stored = match stored {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(format!("report {}: {e}", handle.report_id));
+            let step = report::step(
+                ctx,
+                &Report::new(JobName::Orders, req, m.id),
+                report::in_transaction,
+                |tx, json, doc: Option<Document>| {
+                    let stored = match doc {
+                        None => StoredOrders::default(),
+                        Some(d) => d.stream(|input| {
+                            store_report(tx, account, input, d.encoding(), m.id, tz, ctx.now)
+                        })?,
+                    };
+                    *json = next.to_json();
+                    Ok(stored)
+                },
+            )
+            .await?;
+            let (stored, report_id) = match step {
+                Step::Stored { stored, report_id } => (stored, report_id),
+                Step::Pending { report_id, status } => {
+                    waiting += 1;
+                    tracing::info!(account, report_id, status, "orders report still pending");
+                    continue;
+                }
+                Step::Deferred(reason) => {
+                    notes.push(reason);
+                    break;
+                }
+                Step::Failed(reason) => {
+                    problems.push(reason);
+                    continue;
+                }
+                // Nothing of it is kept and the chunk stays to do.
+                Step::Unreadable { report_id, error } => {
+                    problems.push(format!("report {report_id}: {error}"));
                     continue;
                 }
             };
             cursor = next;
             if let Some(i) = &stored.summary {
-                tracing::warn!(account, report_id = %handle.report_id, "{i}");
-                notes.push(format!("report {}: {i}", handle.report_id));
+                tracing::warn!(account, report_id, "{i}");
+                notes.push(format!("report {report_id}: {i}"));
             }
             *rows += stored.written;
         }
@@ -1042,12 +1024,7 @@ async fn incremental(
     let Some(through) = cursor.through else {
         return Ok(());
     };
-    let ep = ctx.sp().ok_or_else(|| {
-        JobError::Data(format!(
-            "account {} has no [accounts.sp_api] credentials",
-            ctx.account.name
-        ))
-    })?;
+    let ep = report::endpoint(ctx)?;
     let overlap = Duration::from_std(ctx.cfg.sync.orders_overlap).unwrap_or(Duration::zero());
     let (after, before, mut token) = match cursor.page.take() {
         Some(p) if ctx.now - p.at < TOKEN_LIFE => (p.after, p.before, Some(p.token)),
@@ -1070,7 +1047,7 @@ async fn incremental(
         if let Some(t) = &token {
             spec = spec.query("paginationToken", t.clone());
         }
-        let body: Value = reports::call_json(ctx.client, &ep, &spec).await?;
+        let body: Value = ctx.client.call_json(&ep, &spec).await?;
         let mut orders = Vec::new();
         for o in body
             .get("orders")
@@ -1104,7 +1081,7 @@ async fn incremental(
                     }),
                     _ => None,
                 };
-                *rows += save(ctx, m, &orders, &cursor, None)?;
+                *rows += save(ctx, m, &orders, &cursor)?;
                 return Err(e.into());
             }
         };
@@ -1124,7 +1101,7 @@ async fn incremental(
                 cursor.done.clear();
             }
         }
-        *rows += save(ctx, m, &orders, &cursor, None)?;
+        *rows += save(ctx, m, &orders, &cursor)?;
         if token.is_none() {
             return Ok(());
         }

@@ -9,18 +9,18 @@
 //! read again and upserted over the same key. Each report's rows and its
 //! part of the cursor are written in one transaction. A report an earlier
 //! run left (failed, or not finished within `max_report_wait`) is resumed
-//! instead of requesting the moved range ([`reports::adopt`]); its end is
+//! instead of requesting the moved range ([`report::adopt`]); its end is
 //! then the cursor's.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{Column, Issue, Record};
-use super::report_util::{self as ru, Fetched, Parsed, Tally};
+use super::flatfile::{self, Column, Issue, Parsed, Record, Streamed};
+use super::report::{self, Label, Report, StreamError, Tally};
+use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports;
 use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::seller_reports::{self as store, ReturnRow, Scope};
@@ -146,7 +146,7 @@ fn fba_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
     let when = rec.req("return-date")?;
     let (return_date, returned_at) = parse_when(when, m)
         .ok_or_else(|| rec.issue("return-date", &format!("not a date: {when:?}")))?;
-    let quantity = ru::int(rec, "quantity")?.unwrap_or(1);
+    let quantity = rec.int("quantity")?.unwrap_or(1);
     if quantity < 0 {
         return Err(rec.issue("quantity", "negative"));
     }
@@ -165,7 +165,7 @@ fn fba_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
         disposition: text("detailed-disposition"),
         status: text("status"),
         report_type: FBA_REPORT_TYPE.to_string(),
-        raw: ru::cells(rec, &FBA_COLUMNS, &[]),
+        raw: rec.cells(&[]),
     })
 }
 
@@ -173,7 +173,7 @@ fn mfn_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
     let when = rec.req("Return request date")?;
     let (return_date, returned_at) = parse_when(when, m)
         .ok_or_else(|| rec.issue("Return request date", &format!("not a date: {when:?}")))?;
-    let quantity = ru::int(rec, "Return quantity")?.unwrap_or(1);
+    let quantity = rec.int("Return quantity")?.unwrap_or(1);
     if quantity < 0 {
         return Err(rec.issue("Return quantity", "negative"));
     }
@@ -192,7 +192,7 @@ fn mfn_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
         disposition: text("Resolution"),
         status: text("Return request status"),
         report_type: MFN_REPORT_TYPE.to_string(),
-        raw: ru::cells(rec, &MFN_COLUMNS, &[]),
+        raw: rec.cells(&[]),
     })
 }
 
@@ -212,8 +212,8 @@ pub fn parse(
     m: &Marketplace,
 ) -> Result<Parsed<ReturnRow>, String> {
     let mut p = match report_type {
-        FBA_REPORT_TYPE => ru::read_flat(input, encoding, &FBA_COLUMNS, |r| fba_row(r, m))?,
-        MFN_REPORT_TYPE => ru::read_flat(input, encoding, &MFN_COLUMNS, |r| mfn_row(r, m))?,
+        FBA_REPORT_TYPE => flatfile::read_flat(input, encoding, &FBA_COLUMNS, |r| fba_row(r, m))?,
+        MFN_REPORT_TYPE => flatfile::read_flat(input, encoding, &MFN_COLUMNS, |r| mfn_row(r, m))?,
         other => return Err(format!("{other} is not a returns report")),
     };
     p.rows = merge(std::mem::take(&mut p.rows));
@@ -224,7 +224,7 @@ pub fn parse(
 /// distinct returns, two lines of one return counted once) and the rows
 /// inserted or changed.
 pub struct StreamedReturns {
-    pub read: ru::Streamed,
+    pub read: Streamed,
     pub written: u64,
 }
 
@@ -242,18 +242,18 @@ pub fn store_stream(
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
     m: &Marketplace,
-) -> Result<StreamedReturns, ru::StreamError> {
+) -> Result<StreamedReturns, StreamError> {
     let (columns, row): (&'static [Column], fn(&Record<'_>, &Marketplace) -> _) = match report_type
     {
         FBA_REPORT_TYPE => (&FBA_COLUMNS, fba_row),
         MFN_REPORT_TYPE => (&MFN_COLUMNS, mfn_row),
         other => {
-            return Err(ru::StreamError::Unreadable(format!(
+            return Err(StreamError::Unreadable(format!(
                 "{other} is not a returns report"
             )))
         }
     };
-    let store_err = |e: rusqlite::Error| ru::StreamError::Store(e.into());
+    let store_err = |e: rusqlite::Error| StreamError::Store(e.into());
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.import_returns;
          CREATE TEMP TABLE import_returns (
@@ -276,7 +276,7 @@ pub fn store_stream(
                         THEN 9223372036854775807 ELSE quantity + excluded.quantity END",
             )
             .map_err(store_err)?;
-        ru::stream_flat(
+        flatfile::stream_flat(
             input,
             encoding,
             columns,
@@ -304,7 +304,7 @@ pub fn store_stream(
                 }
                 Err(issue) => Ok(Err(issue)),
             },
-            ru::StreamError::Unreadable,
+            StreamError::Unreadable,
         )?
     };
     let mut written = 0;
@@ -320,7 +320,7 @@ pub fn store_stream(
         let mut it = staged.query([]).map_err(store_err)?;
         while let Some(r) = it.next().map_err(store_err)? {
             let bad = |what: &str| {
-                ru::StreamError::Unreadable(format!("a staged return lost its {what}"))
+                StreamError::Unreadable(format!("a staged return lost its {what}"))
             };
             let return_date: String = r.get(3).map_err(store_err)?;
             let returned_at: Option<String> = r.get(4).map_err(store_err)?;
@@ -369,11 +369,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let cursor = ctx
             .with_db(|c| jobs::cursor(c, JOB.as_str(), account, m.id))?
             .unwrap_or_else(|| json!({}));
-        let mut reqs = Vec::new();
-        for (key, report_type) in [
+        let kinds = [
             ("fba_through", FBA_REPORT_TYPE),
             ("mfn_through", MFN_REPORT_TYPE),
-        ] {
+        ];
+        let mut reqs = Vec::new();
+        for (key, report_type) in kinds {
             let through = cursor[key]
                 .as_str()
                 .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -387,54 +388,37 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             let end = ctx.now;
             // The range ends now, so it moves every run: resume a report
             // an earlier run left instead (its range sets the cursor).
-            let req = reports::adopt(ctx, JOB, ru::request(report_type, m).range(start, end))?;
-            reqs.push((key, report_type, req));
+            let req = report::adopt(ctx, JOB, ru::request(report_type, m).range(start, end))?;
+            reqs.push(req);
         }
-        for (_, _, req) in &reqs {
-            let _ = reports::prepare(ctx, JOB, req).await?;
-        }
-        for (key, report_type, req) in reqs {
+        report::queue(ctx, JOB, &reqs).await?;
+        let scope = Scope {
+            account,
+            marketplace_id: m.id,
+            now: ctx.now,
+        };
+        for ((key, report_type), req) in kinds.into_iter().zip(&reqs) {
             let what = format!(
                 "{} {}",
                 m.country,
                 if key == "fba_through" { "FBA" } else { "MFN" }
             );
-            let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
-                Fetched::Doc(d) => {
-                    let p = d.stream(|input| parse(report_type, input, d.encoding(), m));
-                    let p = p.map_err(|e| {
-                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                    })?;
-                    (p, d.handle)
-                }
-                Fetched::NoData(h) => (Parsed::default(), h),
-                Fetched::Later(why) => {
-                    tally.note(format!("{what}: {why}"));
-                    continue;
-                }
-                Fetched::Failed(why) => {
-                    tally.failures.push(format!("{what}: {why}"));
-                    continue;
-                }
-            };
-            tally.issues(&what, &parsed);
-            let scope = Scope {
-                account,
-                marketplace_id: m.id,
-                now: ctx.now,
-            };
             let end = req.data_end.unwrap_or(ctx.now);
-            tally.rows += ctx.with_db(|c| {
-                let tx = c.transaction()?;
-                let n = store::write_returns(&tx, &scope, &parsed.rows)?;
-                let mut cur =
-                    jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
-                cur[key] = json!(ts(end));
-                jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
-                reports::finish(&tx, &handle)?;
-                tx.commit()?;
-                Ok(n)
-            })?;
+            let step = report::step(
+                ctx,
+                &Report::new(JOB, req, m.id),
+                |d| d.stream(|input| parse(report_type, input, d.encoding(), m)),
+                |tx, cursor, parsed: Parsed<ReturnRow>| {
+                    let n = store::write_returns(tx, &scope, &parsed.rows)?;
+                    cursor[key] = json!(ts(end));
+                    Ok((n, parsed.summary))
+                },
+            )
+            .await?;
+            if let Some((n, summary)) = tally.take(Label::report(&what), step)? {
+                tally.summary(&what, summary.as_deref());
+                tally.rows += n;
+            }
         }
     }
     tally.finish()

@@ -14,19 +14,19 @@
 //! and windows ending in them are requested again). A window already stored
 //! that ends before them is never requested again.
 //!
-//! All reports are queued first (`reports::prepare`), then collected one by
+//! All reports are queued first (`report::queue`), then collected one by
 //! one; each report's rows, the cursor and the consumed report id are
-//! written in one transaction.
+//! written in one transaction (`report::step`).
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
 
-use super::report_util::{self as ru, jdate, jint, jnum, jstr, Fetched, Tally};
+use super::report::{self, Label, Report, ReportRequest, Tally};
+use super::report_util::{self as ru, jdate, jint, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports::{self, ReportRequest};
 use crate::store::jobs;
 use crate::store::seller_reports::{self as store, Absent, AsinWindowRow, DailyRow, Scope};
 
@@ -399,74 +399,55 @@ async fn run_marketplace(
         .iter()
         .map(|(w, daily)| window_request(m, *w, *daily))
         .collect();
-    reports::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
+    report::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
     // Put them all in Amazon's queue first, so they are processed side by side.
-    for (w, daily) in &wanted {
-        let _ = reports::prepare(ctx, JOB, &window_request(m, *w, *daily)).await?;
-    }
-    for (w, daily) in wanted {
-        let req = window_request(m, w, daily);
+    report::queue(ctx, JOB, &planned).await?;
+    let scope = Scope {
+        account,
+        marketplace_id: m.id,
+        now: ctx.now,
+    };
+    for ((w, daily), req) in wanted.into_iter().zip(&planned) {
         let what = if daily {
             format!("daily {}..{}", w.start, w.end)
         } else {
             format!("window {}..{}", w.start, w.end)
         };
-        let got = ru::fetch(ctx, JOB, &req).await?;
-        let (doc, handle) = match got {
-            Fetched::Doc(d) => {
-                let parsed = d
-                    .stream(|input| parse_from(input, d.encoding()))
-                    .and_then(|p| p.spec().check_daily().map(|()| p))
-                    .map_err(|e| {
-                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                    })?;
-                (parsed, d.handle)
-            }
-            // No data: an empty window (no ASIN had orders) is still a
-            // complete answer, and the daily range simply had no days.
-            Fetched::NoData(h) => (SalesTraffic::default(), h),
-            Fetched::Later(why) => {
-                tally.note(format!("{what}: {why}"));
-                continue;
-            }
-            Fetched::Failed(why) => {
-                tally.failures.push(format!("{what}: {why}"));
-                continue;
-            }
-        };
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
-        let n = ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let mut n = store::write_daily(&tx, &scope, &doc.days)?;
-            if !daily {
-                // Amazon's newest answer for the window replaces the last.
-                n += store::write_window(&tx, &scope, w.start, w.end, &doc.asins, Absent::Remove)?
-                    .written;
-            }
-            let mut cur =
-                jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
-            let old = cur
-                .get("daily_through")
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.parse::<NaiveDate>().ok());
-            // The cursor moves only over days with no gap before them.
-            let contiguous = match old {
-                Some(o) => w.start <= o + Duration::days(1) && o < w.end,
-                None => daily,
-            };
-            if contiguous {
-                cur["daily_through"] = json!(w.end.to_string());
-            }
-            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(n)
-        })?;
-        tally.rows += n;
+        // No data (CANCELLED): an empty window (no ASIN had orders) is
+        // still a complete answer, and the daily range simply had no days.
+        let step = report::step(
+            ctx,
+            &Report::new(JOB, req, m.id),
+            |d| {
+                let doc = d.stream(|input| parse_from(input, d.encoding()))?;
+                doc.spec().check_daily().map(|()| doc)
+            },
+            |tx, cursor, doc: SalesTraffic| {
+                let mut n = store::write_daily(tx, &scope, &doc.days)?;
+                if !daily {
+                    // Amazon's newest answer for the window replaces the last.
+                    n += store::write_window(tx, &scope, w.start, w.end, &doc.asins, Absent::Remove)?
+                        .written;
+                }
+                let old = cursor
+                    .get("daily_through")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse::<NaiveDate>().ok());
+                // The cursor moves only over days with no gap before them.
+                let contiguous = match old {
+                    Some(o) => w.start <= o + Duration::days(1) && o < w.end,
+                    None => daily,
+                };
+                if contiguous {
+                    cursor["daily_through"] = json!(w.end.to_string());
+                }
+                Ok(n)
+            },
+        )
+        .await?;
+        if let Some(n) = tally.take(Label::report(&what), step)? {
+            tally.rows += n;
+        }
     }
     Ok(())
 }

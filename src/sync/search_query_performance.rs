@@ -17,10 +17,10 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{json, Value};
 
-use super::report_util::{self as ru, jint, jnum, jstr, Fetched, Tally};
+use super::report::{self, Label, Report, ReportRequest, Tally};
+use super::report_util::{self as ru, jint, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports::{self, ReportRequest};
 use crate::store::jobs;
 use crate::store::seller_reports::{self as store, Scope, SqpRow};
 
@@ -240,16 +240,6 @@ async fn run_marketplace(
     if weeks.is_empty() {
         return Ok(());
     }
-    let done_of = |cur: &Value, week: NaiveDate| -> BTreeSet<String> {
-        cur["partial"][week.to_string()]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let mut todo = Vec::new();
     for &week in &weeks {
         let done = done_of(&cursor, week);
@@ -263,74 +253,80 @@ async fn run_marketplace(
         .iter()
         .map(|(week, chunk)| request(m, *week, chunk))
         .collect();
-    reports::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
-    for (week, chunk) in &todo {
-        let _ = reports::prepare(ctx, JOB, &request(m, *week, chunk)).await?;
-    }
-    for (week, chunk) in todo {
+    report::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
+    report::queue(ctx, JOB, &planned).await?;
+    let scope = Scope {
+        account,
+        marketplace_id: m.id,
+        now: ctx.now,
+    };
+    for ((week, chunk), req) in todo.into_iter().zip(&planned) {
         let what = format!("week {week}");
-        let (rows, handle) = match ru::fetch(ctx, JOB, &request(m, week, &chunk)).await? {
-            Fetched::Doc(d) => {
-                let rows = d
-                    .stream(|input| parse_from(input, d.encoding()))
-                    .and_then(|(spec, rows)| spec.check_weekly().map(|()| rows))
-                    .map_err(|e| {
-                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                    })?;
-                (rows, d.handle)
-            }
-            Fetched::NoData(h) => (Vec::new(), h),
-            Fetched::Later(why) => {
-                tally.note(format!("{what}: {why}"));
-                continue;
-            }
-            Fetched::Failed(why) => {
-                tally.failures.push(format!("{what}: {why}"));
-                continue;
-            }
-        };
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
-        let n = ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let n = store::write_sqp(&tx, &scope, &rows)?;
-            let mut cur =
-                jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
-            if !cur["partial"].is_object() {
-                cur["partial"] = json!({});
-            }
-            let mut done = done_of(&cur, week);
-            done.insert(chunk.clone());
-            cur["partial"][week.to_string()] = json!(done);
-            // The cursor moves over complete weeks (every chunk stored) with
-            // no incomplete week before them.
-            for &w in &weeks {
-                let through = cur["through"]
-                    .as_str()
-                    .and_then(|s| s.parse::<NaiveDate>().ok());
-                if through.is_some_and(|t| t >= w) {
-                    continue;
-                }
-                let done = done_of(&cur, w);
-                if !chunks.iter().all(|c| done.contains(c)) {
-                    break;
-                }
-                cur["through"] = json!(w.to_string());
-                if let Some(p) = cur["partial"].as_object_mut() {
-                    p.remove(&w.to_string());
-                }
-            }
-            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(n)
-        })?;
-        tally.rows += n;
+        let step = report::step(
+            ctx,
+            &Report::new(JOB, req, m.id),
+            |d| {
+                let (spec, rows) = d.stream(|input| parse_from(input, d.encoding()))?;
+                spec.check_weekly().map(|()| rows)
+            },
+            |tx, cur, rows: Vec<SqpRow>| {
+                let n = store::write_sqp(tx, &scope, &rows)?;
+                move_through(cur, week, &chunk, &weeks, &chunks);
+                Ok(n)
+            },
+        )
+        .await?;
+        if let Some(n) = tally.take(Label::report(&what), step)? {
+            tally.rows += n;
+        }
     }
     Ok(())
+}
+
+/// The chunks of `week` the cursor says are stored.
+fn done_of(cur: &Value, week: NaiveDate) -> BTreeSet<String> {
+    cur["partial"][week.to_string()]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Records in the cursor that `chunk` of `week` is stored, and moves its
+/// `through` over the complete weeks of `weeks` (every one of `chunks`
+/// stored) with no incomplete week before them.
+fn move_through(
+    cur: &mut Value,
+    week: NaiveDate,
+    chunk: &str,
+    weeks: &[NaiveDate],
+    chunks: &[String],
+) {
+    if !cur["partial"].is_object() {
+        cur["partial"] = json!({});
+    }
+    let mut done = done_of(cur, week);
+    done.insert(chunk.to_string());
+    cur["partial"][week.to_string()] = json!(done);
+    for &w in weeks {
+        let through = cur["through"]
+            .as_str()
+            .and_then(|s| s.parse::<NaiveDate>().ok());
+        if through.is_some_and(|t| t >= w) {
+            continue;
+        }
+        let done = done_of(cur, w);
+        if !chunks.iter().all(|c| done.contains(c)) {
+            break;
+        }
+        cur["through"] = json!(w.to_string());
+        if let Some(p) = cur["partial"].as_object_mut() {
+            p.remove(&w.to_string());
+        }
+    }
 }
 
 #[cfg(test)]

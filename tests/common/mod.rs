@@ -200,6 +200,7 @@ impl Harness {
             &self.cfg,
             &self.client,
             &self.db,
+            &self.clock,
             now,
             &selection,
             &sync::Progress::default(),
