@@ -522,7 +522,17 @@ async fn run_sync(cfg: &Config, selection: &sync::Selection) -> Result<usize, Cl
     }
     let db = std::sync::Mutex::new(conn);
     let progress = sync::Progress::for_terminal();
-    let results = sync::run_round(cfg, &client, &db, &clock, now, selection, &progress).await;
+    let results = sync::run_round(
+        cfg,
+        &client,
+        &db,
+        &clock,
+        now,
+        selection,
+        &progress,
+        &|| false,
+    )
+    .await;
     print!("{}", sync::summary_table(&results));
     // Outcomes and call counts the database refused (another process held
     // it past the busy timeout, the disk was full) are written once it

@@ -703,7 +703,7 @@ async fn turn(
             accounts: vec![account.clone()],
         };
         let results =
-            sync::run_round_until(cfg, client, db, clock, now, &selection, &progress, stop).await;
+            sync::run_round(cfg, client, db, clock, now, &selection, &progress, stop).await;
         if let Err(e) = sync::flush_counters(client, db) {
             tracing::warn!(error = %e, "API call counts not written yet; kept for the next turn");
         }

@@ -107,6 +107,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         reading.now,
         &Selection::default(),
         &progress,
+        &|| false,
     )
     .await;
     sync::flush_counters(&client, &db)?;

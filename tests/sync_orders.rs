@@ -44,6 +44,7 @@ async fn sync_at(h: &common::Harness, now: DateTime<Utc>) -> Vec<JobResult> {
         now,
         &sel,
         &sync::Progress::default(),
+        &|| false,
     )
     .await;
     sync::flush_counters(&h.client, &h.db).unwrap();

@@ -11,8 +11,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use flywheel::sync::report::{self as reports, ReportOutcome, ReportRequest};
 use flywheel::store::jobs::RunStatus;
+use flywheel::sync::report::{self as reports, ReportOutcome, ReportRequest};
 use flywheel::sync::{Ctx, JobName, JobResult};
 use flywheel_sim::world::World;
 

@@ -207,6 +207,7 @@ pub async fn prepare(dir: &Path, seed: u64) -> anyhow::Result<Prepared> {
             now,
             &selection,
             &sync::Progress::default(),
+            &|| false,
         )
         .await;
         sync::flush_counters(&client, &db)?;

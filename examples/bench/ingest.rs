@@ -36,8 +36,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::json;
 
-use flywheel::amazon::marketplace::{self, Marketplace};
 use flywheel::amazon::document;
+use flywheel::amazon::marketplace::{self, Marketplace};
 use flywheel::store::seller_reports::Scope;
 use flywheel::sync::{inventory_planning, orders};
 

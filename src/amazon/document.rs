@@ -57,7 +57,6 @@ impl Document {
     }
 }
 
-
 /// A second handle on `file`, at its start.
 fn rewound(file: &std::fs::File) -> std::io::Result<std::fs::File> {
     use std::io::Seek;
@@ -173,7 +172,6 @@ impl<R: Read> Read for Capped<R> {
         Ok(n)
     }
 }
-
 
 /// Why a document could not be had.
 #[derive(Debug)]

@@ -403,7 +403,6 @@ mod tests {
         assert_eq!(back.params_hash(), a.params_hash());
     }
 
-
     #[test]
     fn budget_keeps_a_reserve_for_high_priority() {
         let now = t("2026-01-01T00:00:00Z");
@@ -419,5 +418,4 @@ mod tests {
         // An hour later the window is free again.
         assert!(b.try_take(Priority::Normal, now + chrono::Duration::hours(1)));
     }
-
 }

@@ -1063,12 +1063,9 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::report_util::date as d;
     use chrono::TimeZone;
     use serde_json::json;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
 
     #[test]
     fn first_run_reaches_back_to_the_retention_floor_in_31_day_chunks() {

@@ -69,7 +69,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             }
         }
         for node in &nodes {
-            fetch_node(ctx, &ep, m, node, &mut pull, &mut skipped).await?;
+            let node = Subject::BrowseNode(node);
+            fetch_reviews(ctx, &ep, m, node, &mut pull, &mut skipped).await?;
         }
         done += slice.len();
         let next = offset + slice.len();
@@ -131,6 +132,47 @@ async fn get<T: DeserializeOwned>(
     }
 }
 
+/// A subject whose reviews the API describes.
+#[derive(Debug, Clone, Copy)]
+enum Subject<'a> {
+    Asin(&'a str),
+    BrowseNode(&'a str),
+}
+
+impl<'a> Subject<'a> {
+    /// `subject_kind` as stored.
+    fn kind(self) -> &'static str {
+        match self {
+            Subject::Asin(_) => "asin",
+            Subject::BrowseNode(_) => "browse_node",
+        }
+    }
+
+    fn id(self) -> &'a str {
+        match self {
+            Subject::Asin(id) | Subject::BrowseNode(id) => id,
+        }
+    }
+
+    /// Its review topics and trends: the operations and the path they
+    /// share.
+    fn reviews(self) -> (&'static str, &'static str, String) {
+        match self {
+            Subject::Asin(a) => (
+                "getItemReviewTopics",
+                "getItemReviewTrends",
+                format!("{BASE}/items/{a}/reviews"),
+            ),
+            Subject::BrowseNode(n) => (
+                "getBrowseNodeReviewTopics",
+                "getBrowseNodeReviewTrends",
+                format!("{BASE}/browseNodes/{n}/reviews"),
+            ),
+        }
+    }
+}
+
+/// An ASIN's reviews (see [`fetch_reviews`]) and its browse node.
 async fn fetch_asin(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
@@ -139,36 +181,7 @@ async fn fetch_asin(
     pull: &mut FeedbackPull,
     skipped: &mut Skipped,
 ) -> Result<(), JobError> {
-    for sort in SORTS {
-        let body: Option<Value> = get(
-            ctx,
-            ep,
-            "getItemReviewTopics",
-            format!("{BASE}/items/{asin}/reviews/topics"),
-            m,
-            Some(sort),
-        )
-        .await?;
-        if let Some(b) = body {
-            let (topics, issues) = parse_topics(&b, "asin", asin);
-            skipped.add("getItemReviewTopics", asin, issues);
-            merge_topics(&mut pull.topics, topics);
-        }
-    }
-    let trends: Option<Value> = get(
-        ctx,
-        ep,
-        "getItemReviewTrends",
-        format!("{BASE}/items/{asin}/reviews/trends"),
-        m,
-        None,
-    )
-    .await?;
-    if let Some(b) = trends {
-        let (trends, issues) = parse_trends(&b, "asin", asin);
-        skipped.add("getItemReviewTrends", asin, issues);
-        pull.trends.extend(trends);
-    }
+    fetch_reviews(ctx, ep, m, Subject::Asin(asin), pull, skipped).await?;
     let node: Option<Value> = get(
         ctx,
         ep,
@@ -196,42 +209,30 @@ async fn fetch_asin(
     Ok(())
 }
 
-async fn fetch_node(
+/// A subject's review topics (once per sort, merged) and their trends.
+async fn fetch_reviews(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
     m: &Marketplace,
-    node: &str,
+    subject: Subject<'_>,
     pull: &mut FeedbackPull,
     skipped: &mut Skipped,
 ) -> Result<(), JobError> {
+    let (topics_op, trends_op, path) = subject.reviews();
+    let (kind, id) = (subject.kind(), subject.id());
     for sort in SORTS {
-        let body: Option<Value> = get(
-            ctx,
-            ep,
-            "getBrowseNodeReviewTopics",
-            format!("{BASE}/browseNodes/{node}/reviews/topics"),
-            m,
-            Some(sort),
-        )
-        .await?;
+        let body: Option<Value> =
+            get(ctx, ep, topics_op, format!("{path}/topics"), m, Some(sort)).await?;
         if let Some(b) = body {
-            let (topics, issues) = parse_topics(&b, "browse_node", node);
-            skipped.add("getBrowseNodeReviewTopics", node, issues);
+            let (topics, issues) = parse_topics(&b, kind, id);
+            skipped.add(topics_op, id, issues);
             merge_topics(&mut pull.topics, topics);
         }
     }
-    let trends: Option<Value> = get(
-        ctx,
-        ep,
-        "getBrowseNodeReviewTrends",
-        format!("{BASE}/browseNodes/{node}/reviews/trends"),
-        m,
-        None,
-    )
-    .await?;
+    let trends: Option<Value> = get(ctx, ep, trends_op, format!("{path}/trends"), m, None).await?;
     if let Some(b) = trends {
-        let (trends, issues) = parse_trends(&b, "browse_node", node);
-        skipped.add("getBrowseNodeReviewTrends", node, issues);
+        let (trends, issues) = parse_trends(&b, kind, id);
+        skipped.add(trends_op, id, issues);
         pull.trends.extend(trends);
     }
     Ok(())

@@ -46,6 +46,16 @@ impl Column {
     }
 }
 
+/// A table of [`Column`]s, in file order: each column's name as the
+/// report's header writes it, then the names older or other generations
+/// of the report gave it (`"sku" | "seller-sku" | "merchant-sku"`).
+macro_rules! columns {
+    ($($name:literal $(| $alias:literal)*),* $(,)?) => {
+        [$($crate::sync::flatfile::Column::alias($name, &[$($alias),*])),*]
+    };
+}
+pub(crate) use columns;
+
 /// A row that could not be used (or a header problem).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
@@ -531,6 +541,18 @@ impl<T> Parsed<T> {
         self.summary = summary(&self.missing, self.skipped, &self.issues);
         self
     }
+
+    /// Where the skipped rows were, for a test to read at a glance: each
+    /// kept issue's line and column (`3 Rating; 5 Order ID`; a row without
+    /// a column at fault is just its line).
+    #[cfg(test)]
+    pub(crate) fn places(&self) -> String {
+        let place = |i: &Issue| match &i.column {
+            Some(c) => format!("{} {c}", i.line),
+            None => i.line.to_string(),
+        };
+        self.issues.iter().map(place).collect::<Vec<_>>().join("; ")
+    }
 }
 
 /// Reads a flat file by header name (tolerant of extra, missing and
@@ -781,7 +803,6 @@ mod tests {
             assert_eq!(trim(case), case.trim(), "{case:?}");
         }
     }
-
 
     #[test]
     fn numbers_as_flat_files_write_them() {

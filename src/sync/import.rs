@@ -36,16 +36,15 @@ use chrono::{DateTime, Utc};
 use encoding_rs::Encoding;
 use rusqlite::Connection;
 
-use super::flatfile::{self, Column};
-use super::flatfile::Streamed;
+use super::flatfile::{self, Column, Streamed};
 use super::report::StreamError;
 use super::report_util::{self as ru, JsonError};
 use super::{
     account_health, inventory_planning, returns, sales_traffic, search_query_performance,
     seller_feedback,
 };
-use crate::amazon::marketplace::{self, Marketplace};
 use crate::amazon::document;
+use crate::amazon::marketplace::{self, Marketplace};
 use crate::config::Config;
 use crate::store::seller_reports::{self as store, Absent, Scope};
 
@@ -443,45 +442,51 @@ impl Input<'_> {
         let mut by_child = sales_traffic::ByChild::default();
         let (mut days, mut parents, mut written) = (0usize, 0usize, 0u64);
         let mut before = None;
-        let res = sales_traffic::read(input, encoding_rs::UTF_8, |part| {
-            // Rows already stored for a marketplace chosen without the
-            // specification (it came after them).
-            let rows_first = m.is_some();
-            if let sales_traffic::Part::Spec(s) = &part {
-                self.check_type(s.report_type.as_deref())
-                    .and_then(|()| s.check_daily())
-                    .map_err(Stop::Wrong)?;
-                spec = s.clone();
-            }
-            let m = match m {
-                Some(m) => m,
-                None => {
-                    let picked =
-                        pick_marketplace(self.mine, self.marketplace, &spec.marketplace_ids)
-                            .map_err(Stop::Import)?;
-                    before = Some(
-                        Before::take(&tx, &TABLES, self.account, Some(picked.id))
-                            .map_err(|e| Stop::Import(e.into()))?,
-                    );
-                    m = Some(picked);
-                    picked
+        let res = ru::read_parts(
+            input,
+            encoding_rs::UTF_8,
+            &sales_traffic::DOCUMENT,
+            sales_traffic::part,
+            |part| {
+                // Rows already stored for a marketplace chosen without the
+                // specification (it came after them).
+                let rows_first = m.is_some();
+                if let sales_traffic::Part::Spec(s) = &part {
+                    self.check_type(s.report_type.as_deref())
+                        .and_then(|()| s.check_daily())
+                        .map_err(Stop::Wrong)?;
+                    spec = s.clone();
                 }
-            };
-            match part {
-                sales_traffic::Part::Spec(s) => self
-                    .after_rows(rows_first, &s.marketplace_ids, m)
-                    .map_err(Stop::Wrong)?,
-                sales_traffic::Part::Day(d) => {
-                    let scope = self.scope(m);
-                    written += store::write_daily(&tx, &scope, std::slice::from_ref(&d))
-                        .map_err(|e| Stop::Import(e.into()))?;
-                    days += 1;
+                let m = match m {
+                    Some(m) => m,
+                    None => {
+                        let picked =
+                            pick_marketplace(self.mine, self.marketplace, &spec.marketplace_ids)
+                                .map_err(Stop::Import)?;
+                        before = Some(
+                            Before::take(&tx, &TABLES, self.account, Some(picked.id))
+                                .map_err(|e| Stop::Import(e.into()))?,
+                        );
+                        m = Some(picked);
+                        picked
+                    }
+                };
+                match part {
+                    sales_traffic::Part::Spec(s) => self
+                        .after_rows(rows_first, &s.marketplace_ids, m)
+                        .map_err(Stop::Wrong)?,
+                    sales_traffic::Part::Day(d) => {
+                        let scope = self.scope(m);
+                        written += store::write_daily(&tx, &scope, std::slice::from_ref(&d))
+                            .map_err(|e| Stop::Import(e.into()))?;
+                        days += 1;
+                    }
+                    sales_traffic::Part::Asin(a) => by_child.add(a),
+                    sales_traffic::Part::ParentRow => parents += 1,
                 }
-                sales_traffic::Part::Asin(a) => by_child.add(a),
-                sales_traffic::Part::ParentRow => parents += 1,
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         self.json_result(res, head)?;
         let asins = by_child.finish();
         let Some(m) = m else {
@@ -550,39 +555,45 @@ impl Input<'_> {
         let mut ids: Vec<String> = Vec::new();
         let (mut rows, mut written) = (0usize, 0u64);
         let mut before = None;
-        let res = search_query_performance::read(input, encoding_rs::UTF_8, |part| {
-            match part {
-                search_query_performance::Part::Spec(s) => {
-                    self.check_type(s.report_type.as_deref())
-                        .and_then(|()| s.check_weekly())
-                        .map_err(Stop::Wrong)?;
-                    if let Some(m) = m {
-                        self.after_rows(true, &s.marketplace_ids, m)
+        let res = ru::read_parts(
+            input,
+            encoding_rs::UTF_8,
+            &search_query_performance::DOCUMENT,
+            search_query_performance::part,
+            |part| {
+                match part {
+                    search_query_performance::Part::Spec(s) => {
+                        self.check_type(s.report_type.as_deref())
+                            .and_then(|()| s.check_weekly())
                             .map_err(Stop::Wrong)?;
-                    }
-                    ids = s.marketplace_ids;
-                }
-                search_query_performance::Part::Row(r) => {
-                    let m = match m {
-                        Some(m) => m,
-                        None => {
-                            let picked = pick_marketplace(self.mine, self.marketplace, &ids)
-                                .map_err(Stop::Import)?;
-                            before = Some(
-                                Before::take(&tx, &TABLES, self.account, Some(picked.id))
-                                    .map_err(|e| Stop::Import(e.into()))?,
-                            );
-                            m = Some(picked);
-                            picked
+                        if let Some(m) = m {
+                            self.after_rows(true, &s.marketplace_ids, m)
+                                .map_err(Stop::Wrong)?;
                         }
-                    };
-                    written += store::write_sqp(&tx, &self.scope(m), std::slice::from_ref(&r))
-                        .map_err(|e| Stop::Import(e.into()))?;
-                    rows += 1;
+                        ids = s.marketplace_ids;
+                    }
+                    search_query_performance::Part::Row(r) => {
+                        let m = match m {
+                            Some(m) => m,
+                            None => {
+                                let picked = pick_marketplace(self.mine, self.marketplace, &ids)
+                                    .map_err(Stop::Import)?;
+                                before = Some(
+                                    Before::take(&tx, &TABLES, self.account, Some(picked.id))
+                                        .map_err(|e| Stop::Import(e.into()))?,
+                                );
+                                m = Some(picked);
+                                picked
+                            }
+                        };
+                        written += store::write_sqp(&tx, &self.scope(m), std::slice::from_ref(&r))
+                            .map_err(|e| Stop::Import(e.into()))?;
+                        rows += 1;
+                    }
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         self.json_result(res, head)?;
         let (Some(m), Some(before)) = (m, before) else {
             return Err(self.wrong("no rows: the document has no dataByAsin rows", head));

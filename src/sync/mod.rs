@@ -46,7 +46,7 @@ use crate::amazon::calls::{CallCounter, JOB_TALLY};
 use crate::amazon::client::{ApiClient, Endpoint};
 use crate::amazon::http::{Api, ApiError};
 use crate::clock::Clock;
-use crate::config::{Account, Config};
+use crate::config::{Account, Config, LwaCredentials};
 use crate::store::jobs::{self, Deferred, RunStatus};
 use crate::store::StoreError;
 
@@ -136,36 +136,38 @@ impl Ctx<'_> {
     /// The account's SP-API endpoint, if configured.
     pub fn sp(&self) -> Option<Endpoint> {
         let s = self.account.sp_api.as_ref()?;
-        Some(Endpoint {
-            account: self.account.name.clone(),
-            api: Api::SpApi,
-            base_url: s
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| self.account.region().sp_api_endpoint().to_string()),
-            token_url: s
-                .token_url
-                .clone()
-                .unwrap_or_else(|| self.account.region().token_url(false).to_string()),
-            credentials: s.credentials.clone()?,
-        })
+        self.endpoint(Api::SpApi, &s.endpoint, &s.token_url, &s.credentials)
     }
 
     /// The account's Ads endpoint, if configured.
     pub fn ads(&self) -> Option<Endpoint> {
         let s = self.account.ads.as_ref()?;
+        self.endpoint(Api::Ads, &s.endpoint, &s.token_url, &s.credentials)
+    }
+
+    /// An endpoint of `api` from the account's settings: their `endpoint`
+    /// and `token_url` overrides, else the region's; `None` without
+    /// credentials.
+    fn endpoint(
+        &self,
+        api: Api,
+        base_url: &Option<String>,
+        token_url: &Option<String>,
+        credentials: &Option<LwaCredentials>,
+    ) -> Option<Endpoint> {
+        let region = self.account.region();
+        let default_base = match api {
+            Api::SpApi => region.sp_api_endpoint(),
+            Api::Ads => region.ads_endpoint(),
+        };
         Some(Endpoint {
             account: self.account.name.clone(),
-            api: Api::Ads,
-            base_url: s
-                .endpoint
+            api,
+            base_url: base_url.clone().unwrap_or_else(|| default_base.to_string()),
+            token_url: token_url
                 .clone()
-                .unwrap_or_else(|| self.account.region().ads_endpoint().to_string()),
-            token_url: s
-                .token_url
-                .clone()
-                .unwrap_or_else(|| self.account.region().token_url(true).to_string()),
-            credentials: s.credentials.clone()?,
+                .unwrap_or_else(|| region.token_url(api == Api::Ads).to_string()),
+            credentials: credentials.clone()?,
         })
     }
 
@@ -463,27 +465,16 @@ fn record_credentials(ctx: &Ctx<'_>, job: JobName, outcome: &CredentialsOutcome,
     }
 }
 
-/// Runs the selected jobs of every selected account once. The jobs of an
-/// account run concurrently (they draw on different rate-limit buckets;
-/// report-based ones share the account's createReport budget). One job's
-/// failure never stops the others.
-pub async fn run_round(
-    cfg: &Config,
-    client: &ApiClient,
-    db: &Db,
-    clock: &Clock,
-    now: DateTime<Utc>,
-    selection: &Selection,
-    progress: &Progress,
-) -> Vec<JobResult> {
-    run_round_until(cfg, client, db, clock, now, selection, progress, &|| false).await
-}
-
-/// [`run_round`] that starts no job once `stop()` says so (the daemon's
-/// SIGTERM): the jobs already running finish, the jobs of a later phase
-/// never start, and their results are left out.
+/// Runs the selected jobs of every selected account once, at `now` (read
+/// from `clock`). The jobs of an account run concurrently (they draw on
+/// different rate-limit buckets; report-based ones share the account's
+/// createReport budget). One job's failure never stops the others.
+///
+/// No job starts once `stop()` says so (the daemon's SIGTERM; `&|| false`
+/// for a round that runs whole): the jobs already running finish, the jobs
+/// of a later phase never start, and their results are left out.
 #[allow(clippy::too_many_arguments)]
-pub async fn run_round_until(
+pub async fn run_round(
     cfg: &Config,
     client: &ApiClient,
     db: &Db,

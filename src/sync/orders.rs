@@ -46,9 +46,9 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::flatfile::{self, Column, Issue, Record, Streamed};
-use super::report_util as ru;
+use super::flatfile::{self, columns, Column, Issue, Record, Streamed};
 use super::report::{self, Document, Prepared, Report, ReportRequest, Step, StreamError};
+use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::client::CallSpec;
 use crate::amazon::http::ApiError;
@@ -184,30 +184,30 @@ fn push_item(items: &mut BTreeMap<String, ItemRow>, it: ItemRow) {
 // The flat file (pure)
 
 /// The columns read, with the names other header generations use.
-pub static REPORT_COLUMNS: &[Column] = &[
-    Column::alias("amazon-order-id", &["order-id"]),
-    Column::new("merchant-order-id"),
-    Column::alias("purchase-date", &["order-date"]),
-    Column::alias("last-updated-date", &["last-updated-time"]),
-    Column::alias("order-status", &["status"]),
-    Column::new("fulfillment-channel"),
-    Column::new("sales-channel"),
-    Column::new("ship-service-level"),
-    Column::alias("product-name", &["title", "item-name"]),
-    Column::alias("sku", &["seller-sku", "merchant-sku"]),
-    Column::new("asin"),
-    Column::new("item-status"),
-    Column::alias("quantity", &["quantity-purchased"]),
-    Column::new("currency"),
-    Column::new("item-price"),
-    Column::new("item-tax"),
-    Column::new("shipping-price"),
-    Column::new("shipping-tax"),
-    Column::new("gift-wrap-price"),
-    Column::new("gift-wrap-tax"),
-    Column::new("item-promotion-discount"),
-    Column::new("ship-promotion-discount"),
-    Column::new("is-business-order"),
+pub static REPORT_COLUMNS: &[Column] = &columns![
+    "amazon-order-id" | "order-id",
+    "merchant-order-id",
+    "purchase-date" | "order-date",
+    "last-updated-date" | "last-updated-time",
+    "order-status" | "status",
+    "fulfillment-channel",
+    "sales-channel",
+    "ship-service-level",
+    "product-name" | "title" | "item-name",
+    "sku" | "seller-sku" | "merchant-sku",
+    "asin",
+    "item-status",
+    "quantity" | "quantity-purchased",
+    "currency",
+    "item-price",
+    "item-tax",
+    "shipping-price",
+    "shipping-tax",
+    "gift-wrap-price",
+    "gift-wrap-tax",
+    "item-promotion-discount",
+    "ship-promotion-discount",
+    "is-business-order",
 ];
 
 struct Line {

@@ -12,7 +12,9 @@ use encoding_rs::Encoding;
 
 use super::flatfile::parse_num;
 use super::report::ReportRequest;
+use super::Ctx;
 use crate::amazon::marketplace::Marketplace;
+use crate::store::seller_reports::Scope;
 
 /// The marketplace's zone (DESIGN §2.1); UTC if the table names an unknown one.
 pub(crate) fn tz(m: &Marketplace) -> Tz {
@@ -56,6 +58,12 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=9999;
 /// Whether `d` is a date a report can hold (its year in [`YEARS`]).
 pub fn is_plausible(d: &NaiveDate) -> bool {
     YEARS.contains(&d.year())
+}
+
+/// A `YYYY-MM-DD` date, for the jobs' tests.
+#[cfg(test)]
+pub(crate) fn date(s: &str) -> NaiveDate {
+    s.parse().expect("a YYYY-MM-DD date")
 }
 
 // ---------------------------------------------------------------------------
@@ -151,6 +159,39 @@ pub fn stream_json<E>(
         }
         (Err(e), None) => Err(JsonError::Parse(format!("{what} is not JSON: {e}"))),
     }
+}
+
+/// What [`read_parts`] reads of a JSON report.
+pub struct JsonDoc {
+    /// Its name in errors ("sales & traffic document").
+    pub what: &'static str,
+    /// The top-level arrays streamed an element at a time.
+    pub arrays: &'static [&'static str],
+    /// The top-level members read whole.
+    pub members: &'static [&'static str],
+}
+
+/// Reads a JSON report from `input` a piece at a time ([`stream_json`]:
+/// memory does not grow with it): `part` makes each piece the report's
+/// own part (`None` for a piece of no use), which goes to `each`.
+pub fn read_parts<P, E>(
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+    doc: &JsonDoc,
+    part: impl Fn(JsonPart<'_>) -> Option<P>,
+    mut each: impl FnMut(P) -> Result<(), E>,
+) -> Result<(), JsonError<E>> {
+    stream_json(
+        input,
+        encoding,
+        doc.what,
+        doc.arrays,
+        doc.members,
+        |piece| match part(piece) {
+            Some(p) => each(p),
+            None => Ok(()),
+        },
+    )
 }
 
 fn unreadable(what: &str, e: &std::io::Error) -> String {
@@ -455,26 +496,62 @@ pub(crate) fn jdate(v: &serde_json::Value, path: &[&str]) -> Option<NaiveDate> {
 // ---------------------------------------------------------------------------
 // Requests and periods
 
+/// Where a job's rows of marketplace `m` go: the account, the
+/// marketplace, the round's `now`.
+pub(crate) fn scope<'a>(ctx: &Ctx<'a>, m: &Marketplace) -> Scope<'a> {
+    Scope {
+        account: &ctx.account.name,
+        marketplace_id: m.id,
+        now: ctx.now,
+    }
+}
+
 /// The report request for `report_type` in one marketplace.
 pub(crate) fn request(report_type: &str, m: &Marketplace) -> ReportRequest {
     ReportRequest::new(report_type, [m.id])
 }
 
-/// Whether a document's period field (`dateGranularity`, `reportPeriod`)
-/// is the one its table holds: `None` (not stated) passes; another value
-/// is refused, saying which to download.
-pub(crate) fn check_period(
-    field: &str,
-    found: Option<&str>,
-    wanted: &str,
-    stores: &str,
-) -> Result<(), String> {
-    match found {
-        None => Ok(()),
-        Some(v) if v.eq_ignore_ascii_case(wanted) => Ok(()),
-        Some(v) => Err(format!(
-            "the document's {field} {v}: flywheel stores {stores} only; download the report with {field} {wanted}"
-        )),
+/// The period a table holds, as a document's period field names it.
+pub(crate) struct Period {
+    /// The field (`dateGranularity`, `reportPeriod`).
+    field: &'static str,
+    /// Its value for the table's period (`DAY`, `WEEK`).
+    wanted: &'static str,
+    /// The table's period, in words (`days`).
+    stores: &'static str,
+}
+
+/// Sales & traffic rows by date are days.
+pub(crate) const DAYS: Period = Period {
+    field: "dateGranularity",
+    wanted: "DAY",
+    stores: "days",
+};
+
+/// Search query performance rows are weeks.
+pub(crate) const WEEKS: Period = Period {
+    field: "reportPeriod",
+    wanted: "WEEK",
+    stores: "weeks",
+};
+
+impl Period {
+    /// Whether the document's period field, `found`, is the table's:
+    /// `None` (not stated) passes; another value is refused, saying which
+    /// to download.
+    pub(crate) fn check(&self, found: Option<&str>) -> Result<(), String> {
+        let Period {
+            field,
+            wanted,
+            stores,
+        } = self;
+        match found {
+            None => Ok(()),
+            Some(v) if v.eq_ignore_ascii_case(wanted) => Ok(()),
+            Some(v) => Err(format!(
+                "the document's {field} {v}: flywheel stores {stores} only; download the report with {field} {wanted}"
+            )),
+        }
     }
 }
 

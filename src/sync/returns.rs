@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{self, Column, Issue, Parsed, Record, Streamed};
+use super::flatfile::{self, columns, Column, Issue, Parsed, Record, Streamed};
 use super::report::{self, Label, Report, StreamError, Tally};
 use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
@@ -35,57 +35,57 @@ pub const HISTORY: Duration = Duration::days(60);
 pub const OVERLAP: Duration = Duration::days(14);
 
 /// FBA customer returns, REFERENCE §4 (13 columns).
-pub static FBA_COLUMNS: [Column; 13] = [
-    Column::new("return-date"),
-    Column::alias("order-id", &["amazon-order-id"]),
-    Column::alias("sku", &["seller-sku", "merchant-sku"]),
-    Column::new("asin"),
-    Column::new("fnsku"),
-    Column::new("product-name"),
-    Column::new("quantity"),
-    Column::new("fulfillment-center-id"),
-    Column::new("detailed-disposition"),
-    Column::new("reason"),
-    Column::new("status"),
-    Column::new("license-plate-number"),
-    Column::new("customer-comments"),
+pub static FBA_COLUMNS: [Column; 13] = columns![
+    "return-date",
+    "order-id" | "amazon-order-id",
+    "sku" | "seller-sku" | "merchant-sku",
+    "asin",
+    "fnsku",
+    "product-name",
+    "quantity",
+    "fulfillment-center-id",
+    "detailed-disposition",
+    "reason",
+    "status",
+    "license-plate-number",
+    "customer-comments",
 ];
 
 /// MFN returns, REFERENCE §4 (32 columns; names folded by the reader, so
 /// `Order ID` is `order-id`).
-pub static MFN_COLUMNS: [Column; 32] = [
-    Column::new("Order ID"),
-    Column::new("Order date"),
-    Column::new("Return request date"),
-    Column::new("Return request status"),
-    Column::new("Amazon RMA ID"),
-    Column::new("Merchant RMA ID"),
-    Column::new("Label type"),
-    Column::new("Label cost"),
-    Column::new("Currency code"),
-    Column::new("Return carrier"),
-    Column::new("Tracking ID"),
-    Column::new("Label to be paid by"),
-    Column::new("A-to-Z Claim"),
-    Column::new("Is prime"),
-    Column::new("ASIN"),
-    Column::alias("Merchant SKU", &["sku", "seller-sku"]),
-    Column::new("Item Name"),
-    Column::alias("Return quantity", &["quantity"]),
-    Column::new("Return Reason"),
-    Column::new("In policy"),
-    Column::new("Return type"),
-    Column::new("Resolution"),
-    Column::new("Invoice number"),
-    Column::new("Return delivery date"),
-    Column::new("Order Amount"),
-    Column::new("Order quantity"),
-    Column::new("SafeT Action reason"),
-    Column::new("SafeT claim id"),
-    Column::new("SafeT claim state"),
-    Column::new("SafeT claim creation time"),
-    Column::new("SafeT claim reimbursement amount"),
-    Column::new("Refunded Amount"),
+pub static MFN_COLUMNS: [Column; 32] = columns![
+    "Order ID",
+    "Order date",
+    "Return request date",
+    "Return request status",
+    "Amazon RMA ID",
+    "Merchant RMA ID",
+    "Label type",
+    "Label cost",
+    "Currency code",
+    "Return carrier",
+    "Tracking ID",
+    "Label to be paid by",
+    "A-to-Z Claim",
+    "Is prime",
+    "ASIN",
+    "Merchant SKU" | "sku" | "seller-sku",
+    "Item Name",
+    "Return quantity" | "quantity",
+    "Return Reason",
+    "In policy",
+    "Return type",
+    "Resolution",
+    "Invoice number",
+    "Return delivery date",
+    "Order Amount",
+    "Order quantity",
+    "SafeT Action reason",
+    "SafeT claim id",
+    "SafeT claim state",
+    "SafeT claim creation time",
+    "SafeT claim reimbursement amount",
+    "Refunded Amount",
 ];
 
 /// A return's date cell: an instant (`2026-02-10T14:03:00+00:00`, with or
@@ -142,56 +142,80 @@ fn merge(rows: Vec<ReturnRow>) -> Vec<ReturnRow> {
     out
 }
 
-fn fba_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
-    let when = rec.req("return-date")?;
-    let (return_date, returned_at) = parse_when(when, m)
-        .ok_or_else(|| rec.issue("return-date", &format!("not a date: {when:?}")))?;
-    let quantity = rec.int("quantity")?.unwrap_or(1);
-    if quantity < 0 {
-        return Err(rec.issue("quantity", "negative"));
-    }
-    let text = |n: &str| rec.get(n).map(str::to_string);
-    Ok(ReturnRow {
-        source: "fba",
-        order_id: rec.req("order-id")?.to_string(),
-        sku: rec.req("sku")?.to_string(),
-        return_ref: rec.get("license-plate-number").unwrap_or(when).to_string(),
-        return_date,
-        returned_at,
-        asin: text("asin"),
-        fnsku: text("fnsku"),
-        quantity,
-        reason: text("reason"),
-        disposition: text("detailed-disposition"),
-        status: text("status"),
-        report_type: FBA_REPORT_TYPE.to_string(),
-        raw: rec.cells(&[]),
-    })
+/// Which returns report a line is read from: the return is the same,
+/// the columns differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Fba,
+    Mfn,
 }
 
-fn mfn_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
-    let when = rec.req("Return request date")?;
-    let (return_date, returned_at) = parse_when(when, m)
-        .ok_or_else(|| rec.issue("Return request date", &format!("not a date: {when:?}")))?;
-    let quantity = rec.int("Return quantity")?.unwrap_or(1);
-    if quantity < 0 {
-        return Err(rec.issue("Return quantity", "negative"));
+impl Source {
+    fn of(report_type: &str) -> Result<Source, String> {
+        match report_type {
+            FBA_REPORT_TYPE => Ok(Source::Fba),
+            MFN_REPORT_TYPE => Ok(Source::Mfn),
+            other => Err(format!("{other} is not a returns report")),
+        }
     }
-    let text = |n: &str| rec.get(n).map(str::to_string);
+
+    fn report_type(self) -> &'static str {
+        match self {
+            Source::Fba => FBA_REPORT_TYPE,
+            Source::Mfn => MFN_REPORT_TYPE,
+        }
+    }
+
+    fn columns(self) -> &'static [Column] {
+        match self {
+            Source::Fba => &FBA_COLUMNS,
+            Source::Mfn => &MFN_COLUMNS,
+        }
+    }
+
+    /// The column a field is in: `fba`'s in the FBA report, `mfn`'s in
+    /// the MFN one.
+    fn col(self, fba: &'static str, mfn: &'static str) -> &'static str {
+        match self {
+            Source::Fba => fba,
+            Source::Mfn => mfn,
+        }
+    }
+}
+
+/// One line of either returns report as a return.
+fn row(rec: &Record<'_>, m: &Marketplace, src: Source) -> Result<ReturnRow, Issue> {
+    let date = src.col("return-date", "Return request date");
+    let when = rec.req(date)?;
+    let (return_date, returned_at) =
+        parse_when(when, m).ok_or_else(|| rec.issue(date, &format!("not a date: {when:?}")))?;
+    let qty = src.col("quantity", "Return quantity");
+    let quantity = rec.int(qty)?.unwrap_or(1);
+    if quantity < 0 {
+        return Err(rec.issue(qty, "negative"));
+    }
+    let text = |fba, mfn| rec.get(src.col(fba, mfn)).map(str::to_string);
     Ok(ReturnRow {
-        source: "mfn",
-        order_id: rec.req("Order ID")?.to_string(),
-        sku: rec.req("Merchant SKU")?.to_string(),
-        return_ref: rec.get("Amazon RMA ID").unwrap_or(when).to_string(),
+        source: src.col("fba", "mfn"),
+        order_id: rec.req(src.col("order-id", "Order ID"))?.to_string(),
+        sku: rec.req(src.col("sku", "Merchant SKU"))?.to_string(),
+        return_ref: rec
+            .get(src.col("license-plate-number", "Amazon RMA ID"))
+            .unwrap_or(when)
+            .to_string(),
         return_date,
         returned_at,
-        asin: text("ASIN"),
-        fnsku: None,
+        asin: text("asin", "ASIN"),
+        // The MFN report has no FNSKU.
+        fnsku: match src {
+            Source::Fba => text("fnsku", ""),
+            Source::Mfn => None,
+        },
         quantity,
-        reason: text("Return Reason"),
-        disposition: text("Resolution"),
-        status: text("Return request status"),
-        report_type: MFN_REPORT_TYPE.to_string(),
+        reason: text("reason", "Return Reason"),
+        disposition: text("detailed-disposition", "Resolution"),
+        status: text("status", "Return request status"),
+        report_type: src.report_type().to_string(),
         raw: rec.cells(&[]),
     })
 }
@@ -211,11 +235,8 @@ pub fn parse(
     encoding: &'static Encoding,
     m: &Marketplace,
 ) -> Result<Parsed<ReturnRow>, String> {
-    let mut p = match report_type {
-        FBA_REPORT_TYPE => flatfile::read_flat(input, encoding, &FBA_COLUMNS, |r| fba_row(r, m))?,
-        MFN_REPORT_TYPE => flatfile::read_flat(input, encoding, &MFN_COLUMNS, |r| mfn_row(r, m))?,
-        other => return Err(format!("{other} is not a returns report")),
-    };
+    let src = Source::of(report_type)?;
+    let mut p = flatfile::read_flat(input, encoding, src.columns(), |r| row(r, m, src))?;
     p.rows = merge(std::mem::take(&mut p.rows));
     Ok(p)
 }
@@ -243,16 +264,7 @@ pub fn store_stream(
     encoding: &'static Encoding,
     m: &Marketplace,
 ) -> Result<StreamedReturns, StreamError> {
-    let (columns, row): (&'static [Column], fn(&Record<'_>, &Marketplace) -> _) = match report_type
-    {
-        FBA_REPORT_TYPE => (&FBA_COLUMNS, fba_row),
-        MFN_REPORT_TYPE => (&MFN_COLUMNS, mfn_row),
-        other => {
-            return Err(StreamError::Unreadable(format!(
-                "{other} is not a returns report"
-            )))
-        }
-    };
+    let src = Source::of(report_type).map_err(StreamError::Unreadable)?;
     let store_err = |e: rusqlite::Error| StreamError::Store(e.into());
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.import_returns;
@@ -264,7 +276,7 @@ pub fn store_stream(
              UNIQUE (order_id, sku, return_ref));",
     )
     .map_err(store_err)?;
-    let mut source = "fba";
+    let source = src.col("fba", "mfn");
     let mut read = {
         // Saturating, as `merge`: two lines of i64::MAX must not overflow
         // (quantities are never negative).
@@ -279,10 +291,9 @@ pub fn store_stream(
         flatfile::stream_flat(
             input,
             encoding,
-            columns,
-            |rec| match row(rec, m) {
+            src.columns(),
+            |rec| match row(rec, m, src) {
                 Ok(r) => {
-                    source = r.source;
                     stage
                         .execute(rusqlite::params![
                             r.order_id,
@@ -319,9 +330,8 @@ pub fn store_stream(
             .map_err(store_err)?;
         let mut it = staged.query([]).map_err(store_err)?;
         while let Some(r) = it.next().map_err(store_err)? {
-            let bad = |what: &str| {
-                StreamError::Unreadable(format!("a staged return lost its {what}"))
-            };
+            let bad =
+                |what: &str| StreamError::Unreadable(format!("a staged return lost its {what}"));
             let return_date: String = r.get(3).map_err(store_err)?;
             let returned_at: Option<String> = r.get(4).map_err(store_err)?;
             let raw: String = r.get(11).map_err(store_err)?;
@@ -392,11 +402,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             reqs.push(req);
         }
         report::queue(ctx, JOB, &reqs).await?;
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
+        let scope = ru::scope(ctx, m);
         for ((key, report_type), req) in kinds.into_iter().zip(&reqs) {
             let what = format!(
                 "{} {}",
@@ -427,13 +433,10 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::report_util::date as d;
 
     fn us() -> &'static Marketplace {
         crate::amazon::marketplace::lookup("US").unwrap()
-    }
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
     }
 
     #[test]
@@ -526,18 +529,9 @@ mod tests {
         );
         assert_eq!(r.reason.as_deref(), Some("NO_REASON"));
         assert!(p.missing.contains(&"Return request status"));
-        let at: Vec<(usize, Option<&str>)> = p
-            .issues
-            .iter()
-            .map(|i| (i.line, i.column.as_deref()))
-            .collect();
         assert_eq!(
-            at,
-            vec![
-                (3, Some("Return request date")),
-                (4, Some("Return quantity")),
-                (5, Some("Amazon RMA ID")),
-            ]
+            p.places(),
+            "3 Return request date; 4 Return quantity; 5 Amazon RMA ID"
         );
         assert!(parse("GET_X", &b""[..], encoding_rs::UTF_8, us()).is_err());
     }

@@ -28,7 +28,7 @@ use super::report_util::{self as ru, jdate, jint, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
 use crate::store::jobs;
-use crate::store::seller_reports::{self as store, Absent, AsinWindowRow, DailyRow, Scope};
+use crate::store::seller_reports::{self as store, Absent, AsinWindowRow, DailyRow};
 
 pub const REPORT_TYPE: &str = "GET_SALES_AND_TRAFFIC_REPORT";
 const JOB: JobName = JobName::SalesTraffic;
@@ -42,13 +42,8 @@ const DAILY_HISTORY_DAYS: i64 = 90;
 /// A parsed sales & traffic document.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SalesTraffic {
-    /// `reportSpecification` dates (the window of the per-ASIN rows).
-    pub start: Option<NaiveDate>,
-    pub end: Option<NaiveDate>,
-    pub marketplace_ids: Vec<String>,
-    pub asin_granularity: Option<String>,
-    /// `reportOptions.dateGranularity` (DAY when absent, Amazon's default).
-    pub date_granularity: Option<String>,
+    /// `reportSpecification`: its dates are the window of the per-ASIN rows.
+    pub spec: Spec,
     pub days: Vec<DailyRow>,
     /// Child ASINs (rows of one child, e.g. per SKU, added up).
     pub asins: Vec<AsinWindowRow>,
@@ -64,6 +59,7 @@ pub struct Spec {
     pub end: Option<NaiveDate>,
     pub marketplace_ids: Vec<String>,
     pub asin_granularity: Option<String>,
+    /// `reportOptions.dateGranularity` (DAY when absent, Amazon's default).
     pub date_granularity: Option<String>,
 }
 
@@ -83,12 +79,7 @@ impl Spec {
     /// week's or a month's figures under one `date`: stored as that day
     /// they would read as one day's (a week's sessions as a day's).
     pub fn check_daily(&self) -> Result<(), String> {
-        super::report_util::check_period(
-            "dateGranularity",
-            self.date_granularity.as_deref(),
-            "DAY",
-            "days",
-        )
+        ru::DAYS.check(self.date_granularity.as_deref())
     }
 }
 
@@ -103,33 +94,21 @@ pub enum Part {
     ParentRow,
 }
 
-/// Reads the document from `input` a piece at a time ([`ru::stream_json`]:
-/// memory does not grow with it), leniently: a missing block or field is
-/// `None`, a day without a date is skipped; an unparseable document is an
-/// error.
-pub fn read<E>(
-    input: impl std::io::BufRead,
-    encoding: &'static encoding_rs::Encoding,
-    mut each: impl FnMut(Part) -> Result<(), E>,
-) -> Result<(), ru::JsonError<E>> {
-    ru::stream_json(
-        input,
-        encoding,
-        "sales & traffic document",
-        &["salesAndTrafficByDate", "salesAndTrafficByAsin"],
-        &["reportSpecification"],
-        |part| match part {
-            ru::JsonPart::Member(_, spec) => each(Part::Spec(Spec::of(&spec))),
-            ru::JsonPart::Element("salesAndTrafficByDate", d) => match day(&d) {
-                Some(row) => each(Part::Day(row)),
-                None => Ok(()),
-            },
-            ru::JsonPart::Element(_, a) => match asin(&a) {
-                Some(row) => each(Part::Asin(row)),
-                None => each(Part::ParentRow),
-            },
-        },
-    )
+/// The document as [`ru::read_parts`] reads it, a [`part`] at a time.
+pub const DOCUMENT: ru::JsonDoc = ru::JsonDoc {
+    what: "sales & traffic document",
+    arrays: &["salesAndTrafficByDate", "salesAndTrafficByAsin"],
+    members: &["reportSpecification"],
+};
+
+/// A piece of the document as a [`Part`], leniently: a missing block or
+/// field is `None`, a day without a date is skipped.
+pub fn part(piece: ru::JsonPart<'_>) -> Option<Part> {
+    match piece {
+        ru::JsonPart::Member(_, spec) => Some(Part::Spec(Spec::of(&spec))),
+        ru::JsonPart::Element("salesAndTrafficByDate", d) => day(&d).map(Part::Day),
+        ru::JsonPart::Element(_, a) => Some(asin(&a).map_or(Part::ParentRow, Part::Asin)),
+    }
 }
 
 fn day(d: &Value) -> Option<DailyRow> {
@@ -234,7 +213,7 @@ impl ByChild {
     }
 }
 
-/// Parses a whole document (see [`read`]).
+/// Parses a whole document (see [`part`]).
 pub fn parse(text: &str) -> Result<SalesTraffic, String> {
     parse_from(text.as_bytes(), encoding_rs::UTF_8)
 }
@@ -247,15 +226,9 @@ pub fn parse_from(
 ) -> Result<SalesTraffic, String> {
     let mut out = SalesTraffic::default();
     let mut by_child = ByChild::default();
-    let res = read(input, encoding, |part| {
+    let res = ru::read_parts(input, encoding, &DOCUMENT, part, |part| {
         match part {
-            Part::Spec(s) => {
-                out.start = s.start;
-                out.end = s.end;
-                out.marketplace_ids = s.marketplace_ids;
-                out.asin_granularity = s.asin_granularity;
-                out.date_granularity = s.date_granularity;
-            }
+            Part::Spec(s) => out.spec = s,
             Part::Day(d) => out.days.push(d),
             Part::Asin(a) => by_child.add(a),
             Part::ParentRow => out.skipped_parent_rows += 1,
@@ -269,20 +242,6 @@ pub fn parse_from(
     }
     out.asins = by_child.finish();
     Ok(out)
-}
-
-impl SalesTraffic {
-    /// The specification part, for [`Spec::check_daily`].
-    pub fn spec(&self) -> Spec {
-        Spec {
-            report_type: None,
-            start: self.start,
-            end: self.end,
-            marketplace_ids: self.marketplace_ids.clone(),
-            asin_granularity: self.asin_granularity.clone(),
-            date_granularity: self.date_granularity.clone(),
-        }
-    }
 }
 
 /// A window of complete days, both ends inclusive.
@@ -402,11 +361,7 @@ async fn run_marketplace(
     report::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
     // Put them all in Amazon's queue first, so they are processed side by side.
     report::queue(ctx, JOB, &planned).await?;
-    let scope = Scope {
-        account,
-        marketplace_id: m.id,
-        now: ctx.now,
-    };
+    let scope = ru::scope(ctx, m);
     for ((w, daily), req) in wanted.into_iter().zip(&planned) {
         let what = if daily {
             format!("daily {}..{}", w.start, w.end)
@@ -420,14 +375,21 @@ async fn run_marketplace(
             &Report::new(JOB, req, m.id),
             |d| {
                 let doc = d.stream(|input| parse_from(input, d.encoding()))?;
-                doc.spec().check_daily().map(|()| doc)
+                doc.spec.check_daily().map(|()| doc)
             },
             |tx, cursor, doc: SalesTraffic| {
                 let mut n = store::write_daily(tx, &scope, &doc.days)?;
                 if !daily {
                     // Amazon's newest answer for the window replaces the last.
-                    n += store::write_window(tx, &scope, w.start, w.end, &doc.asins, Absent::Remove)?
-                        .written;
+                    n += store::write_window(
+                        tx,
+                        &scope,
+                        w.start,
+                        w.end,
+                        &doc.asins,
+                        Absent::Remove,
+                    )?
+                    .written;
                 }
                 let old = cursor
                     .get("daily_through")
@@ -455,10 +417,7 @@ async fn run_marketplace(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::sync::report_util::date as d;
 
     #[test]
     fn rule_windows_end_yesterday() {
@@ -546,10 +505,10 @@ mod tests {
     fn parses_days_and_asins_leniently() {
         let p = parse(DOC).unwrap();
         assert_eq!(
-            (p.start, p.end),
+            (p.spec.start, p.spec.end),
             (Some(d("2026-02-23")), Some(d("2026-03-01")))
         );
-        assert_eq!(p.marketplace_ids, vec!["ATVPDKIKX0DER"]);
+        assert_eq!(p.spec.marketplace_ids, vec!["ATVPDKIKX0DER"]);
         assert_eq!(p.days.len(), 2);
         let d0 = &p.days[0];
         assert_eq!(d0.sessions, Some(200));

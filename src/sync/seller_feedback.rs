@@ -13,7 +13,7 @@ use chrono::{Duration, NaiveDate};
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{self, Column, Issue, Parsed, Record, Streamed};
+use super::flatfile::{self, columns, Column, Issue, Parsed, Record, Streamed};
 use super::report::{self, Label, Report, StreamError, Tally};
 use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
@@ -26,14 +26,14 @@ pub const WINDOW_DAYS: i64 = 90;
 
 /// Amazon "Performance Reports" (6 columns), plus the MWS-era variant's
 /// columns, which are read when present.
-pub static COLUMNS: [Column; 7] = [
-    Column::new("Date"),
-    Column::new("Rating"),
-    Column::alias("Comments", &["Comment"]),
-    Column::alias("Your Response", &["Response"]),
-    Column::new("Order ID"),
-    Column::new("Rater Email"),
-    Column::alias("Arranged Fulfillment", &["Fulfilled By", "Rater Role"]),
+pub static COLUMNS: [Column; 7] = columns![
+    "Date",
+    "Rating",
+    "Comments" | "Comment",
+    "Your Response" | "Response",
+    "Order ID",
+    "Rater Email",
+    "Arranged Fulfillment" | "Fulfilled By" | "Rater Role",
 ];
 
 /// The report's date: `MM/DD/YY` (the fixture), `MM/DD/YYYY`, `YYYY-MM-DD`,
@@ -59,7 +59,9 @@ fn row(rec: &Record<'_>) -> Result<FeedbackRow, Issue> {
     let date = rec.req("Date")?;
     let feedback_date =
         parse_date(date).ok_or_else(|| rec.issue("Date", &format!("not a date: {date:?}")))?;
-    let rating = rec.int("Rating")?.ok_or_else(|| rec.issue("Rating", "empty"))?;
+    let rating = rec
+        .int("Rating")?
+        .ok_or_else(|| rec.issue("Rating", "empty"))?;
     if !(1..=5).contains(&rating) {
         return Err(rec.issue("Rating", &format!("{rating} is not 1-5")));
     }
@@ -115,7 +117,6 @@ pub fn store_stream(
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let mut tally = Tally::default();
     for m in ctx.account.marketplaces() {
         let today = ru::day_of(m, ctx.now);
@@ -123,11 +124,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let req = ru::request(REPORT_TYPE, m).range(ru::date_param(start), ru::date_param(today));
         // Yesterday's request (the range moves with the day) is superseded.
         report::retain(ctx, JOB, REPORT_TYPE, m.id, std::slice::from_ref(&req))?;
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
+        let scope = ru::scope(ctx, m);
         let step = report::step(
             ctx,
             &Report::new(JOB, &req, m.id),
@@ -150,10 +147,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::sync::report_util::date as d;
 
     #[test]
     fn dates_of_the_report() {
@@ -208,20 +202,9 @@ mod tests {
                     1\t02/10/26\n";
         let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252).unwrap();
         assert_eq!(p.rows.len(), 1);
-        let at: Vec<(usize, Option<&str>)> = p
-            .issues
-            .iter()
-            .map(|i| (i.line, i.column.as_deref()))
-            .collect();
         assert_eq!(
-            at,
-            vec![
-                (3, Some("Rating")),
-                (4, Some("Date")),
-                (5, Some("Order ID")),
-                (6, Some("Rating")),
-                (7, Some("Comments")),
-            ]
+            p.places(),
+            "3 Rating; 4 Date; 5 Order ID; 6 Rating; 7 Comments"
         );
         assert!(p.missing.contains(&"Your Response"));
     }

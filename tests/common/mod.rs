@@ -204,6 +204,7 @@ impl Harness {
             now,
             &selection,
             &sync::Progress::default(),
+            &|| false,
         )
         .await;
         sync::flush_counters(&self.client, &self.db).unwrap();

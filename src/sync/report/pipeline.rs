@@ -326,7 +326,9 @@ async fn prepare_at(
         Ok(id) => id,
         Err(e) => {
             let per_hour = ctx.cfg.sync.report_budget_per_hour;
-            ctx.client.report_budgets.refund(&ctx.account.name, per_hour);
+            ctx.client
+                .report_budgets
+                .refund(&ctx.account.name, per_hour);
             return Err(e.into());
         }
     };
@@ -599,12 +601,10 @@ mod tests {
         }
     }
 
-
     #[test]
     fn fatal_backoff_doubles_and_caps() {
         assert_eq!(fatal_backoff(1), chrono::Duration::minutes(5));
         assert_eq!(fatal_backoff(2), chrono::Duration::minutes(10));
         assert_eq!(fatal_backoff(30), chrono::Duration::hours(6));
     }
-
 }
