@@ -439,12 +439,18 @@ impl BufRead for Chunks {
 
 impl Read for Chunks {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let have = self.fill_buf()?;
-        let k = have.len().min(out.len());
-        out[..k].copy_from_slice(&have[..k]);
-        self.consume(k);
-        Ok(k)
+        read_buffered(self, out)
     }
+}
+
+/// `Read::read` for a reader that keeps its own buffer (a `BufRead` over
+/// decoded or inflated bytes): what the buffer holds, as much as fits.
+pub fn read_buffered(r: &mut impl BufRead, out: &mut [u8]) -> std::io::Result<usize> {
+    let have = r.fill_buf()?;
+    let k = have.len().min(out.len());
+    out[..k].copy_from_slice(&have[..k]);
+    r.consume(k);
+    Ok(k)
 }
 
 /// The document's encoding: the Content-Type charset when given; else

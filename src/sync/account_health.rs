@@ -274,37 +274,50 @@ mod tests {
       }]
     }"#;
 
+    /// A row's statuses: the account's, its health rating's.
+    fn statuses(r: &HealthRow) -> (Option<&str>, Option<&str>) {
+        (
+            r.account_status.as_deref(),
+            r.health_rating_status.as_deref(),
+        )
+    }
+
+    /// A row's rates: order defect (MFN, AFN), late shipment,
+    /// pre-fulfillment cancel, valid tracking, on-time delivery, invoice
+    /// defect.
+    fn rates(r: &HealthRow) -> [Option<f64>; 7] {
+        [
+            r.odr_mfn_rate,
+            r.odr_afn_rate,
+            r.late_shipment_rate,
+            r.pre_fulfillment_cancel_rate,
+            r.valid_tracking_rate,
+            r.on_time_delivery_rate,
+            r.invoice_defect_rate,
+        ]
+    }
+
     #[test]
     fn parses_the_schema_shape() {
         let rows = parse(SCHEMA_SHAPE).unwrap();
         assert_eq!(rows.len(), 1);
-        let r = &rows[0];
-        assert_eq!(r.account_status.as_deref(), Some("NORMAL"));
-        assert_eq!(r.health_rating_status.as_deref(), Some("GREAT"));
-        assert_eq!(r.odr_mfn_rate, Some(0.004));
-        assert_eq!(r.odr_afn_rate, Some(0.001));
-        assert_eq!(r.late_shipment_rate, Some(0.02));
-        assert_eq!(r.pre_fulfillment_cancel_rate, Some(0.01));
-        assert_eq!(r.valid_tracking_rate, Some(0.99));
-        assert_eq!(r.on_time_delivery_rate, Some(0.97));
-        assert_eq!(r.invoice_defect_rate, Some(0.0));
+        assert_eq!(statuses(&rows[0]), (Some("NORMAL"), Some("GREAT")));
+        let want = [0.004, 0.001, 0.02, 0.01, 0.99, 0.97, 0.0].map(Some);
+        assert_eq!(rates(&rows[0]), want);
     }
 
     #[test]
     fn parses_the_real_world_shape_leniently() {
         let rows = parse(REALWORLD).unwrap();
         assert_eq!(rows.len(), 2);
-        let us = &rows[0];
-        assert_eq!(us.account_status.as_deref(), Some("SUSPENDED"));
-        assert_eq!(us.health_rating_status.as_deref(), Some("WARNED"));
-        assert_eq!(us.odr_mfn_rate, Some(0.012));
-        assert_eq!(us.odr_afn_rate, None);
-        assert_eq!(us.pre_fulfillment_cancel_rate, Some(0.03));
-        assert_eq!(us.late_shipment_rate, None);
-        assert_eq!(us.valid_tracking_rate, None);
-        let ca = &rows[1];
-        assert_eq!(ca.account_status.as_deref(), Some("NORMAL"));
-        assert_eq!(ca.odr_mfn_rate, None);
+        let (us, ca) = (&rows[0], &rows[1]);
+        assert_eq!(statuses(us), (Some("SUSPENDED"), Some("WARNED")));
+        assert_eq!(
+            rates(us),
+            [Some(0.012), None, None, Some(0.03), None, None, None]
+        );
+        assert_eq!(statuses(ca), (Some("NORMAL"), None));
+        assert_eq!(rates(ca), [None; 7]);
         let ours = for_account(rows, &["ATVPDKIKX0DER".to_string()]);
         assert_eq!(ours.len(), 1);
     }

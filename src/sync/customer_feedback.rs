@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::api_util::{call_json, marketplaces, num, sp_endpoint};
+use super::api_util::{call_json, elements, marketplaces, num, sp_endpoint};
 use super::report_util::is_plausible;
 use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
@@ -295,6 +295,21 @@ const SENTIMENTS: [(&str, &str); 2] = [
     ("negativeTopics", "negative"),
 ];
 
+/// The topics under `block` (`topics`, `reviewTrends`) of an answer, both
+/// sentiments: (its key, the sentiment, the topic's name, the topic).
+/// Topics without a name are skipped.
+fn topics<'a>(
+    body: &'a Value,
+    block: &'a str,
+) -> impl Iterator<Item = (&'static str, &'static str, &'a str, &'a Value)> {
+    SENTIMENTS.into_iter().flat_map(move |(key, sentiment)| {
+        elements(body.pointer(&format!("/{block}/{key}"))).filter_map(move |t| {
+            let topic = t.get("topic").and_then(Value::as_str)?;
+            Some((key, sentiment, topic, t))
+        })
+    })
+}
+
 /// Parses an `ItemReviewTopicsResponse` (`kind = "asin"`) or a
 /// `BrowseNodeReviewTopicsResponse` (`kind = "browse_node"`) (pure): the
 /// rows, and what was skipped for an invalid date.
@@ -308,56 +323,45 @@ pub fn parse_topics(
         return (Vec::new(), issues);
     };
     let mut out = Vec::new();
-    for (key, sentiment) in SENTIMENTS {
-        for t in body
-            .pointer(&format!("/topics/{key}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(topic) = t.get("topic").and_then(Value::as_str) else {
-                continue;
-            };
-            // Review snippets are customers' words: not needed by any rule.
-            let mut raw = t.clone();
-            if let Some(o) = raw.as_object_mut() {
-                o.remove("reviewSnippets");
-                o.remove("topic");
-            }
-            let mut row = TopicRow {
-                subject_kind: kind,
-                subject_id: subject.to_string(),
-                period_start: start.clone(),
-                period_end: end.clone(),
-                sentiment,
-                topic: topic.to_string(),
-                raw_json: raw.to_string(),
-                ..TopicRow::default()
-            };
-            if kind == "asin" {
-                row.mentions = t
-                    .pointer("/asinMetrics/numberOfMentions")
-                    .and_then(Value::as_i64);
-                row.occurrence_pct = num(t.pointer("/asinMetrics/occurrencePercentage"));
-                row.star_rating_impact = num(t.pointer("/asinMetrics/starRatingImpact"));
-                row.browse_node_occurrence_pct =
-                    num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                row.browse_node_star_rating_impact =
-                    num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
-            } else {
-                row.occurrence_pct =
-                    num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                row.star_rating_impact =
-                    num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
-                row.top25_occurrence_pct = num(t.pointer(
-                    "/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts",
-                ));
-                row.top25_star_rating_impact = num(
-                    t.pointer("/browseNodeMetrics/starRatingImpact/topTwentyFivePercentProducts")
-                );
-            }
-            out.push(row);
+    for (_, sentiment, topic, t) in topics(body, "topics") {
+        // Review snippets are customers' words: not needed by any rule.
+        let mut raw = t.clone();
+        if let Some(o) = raw.as_object_mut() {
+            o.remove("reviewSnippets");
+            o.remove("topic");
         }
+        let mut row = TopicRow {
+            subject_kind: kind,
+            subject_id: subject.to_string(),
+            period_start: start.clone(),
+            period_end: end.clone(),
+            sentiment,
+            topic: topic.to_string(),
+            raw_json: raw.to_string(),
+            ..TopicRow::default()
+        };
+        if kind == "asin" {
+            row.mentions = t
+                .pointer("/asinMetrics/numberOfMentions")
+                .and_then(Value::as_i64);
+            row.occurrence_pct = num(t.pointer("/asinMetrics/occurrencePercentage"));
+            row.star_rating_impact = num(t.pointer("/asinMetrics/starRatingImpact"));
+            row.browse_node_occurrence_pct =
+                num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+            row.browse_node_star_rating_impact =
+                num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
+        } else {
+            row.occurrence_pct =
+                num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+            row.star_rating_impact =
+                num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
+            row.top25_occurrence_pct = num(
+                t.pointer("/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts")
+            );
+            row.top25_star_rating_impact =
+                num(t.pointer("/browseNodeMetrics/starRatingImpact/topTwentyFivePercentProducts"));
+        }
+        out.push(row);
     }
     (out, issues)
 }
@@ -372,62 +376,47 @@ pub fn parse_trends(
 ) -> (Vec<TrendRow>, Vec<String>) {
     let mut out: Vec<TrendRow> = Vec::new();
     let mut issues = Vec::new();
-    for (key, sentiment) in SENTIMENTS {
-        for t in body
-            .pointer(&format!("/reviewTrends/{key}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(topic) = t.get("topic").and_then(Value::as_str) else {
+    for (key, sentiment, topic, t) in topics(body, "reviewTrends") {
+        for p in elements(t.get("trendMetrics")) {
+            let at = format!("reviewTrends.{key}[].trendMetrics[].");
+            let skip = format!("the month of topic {topic:?}");
+            let Some((start, end)) = range(p, &at, &skip, &mut issues) else {
                 continue;
             };
-            for p in t
-                .get("trendMetrics")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let at = format!("reviewTrends.{key}[].trendMetrics[].");
-                let skip = format!("the month of topic {topic:?}");
-                let Some((start, end)) = range(p, &at, &skip, &mut issues) else {
-                    continue;
-                };
-                let mut raw = p.clone();
-                if let Some(o) = raw.as_object_mut() {
-                    o.remove("dateRange");
-                }
-                let mut row = TrendRow {
-                    subject_kind: kind,
-                    subject_id: subject.to_string(),
-                    sentiment,
-                    topic: topic.to_string(),
-                    period_start: start,
-                    period_end: end,
-                    raw_json: raw.to_string(),
-                    ..TrendRow::default()
-                };
-                if kind == "asin" {
-                    row.occurrence_pct = num(p.pointer("/asinMetrics/occurrencePercentage"));
-                    row.parent_occurrence_pct =
-                        num(p.pointer("/parentAsinMetrics/occurrencePercentage"));
-                    row.browse_node_occurrence_pct =
-                        num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                } else {
-                    row.occurrence_pct =
-                        num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                    row.top25_occurrence_pct = num(p.pointer(
-                        "/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts",
-                    ));
-                }
-                // One point per (sentiment, topic, month): the key.
-                if !out.iter().any(|x| {
-                    x.sentiment == row.sentiment
-                        && x.topic == row.topic
-                        && x.period_start == row.period_start
-                }) {
-                    out.push(row);
-                }
+            let mut raw = p.clone();
+            if let Some(o) = raw.as_object_mut() {
+                o.remove("dateRange");
+            }
+            let mut row = TrendRow {
+                subject_kind: kind,
+                subject_id: subject.to_string(),
+                sentiment,
+                topic: topic.to_string(),
+                period_start: start,
+                period_end: end,
+                raw_json: raw.to_string(),
+                ..TrendRow::default()
+            };
+            if kind == "asin" {
+                row.occurrence_pct = num(p.pointer("/asinMetrics/occurrencePercentage"));
+                row.parent_occurrence_pct =
+                    num(p.pointer("/parentAsinMetrics/occurrencePercentage"));
+                row.browse_node_occurrence_pct =
+                    num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+            } else {
+                row.occurrence_pct =
+                    num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+                row.top25_occurrence_pct = num(p.pointer(
+                    "/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts",
+                ));
+            }
+            // One point per (sentiment, topic, month): the key.
+            if !out.iter().any(|x| {
+                x.sentiment == row.sentiment
+                    && x.topic == row.topic
+                    && x.period_start == row.period_start
+            }) {
+                out.push(row);
             }
         }
     }

@@ -149,15 +149,20 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, line: usize) -> std::i
     use std::io::Read;
     let n = input.take(MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
     if buf.len() > MAX_LINE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "line {line} is longer than {} KiB: not a tab-separated report",
-                MAX_LINE >> 10
-            ),
-        ));
+        let what = format!("line {line}");
+        return Err(too_long(&what, MAX_LINE as u64, "a tab-separated report"));
     }
     Ok(n)
+}
+
+/// The error for a piece of a document past the longest a report has
+/// (`what` is longer than `max` bytes: not `kind`): reading on would let
+/// a document without line breaks or ends (a gzip bomb) fill memory.
+pub(crate) fn too_long(what: &str, max: u64, kind: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("{what} is longer than {} KiB: not {kind}", max >> 10),
+    )
 }
 
 /// One data row: spans of the reader's current line.
@@ -220,22 +225,28 @@ impl Record<'_> {
     /// A decimal cell (`1,234.50` and `1.234,50` both read as 1234.5),
     /// tolerant of a trailing `%`; `None` when empty.
     pub fn num(&self, name: &str) -> Result<Option<f64>, Issue> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => parse_num(v)
-                .map(Some)
-                .ok_or_else(|| self.issue(name, &format!("not a number: {v:?}"))),
-        }
+        self.parsed(name, parse_num, "a number")
     }
 
     /// A whole-number cell, tolerant of `1,234` and `12.0`; `None` when
     /// empty.
     pub fn int(&self, name: &str) -> Result<Option<i64>, Issue> {
+        self.parsed(name, parse_int, "a whole number")
+    }
+
+    /// A cell read with `parse`; `None` when empty, an issue saying it is
+    /// not `what` when `parse` refuses it.
+    fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        what: &str,
+    ) -> Result<Option<T>, Issue> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => parse_int(v)
+            Some(v) => parse(v)
                 .map(Some)
-                .ok_or_else(|| self.issue(name, &format!("not a whole number: {v:?}"))),
+                .ok_or_else(|| self.issue(name, &format!("not {what}: {v:?}"))),
         }
     }
 

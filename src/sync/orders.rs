@@ -46,6 +46,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
+use super::api_util::elements;
 use super::flatfile::{self, columns, Column, Issue, Record, Streamed};
 use super::report::{self, Document, Prepared, Report, ReportRequest, Step, StreamError};
 use super::report_util as ru;
@@ -560,12 +561,7 @@ pub fn api_order(o: &Value, tz: Tz) -> Result<OrderRecord, String> {
         .and_then(money);
     let mut items = BTreeMap::new();
     let mut currency = grand.as_ref().map(|g| g.1.clone());
-    for it in o
-        .get("orderItems")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for it in elements(o.get("orderItems")) {
         let product = it.get("product");
         let sku = s(product.and_then(|p| p.get("sellerSku")))
             .ok_or_else(|| format!("order {order_id}: an item without sellerSku"))?;
@@ -1049,12 +1045,7 @@ async fn incremental(
         }
         let body: Value = ctx.client.call_json(&ep, &spec).await?;
         let mut orders = Vec::new();
-        for o in body
-            .get("orders")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for o in elements(body.get("orders")) {
             match api_order(o, tz) {
                 Ok(r) if r.0.marketplace_id == m.id => orders.push(r),
                 Ok(_) => {}

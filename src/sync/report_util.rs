@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
 
-use super::flatfile::parse_num;
+use super::flatfile::{parse_num, too_long};
 use super::report::ReportRequest;
 use super::Ctx;
 use crate::amazon::marketplace::Marketplace;
@@ -64,6 +64,14 @@ pub fn is_plausible(d: &NaiveDate) -> bool {
 #[cfg(test)]
 pub(crate) fn date(s: &str) -> NaiveDate {
     s.parse().expect("a YYYY-MM-DD date")
+}
+
+/// An RFC 3339 instant, for the jobs' tests.
+#[cfg(test)]
+pub(crate) fn time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("an RFC 3339 time")
+        .with_timezone(&Utc)
 }
 
 // ---------------------------------------------------------------------------
@@ -142,9 +150,8 @@ pub fn stream_json<E>(
         },
     );
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let top = Top {
-        arrays,
-        members,
+    let top = Reading {
+        level: Level::Top { arrays, members },
         each: &mut each,
         used: &used,
         stop: &mut stop,
@@ -246,12 +253,7 @@ impl<R: std::io::BufRead> std::io::BufRead for Utf8<R> {
 
 impl<R: std::io::BufRead> std::io::Read for Utf8<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::BufRead;
-        let have = self.fill_buf()?;
-        let n = have.len().min(buf.len());
-        buf[..n].copy_from_slice(&have[..n]);
-        self.consume(n);
-        Ok(n)
+        crate::amazon::document::read_buffered(self, buf)
     }
 }
 
@@ -270,13 +272,8 @@ impl<R: std::io::BufRead> std::io::Read for Budget<'_, R> {
         self.inner.consume(n);
         self.used.set(self.used.get() + n as u64);
         if self.used.get() > MAX_JSON_VALUE {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "a single value is longer than {} KiB: not a report document",
-                    MAX_JSON_VALUE >> 10
-                ),
-            ));
+            let kind = "a report document";
+            return Err(too_long("a single value", MAX_JSON_VALUE, kind));
         }
         Ok(n)
     }
@@ -286,104 +283,114 @@ impl<R: std::io::BufRead> std::io::Read for Budget<'_, R> {
 /// caller's error waits in `stop`).
 const STOPPED: &str = "stopped by the reader";
 
-/// The top-level object of [`stream_json`].
-struct Top<'a, F, E> {
-    arrays: &'a [&'static str],
-    members: &'a [&'static str],
+/// Where [`stream_json`] is in the document.
+#[derive(Debug, Clone, Copy)]
+enum Level<'a> {
+    /// The top-level object: its `arrays` are streamed an element at a
+    /// time, its `members` read whole, the rest skipped.
+    Top {
+        arrays: &'a [&'static str],
+        members: &'a [&'static str],
+    },
+    /// A top-level member read a value at a time: the elements of a
+    /// streamed array (`Some(key)`) go to `each`; an unwanted member's are
+    /// skipped (`None`).
+    Member(Option<&'static str>),
+}
+
+/// One level of the document being read, and where its parts go.
+struct Reading<'a, F, E> {
+    level: Level<'a>,
     each: &'a mut F,
     used: &'a std::cell::Cell<u64>,
     stop: &'a mut Option<E>,
 }
 
-impl<'de, F, E> serde::de::DeserializeSeed<'de> for Top<'_, F, E>
+impl<F, E> Reading<'_, F, E>
+where
+    F: FnMut(JsonPart<'_>) -> Result<(), E>,
+{
+    /// The reading of a top-level member (`key`: the array it streams).
+    fn member(&mut self, key: Option<&'static str>) -> Reading<'_, F, E> {
+        Reading {
+            level: Level::Member(key),
+            each: &mut *self.each,
+            used: self.used,
+            stop: &mut *self.stop,
+        }
+    }
+
+    /// Hands `part` to `each`; when `each` stops, its error waits in
+    /// `stop` and the parse fails with [`STOPPED`].
+    fn give<Er: serde::de::Error>(&mut self, part: JsonPart<'_>) -> Result<(), Er> {
+        self.used.set(0);
+        (self.each)(part).map_err(|e| {
+            *self.stop = Some(e);
+            Er::custom(STOPPED)
+        })
+    }
+}
+
+impl<'de, F, E> serde::de::DeserializeSeed<'de> for Reading<'_, F, E>
 where
     F: FnMut(JsonPart<'_>) -> Result<(), E>,
 {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        match self.level {
+            Level::Top { .. } => d.deserialize_map(self),
+            Level::Member(_) => d.deserialize_any(self),
+        }
     }
 }
 
-impl<'de, F, E> serde::de::Visitor<'de> for Top<'_, F, E>
+impl<'de, F, E> serde::de::Visitor<'de> for Reading<'_, F, E>
 where
     F: FnMut(JsonPart<'_>) -> Result<(), E>,
 {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON object")
+        f.write_str(match self.level {
+            Level::Top { .. } => "a JSON object",
+            Level::Member(_) => "any JSON value",
+        })
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        use serde::de::Error;
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let Level::Top { arrays, members } = self.level else {
+            // A member of another shape reads as absent: skipped an entry
+            // at a time.
+            loop {
+                self.used.set(0);
+                let Some(serde::de::IgnoredAny) = map.next_key()? else {
+                    return Ok(());
+                };
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        };
         loop {
             self.used.set(0);
             let Some(key) = map.next_key::<String>()? else {
                 return Ok(());
             };
             self.used.set(0);
-            if let Some(k) = self.arrays.iter().find(|a| **a == key) {
-                map.next_value_seed(Elements {
-                    key: Some(k),
-                    each: &mut *self.each,
-                    used: self.used,
-                    stop: &mut *self.stop,
-                })?;
-            } else if let Some(k) = self.members.iter().find(|m| **m == key) {
+            if let Some(k) = arrays.iter().find(|a| **a == key) {
+                map.next_value_seed(self.member(Some(*k)))?;
+            } else if let Some(k) = members.iter().find(|m| **m == key) {
                 let v: serde_json::Value = map.next_value()?;
-                self.used.set(0);
-                if let Err(e) = (self.each)(JsonPart::Member(k, v)) {
-                    *self.stop = Some(e);
-                    return Err(A::Error::custom(STOPPED));
-                }
+                self.give(JsonPart::Member(k, v))?;
             } else {
                 // Skipped a value at a time too: an unknown array may be long.
-                map.next_value_seed(Elements::<F, E> {
-                    key: None,
-                    each: &mut *self.each,
-                    used: self.used,
-                    stop: &mut *self.stop,
-                })?;
+                map.next_value_seed(self.member(None))?;
             }
         }
     }
-}
 
-/// A top-level member read a value at a time: a streamed array's elements
-/// go to `each` (`key` set), an unwanted member's are skipped.
-struct Elements<'a, F, E> {
-    key: Option<&'static str>,
-    each: &'a mut F,
-    used: &'a std::cell::Cell<u64>,
-    stop: &'a mut Option<E>,
-}
-
-impl<'de, F, E> serde::de::DeserializeSeed<'de> for Elements<'_, F, E>
-where
-    F: FnMut(JsonPart<'_>) -> Result<(), E>,
-{
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, F, E> serde::de::Visitor<'de> for Elements<'_, F, E>
-where
-    F: FnMut(JsonPart<'_>) -> Result<(), E>,
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        use serde::de::Error;
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         loop {
             self.used.set(0);
-            let Some(key) = self.key else {
+            let Level::Member(Some(key)) = self.level else {
                 if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
                     return Ok(());
                 }
@@ -392,22 +399,7 @@ where
             let Some(v) = seq.next_element::<serde_json::Value>()? else {
                 return Ok(());
             };
-            self.used.set(0);
-            if let Err(e) = (self.each)(JsonPart::Element(key, v)) {
-                *self.stop = Some(e);
-                return Err(A::Error::custom(STOPPED));
-            }
-        }
-    }
-
-    // A member of another shape reads as absent: skipped an entry at a time.
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        loop {
-            self.used.set(0);
-            let Some(serde::de::IgnoredAny) = map.next_key()? else {
-                return Ok(());
-            };
-            map.next_value::<serde::de::IgnoredAny>()?;
+            self.give(JsonPart::Element(key, v))?;
         }
     }
 

@@ -504,10 +504,7 @@ fn failed(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::sync::report_util::time as t;
 
     #[test]
     fn adoption_resumes_the_newest_leftover_of_the_same_kind_and_drops_the_rest() {
