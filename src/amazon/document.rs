@@ -8,7 +8,7 @@
 //! gunzip helpers `flywheel import` and the fuzz targets use.
 //!
 //! Knows nothing of jobs, cursors or the database: the report pipeline
-//! (`crate::sync::report`) decides what a document means for a job.
+//! (`sync::report`) decides what a document means for a job.
 
 use std::io::{BufRead, BufReader, Read};
 

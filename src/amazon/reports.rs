@@ -9,7 +9,7 @@
 //!
 //! The pipeline that knows jobs (waiting for a report with the job's
 //! deadline, keeping it across restarts, ranking jobs for the budget,
-//! handing the document to the job's transaction) is `crate::sync::report`.
+//! handing the document to the job's transaction) is `sync::report`.
 //!
 //! # The report budget (DESIGN §3)
 //! Amazon gives one `createReport` bucket per account (0.0167 rps, burst

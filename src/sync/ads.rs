@@ -1,6 +1,10 @@
 //! The `ads` job (DESIGN §3): Ads profiles, SP campaign metadata, and the
 //! five daily reporting-v3 reports per profile.
 //!
+//! Kept whole (about 1,250 lines): the plan, the report lifecycle with its
+//! 425 and 401 rules, and the row mapping share one run's state and one
+//! deadline; apart, none of them reads on its own.
+//!
 //! One run:
 //! 1. `GET /v2/profiles`, matched to the account (stored with zone and
 //!    currency; when the call fails the stored profiles are used).

@@ -2,11 +2,17 @@
 //! and cursor in one transaction`, idempotent on re-run (DESIGN §3).
 //!
 //! This module owns the frame they run in: the job names, the [`Ctx`] a
-//! job gets (config, account, API client, database, `now`), and
-//! [`run_round`], which runs the selected jobs of each account, records
-//! each run in `job_runs`, keeps one failing job from stopping the others,
-//! retries a job whose role is missing only once a day, and returns a
-//! summary per job.
+//! job gets (config, account, API client, database, the round's `now` and
+//! the clock it came from), and [`run_round`], which runs the selected
+//! jobs of each account, records each run in `job_runs`, keeps one failing
+//! job from stopping the others, retries a job whose role is missing only
+//! once a day, and returns a summary per job. Nothing here reads the
+//! configuration's clock or opens the database: the caller hands both in.
+//!
+//! Beside the jobs: [`report`], the SP-API report pipeline and the report
+//! step every report job takes; [`flatfile`], the one flat-file reader;
+//! `report_util`, what report jobs and `flywheel import` share (days,
+//! dates, streamed JSON); `api_util`, what the JSON snapshot jobs share.
 //!
 //! Run bookkeeping must survive a database that refuses writes for a
 //! while (another process holds it, the disk is full): an outcome or a

@@ -1,6 +1,10 @@
 //! The `orders` job (DESIGN §3): orders and their items, per marketplace,
 //! by the cheapest path.
 //!
+//! Kept whole (about 1,250 lines): the flat-file path and the
+//! `searchOrders` path write the same rows through one mapping (the table
+//! below), which stays honest only when both sides are read together.
+//!
 //! - **History** (first run, or a cursor older than `[sync]
 //!   orders_backfill_gap`): `GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL`
 //!   in 30-day chunks of last-update time, back `orders_history_days`.
