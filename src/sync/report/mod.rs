@@ -10,8 +10,9 @@
 //!
 //! - [`pipeline`]: a report's life: [`prepare`], [`fetch`], [`adopt`],
 //!   [`retain`], [`finish`].
-//! - [`step`]: the step each report job takes per report, written once:
-//!   fetch → classify → one transaction writing rows, cursor and report.
+//! - [`step`](mod@step): the step each report job takes per report,
+//!   written once ([`step()`]): fetch → classify → one transaction writing
+//!   rows, cursor and report; and the [`Tally`] of a job's steps.
 //!
 //! # Using it
 //! ```text
