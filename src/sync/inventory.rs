@@ -156,7 +156,7 @@ pub fn parse_page(body: &Value) -> Page {
                 .collect()
         })
         .unwrap_or_default();
-    let next_token = next_token(&body);
+    let next_token = next_token(body);
     Page { rows, next_token }
 }
 

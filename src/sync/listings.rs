@@ -217,7 +217,7 @@ pub fn parse_page(body: &Value, marketplace_id: &str) -> (Vec<ListingRow>, Optio
                 .collect()
         })
         .unwrap_or_default();
-    let next = next_token(&body);
+    let next = next_token(body);
     (rows, next)
 }
 
