@@ -403,6 +403,7 @@ pub async fn check_account(
         client,
         db,
         now,
+        clock: &crate::clock::Clock::Fixed(now),
     };
     let marketplace = account
         .marketplaces()

@@ -269,8 +269,17 @@ async fn round(
         jobs: jobs.to_vec(),
         accounts: Vec::new(),
     };
-    let results =
-        sync::run_round(cfg, client, db, now, &selection, &sync::Progress::default()).await;
+    let results = sync::run_round(
+        cfg,
+        client,
+        db,
+        clock,
+        now,
+        &selection,
+        &sync::Progress::default(),
+        &|| false,
+    )
+    .await;
     sync::flush_counters(client, db)?;
     Ok(results)
 }

@@ -83,12 +83,27 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     let cfg = Config::load(&config_path, &Env::default())?;
     println!("config written to {}", config_path.display());
 
-    let super::Opened { conn, now, speed } = super::open(&cfg).await?;
+    let super::Opened {
+        conn,
+        clock,
+        now,
+        speed,
+    } = super::open(&cfg).await?;
     let client = super::sync::client(&cfg, &conn, speed)?;
     let db = std::sync::Mutex::new(conn);
     println!("syncing every job once ...");
     let progress = sync::Progress::for_terminal();
-    let results = sync::run_round(&cfg, &client, &db, now, &Selection::default(), &progress).await;
+    let results = sync::run_round(
+        &cfg,
+        &client,
+        &db,
+        &clock,
+        now,
+        &Selection::default(),
+        &progress,
+        &|| false,
+    )
+    .await;
     sync::flush_counters(&client, &db)?;
     print!("\n{}", sync::summary_table(&results));
     let failed = results

@@ -127,6 +127,8 @@ pub enum Format {
 /// config's accounts, and the one clock reading it works at.
 pub struct Opened {
     pub conn: Connection,
+    /// The clock `now` was read from (sync rounds wait on it).
+    pub clock: Clock,
     pub now: DateTime<Utc>,
     /// Clock seconds per wall second (the rate limiter follows it).
     pub speed: f64,
@@ -136,11 +138,13 @@ pub struct Opened {
 /// brings its accounts in line with the config: how every command that
 /// works on the database starts.
 pub async fn open(cfg: &Config) -> anyhow::Result<Opened> {
-    let reading = read_clock(cfg).await?;
+    let clock = Clock::from_source(&cfg.daemon.clock);
+    let reading = clock.read().await?;
     let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
     store::ops::sync_accounts(&mut conn, cfg, reading.now)?;
     Ok(Opened {
         conn,
+        clock,
         now: reading.now,
         speed: reading.speed,
     })

@@ -60,7 +60,17 @@ pub async fn run(cfg: &Config, selection: &Selection) -> Result<usize, CliError>
     let client = client(cfg, &opened.conn, opened.speed)?;
     let db = std::sync::Mutex::new(opened.conn);
     let progress = sync::Progress::for_terminal();
-    let results = sync::run_round(cfg, &client, &db, opened.now, selection, &progress).await;
+    let results = sync::run_round(
+        cfg,
+        &client,
+        &db,
+        &opened.clock,
+        opened.now,
+        selection,
+        &progress,
+        &|| false,
+    )
+    .await;
     print!("{}", sync::summary_table(&results));
     // Outcomes and call counts the database refused (another process held
     // it past the busy timeout, the disk was full) are written once it

@@ -337,6 +337,7 @@ async fn run_until(
                     &cfg,
                     &client,
                     &db,
+                    &clock,
                     &mut schedule,
                     Plan {
                         due,
@@ -529,10 +530,12 @@ struct Plan {
 /// One turn's work: the due sync rounds, then evaluation, digest, prune.
 /// Once `stop()` says so nothing new starts: no further account's round,
 /// no later phase, no evaluation, digest or prune.
+#[allow(clippy::too_many_arguments)]
 async fn turn(
     cfg: &Config,
     client: &ApiClient,
     db: &sync::Db,
+    clock: &Clock,
     schedule: &mut Schedule,
     plan: Plan,
     now: DateTime<Utc>,
@@ -557,7 +560,7 @@ async fn turn(
             accounts: vec![account.clone()],
         };
         let results =
-            sync::run_round_until(cfg, client, db, now, &selection, &progress, stop).await;
+            sync::run_round(cfg, client, db, clock, now, &selection, &progress, stop).await;
         if let Err(e) = sync::flush_counters(client, db) {
             tracing::warn!(error = %e, "API call counts not written yet; kept for the next turn");
         }
@@ -819,9 +822,19 @@ mod tests {
             prune_due: false,
             evaluation_owed: false,
         };
-        turn(&cfg, &client, &db, &mut schedule, plan, now, &|| false)
-            .await
-            .unwrap();
+        let clock = crate::clock::Clock::from_source(&cfg.daemon.clock);
+        turn(
+            &cfg,
+            &client,
+            &db,
+            &clock,
+            &mut schedule,
+            plan,
+            now,
+            &|| false,
+        )
+        .await
+        .unwrap();
         let conn = db.into_inner().unwrap();
         // The KPIs were evaluated as of the tick's day, and the one digest
         // email queued at the tick's instant.
