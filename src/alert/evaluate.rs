@@ -26,7 +26,7 @@ use rusqlite::Connection;
 use super::inhibit;
 use super::state::{self, Alert, Mute, Observation, Policy, State};
 use super::{AlertEmail, Item, ItemKind};
-use crate::config::{Account, Config, RuleId};
+use crate::config::{Account, Config};
 use crate::rules::{self, Finding, Status};
 use crate::store::{self, outbox};
 
@@ -99,22 +99,6 @@ impl std::fmt::Display for Round {
         }
         Ok(())
     }
-}
-
-/// The rule's `for` hold for a subject (`[[overrides]]` may set it).
-fn hold(cfg: &Config, rule: RuleId, subject: &rules::Subject) -> std::time::Duration {
-    let mut h = cfg.rules.common(rule).hold;
-    let r = subject.as_ref();
-    for o in cfg.overrides.iter().filter(|o| o.rule == rule.as_str()) {
-        if o.matches(&r) {
-            if let Some(toml::Value::String(s)) = o.settings.get("for") {
-                if let Ok(d) = humantime::parse_duration(s) {
-                    h = d;
-                }
-            }
-        }
-    }
-    h
 }
 
 /// What this round says about one fingerprint.
@@ -253,8 +237,12 @@ fn account_round(
         }
     }
     let fingerprints: Vec<String> = alerts.keys().chain(seen.keys()).cloned().collect();
+    // The `for` hold of what fires comes from the rule's settings for its
+    // subject (overrides merged); an alert not seen this round keeps the
+    // rule's own.
+    let effective = cfg.effective_settings();
     let mut next: BTreeMap<String, Alert> = BTreeMap::new();
-    let mut notices: Vec<(String, ItemKind, Option<NaiveDate>)> = Vec::new();
+    let mut notices: Vec<(String, ItemKind, Option<&Seen<'_>>)> = Vec::new();
     for fp in fingerprints {
         if next.contains_key(&fp) {
             continue;
@@ -267,7 +255,10 @@ fn account_round(
             None => Observation::Clear,
         };
         let h = match (s, prev) {
-            (Some(s), _) => hold(cfg, s.finding.rule, &s.finding.subject),
+            (Some(s), _) => {
+                let f = s.finding;
+                effective.common(f.rule, &f.subject.as_ref()).hold
+            }
             (None, Some(p)) => cfg.rules.common(p.rule).hold,
             (None, None) => continue,
         };
