@@ -285,7 +285,7 @@ fn account_round(
             report.muted += 1;
         }
         if let Some(kind) = policy.notice(&a, mute.as_ref(), now) {
-            notices.push((fp.clone(), kind, s.map(|s| s.date)));
+            notices.push((fp.clone(), kind, s));
         }
         next.insert(fp, a);
     }
@@ -295,16 +295,25 @@ fn account_round(
     let recipients = cfg.recipients(account);
     let mut firing_items = Vec::new();
     let mut resolved_items = Vec::new();
-    for (fp, kind, date) in &notices {
+    for (fp, kind, s) in &notices {
         let a = &next[fp];
         let since = match kind {
             ItemKind::Resolved => a.resolved_at.unwrap_or(now),
             _ => a.firing_since.unwrap_or(a.started_at),
         };
-        let Some(mut item) = Item::from_finding_json(&a.last_finding, *kind, fp, since) else {
+        // What fires now renders from this round's finding; a resolution
+        // from the finding stored when it last fired (none this round).
+        let item = match s {
+            Some(s) => Some(Item::from_finding(s.finding, *kind, fp, since)),
+            None => Item::from_finding_json(&a.last_finding, *kind, fp, since),
+        };
+        let Some(mut item) = item else {
             continue;
         };
-        let date = date.unwrap_or_else(|| now.with_timezone(&cfg.daemon.timezone).date_naive());
+        let date = s.map_or_else(
+            || now.with_timezone(&cfg.daemon.timezone).date_naive(),
+            |s| s.date,
+        );
         item.series = store::series::for_item(tx, cfg, &item, date, 60)?;
         if *kind == ItemKind::Resolved {
             resolved_items.push(item);
@@ -374,15 +383,7 @@ fn account_round(
 /// Critical first, then by flywheel link, rule and subject; resolutions
 /// after what fires.
 pub fn sort_items(items: &mut [Item]) {
-    fn link_rank(l: crate::config::Link) -> u8 {
-        use crate::config::Link::*;
-        match l {
-            Experience => 0,
-            Growth => 1,
-            Leverage => 2,
-            Meta => 3,
-        }
-    }
+    use crate::model::rule::link_rank;
     items.sort_by(|a, b| {
         (a.kind == ItemKind::Resolved)
             .cmp(&(b.kind == ItemKind::Resolved))

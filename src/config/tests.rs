@@ -376,3 +376,59 @@ fn overrides_apply_to_their_subject_only() {
     let acos: rules::AcosBand = c.rule_settings(RuleId::AcosBand, &camp);
     assert_eq!((acos.min_percent, acos.max_percent), (18.0, 40.0));
 }
+
+#[test]
+fn effective_settings_merge_each_set_of_overrides_once() {
+    // Two overrides for one ASIN (laid over in file order, the later key
+    // winning), one for a second ASIN, none for the rest.
+    let text = format!(
+        "{BASE}\n[rules.conversion_rate]\nmin_sessions = 50\n\n[[overrides]]\nrule = \"conversion_rate\"\nasin = \"B0A\"\nmin_percent = 8.0\nfor = \"1d\"\n\n[[overrides]]\nrule = \"conversion_rate\"\nasin = \"B0B\"\nmin_percent = 9.0\n\n[[overrides]]\nrule = \"conversion_rate\"\naccount = \"a\"\nmin_percent = 7.0\n\n[[overrides]]\nrule = \"buy_box\"\nasin = \"B0A\"\nmin_percent = 70.0\n"
+    );
+    let c = parse(&text).unwrap();
+    let asin = |a| SubjectRef {
+        account: "a",
+        marketplace: "ATVPDKIKX0DER",
+        asin: Some(a),
+        ..Default::default()
+    };
+    let e = c.effective_settings();
+    let a = e.get::<rules::ConversionRate>(&asin("B0A"));
+    assert_eq!((a.min_percent, a.min_sessions), (7.0, 50));
+    assert_eq!(a.hold, Duration::from_secs(86_400));
+    let b = e.get::<rules::ConversionRate>(&asin("B0B"));
+    assert_eq!((b.min_percent, b.hold), (7.0, Duration::ZERO));
+    // The account-wide override alone selects every other ASIN: one merge,
+    // shared by all of them.
+    let (x, y) = (
+        e.get::<rules::ConversionRate>(&asin("B0X")),
+        e.get::<rules::ConversionRate>(&asin("B0Y")),
+    );
+    assert_eq!((x.min_percent, x.min_sessions), (7.0, 50));
+    match (&x, &y) {
+        (Effective::Merged(x), Effective::Merged(y)) => assert!(std::rc::Rc::ptr_eq(x, y)),
+        other => panic!("{other:?}"),
+    }
+    // A rule no override selects is the [rules.<id>] value itself.
+    let other_account = SubjectRef {
+        account: "b",
+        ..asin("B0X")
+    };
+    let base = e.get::<rules::ConversionRate>(&other_account);
+    assert!(matches!(base, Effective::Base(r) if std::ptr::eq(r, &c.rules.conversion_rate)));
+    assert_eq!(
+        e.get::<rules::BuyBox>(&asin("B0A")).min_percent,
+        70.0,
+        "one rule's overrides do not reach another"
+    );
+    assert_eq!(e.get::<rules::BuyBox>(&asin("B0B")).min_percent, 90.0);
+    // The hold the alert round reads, and Config::rule_settings, agree.
+    assert_eq!(
+        e.common(RuleId::ConversionRate, &asin("B0A")).hold,
+        Duration::from_secs(86_400)
+    );
+    assert_eq!(e.common(RuleId::ConversionRate, &asin("B0B")).hold, Duration::ZERO);
+    for s in ["B0A", "B0B", "B0X"] {
+        let one: rules::ConversionRate = c.rule_settings(RuleId::ConversionRate, &asin(s));
+        assert_eq!(one, *e.get::<rules::ConversionRate>(&asin(s)), "{s}");
+    }
+}

@@ -153,6 +153,29 @@ pub struct Diagnosis {
     pub other_rules: Vec<String>,
 }
 
+impl Diagnosis {
+    /// The `diagnosis` object of the finding JSON.
+    pub fn to_json(&self) -> Value {
+        let checks: Vec<Value> = self
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "check": c.check,
+                    "detail": c.detail,
+                    "evidence": pairs(&c.evidence),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "conversion_fell": self.conversion_fell,
+            "traffic_fell": self.traffic_fell,
+            "checks": checks,
+            "other_rules": self.other_rules,
+        })
+    }
+}
+
 /// One step of the diagnosis: what to look at, what the data says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
@@ -206,10 +229,17 @@ pub fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// A value as the finding JSON has it: rounded, and `None` when not finite.
+pub fn rounded(x: Option<f64>) -> Option<f64> {
+    x.filter(|v| v.is_finite())
+        .map(round4)
+        .filter(|v| v.is_finite())
+}
+
 pub fn num(x: Option<f64>) -> Value {
-    match x {
-        Some(v) if v.is_finite() => serde_json::json!(round4(v)),
-        _ => Value::Null,
+    match rounded(x) {
+        Some(v) => serde_json::json!(v),
+        None => Value::Null,
     }
 }
 
@@ -248,26 +278,7 @@ impl Serialize for Finding {
         m.serialize_entry("summary", &self.summary)?;
         m.serialize_entry("check_first", &self.check_first)?;
         if let Some(d) = &self.diagnosis {
-            let checks: Vec<Value> = d
-                .checks
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "check": c.check,
-                        "detail": c.detail,
-                        "evidence": pairs(&c.evidence),
-                    })
-                })
-                .collect();
-            m.serialize_entry(
-                "diagnosis",
-                &serde_json::json!({
-                    "conversion_fell": d.conversion_fell,
-                    "traffic_fell": d.traffic_fell,
-                    "checks": checks,
-                    "other_rules": d.other_rules,
-                }),
-            )?;
+            m.serialize_entry("diagnosis", &d.to_json())?;
         }
         m.end()
     }
