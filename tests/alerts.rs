@@ -324,20 +324,16 @@ async fn an_override_holds_its_subject_only() {
             3.9,
         )
     };
-    let t = t0();
-    for (h, want) in [(0, Some("B0CONV0002")), (47, None), (48, Some("B0CONV0001"))] {
+    for (h, want) in [
+        (0, Some("B0CONV0002")),
+        (47, None),
+        (48, Some("B0CONV0001")),
+    ] {
+        let at = t0() + Duration::hours(h);
         let r = s
-            .round(
-                vec![conversion(), other()],
-                Facts::default(),
-                t + Duration::hours(h),
-            )
+            .round(vec![conversion(), other()], Facts::default(), at)
             .await;
-        let subjects: Vec<&str> = r.accounts[0]
-            .emails
-            .iter()
-            .map(|e| e.1.as_str())
-            .collect();
+        let subjects: Vec<&str> = r.accounts[0].emails.iter().map(|e| e.1.as_str()).collect();
         match want {
             None => assert!(subjects.is_empty(), "hour {h}: {r}"),
             Some(asin) => {

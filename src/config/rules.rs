@@ -457,7 +457,8 @@ pub(super) fn merge<'o, T: RuleSettings>(
     rules: &Rules,
     layers: impl Iterator<Item = &'o Override>,
 ) -> T {
-    let mut table = toml::Table::try_from(T::of(rules)).expect("rule settings serialize to a table");
+    let mut table =
+        toml::Table::try_from(T::of(rules)).expect("rule settings serialize to a table");
     for o in layers {
         table.extend(o.settings.clone());
     }

@@ -60,6 +60,21 @@ impl Subject {
         self
     }
 
+    /// The keys present, as the finding JSON names them and in its order:
+    /// account, marketplace, asin, sku, campaign_id, search_term.
+    pub fn keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("account", Some(&self.account)),
+            ("marketplace", Some(&self.marketplace)),
+            ("asin", self.asin.as_ref()),
+            ("sku", self.sku.as_ref()),
+            ("campaign_id", self.campaign_id.as_ref()),
+            ("search_term", self.search_term.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?.as_str())))
+    }
+
     /// The subject as the config's override matcher sees it.
     pub fn as_ref(&self) -> SubjectRef<'_> {
         SubjectRef {
@@ -254,17 +269,8 @@ impl Serialize for Finding {
         m.serialize_entry("link", self.link().as_str())?;
         m.serialize_entry("severity", self.severity.as_str())?;
         m.serialize_entry("status", self.status.as_str())?;
-        m.serialize_entry("account", &self.subject.account)?;
-        m.serialize_entry("marketplace", &self.subject.marketplace)?;
-        for (k, v) in [
-            ("asin", &self.subject.asin),
-            ("sku", &self.subject.sku),
-            ("campaign_id", &self.subject.campaign_id),
-            ("search_term", &self.subject.search_term),
-        ] {
-            if let Some(v) = v {
-                m.serialize_entry(k, v)?;
-            }
+        for (k, v) in self.subject.keys() {
+            m.serialize_entry(k, v)?;
         }
         m.serialize_entry("value", &num(self.value))?;
         m.serialize_entry("threshold", &num(self.threshold))?;

@@ -70,19 +70,17 @@ pub struct Item {
 
 impl Item {
     /// The item of a finding this round computed.
-    pub fn from_finding(f: &Finding, kind: ItemKind, fingerprint: &str, since: DateTime<Utc>) -> Item {
-        let s = &f.subject;
-        let subject = [
-            ("account", Some(&s.account)),
-            ("marketplace", Some(&s.marketplace)),
-            ("asin", s.asin.as_ref()),
-            ("sku", s.sku.as_ref()),
-            ("campaign_id", s.campaign_id.as_ref()),
-            ("search_term", s.search_term.as_ref()),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| Some((k.to_string(), v?.clone())))
-        .collect();
+    pub fn from_finding(
+        f: &Finding,
+        kind: ItemKind,
+        fingerprint: &str,
+        since: DateTime<Utc>,
+    ) -> Item {
+        let subject = f
+            .subject
+            .keys()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Item {
             kind,
             fingerprint: fingerprint.to_string(),
