@@ -385,9 +385,9 @@ pub struct EffectiveSettings<'a> {
     overrides: &'a [Override],
     /// Each rule's overrides (indices into `overrides`, in file order).
     by_rule: HashMap<RuleId, Vec<usize>>,
-    /// The merged settings per rule and set of matching overrides (the
-    /// value is that rule's settings type).
-    merged: RefCell<HashMap<(RuleId, Vec<usize>), Rc<dyn Any>>>,
+    /// The merged settings per set of matching overrides (all of one rule,
+    /// so the set names the rule too); the value is that rule's settings.
+    merged: RefCell<HashMap<Vec<usize>, Rc<dyn Any>>>,
 }
 
 impl<'a> EffectiveSettings<'a> {
@@ -419,16 +419,15 @@ impl<'a> EffectiveSettings<'a> {
         if set.is_empty() {
             return Effective::Base(T::of(self.rules));
         }
-        let key = (T::ID, set);
-        if let Some(v) = self.merged.borrow().get(&key) {
+        if let Some(v) = self.merged.borrow().get(&set) {
             let v = Rc::clone(v).downcast::<T>();
             return Effective::Merged(v.expect("one settings type per rule"));
         }
         let v = Rc::new(merge::<T>(
             self.rules,
-            key.1.iter().map(|i| &self.overrides[*i]),
+            set.iter().map(|i| &self.overrides[*i]),
         ));
-        self.merged.borrow_mut().insert(key, v.clone());
+        self.merged.borrow_mut().insert(set, v.clone());
         Effective::Merged(v)
     }
 }
