@@ -44,7 +44,10 @@ async fn alert_email_and_digest_of_the_synced_demo() {
     let mut items = Vec::new();
     for f in findings.iter().filter(|f| f.is_alert()) {
         let fp = format!("{:08x}{:08x}", items.len() + 1, 7919);
-        let mut item = Item::from_finding_json(&f.to_json(), ItemKind::Firing, &fp, now).unwrap();
+        let mut item = Item::from_finding(f, ItemKind::Firing, &fp, now);
+        // What a resolution later reads from the stored finding says the same.
+        let stored = Item::from_finding_json(&f.to_json(), ItemKind::Firing, &fp, now);
+        assert_eq!(stored.as_ref(), Some(&item), "{:?}", f.rule);
         item.series = flywheel::store::series::for_item(&conn, cfg, &item, at, 60).unwrap();
         items.push(item);
     }
