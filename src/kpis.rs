@@ -15,9 +15,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::amazon::marketplace;
 use crate::config::rules::StockoutRisk;
 use crate::config::{Config, RuleId, Severity, SubjectRef};
+use crate::model::marketplace;
 pub use crate::model::time::day_start;
 use crate::store::kpis::{self as store, EvaluationDate, KpiRow};
 use crate::store::StoreError;

@@ -37,7 +37,7 @@ use flate2::Compression;
 use serde_json::json;
 
 use flywheel::amazon::document;
-use flywheel::amazon::marketplace::{self, Marketplace};
+use flywheel::model::marketplace::{self, Marketplace};
 use flywheel::store::seller_reports::Scope;
 use flywheel::sync::{inventory_planning, orders};
 

@@ -35,8 +35,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
-use crate::amazon::marketplace;
 use crate::config::{rules as settings, Config, RuleId, SubjectRef};
+use crate::model::marketplace;
 use crate::model::series::{Item, Series};
 
 /// Rolling per-ASIN windows of length `?6` (`'+N days'` from start to end)

@@ -51,8 +51,8 @@ use crate::amazon::ads::{
 };
 use crate::amazon::client::Endpoint;
 use crate::amazon::http::ApiError;
-use crate::amazon::marketplace;
 use crate::clock::{Clock, Reading};
+use crate::model::marketplace;
 use crate::store::ads::{
     self as store, CampaignDay, CampaignMeta, CompletedReport, ProductDay, ProfileRow, ReportRows,
     SearchTermDay,

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::{Ctx, JobError};
 use crate::amazon::client::{CallSpec, Endpoint};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::fba_inventory::Slot;
 
 /// The account's SP-API endpoint, or a clear error naming what to configure.
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn days_follow_the_marketplace_zone_and_slots_the_hour() {
-        let us = crate::amazon::marketplace::lookup("US").unwrap();
+        let us = crate::model::marketplace::lookup("US").unwrap();
         let t = Utc.with_ymd_and_hms(2026, 3, 2, 5, 59, 59).unwrap();
         assert_eq!(local_day(us, t), "2026-03-01");
         assert_eq!(

@@ -17,8 +17,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ops::ts;
 use super::StoreError;
-use crate::amazon::marketplace;
 use crate::config::{Account, Config, RuleId};
+use crate::model::marketplace;
 use crate::model::snapshot::*;
 use crate::model::time::day_start;
 
@@ -103,7 +103,7 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Which sources the enabled rules read.
+/// Which parts of the snapshot the enabled rules read ([`crate::model::needs`]).
 struct Needs {
     windows: bool,
     daily: bool,
@@ -128,6 +128,7 @@ struct Needs {
 
 impl Needs {
     fn of(cfg: &Config) -> Needs {
+        use crate::model::needs::{needs, Data::*};
         let on = |r: RuleId| {
             cfg.rules.common(r).enabled
                 || cfg.overrides.iter().any(|o| {
@@ -135,39 +136,33 @@ impl Needs {
                         && o.settings.get("enabled").and_then(|v| v.as_bool()) == Some(true)
                 })
         };
-        use RuleId::*;
-        let stall = on(GrowthStall);
+        let enabled: Vec<_> = RuleId::ALL
+            .iter()
+            .copied()
+            .filter(|r| on(*r))
+            .map(needs)
+            .collect();
+        let any = |d| enabled.iter().any(|n| n.reads(d));
         Needs {
-            windows: on(ConversionRate) || on(TrafficTrend) || on(BuyBox) || stall,
-            daily: on(FeedbackRate) || on(Tacos) || on(AdReliance),
-            orders: on(ReturnRate)
-                || on(StockoutRisk)
-                || on(MarginFloor)
-                || on(Tacos)
-                || on(AdReliance)
-                || stall,
-            returns: on(ReturnRate) || stall,
-            feedback: on(FeedbackResponseSla),
-            health: on(AccountHealth),
-            listings: on(ListingHealth) || stall,
-            topics: on(ReviewTopics) || stall,
-            ratings: on(RatingFloor),
-            ranks: on(BsrTrend) || stall,
-            pricing: on(BuyBox) || stall,
-            sqp: on(KeywordShare) || stall,
-            inventory: on(StockoutRisk) || stall,
-            planning: on(InventoryTurnover),
-            fees: on(MarginFloor),
-            costs: on(MarginFloor),
-            ads: on(AcosBand)
-                || on(Tacos)
-                || on(AdReliance)
-                || on(CpcTrend)
-                || on(WastedSpend)
-                || on(MarginFloor)
-                || stall,
-            jobs: on(DataFreshness),
-            credentials: on(Credentials),
+            windows: any(SalesTrafficWindows),
+            daily: any(SalesTrafficDaily),
+            orders: any(Orders),
+            returns: any(Returns),
+            feedback: any(SellerFeedback),
+            health: any(AccountHealth),
+            listings: any(Listings),
+            topics: any(ReviewTopics),
+            ratings: any(RatingsFile),
+            ranks: any(CatalogRanks),
+            pricing: any(Pricing),
+            sqp: any(SearchQueryPerformance),
+            inventory: any(Inventory),
+            planning: any(InventoryPlanning),
+            fees: any(Fees),
+            costs: any(CostsFile),
+            ads: any(Ads),
+            jobs: any(JobRuns),
+            credentials: any(Credentials),
         }
     }
 }
