@@ -306,7 +306,7 @@ pub fn for_item(
     };
     let days = days.max(1);
     let tz = marketplace::lookup(marketplace)
-        .and_then(|m| m.timezone.parse().ok())
+        .map(|m| m.tz)
         .unwrap_or(chrono_tz::UTC);
     let c = Ctx {
         conn,

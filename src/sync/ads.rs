@@ -561,7 +561,7 @@ fn zone_of(p: &ProfileRow) -> chrono_tz::Tz {
             p.marketplace_id
                 .as_deref()
                 .and_then(marketplace::lookup)
-                .and_then(|m| m.timezone.parse().ok())
+                .map(|m| m.tz)
         })
         .unwrap_or_else(|| {
             tracing::warn!(profile = p.profile_id, timezone = %p.timezone, "unknown profile time zone; using UTC days");

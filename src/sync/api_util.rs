@@ -39,10 +39,7 @@ pub(crate) async fn call_json<T: DeserializeOwned>(
 
 /// The calendar day of `t` in the marketplace's time zone (DESIGN §2.1).
 pub(crate) fn local_day(m: &Marketplace, t: DateTime<Utc>) -> String {
-    match m.timezone.parse::<chrono_tz::Tz>() {
-        Ok(tz) => t.with_timezone(&tz).format("%Y-%m-%d").to_string(),
-        Err(_) => t.format("%Y-%m-%d").to_string(),
-    }
+    t.with_timezone(&m.tz).format("%Y-%m-%d").to_string()
 }
 
 /// The hourly slot a pull of `m` at the round's `now` is stored under, as

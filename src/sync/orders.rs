@@ -787,7 +787,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 }
 
 fn tz_of(m: &Marketplace) -> Tz {
-    m.timezone.parse().unwrap_or(chrono_tz::UTC)
+    m.tz
 }
 
 async fn run_marketplace(

@@ -18,7 +18,7 @@ use crate::store::seller_reports::Scope;
 
 /// The marketplace's zone (DESIGN §2.1); UTC if the table names an unknown one.
 pub(crate) fn tz(m: &Marketplace) -> Tz {
-    m.timezone.parse().unwrap_or(chrono_tz::UTC)
+    m.tz
 }
 
 /// The marketplace day `t` falls on.

@@ -198,7 +198,7 @@ pub fn build_all(
     let mut out = Vec::new();
     for account in &cfg.accounts {
         for m in account.marketplaces() {
-            let tz: chrono_tz::Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+            let tz = m.tz;
             let (date, as_of) = match at {
                 None => (now.with_timezone(&tz).date_naive(), now),
                 Some(d) => (d, now.min(day_start(&tz, d + Duration::days(1)))),
@@ -224,7 +224,7 @@ pub fn build(
     let m = marketplace_id;
     let mut s = Snapshot::empty(a, m, as_of);
     s.time_zone = marketplace::lookup(m)
-        .and_then(|x| x.timezone.parse().ok())
+        .map(|x| x.tz)
         .unwrap_or(chrono_tz::UTC);
     let from = at - Duration::days(lookback_days(cfg));
 
