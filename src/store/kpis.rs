@@ -5,7 +5,7 @@
 //! The views are the one definition of the KPIs (`migrations/0001_initial.sql`,
 //! documented in the KPIs section of `docs/rules.md`), so `flywheel kpis`
 //! and a user's own SQLite session can never disagree. This module writes the date and reads rows;
-//! targets and status are [`crate::kpis`]'s (pure) business.
+//! targets and status are the `kpis` module's (pure) business.
 
 use rusqlite::{params, Connection};
 

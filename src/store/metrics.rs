@@ -1,4 +1,4 @@
-//! The Prometheus exposition of `/metrics` (see `crate::metrics`): read
+//! The Prometheus exposition of `/metrics` (served by the daemon): read
 //! from the database at scrape time.
 
 use std::fmt::Write;

@@ -1,7 +1,7 @@
 //! Rows of the SP-API report jobs that describe the seller's business:
 //! sales & traffic (windows, per-ASIN totals, daily series), search query
 //! performance, inventory planning, returns, seller feedback and account
-//! health. The jobs in `crate::sync` parse reports into the row types here;
+//! health. The sync jobs parse reports into the row types here;
 //! `flywheel import` writes hand-downloaded files through the same
 //! functions.
 //!
