@@ -7,6 +7,7 @@
 //! | [`evaluate`] | one evaluation round: findings → state → grouped emails in the outbox, in one transaction; `flywheel evaluate` |
 //! | [`commands`] | `flywheel alerts`, `ack`, `silence` |
 //! | [`render`] | subject, text and HTML of alert emails and the digest (everything escaped) |
+//! | [`series`] | an alert's trend chart: its subject's stored history with its rule's metric applied day by day |
 //! | [`chart`] | trend-chart PNGs drawn in pure Rust, attached by Content-ID |
 //! | [`digest`] | the weekly digest: model, `flywheel digest` |
 //! | [`notify`] | the one trait, [`notify::Notifier`], and its transports (SMTP, sendmail, file) |
@@ -22,6 +23,7 @@ pub mod inhibit;
 pub mod notify;
 pub mod render;
 pub mod sender;
+pub mod series;
 pub mod state;
 
 use chrono::{DateTime, Utc};

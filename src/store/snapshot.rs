@@ -311,14 +311,9 @@ pub fn build(
                 ..OrderDays::default()
             };
             // Units ordered count every non-cancelled order of the Amazon
-            // channel (pending included, as Amazon's units ordered do);
-            // shipped units are those of orders shipped by now.
+            // channel (pending included, as Amazon's units ordered do).
             let mut st = conn.prepare(
-                "SELECT i.sku, o.purchase_day, SUM(i.quantity),
-                        SUM(CASE WHEN o.status = 'shipped' THEN COALESCE(i.quantity_shipped, i.quantity)
-                                 WHEN o.status = 'partially_shipped' THEN COALESCE(i.quantity_shipped, 0)
-                                 ELSE 0 END),
-                        SUM(COALESCE(i.item_price, 0))
+                "SELECT i.sku, o.purchase_day, SUM(i.quantity), SUM(COALESCE(i.item_price, 0))
                  FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
                  WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
                    AND o.purchase_day < ?4 AND o.purchase_date <= ?5
@@ -334,11 +329,12 @@ pub fn build(
                     d,
                     OrderDay {
                         units: r.get(2)?,
-                        units_shipped: r.get(3)?,
-                        sales: r.get(4)?,
+                        sales: r.get(3)?,
                     },
                 );
             }
+            let (since, until) = (day_start(&s.time_zone, from), day_start(&s.time_zone, at));
+            o.shipped = shipped_units(conn, a, m, None, (since, until.min(as_of)), s.time_zone)?;
             s.orders = Some(o);
         }
     }
@@ -724,6 +720,55 @@ pub fn build(
             .collect::<Result<_, _>>()?;
     }
     Ok(s)
+}
+
+/// What "units shipped" counts: shipped (or partially shipped) orders of
+/// the Amazon channel, at their last update (when they shipped), as the
+/// `kpi_return_rate` view counts them. `{sku}` narrows to one SKU.
+pub(crate) const SQL_SHIPPED: &str = "
+    SELECT i.sku, o.last_updated_date, SUM(COALESCE(i.quantity_shipped, i.quantity))
+    FROM order_items i CROSS JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
+    WHERE i.account = ?1 {sku} AND o.marketplace_id = ?2
+      AND o.last_updated_date >= ?3 AND o.last_updated_date < ?4
+      AND o.status IN ('shipped', 'partially_shipped') AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+    GROUP BY i.sku, o.last_updated_date";
+
+/// Units shipped per SKU (only `sku`, when given) and marketplace day of
+/// shipping, for orders shipped in `since..until` (SQLite cannot convert
+/// named zones, so the days are grouped here).
+pub(crate) fn shipped_units(
+    conn: &Connection,
+    account: &str,
+    marketplace: &str,
+    sku: Option<&str>,
+    (since, until): (DateTime<Utc>, DateTime<Utc>),
+    tz: chrono_tz::Tz,
+) -> Result<HashMap<String, std::collections::BTreeMap<NaiveDate, i64>>, StoreError> {
+    // One SKU: its lines drive (order_items_by_sku); every SKU: the orders
+    // of the shipping range do (orders_by_last_update).
+    let sql = match sku {
+        Some(_) => SQL_SHIPPED.replace("{sku}", "AND i.sku = ?5"),
+        None => SQL_SHIPPED
+            .replace("{sku}", "")
+            .replace("order_items i CROSS JOIN orders o", "orders o JOIN order_items i"),
+    };
+    let mut st = conn.prepare_cached(&sql)?;
+    let (since, until) = (ts(since), ts(until));
+    let mut rows = match sku {
+        Some(k) => st.query(params![account, marketplace, since, until, k])?,
+        None => st.query(params![account, marketplace, since, until])?,
+    };
+    let mut out: HashMap<String, std::collections::BTreeMap<NaiveDate, i64>> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let t: String = r.get(1)?;
+        let Some(t) = parse_ts(&t) else { continue };
+        let units: Option<i64> = r.get(2)?;
+        *out.entry(r.get(0)?)
+            .or_default()
+            .entry(t.with_timezone(&tz).date_naive())
+            .or_default() += units.unwrap_or(0);
+    }
+    Ok(out)
 }
 
 /// A source is present when its job succeeded once or it holds rows (an import).
