@@ -591,24 +591,34 @@ fn findings_charts_and_kpis_agree(
         };
         let entry = checked.entry(rule.to_string()).or_default();
         entry.0 += 1;
-        let last = series
-            .points
-            .iter()
-            .rev()
-            .find(|p| p.1.is_some_and(f64::is_finite))
-            .copied();
-        match (last, want) {
+        // The point of the day the finding judged (no known point after
+        // it), or for monthly points the last known one.
+        let known_after = |d: NaiveDate| {
+            series
+                .points
+                .iter()
+                .any(|p| p.0 > d && p.1.is_some_and(f64::is_finite))
+        };
+        let point = match want_day {
+            Some(d) => {
+                if known_after(d) {
+                    problems.push(format!("{who}: the chart has points after {d}, the day judged"));
+                }
+                series.points.iter().find(|p| p.0 == d).copied()
+            }
+            None => series
+                .points
+                .iter()
+                .rev()
+                .find(|p| p.1.is_some_and(f64::is_finite))
+                .copied(),
+        };
+        match (point, want) {
             (Some((day, Some(v))), Some(w)) => {
                 if !close(v, w) {
                     problems.push(format!(
-                        "{who}: the finding says {w}, its chart's last point is {v} on {day} ({})",
+                        "{who}: the finding says {w}, its chart says {v} on {day} ({})",
                         series.label
-                    ));
-                }
-                if want_day.is_some_and(|d| d != day) {
-                    problems.push(format!(
-                        "{who}: the chart's last point is on {day}, the finding judged {:?}",
-                        want_day
                     ));
                 }
                 if let (Some(n), Some(value)) = (change_days, item.value) {
@@ -632,9 +642,9 @@ fn findings_charts_and_kpis_agree(
                     }
                 }
             }
-            (None, None) => {}
-            (last, want) => problems.push(format!(
-                "{who}: the finding says {want:?}, its chart's last point is {last:?} ({})",
+            (Some((_, None)), None) => {}
+            (point, want) => problems.push(format!(
+                "{who}: the finding says {want:?} on {want_day:?}, its chart says {point:?} ({})",
                 series.label
             )),
         }

@@ -25,7 +25,7 @@ use rusqlite::{params, Connection};
 use super::render;
 use super::state::State;
 use super::{Item, ItemKind, Series};
-use crate::config::{rules as settings, Account, Config, RuleId, Severity, SubjectRef};
+use crate::config::{Account, Config, RuleId, Severity, SubjectRef};
 use crate::kpis::{self, Kpi, Level, Status, KPIS};
 use crate::store;
 use crate::sync::JobName;
@@ -152,42 +152,6 @@ fn kpi_meta(kpi: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// A line to draw on a KPI's trend chart, where the target is one number
-/// in the KPI's unit.
-fn kpi_threshold(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<f64> {
-    match kpi {
-        "conversion_rate" => Some(
-            cfg.rule_settings::<settings::ConversionRate>(RuleId::ConversionRate, subject)
-                .min_percent,
-        ),
-        "buy_box_pct" => Some(
-            cfg.rule_settings::<settings::BuyBox>(RuleId::BuyBox, subject)
-                .min_percent,
-        ),
-        "acos" => Some(
-            cfg.rule_settings::<settings::AcosBand>(RuleId::AcosBand, subject)
-                .max_percent,
-        ),
-        "tacos" => Some(
-            cfg.rule_settings::<settings::Tacos>(RuleId::Tacos, subject)
-                .max_percent,
-        ),
-        "return_rate" => Some(
-            cfg.rule_settings::<settings::ReturnRate>(RuleId::ReturnRate, subject)
-                .max_percent,
-        ),
-        "negative_feedback_rate" => Some(
-            cfg.rule_settings::<settings::FeedbackRate>(RuleId::FeedbackRate, subject)
-                .max_percent,
-        ),
-        "account_health" => Some(
-            cfg.rule_settings::<settings::AccountHealth>(RuleId::AccountHealth, subject)
-                .max_odr_percent,
-        ),
-        _ => None,
-    }
-}
-
 /// One KPI of one marketplace as of one date: the marketplace record, or
 /// for KPIs kept only per ASIN/SKU (bsr, days_of_supply) the number of
 /// subjects off target. Returns (value, label, status, target, note).
@@ -307,7 +271,7 @@ fn checklist(
                         }
                     ),
                     points: levels.iter().map(|(d, l)| (*d, l.0)).collect(),
-                    threshold: kpi_threshold(cfg, id, &subject),
+                    threshold: kpis::threshold_line(cfg, id, &subject),
                 },
             }
         })

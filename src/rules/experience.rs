@@ -761,6 +761,18 @@ mod tests {
             let f = only(&run(&cfg(), &s, at), RuleId::RatingFloor);
             assert_eq!(f.first().map(|f| f.severity), want, "{case}: {f:?}");
         }
+        // The threshold is a rating (the value's unit): the floor, or where
+        // the drop limit puts it below the earlier rating.
+        for (rows, threshold) in [
+            (vec![r(4.29, "2026-03-02")], 4.3),
+            (vec![r(4.9, "2026-02-01"), r(4.7, "2026-03-01")], 4.7),
+        ] {
+            let mut s = snap(at);
+            s.ratings = Some(rows);
+            let f = only(&run(&cfg(), &s, at), RuleId::RatingFloor);
+            let t = f[0].threshold.unwrap();
+            assert!((t - threshold).abs() < 1e-9, "{f:?}");
+        }
         let f = only(&run(&cfg(), &snap(at), at), RuleId::RatingFloor);
         assert_eq!(f[0].status, Status::NoData, "no ratings file");
     }
@@ -811,6 +823,30 @@ mod tests {
                 None => assert_eq!(f[0].status, Status::NoData, "{case}"),
             }
         }
+        // Units count on the day they shipped, whenever they were bought:
+        // shipped before the window, they are not in it.
+        let mut s = snap(at);
+        let mut o = OrderDays {
+            first_day: Some(d("2026-01-01")),
+            ..OrderDays::default()
+        };
+        o.shipped
+            .entry("S1".into())
+            .or_default()
+            .insert(d("2026-02-27"), 100);
+        o.shipped
+            .entry("S1".into())
+            .or_default()
+            .insert(d("2026-03-30"), 25);
+        s.orders = Some(o);
+        s.returns = Some(vec![ReturnRow {
+            sku: "S1".into(),
+            date: d("2026-03-20"),
+            quantity: 1,
+            reason: None,
+        }]);
+        let f = only(&run(&cfg(), &s, at), RuleId::ReturnRate);
+        assert_eq!(f[0].value, Some(4.0), "1 of the 25 shipped in the window");
     }
 
     #[test]

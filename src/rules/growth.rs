@@ -922,6 +922,16 @@ mod tests {
                 None => assert_eq!(f[0].status, Status::NoData, "{case}"),
             }
         }
+        // The threshold is in the value's unit: the floor when below it,
+        // else the rate the drop limit reaches from the prior window's.
+        for (last, prior, threshold) in [(119, 125, 12.0), (160, 200, 16.0)] {
+            let mut s = with_product(at);
+            put(&mut s, w, "B0X", Some(row(1000, last)));
+            put(&mut s, p, "B0X", Some(row(1000, prior)));
+            let f = only(&run(&cfg(), &s, at), RuleId::ConversionRate);
+            assert_eq!(f[0].threshold, Some(threshold), "{f:?}");
+            assert_eq!(f[0].value, Some(last as f64 / 10.0));
+        }
         // Window not synced yet (young install): no data, never a guess.
         let f = only(&run(&cfg(), &with_product(at), at), RuleId::ConversionRate);
         assert_eq!(f[0].status, Status::NoData);

@@ -862,6 +862,20 @@ mod tests {
             let f = only(&run(&cfg(), &s, at), RuleId::StockoutRisk);
             assert_eq!(f.first().map(|f| f.severity), want, "{case}: {f:?}");
         }
+        // Days of cover is the value; out of stock without sales it is
+        // unknown (as the days_of_supply KPI), not 0 days.
+        for (st, per_day, value) in [
+            (stock(300, 69), 10, Some(36.9)),
+            (stock(0, 500), 10, Some(50.0)),
+            (stock(0, 0), 0, None),
+        ] {
+            let mut s = snap(at);
+            s.inventory = Some([("S1".to_string(), st)].into_iter().collect());
+            s.orders = Some(orders(at, "S1", per_day, 10.0));
+            let f = only(&run(&cfg(), &s, at), RuleId::StockoutRisk);
+            assert_eq!(f[0].value.map(|v| (v * 10.0).round() / 10.0), value, "{f:?}");
+            assert_eq!(f[0].threshold, Some(37.0));
+        }
         // Young install: orders do not reach back 14 days.
         let mut s = snap(at);
         s.inventory = Some([("S1".to_string(), stock(100, 0))].into_iter().collect());
