@@ -4,9 +4,12 @@
 //! for flywheel and for anyone with an SQLite shell; see the KPIs section
 //! of `docs/rules.md`): [`compute`] records the evaluation date of each marketplace, with the
 //! UTC instants and settings the views need ([`evaluation_date`]), and reads
-//! the rows back. Everything else here is pure: the record shape of §2.3,
-//! the target and status each KPI gets from the config's rule thresholds
-//! ([`assess`]), filtering by subject level and the table rendering.
+//! the rows back. The views use the rules' default windows; at them they
+//! equal the rules' metrics (`rules::metrics`, checked by the end-to-end
+//! test). Everything else here is pure: the record shape of §2.3, the
+//! limits each KPI takes from its rule's settings ([`limits`]), the target
+//! and status they give, compared as the rules compare ([`assess`]),
+//! filtering by subject level and the table rendering.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
