@@ -22,116 +22,16 @@ use anyhow::Context as _;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{params, Connection};
 
-use super::render;
+use super::render::layout::{rule_title, status_colour};
+use super::render::{
+    self, AlertLine, Alive, DigestModel, Improved, KpiLine, MarketplaceKpis, Unavailable,
+};
 use super::state::State;
 use super::{Item, ItemKind, Series};
-use crate::config::{Account, Config, RuleId, Severity, SubjectRef};
+use crate::config::{Account, Config, RuleId, SubjectRef};
 use crate::kpis::{self, Kpi, Level, Status, KPIS};
 use crate::store;
 use crate::sync::JobName;
-
-/// Everything the weekly digest of one account says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DigestModel {
-    pub account: String,
-    pub generated_at: DateTime<Utc>,
-    /// `[daemon] timezone`, for the times shown.
-    pub timezone: String,
-    pub marketplaces: Vec<MarketplaceKpis>,
-    /// Firing alerts, critical first.
-    pub open_alerts: Vec<AlertLine>,
-    /// Alerts resolved in the last 7 days (`since` is when).
-    pub resolved: Vec<AlertLine>,
-    /// KPIs whose status is better than a week ago.
-    pub improved_kpis: Vec<Improved>,
-    /// Jobs whose last run found a role missing.
-    pub unavailable: Vec<Unavailable>,
-    pub alive: Alive,
-}
-
-/// One marketplace's checklist.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MarketplaceKpis {
-    pub marketplace_id: String,
-    /// "US", "DE", ...
-    pub country: String,
-    /// The evaluation date (today in the marketplace's zone).
-    pub at: NaiveDate,
-    /// The 12 KPIs of DESIGN §2.3, in checklist order.
-    pub rows: Vec<KpiLine>,
-}
-
-/// One row of the checklist.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KpiLine {
-    /// The KPI id (`conversion_rate`, ...).
-    pub kpi: String,
-    /// What the seller reads.
-    pub name: &'static str,
-    /// Appended to values: "%" or "" (counts say what they count in the name).
-    pub unit: &'static str,
-    pub value: Option<f64>,
-    /// account_health's account status.
-    pub label: Option<String>,
-    pub target: String,
-    pub status: Status,
-    /// The status colour (`render::status_colour`).
-    pub colour: &'static str,
-    /// Value now minus value a week ago, in the KPI's unit.
-    pub change: Option<f64>,
-    pub previous_status: Option<Status>,
-    /// For KPIs kept per ASIN or SKU: how many have data, which are off.
-    pub note: Option<String>,
-    /// The value at each of the last 8 weekly evaluation dates, oldest first.
-    pub trend: Series,
-}
-
-/// An alert in the digest's lists.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertLine {
-    pub fingerprint: String,
-    pub rule: RuleId,
-    /// `render::rule_title`.
-    pub title: &'static str,
-    pub severity: Severity,
-    pub marketplace: Option<String>,
-    /// "asin B0…", "sku …", or the marketplace.
-    pub subject: String,
-    pub summary: String,
-    /// Firing since (open alerts) or resolved at (resolved ones).
-    pub since: DateTime<Utc>,
-}
-
-/// A KPI whose status improved since last week.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Improved {
-    pub kpi: String,
-    pub name: &'static str,
-    pub country: String,
-    pub from: Status,
-    pub to: Status,
-}
-
-/// A job Amazon refuses for a missing role, and what it starves.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unavailable {
-    pub job: String,
-    pub since: DateTime<Utc>,
-    pub error: Option<String>,
-    /// Enabled rules that have no data without it.
-    pub rules: Vec<RuleId>,
-}
-
-/// Whether the daemon is syncing.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Alive {
-    /// Sync rounds (distinct start instants of the account's job runs) in
-    /// the last 7 days.
-    pub rounds_7d: i64,
-    pub last_round: Option<DateTime<Utc>>,
-    pub last_round_jobs: i64,
-    pub last_round_failed: i64,
-}
 
 /// How the checklist names a KPI, and the unit of its value.
 fn kpi_meta(kpi: &str) -> (&'static str, &'static str) {
@@ -257,7 +157,7 @@ fn checklist(
                 label,
                 target,
                 status,
-                colour: render::status_colour(status),
+                colour: status_colour(status),
                 change,
                 previous_status: prev.map(|p| p.2),
                 note,
@@ -364,7 +264,7 @@ fn alert_lists(
         list.push(AlertLine {
             fingerprint: a.fingerprint.clone(),
             rule: a.rule,
-            title: render::rule_title(a.rule),
+            title: rule_title(a.rule),
             severity: a.severity,
             marketplace: a.marketplace.clone(),
             subject,

@@ -6,16 +6,14 @@
 //! | [`inhibit`] | pure inhibition: stale sources, out-of-stock ASINs, suppressed listings mute what derives from them |
 //! | [`evaluate`] | one evaluation round: findings → state → grouped emails in the outbox, in one transaction; `flywheel evaluate` |
 //! | [`commands`] | `flywheel alerts`, `ack`, `silence` |
-//! | [`render`] | subject, text and HTML of alert emails and the digest (everything escaped) |
+//! | [`render`] | subject, text and HTML of alert emails and the digest (everything escaped), the digest's model, and the trend-chart PNGs drawn in pure Rust and attached by Content-ID |
 //! | [`series`] | an alert's trend chart: its subject's stored history with its rule's metric applied day by day |
-//! | [`chart`] | trend-chart PNGs drawn in pure Rust, attached by Content-ID |
 //! | [`digest`] | the weekly digest: model, `flywheel digest` |
 //! | [`notify`] | the one trait, [`notify::Notifier`], and its transports (SMTP, sendmail, file) |
 //! | [`sender`] | delivers due outbox rows with retries and capped backoff |
 //!
 //! The SQL lives in `store::alerts` and `store::outbox`.
 
-pub mod chart;
 pub mod commands;
 pub mod digest;
 pub mod evaluate;

@@ -388,8 +388,8 @@ fn test_email(cfg: &Config, through: &str, now: DateTime<Utc>) -> Rendered {
          <p>It was sent through {} at {}.</p>\
          <p>If you can read it, flywheel's alert emails will reach you too.</p>\
          </body></html>",
-        super::render::esc(&how),
-        super::render::esc(&at.to_string())
+        super::render::layout::esc(&how),
+        super::render::layout::esc(&at.to_string())
     );
     Rendered {
         subject: "flywheel test email".to_string(),

@@ -77,13 +77,13 @@ pub fn upsert_profiles(
 
 /// The account's stored profiles (used when `GET /v2/profiles` is down).
 pub fn profiles(conn: &Connection, account: &str) -> Result<Vec<ProfileRow>, StoreError> {
-    let mut stmt = conn.prepare(
+    let rows = super::all_rows(
+        conn,
         "SELECT profile_id, country_code, currency, timezone, marketplace_id, account_type,
                 account_name, account_info_id
          FROM ads_profiles WHERE account = ?1 ORDER BY profile_id",
-    )?;
-    let rows = stmt
-        .query_map(params![account], |r| {
+        params![account],
+        |r| {
             Ok(ProfileRow {
                 profile_id: r.get(0)?,
                 country_code: r.get(1)?,
@@ -94,8 +94,8 @@ pub fn profiles(conn: &Connection, account: &str) -> Result<Vec<ProfileRow>, Sto
                 account_name: r.get(6)?,
                 account_info_id: r.get(7)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     Ok(rows)
 }
 
@@ -792,19 +792,16 @@ pub fn campaign_totals(
          ORDER BY d.profile_id, d.ad_product, d.campaign_id",
         sums_sql(sales, purchases)
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params![account, day(start), day(end)], |r| {
-            Ok(CampaignTotals {
-                profile_id: r.get(0)?,
-                ad_product: r.get(1)?,
-                campaign_id: r.get(2)?,
-                name: r.get(3)?,
-                currency: r.get(4)?,
-                totals: totals(r, 5)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
+        Ok(CampaignTotals {
+            profile_id: r.get(0)?,
+            ad_product: r.get(1)?,
+            campaign_id: r.get(2)?,
+            name: r.get(3)?,
+            currency: r.get(4)?,
+            totals: totals(r, 5)?,
+        })
+    })?;
     Ok(rows)
 }
 
@@ -833,17 +830,14 @@ pub fn profile_totals(
          GROUP BY d.profile_id ORDER BY d.profile_id",
         sums_sql(sales, purchases)
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params![account, day(start), day(end)], |r| {
-            Ok(ProfileTotals {
-                profile_id: r.get(0)?,
-                marketplace_id: r.get(1)?,
-                currency: r.get(2)?,
-                totals: totals(r, 3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
+        Ok(ProfileTotals {
+            profile_id: r.get(0)?,
+            marketplace_id: r.get(1)?,
+            currency: r.get(2)?,
+            totals: totals(r, 3)?,
+        })
+    })?;
     Ok(rows)
 }
 
@@ -874,18 +868,15 @@ pub fn search_term_totals(
          ORDER BY d.profile_id, d.campaign_id, d.search_term",
         sums_sql(sales, purchases)
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params![account, day(start), day(end)], |r| {
-            Ok(SearchTermTotals {
-                profile_id: r.get(0)?,
-                campaign_id: r.get(1)?,
-                search_term: r.get(2)?,
-                currency: r.get(3)?,
-                totals: totals(r, 4)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
+        Ok(SearchTermTotals {
+            profile_id: r.get(0)?,
+            campaign_id: r.get(1)?,
+            search_term: r.get(2)?,
+            currency: r.get(3)?,
+            totals: totals(r, 4)?,
+        })
+    })?;
     Ok(rows)
 }
 
@@ -914,17 +905,14 @@ pub fn asin_totals(
          GROUP BY d.profile_id, d.advertised_asin ORDER BY d.profile_id, d.advertised_asin",
         sums_sql(sales, purchases)
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params![account, day(start), day(end)], |r| {
-            Ok(AsinTotals {
-                profile_id: r.get(0)?,
-                asin: r.get(1)?,
-                currency: r.get(2)?,
-                totals: totals(r, 3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
+        Ok(AsinTotals {
+            profile_id: r.get(0)?,
+            asin: r.get(1)?,
+            currency: r.get(2)?,
+            totals: totals(r, 3)?,
+        })
+    })?;
     Ok(rows)
 }
 

@@ -107,21 +107,18 @@ pub fn write_pull(
     }
     let seen: std::collections::HashSet<&str> = rows.iter().map(|r| r.sku.as_str()).collect();
     let stale: Vec<String> = {
-        let mut stmt = tx.prepare(
+        let all = super::all_rows(
+            &tx,
             "SELECT sku FROM inventory_snapshots
              WHERE account = ?1 AND marketplace_id = ?2 AND source = ?3 AND observed_at = ?4",
+            params![
+                slot.account,
+                slot.marketplace_id,
+                slot.source,
+                ts(slot.observed_at)
+            ],
+            |r| r.get::<_, String>(0),
         )?;
-        let all = stmt
-            .query_map(
-                params![
-                    slot.account,
-                    slot.marketplace_id,
-                    slot.source,
-                    ts(slot.observed_at)
-                ],
-                |r| r.get::<_, String>(0),
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
         all.into_iter()
             .filter(|s| !seen.contains(s.as_str()))
             .collect()

@@ -211,15 +211,13 @@ pub fn write_pull(
             .map(|i| (i.code.as_str(), i.attribute_names_json.as_str()))
             .collect();
         let existing: Vec<(String, String)> = {
-            let mut stmt = tx.prepare(
+            let v = super::all_rows(
+                &tx,
                 "SELECT code, attribute_names_json FROM listing_issues
                  WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3",
+                params![account, marketplace_id, r.sku],
+                |x| Ok((x.get(0)?, x.get(1)?)),
             )?;
-            let v = stmt
-                .query_map(params![account, marketplace_id, r.sku], |x| {
-                    Ok((x.get(0)?, x.get(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
             v
         };
         for (code, attrs) in existing {
@@ -257,11 +255,12 @@ pub fn write_pull(
     // Listings the full pull did not see are gone (their issues with them).
     let seen: HashSet<&str> = rows.iter().map(|r| r.sku.as_str()).collect();
     let gone: Vec<String> = {
-        let mut stmt =
-            tx.prepare("SELECT sku FROM listings WHERE account = ?1 AND marketplace_id = ?2")?;
-        let v = stmt
-            .query_map(params![account, marketplace_id], |x| x.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
+        let v = super::all_rows(
+            &tx,
+            "SELECT sku FROM listings WHERE account = ?1 AND marketplace_id = ?2",
+            params![account, marketplace_id],
+            |x| x.get::<_, String>(0),
+        )?;
         v.into_iter()
             .filter(|s| !seen.contains(s.as_str()))
             .collect()
@@ -300,14 +299,14 @@ pub fn priced_skus(
     account: &str,
     marketplace_id: &str,
 ) -> Result<Vec<PricedSku>, StoreError> {
-    let mut stmt = conn.prepare(
+    let rows = super::all_rows(
+        conn,
         "SELECT sku, asin, price, currency, COALESCE(fulfillment_channel_code, '') LIKE 'AMAZON%'
          FROM listings
          WHERE account = ?1 AND marketplace_id = ?2 AND price IS NOT NULL AND currency IS NOT NULL
          ORDER BY is_buyable DESC, sku",
-    )?;
-    let rows = stmt
-        .query_map(params![account, marketplace_id], |r| {
+        params![account, marketplace_id],
+        |r| {
             Ok(PricedSku {
                 sku: r.get(0)?,
                 asin: r.get(1)?,
@@ -315,8 +314,8 @@ pub fn priced_skus(
                 currency: r.get(3)?,
                 is_fba: r.get(4)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     Ok(rows)
 }
 
@@ -327,15 +326,13 @@ pub fn products_with_asin(
     account: &str,
     marketplace_id: &str,
 ) -> Result<Vec<(String, String, bool)>, StoreError> {
-    let mut stmt = conn.prepare(
+    let rows = super::all_rows(
+        conn,
         "SELECT sku, asin, COALESCE(fulfillment_channel, '') = 'FBA' FROM products
          WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL AND asin != ''
          ORDER BY sku",
+        params![account, marketplace_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    let rows = stmt
-        .query_map(params![account, marketplace_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

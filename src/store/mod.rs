@@ -97,6 +97,19 @@ impl StoreError {
     }
 }
 
+/// Runs `sql` with `params` and maps every row with `f`: the shape every
+/// list query of the store shares.
+pub(crate) fn all_rows<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params, f)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// What went wrong with the database at `path` and what to do, for a
 /// SQLite error (pure: a table test covers every case).
 pub fn describe(path: &str, e: &rusqlite::Error) -> String {

@@ -99,12 +99,12 @@ pub fn save_learned_rate(
 
 /// Every learned rate: (account, api, operation, rate).
 pub fn learned_rates(conn: &Connection) -> Result<Vec<(String, String, String, f64)>, StoreError> {
-    let mut stmt = conn.prepare(
+    let rows = super::all_rows(
+        conn,
         "SELECT account, api, operation, rate_per_sec FROM learned_rate_limits ORDER BY 1, 2, 3",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 

@@ -161,16 +161,13 @@ pub fn write_pull(
             .map(|t| (t.sentiment, t.topic.as_str()))
             .collect();
         let existing: Vec<(String, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT sentiment, topic FROM review_topics WHERE account = ?1 AND marketplace_id = ?2
+            let v = super::all_rows(
+&tx,
+"SELECT sentiment, topic FROM review_topics WHERE account = ?1 AND marketplace_id = ?2
                      AND subject_kind = ?3 AND subject_id = ?4 AND period_start = ?5 AND period_end = ?6",
-            )?;
-            let v = stmt
-                .query_map(
-                    params![account, marketplace_id, kind, id, start, end],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
+params![account, marketplace_id, kind, id, start, end],
+|r| Ok((r.get(0)?, r.get(1)?)),
+)?;
             v
         };
         for (sentiment, topic) in existing {

@@ -406,18 +406,18 @@ pub fn known_asins(
     account: &str,
     marketplace_id: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT asin FROM products WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
+    let rows = super::all_rows(
+conn,
+"SELECT asin FROM products WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT asin FROM sales_traffic_asin WHERE account = ?1 AND marketplace_id = ?2
          UNION SELECT asin FROM inventory_planning WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT asin FROM listings WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT i.asin FROM order_items i JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
                WHERE i.account = ?1 AND o.marketplace_id = ?2 AND i.asin IS NOT NULL
          ORDER BY 1",
-    )?;
-    let rows = stmt
-        .query_map(params![account, marketplace_id], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
+params![account, marketplace_id],
+|r| r.get::<_, String>(0),
+)?;
     Ok(rows.into_iter().filter(|a| !a.trim().is_empty()).collect())
 }
 
@@ -851,11 +851,12 @@ pub fn write_health(
 /// The marketplaces configured for an account (rows for others would break
 /// the foreign key: Amazon lists every marketplace of the region).
 pub fn account_marketplaces(conn: &Connection, account: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT marketplace_id FROM marketplaces WHERE account = ?1 ORDER BY 1")?;
-    let rows = stmt
-        .query_map(params![account], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = super::all_rows(
+        conn,
+        "SELECT marketplace_id FROM marketplaces WHERE account = ?1 ORDER BY 1",
+        params![account],
+        |r| r.get::<_, String>(0),
+    )?;
     Ok(rows)
 }
 

@@ -20,12 +20,42 @@
 //! Days are calendar days in the marketplace time zone (`Seller::timezone`); "day i" below is
 //! relative to day 0 (`World::day0`). Queries take the sim's `now` and never reveal anything
 //! that happens after it (orders not yet placed, statuses not yet reached, days not yet over).
+//!
+//! # Files
+//! This file holds the daily series (parameters with events applied, the stock walk), `rng`
+//! the counter-based hash it draws from and `tests` the generator's tests. Each other file
+//! derives one kind of data, with that data's public types (re-exported here):
+//!
+//! | file | derives |
+//! |---|---|
+//! | `generate` | procedural products, campaigns and events of large scenarios |
+//! | `orders` | orders and their items, status over time, order ids |
+//! | `sales` | sales & traffic per ASIN-day, per-ASIN and daily totals, shipped/refunded flows |
+//! | `inventory` | FBA/FBM stock at a moment, inventory planning rows |
+//! | `returns` | customer returns (FBA and MFN) |
+//! | `feedback` | seller feedback |
+//! | `account_health` | account health metrics and status |
+//! | `ranks` | catalog sales ranks |
+//! | `pricing` | competitive pricing, fee estimates, unit costs |
+//! | `listings` | listings (status, issues, price) |
+//! | `reviews` | star ratings, review topics and their trends, browse nodes |
+//! | `search_queries` | Brand Analytics search query performance |
+//! | `ads` | advertising profile, campaigns and their daily metrics |
 
+mod account_health;
 mod ads;
-mod extra;
+mod feedback;
 mod generate;
+mod inventory;
+mod listings;
 mod orders;
+mod pricing;
+mod ranks;
+mod returns;
+mod reviews;
 pub(crate) mod rng;
+mod sales;
+mod search_queries;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,16 +66,21 @@ use chrono_tz::Tz;
 use crate::scenario::{Campaign, Event, ListingIssue, Product, Scenario};
 use rng::Rng;
 
+pub use account_health::AccountHealthSnapshot;
 pub use ads::{
     maturity_14d, maturity_7d, AdvertisedProductDay, CampaignDay, Profile, SearchTermDay,
 };
-pub use extra::{
-    AccountHealthSnapshot, AsinDay, AsinTotals, BrowseNodeInfo, CompetitiveSummary, CostRow,
-    DailyTotals, FeeEstimate, Feedback, Inventory, Listing, Offer, PlanningRow, RankSnapshot,
-    RatingRow, Return, ReviewTopicInfo, SearchQueryWeek, TopicTrend,
-};
+pub use feedback::Feedback;
 pub use generate::PLANTABLE_RULES;
+pub use inventory::{Inventory, PlanningRow};
+pub use listings::Listing;
 pub use orders::{Order, OrderItem, OrderIter, OrderStatus};
+pub use pricing::{CompetitiveSummary, CostRow, FeeEstimate, Offer};
+pub use ranks::RankSnapshot;
+pub use returns::Return;
+pub use reviews::{BrowseNodeInfo, RatingRow, ReviewTopicInfo, TopicTrend};
+pub use sales::{AsinDay, AsinTotals, DailyTotals};
+pub use search_queries::SearchQueryWeek;
 
 /// Days between stock checkpoints.
 const CP: i32 = 32;
@@ -595,6 +630,15 @@ impl World {
     /// Relative day range [from, to) of the dates `start..=end` (inclusive dates).
     pub(crate) fn rel_range(&self, start: NaiveDate, end: NaiveDate) -> (i32, i32) {
         (self.rel(start), self.rel(end) + 1)
+    }
+}
+
+/// `part` as a percent of `whole`, rounded to two decimals; 0 when `whole` is 0.
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 10_000.0).round() / 100.0
     }
 }
 

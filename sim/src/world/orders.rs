@@ -414,6 +414,13 @@ impl World {
         })
     }
 
+    /// Order plans of SKU `j` purchased on days `from..to`, with the walk.
+    pub(crate) fn sku_plans(&self, j: usize, from: i32, to: i32) -> (Vec<DayCore>, Vec<OrderPlan>) {
+        let cores = self.walk(j, from, to);
+        let plans = cores.iter().flat_map(|c| self.plans(j, c)).collect();
+        (cores, plans)
+    }
+
     /// Order plans of every SKU purchased on days `from..to` (relative), by purchase time.
     pub(crate) fn plans_for_days(&self, from: i32, to: i32) -> Vec<OrderPlan> {
         let mut out = Vec::new();

@@ -1,5 +1,6 @@
 //! Trend charts for alert emails and the digest: a [`Series`] drawn as daily
-//! bars into a small palette PNG, pixel by pixel, in pure Rust.
+//! bars into a small palette PNG, pixel by pixel, in pure Rust, and the
+//! words the HTML prints beside it (label, min, max, last, threshold).
 //!
 //! Why a PNG drawn by hand: mainstream mail clients (Gmail, Outlook) strip
 //! SVG and scripts and block remote images, but show an inline PNG
@@ -14,7 +15,10 @@
 //! red line. The function is pure and deterministic (same series, same
 //! bytes), so emails can be compared in tests.
 
-use super::Series;
+use std::fmt::Write as _;
+
+use super::layout::{esc, field, fmt_num, MUTED};
+use crate::alert::{Attachment, Series};
 
 /// Palette indices (the image is 8-bit indexed: a few hundred bytes).
 const BACKGROUND: u8 = 0;
@@ -182,6 +186,74 @@ fn encode(pixels: &[u8], w: u32, h: u32) -> Vec<u8> {
         writer.finish().expect("png finish into a Vec");
     }
     out
+}
+
+// ---- beside the image: what the picture cannot say ----
+
+/// Trend chart size in alert emails and in the digest, in pixels.
+pub(super) const CHART: (u32, u32) = (240, 60);
+pub(super) const SPARK: (u32, u32) = (96, 24);
+
+/// The PNG of `series` at `size`, attached as `filename` under `content_id`.
+pub(super) fn attachment(
+    series: &Series,
+    size: (u32, u32),
+    filename: String,
+    content_id: String,
+) -> Attachment {
+    Attachment {
+        filename,
+        content_id,
+        content_type: "image/png".into(),
+        data: png(series, size.0, size.1),
+    }
+}
+
+/// Min, max and last known value of a series.
+pub(super) fn series_stats(s: &Series) -> Option<(f64, f64, f64, chrono::NaiveDate)> {
+    let known: Vec<(chrono::NaiveDate, f64)> = s
+        .points
+        .iter()
+        .filter_map(|(d, v)| v.filter(|v| v.is_finite()).map(|v| (*d, v)))
+        .collect();
+    let (last_day, last) = *known.last()?;
+    let min = known.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+    let max = known.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+    Some((min, max, last, last_day))
+}
+
+pub(super) fn stats_text(s: &Series) -> String {
+    match series_stats(s) {
+        Some((min, max, last, day)) => format!(
+            "min {}, max {}, last {} on {day}",
+            fmt_num(min),
+            fmt_num(max),
+            fmt_num(last)
+        ),
+        None => format!("no data in these {} points", s.points.len()),
+    }
+}
+
+/// The chart image with its label and min/max/last beside it.
+pub(super) fn html_chart(s: &Series, cid: &str, size: (u32, u32)) -> String {
+    let mut side = format!("{}<br>{}", esc(&field(&s.label)), esc(&stats_text(s)));
+    if let Some(t) = s.threshold {
+        let _ = write!(
+            side,
+            "<br><span style=\"color:#d03030;\">- - threshold {}</span>",
+            esc(&fmt_num(t))
+        );
+    }
+    format!(
+        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
+         style=\"margin:8px 0;\"><tr><td valign=\"top\"><img src=\"cid:{}\" width=\"{}\" height=\"{}\" \
+         alt=\"{}\" style=\"display:block;border:1px solid #e1e4e8;\"></td>\
+         <td valign=\"top\" style=\"padding-left:10px;font-size:12px;color:{MUTED};\">{side}</td></tr></table>",
+        esc(cid),
+        size.0,
+        size.1,
+        esc(&format!("trend: {}", field(&s.label))),
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,262 @@
+//! Sales, traffic, orders and returns: the demand side of the snapshot.
+
+use super::*;
+
+pub(super) fn products(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref as_of_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT sku, asin, fulfillment_channel, title FROM products
+         WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 ORDER BY sku",
+    )?;
+    s.products = st
+        .query_map(params![a, m, as_of_s], |r| {
+            Ok(Product {
+                sku: r.get(0)?,
+                asin: r.get(1)?,
+                channel: r.get(2)?,
+                title: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+pub(super) fn asin_windows(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref from_s,
+        ref at_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT window_start, window_end FROM sales_traffic_windows
+         WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
+    )?;
+    let windows: Vec<(String, String)> = st
+        .query_map(params![a, m, from_s, at_s], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (ws, we) in &windows {
+        if let (Some(x), Some(y)) = (parse_day(ws), parse_day(we)) {
+            s.asin_windows.entry((x, y)).or_default();
+        }
+    }
+    let mut st = conn.prepare(
+        "SELECT window_start, window_end, asin, sessions, page_views, buy_box_pct, units_ordered,
+                ordered_product_sales
+         FROM sales_traffic_asin
+         WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
+    )?;
+    let mut rows = st.query(params![a, m, from_s, at_s])?;
+    while let Some(r) = rows.next()? {
+        let (ws, we): (String, String) = (r.get(0)?, r.get(1)?);
+        let (Some(x), Some(y)) = (parse_day(&ws), parse_day(&we)) else {
+            continue;
+        };
+        s.asin_windows.entry((x, y)).or_default().insert(
+            r.get(2)?,
+            AsinWindow {
+                sessions: r.get(3)?,
+                page_views: r.get(4)?,
+                buy_box_pct: r.get(5)?,
+                units_ordered: r.get(6)?,
+                ordered_product_sales: r.get(7)?,
+            },
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn daily(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        ref from_s,
+        ref at_s,
+        ..
+    } = *q;
+    let mut st = conn.prepare(
+        "SELECT date, sessions, units_ordered, total_order_items, ordered_product_sales,
+                negative_feedback_received
+         FROM sales_traffic_daily
+         WHERE account = ?1 AND marketplace_id = ?2 AND date >= ?3 AND date < ?4",
+    )?;
+    let mut rows = st.query(params![a, m, from_s, at_s])?;
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(0)?;
+        if let Some(d) = parse_day(&d) {
+            s.daily.insert(
+                d,
+                DailyRow {
+                    sessions: r.get(1)?,
+                    units_ordered: r.get(2)?,
+                    total_order_items: r.get(3)?,
+                    ordered_product_sales: r.get(4)?,
+                    negative_feedback_received: r.get(5)?,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        as_of,
+        ref from_s,
+        ref at_s,
+        ref as_of_s,
+        ..
+    } = *q;
+    let first: Option<String> = conn.query_row(
+        "SELECT MIN(purchase_day) FROM orders WHERE account = ?1 AND marketplace_id = ?2 AND purchase_date <= ?3",
+        params![a, m, as_of_s],
+        |r| r.get(0),
+    )?;
+    if first.is_some() || job_ok(conn, a, "orders", as_of)? {
+        let mut o = OrderDays {
+            first_day: first.as_deref().and_then(parse_day),
+            ..OrderDays::default()
+        };
+        // Units ordered count every non-cancelled order of the Amazon
+        // channel (pending included, as Amazon's units ordered do).
+        let mut st = conn.prepare(
+            "SELECT i.sku, o.purchase_day, SUM(i.quantity), SUM(COALESCE(i.item_price, 0))
+             FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
+             WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
+               AND o.purchase_day < ?4 AND o.purchase_date <= ?5
+               AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+             GROUP BY i.sku, o.purchase_day",
+        )?;
+        let mut rows = st.query(params![a, m, from_s, at_s, as_of_s])?;
+        while let Some(r) = rows.next()? {
+            let sku: String = r.get(0)?;
+            let d: String = r.get(1)?;
+            let Some(d) = parse_day(&d) else { continue };
+            o.by_sku.entry(sku).or_default().insert(
+                d,
+                OrderDay {
+                    units: r.get(2)?,
+                    sales: r.get(3)?,
+                },
+            );
+        }
+        let tz = s.time_zone;
+        let since = day_start(&tz, parse_day(from_s).unwrap_or(q.at));
+        let until = day_start(&tz, q.at).min(as_of);
+        o.shipped = shipped_units(conn, a, m, None, (since, until), tz)?;
+        s.orders = Some(o);
+    }
+    Ok(())
+}
+
+/// What "units shipped" counts: shipped (or partially shipped) orders of
+/// the Amazon channel, at their last update (when they shipped), as the
+/// `kpi_return_rate` view counts them. `{sku}` narrows to one SKU.
+pub(crate) const SQL_SHIPPED: &str = "
+    SELECT i.sku, o.last_updated_date, SUM(COALESCE(i.quantity_shipped, i.quantity))
+    FROM order_items i CROSS JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
+    WHERE i.account = ?1 {sku} AND o.marketplace_id = ?2
+      AND o.last_updated_date >= ?3 AND o.last_updated_date < ?4
+      AND o.status IN ('shipped', 'partially_shipped') AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+    GROUP BY i.sku, o.last_updated_date";
+
+/// Units shipped per SKU (only `sku`, when given) and marketplace day of
+/// shipping, for orders shipped in `since..until` (SQLite cannot convert
+/// named zones, so the days are grouped here).
+pub(crate) fn shipped_units(
+    conn: &Connection,
+    account: &str,
+    marketplace: &str,
+    sku: Option<&str>,
+    (since, until): (DateTime<Utc>, DateTime<Utc>),
+    tz: chrono_tz::Tz,
+) -> Result<HashMap<String, std::collections::BTreeMap<NaiveDate, i64>>, StoreError> {
+    // One SKU: its lines drive (order_items_by_sku); every SKU: the orders
+    // of the shipping range do (orders_by_last_update).
+    let sql = match sku {
+        Some(_) => SQL_SHIPPED.replace("{sku}", "AND i.sku = ?5"),
+        None => SQL_SHIPPED
+            .replace("{sku}", "")
+            .replace("order_items i CROSS JOIN orders o", "orders o JOIN order_items i"),
+    };
+    let mut st = conn.prepare_cached(&sql)?;
+    let (since, until) = (ts(since), ts(until));
+    let mut rows = match sku {
+        Some(k) => st.query(params![account, marketplace, since, until, k])?,
+        None => st.query(params![account, marketplace, since, until])?,
+    };
+    let mut out: HashMap<String, std::collections::BTreeMap<NaiveDate, i64>> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let t: String = r.get(1)?;
+        let Some(t) = parse_ts(&t) else { continue };
+        let units: Option<i64> = r.get(2)?;
+        *out.entry(r.get(0)?)
+            .or_default()
+            .entry(t.with_timezone(&tz).date_naive())
+            .or_default() += units.unwrap_or(0);
+    }
+    Ok(out)
+}
+
+pub(super) fn returns(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    let Query {
+        conn,
+        a,
+        m,
+        as_of,
+        ref from_s,
+        ref at_s,
+        ref as_of_s,
+        ..
+    } = *q;
+    if !(job_or_rows(
+        conn,
+        a,
+        "returns",
+        as_of,
+        "SELECT 1 FROM returns WHERE account = ?1 LIMIT 1",
+    )?) {
+        return Ok(());
+    }
+    let mut st = conn.prepare(
+        "SELECT sku, return_date, quantity, reason FROM returns
+         WHERE account = ?1 AND marketplace_id = ?2 AND return_date >= ?3 AND return_date < ?4
+           AND fetched_at <= ?5",
+    )?;
+    let rows = st
+        .query_map(params![a, m, from_s, at_s, as_of_s], |r| {
+            let d: String = r.get(1)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                d,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    s.returns = Some(
+        rows.into_iter()
+            .filter_map(|(sku, d, quantity, reason)| {
+                Some(ReturnRow {
+                    sku,
+                    date: parse_day(&d)?,
+                    quantity,
+                    reason,
+                })
+            })
+            .collect(),
+    );
+    Ok(())
+}
