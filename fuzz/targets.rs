@@ -17,10 +17,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use encoding_rs::Encoding;
-use flywheel::amazon::{ads as ads_api, marketplace, reports};
+use flywheel::amazon::{ads as ads_api, document, marketplace};
 use flywheel::config::{Config, Env};
-use flywheel::sync::flatfile::{self, Column, Reader};
-use flywheel::sync::report_util::Parsed;
+use flywheel::sync::flatfile::{self, Column, Parsed, Reader};
 use flywheel::sync::{
     account_health, ads, import, inventory_planning, orders, returns, sales_traffic,
     search_query_performance, seller_feedback,
@@ -513,12 +512,12 @@ pub fn flatfile(data: &[u8]) {
     }
 }
 
-/// `amazon::reports::{decompress, charset}`: plain bytes pass through,
+/// `amazon::document::{decompress, charset}`: plain bytes pass through,
 /// gzip inflates or fails with a message; a charset is always chosen.
 pub fn report_document(data: &[u8]) {
-    assert_eq!(reports::decompress(data, false).as_deref(), Ok(data));
+    assert_eq!(document::decompress(data, false).as_deref(), Ok(data));
     let gz = data.starts_with(&[0x1f, 0x8b]);
-    let whole = reports::decompress(data, true);
+    let whole = document::decompress(data, true);
     match &whole {
         Ok(out) => assert!(gz || out == data),
         Err(e) => assert!(gz && e.contains("gunzip"), "{e}"),
@@ -526,7 +525,7 @@ pub fn report_document(data: &[u8]) {
     // The jobs read documents through the streaming gunzip (a second
     // thread inflating ahead): the same bytes, or an error where the
     // whole-document gunzip has one.
-    let streamed = reports::gunzip_stream(data, true, |input| {
+    let streamed = document::gunzip_stream(data, true, |input| {
         let mut out = Vec::new();
         std::io::Read::read_to_end(input, &mut out).map(|_| out)
     });
@@ -540,7 +539,7 @@ pub fn report_document(data: &[u8]) {
     let ids = ["A1VC38T7YXB528".to_string(), "ATVPDKIKX0DER".to_string()];
     for ct in [None, Some(head.as_ref())] {
         for m in [&ids[..1], &ids[1..]] {
-            let enc = reports::charset(ct, m, data);
+            let enc = document::charset(ct, m, data);
             let _ = enc.decode_without_bom_handling(data);
         }
     }

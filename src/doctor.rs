@@ -1,7 +1,9 @@
-//! `flywheel doctor`: per account, checks the credentials and calls one
-//! cheap operation per API to learn which roles the app has, then says
-//! which jobs will run, which are unavailable and why, and which rules will
-//! report `no_data` as a result.
+//! The account checks behind `flywheel doctor` (and `auth`'s check of a
+//! new token): per account, checks the credentials and calls one cheap
+//! operation per API to learn which roles the app has, then says which
+//! jobs will run, which are unavailable and why, and which rules will
+//! report `no_data` as a result. The command around it (`cmd::doctor`)
+//! opens the database, reads the clock and prints the report.
 //!
 //! The probe table, the job → API map and the rule → job map are data, so
 //! the verdicts are a pure function of the probe results ([`assess`]).
@@ -379,20 +381,29 @@ async fn probe_ads(
     out
 }
 
-/// Probes one account and renders its report; returns (text, healthy).
+/// What probing one account found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// Each probe's result, in the order they ran.
+    pub probes: Vec<(Capability, Probe)>,
+    pub assessment: Assessment,
+}
+
+/// Probes one account's APIs at `now` and assesses the results.
 pub async fn check_account(
     cfg: &Config,
     account: &Account,
     client: &ApiClient,
     db: &Db,
     now: DateTime<Utc>,
-) -> (String, bool) {
+) -> Checked {
     let ctx = Ctx {
         cfg,
         account,
         client,
         db,
         now,
+        clock: &crate::clock::Clock::Fixed(now),
     };
     let marketplace = account
         .marketplaces()
@@ -406,52 +417,8 @@ pub async fn check_account(
     if let Some(ep) = ctx.ads() {
         probes.extend(probe_ads(client, &ep, account).await);
     }
-    let a = assess(cfg, account, &probes);
-    let markets: Vec<&str> = account.marketplaces().iter().map(|m| m.country).collect();
-    let mut out = format!(
-        "account {} ({}: {})\n",
-        account.name,
-        account.region(),
-        markets.join(", ")
-    );
-    let mut healthy = true;
-    for (cap, p) in &probes {
-        let (mark, text) = match p {
-            Probe::Ok(t) => ("ok  ", t.clone()),
-            Probe::Missing(t) => {
-                healthy = false;
-                ("MISSING", format!("role missing: {t}"))
-            }
-            Probe::Failed(t) => {
-                healthy = false;
-                ("FAIL", t.clone())
-            }
-        };
-        out.push_str(&format!("  {:<24} {:<7} {}\n", cap.label(), mark, text));
-    }
-    let runnable: Vec<&str> = a
-        .jobs
-        .iter()
-        .filter(|(_, v)| v.is_ok())
-        .map(|(j, _)| j.as_str())
-        .collect();
-    out.push_str(&format!(
-        "  jobs that will run ({}): {}\n",
-        runnable.len(),
-        runnable.join(", ")
-    ));
-    for (job, v) in &a.jobs {
-        if let Err(why) = v {
-            out.push_str(&format!("  job {job} will not run: {why}\n"));
-        }
-    }
-    if a.rules_without_data.is_empty() {
-        out.push_str("  every enabled rule has its data\n");
-    }
-    for (rule, why) in &a.rules_without_data {
-        out.push_str(&format!("  rule {rule} will report no_data: {why}\n"));
-    }
-    (out, healthy)
+    let assessment = assess(cfg, account, &probes);
+    Checked { probes, assessment }
 }
 
 #[cfg(test)]

@@ -127,50 +127,6 @@ pub struct Report {
     pub kpis: Vec<Kpi>,
 }
 
-/// `flywheel kpis` options.
-#[derive(Debug, Clone, clap::Args)]
-pub struct KpisArgs {
-    /// Evaluate as of this date (YYYY-MM-DD), using only data known by then;
-    /// default: today in the daemon's time zone, by the configured clock.
-    #[arg(long, value_name = "DATE")]
-    pub at: Option<NaiveDate>,
-    /// Subject level: the marketplace checklist, or per ASIN, SKU or campaign.
-    #[arg(long, value_enum, default_value = "marketplace")]
-    pub by: Level,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
-}
-
-/// Output format of `flywheel kpis`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
-/// `flywheel kpis`: reads the clock, records the evaluation date, computes
-/// and renders. Returns the text to print.
-pub async fn run_command(cfg: &Config, args: &KpisArgs) -> anyhow::Result<String> {
-    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
-        .now()
-        .await?;
-    let at = args
-        .at
-        .unwrap_or_else(|| now.with_timezone(&cfg.daemon.timezone).date_naive());
-    let (mut conn, _) = crate::store::open_and_migrate(&cfg.daemon.database)?;
-    crate::store::ops::sync_accounts(&mut conn, cfg, now)?;
-    let all = compute(&mut conn, cfg, at, now)?;
-    let kpis = at_level(&all, args.by);
-    Ok(match args.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&Report { at, kpis })?;
-            s.push('\n');
-            s
-        }
-        Format::Table => render_table(at, &all, args.by),
-    })
-}
-
 /// Why KPIs could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum KpiError {
@@ -290,6 +246,32 @@ pub fn record_evaluation_dates(
         for mp in account.marketplaces() {
             let skus = store::skus(conn, &account.name, mp.id)?;
             let e = evaluation_date(cfg, &account.name, mp.id, at, now, &skus, recorded_by)?;
+            store::record_evaluation_date(conn, &e)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records, as an evaluation round does (`recorded_by` "evaluate"), the
+/// date each configured marketplace was evaluated as of: `at`, or without
+/// it the marketplace's own current day (as `store::snapshot::build_all`
+/// builds its snapshot). The `kpi_*` views then compute as of it. The
+/// accounts and marketplaces must be in the database.
+pub fn record_evaluated_as_of(
+    conn: &Connection,
+    cfg: &Config,
+    at: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<(), KpiError> {
+    if let Some(d) = at {
+        return record_evaluation_dates(conn, cfg, d, now, "evaluate");
+    }
+    for account in &cfg.accounts {
+        for m in account.marketplaces() {
+            let tz: chrono_tz::Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+            let date = now.with_timezone(&tz).date_naive();
+            let skus = store::skus(conn, &account.name, m.id)?;
+            let e = evaluation_date(cfg, &account.name, m.id, date, now, &skus, "evaluate")?;
             store::record_evaluation_date(conn, &e)?;
         }
     }

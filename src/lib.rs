@@ -8,7 +8,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`cli`] | the subcommands: parse, load config, call into the library, map errors to exit codes |
+//! | [`cmd`] | the shell: every subcommand's arguments and `run`, [`cmd::open`] (a command's connection and its one `now`), exit codes |
 //! | [`config`] | the TOML schema, defaults, validation with key paths and lines, secrets |
 //! | [`amazon`] | what Amazon defines and how to call it: marketplaces, LWA, HTTP classification, rate limits, reports, Ads |
 //! | [`store`] | the only place with SQL: connection, migrations, upserts, snapshots, alerts and the outbox |
@@ -16,28 +16,24 @@
 //! | [`logging`] | tracing set-up (journald-friendly) |
 //! | [`rules`] | the flywheel health rules: pure `evaluate(config, snapshot, date) -> findings`, each rule's metric defined once and the charts drawn from it |
 //! | [`alert`] | alerts and email: state machine, inhibition, evaluation rounds, rendering, charts, digest, transports, outbox sender |
-//! | [`daemon`] | `flywheel run`: schedules, evaluation after each sync round, sender, retention, signals, lock, systemd notify |
-//! | [`metrics`] | the daemon's optional Prometheus `/metrics` and `/healthz` |
-//! | [`status`], [`backup`], [`auth`] | `flywheel status` (health check), `backup` (online copy), `auth` (refresh tokens) |
+//! | [`daemon`] | `flywheel run`: schedules, evaluation after each sync round, digest, sender, retention, signals, lock, systemd notify, the optional Prometheus `/metrics` |
+//! | [`doctor`] | the account checks: which roles the app has, which jobs run and which rules lack data |
+//! | [`clock`] | the one clock (system or simulated), read by `cmd` and the daemon only |
+//! | [`model`] | plain values shared by the store and every layer above it: marketplaces, day boundaries, rule ids, snapshot, findings, alert rows, chart series, rendered messages |
 //!
 //! The simulated marketplace is its own crate, `sim/` (`flywheel-sim`),
 //! which knows nothing of this one.
 
 pub mod alert;
 pub mod amazon;
-pub mod auth;
-pub mod backup;
-pub mod cli;
 pub mod clock;
+pub mod cmd;
 pub mod config;
 pub mod daemon;
-pub mod demo;
 pub mod doctor;
 pub mod kpis;
 pub mod logging;
-pub mod metrics;
 pub mod model;
 pub mod rules;
-pub mod status;
 pub mod store;
 pub mod sync;

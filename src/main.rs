@@ -1,5 +1,5 @@
-//! Thin binary: everything lives in the library (`flywheel::cli`).
+//! Thin binary: everything lives in the library (`flywheel::cmd`).
 
 fn main() -> std::process::ExitCode {
-    flywheel::cli::main()
+    flywheel::cmd::main()
 }

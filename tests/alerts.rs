@@ -311,6 +311,41 @@ async fn a_for_hold_delays_the_first_notification() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_override_holds_its_subject_only() {
+    let s = setup(
+        "[alerts]\nrepeat_interval = \"30d\"\n\n[[overrides]]\nrule = \"conversion_rate\"\nasin = \"B0CONV0001\"\nfor = \"2d\"\n",
+    )
+    .await;
+    let other = || {
+        finding(
+            RuleId::ConversionRate,
+            Severity::Warning,
+            market().asin("B0CONV0002"),
+            3.9,
+        )
+    };
+    for (h, want) in [
+        (0, Some("B0CONV0002")),
+        (47, None),
+        (48, Some("B0CONV0001")),
+    ] {
+        let at = t0() + Duration::hours(h);
+        let r = s
+            .round(vec![conversion(), other()], Facts::default(), at)
+            .await;
+        let subjects: Vec<&str> = r.accounts[0].emails.iter().map(|e| e.1.as_str()).collect();
+        match want {
+            None => assert!(subjects.is_empty(), "hour {h}: {r}"),
+            Some(asin) => {
+                assert_eq!(subjects.len(), 1, "hour {h}: {r}");
+                assert!(subjects[0].contains(asin), "hour {h}: {r}");
+                assert_eq!(r.accounts[0].emails[0].3, 1, "hour {h}: {r}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_silences_inhibition_and_quiet_hours() {
     let s = setup("[alerts]\nquiet_hours = \"22:00-07:00\"\n").await;
     // 23:00 UTC: inside the quiet hours. The critical goes out at once,

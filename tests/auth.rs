@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use flywheel::amazon::lwa::LwaClient;
-use flywheel::auth::{self, AdsArgs, AuthArgs, AuthCommand, AuthError, CommonArgs, SpArgs};
+use flywheel::cmd::auth::{self, AdsArgs, AuthArgs, AuthCommand, AuthError, CommonArgs, SpArgs};
 use flywheel::config::{Config, Env, LwaCredentials, Secret};
 
 const SCENARIO: &str = r#"

@@ -12,6 +12,7 @@ use flywheel::alert::{digest, render, AlertEmail, Item, ItemKind};
 use flywheel::config::RuleId;
 use flywheel::kpis::Status;
 use flywheel::rules::check;
+use flywheel::store::snapshot;
 
 fn assert_safe_html(html: &str, attachments: &[flywheel::alert::Attachment]) {
     let lower = html.to_ascii_lowercase();
@@ -38,11 +39,15 @@ async fn alert_email_and_digest_of_the_synced_demo() {
     let mut conn = flywheel::store::open(h.database()).unwrap();
 
     // An evaluation round's email: every firing finding with its series.
-    let (at, findings) = check::findings(&conn, cfg, None, now, &[]).unwrap();
+    let snaps = snapshot::build_all(&conn, cfg, None, now).unwrap();
+    let (at, findings) = check::findings(cfg, &snaps, None, now, &[]);
     let mut items = Vec::new();
     for f in findings.iter().filter(|f| f.is_alert()) {
         let fp = format!("{:08x}{:08x}", items.len() + 1, 7919);
-        let mut item = Item::from_finding_json(&f.to_json(), ItemKind::Firing, &fp, now).unwrap();
+        let mut item = Item::from_finding(f, ItemKind::Firing, &fp, now);
+        // What a resolution later reads from the stored finding says the same.
+        let stored = Item::from_finding_json(&f.to_json(), ItemKind::Firing, &fp, now);
+        assert_eq!(stored.as_ref(), Some(&item), "{:?}", f.rule);
         item.series = flywheel::alert::series::for_item(&conn, cfg, &item, at, now, 60).unwrap();
         items.push(item);
     }

@@ -610,7 +610,7 @@ async fn send_test_email_delivers_only_its_own_row() {
     // An unrelated due email must not go out as a side effect.
     let (other, _) = enqueue(&s, &rendered("unrelated"), Kind::Firing, None, t0());
 
-    let line = sender::send_test_email(&s.cfg).await.unwrap();
+    let line = flywheel::cmd::send_test_email::run(&s.cfg).await.unwrap();
     assert!(
         line.starts_with(&format!(
             "test email accepted by 127.0.0.1:{port} for seller@example.com (Message-ID <flywheel."
@@ -629,7 +629,7 @@ async fn send_test_email_delivers_only_its_own_row() {
     assert!(sent_at(&s.conn, other).is_none());
 
     server.fail_next(1, "550 5.7.1 relaying denied");
-    let err = sender::send_test_email(&s.cfg)
+    let err = flywheel::cmd::send_test_email::run(&s.cfg)
         .await
         .unwrap_err()
         .to_string();
@@ -643,7 +643,7 @@ async fn send_test_email_delivers_only_its_own_row() {
         .all(|x| x.id == other));
 
     s.cfg.email.to.clear();
-    let err = sender::send_test_email(&s.cfg)
+    let err = flywheel::cmd::send_test_email::run(&s.cfg)
         .await
         .unwrap_err()
         .to_string();

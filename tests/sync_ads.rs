@@ -460,6 +460,7 @@ async fn an_unknown_column_is_refused_with_amazons_reason() {
         client: &h.client,
         db: &h.db,
         now: h.now().await,
+        clock: &h.clock,
     };
     let ep = ctx.ads().unwrap();
     let today = h.sim.world.day_of(ctx.now);

@@ -40,9 +40,11 @@ async fn sync_at(h: &common::Harness, now: DateTime<Utc>) -> Vec<JobResult> {
         &h.cfg,
         &h.client,
         &h.db,
+        &h.clock,
         now,
         &sel,
         &sync::Progress::default(),
+        &|| false,
     )
     .await;
     sync::flush_counters(&h.client, &h.db).unwrap();

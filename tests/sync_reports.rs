@@ -11,8 +11,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use flywheel::amazon::reports::{self, ReportOutcome, ReportRequest};
 use flywheel::store::jobs::RunStatus;
+use flywheel::sync::report::{self as reports, ReportOutcome, ReportRequest};
 use flywheel::sync::{Ctx, JobName, JobResult};
 use flywheel_sim::world::World;
 
@@ -621,10 +621,11 @@ async fn document(h: &common::Harness, job: JobName, req: &ReportRequest) -> Vec
         client: &h.client,
         db: &h.db,
         now,
+        clock: &h.clock,
     };
     match reports::fetch(&ctx, job, req).await.unwrap() {
-        ReportOutcome::Document(doc) => {
-            reports::finish(&h.conn(), &doc.handle).unwrap();
+        ReportOutcome::Document(doc, handle) => {
+            reports::finish(&h.conn(), &handle).unwrap();
             doc.stream(|input| {
                 let mut out = Vec::new();
                 std::io::Read::read_to_end(input, &mut out).unwrap();

@@ -269,8 +269,17 @@ async fn round(
         jobs: jobs.to_vec(),
         accounts: Vec::new(),
     };
-    let results =
-        sync::run_round(cfg, client, db, now, &selection, &sync::Progress::default()).await;
+    let results = sync::run_round(
+        cfg,
+        client,
+        db,
+        clock,
+        now,
+        &selection,
+        &sync::Progress::default(),
+        &|| false,
+    )
+    .await;
     sync::flush_counters(client, db)?;
     Ok(results)
 }
@@ -364,7 +373,7 @@ pub fn scenario(name: &str) -> anyhow::Result<flywheel_sim::scenario::Scenario> 
         .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
 }
 
-pub use flywheel::demo::SimThread;
+pub use flywheel::cmd::demo::SimThread;
 
 /// Serves `scenario`'s world from an in-process sim on its own thread (as
 /// `flywheel demo` runs it), its clock starting at `now` and running

@@ -203,9 +203,11 @@ pub async fn prepare(dir: &Path, seed: u64) -> anyhow::Result<Prepared> {
             &cfg,
             &client,
             &db,
+            &clock,
             now,
             &selection,
             &sync::Progress::default(),
+            &|| false,
         )
         .await;
         sync::flush_counters(&client, &db)?;

@@ -17,7 +17,7 @@
 //! 2. parse and store: a fresh database opened and migrated by
 //!    `flywheel::store` (real schema, real indexes, real pragmas), the file
 //!    read through the same functions the sync jobs call
-//!    (`reports::gunzip_stream` feeding `inventory_planning::store_stream`
+//!    (`document::gunzip_stream` feeding `inventory_planning::store_stream`
 //!    / `orders::store_report`), in one transaction as the jobs do;
 //! 3. the stored row count checked against the generated one: a bench that
 //!    stored nothing must fail, not look fast (exit 1).
@@ -36,8 +36,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::json;
 
+use flywheel::amazon::document;
 use flywheel::amazon::marketplace::{self, Marketplace};
-use flywheel::amazon::reports;
 use flywheel::store::seller_reports::Scope;
 use flywheel::sync::{inventory_planning, orders};
 
@@ -248,13 +248,13 @@ fn open_db(path: &Path, m: &Marketplace) -> rusqlite::Connection {
 }
 
 /// The floor: gunzip the file into a sink, nothing else, with the buffer
-/// sizes of `reports::gunzip_stream`.
+/// sizes of `document::gunzip_stream`.
 fn decompress_only(path: &Path) -> f64 {
     let start = Instant::now();
     let file = File::open(path).expect("open");
-    let input = std::io::BufReader::with_capacity(reports::STREAM_CHUNK, file);
+    let input = std::io::BufReader::with_capacity(document::STREAM_CHUNK, file);
     let mut gz = flate2::read::MultiGzDecoder::new(input);
-    let mut buf = vec![0u8; reports::STREAM_CHUNK];
+    let mut buf = vec![0u8; document::STREAM_CHUNK];
     let mut total = 0u64;
     loop {
         let k = gz.read(&mut buf).expect("gunzip");
@@ -283,7 +283,7 @@ fn ingest_planning(
     let today = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
     let tx = conn.transaction().expect("transaction");
     let file = File::open(path).expect("open");
-    let out = reports::gunzip_stream(file, true, |input| {
+    let out = document::gunzip_stream(file, true, |input| {
         inventory_planning::store_stream(&tx, &scope, input, encoding_rs::WINDOWS_1252, today)
     })
     .expect("store");
@@ -304,7 +304,7 @@ fn ingest_orders(
     let tz: chrono_tz::Tz = m.timezone.parse().expect("zone");
     let tx = conn.transaction().expect("transaction");
     let file = File::open(path).expect("open");
-    let out = reports::gunzip_stream(file, true, |input| {
+    let out = document::gunzip_stream(file, true, |input| {
         orders::store_report(
             &tx,
             ACCOUNT,

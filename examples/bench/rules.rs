@@ -4,6 +4,9 @@
 //!   the rows are generated straight into a fresh database (only the days
 //!   the rules read: 120 days of orders, 31 daily stock pulls, ...); the
 //!   timing covers building the snapshot (the SQL) and evaluating it.
+//!   `--overrides` adds `[[overrides]]` as a seller writes them: an
+//!   account-wide threshold for each per-subject rule (selecting every
+//!   ASIN, SKU or campaign) and a longer lead time for every 100th SKU.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -12,7 +15,7 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rusqlite::{params, Connection};
 
-use flywheel::config::{Account, Config};
+use flywheel::config::{Account, Config, Override};
 
 use crate::{peak_rss_mib, reset_peak_rss, Args};
 
@@ -26,7 +29,7 @@ fn d(x: NaiveDate) -> String {
     x.format("%Y-%m-%d").to_string()
 }
 
-pub fn run(_args: &Args) {
+pub fn run(args: &Args) {
     // FLYWHEEL_BENCH_DIR keeps the generated data between runs (generation
     // takes far longer than the evaluation it feeds).
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -46,6 +49,11 @@ pub fn run(_args: &Args) {
             marketplaces: vec!["US".into()],
             ..Account::default()
         }],
+        overrides: if args.get("overrides").is_some() {
+            overrides()
+        } else {
+            Vec::new()
+        },
         ..Config::default()
     };
     let t = Instant::now();
@@ -79,11 +87,42 @@ pub fn run(_args: &Args) {
             "snapshot_seconds": snapshot_seconds,
             "evaluate_seconds": evaluate_seconds,
             "findings": findings.len(),
+            "overrides": cfg.overrides.len(),
             "alerts": alerts,
             "peak_rss_mib": peak_rss_mib(),
             "generate_seconds": generate_seconds,
         })
     );
+}
+
+/// `--overrides`: one account-wide override per per-subject rule, and a
+/// lead time for every 100th SKU.
+fn overrides() -> Vec<Override> {
+    let over = |rule: &str, settings: &str| Override {
+        rule: rule.into(),
+        account: Some(A.into()),
+        settings: toml::from_str(settings).expect("override settings"),
+        ..Override::default()
+    };
+    let mut out = vec![
+        over("conversion_rate", "min_percent = 10.0"),
+        over("traffic_trend", "max_drop_percent = 30.0"),
+        over("buy_box", "min_percent = 85.0"),
+        over("return_rate", "max_percent = 4.0"),
+        over("listing_health", "min_issue_severity = \"warning\""),
+        over("acos_band", "max_percent = 30.0"),
+        over("wasted_spend", "min_clicks = 20"),
+        over("stockout_risk", "safety_days = 10"),
+        over("inventory_turnover", "max_days_of_supply = 60"),
+        over("margin_floor", "min_percent = 8.0"),
+    ];
+    for i in (0..SKUS).step_by(100) {
+        out.push(Override {
+            sku: Some(format!("LRG-{i:05}")),
+            ..over("stockout_risk", "lead_time_days = 60")
+        });
+    }
+    out
 }
 
 /// Rows for `SKUS` products, shaped like what the sync jobs write.

@@ -1,4 +1,4 @@
-//! The weekly digest (DESIGN §5, last bullet) and `flywheel digest`.
+//! The weekly digest (DESIGN §5, last bullet).
 //!
 //! Alerts say what broke; the digest is the routine the seed recommends: the
 //! 12-KPI flywheel checklist of each marketplace with its status, value,
@@ -16,7 +16,6 @@
 //! rules they starve from `doctor::rule_sources`.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -395,20 +394,66 @@ pub fn build(
     })
 }
 
-/// `flywheel digest` arguments.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DigestArgs {
-    /// Write the digest as an HTML file (charts inlined) instead of
-    /// printing its text; with several accounts, one file each, named
-    /// FILE-<account>.html.
-    #[arg(long, value_name = "FILE.html")]
-    pub out: Option<PathBuf>,
-    /// Queue one digest email per account in the outbox and deliver it now.
-    #[arg(long)]
-    pub send: bool,
-    /// Only this account (repeatable; default: every account).
-    #[arg(long = "account", value_name = "NAME")]
-    pub accounts: Vec<String>,
+/// Builds and renders the digest of each of `accounts` as of `now` (the
+/// daemon's tick, or the command's one clock reading).
+pub fn render_all<'a>(
+    conn: &mut Connection,
+    cfg: &Config,
+    accounts: &[&'a Account],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(&'a Account, super::Rendered)>> {
+    let mut digests = Vec::new();
+    for account in accounts {
+        let model = build(conn, cfg, &account.name, now)?;
+        digests.push((*account, render::digest(&model)));
+    }
+    Ok(digests)
+}
+
+/// Queues each rendered digest in the outbox for its account's recipients,
+/// in one transaction; delivery is the sender's. Returns one line per
+/// account saying what happened.
+pub fn queue(
+    conn: &mut Connection,
+    cfg: &Config,
+    digests: &[(&Account, super::Rendered)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let domain = super::notify::sender_domain(&cfg.email.from);
+    let mut out = String::new();
+    let tx = conn.transaction()?;
+    for (account, r) in digests {
+        let recipients = cfg.recipients(account);
+        if recipients.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}: no recipients (set alert_to in the account or [email] to): not queued",
+                account.name
+            );
+            continue;
+        }
+        let (id, _) = store::outbox::enqueue(
+            &tx,
+            &store::outbox::NewEmail {
+                account: Some(&account.name),
+                kind: store::outbox::Kind::Digest,
+                recipients: &recipients,
+                rendered: r,
+                fingerprints: &[],
+                in_reply_to: None,
+                domain,
+            },
+            now,
+        )?;
+        let _ = writeln!(
+            out,
+            "{}: digest queued as outbox #{id} for {}",
+            account.name,
+            recipients.join(", ")
+        );
+    }
+    tx.commit()?;
+    Ok(out)
 }
 
 /// Standard base64 (RFC 4648, with padding), for the `data:` URIs of
@@ -447,130 +492,14 @@ pub fn inline_images(r: &super::Rendered) -> String {
     html
 }
 
-/// Where `--out` writes an account's file: the path itself for one
-/// account, `stem-<account>.ext` beside it for several.
-fn out_path(out: &Path, account: &str, several: bool) -> PathBuf {
-    if !several {
-        return out.to_path_buf();
-    }
-    let safe: String = account
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "digest".into());
-    let ext = out
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    out.with_file_name(format!("{stem}-{safe}{ext}"))
-}
-
-/// `flywheel digest`: builds each selected account's digest; prints the
-/// text, writes `--out`, and/or queues and delivers it (`--send`).
-pub async fn run_command(cfg: &Config, args: &DigestArgs) -> anyhow::Result<String> {
-    for name in &args.accounts {
-        if !cfg.accounts.iter().any(|a| &a.name == name) {
-            let known: Vec<&str> = cfg.accounts.iter().map(|a| a.name.as_str()).collect();
-            anyhow::bail!(
-                "unknown account \"{name}\"; accounts in the config: {}",
-                known.join(", ")
-            );
-        }
-    }
-    let selected: Vec<&Account> = cfg
-        .accounts
-        .iter()
-        .filter(|a| args.accounts.is_empty() || args.accounts.contains(&a.name))
-        .collect();
-    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
-        .now()
-        .await?;
-    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
-    store::ops::sync_accounts(&mut conn, cfg, now)?;
-    let mut digests = Vec::new();
-    for account in &selected {
-        let model = build(&mut conn, cfg, &account.name, now)?;
-        digests.push((*account, render::digest(&model)));
-    }
-    let mut out = String::new();
-    if let Some(path) = &args.out {
-        for (account, r) in &digests {
-            let p = out_path(path, &account.name, digests.len() > 1);
-            super::notify::create_private(&p)
-                .and_then(|mut f| std::io::Write::write_all(&mut f, inline_images(r).as_bytes()))
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            let _ = writeln!(out, "{}: digest written to {}", account.name, p.display());
-        }
-    }
-    if args.send {
-        let domain = super::notify::sender_domain(&cfg.email.from);
-        // The transaction ends before the await below (it is not Send).
-        {
-            let tx = conn.transaction()?;
-            for (account, r) in &digests {
-                let recipients = cfg.recipients(account);
-                if recipients.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "{}: no recipients (set alert_to in the account or [email] to): not queued",
-                        account.name
-                    );
-                    continue;
-                }
-                let (id, _) = store::outbox::enqueue(
-                    &tx,
-                    &store::outbox::NewEmail {
-                        account: Some(&account.name),
-                        kind: store::outbox::Kind::Digest,
-                        recipients: &recipients,
-                        rendered: r,
-                        fingerprints: &[],
-                        in_reply_to: None,
-                        domain,
-                    },
-                    now,
-                )?;
-                let _ = writeln!(
-                    out,
-                    "{}: digest queued as outbox #{id} for {}",
-                    account.name,
-                    recipients.join(", ")
-                );
-            }
-            tx.commit()?;
-        }
-        let delivery = super::sender::send_now(cfg, &mut conn, now).await?;
-        let _ = writeln!(out, "{delivery}");
-    }
-    if args.out.is_none() && !args.send {
-        for (i, (_, r)) in digests.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.push_str(&r.text);
-        }
-        if digests.is_empty() {
-            out.push_str("no accounts configured\n");
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Env;
+    use std::path::Path;
 
-    fn cfg(db: &Path) -> Config {
+    /// One account in the US, its database at `db`, emails to files beside it.
+    pub(crate) fn cfg(db: &Path) -> Config {
         let text = format!(
             r#"
 [daemon]
@@ -611,7 +540,7 @@ refresh_token = "r"
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("f.db");
         let cfg = cfg(&db);
-        let (mut conn, _) = store::open_and_migrate(&db).unwrap();
+        let mut conn = store::in_memory().unwrap();
         store::ops::sync_accounts(&mut conn, &cfg, now()).unwrap();
         let finding = serde_json::json!({"rule": "wasted_spend", "severity": "warning",
             "account": "acme", "marketplace": "ATVPDKIKX0DER", "campaign_id": "1005",
@@ -786,46 +715,6 @@ refresh_token = "r"
     }
 
     #[test]
-    fn send_queues_a_digest_in_the_outbox() {
-        let (dir, cfg, _conn) = fixture();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        // The system clock: the digest is as of today, which the fixture's
-        // rows do not reach; only the queueing is checked here.
-        let args = DigestArgs {
-            out: Some(dir.path().join("d.html")),
-            send: true,
-            accounts: vec!["acme".into()],
-        };
-        let out = rt.block_on(run_command(&cfg, &args)).unwrap();
-        assert!(
-            out.contains("digest queued as outbox #1 for ops@example.com"),
-            "{out}"
-        );
-        assert!(out.contains("digest written to"), "{out}");
-        let conn = store::open(&cfg.daemon.database).unwrap();
-        let row = store::outbox::get(&conn, 1).unwrap().unwrap();
-        assert_eq!(row.kind, store::outbox::Kind::Digest);
-        assert_eq!(row.recipients, vec!["ops@example.com".to_string()]);
-        assert!(
-            row.message_id.ends_with("@example.com>"),
-            "{}",
-            row.message_id
-        );
-        let html = std::fs::read_to_string(dir.path().join("d.html")).unwrap();
-        assert!(html.contains("flywheel weekly digest"));
-        let bad = DigestArgs {
-            out: None,
-            send: false,
-            accounts: vec!["nope".into()],
-        };
-        let e = rt.block_on(run_command(&cfg, &bad)).unwrap_err();
-        assert!(e.to_string().contains("unknown account \"nope\""), "{e}");
-    }
-
-    #[test]
     fn base64_matches_rfc_4648() {
         for (input, want) in [
             ("", ""),
@@ -838,15 +727,5 @@ refresh_token = "r"
         ] {
             assert_eq!(base64(input.as_bytes()), want);
         }
-    }
-
-    #[test]
-    fn out_paths_per_account() {
-        let p = Path::new("/tmp/digest.html");
-        assert_eq!(out_path(p, "a", false), PathBuf::from("/tmp/digest.html"));
-        assert_eq!(
-            out_path(p, "acme/us", true),
-            PathBuf::from("/tmp/digest-acme_us.html")
-        );
     }
 }

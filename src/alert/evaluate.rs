@@ -26,18 +26,9 @@ use rusqlite::Connection;
 use super::inhibit;
 use super::state::{self, Alert, Mute, Observation, Policy, State};
 use super::{AlertEmail, Item, ItemKind};
-use crate::config::{Account, Config, RuleId};
+use crate::config::{Account, Config};
 use crate::rules::{self, Finding, Status};
 use crate::store::{self, outbox};
-
-/// `flywheel evaluate` arguments.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EvaluateArgs {
-    /// Update alert state and queue the emails, but do not deliver them now
-    /// (the daemon's sender, or the next `evaluate`, delivers them).
-    #[arg(long)]
-    pub no_send: bool,
-}
 
 /// What a round did for one account.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -99,22 +90,6 @@ impl std::fmt::Display for Round {
         }
         Ok(())
     }
-}
-
-/// The rule's `for` hold for a subject (`[[overrides]]` may set it).
-fn hold(cfg: &Config, rule: RuleId, subject: &rules::Subject) -> std::time::Duration {
-    let mut h = cfg.rules.common(rule).hold;
-    let r = subject.as_ref();
-    for o in cfg.overrides.iter().filter(|o| o.rule == rule.as_str()) {
-        if o.matches(&r) {
-            if let Some(toml::Value::String(s)) = o.settings.get("for") {
-                if let Ok(d) = humantime::parse_duration(s) {
-                    h = d;
-                }
-            }
-        }
-    }
-    h
 }
 
 /// What this round says about one fingerprint.
@@ -180,7 +155,7 @@ pub fn apply(
     let tx = conn.transaction()?;
     // Each marketplace's own day, as the snapshots were built (the same
     // recording as `flywheel check`).
-    crate::rules::check::record_evaluation_dates(&tx, cfg, None, now)?;
+    crate::kpis::record_evaluated_as_of(&tx, cfg, None, now)?;
     store::jobs::record_evaluation(&tx, now)?;
     let mut out = Round {
         at: now,
@@ -253,8 +228,12 @@ fn account_round(
         }
     }
     let fingerprints: Vec<String> = alerts.keys().chain(seen.keys()).cloned().collect();
+    // The `for` hold of what fires comes from the rule's settings for its
+    // subject (overrides merged); an alert not seen this round keeps the
+    // rule's own.
+    let effective = cfg.effective_settings();
     let mut next: BTreeMap<String, Alert> = BTreeMap::new();
-    let mut notices: Vec<(String, ItemKind, Option<NaiveDate>)> = Vec::new();
+    let mut notices: Vec<(String, ItemKind, Option<&Seen<'_>>)> = Vec::new();
     for fp in fingerprints {
         if next.contains_key(&fp) {
             continue;
@@ -267,7 +246,10 @@ fn account_round(
             None => Observation::Clear,
         };
         let h = match (s, prev) {
-            (Some(s), _) => hold(cfg, s.finding.rule, &s.finding.subject),
+            (Some(s), _) => {
+                let f = s.finding;
+                effective.common(f.rule, &f.subject.as_ref()).hold
+            }
             (None, Some(p)) => cfg.rules.common(p.rule).hold,
             (None, None) => continue,
         };
@@ -294,7 +276,7 @@ fn account_round(
             report.muted += 1;
         }
         if let Some(kind) = policy.notice(&a, mute.as_ref(), now) {
-            notices.push((fp.clone(), kind, s.map(|s| s.date)));
+            notices.push((fp.clone(), kind, s));
         }
         next.insert(fp, a);
     }
@@ -304,16 +286,25 @@ fn account_round(
     let recipients = cfg.recipients(account);
     let mut firing_items = Vec::new();
     let mut resolved_items = Vec::new();
-    for (fp, kind, date) in &notices {
+    for (fp, kind, s) in &notices {
         let a = &next[fp];
         let since = match kind {
             ItemKind::Resolved => a.resolved_at.unwrap_or(now),
             _ => a.firing_since.unwrap_or(a.started_at),
         };
-        let Some(mut item) = Item::from_finding_json(&a.last_finding, *kind, fp, since) else {
+        // What fires now renders from this round's finding; a resolution
+        // from the finding stored when it last fired (none this round).
+        let item = match s {
+            Some(s) => Some(Item::from_finding(s.finding, *kind, fp, since)),
+            None => Item::from_finding_json(&a.last_finding, *kind, fp, since),
+        };
+        let Some(mut item) = item else {
             continue;
         };
-        let date = date.unwrap_or_else(|| now.with_timezone(&cfg.daemon.timezone).date_naive());
+        let date = s.map_or_else(
+            || now.with_timezone(&cfg.daemon.timezone).date_naive(),
+            |s| s.date,
+        );
         item.series = super::series::for_item(tx, cfg, &item, date, now, 60)?;
         if *kind == ItemKind::Resolved {
             resolved_items.push(item);
@@ -383,15 +374,7 @@ fn account_round(
 /// Critical first, then by flywheel link, rule and subject; resolutions
 /// after what fires.
 pub fn sort_items(items: &mut [Item]) {
-    fn link_rank(l: crate::config::Link) -> u8 {
-        use crate::config::Link::*;
-        match l {
-            Experience => 0,
-            Growth => 1,
-            Leverage => 2,
-            Meta => 3,
-        }
-    }
+    use crate::model::rule::link_rank;
     items.sort_by(|a, b| {
         (a.kind == ItemKind::Resolved)
             .cmp(&(b.kind == ItemKind::Resolved))
@@ -400,23 +383,4 @@ pub fn sort_items(items: &mut [Item]) {
             .then(a.rule.cmp(&b.rule))
             .then(a.subject.cmp(&b.subject))
     });
-}
-
-/// `flywheel evaluate`: one round, then delivery (unless `--no-send`).
-pub async fn run_command(cfg: &Config, args: &EvaluateArgs) -> anyhow::Result<String> {
-    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
-        .now()
-        .await?;
-    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
-    store::ops::sync_accounts(&mut conn, cfg, now)?;
-    let round = tokio::task::block_in_place(|| round(&mut conn, cfg, now))?;
-    let mut text = round.to_string();
-    if !args.no_send {
-        let delivery = super::sender::send_now(cfg, &mut conn, now).await?;
-        text.push_str(&delivery.to_string());
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-    }
-    Ok(text)
 }

@@ -4,17 +4,17 @@
 //! |---|---|
 //! | [`state`] | the pure Alertmanager-style state machine per fingerprint (pending → firing → resolved, `for`, `keep`, repeats, acks, silences, quiet hours) |
 //! | [`inhibit`] | pure inhibition: stale sources, out-of-stock ASINs, suppressed listings mute what derives from them |
-//! | [`evaluate`] | one evaluation round: findings → state → grouped emails in the outbox, in one transaction; `flywheel evaluate` |
-//! | [`commands`] | `flywheel alerts`, `ack`, `silence` |
+//! | [`evaluate`] | one evaluation round: findings → state → grouped emails in the outbox, in one transaction |
 //! | [`render`] | subject, text and HTML of alert emails and the digest (everything escaped), the digest's model, and the trend-chart PNGs drawn in pure Rust and attached by Content-ID |
 //! | [`series`] | an alert's trend chart: its subject's stored history with its rule's metric applied day by day |
-//! | [`digest`] | the weekly digest: model, `flywheel digest` |
+//! | [`digest`] | the weekly digest: its model, built and queued at a given `now` |
 //! | [`notify`] | the one trait, [`notify::Notifier`], and its transports (SMTP, sendmail, file) |
 //! | [`sender`] | delivers due outbox rows with retries and capped backoff |
 //!
-//! The SQL lives in `store::alerts` and `store::outbox`.
+//! The SQL lives in `store::alerts` and `store::outbox`; the commands
+//! (`evaluate`, `alerts`, `ack`, `silence`, `digest`, `send-test-email`) in
+//! `cmd`.
 
-pub mod commands;
 pub mod digest;
 pub mod evaluate;
 pub mod inhibit;

@@ -399,22 +399,20 @@ fn test_email(cfg: &Config, through: &str, now: DateTime<Utc>) -> Rendered {
     }
 }
 
-/// `flywheel send-test-email`: enqueues one test email to `[email] to` and
-/// delivers that row at once (no other due row is sent as a side effect).
-/// A failed test email is not retried: the error is the answer.
-pub async fn send_test_email(cfg: &Config) -> anyhow::Result<String> {
-    if cfg.email.to.is_empty() {
-        anyhow::bail!("no recipients for the test email: set [email] to");
-    }
-    let notifier = notify::from_config(cfg)?;
-    let (mut conn, _) = crate::store::open_and_migrate(&cfg.daemon.database)?;
-    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
-        .now()
-        .await?;
+/// The test email of `flywheel send-test-email`: enqueues one email to
+/// `[email] to` (which must not be empty) and delivers that row at once
+/// through `notifier` (no other due row is sent as a side effect). A failed
+/// test email is not retried: the error is the answer.
+pub async fn send_test_email(
+    cfg: &Config,
+    notifier: &dyn Notifier,
+    conn: &mut Connection,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
     let through = notifier.describe();
     let rendered = test_email(cfg, &through, now);
     let (id, message_id) = outbox::enqueue(
-        &conn,
+        conn,
         &NewEmail {
             account: None,
             kind: Kind::Test,
@@ -426,7 +424,7 @@ pub async fn send_test_email(cfg: &Config) -> anyhow::Result<String> {
         },
         now,
     )?;
-    let d = deliver_id(&mut conn, notifier.as_ref(), id, Retry::Never, now).await?;
+    let d = deliver_id(conn, notifier, id, Retry::Never, now).await?;
     if let Some(s) = d.sent.first() {
         return Ok(format!(
             "test email accepted by {through} for {} (Message-ID {message_id}; {})",
@@ -541,7 +539,7 @@ mod tests {
         is_send(&deliver_one(&mut conn, &fake, 1, t0()));
         let cfg = Config::default();
         is_send(&send_now(&cfg, &mut conn, t0()));
-        is_send(&send_test_email(&cfg));
+        is_send(&send_test_email(&cfg, &fake, &mut conn, t0()));
     }
 
     #[tokio::test]

@@ -34,20 +34,12 @@ pub use crate::model::alert::{short_id, Alert, State, RESOLUTION_GRACE};
 /// The subject labels of a finding, canonical (keys in a fixed order,
 /// absent keys omitted), as a JSON object.
 pub fn labels(subject: &Subject) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert("account".into(), subject.account.clone().into());
-    m.insert("marketplace".into(), subject.marketplace.clone().into());
-    for (k, v) in [
-        ("asin", &subject.asin),
-        ("sku", &subject.sku),
-        ("campaign_id", &subject.campaign_id),
-        ("search_term", &subject.search_term),
-    ] {
-        if let Some(v) = v {
-            m.insert(k.into(), v.clone().into());
-        }
-    }
-    Value::Object(m)
+    Value::Object(
+        subject
+            .keys()
+            .map(|(k, v)| (k.to_string(), v.into()))
+            .collect(),
+    )
 }
 
 /// The identity of an alert: a 128-bit hash (hex) of the rule id and the
@@ -57,17 +49,8 @@ pub fn fingerprint(rule: RuleId, subject: &Subject) -> String {
     // Each present label as `key=<byte length>:value` in a fixed key order:
     // injective whatever the values contain.
     let mut text = String::from(rule.as_str());
-    for (k, v) in [
-        ("account", Some(&subject.account)),
-        ("marketplace", Some(&subject.marketplace)),
-        ("asin", subject.asin.as_ref()),
-        ("sku", subject.sku.as_ref()),
-        ("campaign_id", subject.campaign_id.as_ref()),
-        ("search_term", subject.search_term.as_ref()),
-    ] {
-        if let Some(v) = v {
-            text.push_str(&format!(";{k}={}:{v}", v.len()));
-        }
+    for (k, v) in subject.keys() {
+        text.push_str(&format!(";{k}={}:{v}", v.len()));
     }
     let fnv = |seed: u64| {
         text.bytes().fold(seed, |h, b| {
@@ -308,6 +291,16 @@ mod tests {
         let s1 = Subject::default().asin("A").sku("B");
         let s2 = Subject::default().asin("A\u{1f}sku=B");
         assert_ne!(fingerprint(f.rule, &s1), fingerprint(f.rule, &s2));
+        // Pinned: alerts stored by earlier versions keep their identity.
+        let s = Subject {
+            account: "shop".into(),
+            marketplace: "ATVPDKIKX0DER".into(),
+            ..Subject::default()
+        };
+        assert_eq!(
+            fingerprint(RuleId::ConversionRate, &s.asin("B0X").sku("S-1")),
+            "886102115895e1441aa27ebb1833b3c3"
+        );
     }
 
     #[test]

@@ -21,9 +21,9 @@ use serde_json::{json, Map, Value};
 
 use super::calls::{ApiKind, JOB_TALLY};
 use super::client::{ApiClient, CallSpec, Endpoint, USER_AGENT};
+use super::document::{max_document_bytes, Capped, TooLarge};
 use super::http::ApiError;
 use super::marketplace::Marketplace;
-use super::reports::{max_document_bytes, Capped, TooLarge};
 
 /// `Content-Type` of `POST /reporting/reports` (a plain `application/json`
 /// is not what the spec declares).

@@ -1,11 +1,18 @@
-//! What Amazon defines, as flywheel needs it: marketplaces and regions now;
-//! the LWA client, the HTTP layer, rate limits and the SP-API and Ads
-//! clients join here as the sync capabilities land.
+//! What Amazon defines and how to call it, as flywheel needs it:
+//! marketplaces and regions, the LWA client ([`lwa`]), the HTTP layer and
+//! its error classification ([`http`], [`client`], [`backoff`]), rate
+//! limits ([`rate_limit`], [`limiter`]), call counts ([`calls`]), paging
+//! ([`paging`]), the SP-API Reports API and its budget ([`reports`]), report
+//! documents ([`document`]) and the Ads API ([`ads`]).
+//!
+//! Imports nothing from `sync`: what a job does with a call or a document
+//! (its cursor, its deadline, its place in the budget) is the job's.
 
 pub mod ads;
 pub mod backoff;
 pub mod calls;
 pub mod client;
+pub mod document;
 pub mod http;
 pub mod limiter;
 pub mod lwa;

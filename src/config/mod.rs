@@ -29,7 +29,10 @@ use serde::Deserialize;
 
 pub use self::cron::CronExpr;
 pub use self::locate::{Locator, Position};
-pub use self::rules::{Common, Link, NoData, RuleId, Rules, Severity, SubjectKind};
+pub use self::rules::{
+    Common, Effective, EffectiveSettings, Link, NoData, RuleId, RuleSettings, Rules, Severity,
+    SubjectKind,
+};
 pub use self::secret::{read_secret_file, Secret, SecretFileError};
 pub use crate::model::finding::SubjectRef;
 use crate::model::marketplace::{self, Marketplace, Region};
@@ -730,22 +733,26 @@ impl Config {
         Err(fail(problems))
     }
 
-    /// Effective settings of `rule` for a subject: the `[rules.<id>]` table
-    /// with every matching `[[overrides]]` laid over it, in file order.
-    pub fn rule_settings<T: serde::de::DeserializeOwned>(
-        &self,
-        rule: RuleId,
-        subject: &SubjectRef<'_>,
-    ) -> T {
-        let mut table = self.rules.table(rule);
-        for o in self.overrides.iter().filter(|o| o.rule == rule.as_str()) {
-            if o.matches(subject) {
-                table.extend(o.settings.clone());
-            }
+    /// Effective settings of `rule` for one subject: the `[rules.<id>]`
+    /// table with every matching `[[overrides]]` laid over it, in file
+    /// order. A loop over many subjects takes [`Config::effective_settings`]
+    /// once instead, which merges each set of overrides only once.
+    pub fn rule_settings<T: RuleSettings>(&self, rule: RuleId, subject: &SubjectRef<'_>) -> T {
+        debug_assert_eq!(rule, T::ID, "settings type of another rule");
+        let mut layers = self
+            .overrides
+            .iter()
+            .filter(|o| o.rule == T::ID.as_str() && o.matches(subject))
+            .peekable();
+        if layers.peek().is_none() {
+            return T::of(&self.rules).clone();
         }
-        toml::Value::Table(table)
-            .try_into()
-            .expect("override settings were validated at load")
+        rules::merge(&self.rules, layers)
+    }
+
+    /// The effective settings of every rule for one evaluation round.
+    pub fn effective_settings(&self) -> EffectiveSettings<'_> {
+        EffectiveSettings::new(&self.rules, &self.overrides)
     }
 
     /// Recipients for an account's alerts: its own, else the global list.

@@ -351,28 +351,114 @@ fn example_config_is_valid_and_documents_the_true_defaults() {
     }
 }
 
-#[test]
-fn overrides_apply_to_their_subject_only() {
-    let text = format!(
-        "{BASE}\n[rules.stockout_risk]\nsafety_days = 10\n\n[[overrides]]\nrule = \"stockout_risk\"\nsku = \"SLOW-BOAT\"\nlead_time_days = 60\n\n[[overrides]]\nrule = \"acos_band\"\ncampaign = 42\nmax_percent = 40\n"
-    );
-    let c = parse(&text).unwrap();
-    let subject = |sku| SubjectRef {
+/// `BASE` and then `extra`, which must be valid.
+fn valid(extra: &str) -> Config {
+    parse(&format!("{BASE}\n{extra}")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A subject of account `a` in the US (add its keys).
+fn in_us() -> SubjectRef<'static> {
+    SubjectRef {
         account: "a",
         marketplace: "ATVPDKIKX0DER",
-        sku: Some(sku),
         ..Default::default()
+    }
+}
+
+#[test]
+fn overrides_apply_to_their_subject_only() {
+    let c = valid("[rules.stockout_risk]\nsafety_days = 10\n\n[[overrides]]\nrule = \"stockout_risk\"\nsku = \"SLOW-BOAT\"\nlead_time_days = 60\n\n[[overrides]]\nrule = \"acos_band\"\ncampaign = 42\nmax_percent = 40\n");
+    let subject = |sku| SubjectRef {
+        sku: Some(sku),
+        ..in_us()
     };
     let slow: rules::StockoutRisk = c.rule_settings(RuleId::StockoutRisk, &subject("SLOW-BOAT"));
     assert_eq!((slow.lead_time_days, slow.safety_days), (60, 10));
     let other: rules::StockoutRisk = c.rule_settings(RuleId::StockoutRisk, &subject("FAST"));
     assert_eq!((other.lead_time_days, other.safety_days), (30, 10));
     let camp = SubjectRef {
-        account: "a",
-        marketplace: "ATVPDKIKX0DER",
         campaign: Some("42"),
-        ..Default::default()
+        ..in_us()
     };
     let acos: rules::AcosBand = c.rule_settings(RuleId::AcosBand, &camp);
     assert_eq!((acos.min_percent, acos.max_percent), (18.0, 40.0));
+}
+
+#[test]
+fn effective_settings_merge_each_set_of_overrides_once() {
+    // Two overrides for one ASIN (laid over in file order, the later key
+    // winning), one for a second ASIN, none for the rest.
+    let c = valid(
+        "[rules.conversion_rate]
+min_sessions = 50
+
+[[overrides]]
+rule = \"conversion_rate\"
+asin = \"B0A\"
+min_percent = 8.0
+for = \"1d\"
+
+[[overrides]]
+rule = \"conversion_rate\"
+asin = \"B0B\"
+min_percent = 9.0
+
+[[overrides]]
+rule = \"conversion_rate\"
+account = \"a\"
+min_percent = 7.0
+
+[[overrides]]
+rule = \"buy_box\"
+asin = \"B0A\"
+min_percent = 70.0
+",
+    );
+    let asin = |a| SubjectRef {
+        asin: Some(a),
+        ..in_us()
+    };
+    let e = c.effective_settings();
+    let a = e.get::<rules::ConversionRate>(&asin("B0A"));
+    assert_eq!((a.min_percent, a.min_sessions), (7.0, 50));
+    assert_eq!(a.hold, Duration::from_secs(86_400));
+    let b = e.get::<rules::ConversionRate>(&asin("B0B"));
+    assert_eq!((b.min_percent, b.hold), (7.0, Duration::ZERO));
+    // The account-wide override alone selects every other ASIN: one merge,
+    // shared by all of them.
+    let (x, y) = (
+        e.get::<rules::ConversionRate>(&asin("B0X")),
+        e.get::<rules::ConversionRate>(&asin("B0Y")),
+    );
+    assert_eq!((x.min_percent, x.min_sessions), (7.0, 50));
+    match (&x, &y) {
+        (Effective::Merged(x), Effective::Merged(y)) => assert!(std::rc::Rc::ptr_eq(x, y)),
+        other => panic!("{other:?}"),
+    }
+    // A rule no override selects is the [rules.<id>] value itself.
+    let other_account = SubjectRef {
+        account: "b",
+        ..asin("B0X")
+    };
+    let base = e.get::<rules::ConversionRate>(&other_account);
+    assert!(matches!(base, Effective::Base(r) if std::ptr::eq(r, &c.rules.conversion_rate)));
+    assert_eq!(
+        e.get::<rules::BuyBox>(&asin("B0A")).min_percent,
+        70.0,
+        "one rule's overrides do not reach another"
+    );
+    assert_eq!(e.get::<rules::BuyBox>(&asin("B0B")).min_percent, 90.0);
+    // The hold the alert round reads, and Config::rule_settings, agree.
+    assert_eq!(
+        e.common(RuleId::ConversionRate, &asin("B0A")).hold,
+        Duration::from_secs(86_400)
+    );
+    assert_eq!(
+        e.common(RuleId::ConversionRate, &asin("B0B")).hold,
+        Duration::ZERO
+    );
+    for s in ["B0A", "B0B", "B0X"] {
+        let one: rules::ConversionRate = c.rule_settings(RuleId::ConversionRate, &asin(s));
+        assert_eq!(one, *e.get::<rules::ConversionRate>(&asin(s)), "{s}");
+    }
 }

@@ -60,6 +60,21 @@ impl Subject {
         self
     }
 
+    /// The keys present, as the finding JSON names them and in its order:
+    /// account, marketplace, asin, sku, campaign_id, search_term.
+    pub fn keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("account", Some(&self.account)),
+            ("marketplace", Some(&self.marketplace)),
+            ("asin", self.asin.as_ref()),
+            ("sku", self.sku.as_ref()),
+            ("campaign_id", self.campaign_id.as_ref()),
+            ("search_term", self.search_term.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?.as_str())))
+    }
+
     /// The subject as the config's override matcher sees it.
     pub fn as_ref(&self) -> SubjectRef<'_> {
         SubjectRef {
@@ -153,6 +168,29 @@ pub struct Diagnosis {
     pub other_rules: Vec<String>,
 }
 
+impl Diagnosis {
+    /// The `diagnosis` object of the finding JSON.
+    pub fn to_json(&self) -> Value {
+        let checks: Vec<Value> = self
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "check": c.check,
+                    "detail": c.detail,
+                    "evidence": pairs(&c.evidence),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "conversion_fell": self.conversion_fell,
+            "traffic_fell": self.traffic_fell,
+            "checks": checks,
+            "other_rules": self.other_rules,
+        })
+    }
+}
+
 /// One step of the diagnosis: what to look at, what the data says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
@@ -206,10 +244,17 @@ pub fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// A value as the finding JSON has it: rounded, and `None` when not finite.
+pub fn rounded(x: Option<f64>) -> Option<f64> {
+    x.filter(|v| v.is_finite())
+        .map(round4)
+        .filter(|v| v.is_finite())
+}
+
 pub fn num(x: Option<f64>) -> Value {
-    match x {
-        Some(v) if v.is_finite() => serde_json::json!(round4(v)),
-        _ => Value::Null,
+    match rounded(x) {
+        Some(v) => serde_json::json!(v),
+        None => Value::Null,
     }
 }
 
@@ -224,17 +269,8 @@ impl Serialize for Finding {
         m.serialize_entry("link", self.link().as_str())?;
         m.serialize_entry("severity", self.severity.as_str())?;
         m.serialize_entry("status", self.status.as_str())?;
-        m.serialize_entry("account", &self.subject.account)?;
-        m.serialize_entry("marketplace", &self.subject.marketplace)?;
-        for (k, v) in [
-            ("asin", &self.subject.asin),
-            ("sku", &self.subject.sku),
-            ("campaign_id", &self.subject.campaign_id),
-            ("search_term", &self.subject.search_term),
-        ] {
-            if let Some(v) = v {
-                m.serialize_entry(k, v)?;
-            }
+        for (k, v) in self.subject.keys() {
+            m.serialize_entry(k, v)?;
         }
         m.serialize_entry("value", &num(self.value))?;
         m.serialize_entry("threshold", &num(self.threshold))?;
@@ -248,26 +284,7 @@ impl Serialize for Finding {
         m.serialize_entry("summary", &self.summary)?;
         m.serialize_entry("check_first", &self.check_first)?;
         if let Some(d) = &self.diagnosis {
-            let checks: Vec<Value> = d
-                .checks
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "check": c.check,
-                        "detail": c.detail,
-                        "evidence": pairs(&c.evidence),
-                    })
-                })
-                .collect();
-            m.serialize_entry(
-                "diagnosis",
-                &serde_json::json!({
-                    "conversion_fell": d.conversion_fell,
-                    "traffic_fell": d.traffic_fell,
-                    "checks": checks,
-                    "other_rules": d.other_rules,
-                }),
-            )?;
+            m.serialize_entry("diagnosis", &d.to_json())?;
         }
         m.end()
     }

@@ -25,6 +25,14 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+
+    /// The severity [`Severity::as_str`] names; `None` for anything else
+    /// (never a guess: an unknown severity is not "info").
+    pub fn parse(s: &str) -> Option<Severity> {
+        [Severity::Info, Severity::Warning, Severity::Critical]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
 }
 
 /// What a rule does when its data is missing (DESIGN §2.1: no data is never zero).

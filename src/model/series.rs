@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
+use super::finding::{rounded, Finding};
 use super::rule::{Link, RuleId, Severity};
 
 /// Why an alert is in this email.
@@ -39,8 +40,10 @@ pub struct Series {
     pub threshold: Option<f64>,
 }
 
-/// One alert as an email shows it (built from the finding JSON of
-/// DESIGN §2.1, so a resolved alert renders from its stored last finding).
+/// One alert as an email shows it: built from this round's [`Finding`]
+/// while the rule fires, and from the finding JSON of DESIGN §2.1 stored
+/// with the alert once it has resolved. Numbers are as the JSON has them
+/// (rounded), so an email says the same whichever way its item was built.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     pub kind: ItemKind,
@@ -66,21 +69,59 @@ pub struct Item {
 }
 
 impl Item {
-    /// Reads the finding JSON of DESIGN §2.1 (`Finding::to_json`). `None`
-    /// when it does not name a known rule (a finding stored by another
-    /// version).
+    /// The item of a finding this round computed.
+    pub fn from_finding(
+        f: &Finding,
+        kind: ItemKind,
+        fingerprint: &str,
+        since: DateTime<Utc>,
+    ) -> Item {
+        let subject = f
+            .subject
+            .keys()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Item {
+            kind,
+            fingerprint: fingerprint.to_string(),
+            rule: f.rule,
+            link: f.link(),
+            severity: f.severity,
+            subject,
+            value: rounded(f.value),
+            threshold: rounded(f.threshold),
+            window: f.window.map(|w| (w.start, w.end)),
+            evidence: f.evidence.clone(),
+            summary: f.summary.clone(),
+            check_first: f.check_first.clone(),
+            diagnosis: f.diagnosis.as_ref().map(|d| d.to_json()),
+            since,
+            series: None,
+        }
+    }
+
+    /// Reads a stored finding JSON of DESIGN §2.1 (`Finding::to_json`).
+    /// `None`, with a warning in the log, when it does not name a rule and
+    /// a severity this version knows (a finding stored by another version,
+    /// or a damaged row): such an item is left out rather than guessed.
     pub fn from_finding_json(
         v: &Value,
         kind: ItemKind,
         fingerprint: &str,
         since: DateTime<Utc>,
     ) -> Option<Item> {
-        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        let rule = RuleId::parse(v.get("rule")?.as_str()?)?;
-        let severity = match v.get("severity").and_then(Value::as_str)? {
-            "critical" => Severity::Critical,
-            "warning" => Severity::Warning,
-            _ => Severity::Info,
+        let text = |k: &str| v.get(k).and_then(Value::as_str);
+        let s = |k: &str| text(k).map(str::to_string);
+        let rule = text("rule").and_then(RuleId::parse);
+        let severity = text("severity").and_then(Severity::parse);
+        let (Some(rule), Some(severity)) = (rule, severity) else {
+            tracing::warn!(
+                fingerprint,
+                rule = text("rule").unwrap_or("(none)"),
+                severity = text("severity").unwrap_or("(none)"),
+                "stored finding left out: it names a rule or severity this version does not know"
+            );
+            return None;
         };
         let subject = [
             "account",
@@ -160,5 +201,90 @@ pub fn subject_label<'a>(key: impl Fn(&str) -> Option<&'a str>) -> String {
             .unwrap_or_else(|| m.to_string())
     } else {
         parts.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::finding::{Check, Diagnosis, Status, Subject, Window};
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 16, 0, 0).unwrap()
+    }
+
+    fn stall() -> Finding {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        Finding {
+            rule: RuleId::GrowthStall,
+            severity: Severity::Critical,
+            status: Status::Firing,
+            subject: Subject {
+                account: "shop".into(),
+                marketplace: "ATVPDKIKX0DER".into(),
+                ..Subject::default()
+            }
+            .asin("B0X")
+            .sku("S-1"),
+            value: Some(-12.345_678_9),
+            threshold: Some(f64::NAN),
+            window: Some(Window {
+                start: d("2026-01-31"),
+                end: d("2026-03-01"),
+            }),
+            evidence: vec![
+                ("units".into(), json!(41.0)),
+                ("prior_units".into(), json!(47.0)),
+                ("note".into(), json!("both windows")),
+            ],
+            summary: "units fell".into(),
+            check_first: "the buy box".into(),
+            diagnosis: Some(Diagnosis {
+                conversion_fell: Some(true),
+                traffic_fell: None,
+                checks: vec![Check {
+                    check: "buy_box",
+                    detail: "lost 12% of page views".into(),
+                    evidence: vec![("buy_box_pct".into(), json!(88.0))],
+                }],
+                other_rules: vec!["buy_box".into()],
+            }),
+        }
+    }
+
+    #[test]
+    fn an_item_from_a_finding_says_what_its_stored_json_says() {
+        let f = stall();
+        let typed = Item::from_finding(&f, ItemKind::Repeat, "fp", at());
+        let stored = Item::from_finding_json(&f.to_json(), ItemKind::Repeat, "fp", at());
+        assert_eq!(Some(&typed), stored.as_ref());
+        assert_eq!(typed.value, Some(-12.3457));
+        assert_eq!(typed.threshold, None);
+        assert_eq!(typed.key("sku"), Some("S-1"));
+        assert_eq!(typed.subject_label(), "asin B0X sku S-1");
+    }
+
+    #[test]
+    fn a_stored_finding_naming_an_unknown_severity_or_rule_is_refused() {
+        let known = stall().to_json();
+        let read = |v: &Value| Item::from_finding_json(v, ItemKind::Resolved, "fp", at());
+        assert_eq!(read(&known).map(|i| i.severity), Some(Severity::Critical));
+        // Never a guess: an unknown severity is not "info".
+        for (key, bad) in [
+            ("severity", json!("urgent")),
+            ("severity", json!("Critical")),
+            ("severity", json!(3)),
+            ("severity", Value::Null),
+            ("rule", json!("frobnicate")),
+            ("rule", Value::Null),
+        ] {
+            let mut v = known.clone();
+            v[key] = bad.clone();
+            assert_eq!(read(&v), None, "{key} = {bad}");
+        }
+        assert_eq!(read(&Value::Null), None);
     }
 }

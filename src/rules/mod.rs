@@ -8,7 +8,7 @@
 //! [`metrics`]; [`series`] applies the same definitions day by day to draw a
 //! finding's chart. It must not read a clock, the database or a file:
 //! `store::snapshot` gathers the data, the alert pipeline owns state (holds,
-//! `keep`, repeats, resolution), and `check` prints.
+//! `keep`, repeats, resolution), and `cmd::check` prints.
 //!
 //! Conventions every rule follows (DESIGN §2.1):
 //! - "last N days" are the N days ending the day before `at`; "prior N" the
@@ -28,13 +28,12 @@ pub mod metrics;
 pub mod render;
 pub mod series;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::config::{Config, NoData, RuleId, Severity};
+use crate::config::{Config, Effective, EffectiveSettings, NoData, RuleId, RuleSettings, Severity};
 use crate::model::finding::num;
 pub use crate::model::finding::{round4, Check, Diagnosis, Finding, Status, Subject, Window};
 use crate::model::rule::link_rank;
@@ -54,6 +53,8 @@ pub(crate) fn opt(x: Option<f64>) -> Value {
 /// and the findings so far. Rule functions take `&mut Eval`.
 pub(crate) struct Eval<'a> {
     pub cfg: &'a Config,
+    /// The rules' settings with `[[overrides]]` merged, once per round.
+    pub effective: EffectiveSettings<'a>,
     pub snap: &'a Snapshot,
     pub at: NaiveDate,
     pub out: Vec<Finding>,
@@ -85,6 +86,7 @@ impl<'a> Eval<'a> {
             .collect();
         Eval {
             cfg,
+            effective: cfg.effective_settings(),
             snap,
             at,
             out: Vec::new(),
@@ -119,24 +121,22 @@ impl<'a> Eval<'a> {
         }
     }
 
-    /// The rule's settings for a subject: `base` unless an `[[overrides]]`
-    /// entry matches (then the config's merge). Cheap when nothing matches,
-    /// which matters for catalogues of 20,000 SKUs.
-    pub fn settings<T>(&self, rule: RuleId, base: &'a T, subject: &Subject) -> Cow<'a, T>
-    where
-        T: Clone + serde::de::DeserializeOwned,
-    {
-        let r = subject.as_ref();
-        let overridden = self
-            .cfg
-            .overrides
-            .iter()
-            .any(|o| o.rule == rule.as_str() && o.matches(&r));
-        if overridden {
-            Cow::Owned(self.cfg.rule_settings(rule, &r))
-        } else {
-            Cow::Borrowed(base)
-        }
+    /// The rule's settings for a subject: `base` (the rule's
+    /// `[rules.<id>]`, `e.cfg.rules.<id>`) unless `[[overrides]]` select the
+    /// subject, then their merge, typed once per round and shared by every
+    /// subject they select. Cheap when nothing matches, which matters for
+    /// catalogues of 20,000 SKUs.
+    pub fn settings<T: RuleSettings>(
+        &self,
+        rule: RuleId,
+        base: &'a T,
+        subject: &Subject,
+    ) -> Effective<'a, T> {
+        debug_assert!(
+            rule == T::ID && std::ptr::eq(base, T::of(&self.cfg.rules)),
+            "{rule}: the settings of another rule"
+        );
+        self.effective.get::<T>(&subject.as_ref())
     }
 
     /// Records missing data the way the rule's `no_data` setting says.

@@ -157,7 +157,7 @@ impl Ctx<'_> {
 
     /// The rule's settings for the item's subject (window lengths the
     /// finding does not carry, the SLA's definition; never thresholds).
-    fn settings<T: serde::de::DeserializeOwned>(&self) -> T {
+    fn settings<T: settings::RuleSettings>(&self) -> T {
         let subject = crate::config::SubjectRef {
             account: self.key("account").unwrap_or_default(),
             marketplace: self.key("marketplace").unwrap_or_default(),
@@ -165,7 +165,7 @@ impl Ctx<'_> {
             asin: self.key("asin"),
             campaign: self.key("campaign_id"),
         };
-        self.cfg.rule_settings(self.item.rule, &subject)
+        self.cfg.rule_settings(T::ID, &subject)
     }
 
     /// The length of the rule's window: the finding's own, else `configured`.

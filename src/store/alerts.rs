@@ -28,8 +28,12 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Alert>> {
     let rule: String = r.get(1)?;
     let state: String = r.get(5)?;
     let severity: String = r.get(6)?;
-    let (Some(rule), Some(state)) = (RuleId::parse(&rule), State::parse(&state)) else {
-        return Ok(None); // a rule this version does not know: leave it alone
+    let (Some(rule), Some(state), Some(severity)) = (
+        RuleId::parse(&rule),
+        State::parse(&state),
+        Severity::parse(&severity),
+    ) else {
+        return Ok(None); // a rule (or severity) this version does not know: leave it alone
     };
     let labels: String = r.get(4)?;
     let finding: String = r.get(15)?;
@@ -40,11 +44,7 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Alert>> {
         marketplace: r.get(3)?,
         labels: serde_json::from_str(&labels).unwrap_or(Value::Null),
         state,
-        severity: match severity.as_str() {
-            "critical" => Severity::Critical,
-            "warning" => Severity::Warning,
-            _ => Severity::Info,
-        },
+        severity,
         value: r.get(7)?,
         threshold: r.get(8)?,
         started_at: parse_ts(&r.get::<_, String>(9)?),

@@ -6,6 +6,7 @@
 
 pub mod ads;
 pub mod alerts;
+pub mod backup;
 pub mod catalog;
 pub mod fba_inventory;
 pub mod jobs;
@@ -383,6 +384,13 @@ pub fn open_and_migrate(path: &Path) -> Result<(Connection, MigrateReport), Stor
     }
     jobs::close_abandoned_runs_on_open(&conn);
     Ok((conn, report))
+}
+
+/// A new database in memory with the current schema, set up as [`open`]
+/// sets up a file: for work that must leave no file behind (`auth`'s
+/// doctor run, before the daemon's database exists) and for tests.
+pub fn in_memory() -> Result<Connection, StoreError> {
+    open_and_migrate(Path::new(":memory:")).map(|(conn, _)| conn)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `pending_reports`: SP-API reports requested and not yet consumed, so a
 //! restart resumes polling the same report instead of spending another
-//! `createReport` token (the pipeline is `crate::amazon::reports`).
+//! `createReport` token (the pipeline is `sync::report`).
 //!
 //! Rows are keyed by (api, account, report type, hash of the canonical
 //! request). A row lives from right after `createReport` until the

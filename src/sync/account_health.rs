@@ -11,10 +11,9 @@
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use super::report_util::{self as ru, jnum, jstr, Fetched};
+use super::report::{self, Label, Report, ReportRequest, Tally};
+use super::report_util::{self as ru, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
-use crate::amazon::reports;
-use crate::store::jobs;
 use crate::store::seller_reports::{self as store, HealthRow};
 
 pub const REPORT_TYPE: &str = "GET_V2_SELLER_PERFORMANCE_REPORT";
@@ -197,40 +196,28 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
     // The report covers the seller's account in every marketplace of the
     // region it is requested in; one request per account.
     let ids: Vec<&str> = mkts.iter().map(|m| m.id).collect();
-    let req = reports::ReportRequest::new(REPORT_TYPE, ids.iter().copied());
-    let (rows, handle) = match ru::fetch(ctx, JOB, &req).await? {
-        Fetched::Doc(d) => {
-            let rows = d
-                .stream(|input| read(input, d.encoding(), |_| true))
-                .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
-            (rows.rows, d.handle)
-        }
-        Fetched::NoData(h) => (Vec::new(), h),
-        Fetched::Later(why) => return Ok(JobReport { rows: 0, note: why }),
-        Fetched::Failed(why) => return Err(JobError::Data(why)),
-    };
+    let req = ReportRequest::new(REPORT_TYPE, ids.iter().copied());
     let day = ru::day_of(first, ctx.now);
-    let n = ctx.with_db(|c| {
-        let ours = store::account_marketplaces(c, account)?;
-        let rows = for_account(rows, &ours);
-        let tx = c.transaction()?;
-        let n = write(&tx, account, &rows, ctx, day)?;
-        jobs::set_cursor(
-            &tx,
-            JOB.as_str(),
-            account,
-            "",
-            &json!({ "snapshot_date": day.to_string(), "marketplaces": rows.len() }),
-            ctx.now,
-        )?;
-        reports::finish(&tx, &handle)?;
-        tx.commit()?;
-        Ok(n)
-    })?;
-    Ok(JobReport {
-        rows: n,
-        note: format!("snapshot of {day}"),
-    })
+    // The account's one cursor: its marketplace is "".
+    let step = report::step(
+        ctx,
+        &Report::new(JOB, &req, ""),
+        |d| d.stream(|input| read(input, d.encoding(), |_| true)),
+        |tx, cursor, health: Health| {
+            let ours = store::account_marketplaces(tx, account)?;
+            let rows = for_account(health.rows, &ours);
+            let n = write(tx, account, &rows, ctx, day)?;
+            *cursor = json!({ "snapshot_date": day.to_string(), "marketplaces": rows.len() });
+            Ok(n)
+        },
+    )
+    .await?;
+    let mut tally = Tally::default();
+    if let Some(n) = tally.take(Label::account(), step)? {
+        tally.rows += n;
+        tally.note(format!("snapshot of {day}"));
+    }
+    tally.finish()
 }
 
 fn write(
@@ -287,37 +274,50 @@ mod tests {
       }]
     }"#;
 
+    /// A row's statuses: the account's, its health rating's.
+    fn statuses(r: &HealthRow) -> (Option<&str>, Option<&str>) {
+        (
+            r.account_status.as_deref(),
+            r.health_rating_status.as_deref(),
+        )
+    }
+
+    /// A row's rates: order defect (MFN, AFN), late shipment,
+    /// pre-fulfillment cancel, valid tracking, on-time delivery, invoice
+    /// defect.
+    fn rates(r: &HealthRow) -> [Option<f64>; 7] {
+        [
+            r.odr_mfn_rate,
+            r.odr_afn_rate,
+            r.late_shipment_rate,
+            r.pre_fulfillment_cancel_rate,
+            r.valid_tracking_rate,
+            r.on_time_delivery_rate,
+            r.invoice_defect_rate,
+        ]
+    }
+
     #[test]
     fn parses_the_schema_shape() {
         let rows = parse(SCHEMA_SHAPE).unwrap();
         assert_eq!(rows.len(), 1);
-        let r = &rows[0];
-        assert_eq!(r.account_status.as_deref(), Some("NORMAL"));
-        assert_eq!(r.health_rating_status.as_deref(), Some("GREAT"));
-        assert_eq!(r.odr_mfn_rate, Some(0.004));
-        assert_eq!(r.odr_afn_rate, Some(0.001));
-        assert_eq!(r.late_shipment_rate, Some(0.02));
-        assert_eq!(r.pre_fulfillment_cancel_rate, Some(0.01));
-        assert_eq!(r.valid_tracking_rate, Some(0.99));
-        assert_eq!(r.on_time_delivery_rate, Some(0.97));
-        assert_eq!(r.invoice_defect_rate, Some(0.0));
+        assert_eq!(statuses(&rows[0]), (Some("NORMAL"), Some("GREAT")));
+        let want = [0.004, 0.001, 0.02, 0.01, 0.99, 0.97, 0.0].map(Some);
+        assert_eq!(rates(&rows[0]), want);
     }
 
     #[test]
     fn parses_the_real_world_shape_leniently() {
         let rows = parse(REALWORLD).unwrap();
         assert_eq!(rows.len(), 2);
-        let us = &rows[0];
-        assert_eq!(us.account_status.as_deref(), Some("SUSPENDED"));
-        assert_eq!(us.health_rating_status.as_deref(), Some("WARNED"));
-        assert_eq!(us.odr_mfn_rate, Some(0.012));
-        assert_eq!(us.odr_afn_rate, None);
-        assert_eq!(us.pre_fulfillment_cancel_rate, Some(0.03));
-        assert_eq!(us.late_shipment_rate, None);
-        assert_eq!(us.valid_tracking_rate, None);
-        let ca = &rows[1];
-        assert_eq!(ca.account_status.as_deref(), Some("NORMAL"));
-        assert_eq!(ca.odr_mfn_rate, None);
+        let (us, ca) = (&rows[0], &rows[1]);
+        assert_eq!(statuses(us), (Some("SUSPENDED"), Some("WARNED")));
+        assert_eq!(
+            rates(us),
+            [Some(0.012), None, None, Some(0.03), None, None, None]
+        );
+        assert_eq!(statuses(ca), (Some("NORMAL"), None));
+        assert_eq!(rates(ca), [None; 7]);
         let ours = for_account(rows, &["ATVPDKIKX0DER".to_string()]);
         assert_eq!(ours.len(), 1);
     }

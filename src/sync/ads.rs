@@ -1,6 +1,10 @@
 //! The `ads` job (DESIGN §3): Ads profiles, SP campaign metadata, and the
 //! five daily reporting-v3 reports per profile.
 //!
+//! Kept whole (about 1,250 lines): the plan, the report lifecycle with its
+//! 425 and 401 rules, and the row mapping share one run's state and one
+//! deadline; apart, none of them reads on its own.
+//!
 //! One run:
 //! 1. `GET /v2/profiles`, matched to the account (stored with zone and
 //!    currency; when the call fails the stored profiles are used).
@@ -423,7 +427,7 @@ pub fn params_hash(canonical: &Value) -> String {
 // ---------------------------------------------------------------------------
 // Time: the clock the daemon follows (sim time in the demo and tests)
 
-/// Reads the configured clock during the run, so waits and the
+/// Reads the round's clock (`Ctx::clock`) during the run, so waits and the
 /// `max_report_wait` bound run on the same time as Amazon's (the sim's)
 /// report lifecycle; sleeps are scaled by the clock's speed.
 struct Timer {
@@ -435,7 +439,7 @@ struct Timer {
 
 impl Timer {
     async fn new(ctx: &Ctx<'_>) -> Timer {
-        let clock = Clock::from_source(&ctx.cfg.daemon.clock);
+        let clock = ctx.clock.clone();
         let reading = clock.read().await.unwrap_or(Reading {
             now: ctx.now,
             speed: 1.0,
@@ -1063,12 +1067,9 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::report_util::date as d;
     use chrono::TimeZone;
     use serde_json::json;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
 
     #[test]
     fn first_run_reaches_back_to_the_retention_floor_in_31_day_chunks() {

@@ -1,7 +1,8 @@
 //! Small helpers shared by the SP-API snapshot jobs (inventory,
-//! catalog_ranks, pricing, listings, customer_feedback, fees): the account's
-//! endpoint, a JSON call, marketplace days and hour slots, and lenient
-//! number parsing.
+//! catalog_ranks, pricing, listings, customer_feedback, fees) and the
+//! orders job's `searchOrders` path: the account's endpoint, a JSON call,
+//! marketplace days and hour slots, and lenient readers of the answers
+//! (arrays, numbers).
 
 use chrono::{DateTime, DurationRound, Utc};
 use serde::de::DeserializeOwned;
@@ -9,6 +10,7 @@ use serde::de::DeserializeOwned;
 use super::{Ctx, JobError};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::marketplace::Marketplace;
+use crate::store::fba_inventory::Slot;
 
 /// The account's SP-API endpoint, or a clear error naming what to configure.
 pub(crate) fn sp_endpoint(ctx: &Ctx<'_>) -> Result<Endpoint, JobError> {
@@ -43,10 +45,49 @@ pub(crate) fn local_day(m: &Marketplace, t: DateTime<Utc>) -> String {
     }
 }
 
+/// The hourly slot a pull of `m` at the round's `now` is stored under, as
+/// `source` (`day`: the slot's marketplace day, [`slot_day`]).
+pub(crate) fn slot<'a>(
+    ctx: &'a Ctx<'_>,
+    m: &'a Marketplace,
+    source: &'static str,
+    day: &'a str,
+) -> Slot<'a> {
+    Slot {
+        account: &ctx.account.name,
+        marketplace_id: m.id,
+        source,
+        observed_at: hour_slot(ctx.now),
+        observed_day: day,
+    }
+}
+
+/// The marketplace day of the round's hourly slot (see [`slot`]).
+pub(crate) fn slot_day(ctx: &Ctx<'_>, m: &Marketplace) -> String {
+    local_day(m, hour_slot(ctx.now))
+}
+
 /// `t` rounded down to the hour: the key of hourly snapshots, so a re-run
 /// within the hour overwrites instead of adding.
 pub(crate) fn hour_slot(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t)
+}
+
+/// The elements of `v` when it is an array; none when it is absent or
+/// anything else (answers are read leniently).
+pub(crate) fn elements(v: Option<&serde_json::Value>) -> impl Iterator<Item = &serde_json::Value> {
+    v.and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// A paged answer's `pagination.nextToken`, if it has one (an empty one
+/// is none).
+pub(crate) fn next_token(body: &serde_json::Value) -> Option<String> {
+    body.pointer("/pagination/nextToken")
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 /// A number Amazon sent as a JSON number or as a decimal string.

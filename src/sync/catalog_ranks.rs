@@ -10,7 +10,7 @@
 
 use serde_json::{json, Value};
 
-use super::api_util::{call_json, local_day, marketplaces, sp_endpoint};
+use super::api_util::{call_json, elements, local_day, marketplaces, sp_endpoint};
 use super::{listings, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::marketplace::Marketplace;
@@ -24,6 +24,7 @@ const PATH: &str = "/catalog/2022-04-01/items";
 const BATCH: usize = 20;
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    let account = ctx.account.name.as_str();
     let ep = sp_endpoint(ctx)?;
     let mut written = 0;
     let mut ranked = 0;
@@ -42,16 +43,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             .count();
         let cursor = json!({ "snapshot_date": day, "asins": asins.len(), "at": ts(ctx.now) });
         written += ctx.with_db(|c| {
-            catalog::write_ranks(
-                c,
-                &ctx.account.name,
-                m.id,
-                &day,
-                &rows,
-                JOB,
-                &cursor,
-                ctx.now,
-            )
+            catalog::write_ranks(c, account, m.id, &day, &rows, JOB, &cursor, ctx.now)
         })?;
     }
     Ok(JobReport {
@@ -115,12 +107,7 @@ pub fn parse_items(body: &Value, marketplace_id: &str) -> Vec<RankRow> {
     };
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let mut rows: Vec<RankRow> = Vec::new();
-    for item in body
-        .get("items")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for item in elements(body.get("items")) {
         let Some(asin) = s(item, "asin") else {
             continue;
         };

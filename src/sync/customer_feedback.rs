@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::api_util::{call_json, marketplaces, num, sp_endpoint};
+use super::api_util::{call_json, elements, marketplaces, num, sp_endpoint};
 use super::report_util::is_plausible;
 use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
@@ -69,7 +69,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             }
         }
         for node in &nodes {
-            fetch_node(ctx, &ep, m, node, &mut pull, &mut skipped).await?;
+            let node = Subject::BrowseNode(node);
+            fetch_reviews(ctx, &ep, m, node, &mut pull, &mut skipped).await?;
         }
         done += slice.len();
         let next = offset + slice.len();
@@ -131,6 +132,47 @@ async fn get<T: DeserializeOwned>(
     }
 }
 
+/// A subject whose reviews the API describes.
+#[derive(Debug, Clone, Copy)]
+enum Subject<'a> {
+    Asin(&'a str),
+    BrowseNode(&'a str),
+}
+
+impl<'a> Subject<'a> {
+    /// `subject_kind` as stored.
+    fn kind(self) -> &'static str {
+        match self {
+            Subject::Asin(_) => "asin",
+            Subject::BrowseNode(_) => "browse_node",
+        }
+    }
+
+    fn id(self) -> &'a str {
+        match self {
+            Subject::Asin(id) | Subject::BrowseNode(id) => id,
+        }
+    }
+
+    /// Its review topics and trends: the operations and the path they
+    /// share.
+    fn reviews(self) -> (&'static str, &'static str, String) {
+        match self {
+            Subject::Asin(a) => (
+                "getItemReviewTopics",
+                "getItemReviewTrends",
+                format!("{BASE}/items/{a}/reviews"),
+            ),
+            Subject::BrowseNode(n) => (
+                "getBrowseNodeReviewTopics",
+                "getBrowseNodeReviewTrends",
+                format!("{BASE}/browseNodes/{n}/reviews"),
+            ),
+        }
+    }
+}
+
+/// An ASIN's reviews (see [`fetch_reviews`]) and its browse node.
 async fn fetch_asin(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
@@ -139,36 +181,7 @@ async fn fetch_asin(
     pull: &mut FeedbackPull,
     skipped: &mut Skipped,
 ) -> Result<(), JobError> {
-    for sort in SORTS {
-        let body: Option<Value> = get(
-            ctx,
-            ep,
-            "getItemReviewTopics",
-            format!("{BASE}/items/{asin}/reviews/topics"),
-            m,
-            Some(sort),
-        )
-        .await?;
-        if let Some(b) = body {
-            let (topics, issues) = parse_topics(&b, "asin", asin);
-            skipped.add("getItemReviewTopics", asin, issues);
-            merge_topics(&mut pull.topics, topics);
-        }
-    }
-    let trends: Option<Value> = get(
-        ctx,
-        ep,
-        "getItemReviewTrends",
-        format!("{BASE}/items/{asin}/reviews/trends"),
-        m,
-        None,
-    )
-    .await?;
-    if let Some(b) = trends {
-        let (trends, issues) = parse_trends(&b, "asin", asin);
-        skipped.add("getItemReviewTrends", asin, issues);
-        pull.trends.extend(trends);
-    }
+    fetch_reviews(ctx, ep, m, Subject::Asin(asin), pull, skipped).await?;
     let node: Option<Value> = get(
         ctx,
         ep,
@@ -196,42 +209,30 @@ async fn fetch_asin(
     Ok(())
 }
 
-async fn fetch_node(
+/// A subject's review topics (once per sort, merged) and their trends.
+async fn fetch_reviews(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
     m: &Marketplace,
-    node: &str,
+    subject: Subject<'_>,
     pull: &mut FeedbackPull,
     skipped: &mut Skipped,
 ) -> Result<(), JobError> {
+    let (topics_op, trends_op, path) = subject.reviews();
+    let (kind, id) = (subject.kind(), subject.id());
     for sort in SORTS {
-        let body: Option<Value> = get(
-            ctx,
-            ep,
-            "getBrowseNodeReviewTopics",
-            format!("{BASE}/browseNodes/{node}/reviews/topics"),
-            m,
-            Some(sort),
-        )
-        .await?;
+        let body: Option<Value> =
+            get(ctx, ep, topics_op, format!("{path}/topics"), m, Some(sort)).await?;
         if let Some(b) = body {
-            let (topics, issues) = parse_topics(&b, "browse_node", node);
-            skipped.add("getBrowseNodeReviewTopics", node, issues);
+            let (topics, issues) = parse_topics(&b, kind, id);
+            skipped.add(topics_op, id, issues);
             merge_topics(&mut pull.topics, topics);
         }
     }
-    let trends: Option<Value> = get(
-        ctx,
-        ep,
-        "getBrowseNodeReviewTrends",
-        format!("{BASE}/browseNodes/{node}/reviews/trends"),
-        m,
-        None,
-    )
-    .await?;
+    let trends: Option<Value> = get(ctx, ep, trends_op, format!("{path}/trends"), m, None).await?;
     if let Some(b) = trends {
-        let (trends, issues) = parse_trends(&b, "browse_node", node);
-        skipped.add("getBrowseNodeReviewTrends", node, issues);
+        let (trends, issues) = parse_trends(&b, kind, id);
+        skipped.add(trends_op, id, issues);
         pull.trends.extend(trends);
     }
     Ok(())
@@ -294,6 +295,21 @@ const SENTIMENTS: [(&str, &str); 2] = [
     ("negativeTopics", "negative"),
 ];
 
+/// The topics under `block` (`topics`, `reviewTrends`) of an answer, both
+/// sentiments: (its key, the sentiment, the topic's name, the topic).
+/// Topics without a name are skipped.
+fn topics<'a>(
+    body: &'a Value,
+    block: &'a str,
+) -> impl Iterator<Item = (&'static str, &'static str, &'a str, &'a Value)> {
+    SENTIMENTS.into_iter().flat_map(move |(key, sentiment)| {
+        elements(body.pointer(&format!("/{block}/{key}"))).filter_map(move |t| {
+            let topic = t.get("topic").and_then(Value::as_str)?;
+            Some((key, sentiment, topic, t))
+        })
+    })
+}
+
 /// Parses an `ItemReviewTopicsResponse` (`kind = "asin"`) or a
 /// `BrowseNodeReviewTopicsResponse` (`kind = "browse_node"`) (pure): the
 /// rows, and what was skipped for an invalid date.
@@ -307,56 +323,45 @@ pub fn parse_topics(
         return (Vec::new(), issues);
     };
     let mut out = Vec::new();
-    for (key, sentiment) in SENTIMENTS {
-        for t in body
-            .pointer(&format!("/topics/{key}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(topic) = t.get("topic").and_then(Value::as_str) else {
-                continue;
-            };
-            // Review snippets are customers' words: not needed by any rule.
-            let mut raw = t.clone();
-            if let Some(o) = raw.as_object_mut() {
-                o.remove("reviewSnippets");
-                o.remove("topic");
-            }
-            let mut row = TopicRow {
-                subject_kind: kind,
-                subject_id: subject.to_string(),
-                period_start: start.clone(),
-                period_end: end.clone(),
-                sentiment,
-                topic: topic.to_string(),
-                raw_json: raw.to_string(),
-                ..TopicRow::default()
-            };
-            if kind == "asin" {
-                row.mentions = t
-                    .pointer("/asinMetrics/numberOfMentions")
-                    .and_then(Value::as_i64);
-                row.occurrence_pct = num(t.pointer("/asinMetrics/occurrencePercentage"));
-                row.star_rating_impact = num(t.pointer("/asinMetrics/starRatingImpact"));
-                row.browse_node_occurrence_pct =
-                    num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                row.browse_node_star_rating_impact =
-                    num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
-            } else {
-                row.occurrence_pct =
-                    num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                row.star_rating_impact =
-                    num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
-                row.top25_occurrence_pct = num(t.pointer(
-                    "/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts",
-                ));
-                row.top25_star_rating_impact = num(
-                    t.pointer("/browseNodeMetrics/starRatingImpact/topTwentyFivePercentProducts")
-                );
-            }
-            out.push(row);
+    for (_, sentiment, topic, t) in topics(body, "topics") {
+        // Review snippets are customers' words: not needed by any rule.
+        let mut raw = t.clone();
+        if let Some(o) = raw.as_object_mut() {
+            o.remove("reviewSnippets");
+            o.remove("topic");
         }
+        let mut row = TopicRow {
+            subject_kind: kind,
+            subject_id: subject.to_string(),
+            period_start: start.clone(),
+            period_end: end.clone(),
+            sentiment,
+            topic: topic.to_string(),
+            raw_json: raw.to_string(),
+            ..TopicRow::default()
+        };
+        if kind == "asin" {
+            row.mentions = t
+                .pointer("/asinMetrics/numberOfMentions")
+                .and_then(Value::as_i64);
+            row.occurrence_pct = num(t.pointer("/asinMetrics/occurrencePercentage"));
+            row.star_rating_impact = num(t.pointer("/asinMetrics/starRatingImpact"));
+            row.browse_node_occurrence_pct =
+                num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+            row.browse_node_star_rating_impact =
+                num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
+        } else {
+            row.occurrence_pct =
+                num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+            row.star_rating_impact =
+                num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
+            row.top25_occurrence_pct = num(
+                t.pointer("/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts")
+            );
+            row.top25_star_rating_impact =
+                num(t.pointer("/browseNodeMetrics/starRatingImpact/topTwentyFivePercentProducts"));
+        }
+        out.push(row);
     }
     (out, issues)
 }
@@ -371,62 +376,47 @@ pub fn parse_trends(
 ) -> (Vec<TrendRow>, Vec<String>) {
     let mut out: Vec<TrendRow> = Vec::new();
     let mut issues = Vec::new();
-    for (key, sentiment) in SENTIMENTS {
-        for t in body
-            .pointer(&format!("/reviewTrends/{key}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(topic) = t.get("topic").and_then(Value::as_str) else {
+    for (key, sentiment, topic, t) in topics(body, "reviewTrends") {
+        for p in elements(t.get("trendMetrics")) {
+            let at = format!("reviewTrends.{key}[].trendMetrics[].");
+            let skip = format!("the month of topic {topic:?}");
+            let Some((start, end)) = range(p, &at, &skip, &mut issues) else {
                 continue;
             };
-            for p in t
-                .get("trendMetrics")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let at = format!("reviewTrends.{key}[].trendMetrics[].");
-                let skip = format!("the month of topic {topic:?}");
-                let Some((start, end)) = range(p, &at, &skip, &mut issues) else {
-                    continue;
-                };
-                let mut raw = p.clone();
-                if let Some(o) = raw.as_object_mut() {
-                    o.remove("dateRange");
-                }
-                let mut row = TrendRow {
-                    subject_kind: kind,
-                    subject_id: subject.to_string(),
-                    sentiment,
-                    topic: topic.to_string(),
-                    period_start: start,
-                    period_end: end,
-                    raw_json: raw.to_string(),
-                    ..TrendRow::default()
-                };
-                if kind == "asin" {
-                    row.occurrence_pct = num(p.pointer("/asinMetrics/occurrencePercentage"));
-                    row.parent_occurrence_pct =
-                        num(p.pointer("/parentAsinMetrics/occurrencePercentage"));
-                    row.browse_node_occurrence_pct =
-                        num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                } else {
-                    row.occurrence_pct =
-                        num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                    row.top25_occurrence_pct = num(p.pointer(
-                        "/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts",
-                    ));
-                }
-                // One point per (sentiment, topic, month): the key.
-                if !out.iter().any(|x| {
-                    x.sentiment == row.sentiment
-                        && x.topic == row.topic
-                        && x.period_start == row.period_start
-                }) {
-                    out.push(row);
-                }
+            let mut raw = p.clone();
+            if let Some(o) = raw.as_object_mut() {
+                o.remove("dateRange");
+            }
+            let mut row = TrendRow {
+                subject_kind: kind,
+                subject_id: subject.to_string(),
+                sentiment,
+                topic: topic.to_string(),
+                period_start: start,
+                period_end: end,
+                raw_json: raw.to_string(),
+                ..TrendRow::default()
+            };
+            if kind == "asin" {
+                row.occurrence_pct = num(p.pointer("/asinMetrics/occurrencePercentage"));
+                row.parent_occurrence_pct =
+                    num(p.pointer("/parentAsinMetrics/occurrencePercentage"));
+                row.browse_node_occurrence_pct =
+                    num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+            } else {
+                row.occurrence_pct =
+                    num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
+                row.top25_occurrence_pct = num(p.pointer(
+                    "/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts",
+                ));
+            }
+            // One point per (sentiment, topic, month): the key.
+            if !out.iter().any(|x| {
+                x.sentiment == row.sentiment
+                    && x.topic == row.topic
+                    && x.period_start == row.period_start
+            }) {
+                out.push(row);
             }
         }
     }

@@ -20,6 +20,11 @@
 //! a record's cells are spans of that line, not strings of their own.
 //! Callers on a hot path read cells by the wanted column's position
 //! ([`Record::at`]) rather than by name.
+//!
+//! The one flat-file reader of flywheel: the report jobs and `flywheel
+//! import` read through [`read_flat`] (rows collected, [`Parsed`]) or
+//! [`stream_flat`] (a record at a time, [`Streamed`]); both account for
+//! the problems they met in one summary line ([`summary`]).
 
 use std::io::BufRead;
 
@@ -40,6 +45,16 @@ impl Column {
         Column { name, aliases }
     }
 }
+
+/// A table of [`Column`]s, in file order: each column's name as the
+/// report's header writes it, then the names older or other generations
+/// of the report gave it (`"sku" | "seller-sku" | "merchant-sku"`).
+macro_rules! columns {
+    ($($name:literal $(| $alias:literal)*),* $(,)?) => {
+        [$($crate::sync::flatfile::Column::alias($name, &[$($alias),*])),*]
+    };
+}
+pub(crate) use columns;
 
 /// A row that could not be used (or a header problem).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,15 +149,20 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, line: usize) -> std::i
     use std::io::Read;
     let n = input.take(MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
     if buf.len() > MAX_LINE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "line {line} is longer than {} KiB: not a tab-separated report",
-                MAX_LINE >> 10
-            ),
-        ));
+        let what = format!("line {line}");
+        return Err(too_long(&what, MAX_LINE as u64, "a tab-separated report"));
     }
     Ok(n)
+}
+
+/// The error for a piece of a document past the longest a report has
+/// (`what` is longer than `max` bytes: not `kind`): reading on would let
+/// a document without line breaks or ends (a gzip bomb) fill memory.
+pub(crate) fn too_long(what: &str, max: u64, kind: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("{what} is longer than {} KiB: not {kind}", max >> 10),
+    )
 }
 
 /// One data row: spans of the reader's current line.
@@ -202,26 +222,47 @@ impl Record<'_> {
             .ok_or_else(|| self.issue(self.name(wanted), "empty"))
     }
 
-    /// A number cell (`1,234.50` and `1.234,50` both read as 1234.5);
-    /// `None` when empty.
+    /// A decimal cell (`1,234.50` and `1.234,50` both read as 1234.5),
+    /// tolerant of a trailing `%`; `None` when empty.
     pub fn num(&self, name: &str) -> Result<Option<f64>, Issue> {
+        self.parsed(name, parse_num, "a number")
+    }
+
+    /// A whole-number cell, tolerant of `1,234` and `12.0`; `None` when
+    /// empty.
+    pub fn int(&self, name: &str) -> Result<Option<i64>, Issue> {
+        self.parsed(name, parse_int, "a whole number")
+    }
+
+    /// A cell read with `parse`; `None` when empty, an issue saying it is
+    /// not `what` when `parse` refuses it.
+    fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        what: &str,
+    ) -> Result<Option<T>, Issue> {
         match self.get(name) {
             None => Ok(None),
-            Some(s) => parse_number(s)
+            Some(v) => parse(v)
                 .map(Some)
-                .ok_or_else(|| self.issue(name, &format!("not a number: {s:?}"))),
+                .ok_or_else(|| self.issue(name, &format!("not {what}: {v:?}"))),
         }
     }
 
-    /// A whole-number cell.
-    pub fn int(&self, name: &str) -> Result<Option<i64>, Issue> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(s) => s
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| self.issue(name, &format!("not a whole number: {s:?}"))),
+    /// Every non-empty cell of the wanted columns except `typed`, by
+    /// column name: what `extra_json` / `raw_json` keep.
+    pub fn cells(&self, typed: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        for c in self.columns {
+            if typed.contains(&c.name) {
+                continue;
+            }
+            if let Some(v) = self.get(c.name) {
+                out.insert(c.name.to_string(), v.into());
+            }
         }
+        out
     }
 
     /// An issue about this row's `column`.
@@ -300,6 +341,37 @@ pub fn parse_number(s: &str) -> Option<f64> {
         _ => return None,
     };
     normal.parse::<f64>().ok().filter(sane)
+}
+
+/// A whole number as flat files write it: `12`, `-3`, `1,234`, `12.0`.
+pub fn parse_int(v: &str) -> Option<i64> {
+    let v = trim(v);
+    if let Ok(n) = v.parse::<i64>() {
+        return Some(n);
+    }
+    // `1,234` in a whole-number column is a thousands separator, not the
+    // decimal comma `parse_number` would take it for.
+    let groups: Vec<&str> = v.trim_start_matches('-').split(',').collect();
+    if groups.len() > 1
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return v.replace(',', "").parse().ok();
+    }
+    let f = parse_num(v)?;
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        return Some(f as i64);
+    }
+    None
+}
+
+/// A decimal as flat files write it (see [`parse_number`]), with
+/// an optional trailing `%`.
+pub fn parse_num(v: &str) -> Option<f64> {
+    let v = trim(v);
+    parse_number(v.trim_end_matches('%'))
 }
 
 impl<R: BufRead> Reader<R> {
@@ -434,23 +506,148 @@ impl<R: BufRead> Reader<R> {
 
     /// A one-line account of the problems, for the job's note.
     pub fn summary(&self) -> Option<String> {
-        if self.skipped == 0 && self.missing.is_empty() {
-            return None;
-        }
-        let mut parts = Vec::new();
-        if !self.missing.is_empty() {
-            parts.push(format!("missing columns: {}", self.missing.join(", ")));
-        }
-        if self.skipped > 0 {
-            let first = self.issues.first().map(|i| format!(" (first: {i})"));
-            parts.push(format!(
-                "{} malformed row(s) skipped{}",
-                self.skipped,
-                first.unwrap_or_default()
-            ));
-        }
-        Some(parts.join("; "))
+        summary(&self.missing, self.skipped, &self.issues)
     }
+}
+
+/// The one-line account of a file's problems (`None` when there were
+/// none): the wanted columns it lacks, and the rows skipped with the first
+/// one's line and reason.
+pub fn summary(missing: &[&str], skipped: u64, issues: &[Issue]) -> Option<String> {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing columns: {}", missing.join(", ")));
+    }
+    if skipped > 0 {
+        let first = issues.first().map(|i| format!(" (first: {i})"));
+        parts.push(format!(
+            "{skipped} malformed row(s) skipped{}",
+            first.unwrap_or_default()
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+// ---------------------------------------------------------------------------
+// A whole file
+
+/// What parsing a flat file gave: the rows, and the rows it skipped with
+/// their line and column ([`Issue`], capped), counted in full.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parsed<T> {
+    pub rows: Vec<T>,
+    pub issues: Vec<Issue>,
+    pub skipped: u64,
+    /// Wanted columns the header lacks (read as empty).
+    pub missing: Vec<&'static str>,
+    /// The reader's one-line account of the problems, if any.
+    pub summary: Option<String>,
+}
+
+impl<T> Parsed<T> {
+    /// Forgets that optional columns (an older generation's, read when
+    /// present) are missing, so their absence is not reported every run.
+    pub fn optional(mut self, columns: &[&str]) -> Self {
+        self.missing.retain(|m| !columns.contains(m));
+        self.summary = summary(&self.missing, self.skipped, &self.issues);
+        self
+    }
+
+    /// Where the skipped rows were, for a test to read at a glance: each
+    /// kept issue's line and column (`3 Rating; 5 Order ID`; a row without
+    /// a column at fault is just its line).
+    #[cfg(test)]
+    pub(crate) fn places(&self) -> String {
+        let place = |i: &Issue| match &i.column {
+            Some(c) => format!("{} {c}", i.line),
+            None => i.line.to_string(),
+        };
+        self.issues.iter().map(place).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// Reads a flat file by header name (tolerant of extra, missing and
+/// reordered columns; rows of the wrong width skipped with their line),
+/// mapping each record with `each`; a record `each` refuses is skipped
+/// with the issue it names.
+pub fn read_flat<T>(
+    input: impl BufRead,
+    encoding: &'static Encoding,
+    columns: &'static [Column],
+    mut each: impl FnMut(&Record<'_>) -> Result<T, Issue>,
+) -> Result<Parsed<T>, String> {
+    let mut rows = Vec::new();
+    let streamed = stream_flat(
+        input,
+        encoding,
+        columns,
+        |rec| Ok::<_, String>(each(rec).map(|t| rows.push(t))),
+        |e| e,
+    )?;
+    Ok(Parsed {
+        rows,
+        issues: streamed.issues,
+        skipped: streamed.skipped,
+        missing: streamed.missing,
+        summary: streamed.summary,
+    })
+}
+
+/// What streaming a flat file gave: [`Parsed`] without the rows, which
+/// went to the caller one at a time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Streamed {
+    /// Rows the caller took.
+    pub rows: u64,
+    pub issues: Vec<Issue>,
+    pub skipped: u64,
+    pub missing: Vec<&'static str>,
+    pub summary: Option<String>,
+}
+
+impl Streamed {
+    /// [`Parsed::optional`]: forgets that optional columns are missing.
+    pub fn optional(mut self, columns: &[&str]) -> Self {
+        self.missing.retain(|m| !columns.contains(m));
+        self.summary = summary(&self.missing, self.skipped, &self.issues);
+        self
+    }
+}
+
+/// [`read_flat`] without collecting: `each` gets one record at a time and
+/// answers `Ok(Ok(()))` (taken), `Ok(Err(issue))` (skipped with the issue)
+/// or `Err(e)` (stop: a store error). An unreadable input (a broken gzip
+/// stream) stops with `unreadable("unreadable document: …")`. This is how
+/// the jobs read a large report: nothing but the current line is held, so
+/// memory does not grow with the file.
+pub fn stream_flat<E>(
+    input: impl BufRead,
+    encoding: &'static Encoding,
+    columns: &'static [Column],
+    mut each: impl FnMut(&Record<'_>) -> Result<Result<(), Issue>, E>,
+    unreadable: impl Fn(String) -> E,
+) -> Result<Streamed, E> {
+    let mut reader = Reader::new(input, encoding, columns)
+        .map_err(|e| unreadable(format!("unreadable document: {e}")))?;
+    let mut rows = 0;
+    loop {
+        let res = match reader.next_record() {
+            Ok(Some(rec)) => each(&rec)?,
+            Ok(None) => break,
+            Err(e) => return Err(unreadable(format!("unreadable document: {e}"))),
+        };
+        match res {
+            Ok(()) => rows += 1,
+            Err(issue) => reader.skip(issue),
+        }
+    }
+    Ok(Streamed {
+        rows,
+        summary: reader.summary(),
+        issues: std::mem::take(&mut reader.issues),
+        skipped: reader.skipped,
+        missing: std::mem::take(&mut reader.missing),
+    })
 }
 
 /// Decodes one line without its line break into `out` (cleared first).
@@ -616,6 +813,50 @@ mod tests {
         ] {
             assert_eq!(trim(case), case.trim(), "{case:?}");
         }
+    }
+
+    #[test]
+    fn numbers_as_flat_files_write_them() {
+        let ints: &[(&str, Option<i64>)] = &[
+            ("12", Some(12)),
+            ("-3", Some(-3)),
+            ("1,234", Some(1234)),
+            ("12.0", Some(12)),
+            ("12.5", None),
+            ("abc", None),
+        ];
+        for (s, want) in ints {
+            assert_eq!(parse_int(s), *want, "{s}");
+        }
+        let nums: &[(&str, Option<f64>)] = &[
+            ("12.5", Some(12.5)),
+            ("1,234.50", Some(1234.5)),
+            ("12,5", Some(12.5)),
+            ("7%", Some(7.0)),
+            ("n/a", None),
+        ];
+        for (s, want) in nums {
+            assert_eq!(parse_num(s), *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn flat_files_by_header_name() {
+        static COLS: [Column; 2] = [Column::new("a"), Column::new("b")];
+        let text = "\u{feff}B\tA\r\n2\tx\r\n\r\n3\n4\ty\tz\n5\t\n6\tq\n";
+        let parsed = read_flat(text.as_bytes(), encoding_rs::UTF_8, &COLS, |r| {
+            Ok((r.req("a")?.to_string(), r.int("b")?))
+        })
+        .unwrap();
+        assert_eq!(
+            parsed.rows,
+            vec![("x".to_string(), Some(2)), ("q".to_string(), Some(6))]
+        );
+        let got: Vec<usize> = parsed.issues.iter().map(|p| p.line).collect();
+        assert_eq!(got, vec![4, 5, 6]);
+        assert_eq!(parsed.skipped, 3);
+        assert_eq!(parsed.issues[2].column.as_deref(), Some("a"));
+        assert!(parsed.summary.unwrap().contains("3 malformed"));
     }
 
     #[test]

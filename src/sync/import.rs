@@ -36,14 +36,15 @@ use chrono::{DateTime, Utc};
 use encoding_rs::Encoding;
 use rusqlite::Connection;
 
-use super::flatfile::{self, Column};
-use super::report_util::{self as ru, JsonError, StreamError, Streamed};
+use super::flatfile::{self, Column, Streamed};
+use super::report::StreamError;
+use super::report_util::{self as ru, JsonError};
 use super::{
     account_health, inventory_planning, returns, sales_traffic, search_query_performance,
     seller_feedback,
 };
+use crate::amazon::document;
 use crate::amazon::marketplace::{self, Marketplace};
-use crate::amazon::reports;
 use crate::config::Config;
 use crate::store::seller_reports::{self as store, Absent, Scope};
 
@@ -74,6 +75,24 @@ pub struct Imported {
     /// Skipped rows and missing optional columns, if any.
     pub problems: Option<String>,
     pub detail: String,
+}
+
+impl Imported {
+    /// `rows` rows of a file read into `table` for marketplace `m`,
+    /// `written` of them inserted or changed (told apart by
+    /// `Input::commit`).
+    fn new(table: &'static str, m: &Marketplace, rows: usize, written: u64) -> Imported {
+        Imported {
+            rows,
+            written,
+            new: 0,
+            changed: written,
+            table,
+            marketplace_id: m.id.to_string(),
+            problems: None,
+            detail: String::new(),
+        }
+    }
 }
 
 impl std::fmt::Display for Imported {
@@ -185,7 +204,7 @@ pub fn import_file(
         path: path.display().to_string(),
         source,
     })?;
-    let max = reports::max_document_bytes(cfg.sync.max_document_mib);
+    let max = document::max_document_bytes(cfg.sync.max_document_mib);
     let input = Input {
         account,
         mine: &acct.marketplaces(),
@@ -194,7 +213,7 @@ pub fn import_file(
         now,
         source: &path.display().to_string(),
     };
-    reports::gunzip_stream_capped(file, true, max, |stream| input.import(conn, stream))
+    document::gunzip_stream_capped(file, true, max, |stream| input.import(conn, stream))
 }
 
 /// [`import_file`] of bytes already gunzipped (the fuzz target and tests).
@@ -422,6 +441,45 @@ impl Input<'_> {
         }
     }
 
+    /// The marketplace a streamed document's rows go to: the one chosen
+    /// already, else the one `ids` (what the document says) pick, whose
+    /// tables' counts are then taken (`before`).
+    fn chosen(
+        &self,
+        tx: &Connection,
+        tables: &[&'static str],
+        m: &mut Option<&'static Marketplace>,
+        before: &mut Option<Before>,
+        ids: &[String],
+    ) -> Result<&'static Marketplace, Stop> {
+        if let Some(m) = *m {
+            return Ok(m);
+        }
+        let picked = pick_marketplace(self.mine, self.marketplace, ids).map_err(Stop::Import)?;
+        let taken = Before::take(tx, tables, self.account, Some(picked.id));
+        *before = Some(taken.map_err(|e| Stop::Import(e.into()))?);
+        *m = Some(picked);
+        Ok(picked)
+    }
+
+    /// Commits an import and says what it did: `done.written` told apart
+    /// into new and changed rows by the tables' counts `before` took (for
+    /// marketplace `counted`; `None`: the account's). Without counts every
+    /// written row counts as changed.
+    fn commit(
+        &self,
+        tx: rusqlite::Transaction<'_>,
+        before: Option<&Before>,
+        counted: Option<&str>,
+        mut done: Imported,
+    ) -> Result<Imported, ImportError> {
+        if let Some(b) = before {
+            (done.new, done.changed) = b.split(&tx, self.account, counted, done.written)?;
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+
     fn sales_traffic(
         &self,
         conn: &mut Connection,
@@ -441,45 +499,38 @@ impl Input<'_> {
         let mut by_child = sales_traffic::ByChild::default();
         let (mut days, mut parents, mut written) = (0usize, 0usize, 0u64);
         let mut before = None;
-        let res = sales_traffic::read(input, encoding_rs::UTF_8, |part| {
-            // Rows already stored for a marketplace chosen without the
-            // specification (it came after them).
-            let rows_first = m.is_some();
-            if let sales_traffic::Part::Spec(s) = &part {
-                self.check_type(s.report_type.as_deref())
-                    .and_then(|()| s.check_daily())
-                    .map_err(Stop::Wrong)?;
-                spec = s.clone();
-            }
-            let m = match m {
-                Some(m) => m,
-                None => {
-                    let picked =
-                        pick_marketplace(self.mine, self.marketplace, &spec.marketplace_ids)
-                            .map_err(Stop::Import)?;
-                    before = Some(
-                        Before::take(&tx, &TABLES, self.account, Some(picked.id))
-                            .map_err(|e| Stop::Import(e.into()))?,
-                    );
-                    m = Some(picked);
-                    picked
+        let res = ru::read_parts(
+            input,
+            encoding_rs::UTF_8,
+            &sales_traffic::DOCUMENT,
+            sales_traffic::part,
+            |part| {
+                // Rows already stored for a marketplace chosen without the
+                // specification (it came after them).
+                let rows_first = m.is_some();
+                if let sales_traffic::Part::Spec(s) = &part {
+                    self.check_type(s.report_type.as_deref())
+                        .and_then(|()| s.check_daily())
+                        .map_err(Stop::Wrong)?;
+                    spec = s.clone();
                 }
-            };
-            match part {
-                sales_traffic::Part::Spec(s) => self
-                    .after_rows(rows_first, &s.marketplace_ids, m)
-                    .map_err(Stop::Wrong)?,
-                sales_traffic::Part::Day(d) => {
-                    let scope = self.scope(m);
-                    written += store::write_daily(&tx, &scope, std::slice::from_ref(&d))
-                        .map_err(|e| Stop::Import(e.into()))?;
-                    days += 1;
+                let m = self.chosen(&tx, &TABLES, &mut m, &mut before, &spec.marketplace_ids)?;
+                match part {
+                    sales_traffic::Part::Spec(s) => self
+                        .after_rows(rows_first, &s.marketplace_ids, m)
+                        .map_err(Stop::Wrong)?,
+                    sales_traffic::Part::Day(d) => {
+                        let scope = self.scope(m);
+                        written += store::write_daily(&tx, &scope, std::slice::from_ref(&d))
+                            .map_err(|e| Stop::Import(e.into()))?;
+                        days += 1;
+                    }
+                    sales_traffic::Part::Asin(a) => by_child.add(a),
+                    sales_traffic::Part::ParentRow => parents += 1,
                 }
-                sales_traffic::Part::Asin(a) => by_child.add(a),
-                sales_traffic::Part::ParentRow => parents += 1,
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         self.json_result(res, head)?;
         let asins = by_child.finish();
         let Some(m) = m else {
@@ -519,21 +570,12 @@ impl Input<'_> {
             };
             return Err(self.wrong(why, head));
         }
-        let (new, changed) = match &before {
-            Some(b) => b.split(&tx, self.account, Some(m.id), written)?,
-            None => (0, written),
-        };
-        tx.commit()?;
-        Ok(Imported {
-            rows: days + asins.len(),
-            written,
-            new,
-            changed,
-            table: "sales_traffic_daily, sales_traffic_asin",
-            marketplace_id: m.id.to_string(),
-            problems: None,
+        let table = "sales_traffic_daily, sales_traffic_asin";
+        let done = Imported {
             detail: what,
-        })
+            ..Imported::new(table, m, days + asins.len(), written)
+        };
+        self.commit(tx, before.as_ref(), Some(m.id), done)
     }
 
     fn sqp(
@@ -548,55 +590,42 @@ impl Input<'_> {
         let mut ids: Vec<String> = Vec::new();
         let (mut rows, mut written) = (0usize, 0u64);
         let mut before = None;
-        let res = search_query_performance::read(input, encoding_rs::UTF_8, |part| {
-            match part {
-                search_query_performance::Part::Spec(s) => {
-                    self.check_type(s.report_type.as_deref())
-                        .and_then(|()| s.check_weekly())
-                        .map_err(Stop::Wrong)?;
-                    if let Some(m) = m {
-                        self.after_rows(true, &s.marketplace_ids, m)
+        let res = ru::read_parts(
+            input,
+            encoding_rs::UTF_8,
+            &search_query_performance::DOCUMENT,
+            search_query_performance::part,
+            |part| {
+                match part {
+                    search_query_performance::Part::Spec(s) => {
+                        self.check_type(s.report_type.as_deref())
+                            .and_then(|()| s.check_weekly())
                             .map_err(Stop::Wrong)?;
-                    }
-                    ids = s.marketplace_ids;
-                }
-                search_query_performance::Part::Row(r) => {
-                    let m = match m {
-                        Some(m) => m,
-                        None => {
-                            let picked = pick_marketplace(self.mine, self.marketplace, &ids)
-                                .map_err(Stop::Import)?;
-                            before = Some(
-                                Before::take(&tx, &TABLES, self.account, Some(picked.id))
-                                    .map_err(|e| Stop::Import(e.into()))?,
-                            );
-                            m = Some(picked);
-                            picked
+                        if let Some(m) = m {
+                            self.after_rows(true, &s.marketplace_ids, m)
+                                .map_err(Stop::Wrong)?;
                         }
-                    };
-                    written += store::write_sqp(&tx, &self.scope(m), std::slice::from_ref(&r))
-                        .map_err(|e| Stop::Import(e.into()))?;
-                    rows += 1;
+                        ids = s.marketplace_ids;
+                    }
+                    search_query_performance::Part::Row(r) => {
+                        let m = self.chosen(&tx, &TABLES, &mut m, &mut before, &ids)?;
+                        written += store::write_sqp(&tx, &self.scope(m), std::slice::from_ref(&r))
+                            .map_err(|e| Stop::Import(e.into()))?;
+                        rows += 1;
+                    }
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         self.json_result(res, head)?;
         let (Some(m), Some(before)) = (m, before) else {
             return Err(self.wrong("no rows: the document has no dataByAsin rows", head));
         };
-        let (new, changed) = before.split(&tx, self.account, Some(m.id), written)?;
-        tx.commit()?;
-        Ok(Imported {
-            rows,
-            written,
-            new,
-            changed,
-            table: "search_query_performance",
-            marketplace_id: m.id.to_string(),
-            problems: None,
+        let done = Imported {
             detail: "weekly rows".into(),
-        })
+            ..Imported::new("search_query_performance", m, rows, written)
+        };
+        self.commit(tx, Some(&before), Some(m.id), done)
     }
 
     fn account_health(
@@ -646,18 +675,12 @@ impl Input<'_> {
             written +=
                 store::write_health(&tx, self.account, day, std::slice::from_ref(r), self.now)?;
         }
-        let (new, changed) = before.split(&tx, self.account, None, written)?;
-        tx.commit()?;
-        Ok(Imported {
-            rows: doc.rows.len(),
-            written,
-            new,
-            changed,
-            table: "account_health_snapshots",
-            marketplace_id: m.id.to_string(),
-            problems: None,
+        let done = Imported {
             detail: format!("snapshot {}", dated.join(", ")),
-        })
+            ..Imported::new("account_health_snapshots", m, doc.rows.len(), written)
+        };
+        // Counted for the account: a document covers its marketplaces.
+        self.commit(tx, Some(&before), None, done)
     }
 
     fn flat(
@@ -667,7 +690,7 @@ impl Input<'_> {
         head: &[u8],
     ) -> Result<Imported, ImportError> {
         let m = pick_marketplace(self.mine, self.marketplace, &[])?;
-        let encoding = reports::charset(None, &[m.id.to_string()], head);
+        let encoding = document::charset(None, &[m.id.to_string()], head);
         let lacks = lacking(self.report_type, &header_of(head, encoding));
         if head.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.wrong("the file is empty", head));
@@ -720,18 +743,12 @@ impl Input<'_> {
             };
             return Err(self.wrong(why, head));
         }
-        let (new, changed) = before.split(&tx, self.account, Some(m.id), written)?;
-        tx.commit()?;
-        Ok(Imported {
-            rows,
-            written,
-            new,
-            changed,
-            table,
-            marketplace_id: m.id.to_string(),
+        let done = Imported {
             problems: read.summary,
             detail: format!("{} decoding", encoding.name()),
-        })
+            ..Imported::new(table, m, rows, written)
+        };
+        self.commit(tx, Some(&before), Some(m.id), done)
     }
 
     fn scope(&self, m: &'static Marketplace) -> Scope<'_> {
@@ -787,70 +804,46 @@ mod tests {
             .with_timezone(&Utc)
     }
 
+    /// Imports `bytes` as `report_type` into account `a`, whose one
+    /// marketplace is the US (`told`: the marketplace the command names).
+    fn import(
+        c: &mut Connection,
+        told: Option<&str>,
+        report_type: &str,
+        bytes: &[u8],
+    ) -> Result<Imported, ImportError> {
+        let us = [marketplace::lookup("US").unwrap()];
+        import_bytes(c, "a", &us, told, report_type, bytes, now())
+    }
+
     #[test]
     fn latin1_feedback_twice_changes_nothing_the_second_time() {
         let mut c = db();
-        let us = [marketplace::lookup("US").unwrap()];
         let text = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n02/10/26\t1\tcass\u{e9}\t\t111-1\tx@y\n";
         let bytes = encoding_rs::WINDOWS_1252.encode(text).0.into_owned();
-        let r = import_bytes(
-            &mut c,
-            "a",
-            &us,
-            None,
-            seller_feedback::REPORT_TYPE,
-            &bytes,
-            now(),
-        )
-        .unwrap();
+        let r = import(&mut c, None, seller_feedback::REPORT_TYPE, &bytes).unwrap();
         assert_eq!((r.rows, r.written), (1, 1));
         let comment: String = c
             .query_row("SELECT comments FROM seller_feedback", [], |r| r.get(0))
             .unwrap();
         assert_eq!(comment, "cass\u{e9}");
-        let again = import_bytes(
-            &mut c,
-            "a",
-            &us,
-            None,
-            seller_feedback::REPORT_TYPE,
-            &bytes,
-            now(),
-        )
-        .unwrap();
+        let again = import(&mut c, None, seller_feedback::REPORT_TYPE, &bytes).unwrap();
         assert_eq!(again.written, 0);
     }
 
     #[test]
     fn unknown_types_and_marketplaces_are_refused() {
         let mut c = db();
-        let us = [marketplace::lookup("US").unwrap()];
         assert!(matches!(
-            import_bytes(&mut c, "a", &us, None, "GET_NOPE", b"", now()),
+            import(&mut c, None, "GET_NOPE", b""),
             Err(ImportError::UnknownType(_))
         ));
         assert!(matches!(
-            import_bytes(
-                &mut c,
-                "a",
-                &us,
-                Some("DE"),
-                seller_feedback::REPORT_TYPE,
-                b"",
-                now()
-            ),
+            import(&mut c, Some("DE"), seller_feedback::REPORT_TYPE, b""),
             Err(ImportError::Marketplace(_))
         ));
         assert!(matches!(
-            import_bytes(
-                &mut c,
-                "a",
-                &us,
-                None,
-                account_health::REPORT_TYPE,
-                b"{",
-                now()
-            ),
+            import(&mut c, None, account_health::REPORT_TYPE, b"{"),
             Err(ImportError::WrongFile { .. })
         ));
     }

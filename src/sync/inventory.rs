@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::api_util::{call_json, hour_slot, local_day, marketplaces, sp_endpoint};
+use super::api_util::{call_json, marketplaces, next_token, slot, slot_day, sp_endpoint};
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
 use crate::amazon::marketplace::Marketplace;
-use crate::store::fba_inventory::{self, Slot, StockRow};
+use crate::store::fba_inventory::{self, StockRow};
 use crate::store::ops::ts;
 
 const JOB: &str = "inventory";
@@ -36,15 +36,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let (rows, r) = pull(ctx, &ep, m).await?;
         restarts += r;
         skus += rows.len();
-        let slot_time = hour_slot(ctx.now);
-        let day = local_day(m, slot_time);
-        let slot = Slot {
-            account: &ctx.account.name,
-            marketplace_id: m.id,
-            source: "fba_inventory",
-            observed_at: slot_time,
-            observed_day: &day,
-        };
+        let day = slot_day(ctx, m);
+        let slot = slot(ctx, m, "fba_inventory", &day);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "skus": rows.len(), "restarts": r });
         written +=
             ctx.with_db(|c| fba_inventory::write_pull(c, &slot, &rows, JOB, &cursor, ctx.now))?;
@@ -163,11 +156,7 @@ pub fn parse_page(body: &Value) -> Page {
                 .collect()
         })
         .unwrap_or_default();
-    let next_token = body
-        .pointer("/pagination/nextToken")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string);
+    let next_token = next_token(body);
     Page { rows, next_token }
 }
 

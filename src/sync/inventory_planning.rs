@@ -19,12 +19,11 @@ use chrono::NaiveDate;
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{position, Column, Issue, Record};
-pub use super::report_util::StreamError;
-use super::report_util::{self as ru, Fetched, Parsed, Streamed, Tally};
+use super::flatfile::{self, columns, position, Column, Issue, Parsed, Record, Streamed};
+pub use super::report::StreamError;
+use super::report::{self, Document, Label, Report, Tally};
+use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
-use crate::amazon::reports;
-use crate::store::jobs;
 use crate::store::seller_reports::{
     Cell, Kind, PlanningRow, PlanningWriter, Scope, PLANNING_COLUMNS,
 };
@@ -35,73 +34,70 @@ const JOB: JobName = JobName::InventoryPlanning;
 
 /// REFERENCE §4's columns in file order (with the names older generations
 /// used as aliases).
-pub static COLUMNS: [Column; 63] = [
-    Column::alias("snapshot-date", &["snapshot_date", "date"]),
-    Column::alias("sku", &["seller-sku", "merchant-sku"]),
-    Column::new("fnsku"),
-    Column::new("asin"),
-    Column::new("product-name"),
-    Column::new("condition"),
-    Column::alias(
-        "available",
-        &["afn-fulfillable-quantity", "available-quantity"],
-    ),
-    Column::new("pending-removal-quantity"),
-    Column::new("inv-age-0-to-90-days"),
-    Column::new("inv-age-91-to-180-days"),
-    Column::new("inv-age-181-to-270-days"),
-    Column::new("inv-age-271-to-365-days"),
-    Column::alias("inv-age-365-plus-days", &["inv-age-365-plus"]),
-    Column::new("currency"),
-    Column::new("qty-to-be-charged-ltsf-11-mo"),
-    Column::new("projected-ltsf-11-mo"),
-    Column::new("qty-to-be-charged-ltsf-12-mo"),
-    Column::new("estimated-ltsf-next-charge"),
-    Column::new("units-shipped-t7"),
-    Column::new("units-shipped-t30"),
-    Column::new("units-shipped-t60"),
-    Column::new("units-shipped-t90"),
-    Column::new("alert"),
-    Column::new("your-price"),
-    Column::new("sales-price"),
-    Column::new("lowest-price-new-plus-shipping"),
-    Column::new("lowest-price-used"),
-    Column::new("recommended-action"),
-    Column::new("healthy-inventory-level"),
-    Column::new("recommended-sales-price"),
-    Column::new("recommended-sale-duration-days"),
-    Column::new("recommended-removal-quantity"),
-    Column::new("estimated-cost-savings-of-recommended-actions"),
-    Column::new("sell-through"),
-    Column::new("item-volume"),
-    Column::new("volume-unit-measurement"),
-    Column::new("storage-type"),
-    Column::new("storage-volume"),
-    Column::new("marketplace"),
-    Column::new("product-group"),
-    Column::new("sales-rank"),
-    Column::alias("days-of-supply", &["total-days-of-supply"]),
-    Column::new("estimated-excess-quantity"),
-    Column::new("weeks-of-cover-t30"),
-    Column::new("weeks-of-cover-t90"),
-    Column::new("featuredoffer-price"),
-    Column::new("sales-shipped-last-7-days"),
-    Column::new("sales-shipped-last-30-days"),
-    Column::new("sales-shipped-last-60-days"),
-    Column::new("sales-shipped-last-90-days"),
-    Column::new("inv-age-0-to-30-days"),
-    Column::new("inv-age-31-to-60-days"),
-    Column::new("inv-age-61-to-90-days"),
-    Column::new("inv-age-181-to-330-days"),
-    Column::new("inv-age-331-to-365-days"),
-    Column::new("estimated-storage-cost-next-month"),
-    Column::new("inbound-quantity"),
-    Column::new("inbound-working"),
-    Column::new("inbound-shipped"),
-    Column::new("inbound-received"),
-    Column::new("no-sale-last-6-months"),
-    Column::new("reserved-quantity"),
-    Column::new("unfulfillable-quantity"),
+pub static COLUMNS: [Column; 63] = columns![
+    "snapshot-date" | "snapshot_date" | "date",
+    "sku" | "seller-sku" | "merchant-sku",
+    "fnsku",
+    "asin",
+    "product-name",
+    "condition",
+    "available" | "afn-fulfillable-quantity" | "available-quantity",
+    "pending-removal-quantity",
+    "inv-age-0-to-90-days",
+    "inv-age-91-to-180-days",
+    "inv-age-181-to-270-days",
+    "inv-age-271-to-365-days",
+    "inv-age-365-plus-days" | "inv-age-365-plus",
+    "currency",
+    "qty-to-be-charged-ltsf-11-mo",
+    "projected-ltsf-11-mo",
+    "qty-to-be-charged-ltsf-12-mo",
+    "estimated-ltsf-next-charge",
+    "units-shipped-t7",
+    "units-shipped-t30",
+    "units-shipped-t60",
+    "units-shipped-t90",
+    "alert",
+    "your-price",
+    "sales-price",
+    "lowest-price-new-plus-shipping",
+    "lowest-price-used",
+    "recommended-action",
+    "healthy-inventory-level",
+    "recommended-sales-price",
+    "recommended-sale-duration-days",
+    "recommended-removal-quantity",
+    "estimated-cost-savings-of-recommended-actions",
+    "sell-through",
+    "item-volume",
+    "volume-unit-measurement",
+    "storage-type",
+    "storage-volume",
+    "marketplace",
+    "product-group",
+    "sales-rank",
+    "days-of-supply" | "total-days-of-supply",
+    "estimated-excess-quantity",
+    "weeks-of-cover-t30",
+    "weeks-of-cover-t90",
+    "featuredoffer-price",
+    "sales-shipped-last-7-days",
+    "sales-shipped-last-30-days",
+    "sales-shipped-last-60-days",
+    "sales-shipped-last-90-days",
+    "inv-age-0-to-30-days",
+    "inv-age-31-to-60-days",
+    "inv-age-61-to-90-days",
+    "inv-age-181-to-330-days",
+    "inv-age-331-to-365-days",
+    "estimated-storage-cost-next-month",
+    "inbound-quantity",
+    "inbound-working",
+    "inbound-shipped",
+    "inbound-received",
+    "no-sale-last-6-months",
+    "reserved-quantity",
+    "unfulfillable-quantity",
 ];
 
 /// The columns the rules read (0001's typed columns): a value there that
@@ -214,8 +210,8 @@ fn cells<'r>(
         let Some(v) = rec.at(at) else { continue };
         let parsed = match plan.kind[i] {
             Kind::Text => Some(Cell::Text(v)),
-            Kind::Int => ru::parse_int(v).map(Cell::Int),
-            Kind::Real => ru::parse_num(v).map(Cell::Real),
+            Kind::Int => flatfile::parse_int(v).map(Cell::Int),
+            Kind::Real => flatfile::parse_num(v).map(Cell::Real),
         };
         match parsed {
             Some(c) => *cell = c,
@@ -263,7 +259,7 @@ pub fn parse(
     let plan = Plan::new();
     let mut extra = Vec::new();
     let mut last_date = (today, String::new());
-    ru::read_flat(input, encoding, &COLUMNS, |rec| {
+    flatfile::read_flat(input, encoding, &COLUMNS, |rec| {
         let row = cells(rec, today, &plan, &mut extra, &mut last_date)?;
         let values = row
             .cells
@@ -318,7 +314,7 @@ pub fn store_stream(
     let mut last_date = (today, String::new());
     let mut writer = PlanningWriter::new(conn, scope)?;
     let (mut written, mut snapshot) = (0, None::<NaiveDate>);
-    let read = ru::stream_flat(
+    let read = flatfile::stream_flat(
         input,
         encoding,
         &COLUMNS,
@@ -343,64 +339,38 @@ pub fn store_stream(
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let mut tally = Tally::default();
     for m in ctx.account.marketplaces() {
         let today = ru::day_of(m, ctx.now);
         let req = ru::request(REPORT_TYPE, m);
-        let (doc, handle) = match ru::fetch(ctx, JOB, &req).await? {
-            Fetched::Doc(d) => {
-                let h = d.handle.clone();
-                (Some(d), h)
-            }
-            Fetched::NoData(h) => (None, h),
-            Fetched::Later(why) => {
-                tally.note(format!("{}: {why}", m.country));
-                continue;
-            }
-            Fetched::Failed(why) => {
-                tally.failures.push(format!("{}: {why}", m.country));
-                continue;
-            }
-        };
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
+        let scope = ru::scope(ctx, m);
         // Parsed and stored as it is read (one line at a time), rows,
         // cursor and report row in one transaction.
-        let stored = ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let stored = match &doc {
-                None => StoredPlanning::default(),
-                Some(d) => {
-                    let res =
-                        d.stream(|input| store_stream(&tx, &scope, input, d.encoding(), today));
-                    match res {
-                        Ok(s) => s,
-                        Err(StreamError::Store(e)) => return Err(e),
-                        Err(StreamError::Unreadable(e)) => return Ok(Err(e)),
+        let step = report::step(
+            ctx,
+            &Report::new(JOB, &req, m.id),
+            report::in_transaction,
+            |tx, cursor, doc: Option<Document>| {
+                let stored = match doc {
+                    None => StoredPlanning::default(),
+                    Some(d) => {
+                        d.stream(|input| store_stream(tx, &scope, input, d.encoding(), today))?
                     }
-                }
-            };
-            let cursor = json!({
-                "snapshot_date": stored.snapshot.map(|d| d.to_string()),
-                "skus": stored.rows,
-                "skipped": stored.read.skipped,
-            });
-            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cursor, ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(Ok(stored))
-        })?;
-        let stored =
-            stored.map_err(|e| JobError::Data(format!("report {}: {e}", handle.report_id)))?;
-        tally.summary(
-            &format!("{} planning", m.country),
-            stored.summary.as_deref(),
-        );
-        tally.rows += stored.written;
+                };
+                *cursor = json!({
+                    "snapshot_date": stored.snapshot.map(|d| d.to_string()),
+                    "skus": stored.rows,
+                    "skipped": stored.read.skipped,
+                });
+                Ok(stored)
+            },
+        )
+        .await?;
+        if let Some(stored) = tally.take(Label::marketplace(m.country), step)? {
+            let what = format!("{} planning", m.country);
+            tally.summary(&what, stored.summary.as_deref());
+            tally.rows += stored.written;
+        }
     }
     tally.finish()
 }
@@ -408,10 +378,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::sync::report_util::date as d;
 
     fn latin1(s: &str) -> Vec<u8> {
         encoding_rs::WINDOWS_1252.encode(s).0.into_owned()
@@ -439,23 +406,25 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\t");
         let mut cells: Vec<String> = vec![String::new(); COLUMNS.len()];
-        let set = |cells: &mut Vec<String>, name: &str, v: &str| {
+        // (column, cell)
+        for (name, v) in [
+            ("snapshot-date", "2026-03-02"),
+            ("sku", "FW-BOTTLE-01"),
+            ("asin", "B0SIMBTL01"),
+            ("product-name", "Gourde isotherme \u{e9}t\u{e9}"),
+            ("available", "120"),
+            ("days-of-supply", "45.5"),
+            ("units-shipped-t30", "80"),
+            ("inv-age-91-to-180-days", "7"),
+            ("sales-rank", "1,234"),
+            ("recommended-action", "No action required"),
+            ("storage-type", "Standard"),
+            ("your-price", "19.99"),
+            ("healthy-inventory-level", "12.0"),
+        ] {
             let i = COLUMNS.iter().position(|c| c.name == name).unwrap();
             cells[i] = v.to_string();
-        };
-        set(&mut cells, "snapshot-date", "2026-03-02");
-        set(&mut cells, "sku", "FW-BOTTLE-01");
-        set(&mut cells, "asin", "B0SIMBTL01");
-        set(&mut cells, "product-name", "Gourde isotherme \u{e9}t\u{e9}");
-        set(&mut cells, "available", "120");
-        set(&mut cells, "days-of-supply", "45.5");
-        set(&mut cells, "units-shipped-t30", "80");
-        set(&mut cells, "inv-age-91-to-180-days", "7");
-        set(&mut cells, "sales-rank", "1,234");
-        set(&mut cells, "recommended-action", "No action required");
-        set(&mut cells, "storage-type", "Standard");
-        set(&mut cells, "your-price", "19.99");
-        set(&mut cells, "healthy-inventory-level", "12.0");
+        }
         let text = format!("{header}\n{}\n", cells.join("\t"));
         let p = parse(
             &latin1(&text)[..],
@@ -544,19 +513,9 @@ mod tests {
         let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
         let skus: Vec<&str> = p.rows.iter().map(|r| r.sku.as_str()).collect();
         assert_eq!(skus, vec!["S-1", "S-5"]);
-        let at: Vec<(usize, Option<&str>)> = p
-            .issues
-            .iter()
-            .map(|i| (i.line, i.column.as_deref()))
-            .collect();
         assert_eq!(
-            at,
-            vec![
-                (3, Some("available")),
-                (4, Some("days-of-supply")),
-                (5, Some("sku")),
-                (6, Some("snapshot-date")),
-            ]
+            p.places(),
+            "3 available; 4 days-of-supply; 5 sku; 6 snapshot-date"
         );
     }
 }

@@ -14,11 +14,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::api_util::{call_json, hour_slot, local_day, marketplaces, num, sp_endpoint};
+use super::api_util::{call_json, marketplaces, next_token, num, slot, slot_day, sp_endpoint};
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::marketplace::Marketplace;
-use crate::store::fba_inventory::Slot;
 use crate::store::listings::{self, IssueRow, ListingRow};
 use crate::store::ops::ts;
 
@@ -49,6 +48,7 @@ pub(crate) fn seller_id<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, JobError> {
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    let account = ctx.account.name.as_str();
     let seller = seller_id(ctx)?.to_string();
     let ep = sp_endpoint(ctx)?;
     let mut written = 0;
@@ -68,27 +68,11 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             .filter(|r| r.issues.iter().any(|i| i.severity == "ERROR"))
             .count();
         counts.2 += rows.iter().filter(|r| r.is_suppressed).count();
-        let slot_time = hour_slot(ctx.now);
-        let day = local_day(m, slot_time);
-        let slot = Slot {
-            account: &ctx.account.name,
-            marketplace_id: m.id,
-            source: "listings",
-            observed_at: slot_time,
-            observed_day: &day,
-        };
+        let day = slot_day(ctx, m);
+        let slot = slot(ctx, m, "listings", &day);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "listings": rows.len() });
         written += ctx.with_db(|c| {
-            listings::write_pull(
-                c,
-                &ctx.account.name,
-                m.id,
-                &rows,
-                &slot,
-                JOB,
-                &cursor,
-                ctx.now,
-            )
+            listings::write_pull(c, account, m.id, &rows, &slot, JOB, &cursor, ctx.now)
         })?;
     }
     Ok(JobReport {
@@ -233,11 +217,7 @@ pub fn parse_page(body: &Value, marketplace_id: &str) -> (Vec<ListingRow>, Optio
                 .collect()
         })
         .unwrap_or_default();
-    let next = body
-        .pointer("/pagination/nextToken")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string);
+    let next = next_token(body);
     (rows, next)
 }
 

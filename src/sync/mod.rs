@@ -2,11 +2,17 @@
 //! and cursor in one transaction`, idempotent on re-run (DESIGN §3).
 //!
 //! This module owns the frame they run in: the job names, the [`Ctx`] a
-//! job gets (config, account, API client, database, `now`), and
-//! [`run_round`], which runs the selected jobs of each account, records
-//! each run in `job_runs`, keeps one failing job from stopping the others,
-//! retries a job whose role is missing only once a day, and returns a
-//! summary per job.
+//! job gets (config, account, API client, database, the round's `now` and
+//! the clock it came from), and [`run_round`], which runs the selected
+//! jobs of each account, records each run in `job_runs`, keeps one failing
+//! job from stopping the others, retries a job whose role is missing only
+//! once a day, and returns a summary per job. Nothing here reads the
+//! configuration's clock or opens the database: the caller hands both in.
+//!
+//! Beside the jobs: [`report`], the SP-API report pipeline and the report
+//! step every report job takes; [`flatfile`], the one flat-file reader;
+//! `report_util`, what report jobs and `flywheel import` share (days,
+//! dates, streamed JSON); `api_util`, what the JSON snapshot jobs share.
 //!
 //! Run bookkeeping must survive a database that refuses writes for a
 //! while (another process holds it, the disk is full): an outcome or a
@@ -29,6 +35,7 @@ pub mod inventory_planning;
 pub mod listings;
 pub mod orders;
 pub mod pricing;
+pub mod report;
 pub mod report_util;
 pub mod returns;
 pub mod sales_traffic;
@@ -44,7 +51,8 @@ use rusqlite::Connection;
 use crate::amazon::calls::{CallCounter, JOB_TALLY};
 use crate::amazon::client::{ApiClient, Endpoint};
 use crate::amazon::http::{Api, ApiError};
-use crate::config::{Account, Config};
+use crate::clock::Clock;
+use crate::config::{Account, Config, LwaCredentials};
 use crate::store::jobs::{self, Deferred, RunStatus};
 use crate::store::StoreError;
 
@@ -125,42 +133,47 @@ pub struct Ctx<'a> {
     pub db: &'a Db,
     /// The round's time (system or sim clock), read once.
     pub now: DateTime<Utc>,
+    /// The clock `now` was read from, built once by the caller: waits for
+    /// Amazon's reports run on it (sim time at the simulator's `--speed`).
+    pub clock: &'a Clock,
 }
 
 impl Ctx<'_> {
     /// The account's SP-API endpoint, if configured.
     pub fn sp(&self) -> Option<Endpoint> {
         let s = self.account.sp_api.as_ref()?;
-        Some(Endpoint {
-            account: self.account.name.clone(),
-            api: Api::SpApi,
-            base_url: s
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| self.account.region().sp_api_endpoint().to_string()),
-            token_url: s
-                .token_url
-                .clone()
-                .unwrap_or_else(|| self.account.region().token_url(false).to_string()),
-            credentials: s.credentials.clone()?,
-        })
+        self.endpoint(Api::SpApi, &s.endpoint, &s.token_url, &s.credentials)
     }
 
     /// The account's Ads endpoint, if configured.
     pub fn ads(&self) -> Option<Endpoint> {
         let s = self.account.ads.as_ref()?;
+        self.endpoint(Api::Ads, &s.endpoint, &s.token_url, &s.credentials)
+    }
+
+    /// An endpoint of `api` from the account's settings: their `endpoint`
+    /// and `token_url` overrides, else the region's; `None` without
+    /// credentials.
+    fn endpoint(
+        &self,
+        api: Api,
+        base_url: &Option<String>,
+        token_url: &Option<String>,
+        credentials: &Option<LwaCredentials>,
+    ) -> Option<Endpoint> {
+        let region = self.account.region();
+        let default_base = match api {
+            Api::SpApi => region.sp_api_endpoint(),
+            Api::Ads => region.ads_endpoint(),
+        };
         Some(Endpoint {
             account: self.account.name.clone(),
-            api: Api::Ads,
-            base_url: s
-                .endpoint
+            api,
+            base_url: base_url.clone().unwrap_or_else(|| default_base.to_string()),
+            token_url: token_url
                 .clone()
-                .unwrap_or_else(|| self.account.region().ads_endpoint().to_string()),
-            token_url: s
-                .token_url
-                .clone()
-                .unwrap_or_else(|| self.account.region().token_url(true).to_string()),
-            credentials: s.credentials.clone()?,
+                .unwrap_or_else(|| region.token_url(api == Api::Ads).to_string()),
+            credentials: credentials.clone()?,
         })
     }
 
@@ -458,28 +471,20 @@ fn record_credentials(ctx: &Ctx<'_>, job: JobName, outcome: &CredentialsOutcome,
     }
 }
 
-/// Runs the selected jobs of every selected account once. The jobs of an
-/// account run concurrently (they draw on different rate-limit buckets;
-/// report-based ones share the account's createReport budget). One job's
-/// failure never stops the others.
+/// Runs the selected jobs of every selected account once, at `now` (read
+/// from `clock`). The jobs of an account run concurrently (they draw on
+/// different rate-limit buckets; report-based ones share the account's
+/// createReport budget). One job's failure never stops the others.
+///
+/// No job starts once `stop()` says so (the daemon's SIGTERM; `&|| false`
+/// for a round that runs whole): the jobs already running finish, the jobs
+/// of a later phase never start, and their results are left out.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_round(
     cfg: &Config,
     client: &ApiClient,
     db: &Db,
-    now: DateTime<Utc>,
-    selection: &Selection,
-    progress: &Progress,
-) -> Vec<JobResult> {
-    run_round_until(cfg, client, db, now, selection, progress, &|| false).await
-}
-
-/// [`run_round`] that starts no job once `stop()` says so (the daemon's
-/// SIGTERM): the jobs already running finish, the jobs of a later phase
-/// never start, and their results are left out.
-pub async fn run_round_until(
-    cfg: &Config,
-    client: &ApiClient,
-    db: &Db,
+    clock: &Clock,
     now: DateTime<Utc>,
     selection: &Selection,
     progress: &Progress,
@@ -500,6 +505,7 @@ pub async fn run_round_until(
             client,
             db,
             now,
+            clock,
         });
     }
     let mut results = Vec::new();

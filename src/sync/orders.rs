@@ -1,10 +1,14 @@
 //! The `orders` job (DESIGN §3): orders and their items, per marketplace,
 //! by the cheapest path.
 //!
+//! Kept whole (about 1,250 lines): the flat-file path and the
+//! `searchOrders` path write the same rows through one mapping (the table
+//! below), which stays honest only when both sides are read together.
+//!
 //! - **History** (first run, or a cursor older than `[sync]
 //!   orders_backfill_gap`): `GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL`
 //!   in 30-day chunks of last-update time, back `orders_history_days`.
-//!   All chunks are put in Amazon's queue first ([`reports::prepare`]),
+//!   All chunks are put in Amazon's queue first ([`report::prepare`]),
 //!   then read in order. A chunk that fails (FATAL, still pending) does not
 //!   stop the later ones: each completed chunk writes its rows and the
 //!   cursor in one transaction, and the cursor's `through` only moves over
@@ -46,14 +50,14 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::flatfile::{self, Column, Issue, Record};
+use super::api_util::elements;
+use super::flatfile::{self, columns, Column, Issue, Record, Streamed};
+use super::report::{self, Document, Prepared, Report, ReportRequest, Step, StreamError};
 use super::report_util as ru;
-use super::report_util::StreamError;
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::client::CallSpec;
 use crate::amazon::http::ApiError;
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports::{self, Handle, Prepared, ReportOutcome, ReportRequest};
 use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::orders::{self as store, ItemRow, OrderRow};
@@ -185,30 +189,30 @@ fn push_item(items: &mut BTreeMap<String, ItemRow>, it: ItemRow) {
 // The flat file (pure)
 
 /// The columns read, with the names other header generations use.
-pub static REPORT_COLUMNS: &[Column] = &[
-    Column::alias("amazon-order-id", &["order-id"]),
-    Column::new("merchant-order-id"),
-    Column::alias("purchase-date", &["order-date"]),
-    Column::alias("last-updated-date", &["last-updated-time"]),
-    Column::alias("order-status", &["status"]),
-    Column::new("fulfillment-channel"),
-    Column::new("sales-channel"),
-    Column::new("ship-service-level"),
-    Column::alias("product-name", &["title", "item-name"]),
-    Column::alias("sku", &["seller-sku", "merchant-sku"]),
-    Column::new("asin"),
-    Column::new("item-status"),
-    Column::alias("quantity", &["quantity-purchased"]),
-    Column::new("currency"),
-    Column::new("item-price"),
-    Column::new("item-tax"),
-    Column::new("shipping-price"),
-    Column::new("shipping-tax"),
-    Column::new("gift-wrap-price"),
-    Column::new("gift-wrap-tax"),
-    Column::new("item-promotion-discount"),
-    Column::new("ship-promotion-discount"),
-    Column::new("is-business-order"),
+pub static REPORT_COLUMNS: &[Column] = &columns![
+    "amazon-order-id" | "order-id",
+    "merchant-order-id",
+    "purchase-date" | "order-date",
+    "last-updated-date" | "last-updated-time",
+    "order-status" | "status",
+    "fulfillment-channel",
+    "sales-channel",
+    "ship-service-level",
+    "product-name" | "title" | "item-name",
+    "sku" | "seller-sku" | "merchant-sku",
+    "asin",
+    "item-status",
+    "quantity" | "quantity-purchased",
+    "currency",
+    "item-price",
+    "item-tax",
+    "shipping-price",
+    "shipping-tax",
+    "gift-wrap-price",
+    "gift-wrap-tax",
+    "item-promotion-discount",
+    "ship-promotion-discount",
+    "is-business-order",
 ];
 
 struct Line {
@@ -375,7 +379,7 @@ pub fn parse_report(
     tz: Tz,
 ) -> (Vec<OrderRecord>, Option<String>) {
     let mut orders: BTreeMap<String, Option<Gathered>> = BTreeMap::new();
-    let read = ru::stream_flat(
+    let read = flatfile::stream_flat(
         bytes,
         encoding,
         REPORT_COLUMNS,
@@ -404,7 +408,7 @@ pub struct StoredOrders {
     /// Order and item rows inserted or changed.
     pub written: u64,
     /// The reader's account of the lines: taken, skipped, missing columns.
-    pub read: ru::Streamed,
+    pub read: Streamed,
     pub summary: Option<String>,
 }
 
@@ -452,7 +456,7 @@ pub fn store_report(
         let (o, items) = finished(g);
         w.write(&o, &items)
     }
-    let read = ru::stream_flat(
+    let read = flatfile::stream_flat(
         input,
         encoding,
         REPORT_COLUMNS,
@@ -561,12 +565,7 @@ pub fn api_order(o: &Value, tz: Tz) -> Result<OrderRecord, String> {
         .and_then(money);
     let mut items = BTreeMap::new();
     let mut currency = grand.as_ref().map(|g| g.1.clone());
-    for it in o
-        .get("orderItems")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for it in elements(o.get("orderItems")) {
         let product = it.get("product");
         let sku = s(product.and_then(|p| p.get("sellerSku")))
             .ok_or_else(|| format!("order {order_id}: an item without sellerSku"))?;
@@ -813,19 +812,17 @@ async fn run_marketplace(
         // History reports left over (a last chunk that ended FATAL and
         // waits out its backoff while searchOrders already covers its
         // range) would sit in pending_reports forever.
-        reports::retain(ctx, JobName::Orders, REPORT_TYPE, m.id, &[])?;
+        report::retain(ctx, JobName::Orders, REPORT_TYPE, m.id, &[])?;
         incremental(ctx, m, cursor, rows, notes).await
     }
 }
 
-/// Writes one batch of orders and the cursor in one transaction
-/// (and consumes a report's pending row when given).
+/// Writes one batch of orders and the cursor in one transaction.
 fn save(
     ctx: &Ctx<'_>,
     m: &Marketplace,
     orders: &[OrderRecord],
     cursor: &Cursor,
-    handle: Option<&Handle>,
 ) -> Result<u64, JobError> {
     let account = ctx.account.name.as_str();
     let now = ctx.now;
@@ -836,9 +833,6 @@ fn save(
             n += store::upsert_order(&tx, account, o, items, now)?;
         }
         jobs::set_cursor(&tx, JOB, account, m.id, &cursor.to_json(), now)?;
-        if let Some(h) = handle {
-            reports::finish(&tx, h)?;
-        }
         tx.commit()?;
         Ok(n)
     })?)
@@ -913,7 +907,7 @@ async fn backfill(
     let creator = async move {
         let mut stop = Ok(());
         for (k, req) in queue.iter().enumerate() {
-            match reports::prepare(ctx, JobName::Orders, req).await {
+            match report::prepare(ctx, JobName::Orders, req).await {
                 Ok(Prepared::Ready(_) | Prepared::Backoff { .. }) => {
                     let _ = queued_tx.send((k + 1, false));
                 }
@@ -938,63 +932,51 @@ async fn backfill(
                 break;
             }
             let (a, b) = (req.data_start.unwrap_or(end), req.data_end.unwrap_or(end));
-            let (doc, handle) = match reports::fetch(ctx, JobName::Orders, req).await? {
-                ReportOutcome::Document(doc) => {
-                    let h = doc.handle.clone();
-                    (Some(doc), h)
-                }
-                ReportOutcome::NoData(h) => (None, h),
-                ReportOutcome::Pending { report_id, status } => {
-                    waiting += 1;
-                    tracing::info!(account, report_id, status, "orders report still pending");
-                    continue;
-                }
-                ReportOutcome::Deferred { reason } => {
-                    notes.push(reason);
-                    break;
-                }
-                ReportOutcome::Failed { reason, .. } => {
-                    problems.push(reason);
-                    continue;
-                }
-            };
             let mut next = cursor.clone();
             next.complete(a, b);
             // Parsed and stored as it is read: one order in memory at a time;
             // the orders, the cursor and the report row in one transaction.
-            let stored = ctx.with_db(|c| {
-                let tx = c.transaction()?;
-                let stored = match &doc {
-                    None => StoredOrders::default(),
-                    Some(d) => {
-                        let res = d.stream(|input| {
-                            store_report(&tx, account, input, d.encoding(), m.id, tz, ctx.now)
-                        });
-                        match res {
-                            Ok(s) => s,
-                            Err(StreamError::Store(e)) => return Err(e),
-                            // Nothing of it is kept (the transaction rolls
-                            // back) and the chunk stays to do.
-                            Err(StreamError::Unreadable(e)) => return Ok(Err(e)),
-                        }
-                    }
-                };
-                jobs::set_cursor(&tx, JOB, account, m.id, &next.to_json(), ctx.now)?;
-                reports::finish(&tx, &handle)?;
-                tx.commit()?;
-                Ok(Ok(stored))
-            })?;
-            let stored = match stored {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(format!("report {}: {e}", handle.report_id));
+            let step = report::step(
+                ctx,
+                &Report::new(JobName::Orders, req, m.id),
+                report::in_transaction,
+                |tx, json, doc: Option<Document>| {
+                    let stored = match doc {
+                        None => StoredOrders::default(),
+                        Some(d) => d.stream(|input| {
+                            store_report(tx, account, input, d.encoding(), m.id, tz, ctx.now)
+                        })?,
+                    };
+                    *json = next.to_json();
+                    Ok(stored)
+                },
+            )
+            .await?;
+            let (stored, report_id) = match step {
+                Step::Stored { stored, report_id } => (stored, report_id),
+                Step::Pending { report_id, status } => {
+                    waiting += 1;
+                    tracing::info!(account, report_id, status, "orders report still pending");
+                    continue;
+                }
+                Step::Deferred(reason) => {
+                    notes.push(reason);
+                    break;
+                }
+                Step::Failed(reason) => {
+                    problems.push(reason);
+                    continue;
+                }
+                // Nothing of it is kept and the chunk stays to do.
+                Step::Unreadable { report_id, error } => {
+                    problems.push(format!("report {report_id}: {error}"));
                     continue;
                 }
             };
             cursor = next;
             if let Some(i) = &stored.summary {
-                tracing::warn!(account, report_id = %handle.report_id, "{i}");
-                notes.push(format!("report {}: {i}", handle.report_id));
+                tracing::warn!(account, report_id, "{i}");
+                notes.push(format!("report {report_id}: {i}"));
             }
             *rows += stored.written;
         }
@@ -1042,12 +1024,7 @@ async fn incremental(
     let Some(through) = cursor.through else {
         return Ok(());
     };
-    let ep = ctx.sp().ok_or_else(|| {
-        JobError::Data(format!(
-            "account {} has no [accounts.sp_api] credentials",
-            ctx.account.name
-        ))
-    })?;
+    let ep = report::endpoint(ctx)?;
     let overlap = Duration::from_std(ctx.cfg.sync.orders_overlap).unwrap_or(Duration::zero());
     let (after, before, mut token) = match cursor.page.take() {
         Some(p) if ctx.now - p.at < TOKEN_LIFE => (p.after, p.before, Some(p.token)),
@@ -1070,14 +1047,9 @@ async fn incremental(
         if let Some(t) = &token {
             spec = spec.query("paginationToken", t.clone());
         }
-        let body: Value = reports::call_json(ctx.client, &ep, &spec).await?;
+        let body: Value = ctx.client.call_json(&ep, &spec).await?;
         let mut orders = Vec::new();
-        for o in body
-            .get("orders")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for o in elements(body.get("orders")) {
             match api_order(o, tz) {
                 Ok(r) if r.0.marketplace_id == m.id => orders.push(r),
                 Ok(_) => {}
@@ -1104,7 +1076,7 @@ async fn incremental(
                     }),
                     _ => None,
                 };
-                *rows += save(ctx, m, &orders, &cursor, None)?;
+                *rows += save(ctx, m, &orders, &cursor)?;
                 return Err(e.into());
             }
         };
@@ -1124,7 +1096,7 @@ async fn incremental(
                 cursor.done.clear();
             }
         }
-        *rows += save(ctx, m, &orders, &cursor, None)?;
+        *rows += save(ctx, m, &orders, &cursor)?;
         if token.is_none() {
             return Ok(());
         }

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::api_util::{call_json, hour_slot, local_day, marketplaces, num, sp_endpoint};
+use super::api_util::{call_json, elements, hour_slot, local_day, marketplaces, num, sp_endpoint};
 use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::marketplace::Marketplace;
@@ -40,6 +40,7 @@ const BATCH: usize = 20;
 pub const MAX_ASINS_PER_RUN: usize = 2_400;
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    let account = ctx.account.name.as_str();
     let ep = sp_endpoint(ctx)?;
     let seller = ctx.account.seller_id.as_deref();
     let mut written = 0;
@@ -67,17 +68,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let day = local_day(m, slot);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "asins": asins.len(), "known": known });
         written += ctx.with_db(|c| {
-            pricing::write_pricing(
-                c,
-                &ctx.account.name,
-                m.id,
-                slot,
-                &day,
-                &rows,
-                JOB,
-                &cursor,
-                ctx.now,
-            )
+            pricing::write_pricing(c, account, m.id, slot, &day, &rows, JOB, &cursor, ctx.now)
         })?;
     }
     let mut note = format!("{priced} of {asked} ASINs priced");
@@ -127,12 +118,7 @@ async fn fetch(
 pub fn parse_batch(body: &Value, seller_id: Option<&str>) -> (Vec<PriceRow>, Vec<String>) {
     let mut rows = Vec::new();
     let mut again = Vec::new();
-    for r in body
-        .get("responses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for r in elements(body.get("responses")) {
         let status = r
             .pointer("/status/statusCode")
             .and_then(Value::as_i64)
@@ -203,18 +189,9 @@ fn parse_summary(b: &Value, seller_id: Option<&str>) -> PriceRow {
                         .and_then(Value::as_str)
                         .is_none_or(|t| t.eq_ignore_ascii_case("new"))
                 })
-                .flat_map(|o| {
-                    o.get("segmentedFeaturedOffers")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
+                .flat_map(|o| elements(o.get("segmentedFeaturedOffers")))
                 .map(|offer| {
-                    let weight: f64 = offer
-                        .get("featuredOfferSegments")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
+                    let weight: f64 = elements(offer.get("featuredOfferSegments"))
                         .filter_map(
                             |s| num(s.pointer("/segmentDetails/glanceViewWeightPercentage")),
                         )
@@ -237,12 +214,7 @@ fn parse_summary(b: &Value, seller_id: Option<&str>) -> PriceRow {
     });
     // Lowest New offers (the input we asked for), deduplicated by seller.
     let mut offers: Vec<&Value> = Vec::new();
-    for l in b
-        .get("lowestPricedOffers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for l in elements(b.get("lowestPricedOffers")) {
         let condition = l
             .pointer("/lowestPricedOffersInput/itemCondition")
             .and_then(Value::as_str)
@@ -250,12 +222,7 @@ fn parse_summary(b: &Value, seller_id: Option<&str>) -> PriceRow {
         if condition != "New" {
             continue;
         }
-        for o in l
-            .get("offers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for o in elements(l.get("offers")) {
             if !offers.iter().any(|x| {
                 seller_of(x) == seller_of(o) && x.get("fulfillmentType") == o.get("fulfillmentType")
             }) {

@@ -1,19 +1,20 @@
 //! Helpers shared by the report-based seller data jobs (sales_traffic,
 //! search_query_performance, inventory_planning, returns, seller_feedback,
 //! account_health) and by `flywheel import`: marketplace days, the dates a
-//! report request carries, reading a flat file by header name, tolerant
-//! cell parsing, and the outcome of one report folded into what a job does
-//! next.
+//! report request carries, the years a report's date may have, JSON
+//! documents read as a stream, lenient JSON field readers, and a
+//! document's period check. Flat files are `super::flatfile`'s; the
+//! report step itself is `super::report`'s.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
 
-use super::flatfile::{self, Column, Issue, Reader, Record};
-
-use super::{Ctx, JobError, JobName};
+use super::flatfile::{parse_num, too_long};
+use super::report::ReportRequest;
+use super::Ctx;
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports::{self, Document, Handle, ReportOutcome, ReportRequest};
+use crate::store::seller_reports::Scope;
 
 /// The marketplace's zone (DESIGN §2.1); UTC if the table names an unknown one.
 pub(crate) fn tz(m: &Marketplace) -> Tz {
@@ -47,209 +48,6 @@ pub(crate) fn date_param(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(12, 0, 0).expect("noon exists").and_utc()
 }
 
-/// What parsing a flat file gave: the rows, and the rows it skipped with
-/// their line and column (`flatfile::Issue`, capped), counted in full.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Parsed<T> {
-    pub rows: Vec<T>,
-    pub issues: Vec<Issue>,
-    pub skipped: u64,
-    /// Wanted columns the header lacks (read as empty).
-    pub missing: Vec<&'static str>,
-    /// The reader's one-line account of the problems, if any.
-    pub summary: Option<String>,
-}
-
-impl<T> Parsed<T> {
-    /// Forgets that optional columns (an older generation's, read when
-    /// present) are missing, so their absence is not reported every run.
-    pub fn optional(mut self, columns: &[&str]) -> Self {
-        self.missing.retain(|m| !columns.contains(m));
-        let mut parts = Vec::new();
-        if !self.missing.is_empty() {
-            parts.push(format!("missing columns: {}", self.missing.join(", ")));
-        }
-        if self.skipped > 0 {
-            let first = self.issues.first().map(|i| format!(" (first: {i})"));
-            parts.push(format!(
-                "{} malformed row(s) skipped{}",
-                self.skipped,
-                first.unwrap_or_default()
-            ));
-        }
-        self.summary = (!parts.is_empty()).then(|| parts.join("; "));
-        self
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Flat files
-
-/// Reads a flat file through `sync::flatfile` (by header name, tolerant of
-/// extra, missing and reordered columns; rows of the wrong width skipped
-/// with their line), mapping each record with `each`; a record `each`
-/// refuses is skipped with the issue it names.
-pub fn read_flat<T>(
-    input: impl std::io::BufRead,
-    encoding: &'static Encoding,
-    columns: &'static [Column],
-    mut each: impl FnMut(&Record<'_>) -> Result<T, Issue>,
-) -> Result<Parsed<T>, String> {
-    let mut rows = Vec::new();
-    let streamed = stream_flat(
-        input,
-        encoding,
-        columns,
-        |rec| Ok::<_, String>(each(rec).map(|t| rows.push(t))),
-        |e| e,
-    )?;
-    Ok(Parsed {
-        rows,
-        issues: streamed.issues,
-        skipped: streamed.skipped,
-        missing: streamed.missing,
-        summary: streamed.summary,
-    })
-}
-
-/// What streaming a flat file gave: [`Parsed`] without the rows, which
-/// went to the caller one at a time.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Streamed {
-    /// Rows the caller took.
-    pub rows: u64,
-    pub issues: Vec<Issue>,
-    pub skipped: u64,
-    pub missing: Vec<&'static str>,
-    pub summary: Option<String>,
-}
-
-impl Streamed {
-    /// [`Parsed::optional`]: forgets that optional columns are missing.
-    pub fn optional(self, columns: &[&str]) -> Self {
-        let p = Parsed::<()> {
-            rows: Vec::new(),
-            issues: self.issues,
-            skipped: self.skipped,
-            missing: self.missing,
-            summary: None,
-        }
-        .optional(columns);
-        Streamed {
-            rows: self.rows,
-            issues: p.issues,
-            skipped: p.skipped,
-            missing: p.missing,
-            summary: p.summary,
-        }
-    }
-}
-
-/// Why a streamed report stopped before its end.
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    /// The document could not be read (a broken gzip stream).
-    #[error("{0}")]
-    Unreadable(String),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
-
-/// [`read_flat`] without collecting: `each` gets one record at a time and
-/// answers `Ok(Ok(()))` (taken), `Ok(Err(issue))` (skipped with the issue)
-/// or `Err(e)` (stop: a store error). An unreadable input (a broken gzip
-/// stream) stops with `unreadable("unreadable document: …")`. This is how
-/// the jobs read a large report: nothing but the current line is held, so
-/// memory does not grow with the file.
-pub fn stream_flat<E>(
-    input: impl std::io::BufRead,
-    encoding: &'static Encoding,
-    columns: &'static [Column],
-    mut each: impl FnMut(&Record<'_>) -> Result<Result<(), Issue>, E>,
-    unreadable: impl Fn(String) -> E,
-) -> Result<Streamed, E> {
-    let mut reader = Reader::new(input, encoding, columns)
-        .map_err(|e| unreadable(format!("unreadable document: {e}")))?;
-    let mut rows = 0;
-    loop {
-        let res = match reader.next_record() {
-            Ok(Some(rec)) => each(&rec)?,
-            Ok(None) => break,
-            Err(e) => return Err(unreadable(format!("unreadable document: {e}"))),
-        };
-        match res {
-            Ok(()) => rows += 1,
-            Err(issue) => reader.skip(issue),
-        }
-    }
-    Ok(Streamed {
-        rows,
-        summary: reader.summary(),
-        issues: std::mem::take(&mut reader.issues),
-        skipped: reader.skipped,
-        missing: std::mem::take(&mut reader.missing),
-    })
-}
-
-/// Every non-empty cell of `columns` except `typed`, by column name: what
-/// `extra_json` / `raw_json` keep.
-pub fn cells(
-    rec: &Record<'_>,
-    columns: &'static [Column],
-    typed: &[&str],
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut out = serde_json::Map::new();
-    for c in columns {
-        if typed.contains(&c.name) {
-            continue;
-        }
-        if let Some(v) = rec.get(c.name) {
-            out.insert(c.name.to_string(), v.into());
-        }
-    }
-    out
-}
-
-/// A decimal cell, tolerant of a trailing `%`.
-pub fn num(rec: &Record<'_>, name: &str) -> Result<Option<f64>, Issue> {
-    match rec.get(name) {
-        None => Ok(None),
-        Some(v) => parse_num(v)
-            .map(Some)
-            .ok_or_else(|| rec.issue(name, &format!("not a number: {v:?}"))),
-    }
-}
-
-/// A whole-number cell, tolerant of `1,234` and `12.0`.
-pub fn int(rec: &Record<'_>, name: &str) -> Result<Option<i64>, Issue> {
-    match rec.get(name) {
-        None => Ok(None),
-        Some(v) => parse_int(v)
-            .map(Some)
-            .ok_or_else(|| rec.issue(name, &format!("not a whole number: {v:?}"))),
-    }
-}
-
-/// [`num`] by the wanted column's position (see `flatfile::position`).
-pub fn num_at(rec: &Record<'_>, wanted: usize) -> Result<Option<f64>, Issue> {
-    match rec.at(wanted) {
-        None => Ok(None),
-        Some(v) => parse_num(v)
-            .map(Some)
-            .ok_or_else(|| rec.issue(rec.name(wanted), &format!("not a number: {v:?}"))),
-    }
-}
-
-/// [`int`] by the wanted column's position.
-pub fn int_at(rec: &Record<'_>, wanted: usize) -> Result<Option<i64>, Issue> {
-    match rec.at(wanted) {
-        None => Ok(None),
-        Some(v) => parse_int(v)
-            .map(Some)
-            .ok_or_else(|| rec.issue(rec.name(wanted), &format!("not a whole number: {v:?}"))),
-    }
-}
-
 /// Years a report's date may have. chrono's `%Y` also reads `-026` and
 /// `+12026`, which the tables refuse (they CHECK `YYYY-MM-DD`, so a whole
 /// report failed to store: found by fuzzing, fuzz/regressions/
@@ -262,35 +60,18 @@ pub fn is_plausible(d: &NaiveDate) -> bool {
     YEARS.contains(&d.year())
 }
 
-/// A whole number as flat files write it: `12`, `-3`, `1,234`, `12.0`.
-pub fn parse_int(v: &str) -> Option<i64> {
-    let v = flatfile::trim(v);
-    if let Ok(n) = v.parse::<i64>() {
-        return Some(n);
-    }
-    // `1,234` in a whole-number column is a thousands separator, not the
-    // decimal comma `parse_number` would take it for.
-    let groups: Vec<&str> = v.trim_start_matches('-').split(',').collect();
-    if groups.len() > 1
-        && groups[1..].iter().all(|g| g.len() == 3)
-        && groups
-            .iter()
-            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return v.replace(',', "").parse().ok();
-    }
-    let f = parse_num(v)?;
-    if f.fract() == 0.0 && f.abs() < 9.0e15 {
-        return Some(f as i64);
-    }
-    None
+/// A `YYYY-MM-DD` date, for the jobs' tests.
+#[cfg(test)]
+pub(crate) fn date(s: &str) -> NaiveDate {
+    s.parse().expect("a YYYY-MM-DD date")
 }
 
-/// A decimal as flat files write it (see `flatfile::parse_number`), with
-/// an optional trailing `%`.
-pub fn parse_num(v: &str) -> Option<f64> {
-    let v = flatfile::trim(v);
-    flatfile::parse_number(v.trim_end_matches('%'))
+/// An RFC 3339 instant, for the jobs' tests.
+#[cfg(test)]
+pub(crate) fn time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("an RFC 3339 time")
+        .with_timezone(&Utc)
 }
 
 // ---------------------------------------------------------------------------
@@ -369,9 +150,8 @@ pub fn stream_json<E>(
         },
     );
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let top = Top {
-        arrays,
-        members,
+    let top = Reading {
+        level: Level::Top { arrays, members },
         each: &mut each,
         used: &used,
         stop: &mut stop,
@@ -386,6 +166,39 @@ pub fn stream_json<E>(
         }
         (Err(e), None) => Err(JsonError::Parse(format!("{what} is not JSON: {e}"))),
     }
+}
+
+/// What [`read_parts`] reads of a JSON report.
+pub struct JsonDoc {
+    /// Its name in errors ("sales & traffic document").
+    pub what: &'static str,
+    /// The top-level arrays streamed an element at a time.
+    pub arrays: &'static [&'static str],
+    /// The top-level members read whole.
+    pub members: &'static [&'static str],
+}
+
+/// Reads a JSON report from `input` a piece at a time ([`stream_json`]:
+/// memory does not grow with it): `part` makes each piece the report's
+/// own part (`None` for a piece of no use), which goes to `each`.
+pub fn read_parts<P, E>(
+    input: impl std::io::BufRead,
+    encoding: &'static Encoding,
+    doc: &JsonDoc,
+    part: impl Fn(JsonPart<'_>) -> Option<P>,
+    mut each: impl FnMut(P) -> Result<(), E>,
+) -> Result<(), JsonError<E>> {
+    stream_json(
+        input,
+        encoding,
+        doc.what,
+        doc.arrays,
+        doc.members,
+        |piece| match part(piece) {
+            Some(p) => each(p),
+            None => Ok(()),
+        },
+    )
 }
 
 fn unreadable(what: &str, e: &std::io::Error) -> String {
@@ -440,12 +253,7 @@ impl<R: std::io::BufRead> std::io::BufRead for Utf8<R> {
 
 impl<R: std::io::BufRead> std::io::Read for Utf8<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::BufRead;
-        let have = self.fill_buf()?;
-        let n = have.len().min(buf.len());
-        buf[..n].copy_from_slice(&have[..n]);
-        self.consume(n);
-        Ok(n)
+        crate::amazon::document::read_buffered(self, buf)
     }
 }
 
@@ -464,13 +272,8 @@ impl<R: std::io::BufRead> std::io::Read for Budget<'_, R> {
         self.inner.consume(n);
         self.used.set(self.used.get() + n as u64);
         if self.used.get() > MAX_JSON_VALUE {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "a single value is longer than {} KiB: not a report document",
-                    MAX_JSON_VALUE >> 10
-                ),
-            ));
+            let kind = "a report document";
+            return Err(too_long("a single value", MAX_JSON_VALUE, kind));
         }
         Ok(n)
     }
@@ -480,104 +283,114 @@ impl<R: std::io::BufRead> std::io::Read for Budget<'_, R> {
 /// caller's error waits in `stop`).
 const STOPPED: &str = "stopped by the reader";
 
-/// The top-level object of [`stream_json`].
-struct Top<'a, F, E> {
-    arrays: &'a [&'static str],
-    members: &'a [&'static str],
+/// Where [`stream_json`] is in the document.
+#[derive(Debug, Clone, Copy)]
+enum Level<'a> {
+    /// The top-level object: its `arrays` are streamed an element at a
+    /// time, its `members` read whole, the rest skipped.
+    Top {
+        arrays: &'a [&'static str],
+        members: &'a [&'static str],
+    },
+    /// A top-level member read a value at a time: the elements of a
+    /// streamed array (`Some(key)`) go to `each`; an unwanted member's are
+    /// skipped (`None`).
+    Member(Option<&'static str>),
+}
+
+/// One level of the document being read, and where its parts go.
+struct Reading<'a, F, E> {
+    level: Level<'a>,
     each: &'a mut F,
     used: &'a std::cell::Cell<u64>,
     stop: &'a mut Option<E>,
 }
 
-impl<'de, F, E> serde::de::DeserializeSeed<'de> for Top<'_, F, E>
+impl<F, E> Reading<'_, F, E>
+where
+    F: FnMut(JsonPart<'_>) -> Result<(), E>,
+{
+    /// The reading of a top-level member (`key`: the array it streams).
+    fn member(&mut self, key: Option<&'static str>) -> Reading<'_, F, E> {
+        Reading {
+            level: Level::Member(key),
+            each: &mut *self.each,
+            used: self.used,
+            stop: &mut *self.stop,
+        }
+    }
+
+    /// Hands `part` to `each`; when `each` stops, its error waits in
+    /// `stop` and the parse fails with [`STOPPED`].
+    fn give<Er: serde::de::Error>(&mut self, part: JsonPart<'_>) -> Result<(), Er> {
+        self.used.set(0);
+        (self.each)(part).map_err(|e| {
+            *self.stop = Some(e);
+            Er::custom(STOPPED)
+        })
+    }
+}
+
+impl<'de, F, E> serde::de::DeserializeSeed<'de> for Reading<'_, F, E>
 where
     F: FnMut(JsonPart<'_>) -> Result<(), E>,
 {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        match self.level {
+            Level::Top { .. } => d.deserialize_map(self),
+            Level::Member(_) => d.deserialize_any(self),
+        }
     }
 }
 
-impl<'de, F, E> serde::de::Visitor<'de> for Top<'_, F, E>
+impl<'de, F, E> serde::de::Visitor<'de> for Reading<'_, F, E>
 where
     F: FnMut(JsonPart<'_>) -> Result<(), E>,
 {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON object")
+        f.write_str(match self.level {
+            Level::Top { .. } => "a JSON object",
+            Level::Member(_) => "any JSON value",
+        })
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        use serde::de::Error;
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let Level::Top { arrays, members } = self.level else {
+            // A member of another shape reads as absent: skipped an entry
+            // at a time.
+            loop {
+                self.used.set(0);
+                let Some(serde::de::IgnoredAny) = map.next_key()? else {
+                    return Ok(());
+                };
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        };
         loop {
             self.used.set(0);
             let Some(key) = map.next_key::<String>()? else {
                 return Ok(());
             };
             self.used.set(0);
-            if let Some(k) = self.arrays.iter().find(|a| **a == key) {
-                map.next_value_seed(Elements {
-                    key: Some(k),
-                    each: &mut *self.each,
-                    used: self.used,
-                    stop: &mut *self.stop,
-                })?;
-            } else if let Some(k) = self.members.iter().find(|m| **m == key) {
+            if let Some(k) = arrays.iter().find(|a| **a == key) {
+                map.next_value_seed(self.member(Some(*k)))?;
+            } else if let Some(k) = members.iter().find(|m| **m == key) {
                 let v: serde_json::Value = map.next_value()?;
-                self.used.set(0);
-                if let Err(e) = (self.each)(JsonPart::Member(k, v)) {
-                    *self.stop = Some(e);
-                    return Err(A::Error::custom(STOPPED));
-                }
+                self.give(JsonPart::Member(k, v))?;
             } else {
                 // Skipped a value at a time too: an unknown array may be long.
-                map.next_value_seed(Elements::<F, E> {
-                    key: None,
-                    each: &mut *self.each,
-                    used: self.used,
-                    stop: &mut *self.stop,
-                })?;
+                map.next_value_seed(self.member(None))?;
             }
         }
     }
-}
 
-/// A top-level member read a value at a time: a streamed array's elements
-/// go to `each` (`key` set), an unwanted member's are skipped.
-struct Elements<'a, F, E> {
-    key: Option<&'static str>,
-    each: &'a mut F,
-    used: &'a std::cell::Cell<u64>,
-    stop: &'a mut Option<E>,
-}
-
-impl<'de, F, E> serde::de::DeserializeSeed<'de> for Elements<'_, F, E>
-where
-    F: FnMut(JsonPart<'_>) -> Result<(), E>,
-{
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, F, E> serde::de::Visitor<'de> for Elements<'_, F, E>
-where
-    F: FnMut(JsonPart<'_>) -> Result<(), E>,
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        use serde::de::Error;
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         loop {
             self.used.set(0);
-            let Some(key) = self.key else {
+            let Level::Member(Some(key)) = self.level else {
                 if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
                     return Ok(());
                 }
@@ -586,22 +399,7 @@ where
             let Some(v) = seq.next_element::<serde_json::Value>()? else {
                 return Ok(());
             };
-            self.used.set(0);
-            if let Err(e) = (self.each)(JsonPart::Element(key, v)) {
-                *self.stop = Some(e);
-                return Err(A::Error::custom(STOPPED));
-            }
-        }
-    }
-
-    // A member of another shape reads as absent: skipped an entry at a time.
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        loop {
-            self.used.set(0);
-            let Some(serde::de::IgnoredAny) = map.next_key()? else {
-                return Ok(());
-            };
-            map.next_value::<serde::de::IgnoredAny>()?;
+            self.give(JsonPart::Element(key, v))?;
         }
     }
 
@@ -688,76 +486,15 @@ pub(crate) fn jdate(v: &serde_json::Value, path: &[&str]) -> Option<NaiveDate> {
 }
 
 // ---------------------------------------------------------------------------
-// One report's outcome
+// Requests and periods
 
-/// A report's outcome as the jobs act on it.
-pub(crate) enum Fetched {
-    /// The document (DONE).
-    Doc(Document),
-    /// CANCELLED: Amazon had nothing; record the (empty) result.
-    NoData(Handle),
-    /// Still in Amazon's queue, or the budget is spent: the next run.
-    Later(String),
-    /// FATAL (or an empty document): retried on a later run with backoff.
-    Failed(String),
-}
-
-pub(crate) async fn fetch(
-    ctx: &Ctx<'_>,
-    job: JobName,
-    req: &ReportRequest,
-) -> Result<Fetched, JobError> {
-    Ok(match reports::fetch(ctx, job, req).await? {
-        ReportOutcome::Document(d) => Fetched::Doc(d),
-        ReportOutcome::NoData(h) => Fetched::NoData(h),
-        ReportOutcome::Pending { report_id, status } => Fetched::Later(format!(
-            "report {report_id} still {status}; resumed on the next run"
-        )),
-        ReportOutcome::Deferred { reason } => Fetched::Later(reason),
-        ReportOutcome::Failed { reason, .. } => Fetched::Failed(reason),
-    })
-}
-
-/// What a job run did across its reports: rows written, notes, failures.
-#[derive(Debug, Default)]
-pub(crate) struct Tally {
-    pub rows: u64,
-    pub notes: Vec<String>,
-    pub failures: Vec<String>,
-}
-
-impl Tally {
-    pub fn note(&mut self, s: impl Into<String>) {
-        self.notes.push(s.into());
-    }
-
-    /// Notes a parse's skipped rows and missing columns.
-    pub fn issues<T>(&mut self, what: &str, parsed: &Parsed<T>) {
-        self.summary(what, parsed.summary.as_deref());
-    }
-
-    /// Notes a reader's one-line account of problems, if any.
-    pub fn summary(&mut self, what: &str, summary: Option<&str>) {
-        if let Some(d) = summary {
-            tracing::warn!(report = what, "{d}");
-            self.notes.push(format!("{what}: {d}"));
-        }
-    }
-
-    /// The job's result: an error naming the failed reports (after the
-    /// others were written), else the report.
-    pub fn finish(self) -> Result<super::JobReport, JobError> {
-        if !self.failures.is_empty() {
-            return Err(JobError::Data(self.failures.join("; ")));
-        }
-        Ok(super::JobReport {
-            rows: self.rows,
-            note: if self.notes.is_empty() {
-                "up to date".into()
-            } else {
-                self.notes.join("; ")
-            },
-        })
+/// Where a job's rows of marketplace `m` go: the account, the
+/// marketplace, the round's `now`.
+pub(crate) fn scope<'a>(ctx: &Ctx<'a>, m: &Marketplace) -> Scope<'a> {
+    Scope {
+        account: &ctx.account.name,
+        marketplace_id: m.id,
+        now: ctx.now,
     }
 }
 
@@ -766,71 +503,53 @@ pub(crate) fn request(report_type: &str, m: &Marketplace) -> ReportRequest {
     ReportRequest::new(report_type, [m.id])
 }
 
-/// Whether a document's period field (`dateGranularity`, `reportPeriod`)
-/// is the one its table holds: `None` (not stated) passes; another value
-/// is refused, saying which to download.
-pub(crate) fn check_period(
-    field: &str,
-    found: Option<&str>,
-    wanted: &str,
-    stores: &str,
-) -> Result<(), String> {
-    match found {
-        None => Ok(()),
-        Some(v) if v.eq_ignore_ascii_case(wanted) => Ok(()),
-        Some(v) => Err(format!(
-            "the document's {field} {v}: flywheel stores {stores} only; download the report with {field} {wanted}"
-        )),
+/// The period a table holds, as a document's period field names it.
+pub(crate) struct Period {
+    /// The field (`dateGranularity`, `reportPeriod`).
+    field: &'static str,
+    /// Its value for the table's period (`DAY`, `WEEK`).
+    wanted: &'static str,
+    /// The table's period, in words (`days`).
+    stores: &'static str,
+}
+
+/// Sales & traffic rows by date are days.
+pub(crate) const DAYS: Period = Period {
+    field: "dateGranularity",
+    wanted: "DAY",
+    stores: "days",
+};
+
+/// Search query performance rows are weeks.
+pub(crate) const WEEKS: Period = Period {
+    field: "reportPeriod",
+    wanted: "WEEK",
+    stores: "weeks",
+};
+
+impl Period {
+    /// Whether the document's period field, `found`, is the table's:
+    /// `None` (not stated) passes; another value is refused, saying which
+    /// to download.
+    pub(crate) fn check(&self, found: Option<&str>) -> Result<(), String> {
+        let Period {
+            field,
+            wanted,
+            stores,
+        } = self;
+        match found {
+            None => Ok(()),
+            Some(v) if v.eq_ignore_ascii_case(wanted) => Ok(()),
+            Some(v) => Err(format!(
+                "the document's {field} {v}: flywheel stores {stores} only; download the report with {field} {wanted}"
+            )),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_as_flat_files_write_them() {
-        let ints: &[(&str, Option<i64>)] = &[
-            ("12", Some(12)),
-            ("-3", Some(-3)),
-            ("1,234", Some(1234)),
-            ("12.0", Some(12)),
-            ("12.5", None),
-            ("abc", None),
-        ];
-        for (s, want) in ints {
-            assert_eq!(parse_int(s), *want, "{s}");
-        }
-        let nums: &[(&str, Option<f64>)] = &[
-            ("12.5", Some(12.5)),
-            ("1,234.50", Some(1234.5)),
-            ("12,5", Some(12.5)),
-            ("7%", Some(7.0)),
-            ("n/a", None),
-        ];
-        for (s, want) in nums {
-            assert_eq!(parse_num(s), *want, "{s}");
-        }
-    }
-
-    #[test]
-    fn flat_files_by_header_name() {
-        static COLS: [Column; 2] = [Column::new("a"), Column::new("b")];
-        let text = "\u{feff}B\tA\r\n2\tx\r\n\r\n3\n4\ty\tz\n5\t\n6\tq\n";
-        let parsed = read_flat(text.as_bytes(), encoding_rs::UTF_8, &COLS, |r| {
-            Ok((r.req("a")?.to_string(), int(r, "b")?))
-        })
-        .unwrap();
-        assert_eq!(
-            parsed.rows,
-            vec![("x".to_string(), Some(2)), ("q".to_string(), Some(6))]
-        );
-        let got: Vec<usize> = parsed.issues.iter().map(|p| p.line).collect();
-        assert_eq!(got, vec![4, 5, 6]);
-        assert_eq!(parsed.skipped, 3);
-        assert_eq!(parsed.issues[2].column.as_deref(), Some("a"));
-        assert!(parsed.summary.unwrap().contains("3 malformed"));
-    }
 
     /// What [`stream_json`] hands out, as text.
     fn pieces(input: &[u8], encoding: &'static Encoding) -> Result<Vec<String>, String> {

@@ -9,18 +9,18 @@
 //! read again and upserted over the same key. Each report's rows and its
 //! part of the cursor are written in one transaction. A report an earlier
 //! run left (failed, or not finished within `max_report_wait`) is resumed
-//! instead of requesting the moved range ([`reports::adopt`]); its end is
+//! instead of requesting the moved range ([`report::adopt`]); its end is
 //! then the cursor's.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{Column, Issue, Record};
-use super::report_util::{self as ru, Fetched, Parsed, Tally};
+use super::flatfile::{self, columns, Column, Issue, Parsed, Record, Streamed};
+use super::report::{self, Label, Report, StreamError, Tally};
+use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports;
 use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::seller_reports::{self as store, ReturnRow, Scope};
@@ -35,57 +35,57 @@ pub const HISTORY: Duration = Duration::days(crate::model::snapshot::RETURNS_HIS
 pub const OVERLAP: Duration = Duration::days(14);
 
 /// FBA customer returns, REFERENCE §4 (13 columns).
-pub static FBA_COLUMNS: [Column; 13] = [
-    Column::new("return-date"),
-    Column::alias("order-id", &["amazon-order-id"]),
-    Column::alias("sku", &["seller-sku", "merchant-sku"]),
-    Column::new("asin"),
-    Column::new("fnsku"),
-    Column::new("product-name"),
-    Column::new("quantity"),
-    Column::new("fulfillment-center-id"),
-    Column::new("detailed-disposition"),
-    Column::new("reason"),
-    Column::new("status"),
-    Column::new("license-plate-number"),
-    Column::new("customer-comments"),
+pub static FBA_COLUMNS: [Column; 13] = columns![
+    "return-date",
+    "order-id" | "amazon-order-id",
+    "sku" | "seller-sku" | "merchant-sku",
+    "asin",
+    "fnsku",
+    "product-name",
+    "quantity",
+    "fulfillment-center-id",
+    "detailed-disposition",
+    "reason",
+    "status",
+    "license-plate-number",
+    "customer-comments",
 ];
 
 /// MFN returns, REFERENCE §4 (32 columns; names folded by the reader, so
 /// `Order ID` is `order-id`).
-pub static MFN_COLUMNS: [Column; 32] = [
-    Column::new("Order ID"),
-    Column::new("Order date"),
-    Column::new("Return request date"),
-    Column::new("Return request status"),
-    Column::new("Amazon RMA ID"),
-    Column::new("Merchant RMA ID"),
-    Column::new("Label type"),
-    Column::new("Label cost"),
-    Column::new("Currency code"),
-    Column::new("Return carrier"),
-    Column::new("Tracking ID"),
-    Column::new("Label to be paid by"),
-    Column::new("A-to-Z Claim"),
-    Column::new("Is prime"),
-    Column::new("ASIN"),
-    Column::alias("Merchant SKU", &["sku", "seller-sku"]),
-    Column::new("Item Name"),
-    Column::alias("Return quantity", &["quantity"]),
-    Column::new("Return Reason"),
-    Column::new("In policy"),
-    Column::new("Return type"),
-    Column::new("Resolution"),
-    Column::new("Invoice number"),
-    Column::new("Return delivery date"),
-    Column::new("Order Amount"),
-    Column::new("Order quantity"),
-    Column::new("SafeT Action reason"),
-    Column::new("SafeT claim id"),
-    Column::new("SafeT claim state"),
-    Column::new("SafeT claim creation time"),
-    Column::new("SafeT claim reimbursement amount"),
-    Column::new("Refunded Amount"),
+pub static MFN_COLUMNS: [Column; 32] = columns![
+    "Order ID",
+    "Order date",
+    "Return request date",
+    "Return request status",
+    "Amazon RMA ID",
+    "Merchant RMA ID",
+    "Label type",
+    "Label cost",
+    "Currency code",
+    "Return carrier",
+    "Tracking ID",
+    "Label to be paid by",
+    "A-to-Z Claim",
+    "Is prime",
+    "ASIN",
+    "Merchant SKU" | "sku" | "seller-sku",
+    "Item Name",
+    "Return quantity" | "quantity",
+    "Return Reason",
+    "In policy",
+    "Return type",
+    "Resolution",
+    "Invoice number",
+    "Return delivery date",
+    "Order Amount",
+    "Order quantity",
+    "SafeT Action reason",
+    "SafeT claim id",
+    "SafeT claim state",
+    "SafeT claim creation time",
+    "SafeT claim reimbursement amount",
+    "Refunded Amount",
 ];
 
 /// A return's date cell: an instant (`2026-02-10T14:03:00+00:00`, with or
@@ -142,57 +142,81 @@ fn merge(rows: Vec<ReturnRow>) -> Vec<ReturnRow> {
     out
 }
 
-fn fba_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
-    let when = rec.req("return-date")?;
-    let (return_date, returned_at) = parse_when(when, m)
-        .ok_or_else(|| rec.issue("return-date", &format!("not a date: {when:?}")))?;
-    let quantity = ru::int(rec, "quantity")?.unwrap_or(1);
-    if quantity < 0 {
-        return Err(rec.issue("quantity", "negative"));
-    }
-    let text = |n: &str| rec.get(n).map(str::to_string);
-    Ok(ReturnRow {
-        source: "fba",
-        order_id: rec.req("order-id")?.to_string(),
-        sku: rec.req("sku")?.to_string(),
-        return_ref: rec.get("license-plate-number").unwrap_or(when).to_string(),
-        return_date,
-        returned_at,
-        asin: text("asin"),
-        fnsku: text("fnsku"),
-        quantity,
-        reason: text("reason"),
-        disposition: text("detailed-disposition"),
-        status: text("status"),
-        report_type: FBA_REPORT_TYPE.to_string(),
-        raw: ru::cells(rec, &FBA_COLUMNS, &[]),
-    })
+/// Which returns report a line is read from: the return is the same,
+/// the columns differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Fba,
+    Mfn,
 }
 
-fn mfn_row(rec: &Record<'_>, m: &Marketplace) -> Result<ReturnRow, Issue> {
-    let when = rec.req("Return request date")?;
-    let (return_date, returned_at) = parse_when(when, m)
-        .ok_or_else(|| rec.issue("Return request date", &format!("not a date: {when:?}")))?;
-    let quantity = ru::int(rec, "Return quantity")?.unwrap_or(1);
-    if quantity < 0 {
-        return Err(rec.issue("Return quantity", "negative"));
+impl Source {
+    fn of(report_type: &str) -> Result<Source, String> {
+        match report_type {
+            FBA_REPORT_TYPE => Ok(Source::Fba),
+            MFN_REPORT_TYPE => Ok(Source::Mfn),
+            other => Err(format!("{other} is not a returns report")),
+        }
     }
-    let text = |n: &str| rec.get(n).map(str::to_string);
+
+    fn report_type(self) -> &'static str {
+        match self {
+            Source::Fba => FBA_REPORT_TYPE,
+            Source::Mfn => MFN_REPORT_TYPE,
+        }
+    }
+
+    fn columns(self) -> &'static [Column] {
+        match self {
+            Source::Fba => &FBA_COLUMNS,
+            Source::Mfn => &MFN_COLUMNS,
+        }
+    }
+
+    /// The column a field is in: `fba`'s in the FBA report, `mfn`'s in
+    /// the MFN one.
+    fn col(self, fba: &'static str, mfn: &'static str) -> &'static str {
+        match self {
+            Source::Fba => fba,
+            Source::Mfn => mfn,
+        }
+    }
+}
+
+/// One line of either returns report as a return.
+fn row(rec: &Record<'_>, m: &Marketplace, src: Source) -> Result<ReturnRow, Issue> {
+    let date = src.col("return-date", "Return request date");
+    let when = rec.req(date)?;
+    let (return_date, returned_at) =
+        parse_when(when, m).ok_or_else(|| rec.issue(date, &format!("not a date: {when:?}")))?;
+    let qty = src.col("quantity", "Return quantity");
+    let quantity = rec.int(qty)?.unwrap_or(1);
+    if quantity < 0 {
+        return Err(rec.issue(qty, "negative"));
+    }
+    let text = |fba, mfn| rec.get(src.col(fba, mfn)).map(str::to_string);
     Ok(ReturnRow {
-        source: "mfn",
-        order_id: rec.req("Order ID")?.to_string(),
-        sku: rec.req("Merchant SKU")?.to_string(),
-        return_ref: rec.get("Amazon RMA ID").unwrap_or(when).to_string(),
+        source: src.col("fba", "mfn"),
+        order_id: rec.req(src.col("order-id", "Order ID"))?.to_string(),
+        sku: rec.req(src.col("sku", "Merchant SKU"))?.to_string(),
+        return_ref: rec
+            .get(src.col("license-plate-number", "Amazon RMA ID"))
+            .unwrap_or(when)
+            .to_string(),
         return_date,
         returned_at,
-        asin: text("ASIN"),
-        fnsku: None,
+        asin: text("asin", "ASIN"),
+        // The MFN report has no FNSKU.
+        fnsku: match src {
+            Source::Fba => text("fnsku", ""),
+            Source::Mfn => None,
+        },
         quantity,
-        reason: text("Return Reason"),
-        disposition: text("Resolution"),
-        status: text("Return request status"),
-        report_type: MFN_REPORT_TYPE.to_string(),
-        raw: ru::cells(rec, &MFN_COLUMNS, &[]),
+        reason: text("reason", "Return Reason"),
+        disposition: text("detailed-disposition", "Resolution"),
+        status: text("status", "Return request status"),
+        report_type: src.report_type().to_string(),
+        raw: rec.cells(&[]),
     })
 }
 
@@ -211,11 +235,8 @@ pub fn parse(
     encoding: &'static Encoding,
     m: &Marketplace,
 ) -> Result<Parsed<ReturnRow>, String> {
-    let mut p = match report_type {
-        FBA_REPORT_TYPE => ru::read_flat(input, encoding, &FBA_COLUMNS, |r| fba_row(r, m))?,
-        MFN_REPORT_TYPE => ru::read_flat(input, encoding, &MFN_COLUMNS, |r| mfn_row(r, m))?,
-        other => return Err(format!("{other} is not a returns report")),
-    };
+    let src = Source::of(report_type)?;
+    let mut p = flatfile::read_flat(input, encoding, src.columns(), |r| row(r, m, src))?;
     p.rows = merge(std::mem::take(&mut p.rows));
     Ok(p)
 }
@@ -224,7 +245,7 @@ pub fn parse(
 /// distinct returns, two lines of one return counted once) and the rows
 /// inserted or changed.
 pub struct StreamedReturns {
-    pub read: ru::Streamed,
+    pub read: Streamed,
     pub written: u64,
 }
 
@@ -242,18 +263,9 @@ pub fn store_stream(
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
     m: &Marketplace,
-) -> Result<StreamedReturns, ru::StreamError> {
-    let (columns, row): (&'static [Column], fn(&Record<'_>, &Marketplace) -> _) = match report_type
-    {
-        FBA_REPORT_TYPE => (&FBA_COLUMNS, fba_row),
-        MFN_REPORT_TYPE => (&MFN_COLUMNS, mfn_row),
-        other => {
-            return Err(ru::StreamError::Unreadable(format!(
-                "{other} is not a returns report"
-            )))
-        }
-    };
-    let store_err = |e: rusqlite::Error| ru::StreamError::Store(e.into());
+) -> Result<StreamedReturns, StreamError> {
+    let src = Source::of(report_type).map_err(StreamError::Unreadable)?;
+    let store_err = |e: rusqlite::Error| StreamError::Store(e.into());
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.import_returns;
          CREATE TEMP TABLE import_returns (
@@ -264,7 +276,7 @@ pub fn store_stream(
              UNIQUE (order_id, sku, return_ref));",
     )
     .map_err(store_err)?;
-    let mut source = "fba";
+    let source = src.col("fba", "mfn");
     let mut read = {
         // Saturating, as `merge`: two lines of i64::MAX must not overflow
         // (quantities are never negative).
@@ -276,13 +288,12 @@ pub fn store_stream(
                         THEN 9223372036854775807 ELSE quantity + excluded.quantity END",
             )
             .map_err(store_err)?;
-        ru::stream_flat(
+        flatfile::stream_flat(
             input,
             encoding,
-            columns,
-            |rec| match row(rec, m) {
+            src.columns(),
+            |rec| match row(rec, m, src) {
                 Ok(r) => {
-                    source = r.source;
                     stage
                         .execute(rusqlite::params![
                             r.order_id,
@@ -304,7 +315,7 @@ pub fn store_stream(
                 }
                 Err(issue) => Ok(Err(issue)),
             },
-            ru::StreamError::Unreadable,
+            StreamError::Unreadable,
         )?
     };
     let mut written = 0;
@@ -319,9 +330,8 @@ pub fn store_stream(
             .map_err(store_err)?;
         let mut it = staged.query([]).map_err(store_err)?;
         while let Some(r) = it.next().map_err(store_err)? {
-            let bad = |what: &str| {
-                ru::StreamError::Unreadable(format!("a staged return lost its {what}"))
-            };
+            let bad =
+                |what: &str| StreamError::Unreadable(format!("a staged return lost its {what}"));
             let return_date: String = r.get(3).map_err(store_err)?;
             let returned_at: Option<String> = r.get(4).map_err(store_err)?;
             let raw: String = r.get(11).map_err(store_err)?;
@@ -369,11 +379,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let cursor = ctx
             .with_db(|c| jobs::cursor(c, JOB.as_str(), account, m.id))?
             .unwrap_or_else(|| json!({}));
-        let mut reqs = Vec::new();
-        for (key, report_type) in [
+        let kinds = [
             ("fba_through", FBA_REPORT_TYPE),
             ("mfn_through", MFN_REPORT_TYPE),
-        ] {
+        ];
+        let mut reqs = Vec::new();
+        for (key, report_type) in kinds {
             let through = cursor[key]
                 .as_str()
                 .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -387,54 +398,33 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             let end = ctx.now;
             // The range ends now, so it moves every run: resume a report
             // an earlier run left instead (its range sets the cursor).
-            let req = reports::adopt(ctx, JOB, ru::request(report_type, m).range(start, end))?;
-            reqs.push((key, report_type, req));
+            let req = report::adopt(ctx, JOB, ru::request(report_type, m).range(start, end))?;
+            reqs.push(req);
         }
-        for (_, _, req) in &reqs {
-            let _ = reports::prepare(ctx, JOB, req).await?;
-        }
-        for (key, report_type, req) in reqs {
+        report::queue(ctx, JOB, &reqs).await?;
+        let scope = ru::scope(ctx, m);
+        for ((key, report_type), req) in kinds.into_iter().zip(&reqs) {
             let what = format!(
                 "{} {}",
                 m.country,
                 if key == "fba_through" { "FBA" } else { "MFN" }
             );
-            let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
-                Fetched::Doc(d) => {
-                    let p = d.stream(|input| parse(report_type, input, d.encoding(), m));
-                    let p = p.map_err(|e| {
-                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                    })?;
-                    (p, d.handle)
-                }
-                Fetched::NoData(h) => (Parsed::default(), h),
-                Fetched::Later(why) => {
-                    tally.note(format!("{what}: {why}"));
-                    continue;
-                }
-                Fetched::Failed(why) => {
-                    tally.failures.push(format!("{what}: {why}"));
-                    continue;
-                }
-            };
-            tally.issues(&what, &parsed);
-            let scope = Scope {
-                account,
-                marketplace_id: m.id,
-                now: ctx.now,
-            };
             let end = req.data_end.unwrap_or(ctx.now);
-            tally.rows += ctx.with_db(|c| {
-                let tx = c.transaction()?;
-                let n = store::write_returns(&tx, &scope, &parsed.rows)?;
-                let mut cur =
-                    jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
-                cur[key] = json!(ts(end));
-                jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
-                reports::finish(&tx, &handle)?;
-                tx.commit()?;
-                Ok(n)
-            })?;
+            let step = report::step(
+                ctx,
+                &Report::new(JOB, req, m.id),
+                |d| d.stream(|input| parse(report_type, input, d.encoding(), m)),
+                |tx, cursor, parsed: Parsed<ReturnRow>| {
+                    let n = store::write_returns(tx, &scope, &parsed.rows)?;
+                    cursor[key] = json!(ts(end));
+                    Ok((n, parsed.summary))
+                },
+            )
+            .await?;
+            if let Some((n, summary)) = tally.take(Label::report(&what), step)? {
+                tally.summary(&what, summary.as_deref());
+                tally.rows += n;
+            }
         }
     }
     tally.finish()
@@ -443,13 +433,10 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::report_util::date as d;
 
     fn us() -> &'static Marketplace {
         crate::amazon::marketplace::lookup("US").unwrap()
-    }
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
     }
 
     #[test]
@@ -542,18 +529,9 @@ mod tests {
         );
         assert_eq!(r.reason.as_deref(), Some("NO_REASON"));
         assert!(p.missing.contains(&"Return request status"));
-        let at: Vec<(usize, Option<&str>)> = p
-            .issues
-            .iter()
-            .map(|i| (i.line, i.column.as_deref()))
-            .collect();
         assert_eq!(
-            at,
-            vec![
-                (3, Some("Return request date")),
-                (4, Some("Return quantity")),
-                (5, Some("Amazon RMA ID")),
-            ]
+            p.places(),
+            "3 Return request date; 4 Return quantity; 5 Amazon RMA ID"
         );
         assert!(parse("GET_X", &b""[..], encoding_rs::UTF_8, us()).is_err());
     }

@@ -14,21 +14,21 @@
 //! and windows ending in them are requested again). A window already stored
 //! that ends before them is never requested again.
 //!
-//! All reports are queued first (`reports::prepare`), then collected one by
+//! All reports are queued first (`report::queue`), then collected one by
 //! one; each report's rows, the cursor and the consumed report id are
-//! written in one transaction.
+//! written in one transaction (`report::step`).
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
 
-use super::report_util::{self as ru, jdate, jint, jnum, jstr, Fetched, Tally};
+use super::report::{self, Label, Report, ReportRequest, Tally};
+use super::report_util::{self as ru, jdate, jint, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports::{self, ReportRequest};
 use crate::store::jobs;
-use crate::store::seller_reports::{self as store, Absent, AsinWindowRow, DailyRow, Scope};
+use crate::store::seller_reports::{self as store, Absent, AsinWindowRow, DailyRow};
 
 pub const REPORT_TYPE: &str = "GET_SALES_AND_TRAFFIC_REPORT";
 const JOB: JobName = JobName::SalesTraffic;
@@ -42,13 +42,8 @@ const DAILY_HISTORY_DAYS: i64 = 90;
 /// A parsed sales & traffic document.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SalesTraffic {
-    /// `reportSpecification` dates (the window of the per-ASIN rows).
-    pub start: Option<NaiveDate>,
-    pub end: Option<NaiveDate>,
-    pub marketplace_ids: Vec<String>,
-    pub asin_granularity: Option<String>,
-    /// `reportOptions.dateGranularity` (DAY when absent, Amazon's default).
-    pub date_granularity: Option<String>,
+    /// `reportSpecification`: its dates are the window of the per-ASIN rows.
+    pub spec: Spec,
     pub days: Vec<DailyRow>,
     /// Child ASINs (rows of one child, e.g. per SKU, added up).
     pub asins: Vec<AsinWindowRow>,
@@ -64,6 +59,7 @@ pub struct Spec {
     pub end: Option<NaiveDate>,
     pub marketplace_ids: Vec<String>,
     pub asin_granularity: Option<String>,
+    /// `reportOptions.dateGranularity` (DAY when absent, Amazon's default).
     pub date_granularity: Option<String>,
 }
 
@@ -83,12 +79,7 @@ impl Spec {
     /// week's or a month's figures under one `date`: stored as that day
     /// they would read as one day's (a week's sessions as a day's).
     pub fn check_daily(&self) -> Result<(), String> {
-        super::report_util::check_period(
-            "dateGranularity",
-            self.date_granularity.as_deref(),
-            "DAY",
-            "days",
-        )
+        ru::DAYS.check(self.date_granularity.as_deref())
     }
 }
 
@@ -103,33 +94,21 @@ pub enum Part {
     ParentRow,
 }
 
-/// Reads the document from `input` a piece at a time ([`ru::stream_json`]:
-/// memory does not grow with it), leniently: a missing block or field is
-/// `None`, a day without a date is skipped; an unparseable document is an
-/// error.
-pub fn read<E>(
-    input: impl std::io::BufRead,
-    encoding: &'static encoding_rs::Encoding,
-    mut each: impl FnMut(Part) -> Result<(), E>,
-) -> Result<(), ru::JsonError<E>> {
-    ru::stream_json(
-        input,
-        encoding,
-        "sales & traffic document",
-        &["salesAndTrafficByDate", "salesAndTrafficByAsin"],
-        &["reportSpecification"],
-        |part| match part {
-            ru::JsonPart::Member(_, spec) => each(Part::Spec(Spec::of(&spec))),
-            ru::JsonPart::Element("salesAndTrafficByDate", d) => match day(&d) {
-                Some(row) => each(Part::Day(row)),
-                None => Ok(()),
-            },
-            ru::JsonPart::Element(_, a) => match asin(&a) {
-                Some(row) => each(Part::Asin(row)),
-                None => each(Part::ParentRow),
-            },
-        },
-    )
+/// The document as [`ru::read_parts`] reads it, a [`part`] at a time.
+pub const DOCUMENT: ru::JsonDoc = ru::JsonDoc {
+    what: "sales & traffic document",
+    arrays: &["salesAndTrafficByDate", "salesAndTrafficByAsin"],
+    members: &["reportSpecification"],
+};
+
+/// A piece of the document as a [`Part`], leniently: a missing block or
+/// field is `None`, a day without a date is skipped.
+pub fn part(piece: ru::JsonPart<'_>) -> Option<Part> {
+    match piece {
+        ru::JsonPart::Member(_, spec) => Some(Part::Spec(Spec::of(&spec))),
+        ru::JsonPart::Element("salesAndTrafficByDate", d) => day(&d).map(Part::Day),
+        ru::JsonPart::Element(_, a) => Some(asin(&a).map_or(Part::ParentRow, Part::Asin)),
+    }
 }
 
 fn day(d: &Value) -> Option<DailyRow> {
@@ -234,7 +213,7 @@ impl ByChild {
     }
 }
 
-/// Parses a whole document (see [`read`]).
+/// Parses a whole document (see [`part`]).
 pub fn parse(text: &str) -> Result<SalesTraffic, String> {
     parse_from(text.as_bytes(), encoding_rs::UTF_8)
 }
@@ -247,15 +226,9 @@ pub fn parse_from(
 ) -> Result<SalesTraffic, String> {
     let mut out = SalesTraffic::default();
     let mut by_child = ByChild::default();
-    let res = read(input, encoding, |part| {
+    let res = ru::read_parts(input, encoding, &DOCUMENT, part, |part| {
         match part {
-            Part::Spec(s) => {
-                out.start = s.start;
-                out.end = s.end;
-                out.marketplace_ids = s.marketplace_ids;
-                out.asin_granularity = s.asin_granularity;
-                out.date_granularity = s.date_granularity;
-            }
+            Part::Spec(s) => out.spec = s,
             Part::Day(d) => out.days.push(d),
             Part::Asin(a) => by_child.add(a),
             Part::ParentRow => out.skipped_parent_rows += 1,
@@ -269,20 +242,6 @@ pub fn parse_from(
     }
     out.asins = by_child.finish();
     Ok(out)
-}
-
-impl SalesTraffic {
-    /// The specification part, for [`Spec::check_daily`].
-    pub fn spec(&self) -> Spec {
-        Spec {
-            report_type: None,
-            start: self.start,
-            end: self.end,
-            marketplace_ids: self.marketplace_ids.clone(),
-            asin_granularity: self.asin_granularity.clone(),
-            date_granularity: self.date_granularity.clone(),
-        }
-    }
 }
 
 /// A window of complete days, both ends inclusive.
@@ -399,74 +358,58 @@ async fn run_marketplace(
         .iter()
         .map(|(w, daily)| window_request(m, *w, *daily))
         .collect();
-    reports::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
+    report::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
     // Put them all in Amazon's queue first, so they are processed side by side.
-    for (w, daily) in &wanted {
-        let _ = reports::prepare(ctx, JOB, &window_request(m, *w, *daily)).await?;
-    }
-    for (w, daily) in wanted {
-        let req = window_request(m, w, daily);
+    report::queue(ctx, JOB, &planned).await?;
+    let scope = ru::scope(ctx, m);
+    for ((w, daily), req) in wanted.into_iter().zip(&planned) {
         let what = if daily {
             format!("daily {}..{}", w.start, w.end)
         } else {
             format!("window {}..{}", w.start, w.end)
         };
-        let got = ru::fetch(ctx, JOB, &req).await?;
-        let (doc, handle) = match got {
-            Fetched::Doc(d) => {
-                let parsed = d
-                    .stream(|input| parse_from(input, d.encoding()))
-                    .and_then(|p| p.spec().check_daily().map(|()| p))
-                    .map_err(|e| {
-                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                    })?;
-                (parsed, d.handle)
-            }
-            // No data: an empty window (no ASIN had orders) is still a
-            // complete answer, and the daily range simply had no days.
-            Fetched::NoData(h) => (SalesTraffic::default(), h),
-            Fetched::Later(why) => {
-                tally.note(format!("{what}: {why}"));
-                continue;
-            }
-            Fetched::Failed(why) => {
-                tally.failures.push(format!("{what}: {why}"));
-                continue;
-            }
-        };
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
-        let n = ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let mut n = store::write_daily(&tx, &scope, &doc.days)?;
-            if !daily {
-                // Amazon's newest answer for the window replaces the last.
-                n += store::write_window(&tx, &scope, w.start, w.end, &doc.asins, Absent::Remove)?
+        // No data (CANCELLED): an empty window (no ASIN had orders) is
+        // still a complete answer, and the daily range simply had no days.
+        let step = report::step(
+            ctx,
+            &Report::new(JOB, req, m.id),
+            |d| {
+                let doc = d.stream(|input| parse_from(input, d.encoding()))?;
+                doc.spec.check_daily().map(|()| doc)
+            },
+            |tx, cursor, doc: SalesTraffic| {
+                let mut n = store::write_daily(tx, &scope, &doc.days)?;
+                if !daily {
+                    // Amazon's newest answer for the window replaces the last.
+                    n += store::write_window(
+                        tx,
+                        &scope,
+                        w.start,
+                        w.end,
+                        &doc.asins,
+                        Absent::Remove,
+                    )?
                     .written;
-            }
-            let mut cur =
-                jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
-            let old = cur
-                .get("daily_through")
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.parse::<NaiveDate>().ok());
-            // The cursor moves only over days with no gap before them.
-            let contiguous = match old {
-                Some(o) => w.start <= o + Duration::days(1) && o < w.end,
-                None => daily,
-            };
-            if contiguous {
-                cur["daily_through"] = json!(w.end.to_string());
-            }
-            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(n)
-        })?;
-        tally.rows += n;
+                }
+                let old = cursor
+                    .get("daily_through")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse::<NaiveDate>().ok());
+                // The cursor moves only over days with no gap before them.
+                let contiguous = match old {
+                    Some(o) => w.start <= o + Duration::days(1) && o < w.end,
+                    None => daily,
+                };
+                if contiguous {
+                    cursor["daily_through"] = json!(w.end.to_string());
+                }
+                Ok(n)
+            },
+        )
+        .await?;
+        if let Some(n) = tally.take(Label::report(&what), step)? {
+            tally.rows += n;
+        }
     }
     Ok(())
 }
@@ -474,10 +417,7 @@ async fn run_marketplace(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::sync::report_util::date as d;
 
     #[test]
     fn rule_windows_end_yesterday() {
@@ -565,10 +505,10 @@ mod tests {
     fn parses_days_and_asins_leniently() {
         let p = parse(DOC).unwrap();
         assert_eq!(
-            (p.start, p.end),
+            (p.spec.start, p.spec.end),
             (Some(d("2026-02-23")), Some(d("2026-03-01")))
         );
-        assert_eq!(p.marketplace_ids, vec!["ATVPDKIKX0DER"]);
+        assert_eq!(p.spec.marketplace_ids, vec!["ATVPDKIKX0DER"]);
         assert_eq!(p.days.len(), 2);
         let d0 = &p.days[0];
         assert_eq!(d0.sessions, Some(200));

@@ -17,12 +17,12 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{json, Value};
 
-use super::report_util::{self as ru, jint, jnum, jstr, Fetched, Tally};
+use super::report::{self, Label, Report, ReportRequest, Tally};
+use super::report_util::{self as ru, jint, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::marketplace::Marketplace;
-use crate::amazon::reports::{self, ReportRequest};
 use crate::store::jobs;
-use crate::store::seller_reports::{self as store, Scope, SqpRow};
+use crate::store::seller_reports::{self as store, SqpRow};
 
 pub const REPORT_TYPE: &str = "GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT";
 const JOB: JobName = JobName::SearchQueryPerformance;
@@ -94,12 +94,7 @@ impl Spec {
     /// Saturday), and a month's or a quarter's figures stored as a week
     /// would read as one week's.
     pub fn check_weekly(&self) -> Result<(), String> {
-        super::report_util::check_period(
-            "reportPeriod",
-            self.report_period.as_deref(),
-            "WEEK",
-            "weeks",
-        )
+        ru::WEEKS.check(self.report_period.as_deref())
     }
 }
 
@@ -110,33 +105,25 @@ pub enum Part {
     Row(Box<SqpRow>),
 }
 
-/// Reads the document from `input` a piece at a time (memory does not
-/// grow with it), leniently: missing blocks are `None`; a row without an
-/// ASIN, query or dates is skipped.
-pub fn read<E>(
-    input: impl std::io::BufRead,
-    encoding: &'static encoding_rs::Encoding,
-    mut each: impl FnMut(Part) -> Result<(), E>,
-) -> Result<(), ru::JsonError<E>> {
-    ru::stream_json(
-        input,
-        encoding,
-        "search query performance document",
-        &["dataByAsin"],
-        &["reportSpecification"],
-        |part| match part {
-            ru::JsonPart::Member(_, v) => each(Part::Spec(Spec {
-                report_type: jstr(&v, &["reportType"]),
-                marketplace_ids: ru::jstrs(&v, &["marketplaceIds"]),
-                report_period: jstr(&v, &["reportOptions", "reportPeriod"]),
-            })),
-            ru::JsonPart::Element(_, r) => match row(&r) {
-                Some(row) => each(Part::Row(Box::new(row))),
-                None => Ok(()),
-            },
-        },
-    )
+/// A piece of the document as a [`Part`], leniently: missing blocks are
+/// `None`; a row without an ASIN, query or dates is skipped.
+pub fn part(piece: ru::JsonPart<'_>) -> Option<Part> {
+    match piece {
+        ru::JsonPart::Member(_, v) => Some(Part::Spec(Spec {
+            report_type: jstr(&v, &["reportType"]),
+            marketplace_ids: ru::jstrs(&v, &["marketplaceIds"]),
+            report_period: jstr(&v, &["reportOptions", "reportPeriod"]),
+        })),
+        ru::JsonPart::Element(_, r) => row(&r).map(|row| Part::Row(Box::new(row))),
+    }
 }
+
+/// The document as [`ru::read_parts`] reads it, a [`part`] at a time.
+pub const DOCUMENT: ru::JsonDoc = ru::JsonDoc {
+    what: "search query performance document",
+    arrays: &["dataByAsin"],
+    members: &["reportSpecification"],
+};
 
 fn row(r: &Value) -> Option<SqpRow> {
     let (Some(asin), Some(query), Some(start)) = (
@@ -182,7 +169,7 @@ pub fn parse_from(
     encoding: &'static encoding_rs::Encoding,
 ) -> Result<(Spec, Vec<SqpRow>), String> {
     let (mut spec, mut rows) = (Spec::default(), Vec::new());
-    let res = read(input, encoding, |part| {
+    let res = ru::read_parts(input, encoding, &DOCUMENT, part, |part| {
         match part {
             Part::Spec(s) => spec = s,
             Part::Row(r) => rows.push(*r),
@@ -207,139 +194,151 @@ fn request(m: &Marketplace, week: NaiveDate, chunk: &str) -> ReportRequest {
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
+    let account = ctx.account.name.as_str();
     let mut tally = Tally::default();
     for m in ctx.account.marketplaces() {
-        run_marketplace(ctx, m, &mut tally).await?;
+        let asins = ctx.with_db(|c| store::known_asins(c, account, m.id))?;
+        if asins.is_empty() {
+            tally.note(format!(
+                "{}: no ASINs known yet (run sales_traffic or orders first)",
+                m.country
+            ));
+            continue;
+        }
+        let cursor = ctx
+            .with_db(|c| jobs::cursor(c, JOB.as_str(), account, m.id))?
+            .unwrap_or_else(|| json!({}));
+        let plan = Plan::new(ru::day_of(m, ctx.now), &asins, &cursor);
+        if !plan.weeks.is_empty() {
+            take(ctx, m, &plan, &mut tally).await?;
+        }
     }
     tally.finish()
 }
 
-async fn run_marketplace(
-    ctx: &Ctx<'_>,
-    m: &'static Marketplace,
-    tally: &mut Tally,
-) -> Result<(), JobError> {
-    let account = ctx.account.name.as_str();
-    let asins = ctx.with_db(|c| store::known_asins(c, account, m.id))?;
-    if asins.is_empty() {
-        tally.note(format!(
-            "{}: no ASINs known yet (run sales_traffic or orders first)",
-            m.country
-        ));
-        return Ok(());
-    }
-    let chunks = asin_chunks(&asins, ASIN_OPTION_MAX);
-    let cursor = ctx
-        .with_db(|c| jobs::cursor(c, JOB.as_str(), account, m.id))?
-        .unwrap_or_else(|| json!({}));
-    let through = cursor["through"]
-        .as_str()
-        .and_then(|s| s.parse::<NaiveDate>().ok());
-    let today = ru::day_of(m, ctx.now);
-    let weeks = weeks_to_fetch(today, through);
-    if weeks.is_empty() {
-        return Ok(());
-    }
-    let done_of = |cur: &Value, week: NaiveDate| -> BTreeSet<String> {
-        cur["partial"][week.to_string()]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut todo = Vec::new();
-    for &week in &weeks {
-        let done = done_of(&cursor, week);
-        for chunk in chunks.iter().filter(|c| !done.contains(*c)) {
-            todo.push((week, chunk.clone()));
+/// What a run asks for in one marketplace. Pure.
+struct Plan {
+    /// The weeks due, oldest first.
+    weeks: Vec<NaiveDate>,
+    /// The seller's ASINs, as `reportOptions.asin` chunks.
+    chunks: Vec<String>,
+    /// Each (week, chunk) not stored yet.
+    todo: Vec<(NaiveDate, String)>,
+}
+
+impl Plan {
+    fn new(today: NaiveDate, asins: &[String], cursor: &Value) -> Plan {
+        let chunks = asin_chunks(asins, ASIN_OPTION_MAX);
+        let through = cursor["through"]
+            .as_str()
+            .and_then(|s| s.parse::<NaiveDate>().ok());
+        let weeks = weeks_to_fetch(today, through);
+        let mut todo = Vec::new();
+        for &week in &weeks {
+            let done = done_of(cursor, week);
+            for chunk in chunks.iter().filter(|c| !done.contains(*c)) {
+                todo.push((week, chunk.clone()));
+            }
+        }
+        Plan {
+            weeks,
+            chunks,
+            todo,
         }
     }
+}
+
+/// Asks for the plan's reports, all queued first, and stores each one's
+/// rows with the cursor as it completes.
+async fn take(
+    ctx: &Ctx<'_>,
+    m: &'static Marketplace,
+    plan: &Plan,
+    tally: &mut Tally,
+) -> Result<(), JobError> {
     // Reports of chunks no longer planned (the known ASINs changed) are
     // forgotten.
-    let planned: Vec<ReportRequest> = todo
+    let planned: Vec<ReportRequest> = plan
+        .todo
         .iter()
         .map(|(week, chunk)| request(m, *week, chunk))
         .collect();
-    reports::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
-    for (week, chunk) in &todo {
-        let _ = reports::prepare(ctx, JOB, &request(m, *week, chunk)).await?;
-    }
-    for (week, chunk) in todo {
+    report::retain(ctx, JOB, REPORT_TYPE, m.id, &planned)?;
+    report::queue(ctx, JOB, &planned).await?;
+    let scope = ru::scope(ctx, m);
+    for ((week, chunk), req) in plan.todo.iter().zip(&planned) {
         let what = format!("week {week}");
-        let (rows, handle) = match ru::fetch(ctx, JOB, &request(m, week, &chunk)).await? {
-            Fetched::Doc(d) => {
-                let rows = d
-                    .stream(|input| parse_from(input, d.encoding()))
-                    .and_then(|(spec, rows)| spec.check_weekly().map(|()| rows))
-                    .map_err(|e| {
-                        JobError::Data(format!("{what} (report {}): {e}", d.handle.report_id))
-                    })?;
-                (rows, d.handle)
-            }
-            Fetched::NoData(h) => (Vec::new(), h),
-            Fetched::Later(why) => {
-                tally.note(format!("{what}: {why}"));
-                continue;
-            }
-            Fetched::Failed(why) => {
-                tally.failures.push(format!("{what}: {why}"));
-                continue;
-            }
-        };
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
-        let n = ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let n = store::write_sqp(&tx, &scope, &rows)?;
-            let mut cur =
-                jobs::cursor(&tx, JOB.as_str(), account, m.id)?.unwrap_or_else(|| json!({}));
-            if !cur["partial"].is_object() {
-                cur["partial"] = json!({});
-            }
-            let mut done = done_of(&cur, week);
-            done.insert(chunk.clone());
-            cur["partial"][week.to_string()] = json!(done);
-            // The cursor moves over complete weeks (every chunk stored) with
-            // no incomplete week before them.
-            for &w in &weeks {
-                let through = cur["through"]
-                    .as_str()
-                    .and_then(|s| s.parse::<NaiveDate>().ok());
-                if through.is_some_and(|t| t >= w) {
-                    continue;
-                }
-                let done = done_of(&cur, w);
-                if !chunks.iter().all(|c| done.contains(c)) {
-                    break;
-                }
-                cur["through"] = json!(w.to_string());
-                if let Some(p) = cur["partial"].as_object_mut() {
-                    p.remove(&w.to_string());
-                }
-            }
-            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cur, ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(n)
-        })?;
-        tally.rows += n;
+        let step = report::step(
+            ctx,
+            &Report::new(JOB, req, m.id),
+            |d| {
+                let (spec, rows) = d.stream(|input| parse_from(input, d.encoding()))?;
+                spec.check_weekly().map(|()| rows)
+            },
+            |tx, cur, rows: Vec<SqpRow>| {
+                let n = store::write_sqp(tx, &scope, &rows)?;
+                move_through(cur, *week, chunk, &plan.weeks, &plan.chunks);
+                Ok(n)
+            },
+        )
+        .await?;
+        if let Some(n) = tally.take(Label::report(&what), step)? {
+            tally.rows += n;
+        }
     }
     Ok(())
+}
+
+/// The chunks of `week` the cursor says are stored.
+fn done_of(cur: &Value, week: NaiveDate) -> BTreeSet<String> {
+    cur["partial"][week.to_string()]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Records in the cursor that `chunk` of `week` is stored, and moves its
+/// `through` over the complete weeks of `weeks` (every one of `chunks`
+/// stored) with no incomplete week before them.
+fn move_through(
+    cur: &mut Value,
+    week: NaiveDate,
+    chunk: &str,
+    weeks: &[NaiveDate],
+    chunks: &[String],
+) {
+    if !cur["partial"].is_object() {
+        cur["partial"] = json!({});
+    }
+    let mut done = done_of(cur, week);
+    done.insert(chunk.to_string());
+    cur["partial"][week.to_string()] = json!(done);
+    for &w in weeks {
+        let through = cur["through"]
+            .as_str()
+            .and_then(|s| s.parse::<NaiveDate>().ok());
+        if through.is_some_and(|t| t >= w) {
+            continue;
+        }
+        let done = done_of(cur, w);
+        if !chunks.iter().all(|c| done.contains(c)) {
+            break;
+        }
+        cur["through"] = json!(w.to_string());
+        if let Some(p) = cur["partial"].as_object_mut() {
+            p.remove(&w.to_string());
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::sync::report_util::date as d;
 
     #[test]
     fn chunks_hold_at_most_200_characters() {

@@ -13,11 +13,10 @@ use chrono::{Duration, NaiveDate};
 use encoding_rs::Encoding;
 use serde_json::json;
 
-use super::flatfile::{Column, Issue, Record};
-use super::report_util::{self as ru, Fetched, Parsed, Tally};
+use super::flatfile::{self, columns, Column, Issue, Parsed, Record, Streamed};
+use super::report::{self, Label, Report, StreamError, Tally};
+use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
-use crate::amazon::reports;
-use crate::store::jobs;
 use crate::store::seller_reports::{self as store, FeedbackRow, Scope};
 
 pub const REPORT_TYPE: &str = "GET_SELLER_FEEDBACK_DATA";
@@ -27,14 +26,14 @@ pub const WINDOW_DAYS: i64 = crate::model::snapshot::SELLER_FEEDBACK_WINDOW_DAYS
 
 /// Amazon "Performance Reports" (6 columns), plus the MWS-era variant's
 /// columns, which are read when present.
-pub static COLUMNS: [Column; 7] = [
-    Column::new("Date"),
-    Column::new("Rating"),
-    Column::alias("Comments", &["Comment"]),
-    Column::alias("Your Response", &["Response"]),
-    Column::new("Order ID"),
-    Column::new("Rater Email"),
-    Column::alias("Arranged Fulfillment", &["Fulfilled By", "Rater Role"]),
+pub static COLUMNS: [Column; 7] = columns![
+    "Date",
+    "Rating",
+    "Comments" | "Comment",
+    "Your Response" | "Response",
+    "Order ID",
+    "Rater Email",
+    "Arranged Fulfillment" | "Fulfilled By" | "Rater Role",
 ];
 
 /// The report's date: `MM/DD/YY` (the fixture), `MM/DD/YYYY`, `YYYY-MM-DD`,
@@ -60,7 +59,9 @@ fn row(rec: &Record<'_>) -> Result<FeedbackRow, Issue> {
     let date = rec.req("Date")?;
     let feedback_date =
         parse_date(date).ok_or_else(|| rec.issue("Date", &format!("not a date: {date:?}")))?;
-    let rating = ru::int(rec, "Rating")?.ok_or_else(|| rec.issue("Rating", "empty"))?;
+    let rating = rec
+        .int("Rating")?
+        .ok_or_else(|| rec.issue("Rating", "empty"))?;
     if !(1..=5).contains(&rating) {
         return Err(rec.issue("Rating", &format!("{rating} is not 1-5")));
     }
@@ -86,7 +87,7 @@ pub fn parse(
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
 ) -> Result<Parsed<FeedbackRow>, String> {
-    Ok(ru::read_flat(input, encoding, &COLUMNS, row)?.optional(OPTIONAL))
+    Ok(flatfile::read_flat(input, encoding, &COLUMNS, row)?.optional(OPTIONAL))
 }
 
 /// Parses the report from `input` and stores each row as it is read, in
@@ -97,9 +98,9 @@ pub fn store_stream(
     scope: &Scope<'_>,
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
-) -> Result<(ru::Streamed, u64), ru::StreamError> {
+) -> Result<(Streamed, u64), StreamError> {
     let mut written = 0;
-    let read = ru::stream_flat(
+    let read = flatfile::stream_flat(
         input,
         encoding,
         &COLUMNS,
@@ -110,52 +111,35 @@ pub fn store_stream(
             }
             Err(issue) => Ok(Err(issue)),
         },
-        ru::StreamError::Unreadable,
+        StreamError::Unreadable,
     )?;
     Ok((read, written))
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let mut tally = Tally::default();
     for m in ctx.account.marketplaces() {
         let today = ru::day_of(m, ctx.now);
         let start = today - Duration::days(WINDOW_DAYS);
         let req = ru::request(REPORT_TYPE, m).range(ru::date_param(start), ru::date_param(today));
         // Yesterday's request (the range moves with the day) is superseded.
-        reports::retain(ctx, JOB, REPORT_TYPE, m.id, std::slice::from_ref(&req))?;
-        let (parsed, handle) = match ru::fetch(ctx, JOB, &req).await? {
-            Fetched::Doc(d) => {
-                let p = d
-                    .stream(|input| parse(input, d.encoding()))
-                    .map_err(|e| JobError::Data(format!("report {}: {e}", d.handle.report_id)))?;
-                (p, d.handle)
-            }
-            Fetched::NoData(h) => (Parsed::default(), h),
-            Fetched::Later(why) => {
-                tally.note(format!("{}: {why}", m.country));
-                continue;
-            }
-            Fetched::Failed(why) => {
-                tally.failures.push(format!("{}: {why}", m.country));
-                continue;
-            }
-        };
-        tally.issues(&format!("{} feedback", m.country), &parsed);
-        let scope = Scope {
-            account,
-            marketplace_id: m.id,
-            now: ctx.now,
-        };
-        tally.rows += ctx.with_db(|c| {
-            let tx = c.transaction()?;
-            let n = store::write_feedback(&tx, &scope, &parsed.rows)?;
-            let cursor = json!({ "from": start.to_string(), "through": today.to_string(), "rows": parsed.rows.len() });
-            jobs::set_cursor(&tx, JOB.as_str(), account, m.id, &cursor, ctx.now)?;
-            reports::finish(&tx, &handle)?;
-            tx.commit()?;
-            Ok(n)
-        })?;
+        report::retain(ctx, JOB, REPORT_TYPE, m.id, std::slice::from_ref(&req))?;
+        let scope = ru::scope(ctx, m);
+        let step = report::step(
+            ctx,
+            &Report::new(JOB, &req, m.id),
+            |d| d.stream(|input| parse(input, d.encoding())),
+            |tx, cursor, parsed: Parsed<FeedbackRow>| {
+                let n = store::write_feedback(tx, &scope, &parsed.rows)?;
+                *cursor = json!({ "from": start.to_string(), "through": today.to_string(), "rows": parsed.rows.len() });
+                Ok((n, parsed.summary))
+            },
+        )
+        .await?;
+        if let Some((n, summary)) = tally.take(Label::marketplace(m.country), step)? {
+            tally.summary(&format!("{} feedback", m.country), summary.as_deref());
+            tally.rows += n;
+        }
     }
     tally.finish()
 }
@@ -163,10 +147,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::sync::report_util::date as d;
 
     #[test]
     fn dates_of_the_report() {
@@ -221,20 +202,9 @@ mod tests {
                     1\t02/10/26\n";
         let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252).unwrap();
         assert_eq!(p.rows.len(), 1);
-        let at: Vec<(usize, Option<&str>)> = p
-            .issues
-            .iter()
-            .map(|i| (i.line, i.column.as_deref()))
-            .collect();
         assert_eq!(
-            at,
-            vec![
-                (3, Some("Rating")),
-                (4, Some("Date")),
-                (5, Some("Order ID")),
-                (6, Some("Rating")),
-                (7, Some("Comments")),
-            ]
+            p.places(),
+            "3 Rating; 4 Date; 5 Order ID; 6 Rating; 7 Comments"
         );
         assert!(p.missing.contains(&"Your Response"));
     }

@@ -200,9 +200,11 @@ impl Harness {
             &self.cfg,
             &self.client,
             &self.db,
+            &self.clock,
             now,
             &selection,
             &sync::Progress::default(),
+            &|| false,
         )
         .await;
         sync::flush_counters(&self.client, &self.db).unwrap();

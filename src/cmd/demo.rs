@@ -16,15 +16,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::Utc;
 
-use crate::amazon::backoff::RetryPolicy;
-use crate::amazon::client::ApiClient;
-use crate::clock::Clock;
 use crate::config::{Config, Env};
 use crate::store;
 use crate::sync::{self, Selection};
 
 /// The demo scenario, compiled in so `demo` works from any directory.
-pub const DEMO_SCENARIO: &str = include_str!("../scenarios/demo.toml");
+pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/demo.toml");
 
 /// Options of `flywheel demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -86,16 +83,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     let cfg = Config::load(&config_path, &Env::default())?;
     println!("config written to {}", config_path.display());
 
-    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
-    let clock = Clock::from_source(&cfg.daemon.clock);
-    let reading = clock.read().await?;
-    store::ops::sync_accounts(&mut conn, &cfg, reading.now)?;
-    let client = ApiClient::new(
-        cfg.sync.request_timeout,
-        RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
-    )?
-    .with_run_limits((&cfg.sync).into());
-    client.limiter.set_speed(reading.speed);
+    let super::Opened {
+        conn,
+        clock,
+        now,
+        speed,
+    } = super::open(&cfg).await?;
+    let client = super::sync::client(&cfg, &conn, speed)?;
     let db = std::sync::Mutex::new(conn);
     println!("syncing every job once ...");
     let progress = sync::Progress::for_terminal();
@@ -103,9 +97,11 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         &cfg,
         &client,
         &db,
-        reading.now,
+        &clock,
+        now,
         &Selection::default(),
         &progress,
+        &|| false,
     )
     .await;
     sync::flush_counters(&client, &db)?;
@@ -126,16 +122,11 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         }
     }
 
-    let today = flywheel_sim::cli::seller_today(&sim.world, reading.now)?;
+    let today = flywheel_sim::cli::seller_today(&sim.world, now)?;
     let truth = flywheel_sim::truth::truth(&sim.world, today);
     println!("\nwhat the simulator knows as of {today} (the rules must find these):");
     for f in &truth.findings {
-        let subject = [&f.asin, &f.sku, &f.campaign_id, &f.search_term]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let subject = subject_of(f);
         println!(
             "  {:<24} {}",
             f.rule,
@@ -148,12 +139,11 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     }
     let mut conn = db.into_inner().expect("database lock");
     println!("\nevaluation round (what the daemon runs after every sync round):");
-    let round = tokio::task::block_in_place(|| {
-        crate::alert::evaluate::round(&mut conn, &cfg, reading.now)
-    })?;
+    let round =
+        tokio::task::block_in_place(|| crate::alert::evaluate::round(&mut conn, &cfg, now))?;
     print!("{round}");
     // How the alerts compare with what the simulator planted.
-    let firing: Vec<(String, serde_json::Value)> = crate::store::alerts::list(&conn, false)?
+    let firing: Vec<(String, serde_json::Value)> = store::alerts::list(&conn, false)?
         .into_iter()
         .filter(|a| a.state == crate::alert::state::State::Firing)
         .map(|a| (a.rule.as_str().to_string(), a.labels))
@@ -172,15 +162,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
                     && key("search_term") == f.search_term
             })
         })
-        .map(|f| {
-            let subject = [&f.asin, &f.sku, &f.campaign_id, &f.search_term]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ");
-            format!("{} {}", f.rule, subject)
-        })
+        .map(|f| format!("{} {}", f.rule, subject_of(f)))
         .collect();
     println!(
         "{} of the {} planted problems are firing alerts after one sync round",
@@ -193,13 +175,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
             missing.join(", ")
         );
     }
-    let delivery = crate::alert::sender::send_now(&cfg, &mut conn, reading.now).await?;
+    let delivery = crate::alert::sender::send_now(&cfg, &mut conn, now).await?;
     println!("{delivery}");
     drop(conn);
     let digest_path = args.dir.join("digest.html");
-    let digest = crate::alert::digest::run_command(
+    let digest = super::digest::run(
         &cfg,
-        &crate::alert::digest::DigestArgs {
+        &super::digest::DigestArgs {
             out: Some(digest_path),
             send: true,
             accounts: Vec::new(),
@@ -224,6 +206,16 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     );
     sim.stop();
     Ok(failed == 0)
+}
+
+/// "asin sku campaign search term" of a planted finding, as far as it has them.
+fn subject_of(f: &flywheel_sim::truth::ExpectedFinding) -> String {
+    [&f.asin, &f.sku, &f.campaign_id, &f.search_term]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The simulated marketplace on its own thread and runtime, so flywheel's

@@ -1,5 +1,5 @@
-//! `flywheel backup PATH`: a consistent copy of the live database, taken
-//! while the daemon keeps syncing (DESIGN §6).
+//! The online copy behind `flywheel backup PATH`: a consistent copy of the
+//! live database, taken while the daemon keeps syncing (DESIGN §6).
 //!
 //! Copying the file with `cp` is not a backup of a WAL database: the newest
 //! transactions live in the `-wal` file and a copy taken mid-write can be
@@ -27,8 +27,6 @@ use std::time::{Duration, Instant};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::config::Config;
-
 /// Pages copied per step (256 pages of 4 KiB: 1 MiB).
 pub const PAGES_PER_STEP: i32 = 256;
 
@@ -54,7 +52,7 @@ pub enum BackupError {
     LiveDatabase(PathBuf),
     #[error("cannot write in {dir}: {cause}")]
     NotWritable { dir: PathBuf, cause: std::io::Error },
-    #[error("cannot back up: {}", crate::store::describe(&path.display().to_string(), cause))]
+    #[error("cannot back up: {}", super::describe(&path.display().to_string(), cause))]
     Open {
         path: PathBuf,
         cause: rusqlite::Error,
@@ -116,12 +114,6 @@ impl std::fmt::Display for Done {
     }
 }
 
-/// Runs the command: copies the configured database to `dest`; returns the
-/// line to print.
-pub fn run(cfg: &Config, dest: &Path) -> anyhow::Result<String> {
-    Ok(format!("{}\n", backup(&cfg.daemon.database, dest)?))
-}
-
 /// Copies the database at `source` to `dest` (see the module doc).
 pub fn backup(source: &Path, dest: &Path) -> Result<Done, BackupError> {
     let started = Instant::now();
@@ -154,7 +146,7 @@ pub fn backup(source: &Path, dest: &Path) -> Result<Done, BackupError> {
         path: source.to_path_buf(),
         cause,
     })?;
-    src.busy_timeout(crate::store::BUSY_TIMEOUT)?;
+    src.busy_timeout(super::BUSY_TIMEOUT)?;
     // Read the schema first, so a damaged file or one that is not a
     // database is reported by its name rather than as a failed copy.
     src.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| {
@@ -270,8 +262,8 @@ fn copy(src: &Connection, dst: &mut Connection) -> Result<(), BackupError> {
                 // moment; wait, but not forever.
                 _ => {
                     let since = *locked_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() > crate::store::BUSY_TIMEOUT {
-                        return Err(BackupError::Busy(crate::store::BUSY_TIMEOUT));
+                    if since.elapsed() > super::BUSY_TIMEOUT {
+                        return Err(BackupError::Busy(super::BUSY_TIMEOUT));
                     }
                     std::thread::sleep(BUSY_PAUSE);
                 }

@@ -32,6 +32,9 @@
 //! - systemd: READY once migrated and configured; WATCHDOG pings only while
 //!   the loop turns and the database answers; STATUS after every round.
 
+pub mod metrics;
+mod schedule;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -51,13 +54,13 @@ use crate::store;
 use crate::store::jobs::{Closer, RunStatus};
 use crate::sync::{self, JobName, Selection};
 
+use schedule::Schedule;
+pub use schedule::{backoff, jitter};
+
 /// Longest wall-clock sleep between turns of the loop.
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(5);
 /// Shortest (a frozen or very fast simulated clock must not spin).
 const MIN_SLEEP: StdDuration = StdDuration::from_millis(50);
-/// First backoff after a failure, and the cap.
-const BACKOFF_FIRST: Duration = Duration::minutes(5);
-const BACKOFF_CAP: Duration = Duration::hours(6);
 /// The sender looks at the outbox this often (clock time).
 const SENDER_EVERY: Duration = Duration::seconds(30);
 /// Retention runs this often (clock time).
@@ -174,152 +177,6 @@ pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
     Ok(DbLock { _file: file, path })
 }
 
-/// A fixed offset in `[0, jitter)` per account, so the same account always
-/// runs at the same second and different accounts spread out.
-pub fn jitter(account: &str, jitter: StdDuration) -> Duration {
-    let ms = jitter.as_millis() as u64;
-    if ms == 0 {
-        return Duration::zero();
-    }
-    let h = account.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    Duration::milliseconds((h % ms) as i64)
-}
-
-/// The backoff after `failures` consecutive failures (1 = the first).
-pub fn backoff(failures: u32) -> Duration {
-    let n = failures.saturating_sub(1).min(16);
-    (BACKOFF_FIRST * 2i32.pow(n)).min(BACKOFF_CAP)
-}
-
-/// One (account, job)'s place in the schedule.
-#[derive(Debug, Clone)]
-struct Slot {
-    next: DateTime<Utc>,
-    failures: u32,
-}
-
-/// The schedule of every (account, job): pure given the config and times.
-#[derive(Debug, Default)]
-struct Schedule {
-    slots: HashMap<(String, JobName), Slot>,
-    digest_next: Option<DateTime<Utc>>,
-}
-
-/// The first tick of `job` strictly after `after`, with the account's jitter.
-fn next_tick(
-    cfg: &Config,
-    account: &str,
-    job: &str,
-    after: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let (_, sched) = cfg.schedule.jobs().into_iter().find(|(n, _)| *n == job)?;
-    let cron = sched.as_cron()?;
-    let j = jitter(account, cfg.daemon.schedule_jitter);
-    // The tick at or before `after - jitter` has passed; find the next.
-    let local = (after - j).with_timezone(&cfg.daemon.timezone);
-    cron.next_after(&local).map(|t| t.with_timezone(&Utc) + j)
-}
-
-impl Schedule {
-    /// Builds the schedule at start (or after a reload): jobs whose newest
-    /// run did not settle (never ran, failed, interrupted) are due now, and
-    /// so are jobs whose tick passed since their newest run started (the
-    /// daemon was down then, or was killed after the tick but before the
-    /// job began); the others at their next tick. `settled` gives the
-    /// start of the newest run when it settled, `None` otherwise.
-    fn build(
-        cfg: &Config,
-        settled: &dyn Fn(&str, JobName) -> Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-        old: Option<&Schedule>,
-    ) -> Schedule {
-        let mut s = Schedule::default();
-        for account in &cfg.accounts {
-            for job in JobName::ALL {
-                let Some(tick) = next_tick(cfg, &account.name, job.as_str(), now) else {
-                    continue;
-                };
-                let key = (account.name.clone(), *job);
-                let failures = old
-                    .and_then(|o| o.slots.get(&key))
-                    .map(|s| s.failures)
-                    .unwrap_or(0);
-                let next = match old.and_then(|o| o.slots.get(&key)) {
-                    // A reload keeps a pending backoff, and takes the new tick otherwise.
-                    Some(prev) if failures > 0 => prev.next.max(tick),
-                    Some(_) => tick,
-                    // One run now for a tick missed while the daemon was
-                    // not running (not one per missed tick), as after a
-                    // long sleep: a crash at the start of a daily round
-                    // must not leave the day unsynced.
-                    None => match settled(&account.name, *job) {
-                        None => now,
-                        Some(started)
-                            if next_tick(cfg, &account.name, job.as_str(), started)
-                                .is_some_and(|t| t <= now) =>
-                        {
-                            now
-                        }
-                        Some(_) => tick,
-                    },
-                };
-                s.slots.insert(key, Slot { next, failures });
-            }
-        }
-        s.digest_next = cfg
-            .schedule
-            .digest
-            .as_cron()
-            .and_then(|c| c.next_after(&now.with_timezone(&cfg.daemon.timezone)))
-            .map(|t| t.with_timezone(&Utc));
-        s
-    }
-
-    /// Due (account → jobs) at `now`.
-    fn due(&self, now: DateTime<Utc>) -> std::collections::BTreeMap<String, Vec<JobName>> {
-        let mut out: std::collections::BTreeMap<String, Vec<JobName>> = Default::default();
-        for ((account, job), slot) in &self.slots {
-            if slot.next <= now {
-                out.entry(account.clone()).or_default().push(*job);
-            }
-        }
-        for v in out.values_mut() {
-            v.sort();
-        }
-        out
-    }
-
-    /// Records a run's outcome: the next tick after now, or a backoff.
-    fn done(&mut self, cfg: &Config, account: &str, job: JobName, ok: bool, now: DateTime<Utc>) {
-        let Some(slot) = self.slots.get_mut(&(account.to_string(), job)) else {
-            return;
-        };
-        let tick = next_tick(cfg, account, job.as_str(), now).unwrap_or(now + Duration::days(1));
-        if ok {
-            slot.failures = 0;
-            slot.next = tick;
-        } else {
-            slot.failures += 1;
-            // The first tick at or after the backoff: never sooner, and
-            // still on the schedule's grid.
-            let earliest = now + backoff(slot.failures) - Duration::seconds(1);
-            slot.next = next_tick(cfg, account, job.as_str(), earliest)
-                .unwrap_or(tick)
-                .max(tick);
-        }
-    }
-
-    fn earliest(&self) -> Option<DateTime<Utc>> {
-        self.slots
-            .values()
-            .map(|s| s.next)
-            .chain(self.digest_next)
-            .min()
-    }
-}
-
 /// What the daemon shares with its watchdog, sender and status line.
 #[derive(Default)]
 struct Shared {
@@ -431,7 +288,7 @@ async fn run_until(
         stop_rx.clone(),
     ));
     let metrics = cfg.daemon.metrics_listen.map(|addr| {
-        tokio::spawn(crate::metrics::serve(
+        tokio::spawn(metrics::serve(
             addr,
             cfg.daemon.database.clone(),
             stop_rx.clone(),
@@ -480,6 +337,7 @@ async fn run_until(
                     &cfg,
                     &client,
                     &db,
+                    &clock,
                     &mut schedule,
                     Plan {
                         due,
@@ -672,10 +530,12 @@ struct Plan {
 /// One turn's work: the due sync rounds, then evaluation, digest, prune.
 /// Once `stop()` says so nothing new starts: no further account's round,
 /// no later phase, no evaluation, digest or prune.
+#[allow(clippy::too_many_arguments)]
 async fn turn(
     cfg: &Config,
     client: &ApiClient,
     db: &sync::Db,
+    clock: &Clock,
     schedule: &mut Schedule,
     plan: Plan,
     now: DateTime<Utc>,
@@ -700,7 +560,7 @@ async fn turn(
             accounts: vec![account.clone()],
         };
         let results =
-            sync::run_round_until(cfg, client, db, now, &selection, &progress, stop).await;
+            sync::run_round(cfg, client, db, clock, now, &selection, &progress, stop).await;
         if let Err(e) = sync::flush_counters(client, db) {
             tracing::warn!(error = %e, "API call counts not written yet; kept for the next turn");
         }
@@ -772,12 +632,16 @@ async fn turn(
         }
     }
     if digest_due {
-        let args = alert::digest::DigestArgs {
-            out: None,
-            send: true,
-            accounts: Vec::new(),
-        };
-        let said = alert::digest::run_command(cfg, &args).await?;
+        // At the tick's `now`, in this connection, as `flywheel digest
+        // --send` builds and queues it; the sender delivers it.
+        let mut conn = db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        let said = tokio::task::block_in_place(|| -> anyhow::Result<String> {
+            let accounts: Vec<&crate::config::Account> = cfg.accounts.iter().collect();
+            let digests = alert::digest::render_all(&mut conn, cfg, &accounts, now)?;
+            alert::digest::queue(&mut conn, cfg, &digests, now)
+        })?;
         tracing::info!("weekly digest: {}", said.trim_end().replace('\n', "; "));
     }
     Ok(out)
@@ -902,11 +766,8 @@ async fn watchdog_loop(database: PathBuf, shared: Arc<Shared>, mut stop: watch::
 
 #[cfg(test)]
 mod tests {
+    use super::schedule::tests::t;
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
 
     /// The marker that an evaluation ran is one only an evaluation writes:
     /// `flywheel kpis` re-recording the evaluation dates does not make the
@@ -936,98 +797,55 @@ mod tests {
         assert!(store::jobs::evaluation_owed(&conn).unwrap());
     }
 
-    #[test]
-    fn backoff_doubles_and_caps() {
-        // (failures, expected)
-        for (n, want) in [
-            (1, Duration::minutes(5)),
-            (2, Duration::minutes(10)),
-            (3, Duration::minutes(20)),
-            (7, Duration::minutes(320)),
-            (8, Duration::hours(6)),
-            (40, Duration::hours(6)),
-        ] {
-            assert_eq!(backoff(n), want, "{n}");
-        }
-    }
-
-    #[test]
-    fn jitter_is_stable_and_bounded() {
-        let j = StdDuration::from_secs(30);
-        assert_eq!(jitter("acme", j), jitter("acme", j));
-        assert!(jitter("acme", j) < Duration::seconds(30));
-        assert!(jitter("acme", j) >= Duration::zero());
-        assert_ne!(jitter("acme", j), jitter("globex", j));
-        assert_eq!(jitter("acme", StdDuration::ZERO), Duration::zero());
-    }
-
-    #[test]
-    fn missed_ticks_are_skipped_and_failures_back_off() {
-        let toml = r#"
-[daemon]
-database = "/tmp/x.db"
-schedule_jitter = "0s"
-[[accounts]]
-name = "shop"
-region = "na"
-marketplaces = ["US"]
-[accounts.sp_api]
-client_id = "amzn1.application-oa2-client.test"
-client_secret = "S"
-refresh_token = "Atzr|T"
-[email]
-to = ["seller@example.com"]
-[schedule]
-orders = "0 * * * *"
-"#;
+    /// The weekly digest of a turn is built at the turn's `now` (the one
+    /// clock reading of the tick) in the turn's own connection, as every
+    /// other phase of the turn: not at a second reading of the clock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_digest_is_built_at_the_ticks_now() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f.toml");
-        std::fs::write(&p, toml).unwrap();
-        let cfg = Config::load(&p, &Env::default()).unwrap();
-        let now = t("2026-03-02T10:20:00Z");
-        // Never ran (or its newest run did not settle): due now. Ran since
-        // the last tick: the next tick.
-        let s = Schedule::build(&cfg, &|_, _| None, now, None);
-        assert!(s.due(now)["shop"].contains(&JobName::Orders));
-        let ran = t("2026-03-02T10:00:04Z");
-        let mut s = Schedule::build(&cfg, &|_, _| Some(ran), now, None);
-        let slot = &s.slots[&("shop".to_string(), JobName::Orders)];
-        assert_eq!(slot.next, t("2026-03-02T11:00:00Z"));
-        // Its newest run started before the 10:00 tick, which passed while
-        // the daemon was down (or was killed before the job began): one
-        // run now, not one per missed tick.
-        let before = t("2026-03-02T07:00:03Z");
-        let down = Schedule::build(&cfg, &|_, _| Some(before), now, None);
-        assert_eq!(down.slots[&("shop".to_string(), JobName::Orders)].next, now);
-        // The daemon was asleep for 5 hours: one run now, then the next
-        // tick after now (not the 5 missed ones).
-        let late = t("2026-03-02T16:07:00Z");
-        assert!(s.due(late)["shop"].contains(&JobName::Orders));
-        s.done(&cfg, "shop", JobName::Orders, true, late);
-        assert_eq!(
-            s.slots[&("shop".to_string(), JobName::Orders)].next,
-            t("2026-03-02T17:00:00Z")
-        );
-        // Failures: the next tick, but never sooner than the backoff.
-        let mut at = t("2026-03-02T17:00:00Z");
-        let mut nexts = Vec::new();
-        for _ in 0..5 {
-            s.done(&cfg, "shop", JobName::Orders, false, at);
-            at = s.slots[&("shop".to_string(), JobName::Orders)].next;
-            nexts.push(at);
-        }
-        assert_eq!(
-            nexts,
-            [
-                t("2026-03-02T18:00:00Z"), // 5 min backoff < next tick
-                t("2026-03-02T19:00:00Z"),
-                t("2026-03-02T20:00:00Z"),
-                t("2026-03-02T21:00:00Z"),
-                t("2026-03-02T23:00:00Z"), // 80 min backoff skips the 22:00 tick
-            ]
-        );
-        // Success resets.
-        s.done(&cfg, "shop", JobName::Orders, true, at);
-        assert_eq!(s.slots[&("shop".to_string(), JobName::Orders)].failures, 0);
+        let db_path = dir.path().join("f.db");
+        let cfg = crate::alert::digest::tests::cfg(&db_path);
+        // A tick far from the system clock's time.
+        let now = t("2031-05-06T16:00:00Z");
+        let (mut conn, _) = store::open_and_migrate(&db_path).unwrap();
+        store::ops::sync_accounts(&mut conn, &cfg, now).unwrap();
+        let db: sync::Db = std::sync::Mutex::new(conn);
+        let client = ApiClient::new(
+            cfg.sync.request_timeout,
+            RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
+        )
+        .unwrap();
+        let mut schedule = Schedule::build(&cfg, &|_, _| None, now, None);
+        let plan = Plan {
+            due: Default::default(),
+            digest_due: true,
+            prune_due: false,
+            evaluation_owed: false,
+        };
+        let clock = crate::clock::Clock::from_source(&cfg.daemon.clock);
+        turn(
+            &cfg,
+            &client,
+            &db,
+            &clock,
+            &mut schedule,
+            plan,
+            now,
+            &|| false,
+        )
+        .await
+        .unwrap();
+        let conn = db.into_inner().unwrap();
+        // The KPIs were evaluated as of the tick's day, and the one digest
+        // email queued at the tick's instant.
+        let (at, queued): (String, String) = conn
+            .query_row(
+                "SELECT (SELECT at FROM evaluation_dates WHERE account = 'acme'),
+                        (SELECT group_concat(created_at) FROM outbox WHERE kind = 'digest')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((at.as_str(), queued), ("2031-05-06", store::ops::ts(now)));
     }
 }

@@ -6,16 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::state::{short_id, Alert, State};
+use super::Format;
+use crate::alert::state::{short_id, Alert, State};
 use crate::config::{Config, RuleId};
 use crate::store;
-
-/// Output format of `flywheel alerts`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
 
 /// `flywheel alerts` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -81,22 +75,13 @@ fn operator() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-async fn open(cfg: &Config) -> anyhow::Result<(rusqlite::Connection, DateTime<Utc>)> {
-    let now = crate::clock::Clock::from_source(&cfg.daemon.clock)
-        .now()
-        .await?;
-    let (mut conn, _) = store::open_and_migrate(&cfg.daemon.database)?;
-    store::ops::sync_accounts(&mut conn, cfg, now)?;
-    Ok((conn, now))
-}
-
 fn subject_label(a: &Alert) -> String {
-    super::subject_label(|k| a.labels.get(k).and_then(Value::as_str))
+    crate::alert::subject_label(|k| a.labels.get(k).and_then(Value::as_str))
 }
 
 /// `flywheel alerts`.
-pub async fn alerts(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
-    let (conn, now) = open(cfg).await?;
+pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
+    let super::Opened { conn, now, .. } = super::open(cfg).await?;
     let list = store::alerts::list(&conn, args.all)?;
     let silences = store::alerts::silences(&conn, now)?;
     let mut rows = Vec::new();
@@ -218,7 +203,7 @@ pub enum MuteError {
 
 /// `flywheel ack`.
 pub async fn ack(cfg: &Config, args: &AckArgs) -> anyhow::Result<String> {
-    let (mut conn, now) = open(cfg).await?;
+    let super::Opened { mut conn, now, .. } = super::open(cfg).await?;
     let found = store::alerts::find_by_prefix(&conn, args.id.trim())?;
     let a = match found.len() {
         0 => return Err(MuteError::NotFound(args.id.clone()).into()),
@@ -309,7 +294,7 @@ pub fn validate_silence(cfg: &Config, args: &SilenceArgs) -> Result<(), MuteErro
 /// `flywheel silence`.
 pub async fn silence(cfg: &Config, args: &SilenceArgs) -> anyhow::Result<String> {
     validate_silence(cfg, args)?;
-    let (conn, now) = open(cfg).await?;
+    let super::Opened { conn, now, .. } = super::open(cfg).await?;
     let until = now + chrono::Duration::from_std(args.duration)?;
     let s = store::alerts::Silence {
         id: 0,

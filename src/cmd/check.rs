@@ -1,0 +1,54 @@
+//! `flywheel check`: the rules engine around one clock reading. Builds each
+//! marketplace's snapshot (`store::snapshot`), evaluates (`rules::check`),
+//! records the evaluation dates (so the `kpi_*` views compute as of what
+//! was just checked, as after `flywheel kpis`), and renders. Nothing is
+//! sent.
+
+use chrono::NaiveDate;
+
+use super::Format;
+use crate::config::{Config, RuleId};
+use crate::rules::{self, render};
+use crate::store;
+
+/// `flywheel check` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Evaluate as of this date (YYYY-MM-DD, a marketplace day) using only
+    /// data known by its end; default: today, by the configured clock.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<NaiveDate>,
+    /// Only this rule (repeatable).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// Parses `--rule` ids; the error says which are known.
+pub fn parse_rules(ids: &[String]) -> Result<Vec<RuleId>, String> {
+    ids.iter()
+        .map(|id| {
+            RuleId::parse(id).ok_or_else(|| {
+                let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown rule \"{id}\"; rules: {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+/// Runs the command for the rules in `only` (all when empty); returns the
+/// text to print.
+pub async fn run(cfg: &Config, args: &CheckArgs, only: &[RuleId]) -> anyhow::Result<String> {
+    let super::Opened { mut conn, now, .. } = super::open(cfg).await?;
+    // One transaction: the recorded dates are those of the findings printed.
+    let tx = conn.transaction()?;
+    let snaps = store::snapshot::build_all(&tx, cfg, args.at, now)?;
+    let (at, found) = rules::check::findings(cfg, &snaps, args.at, now, only);
+    crate::kpis::record_evaluated_as_of(&tx, cfg, args.at, now)?;
+    tx.commit()?;
+    Ok(match args.format {
+        Format::Json => render::json(at, &found),
+        Format::Table => render::table(at, &found),
+    })
+}

@@ -1,0 +1,40 @@
+//! `flywheel kpis`: the weekly 12-KPI checklist as of a date.
+
+use chrono::NaiveDate;
+
+use super::Format;
+use crate::config::Config;
+use crate::kpis::{self, Level, Report};
+
+/// `flywheel kpis` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KpisArgs {
+    /// Evaluate as of this date (YYYY-MM-DD), using only data known by then;
+    /// default: today in the daemon's time zone, by the configured clock.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<NaiveDate>,
+    /// Subject level: the marketplace checklist, or per ASIN, SKU or campaign.
+    #[arg(long, value_enum, default_value = "marketplace")]
+    pub by: Level,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// Records the evaluation date, computes and renders; returns the text to
+/// print.
+pub async fn run(cfg: &Config, args: &KpisArgs) -> anyhow::Result<String> {
+    let super::Opened { mut conn, now, .. } = super::open(cfg).await?;
+    let at = args
+        .at
+        .unwrap_or_else(|| now.with_timezone(&cfg.daemon.timezone).date_naive());
+    let all = kpis::compute(&mut conn, cfg, at, now)?;
+    let kpis = kpis::at_level(&all, args.by);
+    Ok(match args.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&Report { at, kpis })?;
+            s.push('\n');
+            s
+        }
+        Format::Table => kpis::render_table(at, &all, args.by),
+    })
+}

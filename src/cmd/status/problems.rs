@@ -1,0 +1,182 @@
+//! Every reason `status` exits 1 (pure: a function of the gathered
+//! report), each a sentence that says what to do.
+
+use chrono::{DateTime, Utc};
+
+use super::render::{ago, clip, local_time};
+use super::report::{FiringAlert, Freshness, Report};
+use crate::config::{RuleId, Severity};
+
+/// Every reason `status` exits 1, each a sentence that says what to do.
+/// Pure: a function of the gathered report.
+pub fn problems(r: &Report) -> Vec<String> {
+    let now = r.at;
+    let local = |t: DateTime<Utc>| local_time(t, r.timezone);
+    let mut out = Vec::new();
+    if !r.database_exists {
+        out.push(format!(
+            "never synced: the database {} does not exist. Check `[daemon] database` in the \
+             config, then start the daemon (`systemctl start flywheel` or `flywheel run`) or run \
+             `flywheel sync` once.",
+            r.database
+        ));
+    } else if r.never_synced {
+        out.push(format!(
+            "never synced: no sync job has ever run against {}. Start the daemon \
+             (`systemctl start flywheel` or `flywheel run`) or run `flywheel sync` once.",
+            r.database
+        ));
+    } else {
+        for a in r.accounts.iter().filter(|a| a.never_synced) {
+            out.push(format!(
+                "account {} has never been synced (other accounts have): is the daemon running \
+                 with this config? `flywheel sync --account {}` syncs it now.",
+                a.account, a.account
+            ));
+        }
+    }
+    for a in &r.accounts {
+        for j in &a.jobs {
+            if !j.scheduled || !is_failed(j.newest_status.as_deref()) {
+                continue;
+            }
+            let when = j
+                .newest_at
+                .map(|t| format!(" at {} ({})", local(t), ago(now, t)))
+                .unwrap_or_default();
+            let why = j
+                .last_error
+                .as_ref()
+                .map(|e| format!(": {}", clip(&e.message, 240)))
+                .unwrap_or_default();
+            if j.newest_status.as_deref() == Some("interrupted") {
+                out.push(format!(
+                    "{}/{}: the newest run was interrupted{when}{why}. Its API calls were not \
+                     counted. The daemon runs it again at its next tick; `flywheel sync \
+                     --account {} --job {}` runs it now.",
+                    a.account, j.job, a.account, j.job
+                ));
+                continue;
+            }
+            out.push(format!(
+                "{}/{}: the newest run failed{when}{why}. `flywheel sync --account {} --job {}` \
+                 retries it now and shows the whole error; `flywheel doctor --account {}` checks \
+                 the credentials and roles.",
+                a.account, j.job, a.account, j.job, a.account
+            ));
+        }
+    }
+    // Stale jobs, one sentence per account: when the daemon is down every
+    // job goes stale at once, and fourteen sentences would bury the cause.
+    for a in &r.accounts {
+        let stale: Vec<&Freshness> = r
+            .freshness
+            .iter()
+            .filter(|f| f.stale && f.account == a.account)
+            .collect();
+        if stale.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = stale
+            .iter()
+            .map(|f| {
+                let since = match f.hours_since_success {
+                    Some(h) => format!("no success for {h:.0} h"),
+                    None => "never succeeded".to_string(),
+                };
+                let allowed = f
+                    .allowed_hours
+                    .map(|h| format!(", allowed {h:.0} h"))
+                    .unwrap_or_default();
+                format!("{} ({since}{allowed})", f.job)
+            })
+            .collect();
+        let failing = stale.iter().any(|f| {
+            a.jobs
+                .iter()
+                .any(|j| j.job == f.job && is_failed(j.newest_status.as_deref()))
+        });
+        out.push(format!(
+            "{}: stale data: {}, so the rules on it judge old numbers (data_freshness). {}",
+            a.account,
+            list.join(", "),
+            if failing {
+                "The runs fail: see the failures in this list and the last errors above."
+            } else {
+                "No run has failed since: is the daemon running (`systemctl status flywheel`, \
+                 `journalctl -u flywheel`)?"
+            }
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for f in r.firing.iter().filter(|f| f.rule == RuleId::Credentials) {
+        if seen.insert(f.subject.account.clone()) {
+            out.push(format!(
+                "{}: credentials: {}. {}",
+                f.subject.account, f.summary, f.check_first
+            ));
+        }
+    }
+    if r.outbox.failed > 0 {
+        let newest = r
+            .outbox
+            .failures
+            .first()
+            .map(|e| {
+                format!(
+                    " (newest: \"{}\": {})",
+                    clip(&e.subject, 80),
+                    clip(e.last_error.as_deref().unwrap_or("no error recorded"), 200)
+                )
+            })
+            .unwrap_or_default();
+        out.push(format!(
+            "{} email{} could not be delivered and will not be retried{newest}. Fix the [email] \
+             settings and check them with `flywheel send-test-email`; `flywheel alerts` shows \
+             what the seller missed.",
+            r.outbox.failed,
+            if r.outbox.failed == 1 { "" } else { "s" }
+        ));
+    }
+    let critical: Vec<&FiringAlert> = r
+        .alerts
+        .list
+        .iter()
+        .filter(|a| a.severity == Severity::Critical && a.muted.is_none())
+        .collect();
+    if !critical.is_empty() {
+        let names: Vec<String> = critical
+            .iter()
+            .take(3)
+            .map(|a| {
+                format!(
+                    "{} for {} {} since {}",
+                    a.rule,
+                    a.account,
+                    a.subject,
+                    local(a.since)
+                )
+            })
+            .collect();
+        out.push(format!(
+            "{} critical alert{} firing: {}{}. `flywheel alerts` lists them; `flywheel ack ID` \
+             acknowledges one once it is in hand.",
+            critical.len(),
+            if critical.len() == 1 { " is" } else { "s are" },
+            names.join("; "),
+            if critical.len() > 3 {
+                format!("; and {} more", critical.len() - 3)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
+}
+
+/// A failed job as `status` (and the operator's health check) counts it:
+/// its newest finished run failed, or was interrupted (its process stopped
+/// before it recorded how the run ended).
+pub fn is_failed(newest_status: Option<&str>) -> bool {
+    matches!(newest_status, Some("failed" | "interrupted"))
+}

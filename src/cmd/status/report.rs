@@ -1,0 +1,204 @@
+//! What `status` reports: the [`Report`] its JSON output serializes and
+//! its table shows.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::config::Severity;
+use crate::rules::Finding;
+use crate::store;
+
+fn ser_ts<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&store::ops::ts(*t))
+}
+
+fn ser_opt_ts<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&store::ops::ts(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Everything `status` knows; serialized as the JSON output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    #[serde(serialize_with = "ser_ts")]
+    pub at: DateTime<Utc>,
+    /// No problem needs attention (the exit code is 0).
+    pub healthy: bool,
+    pub database: String,
+    /// False when the database file does not exist (nothing ever ran).
+    pub database_exists: bool,
+    /// No job of any account has ever run.
+    pub never_synced: bool,
+    pub accounts: Vec<AccountStatus>,
+    pub alerts: Alerts,
+    pub outbox: Outbox,
+    /// Per scheduled job: is its last success older than `data_freshness`
+    /// allows?
+    pub freshness: Vec<Freshness>,
+    /// The firing `data_freshness` and `credentials` findings (DESIGN §2.1 JSON).
+    pub findings: Vec<Value>,
+    /// Every reason for exit 1, in plain words with what to do.
+    pub problems: Vec<String>,
+    /// Times in the table are shown in this zone.
+    #[serde(skip)]
+    pub timezone: chrono_tz::Tz,
+    #[serde(skip)]
+    pub(super) firing: Vec<Finding>,
+}
+
+/// One configured account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStatus {
+    pub account: String,
+    /// No job of this account has ever run.
+    pub never_synced: bool,
+    pub jobs: Vec<JobStatus>,
+    /// API calls in the last 24 h (the counters are per API, not per job).
+    pub api_calls: Vec<ApiCalls>,
+    /// False when `api_calls` are a lower bound: runs in the window were
+    /// interrupted (their calls died uncounted with the process) or are
+    /// still in progress (counted when they end).
+    pub api_calls_complete: bool,
+    /// How many runs' calls are missing from `api_calls`.
+    pub api_calls_uncounted_runs: i64,
+    /// Jobs whose newest run was refused with 403: a missing role.
+    pub unavailable: Vec<Unavailable>,
+    /// Reports requested from Amazon and not yet read.
+    pub pending_reports: i64,
+    /// Reports that ended FATAL and wait out their retry backoff.
+    pub reports_awaiting_retry: i64,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub oldest_pending_report: Option<DateTime<Utc>>,
+    /// Open refusals of the account's credentials by LWA.
+    pub credential_problems: Vec<CredentialProblem>,
+}
+
+/// One job of one account.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    pub job: String,
+    /// The cron expression, "off", or "not configured" (the account has no
+    /// credentials for the API the job calls).
+    pub schedule: String,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub next_run: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub last_success: Option<DateTime<Utc>>,
+    /// Status of the newest finished run ("ok", "failed", "unavailable",
+    /// "skipped", "interrupted": its process stopped before recording how
+    /// it ended); null when the job never ran.
+    pub newest_status: Option<String>,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub newest_at: Option<DateTime<Utc>>,
+    /// A run in progress (or one left behind by a crash).
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub running_since: Option<DateTime<Utc>>,
+    pub last_error: Option<LastError>,
+    /// Runs finished in the last 24 h, the rows they wrote, and how many
+    /// failed or were interrupted.
+    pub runs_24h: i64,
+    pub rows_24h: i64,
+    pub failed_24h: i64,
+    pub interrupted_24h: i64,
+    #[serde(skip)]
+    pub(super) scheduled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastError {
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub at: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiCalls {
+    pub api: String,
+    pub calls: i64,
+    /// Answered 429.
+    pub throttled: i64,
+    /// Answered 5xx or not at all.
+    pub errors: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unavailable {
+    pub job: String,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub since: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialProblem {
+    pub api: String,
+    pub error_kind: String,
+    pub detail: Option<String>,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub first_seen_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+/// Firing alerts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Alerts {
+    /// Count per severity ("critical", "warning", "info").
+    pub firing: BTreeMap<&'static str, usize>,
+    pub list: Vec<FiringAlert>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FiringAlert {
+    pub id: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub account: String,
+    pub subject: String,
+    #[serde(serialize_with = "ser_ts")]
+    pub since: DateTime<Utc>,
+    /// "acked until ..." or "silenced until ..." when muted.
+    pub muted: Option<String>,
+}
+
+/// The email outbox.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outbox {
+    /// Queued for delivery (retries included).
+    pub pending: i64,
+    /// Given up on: never retried, kept for the record.
+    pub failed: i64,
+    pub oldest_pending: Option<Email>,
+    /// The newest permanently failed emails.
+    pub failures: Vec<Email>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Email {
+    pub id: i64,
+    pub account: Option<String>,
+    pub kind: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// One scheduled job's freshness.
+#[derive(Debug, Clone, Serialize)]
+pub struct Freshness {
+    pub account: String,
+    pub job: String,
+    /// The `data_freshness` rule fires for it.
+    pub stale: bool,
+    pub hours_since_success: Option<f64>,
+    /// What the rule allows (schedule interval × `max_missed_runs`, at
+    /// least `min_staleness`); null when the rule is off for the account.
+    pub allowed_hours: Option<f64>,
+}
