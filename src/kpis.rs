@@ -344,10 +344,8 @@ fn fmt_num(x: f64) -> String {
 /// A KPI's limits: its rule's thresholds for the subject (with its
 /// `[[overrides]]`), read here once for the checklist's target and status
 /// and the digest's trend line. The rule judges with the same settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Limits {
-    /// The rule behind the KPI (its severity is the KPI's bad status).
-    pub rule: RuleId,
     /// The value must be at least this.
     pub min: Option<f64>,
     /// The value must be at most this (below it, for account_health).
@@ -358,61 +356,81 @@ pub struct Limits {
     pub max_rise_pct: Option<f64>,
 }
 
-/// The limits of a KPI for a subject; `None` for an unknown KPI id.
-pub fn limits(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<Limits> {
+/// The rule behind a KPI (its severity is the KPI's bad status) and the
+/// KPI's limits for a subject; `None` for an unknown KPI id.
+pub fn limits(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<(RuleId, Limits)> {
     use crate::config::rules::*;
-    let of = |rule: RuleId| Limits {
-        rule,
-        min: None,
-        max: None,
-        max_drop_pct: None,
-        max_rise_pct: None,
+    let at_least = |min: f64| Limits {
+        min: Some(min),
+        ..Limits::default()
+    };
+    let at_most = |max: f64| Limits {
+        max: Some(max),
+        ..Limits::default()
+    };
+    let change = |max_drop_pct: Option<f64>, max_rise_pct: Option<f64>| Limits {
+        max_drop_pct,
+        max_rise_pct,
+        ..Limits::default()
     };
     Some(match kpi {
-        "conversion_rate" => Limits {
-            min: Some(cfg.rule_settings::<ConversionRate>(RuleId::ConversionRate, subject).min_percent),
-            ..of(RuleId::ConversionRate)
-        },
-        "sessions" => Limits {
-            max_drop_pct: Some(
-                cfg.rule_settings::<TrafficTrend>(RuleId::TrafficTrend, subject).max_drop_percent,
+        "conversion_rate" => (
+            RuleId::ConversionRate,
+            at_least(
+                cfg.rule_settings::<ConversionRate>(RuleId::ConversionRate, subject)
+                    .min_percent,
             ),
-            ..of(RuleId::TrafficTrend)
-        },
-        "buy_box_pct" => Limits {
-            min: Some(cfg.rule_settings::<BuyBox>(RuleId::BuyBox, subject).min_percent),
-            ..of(RuleId::BuyBox)
-        },
-        "bsr" => Limits {
-            max_rise_pct: Some(
-                cfg.rule_settings::<BsrTrend>(RuleId::BsrTrend, subject).max_worsening_percent,
+        ),
+        "sessions" => {
+            let s: TrafficTrend = cfg.rule_settings(RuleId::TrafficTrend, subject);
+            (RuleId::TrafficTrend, change(Some(s.max_drop_percent), None))
+        }
+        "buy_box_pct" => (
+            RuleId::BuyBox,
+            at_least(
+                cfg.rule_settings::<BuyBox>(RuleId::BuyBox, subject)
+                    .min_percent,
             ),
-            ..of(RuleId::BsrTrend)
-        },
+        ),
+        "bsr" => {
+            let s: BsrTrend = cfg.rule_settings(RuleId::BsrTrend, subject);
+            (
+                RuleId::BsrTrend,
+                change(None, Some(s.max_worsening_percent)),
+            )
+        }
         "acos" => {
             let s: AcosBand = cfg.rule_settings(RuleId::AcosBand, subject);
-            Limits {
-                min: Some(s.min_percent),
-                max: Some(s.max_percent),
-                ..of(RuleId::AcosBand)
-            }
+            (
+                RuleId::AcosBand,
+                Limits {
+                    max: Some(s.max_percent),
+                    ..at_least(s.min_percent)
+                },
+            )
         }
-        "tacos" => Limits {
-            max: Some(cfg.rule_settings::<Tacos>(RuleId::Tacos, subject).max_percent),
-            ..of(RuleId::Tacos)
-        },
-        "return_rate" => Limits {
-            max: Some(cfg.rule_settings::<ReturnRate>(RuleId::ReturnRate, subject).max_percent),
-            ..of(RuleId::ReturnRate)
-        },
-        "feedback_sla_breaches" => Limits {
-            max: Some(0.0),
-            ..of(RuleId::FeedbackResponseSla)
-        },
-        "negative_feedback_rate" => Limits {
-            max: Some(cfg.rule_settings::<FeedbackRate>(RuleId::FeedbackRate, subject).max_percent),
-            ..of(RuleId::FeedbackRate)
-        },
+        "tacos" => (
+            RuleId::Tacos,
+            at_most(
+                cfg.rule_settings::<Tacos>(RuleId::Tacos, subject)
+                    .max_percent,
+            ),
+        ),
+        "return_rate" => (
+            RuleId::ReturnRate,
+            at_most(
+                cfg.rule_settings::<ReturnRate>(RuleId::ReturnRate, subject)
+                    .max_percent,
+            ),
+        ),
+        "feedback_sla_breaches" => (RuleId::FeedbackResponseSla, at_most(0.0)),
+        "negative_feedback_rate" => (
+            RuleId::FeedbackRate,
+            at_most(
+                cfg.rule_settings::<FeedbackRate>(RuleId::FeedbackRate, subject)
+                    .max_percent,
+            ),
+        ),
         "days_of_supply" => {
             let s: StockoutRisk = cfg.rule_settings(RuleId::StockoutRisk, subject);
             let t: InventoryTurnover = cfg.rule_settings(RuleId::InventoryTurnover, subject);
@@ -420,23 +438,22 @@ pub fn limits(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<Limit
                 (s.lead_time_days + s.safety_days) as f64,
                 t.max_days_of_supply as f64,
             );
-            Limits {
-                min: Some(low),
-                max: (low <= high).then_some(high),
-                ..of(RuleId::StockoutRisk)
-            }
+            (
+                RuleId::StockoutRisk,
+                Limits {
+                    max: (low <= high).then_some(high),
+                    ..at_least(low)
+                },
+            )
         }
-        "stockout_risk_skus" => Limits {
-            max: Some(0.0),
-            ..of(RuleId::StockoutRisk)
-        },
-        "account_health" => Limits {
-            max: Some(
+        "stockout_risk_skus" => (RuleId::StockoutRisk, at_most(0.0)),
+        "account_health" => (
+            RuleId::AccountHealth,
+            at_most(
                 cfg.rule_settings::<AccountHealth>(RuleId::AccountHealth, subject)
                     .max_odr_percent,
             ),
-            ..of(RuleId::AccountHealth)
-        },
+        ),
         _ => return None,
     })
 }
@@ -445,11 +462,10 @@ pub fn limits(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<Limit
 /// (the upper one of a band); `None` for change targets and ranges of
 /// subjects.
 pub fn threshold_line(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<f64> {
+    let (_, l) = limits(cfg, kpi, subject)?;
     match kpi {
-        "conversion_rate" | "buy_box_pct" => limits(cfg, kpi, subject)?.min,
-        "acos" | "tacos" | "return_rate" | "negative_feedback_rate" | "account_health" => {
-            limits(cfg, kpi, subject)?.max
-        }
+        "conversion_rate" | "buy_box_pct" => l.min,
+        "acos" | "tacos" | "return_rate" | "negative_feedback_rate" | "account_health" => l.max,
         _ => None,
     }
 }
@@ -467,23 +483,23 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
         asin: k.asin.as_deref(),
         campaign: k.campaign_id.as_deref(),
     };
-    let Some(l) = limits(cfg, &k.kpi, &subject) else {
+    let Some((rule, l)) = limits(cfg, &k.kpi, &subject) else {
         return k;
     };
     let v = k.value;
     let (target, off) = match k.kpi.as_str() {
-        "sessions" => {
-            let m = l.max_drop_pct.unwrap_or(f64::INFINITY);
+        // Change targets: a fall of sessions, a rise of the rank.
+        "sessions" | "bsr" => {
+            let (limit, sign, text) = match l.max_drop_pct {
+                Some(m) => (m, -1.0, format!("change > -{}%", fmt_num(m))),
+                None => {
+                    let m = l.max_rise_pct.unwrap_or(f64::INFINITY);
+                    (m, 1.0, format!("change < +{}%", fmt_num(m)))
+                }
+            };
             (
-                format!("change > -{}%", fmt_num(m)),
-                k.change_pct.is_some_and(|c| at_least(-c, m)),
-            )
-        }
-        "bsr" => {
-            let m = l.max_rise_pct.unwrap_or(f64::INFINITY);
-            (
-                format!("change < +{}%", fmt_num(m)),
-                k.change_pct.is_some_and(|c| at_least(c, m)),
+                text,
+                k.change_pct.is_some_and(|c| at_least(sign * c, limit)),
             )
         }
         "account_health" => {
@@ -514,7 +530,7 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
         ("days_of_supply", Some(v)) if l.max.is_some_and(|hi| above(v, hi)) => {
             RuleId::InventoryTurnover
         }
-        _ => l.rule,
+        _ => rule,
     };
     k.target = Some(target);
     k.status = Some(match v {

@@ -580,7 +580,12 @@ fn findings_charts_and_kpis_agree(
             Stated::QueryShare => {
                 let clicks = num("click_share_drop_pct").unwrap_or(f64::MIN)
                     > num("impression_share_drop_pct").unwrap_or(f64::MIN);
-                num(if clicks { "click_share" } else { "impression_share" }).map(|x| x * 100.0)
+                num(if clicks {
+                    "click_share"
+                } else {
+                    "impression_share"
+                })
+                .map(|x| x * 100.0)
             }
         };
         let want_day = match last_day {
@@ -602,7 +607,9 @@ fn findings_charts_and_kpis_agree(
         let point = match want_day {
             Some(d) => {
                 if known_after(d) {
-                    problems.push(format!("{who}: the chart has points after {d}, the day judged"));
+                    problems.push(format!(
+                        "{who}: the chart has points after {d}, the day judged"
+                    ));
                 }
                 series.points.iter().find(|p| p.0 == d).copied()
             }
@@ -686,13 +693,21 @@ fn findings_charts_and_kpis_agree(
         }
     }
     // Every rule but these four has a chart (`rules::series`).
-    let no_chart = ["account_health", "listing_health", "data_freshness", "credentials"];
+    let no_chart = [
+        "account_health",
+        "listing_health",
+        "data_freshness",
+        "credentials",
+    ];
     let all = flywheel::config::RuleId::ALL
         .iter()
         .map(|r| r.as_str())
         .filter(|r| !no_chart.contains(r));
     for rule in all {
-        assert!(charted(rule).is_some(), "{rule}: where does its finding state its level?");
+        assert!(
+            charted(rule).is_some(),
+            "{rule}: where does its finding state its level?"
+        );
         match checked.get(rule) {
             None => problems.push(format!("{rule}: no finding to check its chart against")),
             Some((_, 0)) if kpi_of_rule(rule).is_some() => {

@@ -237,9 +237,30 @@ mod tests {
         let (_dir, conn) = db();
         // Bought before the window, shipped in it: counts. Bought in it,
         // shipped after it: does not. Pending: never.
-        order(&conn, "o1", "2026-02-20", "shipped", "2026-03-02T18:00:00Z", 10);
-        order(&conn, "o2", "2026-03-03", "shipped", "2026-03-09T18:00:00Z", 50);
-        order(&conn, "o3", "2026-03-03", "pending", "2026-03-03T18:00:00Z", 50);
+        order(
+            &conn,
+            "o1",
+            "2026-02-20",
+            "shipped",
+            "2026-03-02T18:00:00Z",
+            10,
+        );
+        order(
+            &conn,
+            "o2",
+            "2026-03-03",
+            "shipped",
+            "2026-03-09T18:00:00Z",
+            50,
+        );
+        order(
+            &conn,
+            "o3",
+            "2026-03-03",
+            "pending",
+            "2026-03-03T18:00:00Z",
+            50,
+        );
         conn.execute(
             "INSERT INTO returns (account, marketplace_id, source, order_id, sku, return_ref,
                  return_date, quantity, report_type, fetched_at)
@@ -317,7 +338,10 @@ mod tests {
             "window": {"start": "2026-02-04", "end": "2026-02-05"}}),
         );
         let s = chart(&conn, &cfg(), &it, "2026-02-13", 1).unwrap();
-        assert_eq!(s.points, vec![(d("2026-02-05"), Some(35.0 * 100.0 / 120.0))]);
+        assert_eq!(
+            s.points,
+            vec![(d("2026-02-05"), Some(35.0 * 100.0 / 120.0))]
+        );
         // Before the synced Ads days: not covered, unknown.
         let s = chart(&conn, &cfg(), &it, "2026-02-09", 1).unwrap();
         assert_eq!(values(&s), vec![None]);
@@ -390,10 +414,7 @@ mod tests {
         let s = chart(&conn, &c, &it, "2026-03-05", 4).unwrap();
         // 10 a unit − 5 − 1 − 2 fees = 2, 20% of the price; no sales 03-03;
         // before the first order, unknown.
-        assert_eq!(
-            values(&s),
-            vec![None, Some(20.0), None, Some(20.0)]
-        );
+        assert_eq!(values(&s), vec![None, Some(20.0), None, Some(20.0)]);
         assert_eq!(s.threshold, Some(30.0));
     }
 
@@ -450,7 +471,15 @@ mod tests {
                      acknowledged_at)
                  VALUES ('a', ?1, ?2, ?3, ?4, ?5, '2026-03-02T09:00:00Z', '2026-03-02T09:00:00Z',
                      ?6, ?7)",
-                params![MP, id, day, rating, answered.map(|_| "Sorry"), answered, acked],
+                params![
+                    MP,
+                    id,
+                    day,
+                    rating,
+                    answered.map(|_| "Sorry"),
+                    answered,
+                    acked
+                ],
             )
             .unwrap();
         }

@@ -330,8 +330,12 @@ pub(crate) fn return_rate(e: &mut Eval) {
             continue;
         }
         let w = Window::last(e.at, s.window_days);
-        let Some(sums) = return_sums(orders, e.returns_of(sku).iter().copied(), &[sku.as_str()], w)
-        else {
+        let Some(sums) = return_sums(
+            orders,
+            e.returns_of(sku).iter().copied(),
+            &[sku.as_str()],
+            w,
+        ) else {
             e.missing(
                 rule,
                 s.no_data,

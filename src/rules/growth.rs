@@ -11,8 +11,8 @@ use chrono::Duration;
 use serde_json::Value;
 
 use super::metrics::{
-    at_least, below, buy_box_pct, conversion_pct, drop_pct, median_rank,
-    query_share_pct, return_sums, sessions, window_units,
+    at_least, below, buy_box_pct, conversion_pct, drop_pct, median_rank, query_share_pct,
+    return_sums, sessions, window_units,
 };
 use super::snapshot::{AdSums, AsinWindow};
 use super::{change_pct, ev, n, opt, Check, Diagnosis, Eval, Status, Window};
@@ -80,7 +80,9 @@ pub(crate) fn conversion_rate(e: &mut Eval) {
         if sessions < s.min_sessions as i64 {
             continue;
         }
-        let Some(c) = conversion_pct(row) else { continue };
+        let Some(c) = conversion_pct(row) else {
+            continue;
+        };
         let p = w.before();
         let prior = e
             .snap
@@ -423,9 +425,8 @@ pub(crate) fn keyword_share(e: &mut Eval) {
             let Some(b) = week(prior).find(|r| r.query == q.query) else {
                 continue; // not ranked the week before: nothing to fall from
             };
-            let drop = |clicks: bool| {
-                drop_pct(query_share_pct(q, clicks)?, query_share_pct(b, clicks)?)
-            };
+            let drop =
+                |clicks: bool| drop_pct(query_share_pct(q, clicks)?, query_share_pct(b, clicks)?);
             let (imp, clk) = (drop(false), drop(true));
             let worst = match (imp, clk) {
                 (Some(a), Some(c)) => Some(a.max(c)),
@@ -694,8 +695,7 @@ fn diagnose(
                 .flat_map(|s| e.returns_of(s).iter().copied())
                 .collect();
             let rate = |win: Window| {
-                return_sums(orders, returns.iter().copied(), &skus, win)
-                    .and_then(|r| r.rate_pct())
+                return_sums(orders, returns.iter().copied(), &skus, win).and_then(|r| r.rate_pct())
             };
             let (now, before) = (rate(w), rate(w.before()));
             d.checks.push(Check {

@@ -7,8 +7,8 @@
 //! and use the plain "last N days".
 
 use super::metrics::{
-    acos_pct, ad_share_pct, ads_cover, below, cpc, daily_units, days_of_cover, margin,
-    tacos_pct, total_sales,
+    acos_pct, ad_share_pct, ads_cover, below, cpc, daily_units, days_of_cover, margin, tacos_pct,
+    total_sales,
 };
 use super::snapshot::{AdSums, AdsData};
 use super::{above, at_least, change_pct, ev, n, opt, Eval, Window};
@@ -387,11 +387,7 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
             continue;
         }
         let w = Window::last(e.at, s.velocity_days);
-        let velocity = e
-            .snap
-            .orders
-            .as_ref()
-            .and_then(|o| daily_units(o, sku, w));
+        let velocity = e.snap.orders.as_ref().and_then(|o| daily_units(o, sku, w));
         let need = (s.lead_time_days + s.safety_days) as f64;
         let cover = days_of_cover(st.available + st.inbound, velocity);
         let out_now = st.available <= 0;
@@ -563,7 +559,15 @@ pub(crate) fn margin_floor(e: &mut Eval) {
         let ads = e.snap.ads.as_ref();
         let fees = e.snap.fees.get(sku.as_str()).and_then(|f| f.total_fees);
         let at_fees = |fees: f64| {
-            margin(orders, sku, cost.unit_cost, cost.inbound_freight, fees, ads, w)
+            margin(
+                orders,
+                sku,
+                cost.unit_cost,
+                cost.inbound_freight,
+                fees,
+                ads,
+                w,
+            )
         };
         if at_fees(0.0).is_none() {
             continue; // no sales: no price to judge
@@ -873,7 +877,11 @@ mod tests {
             s.inventory = Some([("S1".to_string(), st)].into_iter().collect());
             s.orders = Some(orders(at, "S1", per_day, 10.0));
             let f = only(&run(&cfg(), &s, at), RuleId::StockoutRisk);
-            assert_eq!(f[0].value.map(|v| (v * 10.0).round() / 10.0), value, "{f:?}");
+            assert_eq!(
+                f[0].value.map(|v| (v * 10.0).round() / 10.0),
+                value,
+                "{f:?}"
+            );
             assert_eq!(f[0].threshold, Some(37.0));
         }
         // Young install: orders do not reach back 14 days.

@@ -81,7 +81,11 @@ pub fn drop_pct(now: f64, before: f64) -> Option<f64> {
 /// An ASIN in the synced per-ASIN window `w`: `None` when the window was
 /// not synced; `Some(None)` when the ASIN is absent from it (no orders in
 /// it, so its sessions are unknown).
-pub fn asin_window<'a>(snap: &'a Snapshot, asin: &str, w: Window) -> Option<Option<&'a AsinWindow>> {
+pub fn asin_window<'a>(
+    snap: &'a Snapshot,
+    asin: &str,
+    w: Window,
+) -> Option<Option<&'a AsinWindow>> {
     snap.window(w.start, w.end).map(|m| m.get(asin))
 }
 
@@ -122,7 +126,12 @@ pub fn median_rank(rows: &[RankRow], w: Window) -> (Option<f64>, u32) {
 /// keyword_share: a query's impression or click share of its week, percent
 /// (Amazon sends fractions).
 pub fn query_share_pct(q: &QueryWeek, clicks: bool) -> Option<f64> {
-    if clicks { q.click_share } else { q.impression_share }.map(|s| s * 100.0)
+    if clicks {
+        q.click_share
+    } else {
+        q.impression_share
+    }
+    .map(|s| s * 100.0)
 }
 
 /// review_topics: a topic's share of the ASIN's reviews now, percent: its
@@ -312,9 +321,7 @@ pub fn daily_units(orders: &OrderDays, sku: &str, w: Window) -> Option<f64> {
 /// units; `None` without sales (no velocity to divide by), as the
 /// `days_of_supply` KPI.
 pub fn days_of_cover(stock: i64, daily_units: Option<f64>) -> Option<f64> {
-    daily_units
-        .filter(|v| *v > 0.0)
-        .map(|v| stock as f64 / v)
+    daily_units.filter(|v| *v > 0.0).map(|v| stock as f64 / v)
 }
 
 /// margin_floor: a SKU's contribution margin over a window.

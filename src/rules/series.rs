@@ -30,8 +30,7 @@ use chrono::{Duration, NaiveDate};
 use super::metrics::{
     acos_pct, ad_share_pct, ad_sums, ads_cover, asin_window, breach_age_hours, buy_box_pct,
     conversion_pct, cpc, daily_units, days_of_cover, feedback_sums, margin, median_rank,
-    query_share_pct, return_sums, sessions, tacos_pct, total_sales,
-    window_units,
+    query_share_pct, return_sums, sessions, tacos_pct, total_sales, window_units,
 };
 use crate::config::{rules as settings, Config, RuleId};
 use crate::model::finding::Window;
@@ -191,22 +190,11 @@ impl Ctx<'_> {
 
 /// The days `from..=to`.
 fn days_between(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
-    let mut out = Vec::new();
-    let mut d = from;
-    while d <= to {
-        out.push(d);
-        d += Duration::days(1);
-    }
-    out
+    from.iter_days().take_while(|d| *d <= to).collect()
 }
 
 /// `f` of the `n`-day window ending on each day of `from..=to`.
-fn rolling(
-    from: NaiveDate,
-    to: NaiveDate,
-    n: u32,
-    f: impl Fn(Window) -> Option<f64>,
-) -> Points {
+fn rolling(from: NaiveDate, to: NaiveDate, n: u32, f: impl Fn(Window) -> Option<f64>) -> Points {
     days_between(from, to)
         .into_iter()
         .map(|d| (d, f(Window::ending(d, n))))
@@ -229,40 +217,38 @@ fn asin_windows(c: &Ctx) -> Option<(String, Points)> {
     let snap = &c.h.snap;
     let (n, label, level): (u32, String, fn(Option<Option<&AsinWindow>>) -> Option<f64>) =
         match c.item.rule {
-        RuleId::ConversionRate => {
-            let n = c.window_days(c.settings::<settings::ConversionRate>().window_days);
-            (
-                n,
-                format!("conversion rate over the {n} days to each day (%)"),
-                |r| r.flatten().and_then(conversion_pct),
-            )
-        }
-        RuleId::TrafficTrend => {
-            let n = c.window_days(c.settings::<settings::TrafficTrend>().window_days);
-            (
-                n,
-                format!("sessions over the {n} days to each day"),
-                |r| r.flatten().and_then(sessions),
-            )
-        }
-        RuleId::BuyBox => {
-            let n = c.window_days(c.settings::<settings::BuyBox>().window_days);
-            (
-                n,
-                format!("buy box over the {n} days to each day (%)"),
-                |r| r.flatten().and_then(buy_box_pct),
-            )
-        }
-        _ => {
-            let n = c.window_days(c.settings::<settings::GrowthStall>().window_days);
-            (
-                n,
-                format!("units ordered over the {n} days to each day"),
-                // An ASIN absent from a synced window sold nothing in it.
-                |r| r.map(|r| window_units(r) as f64),
-            )
-        }
-    };
+            RuleId::ConversionRate => {
+                let n = c.window_days(c.settings::<settings::ConversionRate>().window_days);
+                (
+                    n,
+                    format!("conversion rate over the {n} days to each day (%)"),
+                    |r| r.flatten().and_then(conversion_pct),
+                )
+            }
+            RuleId::TrafficTrend => {
+                let n = c.window_days(c.settings::<settings::TrafficTrend>().window_days);
+                (n, format!("sessions over the {n} days to each day"), |r| {
+                    r.flatten().and_then(sessions)
+                })
+            }
+            RuleId::BuyBox => {
+                let n = c.window_days(c.settings::<settings::BuyBox>().window_days);
+                (
+                    n,
+                    format!("buy box over the {n} days to each day (%)"),
+                    |r| r.flatten().and_then(buy_box_pct),
+                )
+            }
+            _ => {
+                let n = c.window_days(c.settings::<settings::GrowthStall>().window_days);
+                (
+                    n,
+                    format!("units ordered over the {n} days to each day"),
+                    // An ASIN absent from a synced window sold nothing in it.
+                    |r| r.map(|r| window_units(r) as f64),
+                )
+            }
+        };
     Some((
         label,
         rolling(c.from, c.to, n, |w| level(asin_window(snap, asin, w))),
@@ -303,16 +289,15 @@ fn keyword_share(c: &Ctx) -> Option<(String, Points)> {
     let clicks = clicks_fell_more(c.item);
     let span = ((c.to - c.from).num_days() + 1).max(8 * 7);
     let from = c.to - Duration::days(span - 1);
-    let known: BTreeMap<NaiveDate, Option<f64>> = c
-        .h
-        .snap
-        .search_queries
-        .get(asin)
-        .into_iter()
-        .flatten()
-        .filter(|q| q.query == query && q.week_end >= from && q.week_end <= c.to)
-        .map(|q| (q.week_end, query_share_pct(q, clicks)))
-        .collect();
+    let known: BTreeMap<NaiveDate, Option<f64>> =
+        c.h.snap
+            .search_queries
+            .get(asin)
+            .into_iter()
+            .flatten()
+            .filter(|q| q.query == query && q.week_end >= from && q.week_end <= c.to)
+            .map(|q| (q.week_end, query_share_pct(q, clicks)))
+            .collect();
     Some((
         format!(
             "{} share of the query, per week (%)",
@@ -330,14 +315,13 @@ fn review_topic(c: &Ctx) -> Option<(String, Points)> {
     let topic = c.ev_str("topic")?;
     let span = ((c.to - c.from).num_days() + 1).max(186);
     let from = c.to - Duration::days(span - 1);
-    let row = c
-        .h
-        .snap
-        .review_topics
-        .as_ref()?
-        .get(asin)?
-        .iter()
-        .find(|t| t.topic == topic && t.sentiment == "negative")?;
+    let row =
+        c.h.snap
+            .review_topics
+            .as_ref()?
+            .get(asin)?
+            .iter()
+            .find(|t| t.topic == topic && t.sentiment == "negative")?;
     let points: Points = row
         .trend
         .iter()
@@ -354,15 +338,14 @@ fn review_topic(c: &Ctx) -> Option<(String, Points)> {
 fn rating(c: &Ctx) -> Option<(String, Points)> {
     let asin = c.key("asin")?;
     let (from, to) = c.through_at();
-    let known: BTreeMap<NaiveDate, f64> = c
-        .h
-        .snap
-        .ratings
-        .as_ref()?
-        .iter()
-        .filter(|r| r.asin == asin && r.date >= from && r.date <= to)
-        .map(|r| (r.date, r.rating))
-        .collect();
+    let known: BTreeMap<NaiveDate, f64> =
+        c.h.snap
+            .ratings
+            .as_ref()?
+            .iter()
+            .filter(|r| r.asin == asin && r.date >= from && r.date <= to)
+            .map(|r| (r.date, r.rating))
+            .collect();
     Some(("star rating".into(), daily(from, to, &known)))
 }
 
@@ -454,12 +437,11 @@ fn cover(c: &Ctx) -> Option<(String, Points)> {
 fn days_of_supply(c: &Ctx) -> Option<(String, Points)> {
     c.key("sku")?;
     let (from, to) = c.through_at();
-    let known: BTreeMap<NaiveDate, f64> = c
-        .h
-        .planning
-        .iter()
-        .filter_map(|(d, r)| Some((*d, r.days_of_supply?)))
-        .collect();
+    let known: BTreeMap<NaiveDate, f64> =
+        c.h.planning
+            .iter()
+            .filter_map(|(d, r)| Some((*d, r.days_of_supply?)))
+            .collect();
     Some(("days of supply".into(), daily(from, to, &known)))
 }
 
@@ -586,7 +568,9 @@ fn ads(c: &Ctx) -> Option<(String, Points)> {
                 format!("clicks on the search term over the matured {n} days to each day"),
                 matured,
                 n,
-                Box::new(move |w| covered(w).then(|| ad_sums(days.iter().copied(), w).clicks as f64)),
+                Box::new(move |w| {
+                    covered(w).then(|| ad_sums(days.iter().copied(), w).clicks as f64)
+                }),
             )
         }
     };

@@ -20,9 +20,8 @@ use crate::config::{Config, RuleId};
 use crate::model::history::{FeedbackRecord, History};
 use crate::model::series::Item;
 use crate::model::snapshot::{
-    AdDay, AdsData, AdvertisedDays, AsinWindow, CampaignDays, DailyRow, FeeRow, OrderDay,
-    OrderDays, PlanningRow, QueryWeek, RankRow, ReturnRow, SearchTermDays, Snapshot, StockRow,
-    TopicRow,
+    AdDay, AdsData, AdvertisedDays, CampaignDays, FeeRow, OrderDay, OrderDays, PlanningRow,
+    QueryWeek, RankRow, ReturnRow, SearchTermDays, Snapshot, TopicRow,
 };
 
 /// Per-ASIN sales & traffic windows starting in the range, with the
@@ -96,12 +95,6 @@ const SQL_FEEDBACK: &str = "
 /// The first successful finish of a job for an account.
 const SQL_JOB_FIRST_OK: &str =
     "SELECT MIN(finished_at) FROM job_runs WHERE job = ?1 AND account = ?2 AND status = 'ok'";
-
-const SQL_DAILY: &str = "
-    SELECT date, sessions, units_ordered, total_order_items, ordered_product_sales,
-           negative_feedback_received
-    FROM sales_traffic_daily
-    WHERE account = ?1 AND marketplace_id = ?2 AND date BETWEEN ?3 AND ?4";
 
 /// A negative topic's monthly points, as `store::snapshot` reads them
 /// (months that began before the evaluation date).
@@ -303,16 +296,7 @@ fn asin_windows(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
         };
         let m = h.snap.asin_windows.entry((s, e)).or_default();
         if r.get::<_, bool>(2)? {
-            m.insert(
-                asin.to_string(),
-                AsinWindow {
-                    sessions: r.get(3)?,
-                    page_views: r.get(4)?,
-                    buy_box_pct: r.get(5)?,
-                    units_ordered: r.get(6)?,
-                    ordered_product_sales: r.get(7)?,
-                },
-            );
+            m.insert(asin.to_string(), super::snapshot::asin_window_at(r, 3)?);
         }
     }
     Ok(true)
@@ -473,25 +457,10 @@ fn feedback(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// The account's daily sales & traffic series.
+/// The account's daily sales & traffic series (as the snapshot reads it).
 fn daily(c: &Ctx, h: &mut History) -> Result<(), StoreError> {
-    let mut st = c.conn.prepare_cached(SQL_DAILY)?;
-    let mut rows = st.query(params![c.account, c.marketplace, day(c.from), day(c.to())])?;
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            h.snap.daily.insert(
-                d,
-                DailyRow {
-                    sessions: r.get(1)?,
-                    units_ordered: r.get(2)?,
-                    total_order_items: r.get(3)?,
-                    ordered_product_sales: r.get(4)?,
-                    negative_feedback_received: r.get(5)?,
-                },
-            );
-        }
-    }
+    let (from, until) = (day(c.from), day(c.at));
+    h.snap.daily = super::snapshot::daily_rows(c.conn, c.account, c.marketplace, &from, &until)?;
     Ok(())
 }
 
@@ -541,7 +510,8 @@ fn returns(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
         crate::model::time::day_start(&tz, c.from),
         crate::model::time::day_start(&tz, c.at).min(c.as_of),
     );
-    o.shipped = super::snapshot::shipped_units(c.conn, c.account, c.marketplace, Some(sku), range, tz)?;
+    o.shipped =
+        super::snapshot::shipped_units(c.conn, c.account, c.marketplace, Some(sku), range, tz)?;
     h.snap.orders = Some(o);
     let returned: BTreeMap<NaiveDate, i64> = by_day(
         c.conn,
@@ -591,17 +561,8 @@ fn stock(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
         let (Some(d), Some(observed_at)) = (parse_day(&d), parse_ts(&at)) else {
             continue;
         };
-        h.stock.insert(
-            d,
-            StockRow {
-                observed_at,
-                channel: if source == "listings" { "FBM" } else { "FBA" }.to_string(),
-                available: r.get(2)?,
-                inbound: r.get(3)?,
-                stockout_days: 0,
-                observed_days: 0,
-            },
-        );
+        let row = super::snapshot::stock_row(observed_at, &source, r.get(2)?, r.get(3)?);
+        h.stock.insert(d, row);
     }
     Ok(true)
 }
@@ -742,7 +703,10 @@ fn ads(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
             .query_row(params![profile, product, day(c.at)], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
-        let (f, l) = (f.as_deref().and_then(parse_day), l.as_deref().and_then(parse_day));
+        let (f, l) = (
+            f.as_deref().and_then(parse_day),
+            l.as_deref().and_then(parse_day),
+        );
         data.first_day = data.first_day.into_iter().chain(f).min();
         data.last_day = data.last_day.into_iter().chain(l).max();
     }
@@ -824,7 +788,6 @@ mod tests {
             SQL_PLANNING.into(),
             SQL_FEEDBACK.into(),
             SQL_JOB_FIRST_OK.into(),
-            SQL_DAILY.into(),
             SQL_TOPIC.into(),
             SQL_QUERY_WEEKS.into(),
             SQL_FEE.into(),

@@ -30,16 +30,17 @@ mod meta;
 mod sales;
 
 use ads::ads;
+pub(crate) use catalog::stock_row;
 use catalog::{
     costs, fees, inventory, inventory_planning, pricing, ranks, search_query_performance,
 };
 use customer::{account_health, feedback, listings, ratings, review_topics};
 pub use files::{read_costs, read_ratings};
 use meta::{credential_problems, job_health};
-use sales::{asin_windows, daily, orders, products, returns};
-pub(crate) use sales::shipped_units;
 #[cfg(test)]
 pub(crate) use sales::SQL_SHIPPED;
+pub(crate) use sales::{asin_window_at, daily_rows, shipped_units};
+use sales::{asin_windows, daily, orders, products, returns};
 
 /// How far back windowed sources are read (the longest default window pair
 /// is 2 × 30 days; a bigger configured window widens it).

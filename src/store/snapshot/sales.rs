@@ -60,40 +60,51 @@ pub(super) fn asin_windows(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreE
         let (Some(x), Some(y)) = (parse_day(&ws), parse_day(&we)) else {
             continue;
         };
-        s.asin_windows.entry((x, y)).or_default().insert(
-            r.get(2)?,
-            AsinWindow {
-                sessions: r.get(3)?,
-                page_views: r.get(4)?,
-                buy_box_pct: r.get(5)?,
-                units_ordered: r.get(6)?,
-                ordered_product_sales: r.get(7)?,
-            },
-        );
+        s.asin_windows
+            .entry((x, y))
+            .or_default()
+            .insert(r.get(2)?, asin_window_at(r, 3)?);
     }
     Ok(())
 }
 
+/// An ASIN's window totals from a row whose columns from `i` are sessions,
+/// page views, buy box %, units ordered and ordered product sales.
+pub(crate) fn asin_window_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<AsinWindow> {
+    Ok(AsinWindow {
+        sessions: r.get(i)?,
+        page_views: r.get(i + 1)?,
+        buy_box_pct: r.get(i + 2)?,
+        units_ordered: r.get(i + 3)?,
+        ordered_product_sales: r.get(i + 4)?,
+    })
+}
+
 pub(super) fn daily(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
-    let Query {
-        conn,
-        a,
-        m,
-        ref from_s,
-        ref at_s,
-        ..
-    } = *q;
-    let mut st = conn.prepare(
+    s.daily = daily_rows(q.conn, q.a, q.m, &q.from_s, &q.at_s)?;
+    Ok(())
+}
+
+/// The account's daily sales & traffic rows of the days `from..until`.
+pub(crate) fn daily_rows(
+    conn: &Connection,
+    account: &str,
+    marketplace: &str,
+    from: &str,
+    until: &str,
+) -> Result<std::collections::BTreeMap<NaiveDate, DailyRow>, StoreError> {
+    let mut st = conn.prepare_cached(
         "SELECT date, sessions, units_ordered, total_order_items, ordered_product_sales,
                 negative_feedback_received
          FROM sales_traffic_daily
          WHERE account = ?1 AND marketplace_id = ?2 AND date >= ?3 AND date < ?4",
     )?;
-    let mut rows = st.query(params![a, m, from_s, at_s])?;
+    let mut out = std::collections::BTreeMap::new();
+    let mut rows = st.query(params![account, marketplace, from, until])?;
     while let Some(r) = rows.next()? {
         let d: String = r.get(0)?;
         if let Some(d) = parse_day(&d) {
-            s.daily.insert(
+            out.insert(
                 d,
                 DailyRow {
                     sessions: r.get(1)?,
@@ -105,7 +116,7 @@ pub(super) fn daily(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
             );
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 pub(super) fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
@@ -187,9 +198,10 @@ pub(crate) fn shipped_units(
     // of the shipping range do (orders_by_last_update).
     let sql = match sku {
         Some(_) => SQL_SHIPPED.replace("{sku}", "AND i.sku = ?5"),
-        None => SQL_SHIPPED
-            .replace("{sku}", "")
-            .replace("order_items i CROSS JOIN orders o", "orders o JOIN order_items i"),
+        None => SQL_SHIPPED.replace("{sku}", "").replace(
+            "order_items i CROSS JOIN orders o",
+            "orders o JOIN order_items i",
+        ),
     };
     let mut st = conn.prepare_cached(&sql)?;
     let (since, until) = (ts(since), ts(until));
