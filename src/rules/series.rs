@@ -215,40 +215,41 @@ fn daily(from: NaiveDate, to: NaiveDate, known: &BTreeMap<NaiveDate, f64>) -> Po
 fn asin_windows(c: &Ctx) -> Option<(String, Points)> {
     let asin = c.key("asin")?;
     let snap = &c.h.snap;
-    let (n, label, level): (u32, String, fn(Option<Option<&AsinWindow>>) -> Option<f64>) =
-        match c.item.rule {
-            RuleId::ConversionRate => {
-                let n = c.window_days(c.settings::<settings::ConversionRate>().window_days);
-                (
-                    n,
-                    format!("conversion rate over the {n} days to each day (%)"),
-                    |r| r.flatten().and_then(conversion_pct),
-                )
-            }
-            RuleId::TrafficTrend => {
-                let n = c.window_days(c.settings::<settings::TrafficTrend>().window_days);
-                (n, format!("sessions over the {n} days to each day"), |r| {
-                    r.flatten().and_then(sessions)
-                })
-            }
-            RuleId::BuyBox => {
-                let n = c.window_days(c.settings::<settings::BuyBox>().window_days);
-                (
-                    n,
-                    format!("buy box over the {n} days to each day (%)"),
-                    |r| r.flatten().and_then(buy_box_pct),
-                )
-            }
-            _ => {
-                let n = c.window_days(c.settings::<settings::GrowthStall>().window_days);
-                (
-                    n,
-                    format!("units ordered over the {n} days to each day"),
-                    // An ASIN absent from a synced window sold nothing in it.
-                    |r| r.map(|r| window_units(r) as f64),
-                )
-            }
-        };
+    // The ASIN in the window ending on a day (see `metrics::asin_window`) → the level.
+    type Level = fn(Option<Option<&AsinWindow>>) -> Option<f64>;
+    let (n, label, level): (u32, String, Level) = match c.item.rule {
+        RuleId::ConversionRate => {
+            let n = c.window_days(c.settings::<settings::ConversionRate>().window_days);
+            (
+                n,
+                format!("conversion rate over the {n} days to each day (%)"),
+                |r| r.flatten().and_then(conversion_pct),
+            )
+        }
+        RuleId::TrafficTrend => {
+            let n = c.window_days(c.settings::<settings::TrafficTrend>().window_days);
+            (n, format!("sessions over the {n} days to each day"), |r| {
+                r.flatten().and_then(sessions)
+            })
+        }
+        RuleId::BuyBox => {
+            let n = c.window_days(c.settings::<settings::BuyBox>().window_days);
+            (
+                n,
+                format!("buy box over the {n} days to each day (%)"),
+                |r| r.flatten().and_then(buy_box_pct),
+            )
+        }
+        _ => {
+            let n = c.window_days(c.settings::<settings::GrowthStall>().window_days);
+            (
+                n,
+                format!("units ordered over the {n} days to each day"),
+                // An ASIN absent from a synced window sold nothing in it.
+                |r| r.map(|r| window_units(r) as f64),
+            )
+        }
+    };
     Some((
         label,
         rolling(c.from, c.to, n, |w| level(asin_window(snap, asin, w))),
