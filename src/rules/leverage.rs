@@ -556,19 +556,8 @@ pub(crate) fn margin_floor(e: &mut Eval) {
             );
             continue;
         }
-        let ads = e.snap.ads.as_ref();
         let fees = e.snap.fees.get(sku.as_str()).and_then(|f| f.total_fees);
-        let at_fees = |fees: f64| {
-            margin(
-                orders,
-                sku,
-                cost.unit_cost,
-                cost.inbound_freight,
-                fees,
-                ads,
-                w,
-            )
-        };
+        let at_fees = |fees: f64| margin(e.snap, sku, cost, fees, w);
         if at_fees(0.0).is_none() {
             continue; // no sales: no price to judge
         }

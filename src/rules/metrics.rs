@@ -21,8 +21,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::model::finding::Window;
 use crate::model::snapshot::{
-    AdDay, AdSums, AdsData, AsinWindow, DailyRow, FeedbackRow, OrderDays, QueryWeek, RankRow,
-    ReturnRow, Snapshot, TopicRow,
+    AdDay, AdSums, AdsData, AsinWindow, CostRow, DailyRow, FeedbackRow, OrderDays, QueryWeek,
+    RankRow, ReturnRow, Snapshot, TopicRow,
 };
 use crate::model::time::day_start;
 
@@ -337,19 +337,13 @@ pub struct Margin {
     pub margin_pct: f64,
 }
 
-/// The margin of `sku` over `w` from its orders, unit cost and freight,
-/// Amazon's fees per unit and its advertised-product spend; `None` without
-/// sales in the window (no price to judge).
-pub fn margin(
-    orders: &OrderDays,
-    sku: &str,
-    unit_cost: f64,
-    inbound_freight: f64,
-    fees: f64,
-    ads: Option<&AdsData>,
-    w: Window,
-) -> Option<Margin> {
-    let (units, sales) = orders
+/// The margin of `sku` over `w` from its orders, unit cost and freight
+/// (`cost`), Amazon's fees per unit and its advertised-product spend;
+/// `None` without orders or without sales in the window (no price to judge).
+pub fn margin(snap: &Snapshot, sku: &str, cost: CostRow, fees: f64, w: Window) -> Option<Margin> {
+    let (units, sales) = snap
+        .orders
+        .as_ref()?
         .by_sku
         .get(sku)
         .map(|m| {
@@ -361,7 +355,9 @@ pub fn margin(
         return None;
     }
     let price = sales / units as f64;
-    let ad_spend: f64 = ads
+    let ad_spend: f64 = snap
+        .ads
+        .as_ref()
         .map(|a| {
             a.products
                 .iter()
@@ -371,7 +367,7 @@ pub fn margin(
         })
         .unwrap_or(0.0);
     let ad_per_unit = ad_spend / units as f64;
-    let margin = price - unit_cost - inbound_freight - fees - ad_per_unit;
+    let margin = price - cost.unit_cost - cost.inbound_freight - fees - ad_per_unit;
     Some(Margin {
         units,
         price,

@@ -455,23 +455,16 @@ fn margin_pct(c: &Ctx) -> Option<(String, Points)> {
     let orders = snap.orders.as_ref()?;
     let cost = *snap.costs.as_ref()?.get(sku)?;
     let fees = snap.fees.get(sku)?.total_fees?;
+    // The rule judges only windows the orders reach back to.
+    let level = |w: Window| {
+        super::metrics::orders_cover(orders, w)
+            .then(|| margin(snap, sku, cost, fees, w))
+            .flatten()
+            .map(|m| m.margin_pct)
+    };
     Some((
         format!("contribution margin over the {n} days to each day (% of price)"),
-        rolling(c.from, c.to, n, |w| {
-            if !super::metrics::orders_cover(orders, w) {
-                return None;
-            }
-            margin(
-                orders,
-                sku,
-                cost.unit_cost,
-                cost.inbound_freight,
-                fees,
-                snap.ads.as_ref(),
-                w,
-            )
-            .map(|m| m.margin_pct)
-        }),
+        rolling(c.from, c.to, n, level),
     ))
 }
 

@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ops::ts;
+use super::snapshot::{day, parse_day, parse_ts};
 use super::StoreError;
 use crate::config::{Config, RuleId};
 use crate::model::history::{FeedbackRecord, History};
@@ -160,20 +161,6 @@ const SQL_SKU_AD_COST: &str = "
     SELECT campaign_id, date, SUM(cost) FROM ads_advertised_product_daily
     WHERE profile_id = ?1 AND advertised_sku = ?2 AND date BETWEEN ?3 AND ?4
     GROUP BY campaign_id, date";
-
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
 
 /// What the caller asked for, resolved once.
 struct Ctx<'a> {
