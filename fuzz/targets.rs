@@ -17,8 +17,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use encoding_rs::Encoding;
-use flywheel::amazon::{ads as ads_api, document, marketplace};
+use flywheel::amazon::{ads as ads_api, document};
 use flywheel::config::{Config, Env};
+use flywheel::model::marketplace;
 use flywheel::sync::flatfile::{self, Column, Parsed, Reader};
 use flywheel::sync::{
     account_health, ads, import, inventory_planning, orders, returns, sales_traffic,

@@ -72,30 +72,14 @@ pub fn needs(job: JobName) -> &'static [Capability] {
     }
 }
 
-/// The jobs a rule's data comes from (DESIGN §2.2, "data" column); a rule
+/// The jobs a rule's data comes from ([`crate::model::needs`]): a rule
 /// lacks data when none of its alternatives can run.
-pub fn rule_sources(rule: RuleId) -> &'static [&'static [JobName]] {
-    use JobName::*;
-    match rule {
-        RuleId::FeedbackResponseSla => &[&[SellerFeedback]],
-        RuleId::FeedbackRate => &[&[SalesTraffic]],
-        RuleId::ReviewTopics => &[&[CustomerFeedback]],
-        RuleId::RatingFloor => &[],
-        RuleId::ReturnRate => &[&[Returns, Orders]],
-        RuleId::ListingHealth => &[&[Listings]],
-        RuleId::AccountHealth => &[&[AccountHealth]],
-        RuleId::ConversionRate | RuleId::TrafficTrend | RuleId::BuyBox => &[&[SalesTraffic]],
-        RuleId::BsrTrend => &[&[CatalogRanks]],
-        RuleId::KeywordShare => &[&[SearchQueryPerformance]],
-        // Units come from sales & traffic, or from orders as the fallback.
-        RuleId::GrowthStall => &[&[SalesTraffic], &[Orders]],
-        RuleId::AcosBand | RuleId::CpcTrend | RuleId::WastedSpend => &[&[Ads]],
-        RuleId::Tacos | RuleId::AdReliance => &[&[Ads, SalesTraffic], &[Ads, Orders]],
-        RuleId::StockoutRisk => &[&[Inventory, Orders]],
-        RuleId::InventoryTurnover => &[&[InventoryPlanning]],
-        RuleId::MarginFloor => &[&[Fees, Orders]],
-        RuleId::DataFreshness | RuleId::Credentials => &[&[]],
-    }
+pub fn rule_sources(rule: RuleId) -> Vec<Vec<JobName>> {
+    crate::model::needs::needs(rule)
+        .requires
+        .iter()
+        .map(|alt| alt.iter().filter_map(|d| JobName::filling(*d)).collect())
+        .collect()
 }
 
 /// The result of one probe.

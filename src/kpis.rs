@@ -18,9 +18,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::amazon::marketplace;
 use crate::config::rules::StockoutRisk;
 use crate::config::{Config, RuleId, Severity, SubjectRef};
+use crate::model::marketplace;
 pub use crate::model::time::day_start;
 use crate::store::kpis::{self as store, EvaluationDate, KpiRow};
 use crate::store::StoreError;
@@ -132,8 +132,6 @@ pub struct Report {
 pub enum KpiError {
     #[error("marketplace {0} is not known to flywheel: check the account's marketplaces")]
     UnknownMarketplace(String),
-    #[error("marketplace {marketplace}: time zone {zone} does not parse")]
-    BadZone { marketplace: String, zone: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -176,10 +174,7 @@ pub fn evaluation_date(
 ) -> Result<EvaluationDate, KpiError> {
     let mp = marketplace::lookup(marketplace_id)
         .ok_or_else(|| KpiError::UnknownMarketplace(marketplace_id.to_string()))?;
-    let tz: chrono_tz::Tz = mp.timezone.parse().map_err(|_| KpiError::BadZone {
-        marketplace: marketplace_id.to_string(),
-        zone: mp.timezone.to_string(),
-    })?;
+    let tz = mp.tz;
     fn subject<'a>(
         account: &'a str,
         marketplace: &'a str,
@@ -268,7 +263,7 @@ pub fn record_evaluated_as_of(
     }
     for account in &cfg.accounts {
         for m in account.marketplaces() {
-            let tz: chrono_tz::Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+            let tz = m.tz;
             let date = now.with_timezone(&tz).date_naive();
             let skus = store::skus(conn, &account.name, m.id)?;
             let e = evaluation_date(cfg, &account.name, m.id, date, now, &skus, "evaluate")?;

@@ -496,7 +496,7 @@ async fn returns_resume_the_report_an_earlier_run_left() {
     let mut opts = common::Opts::new("demo");
     opts.faults = "fatal=1".into();
     let mut h = common::start(opts).await;
-    let m = flywheel::amazon::marketplace::lookup("US").unwrap();
+    let m = flywheel::model::marketplace::lookup("US").unwrap();
     let set_faults = |list: &'static str| {
         let url = format!("{}/_sim/faults", h.sim.base_url());
         async move {
@@ -697,7 +697,7 @@ async fn import_of_hand_downloaded_files_stores_the_api_rows() {
         .await,
     );
     let now = h.now().await;
-    let m = flywheel::amazon::marketplace::lookup(&h.cfg.accounts[0].marketplaces[0]).unwrap();
+    let m = flywheel::model::marketplace::lookup(&h.cfg.accounts[0].marketplaces[0]).unwrap();
     let today = h.sim.world.day_of(now);
     let date = |d: NaiveDate| d.and_hms_opt(12, 0, 0).unwrap().and_utc();
     let feedback_req = ReportRequest::new("GET_SELLER_FEEDBACK_DATA", [m.id])

@@ -37,7 +37,7 @@ use flate2::Compression;
 use serde_json::json;
 
 use flywheel::amazon::document;
-use flywheel::amazon::marketplace::{self, Marketplace};
+use flywheel::model::marketplace::{self, Marketplace};
 use flywheel::store::seller_reports::Scope;
 use flywheel::sync::{inventory_planning, orders};
 
@@ -241,7 +241,7 @@ fn open_db(path: &Path, m: &Marketplace) -> rusqlite::Connection {
         "INSERT INTO marketplaces (account, marketplace_id, country_code, time_zone, currency,
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-        rusqlite::params![ACCOUNT, m.id, m.country, m.timezone, m.currency],
+        rusqlite::params![ACCOUNT, m.id, m.country, m.tz.name(), m.currency],
     )
     .expect("marketplace");
     conn
@@ -301,7 +301,7 @@ fn ingest_orders(
     m: &'static Marketplace,
     now: DateTime<Utc>,
 ) {
-    let tz: chrono_tz::Tz = m.timezone.parse().expect("zone");
+    let tz = m.tz;
     let tx = conn.transaction().expect("transaction");
     let file = File::open(path).expect("open");
     let out = document::gunzip_stream(file, true, |input| {

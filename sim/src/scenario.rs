@@ -7,6 +7,9 @@
 //! validates; `crate::world` turns a scenario plus a seed into data.
 //!
 //! Every table is `deny_unknown_fields`, so a typo is an error that names the key.
+//!
+//! Why one file of about 1,070 lines: it is the parser of one TOML format;
+//! every table's defaults and checks sit beside the table they belong to.
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -189,7 +189,7 @@ fn weekly_kpis(
     let tx = conn.transaction()?;
     let mut out = Vec::new();
     for mp in account.marketplaces() {
-        let tz: chrono_tz::Tz = mp.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let tz = mp.tz;
         let at = now.with_timezone(&tz).date_naive();
         let skus = store::kpis::skus(&tx, &account.name, mp.id)?;
         let mut weeks = Vec::new();

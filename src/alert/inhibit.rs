@@ -99,7 +99,7 @@ pub fn reason(finding: &Finding, facts: &Facts) -> Option<String> {
     {
         let alternatives = crate::doctor::rule_sources(rule);
         // Muted when every way the rule gets its data goes through a stale job.
-        let stale = |alt: &&[JobName]| alt.iter().any(|j| facts.stale_jobs.contains(j.as_str()));
+        let stale = |alt: &Vec<JobName>| alt.iter().any(|j| facts.stale_jobs.contains(j.as_str()));
         if !alternatives.is_empty()
             && alternatives.iter().all(|a| !a.is_empty())
             && alternatives.iter().all(stale)

@@ -23,7 +23,7 @@ use super::calls::{ApiKind, JOB_TALLY};
 use super::client::{ApiClient, CallSpec, Endpoint, USER_AGENT};
 use super::document::{max_document_bytes, Capped, TooLarge};
 use super::http::ApiError;
-use super::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 
 /// `Content-Type` of `POST /reporting/reports` (a plain `application/json`
 /// is not what the spec declares).
@@ -523,7 +523,7 @@ pub async fn list_sp_campaigns(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::amazon::marketplace;
+    use crate::model::marketplace;
 
     fn profile(id: i64, country: &str, mp: Option<&str>, kind: &str) -> Profile {
         Profile {

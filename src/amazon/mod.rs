@@ -1,5 +1,5 @@
 //! What Amazon defines and how to call it, as flywheel needs it:
-//! marketplaces and regions, the LWA client ([`lwa`]), the HTTP layer and
+//! the LWA client ([`lwa`]), the HTTP layer and
 //! its error classification ([`http`], [`client`], [`backoff`]), rate
 //! limits ([`rate_limit`], [`limiter`]), call counts ([`calls`]), paging
 //! ([`paging`]), the SP-API Reports API and its budget ([`reports`]), report
@@ -16,7 +16,6 @@ pub mod document;
 pub mod http;
 pub mod limiter;
 pub mod lwa;
-pub mod marketplace;
 pub mod paging;
 pub mod rate_limit;
 pub mod reports;

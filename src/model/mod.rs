@@ -7,6 +7,7 @@
 //! | [`marketplace`] | Amazon's marketplaces: id, country, region, time zone (a parsed `Tz`), currency |
 //! | [`time`] | the one DST-correct [`time::day_start`] and `local_day` |
 //! | [`rule`] | rule ids with their link and subject kind, severities, `no_data` |
+//! | [`needs`] | which data each rule needs, declared once |
 //! | [`snapshot`] | the rule [`snapshot::Snapshot`]: what the rules read about one marketplace |
 //! | [`finding`] | a rule's [`finding::Finding`] and its JSON shape (DESIGN §2.1) |
 //! | [`alert`] | an alert row: episode state, last finding |
@@ -19,6 +20,7 @@ pub mod finding;
 pub mod history;
 pub mod marketplace;
 pub mod message;
+pub mod needs;
 pub mod rule;
 pub mod series;
 pub mod snapshot;

@@ -12,6 +12,10 @@
 //!
 //! Ratios (ACoS, CPC, CTR) are computed from sums over the window, never
 //! averaged from daily ratios (DESIGN §2.1).
+//!
+//! Why one file of about 1,100 lines: every query here shares the three
+//! report tables' column lists and the attribution-window choice
+//! (`attributed`, `sums_sql`); split, each half would repeat them.
 
 use std::collections::HashSet;
 

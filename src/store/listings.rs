@@ -210,16 +210,13 @@ pub fn write_pull(
             .iter()
             .map(|i| (i.code.as_str(), i.attribute_names_json.as_str()))
             .collect();
-        let existing: Vec<(String, String)> = {
-            let v = super::all_rows(
-                &tx,
-                "SELECT code, attribute_names_json FROM listing_issues
+        let existing: Vec<(String, String)> = super::all_rows(
+            &tx,
+            "SELECT code, attribute_names_json FROM listing_issues
                  WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3",
-                params![account, marketplace_id, r.sku],
-                |x| Ok((x.get(0)?, x.get(1)?)),
-            )?;
-            v
-        };
+            params![account, marketplace_id, r.sku],
+            |x| Ok((x.get(0)?, x.get(1)?)),
+        )?;
         for (code, attrs) in existing {
             if !keep.contains(&(code.as_str(), attrs.as_str())) {
                 written += tx.execute(

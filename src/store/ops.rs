@@ -41,7 +41,7 @@ pub fn sync_accounts(
                      time_zone = excluded.time_zone, currency = excluded.currency, updated_at = excluded.updated_at
                  WHERE country_code IS NOT excluded.country_code OR time_zone IS NOT excluded.time_zone
                      OR currency IS NOT excluded.currency",
-                params![a.name, m.id, m.country, m.timezone, m.currency, now],
+                params![a.name, m.id, m.country, m.tz.name(), m.currency, now],
             )?;
         }
     }

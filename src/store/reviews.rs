@@ -160,16 +160,13 @@ pub fn write_pull(
             })
             .map(|t| (t.sentiment, t.topic.as_str()))
             .collect();
-        let existing: Vec<(String, String)> = {
-            let v = super::all_rows(
-&tx,
-"SELECT sentiment, topic FROM review_topics WHERE account = ?1 AND marketplace_id = ?2
-                     AND subject_kind = ?3 AND subject_id = ?4 AND period_start = ?5 AND period_end = ?6",
-params![account, marketplace_id, kind, id, start, end],
-|r| Ok((r.get(0)?, r.get(1)?)),
-)?;
-            v
-        };
+        let existing: Vec<(String, String)> = super::all_rows(
+            &tx,
+            "SELECT sentiment, topic FROM review_topics WHERE account = ?1 AND marketplace_id = ?2
+             AND subject_kind = ?3 AND subject_id = ?4 AND period_start = ?5 AND period_end = ?6",
+            params![account, marketplace_id, kind, id, start, end],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         for (sentiment, topic) in existing {
             if !keep.contains(&(sentiment.as_str(), topic.as_str())) {
                 written += tx.execute(

@@ -407,17 +407,17 @@ pub fn known_asins(
     marketplace_id: &str,
 ) -> Result<Vec<String>, StoreError> {
     let rows = super::all_rows(
-conn,
-"SELECT asin FROM products WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
+        conn,
+        "SELECT asin FROM products WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT asin FROM sales_traffic_asin WHERE account = ?1 AND marketplace_id = ?2
          UNION SELECT asin FROM inventory_planning WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT asin FROM listings WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT i.asin FROM order_items i JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
                WHERE i.account = ?1 AND o.marketplace_id = ?2 AND i.asin IS NOT NULL
          ORDER BY 1",
-params![account, marketplace_id],
-|r| r.get::<_, String>(0),
-)?;
+        params![account, marketplace_id],
+        |r| r.get::<_, String>(0),
+    )?;
     Ok(rows.into_iter().filter(|a| !a.trim().is_empty()).collect())
 }
 

@@ -204,7 +204,7 @@ pub fn history(
     };
     let mut snap = Snapshot::empty(account, marketplace, as_of);
     snap.time_zone = crate::model::marketplace::lookup(marketplace)
-        .and_then(|m| m.timezone.parse().ok())
+        .map(|m| m.tz)
         .unwrap_or(chrono_tz::UTC);
     let mut h = History::new(snap);
     let c = Ctx {

@@ -230,7 +230,7 @@ fn write(
     let mut n = 0;
     for r in rows {
         // Each snapshot is dated by its own marketplace's day.
-        let day = crate::amazon::marketplace::lookup(&r.marketplace_id)
+        let day = crate::model::marketplace::lookup(&r.marketplace_id)
             .map(|m| ru::day_of(m, ctx.now))
             .unwrap_or(fallback_day);
         n += store::write_health(conn, account, day, std::slice::from_ref(r), ctx.now)?;

@@ -51,8 +51,8 @@ use crate::amazon::ads::{
 };
 use crate::amazon::client::Endpoint;
 use crate::amazon::http::ApiError;
-use crate::amazon::marketplace;
 use crate::clock::{Clock, Reading};
+use crate::model::marketplace;
 use crate::store::ads::{
     self as store, CampaignDay, CampaignMeta, CompletedReport, ProductDay, ProfileRow, ReportRows,
     SearchTermDay,
@@ -561,7 +561,7 @@ fn zone_of(p: &ProfileRow) -> chrono_tz::Tz {
             p.marketplace_id
                 .as_deref()
                 .and_then(marketplace::lookup)
-                .and_then(|m| m.timezone.parse().ok())
+                .map(|m| m.tz)
         })
         .unwrap_or_else(|| {
             tracing::warn!(profile = p.profile_id, timezone = %p.timezone, "unknown profile time zone; using UTC days");

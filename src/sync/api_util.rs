@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::{Ctx, JobError};
 use crate::amazon::client::{CallSpec, Endpoint};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::fba_inventory::Slot;
 
 /// The account's SP-API endpoint, or a clear error naming what to configure.
@@ -39,10 +39,7 @@ pub(crate) async fn call_json<T: DeserializeOwned>(
 
 /// The calendar day of `t` in the marketplace's time zone (DESIGN §2.1).
 pub(crate) fn local_day(m: &Marketplace, t: DateTime<Utc>) -> String {
-    match m.timezone.parse::<chrono_tz::Tz>() {
-        Ok(tz) => t.with_timezone(&tz).format("%Y-%m-%d").to_string(),
-        Err(_) => t.format("%Y-%m-%d").to_string(),
-    }
+    t.with_timezone(&m.tz).format("%Y-%m-%d").to_string()
 }
 
 /// The hourly slot a pull of `m` at the round's `now` is stored under, as
@@ -106,7 +103,7 @@ mod tests {
 
     #[test]
     fn days_follow_the_marketplace_zone_and_slots_the_hour() {
-        let us = crate::amazon::marketplace::lookup("US").unwrap();
+        let us = crate::model::marketplace::lookup("US").unwrap();
         let t = Utc.with_ymd_and_hms(2026, 3, 2, 5, 59, 59).unwrap();
         assert_eq!(local_day(us, t), "2026-03-01");
         assert_eq!(

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::api_util::{call_json, elements, local_day, marketplaces, sp_endpoint};
 use super::{listings, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::catalog::{self, RankRow};
 use crate::store::ops::ts;
 

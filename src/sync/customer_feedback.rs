@@ -27,7 +27,7 @@ use super::report_util::is_plausible;
 use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::reviews::{self, BrowseNodeRow, FeedbackPull, TopicRow, TrendRow};

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::api_util::{call_json, marketplaces, num, sp_endpoint};
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::listings as listing_store;
 use crate::store::ops::ts;
 use crate::store::pricing::{self, FeeRow};

@@ -44,8 +44,8 @@ use super::{
     seller_feedback,
 };
 use crate::amazon::document;
-use crate::amazon::marketplace::{self, Marketplace};
 use crate::config::Config;
+use crate::model::marketplace::{self, Marketplace};
 use crate::store::seller_reports::{self as store, Absent, Scope};
 
 /// The report types `import` understands.

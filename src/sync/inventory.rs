@@ -17,7 +17,7 @@ use super::api_util::{call_json, marketplaces, next_token, slot, slot_day, sp_en
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::fba_inventory::{self, StockRow};
 use crate::store::ops::ts;
 

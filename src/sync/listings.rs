@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::api_util::{call_json, marketplaces, next_token, num, slot, slot_day, sp_endpoint};
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::listings::{self, IssueRow, ListingRow};
 use crate::store::ops::ts;
 

@@ -98,6 +98,28 @@ job_names! {
 }
 
 impl JobName {
+    /// The job that syncs `data` (`None`: a file or flywheel's own state).
+    pub fn filling(data: crate::model::needs::Data) -> Option<JobName> {
+        use crate::model::needs::Data as D;
+        Some(match data {
+            D::SalesTrafficWindows | D::SalesTrafficDaily => JobName::SalesTraffic,
+            D::Orders => JobName::Orders,
+            D::Returns => JobName::Returns,
+            D::SellerFeedback => JobName::SellerFeedback,
+            D::AccountHealth => JobName::AccountHealth,
+            D::Listings => JobName::Listings,
+            D::ReviewTopics => JobName::CustomerFeedback,
+            D::CatalogRanks => JobName::CatalogRanks,
+            D::Pricing => JobName::Pricing,
+            D::SearchQueryPerformance => JobName::SearchQueryPerformance,
+            D::Inventory => JobName::Inventory,
+            D::InventoryPlanning => JobName::InventoryPlanning,
+            D::Fees => JobName::Fees,
+            D::Ads => JobName::Ads,
+            D::RatingsFile | D::CostsFile | D::JobRuns | D::Credentials => return None,
+        })
+    }
+
     /// Which API the job calls (the Ads job needs `[accounts.ads]`).
     pub fn api(self) -> Api {
         match self {

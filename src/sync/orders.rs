@@ -57,7 +57,7 @@ use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
 use crate::amazon::client::CallSpec;
 use crate::amazon::http::ApiError;
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::orders::{self as store, ItemRow, OrderRow};
@@ -787,7 +787,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
 }
 
 fn tz_of(m: &Marketplace) -> Tz {
-    m.timezone.parse().unwrap_or(chrono_tz::UTC)
+    m.tz
 }
 
 async fn run_marketplace(

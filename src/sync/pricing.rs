@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use super::api_util::{call_json, elements, hour_slot, local_day, marketplaces, num, sp_endpoint};
 use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::ops::ts;
 use crate::store::pricing::{self, PriceRow};
 

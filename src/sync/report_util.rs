@@ -13,12 +13,12 @@ use encoding_rs::Encoding;
 use super::flatfile::{parse_num, too_long};
 use super::report::ReportRequest;
 use super::Ctx;
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::seller_reports::Scope;
 
 /// The marketplace's zone (DESIGN §2.1); UTC if the table names an unknown one.
 pub(crate) fn tz(m: &Marketplace) -> Tz {
-    m.timezone.parse().unwrap_or(chrono_tz::UTC)
+    m.tz
 }
 
 /// The marketplace day `t` falls on.
@@ -619,8 +619,8 @@ mod tests {
 
     #[test]
     fn days_and_date_params() {
-        let us = crate::amazon::marketplace::lookup("US").unwrap();
-        let jp = crate::amazon::marketplace::lookup("JP").unwrap();
+        let us = crate::model::marketplace::lookup("US").unwrap();
+        let jp = crate::model::marketplace::lookup("JP").unwrap();
         let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
         assert_eq!(
             crate::store::ops::ts(day_start(us, d)),

@@ -20,7 +20,7 @@ use super::flatfile::{self, columns, Column, Issue, Parsed, Record, Streamed};
 use super::report::{self, Label, Report, StreamError, Tally};
 use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::seller_reports::{self as store, ReturnRow, Scope};
@@ -436,7 +436,7 @@ mod tests {
     use crate::sync::report_util::date as d;
 
     fn us() -> &'static Marketplace {
-        crate::amazon::marketplace::lookup("US").unwrap()
+        crate::model::marketplace::lookup("US").unwrap()
     }
 
     #[test]

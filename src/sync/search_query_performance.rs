@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use super::report::{self, Label, Report, ReportRequest, Tally};
 use super::report_util::{self as ru, jint, jnum, jstr};
 use super::{Ctx, JobError, JobName, JobReport};
-use crate::amazon::marketplace::Marketplace;
+use crate::model::marketplace::Marketplace;
 use crate::store::jobs;
 use crate::store::seller_reports::{self as store, SqpRow};
 

@@ -27,6 +27,10 @@
 //! filters and valid 24 h of sim time, so a page never regenerates the orders
 //! before it. The model lets `maxResultsPerPage` and `includedData` change
 //! between pages, so they are not part of the binding.
+//!
+//! Why one file of about 1,160 lines: `searchOrders` and `getOrder` return
+//! the same order shape with the same optional datasets; the filters, paging
+//! and the serialisation they share stay together.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;

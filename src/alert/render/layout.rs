@@ -11,9 +11,9 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::alert::{Attachment, Rendered};
-use crate::amazon::marketplace;
 use crate::config::{RuleId, Severity};
 use crate::kpis::Status;
+use crate::model::marketplace;
 
 /// Longest subject, in characters (an ellipsis marks a cut).
 pub const SUBJECT_MAX: usize = 150;

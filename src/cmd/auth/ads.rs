@@ -8,8 +8,8 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use super::{prompt, refusal_hint, write_out, AuthError, ADS_SCOPE, CODE_LIFETIME_MINUTES};
 use crate::amazon::http::Api;
-use crate::amazon::marketplace::Region;
 use crate::config::{LwaCredentials, Secret};
+use crate::model::marketplace::Region;
 
 /// Amazon's consent ("authorization grant") page of a region (Ads
 /// REFERENCE §2), or a simulated marketplace's when the token URL is not

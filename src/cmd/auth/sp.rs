@@ -4,8 +4,8 @@
 use super::AuthError;
 use crate::amazon::http::Api;
 use crate::amazon::lwa::LwaError;
-use crate::amazon::marketplace::Region;
 use crate::config::Secret;
+use crate::model::marketplace::Region;
 
 pub(super) fn sp_instructions(account: &str, region: Region, client_id: &str) -> String {
     let central = match region {

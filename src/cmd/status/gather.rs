@@ -251,7 +251,7 @@ fn allowed_staleness(meta: &Config, now: DateTime<Utc>) -> HashMap<(String, Stri
             .collect();
         for m in account.marketplaces() {
             let mut probe = Snapshot::empty(&account.name, m.id, now);
-            probe.time_zone = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+            probe.time_zone = m.tz;
             probe.jobs = jobs.clone();
             let date = now.with_timezone(&probe.time_zone).date_naive();
             let found = crate::rules::evaluate(meta, &probe, date);

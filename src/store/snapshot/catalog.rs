@@ -281,7 +281,7 @@ pub(super) fn inventory(
          WHERE account = ?1 AND marketplace_id = ?2 AND observed_at >= ?3 AND observed_at <= ?4",
     )?;
     let tz: chrono_tz::Tz = marketplace::lookup(m)
-        .and_then(|x| x.timezone.parse().ok())
+        .map(|x| x.tz)
         .unwrap_or(chrono_tz::UTC);
     let from_t = ts(day_start(&tz, at - Duration::days(lookback)));
     let to_t = ts(day_start(&tz, at)).min(as_of.to_string());

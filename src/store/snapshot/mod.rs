@@ -17,8 +17,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ops::ts;
 use super::StoreError;
-use crate::amazon::marketplace;
 use crate::config::{Account, Config, RuleId};
+use crate::model::marketplace;
 use crate::model::snapshot::*;
 use crate::model::time::day_start;
 
@@ -107,7 +107,7 @@ pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Which sources the enabled rules read.
+/// Which parts of the snapshot the enabled rules read ([`crate::model::needs`]).
 struct Needs {
     windows: bool,
     daily: bool,
@@ -132,6 +132,7 @@ struct Needs {
 
 impl Needs {
     fn of(cfg: &Config) -> Needs {
+        use crate::model::needs::{needs, Data::*};
         let on = |r: RuleId| {
             cfg.rules.common(r).enabled
                 || cfg.overrides.iter().any(|o| {
@@ -139,39 +140,33 @@ impl Needs {
                         && o.settings.get("enabled").and_then(|v| v.as_bool()) == Some(true)
                 })
         };
-        use RuleId::*;
-        let stall = on(GrowthStall);
+        let enabled: Vec<_> = RuleId::ALL
+            .iter()
+            .copied()
+            .filter(|r| on(*r))
+            .map(needs)
+            .collect();
+        let any = |d| enabled.iter().any(|n| n.reads(d));
         Needs {
-            windows: on(ConversionRate) || on(TrafficTrend) || on(BuyBox) || stall,
-            daily: on(FeedbackRate) || on(Tacos) || on(AdReliance),
-            orders: on(ReturnRate)
-                || on(StockoutRisk)
-                || on(MarginFloor)
-                || on(Tacos)
-                || on(AdReliance)
-                || stall,
-            returns: on(ReturnRate) || stall,
-            feedback: on(FeedbackResponseSla),
-            health: on(AccountHealth),
-            listings: on(ListingHealth) || stall,
-            topics: on(ReviewTopics) || stall,
-            ratings: on(RatingFloor),
-            ranks: on(BsrTrend) || stall,
-            pricing: on(BuyBox) || stall,
-            sqp: on(KeywordShare) || stall,
-            inventory: on(StockoutRisk) || stall,
-            planning: on(InventoryTurnover),
-            fees: on(MarginFloor),
-            costs: on(MarginFloor),
-            ads: on(AcosBand)
-                || on(Tacos)
-                || on(AdReliance)
-                || on(CpcTrend)
-                || on(WastedSpend)
-                || on(MarginFloor)
-                || stall,
-            jobs: on(DataFreshness),
-            credentials: on(Credentials),
+            windows: any(SalesTrafficWindows),
+            daily: any(SalesTrafficDaily),
+            orders: any(Orders),
+            returns: any(Returns),
+            feedback: any(SellerFeedback),
+            health: any(AccountHealth),
+            listings: any(Listings),
+            topics: any(ReviewTopics),
+            ratings: any(RatingsFile),
+            ranks: any(CatalogRanks),
+            pricing: any(Pricing),
+            sqp: any(SearchQueryPerformance),
+            inventory: any(Inventory),
+            planning: any(InventoryPlanning),
+            fees: any(Fees),
+            costs: any(CostsFile),
+            ads: any(Ads),
+            jobs: any(JobRuns),
+            credentials: any(Credentials),
         }
     }
 }
@@ -207,7 +202,7 @@ pub fn build_all(
     let mut out = Vec::new();
     for account in &cfg.accounts {
         for m in account.marketplaces() {
-            let tz: chrono_tz::Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+            let tz = m.tz;
             let (date, as_of) = match at {
                 None => (now.with_timezone(&tz).date_naive(), now),
                 Some(d) => (d, now.min(day_start(&tz, d + Duration::days(1)))),
@@ -233,7 +228,7 @@ pub fn build(
     let m = marketplace_id;
     let mut s = Snapshot::empty(a, m, as_of);
     s.time_zone = marketplace::lookup(m)
-        .and_then(|x| x.timezone.parse().ok())
+        .map(|x| x.tz)
         .unwrap_or(chrono_tz::UTC);
     let from = at - Duration::days(lookback_days(cfg));
 
