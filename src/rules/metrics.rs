@@ -379,11 +379,8 @@ pub fn margin(snap: &Snapshot, sku: &str, cost: CostRow, fees: f64, w: Window) -
 
 #[cfg(test)]
 mod tests {
+    use super::super::testutil::d;
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
 
     #[test]
     fn median_and_ratios() {
