@@ -4,9 +4,12 @@
 //! for flywheel and for anyone with an SQLite shell; see the KPIs section
 //! of `docs/rules.md`): [`compute`] records the evaluation date of each marketplace, with the
 //! UTC instants and settings the views need ([`evaluation_date`]), and reads
-//! the rows back. Everything else here is pure: the record shape of §2.3,
-//! the target and status each KPI gets from the config's rule thresholds
-//! ([`assess`]), filtering by subject level and the table rendering.
+//! the rows back. The views use the rules' default windows; at them they
+//! equal the rules' metrics (`rules::metrics`, checked by the end-to-end
+//! test). Everything else here is pure: the record shape of §2.3, the
+//! limits each KPI takes from its rule's settings ([`limits`]), the target
+//! and status they give, compared as the rules compare ([`assess`]),
+//! filtering by subject level and the table rendering.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -333,10 +336,141 @@ fn fmt_num(x: f64) -> String {
     s.to_string()
 }
 
-/// Adds the target and status the config's rule thresholds give (with the
-/// subject's overrides). A KPI without a value has status `no_data`.
-pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
+/// A KPI's limits: its rule's thresholds for the subject (with its
+/// `[[overrides]]`), read here once for the checklist's target and status
+/// and the digest's trend line. The rule judges with the same settings.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    /// The value must be at least this.
+    pub min: Option<f64>,
+    /// The value must be at most this (below it, for account_health).
+    pub max: Option<f64>,
+    /// `change_pct` must stay above minus this (sessions).
+    pub max_drop_pct: Option<f64>,
+    /// `change_pct` must stay below this (bsr).
+    pub max_rise_pct: Option<f64>,
+}
+
+/// The rule behind a KPI (its severity is the KPI's bad status) and the
+/// KPI's limits for a subject; `None` for an unknown KPI id.
+pub fn limits(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<(RuleId, Limits)> {
     use crate::config::rules::*;
+    let at_least = |min: f64| Limits {
+        min: Some(min),
+        ..Limits::default()
+    };
+    let at_most = |max: f64| Limits {
+        max: Some(max),
+        ..Limits::default()
+    };
+    let change = |max_drop_pct: Option<f64>, max_rise_pct: Option<f64>| Limits {
+        max_drop_pct,
+        max_rise_pct,
+        ..Limits::default()
+    };
+    Some(match kpi {
+        "conversion_rate" => (
+            RuleId::ConversionRate,
+            at_least(
+                cfg.rule_settings::<ConversionRate>(RuleId::ConversionRate, subject)
+                    .min_percent,
+            ),
+        ),
+        "sessions" => {
+            let s: TrafficTrend = cfg.rule_settings(RuleId::TrafficTrend, subject);
+            (RuleId::TrafficTrend, change(Some(s.max_drop_percent), None))
+        }
+        "buy_box_pct" => (
+            RuleId::BuyBox,
+            at_least(
+                cfg.rule_settings::<BuyBox>(RuleId::BuyBox, subject)
+                    .min_percent,
+            ),
+        ),
+        "bsr" => {
+            let s: BsrTrend = cfg.rule_settings(RuleId::BsrTrend, subject);
+            (
+                RuleId::BsrTrend,
+                change(None, Some(s.max_worsening_percent)),
+            )
+        }
+        "acos" => {
+            let s: AcosBand = cfg.rule_settings(RuleId::AcosBand, subject);
+            (
+                RuleId::AcosBand,
+                Limits {
+                    max: Some(s.max_percent),
+                    ..at_least(s.min_percent)
+                },
+            )
+        }
+        "tacos" => (
+            RuleId::Tacos,
+            at_most(
+                cfg.rule_settings::<Tacos>(RuleId::Tacos, subject)
+                    .max_percent,
+            ),
+        ),
+        "return_rate" => (
+            RuleId::ReturnRate,
+            at_most(
+                cfg.rule_settings::<ReturnRate>(RuleId::ReturnRate, subject)
+                    .max_percent,
+            ),
+        ),
+        "feedback_sla_breaches" => (RuleId::FeedbackResponseSla, at_most(0.0)),
+        "negative_feedback_rate" => (
+            RuleId::FeedbackRate,
+            at_most(
+                cfg.rule_settings::<FeedbackRate>(RuleId::FeedbackRate, subject)
+                    .max_percent,
+            ),
+        ),
+        "days_of_supply" => {
+            let s: StockoutRisk = cfg.rule_settings(RuleId::StockoutRisk, subject);
+            let t: InventoryTurnover = cfg.rule_settings(RuleId::InventoryTurnover, subject);
+            let (low, high) = (
+                (s.lead_time_days + s.safety_days) as f64,
+                t.max_days_of_supply as f64,
+            );
+            (
+                RuleId::StockoutRisk,
+                Limits {
+                    max: (low <= high).then_some(high),
+                    ..at_least(low)
+                },
+            )
+        }
+        "stockout_risk_skus" => (RuleId::StockoutRisk, at_most(0.0)),
+        "account_health" => (
+            RuleId::AccountHealth,
+            at_most(
+                cfg.rule_settings::<AccountHealth>(RuleId::AccountHealth, subject)
+                    .max_odr_percent,
+            ),
+        ),
+        _ => return None,
+    })
+}
+
+/// The line a KPI's trend chart draws: its one limit in the KPI's unit
+/// (the upper one of a band); `None` for change targets and ranges of
+/// subjects.
+pub fn threshold_line(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<f64> {
+    let (_, l) = limits(cfg, kpi, subject)?;
+    match kpi {
+        "conversion_rate" | "buy_box_pct" => l.min,
+        "acos" | "tacos" | "return_rate" | "negative_feedback_rate" | "account_health" => l.max,
+        _ => None,
+    }
+}
+
+/// Adds the target and status the config's rule thresholds give (with the
+/// subject's overrides), compared as the rules compare
+/// (`rules::metrics::at_least`, `above`: float noise forgiven). A KPI
+/// without a value has status `no_data`.
+pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
+    use crate::rules::metrics::{above, at_least, below};
     let subject = SubjectRef {
         account: &k.account,
         marketplace: &k.marketplace,
@@ -344,118 +478,60 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
         asin: k.asin.as_deref(),
         campaign: k.campaign_id.as_deref(),
     };
-    let sev = |id: RuleId| Status::of(cfg.rules.common(id).severity);
+    let Some((rule, l)) = limits(cfg, &k.kpi, &subject) else {
+        return k;
+    };
     let v = k.value;
-    let (target, bad): (String, Option<Status>) = match k.kpi.as_str() {
-        "conversion_rate" => {
-            let s: ConversionRate = cfg.rule_settings(RuleId::ConversionRate, &subject);
-            (
-                format!(">= {}", fmt_num(s.min_percent)),
-                v.filter(|v| *v < s.min_percent)
-                    .map(|_| sev(RuleId::ConversionRate)),
-            )
-        }
-        "sessions" => {
-            let s: TrafficTrend = cfg.rule_settings(RuleId::TrafficTrend, &subject);
-            (
-                format!("change > -{}%", fmt_num(s.max_drop_percent)),
-                k.change_pct
-                    .filter(|c| *c <= -s.max_drop_percent)
-                    .map(|_| sev(RuleId::TrafficTrend)),
-            )
-        }
-        "buy_box_pct" => {
-            let s: BuyBox = cfg.rule_settings(RuleId::BuyBox, &subject);
-            (
-                format!(">= {}", fmt_num(s.min_percent)),
-                v.filter(|v| *v < s.min_percent)
-                    .map(|_| sev(RuleId::BuyBox)),
-            )
-        }
-        "bsr" => {
-            let s: BsrTrend = cfg.rule_settings(RuleId::BsrTrend, &subject);
-            (
-                format!("change < +{}%", fmt_num(s.max_worsening_percent)),
-                k.change_pct
-                    .filter(|c| *c >= s.max_worsening_percent)
-                    .map(|_| sev(RuleId::BsrTrend)),
-            )
-        }
-        "acos" => {
-            let s: AcosBand = cfg.rule_settings(RuleId::AcosBand, &subject);
-            (
-                format!("{}-{}", fmt_num(s.min_percent), fmt_num(s.max_percent)),
-                v.filter(|v| *v < s.min_percent || *v > s.max_percent)
-                    .map(|_| sev(RuleId::AcosBand)),
-            )
-        }
-        "tacos" => {
-            let s: Tacos = cfg.rule_settings(RuleId::Tacos, &subject);
-            (
-                format!("<= {}", fmt_num(s.max_percent)),
-                v.filter(|v| *v > s.max_percent).map(|_| sev(RuleId::Tacos)),
-            )
-        }
-        "return_rate" => {
-            let s: ReturnRate = cfg.rule_settings(RuleId::ReturnRate, &subject);
-            (
-                format!("<= {}", fmt_num(s.max_percent)),
-                v.filter(|v| *v > s.max_percent)
-                    .map(|_| sev(RuleId::ReturnRate)),
-            )
-        }
-        "feedback_sla_breaches" => (
-            "0".to_string(),
-            v.filter(|v| *v > 0.0)
-                .map(|_| sev(RuleId::FeedbackResponseSla)),
-        ),
-        "negative_feedback_rate" => {
-            let s: FeedbackRate = cfg.rule_settings(RuleId::FeedbackRate, &subject);
-            (
-                format!("<= {}", fmt_num(s.max_percent)),
-                v.filter(|v| *v > s.max_percent)
-                    .map(|_| sev(RuleId::FeedbackRate)),
-            )
-        }
-        "days_of_supply" => {
-            let s: StockoutRisk = cfg.rule_settings(RuleId::StockoutRisk, &subject);
-            let t: InventoryTurnover = cfg.rule_settings(RuleId::InventoryTurnover, &subject);
-            let (low, high) = (
-                (s.lead_time_days + s.safety_days) as f64,
-                t.max_days_of_supply as f64,
-            );
-            let target = if low <= high {
-                format!("{}-{}", fmt_num(low), fmt_num(high))
-            } else {
-                format!(">= {}", fmt_num(low))
+    let (target, off) = match k.kpi.as_str() {
+        // Change targets: a fall of sessions, a rise of the rank.
+        "sessions" | "bsr" => {
+            let (limit, sign, text) = match l.max_drop_pct {
+                Some(m) => (m, -1.0, format!("change > -{}%", fmt_num(m))),
+                None => {
+                    let m = l.max_rise_pct.unwrap_or(f64::INFINITY);
+                    (m, 1.0, format!("change < +{}%", fmt_num(m)))
+                }
             };
-            let bad = match v {
-                Some(v) if v < low => Some(sev(RuleId::StockoutRisk)),
-                Some(v) if v > high && low <= high => Some(sev(RuleId::InventoryTurnover)),
-                _ => None,
-            };
-            (target, bad)
+            (
+                text,
+                k.change_pct.is_some_and(|c| at_least(sign * c, limit)),
+            )
         }
-        "stockout_risk_skus" => (
-            "0".to_string(),
-            v.filter(|v| *v > 0.0).map(|_| sev(RuleId::StockoutRisk)),
-        ),
         "account_health" => {
-            let s: AccountHealth = cfg.rule_settings(RuleId::AccountHealth, &subject);
+            let m = l.max.unwrap_or(f64::INFINITY);
             let abnormal = k.label.as_deref().is_some_and(|l| l != "NORMAL");
             (
-                format!("< {} and NORMAL", fmt_num(s.max_odr_percent)),
-                v.filter(|v| *v >= s.max_odr_percent || abnormal)
-                    .map(|_| sev(RuleId::AccountHealth)),
+                format!("< {} and NORMAL", fmt_num(m)),
+                v.is_some_and(|v| at_least(v, m) || abnormal),
             )
         }
-        _ => return k,
+        "feedback_sla_breaches" | "stockout_risk_skus" => {
+            ("0".to_string(), v.is_some_and(|v| v > 0.0))
+        }
+        _ => {
+            let target = match (l.min, l.max) {
+                (Some(lo), Some(hi)) => format!("{}-{}", fmt_num(lo), fmt_num(hi)),
+                (Some(lo), None) => format!(">= {}", fmt_num(lo)),
+                (None, Some(hi)) => format!("<= {}", fmt_num(hi)),
+                (None, None) => String::new(),
+            };
+            let low = |v: f64| l.min.is_some_and(|lo| below(v, lo));
+            let high = |v: f64| l.max.is_some_and(|hi| above(v, hi));
+            (target, v.is_some_and(|v| low(v) || high(v)))
+        }
+    };
+    // days_of_supply: too long is inventory_turnover's business.
+    let rule = match (k.kpi.as_str(), v) {
+        ("days_of_supply", Some(v)) if l.max.is_some_and(|hi| above(v, hi)) => {
+            RuleId::InventoryTurnover
+        }
+        _ => rule,
     };
     k.target = Some(target);
-    k.status = Some(match (v, bad) {
-        (None, _) => Status::NoData,
-        (Some(_), Some(s)) => s,
-        (Some(_), None) => Status::Ok,
+    k.status = Some(match v {
+        None => Status::NoData,
+        Some(_) if off => Status::of(cfg.rules.common(rule).severity),
+        Some(_) => Status::Ok,
     });
     k
 }
@@ -695,6 +771,21 @@ mod tests {
         assert_eq!(s("acos", 17.99), Status::Warning);
         assert_eq!(s("days_of_supply", 45.0), Status::Ok);
         assert_eq!(s("days_of_supply", 45.01), Status::Warning);
+    }
+
+    #[test]
+    fn float_noise_at_the_threshold_is_the_threshold_as_in_the_rules() {
+        let c = cfg("");
+        let s = |id: &str, v: f64| status(&c, kpi(id, Some(v)));
+        assert_eq!(s("conversion_rate", 11.999999999999998), Status::Ok);
+        assert_eq!(s("tacos", 12.000000000000002), Status::Ok);
+        assert_eq!(s("acos", 17.999999999999996), Status::Ok);
+        assert_eq!(s("account_health", 0.9999999999999999), Status::Critical);
+        let sessions = Kpi {
+            change_pct: Some(-24.999999999999996),
+            ..kpi("sessions", Some(100.0))
+        };
+        assert_eq!(status(&c, sessions), Status::Warning);
     }
 
     #[test]

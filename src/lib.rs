@@ -14,7 +14,7 @@
 //! | [`store`] | the only place with SQL: connection, migrations, upserts, snapshots, alerts and the outbox |
 //! | [`kpis`] | the 12-KPI checklist (DESIGN §2.3): records, targets, status; the values come from the `kpi_*` views |
 //! | [`logging`] | tracing set-up (journald-friendly) |
-//! | [`rules`] | the flywheel health rules: pure `evaluate(config, snapshot, date) -> findings` |
+//! | [`rules`] | the flywheel health rules: pure `evaluate(config, snapshot, date) -> findings`, each rule's metric defined once and the charts drawn from it |
 //! | [`alert`] | alerts and email: state machine, inhibition, evaluation rounds, rendering, charts, digest, transports, outbox sender |
 //! | [`daemon`] | `flywheel run`: schedules, evaluation after each sync round, digest, sender, retention, signals, lock, systemd notify, the optional Prometheus `/metrics` |
 //! | [`doctor`] | the account checks: which roles the app has, which jobs run and which rules lack data |

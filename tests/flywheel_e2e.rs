@@ -469,6 +469,258 @@ fn compare_findings(label: &str, found: &[Value], want: &BTreeSet<FindingKey>) -
 }
 
 // ---------------------------------------------------------------------------
+// One definition per metric: a finding, its chart and the KPI checklist agree.
+
+/// Where a rule's finding states the level its chart plots: the value
+/// itself, or (rules that judge a change) an evidence number.
+enum Stated {
+    Value,
+    Evidence(&'static str),
+    /// keyword_share: the impression or the click share, whichever fell more.
+    QueryShare,
+}
+
+/// The day the chart's last point must fall on.
+enum LastDay {
+    /// The finding's window end.
+    WindowEnd,
+    /// The evaluation date itself (point-in-time rules).
+    At,
+    /// The date named by an evidence field.
+    Dated(&'static str),
+    /// Monthly points: not checked.
+    Any,
+}
+
+/// Every rule with a chart: where its finding states the charted level, the
+/// day the chart ends on, and for rules judging a change, the days between
+/// the two levels compared (the change is checked against the chart too).
+fn charted(rule: &str) -> Option<(Stated, LastDay, Option<i64>)> {
+    use LastDay::*;
+    use Stated::*;
+    Some(match rule {
+        "conversion_rate" | "buy_box" | "growth_stall" | "feedback_rate" | "return_rate"
+        | "margin_floor" | "acos_band" | "tacos" | "ad_reliance" | "wasted_spend" => {
+            (Value, WindowEnd, None)
+        }
+        "traffic_trend" => (Evidence("sessions"), WindowEnd, Some(7)),
+        "bsr_trend" => (Evidence("median_rank"), WindowEnd, Some(7)),
+        "cpc_trend" => (Evidence("cpc"), WindowEnd, Some(14)),
+        "keyword_share" => (QueryShare, WindowEnd, Some(7)),
+        "review_topics" => (Evidence("share_pct"), Any, None),
+        "rating_floor" => (Value, Dated("rating_date"), None),
+        "feedback_response_sla" | "stockout_risk" => (Value, At, None),
+        "inventory_turnover" => (Value, Dated("snapshot_date"), None),
+        _ => return None,
+    })
+}
+
+/// The KPI of DESIGN §2.3 that measures a rule's level, with its window in
+/// days (`None`: a count as of the date).
+fn kpi_of_rule(rule: &str) -> Option<(&'static str, Option<i64>)> {
+    Some(match rule {
+        "conversion_rate" => ("conversion_rate", Some(14)),
+        "traffic_trend" => ("sessions", Some(7)),
+        "buy_box" => ("buy_box_pct", Some(7)),
+        "bsr_trend" => ("bsr", Some(7)),
+        "acos_band" => ("acos", Some(14)),
+        "tacos" => ("tacos", Some(14)),
+        "return_rate" => ("return_rate", Some(30)),
+        "feedback_rate" => ("negative_feedback_rate", Some(30)),
+        "feedback_response_sla" => ("feedback_sla_breaches", None),
+        "stockout_risk" => ("days_of_supply", None),
+        _ => return None,
+    })
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-4 + 1e-6 * b.abs()
+}
+
+/// The acceptance check of "one definition per metric": for every firing
+/// finding of a rule with a chart, the level the finding states is the last
+/// point of its chart (on the day the rule judged), a change the rule judged
+/// is the change between the chart's points, and the KPI checklist's record
+/// for the same subject and window holds the same level. Returns the
+/// problems, and fails when a charted rule has no finding to check.
+fn findings_charts_and_kpis_agree(
+    h: &Harness,
+    at: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+    findings: &[Value],
+    kpis: &[Kpi],
+) -> Vec<String> {
+    let conn = rusqlite::Connection::open(h.database()).unwrap();
+    let mut problems = Vec::new();
+    let mut checked: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for f in findings.iter().filter(|f| is_alert(f)) {
+        let rule = f["rule"].as_str().unwrap();
+        let Some((level, last_day, change_days)) = charted(rule) else {
+            continue;
+        };
+        let who = format!("{rule} {}", subject_label(f));
+        let item = flywheel::alert::Item::from_finding_json(
+            f,
+            flywheel::alert::ItemKind::Firing,
+            "0000000000000000",
+            now,
+        )
+        .unwrap();
+        let Some(series) =
+            flywheel::alert::series::for_item(&conn, &h.cfg, &item, at, now, 60).unwrap()
+        else {
+            problems.push(format!("{who}: no chart"));
+            continue;
+        };
+        let ev = |k: &str| item.evidence.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+        let num = |k: &str| ev(k).and_then(|v| v.as_f64());
+        let want = match level {
+            Stated::Value => item.value,
+            Stated::Evidence(k) => num(k),
+            Stated::QueryShare => {
+                let clicks = num("click_share_drop_pct").unwrap_or(f64::MIN)
+                    > num("impression_share_drop_pct").unwrap_or(f64::MIN);
+                num(if clicks {
+                    "click_share"
+                } else {
+                    "impression_share"
+                })
+                .map(|x| x * 100.0)
+            }
+        };
+        let want_day = match last_day {
+            LastDay::WindowEnd => item.window.map(|w| w.1),
+            LastDay::At => Some(at),
+            LastDay::Dated(k) => ev(k).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()),
+            LastDay::Any => None,
+        };
+        let entry = checked.entry(rule.to_string()).or_default();
+        entry.0 += 1;
+        // The point of the day the finding judged (no known point after
+        // it), or for monthly points the last known one.
+        let known_after = |d: NaiveDate| {
+            series
+                .points
+                .iter()
+                .any(|p| p.0 > d && p.1.is_some_and(f64::is_finite))
+        };
+        let point = match want_day {
+            Some(d) => {
+                if known_after(d) {
+                    problems.push(format!(
+                        "{who}: the chart has points after {d}, the day judged"
+                    ));
+                }
+                series.points.iter().find(|p| p.0 == d).copied()
+            }
+            None => series
+                .points
+                .iter()
+                .rev()
+                .find(|p| p.1.is_some_and(f64::is_finite))
+                .copied(),
+        };
+        match (point, want) {
+            (Some((day, Some(v))), Some(w)) => {
+                if !close(v, w) {
+                    problems.push(format!(
+                        "{who}: the finding says {w}, its chart says {v} on {day} ({})",
+                        series.label
+                    ));
+                }
+                if let (Some(n), Some(value)) = (change_days, item.value) {
+                    let before = series
+                        .points
+                        .iter()
+                        .find(|p| p.0 == day - Duration::days(n))
+                        .and_then(|p| p.1);
+                    // A drop (traffic, keyword share) is the negative change;
+                    // BSR and CPC judge a rise.
+                    let sign = if matches!(rule, "traffic_trend" | "keyword_share") {
+                        -1.0
+                    } else {
+                        1.0
+                    };
+                    match before {
+                        Some(b) if b > 0.0 && close(sign * (v - b) / b * 100.0, value) => {}
+                        _ => problems.push(format!(
+                            "{who}: the finding's change {value} is not the chart's {before:?} → {v}"
+                        )),
+                    }
+                }
+            }
+            (Some((_, None)), None) => {}
+            (point, want) => problems.push(format!(
+                "{who}: the finding says {want:?} on {want_day:?}, its chart says {point:?} ({})",
+                series.label
+            )),
+        }
+        // The KPI for the same subject and window.
+        let Some((kpi, days)) = kpi_of_rule(rule) else {
+            continue;
+        };
+        let window = item.window.map(|(s, e)| (e - s).num_days() + 1);
+        if days.is_some() && window != days {
+            continue;
+        }
+        let k = kpis.iter().find(|k| {
+            k.kpi == kpi
+                && k.asin.as_deref() == item.key("asin")
+                && k.sku.as_deref() == item.key("sku")
+                && k.campaign_id.as_deref() == item.key("campaign_id")
+        });
+        entry.1 += 1;
+        match (k.and_then(|k| k.value), want) {
+            (Some(a), Some(b)) if close(a, b) => {}
+            (None, None) if k.is_some() => {}
+            (got, _) => problems.push(format!(
+                "{who}: the finding says {want:?}, the KPI {kpi} says {got:?}{}",
+                if k.is_none() { " (no record)" } else { "" }
+            )),
+        }
+        let ch = k.and_then(|k| k.change_pct);
+        let want_ch = match rule {
+            "traffic_trend" => item.value.map(|v| -v),
+            "bsr_trend" => item.value,
+            _ => None,
+        };
+        if let Some(w) = want_ch {
+            if !ch.is_some_and(|c| close(c, w)) {
+                problems.push(format!(
+                    "{who}: the finding's change is {w}, the KPI {kpi} says {ch:?}"
+                ));
+            }
+        }
+    }
+    // Every rule but these four has a chart (`rules::series`).
+    let no_chart = [
+        "account_health",
+        "listing_health",
+        "data_freshness",
+        "credentials",
+    ];
+    let all = flywheel::config::RuleId::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .filter(|r| !no_chart.contains(r));
+    for rule in all {
+        assert!(
+            charted(rule).is_some(),
+            "{rule}: where does its finding state its level?"
+        );
+        match checked.get(rule) {
+            None => problems.push(format!("{rule}: no finding to check its chart against")),
+            Some((_, 0)) if kpi_of_rule(rule).is_some() => {
+                problems.push(format!("{rule}: no finding to check its KPI against"))
+            }
+            _ => {}
+        }
+    }
+    println!("findings checked against their charts and KPIs: {checked:?}");
+    problems
+}
+
+// ---------------------------------------------------------------------------
 
 /// Syncs `scenario` with `seed` once, then checks the findings and the KPIs.
 async fn e2e(scenario: &str, seed: u64) {
@@ -483,6 +735,8 @@ async fn e2e(scenario: &str, seed: u64) {
     // Findings first, right after the sync as a daemon's evaluation round
     // runs: the sim clock keeps going (over 3 sim min per wall second at the
     // default speed), and `data_freshness` judges the last syncs by it.
+    // The charts below are drawn as of (about) the instant `check` ran.
+    let checked_at = h.now().await;
     let checked: Value = serde_json::from_str(
         &flywheel(&[
             "--config", &config, "check", "--at", &at_s, "--format", "json",
@@ -563,6 +817,16 @@ async fn e2e(scenario: &str, seed: u64) {
     }
     explain_days_of_supply(&h, &kpi_problems, at);
     assert!(truth_kpis.len() > 50, "the truth has KPI records");
+    let metric_problems = findings_charts_and_kpis_agree(
+        &h,
+        at,
+        checked_at,
+        checked["findings"].as_array().unwrap(),
+        &ours,
+    );
+    for p in &metric_problems {
+        println!("  {p}");
+    }
 
     println!(
         "{label}: synced in {:.0}s, done in {:.0}s",
@@ -570,14 +834,17 @@ async fn e2e(scenario: &str, seed: u64) {
         wall.elapsed().as_secs_f64()
     );
     assert!(
-        kpi_problems.is_empty() && finding_problems.is_empty(),
-        "{label} (world day 0 {}): {} of {} KPI records differ, {} finding problems:\n{}\n{}",
+        kpi_problems.is_empty() && finding_problems.is_empty() && metric_problems.is_empty(),
+        "{label} (world day 0 {}): {} of {} KPI records differ, {} finding problems, {} \
+         disagreements between findings, charts and KPIs:\n{}\n{}\n{}",
         h.sim.world.day0(),
         kpi_problems.len(),
         truth_kpis.len(),
         finding_problems.len(),
+        metric_problems.len(),
         kpi_problems.join("\n"),
-        finding_problems.join("\n")
+        finding_problems.join("\n"),
+        metric_problems.join("\n")
     );
 }
 

@@ -27,7 +27,7 @@ use super::render::{
 };
 use super::state::State;
 use super::{Item, ItemKind, Series};
-use crate::config::{rules as settings, Account, Config, RuleId, SubjectRef};
+use crate::config::{Account, Config, RuleId, SubjectRef};
 use crate::kpis::{self, Kpi, Level, Status, KPIS};
 use crate::store;
 use crate::sync::JobName;
@@ -48,42 +48,6 @@ fn kpi_meta(kpi: &str) -> (&'static str, &'static str) {
         "stockout_risk_skus" => ("SKUs at stockout risk", ""),
         "account_health" => ("Order defect rate", "%"),
         _ => ("", ""),
-    }
-}
-
-/// A line to draw on a KPI's trend chart, where the target is one number
-/// in the KPI's unit.
-fn kpi_threshold(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<f64> {
-    match kpi {
-        "conversion_rate" => Some(
-            cfg.rule_settings::<settings::ConversionRate>(RuleId::ConversionRate, subject)
-                .min_percent,
-        ),
-        "buy_box_pct" => Some(
-            cfg.rule_settings::<settings::BuyBox>(RuleId::BuyBox, subject)
-                .min_percent,
-        ),
-        "acos" => Some(
-            cfg.rule_settings::<settings::AcosBand>(RuleId::AcosBand, subject)
-                .max_percent,
-        ),
-        "tacos" => Some(
-            cfg.rule_settings::<settings::Tacos>(RuleId::Tacos, subject)
-                .max_percent,
-        ),
-        "return_rate" => Some(
-            cfg.rule_settings::<settings::ReturnRate>(RuleId::ReturnRate, subject)
-                .max_percent,
-        ),
-        "negative_feedback_rate" => Some(
-            cfg.rule_settings::<settings::FeedbackRate>(RuleId::FeedbackRate, subject)
-                .max_percent,
-        ),
-        "account_health" => Some(
-            cfg.rule_settings::<settings::AccountHealth>(RuleId::AccountHealth, subject)
-                .max_odr_percent,
-        ),
-        _ => None,
     }
 }
 
@@ -206,7 +170,7 @@ fn checklist(
                         }
                     ),
                     points: levels.iter().map(|(d, l)| (*d, l.0)).collect(),
-                    threshold: kpi_threshold(cfg, id, &subject),
+                    threshold: kpis::threshold_line(cfg, id, &subject),
                 },
             }
         })

@@ -305,7 +305,7 @@ fn account_round(
             || now.with_timezone(&cfg.daemon.timezone).date_naive(),
             |s| s.date,
         );
-        item.series = store::series::for_item(tx, cfg, &item, date, 60)?;
+        item.series = super::series::for_item(tx, cfg, &item, date, now, 60)?;
         if *kind == ItemKind::Resolved {
             resolved_items.push(item);
         } else {

@@ -12,10 +12,12 @@
 //! | [`finding`] | a rule's [`finding::Finding`] and its JSON shape (DESIGN §2.1) |
 //! | [`alert`] | an alert row: episode state, last finding |
 //! | [`series`] | an alert as a message shows it, and its chart series |
+//! | [`history`] | one alert subject's stored data over its chart's days |
 //! | [`message`] | a rendered message before it becomes an outbox row |
 
 pub mod alert;
 pub mod finding;
+pub mod history;
 pub mod marketplace;
 pub mod message;
 pub mod needs;

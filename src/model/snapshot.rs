@@ -161,21 +161,25 @@ pub struct DailyRow {
     pub negative_feedback_received: Option<i64>,
 }
 
-/// Units and sales per SKU and purchase day, from the orders job.
+/// Units and sales per SKU and purchase day, and units shipped per SKU and
+/// ship day, from the orders job.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderDays {
     /// First purchase day the orders data covers (its history reach).
     pub first_day: Option<NaiveDate>,
     /// SKU → (purchase day → totals).
     pub by_sku: HashMap<String, BTreeMap<NaiveDate, OrderDay>>,
+    /// SKU → (ship day → units shipped): orders whose status is shipped (or
+    /// partially shipped), counted on the marketplace day of their last
+    /// update, when they shipped; MCF orders excluded. The `return_rate`
+    /// KPI counts the same units.
+    pub shipped: HashMap<String, BTreeMap<NaiveDate, i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct OrderDay {
     /// Units ordered (non-cancelled orders).
     pub units: i64,
-    /// Units of orders that have shipped.
-    pub units_shipped: i64,
     /// Item price totals (line totals) of the units.
     pub sales: f64,
 }

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 
-use super::{above, at_least, ev, n, opt, pct, Eval, Window};
+use super::metrics::{
+    breach_age_hours, feedback_sums, return_sums, topic_rise_points, topic_share_pct,
+};
+use super::{above, at_least, ev, n, opt, Eval, Window};
 
 /// Named evidence values, in order.
 type Evidence = Vec<(String, serde_json::Value)>;
 use crate::config::{RuleId, Severity};
-use crate::model::time::day_start;
 
 /// 1–3 star feedback without a response and not acknowledged, 24 h after the
 /// start of its day (the report has dates only: errs early, never late).
@@ -31,13 +33,12 @@ pub(crate) fn feedback_response_sla(e: &mut Eval) {
         return;
     };
     let now = e.snap.as_of;
-    let limit = Duration::hours(s.response_hours as i64);
+    let tz = e.snap.time_zone;
     let mut breaches: Vec<(&str, i64, u8)> = rows
         .iter()
-        .filter(|f| f.rating <= s.max_rating && !f.has_response && !f.acknowledged)
         .filter_map(|f| {
-            let age = now - day_start(&e.snap.time_zone, f.date);
-            (age >= limit).then(|| (f.order_id.as_str(), age.num_hours(), f.rating))
+            breach_age_hours(f, now, &tz, s.max_rating, s.response_hours)
+                .map(|age| (f.order_id.as_str(), age, f.rating))
         })
         .collect();
     if breaches.is_empty() {
@@ -81,37 +82,30 @@ pub(crate) fn feedback_rate(e: &mut Eval) {
         return;
     }
     let w = Window::last(e.at, s.window_days);
-    let days: Vec<_> = e.snap.daily.range(w.start..=w.end).collect();
-    if days.len() < w.days() as usize {
+    let Some(sums) = feedback_sums(&e.snap.daily, w) else {
+        let days = e.snap.daily.range(w.start..=w.end).count();
         e.missing(
             rule,
             s.no_data,
             subject,
             format!(
                 "sales & traffic has {} of the {} days {}…{}",
-                days.len(),
+                days,
                 w.days(),
                 w.start,
                 w.end
             ),
         );
         return;
-    }
+    };
     // Amazon's daily series counts orders as order items; the sim and most
     // sellers have one line per order, and it is the same source as the
     // negative feedback count (docs/rules.md).
-    let orders: i64 = days
-        .iter()
-        .map(|(_, d)| d.total_order_items.unwrap_or(0))
-        .sum();
-    let negative: i64 = days
-        .iter()
-        .map(|(_, d)| d.negative_feedback_received.unwrap_or(0))
-        .sum();
+    let (negative, orders) = (sums.negative, sums.orders);
     if orders < s.min_orders as i64 {
         return;
     }
-    let Some(rate) = pct(negative as f64, orders as f64) else {
+    let Some(rate) = sums.rate_pct() else {
         return;
     };
     if above(rate, s.max_percent) {
@@ -162,12 +156,10 @@ pub(crate) fn review_topics(e: &mut Eval) {
         }
         let mut worst: Option<(f64, Evidence, String)> = None;
         for t in all[asin].iter().filter(|t| t.sentiment == "negative") {
-            let now = t.trend.last().map(|p| p.1).or(t.occurrence_pct);
-            let k = s.window_months as usize;
+            let now = topic_share_pct(t);
             // The rise over the last `window_months` monthly points: the newest
             // point against the one `window_months` months before it.
-            let rise = (t.trend.len() > k)
-                .then(|| t.trend[t.trend.len() - 1].1 - t.trend[t.trend.len() - 1 - k].1);
+            let rise = topic_rise_points(t, s.window_months);
             let ratio = match (t.occurrence_pct, t.browse_node_occurrence_pct) {
                 (Some(a), Some(b)) if b > 0.0 => Some(a / b),
                 _ => None,
@@ -279,7 +271,9 @@ pub(crate) fn rating_floor(e: &mut Eval) {
         } else if drop.is_some_and(|d| at_least(d, s.max_drop)) {
             (
                 s.severity,
-                s.max_drop,
+                // In the value's unit (stars), as the chart draws it: the
+                // rating the drop limit reaches from the earlier one.
+                earlier.map_or(s.max_drop, |r| r.rating - s.max_drop),
                 format!(
                     "down {:.2} in {} days",
                     drop.unwrap_or(0.0),
@@ -325,8 +319,10 @@ pub(crate) fn return_rate(e: &mut Eval) {
         );
         return;
     };
-    let mut skus: Vec<&String> = orders.by_sku.keys().collect();
+    // SKUs that sold or shipped in the data read.
+    let mut skus: Vec<&String> = orders.by_sku.keys().chain(orders.shipped.keys()).collect();
     skus.sort();
+    skus.dedup();
     for sku in skus {
         let subject = e.market().sku(sku);
         let s = e.settings(rule, base, &subject);
@@ -334,7 +330,12 @@ pub(crate) fn return_rate(e: &mut Eval) {
             continue;
         }
         let w = Window::last(e.at, s.window_days);
-        if orders.first_day.is_none_or(|f| f > w.start) {
+        let Some(sums) = return_sums(
+            orders,
+            e.returns_of(sku).iter().copied(),
+            &[sku.as_str()],
+            w,
+        ) else {
             e.missing(
                 rule,
                 s.no_data,
@@ -342,23 +343,18 @@ pub(crate) fn return_rate(e: &mut Eval) {
                 format!("orders do not reach back to {}", w.start),
             );
             continue;
-        }
-        let shipped: i64 = orders.by_sku[sku]
-            .range(w.start..=w.end)
-            .map(|(_, d)| d.units_shipped)
-            .sum();
+        };
+        let (shipped, returned) = (sums.shipped, sums.returned);
         if shipped < s.min_units_shipped as i64 {
             continue;
         }
         let mut reasons: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut returned = 0i64;
         for r in e.returns_of(sku).iter().filter(|r| w.contains(r.date)) {
-            returned += r.quantity;
             *reasons
                 .entry(r.reason.as_deref().unwrap_or("UNKNOWN"))
                 .or_default() += r.quantity;
         }
-        let Some(rate) = pct(returned as f64, shipped as f64) else {
+        let Some(rate) = sums.rate_pct() else {
             continue;
         };
         if !above(rate, s.max_percent) {
@@ -769,6 +765,18 @@ mod tests {
             let f = only(&run(&cfg(), &s, at), RuleId::RatingFloor);
             assert_eq!(f.first().map(|f| f.severity), want, "{case}: {f:?}");
         }
+        // The threshold is a rating (the value's unit): the floor, or where
+        // the drop limit puts it below the earlier rating.
+        for (rows, threshold) in [
+            (vec![r(4.29, "2026-03-02")], 4.3),
+            (vec![r(4.9, "2026-02-01"), r(4.7, "2026-03-01")], 4.7),
+        ] {
+            let mut s = snap(at);
+            s.ratings = Some(rows);
+            let f = only(&run(&cfg(), &s, at), RuleId::RatingFloor);
+            let t = f[0].threshold.unwrap();
+            assert!((t - threshold).abs() < 1e-9, "{f:?}");
+        }
         let f = only(&run(&cfg(), &snap(at), at), RuleId::RatingFloor);
         assert_eq!(f[0].status, Status::NoData, "no ratings file");
     }
@@ -795,13 +803,17 @@ mod tests {
                 ..OrderDays::default()
             };
             o.by_sku.entry("S1".into()).or_default().insert(
-                d("2026-03-15"),
+                d("2026-03-10"),
                 OrderDay {
                     units: shipped,
-                    units_shipped: shipped,
                     sales: 0.0,
                 },
             );
+            // Shipped five days after the purchase: counted on its ship day.
+            o.shipped
+                .entry("S1".into())
+                .or_default()
+                .insert(d("2026-03-15"), shipped);
             s.orders = Some(o);
             s.returns = Some(vec![ReturnRow {
                 sku: "S1".into(),
@@ -815,6 +827,30 @@ mod tests {
                 None => assert_eq!(f[0].status, Status::NoData, "{case}"),
             }
         }
+        // Units count on the day they shipped, whenever they were bought:
+        // shipped before the window, they are not in it.
+        let mut s = snap(at);
+        let mut o = OrderDays {
+            first_day: Some(d("2026-01-01")),
+            ..OrderDays::default()
+        };
+        o.shipped
+            .entry("S1".into())
+            .or_default()
+            .insert(d("2026-02-27"), 100);
+        o.shipped
+            .entry("S1".into())
+            .or_default()
+            .insert(d("2026-03-30"), 25);
+        s.orders = Some(o);
+        s.returns = Some(vec![ReturnRow {
+            sku: "S1".into(),
+            date: d("2026-03-20"),
+            quantity: 1,
+            reason: None,
+        }]);
+        let f = only(&run(&cfg(), &s, at), RuleId::ReturnRate);
+        assert_eq!(f[0].value, Some(4.0), "1 of the 25 shipped in the window");
     }
 
     #[test]

@@ -10,10 +10,12 @@ use std::collections::HashMap;
 use chrono::Duration;
 use serde_json::Value;
 
-use super::snapshot::{AdSums, AsinWindow};
-use super::{
-    at_least, change_pct, ev, median, n, opt, pct, Check, Diagnosis, Eval, Status, Window,
+use super::metrics::{
+    at_least, below, buy_box_pct, conversion_pct, drop_pct, median_rank, query_share_pct,
+    return_sums, sessions, window_units,
 };
+use super::snapshot::{AdSums, AsinWindow};
+use super::{change_pct, ev, n, opt, Check, Diagnosis, Eval, Status, Window};
 use crate::config::{NoData, RuleId};
 
 /// The synced per-ASIN window `w`, or a marketplace-level no-data finding.
@@ -40,10 +42,6 @@ fn window_or_missing<'a>(
             None
         }
     }
-}
-
-fn conv(r: &AsinWindow) -> Option<f64> {
-    pct(r.units_ordered? as f64, r.sessions? as f64)
 }
 
 /// Unit session percentage low, or down against the prior window.
@@ -82,15 +80,17 @@ pub(crate) fn conversion_rate(e: &mut Eval) {
         if sessions < s.min_sessions as i64 {
             continue;
         }
-        let Some(c) = conv(row) else { continue };
+        let Some(c) = conversion_pct(row) else {
+            continue;
+        };
         let p = w.before();
         let prior = e
             .snap
             .window(p.start, p.end)
             .and_then(|m| m.get(&asin))
-            .and_then(conv);
-        let drop = prior.and_then(|b| change_pct(c, b)).map(|x| -x);
-        let low = c < s.min_percent && !at_least(c, s.min_percent);
+            .and_then(conversion_pct);
+        let drop = prior.and_then(|b| drop_pct(c, b));
+        let low = below(c, s.min_percent);
         let fell = drop.is_some_and(|x| at_least(x, s.max_drop_percent));
         if !(low || fell) {
             continue;
@@ -109,10 +109,11 @@ pub(crate) fn conversion_rate(e: &mut Eval) {
             s.severity,
             subject,
             Some(c),
-            Some(if low {
-                s.min_percent
-            } else {
-                s.max_drop_percent
+            // In the value's unit (a conversion rate), as the chart draws
+            // it: the floor, or the rate the drop limit puts the floor at.
+            Some(match prior {
+                Some(b) if !low => b * (1.0 - s.max_drop_percent / 100.0),
+                _ => s.min_percent,
             }),
             Some(w),
             ev![
@@ -159,13 +160,13 @@ pub(crate) fn traffic_trend(e: &mut Eval) {
             );
             continue;
         };
-        let Some(before) = prior.get(&asin).and_then(|r| r.sessions) else {
+        let Some(before) = prior.get(&asin).and_then(sessions) else {
             continue; // no orders in the prior window: nothing to fall from
         };
-        if before < s.min_sessions as i64 {
+        if before < s.min_sessions as f64 {
             continue;
         }
-        let Some(now) = last.get(&asin).and_then(|r| r.sessions) else {
+        let Some(now) = last.get(&asin).and_then(sessions) else {
             e.missing(
                 rule,
                 s.no_data,
@@ -174,7 +175,7 @@ pub(crate) fn traffic_trend(e: &mut Eval) {
             );
             continue;
         };
-        let drop = -change_pct(now as f64, before as f64).unwrap_or(0.0);
+        let drop = drop_pct(now, before).unwrap_or(0.0);
         if !at_least(drop, s.max_drop_percent) {
             continue;
         }
@@ -185,10 +186,7 @@ pub(crate) fn traffic_trend(e: &mut Eval) {
             Some(drop),
             Some(s.max_drop_percent),
             Some(w),
-            ev![
-                ("sessions", n(now as f64)),
-                ("prior_sessions", n(before as f64))
-            ],
+            ev![("sessions", n(now)), ("prior_sessions", n(before))],
             format!(
                 "sessions down {drop:.0}% ({before} → {now}) over {} days",
                 s.window_days
@@ -247,9 +245,10 @@ pub(crate) fn buy_box(e: &mut Eval) {
             );
             continue;
         };
-        let (Some(pv), Some(bb)) = (row.page_views, row.buy_box_pct) else {
+        let Some(bb) = buy_box_pct(row) else {
             continue;
         };
+        let pv = row.page_views.unwrap_or(0);
         if pv < s.min_page_views as i64 || at_least(bb, s.min_percent) {
             continue;
         }
@@ -283,17 +282,6 @@ pub(crate) fn buy_box(e: &mut Eval) {
                 .to_string(),
         );
     }
-}
-
-/// Median of the ranked days of `rows` inside `w`, with the day count.
-fn median_rank(rows: &[super::snapshot::RankRow], w: Window) -> (Option<f64>, u32) {
-    let v: Vec<f64> = rows
-        .iter()
-        .filter(|r| w.contains(r.date))
-        .filter_map(|r| r.rank.map(|x| x as f64))
-        .collect();
-    let k = v.len() as u32;
-    (median(v), k)
 }
 
 /// Median main display-group rank of the last window well worse than prior.
@@ -438,9 +426,8 @@ pub(crate) fn keyword_share(e: &mut Eval) {
                 continue; // not ranked the week before: nothing to fall from
             };
             let drop =
-                |now: Option<f64>, before: Option<f64>| change_pct(now?, before?).map(|x| -x);
-            let imp = drop(q.impression_share, b.impression_share);
-            let clk = drop(q.click_share, b.click_share);
+                |clicks: bool| drop_pct(query_share_pct(q, clicks)?, query_share_pct(b, clicks)?);
+            let (imp, clk) = (drop(false), drop(true));
             let worst = match (imp, clk) {
                 (Some(a), Some(c)) => Some(a.max(c)),
                 (a, c) => a.or(c),
@@ -517,10 +504,10 @@ pub(crate) fn growth_stall(e: &mut Eval) {
             continue;
         };
         // Absent from a synced window = no orders there: 0 units (known).
+        let units = window_units(last.get(&asin));
+        let before = window_units(prior.get(&asin));
         let l = last.get(&asin).copied().unwrap_or_default();
         let b = prior.get(&asin).copied().unwrap_or_default();
-        let units = l.units_ordered.unwrap_or(0);
-        let before = b.units_ordered.unwrap_or(0);
         if before < s.min_units as i64 || units > before {
             continue;
         }
@@ -554,8 +541,8 @@ pub(crate) fn growth_stall(e: &mut Eval) {
             ("prior_units", n(before as f64)),
             ("sessions", opt(l.sessions.map(|x| x as f64))),
             ("prior_sessions", opt(b.sessions.map(|x| x as f64))),
-            ("conversion_pct", opt(conv(&l))),
-            ("prior_conversion_pct", opt(conv(&b))),
+            ("conversion_pct", opt(conversion_pct(&l))),
+            ("prior_conversion_pct", opt(conversion_pct(&b))),
         ];
         let mut check = first.join("; ");
         if let Some(c) = check.get_mut(0..1) {
@@ -587,7 +574,7 @@ fn diagnose(
     w: Window,
 ) -> Diagnosis {
     let mut d = Diagnosis {
-        conversion_fell: match (conv(l), conv(b)) {
+        conversion_fell: match (conversion_pct(l), conversion_pct(b)) {
             (Some(x), Some(y)) => Some(x < y),
             _ => None,
         },
@@ -703,20 +690,12 @@ fn diagnose(
             }
         }
         if let (Some(orders), Some(_)) = (&e.snap.orders, &e.snap.returns) {
+            let returns: Vec<&super::snapshot::ReturnRow> = skus
+                .iter()
+                .flat_map(|s| e.returns_of(s).iter().copied())
+                .collect();
             let rate = |win: Window| {
-                let shipped: i64 = skus
-                    .iter()
-                    .filter_map(|s| orders.by_sku.get(*s))
-                    .flat_map(|m| m.range(win.start..=win.end))
-                    .map(|(_, d)| d.units_shipped)
-                    .sum();
-                let returned: i64 = skus
-                    .iter()
-                    .flat_map(|s| e.returns_of(s).iter())
-                    .filter(|r| win.contains(r.date))
-                    .map(|r| r.quantity)
-                    .sum();
-                pct(returned as f64, shipped as f64)
+                return_sums(orders, returns.iter().copied(), &skus, win).and_then(|r| r.rate_pct())
             };
             let (now, before) = (rate(w), rate(w.before()));
             d.checks.push(Check {
@@ -942,6 +921,16 @@ mod tests {
                 Some(fires) => assert_eq!(firing(&f), fires, "{case}: {f:?}"),
                 None => assert_eq!(f[0].status, Status::NoData, "{case}"),
             }
+        }
+        // The threshold is in the value's unit: the floor when below it,
+        // else the rate the drop limit reaches from the prior window's.
+        for (last, prior, threshold) in [(119, 125, 12.0), (160, 200, 16.0)] {
+            let mut s = with_product(at);
+            put(&mut s, w, "B0X", Some(row(1000, last)));
+            put(&mut s, p, "B0X", Some(row(1000, prior)));
+            let f = only(&run(&cfg(), &s, at), RuleId::ConversionRate);
+            assert_eq!(f[0].threshold, Some(threshold), "{f:?}");
+            assert_eq!(f[0].value, Some(last as f64 / 10.0));
         }
         // Window not synced yet (young install): no data, never a guess.
         let f = only(&run(&cfg(), &with_product(at), at), RuleId::ConversionRate);

@@ -6,14 +6,13 @@
 //! before the evaluation date; spend, clicks and CPC are final the day after
 //! and use the plain "last N days".
 
+use super::metrics::{
+    acos_pct, ad_share_pct, ads_cover, below, cpc, daily_units, days_of_cover, margin, tacos_pct,
+    total_sales,
+};
 use super::snapshot::{AdSums, AdsData};
-use super::{above, at_least, change_pct, ev, n, opt, pct, Eval, Window};
+use super::{above, at_least, change_pct, ev, n, opt, Eval, Window};
 use crate::config::{NoData, RuleId};
-
-/// Whether the synced Ads days cover `w`.
-fn covers(ads: &AdsData, w: Window) -> bool {
-    ads.first_day.is_some_and(|f| f <= w.start) && ads.last_day.is_some_and(|l| l >= w.end)
-}
 
 /// The Ads data if it covers `w`; otherwise records no data and returns None.
 fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Option<&'a AdsData> {
@@ -29,7 +28,7 @@ fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Op
             );
             None
         }
-        Some(ads) if !covers(ads, w) => {
+        Some(ads) if !ads_cover(ads, w) => {
             e.missing(
                 rule,
                 no_data,
@@ -46,32 +45,6 @@ fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Op
         }
         Some(ads) => Some(ads),
     }
-}
-
-/// Total ordered product sales of the marketplace over `w`: the daily sales &
-/// traffic series, else the orders (when they reach back far enough).
-fn total_sales(e: &Eval, w: Window) -> Option<(f64, &'static str)> {
-    let days: Vec<_> = e.snap.daily.range(w.start..=w.end).collect();
-    if days.len() == w.days() as usize {
-        return Some((
-            days.iter()
-                .map(|(_, d)| d.ordered_product_sales.unwrap_or(0.0))
-                .sum(),
-            "sales_traffic",
-        ));
-    }
-    let o = e.snap.orders.as_ref()?;
-    if o.first_day.is_none_or(|f| f > w.start) {
-        return None;
-    }
-    Some((
-        o.by_sku
-            .values()
-            .flat_map(|m| m.range(w.start..=w.end))
-            .map(|(_, d)| d.sales)
-            .sum(),
-        "orders",
-    ))
 }
 
 /// ACoS outside the band, per campaign (with enough spend) and per marketplace.
@@ -99,7 +72,7 @@ pub(crate) fn acos_band(e: &mut Eval) {
         if !s.enabled || sums.cost < s.min_spend {
             continue;
         }
-        let acos = pct(sums.cost, sums.sales);
+        let acos = acos_pct(&sums);
         let outside = match acos {
             None => sums.cost > 0.0,
             Some(a) => !at_least(a, s.min_percent) || above(a, s.max_percent),
@@ -143,7 +116,7 @@ pub(crate) fn acos_band(e: &mut Eval) {
         );
     }
     if base.per_marketplace && all.cost > 0.0 {
-        let acos = pct(all.cost, all.sales);
+        let acos = acos_pct(&all);
         let outside = match acos {
             None => true,
             Some(a) => !at_least(a, base.min_percent) || above(a, base.max_percent),
@@ -193,7 +166,7 @@ fn ads_vs_sales(
     for c in &ads.campaigns {
         sums.add(&AdSums::of(&c.days, w.start, w.end));
     }
-    let Some((sales, source)) = total_sales(e, w) else {
+    let Some((sales, source)) = total_sales(e.snap, w) else {
         let subject = e.market();
         e.missing(
             rule,
@@ -220,7 +193,7 @@ pub(crate) fn tacos(e: &mut Eval) {
     if ads.cost <= 0.0 {
         return;
     }
-    let tacos = pct(ads.cost, sales);
+    let tacos = tacos_pct(ads.cost, sales);
     if tacos.is_some_and(|t| !above(t, s.max_percent)) {
         return;
     }
@@ -259,7 +232,7 @@ pub(crate) fn ad_reliance(e: &mut Eval) {
     let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
         return;
     };
-    let Some(share) = pct(ads.sales, sales) else {
+    let Some(share) = ad_share_pct(ads.sales, sales) else {
         return;
     };
     if !above(share, s.max_percent) {
@@ -313,7 +286,7 @@ pub(crate) fn cpc_trend(e: &mut Eval) {
         if now.clicks < s.min_clicks as i64 {
             continue;
         }
-        let (Some(a), Some(b)) = (now.cpc(), before.cpc()) else {
+        let (Some(a), Some(b)) = (cpc(&now), cpc(&before)) else {
             continue;
         };
         let Some(rise) = change_pct(a, b) else {
@@ -414,20 +387,9 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
             continue;
         }
         let w = Window::last(e.at, s.velocity_days);
-        let velocity = e.snap.orders.as_ref().and_then(|o| {
-            if o.first_day.is_none_or(|f| f > w.start) {
-                return None;
-            }
-            let units: i64 = o
-                .by_sku
-                .get(sku)
-                .map(|m| m.range(w.start..=w.end).map(|(_, d)| d.units).sum())
-                .unwrap_or(0);
-            Some(units as f64 / s.velocity_days as f64)
-        });
-        let stock = st.available + st.inbound;
+        let velocity = e.snap.orders.as_ref().and_then(|o| daily_units(o, sku, w));
         let need = (s.lead_time_days + s.safety_days) as f64;
-        let cover = velocity.and_then(|v| (v > 0.0).then(|| stock as f64 / v));
+        let cover = days_of_cover(st.available + st.inbound, velocity);
         let out_now = st.available <= 0;
         if velocity.is_none() && !out_now {
             e.missing(
@@ -441,7 +403,7 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
             );
             continue;
         }
-        let low = cover.is_some_and(|c| c < need && !at_least(c, need));
+        let low = cover.is_some_and(|c| below(c, need));
         if !(out_now || low) {
             continue;
         }
@@ -454,7 +416,9 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
             rule,
             severity,
             subject,
-            Some(cover.unwrap_or(0.0)),
+            // Days of cover, unknown without sales (as the days_of_supply
+            // KPI): out of stock with no sales is not "0 days".
+            cover,
             Some(need),
             Some(w),
             ev![
@@ -592,37 +556,18 @@ pub(crate) fn margin_floor(e: &mut Eval) {
             );
             continue;
         }
-        let (units, sales) = orders
-            .by_sku
-            .get(sku)
-            .map(|m| {
-                m.range(w.start..=w.end)
-                    .fold((0i64, 0.0), |(u, s), (_, d)| (u + d.units, s + d.sales))
-            })
-            .unwrap_or((0, 0.0));
-        if units <= 0 || sales <= 0.0 {
+        let fees = e.snap.fees.get(sku.as_str()).and_then(|f| f.total_fees);
+        let at_fees = |fees: f64| margin(e.snap, sku, cost, fees, w);
+        if at_fees(0.0).is_none() {
             continue; // no sales: no price to judge
         }
-        let price = sales / units as f64;
-        let Some(fees) = e.snap.fees.get(sku.as_str()).and_then(|f| f.total_fees) else {
+        let Some(m) = fees.and_then(at_fees) else {
             e.missing(rule, s.no_data, subject, "no fee estimate for this SKU");
             continue;
         };
-        let ad_spend: f64 = e
-            .snap
-            .ads
-            .as_ref()
-            .map(|a| {
-                a.products
-                    .iter()
-                    .filter(|p| &p.sku == sku)
-                    .map(|p| AdSums::of(&p.days, w.start, w.end).cost)
-                    .sum()
-            })
-            .unwrap_or(0.0);
-        let ad_per_unit = ad_spend / units as f64;
-        let margin = price - cost.unit_cost - cost.inbound_freight - fees - ad_per_unit;
-        let margin_pct = margin / price * 100.0;
+        let fees = fees.unwrap_or(0.0);
+        let (price, ad_per_unit, margin, margin_pct, units) =
+            (m.price, m.ad_per_unit, m.margin, m.margin_pct, m.units);
         if at_least(margin_pct, s.min_percent) {
             continue;
         }
@@ -881,7 +826,6 @@ mod tests {
                 at - Duration::days(k),
                 OrderDay {
                     units: units_per_day,
-                    units_shipped: units_per_day,
                     sales: units_per_day as f64 * price,
                 },
             );
@@ -910,6 +854,24 @@ mod tests {
             s.orders = Some(orders(at, "S1", per_day, 10.0));
             let f = only(&run(&cfg(), &s, at), RuleId::StockoutRisk);
             assert_eq!(f.first().map(|f| f.severity), want, "{case}: {f:?}");
+        }
+        // Days of cover is the value; out of stock without sales it is
+        // unknown (as the days_of_supply KPI), not 0 days.
+        for (st, per_day, value) in [
+            (stock(300, 69), 10, Some(36.9)),
+            (stock(0, 500), 10, Some(50.0)),
+            (stock(0, 0), 0, None),
+        ] {
+            let mut s = snap(at);
+            s.inventory = Some([("S1".to_string(), st)].into_iter().collect());
+            s.orders = Some(orders(at, "S1", per_day, 10.0));
+            let f = only(&run(&cfg(), &s, at), RuleId::StockoutRisk);
+            assert_eq!(
+                f[0].value.map(|v| (v * 10.0).round() / 10.0),
+                value,
+                "{f:?}"
+            );
+            assert_eq!(f[0].threshold, Some(37.0));
         }
         // Young install: orders do not reach back 14 days.
         let mut s = snap(at);

@@ -4,7 +4,9 @@
 //! This module owns the finding type, its JSON shape (DESIGN §2.1), the
 //! window arithmetic every rule shares and [`evaluate`], which dispatches to
 //! one function per rule, grouped by flywheel link in `experience`, `growth`,
-//! `leverage` and `meta`. It must not read a clock, the database or a file:
+//! `leverage` and `meta`. The number each rule judges is defined once, in
+//! [`metrics`]; [`series`] applies the same definitions day by day to draw a
+//! finding's chart. It must not read a clock, the database or a file:
 //! `store::snapshot` gathers the data, the alert pipeline owns state (holds,
 //! `keep`, repeats, resolution), and `cmd::check` prints.
 //!
@@ -22,7 +24,9 @@ mod experience;
 mod growth;
 mod leverage;
 mod meta;
+pub mod metrics;
 pub mod render;
+pub mod series;
 
 use std::collections::HashMap;
 
@@ -34,6 +38,7 @@ use crate::model::finding::num;
 pub use crate::model::finding::{round4, Check, Diagnosis, Finding, Status, Subject, Window};
 use crate::model::rule::link_rank;
 pub use crate::model::snapshot::{self, Snapshot};
+pub(crate) use metrics::{above, at_least, change_pct};
 
 /// A JSON number for evidence (rounded; non-finite and missing are null).
 pub(crate) fn n(x: impl Into<f64>) -> Value {
@@ -301,41 +306,6 @@ pub fn sort(findings: &mut [Finding]) {
     });
 }
 
-/// `a >= b`, forgiving float noise (29.999999999999996 is 30: thresholds
-/// are meant as written).
-pub(crate) fn at_least(a: f64, b: f64) -> bool {
-    a >= b - 1e-9 * b.abs().max(1.0)
-}
-
-/// `a > b`, forgiving float noise (2.0000000000000004 is not above 2).
-pub(crate) fn above(a: f64, b: f64) -> bool {
-    a > b + 1e-9 * b.abs().max(1.0)
-}
-
-/// Median of a non-empty list.
-pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    })
-}
-
-/// a / b × 100, `None` when b is not positive.
-pub(crate) fn pct(a: f64, b: f64) -> Option<f64> {
-    (b > 0.0).then(|| a / b * 100.0)
-}
-
-/// Relative change of `now` against `before`, percent (negative = fell).
-pub(crate) fn change_pct(now: f64, before: f64) -> Option<f64> {
-    (before > 0.0).then(|| (now - before) / before * 100.0)
-}
-
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -408,14 +378,5 @@ mod tests {
             text.starts_with(r#"{"rule":"wasted_spend","link":"leverage","severity":"warning""#),
             "{text}"
         );
-    }
-
-    #[test]
-    fn median_and_ratios() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(vec![]), None);
-        assert_eq!(pct(1.0, 0.0), None);
-        assert_eq!(change_pct(75.0, 100.0), Some(-25.0));
     }
 }

@@ -79,6 +79,13 @@ pub struct KpiRow {
 }
 
 /// Every KPI row of one marketplace as of its recorded evaluation date.
+///
+/// The views compute over the default rule windows of DESIGN §2.3 (14, 7
+/// and 30 days, the matured 14 for Ads), written into them: a configured
+/// `window_days` changes the rule, not the KPI. At the defaults they equal
+/// the rules' own metrics (`rules::metrics`), which the demo end-to-end
+/// test (`tests/flywheel_e2e.rs`, `findings_charts_and_kpis_agree`) checks
+/// finding by finding.
 pub fn read_kpis(
     conn: &Connection,
     account: &str,

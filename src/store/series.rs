@@ -1,234 +1,166 @@
-//! Daily metric series for the trend charts of alert emails: the history of
-//! the number a rule judges, for the subject of one alert.
+//! The stored history of one alert's subject, for its trend chart: the rows
+//! its rule reads, over the chart's days and the windows ending on them,
+//! loaded into the shapes of [`crate::model::history::History`]. What the
+//! chart plots is `rules::series`'s business (the rule's own metric per
+//! day); this module only reads.
 //!
-//! One function, [`for_item`], maps each rule to the table it reads (see
-//! `docs/rules.md`) and returns one point per day over the requested days.
-//! The conventions are DESIGN §2.1's:
-//! - days are marketplace days (Ads: the profile's), as stored;
-//! - a day without data is `None` (drawn as a gap), never 0. A count is 0
-//!   only where its source provably covers the day: orders between the
-//!   first order and the last successful orders sync, returns and seller
-//!   feedback within the range their successful syncs re-read, search-term
-//!   spend within the synced Ads days (the report lists only terms with
-//!   clicks, so a missing row there is no spend);
-//! - per-ASIN sales & traffic exist only as window totals (reports carry no
-//!   day), so conversion, sessions and buy box are the rule's rolling window
-//!   ending on each day (the number the rule would judge the day after): a
-//!   daemon that syncs daily stores one such window per day;
-//! - attributed Ads metrics (ACoS, ad reliance) end `attribution_days + 1`
-//!   days before the date, where the rule's matured window ends, because
-//!   younger days still gain conversions and would show a false spike;
-//! - point-in-time rules (stockout_risk, inventory_turnover, rating_floor)
-//!   judge the newest observation up to the date itself, so their series end
-//!   on `at` (the same number of days, one later), showing the "now" the
-//!   finding speaks of;
-//! - weekly (search query performance) and monthly (review topic trends)
-//!   sources give one point per period, dated at its last day, over at least
-//!   8 weeks or 6 months so the chart has a shape.
-//!
-//! Every query is a range scan on an index of its table (checked by the
-//! `query_plans_use_indexes` test): catalogues have 20,000 SKUs.
+//! Only the subject's rows are read, each with a range scan on an index of
+//! its table (checked by the `query_plans_use_indexes` test): catalogues
+//! have 20,000 SKUs. Days are marketplace days (Ads: the profile's), as
+//! stored. Data is read as known at the finding's evaluation (`as_of`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::ops::ts;
+use super::snapshot::{day, parse_day, parse_ts};
 use super::StoreError;
-use crate::config::{rules as settings, Config, RuleId, SubjectRef};
-use crate::model::marketplace;
-use crate::model::series::{Item, Series};
+use crate::config::{Config, RuleId};
+use crate::model::history::{FeedbackRecord, History};
+use crate::model::series::Item;
+use crate::model::snapshot::{
+    AdDay, AdsData, AdvertisedDays, CampaignDays, FeeRow, OrderDay, OrderDays, PlanningRow,
+    QueryWeek, RankRow, ReturnRow, SearchTermDays, Snapshot, TopicRow,
+};
 
-/// Rolling per-ASIN windows of length `?6` (`'+N days'` from start to end)
-/// whose end falls in the range, with the ASIN's row when it has one.
+/// Per-ASIN sales & traffic windows starting in the range, with the
+/// ASIN's row when it has one (an ASIN absent from a synced window had no
+/// orders in it).
 const SQL_ASIN_WINDOWS: &str = "
-    SELECT w.window_end, r.asin IS NOT NULL, r.sessions, r.units_ordered, r.buy_box_pct, r.page_views
+    SELECT w.window_start, w.window_end, r.asin IS NOT NULL, r.sessions, r.page_views,
+           r.buy_box_pct, r.units_ordered, r.ordered_product_sales
     FROM sales_traffic_windows w
     LEFT JOIN sales_traffic_asin r
         ON r.account = w.account AND r.marketplace_id = w.marketplace_id AND r.asin = ?3
        AND r.window_start = w.window_start AND r.window_end = w.window_end
-    WHERE w.account = ?1 AND w.marketplace_id = ?2 AND w.window_start BETWEEN ?4 AND ?5
-      AND w.window_end = date(w.window_start, ?6)";
+    WHERE w.account = ?1 AND w.marketplace_id = ?2 AND w.window_start BETWEEN ?4 AND ?5";
 
 const SQL_RANKS: &str = "
     SELECT snapshot_date, display_group_rank FROM catalog_ranks
-    WHERE account = ?1 AND marketplace_id = ?2 AND asin = ?3 AND snapshot_date BETWEEN ?4 AND ?5";
+    WHERE account = ?1 AND marketplace_id = ?2 AND asin = ?3 AND snapshot_date BETWEEN ?4 AND ?5
+      AND observed_at <= ?6";
 
-/// Units ordered per day of one ASIN (non-cancelled, Amazon channel).
-/// CROSS JOIN keeps the ASIN's order lines as the outer loop (SQLite would
-/// otherwise scan every order of the window and probe the lines of each).
-const SQL_ASIN_UNITS: &str = "
-    SELECT o.purchase_day, SUM(i.quantity)
-    FROM order_items i CROSS JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
-    WHERE i.account = ?1 AND i.asin = ?2 AND o.marketplace_id = ?3
-      AND o.purchase_day BETWEEN ?4 AND ?5
-      AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
-    GROUP BY o.purchase_day";
-
-/// Item price total and units per day of one SKU (the SKU's lines drive,
-/// as above).
-const SQL_SKU_PRICE: &str = "
-    SELECT o.purchase_day, SUM(i.item_price), SUM(i.quantity)
+/// Units ordered and item price totals per purchase day of one SKU
+/// (non-cancelled, Amazon channel), as `store::snapshot` reads them. CROSS
+/// JOIN keeps the SKU's order lines as the outer loop (SQLite would
+/// otherwise scan every order of the range and probe the lines of each).
+const SQL_SKU_ORDERS: &str = "
+    SELECT o.purchase_day, SUM(i.quantity), SUM(COALESCE(i.item_price, 0))
     FROM order_items i CROSS JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
     WHERE i.account = ?1 AND i.sku = ?2 AND o.marketplace_id = ?3
-      AND o.purchase_day BETWEEN ?4 AND ?5
+      AND o.purchase_day BETWEEN ?4 AND ?5 AND o.purchase_date <= ?6
       AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
     GROUP BY o.purchase_day";
 
+/// The same over every SKU of the marketplace (total sales).
+const SQL_MARKET_ORDERS: &str = "
+    SELECT o.purchase_day, SUM(i.quantity), SUM(COALESCE(i.item_price, 0))
+    FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
+    WHERE o.account = ?1 AND o.marketplace_id = ?2
+      AND o.purchase_day BETWEEN ?3 AND ?4 AND o.purchase_date <= ?5
+      AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+    GROUP BY o.purchase_day";
+
+/// The orders' history reach (the first purchase day of the marketplace).
 const SQL_FIRST_ORDER_DAY: &str =
     "SELECT MIN(purchase_day) FROM orders WHERE account = ?1 AND marketplace_id = ?2";
-const SQL_LAST_ORDER_DAY: &str =
-    "SELECT MAX(purchase_day) FROM orders WHERE account = ?1 AND marketplace_id = ?2";
-
-/// The first and last successful finish of a job for an account.
-const SQL_JOB_OK_SPAN: &str = "
-    SELECT MIN(finished_at), MAX(finished_at) FROM job_runs
-    WHERE job = ?1 AND account = ?2 AND status = 'ok'";
-
-const SQL_STOCK: &str = "
-    SELECT observed_day, fulfillable FROM inventory_snapshots
-    WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3 AND observed_day BETWEEN ?4 AND ?5
-    ORDER BY observed_day, observed_at";
-
-const SQL_DAYS_OF_SUPPLY: &str = "
-    SELECT snapshot_date, days_of_supply FROM inventory_planning
-    WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3 AND snapshot_date BETWEEN ?4 AND ?5";
 
 const SQL_RETURNS: &str = "
     SELECT return_date, SUM(quantity) FROM returns
     WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3 AND return_date BETWEEN ?4 AND ?5
+      AND fetched_at <= ?6
     GROUP BY return_date";
 
+/// Stock observations of one SKU, oldest first (the last of a day wins).
+const SQL_STOCK: &str = "
+    SELECT observed_day, source, fulfillable,
+           COALESCE(inbound_working, 0) + COALESCE(inbound_shipped, 0) + COALESCE(inbound_receiving, 0),
+           observed_at
+    FROM inventory_snapshots
+    WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3 AND observed_day BETWEEN ?4 AND ?5
+      AND observed_at <= ?6
+    ORDER BY observed_day, observed_at";
+
+const SQL_PLANNING: &str = "
+    SELECT snapshot_date, days_of_supply FROM inventory_planning
+    WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3 AND snapshot_date BETWEEN ?4 AND ?5";
+
 const SQL_FEEDBACK: &str = "
-    SELECT feedback_date, COUNT(*) FROM seller_feedback
-    WHERE account = ?1 AND marketplace_id = ?2 AND feedback_date BETWEEN ?3 AND ?4 AND rating <= ?5
-    GROUP BY feedback_date";
+    SELECT order_id, feedback_date, rating, first_seen_at, your_response, response_seen_at,
+           acknowledged_at
+    FROM seller_feedback
+    WHERE account = ?1 AND marketplace_id = ?2 AND feedback_date BETWEEN ?3 AND ?4";
 
-const SQL_DAILY: &str = "
-    SELECT date, negative_feedback_received, total_order_items, ordered_product_sales
-    FROM sales_traffic_daily
-    WHERE account = ?1 AND marketplace_id = ?2 AND date BETWEEN ?3 AND ?4";
+/// The first successful finish of a job for an account.
+const SQL_JOB_FIRST_OK: &str =
+    "SELECT MIN(finished_at) FROM job_runs WHERE job = ?1 AND account = ?2 AND status = 'ok'";
 
+/// A negative topic's monthly points, as `store::snapshot` reads them
+/// (months that began before the evaluation date).
 const SQL_TOPIC: &str = "
-    SELECT period_end, occurrence_pct FROM review_topic_trends
+    SELECT period_start, occurrence_pct FROM review_topic_trends
     WHERE account = ?1 AND marketplace_id = ?2 AND subject_kind = 'asin' AND subject_id = ?3
-      AND sentiment = 'negative' AND topic = ?4 AND period_start BETWEEN ?5 AND ?6";
+      AND sentiment = 'negative' AND topic = ?4 AND period_start >= ?5 AND period_start < ?6
+      AND fetched_at <= ?7 AND occurrence_pct IS NOT NULL
+    ORDER BY period_start";
 
 const SQL_QUERY_WEEKS: &str = "
-    SELECT week_end, impression_share, click_share FROM search_query_performance
+    SELECT week_start, week_end, search_query_volume, impression_share, click_share
+    FROM search_query_performance
     WHERE account = ?1 AND marketplace_id = ?2 AND asin = ?3 AND week_start BETWEEN ?4 AND ?5
-      AND search_query = ?6";
+      AND search_query = ?6 AND week_end < ?7";
 
+/// The newest fee estimate of one SKU.
+const SQL_FEE: &str = "
+    SELECT price, total_fees, referral_fee, fba_fee FROM fee_estimates
+    WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3 AND estimated_at <= ?4
+    ORDER BY estimated_at DESC LIMIT 1";
+
+/// The marketplace's Ads profile (the first, as the rules read it).
 const SQL_PROFILE: &str = "
     SELECT profile_id, currency FROM ads_profiles WHERE account = ?1 AND marketplace_id = ?2
     ORDER BY profile_id LIMIT 1";
 
-/// The synced Ads days of one ad product (two single MIN/MAX lookups on the
+/// The synced days of one ad product before the date (MIN/MAX on the
 /// primary key).
 const SQL_ADS_SPAN: &str = "
-    SELECT (SELECT MIN(date) FROM ads_campaign_daily WHERE profile_id = ?1 AND ad_product = ?2),
-           (SELECT MAX(date) FROM ads_campaign_daily WHERE profile_id = ?1 AND ad_product = ?2)";
+    SELECT (SELECT MIN(date) FROM ads_campaign_daily WHERE profile_id = ?1 AND ad_product = ?2 AND date < ?3),
+           (SELECT MAX(date) FROM ads_campaign_daily WHERE profile_id = ?1 AND ad_product = ?2 AND date < ?3)";
 
-/// Cost, clicks and attributed sales per day of one campaign; `?3` is the
-/// attribution window (SP reads sales_7d at 7 days; SB/SD only have 14).
+/// Attributed purchases and sales as the rules read them: SP's columns of
+/// the attribution window (`?A` = attribution_days), SB/SD's 14-day ones.
+const ATTRIBUTED: &str = "
+    CASE WHEN ad_product = 'SP' AND ?A = 7 THEN purchases_7d ELSE purchases_14d END,
+    CASE WHEN ad_product = 'SP' AND ?A = 7 THEN sales_7d ELSE sales_14d END";
+
+/// One campaign's days (`?A` is `?5`).
 const SQL_CAMPAIGN_DAYS: &str = "
-    SELECT date, SUM(cost), SUM(clicks),
-           SUM(CASE WHEN ad_product = 'SP' AND ?3 = 7 THEN sales_7d ELSE sales_14d END)
+    SELECT ad_product, campaign_id, date, impressions, clicks, cost, {ATTRIBUTED}
     FROM ads_campaign_daily
-    WHERE profile_id = ?1 AND campaign_id = ?2 AND date BETWEEN ?4 AND ?5
-    GROUP BY date";
+    WHERE profile_id = ?1 AND campaign_id = ?2 AND date BETWEEN ?3 AND ?4";
 
-/// The same over every campaign of the profile.
+/// Every campaign's days of the profile (`?A` is `?4`).
 const SQL_PROFILE_DAYS: &str = "
-    SELECT date, SUM(cost), SUM(clicks),
-           SUM(CASE WHEN ad_product = 'SP' AND ?2 = 7 THEN sales_7d ELSE sales_14d END)
+    SELECT ad_product, campaign_id, date, impressions, clicks, cost, {ATTRIBUTED}
     FROM ads_campaign_daily
-    WHERE profile_id = ?1 AND ad_product IN ('SP', 'SB', 'SD') AND date BETWEEN ?3 AND ?4
-    GROUP BY date";
+    WHERE profile_id = ?1 AND ad_product IN ('SP', 'SB', 'SD') AND date BETWEEN ?2 AND ?3";
 
-const SQL_TERM_COST: &str = "
-    SELECT date, SUM(cost) FROM ads_search_term_daily
+/// One search term's days in one campaign, over its ad groups and keywords.
+const SQL_TERM_DAYS: &str = "
+    SELECT date, SUM(impressions), SUM(clicks), SUM(cost),
+           SUM(CASE WHEN ad_product = 'SP' AND ?6 = 7 THEN purchases_7d ELSE purchases_14d END),
+           SUM(CASE WHEN ad_product = 'SP' AND ?6 = 7 THEN sales_7d ELSE sales_14d END)
+    FROM ads_search_term_daily
     WHERE profile_id = ?1 AND campaign_id = ?2 AND search_term = ?3 AND date BETWEEN ?4 AND ?5
     GROUP BY date";
 
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-/// The days `from..=to`.
-fn days_between(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
-    let mut out = Vec::new();
-    let mut d = from;
-    while d <= to {
-        out.push(d);
-        d += Duration::days(1);
-    }
-    out
-}
-
-/// One point per day of `from..=to` from `known`; a day missing from it is
-/// 0 when `zero_on(day)` says the source covers it, else `None`.
-fn daily(
-    from: NaiveDate,
-    to: NaiveDate,
-    known: &BTreeMap<NaiveDate, Option<f64>>,
-    zero_on: impl Fn(NaiveDate) -> bool,
-) -> Vec<(NaiveDate, Option<f64>)> {
-    days_between(from, to)
-        .into_iter()
-        .map(|d| match known.get(&d) {
-            Some(v) => (d, *v),
-            None => (d, zero_on(d).then_some(0.0)),
-        })
-        .collect()
-}
-
-/// Points only for the periods that exist (weekly and monthly sources).
-fn periodic(known: BTreeMap<NaiveDate, Option<f64>>) -> Vec<(NaiveDate, Option<f64>)> {
-    known.into_iter().collect()
-}
-
-fn series(label: String, points: Vec<(NaiveDate, Option<f64>)>, threshold: Option<f64>) -> Series {
-    Series {
-        label,
-        points,
-        threshold: threshold.filter(|t| t.is_finite()),
-    }
-}
-
-/// The local day of a stored UTC timestamp in the marketplace's zone.
-fn local_day(ts: &str, tz: chrono_tz::Tz) -> Option<NaiveDate> {
-    DateTime::parse_from_rfc3339(ts)
-        .ok()
-        .map(|t| t.with_timezone(&Utc).with_timezone(&tz).date_naive())
-}
-
-/// The days a re-reading job covers: from `lookback` days before its first
-/// successful run to the day of its last one; `None` if it never succeeded.
-fn job_coverage(
-    conn: &Connection,
-    job: &str,
-    account: &str,
-    tz: chrono_tz::Tz,
-    lookback: Duration,
-) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
-    let (first, last): (Option<String>, Option<String>) = conn
-        .prepare_cached(SQL_JOB_OK_SPAN)?
-        .query_row(params![job, account], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(
-        match (
-            first.as_deref().and_then(|t| local_day(t, tz)),
-            last.as_deref().and_then(|t| local_day(t, tz)),
-        ) {
-            (Some(f), Some(l)) => Some((f - lookback, l)),
-            _ => None,
-        },
-    )
-}
+/// One SKU's advertised-product spend per campaign and day.
+const SQL_SKU_AD_COST: &str = "
+    SELECT campaign_id, date, SUM(cost) FROM ads_advertised_product_daily
+    WHERE profile_id = ?1 AND advertised_sku = ?2 AND date BETWEEN ?3 AND ?4
+    GROUP BY campaign_id, date";
 
 /// What the caller asked for, resolved once.
 struct Ctx<'a> {
@@ -237,331 +169,194 @@ struct Ctx<'a> {
     item: &'a Item,
     account: &'a str,
     marketplace: &'a str,
-    tz: chrono_tz::Tz,
-    /// The first and last day of the series (inclusive).
+    /// The first day read, the evaluation date and instant.
     from: NaiveDate,
-    to: NaiveDate,
-    days: u32,
+    at: NaiveDate,
+    as_of: DateTime<Utc>,
 }
 
 impl Ctx<'_> {
-    fn subject(&self) -> SubjectRef<'_> {
-        SubjectRef {
-            account: self.account,
-            marketplace: self.marketplace,
-            sku: self.item.key("sku"),
-            asin: self.item.key("asin"),
-            campaign: self.item.key("campaign_id"),
-        }
+    fn key(&self, k: &str) -> Option<&str> {
+        self.item.key(k)
     }
 
-    /// The length of the rule's window: the finding's own, else the
-    /// configured one.
-    fn window_days(&self, configured: u32) -> i64 {
-        self.item
-            .window
-            .map(|(s, e)| (e - s).num_days() + 1)
-            .filter(|n| *n >= 1)
-            .unwrap_or(configured.max(1) as i64)
-    }
-
-    /// The range moved back to end where matured Ads windows end.
-    fn matured(&self) -> (NaiveDate, NaiveDate) {
-        // The plain range ends at `at − 1`; the matured one at
-        // `at − (attribution_days + 1)`.
-        let shift = Duration::days(self.cfg.sync.attribution_days as i64);
-        (self.from - shift, self.to - shift)
-    }
-
-    /// The range moved one day later, to end on `at` itself (point-in-time
-    /// rules read the newest observation up to it).
-    fn through_at(&self) -> (NaiveDate, NaiveDate) {
-        (self.from + Duration::days(1), self.to + Duration::days(1))
-    }
-
-    /// The item's threshold when the finding's value lies on its wrong side
-    /// in the plotted unit (rules whose threshold is sometimes a level and
-    /// sometimes a change).
-    fn level_threshold(&self, below_is_bad: bool) -> Option<f64> {
-        let (v, t) = (self.item.value?, self.item.threshold?);
-        let bad = if below_is_bad { v < t } else { v > t };
-        bad.then_some(t)
+    /// The last day of windowed data: the day before the date.
+    fn to(&self) -> NaiveDate {
+        self.at - Duration::days(1)
     }
 }
 
-/// The daily history of the metric `item`'s rule judges, over the `days`
-/// days ending the day before `at` (a marketplace day), for the item's
-/// subject. `None` for rules without a meaningful daily series
-/// (account_health, listing_health, data_freshness, credentials) and for
-/// items that lack the keys their rule needs.
-pub fn for_item(
+/// The stored history `item`'s rule reads for its subject, over the days
+/// `from..=at` (`at` a marketplace day; only data known at `as_of`).
+/// `None` for rules without a chart (account_health, listing_health,
+/// data_freshness, credentials) and for items lacking the keys their rule
+/// needs.
+pub fn history(
     conn: &Connection,
     cfg: &Config,
     item: &Item,
+    from: NaiveDate,
     at: NaiveDate,
-    days: u32,
-) -> Result<Option<Series>, StoreError> {
+    as_of: DateTime<Utc>,
+) -> Result<Option<History>, StoreError> {
     let (Some(account), Some(marketplace)) = (item.key("account"), item.key("marketplace")) else {
         return Ok(None);
     };
-    let days = days.max(1);
-    let tz = marketplace::lookup(marketplace)
+    let mut snap = Snapshot::empty(account, marketplace, as_of);
+    snap.time_zone = crate::model::marketplace::lookup(marketplace)
         .map(|m| m.tz)
         .unwrap_or(chrono_tz::UTC);
+    let mut h = History::new(snap);
     let c = Ctx {
         conn,
         cfg,
         item,
         account,
         marketplace,
-        tz,
-        from: at - Duration::days(days as i64),
-        to: at - Duration::days(1),
-        days,
+        from,
+        at,
+        as_of,
     };
     use RuleId::*;
-    match item.rule {
-        ConversionRate | TrafficTrend | BuyBox => asin_window_series(&c),
-        BsrTrend => ranks(&c),
-        GrowthStall => asin_units(&c),
-        KeywordShare => keyword_share(&c),
-        ReviewTopics => review_topic(&c),
-        RatingFloor => rating(&c),
-        FeedbackResponseSla => negative_feedback(&c),
-        FeedbackRate => feedback_rate(&c),
-        ReturnRate => returns(&c),
-        StockoutRisk => stock(&c),
-        InventoryTurnover => days_of_supply(&c),
-        MarginFloor => price(&c),
-        AcosBand | CpcTrend | Tacos | AdReliance => ads_ratio(&c),
-        WastedSpend => term_cost(&c),
-        AccountHealth | ListingHealth | DataFreshness | Credentials => Ok(None),
-    }
+    let found = match item.rule {
+        ConversionRate | TrafficTrend | BuyBox | GrowthStall => asin_windows(&c, &mut h)?,
+        BsrTrend => ranks(&c, &mut h)?,
+        KeywordShare => query_weeks(&c, &mut h)?,
+        ReviewTopics => topic(&c, &mut h)?,
+        RatingFloor => ratings(&c, &mut h),
+        FeedbackResponseSla => feedback(&c, &mut h)?,
+        FeedbackRate => {
+            daily(&c, &mut h)?;
+            true
+        }
+        ReturnRate => returns(&c, &mut h)?,
+        StockoutRisk => stock(&c, &mut h)?,
+        InventoryTurnover => planning(&c, &mut h)?,
+        MarginFloor => margin(&c, &mut h)?,
+        AcosBand | CpcTrend | WastedSpend => ads(&c, &mut h)?,
+        Tacos | AdReliance => {
+            daily(&c, &mut h)?;
+            h.snap.orders = Some(orders(&c, None)?);
+            ads(&c, &mut h)?
+        }
+        AccountHealth | ListingHealth | DataFreshness | Credentials => false,
+    };
+    Ok(found.then_some(h))
 }
 
-/// conversion_rate, traffic_trend, buy_box: the rule's rolling window
-/// ending on each day. An ASIN absent from a stored window had no orders:
-/// its sessions (and so all three numbers) are unknown.
-fn asin_window_series(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(asin) = c.item.key("asin") else {
-        return Ok(None);
+/// `(day, value)` rows of a query whose first column is a day.
+fn by_day<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<BTreeMap<NaiveDate, T>, StoreError> {
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(p)?;
+    let mut out = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(0)?;
+        if let Some(d) = parse_day(&d) {
+            out.insert(d, r.get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// conversion_rate, traffic_trend, buy_box, growth_stall: the stored
+/// per-ASIN windows, with the ASIN's row where it has one.
+fn asin_windows(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let Some(asin) = c.key("asin") else {
+        return Ok(false);
     };
-    let s = c.subject();
-    let (n, label, threshold) = match c.item.rule {
-        RuleId::ConversionRate => {
-            let r: settings::ConversionRate = c.cfg.rule_settings(RuleId::ConversionRate, &s);
-            let n = c.window_days(r.window_days);
-            (
-                n,
-                format!("conversion rate over the {n} days to each day (%)"),
-                Some(r.min_percent),
-            )
-        }
-        RuleId::TrafficTrend => {
-            let r: settings::TrafficTrend = c.cfg.rule_settings(RuleId::TrafficTrend, &s);
-            let n = c.window_days(r.window_days);
-            (n, format!("sessions over the {n} days to each day"), None)
-        }
-        _ => {
-            let r: settings::BuyBox = c.cfg.rule_settings(RuleId::BuyBox, &s);
-            let n = c.window_days(r.window_days);
-            (
-                n,
-                format!("buy box over the {n} days to each day (%)"),
-                Some(r.min_percent),
-            )
-        }
-    };
-    let back = Duration::days(n - 1);
-    let mut known = BTreeMap::new();
     let mut st = c.conn.prepare_cached(SQL_ASIN_WINDOWS)?;
     let mut rows = st.query(params![
         c.account,
         c.marketplace,
         asin,
-        day(c.from - back),
-        day(c.to - back),
-        format!("+{} days", n - 1)
-    ])?;
-    while let Some(r) = rows.next()? {
-        let end: String = r.get(0)?;
-        let Some(end) = parse_day(&end) else { continue };
-        let present: bool = r.get(1)?;
-        let sessions: Option<i64> = r.get(2)?;
-        let units: Option<i64> = r.get(3)?;
-        let buy_box: Option<f64> = r.get(4)?;
-        let page_views: Option<i64> = r.get(5)?;
-        let v = if !present {
-            None
-        } else {
-            match c.item.rule {
-                RuleId::ConversionRate => sessions
-                    .filter(|s| *s > 0)
-                    .map(|s| units.unwrap_or(0) as f64 * 100.0 / s as f64),
-                RuleId::TrafficTrend => sessions.map(|s| s as f64),
-                _ => buy_box.filter(|_| page_views.unwrap_or(0) > 0),
-            }
-        };
-        known.insert(end, v);
-    }
-    Ok(Some(series(
-        label,
-        daily(c.from, c.to, &known, |_| false),
-        threshold,
-    )))
-}
-
-/// bsr_trend: the main display-group rank sampled each day (a day without
-/// a sample, or unranked, is a gap).
-fn ranks(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(asin) = c.item.key("asin") else {
-        return Ok(None);
-    };
-    let known = day_values(
-        c.conn,
-        SQL_RANKS,
-        params![c.account, c.marketplace, asin, day(c.from), day(c.to)],
-    )?;
-    Ok(Some(series(
-        "best sellers rank (lower is better)".into(),
-        daily(c.from, c.to, &known, |_| false),
-        None,
-    )))
-}
-
-/// The days the orders table covers for a marketplace: from its first
-/// order to the day of the last successful orders sync (or, for imported
-/// orders without a sync, the last order).
-fn order_coverage(c: &Ctx) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
-    let first: Option<String> = c
-        .conn
-        .prepare_cached(SQL_FIRST_ORDER_DAY)?
-        .query_row(params![c.account, c.marketplace], |r| r.get(0))?;
-    let Some(first) = first.as_deref().and_then(parse_day) else {
-        return Ok(None);
-    };
-    let last = match job_coverage(c.conn, "orders", c.account, c.tz, Duration::zero())? {
-        Some((_, l)) => Some(l),
-        None => c
-            .conn
-            .prepare_cached(SQL_LAST_ORDER_DAY)?
-            .query_row(params![c.account, c.marketplace], |r| {
-                r.get::<_, Option<String>>(0)
-            })?
-            .as_deref()
-            .and_then(parse_day),
-    };
-    Ok(last.map(|l| (first, l)))
-}
-
-/// growth_stall: units ordered per day (orders, so a covered day without
-/// orders is a real 0).
-fn asin_units(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(asin) = c.item.key("asin") else {
-        return Ok(None);
-    };
-    let known = day_values(
-        c.conn,
-        SQL_ASIN_UNITS,
-        params![c.account, asin, c.marketplace, day(c.from), day(c.to)],
-    )?;
-    let cover = order_coverage(c)?;
-    let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
-    Ok(Some(series(
-        "units ordered per day".into(),
-        daily(c.from, c.to, &known, covered),
-        None,
-    )))
-}
-
-/// margin_floor: the average selling price per unit on each day with sales
-/// (the margin itself needs fees and costs that have no daily history).
-fn price(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(sku) = c.item.key("sku") else {
-        return Ok(None);
-    };
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_SKU_PRICE)?;
-    let mut rows = st.query(params![
-        c.account,
-        sku,
-        c.marketplace,
         day(c.from),
-        day(c.to)
+        day(c.to())
     ])?;
     while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        let total: Option<f64> = r.get(1)?;
-        let units: Option<i64> = r.get(2)?;
-        if let Some(d) = parse_day(&d) {
-            let v = match (total, units) {
-                (Some(t), Some(u)) if u > 0 => Some(t / u as f64),
-                _ => None,
-            };
-            known.insert(d, v);
+        let (s, e): (String, String) = (r.get(0)?, r.get(1)?);
+        let (Some(s), Some(e)) = (parse_day(&s), parse_day(&e)) else {
+            continue;
+        };
+        let m = h.snap.asin_windows.entry((s, e)).or_default();
+        if r.get::<_, bool>(2)? {
+            m.insert(asin.to_string(), super::snapshot::asin_window_at(r, 3)?);
         }
     }
-    Ok(Some(series(
-        "average price per unit sold".into(),
-        daily(c.from, c.to, &known, |_| false),
-        None,
-    )))
+    Ok(true)
 }
 
-/// keyword_share: the share (impression or click, whichever fell more) of
-/// the tracked query, one point per Sunday–Saturday week at its end.
-fn keyword_share(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let (Some(asin), Some(query)) = (c.item.key("asin"), c.item.key("search_term")) else {
-        return Ok(None);
+/// bsr_trend: the ASIN's daily rank samples.
+fn ranks(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let Some(asin) = c.key("asin") else {
+        return Ok(false);
     };
-    let ev = |k: &str| {
-        c.item
-            .evidence
-            .iter()
-            .find(|(n, _)| n == k)
-            .and_then(|(_, v)| v.as_f64())
+    let known: BTreeMap<NaiveDate, Option<i64>> = by_day(
+        c.conn,
+        SQL_RANKS,
+        params![
+            c.account,
+            c.marketplace,
+            asin,
+            day(c.from),
+            day(c.to()),
+            ts(c.as_of)
+        ],
+    )?;
+    let rows = known
+        .into_iter()
+        .map(|(date, rank)| RankRow {
+            date,
+            rank,
+            display_group: None,
+            classification_rank: None,
+            classification_title: None,
+        })
+        .collect();
+    h.snap.ranks.insert(asin.to_string(), rows);
+    Ok(true)
+}
+
+/// keyword_share: the tracked query's complete weeks.
+fn query_weeks(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let (Some(asin), Some(query)) = (c.key("asin"), c.key("search_term")) else {
+        return Ok(false);
     };
-    let clicks = match (ev("impression_share_drop_pct"), ev("click_share_drop_pct")) {
-        (Some(i), Some(k)) => k > i,
-        (None, Some(_)) => true,
-        _ => false,
-    };
-    let span = (c.days as i64).max(8 * 7);
-    let from = c.to - Duration::days(span - 1);
-    let mut known = BTreeMap::new();
     let mut st = c.conn.prepare_cached(SQL_QUERY_WEEKS)?;
-    // Weeks start on a Sunday: those ending in the range start up to 6 days
-    // before it.
     let mut rows = st.query(params![
         c.account,
         c.marketplace,
         asin,
-        day(from - Duration::days(6)),
-        day(c.to),
-        query
+        day(c.from),
+        day(c.to()),
+        query,
+        day(c.at)
     ])?;
+    let weeks = h.snap.search_queries.entry(asin.to_string()).or_default();
     while let Some(r) = rows.next()? {
-        let end: String = r.get(0)?;
-        let Some(end) = parse_day(&end).filter(|e| *e >= from && *e <= c.to) else {
+        let (s, e): (String, String) = (r.get(0)?, r.get(1)?);
+        let (Some(week_start), Some(week_end)) = (parse_day(&s), parse_day(&e)) else {
             continue;
         };
-        let share: Option<f64> = if clicks { r.get(2)? } else { r.get(1)? };
-        known.insert(end, share.map(|s| s * 100.0));
+        weeks.push(QueryWeek {
+            week_start,
+            week_end,
+            query: query.to_string(),
+            volume: r.get(2)?,
+            impression_share: r.get(3)?,
+            click_share: r.get(4)?,
+        });
     }
-    Ok(Some(series(
-        format!(
-            "{} share of the query, per week (%)",
-            if clicks { "click" } else { "impression" }
-        ),
-        periodic(known),
-        None,
-    )))
+    Ok(true)
 }
 
-/// review_topics: the worst topic's monthly share of the ASIN's reviews.
-fn review_topic(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(asin) = c.item.key("asin") else {
-        return Ok(None);
+/// review_topics: the finding's topic with its monthly points.
+fn topic(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let Some(asin) = c.key("asin") else {
+        return Ok(false);
     };
     let Some(topic) = c
         .item
@@ -570,221 +365,283 @@ fn review_topic(c: &Ctx) -> Result<Option<Series>, StoreError> {
         .find(|(k, _)| k == "topic")
         .and_then(|(_, v)| v.as_str())
     else {
-        return Ok(None);
+        return Ok(false);
     };
-    let span = (c.days as i64).max(186);
-    let from = c.to - Duration::days(span - 1);
-    let mut known = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_TOPIC)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        asin,
-        topic,
-        day(from - Duration::days(31)),
-        day(c.to)
-    ])?;
-    while let Some(r) = rows.next()? {
-        let end: String = r.get(0)?;
-        let Some(end) = parse_day(&end).filter(|e| *e >= from && *e <= c.to) else {
-            continue;
-        };
-        known.insert(end, r.get::<_, Option<f64>>(1)?);
-    }
-    Ok(Some(series(
-        format!("share of reviews mentioning \"{topic}\", per month (%)"),
-        periodic(known),
-        None,
-    )))
+    let trend: BTreeMap<NaiveDate, f64> = by_day(
+        c.conn,
+        SQL_TOPIC,
+        params![
+            c.account,
+            c.marketplace,
+            asin,
+            topic,
+            day(c.from),
+            day(c.at),
+            ts(c.as_of)
+        ],
+    )?;
+    let row = TopicRow {
+        topic: topic.to_string(),
+        sentiment: "negative".into(),
+        occurrence_pct: None,
+        star_rating_impact: None,
+        browse_node_occurrence_pct: None,
+        trend: trend.into_iter().collect(),
+    };
+    h.snap.review_topics = Some(HashMap::from([(asin.to_string(), vec![row])]));
+    Ok(true)
 }
 
-/// rating_floor: the star rating on the days the user's `ratings_file` has
-/// a row (no Amazon API serves ratings).
-fn rating(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(asin) = c.item.key("asin") else {
-        return Ok(None);
-    };
+/// rating_floor: the user's ratings file (no Amazon API serves ratings).
+fn ratings(c: &Ctx, h: &mut History) -> bool {
+    if c.key("asin").is_none() {
+        return false;
+    }
     let account = c.cfg.accounts.iter().find(|a| a.name == c.account);
     let Some(path) = account
         .and_then(|a| a.ratings_file.as_ref())
         .or(c.cfg.ratings_file.as_ref())
     else {
-        return Ok(None);
+        return false;
     };
-    let Ok(rows) = super::snapshot::read_ratings(path) else {
-        return Ok(None);
-    };
-    let (from, to) = c.through_at();
-    let mut known = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.asin == asin) {
-        if r.date >= from && r.date <= to {
-            known.insert(r.date, Some(r.rating));
+    match super::snapshot::read_ratings(path) {
+        Ok(rows) => {
+            h.snap.ratings = Some(rows);
+            true
         }
+        Err(_) => false,
     }
-    Ok(Some(series(
-        "star rating".into(),
-        daily(from, to, &known, |_| false),
-        c.level_threshold(true),
-    )))
 }
 
-/// feedback_response_sla: 1–3 star seller feedback received per day. The
-/// job re-reads its last 90 days on every run, so a day in that range with
-/// no row had none.
-fn negative_feedback(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let s: settings::FeedbackResponseSla = c
-        .cfg
-        .rule_settings(RuleId::FeedbackResponseSla, &c.subject());
-    let known = day_values(
+/// feedback_response_sla: the marketplace's seller feedback with the
+/// instants it was seen, answered and acknowledged.
+fn feedback(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let first_ok: Option<String> = c
+        .conn
+        .prepare_cached(SQL_JOB_FIRST_OK)?
+        .query_row(params!["seller_feedback", c.account], |r| r.get(0))?;
+    h.feedback_synced_from = first_ok.as_deref().and_then(parse_ts);
+    let mut st = c.conn.prepare_cached(SQL_FEEDBACK)?;
+    let mut rows = st.query(params![c.account, c.marketplace, day(c.from), day(c.at)])?;
+    while let Some(r) = rows.next()? {
+        let (d, seen): (String, String) = (r.get(1)?, r.get(3)?);
+        let (Some(date), Some(first_seen_at)) = (parse_day(&d), parse_ts(&seen)) else {
+            continue;
+        };
+        let response: Option<String> = r.get(4)?;
+        let response_seen: Option<String> = r.get(5)?;
+        let acknowledged: Option<String> = r.get(6)?;
+        h.feedback.push(FeedbackRecord {
+            order_id: r.get(0)?,
+            date,
+            rating: r.get::<_, i64>(2)?.clamp(0, 5) as u8,
+            first_seen_at,
+            has_response: response.is_some_and(|x| !x.trim().is_empty()),
+            response_seen_at: response_seen.as_deref().and_then(parse_ts),
+            acknowledged_at: acknowledged.as_deref().and_then(parse_ts),
+        });
+    }
+    Ok(true)
+}
+
+/// The account's daily sales & traffic series (as the snapshot reads it).
+fn daily(c: &Ctx, h: &mut History) -> Result<(), StoreError> {
+    let (from, until) = (day(c.from), day(c.at));
+    h.snap.daily = super::snapshot::daily_rows(c.conn, c.account, c.marketplace, &from, &until)?;
+    Ok(())
+}
+
+/// Order days: one SKU's (keyed by it), or every SKU's summed (keyed "").
+fn orders(c: &Ctx, sku: Option<&str>) -> Result<OrderDays, StoreError> {
+    let first: Option<String> = c
+        .conn
+        .prepare_cached(SQL_FIRST_ORDER_DAY)?
+        .query_row(params![c.account, c.marketplace], |r| r.get(0))?;
+    let (from, to, as_of) = (day(c.from), day(c.to()), ts(c.as_of));
+    let mut st = match sku {
+        Some(_) => c.conn.prepare_cached(SQL_SKU_ORDERS)?,
+        None => c.conn.prepare_cached(SQL_MARKET_ORDERS)?,
+    };
+    let mut rows = match sku {
+        Some(k) => st.query(params![c.account, k, c.marketplace, from, to, as_of])?,
+        None => st.query(params![c.account, c.marketplace, from, to, as_of])?,
+    };
+    let mut days = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(0)?;
+        if let Some(d) = parse_day(&d) {
+            days.insert(
+                d,
+                OrderDay {
+                    units: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                    sales: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+                },
+            );
+        }
+    }
+    Ok(OrderDays {
+        first_day: first.as_deref().and_then(parse_day),
+        by_sku: HashMap::from([(sku.unwrap_or_default().to_string(), days)]),
+        shipped: HashMap::new(),
+    })
+}
+
+/// return_rate: the SKU's shipped units by ship day and its returns.
+fn returns(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let Some(sku) = c.key("sku") else {
+        return Ok(false);
+    };
+    let mut o = orders(c, Some(sku))?;
+    let tz = h.snap.time_zone;
+    let range = (
+        crate::model::time::day_start(&tz, c.from),
+        crate::model::time::day_start(&tz, c.at).min(c.as_of),
+    );
+    o.shipped =
+        super::snapshot::shipped_units(c.conn, c.account, c.marketplace, Some(sku), range, tz)?;
+    h.snap.orders = Some(o);
+    let returned: BTreeMap<NaiveDate, i64> = by_day(
         c.conn,
-        SQL_FEEDBACK,
+        SQL_RETURNS,
         params![
             c.account,
             c.marketplace,
+            sku,
             day(c.from),
-            day(c.to),
-            s.max_rating
+            day(c.to()),
+            ts(c.as_of)
         ],
     )?;
-    let cover = job_coverage(
-        c.conn,
-        "seller_feedback",
+    h.snap.returns = Some(
+        returned
+            .into_iter()
+            .map(|(date, quantity)| ReturnRow {
+                sku: sku.to_string(),
+                date,
+                quantity,
+                reason: None,
+            })
+            .collect(),
+    );
+    Ok(true)
+}
+
+/// stockout_risk: the SKU's last stock observation of each day, and its
+/// orders (the sales velocity).
+fn stock(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let Some(sku) = c.key("sku") else {
+        return Ok(false);
+    };
+    h.snap.orders = Some(orders(c, Some(sku))?);
+    let mut st = c.conn.prepare_cached(SQL_STOCK)?;
+    let mut rows = st.query(params![
         c.account,
-        c.tz,
-        Duration::days(crate::model::snapshot::SELLER_FEEDBACK_WINDOW_DAYS),
-    )?;
-    let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
-    Ok(Some(series(
-        format!("seller feedback of {} stars or less per day", s.max_rating),
-        daily(c.from, c.to, &known, covered),
-        None,
-    )))
-}
-
-/// The account's daily sales & traffic rows: (negative feedback, order
-/// items, ordered product sales) by day.
-type DailyRows = BTreeMap<NaiveDate, (Option<i64>, Option<i64>, Option<f64>)>;
-
-fn daily_rows(c: &Ctx, from: NaiveDate, to: NaiveDate) -> Result<DailyRows, StoreError> {
-    let mut out = BTreeMap::new();
-    let mut st = c.conn.prepare_cached(SQL_DAILY)?;
-    let mut rows = st.query(params![c.account, c.marketplace, day(from), day(to)])?;
+        c.marketplace,
+        sku,
+        day(c.from),
+        day(c.at),
+        ts(c.as_of)
+    ])?;
+    // Rows come oldest first: the last observation of a day wins.
     while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            out.insert(d, (r.get(1)?, r.get(2)?, r.get(3)?));
-        }
+        let (d, source, at): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(4)?);
+        let (Some(d), Some(observed_at)) = (parse_day(&d), parse_ts(&at)) else {
+            continue;
+        };
+        let row = super::snapshot::stock_row(observed_at, &source, r.get(2)?, r.get(3)?);
+        h.stock.insert(d, row);
     }
-    Ok(out)
+    Ok(true)
 }
 
-/// feedback_rate: negative feedback / order items × 100 per day, from the
-/// account's daily series (the rule's source and unit).
-fn feedback_rate(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let rows = daily_rows(c, c.from, c.to)?;
-    let known = rows
+/// inventory_turnover: the SKU's planning rows by day.
+fn planning(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let Some(sku) = c.key("sku") else {
+        return Ok(false);
+    };
+    let known: BTreeMap<NaiveDate, Option<f64>> = by_day(
+        c.conn,
+        SQL_PLANNING,
+        params![c.account, c.marketplace, sku, day(c.from), day(c.at)],
+    )?;
+    h.planning = known
         .into_iter()
-        .map(|(d, (neg, orders, _))| {
-            let v = match (neg, orders) {
-                (Some(n), Some(o)) if o > 0 => Some(n as f64 * 100.0 / o as f64),
-                _ => None,
-            };
-            (d, v)
+        .map(|(d, days_of_supply)| {
+            (
+                d,
+                PlanningRow {
+                    snapshot_date: Some(d),
+                    days_of_supply,
+                    ..PlanningRow::default()
+                },
+            )
         })
         .collect();
-    Ok(Some(series(
-        "negative feedback per order item, per day (%)".into(),
-        daily(c.from, c.to, &known, |_| false),
-        c.item.threshold,
-    )))
+    Ok(true)
 }
 
-/// return_rate: units returned per day (by return date). The job re-reads
-/// from its last window with an overlap and first reached back
-/// `RETURNS_HISTORY_DAYS`, so days in that range with no row had no returns.
-fn returns(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(sku) = c.item.key("sku") else {
-        return Ok(None);
+/// margin_floor: the SKU's orders, unit cost, newest fee estimate and
+/// advertised-product spend.
+fn margin(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
+    let Some(sku) = c.key("sku") else {
+        return Ok(false);
     };
-    let known = day_values(
-        c.conn,
-        SQL_RETURNS,
-        params![c.account, c.marketplace, sku, day(c.from), day(c.to)],
-    )?;
-    let cover = job_coverage(
-        c.conn,
-        "returns",
-        c.account,
-        c.tz,
-        Duration::days(crate::model::snapshot::RETURNS_HISTORY_DAYS),
-    )?;
-    let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
-    Ok(Some(series(
-        "units returned per day".into(),
-        daily(c.from, c.to, &known, covered),
-        None,
-    )))
-}
-
-/// `(day, value)` rows of `sql` by day (a later row of a day wins; NULL
-/// stays a gap, integers read as numbers).
-fn day_values(
-    conn: &Connection,
-    sql: &str,
-    p: impl rusqlite::Params,
-) -> Result<BTreeMap<NaiveDate, Option<f64>>, StoreError> {
-    let mut st = conn.prepare_cached(sql)?;
-    let mut rows = st.query(p)?;
-    let mut known = BTreeMap::new();
-    while let Some(r) = rows.next()? {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            known.insert(d, r.get::<_, Option<f64>>(1)?);
-        }
+    let account = c.cfg.accounts.iter().find(|a| a.name == c.account);
+    let Some(path) = account
+        .and_then(|a| a.costs_file.as_ref())
+        .or(c.cfg.costs_file.as_ref())
+    else {
+        return Ok(false);
+    };
+    h.snap.costs = Some(super::snapshot::read_costs(path).unwrap_or_default());
+    h.snap.orders = Some(orders(c, Some(sku))?);
+    let fee = c
+        .conn
+        .prepare_cached(SQL_FEE)?
+        .query_row(params![c.account, c.marketplace, sku, ts(c.as_of)], |r| {
+            Ok(FeeRow {
+                price: r.get(0)?,
+                total_fees: r.get(1)?,
+                referral_fee: r.get(2)?,
+                fba_fee: r.get(3)?,
+            })
+        })
+        .optional()?;
+    if let Some(fee) = fee {
+        h.snap.fees.insert(sku.to_string(), fee);
     }
-    Ok(known)
+    if let Some((profile, currency)) = profile(c)? {
+        let mut data = AdsData {
+            currency: Some(currency),
+            ..AdsData::default()
+        };
+        let mut st = c.conn.prepare_cached(SQL_SKU_AD_COST)?;
+        let mut rows = st.query(params![profile, sku, day(c.from), day(c.to())])?;
+        let mut by_campaign: BTreeMap<i64, Vec<AdDay>> = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let d: String = r.get(1)?;
+            let Some(date) = parse_day(&d) else { continue };
+            by_campaign.entry(r.get(0)?).or_default().push(AdDay {
+                date,
+                cost: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+                ..AdDay::default()
+            });
+        }
+        data.products = by_campaign
+            .into_iter()
+            .map(|(campaign_id, days)| AdvertisedDays {
+                campaign_id,
+                asin: String::new(),
+                sku: sku.to_string(),
+                days,
+            })
+            .collect();
+        h.snap.ads = Some(data);
+    }
+    Ok(true)
 }
 
-/// stockout_risk: units available at the day's last inventory observation
-/// (FBA fulfillable, or the FBM listing quantity).
-fn stock(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(sku) = c.item.key("sku") else {
-        return Ok(None);
-    };
-    let (from, to) = c.through_at();
-    // Rows come oldest first: the last write of a day wins.
-    let known = day_values(
-        c.conn,
-        SQL_STOCK,
-        params![c.account, c.marketplace, sku, day(from), day(to)],
-    )?;
-    Ok(Some(series(
-        "units available (last observation of the day)".into(),
-        daily(from, to, &known, |_| false),
-        None,
-    )))
-}
-
-/// inventory_turnover: Amazon's days of supply from each day's inventory
-/// planning snapshot (the rule's number and threshold).
-fn days_of_supply(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let Some(sku) = c.item.key("sku") else {
-        return Ok(None);
-    };
-    let (from, to) = c.through_at();
-    let known = day_values(
-        c.conn,
-        SQL_DAYS_OF_SUPPLY,
-        params![c.account, c.marketplace, sku, day(from), day(to)],
-    )?;
-    Ok(Some(series(
-        "days of supply".into(),
-        daily(from, to, &known, |_| false),
-        c.item.threshold,
-    )))
-}
-
-/// The marketplace's Ads profile (the first, as the rules read it).
+/// The marketplace's Ads profile and currency.
 fn profile(c: &Ctx) -> Result<Option<(i64, String)>, StoreError> {
     Ok(c.conn
         .prepare_cached(SQL_PROFILE)?
@@ -794,535 +651,140 @@ fn profile(c: &Ctx) -> Result<Option<(i64, String)>, StoreError> {
         .optional()?)
 }
 
-/// The days the profile's Ads reports cover (over the given ad products).
-fn ads_coverage(
-    c: &Ctx,
-    profile: i64,
-    products: &[&str],
-) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
-    let mut span: Option<(NaiveDate, NaiveDate)> = None;
-    let mut st = c.conn.prepare_cached(SQL_ADS_SPAN)?;
-    for p in products {
-        let (f, l): (Option<String>, Option<String>) =
-            st.query_row(params![profile, p], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        if let (Some(f), Some(l)) = (
-            f.as_deref().and_then(parse_day),
-            l.as_deref().and_then(parse_day),
-        ) {
-            span = Some(match span {
-                None => (f, l),
-                Some((a, b)) => (a.min(f), b.max(l)),
-            });
-        }
-    }
-    Ok(span)
+/// An Ads day from a row whose columns from `i` are impressions, clicks,
+/// cost, attributed purchases and sales.
+fn ad_day(date: NaiveDate, r: &rusqlite::Row<'_>, i: usize) -> Result<AdDay, rusqlite::Error> {
+    Ok(AdDay {
+        date,
+        impressions: r.get::<_, Option<i64>>(i)?.unwrap_or(0),
+        clicks: r.get::<_, Option<i64>>(i + 1)?.unwrap_or(0),
+        cost: r.get::<_, Option<f64>>(i + 2)?.unwrap_or(0.0),
+        purchases: r.get(i + 3)?,
+        sales: r.get(i + 4)?,
+    })
 }
 
-/// Per-day Ads sums: (cost, clicks, attributed sales).
-type AdDays = BTreeMap<NaiveDate, (f64, i64, Option<f64>)>;
-
-fn ad_days(
-    c: &Ctx,
-    profile: i64,
-    campaign: Option<i64>,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<AdDays, StoreError> {
-    let attribution = c.cfg.sync.attribution_days as i64;
-    let mut out = BTreeMap::new();
-    let mut read = |r: &rusqlite::Row<'_>| -> Result<(), StoreError> {
-        let d: String = r.get(0)?;
-        if let Some(d) = parse_day(&d) {
-            out.insert(
-                d,
-                (
-                    r.get::<_, Option<f64>>(1)?.unwrap_or(0.0),
-                    r.get::<_, Option<i64>>(2)?.unwrap_or(0),
-                    r.get(3)?,
-                ),
-            );
-        }
-        Ok(())
-    };
-    match campaign {
-        Some(id) => {
-            let mut st = c.conn.prepare_cached(SQL_CAMPAIGN_DAYS)?;
-            let mut rows = st.query(params![profile, id, attribution, day(from), day(to)])?;
-            while let Some(r) = rows.next()? {
-                read(r)?;
-            }
-        }
-        None => {
-            let mut st = c.conn.prepare_cached(SQL_PROFILE_DAYS)?;
-            let mut rows = st.query(params![profile, attribution, day(from), day(to)])?;
-            while let Some(r) = rows.next()? {
-                read(r)?;
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// acos_band, cpc_trend (campaign; acos_band also per marketplace), tacos
-/// and ad_reliance (marketplace): the rule's ratio per day.
-fn ads_ratio(c: &Ctx) -> Result<Option<Series>, StoreError> {
+/// acos_band, cpc_trend, tacos, ad_reliance, wasted_spend: the synced Ads
+/// days of the profile, and the campaign's days (every campaign's for
+/// marketplace subjects), or the search term's.
+fn ads(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
     let Some((profile, currency)) = profile(c)? else {
-        return Ok(None);
+        return Ok(false);
     };
-    let campaign = match c.item.key("campaign_id") {
+    let campaign = match c.key("campaign_id") {
         Some(id) => match id.parse::<i64>() {
             Ok(id) => Some(id),
-            Err(_) => return Ok(None),
+            Err(_) => return Ok(false),
         },
         None => None,
     };
-    if c.item.rule == RuleId::CpcTrend && campaign.is_none() {
-        return Ok(None);
+    let attribution = c.cfg.sync.attribution_days as i64;
+    let (from, to) = (day(c.from), day(c.to()));
+    let mut data = AdsData {
+        currency: Some(currency),
+        ..AdsData::default()
+    };
+    let mut st = c.conn.prepare_cached(SQL_ADS_SPAN)?;
+    for product in ["SP", "SB", "SD"] {
+        let (f, l): (Option<String>, Option<String>) = st
+            .query_row(params![profile, product, day(c.at)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let (f, l) = (
+            f.as_deref().and_then(parse_day),
+            l.as_deref().and_then(parse_day),
+        );
+        data.first_day = data.first_day.into_iter().chain(f).min();
+        data.last_day = data.last_day.into_iter().chain(l).max();
     }
-    // Attributed sales mature for attribution_days: those series end where
-    // the rule's matured window ends. Cost and clicks are final next day.
-    let attributed = matches!(c.item.rule, RuleId::AcosBand | RuleId::AdReliance);
-    let (from, to) = if attributed {
-        c.matured()
-    } else {
-        (c.from, c.to)
-    };
-    let ads = ad_days(c, profile, campaign, from, to)?;
-    let ratio = |a: f64, b: f64| (b > 0.0).then(|| a * 100.0 / b);
-    let (label, known, threshold): (String, BTreeMap<NaiveDate, Option<f64>>, Option<f64>) = match c
-        .item
-        .rule
-    {
-        RuleId::AcosBand => (
-            "ACoS per day (%)".into(),
-            ads.iter()
-                .map(|(d, (cost, _, sales))| (*d, ratio(*cost, sales.unwrap_or(0.0))))
-                .collect(),
-            c.item.threshold,
-        ),
-        RuleId::CpcTrend => (
-            format!("cost per click per day ({currency})"),
-            ads.iter()
-                .map(|(d, (cost, clicks, _))| (*d, (*clicks > 0).then(|| cost / *clicks as f64)))
-                .collect(),
-            None,
-        ),
-        rule => {
-            // tacos / ad_reliance: over the account's total ordered
-            // sales of the day (daily sales & traffic series).
-            let sales = daily_rows(c, from, to)?;
-            let cover = ads_coverage(c, profile, &["SP", "SB", "SD"])?;
-            let known = sales
-                .into_iter()
-                .map(|(d, (_, _, total))| {
-                    let (cost, _, attributed) = match ads.get(&d) {
-                        Some(x) => (Some(x.0), x.1, x.2),
-                        // No Ads row on a day the reports cover: no spend.
-                        None if cover.is_some_and(|(f, l)| d >= f && d <= l) => {
-                            (Some(0.0), 0, Some(0.0))
-                        }
-                        None => (None, 0, None),
-                    };
-                    let top = if rule == RuleId::Tacos {
-                        cost
-                    } else {
-                        attributed
-                    };
-                    (d, top.and_then(|t| ratio(t, total.unwrap_or(0.0))))
-                })
-                .collect();
-            let label = if rule == RuleId::Tacos {
-                "ad spend per total sales, per day (%)"
-            } else {
-                "ad-attributed share of total sales, per day (%)"
-            };
-            (label.into(), known, c.item.threshold)
+    if c.item.rule == RuleId::WastedSpend {
+        let (Some(id), Some(term)) = (campaign, c.key("search_term")) else {
+            return Ok(false);
+        };
+        let mut st = c.conn.prepare_cached(SQL_TERM_DAYS)?;
+        let mut rows = st.query(params![profile, id, term, from, to, attribution])?;
+        let mut days = Vec::new();
+        while let Some(r) = rows.next()? {
+            let d: String = r.get(0)?;
+            if let Some(d) = parse_day(&d) {
+                days.push(ad_day(d, r, 1)?);
+            }
         }
-    };
-    Ok(Some(series(
-        label,
-        daily(from, to, &known, |_| false),
-        threshold,
-    )))
-}
-
-/// wasted_spend: the search term's spend per day in its campaign. The
-/// report lists only terms with clicks, so a synced day without a row had
-/// no spend.
-fn term_cost(c: &Ctx) -> Result<Option<Series>, StoreError> {
-    let (Some(campaign), Some(term)) = (c.item.key("campaign_id"), c.item.key("search_term"))
-    else {
-        return Ok(None);
-    };
-    let Ok(campaign) = campaign.parse::<i64>() else {
-        return Ok(None);
-    };
-    let Some((profile, currency)) = profile(c)? else {
-        return Ok(None);
-    };
-    let known = day_values(
-        c.conn,
-        SQL_TERM_COST,
-        params![profile, campaign, term, day(c.from), day(c.to)],
-    )?;
-    let cover = ads_coverage(c, profile, &["SP"])?;
-    let covered = |d: NaiveDate| cover.is_some_and(|(f, l)| d >= f && d <= l);
-    Ok(Some(series(
-        format!("ad spend on the search term per day ({currency})"),
-        daily(c.from, c.to, &known, covered),
-        None,
-    )))
+        data.search_terms.push(SearchTermDays {
+            campaign_id: id,
+            search_term: term.to_string(),
+            days,
+        });
+    } else {
+        let attributed = ATTRIBUTED.replace(
+            "?A",
+            match campaign {
+                Some(_) => "?5",
+                None => "?4",
+            },
+        );
+        let sql = match campaign {
+            Some(_) => SQL_CAMPAIGN_DAYS,
+            None => SQL_PROFILE_DAYS,
+        }
+        .replace("{ATTRIBUTED}", &attributed);
+        let mut st = c.conn.prepare_cached(&sql)?;
+        let mut rows = match campaign {
+            Some(id) => st.query(params![profile, id, from, to, attribution])?,
+            None => st.query(params![profile, from, to, attribution])?,
+        };
+        let mut index: HashMap<(String, i64), usize> = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let (product, id, d): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let Some(d) = parse_day(&d) else { continue };
+            let k = *index.entry((product.clone(), id)).or_insert_with(|| {
+                data.campaigns.push(CampaignDays {
+                    campaign_id: id,
+                    ad_product: product,
+                    name: None,
+                    days: Vec::new(),
+                    top_of_search_share: Vec::new(),
+                });
+                data.campaigns.len() - 1
+            });
+            data.campaigns[k].days.push(ad_day(d, r, 3)?);
+        }
+    }
+    h.snap.ads = Some(data);
+    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::series::ItemKind;
-    use serde_json::json;
-
-    const MP: &str = "ATVPDKIKX0DER";
-
-    fn cfg() -> Config {
-        crate::config::test_config("")
-    }
-
-    /// A migrated temp database with the account and marketplace.
-    fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut conn, _) = crate::store::open_and_migrate(&dir.path().join("f.db")).unwrap();
-        crate::store::ops::sync_accounts(&mut conn, &cfg(), Utc::now()).unwrap();
-        (dir, conn)
-    }
-
-    fn item(finding: serde_json::Value) -> Item {
-        Item::from_finding_json(&finding, ItemKind::Firing, "fp", Utc::now()).unwrap()
-    }
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    const T: &str = "2026-03-01T00:00:00Z";
-
-    #[test]
-    fn conversion_rate_is_the_rolling_window_with_gaps() {
-        let (_dir, conn) = db();
-        // 14-day windows ending 03-05, 03-06 (ASIN absent: no orders) and
-        // 03-08; none stored ending 03-07. A 7-day window must not count.
-        for (start, end, row) in [
-            ("2026-02-20", "2026-03-05", Some((200, 24))),
-            ("2026-02-21", "2026-03-06", None),
-            ("2026-02-23", "2026-03-08", Some((100, 7))),
-            ("2026-03-02", "2026-03-08", Some((50, 40))),
-        ] {
-            conn.execute(
-                "INSERT INTO sales_traffic_windows VALUES ('a', ?1, ?2, ?3, 1, ?4)",
-                params![MP, start, end, T],
-            )
-            .unwrap();
-            if let Some((sessions, units)) = row {
-                conn.execute(
-                    "INSERT INTO sales_traffic_asin (account, marketplace_id, asin, window_start,
-                         window_end, sessions, units_ordered, fetched_at)
-                     VALUES ('a', ?1, 'B0A', ?2, ?3, ?4, ?5, ?6)",
-                    params![MP, start, end, sessions, units, T],
-                )
-                .unwrap();
-            }
-        }
-        let it = item(
-            json!({"rule": "conversion_rate", "severity": "warning", "account": "a",
-            "marketplace": MP, "asin": "B0A", "value": 7.0, "threshold": 12.0,
-            "window": {"start": "2026-02-23", "end": "2026-03-08"}}),
-        );
-        let s = for_item(&conn, &cfg(), &it, d("2026-03-09"), 5)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            s.points,
-            vec![
-                (d("2026-03-04"), None),
-                (d("2026-03-05"), Some(12.0)),
-                (d("2026-03-06"), None), // absent from a stored window: unknown
-                (d("2026-03-07"), None), // no window stored
-                (d("2026-03-08"), Some(7.0)),
-            ]
-        );
-        assert_eq!(s.threshold, Some(12.0));
-        assert!(
-            s.label.contains("14 days") && s.label.contains('%'),
-            "{}",
-            s.label
-        );
-    }
-
-    #[test]
-    fn stockout_risk_plots_the_last_observation_of_each_day() {
-        let (_dir, conn) = db();
-        for (at, day, units) in [
-            ("2026-03-05T08:00:00Z", "2026-03-05", 30),
-            ("2026-03-05T20:00:00Z", "2026-03-05", 12),
-            ("2026-03-07T08:00:00Z", "2026-03-07", 0),
-        ] {
-            conn.execute(
-                "INSERT INTO inventory_snapshots (account, marketplace_id, sku, source, observed_at,
-                     observed_day, fulfillable)
-                 VALUES ('a', ?1, 'SKU-1', 'fba_inventory', ?2, ?3, ?4)",
-                params![MP, at, day, units],
-            )
-            .unwrap();
-        }
-        let it = item(
-            json!({"rule": "stockout_risk", "severity": "critical", "account": "a",
-            "marketplace": MP, "sku": "SKU-1", "value": 0.0, "threshold": 37.0}),
-        );
-        // Stock is judged "now": the series ends on the date itself.
-        let s = for_item(&conn, &cfg(), &it, d("2026-03-07"), 3)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            s.points,
-            vec![
-                (d("2026-03-05"), Some(12.0)),
-                (d("2026-03-06"), None), // not observed: a gap, not 0
-                (d("2026-03-07"), Some(0.0)),
-            ]
-        );
-        // Days of cover and units are different units: no threshold line.
-        assert_eq!(s.threshold, None);
-    }
-
-    fn ads_fixture(conn: &Connection) {
-        conn.execute(
-            "INSERT INTO ads_profiles (profile_id, account, country_code, currency, timezone,
-                 marketplace_id, account_type, fetched_at)
-             VALUES (7, 'a', 'US', 'USD', 'America/Los_Angeles', ?1, 'seller', ?2)",
-            params![MP, T],
-        )
-        .unwrap();
-        // Campaign 1005 (SP) and 2001 (SB) over 02-01 … 02-05; 02-03 has no row
-        // for 1005; SB reads sales_14d.
-        for (product, campaign, date, cost, s7, s14) in [
-            ("SP", 1005, "2026-02-01", 10.0, 40.0, 50.0),
-            ("SP", 1005, "2026-02-02", 20.0, 0.0, 0.0),
-            ("SP", 1005, "2026-02-04", 30.0, 100.0, 120.0),
-            ("SP", 1005, "2026-02-05", 5.0, 20.0, 20.0),
-            ("SB", 2001, "2026-02-03", 10.0, 0.0, 20.0),
-        ] {
-            conn.execute(
-                "INSERT INTO ads_campaign_daily (profile_id, ad_product, date, campaign_id,
-                     impressions, clicks, cost, sales_7d, sales_14d, currency, fetched_at)
-                 VALUES (7, ?1, ?2, ?3, 100, 10, ?4, ?5, ?6, 'USD', ?7)",
-                params![product, date, campaign, cost, s7, s14, T],
-            )
-            .unwrap();
-        }
-    }
-
-    #[test]
-    fn acos_band_ends_at_the_matured_window_with_gaps() {
-        let (_dir, conn) = db();
-        ads_fixture(&conn);
-        // Attribution 7 days: as of 02-13 the matured series ends 02-05.
-        let it = item(
-            json!({"rule": "acos_band", "severity": "warning", "account": "a",
-            "marketplace": MP, "campaign_id": "1005", "value": 41.8, "threshold": 25.0}),
-        );
-        let s = for_item(&conn, &cfg(), &it, d("2026-02-13"), 5)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            s.points,
-            vec![
-                (d("2026-02-01"), Some(25.0)),
-                (d("2026-02-02"), None), // spend without sales: ACoS infinite, not plotted
-                (d("2026-02-03"), None), // no row
-                (d("2026-02-04"), Some(30.0)),
-                (d("2026-02-05"), Some(25.0)),
-            ]
-        );
-        assert_eq!(s.threshold, Some(25.0));
-        // The marketplace band sums every campaign (SB on its 14-day sales).
-        let it = item(
-            json!({"rule": "acos_band", "severity": "warning", "account": "a",
-            "marketplace": MP, "value": 30.0, "threshold": 25.0}),
-        );
-        let s = for_item(&conn, &cfg(), &it, d("2026-02-13"), 5)
-            .unwrap()
-            .unwrap();
-        assert_eq!(s.points[2], (d("2026-02-03"), Some(50.0)));
-    }
-
-    #[test]
-    fn wasted_spend_is_zero_on_synced_days_without_clicks() {
-        let (_dir, conn) = db();
-        ads_fixture(&conn);
-        conn.execute(
-            "INSERT INTO ads_search_term_daily (profile_id, ad_product, date, campaign_id, ad_group_id,
-                 keyword_id, search_term, impressions, clicks, cost, currency, fetched_at)
-             VALUES (7, 'SP', '2026-02-02', 1005, 1, 0, 'red mug', 50, 5, 3.5, 'USD', ?1)",
-            params![T],
-        )
-        .unwrap();
-        let it = item(
-            json!({"rule": "wasted_spend", "severity": "warning", "account": "a",
-            "marketplace": MP, "campaign_id": "1005", "search_term": "red mug",
-            "value": 20.0, "threshold": 15.0}),
-        );
-        let s = for_item(&conn, &cfg(), &it, d("2026-02-08"), 7)
-            .unwrap()
-            .unwrap();
-        let v: Vec<Option<f64>> = s.points.iter().map(|p| p.1).collect();
-        // 02-01 … 02-05 synced (0 or spend); 02-06, 02-07 beyond the Ads data.
-        assert_eq!(
-            v,
-            vec![
-                Some(0.0),
-                Some(3.5),
-                Some(0.0),
-                Some(0.0),
-                Some(0.0),
-                None,
-                None
-            ]
-        );
-    }
-
-    #[test]
-    fn growth_stall_counts_units_only_where_orders_cover_the_day() {
-        let (_dir, conn) = db();
-        for (id, day, qty) in [("o1", "2026-03-02", 2), ("o2", "2026-03-04", 3)] {
-            conn.execute(
-                "INSERT INTO orders (account, order_id, marketplace_id, purchase_date, purchase_day,
-                     last_updated_date, status, raw_status, source, fetched_at)
-                 VALUES ('a', ?1, ?2, ?3, ?4, ?3, 'shipped', 'Shipped', 'api', ?3)",
-                params![id, MP, format!("{day}T18:00:00Z"), day],
-            )
-            .unwrap();
-            conn.execute(
-                "INSERT INTO order_items (account, order_id, sku, asin, quantity, item_price)
-                 VALUES ('a', ?1, 'SKU-1', 'B0A', ?2, 20.0)",
-                params![id, qty],
-            )
-            .unwrap();
-        }
-        conn.execute(
-            "INSERT INTO job_runs (job, account, started_at, finished_at, status)
-             VALUES ('orders', 'a', '2026-03-05T18:00:00Z', '2026-03-05T18:01:00Z', 'ok')",
-            [],
-        )
-        .unwrap();
-        let it = item(
-            json!({"rule": "growth_stall", "severity": "warning", "account": "a",
-            "marketplace": MP, "asin": "B0A", "value": 5.0, "threshold": 30.0}),
-        );
-        let s = for_item(&conn, &cfg(), &it, d("2026-03-07"), 6)
-            .unwrap()
-            .unwrap();
-        let v: Vec<Option<f64>> = s.points.iter().map(|p| p.1).collect();
-        // Before the first order and after the last sync: unknown.
-        assert_eq!(
-            v,
-            vec![None, Some(2.0), Some(0.0), Some(3.0), Some(0.0), None]
-        );
-        let it = item(
-            json!({"rule": "margin_floor", "severity": "warning", "account": "a",
-            "marketplace": MP, "sku": "SKU-1", "value": 5.0, "threshold": 10.0}),
-        );
-        let s = for_item(&conn, &cfg(), &it, d("2026-03-07"), 6)
-            .unwrap()
-            .unwrap();
-        assert_eq!(s.points[1], (d("2026-03-02"), Some(10.0)));
-        assert_eq!(s.points[2], (d("2026-03-03"), None));
-    }
-
-    #[test]
-    fn rules_without_a_daily_series_and_items_without_keys() {
-        let (_dir, conn) = db();
-        for rule in [
-            "account_health",
-            "listing_health",
-            "data_freshness",
-            "credentials",
-        ] {
-            let it = item(json!({"rule": rule, "severity": "critical", "account": "a",
-                "marketplace": MP, "sku": "S"}));
-            assert!(for_item(&conn, &cfg(), &it, d("2026-03-07"), 30)
-                .unwrap()
-                .is_none());
-        }
-        let it = item(
-            json!({"rule": "stockout_risk", "severity": "critical", "account": "a",
-            "marketplace": MP}),
-        );
-        assert!(for_item(&conn, &cfg(), &it, d("2026-03-07"), 30)
-            .unwrap()
-            .is_none());
-        // No Ads profile: no ACoS series.
-        let it = item(
-            json!({"rule": "acos_band", "severity": "warning", "account": "a",
-            "marketplace": MP}),
-        );
-        assert!(for_item(&conn, &cfg(), &it, d("2026-03-07"), 30)
-            .unwrap()
-            .is_none());
-    }
-
-    #[test]
-    fn every_other_rule_gives_a_series_of_the_requested_days() {
-        let (_dir, conn) = db();
-        ads_fixture(&conn);
-        let subject = json!({"asin": "B0A", "sku": "S", "campaign_id": "1005",
-            "search_term": "red mug"});
-        for rule in [
-            "traffic_trend",
-            "buy_box",
-            "bsr_trend",
-            "feedback_response_sla",
-            "feedback_rate",
-            "return_rate",
-            "inventory_turnover",
-            "cpc_trend",
-            "tacos",
-            "ad_reliance",
-        ] {
-            let mut f = json!({"rule": rule, "severity": "warning", "account": "a",
-                "marketplace": MP, "value": 1.0, "threshold": 2.0});
-            for (k, v) in subject.as_object().unwrap() {
-                f[k] = v.clone();
-            }
-            // Long after the Ads fixture's days: nothing in range.
-            let s = for_item(&conn, &cfg(), &item(f), d("2026-04-30"), 30)
-                .unwrap()
-                .unwrap_or_else(|| panic!("{rule}"));
-            assert_eq!(s.points.len(), 30, "{rule}");
-            assert!(s.points.iter().all(|p| p.1.is_none()), "{rule}: empty db");
-        }
-    }
 
     #[test]
     fn query_plans_use_indexes() {
-        let (_dir, conn) = db();
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, _) = crate::store::open_and_migrate(&dir.path().join("f.db")).unwrap();
+        let attributed = |a: &str| ATTRIBUTED.replace("?A", a);
+        let shipped_one = super::super::snapshot::SQL_SHIPPED.replace("{sku}", "AND i.sku = ?5");
         for sql in [
-            SQL_ASIN_WINDOWS,
-            SQL_RANKS,
-            SQL_ASIN_UNITS,
-            SQL_SKU_PRICE,
-            SQL_FIRST_ORDER_DAY,
-            SQL_LAST_ORDER_DAY,
-            SQL_JOB_OK_SPAN,
-            SQL_STOCK,
-            SQL_DAYS_OF_SUPPLY,
-            SQL_RETURNS,
-            SQL_FEEDBACK,
-            SQL_DAILY,
-            SQL_TOPIC,
-            SQL_QUERY_WEEKS,
-            SQL_PROFILE,
-            SQL_ADS_SPAN,
-            SQL_CAMPAIGN_DAYS,
-            SQL_PROFILE_DAYS,
-            SQL_TERM_COST,
+            SQL_ASIN_WINDOWS.to_string(),
+            SQL_RANKS.into(),
+            SQL_SKU_ORDERS.into(),
+            SQL_MARKET_ORDERS.into(),
+            SQL_FIRST_ORDER_DAY.into(),
+            SQL_RETURNS.into(),
+            SQL_STOCK.into(),
+            SQL_PLANNING.into(),
+            SQL_FEEDBACK.into(),
+            SQL_JOB_FIRST_OK.into(),
+            SQL_TOPIC.into(),
+            SQL_QUERY_WEEKS.into(),
+            SQL_FEE.into(),
+            SQL_PROFILE.into(),
+            SQL_ADS_SPAN.into(),
+            SQL_CAMPAIGN_DAYS.replace("{ATTRIBUTED}", &attributed("?5")),
+            SQL_PROFILE_DAYS.replace("{ATTRIBUTED}", &attributed("?4")),
+            SQL_TERM_DAYS.into(),
+            SQL_SKU_AD_COST.into(),
+            shipped_one.clone(),
         ] {
             let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let mut rows = st.raw_query();
@@ -1330,9 +792,9 @@ mod tests {
             while let Some(r) = rows.next().unwrap() {
                 plan.push(r.get::<_, String>(3).unwrap());
             }
-            // Order lines are read through the subject's index, orders by key.
-            if sql == SQL_ASIN_UNITS || sql == SQL_SKU_PRICE {
-                assert!(plan[0].contains("order_items_by_"), "{sql}\n{plan:#?}");
+            // One SKU's order lines are read through its index, orders by key.
+            if sql == SQL_SKU_ORDERS || sql == shipped_one {
+                assert!(plan[0].contains("order_items_by_sku"), "{sql}\n{plan:#?}");
                 assert!(
                     plan[1].contains("PRIMARY KEY") || plan[1].contains("autoindex_orders"),
                     "{plan:#?}"

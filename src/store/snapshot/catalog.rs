@@ -202,6 +202,24 @@ pub(super) fn costs(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One stock observation of a SKU from `source` (`fba_inventory`: FBA
+/// fulfillable and inbound; `listings`: the FBM listing quantity).
+pub(crate) fn stock_row(
+    observed_at: DateTime<Utc>,
+    source: &str,
+    available: i64,
+    inbound: i64,
+) -> StockRow {
+    StockRow {
+        observed_at,
+        channel: if source == "listings" { "FBM" } else { "FBA" }.to_string(),
+        available,
+        inbound,
+        stockout_days: 0,
+        observed_days: 0,
+    }
+}
+
 pub(super) fn inventory(
     conn: &Connection,
     cfg: &Config,
@@ -232,17 +250,7 @@ pub(super) fn inventory(
             let sku: String = r.get(0)?;
             let newer = out.get(&sku).is_none_or(|x| x.observed_at < observed_at);
             if newer {
-                out.insert(
-                    sku,
-                    StockRow {
-                        observed_at,
-                        channel: if source == "listings" { "FBM" } else { "FBA" }.to_string(),
-                        available: r.get(1)?,
-                        inbound: r.get(2)?,
-                        stockout_days: 0,
-                        observed_days: 0,
-                    },
-                );
+                out.insert(sku, stock_row(observed_at, source, r.get(1)?, r.get(2)?));
             }
         }
     }

@@ -30,12 +30,16 @@ mod meta;
 mod sales;
 
 use ads::ads;
+pub(crate) use catalog::stock_row;
 use catalog::{
     costs, fees, inventory, inventory_planning, pricing, ranks, search_query_performance,
 };
 use customer::{account_health, feedback, listings, ratings, review_topics};
 pub use files::{read_costs, read_ratings};
 use meta::{credential_problems, job_health};
+#[cfg(test)]
+pub(crate) use sales::SQL_SHIPPED;
+pub(crate) use sales::{asin_window_at, daily_rows, shipped_units};
 use sales::{asin_windows, daily, orders, products, returns};
 
 /// How far back windowed sources are read (the longest default window pair
@@ -89,15 +93,15 @@ fn override_days(cfg: &Config) -> i64 {
         .unwrap_or(0)
 }
 
-fn day(d: NaiveDate) -> String {
+pub(crate) fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn parse_day(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc))

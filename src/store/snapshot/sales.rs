@@ -60,40 +60,51 @@ pub(super) fn asin_windows(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreE
         let (Some(x), Some(y)) = (parse_day(&ws), parse_day(&we)) else {
             continue;
         };
-        s.asin_windows.entry((x, y)).or_default().insert(
-            r.get(2)?,
-            AsinWindow {
-                sessions: r.get(3)?,
-                page_views: r.get(4)?,
-                buy_box_pct: r.get(5)?,
-                units_ordered: r.get(6)?,
-                ordered_product_sales: r.get(7)?,
-            },
-        );
+        s.asin_windows
+            .entry((x, y))
+            .or_default()
+            .insert(r.get(2)?, asin_window_at(r, 3)?);
     }
     Ok(())
 }
 
+/// An ASIN's window totals from a row whose columns from `i` are sessions,
+/// page views, buy box %, units ordered and ordered product sales.
+pub(crate) fn asin_window_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<AsinWindow> {
+    Ok(AsinWindow {
+        sessions: r.get(i)?,
+        page_views: r.get(i + 1)?,
+        buy_box_pct: r.get(i + 2)?,
+        units_ordered: r.get(i + 3)?,
+        ordered_product_sales: r.get(i + 4)?,
+    })
+}
+
 pub(super) fn daily(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
-    let Query {
-        conn,
-        a,
-        m,
-        ref from_s,
-        ref at_s,
-        ..
-    } = *q;
-    let mut st = conn.prepare(
+    s.daily = daily_rows(q.conn, q.a, q.m, &q.from_s, &q.at_s)?;
+    Ok(())
+}
+
+/// The account's daily sales & traffic rows of the days `from..until`.
+pub(crate) fn daily_rows(
+    conn: &Connection,
+    account: &str,
+    marketplace: &str,
+    from: &str,
+    until: &str,
+) -> Result<std::collections::BTreeMap<NaiveDate, DailyRow>, StoreError> {
+    let mut st = conn.prepare_cached(
         "SELECT date, sessions, units_ordered, total_order_items, ordered_product_sales,
                 negative_feedback_received
          FROM sales_traffic_daily
          WHERE account = ?1 AND marketplace_id = ?2 AND date >= ?3 AND date < ?4",
     )?;
-    let mut rows = st.query(params![a, m, from_s, at_s])?;
+    let mut out = std::collections::BTreeMap::new();
+    let mut rows = st.query(params![account, marketplace, from, until])?;
     while let Some(r) = rows.next()? {
         let d: String = r.get(0)?;
         if let Some(d) = parse_day(&d) {
-            s.daily.insert(
+            out.insert(
                 d,
                 DailyRow {
                     sessions: r.get(1)?,
@@ -105,7 +116,7 @@ pub(super) fn daily(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
             );
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 pub(super) fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
@@ -130,14 +141,9 @@ pub(super) fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> 
             ..OrderDays::default()
         };
         // Units ordered count every non-cancelled order of the Amazon
-        // channel (pending included, as Amazon's units ordered do);
-        // shipped units are those of orders shipped by now.
+        // channel (pending included, as Amazon's units ordered do).
         let mut st = conn.prepare(
-            "SELECT i.sku, o.purchase_day, SUM(i.quantity),
-                    SUM(CASE WHEN o.status = 'shipped' THEN COALESCE(i.quantity_shipped, i.quantity)
-                             WHEN o.status = 'partially_shipped' THEN COALESCE(i.quantity_shipped, 0)
-                             ELSE 0 END),
-                    SUM(COALESCE(i.item_price, 0))
+            "SELECT i.sku, o.purchase_day, SUM(i.quantity), SUM(COALESCE(i.item_price, 0))
              FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
              WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
                AND o.purchase_day < ?4 AND o.purchase_date <= ?5
@@ -153,14 +159,67 @@ pub(super) fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> 
                 d,
                 OrderDay {
                     units: r.get(2)?,
-                    units_shipped: r.get(3)?,
-                    sales: r.get(4)?,
+                    sales: r.get(3)?,
                 },
             );
         }
+        let tz = s.time_zone;
+        let since = day_start(&tz, parse_day(from_s).unwrap_or(q.at));
+        let until = day_start(&tz, q.at).min(as_of);
+        o.shipped = shipped_units(conn, a, m, None, (since, until), tz)?;
         s.orders = Some(o);
     }
     Ok(())
+}
+
+/// What "units shipped" counts: shipped (or partially shipped) orders of
+/// the Amazon channel, at their last update (when they shipped), as the
+/// `kpi_return_rate` view counts them. `{sku}` narrows to one SKU.
+pub(crate) const SQL_SHIPPED: &str = "
+    SELECT i.sku, o.last_updated_date, SUM(COALESCE(i.quantity_shipped, i.quantity))
+    FROM order_items i CROSS JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
+    WHERE i.account = ?1 {sku} AND o.marketplace_id = ?2
+      AND o.last_updated_date >= ?3 AND o.last_updated_date < ?4
+      AND o.status IN ('shipped', 'partially_shipped') AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
+    GROUP BY i.sku, o.last_updated_date";
+
+/// Units shipped per SKU (only `sku`, when given) and marketplace day of
+/// shipping, for orders shipped in `since..until` (SQLite cannot convert
+/// named zones, so the days are grouped here).
+pub(crate) fn shipped_units(
+    conn: &Connection,
+    account: &str,
+    marketplace: &str,
+    sku: Option<&str>,
+    (since, until): (DateTime<Utc>, DateTime<Utc>),
+    tz: chrono_tz::Tz,
+) -> Result<HashMap<String, std::collections::BTreeMap<NaiveDate, i64>>, StoreError> {
+    // One SKU: its lines drive (order_items_by_sku); every SKU: the orders
+    // of the shipping range do (orders_by_last_update).
+    let sql = match sku {
+        Some(_) => SQL_SHIPPED.replace("{sku}", "AND i.sku = ?5"),
+        None => SQL_SHIPPED.replace("{sku}", "").replace(
+            "order_items i CROSS JOIN orders o",
+            "orders o JOIN order_items i",
+        ),
+    };
+    let mut st = conn.prepare_cached(&sql)?;
+    let (since, until) = (ts(since), ts(until));
+    let mut rows = match sku {
+        Some(k) => st.query(params![account, marketplace, since, until, k])?,
+        None => st.query(params![account, marketplace, since, until])?,
+    };
+    let mut out: HashMap<String, std::collections::BTreeMap<NaiveDate, i64>> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let t: String = r.get(1)?;
+        let Some(t) = parse_ts(&t) else { continue };
+        let units: Option<i64> = r.get(2)?;
+        *out.entry(r.get(0)?)
+            .or_default()
+            .entry(t.with_timezone(&tz).date_naive())
+            .or_default() += units.unwrap_or(0);
+    }
+    Ok(out)
 }
 
 pub(super) fn returns(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
