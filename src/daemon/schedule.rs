@@ -206,23 +206,9 @@ pub(super) mod tests {
 
     #[test]
     fn missed_ticks_are_skipped_and_failures_back_off() {
-        let toml = r#"
-[daemon]
-database = "/tmp/x.db"
-schedule_jitter = "0s"
-[[accounts]]
-name = "shop"
-region = "na"
-marketplaces = ["US"]
-[accounts.sp_api]
-client_id = "amzn1.application-oa2-client.test"
-client_secret = "S"
-refresh_token = "Atzr|T"
-[email]
-to = ["seller@example.com"]
-[schedule]
-orders = "0 * * * *"
-"#;
+        let daemon = "database = \"/tmp/x.db\"\nschedule_jitter = \"0s\"";
+        let toml = crate::config::test_toml(daemon, "shop")
+            + "[email]\nto = [\"seller@example.com\"]\n[schedule]\norders = \"0 * * * *\"\n";
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.toml");
         std::fs::write(&p, toml).unwrap();
