@@ -36,17 +36,17 @@ fn appended(extra: &str) -> Vec<String> {
     problems(&format!("{}\n{extra}\n", base()))
 }
 
+/// The first account's resolved SP-API credentials.
+fn sp_credentials(c: &Config) -> LwaCredentials {
+    let sp = c.accounts[0].sp_api.as_ref().unwrap();
+    sp.credentials.clone().unwrap()
+}
+
 #[test]
 fn base_is_valid() {
     let c = parse(&base()).unwrap();
     assert_eq!(c.daemon.database, Path::new("/etc/flywheel/fw.db"));
-    let creds = c.accounts[0]
-        .sp_api
-        .as_ref()
-        .unwrap()
-        .credentials
-        .as_ref()
-        .unwrap();
+    let creds = sp_credentials(&c);
     assert_eq!(creds.client_id, "id");
     assert_eq!(creds.refresh_token.expose(), "Atzr|t0ken-value");
 }
@@ -246,13 +246,7 @@ fn secret_files_and_the_credentials_directory() {
     );
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let c = parse(&text).unwrap();
-    let creds = c.accounts[0]
-        .sp_api
-        .as_ref()
-        .unwrap()
-        .credentials
-        .clone()
-        .unwrap();
+    let creds = sp_credentials(&c);
     assert_eq!(creds.client_secret.expose(), "from-file");
 
     let missing = base().replace(
@@ -276,13 +270,7 @@ fn secret_files_and_the_credentials_directory() {
         credentials_directory: Some(creds_dir.path().to_path_buf()),
     };
     let c = Config::from_toml(&text, Path::new("/x/t.toml"), &env).unwrap();
-    let creds = c.accounts[0]
-        .sp_api
-        .as_ref()
-        .unwrap()
-        .credentials
-        .clone()
-        .unwrap();
+    let creds = sp_credentials(&c);
     assert_eq!(creds.client_secret.expose(), "from-systemd");
 }
 

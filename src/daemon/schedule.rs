@@ -108,13 +108,17 @@ impl Schedule {
                 s.slots.insert(key, Slot { next, failures });
             }
         }
-        s.digest_next = cfg
-            .schedule
+        s.digest_next = Self::next_digest(cfg, now);
+        s
+    }
+
+    /// The weekly digest's next tick after `now` (`None`: switched off).
+    pub(super) fn next_digest(cfg: &Config, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        cfg.schedule
             .digest
             .as_cron()
             .and_then(|c| c.next_after(&now.with_timezone(&cfg.daemon.timezone)))
-            .map(|t| t.with_timezone(&Utc));
-        s
+            .map(|t| t.with_timezone(&Utc))
     }
 
     /// Due (account → jobs) at `now`.
