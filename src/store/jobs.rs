@@ -596,13 +596,7 @@ mod tests {
 
     #[test]
     fn runs_and_cursors() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&mut conn, "mem").unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
+        let mut conn = crate::store::testing::db();
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
         let id = start_run(&conn, "orders", "a", t).unwrap();
         let id2 = start_run(&conn, "listings", "a", t).unwrap();
@@ -640,11 +634,7 @@ mod tests {
 
     fn file_db(dir: &Path) -> Connection {
         let (conn, _) = crate::store::open_and_migrate(&dir.join("f.db")).unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
+        crate::store::testing::add_account(&conn, "a");
         conn
     }
 
@@ -852,13 +842,13 @@ mod tests {
         assert_eq!(record_deferred(&conn).unwrap(), 2);
         assert_eq!(deferred_count(&conn), 0);
         assert_eq!(status_of(&conn, id), "failed");
-        let rows: Vec<(String, String, Option<String>)> = conn
-            .prepare("SELECT job, status, finished_at FROM job_runs ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let rows: Vec<(String, String, Option<String>)> = crate::store::all_rows(
+            &conn,
+            "SELECT job, status, finished_at FROM job_runs ORDER BY id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
         assert_eq!(
             rows,
             vec![
