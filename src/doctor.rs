@@ -417,23 +417,17 @@ mod tests {
         Config::from_toml(&text, Path::new("/x/c.toml"), &Default::default()).unwrap()
     }
 
+    /// Every capability the SP-API jobs need answers ok (no Ads section).
     fn all_ok() -> Vec<(Capability, Probe)> {
-        use Capability::*;
-        [
-            SpCredentials,
-            Sellers,
-            Orders,
-            FbaInventory,
-            Reports,
-            Catalog,
-            Listings,
-            Pricing,
-            Fees,
-            CustomerFeedback,
-        ]
-        .into_iter()
-        .map(|c| (c, Probe::Ok("ok".into())))
-        .collect()
+        let mut ok: Vec<(Capability, Probe)> = Vec::new();
+        for job in JobName::ALL.iter().filter(|j| **j != JobName::Ads) {
+            for c in needs(*job) {
+                if !ok.iter().any(|(k, _)| k == c) {
+                    ok.push((*c, Probe::Ok("ok".into())));
+                }
+            }
+        }
+        ok
     }
 
     #[test]

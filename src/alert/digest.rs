@@ -498,35 +498,28 @@ pub(crate) mod tests {
     use crate::config::Env;
     use std::path::Path;
 
-    /// One account in the US, its database at `db`, emails to files beside it.
+    /// One account in the US, its database at `db`, emails to files beside
+    /// it; the account names no recipients of its own (`[email] to` gets all).
     pub(crate) fn cfg(db: &Path) -> Config {
+        let daemon = format!(
+            "database = \"{}\"\ntimezone = \"America/Los_Angeles\"",
+            db.display()
+        );
         let text = format!(
-            r#"
-[daemon]
-database = "{}"
-timezone = "America/Los_Angeles"
-
+            r#"{}
 [email]
 transport = "file"
 from = "flywheel <alerts@example.com>"
 to = ["ops@example.com"]
 dir = "{}"
-
-[[accounts]]
-name = "acme"
-region = "na"
-marketplaces = ["US"]
-
-[accounts.sp_api]
-client_id = "c"
-client_secret = "s"
-refresh_token = "r"
 "#,
-            db.display(),
+            crate::config::test_toml(&daemon, "acme"),
             db.parent().unwrap().join("mail").display()
         );
-        Config::from_toml(&text, Path::new("t.toml"), &Env::default())
-            .unwrap_or_else(|e| panic!("{e}"))
+        let mut cfg = Config::from_toml(&text, Path::new("t.toml"), &Env::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        cfg.accounts[0].alert_to.clear();
+        cfg
     }
 
     fn now() -> DateTime<Utc> {

@@ -387,20 +387,8 @@ mod tests {
             )),
             ..policy()
         };
-        let w = step(
-            None,
-            Observation::Firing(&finding(Severity::Warning)),
-            H0,
-            now,
-        )
-        .unwrap();
-        let c = step(
-            None,
-            Observation::Firing(&finding(Severity::Critical)),
-            H0,
-            now,
-        )
-        .unwrap();
+        let fired = |sev| step(None, Observation::Firing(&finding(sev)), H0, now).unwrap();
+        let (w, c) = (fired(Severity::Warning), fired(Severity::Critical));
         // (case, alert, mute, policy, at, expected)
         let until = now + Duration::days(1);
         let plain = policy();

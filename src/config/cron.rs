@@ -49,40 +49,32 @@ struct Field {
     names: &'static [&'static str],
 }
 
-const MINUTE: Field = Field {
-    name: "minute",
-    min: 0,
-    max: 59,
-    names: &[],
-};
-const HOUR: Field = Field {
-    name: "hour",
-    min: 0,
-    max: 23,
-    names: &[],
-};
-const DOM: Field = Field {
-    name: "day-of-month",
-    min: 1,
-    max: 31,
-    names: &[],
-};
+/// The five fields of crontab(5): name, range, and the names they accept.
+const MINUTE: Field = Field::numeric("minute", 0, 59);
+const HOUR: Field = Field::numeric("hour", 0, 23);
+const DOM: Field = Field::numeric("day-of-month", 1, 31);
 const MONTH: Field = Field {
-    name: "month",
-    min: 1,
-    max: 12,
     names: &[
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ],
+    ..Field::numeric("month", 1, 12)
 };
 const DOW: Field = Field {
-    name: "day-of-week",
-    min: 0,
-    max: 7,
     names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+    ..Field::numeric("day-of-week", 0, 7)
 };
 
 impl Field {
+    /// A field of numbers `min..=max` only (no names).
+    const fn numeric(name: &'static str, min: u32, max: u32) -> Field {
+        Field {
+            name,
+            min,
+            max,
+            names: &[],
+        }
+    }
+
     fn value(&self, token: &str) -> Result<u32, String> {
         let lower = token.to_ascii_lowercase();
         if let Some(i) = self.names.iter().position(|n| *n == lower) {

@@ -832,26 +832,33 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests;
 
-/// A minimal valid config for unit tests: one account `a` in the US with
-/// SP-API credentials and a recipient, then `extra` (more TOML).
+/// TOML for tests: `[daemon]` with the lines `daemon`, then one account
+/// `name` in the US with SP-API credentials and a recipient. With a one-line
+/// `daemon` it is 13 lines long (the config tests name problems by line).
 #[cfg(test)]
-pub(crate) fn test_config(extra: &str) -> Config {
-    let text = format!(
-        r#"
-[daemon]
-database = "/tmp/x.db"
+pub(crate) fn test_toml(daemon: &str, name: &str) -> String {
+    format!(
+        r#"[daemon]
+{daemon}
 
 [[accounts]]
-name = "a"
+name = "{name}"
 region = "na"
 marketplaces = ["US"]
-alert_to = ["s@example.com"]
+alert_to = ["x@example.com"]
 
 [accounts.sp_api]
-client_id = "c"
-client_secret = "s"
-refresh_token = "r"
-{extra}"#
-    );
+client_id = "id"
+client_secret = "s3cr3t-value"
+refresh_token = "Atzr|t0ken-value"
+"#
+    )
+}
+
+/// A minimal valid config for unit tests: [`test_toml`]'s account `a`, then
+/// `extra` (more TOML).
+#[cfg(test)]
+pub(crate) fn test_config(extra: &str) -> Config {
+    let text = format!("{}{extra}", test_toml(r#"database = "/tmp/x.db""#, "a"));
     Config::from_toml(&text, Path::new("t.toml"), &Env::default()).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -3,20 +3,11 @@
 use super::*;
 use std::path::Path;
 
-const BASE: &str = r#"[daemon]
-database = "fw.db"
-
-[[accounts]]
-name = "a"
-region = "na"
-marketplaces = ["US"]
-alert_to = ["x@example.com"]
-
-[accounts.sp_api]
-client_id = "id"
-client_secret = "s3cr3t-value"
-refresh_token = "Atzr|t0ken-value"
-"#;
+/// The config every case starts from: 13 lines, so the first line a case
+/// appends after a blank line is line 15.
+fn base() -> String {
+    test_toml(r#"database = "fw.db""#, "a")
+}
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::from_toml(text, Path::new("/etc/flywheel/test.toml"), &Env::default())
@@ -40,24 +31,29 @@ fn problems(text: &str) -> Vec<String> {
     }
 }
 
+/// The problems of [`base`] with a blank line and then `extra` appended.
+fn appended(extra: &str) -> Vec<String> {
+    problems(&format!("{}\n{extra}\n", base()))
+}
+
+/// The first account's resolved SP-API credentials.
+fn sp_credentials(c: &Config) -> LwaCredentials {
+    let sp = c.accounts[0].sp_api.as_ref().unwrap();
+    sp.credentials.clone().unwrap()
+}
+
 #[test]
 fn base_is_valid() {
-    let c = parse(BASE).unwrap();
+    let c = parse(&base()).unwrap();
     assert_eq!(c.daemon.database, Path::new("/etc/flywheel/fw.db"));
-    let creds = c.accounts[0]
-        .sp_api
-        .as_ref()
-        .unwrap()
-        .credentials
-        .as_ref()
-        .unwrap();
+    let creds = sp_credentials(&c);
     assert_eq!(creds.client_id, "id");
     assert_eq!(creds.refresh_token.expose(), "Atzr|t0ken-value");
 }
 
 #[test]
 fn each_mistake_is_named_with_its_key_and_line() {
-    // (appended to BASE, expected problem). BASE has 13 lines, so the first
+    // (appended to the base, expected problem). The base has 13 lines, so the first
     // appended line is line 15 (after a blank line).
     let cases: &[(&str, &str)] = &[
         (
@@ -174,9 +170,7 @@ fn each_mistake_is_named_with_its_key_and_line() {
         ),
     ];
     for (extra, want) in cases {
-        let text = format!("{BASE}\n{extra}\n");
-        let got = problems(&text);
-        assert_eq!(got, vec![want.to_string()], "for:\n{extra}");
+        assert_eq!(appended(extra), vec![want.to_string()], "for:\n{extra}");
     }
 }
 
@@ -206,19 +200,15 @@ fn account_mistakes() {
         ),
     ];
     for (extra, want) in cases {
-        let text = format!("{BASE}\n{extra}\n");
-        let got = problems(&text);
-        let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-        assert_eq!(got, want, "for:\n{extra}");
+        assert_eq!(appended(extra), *want, "for:\n{extra}");
     }
 }
 
 #[test]
 fn several_problems_are_all_reported_in_file_order() {
-    let text = format!(
-        "{BASE}\n[schedule]\norders = \"61 * * * *\"\n[rules.conversion_rate]\nmin_percnt = 3\nwindow_days = \"x\"\n[email]\ntransport = \"smpt\"\n"
+    let got = appended(
+        "[schedule]\norders = \"61 * * * *\"\n[rules.conversion_rate]\nmin_percnt = 3\nwindow_days = \"x\"\n[email]\ntransport = \"smpt\"",
     );
-    let got = problems(&text);
     assert_eq!(got.len(), 4, "{got:#?}");
     assert!(got[0].starts_with("16:1 schedule.orders"));
     assert!(got[1].starts_with("18:1 rules.conversion_rate.min_percnt"));
@@ -242,7 +232,7 @@ fn secret_files_and_the_credentials_directory() {
     let secret = dir.path().join("sp-secret");
     std::fs::write(&secret, "from-file\n").unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let text = BASE.replace(
+    let text = base().replace(
         "client_secret = \"s3cr3t-value\"",
         &format!("client_secret_file = \"{}\"", secret.display()),
     );
@@ -256,16 +246,10 @@ fn secret_files_and_the_credentials_directory() {
     );
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let c = parse(&text).unwrap();
-    let creds = c.accounts[0]
-        .sp_api
-        .as_ref()
-        .unwrap()
-        .credentials
-        .clone()
-        .unwrap();
+    let creds = sp_credentials(&c);
     assert_eq!(creds.client_secret.expose(), "from-file");
 
-    let missing = BASE.replace(
+    let missing = base().replace(
         "client_secret = \"s3cr3t-value\"",
         "client_secret_file = \"/nonexistent/flywheel-secret\"",
     );
@@ -281,25 +265,20 @@ fn secret_files_and_the_credentials_directory() {
         "from-systemd\n",
     )
     .unwrap();
-    let text = BASE.replace("client_secret = \"s3cr3t-value\"\n", "");
+    let text = base().replace("client_secret = \"s3cr3t-value\"\n", "");
     let env = Env {
         credentials_directory: Some(creds_dir.path().to_path_buf()),
     };
     let c = Config::from_toml(&text, Path::new("/x/t.toml"), &env).unwrap();
-    let creds = c.accounts[0]
-        .sp_api
-        .as_ref()
-        .unwrap()
-        .credentials
-        .clone()
-        .unwrap();
+    let creds = sp_credentials(&c);
     assert_eq!(creds.client_secret.expose(), "from-systemd");
 }
 
 #[test]
 fn debug_output_never_contains_secrets() {
     let text = format!(
-        "{BASE}\n[email]\ntransport = \"smtp\"\nhost = \"smtp.example.com\"\nusername = \"u\"\npassword = \"smtp-pa55word\"\n"
+        "{}\n[email]\ntransport = \"smtp\"\nhost = \"smtp.example.com\"\nusername = \"u\"\npassword = \"smtp-pa55word\"\n",
+        base()
     );
     let c = parse(&text).unwrap();
     let shown = format!("{c:?}");
@@ -351,9 +330,9 @@ fn example_config_is_valid_and_documents_the_true_defaults() {
     }
 }
 
-/// `BASE` and then `extra`, which must be valid.
+/// [`base`] and then `extra`, which must be valid.
 fn valid(extra: &str) -> Config {
-    parse(&format!("{BASE}\n{extra}")).unwrap_or_else(|e| panic!("{e}"))
+    parse(&format!("{}\n{extra}", base())).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A subject of account `a` in the US (add its keys).

@@ -380,12 +380,7 @@ async fn run_until(
                         last_prune = Some(now);
                     }
                     if digest_due {
-                        schedule.digest_next = cfg
-                            .schedule
-                            .digest
-                            .as_cron()
-                            .and_then(|c| c.next_after(&now.with_timezone(&cfg.daemon.timezone)))
-                            .map(|t| t.with_timezone(&Utc));
+                        schedule.digest_next = Schedule::next_digest(&cfg, now);
                     }
                     if let Some(status) = o.status {
                         notify(&[sd_notify::NotifyState::Status(&status)]);

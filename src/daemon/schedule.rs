@@ -108,13 +108,17 @@ impl Schedule {
                 s.slots.insert(key, Slot { next, failures });
             }
         }
-        s.digest_next = cfg
-            .schedule
+        s.digest_next = Self::next_digest(cfg, now);
+        s
+    }
+
+    /// The weekly digest's next tick after `now` (`None`: switched off).
+    pub(super) fn next_digest(cfg: &Config, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        cfg.schedule
             .digest
             .as_cron()
             .and_then(|c| c.next_after(&now.with_timezone(&cfg.daemon.timezone)))
-            .map(|t| t.with_timezone(&Utc));
-        s
+            .map(|t| t.with_timezone(&Utc))
     }
 
     /// Due (account → jobs) at `now`.
@@ -206,23 +210,9 @@ pub(super) mod tests {
 
     #[test]
     fn missed_ticks_are_skipped_and_failures_back_off() {
-        let toml = r#"
-[daemon]
-database = "/tmp/x.db"
-schedule_jitter = "0s"
-[[accounts]]
-name = "shop"
-region = "na"
-marketplaces = ["US"]
-[accounts.sp_api]
-client_id = "amzn1.application-oa2-client.test"
-client_secret = "S"
-refresh_token = "Atzr|T"
-[email]
-to = ["seller@example.com"]
-[schedule]
-orders = "0 * * * *"
-"#;
+        let daemon = "database = \"/tmp/x.db\"\nschedule_jitter = \"0s\"";
+        let toml = crate::config::test_toml(daemon, "shop")
+            + "[email]\nto = [\"seller@example.com\"]\n[schedule]\norders = \"0 * * * *\"\n";
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.toml");
         std::fs::write(&p, toml).unwrap();

@@ -84,22 +84,8 @@ pub(super) mod tests {
 
     /// One account `shop` in the US with SP-API credentials, then `extra`.
     pub(crate) fn config(extra: &str) -> Config {
-        let text = format!(
-            r#"
-[daemon]
-timezone = "America/Los_Angeles"
-[[accounts]]
-name = "shop"
-region = "na"
-marketplaces = ["US"]
-alert_to = ["a@example.com"]
-[accounts.sp_api]
-client_id = "i"
-client_secret = "s"
-refresh_token = "r"
-{extra}
-"#
-        );
+        let daemon = r#"timezone = "America/Los_Angeles""#;
+        let text = format!("{}{extra}\n", crate::config::test_toml(daemon, "shop"));
         Config::from_toml(&text, Path::new("/x/f.toml"), &Default::default()).unwrap()
     }
 

@@ -1,6 +1,7 @@
 //! The `costs_file` and `ratings_file` CSVs: data, like the tables.
 
 use super::*;
+use std::path::PathBuf;
 
 /// Splits one CSV line (quotes, doubled quotes inside quotes).
 pub(super) fn csv_fields(line: &str) -> Vec<String> {
@@ -37,6 +38,19 @@ pub(super) fn csv_rows(path: &Path) -> std::io::Result<Vec<HashMap<String, Strin
     Ok(lines
         .map(|l| names.iter().cloned().zip(csv_fields(l)).collect())
         .collect())
+}
+
+/// A file an account names, or else the config-wide one (`costs_file`,
+/// `ratings_file`), read with `read`: `None` without a file, empty when it
+/// cannot be read.
+pub(super) fn read_file<T: Default>(
+    own: &Option<PathBuf>,
+    global: &Option<PathBuf>,
+    read: fn(&Path) -> std::io::Result<T>,
+) -> Option<T> {
+    own.as_ref()
+        .or(global.as_ref())
+        .map(|p| read(p).unwrap_or_default())
 }
 
 /// `costs_file`: sku, unit_cost, inbound_freight.

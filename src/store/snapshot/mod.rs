@@ -19,6 +19,7 @@ use super::ops::ts;
 use super::StoreError;
 use crate::config::{Account, Config, RuleId};
 use crate::model::marketplace;
+use crate::model::needs::{needs, Data, Needs};
 use crate::model::snapshot::*;
 use crate::model::time::day_start;
 
@@ -35,6 +36,7 @@ use catalog::{
     costs, fees, inventory, inventory_planning, pricing, ranks, search_query_performance,
 };
 use customer::{account_health, feedback, listings, ratings, review_topics};
+use files::read_file;
 pub use files::{read_costs, read_ratings};
 use meta::{credential_problems, job_health};
 #[cfg(test)]
@@ -107,68 +109,56 @@ pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Which parts of the snapshot the enabled rules read ([`crate::model::needs`]).
-struct Needs {
-    windows: bool,
-    daily: bool,
-    orders: bool,
-    returns: bool,
-    feedback: bool,
-    health: bool,
-    listings: bool,
-    topics: bool,
-    ratings: bool,
-    ranks: bool,
-    pricing: bool,
-    sqp: bool,
-    inventory: bool,
-    planning: bool,
-    fees: bool,
-    costs: bool,
-    ads: bool,
-    jobs: bool,
-    credentials: bool,
+/// What the enabled rules need ([`crate::model::needs`]); a rule counts as
+/// enabled when its `[rules.<id>]` is, or an override enables it for some
+/// subject.
+fn enabled_needs(cfg: &Config) -> Vec<Needs> {
+    let on = |r: RuleId| {
+        cfg.rules.common(r).enabled
+            || cfg.overrides.iter().any(|o| {
+                o.rule == r.as_str()
+                    && o.settings.get("enabled").and_then(|v| v.as_bool()) == Some(true)
+            })
+    };
+    RuleId::ALL
+        .iter()
+        .copied()
+        .filter(|r| on(*r))
+        .map(needs)
+        .collect()
 }
 
-impl Needs {
-    fn of(cfg: &Config) -> Needs {
-        use crate::model::needs::{needs, Data::*};
-        let on = |r: RuleId| {
-            cfg.rules.common(r).enabled
-                || cfg.overrides.iter().any(|o| {
-                    o.rule == r.as_str()
-                        && o.settings.get("enabled").and_then(|v| v.as_bool()) == Some(true)
-                })
-        };
-        let enabled: Vec<_> = RuleId::ALL
-            .iter()
-            .copied()
-            .filter(|r| on(*r))
-            .map(needs)
-            .collect();
-        let any = |d| enabled.iter().any(|n| n.reads(d));
-        Needs {
-            windows: any(SalesTrafficWindows),
-            daily: any(SalesTrafficDaily),
-            orders: any(Orders),
-            returns: any(Returns),
-            feedback: any(SellerFeedback),
-            health: any(AccountHealth),
-            listings: any(Listings),
-            topics: any(ReviewTopics),
-            ratings: any(RatingsFile),
-            ranks: any(CatalogRanks),
-            pricing: any(Pricing),
-            sqp: any(SearchQueryPerformance),
-            inventory: any(Inventory),
-            planning: any(InventoryPlanning),
-            fees: any(Fees),
-            costs: any(CostsFile),
-            ads: any(Ads),
-            jobs: any(JobRuns),
-            credentials: any(Credentials),
-        }
-    }
+/// One step of [`build`]: fills its part of the snapshot.
+type Step = fn(&Query<'_>, &mut Snapshot) -> Result<(), StoreError>;
+
+/// The steps of [`build`] after `products`, in the order they run, each
+/// with the data it reads: a step runs when an enabled rule reads its data.
+const STEPS: &[(Data, Step)] = &[
+    (Data::SalesTrafficWindows, asin_windows),
+    (Data::SalesTrafficDaily, daily),
+    (Data::Orders, orders),
+    (Data::Returns, returns),
+    (Data::SellerFeedback, feedback),
+    (Data::AccountHealth, account_health),
+    (Data::Listings, listings),
+    (Data::ReviewTopics, review_topics),
+    (Data::RatingsFile, ratings),
+    (Data::CatalogRanks, ranks),
+    (Data::Pricing, pricing),
+    (Data::SearchQueryPerformance, search_query_performance),
+    (Data::Inventory, inventory),
+    (Data::InventoryPlanning, inventory_planning),
+    (Data::Fees, fees),
+    (Data::CostsFile, costs),
+    (Data::Ads, ads_step),
+    (Data::JobRuns, job_health),
+    (Data::Credentials, credential_problems),
+];
+
+/// The Ads step: the marketplace's profile days of the lookback.
+fn ads_step(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
+    s.ads = ads(q.conn, q.cfg, q.a, q.m, q.from, q.at)?;
+    Ok(())
 }
 
 /// Whether `job` ever succeeded for the account by `as_of` (a source that
@@ -223,7 +213,7 @@ pub fn build(
     at: NaiveDate,
     as_of: DateTime<Utc>,
 ) -> Result<Snapshot, StoreError> {
-    let need = Needs::of(cfg);
+    let needs = enabled_needs(cfg);
     let a = account.name.as_str();
     let m = marketplace_id;
     let mut s = Snapshot::empty(a, m, as_of);
@@ -240,68 +230,17 @@ pub fn build(
         m,
         at,
         as_of,
+        from,
         from_s: day(from),
         at_s: day(at),
         as_of_s: ts(as_of),
     };
     // Products: the SKU ↔ ASIN map every crossing rule uses.
     products(&q, &mut s)?;
-    if need.windows {
-        asin_windows(&q, &mut s)?;
-    }
-    if need.daily {
-        daily(&q, &mut s)?;
-    }
-    if need.orders {
-        orders(&q, &mut s)?;
-    }
-    if need.returns {
-        returns(&q, &mut s)?;
-    }
-    if need.feedback {
-        feedback(&q, &mut s)?;
-    }
-    if need.health {
-        account_health(&q, &mut s)?;
-    }
-    if need.listings {
-        listings(&q, &mut s)?;
-    }
-    if need.topics {
-        s.review_topics = review_topics(q.conn, q.a, q.m, q.at, &q.as_of_s)?;
-    }
-    if need.ratings {
-        ratings(&q, &mut s)?;
-    }
-    if need.ranks {
-        ranks(&q, &mut s)?;
-    }
-    if need.pricing {
-        pricing(&q, &mut s)?;
-    }
-    if need.sqp {
-        search_query_performance(&q, &mut s)?;
-    }
-    if need.inventory {
-        s.inventory = inventory(q.conn, q.cfg, q.a, q.m, q.at, &q.as_of_s)?;
-    }
-    if need.planning {
-        inventory_planning(&q, &mut s)?;
-    }
-    if need.fees {
-        fees(&q, &mut s)?;
-    }
-    if need.costs {
-        costs(&q, &mut s)?;
-    }
-    if need.ads {
-        s.ads = ads(q.conn, cfg, a, m, from, at)?;
-    }
-    if need.jobs {
-        job_health(&q, &mut s)?;
-    }
-    if need.credentials {
-        credential_problems(&q, &mut s)?;
+    for (data, step) in STEPS {
+        if needs.iter().any(|n| n.reads(*data)) {
+            step(&q, &mut s)?;
+        }
     }
     Ok(s)
 }
@@ -316,10 +255,29 @@ struct Query<'a> {
     m: &'a str,
     at: NaiveDate,
     as_of: DateTime<Utc>,
-    /// `day(at - lookback)`, `day(at)` and `ts(as_of)`, as the SQL compares them.
+    /// The first day windowed sources are read from (`at - lookback`).
+    from: NaiveDate,
+    /// `day(from)`, `day(at)` and `ts(as_of)`, as the SQL compares them.
     from_s: String,
     at_s: String,
     as_of_s: String,
+}
+
+impl Query<'_> {
+    /// Runs one query with `params`, handing each row to `each`.
+    fn each_row<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare(sql)?;
+        let mut rows = st.query(params)?;
+        while let Some(r) = rows.next()? {
+            each(r)?;
+        }
+        Ok(())
+    }
 }
 
 /// A source is present when its job succeeded once or it holds rows (an import).

@@ -3,69 +3,58 @@
 use super::*;
 
 pub(super) fn products(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
-    let Query {
-        conn,
-        a,
-        m,
-        ref as_of_s,
-        ..
-    } = *q;
-    let mut st = conn.prepare(
+    q.each_row(
         "SELECT sku, asin, fulfillment_channel, title FROM products
          WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 ORDER BY sku",
-    )?;
-    s.products = st
-        .query_map(params![a, m, as_of_s], |r| {
-            Ok(Product {
+        params![q.a, q.m, q.as_of_s],
+        |r| {
+            s.products.push(Product {
                 sku: r.get(0)?,
                 asin: r.get(1)?,
                 channel: r.get(2)?,
                 title: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(())
+            });
+            Ok(())
+        },
+    )
 }
 
 pub(super) fn asin_windows(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
-    let Query {
-        conn,
-        a,
-        m,
-        ref from_s,
-        ref at_s,
-        ..
-    } = *q;
-    let mut st = conn.prepare(
+    let range = params![q.a, q.m, q.from_s, q.at_s];
+    q.each_row(
         "SELECT window_start, window_end FROM sales_traffic_windows
          WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
+        range,
+        |r| {
+            if let Some(w) = window_of(r)? {
+                s.asin_windows.entry(w).or_default();
+            }
+            Ok(())
+        },
     )?;
-    let windows: Vec<(String, String)> = st
-        .query_map(params![a, m, from_s, at_s], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (ws, we) in &windows {
-        if let (Some(x), Some(y)) = (parse_day(ws), parse_day(we)) {
-            s.asin_windows.entry((x, y)).or_default();
-        }
-    }
-    let mut st = conn.prepare(
+    q.each_row(
         "SELECT window_start, window_end, asin, sessions, page_views, buy_box_pct, units_ordered,
                 ordered_product_sales
          FROM sales_traffic_asin
          WHERE account = ?1 AND marketplace_id = ?2 AND window_end >= ?3 AND window_end < ?4",
-    )?;
-    let mut rows = st.query(params![a, m, from_s, at_s])?;
-    while let Some(r) = rows.next()? {
-        let (ws, we): (String, String) = (r.get(0)?, r.get(1)?);
-        let (Some(x), Some(y)) = (parse_day(&ws), parse_day(&we)) else {
-            continue;
-        };
-        s.asin_windows
-            .entry((x, y))
-            .or_default()
-            .insert(r.get(2)?, asin_window_at(r, 3)?);
-    }
-    Ok(())
+        range,
+        |r| {
+            if let Some(w) = window_of(r)? {
+                s.asin_windows
+                    .entry(w)
+                    .or_default()
+                    .insert(r.get(2)?, asin_window_at(r, 3)?);
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The window (start, end) of a row whose first two columns are its days;
+/// `None` when either is not a day.
+fn window_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<(NaiveDate, NaiveDate)>> {
+    let (ws, we): (String, String) = (r.get(0)?, r.get(1)?);
+    Ok(parse_day(&ws).zip(parse_day(&we)))
 }
 
 /// An ASIN's window totals from a row whose columns from `i` are sessions,
@@ -120,19 +109,10 @@ pub(crate) fn daily_rows(
 }
 
 pub(super) fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
-    let Query {
-        conn,
-        a,
-        m,
-        as_of,
-        ref from_s,
-        ref at_s,
-        ref as_of_s,
-        ..
-    } = *q;
+    let (conn, a, m, as_of) = (q.conn, q.a, q.m, q.as_of);
     let first: Option<String> = conn.query_row(
         "SELECT MIN(purchase_day) FROM orders WHERE account = ?1 AND marketplace_id = ?2 AND purchase_date <= ?3",
-        params![a, m, as_of_s],
+        params![a, m, q.as_of_s],
         |r| r.get(0),
     )?;
     if first.is_some() || job_ok(conn, a, "orders", as_of)? {
@@ -142,29 +122,29 @@ pub(super) fn orders(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> 
         };
         // Units ordered count every non-cancelled order of the Amazon
         // channel (pending included, as Amazon's units ordered do).
-        let mut st = conn.prepare(
+        q.each_row(
             "SELECT i.sku, o.purchase_day, SUM(i.quantity), SUM(COALESCE(i.item_price, 0))
              FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
              WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
                AND o.purchase_day < ?4 AND o.purchase_date <= ?5
                AND o.status <> 'canceled' AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
              GROUP BY i.sku, o.purchase_day",
+            params![a, m, q.from_s, q.at_s, q.as_of_s],
+            |r| {
+                let sku: String = r.get(0)?;
+                let d: String = r.get(1)?;
+                if let Some(d) = parse_day(&d) {
+                    let day = OrderDay {
+                        units: r.get(2)?,
+                        sales: r.get(3)?,
+                    };
+                    o.by_sku.entry(sku).or_default().insert(d, day);
+                }
+                Ok(())
+            },
         )?;
-        let mut rows = st.query(params![a, m, from_s, at_s, as_of_s])?;
-        while let Some(r) = rows.next()? {
-            let sku: String = r.get(0)?;
-            let d: String = r.get(1)?;
-            let Some(d) = parse_day(&d) else { continue };
-            o.by_sku.entry(sku).or_default().insert(
-                d,
-                OrderDay {
-                    units: r.get(2)?,
-                    sales: r.get(3)?,
-                },
-            );
-        }
         let tz = s.time_zone;
-        let since = day_start(&tz, parse_day(from_s).unwrap_or(q.at));
+        let since = day_start(&tz, parse_day(&q.from_s).unwrap_or(q.at));
         let until = day_start(&tz, q.at).min(as_of);
         o.shipped = shipped_units(conn, a, m, None, (since, until), tz)?;
         s.orders = Some(o);
@@ -223,52 +203,29 @@ pub(crate) fn shipped_units(
 }
 
 pub(super) fn returns(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
-    let Query {
-        conn,
-        a,
-        m,
-        as_of,
-        ref from_s,
-        ref at_s,
-        ref as_of_s,
-        ..
-    } = *q;
-    if !(job_or_rows(
-        conn,
-        a,
-        "returns",
-        as_of,
-        "SELECT 1 FROM returns WHERE account = ?1 LIMIT 1",
-    )?) {
+    let any_row = "SELECT 1 FROM returns WHERE account = ?1 LIMIT 1";
+    if !job_or_rows(q.conn, q.a, "returns", q.as_of, any_row)? {
         return Ok(());
     }
-    let mut st = conn.prepare(
+    let mut out = Vec::new();
+    q.each_row(
         "SELECT sku, return_date, quantity, reason FROM returns
          WHERE account = ?1 AND marketplace_id = ?2 AND return_date >= ?3 AND return_date < ?4
            AND fetched_at <= ?5",
-    )?;
-    let rows = st
-        .query_map(params![a, m, from_s, at_s, as_of_s], |r| {
+        params![q.a, q.m, q.from_s, q.at_s, q.as_of_s],
+        |r| {
             let d: String = r.get(1)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                d,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    s.returns = Some(
-        rows.into_iter()
-            .filter_map(|(sku, d, quantity, reason)| {
-                Some(ReturnRow {
-                    sku,
-                    date: parse_day(&d)?,
-                    quantity,
-                    reason,
-                })
-            })
-            .collect(),
-    );
+            if let Some(date) = parse_day(&d) {
+                out.push(ReturnRow {
+                    sku: r.get(0)?,
+                    date,
+                    quantity: r.get(2)?,
+                    reason: r.get(3)?,
+                });
+            }
+            Ok(())
+        },
+    )?;
+    s.returns = Some(out);
     Ok(())
 }
