@@ -12,17 +12,19 @@ use super::{above, at_least, ev, n, opt, Eval, Window};
 
 /// Named evidence values, in order.
 type Evidence = Vec<(String, serde_json::Value)>;
-use crate::config::{RuleId, Severity};
+use crate::config::rules::{
+    AccountHealth, FeedbackRate, FeedbackResponseSla, ListingHealth, RatingFloor, ReturnRate,
+    ReviewTopics,
+};
+use crate::config::Severity;
 
 /// 1–3 star feedback without a response and not acknowledged, 24 h after the
 /// start of its day (the report has dates only: errs early, never late).
 pub(crate) fn feedback_response_sla(e: &mut Eval) {
-    let rule = RuleId::FeedbackResponseSla;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.feedback_response_sla, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<FeedbackResponseSla>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let Some(rows) = &e.snap.feedback else {
         e.missing(
             rule,
@@ -68,19 +70,16 @@ pub(crate) fn feedback_response_sla(e: &mut Eval) {
             oldest
         ),
         "Answer each one in Seller Central (Performance → Feedback), or contact the buyer and ask \
-         for removal if it is about fulfilment by Amazon; then `flywheel ack` it."
-            .to_string(),
+         for removal if it is about fulfilment by Amazon; then `flywheel ack` it.",
     );
 }
 
 /// Negative seller feedback / orders over the window, above the limit.
 pub(crate) fn feedback_rate(e: &mut Eval) {
-    let rule = RuleId::FeedbackRate;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.feedback_rate, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<FeedbackRate>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let w = Window::last(e.at, s.window_days);
     let Some(sums) = feedback_sums(&e.snap.daily, w) else {
         let days = e.snap.daily.range(w.start..=w.end).count();
@@ -125,8 +124,7 @@ pub(crate) fn feedback_rate(e: &mut Eval) {
                 s.window_days, s.max_percent
             ),
             "Read the recent 1–2 star comments for a common cause (late or damaged deliveries, \
-             item not as described) and fix that first; answer each one."
-                .to_string(),
+             item not as described) and fix that first; answer each one.",
         );
     }
 }
@@ -134,26 +132,18 @@ pub(crate) fn feedback_rate(e: &mut Eval) {
 /// A negative review topic that rose over the last months, or far above its
 /// browse node.
 pub(crate) fn review_topics(e: &mut Eval) {
-    let rule = RuleId::ReviewTopics;
-    let base = &e.cfg.rules.review_topics;
+    let (rule, base) = e.rule::<ReviewTopics>();
     let Some(all) = &e.snap.review_topics else {
-        let subject = e.market();
-        e.missing(
-            rule,
-            base.no_data,
-            subject,
-            "no review topics have been synced",
-        );
+        e.missing_market(rule, base.no_data, "no review topics have been synced");
         return;
     };
     let mut asins: Vec<&String> = all.keys().collect();
     asins.sort();
     for asin in asins {
         let subject = e.market().asin(asin);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let mut worst: Option<(f64, Evidence, String)> = None;
         for t in all[asin].iter().filter(|t| t.sentiment == "negative") {
             let now = topic_share_pct(t);
@@ -220,8 +210,7 @@ pub(crate) fn review_topics(e: &mut Eval) {
                 evidence,
                 format!("negative review topic: {why}"),
                 "Read the recent reviews that mention this topic and fix the product or the \
-                 listing's promise (images, bullets); contact the affected buyers."
-                    .to_string(),
+                 listing's promise (images, bullets); contact the affected buyers.",
             );
         }
     }
@@ -229,14 +218,11 @@ pub(crate) fn review_topics(e: &mut Eval) {
 
 /// Star rating below the floors, or sliding, from the user's ratings file.
 pub(crate) fn rating_floor(e: &mut Eval) {
-    let rule = RuleId::RatingFloor;
-    let base = &e.cfg.rules.rating_floor;
+    let (rule, base) = e.rule::<RatingFloor>();
     let Some(rows) = &e.snap.ratings else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             base.no_data,
-            subject,
             "no ratings_file is configured (no Amazon API returns star ratings)",
         );
         return;
@@ -248,10 +234,9 @@ pub(crate) fn rating_floor(e: &mut Eval) {
     for (asin, mut v) in by_asin {
         v.sort_by_key(|r| r.date);
         let subject = e.market().asin(asin);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let last = v[v.len() - 1];
         let since = last.date - Duration::days(s.drop_window_days as i64);
         let earlier = v.iter().find(|r| r.date >= since && r.date < last.date);
@@ -299,22 +284,18 @@ pub(crate) fn rating_floor(e: &mut Eval) {
             ],
             format!("star rating {:.2} is {why}", last.rating),
             "Read the newest 1–3 star reviews for the defect behind them; 4.3 → 4.7 stars lifts \
-             conversion about 26%, so fixing the cause pays back."
-                .to_string(),
+             conversion about 26%, so fixing the cause pays back.",
         );
     }
 }
 
 /// Units returned / units shipped over the window, with the top reason.
 pub(crate) fn return_rate(e: &mut Eval) {
-    let rule = RuleId::ReturnRate;
-    let base = &e.cfg.rules.return_rate;
+    let (rule, base) = e.rule::<ReturnRate>();
     let (Some(orders), Some(_)) = (&e.snap.orders, &e.snap.returns) else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             base.no_data,
-            subject,
             "orders or returns have never been synced",
         );
         return;
@@ -325,10 +306,9 @@ pub(crate) fn return_rate(e: &mut Eval) {
     skus.dedup();
     for sku in skus {
         let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let w = Window::last(e.at, s.window_days);
         let Some(sums) = return_sums(
             orders,
@@ -386,32 +366,23 @@ pub(crate) fn return_rate(e: &mut Eval) {
                     .unwrap_or_default()
             ),
             "Look at the top return reason: DEFECTIVE or DAMAGED points at the product or \
-             packaging batch, NOT_AS_DESCRIBED at the listing's images and bullets."
-                .to_string(),
+             packaging batch, NOT_AS_DESCRIBED at the listing's images and bullets.",
         );
     }
 }
 
 /// A listing that is not buyable, suppressed, or carries ERROR issues.
 pub(crate) fn listing_health(e: &mut Eval) {
-    let rule = RuleId::ListingHealth;
-    let base = &e.cfg.rules.listing_health;
+    let (rule, base) = e.rule::<ListingHealth>();
     let Some(listings) = &e.snap.listings else {
-        let subject = e.market();
-        e.missing(
-            rule,
-            base.no_data,
-            subject,
-            "listings have never been synced",
-        );
+        e.missing_market(rule, base.no_data, "listings have never been synced");
         return;
     };
     for l in listings {
         let subject = e.market().sku(&l.sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let min_warning = s.min_issue_severity.eq_ignore_ascii_case("warning");
         let issues: Vec<&super::snapshot::IssueRow> = l
             .issues
@@ -467,20 +438,17 @@ pub(crate) fn listing_health(e: &mut Eval) {
             ],
             format!("listing {}", what.join(", ")),
             "Open the listing in Seller Central (Catalog → Manage All Inventory → Fix listing) \
-             and supply what each issue names; a suppressed listing sells nothing."
-                .to_string(),
+             and supply what each issue names; a suppressed listing sells nothing.",
         );
     }
 }
 
 /// Account status and the performance metrics against Amazon's targets.
 pub(crate) fn account_health(e: &mut Eval) {
-    let rule = RuleId::AccountHealth;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.account_health, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<AccountHealth>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let Some(h) = &e.snap.account_health else {
         e.missing(
             rule,
@@ -556,8 +524,7 @@ pub(crate) fn account_health(e: &mut Eval) {
         ],
         format!("account health: {}", breaches.join("; ")),
         "Open Account Health in Seller Central: find the orders behind the defects (negative \
-         feedback, A-to-z claims, chargebacks) and act on the largest group first."
-            .to_string(),
+         feedback, A-to-z claims, chargebacks) and act on the largest group first.",
     );
 }
 

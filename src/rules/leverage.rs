@@ -12,6 +12,10 @@ use super::metrics::{
 };
 use super::snapshot::{AdSums, AdsData};
 use super::{above, at_least, change_pct, ev, n, opt, Eval, Window};
+use crate::config::rules::{
+    AcosBand, AdReliance, CpcTrend, InventoryTurnover, MarginFloor, StockoutRisk, Tacos,
+    WastedSpend,
+};
 use crate::config::{NoData, RuleId};
 
 /// The Ads data if it covers `w`; otherwise records no data and returns None.
@@ -49,22 +53,19 @@ fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Op
 
 /// ACoS outside the band, per campaign (with enough spend) and per marketplace.
 pub(crate) fn acos_band(e: &mut Eval) {
-    let rule = RuleId::AcosBand;
-    let base = &e.cfg.rules.acos_band;
-    let attr = e.attribution_days();
-    let bw = Window::matured(e.at, base.window_days, attr);
+    let (rule, base) = e.rule::<AcosBand>();
+    let bw = e.matured(base.window_days);
     let Some(ads) = ads_for(e, rule, base.no_data, bw) else {
         return;
     };
     let mut all = AdSums::default();
     let check_first = "Look at the campaign's search terms: cut bids on terms that spend without \
                        selling, move converting terms to exact match, and check the product's \
-                       price and reviews (a low conversion rate inflates ACoS)."
-        .to_string();
+                       price and reviews (a low conversion rate inflates ACoS).";
     for c in &ads.campaigns {
         let subject = e.market().campaign(c.campaign_id);
         let s = e.settings(rule, base, &subject);
-        let w = Window::matured(e.at, s.window_days, attr);
+        let w = e.matured(s.window_days);
         let sums = AdSums::of(&c.days, w.start, w.end);
         if w == bw {
             all.add(&sums);
@@ -112,7 +113,7 @@ pub(crate) fn acos_band(e: &mut Eval) {
                     sums.cost, s.window_days
                 ),
             },
-            check_first.clone(),
+            check_first,
         );
     }
     if base.per_marketplace && all.cost > 0.0 {
@@ -160,18 +161,16 @@ fn ads_vs_sales(
     no_data: NoData,
     window_days: u32,
 ) -> Option<(Window, AdSums, f64, &'static str)> {
-    let w = Window::matured(e.at, window_days, e.attribution_days());
+    let w = e.matured(window_days);
     let ads = ads_for(e, rule, no_data, w)?;
     let mut sums = AdSums::default();
     for c in &ads.campaigns {
         sums.add(&AdSums::of(&c.days, w.start, w.end));
     }
     let Some((sales, source)) = total_sales(e.snap, w) else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             no_data,
-            subject,
             format!("total sales for {}…{} are not synced", w.start, w.end),
         );
         return None;
@@ -181,12 +180,10 @@ fn ads_vs_sales(
 
 /// Total ad spend (SP + SB + SD) over total sales.
 pub(crate) fn tacos(e: &mut Eval) {
-    let rule = RuleId::Tacos;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.tacos, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<Tacos>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
         return;
     };
@@ -216,19 +213,16 @@ pub(crate) fn tacos(e: &mut Eval) {
             s.max_percent
         ),
         "Find the campaigns with the most spend per sale and trim their bids; work on organic \
-         rank (reviews, conversion) so sales stop depending on paid clicks."
-            .to_string(),
+         rank (reviews, conversion) so sales stop depending on paid clicks.",
     );
 }
 
 /// Ad-attributed sales as a share of total sales.
 pub(crate) fn ad_reliance(e: &mut Eval) {
-    let rule = RuleId::AdReliance;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.ad_reliance, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<AdReliance>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
         return;
     };
@@ -256,15 +250,13 @@ pub(crate) fn ad_reliance(e: &mut Eval) {
             s.window_days, s.max_percent
         ),
         "Compare organic and sponsored rank for the main keywords (Search Query Performance); \
-         invest in the listing (images, reviews, price) rather than more bids."
-            .to_string(),
+         invest in the listing (images, reviews, price) rather than more bids.",
     );
 }
 
 /// Cost per click of the last window well above the prior one (SP).
 pub(crate) fn cpc_trend(e: &mut Eval) {
-    let rule = RuleId::CpcTrend;
-    let base = &e.cfg.rules.cpc_trend;
+    let (rule, base) = e.rule::<CpcTrend>();
     let bw = Window::last(e.at, base.window_days);
     let span = Window {
         start: bw.before().start,
@@ -275,10 +267,9 @@ pub(crate) fn cpc_trend(e: &mut Eval) {
     };
     for c in ads.campaigns.iter().filter(|c| c.ad_product == "SP") {
         let subject = e.market().campaign(c.campaign_id);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let w = Window::last(e.at, s.window_days);
         let p = w.before();
         let now = AdSums::of(&c.days, w.start, w.end);
@@ -315,18 +306,15 @@ pub(crate) fn cpc_trend(e: &mut Eval) {
                 s.window_days
             ),
             "Check bid changes and placement multipliers, and whether competitors are bidding \
-             on your keywords; lower bids where the ACoS no longer pays."
-                .to_string(),
+             on your keywords; lower bids where the ACoS no longer pays.",
         );
     }
 }
 
 /// Search terms with many clicks and no purchases over matured days.
 pub(crate) fn wasted_spend(e: &mut Eval) {
-    let rule = RuleId::WastedSpend;
-    let base = &e.cfg.rules.wasted_spend;
-    let attr = e.attribution_days();
-    let bw = Window::matured(e.at, base.window_days, attr);
+    let (rule, base) = e.rule::<WastedSpend>();
+    let bw = e.matured(base.window_days);
     let Some(ads) = ads_for(e, rule, base.no_data, bw) else {
         return;
     };
@@ -335,11 +323,10 @@ pub(crate) fn wasted_spend(e: &mut Eval) {
             .market()
             .campaign(t.campaign_id)
             .search_term(&t.search_term);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
-        let w = Window::matured(e.at, s.window_days, attr);
+        };
+        let w = e.matured(s.window_days);
         let sums = AdSums::of(&t.days, w.start, w.end);
         if sums.clicks < s.min_clicks as i64 || sums.purchases > s.max_purchases as i64 {
             continue;
@@ -362,19 +349,16 @@ pub(crate) fn wasted_spend(e: &mut Eval) {
                 t.search_term, sums.clicks, sums.cost, sums.purchases, s.window_days
             ),
             "Add the term as a negative keyword (exact) in this campaign, or lower the bid of \
-             the keyword that matches it."
-                .to_string(),
+             the keyword that matches it.",
         );
     }
 }
 
 /// Days of cover below lead time plus safety; out of stock now is critical.
 pub(crate) fn stockout_risk(e: &mut Eval) {
-    let rule = RuleId::StockoutRisk;
-    let base = &e.cfg.rules.stockout_risk;
+    let (rule, base) = e.rule::<StockoutRisk>();
     let Some(inv) = &e.snap.inventory else {
-        let subject = e.market();
-        e.missing(rule, base.no_data, subject, "no inventory has been synced");
+        e.missing_market(rule, base.no_data, "no inventory has been synced");
         return;
     };
     let mut skus: Vec<&String> = inv.keys().collect();
@@ -382,10 +366,9 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
     for sku in skus {
         let st = &inv[sku];
         let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let w = Window::last(e.at, s.velocity_days);
         let velocity = e.snap.orders.as_ref().and_then(|o| daily_units(o, sku, w));
         let need = (s.lead_time_days + s.safety_days) as f64;
@@ -444,22 +427,18 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
                 )
             },
             "Send a replenishment shipment now (and check the inbound one's status); a stockout \
-             destroys the traffic history the listing built."
-                .to_string(),
+             destroys the traffic history the listing built.",
         );
     }
 }
 
 /// Days of supply too long, or aged units.
 pub(crate) fn inventory_turnover(e: &mut Eval) {
-    let rule = RuleId::InventoryTurnover;
-    let base = &e.cfg.rules.inventory_turnover;
+    let (rule, base) = e.rule::<InventoryTurnover>();
     let Some(plan) = &e.snap.planning else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             base.no_data,
-            subject,
             "no inventory planning report has been synced",
         );
         return;
@@ -469,10 +448,9 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
     for sku in skus {
         let row = &plan[sku];
         let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let aged = row.aged_units(s.aged_days);
         let long = row
             .days_of_supply
@@ -517,16 +495,14 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
                 format!("{aged} units older than {} days", s.aged_days)
             },
             "Slow the next shipments, and move aged units (promotion, outlet deal, removal) \
-             before long-term storage fees start."
-                .to_string(),
+             before long-term storage fees start.",
         );
     }
 }
 
 /// Contribution margin per unit below the floor.
 pub(crate) fn margin_floor(e: &mut Eval) {
-    let rule = RuleId::MarginFloor;
-    let base = &e.cfg.rules.margin_floor;
+    let (rule, base) = e.rule::<MarginFloor>();
     let (Some(costs), Some(orders)) = (&e.snap.costs, &e.snap.orders) else {
         let subject = e.market();
         let why = if e.snap.costs.is_none() {
@@ -542,10 +518,9 @@ pub(crate) fn margin_floor(e: &mut Eval) {
     for sku in skus {
         let cost = costs[sku];
         let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let w = Window::last(e.at, s.window_days);
         if orders.first_day.is_none_or(|f| f > w.start) {
             e.missing(
@@ -592,8 +567,7 @@ pub(crate) fn margin_floor(e: &mut Eval) {
                 s.min_percent
             ),
             "Raise the price or cut the unit cost; if the ads are what eats the margin, lower \
-             their bids first."
-                .to_string(),
+             their bids first.",
         );
     }
 }

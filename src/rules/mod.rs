@@ -139,6 +139,62 @@ impl<'a> Eval<'a> {
         self.effective.get::<T>(&subject.as_ref())
     }
 
+    /// Rule `T`'s id and its `[rules.<id>]` table: the settings type names
+    /// both, so a rule can never read another rule's table.
+    pub fn rule<T: RuleSettings>(&self) -> (RuleId, &'a T) {
+        (T::ID, T::of(&self.cfg.rules))
+    }
+
+    /// The rule's settings for a subject, `None` when `[[overrides]]`
+    /// disable the rule for it.
+    pub fn enabled<T: RuleSettings>(
+        &self,
+        rule: RuleId,
+        base: &'a T,
+        subject: &Subject,
+    ) -> Option<Effective<'a, T>> {
+        let s = self.settings(rule, base, subject);
+        s.common().enabled.then_some(s)
+    }
+
+    /// `keys` in order, each with its subject (`subject` of the marketplace
+    /// and the key) and the rule's settings for it, leaving out the subjects
+    /// `[[overrides]]` disable: the loop of every per-subject rule.
+    pub fn subjects<K, T: RuleSettings>(
+        &self,
+        rule: RuleId,
+        base: &'a T,
+        keys: impl IntoIterator<Item = K>,
+        subject: impl Fn(Subject, &K) -> Subject,
+    ) -> Vec<(K, Subject, Effective<'a, T>)> {
+        keys.into_iter()
+            .filter_map(|k| {
+                let subject = subject(self.market(), &k);
+                let s = self.enabled(rule, base, &subject)?;
+                Some((k, subject, s))
+            })
+            .collect()
+    }
+
+    /// The marketplace-level subject and the rule's settings for it, for
+    /// rules that judge the whole marketplace; `None` when disabled there.
+    pub fn market_settings<T: RuleSettings>(
+        &self,
+        rule: RuleId,
+        base: &'a T,
+    ) -> Option<(Subject, Effective<'a, T>)> {
+        let subject = self.market();
+        let s = self.enabled(rule, base, &subject)?;
+        Some((subject, s))
+    }
+
+    /// Records missing data for the whole marketplace (a source never
+    /// synced, a file not configured).
+    pub fn missing_market(&mut self, rule: RuleId, no_data: NoData, why: impl Into<String>) {
+        let subject = self.market();
+        self.missing(rule, no_data, subject, why);
+    }
+
     /// Records missing data the way the rule's `no_data` setting says.
     pub fn missing(
         &mut self,
@@ -183,7 +239,7 @@ impl<'a> Eval<'a> {
         window: Option<Window>,
         evidence: Vec<(String, Value)>,
         summary: String,
-        check_first: String,
+        check_first: impl Into<String>,
     ) {
         self.out.push(Finding {
             rule,
@@ -195,9 +251,15 @@ impl<'a> Eval<'a> {
             window,
             evidence,
             summary,
-            check_first,
+            check_first: check_first.into(),
             diagnosis: None,
         });
+    }
+
+    /// The matured window of `days` (Ads-attributed figures): it ends
+    /// `attribution_days + 1` days before `at`.
+    pub fn matured(&self, days: u32) -> Window {
+        Window::matured(self.at, days, self.attribution_days())
     }
 
     pub fn attribution_days(&self) -> u32 {
