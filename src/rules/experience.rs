@@ -49,29 +49,29 @@ pub(crate) fn feedback_response_sla(e: &mut Eval) {
     breaches.sort_by_key(|b| std::cmp::Reverse(b.1));
     let oldest = breaches[0].1;
     let orders: Vec<serde_json::Value> = breaches.iter().map(|b| b.0.into()).collect();
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        Some(breaches.len() as f64),
-        Some(s.response_hours as f64),
-        None,
-        ev![
+    e.fire(rule, s.severity, subject)
+        .measured(
+            Some(breaches.len() as f64),
+            Some(s.response_hours as f64),
+            None,
+        )
+        .evidence(ev![
             ("open_breaches", n(breaches.len() as f64)),
             ("oldest_age_hours", n(oldest as f64)),
             ("response_hours", n(s.response_hours)),
             ("order_ids", serde_json::Value::Array(orders)),
-        ],
-        format!(
-            "{} negative seller feedback {} unanswered for over {} h (oldest {} h)",
-            breaches.len(),
-            if breaches.len() == 1 { "is" } else { "are" },
-            s.response_hours,
-            oldest
-        ),
-        "Answer each one in Seller Central (Performance → Feedback), or contact the buyer and ask \
-         for removal if it is about fulfilment by Amazon; then `flywheel ack` it.",
-    );
+        ])
+        .says(
+            format!(
+                "{} negative seller feedback {} unanswered for over {} h (oldest {} h)",
+                breaches.len(),
+                if breaches.len() == 1 { "is" } else { "are" },
+                s.response_hours,
+                oldest
+            ),
+            "Answer each one in Seller Central (Performance → Feedback), or contact the buyer and \
+             ask for removal if it is about fulfilment by Amazon; then `flywheel ack` it.",
+        );
 }
 
 /// Negative seller feedback / orders over the window, above the limit.
@@ -108,24 +108,20 @@ pub(crate) fn feedback_rate(e: &mut Eval) {
         return;
     };
     if above(rate, s.max_percent) {
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(rate),
-            Some(s.max_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(rate), Some(s.max_percent), Some(w))
+            .evidence(ev![
                 ("negative_feedback", n(negative as f64)),
                 ("orders", n(orders as f64))
-            ],
-            format!(
-                "negative seller feedback is {rate:.2}% of orders over {} days (limit {}%)",
-                s.window_days, s.max_percent
-            ),
-            "Read the recent 1–2 star comments for a common cause (late or damaged deliveries, \
-             item not as described) and fix that first; answer each one.",
-        );
+            ])
+            .says(
+                format!(
+                    "negative seller feedback is {rate:.2}% of orders over {} days (limit {}%)",
+                    s.window_days, s.max_percent
+                ),
+                "Read the recent 1–2 star comments for a common cause (late or damaged \
+                 deliveries, item not as described) and fix that first; answer each one.",
+            );
     }
 }
 
@@ -200,18 +196,14 @@ pub(crate) fn review_topics(e: &mut Eval) {
                 .iter()
                 .find(|(k, _)| k == "rise_points")
                 .and_then(|(_, v)| v.as_f64());
-            e.fire(
-                rule,
-                s.severity,
-                subject,
-                value,
-                Some(s.min_share_rise_points),
-                None,
-                evidence,
-                format!("negative review topic: {why}"),
-                "Read the recent reviews that mention this topic and fix the product or the \
-                 listing's promise (images, bullets); contact the affected buyers.",
-            );
+            e.fire(rule, s.severity, subject)
+                .measured(value, Some(s.min_share_rise_points), None)
+                .evidence(evidence)
+                .says(
+                    format!("negative review topic: {why}"),
+                    "Read the recent reviews that mention this topic and fix the product or the \
+                     listing's promise (images, bullets); contact the affected buyers.",
+                );
         }
     }
 }
@@ -268,24 +260,20 @@ pub(crate) fn rating_floor(e: &mut Eval) {
         } else {
             continue;
         };
-        e.fire(
-            rule,
-            severity,
-            subject,
-            Some(last.rating),
-            Some(threshold),
-            None,
-            ev![
+        e.fire(rule, severity, subject)
+            .measured(Some(last.rating), Some(threshold), None)
+            .evidence(ev![
                 ("rating", n(last.rating)),
                 ("rating_count", opt(last.count.map(|c| c as f64))),
                 ("rating_date", last.date.to_string().into()),
                 ("rating_before", opt(earlier.map(|r| r.rating))),
                 ("drop", opt(drop)),
-            ],
-            format!("star rating {:.2} is {why}", last.rating),
-            "Read the newest 1–3 star reviews for the defect behind them; 4.3 → 4.7 stars lifts \
-             conversion about 26%, so fixing the cause pays back.",
-        );
+            ])
+            .says(
+                format!("star rating {:.2} is {why}", last.rating),
+                "Read the newest 1–3 star reviews for the defect behind them; 4.3 → 4.7 stars \
+                 lifts conversion about 26%, so fixing the cause pays back.",
+            );
     }
 }
 
@@ -344,30 +332,26 @@ pub(crate) fn return_rate(e: &mut Eval) {
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
             .map(|(k, v)| (k.to_string(), *v));
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(rate),
-            Some(s.max_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(rate), Some(s.max_percent), Some(w))
+            .evidence(ev![
                 ("units_returned", n(returned as f64)),
                 ("units_shipped", n(shipped as f64)),
                 ("top_reason", top.as_ref().map(|t| t.0.clone()).into()),
                 ("top_reason_units", opt(top.as_ref().map(|t| t.1 as f64))),
-            ],
-            format!(
-                "{rate:.1}% of units shipped came back over {} days (limit {}%){}",
-                s.window_days,
-                s.max_percent,
-                top.as_ref()
-                    .map(|t| format!("; top reason {}", t.0))
-                    .unwrap_or_default()
-            ),
-            "Look at the top return reason: DEFECTIVE or DAMAGED points at the product or \
-             packaging batch, NOT_AS_DESCRIBED at the listing's images and bullets.",
-        );
+            ])
+            .says(
+                format!(
+                    "{rate:.1}% of units shipped came back over {} days (limit {}%){}",
+                    s.window_days,
+                    s.max_percent,
+                    top.as_ref()
+                        .map(|t| format!("; top reason {}", t.0))
+                        .unwrap_or_default()
+                ),
+                "Look at the top return reason: DEFECTIVE or DAMAGED points at the product or \
+                 packaging batch, NOT_AS_DESCRIBED at the listing's images and bullets.",
+            );
     }
 }
 
@@ -421,25 +405,21 @@ pub(crate) fn listing_health(e: &mut Eval) {
             s.severity
         };
         let codes: Vec<serde_json::Value> = issues.iter().map(|i| i.code.clone().into()).collect();
-        e.fire(
-            rule,
-            severity,
-            subject,
-            Some(issues.len() as f64),
-            None,
-            None,
-            ev![
+        e.fire(rule, severity, subject)
+            .measured(Some(issues.len() as f64), None, None)
+            .evidence(ev![
                 ("is_buyable", l.is_buyable.into()),
                 ("is_discoverable", l.is_discoverable.into()),
                 ("is_suppressed", l.is_suppressed.into()),
                 ("statuses", serde_json::json!(l.statuses)),
                 ("issues", n(issues.len() as f64)),
                 ("issue_codes", serde_json::Value::Array(codes)),
-            ],
-            format!("listing {}", what.join(", ")),
-            "Open the listing in Seller Central (Catalog → Manage All Inventory → Fix listing) \
-             and supply what each issue names; a suppressed listing sells nothing.",
-        );
+            ])
+            .says(
+                format!("listing {}", what.join(", ")),
+                "Open the listing in Seller Central (Catalog → Manage All Inventory → Fix \
+                 listing) and supply what each issue names; a suppressed listing sells nothing.",
+            );
     }
 }
 
@@ -504,14 +484,9 @@ pub(crate) fn account_health(e: &mut Eval) {
     if breaches.is_empty() {
         return;
     }
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        odr,
-        Some(s.max_odr_percent),
-        None,
-        ev![
+    e.fire(rule, s.severity, subject)
+        .measured(odr, Some(s.max_odr_percent), None)
+        .evidence(ev![
             ("account_status", h.account_status.clone().into()),
             ("order_defect_rate_pct", opt(odr)),
             ("late_shipment_rate_pct", opt(late)),
@@ -521,11 +496,12 @@ pub(crate) fn account_health(e: &mut Eval) {
                 "snapshot_date",
                 h.snapshot_date.map(|d| d.to_string()).into()
             ),
-        ],
-        format!("account health: {}", breaches.join("; ")),
-        "Open Account Health in Seller Central: find the orders behind the defects (negative \
-         feedback, A-to-z claims, chargebacks) and act on the largest group first.",
-    );
+        ])
+        .says(
+            format!("account health: {}", breaches.join("; ")),
+            "Open Account Health in Seller Central: find the orders behind the defects (negative \
+             feedback, A-to-z claims, chargebacks) and act on the largest group first.",
+        );
 }
 
 #[cfg(test)]

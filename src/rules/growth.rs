@@ -129,28 +129,28 @@ pub(crate) fn conversion_rate(e: &mut Eval) {
                 prior.unwrap_or(0.0)
             )
         };
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(c),
-            // In the value's unit (a conversion rate), as the chart draws
-            // it: the floor, or the rate the drop limit puts the floor at.
-            Some(match prior {
-                Some(b) if !low => b * (1.0 - s.max_drop_percent / 100.0),
-                _ => s.min_percent,
-            }),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(
+                Some(c),
+                // In the value's unit (a conversion rate), as the chart draws
+                // it: the floor, or the rate the drop limit puts the floor at.
+                Some(match prior {
+                    Some(b) if !low => b * (1.0 - s.max_drop_percent / 100.0),
+                    _ => s.min_percent,
+                }),
+                Some(w),
+            )
+            .evidence(ev![
                 ("sessions", n(sessions as f64)),
                 ("units_ordered", n(row.units_ordered.unwrap_or(0) as f64)),
                 ("prior_conversion_pct", opt(prior)),
                 ("drop_pct", opt(drop)),
-            ],
-            format!("conversion over {} days: {why}", s.window_days),
-            "Check price competitiveness (buy box, featured offer vs lowest price), the newest \
-             reviews, and the main image and video.",
-        );
+            ])
+            .says(
+                format!("conversion over {} days: {why}", s.window_days),
+                "Check price competitiveness (buy box, featured offer vs lowest price), the \
+                 newest reviews, and the main image and video.",
+            );
     }
 }
 
@@ -176,21 +176,17 @@ pub(crate) fn traffic_trend(e: &mut Eval) {
         if !at_least(drop, s.max_drop_percent) {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(drop),
-            Some(s.max_drop_percent),
-            Some(w),
-            ev![("sessions", n(now)), ("prior_sessions", n(before))],
-            format!(
-                "sessions down {drop:.0}% ({before} → {now}) over {} days",
-                s.window_days
-            ),
-            "Check CPC bids and budgets of the ASIN's campaigns, its keyword rank, and whether \
-             a competitor or a category change took the traffic.",
-        );
+        e.fire(rule, s.severity, subject)
+            .measured(Some(drop), Some(s.max_drop_percent), Some(w))
+            .evidence(ev![("sessions", n(now)), ("prior_sessions", n(before))])
+            .says(
+                format!(
+                    "sessions down {drop:.0}% ({before} → {now}) over {} days",
+                    s.window_days
+                ),
+                "Check CPC bids and budgets of the ASIN's campaigns, its keyword rank, and \
+                 whether a competitor or a category change took the traffic.",
+            );
     }
 }
 
@@ -233,21 +229,17 @@ pub(crate) fn buy_box(e: &mut Eval) {
                 _ => None,
             })
             .unwrap_or_default();
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(bb),
-            Some(s.min_percent),
-            Some(w),
-            evidence,
-            format!(
-                "buy box {bb:.1}% over {} days (floor {}%){price_note}",
-                s.window_days, s.min_percent
-            ),
-            "Compare your landed price with the featured offer and the lowest FBA offer; check \
-             stock and shipping speed, which the buy box also weighs.",
-        );
+        e.fire(rule, s.severity, subject)
+            .measured(Some(bb), Some(s.min_percent), Some(w))
+            .evidence(evidence)
+            .says(
+                format!(
+                    "buy box {bb:.1}% over {} days (floor {}%){price_note}",
+                    s.window_days, s.min_percent
+                ),
+                "Compare your landed price with the featured offer and the lowest FBA offer; \
+                 check stock and shipping speed, which the buy box also weighs.",
+            );
     }
 }
 
@@ -294,14 +286,9 @@ pub(crate) fn bsr_trend(e: &mut Eval) {
             continue;
         }
         let latest = rows.iter().rev().find(|r| r.rank.is_some());
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(worse),
-            Some(s.max_worsening_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(worse), Some(s.max_worsening_percent), Some(w))
+            .evidence(ev![
                 ("median_rank", n(now)),
                 ("prior_median_rank", n(before)),
                 ("days_ranked", n(k_now)),
@@ -318,14 +305,15 @@ pub(crate) fn bsr_trend(e: &mut Eval) {
                     "classification",
                     latest.and_then(|r| r.classification_title.clone()).into()
                 ),
-            ],
-            format!(
+            ])
+            .says(
+                format!(
                 "Best Sellers Rank {worse:.0}% worse: median {before:.0} → {now:.0} over {} days",
                 s.window_days
             ),
-            "Rank follows units: check what cut sales (stock, traffic, conversion) and whether \
-             competitors moved in the category.",
-        );
+                "Rank follows units: check what cut sales (stock, traffic, conversion) and \
+                 whether competitors moved in the category.",
+            );
     }
 }
 
@@ -399,17 +387,16 @@ pub(crate) fn keyword_share(e: &mut Eval) {
                 continue;
             }
             let subject = e.market().asin(asin).search_term(&q.query);
-            e.fire(
-                rule,
-                s.severity,
-                subject,
-                Some(worst),
-                Some(s.max_drop_percent),
-                Some(Window {
-                    start: q.week_start,
-                    end: q.week_end,
-                }),
-                ev![
+            e.fire(rule, s.severity, subject)
+                .measured(
+                    Some(worst),
+                    Some(s.max_drop_percent),
+                    Some(Window {
+                        start: q.week_start,
+                        end: q.week_end,
+                    }),
+                )
+                .evidence(ev![
                     ("impression_share", opt(q.impression_share)),
                     ("prior_impression_share", opt(b.impression_share)),
                     ("impression_share_drop_pct", opt(imp)),
@@ -417,11 +404,12 @@ pub(crate) fn keyword_share(e: &mut Eval) {
                     ("prior_click_share", opt(b.click_share)),
                     ("click_share_drop_pct", opt(clk)),
                     ("query_volume", opt(q.volume.map(|v| v as f64))),
-                ],
-                format!("share of \"{}\" down {worst:.0}% week over week", q.query),
-                "Check the keyword's bid and placement in your campaigns, and whether a \
-                 competitor's price or new listing took the clicks.",
-            );
+                ])
+                .says(
+                    format!("share of \"{}\" down {worst:.0}% week over week", q.query),
+                    "Check the keyword's bid and placement in your campaigns, and whether a \
+                     competitor's price or new listing took the clicks.",
+                );
         }
     }
 }

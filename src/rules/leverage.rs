@@ -86,14 +86,9 @@ pub(crate) fn acos_band(e: &mut Eval) {
         } else {
             s.max_percent
         };
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            acos,
-            Some(threshold),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(acos, Some(threshold), Some(w))
+            .evidence(ev![
                 ("cost", n(sums.cost)),
                 ("attributed_sales", n(sums.sales)),
                 ("clicks", n(sums.clicks as f64)),
@@ -102,19 +97,20 @@ pub(crate) fn acos_band(e: &mut Eval) {
                 ("campaign_name", c.name.clone().into()),
                 ("band_min_pct", n(s.min_percent)),
                 ("band_max_pct", n(s.max_percent)),
-            ],
-            match acos {
-                Some(a) => format!(
-                    "ACoS {a:.1}% over the matured {} days is outside {}–{}%",
-                    s.window_days, s.min_percent, s.max_percent
-                ),
-                None => format!(
-                    "spent {:.2} over the matured {} days with no attributed sales",
-                    sums.cost, s.window_days
-                ),
-            },
-            check_first,
-        );
+            ])
+            .says(
+                match acos {
+                    Some(a) => format!(
+                        "ACoS {a:.1}% over the matured {} days is outside {}–{}%",
+                        s.window_days, s.min_percent, s.max_percent
+                    ),
+                    None => format!(
+                        "spent {:.2} over the matured {} days with no attributed sales",
+                        sums.cost, s.window_days
+                    ),
+                },
+                check_first,
+            );
     }
     if base.per_marketplace && all.cost > 0.0 {
         let acos = acos_pct(&all);
@@ -124,31 +120,31 @@ pub(crate) fn acos_band(e: &mut Eval) {
         };
         if outside {
             let subject = e.market();
-            e.fire(
-                rule,
-                base.severity,
-                subject,
-                acos,
-                Some(if acos.is_some_and(|a| a < base.min_percent) {
-                    base.min_percent
-                } else {
-                    base.max_percent
-                }),
-                Some(bw),
-                ev![
+            e.fire(rule, base.severity, subject)
+                .measured(
+                    acos,
+                    Some(if acos.is_some_and(|a| a < base.min_percent) {
+                        base.min_percent
+                    } else {
+                        base.max_percent
+                    }),
+                    Some(bw),
+                )
+                .evidence(ev![
                     ("cost", n(all.cost)),
                     ("attributed_sales", n(all.sales)),
                     ("campaigns", n(ads.campaigns.len() as f64)),
-                ],
-                format!(
-                    "marketplace ACoS {} over the matured {} days is outside {}–{}%",
-                    acos.map(|a| format!("{a:.1}%")).unwrap_or("∞".into()),
-                    base.window_days,
-                    base.min_percent,
-                    base.max_percent
-                ),
-                check_first,
-            );
+                ])
+                .says(
+                    format!(
+                        "marketplace ACoS {} over the matured {} days is outside {}–{}%",
+                        acos.map(|a| format!("{a:.1}%")).unwrap_or("∞".into()),
+                        base.window_days,
+                        base.min_percent,
+                        base.max_percent
+                    ),
+                    check_first,
+                );
         }
     }
 }
@@ -194,27 +190,23 @@ pub(crate) fn tacos(e: &mut Eval) {
     if tacos.is_some_and(|t| !above(t, s.max_percent)) {
         return;
     }
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        tacos,
-        Some(s.max_percent),
-        Some(w),
-        ev![
+    e.fire(rule, s.severity, subject)
+        .measured(tacos, Some(s.max_percent), Some(w))
+        .evidence(ev![
             ("ad_spend", n(ads.cost)),
             ("total_sales", n(sales)),
             ("sales_source", source.into()),
-        ],
-        format!(
-            "ad spend is {} of total sales over the matured {} days (limit {}%)",
-            tacos.map(|t| format!("{t:.1}%")).unwrap_or("∞".into()),
-            s.window_days,
-            s.max_percent
-        ),
-        "Find the campaigns with the most spend per sale and trim their bids; work on organic \
-         rank (reviews, conversion) so sales stop depending on paid clicks.",
-    );
+        ])
+        .says(
+            format!(
+                "ad spend is {} of total sales over the matured {} days (limit {}%)",
+                tacos.map(|t| format!("{t:.1}%")).unwrap_or("∞".into()),
+                s.window_days,
+                s.max_percent
+            ),
+            "Find the campaigns with the most spend per sale and trim their bids; work on organic \
+             rank (reviews, conversion) so sales stop depending on paid clicks.",
+        );
 }
 
 /// Ad-attributed sales as a share of total sales.
@@ -232,26 +224,22 @@ pub(crate) fn ad_reliance(e: &mut Eval) {
     if !above(share, s.max_percent) {
         return;
     }
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        Some(share),
-        Some(s.max_percent),
-        Some(w),
-        ev![
+    e.fire(rule, s.severity, subject)
+        .measured(Some(share), Some(s.max_percent), Some(w))
+        .evidence(ev![
             ("attributed_sales", n(ads.sales)),
             ("total_sales", n(sales)),
             ("sales_source", source.into()),
-        ],
-        format!(
-            "ads brought {share:.0}% of sales over the matured {} days (limit {}%): organic \
+        ])
+        .says(
+            format!(
+                "ads brought {share:.0}% of sales over the matured {} days (limit {}%): organic \
              search is not carrying the listing",
-            s.window_days, s.max_percent
-        ),
-        "Compare organic and sponsored rank for the main keywords (Search Query Performance); \
-         invest in the listing (images, reviews, price) rather than more bids.",
-    );
+                s.window_days, s.max_percent
+            ),
+            "Compare organic and sponsored rank for the main keywords (Search Query Performance); \
+             invest in the listing (images, reviews, price) rather than more bids.",
+        );
 }
 
 /// Cost per click of the last window well above the prior one (SP).
@@ -286,28 +274,24 @@ pub(crate) fn cpc_trend(e: &mut Eval) {
         if !at_least(rise, s.max_rise_percent) {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(rise),
-            Some(s.max_rise_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(rise), Some(s.max_rise_percent), Some(w))
+            .evidence(ev![
                 ("cpc", n(a)),
                 ("prior_cpc", n(b)),
                 ("clicks", n(now.clicks as f64)),
                 ("prior_clicks", n(before.clicks as f64)),
                 ("cost", n(now.cost)),
                 ("campaign_name", c.name.clone().into()),
-            ],
-            format!(
-                "cost per click up {rise:.0}% ({b:.2} → {a:.2}) over {} days",
-                s.window_days
-            ),
-            "Check bid changes and placement multipliers, and whether competitors are bidding \
-             on your keywords; lower bids where the ACoS no longer pays.",
-        );
+            ])
+            .says(
+                format!(
+                    "cost per click up {rise:.0}% ({b:.2} → {a:.2}) over {} days",
+                    s.window_days
+                ),
+                "Check bid changes and placement multipliers, and whether competitors are bidding \
+                 on your keywords; lower bids where the ACoS no longer pays.",
+            );
     }
 }
 
@@ -331,26 +315,22 @@ pub(crate) fn wasted_spend(e: &mut Eval) {
         if sums.clicks < s.min_clicks as i64 || sums.purchases > s.max_purchases as i64 {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(sums.clicks as f64),
-            Some(s.min_clicks as f64),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(sums.clicks as f64), Some(s.min_clicks as f64), Some(w))
+            .evidence(ev![
                 ("clicks", n(sums.clicks as f64)),
                 ("purchases", n(sums.purchases as f64)),
                 ("cost", n(sums.cost)),
                 ("impressions", n(sums.impressions as f64)),
-            ],
-            format!(
-                "\"{}\" took {} clicks ({:.2} spent) and {} purchases over the matured {} days",
-                t.search_term, sums.clicks, sums.cost, sums.purchases, s.window_days
-            ),
-            "Add the term as a negative keyword (exact) in this campaign, or lower the bid of \
-             the keyword that matches it.",
-        );
+            ])
+            .says(
+                format!(
+                    "\"{}\" took {} clicks ({:.2} spent) and {} purchases over the matured {} days",
+                    t.search_term, sums.clicks, sums.cost, sums.purchases, s.window_days
+                ),
+                "Add the term as a negative keyword (exact) in this campaign, or lower the bid of \
+                 the keyword that matches it.",
+            );
     }
 }
 
@@ -395,16 +375,15 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
         } else {
             s.severity
         };
-        e.fire(
-            rule,
-            severity,
-            subject,
-            // Days of cover, unknown without sales (as the days_of_supply
-            // KPI): out of stock with no sales is not "0 days".
-            cover,
-            Some(need),
-            Some(w),
-            ev![
+        e.fire(rule, severity, subject)
+            .measured(
+                // Days of cover, unknown without sales (as the days_of_supply
+                // KPI): out of stock with no sales is not "0 days".
+                cover,
+                Some(need),
+                Some(w),
+            )
+            .evidence(ev![
                 ("available", n(st.available as f64)),
                 ("inbound", n(st.inbound as f64)),
                 ("daily_units", opt(velocity)),
@@ -414,21 +393,22 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
                 ("stockout_days", n(st.stockout_days)),
                 ("stockout_lookback_days", n(s.stockout_lookback_days)),
                 ("channel", st.channel.clone().into()),
-            ],
-            if out_now {
-                format!(
-                    "out of stock now ({} inbound); out of stock on {} of the last {} days",
-                    st.inbound, st.stockout_days, s.stockout_lookback_days
-                )
-            } else {
-                format!(
-                    "{:.0} days of cover left, less than lead time + safety ({need:.0} days)",
-                    cover.unwrap_or(0.0)
-                )
-            },
-            "Send a replenishment shipment now (and check the inbound one's status); a stockout \
-             destroys the traffic history the listing built.",
-        );
+            ])
+            .says(
+                if out_now {
+                    format!(
+                        "out of stock now ({} inbound); out of stock on {} of the last {} days",
+                        st.inbound, st.stockout_days, s.stockout_lookback_days
+                    )
+                } else {
+                    format!(
+                        "{:.0} days of cover left, less than lead time + safety ({need:.0} days)",
+                        cover.unwrap_or(0.0)
+                    )
+                },
+                "Send a replenishment shipment now (and check the inbound one's status); a \
+                 stockout destroys the traffic history the listing built.",
+            );
     }
 }
 
@@ -458,14 +438,9 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
         if !(long || aged > s.max_aged_units as i64) {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            row.days_of_supply,
-            Some(s.max_days_of_supply as f64),
-            None,
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(row.days_of_supply, Some(s.max_days_of_supply as f64), None)
+            .evidence(ev![
                 ("days_of_supply", opt(row.days_of_supply)),
                 ("available", opt(row.available.map(|x| x as f64))),
                 (
@@ -479,24 +454,25 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
                     "snapshot_date",
                     row.snapshot_date.map(|d| d.to_string()).into()
                 ),
-            ],
-            if long {
-                format!(
-                    "{:.0} days of supply (limit {}){}",
-                    row.days_of_supply.unwrap_or(0.0),
-                    s.max_days_of_supply,
-                    if aged > 0 {
-                        format!("; {aged} units older than {} days", s.aged_days)
-                    } else {
-                        String::new()
-                    }
-                )
-            } else {
-                format!("{aged} units older than {} days", s.aged_days)
-            },
-            "Slow the next shipments, and move aged units (promotion, outlet deal, removal) \
-             before long-term storage fees start.",
-        );
+            ])
+            .says(
+                if long {
+                    format!(
+                        "{:.0} days of supply (limit {}){}",
+                        row.days_of_supply.unwrap_or(0.0),
+                        s.max_days_of_supply,
+                        if aged > 0 {
+                            format!("; {aged} units older than {} days", s.aged_days)
+                        } else {
+                            String::new()
+                        }
+                    )
+                } else {
+                    format!("{aged} units older than {} days", s.aged_days)
+                },
+                "Slow the next shipments, and move aged units (promotion, outlet deal, removal) \
+                 before long-term storage fees start.",
+            );
     }
 }
 
@@ -546,14 +522,9 @@ pub(crate) fn margin_floor(e: &mut Eval) {
         if at_least(margin_pct, s.min_percent) {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(margin_pct),
-            Some(s.min_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(margin_pct), Some(s.min_percent), Some(w))
+            .evidence(ev![
                 ("price", n(price)),
                 ("unit_cost", n(cost.unit_cost)),
                 ("inbound_freight", n(cost.inbound_freight)),
@@ -561,14 +532,16 @@ pub(crate) fn margin_floor(e: &mut Eval) {
                 ("ad_spend_per_unit", n(ad_per_unit)),
                 ("margin_per_unit", n(margin)),
                 ("units", n(units as f64)),
-            ],
-            format!(
-                "contribution margin {margin:.2} per unit is {margin_pct:.1}% of the {price:.2} price (floor {}%): priced too low to fund ads",
-                s.min_percent
-            ),
-            "Raise the price or cut the unit cost; if the ads are what eats the margin, lower \
-             their bids first.",
-        );
+            ])
+            .says(
+                format!(
+                    "contribution margin {margin:.2} per unit is {margin_pct:.1}% of the \
+                     {price:.2} price (floor {}%): priced too low to fund ads",
+                    s.min_percent
+                ),
+                "Raise the price or cut the unit cost; if the ads are what eats the margin, lower \
+                 their bids first.",
+            );
     }
 }
 

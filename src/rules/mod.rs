@@ -227,33 +227,25 @@ impl<'a> Eval<'a> {
         });
     }
 
-    /// Adds a firing finding.
-    #[allow(clippy::too_many_arguments)]
-    pub fn fire(
-        &mut self,
-        rule: RuleId,
-        severity: Severity,
-        subject: Subject,
-        value: Option<f64>,
-        threshold: Option<f64>,
-        window: Option<Window>,
-        evidence: Vec<(String, Value)>,
-        summary: String,
-        check_first: impl Into<String>,
-    ) {
-        self.out.push(Finding {
-            rule,
-            severity,
-            status: Status::Firing,
-            subject,
-            value,
-            threshold,
-            window,
-            evidence,
-            summary,
-            check_first: check_first.into(),
-            diagnosis: None,
-        });
+    /// Starts a firing finding of `rule` for `subject`: say what was
+    /// measured and its evidence, then [`Firing::says`] records it.
+    pub fn fire(&mut self, rule: RuleId, severity: Severity, subject: Subject) -> Firing<'_> {
+        Firing {
+            out: &mut self.out,
+            finding: Finding {
+                rule,
+                severity,
+                status: Status::Firing,
+                subject,
+                value: None,
+                threshold: None,
+                window: None,
+                evidence: Vec::new(),
+                summary: String::new(),
+                check_first: String::new(),
+                diagnosis: None,
+            },
+        }
     }
 
     /// The matured window of `days` (Ads-attributed figures): it ends
@@ -264,6 +256,45 @@ impl<'a> Eval<'a> {
 
     pub fn attribution_days(&self) -> u32 {
         self.cfg.sync.attribution_days
+    }
+}
+
+/// A firing finding being described (see [`Eval::fire`]).
+#[must_use = "a firing finding is recorded by `says`"]
+pub(crate) struct Firing<'e> {
+    out: &'e mut Vec<Finding>,
+    finding: Finding,
+}
+
+impl Firing<'_> {
+    /// The measured value and the threshold it crossed, both in the value's
+    /// unit (as the chart draws them), and the window they cover.
+    pub fn measured(
+        mut self,
+        value: Option<f64>,
+        threshold: Option<f64>,
+        window: Option<Window>,
+    ) -> Self {
+        self.finding.value = value;
+        self.finding.threshold = threshold;
+        self.finding.window = window;
+        self
+    }
+
+    /// The named numbers behind the value, in a readable order.
+    pub fn evidence(mut self, evidence: Vec<(String, Value)>) -> Self {
+        self.finding.evidence = evidence;
+        self
+    }
+
+    /// What is wrong (one line) and what to look at first; records the
+    /// finding.
+    pub fn says(self, summary: String, check_first: impl Into<String>) {
+        self.out.push(Finding {
+            summary,
+            check_first: check_first.into(),
+            ..self.finding
+        });
     }
 }
 
