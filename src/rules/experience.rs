@@ -8,7 +8,7 @@ use chrono::Duration;
 use super::metrics::{
     breach_age_hours, feedback_sums, return_sums, topic_rise_points, topic_share_pct,
 };
-use super::{above, at_least, ev, n, opt, Eval, Window};
+use super::{above, at_least, ev, n, opt, orders_too_short, sorted_keys, Eval, Window};
 
 /// Named evidence values, in order.
 type Evidence = Vec<(String, serde_json::Value)>;
@@ -133,13 +133,7 @@ pub(crate) fn review_topics(e: &mut Eval) {
         e.missing_market(rule, base.no_data, "no review topics have been synced");
         return;
     };
-    let mut asins: Vec<&String> = all.keys().collect();
-    asins.sort();
-    for asin in asins {
-        let subject = e.market().asin(asin);
-        let Some(s) = e.enabled(rule, base, &subject) else {
-            continue;
-        };
+    for (asin, subject, s) in e.subjects(rule, base, sorted_keys(all), |m, a| m.asin(a)) {
         let mut worst: Option<(f64, Evidence, String)> = None;
         for t in all[asin].iter().filter(|t| t.sentiment == "negative") {
             let now = topic_share_pct(t);
@@ -304,12 +298,7 @@ pub(crate) fn return_rate(e: &mut Eval) {
             &[sku.as_str()],
             w,
         ) else {
-            e.missing(
-                rule,
-                s.no_data,
-                subject,
-                format!("orders do not reach back to {}", w.start),
-            );
+            e.missing(rule, s.no_data, subject, orders_too_short(w));
             continue;
         };
         let (shipped, returned) = (sums.shipped, sums.returned);
@@ -595,10 +584,7 @@ mod tests {
                 );
             }
             let f = only(&run(&cfg(), &s, at), RuleId::FeedbackRate);
-            match want {
-                Some(fires) => assert_eq!(firing(&f), fires, "{case}: {f:?}"),
-                None => assert_eq!(f[0].status, Status::NoData, "{case}"),
-            }
+            check(&f, want, case);
         }
     }
 
@@ -764,11 +750,7 @@ mod tests {
                 quantity: returned,
                 reason: Some("DEFECTIVE".into()),
             }]);
-            let f = only(&run(&cfg(), &s, at), RuleId::ReturnRate);
-            match want {
-                Some(fires) => assert_eq!(firing(&f), fires, "{case}: {f:?}"),
-                None => assert_eq!(f[0].status, Status::NoData, "{case}"),
-            }
+            check(&only(&run(&cfg(), &s, at), RuleId::ReturnRate), want, case);
         }
         // Units count on the day they shipped, whenever they were bought:
         // shipped before the window, they are not in it.

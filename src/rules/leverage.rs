@@ -6,17 +6,21 @@
 //! before the evaluation date; spend, clicks and CPC are final the day after
 //! and use the plain "last N days".
 
+use serde_json::Value;
+
 use super::metrics::{
     acos_pct, ad_share_pct, ads_cover, below, cpc, daily_units, days_of_cover, margin, tacos_pct,
     total_sales,
 };
 use super::snapshot::{AdSums, AdsData};
-use super::{above, at_least, change_pct, ev, n, opt, Eval, Window};
+use super::{
+    above, at_least, change_pct, ev, n, opt, orders_too_short, sorted_keys, Eval, Subject, Window,
+};
 use crate::config::rules::{
     AcosBand, AdReliance, CpcTrend, InventoryTurnover, MarginFloor, StockoutRisk, Tacos,
     WastedSpend,
 };
-use crate::config::{NoData, RuleId};
+use crate::config::{Effective, NoData, RuleId, RuleSettings};
 
 /// The Ads data if it covers `w`; otherwise records no data and returns None.
 fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Option<&'a AdsData> {
@@ -149,15 +153,39 @@ pub(crate) fn acos_band(e: &mut Eval) {
     }
 }
 
-/// Shared by tacos and ad_reliance: (ad sums, total sales, source) over the
-/// matured window, or a no-data finding.
-fn ads_vs_sales(
-    e: &mut Eval,
+/// What tacos and ad_reliance judge: the campaigns' Ads sums against total
+/// sales over the matured window `w`.
+struct AdsVsSales {
+    w: Window,
+    ads: AdSums,
+    sales: f64,
+    source: &'static str,
+}
+
+impl AdsVsSales {
+    /// Evidence: the ad figure `name` and the total sales it is set against.
+    fn evidence(&self, name: &str, value: f64) -> Vec<(String, Value)> {
+        ev![
+            (name, n(value)),
+            ("total_sales", n(self.sales)),
+            ("sales_source", self.source.into()),
+        ]
+    }
+}
+
+/// Shared by tacos and ad_reliance: the marketplace subject, the rule's
+/// settings and the figures over the matured window of `window_days` of
+/// them; `None` when the rule is disabled for the marketplace, or the data
+/// is missing (recorded as no data).
+fn ads_vs_sales<'a, T: RuleSettings>(
+    e: &mut Eval<'a>,
     rule: RuleId,
-    no_data: NoData,
-    window_days: u32,
-) -> Option<(Window, AdSums, f64, &'static str)> {
-    let w = e.matured(window_days);
+    base: &'a T,
+    window_days: impl Fn(&T) -> u32,
+) -> Option<(Subject, Effective<'a, T>, AdsVsSales)> {
+    let (subject, s) = e.market_settings(rule, base)?;
+    let no_data = s.common().no_data;
+    let w = e.matured(window_days(&s));
     let ads = ads_for(e, rule, no_data, w)?;
     let mut sums = AdSums::default();
     for c in &ads.campaigns {
@@ -171,32 +199,31 @@ fn ads_vs_sales(
         );
         return None;
     };
-    Some((w, sums, sales, source))
+    let m = AdsVsSales {
+        w,
+        ads: sums,
+        sales,
+        source,
+    };
+    Some((subject, s, m))
 }
 
 /// Total ad spend (SP + SB + SD) over total sales.
 pub(crate) fn tacos(e: &mut Eval) {
     let (rule, base) = e.rule::<Tacos>();
-    let Some((subject, s)) = e.market_settings(rule, base) else {
+    let Some((subject, s, m)) = ads_vs_sales(e, rule, base, |s| s.window_days) else {
         return;
     };
-    let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
-        return;
-    };
-    if ads.cost <= 0.0 {
+    if m.ads.cost <= 0.0 {
         return;
     }
-    let tacos = tacos_pct(ads.cost, sales);
+    let tacos = tacos_pct(m.ads.cost, m.sales);
     if tacos.is_some_and(|t| !above(t, s.max_percent)) {
         return;
     }
     e.fire(rule, s.severity, subject)
-        .measured(tacos, Some(s.max_percent), Some(w))
-        .evidence(ev![
-            ("ad_spend", n(ads.cost)),
-            ("total_sales", n(sales)),
-            ("sales_source", source.into()),
-        ])
+        .measured(tacos, Some(s.max_percent), Some(m.w))
+        .evidence(m.evidence("ad_spend", m.ads.cost))
         .says(
             format!(
                 "ad spend is {} of total sales over the matured {} days (limit {}%)",
@@ -212,29 +239,22 @@ pub(crate) fn tacos(e: &mut Eval) {
 /// Ad-attributed sales as a share of total sales.
 pub(crate) fn ad_reliance(e: &mut Eval) {
     let (rule, base) = e.rule::<AdReliance>();
-    let Some((subject, s)) = e.market_settings(rule, base) else {
+    let Some((subject, s, m)) = ads_vs_sales(e, rule, base, |s| s.window_days) else {
         return;
     };
-    let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
-        return;
-    };
-    let Some(share) = ad_share_pct(ads.sales, sales) else {
+    let Some(share) = ad_share_pct(m.ads.sales, m.sales) else {
         return;
     };
     if !above(share, s.max_percent) {
         return;
     }
     e.fire(rule, s.severity, subject)
-        .measured(Some(share), Some(s.max_percent), Some(w))
-        .evidence(ev![
-            ("attributed_sales", n(ads.sales)),
-            ("total_sales", n(sales)),
-            ("sales_source", source.into()),
-        ])
+        .measured(Some(share), Some(s.max_percent), Some(m.w))
+        .evidence(m.evidence("attributed_sales", m.ads.sales))
         .says(
             format!(
                 "ads brought {share:.0}% of sales over the matured {} days (limit {}%): organic \
-             search is not carrying the listing",
+                 search is not carrying the listing",
                 s.window_days, s.max_percent
             ),
             "Compare organic and sponsored rank for the main keywords (Search Query Performance); \
@@ -341,14 +361,8 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
         e.missing_market(rule, base.no_data, "no inventory has been synced");
         return;
     };
-    let mut skus: Vec<&String> = inv.keys().collect();
-    skus.sort();
-    for sku in skus {
+    for (sku, subject, s) in e.subjects(rule, base, sorted_keys(inv), |m, k| m.sku(k)) {
         let st = &inv[sku];
-        let subject = e.market().sku(sku);
-        let Some(s) = e.enabled(rule, base, &subject) else {
-            continue;
-        };
         let w = Window::last(e.at, s.velocity_days);
         let velocity = e.snap.orders.as_ref().and_then(|o| daily_units(o, sku, w));
         let need = (s.lead_time_days + s.safety_days) as f64;
@@ -359,10 +373,7 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
                 rule,
                 s.no_data,
                 subject,
-                format!(
-                    "orders do not reach back to {}: sales velocity unknown",
-                    w.start
-                ),
+                format!("{}: sales velocity unknown", orders_too_short(w)),
             );
             continue;
         }
@@ -423,14 +434,8 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
         );
         return;
     };
-    let mut skus: Vec<&String> = plan.keys().collect();
-    skus.sort();
-    for sku in skus {
+    for (sku, subject, s) in e.subjects(rule, base, sorted_keys(plan), |m, k| m.sku(k)) {
         let row = &plan[sku];
-        let subject = e.market().sku(sku);
-        let Some(s) = e.enabled(rule, base, &subject) else {
-            continue;
-        };
         let aged = row.aged_units(s.aged_days);
         let long = row
             .days_of_supply
@@ -480,31 +485,19 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
 pub(crate) fn margin_floor(e: &mut Eval) {
     let (rule, base) = e.rule::<MarginFloor>();
     let (Some(costs), Some(orders)) = (&e.snap.costs, &e.snap.orders) else {
-        let subject = e.market();
         let why = if e.snap.costs.is_none() {
             "no costs_file is configured"
         } else {
             "orders have never been synced"
         };
-        e.missing(rule, base.no_data, subject, why);
+        e.missing_market(rule, base.no_data, why);
         return;
     };
-    let mut skus: Vec<&String> = costs.keys().collect();
-    skus.sort();
-    for sku in skus {
+    for (sku, subject, s) in e.subjects(rule, base, sorted_keys(costs), |m, k| m.sku(k)) {
         let cost = costs[sku];
-        let subject = e.market().sku(sku);
-        let Some(s) = e.enabled(rule, base, &subject) else {
-            continue;
-        };
         let w = Window::last(e.at, s.window_days);
         if orders.first_day.is_none_or(|f| f > w.start) {
-            e.missing(
-                rule,
-                s.no_data,
-                subject,
-                format!("orders do not reach back to {}", w.start),
-            );
+            e.missing(rule, s.no_data, subject, orders_too_short(w));
             continue;
         }
         let fees = e.snap.fees.get(sku.as_str()).and_then(|f| f.total_fees);

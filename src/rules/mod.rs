@@ -306,6 +306,19 @@ macro_rules! ev {
 }
 pub(crate) use ev;
 
+/// The keys of a per-subject map, sorted: findings come out in one order
+/// whatever the map's hashing.
+pub(crate) fn sorted_keys<V>(m: &HashMap<String, V>) -> Vec<&String> {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort();
+    keys
+}
+
+/// Why a rule that reads the orders of window `w` has no data.
+pub(crate) fn orders_too_short(w: Window) -> String {
+    format!("orders do not reach back to {}", w.start)
+}
+
 /// Evaluates every enabled rule on one marketplace's snapshot as of `at`
 /// (a marketplace day). Pure: no clock, no SQL, no I/O.
 pub fn evaluate(cfg: &Config, snapshot: &Snapshot, at: NaiveDate) -> Vec<Finding> {
