@@ -8,21 +8,23 @@ use chrono::Duration;
 use super::metrics::{
     breach_age_hours, feedback_sums, return_sums, topic_rise_points, topic_share_pct,
 };
-use super::{above, at_least, ev, n, opt, Eval, Window};
+use super::{above, at_least, ev, n, opt, orders_too_short, sorted_keys, Eval, Window};
 
 /// Named evidence values, in order.
 type Evidence = Vec<(String, serde_json::Value)>;
-use crate::config::{RuleId, Severity};
+use crate::config::rules::{
+    AccountHealth, FeedbackRate, FeedbackResponseSla, ListingHealth, RatingFloor, ReturnRate,
+    ReviewTopics,
+};
+use crate::config::Severity;
 
 /// 1–3 star feedback without a response and not acknowledged, 24 h after the
 /// start of its day (the report has dates only: errs early, never late).
 pub(crate) fn feedback_response_sla(e: &mut Eval) {
-    let rule = RuleId::FeedbackResponseSla;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.feedback_response_sla, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<FeedbackResponseSla>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let Some(rows) = &e.snap.feedback else {
         e.missing(
             rule,
@@ -47,40 +49,37 @@ pub(crate) fn feedback_response_sla(e: &mut Eval) {
     breaches.sort_by_key(|b| std::cmp::Reverse(b.1));
     let oldest = breaches[0].1;
     let orders: Vec<serde_json::Value> = breaches.iter().map(|b| b.0.into()).collect();
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        Some(breaches.len() as f64),
-        Some(s.response_hours as f64),
-        None,
-        ev![
+    e.fire(rule, s.severity, subject)
+        .measured(
+            Some(breaches.len() as f64),
+            Some(s.response_hours as f64),
+            None,
+        )
+        .evidence(ev![
             ("open_breaches", n(breaches.len() as f64)),
             ("oldest_age_hours", n(oldest as f64)),
             ("response_hours", n(s.response_hours)),
             ("order_ids", serde_json::Value::Array(orders)),
-        ],
-        format!(
-            "{} negative seller feedback {} unanswered for over {} h (oldest {} h)",
-            breaches.len(),
-            if breaches.len() == 1 { "is" } else { "are" },
-            s.response_hours,
-            oldest
-        ),
-        "Answer each one in Seller Central (Performance → Feedback), or contact the buyer and ask \
-         for removal if it is about fulfilment by Amazon; then `flywheel ack` it."
-            .to_string(),
-    );
+        ])
+        .says(
+            format!(
+                "{} negative seller feedback {} unanswered for over {} h (oldest {} h)",
+                breaches.len(),
+                if breaches.len() == 1 { "is" } else { "are" },
+                s.response_hours,
+                oldest
+            ),
+            "Answer each one in Seller Central (Performance → Feedback), or contact the buyer and \
+             ask for removal if it is about fulfilment by Amazon; then `flywheel ack` it.",
+        );
 }
 
 /// Negative seller feedback / orders over the window, above the limit.
 pub(crate) fn feedback_rate(e: &mut Eval) {
-    let rule = RuleId::FeedbackRate;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.feedback_rate, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<FeedbackRate>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let w = Window::last(e.at, s.window_days);
     let Some(sums) = feedback_sums(&e.snap.daily, w) else {
         let days = e.snap.daily.range(w.start..=w.end).count();
@@ -109,51 +108,32 @@ pub(crate) fn feedback_rate(e: &mut Eval) {
         return;
     };
     if above(rate, s.max_percent) {
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(rate),
-            Some(s.max_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(rate), Some(s.max_percent), Some(w))
+            .evidence(ev![
                 ("negative_feedback", n(negative as f64)),
                 ("orders", n(orders as f64))
-            ],
-            format!(
-                "negative seller feedback is {rate:.2}% of orders over {} days (limit {}%)",
-                s.window_days, s.max_percent
-            ),
-            "Read the recent 1–2 star comments for a common cause (late or damaged deliveries, \
-             item not as described) and fix that first; answer each one."
-                .to_string(),
-        );
+            ])
+            .says(
+                format!(
+                    "negative seller feedback is {rate:.2}% of orders over {} days (limit {}%)",
+                    s.window_days, s.max_percent
+                ),
+                "Read the recent 1–2 star comments for a common cause (late or damaged \
+                 deliveries, item not as described) and fix that first; answer each one.",
+            );
     }
 }
 
 /// A negative review topic that rose over the last months, or far above its
 /// browse node.
 pub(crate) fn review_topics(e: &mut Eval) {
-    let rule = RuleId::ReviewTopics;
-    let base = &e.cfg.rules.review_topics;
+    let (rule, base) = e.rule::<ReviewTopics>();
     let Some(all) = &e.snap.review_topics else {
-        let subject = e.market();
-        e.missing(
-            rule,
-            base.no_data,
-            subject,
-            "no review topics have been synced",
-        );
+        e.missing_market(rule, base.no_data, "no review topics have been synced");
         return;
     };
-    let mut asins: Vec<&String> = all.keys().collect();
-    asins.sort();
-    for asin in asins {
-        let subject = e.market().asin(asin);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
-            continue;
-        }
+    for (asin, subject, s) in e.subjects(rule, base, sorted_keys(all), |m, a| m.asin(a)) {
         let mut worst: Option<(f64, Evidence, String)> = None;
         for t in all[asin].iter().filter(|t| t.sentiment == "negative") {
             let now = topic_share_pct(t);
@@ -210,33 +190,25 @@ pub(crate) fn review_topics(e: &mut Eval) {
                 .iter()
                 .find(|(k, _)| k == "rise_points")
                 .and_then(|(_, v)| v.as_f64());
-            e.fire(
-                rule,
-                s.severity,
-                subject,
-                value,
-                Some(s.min_share_rise_points),
-                None,
-                evidence,
-                format!("negative review topic: {why}"),
-                "Read the recent reviews that mention this topic and fix the product or the \
-                 listing's promise (images, bullets); contact the affected buyers."
-                    .to_string(),
-            );
+            e.fire(rule, s.severity, subject)
+                .measured(value, Some(s.min_share_rise_points), None)
+                .evidence(evidence)
+                .says(
+                    format!("negative review topic: {why}"),
+                    "Read the recent reviews that mention this topic and fix the product or the \
+                     listing's promise (images, bullets); contact the affected buyers.",
+                );
         }
     }
 }
 
 /// Star rating below the floors, or sliding, from the user's ratings file.
 pub(crate) fn rating_floor(e: &mut Eval) {
-    let rule = RuleId::RatingFloor;
-    let base = &e.cfg.rules.rating_floor;
+    let (rule, base) = e.rule::<RatingFloor>();
     let Some(rows) = &e.snap.ratings else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             base.no_data,
-            subject,
             "no ratings_file is configured (no Amazon API returns star ratings)",
         );
         return;
@@ -248,10 +220,9 @@ pub(crate) fn rating_floor(e: &mut Eval) {
     for (asin, mut v) in by_asin {
         v.sort_by_key(|r| r.date);
         let subject = e.market().asin(asin);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let last = v[v.len() - 1];
         let since = last.date - Duration::days(s.drop_window_days as i64);
         let earlier = v.iter().find(|r| r.date >= since && r.date < last.date);
@@ -283,38 +254,30 @@ pub(crate) fn rating_floor(e: &mut Eval) {
         } else {
             continue;
         };
-        e.fire(
-            rule,
-            severity,
-            subject,
-            Some(last.rating),
-            Some(threshold),
-            None,
-            ev![
+        e.fire(rule, severity, subject)
+            .measured(Some(last.rating), Some(threshold), None)
+            .evidence(ev![
                 ("rating", n(last.rating)),
                 ("rating_count", opt(last.count.map(|c| c as f64))),
                 ("rating_date", last.date.to_string().into()),
                 ("rating_before", opt(earlier.map(|r| r.rating))),
                 ("drop", opt(drop)),
-            ],
-            format!("star rating {:.2} is {why}", last.rating),
-            "Read the newest 1–3 star reviews for the defect behind them; 4.3 → 4.7 stars lifts \
-             conversion about 26%, so fixing the cause pays back."
-                .to_string(),
-        );
+            ])
+            .says(
+                format!("star rating {:.2} is {why}", last.rating),
+                "Read the newest 1–3 star reviews for the defect behind them; 4.3 → 4.7 stars \
+                 lifts conversion about 26%, so fixing the cause pays back.",
+            );
     }
 }
 
 /// Units returned / units shipped over the window, with the top reason.
 pub(crate) fn return_rate(e: &mut Eval) {
-    let rule = RuleId::ReturnRate;
-    let base = &e.cfg.rules.return_rate;
+    let (rule, base) = e.rule::<ReturnRate>();
     let (Some(orders), Some(_)) = (&e.snap.orders, &e.snap.returns) else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             base.no_data,
-            subject,
             "orders or returns have never been synced",
         );
         return;
@@ -325,10 +288,9 @@ pub(crate) fn return_rate(e: &mut Eval) {
     skus.dedup();
     for sku in skus {
         let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let w = Window::last(e.at, s.window_days);
         let Some(sums) = return_sums(
             orders,
@@ -336,12 +298,7 @@ pub(crate) fn return_rate(e: &mut Eval) {
             &[sku.as_str()],
             w,
         ) else {
-            e.missing(
-                rule,
-                s.no_data,
-                subject,
-                format!("orders do not reach back to {}", w.start),
-            );
+            e.missing(rule, s.no_data, subject, orders_too_short(w));
             continue;
         };
         let (shipped, returned) = (sums.shipped, sums.returned);
@@ -364,54 +321,41 @@ pub(crate) fn return_rate(e: &mut Eval) {
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
             .map(|(k, v)| (k.to_string(), *v));
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(rate),
-            Some(s.max_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(rate), Some(s.max_percent), Some(w))
+            .evidence(ev![
                 ("units_returned", n(returned as f64)),
                 ("units_shipped", n(shipped as f64)),
                 ("top_reason", top.as_ref().map(|t| t.0.clone()).into()),
                 ("top_reason_units", opt(top.as_ref().map(|t| t.1 as f64))),
-            ],
-            format!(
-                "{rate:.1}% of units shipped came back over {} days (limit {}%){}",
-                s.window_days,
-                s.max_percent,
-                top.as_ref()
-                    .map(|t| format!("; top reason {}", t.0))
-                    .unwrap_or_default()
-            ),
-            "Look at the top return reason: DEFECTIVE or DAMAGED points at the product or \
-             packaging batch, NOT_AS_DESCRIBED at the listing's images and bullets."
-                .to_string(),
-        );
+            ])
+            .says(
+                format!(
+                    "{rate:.1}% of units shipped came back over {} days (limit {}%){}",
+                    s.window_days,
+                    s.max_percent,
+                    top.as_ref()
+                        .map(|t| format!("; top reason {}", t.0))
+                        .unwrap_or_default()
+                ),
+                "Look at the top return reason: DEFECTIVE or DAMAGED points at the product or \
+                 packaging batch, NOT_AS_DESCRIBED at the listing's images and bullets.",
+            );
     }
 }
 
 /// A listing that is not buyable, suppressed, or carries ERROR issues.
 pub(crate) fn listing_health(e: &mut Eval) {
-    let rule = RuleId::ListingHealth;
-    let base = &e.cfg.rules.listing_health;
+    let (rule, base) = e.rule::<ListingHealth>();
     let Some(listings) = &e.snap.listings else {
-        let subject = e.market();
-        e.missing(
-            rule,
-            base.no_data,
-            subject,
-            "listings have never been synced",
-        );
+        e.missing_market(rule, base.no_data, "listings have never been synced");
         return;
     };
     for l in listings {
         let subject = e.market().sku(&l.sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let min_warning = s.min_issue_severity.eq_ignore_ascii_case("warning");
         let issues: Vec<&super::snapshot::IssueRow> = l
             .issues
@@ -450,37 +394,30 @@ pub(crate) fn listing_health(e: &mut Eval) {
             s.severity
         };
         let codes: Vec<serde_json::Value> = issues.iter().map(|i| i.code.clone().into()).collect();
-        e.fire(
-            rule,
-            severity,
-            subject,
-            Some(issues.len() as f64),
-            None,
-            None,
-            ev![
+        e.fire(rule, severity, subject)
+            .measured(Some(issues.len() as f64), None, None)
+            .evidence(ev![
                 ("is_buyable", l.is_buyable.into()),
                 ("is_discoverable", l.is_discoverable.into()),
                 ("is_suppressed", l.is_suppressed.into()),
                 ("statuses", serde_json::json!(l.statuses)),
                 ("issues", n(issues.len() as f64)),
                 ("issue_codes", serde_json::Value::Array(codes)),
-            ],
-            format!("listing {}", what.join(", ")),
-            "Open the listing in Seller Central (Catalog → Manage All Inventory → Fix listing) \
-             and supply what each issue names; a suppressed listing sells nothing."
-                .to_string(),
-        );
+            ])
+            .says(
+                format!("listing {}", what.join(", ")),
+                "Open the listing in Seller Central (Catalog → Manage All Inventory → Fix \
+                 listing) and supply what each issue names; a suppressed listing sells nothing.",
+            );
     }
 }
 
 /// Account status and the performance metrics against Amazon's targets.
 pub(crate) fn account_health(e: &mut Eval) {
-    let rule = RuleId::AccountHealth;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.account_health, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<AccountHealth>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let Some(h) = &e.snap.account_health else {
         e.missing(
             rule,
@@ -536,14 +473,9 @@ pub(crate) fn account_health(e: &mut Eval) {
     if breaches.is_empty() {
         return;
     }
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        odr,
-        Some(s.max_odr_percent),
-        None,
-        ev![
+    e.fire(rule, s.severity, subject)
+        .measured(odr, Some(s.max_odr_percent), None)
+        .evidence(ev![
             ("account_status", h.account_status.clone().into()),
             ("order_defect_rate_pct", opt(odr)),
             ("late_shipment_rate_pct", opt(late)),
@@ -553,12 +485,12 @@ pub(crate) fn account_health(e: &mut Eval) {
                 "snapshot_date",
                 h.snapshot_date.map(|d| d.to_string()).into()
             ),
-        ],
-        format!("account health: {}", breaches.join("; ")),
-        "Open Account Health in Seller Central: find the orders behind the defects (negative \
-         feedback, A-to-z claims, chargebacks) and act on the largest group first."
-            .to_string(),
-    );
+        ])
+        .says(
+            format!("account health: {}", breaches.join("; ")),
+            "Open Account Health in Seller Central: find the orders behind the defects (negative \
+             feedback, A-to-z claims, chargebacks) and act on the largest group first.",
+        );
 }
 
 #[cfg(test)]
@@ -652,10 +584,7 @@ mod tests {
                 );
             }
             let f = only(&run(&cfg(), &s, at), RuleId::FeedbackRate);
-            match want {
-                Some(fires) => assert_eq!(firing(&f), fires, "{case}: {f:?}"),
-                None => assert_eq!(f[0].status, Status::NoData, "{case}"),
-            }
+            check(&f, want, case);
         }
     }
 
@@ -821,11 +750,7 @@ mod tests {
                 quantity: returned,
                 reason: Some("DEFECTIVE".into()),
             }]);
-            let f = only(&run(&cfg(), &s, at), RuleId::ReturnRate);
-            match want {
-                Some(fires) => assert_eq!(firing(&f), fires, "{case}: {f:?}"),
-                None => assert_eq!(f[0].status, Status::NoData, "{case}"),
-            }
+            check(&only(&run(&cfg(), &s, at), RuleId::ReturnRate), want, case);
         }
         // Units count on the day they shipped, whenever they were bought:
         // shipped before the window, they are not in it.

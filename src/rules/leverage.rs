@@ -6,13 +6,21 @@
 //! before the evaluation date; spend, clicks and CPC are final the day after
 //! and use the plain "last N days".
 
+use serde_json::Value;
+
 use super::metrics::{
     acos_pct, ad_share_pct, ads_cover, below, cpc, daily_units, days_of_cover, margin, tacos_pct,
     total_sales,
 };
 use super::snapshot::{AdSums, AdsData};
-use super::{above, at_least, change_pct, ev, n, opt, Eval, Window};
-use crate::config::{NoData, RuleId};
+use super::{
+    above, at_least, change_pct, ev, n, opt, orders_too_short, sorted_keys, Eval, Subject, Window,
+};
+use crate::config::rules::{
+    AcosBand, AdReliance, CpcTrend, InventoryTurnover, MarginFloor, StockoutRisk, Tacos,
+    WastedSpend,
+};
+use crate::config::{Effective, NoData, RuleId, RuleSettings};
 
 /// The Ads data if it covers `w`; otherwise records no data and returns None.
 fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Option<&'a AdsData> {
@@ -49,22 +57,19 @@ fn ads_for<'a>(e: &mut Eval<'a>, rule: RuleId, no_data: NoData, w: Window) -> Op
 
 /// ACoS outside the band, per campaign (with enough spend) and per marketplace.
 pub(crate) fn acos_band(e: &mut Eval) {
-    let rule = RuleId::AcosBand;
-    let base = &e.cfg.rules.acos_band;
-    let attr = e.attribution_days();
-    let bw = Window::matured(e.at, base.window_days, attr);
+    let (rule, base) = e.rule::<AcosBand>();
+    let bw = e.matured(base.window_days);
     let Some(ads) = ads_for(e, rule, base.no_data, bw) else {
         return;
     };
     let mut all = AdSums::default();
     let check_first = "Look at the campaign's search terms: cut bids on terms that spend without \
                        selling, move converting terms to exact match, and check the product's \
-                       price and reviews (a low conversion rate inflates ACoS)."
-        .to_string();
+                       price and reviews (a low conversion rate inflates ACoS).";
     for c in &ads.campaigns {
         let subject = e.market().campaign(c.campaign_id);
         let s = e.settings(rule, base, &subject);
-        let w = Window::matured(e.at, s.window_days, attr);
+        let w = e.matured(s.window_days);
         let sums = AdSums::of(&c.days, w.start, w.end);
         if w == bw {
             all.add(&sums);
@@ -85,14 +90,9 @@ pub(crate) fn acos_band(e: &mut Eval) {
         } else {
             s.max_percent
         };
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            acos,
-            Some(threshold),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(acos, Some(threshold), Some(w))
+            .evidence(ev![
                 ("cost", n(sums.cost)),
                 ("attributed_sales", n(sums.sales)),
                 ("clicks", n(sums.clicks as f64)),
@@ -101,19 +101,20 @@ pub(crate) fn acos_band(e: &mut Eval) {
                 ("campaign_name", c.name.clone().into()),
                 ("band_min_pct", n(s.min_percent)),
                 ("band_max_pct", n(s.max_percent)),
-            ],
-            match acos {
-                Some(a) => format!(
-                    "ACoS {a:.1}% over the matured {} days is outside {}–{}%",
-                    s.window_days, s.min_percent, s.max_percent
-                ),
-                None => format!(
-                    "spent {:.2} over the matured {} days with no attributed sales",
-                    sums.cost, s.window_days
-                ),
-            },
-            check_first.clone(),
-        );
+            ])
+            .says(
+                match acos {
+                    Some(a) => format!(
+                        "ACoS {a:.1}% over the matured {} days is outside {}–{}%",
+                        s.window_days, s.min_percent, s.max_percent
+                    ),
+                    None => format!(
+                        "spent {:.2} over the matured {} days with no attributed sales",
+                        sums.cost, s.window_days
+                    ),
+                },
+                check_first,
+            );
     }
     if base.per_marketplace && all.cost > 0.0 {
         let acos = acos_pct(&all);
@@ -123,148 +124,147 @@ pub(crate) fn acos_band(e: &mut Eval) {
         };
         if outside {
             let subject = e.market();
-            e.fire(
-                rule,
-                base.severity,
-                subject,
-                acos,
-                Some(if acos.is_some_and(|a| a < base.min_percent) {
-                    base.min_percent
-                } else {
-                    base.max_percent
-                }),
-                Some(bw),
-                ev![
+            e.fire(rule, base.severity, subject)
+                .measured(
+                    acos,
+                    Some(if acos.is_some_and(|a| a < base.min_percent) {
+                        base.min_percent
+                    } else {
+                        base.max_percent
+                    }),
+                    Some(bw),
+                )
+                .evidence(ev![
                     ("cost", n(all.cost)),
                     ("attributed_sales", n(all.sales)),
                     ("campaigns", n(ads.campaigns.len() as f64)),
-                ],
-                format!(
-                    "marketplace ACoS {} over the matured {} days is outside {}–{}%",
-                    acos.map(|a| format!("{a:.1}%")).unwrap_or("∞".into()),
-                    base.window_days,
-                    base.min_percent,
-                    base.max_percent
-                ),
-                check_first,
-            );
+                ])
+                .says(
+                    format!(
+                        "marketplace ACoS {} over the matured {} days is outside {}–{}%",
+                        acos.map(|a| format!("{a:.1}%")).unwrap_or("∞".into()),
+                        base.window_days,
+                        base.min_percent,
+                        base.max_percent
+                    ),
+                    check_first,
+                );
         }
     }
 }
 
-/// Shared by tacos and ad_reliance: (ad sums, total sales, source) over the
-/// matured window, or a no-data finding.
-fn ads_vs_sales(
-    e: &mut Eval,
+/// What tacos and ad_reliance judge: the campaigns' Ads sums against total
+/// sales over the matured window `w`.
+struct AdsVsSales {
+    w: Window,
+    ads: AdSums,
+    sales: f64,
+    source: &'static str,
+}
+
+impl AdsVsSales {
+    /// Evidence: the ad figure `name` and the total sales it is set against.
+    fn evidence(&self, name: &str, value: f64) -> Vec<(String, Value)> {
+        ev![
+            (name, n(value)),
+            ("total_sales", n(self.sales)),
+            ("sales_source", self.source.into()),
+        ]
+    }
+}
+
+/// Shared by tacos and ad_reliance: the marketplace subject, the rule's
+/// settings and the figures over the matured window of `window_days` of
+/// them; `None` when the rule is disabled for the marketplace, or the data
+/// is missing (recorded as no data).
+fn ads_vs_sales<'a, T: RuleSettings>(
+    e: &mut Eval<'a>,
     rule: RuleId,
-    no_data: NoData,
-    window_days: u32,
-) -> Option<(Window, AdSums, f64, &'static str)> {
-    let w = Window::matured(e.at, window_days, e.attribution_days());
+    base: &'a T,
+    window_days: impl Fn(&T) -> u32,
+) -> Option<(Subject, Effective<'a, T>, AdsVsSales)> {
+    let (subject, s) = e.market_settings(rule, base)?;
+    let no_data = s.common().no_data;
+    let w = e.matured(window_days(&s));
     let ads = ads_for(e, rule, no_data, w)?;
     let mut sums = AdSums::default();
     for c in &ads.campaigns {
         sums.add(&AdSums::of(&c.days, w.start, w.end));
     }
     let Some((sales, source)) = total_sales(e.snap, w) else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             no_data,
-            subject,
             format!("total sales for {}…{} are not synced", w.start, w.end),
         );
         return None;
     };
-    Some((w, sums, sales, source))
+    let m = AdsVsSales {
+        w,
+        ads: sums,
+        sales,
+        source,
+    };
+    Some((subject, s, m))
 }
 
 /// Total ad spend (SP + SB + SD) over total sales.
 pub(crate) fn tacos(e: &mut Eval) {
-    let rule = RuleId::Tacos;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.tacos, &subject);
-    if !s.enabled {
-        return;
-    }
-    let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
+    let (rule, base) = e.rule::<Tacos>();
+    let Some((subject, s, m)) = ads_vs_sales(e, rule, base, |s| s.window_days) else {
         return;
     };
-    if ads.cost <= 0.0 {
+    if m.ads.cost <= 0.0 {
         return;
     }
-    let tacos = tacos_pct(ads.cost, sales);
+    let tacos = tacos_pct(m.ads.cost, m.sales);
     if tacos.is_some_and(|t| !above(t, s.max_percent)) {
         return;
     }
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        tacos,
-        Some(s.max_percent),
-        Some(w),
-        ev![
-            ("ad_spend", n(ads.cost)),
-            ("total_sales", n(sales)),
-            ("sales_source", source.into()),
-        ],
-        format!(
-            "ad spend is {} of total sales over the matured {} days (limit {}%)",
-            tacos.map(|t| format!("{t:.1}%")).unwrap_or("∞".into()),
-            s.window_days,
-            s.max_percent
-        ),
-        "Find the campaigns with the most spend per sale and trim their bids; work on organic \
-         rank (reviews, conversion) so sales stop depending on paid clicks."
-            .to_string(),
-    );
+    e.fire(rule, s.severity, subject)
+        .measured(tacos, Some(s.max_percent), Some(m.w))
+        .evidence(m.evidence("ad_spend", m.ads.cost))
+        .says(
+            format!(
+                "ad spend is {} of total sales over the matured {} days (limit {}%)",
+                tacos.map(|t| format!("{t:.1}%")).unwrap_or("∞".into()),
+                s.window_days,
+                s.max_percent
+            ),
+            "Find the campaigns with the most spend per sale and trim their bids; work on organic \
+             rank (reviews, conversion) so sales stop depending on paid clicks.",
+        );
 }
 
 /// Ad-attributed sales as a share of total sales.
 pub(crate) fn ad_reliance(e: &mut Eval) {
-    let rule = RuleId::AdReliance;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.ad_reliance, &subject);
-    if !s.enabled {
-        return;
-    }
-    let Some((w, ads, sales, source)) = ads_vs_sales(e, rule, s.no_data, s.window_days) else {
+    let (rule, base) = e.rule::<AdReliance>();
+    let Some((subject, s, m)) = ads_vs_sales(e, rule, base, |s| s.window_days) else {
         return;
     };
-    let Some(share) = ad_share_pct(ads.sales, sales) else {
+    let Some(share) = ad_share_pct(m.ads.sales, m.sales) else {
         return;
     };
     if !above(share, s.max_percent) {
         return;
     }
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        Some(share),
-        Some(s.max_percent),
-        Some(w),
-        ev![
-            ("attributed_sales", n(ads.sales)),
-            ("total_sales", n(sales)),
-            ("sales_source", source.into()),
-        ],
-        format!(
-            "ads brought {share:.0}% of sales over the matured {} days (limit {}%): organic \
-             search is not carrying the listing",
-            s.window_days, s.max_percent
-        ),
-        "Compare organic and sponsored rank for the main keywords (Search Query Performance); \
-         invest in the listing (images, reviews, price) rather than more bids."
-            .to_string(),
-    );
+    e.fire(rule, s.severity, subject)
+        .measured(Some(share), Some(s.max_percent), Some(m.w))
+        .evidence(m.evidence("attributed_sales", m.ads.sales))
+        .says(
+            format!(
+                "ads brought {share:.0}% of sales over the matured {} days (limit {}%): organic \
+                 search is not carrying the listing",
+                s.window_days, s.max_percent
+            ),
+            "Compare organic and sponsored rank for the main keywords (Search Query Performance); \
+             invest in the listing (images, reviews, price) rather than more bids.",
+        );
 }
 
 /// Cost per click of the last window well above the prior one (SP).
 pub(crate) fn cpc_trend(e: &mut Eval) {
-    let rule = RuleId::CpcTrend;
-    let base = &e.cfg.rules.cpc_trend;
+    let (rule, base) = e.rule::<CpcTrend>();
     let bw = Window::last(e.at, base.window_days);
     let span = Window {
         start: bw.before().start,
@@ -275,10 +275,9 @@ pub(crate) fn cpc_trend(e: &mut Eval) {
     };
     for c in ads.campaigns.iter().filter(|c| c.ad_product == "SP") {
         let subject = e.market().campaign(c.campaign_id);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
+        };
         let w = Window::last(e.at, s.window_days);
         let p = w.before();
         let now = AdSums::of(&c.days, w.start, w.end);
@@ -295,38 +294,31 @@ pub(crate) fn cpc_trend(e: &mut Eval) {
         if !at_least(rise, s.max_rise_percent) {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(rise),
-            Some(s.max_rise_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(rise), Some(s.max_rise_percent), Some(w))
+            .evidence(ev![
                 ("cpc", n(a)),
                 ("prior_cpc", n(b)),
                 ("clicks", n(now.clicks as f64)),
                 ("prior_clicks", n(before.clicks as f64)),
                 ("cost", n(now.cost)),
                 ("campaign_name", c.name.clone().into()),
-            ],
-            format!(
-                "cost per click up {rise:.0}% ({b:.2} → {a:.2}) over {} days",
-                s.window_days
-            ),
-            "Check bid changes and placement multipliers, and whether competitors are bidding \
-             on your keywords; lower bids where the ACoS no longer pays."
-                .to_string(),
-        );
+            ])
+            .says(
+                format!(
+                    "cost per click up {rise:.0}% ({b:.2} → {a:.2}) over {} days",
+                    s.window_days
+                ),
+                "Check bid changes and placement multipliers, and whether competitors are bidding \
+                 on your keywords; lower bids where the ACoS no longer pays.",
+            );
     }
 }
 
 /// Search terms with many clicks and no purchases over matured days.
 pub(crate) fn wasted_spend(e: &mut Eval) {
-    let rule = RuleId::WastedSpend;
-    let base = &e.cfg.rules.wasted_spend;
-    let attr = e.attribution_days();
-    let bw = Window::matured(e.at, base.window_days, attr);
+    let (rule, base) = e.rule::<WastedSpend>();
+    let bw = e.matured(base.window_days);
     let Some(ads) = ads_for(e, rule, base.no_data, bw) else {
         return;
     };
@@ -335,57 +327,42 @@ pub(crate) fn wasted_spend(e: &mut Eval) {
             .market()
             .campaign(t.campaign_id)
             .search_term(&t.search_term);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
+        let Some(s) = e.enabled(rule, base, &subject) else {
             continue;
-        }
-        let w = Window::matured(e.at, s.window_days, attr);
+        };
+        let w = e.matured(s.window_days);
         let sums = AdSums::of(&t.days, w.start, w.end);
         if sums.clicks < s.min_clicks as i64 || sums.purchases > s.max_purchases as i64 {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(sums.clicks as f64),
-            Some(s.min_clicks as f64),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(sums.clicks as f64), Some(s.min_clicks as f64), Some(w))
+            .evidence(ev![
                 ("clicks", n(sums.clicks as f64)),
                 ("purchases", n(sums.purchases as f64)),
                 ("cost", n(sums.cost)),
                 ("impressions", n(sums.impressions as f64)),
-            ],
-            format!(
-                "\"{}\" took {} clicks ({:.2} spent) and {} purchases over the matured {} days",
-                t.search_term, sums.clicks, sums.cost, sums.purchases, s.window_days
-            ),
-            "Add the term as a negative keyword (exact) in this campaign, or lower the bid of \
-             the keyword that matches it."
-                .to_string(),
-        );
+            ])
+            .says(
+                format!(
+                    "\"{}\" took {} clicks ({:.2} spent) and {} purchases over the matured {} days",
+                    t.search_term, sums.clicks, sums.cost, sums.purchases, s.window_days
+                ),
+                "Add the term as a negative keyword (exact) in this campaign, or lower the bid of \
+                 the keyword that matches it.",
+            );
     }
 }
 
 /// Days of cover below lead time plus safety; out of stock now is critical.
 pub(crate) fn stockout_risk(e: &mut Eval) {
-    let rule = RuleId::StockoutRisk;
-    let base = &e.cfg.rules.stockout_risk;
+    let (rule, base) = e.rule::<StockoutRisk>();
     let Some(inv) = &e.snap.inventory else {
-        let subject = e.market();
-        e.missing(rule, base.no_data, subject, "no inventory has been synced");
+        e.missing_market(rule, base.no_data, "no inventory has been synced");
         return;
     };
-    let mut skus: Vec<&String> = inv.keys().collect();
-    skus.sort();
-    for sku in skus {
+    for (sku, subject, s) in e.subjects(rule, base, sorted_keys(inv), |m, k| m.sku(k)) {
         let st = &inv[sku];
-        let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
-            continue;
-        }
         let w = Window::last(e.at, s.velocity_days);
         let velocity = e.snap.orders.as_ref().and_then(|o| daily_units(o, sku, w));
         let need = (s.lead_time_days + s.safety_days) as f64;
@@ -396,10 +373,7 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
                 rule,
                 s.no_data,
                 subject,
-                format!(
-                    "orders do not reach back to {}: sales velocity unknown",
-                    w.start
-                ),
+                format!("{}: sales velocity unknown", orders_too_short(w)),
             );
             continue;
         }
@@ -412,16 +386,15 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
         } else {
             s.severity
         };
-        e.fire(
-            rule,
-            severity,
-            subject,
-            // Days of cover, unknown without sales (as the days_of_supply
-            // KPI): out of stock with no sales is not "0 days".
-            cover,
-            Some(need),
-            Some(w),
-            ev![
+        e.fire(rule, severity, subject)
+            .measured(
+                // Days of cover, unknown without sales (as the days_of_supply
+                // KPI): out of stock with no sales is not "0 days".
+                cover,
+                Some(need),
+                Some(w),
+            )
+            .evidence(ev![
                 ("available", n(st.available as f64)),
                 ("inbound", n(st.inbound as f64)),
                 ("daily_units", opt(velocity)),
@@ -431,48 +404,38 @@ pub(crate) fn stockout_risk(e: &mut Eval) {
                 ("stockout_days", n(st.stockout_days)),
                 ("stockout_lookback_days", n(s.stockout_lookback_days)),
                 ("channel", st.channel.clone().into()),
-            ],
-            if out_now {
-                format!(
-                    "out of stock now ({} inbound); out of stock on {} of the last {} days",
-                    st.inbound, st.stockout_days, s.stockout_lookback_days
-                )
-            } else {
-                format!(
-                    "{:.0} days of cover left, less than lead time + safety ({need:.0} days)",
-                    cover.unwrap_or(0.0)
-                )
-            },
-            "Send a replenishment shipment now (and check the inbound one's status); a stockout \
-             destroys the traffic history the listing built."
-                .to_string(),
-        );
+            ])
+            .says(
+                if out_now {
+                    format!(
+                        "out of stock now ({} inbound); out of stock on {} of the last {} days",
+                        st.inbound, st.stockout_days, s.stockout_lookback_days
+                    )
+                } else {
+                    format!(
+                        "{:.0} days of cover left, less than lead time + safety ({need:.0} days)",
+                        cover.unwrap_or(0.0)
+                    )
+                },
+                "Send a replenishment shipment now (and check the inbound one's status); a \
+                 stockout destroys the traffic history the listing built.",
+            );
     }
 }
 
 /// Days of supply too long, or aged units.
 pub(crate) fn inventory_turnover(e: &mut Eval) {
-    let rule = RuleId::InventoryTurnover;
-    let base = &e.cfg.rules.inventory_turnover;
+    let (rule, base) = e.rule::<InventoryTurnover>();
     let Some(plan) = &e.snap.planning else {
-        let subject = e.market();
-        e.missing(
+        e.missing_market(
             rule,
             base.no_data,
-            subject,
             "no inventory planning report has been synced",
         );
         return;
     };
-    let mut skus: Vec<&String> = plan.keys().collect();
-    skus.sort();
-    for sku in skus {
+    for (sku, subject, s) in e.subjects(rule, base, sorted_keys(plan), |m, k| m.sku(k)) {
         let row = &plan[sku];
-        let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
-            continue;
-        }
         let aged = row.aged_units(s.aged_days);
         let long = row
             .days_of_supply
@@ -480,14 +443,9 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
         if !(long || aged > s.max_aged_units as i64) {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            row.days_of_supply,
-            Some(s.max_days_of_supply as f64),
-            None,
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(row.days_of_supply, Some(s.max_days_of_supply as f64), None)
+            .evidence(ev![
                 ("days_of_supply", opt(row.days_of_supply)),
                 ("available", opt(row.available.map(|x| x as f64))),
                 (
@@ -501,59 +459,45 @@ pub(crate) fn inventory_turnover(e: &mut Eval) {
                     "snapshot_date",
                     row.snapshot_date.map(|d| d.to_string()).into()
                 ),
-            ],
-            if long {
-                format!(
-                    "{:.0} days of supply (limit {}){}",
-                    row.days_of_supply.unwrap_or(0.0),
-                    s.max_days_of_supply,
-                    if aged > 0 {
-                        format!("; {aged} units older than {} days", s.aged_days)
-                    } else {
-                        String::new()
-                    }
-                )
-            } else {
-                format!("{aged} units older than {} days", s.aged_days)
-            },
-            "Slow the next shipments, and move aged units (promotion, outlet deal, removal) \
-             before long-term storage fees start."
-                .to_string(),
-        );
+            ])
+            .says(
+                if long {
+                    format!(
+                        "{:.0} days of supply (limit {}){}",
+                        row.days_of_supply.unwrap_or(0.0),
+                        s.max_days_of_supply,
+                        if aged > 0 {
+                            format!("; {aged} units older than {} days", s.aged_days)
+                        } else {
+                            String::new()
+                        }
+                    )
+                } else {
+                    format!("{aged} units older than {} days", s.aged_days)
+                },
+                "Slow the next shipments, and move aged units (promotion, outlet deal, removal) \
+                 before long-term storage fees start.",
+            );
     }
 }
 
 /// Contribution margin per unit below the floor.
 pub(crate) fn margin_floor(e: &mut Eval) {
-    let rule = RuleId::MarginFloor;
-    let base = &e.cfg.rules.margin_floor;
+    let (rule, base) = e.rule::<MarginFloor>();
     let (Some(costs), Some(orders)) = (&e.snap.costs, &e.snap.orders) else {
-        let subject = e.market();
         let why = if e.snap.costs.is_none() {
             "no costs_file is configured"
         } else {
             "orders have never been synced"
         };
-        e.missing(rule, base.no_data, subject, why);
+        e.missing_market(rule, base.no_data, why);
         return;
     };
-    let mut skus: Vec<&String> = costs.keys().collect();
-    skus.sort();
-    for sku in skus {
+    for (sku, subject, s) in e.subjects(rule, base, sorted_keys(costs), |m, k| m.sku(k)) {
         let cost = costs[sku];
-        let subject = e.market().sku(sku);
-        let s = e.settings(rule, base, &subject);
-        if !s.enabled {
-            continue;
-        }
         let w = Window::last(e.at, s.window_days);
         if orders.first_day.is_none_or(|f| f > w.start) {
-            e.missing(
-                rule,
-                s.no_data,
-                subject,
-                format!("orders do not reach back to {}", w.start),
-            );
+            e.missing(rule, s.no_data, subject, orders_too_short(w));
             continue;
         }
         let fees = e.snap.fees.get(sku.as_str()).and_then(|f| f.total_fees);
@@ -571,14 +515,9 @@ pub(crate) fn margin_floor(e: &mut Eval) {
         if at_least(margin_pct, s.min_percent) {
             continue;
         }
-        e.fire(
-            rule,
-            s.severity,
-            subject,
-            Some(margin_pct),
-            Some(s.min_percent),
-            Some(w),
-            ev![
+        e.fire(rule, s.severity, subject)
+            .measured(Some(margin_pct), Some(s.min_percent), Some(w))
+            .evidence(ev![
                 ("price", n(price)),
                 ("unit_cost", n(cost.unit_cost)),
                 ("inbound_freight", n(cost.inbound_freight)),
@@ -586,15 +525,16 @@ pub(crate) fn margin_floor(e: &mut Eval) {
                 ("ad_spend_per_unit", n(ad_per_unit)),
                 ("margin_per_unit", n(margin)),
                 ("units", n(units as f64)),
-            ],
-            format!(
-                "contribution margin {margin:.2} per unit is {margin_pct:.1}% of the {price:.2} price (floor {}%): priced too low to fund ads",
-                s.min_percent
-            ),
-            "Raise the price or cut the unit cost; if the ads are what eats the margin, lower \
-             their bids first."
-                .to_string(),
-        );
+            ])
+            .says(
+                format!(
+                    "contribution margin {margin:.2} per unit is {margin_pct:.1}% of the \
+                     {price:.2} price (floor {}%): priced too low to fund ads",
+                    s.min_percent
+                ),
+                "Raise the price or cut the unit cost; if the ads are what eats the margin, lower \
+                 their bids first.",
+            );
     }
 }
 

@@ -5,7 +5,8 @@
 use chrono::Duration;
 
 use super::{ev, n, Eval};
-use crate::config::{RuleId, Severity};
+use crate::config::rules::{Credentials, DataFreshness};
+use crate::config::Severity;
 
 /// The longest gap between consecutive firings of `cron` in the week after
 /// `from` (a schedule's worst-case interval).
@@ -29,12 +30,10 @@ fn interval(
 
 /// A job has not succeeded for longer than its allowed staleness.
 pub(crate) fn data_freshness(e: &mut Eval) {
-    let rule = RuleId::DataFreshness;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.data_freshness, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<DataFreshness>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     let now = e.snap.as_of;
     let min = Duration::from_std(s.min_staleness).unwrap_or(Duration::hours(2));
     let mut stale = Vec::new();
@@ -85,44 +84,41 @@ pub(crate) fn data_freshness(e: &mut Eval) {
         })
         .collect();
     let names: Vec<&str> = stale.iter().map(|(j, _, _)| j.job.as_str()).collect();
-    e.fire(
-        rule,
-        s.severity,
-        subject,
-        Some(age.num_minutes() as f64 / 60.0),
-        Some(allowed.num_minutes() as f64 / 60.0),
-        None,
-        ev![("stale_jobs", serde_json::Value::Array(jobs))],
-        format!(
-            "{} not succeeded for {:.0} h (allowed {:.0} h){}",
-            if names.len() == 1 {
-                format!("job {} has", names[0])
-            } else {
-                format!("jobs {} have", names.join(", "))
-            },
-            age.num_minutes() as f64 / 60.0,
-            allowed.num_minutes() as f64 / 60.0,
-            worst
-                .last_error
-                .as_deref()
-                .map(|m| format!("; last error: {m}"))
-                .unwrap_or_default()
-        ),
-        "Run `flywheel status` and `flywheel doctor`: the last error says whether it is \
-         credentials, a missing role, throttling or the network. Rules on this data are judging \
-         old numbers until it syncs."
-            .to_string(),
-    );
+    e.fire(rule, s.severity, subject)
+        .measured(
+            Some(age.num_minutes() as f64 / 60.0),
+            Some(allowed.num_minutes() as f64 / 60.0),
+            None,
+        )
+        .evidence(ev![("stale_jobs", serde_json::Value::Array(jobs))])
+        .says(
+            format!(
+                "{} not succeeded for {:.0} h (allowed {:.0} h){}",
+                if names.len() == 1 {
+                    format!("job {} has", names[0])
+                } else {
+                    format!("jobs {} have", names.join(", "))
+                },
+                age.num_minutes() as f64 / 60.0,
+                allowed.num_minutes() as f64 / 60.0,
+                worst
+                    .last_error
+                    .as_deref()
+                    .map(|m| format!("; last error: {m}"))
+                    .unwrap_or_default()
+            ),
+            "Run `flywheel status` and `flywheel doctor`: the last error says whether it is \
+             credentials, a missing role, throttling or the network. Rules on this data are \
+             judging old numbers until it syncs.",
+        );
 }
 
 /// LWA refused the credentials, or a client secret expires soon.
 pub(crate) fn credentials(e: &mut Eval) {
-    let rule = RuleId::Credentials;
-    let subject = e.market();
-    let s = e.settings(rule, &e.cfg.rules.credentials, &subject);
-    if !s.enabled {
+    let (rule, base) = e.rule::<Credentials>();
+    let Some((subject, s)) = e.market_settings(rule, base) else {
         return;
-    }
+    };
     // Credentials are per account: report them once, on its first marketplace.
     let account = e.cfg.accounts.iter().find(|a| a.name == e.snap.account);
     let first = account.and_then(|a| a.marketplaces().first().map(|m| m.id));
@@ -171,27 +167,24 @@ pub(crate) fn credentials(e: &mut Eval) {
         }
     }
     let Some(severity) = severity else { return };
-    e.fire(
-        rule,
-        severity,
-        subject,
-        Some(e.snap.credential_problems.len() as f64),
-        None,
-        None,
-        ev![
-            ("refusals", n(e.snap.credential_problems.len() as f64)),
+    let refusals = e.snap.credential_problems.len() as f64;
+    e.fire(rule, severity, subject)
+        .measured(Some(refusals), None, None)
+        .evidence(ev![
+            ("refusals", n(refusals)),
             (
                 "days_to_expiry",
                 min_days_left
                     .map(|d| n(d as f64))
                     .unwrap_or(serde_json::Value::Null)
             ),
-        ],
-        problems.join("; "),
-        "Rotate the client secret or re-authorise the app in Seller Central / the Ads console, \
-         put the new values in the config (or its credential files), and run `flywheel doctor`."
-            .to_string(),
-    );
+        ])
+        .says(
+            problems.join("; "),
+            "Rotate the client secret or re-authorise the app in Seller Central / the Ads \
+             console, put the new values in the config (or its credential files), and run \
+             `flywheel doctor`.",
+        );
 }
 
 #[cfg(test)]

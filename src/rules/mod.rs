@@ -139,6 +139,62 @@ impl<'a> Eval<'a> {
         self.effective.get::<T>(&subject.as_ref())
     }
 
+    /// Rule `T`'s id and its `[rules.<id>]` table: the settings type names
+    /// both, so a rule can never read another rule's table.
+    pub fn rule<T: RuleSettings>(&self) -> (RuleId, &'a T) {
+        (T::ID, T::of(&self.cfg.rules))
+    }
+
+    /// The rule's settings for a subject, `None` when `[[overrides]]`
+    /// disable the rule for it.
+    pub fn enabled<T: RuleSettings>(
+        &self,
+        rule: RuleId,
+        base: &'a T,
+        subject: &Subject,
+    ) -> Option<Effective<'a, T>> {
+        let s = self.settings(rule, base, subject);
+        s.common().enabled.then_some(s)
+    }
+
+    /// `keys` in order, each with its subject (`subject` of the marketplace
+    /// and the key) and the rule's settings for it, leaving out the subjects
+    /// `[[overrides]]` disable: the loop of every per-subject rule.
+    pub fn subjects<K, T: RuleSettings>(
+        &self,
+        rule: RuleId,
+        base: &'a T,
+        keys: impl IntoIterator<Item = K>,
+        subject: impl Fn(Subject, &K) -> Subject,
+    ) -> Vec<(K, Subject, Effective<'a, T>)> {
+        keys.into_iter()
+            .filter_map(|k| {
+                let subject = subject(self.market(), &k);
+                let s = self.enabled(rule, base, &subject)?;
+                Some((k, subject, s))
+            })
+            .collect()
+    }
+
+    /// The marketplace-level subject and the rule's settings for it, for
+    /// rules that judge the whole marketplace; `None` when disabled there.
+    pub fn market_settings<T: RuleSettings>(
+        &self,
+        rule: RuleId,
+        base: &'a T,
+    ) -> Option<(Subject, Effective<'a, T>)> {
+        let subject = self.market();
+        let s = self.enabled(rule, base, &subject)?;
+        Some((subject, s))
+    }
+
+    /// Records missing data for the whole marketplace (a source never
+    /// synced, a file not configured).
+    pub fn missing_market(&mut self, rule: RuleId, no_data: NoData, why: impl Into<String>) {
+        let subject = self.market();
+        self.missing(rule, no_data, subject, why);
+    }
+
     /// Records missing data the way the rule's `no_data` setting says.
     pub fn missing(
         &mut self,
@@ -171,37 +227,74 @@ impl<'a> Eval<'a> {
         });
     }
 
-    /// Adds a firing finding.
-    #[allow(clippy::too_many_arguments)]
-    pub fn fire(
-        &mut self,
-        rule: RuleId,
-        severity: Severity,
-        subject: Subject,
-        value: Option<f64>,
-        threshold: Option<f64>,
-        window: Option<Window>,
-        evidence: Vec<(String, Value)>,
-        summary: String,
-        check_first: String,
-    ) {
-        self.out.push(Finding {
-            rule,
-            severity,
-            status: Status::Firing,
-            subject,
-            value,
-            threshold,
-            window,
-            evidence,
-            summary,
-            check_first,
-            diagnosis: None,
-        });
+    /// Starts a firing finding of `rule` for `subject`: say what was
+    /// measured and its evidence, then [`Firing::says`] records it.
+    pub fn fire(&mut self, rule: RuleId, severity: Severity, subject: Subject) -> Firing<'_> {
+        Firing {
+            out: &mut self.out,
+            finding: Finding {
+                rule,
+                severity,
+                status: Status::Firing,
+                subject,
+                value: None,
+                threshold: None,
+                window: None,
+                evidence: Vec::new(),
+                summary: String::new(),
+                check_first: String::new(),
+                diagnosis: None,
+            },
+        }
+    }
+
+    /// The matured window of `days` (Ads-attributed figures): it ends
+    /// `attribution_days + 1` days before `at`.
+    pub fn matured(&self, days: u32) -> Window {
+        Window::matured(self.at, days, self.attribution_days())
     }
 
     pub fn attribution_days(&self) -> u32 {
         self.cfg.sync.attribution_days
+    }
+}
+
+/// A firing finding being described (see [`Eval::fire`]).
+#[must_use = "a firing finding is recorded by `says`"]
+pub(crate) struct Firing<'e> {
+    out: &'e mut Vec<Finding>,
+    finding: Finding,
+}
+
+impl Firing<'_> {
+    /// The measured value and the threshold it crossed, both in the value's
+    /// unit (as the chart draws them), and the window they cover.
+    pub fn measured(
+        mut self,
+        value: Option<f64>,
+        threshold: Option<f64>,
+        window: Option<Window>,
+    ) -> Self {
+        self.finding.value = value;
+        self.finding.threshold = threshold;
+        self.finding.window = window;
+        self
+    }
+
+    /// The named numbers behind the value, in a readable order.
+    pub fn evidence(mut self, evidence: Vec<(String, Value)>) -> Self {
+        self.finding.evidence = evidence;
+        self
+    }
+
+    /// What is wrong (one line) and what to look at first; records the
+    /// finding.
+    pub fn says(self, summary: String, check_first: impl Into<String>) {
+        self.out.push(Finding {
+            summary,
+            check_first: check_first.into(),
+            ..self.finding
+        });
     }
 }
 
@@ -212,6 +305,19 @@ macro_rules! ev {
     };
 }
 pub(crate) use ev;
+
+/// The keys of a per-subject map, sorted: findings come out in one order
+/// whatever the map's hashing.
+pub(crate) fn sorted_keys<V>(m: &HashMap<String, V>) -> Vec<&String> {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort();
+    keys
+}
+
+/// Why a rule that reads the orders of window `w` has no data.
+pub(crate) fn orders_too_short(w: Window) -> String {
+    format!("orders do not reach back to {}", w.start)
+}
 
 /// Evaluates every enabled rule on one marketplace's snapshot as of `at`
 /// (a marketplace day). Pure: no clock, no SQL, no I/O.

@@ -63,3 +63,12 @@ pub fn over_campaign(rule: &str, campaign: &str, settings: &str) -> Override {
         ..Override::default()
     }
 }
+
+/// Checks one case of a table whose cases fire (`Some(true)`), stay quiet
+/// (`Some(false)`) or report no data (`None`).
+pub fn check(f: &[Finding], want: Option<bool>, case: &str) {
+    match want {
+        Some(fires) => assert_eq!(firing(f), fires, "{case}: {f:?}"),
+        None => assert_eq!(f[0].status, Status::NoData, "{case}"),
+    }
+}
