@@ -5,6 +5,7 @@
 //! `shared/amazon/sp-api/REFERENCE.md` §5). It is data, not behaviour: the
 //! config validates against it and sync jobs read the region and time zone.
 
+use chrono_tz::{Africa, America, Asia, Australia, Europe};
 use std::fmt;
 
 /// One of Amazon's three SP-API / Ads regions.
@@ -89,77 +90,29 @@ macro_rules! mp {
 
 /// Amazon's marketplaces (REFERENCE.md §5).
 pub const MARKETPLACES: &[Marketplace] = &[
-    mp!(
-        "A2EUQ1WTGCTBG2",
-        "CA",
-        Na,
-        chrono_tz::America::Los_Angeles,
-        "CAD"
-    ),
-    mp!(
-        "ATVPDKIKX0DER",
-        "US",
-        Na,
-        chrono_tz::America::Los_Angeles,
-        "USD"
-    ),
-    mp!(
-        "A1AM78C64UM0Y8",
-        "MX",
-        Na,
-        chrono_tz::America::Los_Angeles,
-        "MXN"
-    ),
-    mp!(
-        "A2Q3Y263D00KWC",
-        "BR",
-        Na,
-        chrono_tz::America::Sao_Paulo,
-        "BRL"
-    ),
-    mp!("A28R8C7NBKEWEA", "IE", Eu, chrono_tz::Europe::Dublin, "EUR"),
-    mp!("A1RKKUPIHCS9HS", "ES", Eu, chrono_tz::Europe::Paris, "EUR"),
-    mp!("A1F83G8C2ARO7P", "UK", Eu, chrono_tz::Europe::London, "GBP"),
-    mp!("A13V1IB3VIYZZH", "FR", Eu, chrono_tz::Europe::Paris, "EUR"),
-    mp!("AMEN7PMS3EDWL", "BE", Eu, chrono_tz::Europe::Paris, "EUR"),
-    mp!("A1805IZSGTT6HS", "NL", Eu, chrono_tz::Europe::Paris, "EUR"),
-    mp!("A1PA6795UKMFR9", "DE", Eu, chrono_tz::Europe::Paris, "EUR"),
-    mp!("APJ6JRA9NG5V4", "IT", Eu, chrono_tz::Europe::Paris, "EUR"),
-    mp!("A2NODRKZP88ZB9", "SE", Eu, chrono_tz::Europe::Paris, "SEK"),
-    mp!(
-        "AE08WJ6YKNBMC",
-        "ZA",
-        Eu,
-        chrono_tz::Africa::Johannesburg,
-        "ZAR"
-    ),
-    mp!("A1C3SOZRARQ6R3", "PL", Eu, chrono_tz::Europe::Paris, "PLN"),
-    mp!("ARBP9OOSHTCHU", "EG", Eu, chrono_tz::Africa::Cairo, "EGP"),
-    mp!(
-        "A33AVAJ2PDY3EV",
-        "TR",
-        Eu,
-        chrono_tz::Europe::Istanbul,
-        "TRY"
-    ),
-    mp!("A17E79C6D8DWNP", "SA", Eu, chrono_tz::Asia::Riyadh, "SAR"),
-    mp!("A2VIGQ35RCS4UG", "AE", Eu, chrono_tz::Asia::Dubai, "AED"),
-    mp!("A21TJRUUN4KGV", "IN", Eu, chrono_tz::Asia::Kolkata, "INR"),
-    mp!(
-        "A19VAU5U5O7RUS",
-        "SG",
-        Fe,
-        chrono_tz::Asia::Singapore,
-        "SGD"
-    ),
-    mp!(
-        "A39IBJ37TRP1C6",
-        "AU",
-        Fe,
-        chrono_tz::Australia::Sydney,
-        "AUD"
-    ),
-    mp!("A1VC38T7YXB528", "JP", Fe, chrono_tz::Asia::Tokyo, "JPY"),
+    mp!("A2EUQ1WTGCTBG2", "CA", Na, America::Los_Angeles, "CAD"),
+    mp!("ATVPDKIKX0DER", "US", Na, America::Los_Angeles, "USD"),
+    mp!("A1AM78C64UM0Y8", "MX", Na, America::Los_Angeles, "MXN"),
+    mp!("A2Q3Y263D00KWC", "BR", Na, America::Sao_Paulo, "BRL"),
+    mp!("A28R8C7NBKEWEA", "IE", Eu, Europe::Dublin, "EUR"),
+    mp!("A1RKKUPIHCS9HS", "ES", Eu, Europe::Paris, "EUR"),
+    mp!("A1F83G8C2ARO7P", "UK", Eu, Europe::London, "GBP"),
+    mp!("A13V1IB3VIYZZH", "FR", Eu, Europe::Paris, "EUR"),
+    mp!("AMEN7PMS3EDWL", "BE", Eu, Europe::Paris, "EUR"),
+    mp!("A1805IZSGTT6HS", "NL", Eu, Europe::Paris, "EUR"),
+    mp!("A1PA6795UKMFR9", "DE", Eu, Europe::Paris, "EUR"),
+    mp!("APJ6JRA9NG5V4", "IT", Eu, Europe::Paris, "EUR"),
+    mp!("A2NODRKZP88ZB9", "SE", Eu, Europe::Paris, "SEK"),
+    mp!("AE08WJ6YKNBMC", "ZA", Eu, Africa::Johannesburg, "ZAR"),
+    mp!("A1C3SOZRARQ6R3", "PL", Eu, Europe::Paris, "PLN"),
+    mp!("ARBP9OOSHTCHU", "EG", Eu, Africa::Cairo, "EGP"),
+    mp!("A33AVAJ2PDY3EV", "TR", Eu, Europe::Istanbul, "TRY"),
+    mp!("A17E79C6D8DWNP", "SA", Eu, Asia::Riyadh, "SAR"),
+    mp!("A2VIGQ35RCS4UG", "AE", Eu, Asia::Dubai, "AED"),
+    mp!("A21TJRUUN4KGV", "IN", Eu, Asia::Kolkata, "INR"),
+    mp!("A19VAU5U5O7RUS", "SG", Fe, Asia::Singapore, "SGD"),
+    mp!("A39IBJ37TRP1C6", "AU", Fe, Australia::Sydney, "AUD"),
+    mp!("A1VC38T7YXB528", "JP", Fe, Asia::Tokyo, "JPY"),
 ];
 
 /// Finds a marketplace by id (`ATVPDKIKX0DER`) or country code (`US`,
