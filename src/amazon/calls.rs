@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Timelike, Utc};
 
+pub use crate::model::calls::{CallCount, CallKey};
+
 /// Which API a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApiKind {
@@ -23,25 +25,6 @@ impl ApiKind {
             ApiKind::Lwa => "lwa",
         }
     }
-}
-
-/// The key of one counter row.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CallKey {
-    pub account: String,
-    pub api: &'static str,
-    pub operation: String,
-    /// "2xx", "4xx", "5xx", "network".
-    pub status_class: &'static str,
-    /// The UTC hour, `YYYY-MM-DDTHH:00:00Z`.
-    pub hour_start: String,
-}
-
-/// Calls and 429s of one key.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallCount {
-    pub calls: u64,
-    pub throttled: u64,
 }
 
 /// The status class of an HTTP status (None: no answer at all).

@@ -14,8 +14,10 @@
 //! | [`series`] | an alert as a message shows it, and its chart series |
 //! | [`history`] | one alert subject's stored data over its chart's days |
 //! | [`message`] | a rendered message before it becomes an outbox row |
+//! | [`calls`] | the key and counts of one API-call counter row |
 
 pub mod alert;
+pub mod calls;
 pub mod finding;
 pub mod history;
 pub mod marketplace;

@@ -312,12 +312,7 @@ mod tests {
     fn live_db(dir: &Path) -> PathBuf {
         let path = dir.join("flywheel.db");
         let (conn, _) = crate::store::open_and_migrate(&path).unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at)
-             VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
+        crate::store::testing::add_account(&conn, "a");
         path
     }
 

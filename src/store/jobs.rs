@@ -596,13 +596,7 @@ mod tests {
 
     #[test]
     fn runs_and_cursors() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&mut conn, "mem").unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
+        let mut conn = crate::store::testing::db();
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
         let id = start_run(&conn, "orders", "a", t).unwrap();
         let id2 = start_run(&conn, "listings", "a", t).unwrap();
@@ -640,11 +634,7 @@ mod tests {
 
     fn file_db(dir: &Path) -> Connection {
         let (conn, _) = crate::store::open_and_migrate(&dir.join("f.db")).unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
+        crate::store::testing::add_account(&conn, "a");
         conn
     }
 
@@ -665,151 +655,150 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
+    /// Tests of the liveness checks, which read Linux's `/proc`.
     #[cfg(target_os = "linux")]
-    fn only_runs_whose_process_is_gone_are_closed() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = file_db(dir.path());
-        let t = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
-        let me = Process::current();
-        assert!(me.start.is_some() && me.is_alive());
-        let dead = {
+    mod linux {
+        use super::*;
+
+        /// The pid of a process that has exited.
+        fn dead_pid() -> u32 {
             let mut child = std::process::Command::new("true").spawn().unwrap();
             let pid = child.id();
             child.wait().unwrap();
             pid
-        };
+        }
 
-        let live = start_run(&conn, "orders", "a", t).unwrap();
-        let killed = insert_run(&conn, Some(dead), Some("x/1"), false);
-        // The same pid, another life: the kernel reused it.
-        let reused = insert_run(&conn, Some(me.pid), Some("other/1"), false);
-        let legacy = insert_run(&conn, None, None, false);
-        // A daemon run of a live process that no longer holds the lock.
-        let unlocked = insert_run(&conn, Some(me.pid), me.start.as_deref(), true);
-        let mut closed = close_abandoned_runs(&conn, Closer::Command, t).unwrap();
-        closed.sort();
-        assert_eq!(closed, vec![killed, reused, legacy, unlocked]);
-        assert_eq!(status_of(&conn, live), "running");
-        let (error, finished): (String, String) = conn
-            .query_row(
-                "SELECT error, finished_at FROM job_runs WHERE id = ?1",
-                [killed],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        assert!(error.starts_with("interrupted:"), "{error}");
-        assert!(error.contains(&format!("pid {dead}")), "{error}");
-        assert_eq!(finished, "2026-11-24T12:00:00Z");
-
-        // This process holds the daemon's lock: its runs are the daemon's,
-        // alive for other commands, and a starting daemon closes them.
-        let lock = std::fs::File::create(lock_path(&dir.path().join("f.db"))).unwrap();
-        lock.try_lock().unwrap();
-        std::fs::write(lock_path(&dir.path().join("f.db")), format!("{}\n", me.pid)).unwrap();
-        let daemons = start_run(&conn, "listings", "a", t).unwrap();
-        let daemon: bool = conn
-            .query_row(
-                "SELECT daemon FROM job_runs WHERE id = ?1",
-                [daemons],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert!(daemon);
-        let legacy = insert_run(&conn, None, None, false);
-        assert!(close_abandoned_runs(&conn, Closer::Command, t)
-            .unwrap()
-            .is_empty());
-        let mut closed = close_abandoned_runs(&conn, Closer::StartingDaemon, t).unwrap();
-        closed.sort();
-        assert_eq!(closed, vec![daemons, legacy]);
-        assert_eq!(status_of(&conn, live), "running");
-        drop(lock);
-    }
-
-    /// A run found abandoned when a command opens the database ends at its
-    /// start: when the process died is unknown, and the wall clock can be
-    /// ahead of the clock the daemon follows (a simulated or fixed one).
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn a_run_closed_on_open_ends_at_its_start_not_the_wall_clock() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = file_db(dir.path());
-        let dead = {
-            let mut child = std::process::Command::new("true").spawn().unwrap();
-            let pid = child.id();
-            child.wait().unwrap();
-            pid
-        };
-        let id = insert_run(&conn, Some(dead), Some("x/1"), false);
-        drop(conn);
-        let (conn, _) = crate::store::open_and_migrate(&dir.path().join("f.db")).unwrap();
-        let (status, finished): (String, String) = conn
-            .query_row(
-                "SELECT status, finished_at FROM job_runs WHERE id = ?1",
+        /// A run's status, error and end.
+        fn ended(conn: &Connection, id: i64) -> (String, Option<String>, String) {
+            conn.query_row(
+                "SELECT status, error, finished_at FROM job_runs WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .unwrap();
-        assert_eq!(status, "interrupted");
-        assert_eq!(finished, "2026-11-24T10:00:00Z");
-    }
+            .unwrap()
+        }
 
-    /// At shutdown the daemon closes its own open runs as interrupted; a
-    /// run whose real outcome waits in the deferred list is not one of
-    /// them (the daemon exits next, and the outcome would be lost).
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn closing_own_runs_leaves_those_with_a_deferred_outcome() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = file_db(dir.path());
-        let db = dir.path().join("f.db");
-        let lock = std::fs::File::create(lock_path(&db)).unwrap();
-        lock.try_lock().unwrap();
-        std::fs::write(lock_path(&db), format!("{}\n", std::process::id())).unwrap();
-        let t = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
-        let finished = start_run(&conn, "orders", "a", t).unwrap();
-        let abandoned = start_run(&conn, "listings", "a", t).unwrap();
-        defer(
-            &conn,
-            Deferred::Finish {
-                id: finished,
-                status: RunStatus::Failed,
-                rows: 0,
-                error: Some("boom".into()),
-                at: t,
-            },
-        );
-        assert_eq!(close_own_daemon_runs(&conn, "stopped", t).unwrap(), 1);
-        assert_eq!(status_of(&conn, abandoned), "interrupted");
-        assert_eq!(status_of(&conn, finished), "running");
-        assert_eq!(record_deferred(&conn).unwrap(), 1);
-        assert_eq!(status_of(&conn, finished), "failed");
-        drop(lock);
-    }
+        #[test]
+        fn only_runs_whose_process_is_gone_are_closed() {
+            let dir = tempfile::tempdir().unwrap();
+            let conn = file_db(dir.path());
+            let t = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+            let me = Process::current();
+            assert!(me.start.is_some() && me.is_alive());
+            let dead = dead_pid();
 
-    /// A process this one cannot see (ProtectProc=invisible, hidepid: its
-    /// /proc entry is absent or unreadable) but that exists is alive.
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn a_process_hidden_from_proc_is_not_taken_for_dead() {
-        let empty = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let p = Process {
-            pid,
-            start: process_start(pid),
-        };
-        assert!(p.start.is_some());
-        // As a process with hidepid sees it: no /proc entry.
-        assert!(p.is_alive_in(empty.path()));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        assert!(!p.is_alive_in(empty.path()));
-        assert!(!p.is_alive());
+            let live = start_run(&conn, "orders", "a", t).unwrap();
+            let killed = insert_run(&conn, Some(dead), Some("x/1"), false);
+            // The same pid, another life: the kernel reused it.
+            let reused = insert_run(&conn, Some(me.pid), Some("other/1"), false);
+            let legacy = insert_run(&conn, None, None, false);
+            // A daemon run of a live process that no longer holds the lock.
+            let unlocked = insert_run(&conn, Some(me.pid), me.start.as_deref(), true);
+            let mut closed = close_abandoned_runs(&conn, Closer::Command, t).unwrap();
+            closed.sort();
+            assert_eq!(closed, vec![killed, reused, legacy, unlocked]);
+            assert_eq!(status_of(&conn, live), "running");
+            let (_, error, finished) = ended(&conn, killed);
+            let error = error.unwrap();
+            assert!(error.starts_with("interrupted:"), "{error}");
+            assert!(error.contains(&format!("pid {dead}")), "{error}");
+            assert_eq!(finished, "2026-11-24T12:00:00Z");
+
+            // This process holds the daemon's lock: its runs are the daemon's,
+            // alive for other commands, and a starting daemon closes them.
+            let lock = std::fs::File::create(lock_path(&dir.path().join("f.db"))).unwrap();
+            lock.try_lock().unwrap();
+            std::fs::write(lock_path(&dir.path().join("f.db")), format!("{}\n", me.pid)).unwrap();
+            let daemons = start_run(&conn, "listings", "a", t).unwrap();
+            let daemon: bool = conn
+                .query_row(
+                    "SELECT daemon FROM job_runs WHERE id = ?1",
+                    [daemons],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(daemon);
+            let legacy = insert_run(&conn, None, None, false);
+            assert!(close_abandoned_runs(&conn, Closer::Command, t)
+                .unwrap()
+                .is_empty());
+            let mut closed = close_abandoned_runs(&conn, Closer::StartingDaemon, t).unwrap();
+            closed.sort();
+            assert_eq!(closed, vec![daemons, legacy]);
+            assert_eq!(status_of(&conn, live), "running");
+            drop(lock);
+        }
+
+        /// A run found abandoned when a command opens the database ends at its
+        /// start: when the process died is unknown, and the wall clock can be
+        /// ahead of the clock the daemon follows (a simulated or fixed one).
+        #[test]
+        fn a_run_closed_on_open_ends_at_its_start_not_the_wall_clock() {
+            let dir = tempfile::tempdir().unwrap();
+            let conn = file_db(dir.path());
+            let dead = dead_pid();
+            let id = insert_run(&conn, Some(dead), Some("x/1"), false);
+            drop(conn);
+            let (conn, _) = crate::store::open_and_migrate(&dir.path().join("f.db")).unwrap();
+            let (status, _, finished) = ended(&conn, id);
+            assert_eq!(status, "interrupted");
+            assert_eq!(finished, "2026-11-24T10:00:00Z");
+        }
+
+        /// At shutdown the daemon closes its own open runs as interrupted; a
+        /// run whose real outcome waits in the deferred list is not one of
+        /// them (the daemon exits next, and the outcome would be lost).
+        #[test]
+        fn closing_own_runs_leaves_those_with_a_deferred_outcome() {
+            let dir = tempfile::tempdir().unwrap();
+            let conn = file_db(dir.path());
+            let db = dir.path().join("f.db");
+            let lock = std::fs::File::create(lock_path(&db)).unwrap();
+            lock.try_lock().unwrap();
+            std::fs::write(lock_path(&db), format!("{}\n", std::process::id())).unwrap();
+            let t = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+            let finished = start_run(&conn, "orders", "a", t).unwrap();
+            let abandoned = start_run(&conn, "listings", "a", t).unwrap();
+            defer(
+                &conn,
+                Deferred::Finish {
+                    id: finished,
+                    status: RunStatus::Failed,
+                    rows: 0,
+                    error: Some("boom".into()),
+                    at: t,
+                },
+            );
+            assert_eq!(close_own_daemon_runs(&conn, "stopped", t).unwrap(), 1);
+            assert_eq!(status_of(&conn, abandoned), "interrupted");
+            assert_eq!(status_of(&conn, finished), "running");
+            assert_eq!(record_deferred(&conn).unwrap(), 1);
+            assert_eq!(status_of(&conn, finished), "failed");
+            drop(lock);
+        }
+
+        /// A process this one cannot see (ProtectProc=invisible, hidepid: its
+        /// /proc entry is absent or unreadable) but that exists is alive.
+        #[test]
+        fn a_process_hidden_from_proc_is_not_taken_for_dead() {
+            let empty = tempfile::tempdir().unwrap();
+            let mut child = std::process::Command::new("sleep")
+                .arg("30")
+                .spawn()
+                .unwrap();
+            let pid = child.id();
+            let p = Process {
+                pid,
+                start: process_start(pid),
+            };
+            assert!(p.start.is_some());
+            // As a process with hidepid sees it: no /proc entry.
+            assert!(p.is_alive_in(empty.path()));
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert!(!p.is_alive_in(empty.path()));
+            assert!(!p.is_alive());
+        }
     }
 
     #[test]
@@ -852,13 +841,13 @@ mod tests {
         assert_eq!(record_deferred(&conn).unwrap(), 2);
         assert_eq!(deferred_count(&conn), 0);
         assert_eq!(status_of(&conn, id), "failed");
-        let rows: Vec<(String, String, Option<String>)> = conn
-            .prepare("SELECT job, status, finished_at FROM job_runs ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let rows: Vec<(String, String, Option<String>)> = crate::store::all_rows(
+            &conn,
+            "SELECT job, status, finished_at FROM job_runs ORDER BY id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
         assert_eq!(
             rows,
             vec![

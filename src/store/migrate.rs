@@ -17,28 +17,32 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// A [`Migration`] from its version, name and file under `migrations/`
+/// (a macro because `include_str!` takes only a literal path).
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/", $file)),
+        }
+    };
+}
+
 /// Every migration, in order. Never edit a shipped one: add the next file.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("../../migrations/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "inventory_planning_typed",
-        sql: include_str!("../../migrations/0002_inventory_planning_typed.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "job_runs_process",
-        sql: include_str!("../../migrations/0003_job_runs_process.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "pricing_competitive_price",
-        sql: include_str!("../../migrations/0004_pricing_competitive_price.sql"),
-    },
+    migration!(1, "initial", "0001_initial.sql"),
+    migration!(
+        2,
+        "inventory_planning_typed",
+        "0002_inventory_planning_typed.sql"
+    ),
+    migration!(3, "job_runs_process", "0003_job_runs_process.sql"),
+    migration!(
+        4,
+        "pricing_competitive_price",
+        "0004_pricing_competitive_price.sql"
+    ),
 ];
 
 /// What [`migrate`] did.
@@ -225,13 +229,13 @@ mod tests {
         .unwrap();
         let report = run(&mut conn, "mem", &MIGRATIONS[..3]).unwrap();
         assert_eq!(report.applied, vec![(3, "job_runs_process")]);
-        let rows: Vec<(i64, String, i64, Option<i64>)> = conn
-            .prepare("SELECT id, status, row_count, pid FROM job_runs ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let rows: Vec<(i64, String, i64, Option<i64>)> = crate::store::all_rows(
+            &conn,
+            "SELECT id, status, row_count, pid FROM job_runs ORDER BY id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
         assert_eq!(
             rows,
             vec![

@@ -393,6 +393,31 @@ pub fn in_memory() -> Result<Connection, StoreError> {
     open_and_migrate(Path::new(":memory:")).map(|(conn, _)| conn)
 }
 
+/// Fixtures shared by the tests of the store and of the layers above it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rusqlite::Connection;
+
+    /// Adds the account `name` (region `na`, created 2026-01-01), which the
+    /// rows a test writes belong to.
+    pub fn add_account(conn: &Connection, name: &str) {
+        conn.execute(
+            "INSERT INTO accounts (name, region, created_at, updated_at)
+             VALUES (?1, 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [name],
+        )
+        .unwrap();
+    }
+
+    /// A new database in memory (see [`super::in_memory`]) holding the
+    /// account `a`.
+    pub fn db() -> Connection {
+        let conn = super::in_memory().unwrap();
+        add_account(&conn, "a");
+        conn
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

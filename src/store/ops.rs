@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection};
 
 use super::StoreError;
-use crate::amazon::calls::{CallCount, CallKey};
 use crate::config::Config;
+use crate::model::calls::{CallCount, CallKey};
 
 /// The one timestamp shape the schema accepts: `YYYY-MM-DDTHH:MM:SSZ`
 /// (text order equals time order).

@@ -197,16 +197,8 @@ mod tests {
     }
 
     fn conn() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&mut conn, "mem").unwrap();
-        for a in ["a", "b"] {
-            conn.execute(
-                "INSERT INTO accounts (name, region, created_at, updated_at)
-                 VALUES (?1, 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-                [a],
-            )
-            .unwrap();
-        }
+        let conn = crate::store::testing::db();
+        crate::store::testing::add_account(&conn, "b");
         conn
     }
 

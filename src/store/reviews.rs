@@ -40,6 +40,21 @@ pub struct TopicRow {
     pub raw_json: String,
 }
 
+impl TopicRow {
+    /// What identifies the row (the table's key): subject, period,
+    /// sentiment and topic.
+    pub fn key(&self) -> (&str, &str, &str, &str, &str, &str) {
+        (
+            self.subject_kind,
+            &self.subject_id,
+            &self.period_start,
+            &self.period_end,
+            self.sentiment,
+            &self.topic,
+        )
+    }
+}
+
 /// One monthly trend point of a topic.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TrendRow {

@@ -267,19 +267,8 @@ pub fn oldest_queued_email(conn: &Connection) -> Result<Option<UnsentEmail>, Sto
 mod tests {
     use super::*;
     use crate::store::jobs::{finish_run, start_run, RunStatus};
+    use crate::store::testing::db;
     use chrono::{Duration, TimeZone};
-
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&mut conn, "mem").unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at)
-             VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
-        conn
-    }
 
     #[test]
     fn job_runs_tell_newest_last_ok_last_error_and_totals() {

@@ -242,15 +242,7 @@ async fn fetch_reviews(
 /// the same).
 fn merge_topics(into: &mut Vec<TopicRow>, new: Vec<TopicRow>) {
     for t in new {
-        let dup = into.iter().any(|x| {
-            x.subject_kind == t.subject_kind
-                && x.subject_id == t.subject_id
-                && x.period_start == t.period_start
-                && x.period_end == t.period_end
-                && x.sentiment == t.sentiment
-                && x.topic == t.topic
-        });
-        if !dup {
+        if !into.iter().any(|x| x.key() == t.key()) {
             into.push(t);
         }
     }
@@ -310,6 +302,38 @@ fn topics<'a>(
     })
 }
 
+/// One metric of a topic (`occurrencePercentage`, `starRatingImpact`) for
+/// its subject and what the answer compares it with. An ASIN's answer
+/// gives the ASIN's own figure (`asinMetrics`) and its browse node's
+/// (`browseNodeMetrics.….allProducts`); a browse node's answer gives the
+/// node's own (`allProducts`) and its top quarter's
+/// (`topTwentyFivePercentProducts`).
+#[derive(Debug, Default)]
+struct Compared {
+    own: Option<f64>,
+    browse_node: Option<f64>,
+    top25: Option<f64>,
+}
+
+impl Compared {
+    fn read(v: &Value, kind: &str, metric: &str) -> Compared {
+        let node = |of: &str| num(v.pointer(&format!("/browseNodeMetrics/{metric}/{of}")));
+        if kind == "asin" {
+            Compared {
+                own: num(v.pointer(&format!("/asinMetrics/{metric}"))),
+                browse_node: node("allProducts"),
+                top25: None,
+            }
+        } else {
+            Compared {
+                own: node("allProducts"),
+                browse_node: None,
+                top25: node("topTwentyFivePercentProducts"),
+            }
+        }
+    }
+}
+
 /// Parses an `ItemReviewTopicsResponse` (`kind = "asin"`) or a
 /// `BrowseNodeReviewTopicsResponse` (`kind = "browse_node"`) (pure): the
 /// rows, and what was skipped for an invalid date.
@@ -344,23 +368,15 @@ pub fn parse_topics(
             row.mentions = t
                 .pointer("/asinMetrics/numberOfMentions")
                 .and_then(Value::as_i64);
-            row.occurrence_pct = num(t.pointer("/asinMetrics/occurrencePercentage"));
-            row.star_rating_impact = num(t.pointer("/asinMetrics/starRatingImpact"));
-            row.browse_node_occurrence_pct =
-                num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-            row.browse_node_star_rating_impact =
-                num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
-        } else {
-            row.occurrence_pct =
-                num(t.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-            row.star_rating_impact =
-                num(t.pointer("/browseNodeMetrics/starRatingImpact/allProducts"));
-            row.top25_occurrence_pct = num(
-                t.pointer("/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts")
-            );
-            row.top25_star_rating_impact =
-                num(t.pointer("/browseNodeMetrics/starRatingImpact/topTwentyFivePercentProducts"));
         }
+        let occurrence = Compared::read(t, kind, "occurrencePercentage");
+        let impact = Compared::read(t, kind, "starRatingImpact");
+        row.occurrence_pct = occurrence.own;
+        row.star_rating_impact = impact.own;
+        row.browse_node_occurrence_pct = occurrence.browse_node;
+        row.browse_node_star_rating_impact = impact.browse_node;
+        row.top25_occurrence_pct = occurrence.top25;
+        row.top25_star_rating_impact = impact.top25;
         out.push(row);
     }
     (out, issues)
@@ -398,18 +414,13 @@ pub fn parse_trends(
                 ..TrendRow::default()
             };
             if kind == "asin" {
-                row.occurrence_pct = num(p.pointer("/asinMetrics/occurrencePercentage"));
                 row.parent_occurrence_pct =
                     num(p.pointer("/parentAsinMetrics/occurrencePercentage"));
-                row.browse_node_occurrence_pct =
-                    num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-            } else {
-                row.occurrence_pct =
-                    num(p.pointer("/browseNodeMetrics/occurrencePercentage/allProducts"));
-                row.top25_occurrence_pct = num(p.pointer(
-                    "/browseNodeMetrics/occurrencePercentage/topTwentyFivePercentProducts",
-                ));
             }
+            let occurrence = Compared::read(p, kind, "occurrencePercentage");
+            row.occurrence_pct = occurrence.own;
+            row.browse_node_occurrence_pct = occurrence.browse_node;
+            row.top25_occurrence_pct = occurrence.top25;
             // One point per (sentiment, topic, month): the key.
             if !out.iter().any(|x| {
                 x.sentiment == row.sentiment

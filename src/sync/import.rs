@@ -787,11 +787,9 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&mut c, ":memory:").unwrap();
+        let c = crate::store::testing::db();
         c.execute_batch(
-            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
-             INSERT INTO marketplaces (account, marketplace_id, country_code, time_zone, currency, created_at, updated_at)
+            "INSERT INTO marketplaces (account, marketplace_id, country_code, time_zone, currency, created_at, updated_at)
              VALUES ('a', 'ATVPDKIKX0DER', 'US', 'America/Los_Angeles', 'USD', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
         )
         .unwrap();
