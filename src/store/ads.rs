@@ -969,14 +969,9 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    /// The shared test database, with one Ads profile of account `a`.
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&mut conn, "mem").unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
+        let mut conn = crate::store::testing::db();
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         upsert_profiles(
             &mut conn,
