@@ -18,9 +18,10 @@
 //! (`attributed`, `sums_sql`); split, each half would repeat them.
 
 use std::collections::HashSet;
+use std::hash::Hash;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use serde_json::{json, Value};
 
 use super::jobs;
@@ -128,21 +129,21 @@ pub fn upsert_campaigns(
     let tx = conn.transaction()?;
     let mut changed = 0u64;
     {
-        let mut stmt = tx.prepare(
-            "INSERT INTO ads_campaigns (profile_id, ad_product, campaign_id, name, state, targeting_type,
-                 daily_budget, currency, portfolio_id, start_date, end_date, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (profile_id, ad_product, campaign_id) DO UPDATE SET name = excluded.name,
-                 state = excluded.state, targeting_type = excluded.targeting_type,
-                 daily_budget = excluded.daily_budget, currency = excluded.currency,
-                 portfolio_id = excluded.portfolio_id, start_date = excluded.start_date,
-                 end_date = excluded.end_date, updated_at = excluded.updated_at
-             WHERE name IS NOT excluded.name OR state IS NOT excluded.state
-                 OR targeting_type IS NOT excluded.targeting_type
-                 OR daily_budget IS NOT excluded.daily_budget OR currency IS NOT excluded.currency
-                 OR portfolio_id IS NOT excluded.portfolio_id OR start_date IS NOT excluded.start_date
-                 OR end_date IS NOT excluded.end_date",
-        )?;
+        let mut stmt = tx.prepare(&upsert_sql(
+            "ads_campaigns",
+            &["profile_id", "ad_product", "campaign_id"],
+            &[
+                "name",
+                "state",
+                "targeting_type",
+                "daily_budget",
+                "currency",
+                "portfolio_id",
+                "start_date",
+                "end_date",
+            ],
+            "updated_at",
+        ))?;
         for c in campaigns {
             changed += stmt.execute(params![
                 profile_id,
@@ -269,6 +270,49 @@ pub fn delete_pending(conn: &Connection, id: i64) -> Result<(), StoreError> {
 // ---------------------------------------------------------------------------
 // Report rows
 
+/// A figure Amazon attributes to the ad clicks of the 7 and of the 14 days
+/// before it (SP); SB and SD attribute over 14 days only (`d7` is `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Attributed<T> {
+    pub d7: Option<T>,
+    pub d14: Option<T>,
+}
+
+/// The measures every daily report row carries, in all three tables.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AdMetrics {
+    pub impressions: i64,
+    pub clicks: i64,
+    pub cost: f64,
+    pub purchases: Attributed<i64>,
+    pub sales: Attributed<f64>,
+}
+
+impl AdMetrics {
+    /// The metrics' columns, in the order of [`AdMetrics::values`].
+    const COLUMNS: [&'static str; 7] = [
+        "impressions",
+        "clicks",
+        "cost",
+        "purchases_7d",
+        "purchases_14d",
+        "sales_7d",
+        "sales_14d",
+    ];
+
+    fn values(&self) -> [&dyn ToSql; 7] {
+        [
+            &self.impressions,
+            &self.clicks,
+            &self.cost,
+            &self.purchases.d7,
+            &self.purchases.d14,
+            &self.sales.d7,
+            &self.sales.d14,
+        ]
+    }
+}
+
 /// One row of `ads_campaign_daily`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignDay {
@@ -277,15 +321,8 @@ pub struct CampaignDay {
     pub campaign_name: Option<String>,
     pub campaign_status: Option<String>,
     pub campaign_budget_amount: Option<f64>,
-    pub impressions: i64,
-    pub clicks: i64,
-    pub cost: f64,
-    pub purchases_7d: Option<i64>,
-    pub purchases_14d: Option<i64>,
-    pub sales_7d: Option<f64>,
-    pub sales_14d: Option<f64>,
-    pub units_7d: Option<i64>,
-    pub units_14d: Option<i64>,
+    pub metrics: AdMetrics,
+    pub units: Attributed<i64>,
     pub top_of_search_impression_share: Option<f64>,
     pub currency: String,
 }
@@ -301,13 +338,7 @@ pub struct SearchTermDay {
     pub search_term: String,
     pub keyword: Option<String>,
     pub match_type: Option<String>,
-    pub impressions: i64,
-    pub clicks: i64,
-    pub cost: f64,
-    pub purchases_7d: Option<i64>,
-    pub purchases_14d: Option<i64>,
-    pub sales_7d: Option<f64>,
-    pub sales_14d: Option<f64>,
+    pub metrics: AdMetrics,
     pub currency: String,
 }
 
@@ -320,16 +351,136 @@ pub struct ProductDay {
     pub advertised_asin: String,
     /// '' when Amazon sends none.
     pub advertised_sku: String,
-    pub impressions: i64,
-    pub clicks: i64,
-    pub cost: f64,
-    pub purchases_7d: Option<i64>,
-    pub purchases_14d: Option<i64>,
-    pub sales_7d: Option<f64>,
-    pub sales_14d: Option<f64>,
-    pub units_7d: Option<i64>,
-    pub units_14d: Option<i64>,
+    pub metrics: AdMetrics,
+    pub units: Attributed<i64>,
     pub currency: String,
+}
+
+/// A daily report table: (profile_id, ad_product, date) and `key` make its
+/// primary key; `details`, the metrics and `fetched_at` are the rest.
+struct DailyTable {
+    name: &'static str,
+    key: &'static [&'static str],
+    details: &'static [&'static str],
+}
+
+/// What [`write_report`] writes of one row of a daily table.
+struct DailyValues<'r, K> {
+    date: NaiveDate,
+    /// The values of the table's `key`, as read back from it.
+    key: K,
+    /// The values of the table's `key`, then of its `details`.
+    values: Vec<&'r dyn ToSql>,
+    metrics: &'r AdMetrics,
+}
+
+/// A row type of a daily report table.
+trait DailyRow {
+    const TABLE: DailyTable;
+    type Key: Eq + Hash + for<'a> TryFrom<&'a Row<'a>, Error = rusqlite::Error>;
+    fn daily(&self) -> DailyValues<'_, Self::Key>;
+}
+
+impl DailyRow for CampaignDay {
+    const TABLE: DailyTable = DailyTable {
+        name: "ads_campaign_daily",
+        key: &["campaign_id"],
+        details: &[
+            "campaign_name",
+            "campaign_status",
+            "campaign_budget_amount",
+            "units_7d",
+            "units_14d",
+            "top_of_search_impression_share",
+            "currency",
+        ],
+    };
+    type Key = (i64,);
+
+    fn daily(&self) -> DailyValues<'_, Self::Key> {
+        DailyValues {
+            date: self.date,
+            key: (self.campaign_id,),
+            values: vec![
+                &self.campaign_id,
+                &self.campaign_name,
+                &self.campaign_status,
+                &self.campaign_budget_amount,
+                &self.units.d7,
+                &self.units.d14,
+                &self.top_of_search_impression_share,
+                &self.currency,
+            ],
+            metrics: &self.metrics,
+        }
+    }
+}
+
+impl DailyRow for SearchTermDay {
+    const TABLE: DailyTable = DailyTable {
+        name: "ads_search_term_daily",
+        key: &["campaign_id", "ad_group_id", "keyword_id", "search_term"],
+        details: &["keyword", "match_type", "currency"],
+    };
+    type Key = (i64, i64, i64, String);
+
+    fn daily(&self) -> DailyValues<'_, Self::Key> {
+        DailyValues {
+            date: self.date,
+            key: (
+                self.campaign_id,
+                self.ad_group_id,
+                self.keyword_id,
+                self.search_term.clone(),
+            ),
+            values: vec![
+                &self.campaign_id,
+                &self.ad_group_id,
+                &self.keyword_id,
+                &self.search_term,
+                &self.keyword,
+                &self.match_type,
+                &self.currency,
+            ],
+            metrics: &self.metrics,
+        }
+    }
+}
+
+impl DailyRow for ProductDay {
+    const TABLE: DailyTable = DailyTable {
+        name: "ads_advertised_product_daily",
+        key: &[
+            "campaign_id",
+            "ad_group_id",
+            "advertised_asin",
+            "advertised_sku",
+        ],
+        details: &["units_7d", "units_14d", "currency"],
+    };
+    type Key = (i64, i64, String, String);
+
+    fn daily(&self) -> DailyValues<'_, Self::Key> {
+        DailyValues {
+            date: self.date,
+            key: (
+                self.campaign_id,
+                self.ad_group_id,
+                self.advertised_asin.clone(),
+                self.advertised_sku.clone(),
+            ),
+            values: vec![
+                &self.campaign_id,
+                &self.ad_group_id,
+                &self.advertised_asin,
+                &self.advertised_sku,
+                &self.units.d7,
+                &self.units.d14,
+                &self.currency,
+            ],
+            metrics: &self.metrics,
+        }
+    }
 }
 
 /// The parsed rows of one report.
@@ -385,265 +536,149 @@ pub fn write_report(
 ) -> Result<u64, StoreError> {
     let tx = conn.transaction()?;
     let fetched = ts(now);
-    let (start, end) = (day(report.start), day(report.end));
-    let (pid, prod) = (report.profile_id, report.ad_product);
-    let mut changed = 0u64;
-    match &report.rows {
+    let changed = match &report.rows {
         ReportRows::Campaigns(rows) => {
-            let mut seen = HashSet::new();
-            {
-                let mut stmt = tx.prepare(
-                    "INSERT INTO ads_campaign_daily (profile_id, ad_product, date, campaign_id, campaign_name,
-                         campaign_status, campaign_budget_amount, impressions, clicks, cost, purchases_7d,
-                         purchases_14d, sales_7d, sales_14d, units_7d, units_14d,
-                         top_of_search_impression_share, currency, fetched_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                     ON CONFLICT (profile_id, ad_product, date, campaign_id) DO UPDATE SET
-                         campaign_name = excluded.campaign_name, campaign_status = excluded.campaign_status,
-                         campaign_budget_amount = excluded.campaign_budget_amount,
-                         impressions = excluded.impressions, clicks = excluded.clicks, cost = excluded.cost,
-                         purchases_7d = excluded.purchases_7d, purchases_14d = excluded.purchases_14d,
-                         sales_7d = excluded.sales_7d, sales_14d = excluded.sales_14d,
-                         units_7d = excluded.units_7d, units_14d = excluded.units_14d,
-                         top_of_search_impression_share = excluded.top_of_search_impression_share,
-                         currency = excluded.currency, fetched_at = excluded.fetched_at
-                     WHERE campaign_name IS NOT excluded.campaign_name
-                         OR campaign_status IS NOT excluded.campaign_status
-                         OR campaign_budget_amount IS NOT excluded.campaign_budget_amount
-                         OR impressions IS NOT excluded.impressions OR clicks IS NOT excluded.clicks
-                         OR cost IS NOT excluded.cost OR purchases_7d IS NOT excluded.purchases_7d
-                         OR purchases_14d IS NOT excluded.purchases_14d OR sales_7d IS NOT excluded.sales_7d
-                         OR sales_14d IS NOT excluded.sales_14d OR units_7d IS NOT excluded.units_7d
-                         OR units_14d IS NOT excluded.units_14d
-                         OR top_of_search_impression_share IS NOT excluded.top_of_search_impression_share
-                         OR currency IS NOT excluded.currency",
-                )?;
-                for r in rows {
-                    seen.insert((day(r.date), r.campaign_id));
-                    changed += stmt.execute(params![
-                        pid,
-                        prod,
-                        day(r.date),
-                        r.campaign_id,
-                        r.campaign_name,
-                        r.campaign_status,
-                        r.campaign_budget_amount,
-                        r.impressions,
-                        r.clicks,
-                        r.cost,
-                        r.purchases_7d,
-                        r.purchases_14d,
-                        r.sales_7d,
-                        r.sales_14d,
-                        r.units_7d,
-                        r.units_14d,
-                        r.top_of_search_impression_share,
-                        r.currency,
-                        fetched
-                    ])? as u64;
-                }
-            }
-            let stale: Vec<(String, i64)> = tx
-                .prepare(
-                    "SELECT date, campaign_id FROM ads_campaign_daily
-                     WHERE profile_id = ?1 AND ad_product = ?2 AND date BETWEEN ?3 AND ?4",
-                )?
-                .query_map(params![pid, prod, start, end], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|k| !seen.contains(k))
-                .collect();
-            for (d, c) in stale {
-                changed += tx.execute(
-                    "DELETE FROM ads_campaign_daily WHERE profile_id = ?1 AND ad_product = ?2 AND date = ?3 AND campaign_id = ?4",
-                    params![pid, prod, d, c],
-                )? as u64;
-            }
-            // SB/SD have no list call here: their names come from reports.
-            // SP names come from /sp/campaigns/list; a report only fills a gap.
-            let conflict = if prod == "SP" {
-                "DO NOTHING"
-            } else {
-                "DO UPDATE SET name = excluded.name, currency = excluded.currency, updated_at = excluded.updated_at
-                 WHERE name IS NOT excluded.name OR currency IS NOT excluded.currency"
-            };
-            let mut latest: std::collections::BTreeMap<i64, &CampaignDay> = Default::default();
-            for r in rows {
-                let e = latest.entry(r.campaign_id).or_insert(r);
-                if r.date > e.date {
-                    *e = r;
-                }
-            }
-            let mut stmt = tx.prepare(&format!(
-                "INSERT INTO ads_campaigns (profile_id, ad_product, campaign_id, name, currency, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (profile_id, ad_product, campaign_id) {conflict}"
-            ))?;
-            for r in latest.values().filter(|r| r.campaign_name.is_some()) {
-                stmt.execute(params![
-                    pid,
-                    prod,
-                    r.campaign_id,
-                    r.campaign_name,
-                    r.currency,
-                    fetched
-                ])?;
-            }
+            let changed = write_rows(&tx, report, rows, &fetched)?;
+            record_campaign_names(&tx, report, rows, &fetched)?;
+            changed
         }
-        ReportRows::SearchTerms(rows) => {
-            let mut seen = HashSet::new();
-            {
-                let mut stmt = tx.prepare(
-                    "INSERT INTO ads_search_term_daily (profile_id, ad_product, date, campaign_id, ad_group_id,
-                         keyword_id, search_term, keyword, match_type, impressions, clicks, cost,
-                         purchases_7d, purchases_14d, sales_7d, sales_14d, currency, fetched_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-                     ON CONFLICT (profile_id, ad_product, date, campaign_id, ad_group_id, keyword_id, search_term)
-                     DO UPDATE SET keyword = excluded.keyword, match_type = excluded.match_type,
-                         impressions = excluded.impressions, clicks = excluded.clicks, cost = excluded.cost,
-                         purchases_7d = excluded.purchases_7d, purchases_14d = excluded.purchases_14d,
-                         sales_7d = excluded.sales_7d, sales_14d = excluded.sales_14d,
-                         currency = excluded.currency, fetched_at = excluded.fetched_at
-                     WHERE keyword IS NOT excluded.keyword OR match_type IS NOT excluded.match_type
-                         OR impressions IS NOT excluded.impressions OR clicks IS NOT excluded.clicks
-                         OR cost IS NOT excluded.cost OR purchases_7d IS NOT excluded.purchases_7d
-                         OR purchases_14d IS NOT excluded.purchases_14d OR sales_7d IS NOT excluded.sales_7d
-                         OR sales_14d IS NOT excluded.sales_14d OR currency IS NOT excluded.currency",
-                )?;
-                for r in rows {
-                    seen.insert((
-                        day(r.date),
-                        r.campaign_id,
-                        r.ad_group_id,
-                        r.keyword_id,
-                        r.search_term.clone(),
-                    ));
-                    changed += stmt.execute(params![
-                        pid,
-                        prod,
-                        day(r.date),
-                        r.campaign_id,
-                        r.ad_group_id,
-                        r.keyword_id,
-                        r.search_term,
-                        r.keyword,
-                        r.match_type,
-                        r.impressions,
-                        r.clicks,
-                        r.cost,
-                        r.purchases_7d,
-                        r.purchases_14d,
-                        r.sales_7d,
-                        r.sales_14d,
-                        r.currency,
-                        fetched
-                    ])? as u64;
-                }
-            }
-            type Key = (String, i64, i64, i64, String);
-            let stale: Vec<Key> = tx
-                .prepare(
-                    "SELECT date, campaign_id, ad_group_id, keyword_id, search_term FROM ads_search_term_daily
-                     WHERE profile_id = ?1 AND ad_product = ?2 AND date BETWEEN ?3 AND ?4",
-                )?
-                .query_map(params![pid, prod, start, end], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|k| !seen.contains(k))
-                .collect();
-            for (d, c, g, k, t) in stale {
-                changed += tx.execute(
-                    "DELETE FROM ads_search_term_daily WHERE profile_id = ?1 AND ad_product = ?2 AND date = ?3
-                     AND campaign_id = ?4 AND ad_group_id = ?5 AND keyword_id = ?6 AND search_term = ?7",
-                    params![pid, prod, d, c, g, k, t],
-                )? as u64;
-            }
-        }
-        ReportRows::Products(rows) => {
-            let mut seen = HashSet::new();
-            {
-                let mut stmt = tx.prepare(
-                    "INSERT INTO ads_advertised_product_daily (profile_id, ad_product, date, campaign_id,
-                         ad_group_id, advertised_asin, advertised_sku, impressions, clicks, cost,
-                         purchases_7d, purchases_14d, sales_7d, sales_14d, units_7d, units_14d, currency, fetched_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-                     ON CONFLICT (profile_id, ad_product, date, campaign_id, ad_group_id, advertised_asin, advertised_sku)
-                     DO UPDATE SET impressions = excluded.impressions, clicks = excluded.clicks,
-                         cost = excluded.cost, purchases_7d = excluded.purchases_7d,
-                         purchases_14d = excluded.purchases_14d, sales_7d = excluded.sales_7d,
-                         sales_14d = excluded.sales_14d, units_7d = excluded.units_7d,
-                         units_14d = excluded.units_14d, currency = excluded.currency,
-                         fetched_at = excluded.fetched_at
-                     WHERE impressions IS NOT excluded.impressions OR clicks IS NOT excluded.clicks
-                         OR cost IS NOT excluded.cost OR purchases_7d IS NOT excluded.purchases_7d
-                         OR purchases_14d IS NOT excluded.purchases_14d OR sales_7d IS NOT excluded.sales_7d
-                         OR sales_14d IS NOT excluded.sales_14d OR units_7d IS NOT excluded.units_7d
-                         OR units_14d IS NOT excluded.units_14d OR currency IS NOT excluded.currency",
-                )?;
-                for r in rows {
-                    seen.insert((
-                        day(r.date),
-                        r.campaign_id,
-                        r.ad_group_id,
-                        r.advertised_asin.clone(),
-                        r.advertised_sku.clone(),
-                    ));
-                    changed += stmt.execute(params![
-                        pid,
-                        prod,
-                        day(r.date),
-                        r.campaign_id,
-                        r.ad_group_id,
-                        r.advertised_asin,
-                        r.advertised_sku,
-                        r.impressions,
-                        r.clicks,
-                        r.cost,
-                        r.purchases_7d,
-                        r.purchases_14d,
-                        r.sales_7d,
-                        r.sales_14d,
-                        r.units_7d,
-                        r.units_14d,
-                        r.currency,
-                        fetched
-                    ])? as u64;
-                }
-            }
-            type Key = (String, i64, i64, String, String);
-            let stale: Vec<Key> = tx
-                .prepare(
-                    "SELECT date, campaign_id, ad_group_id, advertised_asin, advertised_sku
-                     FROM ads_advertised_product_daily
-                     WHERE profile_id = ?1 AND ad_product = ?2 AND date BETWEEN ?3 AND ?4",
-                )?
-                .query_map(params![pid, prod, start, end], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|k| !seen.contains(k))
-                .collect();
-            for (d, c, g, a, s) in stale {
-                changed += tx.execute(
-                    "DELETE FROM ads_advertised_product_daily WHERE profile_id = ?1 AND ad_product = ?2
-                     AND date = ?3 AND campaign_id = ?4 AND ad_group_id = ?5 AND advertised_asin = ?6
-                     AND advertised_sku = ?7",
-                    params![pid, prod, d, c, g, a, s],
-                )? as u64;
-            }
-        }
-    }
+        ReportRows::SearchTerms(rows) => write_rows(&tx, report, rows, &fetched)?,
+        ReportRows::Products(rows) => write_rows(&tx, report, rows, &fetched)?,
+    };
     advance_cursor(&tx, report, now)?;
     if let Some(id) = report.pending_id {
         tx.execute("DELETE FROM pending_reports WHERE id = ?1", params![id])?;
     }
     tx.commit()?;
     Ok(changed)
+}
+
+/// Upserts a report's rows into their daily table, then deletes the rows of
+/// the report's range it no longer holds. Returns the rows inserted, changed
+/// or deleted.
+fn write_rows<R: DailyRow>(
+    tx: &Transaction<'_>,
+    report: &CompletedReport<'_>,
+    rows: &[R],
+    fetched: &str,
+) -> Result<u64, StoreError> {
+    let table = R::TABLE;
+    let (pid, prod) = (report.profile_id, report.ad_product);
+    let key: Vec<&str> = ["profile_id", "ad_product", "date"]
+        .into_iter()
+        .chain(table.key.iter().copied())
+        .collect();
+    let values: Vec<&str> = table
+        .details
+        .iter()
+        .copied()
+        .chain(AdMetrics::COLUMNS)
+        .collect();
+    let mut stmt = tx.prepare(&upsert_sql(table.name, &key, &values, "fetched_at"))?;
+    let mut seen = HashSet::new();
+    let mut changed = 0u64;
+    for row in rows {
+        let daily = row.daily();
+        let date = day(daily.date);
+        let mut params: Vec<&dyn ToSql> = vec![&pid, &prod, &date];
+        params.extend(daily.values);
+        params.extend(daily.metrics.values());
+        params.push(&fetched);
+        changed += stmt.execute(&*params)? as u64;
+        seen.insert((date, daily.key));
+    }
+    // Keyed on the row id: the key's columns come first, read as `R::Key`.
+    let stale: Vec<i64> = tx
+        .prepare(&format!(
+            "SELECT {}, date, rowid FROM {}
+             WHERE profile_id = ?1 AND ad_product = ?2 AND date BETWEEN ?3 AND ?4",
+            table.key.join(", "),
+            table.name
+        ))?
+        .query_map(
+            params![pid, prod, day(report.start), day(report.end)],
+            |r| {
+                let at = table.key.len();
+                let key = (r.get::<_, String>(at)?, R::Key::try_from(r)?);
+                Ok((!seen.contains(&key)).then_some(r.get(at + 1)?))
+            },
+        )?
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?;
+    for rowid in stale {
+        changed += tx.execute(
+            &format!("DELETE FROM {} WHERE rowid = ?1", table.name),
+            params![rowid],
+        )? as u64;
+    }
+    Ok(changed)
+}
+
+/// SB/SD have no list call here: their campaign names come from reports
+/// (the newest day's). SP names come from /sp/campaigns/list; a report only
+/// fills a gap.
+fn record_campaign_names(
+    tx: &Transaction<'_>,
+    report: &CompletedReport<'_>,
+    rows: &[CampaignDay],
+    fetched: &str,
+) -> Result<(), StoreError> {
+    let (pid, prod) = (report.profile_id, report.ad_product);
+    let conflict = if prod == "SP" {
+        "DO NOTHING"
+    } else {
+        "DO UPDATE SET name = excluded.name, currency = excluded.currency, updated_at = excluded.updated_at
+         WHERE name IS NOT excluded.name OR currency IS NOT excluded.currency"
+    };
+    let mut latest: std::collections::BTreeMap<i64, &CampaignDay> = Default::default();
+    for r in rows {
+        let e = latest.entry(r.campaign_id).or_insert(r);
+        if r.date > e.date {
+            *e = r;
+        }
+    }
+    let mut stmt = tx.prepare(&format!(
+        "INSERT INTO ads_campaigns (profile_id, ad_product, campaign_id, name, currency, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (profile_id, ad_product, campaign_id) {conflict}"
+    ))?;
+    for r in latest.values().filter(|r| r.campaign_name.is_some()) {
+        stmt.execute(params![
+            pid,
+            prod,
+            r.campaign_id,
+            r.campaign_name,
+            r.currency,
+            fetched
+        ])?;
+    }
+    Ok(())
+}
+
+/// An upsert into `table` that changes a row only when one of `values`
+/// differs (`stamp`, the time written, follows the others).
+fn upsert_sql(table: &str, key: &[&str], values: &[&str], stamp: &str) -> String {
+    let columns: Vec<&str> = key.iter().chain(values).copied().chain([stamp]).collect();
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let set: Vec<String> = values
+        .iter()
+        .chain([&stamp])
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let differs: Vec<String> = values
+        .iter()
+        .map(|c| format!("{c} IS NOT excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})
+         ON CONFLICT ({}) DO UPDATE SET {}
+         WHERE {}",
+        columns.join(", "),
+        placeholders.join(", "),
+        key.join(", "),
+        set.join(", "),
+        differs.join(" OR ")
+    )
 }
 
 /// The cursor: `{"<profileId>": {"<reportTypeId>": "<last day written>"}}`
@@ -731,7 +766,7 @@ impl AdTotals {
 
 /// The attributed-sales and purchases expressions (over the table aliased
 /// `d`) for `attribution_days` (two fixed strings: nothing user-supplied reaches the SQL).
-fn attributed(attribution_days: u32) -> (&'static str, &'static str) {
+pub(super) fn attributed(attribution_days: u32) -> (&'static str, &'static str) {
     if attribution_days == 7 {
         (
             "CASE WHEN d.ad_product = 'SP' THEN d.sales_7d ELSE d.sales_14d END",
@@ -753,9 +788,18 @@ fn totals(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<AdTotals> {
     })
 }
 
-fn sums_sql(sales: &str, purchases: &str) -> String {
+/// The sums of the metrics over the rows of the table aliased `d`:
+/// impressions, clicks, cost, then the attributed purchases and sales.
+pub(super) fn metric_sums_sql(attribution_days: u32) -> String {
+    let (sales, purchases) = attributed(attribution_days);
+    format!("SUM(d.impressions), SUM(d.clicks), SUM(d.cost), SUM({purchases}), SUM({sales})")
+}
+
+/// The columns [`totals`] reads: the days with rows, then the metric sums.
+fn sums_sql(attribution_days: u32) -> String {
     format!(
-        "COUNT(DISTINCT d.date), SUM(d.impressions), SUM(d.clicks), SUM(d.cost), SUM({purchases}), SUM({sales})"
+        "COUNT(DISTINCT d.date), {}",
+        metric_sums_sql(attribution_days)
     )
 }
 
@@ -780,7 +824,6 @@ pub fn campaign_totals(
     end: NaiveDate,
     attribution_days: u32,
 ) -> Result<Vec<CampaignTotals>, StoreError> {
-    let (sales, purchases) = attributed(attribution_days);
     let sql = format!(
         "SELECT d.profile_id, d.ad_product, d.campaign_id,
                 COALESCE(c.name, (SELECT x.campaign_name FROM ads_campaign_daily x
@@ -794,7 +837,7 @@ pub fn campaign_totals(
          WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
          GROUP BY d.profile_id, d.ad_product, d.campaign_id
          ORDER BY d.profile_id, d.ad_product, d.campaign_id",
-        sums_sql(sales, purchases)
+        sums_sql(attribution_days)
     );
     let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
         Ok(CampaignTotals {
@@ -826,13 +869,12 @@ pub fn profile_totals(
     end: NaiveDate,
     attribution_days: u32,
 ) -> Result<Vec<ProfileTotals>, StoreError> {
-    let (sales, purchases) = attributed(attribution_days);
     let sql = format!(
         "SELECT d.profile_id, p.marketplace_id, p.currency, {}
          FROM ads_campaign_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
          WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
          GROUP BY d.profile_id ORDER BY d.profile_id",
-        sums_sql(sales, purchases)
+        sums_sql(attribution_days)
     );
     let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
         Ok(ProfileTotals {
@@ -863,14 +905,13 @@ pub fn search_term_totals(
     end: NaiveDate,
     attribution_days: u32,
 ) -> Result<Vec<SearchTermTotals>, StoreError> {
-    let (sales, purchases) = attributed(attribution_days);
     let sql = format!(
         "SELECT d.profile_id, d.campaign_id, d.search_term, MIN(d.currency), {}
          FROM ads_search_term_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
          WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
          GROUP BY d.profile_id, d.campaign_id, d.search_term
          ORDER BY d.profile_id, d.campaign_id, d.search_term",
-        sums_sql(sales, purchases)
+        sums_sql(attribution_days)
     );
     let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
         Ok(SearchTermTotals {
@@ -901,13 +942,12 @@ pub fn asin_totals(
     end: NaiveDate,
     attribution_days: u32,
 ) -> Result<Vec<AsinTotals>, StoreError> {
-    let (sales, purchases) = attributed(attribution_days);
     let sql = format!(
         "SELECT d.profile_id, d.advertised_asin, MIN(d.currency), {}
          FROM ads_advertised_product_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
          WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
          GROUP BY d.profile_id, d.advertised_asin ORDER BY d.profile_id, d.advertised_asin",
-        sums_sql(sales, purchases)
+        sums_sql(attribution_days)
     );
     let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
         Ok(AsinTotals {
@@ -929,14 +969,9 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    /// The shared test database, with one Ads profile of account `a`.
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&mut conn, "mem").unwrap();
-        conn.execute(
-            "INSERT INTO accounts (name, region, created_at, updated_at) VALUES ('a', 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
+        let mut conn = crate::store::testing::db();
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         upsert_profiles(
             &mut conn,
@@ -964,15 +999,23 @@ mod tests {
             campaign_name: Some(format!("c{id}")),
             campaign_status: Some("ENABLED".into()),
             campaign_budget_amount: Some(10.0),
-            impressions: clicks * 100,
-            clicks,
-            cost,
-            purchases_7d: Some(1),
-            purchases_14d: Some(2),
-            sales_7d: Some(s7),
-            sales_14d: Some(s14),
-            units_7d: Some(1),
-            units_14d: Some(2),
+            metrics: AdMetrics {
+                impressions: clicks * 100,
+                clicks,
+                cost,
+                purchases: Attributed {
+                    d7: Some(1),
+                    d14: Some(2),
+                },
+                sales: Attributed {
+                    d7: Some(s7),
+                    d14: Some(s14),
+                },
+            },
+            units: Attributed {
+                d7: Some(1),
+                d14: Some(2),
+            },
             top_of_search_impression_share: None,
             currency: "USD".into(),
         }
@@ -1064,8 +1107,8 @@ mod tests {
         let mut conn = db();
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         let mut row = camp("2026-02-01", 9, 10, 20.0, 0.0, 80.0);
-        row.sales_7d = None;
-        row.purchases_7d = None;
+        row.metrics.sales.d7 = None;
+        row.metrics.purchases.d7 = None;
         write_report(
             &mut conn,
             &CompletedReport {

@@ -54,8 +54,8 @@ use crate::amazon::http::ApiError;
 use crate::clock::{Clock, Reading};
 use crate::model::marketplace;
 use crate::store::ads::{
-    self as store, CampaignDay, CampaignMeta, CompletedReport, ProductDay, ProfileRow, ReportRows,
-    SearchTermDay,
+    self as store, AdMetrics, Attributed, CampaignDay, CampaignMeta, CompletedReport, ProductDay,
+    ProfileRow, ReportRows, SearchTermDay,
 };
 
 /// Amazon's maximum date range of a v3 report of these types.
@@ -79,11 +79,40 @@ pub struct ReportKind {
     /// The schema's `ad_product`: SP, SB, SD.
     pub product: &'static str,
     pub group_by: &'static str,
-    pub columns: &'static [&'static str],
+    /// The requested columns, in groups: the row's own, then the metrics
+    /// (the same for every report of an ad product), then SP's extras.
+    pub column_groups: &'static [&'static [&'static str]],
     /// Days back Amazon keeps the type (SP 60 in practice, SB 60, SD 65).
     pub retention_days: i64,
     pub table: Table,
 }
+
+/// The metrics of every SP report ([`metrics`] reads them).
+const SP_METRICS: &[&str] = &[
+    "impressions",
+    "clicks",
+    "cost",
+    "purchases7d",
+    "purchases14d",
+    "sales7d",
+    "sales14d",
+];
+
+/// SP's units: Amazon reports them per campaign and per advertised product.
+const SP_UNITS: &[&str] = &["unitsSoldClicks7d", "unitsSoldClicks14d"];
+
+/// The columns of SB and SD campaign reports: their metrics are the
+/// click-attributed ones.
+const SB_SD_CAMPAIGN_COLUMNS: &[&[&str]] = &[
+    &["date", "campaignId", "campaignName"],
+    &[
+        "impressions",
+        "clicks",
+        "cost",
+        "purchasesClicks",
+        "salesClicks",
+    ],
+];
 
 /// The five reports of DESIGN §3.
 pub const REPORTS: &[ReportKind] = &[
@@ -92,23 +121,18 @@ pub const REPORTS: &[ReportKind] = &[
         ad_product: "SPONSORED_PRODUCTS",
         product: "SP",
         group_by: "campaign",
-        columns: &[
-            "date",
-            "campaignId",
-            "campaignName",
-            "campaignStatus",
-            "campaignBudgetAmount",
-            "campaignBudgetCurrencyCode",
-            "impressions",
-            "clicks",
-            "cost",
-            "purchases7d",
-            "purchases14d",
-            "sales7d",
-            "sales14d",
-            "unitsSoldClicks7d",
-            "unitsSoldClicks14d",
-            "topOfSearchImpressionShare",
+        column_groups: &[
+            &[
+                "date",
+                "campaignId",
+                "campaignName",
+                "campaignStatus",
+                "campaignBudgetAmount",
+                "campaignBudgetCurrencyCode",
+            ],
+            SP_METRICS,
+            SP_UNITS,
+            &["topOfSearchImpressionShare"],
         ],
         retention_days: 60,
         table: Table::Campaigns,
@@ -118,21 +142,17 @@ pub const REPORTS: &[ReportKind] = &[
         ad_product: "SPONSORED_PRODUCTS",
         product: "SP",
         group_by: "searchTerm",
-        columns: &[
-            "date",
-            "campaignId",
-            "adGroupId",
-            "keywordId",
-            "keyword",
-            "matchType",
-            "searchTerm",
-            "impressions",
-            "clicks",
-            "cost",
-            "purchases7d",
-            "purchases14d",
-            "sales7d",
-            "sales14d",
+        column_groups: &[
+            &[
+                "date",
+                "campaignId",
+                "adGroupId",
+                "keywordId",
+                "keyword",
+                "matchType",
+                "searchTerm",
+            ],
+            SP_METRICS,
         ],
         retention_days: 60,
         table: Table::SearchTerms,
@@ -142,21 +162,16 @@ pub const REPORTS: &[ReportKind] = &[
         ad_product: "SPONSORED_PRODUCTS",
         product: "SP",
         group_by: "advertiser",
-        columns: &[
-            "date",
-            "campaignId",
-            "adGroupId",
-            "advertisedAsin",
-            "advertisedSku",
-            "impressions",
-            "clicks",
-            "cost",
-            "purchases7d",
-            "purchases14d",
-            "sales7d",
-            "sales14d",
-            "unitsSoldClicks7d",
-            "unitsSoldClicks14d",
+        column_groups: &[
+            &[
+                "date",
+                "campaignId",
+                "adGroupId",
+                "advertisedAsin",
+                "advertisedSku",
+            ],
+            SP_METRICS,
+            SP_UNITS,
         ],
         retention_days: 60,
         table: Table::Products,
@@ -166,16 +181,7 @@ pub const REPORTS: &[ReportKind] = &[
         ad_product: "SPONSORED_BRANDS",
         product: "SB",
         group_by: "campaign",
-        columns: &[
-            "date",
-            "campaignId",
-            "campaignName",
-            "impressions",
-            "clicks",
-            "cost",
-            "purchasesClicks",
-            "salesClicks",
-        ],
+        column_groups: SB_SD_CAMPAIGN_COLUMNS,
         retention_days: 60,
         table: Table::Campaigns,
     },
@@ -184,16 +190,7 @@ pub const REPORTS: &[ReportKind] = &[
         ad_product: "SPONSORED_DISPLAY",
         product: "SD",
         group_by: "campaign",
-        columns: &[
-            "date",
-            "campaignId",
-            "campaignName",
-            "impressions",
-            "clicks",
-            "cost",
-            "purchasesClicks",
-            "salesClicks",
-        ],
+        column_groups: SB_SD_CAMPAIGN_COLUMNS,
         retention_days: 65,
         table: Table::Campaigns,
     },
@@ -204,6 +201,11 @@ impl ReportKind {
         REPORTS.iter().find(|k| k.report_type == report_type)
     }
 
+    /// Every requested column, in order.
+    pub fn columns(&self) -> Vec<&'static str> {
+        self.column_groups.concat()
+    }
+
     /// The request for one window.
     pub fn request(&self, start: NaiveDate, end: NaiveDate) -> ReportRequest {
         ReportRequest {
@@ -212,7 +214,7 @@ impl ReportKind {
             ad_product: self.ad_product.to_string(),
             report_type: self.report_type.to_string(),
             group_by: vec![self.group_by.to_string()],
-            columns: self.columns.iter().map(|c| c.to_string()).collect(),
+            columns: self.columns().into_iter().map(str::to_string).collect(),
         }
     }
 }
@@ -291,126 +293,104 @@ fn need<T>(v: Option<T>, k: &str, i: usize) -> Result<T, String> {
     v.ok_or_else(|| format!("row {i}: `{k}` is missing or not a valid value"))
 }
 
-/// Parses a downloaded report into rows of its table. Ids become integers,
-/// `date` is already the profile's day, missing counts are 0 (Amazon sends
-/// `null` for "none"), and SB/SD `purchasesClicks`/`salesClicks` go into
-/// the 14-day columns (their 7-day and units columns stay NULL).
+/// The metrics of one report row; missing counts are 0 (Amazon sends `null`
+/// for "none"). SB/SD `purchasesClicks`/`salesClicks` go into the 14-day
+/// columns (their 7-day ones stay NULL).
+fn metrics(m: &Map<String, Value>, sp: bool) -> AdMetrics {
+    let (purchases_14d, sales_14d) = if sp {
+        ("purchases14d", "sales14d")
+    } else {
+        ("purchasesClicks", "salesClicks")
+    };
+    AdMetrics {
+        impressions: int(m, "impressions").unwrap_or(0),
+        clicks: int(m, "clicks").unwrap_or(0),
+        cost: num(m, "cost").unwrap_or(0.0),
+        purchases: Attributed {
+            d7: int(m, "purchases7d").filter(|_| sp),
+            d14: int(m, purchases_14d),
+        },
+        sales: Attributed {
+            d7: num(m, "sales7d").filter(|_| sp),
+            d14: num(m, sales_14d),
+        },
+    }
+}
+
+/// Parses every row with `parse`, given the row, its index, and what every
+/// row has: its day (already the profile's) and its campaign.
+fn each<T>(
+    rows: &[Map<String, Value>],
+    parse: impl Fn(&Map<String, Value>, usize, NaiveDate, i64) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let s = need(text(m, "date"), "date", i)?;
+            let date = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .ok()
+                .filter(super::report_util::is_plausible)
+                .ok_or_else(|| format!("row {i}: `date` {s:?} is not YYYY-MM-DD"))?;
+            parse(m, i, date, need(int(m, "campaignId"), "campaignId", i)?)
+        })
+        .collect()
+}
+
+/// Parses a downloaded report into rows of its table. Ids become integers
+/// and the metrics read as [`metrics`] says (SB/SD units stay NULL too).
 pub fn parse_rows(
     kind: &ReportKind,
     rows: &[Map<String, Value>],
     profile_currency: &str,
 ) -> Result<ReportRows, String> {
-    let date = |m: &Map<String, Value>, i| -> Result<NaiveDate, String> {
-        let s = need(text(m, "date"), "date", i)?;
-        NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .ok()
-            .filter(super::report_util::is_plausible)
-            .ok_or_else(|| format!("row {i}: `date` {s:?} is not YYYY-MM-DD"))
-    };
+    let sp = kind.product == "SP";
     let currency = profile_currency.to_string();
-    match kind.table {
-        Table::Campaigns => {
-            let sp = kind.product == "SP";
-            let out = rows
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    Ok(CampaignDay {
-                        date: date(m, i)?,
-                        campaign_id: need(int(m, "campaignId"), "campaignId", i)?,
-                        campaign_name: text(m, "campaignName"),
-                        campaign_status: text(m, "campaignStatus"),
-                        campaign_budget_amount: num(m, "campaignBudgetAmount"),
-                        impressions: int(m, "impressions").unwrap_or(0),
-                        clicks: int(m, "clicks").unwrap_or(0),
-                        cost: num(m, "cost").unwrap_or(0.0),
-                        purchases_7d: if sp { int(m, "purchases7d") } else { None },
-                        purchases_14d: if sp {
-                            int(m, "purchases14d")
-                        } else {
-                            int(m, "purchasesClicks")
-                        },
-                        sales_7d: if sp { num(m, "sales7d") } else { None },
-                        sales_14d: if sp {
-                            num(m, "sales14d")
-                        } else {
-                            num(m, "salesClicks")
-                        },
-                        units_7d: if sp {
-                            int(m, "unitsSoldClicks7d")
-                        } else {
-                            None
-                        },
-                        units_14d: if sp {
-                            int(m, "unitsSoldClicks14d")
-                        } else {
-                            None
-                        },
-                        top_of_search_impression_share: if sp {
-                            num(m, "topOfSearchImpressionShare")
-                        } else {
-                            None
-                        },
-                        currency: text(m, "campaignBudgetCurrencyCode")
-                            .unwrap_or_else(|| currency.clone()),
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok(ReportRows::Campaigns(out))
-        }
-        Table::SearchTerms => {
-            let out = rows
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    Ok(SearchTermDay {
-                        date: date(m, i)?,
-                        campaign_id: need(int(m, "campaignId"), "campaignId", i)?,
-                        ad_group_id: int(m, "adGroupId").unwrap_or(0),
-                        keyword_id: int(m, "keywordId").unwrap_or(0),
-                        search_term: text(m, "searchTerm").unwrap_or_default(),
-                        keyword: text(m, "keyword"),
-                        match_type: text(m, "matchType"),
-                        impressions: int(m, "impressions").unwrap_or(0),
-                        clicks: int(m, "clicks").unwrap_or(0),
-                        cost: num(m, "cost").unwrap_or(0.0),
-                        purchases_7d: int(m, "purchases7d"),
-                        purchases_14d: int(m, "purchases14d"),
-                        sales_7d: num(m, "sales7d"),
-                        sales_14d: num(m, "sales14d"),
-                        currency: currency.clone(),
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok(ReportRows::SearchTerms(out))
-        }
-        Table::Products => {
-            let out = rows
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    Ok(ProductDay {
-                        date: date(m, i)?,
-                        campaign_id: need(int(m, "campaignId"), "campaignId", i)?,
-                        ad_group_id: int(m, "adGroupId").unwrap_or(0),
-                        advertised_asin: need(text(m, "advertisedAsin"), "advertisedAsin", i)?,
-                        advertised_sku: text(m, "advertisedSku").unwrap_or_default(),
-                        impressions: int(m, "impressions").unwrap_or(0),
-                        clicks: int(m, "clicks").unwrap_or(0),
-                        cost: num(m, "cost").unwrap_or(0.0),
-                        purchases_7d: int(m, "purchases7d"),
-                        purchases_14d: int(m, "purchases14d"),
-                        sales_7d: num(m, "sales7d"),
-                        sales_14d: num(m, "sales14d"),
-                        units_7d: int(m, "unitsSoldClicks7d"),
-                        units_14d: int(m, "unitsSoldClicks14d"),
-                        currency: currency.clone(),
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok(ReportRows::Products(out))
-        }
-    }
+    Ok(match kind.table {
+        Table::Campaigns => ReportRows::Campaigns(each(rows, |m, _, date, campaign_id| {
+            Ok(CampaignDay {
+                date,
+                campaign_id,
+                campaign_name: text(m, "campaignName"),
+                campaign_status: text(m, "campaignStatus"),
+                campaign_budget_amount: num(m, "campaignBudgetAmount"),
+                metrics: metrics(m, sp),
+                units: Attributed {
+                    d7: int(m, "unitsSoldClicks7d").filter(|_| sp),
+                    d14: int(m, "unitsSoldClicks14d").filter(|_| sp),
+                },
+                top_of_search_impression_share: num(m, "topOfSearchImpressionShare").filter(|_| sp),
+                currency: text(m, "campaignBudgetCurrencyCode").unwrap_or_else(|| currency.clone()),
+            })
+        })?),
+        Table::SearchTerms => ReportRows::SearchTerms(each(rows, |m, _, date, campaign_id| {
+            Ok(SearchTermDay {
+                date,
+                campaign_id,
+                ad_group_id: int(m, "adGroupId").unwrap_or(0),
+                keyword_id: int(m, "keywordId").unwrap_or(0),
+                search_term: text(m, "searchTerm").unwrap_or_default(),
+                keyword: text(m, "keyword"),
+                match_type: text(m, "matchType"),
+                metrics: metrics(m, sp),
+                currency: currency.clone(),
+            })
+        })?),
+        Table::Products => ReportRows::Products(each(rows, |m, i, date, campaign_id| {
+            Ok(ProductDay {
+                date,
+                campaign_id,
+                ad_group_id: int(m, "adGroupId").unwrap_or(0),
+                advertised_asin: need(text(m, "advertisedAsin"), "advertisedAsin", i)?,
+                advertised_sku: text(m, "advertisedSku").unwrap_or_default(),
+                metrics: metrics(m, sp),
+                units: Attributed {
+                    d7: int(m, "unitsSoldClicks7d"),
+                    d14: int(m, "unitsSoldClicks14d"),
+                },
+                currency: currency.clone(),
+            })
+        })?),
+    })
 }
 
 /// A stable hash of a canonical request (FNV-1a 64; stable across builds,
@@ -1149,10 +1129,10 @@ mod tests {
     #[test]
     fn report_kinds_carry_design_columns_exactly() {
         let sp = ReportKind::find("spCampaigns").unwrap();
-        assert_eq!(sp.columns.len(), 16);
-        assert!(sp.columns.contains(&"topOfSearchImpressionShare"));
+        assert_eq!(sp.columns().len(), 16);
+        assert!(sp.columns().contains(&"topOfSearchImpressionShare"));
         let sb = ReportKind::find("sbCampaigns").unwrap();
-        assert!(sb.columns.contains(&"salesClicks") && !sb.columns.contains(&"sales14d"));
+        assert!(sb.columns().contains(&"salesClicks") && !sb.columns().contains(&"sales14d"));
         assert_eq!(ReportKind::find("sdCampaigns").unwrap().retention_days, 65);
         let body = sp.request(d("2026-01-01"), d("2026-01-31")).body();
         assert_eq!(body["configuration"]["timeUnit"], "DAILY");
@@ -1178,9 +1158,16 @@ mod tests {
             panic!()
         };
         assert_eq!(r[0].campaign_id, 2001);
-        assert_eq!((r[0].purchases_14d, r[0].sales_14d), (Some(2), Some(40.0)));
         assert_eq!(
-            (r[0].purchases_7d, r[0].sales_7d, r[0].units_14d),
+            (r[0].metrics.purchases.d14, r[0].metrics.sales.d14),
+            (Some(2), Some(40.0))
+        );
+        assert_eq!(
+            (
+                r[0].metrics.purchases.d7,
+                r[0].metrics.sales.d7,
+                r[0].units.d14
+            ),
             (None, None, None)
         );
         assert_eq!(r[0].currency, "USD");
@@ -1200,7 +1187,7 @@ mod tests {
             panic!()
         };
         assert_eq!(r[0].campaign_id, 158410630682987);
-        assert_eq!(r[0].impressions, 0);
+        assert_eq!(r[0].metrics.impressions, 0);
         assert_eq!(r[0].currency, "CAD");
         assert_eq!(r[0].top_of_search_impression_share, Some(0.48));
 
@@ -1221,21 +1208,12 @@ mod tests {
 
         let err = parse_rows(sp, &[obj(json!({"date": "2026-02-01"}))], "USD").unwrap_err();
         assert!(err.contains("campaignId"), "{err}");
-        let err = parse_rows(
-            sp,
-            &[obj(json!({"date": "02/01/2026", "campaignId": 1}))],
-            "USD",
-        )
-        .unwrap_err();
-        assert!(err.contains("YYYY-MM-DD"), "{err}");
-        // A signed year is not one (fuzz/regressions/ads_report/).
-        let err = parse_rows(
-            sp,
-            &[obj(json!({"date": "-026-02-01", "campaignId": 1}))],
-            "USD",
-        )
-        .unwrap_err();
-        assert!(err.contains("YYYY-MM-DD"), "{err}");
+        // A signed year is not one either (fuzz/regressions/ads_report/).
+        for date in ["02/01/2026", "-026-02-01"] {
+            let row = obj(json!({"date": date, "campaignId": 1}));
+            let err = parse_rows(sp, &[row], "USD").unwrap_err();
+            assert!(err.contains("YYYY-MM-DD"), "{err}");
+        }
     }
 
     #[test]
@@ -1255,9 +1233,13 @@ mod tests {
         let ReportRows::Campaigns(r) = rows else {
             panic!()
         };
-        assert_eq!(r[0].cost, 0.0);
+        assert_eq!(r[0].metrics.cost, 0.0);
         assert_eq!(
-            (r[0].sales_14d, r[0].sales_7d, r[0].campaign_budget_amount),
+            (
+                r[0].metrics.sales.d14,
+                r[0].metrics.sales.d7,
+                r[0].campaign_budget_amount
+            ),
             (None, None, None)
         );
     }

@@ -1,6 +1,7 @@
 //! Advertising: the Ads API days per campaign, search term and advertised ASIN.
 
 use super::*;
+use crate::store::ads::{attributed, metric_sums_sql};
 
 pub(super) fn ads(
     conn: &Connection,
@@ -23,14 +24,8 @@ pub(super) fn ads(
     };
     // SP reads the attribution window's columns; SB/SD only have 14-day
     // click-attributed ones (docs/schema.md).
-    let (sales, purchases) = if cfg.sync.attribution_days == 7 {
-        (
-            "CASE WHEN d.ad_product = 'SP' THEN d.sales_7d ELSE d.sales_14d END",
-            "CASE WHEN d.ad_product = 'SP' THEN d.purchases_7d ELSE d.purchases_14d END",
-        )
-    } else {
-        ("d.sales_14d", "d.purchases_14d")
-    };
+    let (sales, purchases) = attributed(cfg.sync.attribution_days);
+    let sums = metric_sums_sql(cfg.sync.attribution_days);
     let (from_s, at_s) = (day(from), day(at));
     let mut data = AdsData {
         currency: Some(currency),
@@ -44,6 +39,7 @@ pub(super) fn ads(
     data.first_day = first.as_deref().and_then(parse_day);
     data.last_day = last.as_deref().and_then(parse_day);
 
+    // One row per campaign and day: nothing to sum.
     let sql = format!(
         "SELECT d.campaign_id, d.ad_product, COALESCE(c.name, d.campaign_name), d.date, d.impressions,
                 d.clicks, d.cost, {purchases}, {sales}, d.top_of_search_impression_share
@@ -59,48 +55,35 @@ pub(super) fn ads(
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let product: String = r.get(1)?;
-        let d: String = r.get(3)?;
-        let Some(date) = parse_day(&d) else { continue };
-        let k = *index.entry((product.clone(), id)).or_insert_with(|| {
-            data.campaigns.push(CampaignDays {
+        let Some(date) = parse_day(&r.get::<_, String>(3)?) else {
+            continue;
+        };
+        let c = slot(
+            &mut index,
+            &mut data.campaigns,
+            (product.clone(), id),
+            || CampaignDays {
                 campaign_id: id,
-                ad_product: product.clone(),
+                ad_product: product,
                 name: None,
                 days: Vec::new(),
                 top_of_search_share: Vec::new(),
-            });
-            data.campaigns.len() - 1
-        });
-        let c = &mut data.campaigns[k];
+            },
+        );
         if c.name.is_none() {
             c.name = r.get(2)?;
         }
-        c.days.push(AdDay {
-            date,
-            impressions: r.get(4)?,
-            clicks: r.get(5)?,
-            cost: r.get(6)?,
-            purchases: r.get(7)?,
-            sales: r.get(8)?,
-        });
+        c.days.push(ad_day(r, date, 4)?);
         if let Some(t) = r.get::<_, Option<f64>>(9)? {
             c.top_of_search_share.push((date, t));
         }
     }
 
-    let attributed = |_: &str| {
-        format!(
-            "SUM({}), SUM({})",
-            purchases.replace("d.", ""),
-            sales.replace("d.", "")
-        )
-    };
     // Search terms: summed over ad groups and keywords per campaign and day.
     let sql = format!(
-        "SELECT campaign_id, search_term, date, SUM(impressions), SUM(clicks), SUM(cost), {}
-         FROM ads_search_term_daily WHERE profile_id = ?1 AND date >= ?2 AND date < ?3
-         GROUP BY campaign_id, search_term, date ORDER BY campaign_id, search_term, date",
-        attributed("")
+        "SELECT d.campaign_id, d.search_term, d.date, {sums}
+         FROM ads_search_term_daily d WHERE d.profile_id = ?1 AND d.date >= ?2 AND d.date < ?3
+         GROUP BY d.campaign_id, d.search_term, d.date ORDER BY d.campaign_id, d.search_term, d.date"
     );
     // Only wasted_spend reads search terms: its matured window is enough.
     let terms_from = at
@@ -113,63 +96,71 @@ pub(super) fn ads(
     let mut rows = st.query(params![profile, day(terms_from.max(from)), at_s])?;
     let mut index: HashMap<(i64, String), usize> = HashMap::new();
     while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let term: String = r.get(1)?;
-        let d: String = r.get(2)?;
+        let (id, term, d): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
         let Some(date) = parse_day(&d) else { continue };
-        let k = *index.entry((id, term.clone())).or_insert_with(|| {
-            data.search_terms.push(SearchTermDays {
+        let t = slot(
+            &mut index,
+            &mut data.search_terms,
+            (id, term.clone()),
+            || SearchTermDays {
                 campaign_id: id,
-                search_term: term.clone(),
+                search_term: term,
                 days: Vec::new(),
-            });
-            data.search_terms.len() - 1
-        });
-        data.search_terms[k].days.push(AdDay {
-            date,
-            impressions: r.get(3)?,
-            clicks: r.get(4)?,
-            cost: r.get(5)?,
-            purchases: r.get(6)?,
-            sales: r.get(7)?,
-        });
+            },
+        );
+        t.days.push(ad_day(r, date, 3)?);
     }
 
     let sql = format!(
-        "SELECT campaign_id, advertised_asin, advertised_sku, date, SUM(impressions), SUM(clicks), SUM(cost), {}
-         FROM ads_advertised_product_daily WHERE profile_id = ?1 AND date >= ?2 AND date < ?3
-         GROUP BY campaign_id, advertised_asin, advertised_sku, date
-         ORDER BY campaign_id, advertised_asin, advertised_sku, date",
-        attributed("")
+        "SELECT d.campaign_id, d.advertised_asin, d.advertised_sku, d.date, {sums}
+         FROM ads_advertised_product_daily d WHERE d.profile_id = ?1 AND d.date >= ?2 AND d.date < ?3
+         GROUP BY d.campaign_id, d.advertised_asin, d.advertised_sku, d.date
+         ORDER BY d.campaign_id, d.advertised_asin, d.advertised_sku, d.date"
     );
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params![profile, from_s, at_s])?;
     let mut index: HashMap<(i64, String, String), usize> = HashMap::new();
     while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let asin: String = r.get(1)?;
-        let sku: String = r.get(2)?;
-        let d: String = r.get(3)?;
-        let Some(date) = parse_day(&d) else { continue };
-        let k = *index
-            .entry((id, asin.clone(), sku.clone()))
-            .or_insert_with(|| {
-                data.products.push(AdvertisedDays {
-                    campaign_id: id,
-                    asin: asin.clone(),
-                    sku: sku.clone(),
-                    days: Vec::new(),
-                });
-                data.products.len() - 1
-            });
-        data.products[k].days.push(AdDay {
-            date,
-            impressions: r.get(4)?,
-            clicks: r.get(5)?,
-            cost: r.get(6)?,
-            purchases: r.get(7)?,
-            sales: r.get(8)?,
+        let (id, asin, sku): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let Some(date) = parse_day(&r.get::<_, String>(3)?) else {
+            continue;
+        };
+        let key = (id, asin.clone(), sku.clone());
+        let p = slot(&mut index, &mut data.products, key, || AdvertisedDays {
+            campaign_id: id,
+            asin,
+            sku,
+            days: Vec::new(),
         });
+        p.days.push(ad_day(r, date, 4)?);
     }
     Ok(Some(data))
+}
+
+/// The day's figures from a row whose columns from `at` are impressions,
+/// clicks, cost, attributed purchases and attributed sales.
+fn ad_day(r: &rusqlite::Row<'_>, date: NaiveDate, at: usize) -> rusqlite::Result<AdDay> {
+    Ok(AdDay {
+        date,
+        impressions: r.get(at)?,
+        clicks: r.get(at + 1)?,
+        cost: r.get(at + 2)?,
+        purchases: r.get(at + 3)?,
+        sales: r.get(at + 4)?,
+    })
+}
+
+/// The entry of `key` in `list`, which `index` maps keys into; `new` makes
+/// and appends it the first time (so `list` keeps the rows' order).
+fn slot<'a, K: std::hash::Hash + Eq, T>(
+    index: &mut HashMap<K, usize>,
+    list: &'a mut Vec<T>,
+    key: K,
+    new: impl FnOnce() -> T,
+) -> &'a mut T {
+    let at = *index.entry(key).or_insert_with(|| {
+        list.push(new());
+        list.len() - 1
+    });
+    &mut list[at]
 }
