@@ -852,114 +852,6 @@ pub fn campaign_totals(
     Ok(rows)
 }
 
-/// One profile's (marketplace's) sums over a window, SP + SB + SD.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProfileTotals {
-    pub profile_id: i64,
-    pub marketplace_id: Option<String>,
-    pub currency: String,
-    pub totals: AdTotals,
-}
-
-/// Per-profile sums (the marketplace-level ACoS and ad spend).
-pub fn profile_totals(
-    conn: &Connection,
-    account: &str,
-    start: NaiveDate,
-    end: NaiveDate,
-    attribution_days: u32,
-) -> Result<Vec<ProfileTotals>, StoreError> {
-    let sql = format!(
-        "SELECT d.profile_id, p.marketplace_id, p.currency, {}
-         FROM ads_campaign_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
-         WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
-         GROUP BY d.profile_id ORDER BY d.profile_id",
-        sums_sql(attribution_days)
-    );
-    let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
-        Ok(ProfileTotals {
-            profile_id: r.get(0)?,
-            marketplace_id: r.get(1)?,
-            currency: r.get(2)?,
-            totals: totals(r, 3)?,
-        })
-    })?;
-    Ok(rows)
-}
-
-/// One search term of one campaign over a window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchTermTotals {
-    pub profile_id: i64,
-    pub campaign_id: i64,
-    pub search_term: String,
-    pub currency: String,
-    pub totals: AdTotals,
-}
-
-/// Per (campaign, search term) sums (wasted_spend).
-pub fn search_term_totals(
-    conn: &Connection,
-    account: &str,
-    start: NaiveDate,
-    end: NaiveDate,
-    attribution_days: u32,
-) -> Result<Vec<SearchTermTotals>, StoreError> {
-    let sql = format!(
-        "SELECT d.profile_id, d.campaign_id, d.search_term, MIN(d.currency), {}
-         FROM ads_search_term_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
-         WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
-         GROUP BY d.profile_id, d.campaign_id, d.search_term
-         ORDER BY d.profile_id, d.campaign_id, d.search_term",
-        sums_sql(attribution_days)
-    );
-    let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
-        Ok(SearchTermTotals {
-            profile_id: r.get(0)?,
-            campaign_id: r.get(1)?,
-            search_term: r.get(2)?,
-            currency: r.get(3)?,
-            totals: totals(r, 4)?,
-        })
-    })?;
-    Ok(rows)
-}
-
-/// One advertised ASIN over a window (ad spend and sales per ASIN).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AsinTotals {
-    pub profile_id: i64,
-    pub asin: String,
-    pub currency: String,
-    pub totals: AdTotals,
-}
-
-/// Per advertised-ASIN sums (tacos / ad_reliance per ASIN, margin_floor).
-pub fn asin_totals(
-    conn: &Connection,
-    account: &str,
-    start: NaiveDate,
-    end: NaiveDate,
-    attribution_days: u32,
-) -> Result<Vec<AsinTotals>, StoreError> {
-    let sql = format!(
-        "SELECT d.profile_id, d.advertised_asin, MIN(d.currency), {}
-         FROM ads_advertised_product_daily d JOIN ads_profiles p ON p.profile_id = d.profile_id
-         WHERE p.account = ?1 AND d.date BETWEEN ?2 AND ?3
-         GROUP BY d.profile_id, d.advertised_asin ORDER BY d.profile_id, d.advertised_asin",
-        sums_sql(attribution_days)
-    );
-    let rows = super::all_rows(conn, &sql, params![account, day(start), day(end)], |r| {
-        Ok(AsinTotals {
-            profile_id: r.get(0)?,
-            asin: r.get(1)?,
-            currency: r.get(2)?,
-            totals: totals(r, 3)?,
-        })
-    })?;
-    Ok(rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1097,9 +989,6 @@ mod tests {
         assert_eq!(t7[0].name.as_deref(), Some("c1"));
         let t14 = campaign_totals(&conn, "a", d("2026-02-01"), d("2026-02-02"), 14).unwrap();
         assert_eq!(t14[0].totals.sales, Some(300.0));
-        let p = profile_totals(&conn, "a", d("2026-02-01"), d("2026-02-01"), 7).unwrap();
-        assert_eq!(p[0].totals.acos(), Some(1.0));
-        assert_eq!(p[0].currency, "USD");
     }
 
     #[test]
