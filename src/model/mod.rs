@@ -4,6 +4,7 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`lang`] | the languages flywheel writes to a person in (`en`, `zh-CN`) |
 //! | [`marketplace`] | Amazon's marketplaces: id, country, region, time zone (a parsed `Tz`), currency |
 //! | [`time`] | the one DST-correct [`time::day_start`] and `local_day` |
 //! | [`rule`] | rule ids with their link and subject kind, severities, `no_data` |
@@ -18,6 +19,7 @@
 pub mod alert;
 pub mod finding;
 pub mod history;
+pub mod lang;
 pub mod marketplace;
 pub mod message;
 pub mod needs;
