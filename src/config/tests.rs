@@ -480,7 +480,11 @@ fn language_defaults_to_en_and_an_account_overrides_it() {
     );
     let c = parse(&format!("{own}\n[alerts]\nlanguage = \"zh-CN\"\n")).unwrap();
     assert_eq!(c.alerts.language, Lang::ZhCn);
-    assert_eq!(c.language(&c.accounts[0]), Lang::En, "the account's own wins");
+    assert_eq!(
+        c.language(&c.accounts[0]),
+        Lang::En,
+        "the account's own wins"
+    );
 }
 
 #[test]
