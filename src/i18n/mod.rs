@@ -131,7 +131,7 @@ pub fn tr_args(lang: Lang, id: &str, args: &[(&str, Arg<'_>)]) -> String {
 
 /// The message `id` in `lang` alone (no fallback): `None` when `lang`
 /// lacks it or an argument it uses is missing.
-pub(crate) fn try_tr(lang: Lang, id: &str, args: &[(&str, Arg<'_>)]) -> Option<String> {
+pub fn try_tr(lang: Lang, id: &str, args: &[(&str, Arg<'_>)]) -> Option<String> {
     lookup(lang, id, Some(&fluent_args(args)))
 }
 
