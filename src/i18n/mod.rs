@@ -160,27 +160,17 @@ pub fn link_name(lang: Lang, link: Link) -> String {
 /// A link's state for the summary strip: "healthy", "2 warnings",
 /// "1 critical, 2 warnings".
 pub fn link_state(lang: Lang, warnings: usize, critical: usize) -> String {
-    let mut parts = Vec::new();
-    if critical > 0 {
-        parts.push(tr_args(
-            lang,
-            "link-state-critical",
-            &[
-                ("n", format::count(critical as f64).into()),
-                ("count", critical.into()),
-            ],
-        ));
-    }
-    if warnings > 0 {
-        parts.push(tr_args(
-            lang,
-            "link-state-warnings",
-            &[
-                ("n", format::count(warnings as f64).into()),
-                ("count", warnings.into()),
-            ],
-        ));
-    }
+    let parts: Vec<String> = [
+        ("link-state-critical", critical),
+        ("link-state-warnings", warnings),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(id, n)| {
+        let args = [("n", format::count(n as f64).into()), ("count", n.into())];
+        tr_args(lang, id, &args)
+    })
+    .collect();
     if parts.is_empty() {
         return tr(lang, "link-state-healthy");
     }

@@ -10,6 +10,8 @@
 //! another parameter. Where a deep path needs a value the caller does not
 //! have, the link falls back to the marketplace's Seller Central home.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use super::marketplace::Marketplace;
 
 /// The hosts of one marketplace.
@@ -29,169 +31,59 @@ pub struct Hosts {
 /// accounts of every marketplace. Used where no country console is cited.
 const ADS_GLOBAL: &str = "advertising.amazon.com";
 
-/// Marketplace (country code as `marketplace::MARKETPLACES` has it) →
-/// (retail host, Seller Central host, advertising console host).
-///
-/// Sources:
-/// - retail: Amazon's own sites per country, as listed with the marketplace
-///   ids ("Amazon Business marketplace URLs", developer-docs.amazon.com/
-///   amazon-business/docs/amazon-business-urls, for the larger ones; the
-///   rest are the country domains Amazon operates: amazon.ie, amazon.com.be,
-///   amazon.co.za, amazon.eg, amazon.sa, amazon.ae, amazon.sg, ...).
-/// - Seller Central: the SP-API documentation's "Seller Central URLs"
-///   table (developer-docs.amazon.com/sp-api/docs/seller-central-urls):
-///   UK, DE, FR, IT and ES share sellercentral-europe.amazon.com; the other
-///   marketplaces have their own country host.
-/// - advertising console: the country consoles Amazon's own help names
-///   (kdp.amazon.com/en_US/help/topic/G202081980: advertising.amazon.com,
-///   .ca, .co.uk, .de, .es, .fr, .it, .com.au; Amazon Ads' Japanese help at
-///   advertising.amazon.co.jp); [`ADS_GLOBAL`] elsewhere.
-const HOSTS: &[(&str, Hosts)] = &[
-    (
-        "US",
-        h(
-            "www.amazon.com",
-            "sellercentral.amazon.com",
-            "advertising.amazon.com",
-        ),
-    ),
-    (
-        "CA",
-        h(
-            "www.amazon.ca",
-            "sellercentral.amazon.ca",
-            "advertising.amazon.ca",
-        ),
-    ),
-    (
-        "MX",
-        h(
-            "www.amazon.com.mx",
-            "sellercentral.amazon.com.mx",
-            ADS_GLOBAL,
-        ),
-    ),
-    (
-        "BR",
-        h(
-            "www.amazon.com.br",
-            "sellercentral.amazon.com.br",
-            ADS_GLOBAL,
-        ),
-    ),
-    (
-        "IE",
-        h("www.amazon.ie", "sellercentral.amazon.ie", ADS_GLOBAL),
-    ),
-    (
-        "ES",
-        h(
-            "www.amazon.es",
-            "sellercentral-europe.amazon.com",
-            "advertising.amazon.es",
-        ),
-    ),
-    (
-        "UK",
-        h(
-            "www.amazon.co.uk",
-            "sellercentral-europe.amazon.com",
-            "advertising.amazon.co.uk",
-        ),
-    ),
-    (
-        "FR",
-        h(
-            "www.amazon.fr",
-            "sellercentral-europe.amazon.com",
-            "advertising.amazon.fr",
-        ),
-    ),
-    (
-        "BE",
-        h(
-            "www.amazon.com.be",
-            "sellercentral.amazon.com.be",
-            ADS_GLOBAL,
-        ),
-    ),
-    (
-        "NL",
-        h("www.amazon.nl", "sellercentral.amazon.nl", ADS_GLOBAL),
-    ),
-    (
-        "DE",
-        h(
-            "www.amazon.de",
-            "sellercentral-europe.amazon.com",
-            "advertising.amazon.de",
-        ),
-    ),
-    (
-        "IT",
-        h(
-            "www.amazon.it",
-            "sellercentral-europe.amazon.com",
-            "advertising.amazon.it",
-        ),
-    ),
-    (
-        "SE",
-        h("www.amazon.se", "sellercentral.amazon.se", ADS_GLOBAL),
-    ),
-    (
-        "ZA",
-        h("www.amazon.co.za", "sellercentral.amazon.co.za", ADS_GLOBAL),
-    ),
-    (
-        "PL",
-        h("www.amazon.pl", "sellercentral.amazon.pl", ADS_GLOBAL),
-    ),
-    (
-        "EG",
-        h("www.amazon.eg", "sellercentral.amazon.eg", ADS_GLOBAL),
-    ),
-    (
-        "TR",
-        h(
-            "www.amazon.com.tr",
-            "sellercentral.amazon.com.tr",
-            ADS_GLOBAL,
-        ),
-    ),
-    (
-        "SA",
-        h("www.amazon.sa", "sellercentral.amazon.sa", ADS_GLOBAL),
-    ),
-    (
-        "AE",
-        h("www.amazon.ae", "sellercentral.amazon.ae", ADS_GLOBAL),
-    ),
-    (
-        "IN",
-        h("www.amazon.in", "sellercentral.amazon.in", ADS_GLOBAL),
-    ),
-    (
-        "SG",
-        h("www.amazon.sg", "sellercentral.amazon.sg", ADS_GLOBAL),
-    ),
-    (
-        "AU",
-        h(
-            "www.amazon.com.au",
-            "sellercentral.amazon.com.au",
-            "advertising.amazon.com.au",
-        ),
-    ),
-    (
-        "JP",
-        h(
-            "www.amazon.co.jp",
-            "sellercentral.amazon.co.jp",
-            "advertising.amazon.co.jp",
-        ),
-    ),
-];
+/// Writes [`HOSTS`] one marketplace a line: `CC: retail | Seller Central |
+/// ads console;` (`global` for [`ADS_GLOBAL`]).
+macro_rules! hosts {
+    (@ads global) => { ADS_GLOBAL };
+    (@ads $ads:literal) => { $ads };
+    ($( $cc:ident: $retail:literal | $sc:literal | $ads:tt; )*) => {
+        /// Marketplace (country code as `marketplace::MARKETPLACES` has it)
+        /// → its hosts (sources beside the table).
+        const HOSTS: &[(&str, Hosts)] = &[
+            $( (stringify!($cc), h($retail, $sc, hosts!(@ads $ads))) ),*
+        ];
+    };
+}
+
+// The marketplace → hosts table. Sources:
+// - retail: Amazon's own sites per country, as listed with the marketplace
+//   ids ("Amazon Business marketplace URLs", developer-docs.amazon.com/
+//   amazon-business/docs/amazon-business-urls, for the larger ones; the
+//   rest are the country domains Amazon operates: amazon.ie, amazon.com.be,
+//   amazon.co.za, amazon.eg, amazon.sa, amazon.ae, amazon.sg, ...).
+// - Seller Central: the SP-API documentation's "Seller Central URLs"
+//   table (developer-docs.amazon.com/sp-api/docs/seller-central-urls):
+//   UK, DE, FR, IT and ES share sellercentral-europe.amazon.com; the other
+//   marketplaces have their own country host.
+// - advertising console: the country consoles Amazon's own help names
+//   (kdp.amazon.com/en_US/help/topic/G202081980: advertising.amazon.com,
+//   .ca, .co.uk, .de, .es, .fr, .it, .com.au; Amazon Ads' Japanese help at
+//   advertising.amazon.co.jp); ADS_GLOBAL elsewhere.
+hosts! {
+    US: "www.amazon.com" | "sellercentral.amazon.com" | "advertising.amazon.com";
+    CA: "www.amazon.ca" | "sellercentral.amazon.ca" | "advertising.amazon.ca";
+    MX: "www.amazon.com.mx" | "sellercentral.amazon.com.mx" | global;
+    BR: "www.amazon.com.br" | "sellercentral.amazon.com.br" | global;
+    IE: "www.amazon.ie" | "sellercentral.amazon.ie" | global;
+    ES: "www.amazon.es" | "sellercentral-europe.amazon.com" | "advertising.amazon.es";
+    UK: "www.amazon.co.uk" | "sellercentral-europe.amazon.com" | "advertising.amazon.co.uk";
+    FR: "www.amazon.fr" | "sellercentral-europe.amazon.com" | "advertising.amazon.fr";
+    BE: "www.amazon.com.be" | "sellercentral.amazon.com.be" | global;
+    NL: "www.amazon.nl" | "sellercentral.amazon.nl" | global;
+    DE: "www.amazon.de" | "sellercentral-europe.amazon.com" | "advertising.amazon.de";
+    IT: "www.amazon.it" | "sellercentral-europe.amazon.com" | "advertising.amazon.it";
+    SE: "www.amazon.se" | "sellercentral.amazon.se" | global;
+    ZA: "www.amazon.co.za" | "sellercentral.amazon.co.za" | global;
+    PL: "www.amazon.pl" | "sellercentral.amazon.pl" | global;
+    EG: "www.amazon.eg" | "sellercentral.amazon.eg" | global;
+    TR: "www.amazon.com.tr" | "sellercentral.amazon.com.tr" | global;
+    SA: "www.amazon.sa" | "sellercentral.amazon.sa" | global;
+    AE: "www.amazon.ae" | "sellercentral.amazon.ae" | global;
+    IN: "www.amazon.in" | "sellercentral.amazon.in" | global;
+    SG: "www.amazon.sg" | "sellercentral.amazon.sg" | global;
+    AU: "www.amazon.com.au" | "sellercentral.amazon.com.au" | "advertising.amazon.com.au";
+    JP: "www.amazon.co.jp" | "sellercentral.amazon.co.jp" | "advertising.amazon.co.jp";
+}
 
 const fn h(retail: &'static str, seller_central: &'static str, ads_console: &'static str) -> Hosts {
     Hosts {
@@ -259,18 +151,17 @@ pub enum AdsPage<'a> {
     Campaign { ad_product: &'a str, id: &'a str },
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters, so the
-/// value can stand in a path segment or a query value.
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes everything but the unreserved characters, so the value
+/// can stand in a path segment or a query value.
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 /// Whether `s` can be a path segment: ids only (ASINs, campaign ids).
