@@ -19,6 +19,7 @@
 //! | [`daemon`] | `flywheel run`: schedules, evaluation after each sync round, digest, sender, retention, signals, lock, systemd notify, the optional Prometheus `/metrics` |
 //! | [`doctor`] | the account checks: which roles the app has, which jobs run and which rules lack data |
 //! | [`clock`] | the one clock (system or simulated), read by `cmd` and the daemon only |
+//! | [`i18n`] | the words written to a person in their language (`en`, `zh-CN`): Fluent messages, number/money/date formats, evidence labels |
 //! | [`model`] | plain values shared by the store and every layer above it: marketplaces, day boundaries, rule ids, snapshot, findings, alert rows, chart series, rendered messages |
 //!
 //! The simulated marketplace is its own crate, `sim/` (`flywheel-sim`),
@@ -31,6 +32,7 @@ pub mod cmd;
 pub mod config;
 pub mod daemon;
 pub mod doctor;
+pub mod i18n;
 pub mod kpis;
 pub mod logging;
 pub mod model;

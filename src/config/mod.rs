@@ -35,6 +35,7 @@ pub use self::rules::{
 };
 pub use self::secret::{read_secret_file, Secret, SecretFileError};
 pub use crate::model::finding::SubjectRef;
+use crate::model::lang::Lang;
 use crate::model::marketplace::{self, Marketplace, Region};
 
 /// The documented example config, shipped in the binary for
@@ -162,6 +163,8 @@ pub struct Account {
     pub ratings_file: Option<PathBuf>,
     pub sp_api: Option<ApiSettings>,
     pub ads: Option<AdsSettings>,
+    /// The language of this account's emails; unset means `[alerts] language`.
+    pub language: Option<Lang>,
 }
 
 impl Account {
@@ -502,6 +505,9 @@ pub struct Alerts {
     pub send_resolved: bool,
     /// "HH:MM-HH:MM" in `[daemon] timezone`: warning and info wait until it ends.
     pub quiet_hours: Option<String>,
+    /// The language of everything written to a person (`en`, `zh-CN`);
+    /// an account's `language` overrides it.
+    pub language: Lang,
 }
 
 impl Default for Alerts {
@@ -510,6 +516,7 @@ impl Default for Alerts {
             repeat_interval: Duration::from_secs(24 * 3600),
             send_resolved: true,
             quiet_hours: None,
+            language: Lang::En,
         }
     }
 }
@@ -762,6 +769,12 @@ impl Config {
         } else {
             account.alert_to.clone()
         }
+    }
+
+    /// The language an account's messages are written in: its own
+    /// `language`, else `[alerts] language`.
+    pub fn language(&self, account: &Account) -> Lang {
+        account.language.unwrap_or(self.alerts.language)
     }
 
     /// One line describing a valid config, for `check-config`.

@@ -441,3 +441,51 @@ min_percent = 70.0
         assert_eq!(one, *e.get::<rules::ConversionRate>(&asin(s)), "{s}");
     }
 }
+
+#[test]
+fn language_defaults_to_en_and_an_account_overrides_it() {
+    use crate::model::lang::Lang;
+    let c = parse(BASE).unwrap();
+    assert_eq!(c.alerts.language, Lang::En);
+    assert_eq!(c.language(&c.accounts[0]), Lang::En);
+
+    let text = format!("{BASE}\n[alerts]\nlanguage = \"zh-CN\"\n");
+    let c = parse(&text).unwrap();
+    assert_eq!(c.language(&c.accounts[0]), Lang::ZhCn);
+
+    let own = BASE.replace(
+        "alert_to = [\"x@example.com\"]\n",
+        "alert_to = [\"x@example.com\"]\nlanguage = \"en\"\n",
+    );
+    let c = parse(&format!("{own}\n[alerts]\nlanguage = \"zh-CN\"\n")).unwrap();
+    assert_eq!(c.alerts.language, Lang::ZhCn);
+    assert_eq!(
+        c.language(&c.accounts[0]),
+        Lang::En,
+        "the account's own wins"
+    );
+}
+
+#[test]
+fn an_unknown_language_names_the_key_and_the_allowed_values() {
+    let cases: &[(String, &str)] = &[
+        (
+            format!("{BASE}\n[alerts]\nlanguage = \"zh\"\n"),
+            "16:1 alerts.language: unknown value \"zh\": expected one of en, zh-CN",
+        ),
+        (
+            format!("{BASE}\n[alerts]\nlanguage = \"zh_CN\"\n"),
+            "16:1 alerts.language: unknown value \"zh_CN\": expected one of en, zh-CN (did you mean \"zh-CN\"?)",
+        ),
+        (
+            BASE.replace(
+                "alert_to = [\"x@example.com\"]\n",
+                "alert_to = [\"x@example.com\"]\nlanguage = \"fr\"\n",
+            ),
+            "9:1 accounts[0].language: unknown value \"fr\": expected one of en, zh-CN",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(problems(text), vec![want.to_string()], "for:\n{text}");
+    }
+}

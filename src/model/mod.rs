@@ -4,6 +4,8 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`lang`] | the languages flywheel writes to a person in (`en`, `zh-CN`) |
+//! | [`links`] | each marketplace's retail, Seller Central and advertising console hosts; detail-page, Seller Central and console URLs |
 //! | [`marketplace`] | Amazon's marketplaces: id, country, region, time zone (a parsed `Tz`), currency |
 //! | [`time`] | the one DST-correct [`time::day_start`] and `local_day` |
 //! | [`rule`] | rule ids with their link and subject kind, severities, `no_data` |
@@ -20,6 +22,8 @@ pub mod alert;
 pub mod calls;
 pub mod finding;
 pub mod history;
+pub mod lang;
+pub mod links;
 pub mod marketplace;
 pub mod message;
 pub mod needs;

@@ -1,0 +1,136 @@
+# 消息里的固定用语：严重程度、状态、飞轮的三个环节、告警卡片、页脚、周报、
+# 链接名称和单位。数字已在代码里格式化好（$n，字符串）；$count 只用于选择复数形式。
+
+## 严重程度
+severity-critical = 严重
+severity-warning = 警告
+severity-info = 提示
+severity-critical-tag = 严重
+severity-warning-tag = 警告
+severity-info-tag = 提示
+count-critical = { $n } 条严重
+count-warning = { $n } 条警告
+count-info = { $n } 条提示
+count-resolved = { $n } 条已恢复
+
+## 告警状态
+kind-new = 新告警
+kind-still-firing = 告警中
+kind-still-firing-since = 告警中（自 { $since } 起）
+kind-resolved = 已恢复
+kind-resolved-at = 已恢复（{ $at }）
+state-firing = 告警中
+state-resolved = 已恢复
+
+## 运营飞轮和它的环节
+flywheel = 运营飞轮
+link-experience = 客户体验
+link-growth = 销量增长
+link-leverage = 运营杠杆
+link-meta = flywheel 自身
+link-heading = 第 { $n } 环：{ $name }
+link-state-healthy = 健康
+link-state-warnings = { $n } 条警告
+link-state-critical = { $n } 条严重
+
+## 告警卡片
+do-first = 今日优先处理
+what-to-check-first = 优先排查
+evidence = 数据依据
+acknowledge = 确认
+silence = 静默
+window = 统计区间
+value = 数值
+threshold = 阈值
+value-vs-threshold = { $value }（阈值 { $threshold }）
+window-range = { $start } 至 { $end }
+diagnosis = 诊断
+conversion-fell = 转化率下降
+traffic-fell = 流量下降
+other-rules-firing = 同时告警的规则
+trend = 趋势
+trend-stats = 最低 { $min }，最高 { $max }，最新 { $last }（{ $date }）
+trend-no-data = 这 { $n } 个数据点都没有数据
+chart-threshold = 阈值 { $value }
+history-starts = 数据从 { $date } 开始
+more-items = 另有 { $n } 项
+resolved-tail = （已恢复）
+ack-tail = （确认编号 { $id }）
+no-alerts = 没有告警。
+one-line-note = 其余告警每条只列一行，详情请运行 flywheel alerts。
+subject-resolved = 已恢复
+subject-no-alerts = 没有告警
+yes = 是
+no = 否
+unknown = 未知
+list-separator = {"，"}
+marketplace-level = { $marketplace }
+
+## 告警邮件页脚
+footer-acknowledge = 确认告警（7 天内不再重复提醒）：flywheel ack <id>，id 是告警旁边显示的 8 位编号。
+footer-silence = 对某个对象静默一条规则：flywheel silence --rule <rule> --asin <ASIN>（或 --sku、--campaign、--account）--for 7d --note '...'。查看全部告警：flywheel alerts。
+footer-sent = 由 flywheel 于 { $time }（{ $zone }）发送。
+
+## 周报
+digest-title = 飞轮健康度检查表（12 项核心 KPI）周报
+digest-open-alerts = 未关闭的告警（{ $n }）
+digest-no-open-alerts = 没有：所有规则都正常。
+digest-improved = 本周改善
+digest-nothing-improved = 本周没有恢复或改善的项目。
+digest-unavailable = 缺少数据（缺少角色权限）
+digest-grant-role = 在卖家后台（应用和服务 > 开发应用）授予该角色，然后运行 flywheel doctor。
+digest-more-marketplaces = 另有 { $n } 个站点（{ $list }）的检查表放不下：请运行 flywheel kpis。
+digest-sent = 由 flywheel 于 { $time }（{ $zone }）发送。随时运行 flywheel kpis 查看检查表，flywheel alerts 列出全部告警。
+kpi-status-ok = 正常
+kpi-status-warning = 警告
+kpi-status-critical = 严重
+kpi-status-no-data = 无数据
+
+## 消息里链接指向的页面
+page-detail = 商品详情页
+page-home = 卖家后台
+page-account-health = 账户健康
+page-feedback-manager = 反馈管理
+page-manage-inventory = 管理库存
+page-restock = 补货建议
+page-returns = 退货管理
+page-edit-listing = 编辑 Listing
+page-fix-listing = 修复 Listing
+page-brand-analytics = 品牌分析
+page-campaigns = 广告活动管理
+page-campaign = 广告控制台中的广告活动
+
+## 单位（数字已格式化）
+unit-hours = { $n } 小时
+unit-days = { $n } 天
+unit-points = { $n } 个百分点
+unit-stars = { $n } 星
+unit-times = { $n } 倍
+unit-rank = 第 { $n } 名
+unit-units = { $n } 件
+days-ago = { $n } 天前
+
+## 站点
+marketplace-CA = 加拿大站
+marketplace-US = 美国站
+marketplace-MX = 墨西哥站
+marketplace-BR = 巴西站
+marketplace-IE = 爱尔兰站
+marketplace-ES = 西班牙站
+marketplace-UK = 英国站
+marketplace-FR = 法国站
+marketplace-BE = 比利时站
+marketplace-NL = 荷兰站
+marketplace-DE = 德国站
+marketplace-IT = 意大利站
+marketplace-SE = 瑞典站
+marketplace-ZA = 南非站
+marketplace-PL = 波兰站
+marketplace-EG = 埃及站
+marketplace-TR = 土耳其站
+marketplace-SA = 沙特站
+marketplace-AE = 阿联酋站
+marketplace-IN = 印度站
+marketplace-SG = 新加坡站
+marketplace-AU = 澳大利亚站
+marketplace-JP = 日本站
