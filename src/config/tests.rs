@@ -445,15 +445,15 @@ min_percent = 70.0
 #[test]
 fn language_defaults_to_en_and_an_account_overrides_it() {
     use crate::model::lang::Lang;
-    let c = parse(BASE).unwrap();
+    let c = parse(&base()).unwrap();
     assert_eq!(c.alerts.language, Lang::En);
     assert_eq!(c.language(&c.accounts[0]), Lang::En);
 
-    let text = format!("{BASE}\n[alerts]\nlanguage = \"zh-CN\"\n");
+    let text = format!("{}\n[alerts]\nlanguage = \"zh-CN\"\n", base());
     let c = parse(&text).unwrap();
     assert_eq!(c.language(&c.accounts[0]), Lang::ZhCn);
 
-    let own = BASE.replace(
+    let own = base().replace(
         "alert_to = [\"x@example.com\"]\n",
         "alert_to = [\"x@example.com\"]\nlanguage = \"en\"\n",
     );
@@ -470,15 +470,15 @@ fn language_defaults_to_en_and_an_account_overrides_it() {
 fn an_unknown_language_names_the_key_and_the_allowed_values() {
     let cases: &[(String, &str)] = &[
         (
-            format!("{BASE}\n[alerts]\nlanguage = \"zh\"\n"),
+            format!("{}\n[alerts]\nlanguage = \"zh\"\n", base()),
             "16:1 alerts.language: unknown value \"zh\": expected one of en, zh-CN",
         ),
         (
-            format!("{BASE}\n[alerts]\nlanguage = \"zh_CN\"\n"),
+            format!("{}\n[alerts]\nlanguage = \"zh_CN\"\n", base()),
             "16:1 alerts.language: unknown value \"zh_CN\": expected one of en, zh-CN (did you mean \"zh-CN\"?)",
         ),
         (
-            BASE.replace(
+            base().replace(
                 "alert_to = [\"x@example.com\"]\n",
                 "alert_to = [\"x@example.com\"]\nlanguage = \"fr\"\n",
             ),

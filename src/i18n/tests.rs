@@ -256,7 +256,8 @@ fn the_alert_emails_fixed_phrases_are_here() {
 }
 
 /// The evidence keys the rules write, read from their source: the first
-/// element of every pair inside an `ev![...]`.
+/// element of every pair inside an `ev![...]`, and the name a helper that
+/// builds evidence is called with (`.evidence("ad_spend", …)`).
 fn rule_evidence_keys() -> BTreeSet<String> {
     let sources = [
         include_str!("../rules/experience.rs"),
@@ -302,6 +303,13 @@ fn rule_evidence_keys() -> BTreeSet<String> {
                     }
                 }
             }
+        }
+        for (start, _) in code.match_indices(".evidence(\"") {
+            let key: String = code[start + 11..]
+                .chars()
+                .take_while(|c| *c != '"')
+                .collect();
+            keys.insert(key);
         }
     }
     keys
