@@ -85,6 +85,9 @@ async fn alert_email_and_digest_of_the_synced_demo() {
             .filter(|i| i.key("account") == Some(account.as_str()))
             .cloned()
             .collect(),
+        lang: flywheel::model::lang::Lang::En,
+        open: Vec::new(),
+        names: Default::default(),
     };
     let r = render::alert_email(&email);
     assert!(

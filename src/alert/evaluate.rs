@@ -25,7 +25,7 @@ use rusqlite::Connection;
 
 use super::inhibit;
 use super::state::{self, Alert, Mute, Observation, Policy, State};
-use super::{AlertEmail, Item, ItemKind};
+use super::{AlertEmail, Item, ItemKind, Names};
 use crate::config::{Account, Config};
 use crate::rules::{self, Finding, Status};
 use crate::store::{self, outbox};
@@ -234,6 +234,7 @@ fn account_round(
     let effective = cfg.effective_settings();
     let mut next: BTreeMap<String, Alert> = BTreeMap::new();
     let mut notices: Vec<(String, ItemKind, Option<&Seen<'_>>)> = Vec::new();
+    let mut open = Vec::new();
     for fp in fingerprints {
         if next.contains_key(&fp) {
             continue;
@@ -274,6 +275,9 @@ fn account_round(
         }
         if mute.is_some() && a.state == State::Firing {
             report.muted += 1;
+        }
+        if mute.is_none() && a.state == State::Firing {
+            open.push((a.rule.link(), a.severity));
         }
         if let Some(kind) = policy.notice(&a, mute.as_ref(), now) {
             notices.push((fp.clone(), kind, s));
@@ -328,7 +332,10 @@ fn account_round(
             account: account.name.clone(),
             at: now,
             timezone: cfg.daemon.timezone.name().to_string(),
+            lang: cfg.language(account),
             items,
+            open: open.clone(),
+            names: Names::default(),
         };
         let rendered = super::render::alert_email(&email);
         let fps: Vec<String> = email.items.iter().map(|i| i.fingerprint.clone()).collect();

@@ -26,8 +26,12 @@ pub mod state;
 
 use chrono::{DateTime, Utc};
 
+use crate::model::lang::Lang;
+use crate::model::rule::{Link, Severity};
+
 pub use crate::model::message::{Attachment, Rendered};
-pub use crate::model::series::{subject_label, Item, ItemKind, Series};
+pub use crate::model::names::Names;
+pub use crate::model::series::{subject_label, Item, ItemKind, Series, Stake};
 
 /// The content of one alert email: one account, one evaluation round.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +41,15 @@ pub struct AlertEmail {
     pub at: DateTime<Utc>,
     /// The config's `[daemon] timezone` name, for times shown to the seller.
     pub timezone: String,
+    /// The account's language (`[alerts] language`, the account's own
+    /// `language` first).
+    pub lang: Lang,
     /// Critical first, then by link, rule and subject (the caller sorts).
     pub items: Vec<Item>,
+    /// Every alert of the account firing after this round and not muted
+    /// (silenced, acknowledged or inhibited), notified this round or not:
+    /// the state of the flywheel's links the email opens with.
+    pub open: Vec<(Link, Severity)>,
+    /// What the email calls the account's products and campaigns.
+    pub names: Names,
 }

@@ -16,6 +16,7 @@
 //! | [`series`] | an alert as a message shows it, and its chart series |
 //! | [`history`] | one alert subject's stored data over its chart's days |
 //! | [`message`] | a rendered message before it becomes an outbox row |
+//! | [`names`] | what messages call products and campaigns |
 //! | [`calls`] | the key and counts of one API-call counter row |
 
 pub mod alert;
@@ -26,6 +27,7 @@ pub mod lang;
 pub mod links;
 pub mod marketplace;
 pub mod message;
+pub mod names;
 pub mod needs;
 pub mod rule;
 pub mod series;

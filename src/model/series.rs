@@ -28,6 +28,19 @@ impl ItemKind {
     }
 }
 
+/// Money at stake while an alert fires, where flywheel can estimate it
+/// (sales lost per day to a stockout, a suppression or a lost buy box;
+/// wasted ad spend; the margin gap on the units sold), in the
+/// marketplace's currency, and as a share of that marketplace's sales per
+/// day over the last 7 days: the share is what ranks alerts, so amounts in
+/// different currencies are never compared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stake {
+    pub per_day: f64,
+    pub currency: String,
+    pub share_of_sales: Option<f64>,
+}
+
 /// A metric's daily history for the trend chart of one finding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
@@ -66,6 +79,8 @@ pub struct Item {
     /// When the episode started firing (for resolved: when it resolved).
     pub since: DateTime<Utc>,
     pub series: Option<Series>,
+    /// Money at stake, where it can be estimated.
+    pub stake: Option<Stake>,
 }
 
 impl Item {
@@ -97,6 +112,7 @@ impl Item {
             diagnosis: f.diagnosis.as_ref().map(|d| d.to_json()),
             since,
             series: None,
+            stake: None,
         }
     }
 
@@ -159,6 +175,7 @@ impl Item {
             diagnosis: v.get("diagnosis").cloned(),
             since,
             series: None,
+            stake: None,
         })
     }
 

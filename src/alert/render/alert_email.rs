@@ -292,7 +292,14 @@ mod tests {
             account: "acme-us".into(),
             at: at(),
             timezone: "America/Los_Angeles".into(),
+            lang: crate::model::lang::Lang::En,
+            open: items
+                .iter()
+                .filter(|i| i.kind != ItemKind::Resolved)
+                .map(|i| (i.link, i.severity))
+                .collect(),
             items,
+            names: Default::default(),
         }
     }
 
