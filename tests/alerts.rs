@@ -472,7 +472,7 @@ async fn amazon_strings_cannot_break_the_html_or_the_headers() {
     let lower = html.to_ascii_lowercase();
     assert!(!lower.contains("<script"), "{html}");
     assert!(!lower.contains("<img src=x"), "{html}");
-    assert!(!lower.contains("http://") && !lower.contains("https://"));
+    assert_only_amazon_links(&html);
     assert!(html.contains("&lt;script&gt;"), "{html}");
     let text = m.body_text(0).unwrap();
     assert!(text.contains("日本語"), "{text}");
@@ -481,5 +481,31 @@ async fn amazon_strings_cannot_break_the_html_or_the_headers() {
         if let Some(cid) = part.content_id() {
             assert!(html.contains(&format!("cid:{cid}")), "{cid}");
         }
+    }
+}
+
+/// Links only to Amazon's own hosts, only in `href` (a seller's URL in
+/// their text is never linked); nothing loaded from outside.
+fn assert_only_amazon_links(html: &str) {
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("http://"), "plain http in HTML");
+    assert_eq!(
+        lower.matches("https://").count(),
+        lower.matches("href=\"https://").count(),
+        "a URL outside a link"
+    );
+    for (i, _) in lower.match_indices("href=\"") {
+        let url = &lower[i + 6..];
+        let host = url["https://".len()..]
+            .split(['/', '"', '?'])
+            .next()
+            .unwrap();
+        assert!(
+            url.starts_with("https://")
+                && (host.starts_with("www.amazon.")
+                    || host.starts_with("sellercentral")
+                    || host.starts_with("advertising.amazon.")),
+            "link to {host}"
+        );
     }
 }

@@ -365,7 +365,7 @@ pub fn digest(d: &DigestModel) -> Rendered {
         truncate(&field(&d.account), SHORT)
     );
     let sub = format!("generated {}", local_time(d.generated_at, tz));
-    let (mut html, mut text) = open_parts(&subject, &title, &sub);
+    let (mut html, mut text) = open_parts(crate::i18n::Lang::En, &subject, &title, &sub);
     let mut attachments = Vec::new();
 
     let mut skipped = Vec::new();

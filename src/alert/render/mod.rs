@@ -31,6 +31,7 @@
 
 mod alert_email;
 mod alert_item;
+mod cards;
 mod chart;
 mod digest_email;
 pub mod layout;
