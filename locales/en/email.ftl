@@ -286,3 +286,47 @@ chart-inventory-turnover = Days of supply
 chart-margin-floor = Margin per unit
 chart-data-freshness = Hours since the last sync
 chart-credentials = Credentials problems
+
+## The weekly digest: summary, checklist, lists
+digest-subject = weekly digest
+digest-kpis-off = { $count ->
+    [one] { $n } KPI off target
+   *[other] { $n } KPIs off target
+}
+digest-open-count = { $count ->
+    [one] { $n } open alert
+   *[other] { $n } open alerts
+}
+digest-unavailable-count = { $n } source(s) unavailable
+digest-generated = { $account } · generated { $time }
+digest-checklist = { $marketplace }: flywheel health checklist as of { $date }
+digest-target = target { $target }
+digest-more = and { $n } more{ $hint }
+digest-hint-alerts = : run flywheel alerts.
+digest-hint-doctor = : run flywheel doctor.
+digest-since = since { $time }
+digest-resolved-line = resolved: { $title } { $name } at { $time }
+digest-improved-line = { $kpi } in { $marketplace }: { $from } → { $to }
+digest-unavailable-line = job { $job } unavailable since { $since }
+digest-rules-without-data = rules without data: { $rules }
+digest-alive-none = flywheel has not synced in the last 7 days: check that the daemon runs (systemctl status flywheel)
+digest-alive = { $count ->
+    [one] flywheel has synced once in the last 7 days
+   *[other] flywheel has synced { $n } times in the last 7 days
+}
+digest-alive-separator = {"; "}
+digest-last-round-ok = last sync round { $time } ok
+digest-last-round-failed = last sync round { $time }: { $failed } of { $jobs } jobs failed
+digest-alive-end = .
+kpi-conversion-rate = Conversion rate, 14 days
+kpi-sessions = Sessions, 7 days
+kpi-buy-box-pct = Buy Box, 7 days
+kpi-bsr = ASINs whose BSR worsened
+kpi-acos = ACoS, matured 14 days
+kpi-tacos = TACoS, matured 14 days
+kpi-return-rate = Return rate, 30 days
+kpi-feedback-sla-breaches = Negative feedback unanswered
+kpi-negative-feedback-rate = Negative feedback rate, 30 days
+kpi-days-of-supply = SKUs outside their days of supply
+kpi-stockout-risk-skus = SKUs at stockout risk
+kpi-account-health = Order defect rate

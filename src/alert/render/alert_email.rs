@@ -25,8 +25,8 @@ use super::cards::{cards, do_first, Card, Place, Who, NAME_MAX, NAME_SHORT};
 use super::chart::{self, CHART};
 use super::layout::{
     button_html, close_parts, esc, field, html_heading, html_note, html_paragraph, html_section,
-    link_html, one_line, open_parts, severity_colour, short_id, subject_line, truncate, when, zone,
-    BORDER, CARD_BG, MUTED, RESOLVED_COLOUR,
+    link_html, link_title, one_line, open_parts, severity_colour, short_id, strip, subject_line,
+    truncate, when, zone, BORDER, CARD_BG, MUTED, RESOLVED_COLOUR,
 };
 use crate::alert::{AlertEmail, Item, ItemKind, Rendered};
 use crate::config::{Link, Severity};
@@ -43,10 +43,6 @@ const DETAIL_BUDGET: usize = 70_000;
 const LINE_BUDGET: usize = 92_000;
 /// Subjects name at most this many problems.
 const SUBJECT_PROBLEMS: usize = 3;
-
-/// The flywheel's links in the strip (flywheel itself only when it has
-/// something open).
-const STRIP: [Link; 3] = [Link::Experience, Link::Growth, Link::Leverage];
 
 /// "2 critical, 3 warnings" (zero counts left out).
 fn counts(lang: Lang, items: &[&Item]) -> String {
@@ -148,69 +144,6 @@ fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
 
 fn content_id(n: usize) -> String {
     format!("chart-{n}@flywheel")
-}
-
-/// A link's heading: "Link 2: sales growth"; "flywheel itself".
-fn link_title(lang: Lang, link: Link) -> String {
-    let name = i18n::link_name(lang, link);
-    match STRIP.iter().position(|l| *l == link) {
-        Some(i) => tr_args(
-            lang,
-            "link-heading",
-            &[("n", (i + 1).to_string().into()), ("name", name.into())],
-        ),
-        None => name,
-    }
-}
-
-/// The strip: each link with its state, from the account's open alerts.
-fn strip(email: &AlertEmail) -> (String, String) {
-    let lang = email.lang;
-    let mut links: Vec<Link> = STRIP.to_vec();
-    if email.open.iter().any(|(l, _)| *l == Link::Meta) {
-        links.push(Link::Meta);
-    }
-    let width = 100 / links.len();
-    let mut html = String::from(
-        "<tr><td style=\"padding:4px 10px 8px 10px;\"><table role=\"presentation\" width=\"100%\" \
-         cellpadding=\"0\" cellspacing=\"4\" border=\"0\" style=\"table-layout:fixed;\"><tr>",
-    );
-    let mut text = String::new();
-    for link in links {
-        let n = |s: Severity| {
-            email
-                .open
-                .iter()
-                .filter(|(l, sev)| *l == link && *sev == s)
-                .count()
-        };
-        let (crit, warn) = (n(Severity::Critical), n(Severity::Warning));
-        let state = i18n::link_state(lang, warn, crit);
-        let colour = if crit > 0 {
-            severity_colour(Severity::Critical)
-        } else if warn > 0 {
-            severity_colour(Severity::Warning)
-        } else {
-            RESOLVED_COLOUR
-        };
-        let _ = write!(
-            html,
-            "<td width=\"{width}%\" valign=\"top\" bgcolor=\"{CARD_BG}\" style=\"padding:6px 6px;\
-             border:1px solid {BORDER};border-top:4px solid {colour};\">\
-             <div style=\"font-size:11px;color:{MUTED};\">{}</div>\
-             <div style=\"font-size:13px;font-weight:bold;color:{colour};\">{}</div></td>",
-            esc(&link_title(lang, link)),
-            esc(&state)
-        );
-        let _ = write!(
-            text,
-            "{}{}: {state}",
-            if text.is_empty() { "" } else { " | " },
-            link_title(lang, link)
-        );
-    }
-    html.push_str("</tr></table></td></tr>\n");
-    (html, format!("\n{text}\n"))
 }
 
 /// "≈$182.00/day at stake (9.5% of daily sales)".
@@ -638,7 +571,7 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
 
     let active = email.items.iter().any(is_active);
     if active || !email.open.is_empty() {
-        let (h, t) = strip(email);
+        let (h, t) = strip(lang, &email.open);
         html.push_str(&h);
         text.push_str(&t);
     }

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::super::cards::cards;
 use super::super::fixtures::{at, series};
+use super::super::layout::{link_title, STRIP};
 use super::super::{HTML_MAX, SUBJECT_MAX};
 use super::*;
 use crate::alert::{Names, Series, Stake};

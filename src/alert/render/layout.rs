@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::alert::{Attachment, Rendered};
-use crate::config::{RuleId, Severity};
-use crate::i18n::{format as fmt, Lang};
+use crate::config::{Link, RuleId, Severity};
+use crate::i18n::{self, format as fmt, tr_args, Lang};
 use crate::kpis::Status;
 use crate::model::{links, marketplace};
 
@@ -200,13 +200,6 @@ pub(super) fn quoted(lang: Lang, s: &str) -> String {
     }
 }
 
-/// A marketplace as sellers name it: its country code.
-pub(super) fn country(marketplace_id: &str) -> String {
-    marketplace::lookup(marketplace_id)
-        .map(|m| m.country.to_string())
-        .unwrap_or_else(|| marketplace_id.to_string())
-}
-
 pub(super) fn severity_colour(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "#c62828",
@@ -224,14 +217,6 @@ pub fn status_colour(s: Status) -> &'static str {
         Status::Warning => "#e65100",
         Status::Critical => "#c62828",
         Status::NoData => "#8c959f",
-    }
-}
-
-pub(super) fn sev_upper(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "CRITICAL",
-        Severity::Warning => "WARNING",
-        Severity::Info => "INFO",
     }
 }
 
@@ -358,6 +343,72 @@ pub(super) fn html_footer(lines: &[String]) -> String {
          font-size:12px;color:{MUTED};\">{}</td></tr>\n",
         body.join("<br>")
     )
+}
+
+// ---- the summary strip: the flywheel's links and their state ----
+
+/// The flywheel's links in the strip (flywheel itself only when it has
+/// something open).
+pub(super) const STRIP: [Link; 3] = [Link::Experience, Link::Growth, Link::Leverage];
+
+/// A link's heading: "Link 2: sales growth"; "flywheel itself".
+pub(super) fn link_title(lang: Lang, link: Link) -> String {
+    let name = i18n::link_name(lang, link);
+    match STRIP.iter().position(|l| *l == link) {
+        Some(i) => tr_args(
+            lang,
+            "link-heading",
+            &[("n", (i + 1).to_string().into()), ("name", name.into())],
+        ),
+        None => name,
+    }
+}
+
+/// The strip: each link with its state, from the account's open alerts.
+pub(super) fn strip(lang: Lang, open: &[(Link, Severity)]) -> (String, String) {
+    let mut links: Vec<Link> = STRIP.to_vec();
+    if open.iter().any(|(l, _)| *l == Link::Meta) {
+        links.push(Link::Meta);
+    }
+    let width = 100 / links.len();
+    let mut html = String::from(
+        "<tr><td style=\"padding:4px 10px 8px 10px;\"><table role=\"presentation\" width=\"100%\" \
+         cellpadding=\"0\" cellspacing=\"4\" border=\"0\" style=\"table-layout:fixed;\"><tr>",
+    );
+    let mut text = String::new();
+    for link in links {
+        let n = |s: Severity| {
+            open.iter()
+                .filter(|(l, sev)| *l == link && *sev == s)
+                .count()
+        };
+        let (crit, warn) = (n(Severity::Critical), n(Severity::Warning));
+        let state = i18n::link_state(lang, warn, crit);
+        let colour = if crit > 0 {
+            severity_colour(Severity::Critical)
+        } else if warn > 0 {
+            severity_colour(Severity::Warning)
+        } else {
+            RESOLVED_COLOUR
+        };
+        let _ = write!(
+            html,
+            "<td width=\"{width}%\" valign=\"top\" bgcolor=\"{CARD_BG}\" style=\"padding:6px 6px;\
+             border:1px solid {BORDER};border-top:4px solid {colour};\">\
+             <div style=\"font-size:11px;color:{MUTED};\">{}</div>\
+             <div style=\"font-size:13px;font-weight:bold;color:{colour};\">{}</div></td>",
+            esc(&link_title(lang, link)),
+            esc(&state)
+        );
+        let _ = write!(
+            text,
+            "{}{}: {state}",
+            if text.is_empty() { "" } else { " | " },
+            link_title(lang, link)
+        );
+    }
+    html.push_str("</tr></table></td></tr>\n");
+    (html, format!("\n{text}\n"))
 }
 
 // ---- links: only to Amazon's own hosts, only as model::links built them ----
