@@ -156,6 +156,7 @@ marketplace-JP = Japan
 email-title = flywheel · { $account }
 email-as-of = { $marketplace } · as of { $time }
 email-as-of-many = as of { $time }
+colon = {": "}
 subject-colon = {": "}
 subject-still-firing = still firing: { $counts }
 still-firing-heading = Still firing ({ $n })

@@ -26,7 +26,7 @@ use super::chart::{self, CHART};
 use super::layout::{
     button_html, close_parts, esc, field, html_heading, html_note, html_paragraph, html_section,
     link_html, link_title, one_line, open_parts, severity_colour, short_id, strip, subject_line,
-    truncate, when, zone, BORDER, CARD_BG, MUTED, RESOLVED_COLOUR,
+    truncate, when, when_short, zone, BORDER, CARD_BG, MUTED, RESOLVED_COLOUR,
 };
 use crate::alert::{AlertEmail, Item, ItemKind, Rendered};
 use crate::config::{Link, Severity};
@@ -262,9 +262,10 @@ fn rows_html(rows: &[(String, String)]) -> String {
         .join(" &middot; ")
 }
 
-fn rows_text(rows: &[(String, String)]) -> String {
+fn rows_text(lang: Lang, rows: &[(String, String)]) -> String {
+    let colon = tr(lang, "colon");
     rows.iter()
-        .map(|(k, v)| format!("{k}: {v}"))
+        .map(|(k, v)| format!("{k}{colon}{v}"))
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -282,6 +283,7 @@ fn card_full<'a>(
     Option<&'a Item>,
 ) {
     let lang = email.lang;
+    let colon = tr(lang, "colon");
     let tz = card.mkt.tz;
     let colour = severity_colour(card.severity());
     let name = card.name(lang, &email.names, NAME_MAX);
@@ -352,8 +354,8 @@ fn card_full<'a>(
     for (n, item) in card.items.iter().enumerate() {
         let mut title = finding_title(lang, item);
         if item.kind != ItemKind::Firing {
-            let since = when(lang, item.since, tz);
-            title = format!("{title} ({})", kind_words(lang, item, &since));
+            let since = when_short(lang, item.since, tz);
+            title = format!("{title} · {}", kind_words(lang, item, &since));
         }
         let said = if n == 0 {
             None
@@ -380,13 +382,13 @@ fn card_full<'a>(
              <b>{}</b>{}</div>",
             esc(&title),
             said.as_deref()
-                .map(|p| format!(": {}", esc(p)))
+                .map(|p| format!("{colon}{}", esc(p)))
                 .unwrap_or_default()
         );
         let _ = writeln!(
             t,
             "  - {title}{}",
-            said.map(|p| format!(": {p}")).unwrap_or_default()
+            said.map(|p| format!("{colon}{p}")).unwrap_or_default()
         );
         if !rows.is_empty() {
             let _ = write!(
@@ -394,7 +396,7 @@ fn card_full<'a>(
                 "<div style=\"font-size:13px;\">{}</div>",
                 rows_html(&rows)
             );
-            let _ = writeln!(t, "    {}", rows_text(&rows));
+            let _ = writeln!(t, "    {}", rows_text(lang, &rows));
         }
         if diagnosis && item.rule == crate::config::RuleId::GrowthStall {
             for (check, rows) in diagnosis_checks(lang, item, &rules) {
@@ -405,11 +407,11 @@ fn card_full<'a>(
                 shown.extend(rows.iter().cloned());
                 let _ = write!(
                     b,
-                    "<div style=\"font-size:13px;\">{}: {}</div>",
+                    "<div style=\"font-size:13px;\">{}{colon}{}</div>",
                     esc(&check),
                     rows_html(&rows)
                 );
-                let _ = writeln!(t, "    {check}: {}", rows_text(&rows));
+                let _ = writeln!(t, "    {check}{colon}{}", rows_text(lang, &rows));
             }
         }
     }
@@ -451,11 +453,11 @@ fn card_full<'a>(
         let check = i18n::check_first(lang, card.action_item().rule);
         let _ = write!(
             b,
-            "<div style=\"margin-top:8px;\"><b>{}:</b> {}</div>",
+            "<div style=\"margin-top:8px;\"><b>{}{colon}</b>{}</div>",
             esc(&tr(lang, "what-to-check-first")),
             esc(&check)
         );
-        let _ = writeln!(t, "  {}: {check}", tr(lang, "what-to-check-first"));
+        let _ = writeln!(t, "  {}{colon}{check}", tr(lang, "what-to-check-first"));
     }
     let places: Vec<Place> = card.places(lang);
     if !places.is_empty() {
@@ -505,11 +507,11 @@ fn item_line(email: &AlertEmail, card: &Card<'_>, item: &Item, multi: bool) -> (
     if multi {
         name = format!("{name} ({})", i18n::marketplace_name(lang, card.mkt));
     }
-    let since = when(lang, item.since, card.mkt.tz);
+    let since = when_short(lang, item.since, card.mkt.tz);
     let tail = match item.kind {
         ItemKind::Resolved => kind_words(lang, item, &since),
         _ => format!(
-            "{} ({})",
+            "{} {}",
             kind_words(lang, item, &since),
             tr_args(
                 lang,
@@ -518,7 +520,12 @@ fn item_line(email: &AlertEmail, card: &Card<'_>, item: &Item, multi: bool) -> (
             )
         ),
     };
-    let what = format!("{}: {}", finding_title(lang, item), phrase(lang, item));
+    let what = format!(
+        "{}{}{}",
+        finding_title(lang, item),
+        tr(lang, "colon"),
+        phrase(lang, item)
+    );
     let html = format!(
         "<tr><td style=\"padding:3px 14px;font-size:13px;\"><span style=\"color:{colour};\">&#9632;</span> \
          <b>{}</b> &mdash; {} <span style=\"color:{MUTED};\">&middot; {}</span></td></tr>\n",

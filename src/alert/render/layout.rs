@@ -165,6 +165,16 @@ pub(super) fn when(lang: Lang, t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     )
 }
 
+/// A time within the last days, short: "Mar 2 09:04 PST", "3月2日 09:04 PST".
+pub(super) fn when_short(lang: Lang, t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    let l = t.with_timezone(&tz);
+    format!(
+        "{} {}",
+        fmt::date_short(lang, l.date_naive()),
+        l.format("%H:%M %Z")
+    )
+}
+
 /// The zone a name names (UTC for a name chrono-tz does not know).
 pub(super) fn zone(name: &str) -> chrono_tz::Tz {
     tz_of(name)
