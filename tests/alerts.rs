@@ -9,6 +9,9 @@
 //! restart between rounds; acks, silences, inhibition and quiet hours; and
 //! Amazon strings that try to break the HTML or the headers.
 
+#[path = "common/links.rs"]
+mod links;
+use links::assert_only_amazon_links;
 #[path = "common/smtp.rs"]
 mod smtp;
 
@@ -481,31 +484,5 @@ async fn amazon_strings_cannot_break_the_html_or_the_headers() {
         if let Some(cid) = part.content_id() {
             assert!(html.contains(&format!("cid:{cid}")), "{cid}");
         }
-    }
-}
-
-/// Links only to Amazon's own hosts, only in `href` (a seller's URL in
-/// their text is never linked); nothing loaded from outside.
-fn assert_only_amazon_links(html: &str) {
-    let lower = html.to_ascii_lowercase();
-    assert!(!lower.contains("http://"), "plain http in HTML");
-    assert_eq!(
-        lower.matches("https://").count(),
-        lower.matches("href=\"https://").count(),
-        "a URL outside a link"
-    );
-    for (i, _) in lower.match_indices("href=\"") {
-        let url = &lower[i + 6..];
-        let host = url["https://".len()..]
-            .split(['/', '"', '?'])
-            .next()
-            .unwrap();
-        assert!(
-            url.starts_with("https://")
-                && (host.starts_with("www.amazon.")
-                    || host.starts_with("sellercentral")
-                    || host.starts_with("advertising.amazon.")),
-            "link to {host}"
-        );
     }
 }

@@ -6,6 +6,9 @@
 //! the weekly digest, and `send-test-email` goes through.
 
 mod common;
+#[path = "common/links.rs"]
+mod links;
+use links::assert_only_amazon_links;
 #[path = "common/smtp.rs"]
 mod smtp;
 
@@ -243,30 +246,4 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     let (code, _, err) = flywheel(&["--config", cfg, "send-test-email"]).await;
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("127.0.0.1"), "{err}");
-}
-
-/// Links only to Amazon's own hosts, only in `href` (a seller's URL in
-/// their text is never linked); nothing loaded from outside.
-fn assert_only_amazon_links(html: &str) {
-    let lower = html.to_ascii_lowercase();
-    assert!(!lower.contains("http://"), "plain http in HTML");
-    assert_eq!(
-        lower.matches("https://").count(),
-        lower.matches("href=\"https://").count(),
-        "a URL outside a link"
-    );
-    for (i, _) in lower.match_indices("href=\"") {
-        let url = &lower[i + 6..];
-        let host = url["https://".len()..]
-            .split(['/', '"', '?'])
-            .next()
-            .unwrap();
-        assert!(
-            url.starts_with("https://")
-                && (host.starts_with("www.amazon.")
-                    || host.starts_with("sellercentral")
-                    || host.starts_with("advertising.amazon.")),
-            "link to {host}"
-        );
-    }
 }

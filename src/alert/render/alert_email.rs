@@ -183,10 +183,34 @@ fn headline(lang: Lang, card: &Card<'_>) -> String {
     diagnosis_headline(lang, card.headline(), out).unwrap_or_else(|| phrase(lang, card.headline()))
 }
 
-/// The Do-first list (HTML rows and text lines).
+/// The Do-first list of an alert email: each card's action, its name,
+/// what happened and the money at stake.
 fn do_first_block(email: &AlertEmail, all: &[Card<'_>], multi_market: bool) -> (String, String) {
     let lang = email.lang;
     let list = do_first(all, DO_FIRST_MAX);
+    do_first_list(lang, &list, &email.names, multi_market, |card| {
+        let item = card.action_item();
+        let what = if card.headline().rule == crate::config::RuleId::GrowthStall
+            && item.rule != crate::config::RuleId::GrowthStall
+        {
+            phrase(lang, item)
+        } else {
+            headline(lang, card)
+        };
+        (what, stake_text(lang, card))
+    })
+}
+
+/// A Do-first list (HTML rows and text lines), one line per card: its
+/// severity, the action, its name, `what` says (what happened, money at
+/// stake), and the page where the seller acts. Shared with the digest.
+pub(super) fn do_first_list(
+    lang: Lang,
+    list: &[&Card<'_>],
+    names: &crate::alert::Names,
+    multi_market: bool,
+    what: impl Fn(&Card<'_>) -> (String, Option<String>),
+) -> (String, String) {
     if list.is_empty() {
         return (String::new(), String::new());
     }
@@ -200,25 +224,20 @@ fn do_first_block(email: &AlertEmail, all: &[Card<'_>], multi_market: bool) -> (
     for (n, card) in list.iter().enumerate() {
         let item = card.action_item();
         let colour = severity_colour(card.severity());
-        let mut name = card.name(lang, &email.names, NAME_SHORT);
+        let tag = i18n::severity_tag(lang, card.severity());
+        let act = action(lang, item.rule);
+        let mut name = card.name(lang, names, NAME_SHORT);
         if multi_market {
             name = format!("{name} ({})", i18n::marketplace_name(lang, card.mkt));
         }
-        let what = if card.headline().rule == crate::config::RuleId::GrowthStall
-            && item.rule != crate::config::RuleId::GrowthStall
-        {
-            phrase(lang, item)
-        } else {
-            headline(lang, card)
-        };
-        let stake = stake_text(lang, card);
+        let (what, stake) = what(card);
         let place = card.do_place(lang);
         let _ = write!(
             html,
             "<li style=\"margin:0 0 6px 0;\"><span style=\"font-size:11px;font-weight:bold;color:{colour};\">{}</span> \
              <b>{}</b> &middot; {} &mdash; {}{}{}</li>",
-            esc(&i18n::severity_tag(lang, card.severity())),
-            esc(&action(lang, item.rule)),
+            esc(&tag),
+            esc(&act),
             esc(&name),
             esc(&what),
             stake
@@ -232,12 +251,8 @@ fn do_first_block(email: &AlertEmail, all: &[Card<'_>], multi_market: bool) -> (
         );
         let _ = writeln!(
             text,
-            "{}. [{}] {}: {} - {}{}",
+            "{}. [{tag}] {act}: {name} - {what}{}",
             n + 1,
-            i18n::severity_tag(lang, card.severity()),
-            action(lang, item.rule),
-            name,
-            what,
             stake.map(|s| format!(" ({s})")).unwrap_or_default()
         );
         if let Some(p) = place {

@@ -13,13 +13,13 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::alert_item::action;
+use super::alert_email::{do_first_list, DO_FIRST_MAX};
 use super::cards::{cards, do_first, NAME_SHORT};
 use super::chart::{self, SPARK};
 use super::layout::{
-    close_parts, esc, field, html_note, html_paragraph, html_section, link_html, one_line,
-    open_parts, severity_colour, short_id, status_colour, strip, subject_line, truncate, when,
-    zone, BORDER, MUTED, RESOLVED_COLOUR,
+    close_parts, esc, field, html_note, html_paragraph, html_section, one_line, open_parts,
+    severity_colour, short_id, status_colour, strip, subject_line, truncate, when, zone, BORDER,
+    MUTED, RESOLVED_COLOUR,
 };
 use crate::alert::{AlertEmail, Attachment, Item, ItemKind, Names, Rendered, Series};
 use crate::config::{RuleId, Severity};
@@ -438,23 +438,13 @@ fn as_email(d: &DigestModel) -> AlertEmail {
     let items = d
         .open_alerts
         .iter()
-        .map(|a| Item {
-            kind: ItemKind::Repeat,
-            fingerprint: a.fingerprint.clone(),
-            rule: a.rule,
-            link: a.rule.link(),
-            severity: a.severity,
-            subject: a.keys.clone(),
-            value: None,
-            threshold: None,
-            window: None,
-            evidence: Vec::new(),
-            summary: String::new(),
-            check_first: String::new(),
-            diagnosis: None,
-            since: a.since,
-            series: None,
-            stake: None,
+        .filter_map(|a| {
+            let mut f =
+                serde_json::json!({"rule": a.rule.as_str(), "severity": a.severity.as_str()});
+            for (k, v) in &a.keys {
+                f[k.as_str()] = v.as_str().into();
+            }
+            Item::from_finding_json(&f, ItemKind::Repeat, &a.fingerprint, a.since)
         })
         .collect();
     AlertEmail {
@@ -560,49 +550,12 @@ pub fn digest(d: &DigestModel) -> Rendered {
     let _ = writeln!(text, "{summary}");
     let email = as_email(d);
     let all = cards(&email);
-    let first = do_first(&all, super::alert_email::DO_FIRST_MAX);
-    if !first.is_empty() {
-        let title = tr(lang, "do-first");
-        let _ = write!(
-            html,
-            "<tr><td style=\"padding:6px 14px 2px 14px;font-size:16px;font-weight:bold;\">{}</td></tr>\n\
-             <tr><td style=\"padding:0 14px 6px 14px;\"><ol data-do-first=\"\" style=\"margin:0;padding-left:22px;\">",
-            esc(&title)
-        );
-        let _ = writeln!(text, "\n{title}");
-        for (n, card) in first.iter().enumerate() {
-            let item = card.action_item();
-            let colour = severity_colour(card.severity());
-            let name = card.name(lang, &d.names, NAME_SHORT);
-            let what = i18n::rule_title(lang, item.rule);
-            let place = card.do_place(lang);
-            let _ = write!(
-                html,
-                "<li style=\"margin:0 0 6px 0;\"><span style=\"font-size:11px;font-weight:bold;color:{colour};\">{}</span> \
-                 <b>{}</b> &middot; {} &mdash; {}{}</li>",
-                esc(&i18n::severity_tag(lang, card.severity())),
-                esc(&action(lang, item.rule)),
-                esc(&name),
-                esc(&what),
-                place
-                    .as_ref()
-                    .map(|p| format!(" &rarr; {}", link_html(&p.url, &p.label)))
-                    .unwrap_or_default()
-            );
-            let _ = writeln!(
-                text,
-                "{}. [{}] {}: {} - {what}",
-                n + 1,
-                i18n::severity_tag(lang, card.severity()),
-                action(lang, item.rule),
-                name
-            );
-            if let Some(p) = place {
-                let _ = writeln!(text, "   {}: {}", p.label, p.url);
-            }
-        }
-        html.push_str("</ol></td></tr>\n");
-    }
+    let first = do_first(&all, DO_FIRST_MAX);
+    let (h, t) = do_first_list(lang, &first, &d.names, false, |card| {
+        (i18n::rule_title(lang, card.action_item().rule), None)
+    });
+    html.push_str(&h);
+    text.push_str(&t);
 
     let mut skipped = Vec::new();
     for (mi, m) in d.marketplaces.iter().enumerate() {

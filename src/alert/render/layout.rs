@@ -157,22 +157,21 @@ pub fn local_time(t: DateTime<Utc>, timezone: &str) -> String {
 /// A time as a person reads it in `lang`, in `tz`, labelled with the
 /// zone: "Dec 6, 2026 15:53 PST", "2026年12月6日 15:53 PST".
 pub(super) fn when(lang: Lang, t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
-    let l = t.with_timezone(&tz);
-    format!(
-        "{} {}",
-        fmt::date(lang, l.date_naive()),
-        l.format("%H:%M %Z")
-    )
+    stamp(t, tz, |d| fmt::date(lang, d))
 }
 
 /// A time within the last days, short: "Mar 2 09:04 PST", "3月2日 09:04 PST".
 pub(super) fn when_short(lang: Lang, t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    stamp(t, tz, |d| fmt::date_short(lang, d))
+}
+
+fn stamp(
+    t: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    date: impl Fn(chrono::NaiveDate) -> String,
+) -> String {
     let l = t.with_timezone(&tz);
-    format!(
-        "{} {}",
-        fmt::date_short(lang, l.date_naive()),
-        l.format("%H:%M %Z")
-    )
+    format!("{} {}", date(l.date_naive()), l.format("%H:%M %Z"))
 }
 
 /// The zone a name names (UTC for a name chrono-tz does not know).
