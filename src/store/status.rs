@@ -284,27 +284,18 @@ mod tests {
     fn job_runs_tell_newest_last_ok_last_error_and_totals() {
         let conn = db();
         let t = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
-        let run =
-            |job: &str, at: DateTime<Utc>, status: RunStatus, rows: u64, err: Option<&str>| {
-                let id = start_run(&conn, job, "a", at).unwrap();
-                finish_run(&conn, id, status, rows, err, at + Duration::minutes(1)).unwrap();
-            };
-        run("orders", t - Duration::days(2), RunStatus::Ok, 50, None);
-        run(
-            "orders",
-            t - Duration::hours(3),
-            RunStatus::Failed,
-            0,
-            Some("boom"),
-        );
-        run("orders", t - Duration::hours(2), RunStatus::Ok, 7, None);
-        run(
-            "listings",
-            t - Duration::hours(1),
-            RunStatus::Unavailable,
-            0,
-            Some("403"),
-        );
+        // (job, hours before t, status, rows, error), oldest first.
+        let runs = [
+            ("orders", 48, RunStatus::Ok, 50, None),
+            ("orders", 3, RunStatus::Failed, 0, Some("boom")),
+            ("orders", 2, RunStatus::Ok, 7, None),
+            ("listings", 1, RunStatus::Unavailable, 0, Some("403")),
+        ];
+        for (job, hours, status, rows, err) in runs {
+            let at = t - Duration::hours(hours);
+            let id = start_run(&conn, job, "a", at).unwrap();
+            finish_run(&conn, id, status, rows, err, at + Duration::minutes(1)).unwrap();
+        }
         start_run(&conn, "listings", "a", t).unwrap();
 
         let rows = job_runs(&conn, t - Duration::hours(24)).unwrap();
