@@ -393,7 +393,7 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
         // same credential and URL keys: one check for both.
         macro_rules! check_api {
             ($s:expr, $api:literal) => {{
-                let s = $s;
+                let s = &mut *$s;
                 let sources = CredentialSources {
                     client_id: (&s.client_id, &s.client_id_file),
                     client_secret: (&s.client_secret, &s.client_secret_file),
