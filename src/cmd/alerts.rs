@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::Format;
 use crate::alert::state::{short_id, Alert, State};
 use crate::config::{Config, RuleId};
+use crate::model::finding::Subject;
 use crate::store;
 
 /// `flywheel alerts` arguments.
@@ -317,15 +318,13 @@ pub async fn silence(cfg: &Config, args: &SilenceArgs) -> anyhow::Result<String>
     if let Some(a) = &args.account {
         what.push(format!("account {a}"));
     }
-    if let Some(a) = &args.asin {
-        what.push(format!("asin {a}"));
-    }
-    if let Some(a) = &args.sku {
-        what.push(format!("sku {a}"));
-    }
-    if let Some(c) = args.campaign {
-        what.push(format!("campaign {c}"));
-    }
+    let subject = Subject {
+        asin: args.asin.clone(),
+        sku: args.sku.clone(),
+        campaign_id: args.campaign.map(|c| c.to_string()),
+        ..Subject::default()
+    };
+    what.extend(subject.words());
     let tz = cfg.daemon.timezone;
     Ok(format!(
         "silence #{id}: {} muted until {} {}; it covers {} open alert{} now\n",
