@@ -15,6 +15,7 @@ use super::{listings, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::model::marketplace::Marketplace;
 use crate::store::catalog::{self, RankRow};
+use crate::store::jobs::CursorWrite;
 use crate::store::ops::ts;
 
 const JOB: &str = "catalog_ranks";
@@ -43,7 +44,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             .count();
         let cursor = json!({ "snapshot_date": day, "asins": asins.len(), "at": ts(ctx.now) });
         written += ctx.with_db(|c| {
-            catalog::write_ranks(c, account, m.id, &day, &rows, JOB, &cursor, ctx.now)
+            catalog::write_ranks(
+                c,
+                &CursorWrite::new(JOB, account, m.id, &cursor, ctx.now),
+                &day,
+                &rows,
+            )
         })?;
     }
     Ok(JobReport {

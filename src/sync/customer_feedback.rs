@@ -28,7 +28,7 @@ use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
 use crate::model::marketplace::Marketplace;
-use crate::store::jobs;
+use crate::store::jobs::{self, CursorWrite};
 use crate::store::ops::ts;
 use crate::store::reviews::{self, BrowseNodeRow, FeedbackPull, TopicRow, TrendRow};
 
@@ -78,7 +78,11 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let cursor =
             json!({ "last_run_at": ts(ctx.now), "next_offset": next, "asins": asins.len() });
         written += ctx.with_db(|c| {
-            reviews::write_pull(c, &ctx.account.name, m.id, &pull, JOB, &cursor, ctx.now)
+            reviews::write_pull(
+                c,
+                &CursorWrite::new(JOB, &ctx.account.name, m.id, &cursor, ctx.now),
+                &pull,
+            )
         })?;
     }
     let mut note = format!("{done} ASINs, {with_topics} with review topics");

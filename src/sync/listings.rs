@@ -18,6 +18,7 @@ use super::api_util::{call_json, marketplaces, next_token, num, slot, slot_day, 
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::model::marketplace::Marketplace;
+use crate::store::jobs::CursorWrite;
 use crate::store::listings::{self, IssueRow, ListingRow};
 use crate::store::ops::ts;
 
@@ -72,7 +73,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let slot = slot(ctx, m, "listings", &day);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "listings": rows.len() });
         written += ctx.with_db(|c| {
-            listings::write_pull(c, account, m.id, &rows, &slot, JOB, &cursor, ctx.now)
+            listings::write_pull(
+                c,
+                &CursorWrite::new(JOB, account, m.id, &cursor, ctx.now),
+                &rows,
+                &slot,
+            )
         })?;
     }
     Ok(JobReport {

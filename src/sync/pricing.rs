@@ -26,6 +26,7 @@ use super::api_util::{call_json, elements, hour_slot, local_day, marketplaces, n
 use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::model::marketplace::Marketplace;
+use crate::store::jobs::CursorWrite;
 use crate::store::ops::ts;
 use crate::store::pricing::{self, PriceRow};
 
@@ -68,7 +69,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let day = local_day(m, slot);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "asins": asins.len(), "known": known });
         written += ctx.with_db(|c| {
-            pricing::write_pricing(c, account, m.id, slot, &day, &rows, JOB, &cursor, ctx.now)
+            let at = CursorWrite::new(JOB, account, m.id, &cursor, ctx.now);
+            pricing::write_pricing(c, &at, slot, &day, &rows)
         })?;
     }
     let mut note = format!("{priced} of {asked} ASINs priced");
