@@ -15,7 +15,6 @@ use super::{listings, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::model::marketplace::Marketplace;
 use crate::store::catalog::{self, RankRow};
-use crate::store::jobs::CursorWrite;
 use crate::store::ops::ts;
 
 const JOB: &str = "catalog_ranks";
@@ -25,7 +24,6 @@ const PATH: &str = "/catalog/2022-04-01/items";
 const BATCH: usize = 20;
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let ep = sp_endpoint(ctx)?;
     let mut written = 0;
     let mut ranked = 0;
@@ -44,12 +42,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             .count();
         let cursor = json!({ "snapshot_date": day, "asins": asins.len(), "at": ts(ctx.now) });
         written += ctx.with_db(|c| {
-            catalog::write_ranks(
-                c,
-                &CursorWrite::new(JOB, account, m.id, &cursor, ctx.now),
-                &day,
-                &rows,
-            )
+            catalog::write_ranks(c, &ctx.cursor_write(JOB, m, &cursor), &day, &rows)
         })?;
     }
     Ok(JobReport {

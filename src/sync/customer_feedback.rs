@@ -28,7 +28,7 @@ use super::{catalog_ranks, Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
 use crate::model::marketplace::Marketplace;
-use crate::store::jobs::{self, CursorWrite};
+use crate::store::jobs;
 use crate::store::ops::ts;
 use crate::store::reviews::{self, BrowseNodeRow, FeedbackPull, TopicRow, TrendRow};
 
@@ -77,13 +77,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let next = if next >= asins.len() { 0 } else { next };
         let cursor =
             json!({ "last_run_at": ts(ctx.now), "next_offset": next, "asins": asins.len() });
-        written += ctx.with_db(|c| {
-            reviews::write_pull(
-                c,
-                &CursorWrite::new(JOB, &ctx.account.name, m.id, &cursor, ctx.now),
-                &pull,
-            )
-        })?;
+        written +=
+            ctx.with_db(|c| reviews::write_pull(c, &ctx.cursor_write(JOB, m, &cursor), &pull))?;
     }
     let mut note = format!("{done} ASINs, {with_topics} with review topics");
     if let Some(first) = skipped.first {

@@ -11,7 +11,6 @@ use super::api_util::{call_json, marketplaces, num, sp_endpoint};
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::model::marketplace::Marketplace;
-use crate::store::jobs::CursorWrite;
 use crate::store::listings as listing_store;
 use crate::store::ops::ts;
 use crate::store::pricing::{self, FeeRow};
@@ -81,13 +80,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         estimated += rows.len();
         let cursor =
             json!({ "last_run_at": ts(ctx.now), "skus": asks.len(), "estimated": rows.len() });
-        written += ctx.with_db(|c| {
-            pricing::write_fees(
-                c,
-                &CursorWrite::new(JOB, &ctx.account.name, m.id, &cursor, ctx.now),
-                &rows,
-            )
-        })?;
+        written +=
+            ctx.with_db(|c| pricing::write_fees(c, &ctx.cursor_write(JOB, m, &cursor), &rows))?;
     }
     Ok(JobReport {
         rows: written,

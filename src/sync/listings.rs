@@ -18,7 +18,6 @@ use super::api_util::{call_json, marketplaces, next_token, num, slot, slot_day, 
 use super::{Ctx, JobError, JobReport};
 use crate::amazon::client::{CallSpec, Endpoint};
 use crate::model::marketplace::Marketplace;
-use crate::store::jobs::CursorWrite;
 use crate::store::listings::{self, IssueRow, ListingRow};
 use crate::store::ops::ts;
 
@@ -49,7 +48,6 @@ pub(crate) fn seller_id<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, JobError> {
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let seller = seller_id(ctx)?.to_string();
     let ep = sp_endpoint(ctx)?;
     let mut written = 0;
@@ -73,12 +71,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let slot = slot(ctx, m, "listings", &day);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "listings": rows.len() });
         written += ctx.with_db(|c| {
-            listings::write_pull(
-                c,
-                &CursorWrite::new(JOB, account, m.id, &cursor, ctx.now),
-                &rows,
-                &slot,
-            )
+            listings::write_pull(c, &ctx.cursor_write(JOB, m, &cursor), &rows, &slot)
         })?;
     }
     Ok(JobReport {
