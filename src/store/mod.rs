@@ -111,6 +111,70 @@ pub(crate) fn all_rows<T, P: rusqlite::Params>(
     Ok(rows)
 }
 
+/// Runs `sql` once per row, with the parameters `bind` gives it, and
+/// returns the rows it changed: the loop of every batch upsert.
+pub(crate) fn execute_each<R>(
+    conn: &Connection,
+    sql: &str,
+    rows: &[R],
+    mut bind: impl FnMut(&mut rusqlite::Statement<'_>, &R) -> rusqlite::Result<usize>,
+) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut changed = 0u64;
+    for r in rows {
+        changed += bind(&mut stmt, r)? as u64;
+    }
+    Ok(changed)
+}
+
+/// An upsert into `table` that rewrites a row only when one of `data`
+/// differs, so an unchanged row keeps its times. Parameters `?1…` in the
+/// order key, data, touch (rewritten with the row: the time written), keep
+/// (inserted only: the time first seen). Without `data`, a known row is
+/// left as it is.
+pub(crate) fn upsert_sql(
+    table: &str,
+    key: &[&str],
+    data: &[&str],
+    touch: &[&str],
+    keep: &[&str],
+) -> String {
+    let cols: Vec<&str> = key
+        .iter()
+        .chain(data)
+        .chain(touch)
+        .chain(keep)
+        .copied()
+        .collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let set: Vec<String> = data
+        .iter()
+        .chain(touch)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let differs: Vec<String> = data
+        .iter()
+        .map(|c| format!("{c} IS NOT excluded.{c}"))
+        .collect();
+    if data.is_empty() {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
+            cols.join(", "),
+            marks.join(", "),
+            key.join(", ")
+        )
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} WHERE {}",
+            cols.join(", "),
+            marks.join(", "),
+            key.join(", "),
+            set.join(", "),
+            differs.join(" OR ")
+        )
+    }
+}
+
 /// What went wrong with the database at `path` and what to do, for a
 /// SQLite error (pure: a table test covers every case).
 pub fn describe(path: &str, e: &rusqlite::Error) -> String {
