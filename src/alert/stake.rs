@@ -4,7 +4,7 @@
 //!
 //! | rule | money at stake per day |
 //! |---|---|
-//! | stockout_risk, buy_box, listing_health (suppressed or not buyable) | the ASIN's (or the SKU's ASIN's) sales per day over the last 7 days |
+//! | stockout_risk, buy_box, listing_health (suppressed or not buyable) | the ASIN's (or the SKU's ASIN's) sales per day: the best of its last 7, 14 and 30 days, since a stockout or suppression stops the sales it costs |
 //! | wasted_spend | the search term's cost over its window, per day |
 //! | margin_floor | the margin gap to the floor × the units sold, per day |
 //! | acos_band, tacos | the spend above the band's ceiling, per day |

@@ -1,63 +1,71 @@
-//! An account's sales per day over the last 7 complete days of each of its
-//! marketplaces ([`RecentSales`]): what `alert::stake` estimates money at
-//! stake from. One small set of queries per account and round.
+//! An account's recent sales per day in each of its marketplaces
+//! ([`RecentSales`]): what `alert::stake` estimates money at stake from.
+//! One small set of queries per account and round.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
 use crate::config::Account;
-use crate::model::sales::{MarketSales, RecentSales, RECENT_DAYS};
+use crate::model::sales::{MarketSales, RecentSales, PRODUCT_WINDOWS, RECENT_DAYS};
 use crate::model::time::local_day;
 
-/// Ordered product sales per day over the last [`RECENT_DAYS`] days before
-/// `now`'s day in each marketplace of `account`:
-/// - the marketplace's from the daily sales & traffic series (averaged
-///   over the days it holds), else from orders;
-/// - each ASIN's from the per-ASIN sales & traffic window of exactly those
-///   days when it is synced (an ASIN absent from it sold nothing), else
-///   from orders; each SKU's from orders.
+/// Ordered product sales per day in each marketplace of `account`, as of
+/// `now`'s day there:
+/// - the marketplace's over the last [`RECENT_DAYS`] days, from the daily
+///   sales & traffic series (averaged over the days it holds), else from
+///   orders;
+/// - each ASIN's best rate of the [`PRODUCT_WINDOWS`], from the per-ASIN
+///   sales & traffic window of those days where it is synced (an ASIN
+///   absent from it sold nothing), else from orders; each SKU's from
+///   orders.
 ///
-/// Orders count only once they cover the first day (a history that starts
-/// mid-week would understate every figure).
+/// Orders count for a window only once they cover its first day (a
+/// history that starts inside it would understate every figure).
 pub fn recent_sales(
     conn: &Connection,
     account: &Account,
     now: DateTime<Utc>,
 ) -> Result<RecentSales, StoreError> {
     let mut out = RecentSales::default();
-    let days = RECENT_DAYS as f64;
     for mp in account.marketplaces() {
         let today = local_day(&mp.tz, now);
-        let (from, last) = (today - Duration::days(RECENT_DAYS), today - Duration::days(1));
-        let (a, m, from, last) = (
-            account.name.as_str(),
-            mp.id,
-            from.to_string(),
-            last.to_string(),
-        );
+        let first_of = |n: i64| (today - Duration::days(n)).to_string();
+        let last = (today - Duration::days(1)).to_string();
+        let (a, m) = (account.name.as_str(), mp.id);
         let mut s = MarketSales {
             currency: mp.currency.to_string(),
             ..MarketSales::default()
         };
+        let best = |map: &mut std::collections::BTreeMap<String, f64>, k: String, v: f64| {
+            let e = map.entry(k).or_insert(v);
+            *e = e.max(v);
+        };
         let (n, sum): (i64, Option<f64>) = conn.query_row(
             "SELECT COUNT(ordered_product_sales), SUM(ordered_product_sales) FROM sales_traffic_daily
              WHERE account = ?1 AND marketplace_id = ?2 AND date >= ?3 AND date <= ?4",
-            params![a, m, from, last],
+            params![a, m, first_of(RECENT_DAYS), last],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         if n > 0 {
             s.per_day = sum.map(|x| x / n as f64);
         }
-        let window: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM sales_traffic_windows
-                 WHERE account = ?1 AND marketplace_id = ?2 AND window_start = ?3 AND window_end = ?4",
-                params![a, m, from, last],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if window.is_some() {
+        // The windows the per-ASIN report covers; orders fill the others.
+        let mut from_report = Vec::new();
+        for days in PRODUCT_WINDOWS {
+            let from = first_of(days);
+            let stored: Option<i64> = conn
+                .query_row(
+                    "SELECT 1 FROM sales_traffic_windows WHERE account = ?1 AND marketplace_id = ?2
+                       AND window_start = ?3 AND window_end = ?4",
+                    params![a, m, from, last],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if stored.is_none() {
+                continue;
+            }
+            from_report.push(days);
             for (asin, sales) in super::all_rows(
                 conn,
                 "SELECT asin, ordered_product_sales FROM sales_traffic_asin
@@ -65,7 +73,7 @@ pub fn recent_sales(
                 params![a, m, from, last],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<f64>>(1)?)),
             )? {
-                s.asins.insert(asin, sales.unwrap_or(0.0) / days);
+                best(&mut s.asins, asin, sales.unwrap_or(0.0) / days as f64);
             }
             s.known = true;
         }
@@ -74,35 +82,62 @@ pub fn recent_sales(
             params![a, m],
             |r| r.get(0),
         )?;
-        if first.is_some_and(|f| f <= from) {
+        let covered: Vec<i64> = PRODUCT_WINDOWS
+            .into_iter()
+            .filter(|d| first.as_ref().is_some_and(|f| *f <= first_of(*d)))
+            .collect();
+        if let Some(longest) = covered.iter().max() {
             // As the snapshot counts sales: every order of the Amazon
-            // channel that was not cancelled.
+            // channel that was not cancelled; one sum per window.
             let lines = super::all_rows(
                 conn,
-                "SELECT i.sku, i.asin, SUM(COALESCE(i.item_price, 0))
+                "SELECT i.sku, i.asin,
+                        SUM(CASE WHEN o.purchase_day >= ?5 THEN COALESCE(i.item_price, 0) END),
+                        SUM(CASE WHEN o.purchase_day >= ?6 THEN COALESCE(i.item_price, 0) END),
+                        SUM(CASE WHEN o.purchase_day >= ?7 THEN COALESCE(i.item_price, 0) END)
                  FROM orders o JOIN order_items i ON i.account = o.account AND i.order_id = o.order_id
                  WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
                    AND o.purchase_day <= ?4 AND o.status <> 'canceled'
                    AND COALESCE(o.sales_channel, '') <> 'Non-Amazon'
                  GROUP BY i.sku, i.asin",
-                params![a, m, from, last],
+                params![
+                    a,
+                    m,
+                    first_of(*longest),
+                    last,
+                    first_of(PRODUCT_WINDOWS[0]),
+                    first_of(PRODUCT_WINDOWS[1]),
+                    first_of(PRODUCT_WINDOWS[2])
+                ],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, Option<String>>(1)?,
-                        r.get::<_, f64>(2)?,
+                        [
+                            r.get::<_, Option<f64>>(2)?,
+                            r.get::<_, Option<f64>>(3)?,
+                            r.get::<_, Option<f64>>(4)?,
+                        ],
                     ))
                 },
             )?;
-            let mut total = 0.0;
-            for (sku, asin, sales) in lines {
-                total += sales;
-                *s.skus.entry(sku).or_default() += sales / days;
-                if let (false, Some(asin)) = (s.known, asin) {
-                    *s.asins.entry(asin).or_default() += sales / days;
+            let mut week = 0.0;
+            for (sku, asin, sums) in lines {
+                week += sums[0].unwrap_or(0.0);
+                for (days, sales) in PRODUCT_WINDOWS.into_iter().zip(sums) {
+                    if !covered.contains(&days) {
+                        continue;
+                    }
+                    let rate = sales.unwrap_or(0.0) / days as f64;
+                    best(&mut s.skus, sku.clone(), rate);
+                    if let (false, Some(asin)) = (from_report.contains(&days), &asin) {
+                        best(&mut s.asins, asin.clone(), rate);
+                    }
                 }
             }
-            s.per_day = s.per_day.or(Some(total / days));
+            if covered.contains(&RECENT_DAYS) {
+                s.per_day = s.per_day.or(Some(week / RECENT_DAYS as f64));
+            }
             s.known = true;
         }
         out.marketplaces.insert(m.to_string(), s);
@@ -188,6 +223,16 @@ mod tests {
         assert_eq!(us.per_day, Some(12.0));
         assert_eq!(us.asins.get("B01"), Some(&10.0));
         assert_eq!(us.skus.get("S2"), Some(&2.0));
+
+        // Out of stock for the last 7 days: the 14 days show what it sold.
+        order(&conn, "00", "2026-02-20", "shipped", &[("S1", "B01", 5.0)]);
+        order(&conn, "5", "2026-02-25", "shipped", &[("S3", "B03", 28.0)]);
+        let s = recent_sales(&conn, &account(), now()).unwrap();
+        let us = &s.marketplaces[US];
+        assert_eq!(us.asins.get("B03"), Some(&2.0), "28 over 14 days");
+        assert_eq!(us.skus.get("S3"), Some(&2.0));
+        assert_eq!(us.asins.get("B01"), Some(&10.0), "the best window");
+        assert_eq!(us.per_day, Some(12.0), "the marketplace's last 7 days");
     }
 
     #[test]
