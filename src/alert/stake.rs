@@ -4,7 +4,8 @@
 //!
 //! | rule | money at stake per day |
 //! |---|---|
-//! | stockout_risk, buy_box, listing_health (suppressed or not buyable) | the ASIN's (or the SKU's ASIN's) sales per day: the best of its last 7, 14 and 30 days, since a stockout or suppression stops the sales it costs |
+//! | stockout_risk, listing_health (suppressed or not buyable) | the ASIN's (or the SKU's ASIN's) sales per day: the best of its last 7, 14 and 30 days, since a stockout or suppression stops the sales it costs |
+//! | buy_box | the same sales scaled to the share of the time without the buy box (sold at 72% → × 28/72) |
 //! | wasted_spend | the search term's cost over its window, per day |
 //! | margin_floor | the margin gap to the floor × the units sold, per day |
 //! | acos_band, tacos | the spend above the band's ceiling, per day |
@@ -37,7 +38,15 @@ pub fn estimate(item: &Item, names: &Names, sales: &RecentSales) -> Option<Stake
         .map(|(a, b)| ((b - a).num_days() + 1) as f64)
         .filter(|d| *d > 0.0);
     let per_day = match item.rule {
-        RuleId::StockoutRisk | RuleId::BuyBox => product_sales(item, names, market),
+        RuleId::StockoutRisk => product_sales(item, names, market),
+        // Its sales came with the buy box `value`% of the time: the rest
+        // of the time is what it loses.
+        RuleId::BuyBox => match item.value {
+            Some(held) if held > 0.0 => {
+                product_sales(item, names, market).map(|s| s * (100.0 - held) / held)
+            }
+            _ => product_sales(item, names, market),
+        },
         RuleId::ListingHealth => {
             let lost = flag("is_buyable") == Some(false)
                 || flag("is_suppressed") == Some(true)
@@ -75,10 +84,7 @@ pub fn estimate(item: &Item, names: &Names, sales: &RecentSales) -> Option<Stake
     Some(Stake {
         per_day,
         currency: market.currency.clone(),
-        share_of_sales: market
-            .per_day
-            .filter(|s| *s > 0.0)
-            .map(|s| per_day / s),
+        share_of_sales: market.per_day.filter(|s| *s > 0.0).map(|s| per_day / s),
     })
 }
 
@@ -167,8 +173,7 @@ mod tests {
 
     fn names() -> Names {
         let mut n = Names::default();
-        n.sku_asin
-            .insert((US.into(), "S1".into()), "B01".into());
+        n.sku_asin.insert((US.into(), "S1".into()), "B01".into());
         n
     }
 
@@ -198,8 +203,17 @@ mod tests {
                 None,
             ),
             (
-                "buy box of an ASIN",
-                item(BuyBox, &[("asin", "B01")], json!({"buy_box_pct": 40})),
+                "buy box held 80% of the time: the other 20%",
+                with(
+                    item(BuyBox, &[("asin", "B01")], json!({"buy_box_pct": 80})),
+                    Some(80.0),
+                    Some(90.0),
+                ),
+                Some(25.0),
+            ),
+            (
+                "buy box never held",
+                with(item(BuyBox, &[("asin", "B01")], json!({})), Some(0.0), None),
                 Some(100.0),
             ),
             (
@@ -289,7 +303,11 @@ mod tests {
             (
                 "TACoS: 700 − 5000 × 10% over 14 days",
                 with(
-                    item(Tacos, &[], json!({"ad_spend": 700.0, "total_sales": 5000.0})),
+                    item(
+                        Tacos,
+                        &[],
+                        json!({"ad_spend": 700.0, "total_sales": 5000.0}),
+                    ),
                     Some(14.0),
                     Some(10.0),
                 ),

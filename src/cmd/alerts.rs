@@ -81,7 +81,10 @@ fn subject_label(a: &Alert) -> String {
 
 /// The name of an alert's product or campaign: `None` for a marketplace,
 /// `Some(None)` when not known.
-fn subject_name<'a>(names: &'a super::check::AccountNames, a: &'a Alert) -> Option<Option<&'a str>> {
+fn subject_name<'a>(
+    names: &'a super::check::AccountNames,
+    a: &'a Alert,
+) -> Option<Option<&'a str>> {
     let key = |k: &str| a.labels.get(k).and_then(Value::as_str);
     crate::rules::render::subject_name(names, &a.account, key)
 }

@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 use super::Format;
 use crate::config::{Config, RuleId};
 use crate::rules::{self, render};
-pub use render::AccountNames;
 use crate::store;
+pub use render::AccountNames;
 
 /// `flywheel check` arguments.
 #[derive(Debug, Clone, clap::Args)]

@@ -111,7 +111,10 @@ mod tests {
                 .map(|x| x.map(str::to_string))
         };
         let m = ("marketplace", "US");
-        assert_eq!(named(&[m, ("asin", "B01")]), Some(Some("Amazon title".into())));
+        assert_eq!(
+            named(&[m, ("asin", "B01")]),
+            Some(Some("Amazon title".into()))
+        );
         assert_eq!(named(&[m, ("sku", "S9")]), Some(None));
         assert_eq!(
             named(&[m, ("campaign_id", "7"), ("search_term", "mug")]),

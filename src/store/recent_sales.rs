@@ -214,7 +214,10 @@ mod tests {
         order(&conn, "3", "2026-03-06", "canceled", &[("S1", "B01", 99.0)]);
         order(&conn, "4", "2026-03-09", "pending", &[("S2", "B02", 14.0)]);
         let s = recent_sales(&conn, &account(), now()).unwrap();
-        assert!(!s.marketplaces[US].known, "orders start after the first day");
+        assert!(
+            !s.marketplaces[US].known,
+            "orders start after the first day"
+        );
 
         order(&conn, "0", "2026-03-01", "shipped", &[("S1", "B01", 5.0)]);
         let s = recent_sales(&conn, &account(), now()).unwrap();
@@ -240,7 +243,11 @@ mod tests {
         let conn = db();
         order(&conn, "0", "2026-03-01", "shipped", &[("S1", "B01", 5.0)]);
         order(&conn, "1", "2026-03-05", "shipped", &[("S1", "B01", 70.0)]);
-        for (day, sales) in [("2026-03-08", 300.0), ("2026-03-09", 100.0), ("2026-03-02", 1e6)] {
+        for (day, sales) in [
+            ("2026-03-08", 300.0),
+            ("2026-03-09", 100.0),
+            ("2026-03-02", 1e6),
+        ] {
             conn.execute(
                 "INSERT INTO sales_traffic_daily (account, marketplace_id, date, ordered_product_sales,
                      fetched_at) VALUES ('a', ?1, ?2, ?3, ?4)",
@@ -265,7 +272,11 @@ mod tests {
         let us = &s.marketplaces[US];
         assert_eq!(us.per_day, Some(200.0), "the days the series holds");
         assert_eq!(us.asins.get("B02"), Some(&20.0));
-        assert_eq!(us.asins.get("B01"), None, "absent from the window: sold nothing");
+        assert_eq!(
+            us.asins.get("B01"),
+            None,
+            "absent from the window: sold nothing"
+        );
         assert_eq!(us.skus.get("S1"), Some(&10.0), "SKUs from orders");
     }
 }
