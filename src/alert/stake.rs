@@ -177,154 +177,148 @@ mod tests {
         n
     }
 
-    fn with(mut i: Item, value: Option<f64>, threshold: Option<f64>) -> Item {
-        i.value = value;
-        i.threshold = threshold;
+    /// An item of `rule` about `subject` ("sku=S1"), measured `value`
+    /// against `threshold`, with `evidence` ("cost=42 is_buyable=false").
+    fn case(rule: RuleId, subject: &str, at: [Option<f64>; 2], evidence: &str) -> Item {
+        let pairs = |t: &str| -> Vec<(String, String)> {
+            t.split([' ', ','])
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let subject: Vec<(String, String)> = pairs(subject);
+        let subject: Vec<(&str, &str)> = subject
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let evidence: serde_json::Map<String, Value> = pairs(evidence)
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::from_str(&v).unwrap()))
+            .collect();
+        let mut i = item(rule, &subject, Value::Object(evidence));
+        [i.value, i.threshold] = at;
         i
     }
 
     #[test]
     fn stake_per_rule() {
         use RuleId::*;
+        let none = [None, None];
+        let listing = "is_buyable=true is_discoverable=true";
         let cases: Vec<(&str, Item, Option<f64>)> = vec![
             (
                 "stockout of a SKU: its ASIN's sales",
-                item(StockoutRisk, &[("sku", "S1")], json!({"available": 0})),
+                case(StockoutRisk, "sku=S1", none, "available=0"),
                 Some(100.0),
             ),
             (
                 "a SKU without a known ASIN: its own sales",
-                item(StockoutRisk, &[("sku", "S9")], json!({})),
+                case(StockoutRisk, "sku=S9", none, ""),
                 Some(7.0),
             ),
             (
                 "nothing sold in covered days: nothing at stake",
-                item(StockoutRisk, &[("sku", "S2")], json!({})),
+                case(StockoutRisk, "sku=S2", none, ""),
                 None,
             ),
             (
                 "buy box held 80% of the time: the other 20%",
-                with(
-                    item(BuyBox, &[("asin", "B01")], json!({"buy_box_pct": 80})),
-                    Some(80.0),
-                    Some(90.0),
-                ),
+                case(BuyBox, "asin=B01", [Some(80.0), Some(90.0)], ""),
                 Some(25.0),
             ),
             (
                 "buy box never held",
-                with(item(BuyBox, &[("asin", "B01")], json!({})), Some(0.0), None),
+                case(BuyBox, "asin=B01", [Some(0.0), None], ""),
                 Some(100.0),
             ),
             (
                 "suppressed listing",
-                item(
+                case(
                     ListingHealth,
-                    &[("sku", "S1")],
-                    json!({"is_buyable": true, "is_discoverable": true, "is_suppressed": true}),
+                    "sku=S1",
+                    none,
+                    &format!("{listing} is_suppressed=true"),
                 ),
+                Some(100.0),
+            ),
+            (
+                "not discoverable",
+                case(ListingHealth, "sku=S1", none, "is_discoverable=false"),
                 Some(100.0),
             ),
             (
                 "not buyable",
-                item(
-                    ListingHealth,
-                    &[("sku", "S1")],
-                    json!({"is_buyable": false, "is_discoverable": true, "is_suppressed": false}),
-                ),
+                case(ListingHealth, "sku=S1", none, "is_buyable=false"),
                 Some(100.0),
             ),
             (
                 "a listing issue that still sells",
-                item(
+                case(
                     ListingHealth,
-                    &[("sku", "S1")],
-                    json!({"is_buyable": true, "is_discoverable": true, "is_suppressed": false}),
+                    "sku=S1",
+                    none,
+                    &format!("{listing} is_suppressed=false"),
                 ),
                 None,
             ),
             (
                 "wasted spend over 14 days",
-                item(
-                    WastedSpend,
-                    &[("campaign_id", "1"), ("search_term", "x")],
-                    json!({"cost": 42.0}),
-                ),
+                case(WastedSpend, "campaign_id=1 search_term=x", none, "cost=42"),
                 Some(3.0),
             ),
             (
                 "margin gap: (30% of 20 − 4) × 28 units / 14 days",
-                with(
-                    item(
-                        MarginFloor,
-                        &[("sku", "S1")],
-                        json!({"price": 20.0, "margin_per_unit": 4.0, "units": 28}),
-                    ),
-                    Some(20.0),
-                    Some(30.0),
+                case(
+                    MarginFloor,
+                    "sku=S1",
+                    [Some(20.0), Some(30.0)],
+                    "price=20 margin_per_unit=4 units=28",
                 ),
                 Some(4.0),
             ),
             (
+                "margin floor without units",
+                case(MarginFloor, "sku=S1", [Some(20.0), Some(30.0)], "price=20"),
+                None,
+            ),
+            (
                 "ACoS above the band: 140 − 400 × 25% over 14 days",
-                with(
-                    item(
-                        AcosBand,
-                        &[("campaign_id", "1")],
-                        json!({"cost": 140.0, "attributed_sales": 400.0, "band_max_pct": 25}),
-                    ),
-                    Some(35.0),
-                    Some(25.0),
+                case(
+                    AcosBand,
+                    "campaign_id=1",
+                    [Some(35.0), Some(25.0)],
+                    "cost=140 attributed_sales=400 band_max_pct=25",
                 ),
                 Some(2.86),
             ),
             (
                 "ACoS below the band: nothing lost",
-                with(
-                    item(
-                        AcosBand,
-                        &[("campaign_id", "1")],
-                        json!({"cost": 10.0, "attributed_sales": 400.0, "band_max_pct": 25}),
-                    ),
-                    Some(2.5),
-                    Some(10.0),
+                case(
+                    AcosBand,
+                    "campaign_id=1",
+                    [Some(2.5), Some(10.0)],
+                    "cost=10 attributed_sales=400 band_max_pct=25",
                 ),
                 None,
             ),
             (
                 "spend without sales: all of it",
-                item(
-                    AcosBand,
-                    &[("campaign_id", "1")],
-                    json!({"cost": 28.0, "attributed_sales": 0.0, "band_max_pct": 25}),
-                ),
+                case(AcosBand, "campaign_id=1", none, "cost=28 band_max_pct=25"),
                 Some(2.0),
             ),
             (
                 "TACoS: 700 − 5000 × 10% over 14 days",
-                with(
-                    item(
-                        Tacos,
-                        &[],
-                        json!({"ad_spend": 700.0, "total_sales": 5000.0}),
-                    ),
-                    Some(14.0),
-                    Some(10.0),
+                case(
+                    Tacos,
+                    "",
+                    [Some(14.0), Some(10.0)],
+                    "ad_spend=700 total_sales=5000",
                 ),
                 Some(14.29),
             ),
             (
                 "a rule without an estimate",
-                item(ConversionRate, &[("asin", "B01")], json!({})),
-                None,
-            ),
-            (
-                "margin floor without units",
-                with(
-                    item(MarginFloor, &[("sku", "S1")], json!({"price": 20.0})),
-                    Some(20.0),
-                    Some(30.0),
-                ),
+                case(ConversionRate, "asin=B01", none, ""),
                 None,
             ),
         ];

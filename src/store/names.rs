@@ -175,18 +175,10 @@ pub fn names(conn: &Connection, cfg: &Config, account: &Account) -> Result<Names
     let mut n = Names::default();
     let a = account.name.as_str();
     let key = |m: String, k: String| (m, k);
-    let rows = super::all_rows(
+    let rows = product_rows(
         conn,
         "SELECT marketplace_id, sku, asin, item_name FROM listings WHERE account = ?1",
-        params![a],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        },
+        a,
     )?;
     for (m, sku, asin, name) in rows {
         if let Some(asin) = asin.filter(|x| !x.is_empty()) {
@@ -198,19 +190,11 @@ pub fn names(conn: &Connection, cfg: &Config, account: &Account) -> Result<Names
     }
     // Per SKU order, so that an ASIN listed under several SKUs takes the
     // first SKU's title whatever order SQLite returns.
-    let rows = super::all_rows(
+    let rows = product_rows(
         conn,
         "SELECT marketplace_id, sku, asin, title FROM products WHERE account = ?1
          ORDER BY marketplace_id, sku",
-        params![a],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        },
+        a,
     )?;
     for (m, sku, asin, title) in rows {
         let Some(asin) = asin.filter(|x| !x.is_empty()) else {
@@ -252,6 +236,16 @@ pub fn names(conn: &Connection, cfg: &Config, account: &Account) -> Result<Names
         }
     }
     Ok(n)
+}
+
+/// (marketplace, SKU, ASIN, name) of a listing or product.
+type NameRow = (String, String, Option<String>, Option<String>);
+
+/// The [`NameRow`]s of `sql` for the account `?1`.
+fn product_rows(conn: &Connection, sql: &str, account: &str) -> Result<Vec<NameRow>, StoreError> {
+    super::all_rows(conn, sql, params![account], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
 }
 
 /// The seller's short names over Amazon's: for each SKU in every
@@ -373,13 +367,7 @@ mod tests {
 
     fn db() -> Connection {
         let conn = crate::store::testing::db();
-        conn.execute(
-            "INSERT INTO marketplaces (account, marketplace_id, country_code, time_zone, currency,
-                 created_at, updated_at)
-             VALUES ('a', ?1, 'US', 'America/Los_Angeles', 'USD', ?2, ?2)",
-            params![US, T],
-        )
-        .unwrap();
+        crate::store::testing::add_marketplace(&conn, "a", US);
         let listing = |sku: &str, asin: &str, name: Option<&str>| {
             conn.execute(
                 "INSERT INTO listings (account, marketplace_id, sku, asin, item_name, is_buyable,
@@ -402,13 +390,7 @@ mod tests {
         };
         product("S1", "B01", Some("Amazon Spatula Set of 3"));
         product("S3", "B03", Some("Amazon Mug"));
-        conn.execute(
-            "INSERT INTO ads_profiles (profile_id, account, country_code, currency, timezone,
-                 marketplace_id, account_type, fetched_at)
-             VALUES (7, 'a', 'US', 'USD', 'America/Los_Angeles', ?1, 'seller', ?2)",
-            params![US, T],
-        )
-        .unwrap();
+        crate::store::testing::add_ads_profile(&conn, 7, "a", US);
         conn.execute(
             "INSERT INTO ads_campaigns (profile_id, ad_product, campaign_id, name, updated_at)
              VALUES (7, 'SP', 1005, 'SP - Tumbler - Manual', ?1)",

@@ -154,13 +154,7 @@ mod tests {
 
     fn db() -> Connection {
         let conn = crate::store::testing::db();
-        conn.execute(
-            "INSERT INTO marketplaces (account, marketplace_id, country_code, time_zone, currency,
-                 created_at, updated_at)
-             VALUES ('a', ?1, 'US', 'America/Los_Angeles', 'USD', ?2, ?2)",
-            params![US, T],
-        )
-        .unwrap();
+        crate::store::testing::add_marketplace(&conn, "a", US);
         conn
     }
 
