@@ -64,6 +64,10 @@ pub struct Kpi {
     pub campaign_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search_term: Option<String>,
+    /// The product's or campaign's name (`flywheel kpis` fills it): absent
+    /// at marketplace level, null when not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Option<String>>,
     /// The level; null when there is no data (never 0 for "unknown").
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +93,7 @@ impl Kpi {
             sku: None,
             campaign_id: None,
             search_term: None,
+            name: None,
             value: None,
             label: None,
             change_pct: None,

@@ -180,9 +180,11 @@ pub(super) fn resolve_paths(c: &mut Config, base: &Path) {
     fix_opt(&mut c.email.password_file);
     fix_opt(&mut c.costs_file);
     fix_opt(&mut c.ratings_file);
+    fix_opt(&mut c.products_file);
     for a in &mut c.accounts {
         fix_opt(&mut a.costs_file);
         fix_opt(&mut a.ratings_file);
+        fix_opt(&mut a.products_file);
         if let Some(s) = &mut a.sp_api {
             fix_opt(&mut s.client_id_file);
             fix_opt(&mut s.client_secret_file);
@@ -215,6 +217,7 @@ pub(super) fn validate(c: &mut Config, env: &Env) -> Problems {
     for (key, file) in [
         ("costs_file", &c.costs_file),
         ("ratings_file", &c.ratings_file),
+        ("products_file", &c.products_file),
     ] {
         check_exists(key, file.as_deref(), &mut p);
     }
@@ -379,6 +382,7 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
         for (key, file) in [
             ("costs_file", &a.costs_file),
             ("ratings_file", &a.ratings_file),
+            ("products_file", &a.products_file),
         ] {
             check_exists(&format!("{at}.{key}"), file.as_deref(), p);
         }

@@ -14,10 +14,12 @@ pub mod kpis;
 pub mod listings;
 pub mod metrics;
 mod migrate;
+pub mod names;
 pub mod ops;
 pub mod orders;
 pub mod outbox;
 pub mod pricing;
+pub mod recent_sales;
 pub mod reports;
 pub mod retention;
 pub mod reviews;
@@ -469,6 +471,30 @@ pub(crate) mod testing {
             "INSERT INTO accounts (name, region, created_at, updated_at)
              VALUES (?1, 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
             [name],
+        )
+        .unwrap();
+    }
+
+    /// Adds the marketplace `id` (Los Angeles days, USD) of `account`.
+    pub fn add_marketplace(conn: &Connection, account: &str, id: &str) {
+        conn.execute(
+            "INSERT INTO marketplaces (account, marketplace_id, country_code, time_zone, currency,
+                 created_at, updated_at)
+             VALUES (?1, ?2, 'US', 'America/Los_Angeles', 'USD', '2026-01-01T00:00:00Z',
+                 '2026-01-01T00:00:00Z')",
+            [account, id],
+        )
+        .unwrap();
+    }
+
+    /// Adds the Ads profile `profile_id` of `account` in `marketplace`.
+    pub fn add_ads_profile(conn: &Connection, profile_id: i64, account: &str, marketplace: &str) {
+        conn.execute(
+            "INSERT INTO ads_profiles (profile_id, account, country_code, currency, timezone,
+                 marketplace_id, account_type, fetched_at)
+             VALUES (?1, ?2, 'US', 'USD', 'America/Los_Angeles', ?3, 'seller',
+                 '2026-01-01T00:00:00Z')",
+            rusqlite::params![profile_id, account, marketplace],
         )
         .unwrap();
     }
