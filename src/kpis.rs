@@ -64,6 +64,10 @@ pub struct Kpi {
     pub campaign_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search_term: Option<String>,
+    /// The product's or campaign's name (`flywheel kpis` fills it): absent
+    /// at marketplace level, null when not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Option<String>>,
     /// The level; null when there is no data (never 0 for "unknown").
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,6 +82,26 @@ pub struct Kpi {
 }
 
 impl Kpi {
+    /// A record of `kpi` for a marketplace, without a subject, value,
+    /// target or status yet.
+    pub fn new(kpi: String, account: String, marketplace: String) -> Kpi {
+        Kpi {
+            kpi,
+            account,
+            marketplace,
+            asin: None,
+            sku: None,
+            campaign_id: None,
+            search_term: None,
+            name: None,
+            value: None,
+            label: None,
+            change_pct: None,
+            target: None,
+            status: None,
+        }
+    }
+
     pub fn level(&self) -> Level {
         if self.asin.is_some() {
             Level::Asin
@@ -305,18 +329,13 @@ fn round4(x: f64) -> f64 {
 /// A view row as a §2.3 record (values rounded to 4 decimals, as truth).
 pub fn record(row: KpiRow) -> Kpi {
     Kpi {
-        kpi: row.kpi,
-        account: row.account,
-        marketplace: row.marketplace_id,
         asin: row.asin,
         sku: row.sku,
         campaign_id: row.campaign_id,
-        search_term: None,
         value: row.value.map(round4),
         label: row.label,
         change_pct: row.change_pct.map(round4),
-        target: None,
-        status: None,
+        ..Kpi::new(row.kpi, row.account, row.marketplace_id)
     }
 }
 
@@ -368,64 +387,31 @@ pub fn limits(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<(Rule
         max_rise_pct,
         ..Limits::default()
     };
+    // The KPI's rule and what one of its settings for the subject gives.
+    fn read<T: RuleSettings>(
+        cfg: &Config,
+        subject: &SubjectRef<'_>,
+        f: impl FnOnce(&T) -> Limits,
+    ) -> (RuleId, Limits) {
+        (T::ID, f(&cfg.rule_settings(T::ID, subject)))
+    }
     Some(match kpi {
-        "conversion_rate" => (
-            RuleId::ConversionRate,
-            at_least(
-                cfg.rule_settings::<ConversionRate>(RuleId::ConversionRate, subject)
-                    .min_percent,
-            ),
-        ),
-        "sessions" => {
-            let s: TrafficTrend = cfg.rule_settings(RuleId::TrafficTrend, subject);
-            (RuleId::TrafficTrend, change(Some(s.max_drop_percent), None))
-        }
-        "buy_box_pct" => (
-            RuleId::BuyBox,
-            at_least(
-                cfg.rule_settings::<BuyBox>(RuleId::BuyBox, subject)
-                    .min_percent,
-            ),
-        ),
-        "bsr" => {
-            let s: BsrTrend = cfg.rule_settings(RuleId::BsrTrend, subject);
-            (
-                RuleId::BsrTrend,
-                change(None, Some(s.max_worsening_percent)),
-            )
-        }
-        "acos" => {
-            let s: AcosBand = cfg.rule_settings(RuleId::AcosBand, subject);
-            (
-                RuleId::AcosBand,
-                Limits {
-                    max: Some(s.max_percent),
-                    ..at_least(s.min_percent)
-                },
-            )
-        }
-        "tacos" => (
-            RuleId::Tacos,
-            at_most(
-                cfg.rule_settings::<Tacos>(RuleId::Tacos, subject)
-                    .max_percent,
-            ),
-        ),
-        "return_rate" => (
-            RuleId::ReturnRate,
-            at_most(
-                cfg.rule_settings::<ReturnRate>(RuleId::ReturnRate, subject)
-                    .max_percent,
-            ),
-        ),
+        "conversion_rate" => read(cfg, subject, |s: &ConversionRate| at_least(s.min_percent)),
+        "sessions" => read(cfg, subject, |s: &TrafficTrend| {
+            change(Some(s.max_drop_percent), None)
+        }),
+        "buy_box_pct" => read(cfg, subject, |s: &BuyBox| at_least(s.min_percent)),
+        "bsr" => read(cfg, subject, |s: &BsrTrend| {
+            change(None, Some(s.max_worsening_percent))
+        }),
+        "acos" => read(cfg, subject, |s: &AcosBand| Limits {
+            max: Some(s.max_percent),
+            ..at_least(s.min_percent)
+        }),
+        "tacos" => read(cfg, subject, |s: &Tacos| at_most(s.max_percent)),
+        "return_rate" => read(cfg, subject, |s: &ReturnRate| at_most(s.max_percent)),
         "feedback_sla_breaches" => (RuleId::FeedbackResponseSla, at_most(0.0)),
-        "negative_feedback_rate" => (
-            RuleId::FeedbackRate,
-            at_most(
-                cfg.rule_settings::<FeedbackRate>(RuleId::FeedbackRate, subject)
-                    .max_percent,
-            ),
-        ),
+        "negative_feedback_rate" => read(cfg, subject, |s: &FeedbackRate| at_most(s.max_percent)),
         "days_of_supply" => {
             let s: StockoutRisk = cfg.rule_settings(RuleId::StockoutRisk, subject);
             let t: InventoryTurnover = cfg.rule_settings(RuleId::InventoryTurnover, subject);
@@ -442,13 +428,7 @@ pub fn limits(cfg: &Config, kpi: &str, subject: &SubjectRef<'_>) -> Option<(Rule
             )
         }
         "stockout_risk_skus" => (RuleId::StockoutRisk, at_most(0.0)),
-        "account_health" => (
-            RuleId::AccountHealth,
-            at_most(
-                cfg.rule_settings::<AccountHealth>(RuleId::AccountHealth, subject)
-                    .max_odr_percent,
-            ),
-        ),
+        "account_health" => read(cfg, subject, |s: &AccountHealth| at_most(s.max_odr_percent)),
         _ => return None,
     })
 }
@@ -703,18 +683,8 @@ mod tests {
 
     fn kpi(id: &str, value: Option<f64>) -> Kpi {
         Kpi {
-            kpi: id.into(),
-            account: "a".into(),
-            marketplace: "ATVPDKIKX0DER".into(),
-            asin: None,
-            sku: None,
-            campaign_id: None,
-            search_term: None,
             value,
-            label: None,
-            change_pct: None,
-            target: None,
-            status: None,
+            ..Kpi::new(id.into(), "a".into(), "ATVPDKIKX0DER".into())
         }
     }
 
@@ -726,45 +696,21 @@ mod tests {
     fn status_at_the_threshold_and_just_over() {
         let c = cfg("");
         let s = |id: &str, v: f64| status(&c, kpi(id, Some(v)));
-        // (kpi, exactly at the threshold, just over it)
+        // (kpi, exactly at the threshold: ok, just over it: the status)
         let cases = [
-            (
-                "conversion_rate",
-                (12.0, Status::Ok),
-                (11.99, Status::Warning),
-            ),
-            ("buy_box_pct", (90.0, Status::Ok), (89.99, Status::Warning)),
-            ("acos", (25.0, Status::Ok), (25.01, Status::Warning)),
-            ("tacos", (12.0, Status::Ok), (12.01, Status::Warning)),
-            ("return_rate", (3.0, Status::Ok), (3.01, Status::Warning)),
-            (
-                "negative_feedback_rate",
-                (2.0, Status::Ok),
-                (2.01, Status::Warning),
-            ),
-            (
-                "feedback_sla_breaches",
-                (0.0, Status::Ok),
-                (1.0, Status::Warning),
-            ),
-            (
-                "stockout_risk_skus",
-                (0.0, Status::Ok),
-                (1.0, Status::Warning),
-            ),
-            (
-                "days_of_supply",
-                (37.0, Status::Ok),
-                (36.99, Status::Warning),
-            ),
-            (
-                "account_health",
-                (0.99, Status::Ok),
-                (1.0, Status::Critical),
-            ),
+            ("conversion_rate", 12.0, 11.99, Status::Warning),
+            ("buy_box_pct", 90.0, 89.99, Status::Warning),
+            ("acos", 25.0, 25.01, Status::Warning),
+            ("tacos", 12.0, 12.01, Status::Warning),
+            ("return_rate", 3.0, 3.01, Status::Warning),
+            ("negative_feedback_rate", 2.0, 2.01, Status::Warning),
+            ("feedback_sla_breaches", 0.0, 1.0, Status::Warning),
+            ("stockout_risk_skus", 0.0, 1.0, Status::Warning),
+            ("days_of_supply", 37.0, 36.99, Status::Warning),
+            ("account_health", 0.99, 1.0, Status::Critical),
         ];
-        for (id, (at, want_at), (over, want_over)) in cases {
-            assert_eq!(s(id, at), want_at, "{id} at {at}");
+        for (id, at, over, want_over) in cases {
+            assert_eq!(s(id, at), Status::Ok, "{id} at {at}");
             assert_eq!(s(id, over), want_over, "{id} at {over}");
         }
         assert_eq!(s("acos", 18.0), Status::Ok);

@@ -82,6 +82,101 @@ fn check_email(m: &mail_parser::Message<'_>) {
     }
 }
 
+/// The demo's product titles and campaign names, as the sim's scenario
+/// gives them to Amazon's APIs.
+const TITLES: [(&str, &str, &str); 2] = [
+    (
+        "FW-SPATULA-01",
+        "B0SIMSPT01",
+        "Flywheel Silicone Spatula Set of 3",
+    ),
+    (
+        "FW-TUMBLER-01",
+        "B0SIMTMB01",
+        "Flywheel Tumbler 20oz with Lid",
+    ),
+];
+
+/// Records about a product or campaign (`check` findings, `kpis`, `alerts`
+/// labels) carry its name: every one in the demo is known; the spatula and
+/// the tumbler campaign by the names the sim gives them.
+fn check_names(records: &Value) {
+    let records = records.as_array().unwrap();
+    let mut named = 0;
+    for r in records {
+        let key = |k: &str| {
+            r.get(k)
+                .or_else(|| r.get("labels").and_then(|l| l.get(k)))
+                .and_then(Value::as_str)
+        };
+        let product = key("asin").is_some() || key("sku").is_some();
+        let campaign = key("campaign_id").is_some();
+        if !product && !campaign {
+            assert!(r.get("name").is_none(), "a marketplace has no name: {r}");
+            continue;
+        }
+        let name = r["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no name for {r}"));
+        named += 1;
+        for (sku, asin, title) in TITLES {
+            if key("sku") == Some(sku) || key("asin") == Some(asin) {
+                assert!(name.contains(title), "{name} for {r}");
+            }
+        }
+        if campaign && !product && key("campaign_id") == Some("1005") {
+            assert_eq!(name, "SP - Tumbler - Manual", "{r}");
+        }
+    }
+    assert!(named > 0, "no product or campaign in {records:?}");
+}
+
+/// The evaluation round, on a copy of the database (the binary's round
+/// below must still send the email): the stockout item carries money at
+/// stake, and the email's names name every SKU, ASIN and campaign its
+/// items mention.
+async fn stake_and_names_of_the_round(h: &common::Harness) {
+    let copy = h.dir.path().join("round-copy.db");
+    h.conn()
+        .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+        .unwrap();
+    let mut conn = flywheel::store::open(&copy).unwrap();
+    let round = flywheel::alert::evaluate::round(&mut conn, &h.cfg, h.now().await).unwrap();
+    let email = &round.accounts[0].queued[0];
+    let stockout = email
+        .items
+        .iter()
+        .find(|i| i.rule.as_str() == "stockout_risk" && i.key("sku") == Some("FW-SPATULA-01"))
+        .expect("the spatula's stockout is in the email");
+    let stake = stockout
+        .stake
+        .as_ref()
+        .expect("a stockout has money at stake");
+    assert!(stake.per_day > 0.0, "{stake:?}");
+    assert_eq!(stake.currency, "USD");
+    let share = stake
+        .share_of_sales
+        .expect("a share of the marketplace's sales");
+    assert!(share > 0.0 && share < 1.0, "{stake:?}");
+    let n = &email.names;
+    for i in &email.items {
+        let m = i.key("marketplace").unwrap();
+        if let Some(sku) = i.key("sku") {
+            assert!(n.product(m, Some(sku), None).is_some(), "sku {sku}");
+        }
+        if let Some(asin) = i.key("asin") {
+            assert!(n.product(m, None, Some(asin)).is_some(), "asin {asin}");
+        }
+        if let Some(c) = i.key("campaign_id") {
+            assert!(n.campaign(c).is_some(), "campaign {c}");
+        }
+    }
+    assert!(n
+        .product("ATVPDKIKX0DER", Some("FW-SPATULA-01"), None)
+        .is_some_and(|p| p.contains("Silicone Spatula Set of 3")));
+    assert_eq!(n.campaign("1005"), Some("SP - Tumbler - Manual"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     let h = common::start(common::Opts::new("demo")).await;
@@ -100,6 +195,20 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
         .filter(|f| f["status"] == "firing" && f["severity"] != "info")
         .collect();
     assert!(!alerts.is_empty(), "the demo has findings on its first day");
+    check_names(&check["findings"]);
+    let table = ok(&["--config", cfg, "check"]).await;
+    assert!(
+        table.contains("sku FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3"),
+        "{table}"
+    );
+    for by in ["asin", "sku", "campaign"] {
+        let kpis: Value = serde_json::from_str(
+            &ok(&["--config", cfg, "kpis", "--by", by, "--format", "json"]).await,
+        )
+        .unwrap();
+        check_names(&kpis["kpis"]);
+    }
+    stake_and_names_of_the_round(&h).await;
 
     // One round: one grouped email.
     let out = ok(&["--config", cfg, "evaluate"]).await;
@@ -132,10 +241,15 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     let out = ok(&["--config", cfg, "evaluate"]).await;
     assert_eq!(server.messages().len(), 1, "{out}");
 
-    // The table lists them too.
+    // The table lists them too, products by name.
     let table = ok(&["--config", cfg, "alerts"]).await;
     let first = listed[0]["id"].as_str().unwrap();
     assert!(table.contains(first), "{table}");
+    assert!(
+        table.contains("sku FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3"),
+        "{table}"
+    );
+    check_names(&Value::Array(listed.clone()));
 
     // ack: muted with an expiry and a note, shown by `alerts`.
     let out = ok(&[

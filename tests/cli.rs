@@ -288,3 +288,53 @@ fn secrets_never_reach_logs_even_at_trace() {
         );
     }
 }
+
+#[test]
+fn check_config_reads_products_files_naming_file_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("products.csv");
+    std::fs::write(
+        &good,
+        "sku,name,owner\nFW-SPATULA-01,硅胶铲三件套,王芳\nFW-MUG-01,\"Travel Mug, 12oz\",\n",
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), "");
+    let text_of = std::fs::read_to_string(&cfg).unwrap();
+    let with_file = |file: &str| {
+        let t = text_of.replacen(
+            "alert_to = [\"ops@example.com\"]",
+            &format!("alert_to = [\"ops@example.com\"]\nproducts_file = \"{file}\""),
+            1,
+        );
+        std::fs::write(&cfg, t).unwrap();
+    };
+    with_file("products.csv");
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "sku,name,owner\nFW-SPATULA-01,Spatula,\nFW-MUG-01,,Li\n",
+    )
+    .unwrap();
+    with_file("bad.csv");
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let want = format!(
+        "{}: accounts[0].products_file: products_file {}: row 3, column 2 (name): SKU FW-MUG-01 has no name",
+        cfg.display(),
+        dir.path().join("bad.csv").display()
+    );
+    assert!(stderr.contains(&want), "missing {want:?} in:\n{stderr}");
+
+    with_file("missing.csv");
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("accounts[0].products_file: file `") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}

@@ -25,7 +25,7 @@ use rusqlite::Connection;
 
 use super::inhibit;
 use super::state::{self, Alert, Mute, Observation, Policy, State};
-use super::{AlertEmail, Item, ItemKind, Names};
+use super::{AlertEmail, Item, ItemKind};
 use crate::config::{Account, Config};
 use crate::rules::{self, Finding, Status};
 use crate::store::{self, outbox};
@@ -42,6 +42,8 @@ pub struct AccountRound {
     pub emails: Vec<(i64, String, Vec<String>, usize)>,
     /// Notifications owed but with nobody to send to.
     pub no_recipients: usize,
+    /// The content of each email queued, as the renderer was given it.
+    pub queued: Vec<AlertEmail>,
 }
 
 /// What a round did.
@@ -288,6 +290,17 @@ fn account_round(
     // Render and queue: what fires (new and repeats) in one email, what
     // resolved in another, threaded under the firing email.
     let recipients = cfg.recipients(account);
+    // What the email calls the account's products and campaigns, and the
+    // sales its money at stake is measured against: read once per round,
+    // when there is something to tell.
+    let (names, sales) = if notices.is_empty() {
+        Default::default()
+    } else {
+        (
+            store::names::names(tx, cfg, account)?,
+            store::recent_sales::recent_sales(tx, account, now)?,
+        )
+    };
     let mut firing_items = Vec::new();
     let mut resolved_items = Vec::new();
     for (fp, kind, s) in &notices {
@@ -310,6 +323,9 @@ fn account_round(
             |s| s.date,
         );
         item.series = super::series::for_item(tx, cfg, &item, date, now, 60)?;
+        if *kind != ItemKind::Resolved {
+            item.stake = super::stake::estimate(&item, &names, &sales);
+        }
         if *kind == ItemKind::Resolved {
             resolved_items.push(item);
         } else {
@@ -335,7 +351,7 @@ fn account_round(
             lang: cfg.language(account),
             items,
             open: open.clone(),
-            names: Names::default(),
+            names: names.clone(),
         };
         let rendered = super::render::alert_email(&email);
         let fps: Vec<String> = email.items.iter().map(|i| i.fingerprint.clone()).collect();
@@ -371,6 +387,7 @@ fn account_round(
             recipients.clone(),
             email.items.len(),
         ));
+        report.queued.push(email);
     }
     for a in next.values() {
         store::alerts::upsert(tx, a)?;

@@ -194,113 +194,73 @@ mod tests {
             stale_jobs: ["sales_traffic".to_string()].into_iter().collect(),
             ..Facts::default()
         };
-        // (case, finding, facts, muted)
-        let cases: Vec<(&str, Finding, &Facts, bool)> = vec![
-            (
-                "oos mutes conversion",
-                finding(RuleId::ConversionRate, m().asin("B0OUT")),
-                &facts,
-                true,
-            ),
-            (
-                "oos mutes bsr",
-                finding(RuleId::BsrTrend, m().asin("B0OUT")),
-                &facts,
-                true,
-            ),
-            (
-                "oos does not mute stockout",
-                finding(RuleId::StockoutRisk, m().asin("B0OUT").sku("S")),
-                &facts,
-                false,
-            ),
-            (
-                "oos does not mute buy box",
-                finding(RuleId::BuyBox, m().asin("B0OUT")),
-                &facts,
-                false,
-            ),
-            (
-                "in-stock conversion fires",
-                finding(RuleId::ConversionRate, m().asin("B0OK")),
-                &facts,
-                false,
-            ),
-            (
-                "campaign of only oos asins",
-                finding(RuleId::AcosBand, m().campaign(7)),
-                &facts,
-                true,
-            ),
-            (
-                "campaign with an in-stock asin",
-                finding(RuleId::AcosBand, m().campaign(8)),
-                &facts,
-                false,
-            ),
-            (
-                "account-wide acos band",
-                finding(RuleId::AcosBand, m()),
-                &facts,
-                false,
-            ),
-            (
-                "suppressed mutes buy box",
-                finding(RuleId::BuyBox, m().asin("B0SUP")),
-                &facts,
-                true,
-            ),
+        use RuleId::*;
+        // (case, rule, subject) with the facts that mute it, and those that do not.
+        let mutes = [
+            ("oos mutes conversion", ConversionRate, m().asin("B0OUT")),
+            ("oos mutes bsr", BsrTrend, m().asin("B0OUT")),
+            ("campaign of only oos asins", AcosBand, m().campaign(7)),
+            ("suppressed mutes buy box", BuyBox, m().asin("B0SUP")),
             (
                 "suppressed mutes conversion",
-                finding(RuleId::ConversionRate, m().asin("B0SUP")),
-                &facts,
-                true,
+                ConversionRate,
+                m().asin("B0SUP"),
             ),
+        ];
+        let keeps = [
+            (
+                "oos does not mute stockout",
+                StockoutRisk,
+                m().asin("B0OUT").sku("S"),
+            ),
+            ("oos does not mute buy box", BuyBox, m().asin("B0OUT")),
+            (
+                "in-stock conversion fires",
+                ConversionRate,
+                m().asin("B0OK"),
+            ),
+            ("campaign with an in-stock asin", AcosBand, m().campaign(8)),
+            ("account-wide acos band", AcosBand, m()),
             (
                 "suppressed keeps listing health",
-                finding(RuleId::ListingHealth, m().asin("B0SUP").sku("S")),
-                &facts,
-                false,
+                ListingHealth,
+                m().asin("B0SUP").sku("S"),
             ),
+        ];
+        let stale_mutes = [
             (
                 "stale sales & traffic mutes conversion",
-                finding(RuleId::ConversionRate, m().asin("B0OK")),
-                &stale,
-                true,
+                ConversionRate,
+                m().asin("B0OK"),
             ),
             (
                 "stale sales & traffic mutes feedback rate",
-                finding(RuleId::FeedbackRate, m()),
-                &stale,
-                true,
-            ),
-            // growth_stall can fall back to orders: not muted by one stale source.
-            (
-                "growth stall has a fallback",
-                finding(RuleId::GrowthStall, m().asin("B0OK")),
-                &stale,
-                false,
-            ),
-            (
-                "stale does not mute ads rules",
-                finding(RuleId::AcosBand, m().campaign(7)),
-                &stale,
-                false,
-            ),
-            (
-                "never mutes data_freshness",
-                finding(RuleId::DataFreshness, m()),
-                &stale,
-                false,
+                FeedbackRate,
+                m(),
             ),
         ];
-        for (case, f, facts, muted) in cases {
-            assert_eq!(
-                reason(&f, facts).is_some(),
-                muted,
-                "{case}: {:?}",
-                reason(&f, facts)
-            );
+        let stale_keeps = [
+            // growth_stall can fall back to orders: not muted by one stale source.
+            ("growth stall has a fallback", GrowthStall, m().asin("B0OK")),
+            ("stale does not mute ads rules", AcosBand, m().campaign(7)),
+            ("never mutes data_freshness", DataFreshness, m()),
+        ];
+        let cases = [
+            (&facts, true, &mutes[..]),
+            (&facts, false, &keeps[..]),
+            (&stale, true, &stale_mutes[..]),
+            (&stale, false, &stale_keeps[..]),
+        ];
+        for (facts, muted, findings) in cases {
+            for (case, rule, subject) in findings {
+                let f = finding(*rule, subject.clone());
+                assert_eq!(
+                    reason(&f, facts).is_some(),
+                    muted,
+                    "{case}: {:?}",
+                    reason(&f, facts)
+                );
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! | [`inhibit`] | pure inhibition: stale sources, out-of-stock ASINs, suppressed listings mute what derives from them |
 //! | [`evaluate`] | one evaluation round: findings → state → grouped emails in the outbox, in one transaction |
 //! | [`render`] | subject, text and HTML of alert emails and the digest (everything escaped), the digest's model, and the trend-chart PNGs drawn in pure Rust and attached by Content-ID |
+//! | [`stake`] | the money at stake of an alert, from its evidence and the account's recent sales |
 //! | [`series`] | an alert's trend chart: its subject's stored history with its rule's metric applied day by day |
 //! | [`digest`] | the weekly digest: its model, built and queued at a given `now` |
 //! | [`notify`] | the one trait, [`notify::Notifier`], and its transports (SMTP, sendmail, file) |
@@ -22,6 +23,7 @@ pub mod notify;
 pub mod render;
 pub mod sender;
 pub mod series;
+pub mod stake;
 pub mod state;
 
 use chrono::{DateTime, Utc};

@@ -220,16 +220,11 @@ pub struct AsyncReport {
     pub report_id: String,
     /// PENDING | PROCESSING | COMPLETED | FAILED
     pub status: String,
-    #[serde(default)]
     pub start_date: Option<String>,
-    #[serde(default)]
     pub end_date: Option<String>,
-    #[serde(default)]
     pub configuration: Option<Value>,
     /// Pre-signed download URL once COMPLETED (valid about an hour).
-    #[serde(default)]
     pub url: Option<String>,
-    #[serde(default)]
     pub failure_reason: Option<String>,
 }
 
@@ -461,19 +456,12 @@ pub fn parse_document_capped(
 pub struct SpCampaign {
     /// A string here, a JSON number in reports.
     pub campaign_id: String,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
     pub targeting_type: Option<String>,
-    #[serde(default)]
     pub portfolio_id: Option<String>,
-    #[serde(default)]
     pub start_date: Option<String>,
-    #[serde(default)]
     pub end_date: Option<String>,
-    #[serde(default)]
     pub budget: Option<Budget>,
 }
 
@@ -489,7 +477,6 @@ pub struct Budget {
 struct CampaignPage {
     #[serde(default)]
     campaigns: Vec<SpCampaign>,
-    #[serde(default)]
     next_token: Option<String>,
 }
 

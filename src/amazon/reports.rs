@@ -363,9 +363,7 @@ pub async fn download(
 mod tests {
     use super::*;
 
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::model::time::utc as t;
 
     #[test]
     fn the_budget_frees_up_after_an_hour_and_when_the_clock_steps_back() {

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::Format;
 use crate::alert::state::{short_id, Alert, State};
 use crate::config::{Config, RuleId};
+use crate::model::finding::Subject;
 use crate::store;
 
 /// `flywheel alerts` arguments.
@@ -79,10 +80,21 @@ fn subject_label(a: &Alert) -> String {
     crate::alert::subject_label(|k| a.labels.get(k).and_then(Value::as_str))
 }
 
+/// The name of an alert's product or campaign: `None` for a marketplace,
+/// `Some(None)` when not known.
+fn subject_name<'a>(
+    names: &'a super::check::AccountNames,
+    a: &'a Alert,
+) -> Option<Option<&'a str>> {
+    let key = |k: &str| a.labels.get(k).and_then(Value::as_str);
+    crate::rules::render::subject_name(names, &a.account, key)
+}
+
 /// `flywheel alerts`.
 pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
     let super::Opened { conn, now, .. } = super::open(cfg).await?;
     let list = store::alerts::list(&conn, args.all)?;
+    let names = super::check::account_names(&conn, cfg)?;
     let silences = store::alerts::silences(&conn, now)?;
     let mut rows = Vec::new();
     for a in &list {
@@ -114,6 +126,10 @@ pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
                 });
                 if let Some(m) = o.as_object_mut() {
                     m.retain(|_, v| !v.is_null());
+                    // A product or campaign has a name, null when unknown.
+                    if let Some(name) = subject_name(&names, a) {
+                        m.insert("name".into(), name.into());
+                    }
                 }
                 o
             })
@@ -152,7 +168,10 @@ pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
             a.severity.as_str().to_string(),
             a.rule.as_str().to_string(),
             a.account.clone(),
-            subject_label(a),
+            match subject_name(&names, a).flatten() {
+                Some(name) => format!("{} · {name}", subject_label(a)),
+                None => subject_label(a),
+            },
             local(match a.state {
                 State::Resolved => a.resolved_at.unwrap_or(a.started_at),
                 _ => a.firing_since.unwrap_or(a.started_at),
@@ -317,15 +336,13 @@ pub async fn silence(cfg: &Config, args: &SilenceArgs) -> anyhow::Result<String>
     if let Some(a) = &args.account {
         what.push(format!("account {a}"));
     }
-    if let Some(a) = &args.asin {
-        what.push(format!("asin {a}"));
-    }
-    if let Some(a) = &args.sku {
-        what.push(format!("sku {a}"));
-    }
-    if let Some(c) = args.campaign {
-        what.push(format!("campaign {c}"));
-    }
+    let subject = Subject {
+        asin: args.asin.clone(),
+        sku: args.sku.clone(),
+        campaign_id: args.campaign.map(|c| c.to_string()),
+        ..Subject::default()
+    };
+    what.extend(subject.words());
     let tz = cfg.daemon.timezone;
     Ok(format!(
         "silence #{id}: {} muted until {} {}; it covers {} open alert{} now\n",

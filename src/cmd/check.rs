@@ -10,6 +10,7 @@ use super::Format;
 use crate::config::{Config, RuleId};
 use crate::rules::{self, render};
 use crate::store;
+pub use render::AccountNames;
 
 /// `flywheel check` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -46,9 +47,22 @@ pub async fn run(cfg: &Config, args: &CheckArgs, only: &[RuleId]) -> anyhow::Res
     let snaps = store::snapshot::build_all(&tx, cfg, args.at, now)?;
     let (at, found) = rules::check::findings(cfg, &snaps, args.at, now, only);
     crate::kpis::record_evaluated_as_of(&tx, cfg, args.at, now)?;
+    let names = account_names(&tx, cfg)?;
     tx.commit()?;
     Ok(match args.format {
-        Format::Json => render::json(at, &found),
-        Format::Table => render::table(at, &found),
+        Format::Json => render::json(at, &found, &names),
+        Format::Table => render::table(at, &found, &names),
     })
+}
+
+/// What `check`, `alerts` and `kpis` call each account's products and
+/// campaigns.
+pub fn account_names(
+    conn: &rusqlite::Connection,
+    cfg: &Config,
+) -> Result<AccountNames, store::StoreError> {
+    cfg.accounts
+        .iter()
+        .map(|a| Ok((a.name.clone(), store::names::names(conn, cfg, a)?)))
+        .collect()
 }

@@ -28,7 +28,19 @@ pub async fn run(cfg: &Config, args: &KpisArgs) -> anyhow::Result<String> {
         .at
         .unwrap_or_else(|| now.with_timezone(&cfg.daemon.timezone).date_naive());
     let all = kpis::compute(&mut conn, cfg, at, now)?;
-    let kpis = kpis::at_level(&all, args.by);
+    let mut kpis = kpis::at_level(&all, args.by);
+    let names = super::check::account_names(&conn, cfg)?;
+    for k in &mut kpis {
+        let key = |f: &str| match f {
+            "marketplace" => Some(k.marketplace.as_str()),
+            "asin" => k.asin.as_deref(),
+            "sku" => k.sku.as_deref(),
+            "campaign_id" => k.campaign_id.as_deref(),
+            _ => None,
+        };
+        let name = crate::rules::render::subject_name(&names, &k.account, key);
+        k.name = name.map(|n| n.map(str::to_string));
+    }
     Ok(match args.format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&Report { at, kpis })?;

@@ -71,6 +71,8 @@ pub struct Config {
     pub costs_file: Option<PathBuf>,
     /// CSV of ASIN, star rating, rating count, date (rating_floor).
     pub ratings_file: Option<PathBuf>,
+    /// CSV of SKU, short name, owner: what messages call the products.
+    pub products_file: Option<PathBuf>,
     pub daemon: Daemon,
     pub accounts: Vec<Account>,
     pub schedule: Schedule,
@@ -161,6 +163,8 @@ pub struct Account {
     pub alert_to: Vec<String>,
     pub costs_file: Option<PathBuf>,
     pub ratings_file: Option<PathBuf>,
+    /// This account's `products_file`; unset means the top-level one.
+    pub products_file: Option<PathBuf>,
     pub sp_api: Option<ApiSettings>,
     pub ads: Option<AdsSettings>,
     /// The language of this account's emails; unset means `[alerts] language`.

@@ -180,9 +180,11 @@ pub(super) fn resolve_paths(c: &mut Config, base: &Path) {
     fix_opt(&mut c.email.password_file);
     fix_opt(&mut c.costs_file);
     fix_opt(&mut c.ratings_file);
+    fix_opt(&mut c.products_file);
     for a in &mut c.accounts {
         fix_opt(&mut a.costs_file);
         fix_opt(&mut a.ratings_file);
+        fix_opt(&mut a.products_file);
         if let Some(s) = &mut a.sp_api {
             fix_opt(&mut s.client_id_file);
             fix_opt(&mut s.client_secret_file);
@@ -215,6 +217,7 @@ pub(super) fn validate(c: &mut Config, env: &Env) -> Problems {
     for (key, file) in [
         ("costs_file", &c.costs_file),
         ("ratings_file", &c.ratings_file),
+        ("products_file", &c.products_file),
     ] {
         check_exists(key, file.as_deref(), &mut p);
     }
@@ -379,6 +382,7 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
         for (key, file) in [
             ("costs_file", &a.costs_file),
             ("ratings_file", &a.ratings_file),
+            ("products_file", &a.products_file),
         ] {
             check_exists(&format!("{at}.{key}"), file.as_deref(), p);
         }
@@ -389,25 +393,26 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
             ));
         }
         let name = a.name.clone();
+        // `[accounts.sp_api]` and `[accounts.ads]` are two types with the
+        // same credential and URL keys: one check for both.
+        macro_rules! check_api {
+            ($s:expr, $api:literal) => {{
+                let s = &mut *$s;
+                let sources = CredentialSources {
+                    client_id: (&s.client_id, &s.client_id_file),
+                    client_secret: (&s.client_secret, &s.client_secret_file),
+                    refresh_token: (&s.refresh_token, &s.refresh_token_file),
+                };
+                let at = format!("{at}.{}", $api);
+                s.credentials = resolve_credentials(&at, &name, $api, sources, env, p);
+                check_urls(&at, &s.endpoint, &s.token_url, p);
+            }};
+        }
         if let Some(s) = &mut a.sp_api {
-            let sources = CredentialSources {
-                client_id: (&s.client_id, &s.client_id_file),
-                client_secret: (&s.client_secret, &s.client_secret_file),
-                refresh_token: (&s.refresh_token, &s.refresh_token_file),
-            };
-            s.credentials =
-                resolve_credentials(&format!("{at}.sp_api"), &name, "sp_api", sources, env, p);
-            check_urls(&format!("{at}.sp_api"), &s.endpoint, &s.token_url, p);
+            check_api!(s, "sp_api");
         }
         if let Some(s) = &mut a.ads {
-            let sources = CredentialSources {
-                client_id: (&s.client_id, &s.client_id_file),
-                client_secret: (&s.client_secret, &s.client_secret_file),
-                refresh_token: (&s.refresh_token, &s.refresh_token_file),
-            };
-            s.credentials =
-                resolve_credentials(&format!("{at}.ads"), &name, "ads", sources, env, p);
-            check_urls(&format!("{at}.ads"), &s.endpoint, &s.token_url, p);
+            check_api!(s, "ads");
             for (j, id) in s.profile_ids.iter().enumerate() {
                 if *id <= 0 {
                     p.push((
@@ -528,33 +533,21 @@ fn resolve_credentials(
 ) -> Option<LwaCredentials> {
     let name = |k: &str| format!("{account}.{api}.{k}");
     let client_id_inline = s.client_id.0.as_ref().map(|v| Secret::new(v.clone()));
-    let client_id = resolve_secret(
-        at,
-        "client_id",
-        &name("client_id"),
-        client_id_inline.as_ref(),
-        s.client_id.1,
-        env,
-        p,
-    );
-    let client_secret = resolve_secret(
-        at,
-        "client_secret",
-        &name("client_secret"),
-        s.client_secret.0.as_ref(),
-        s.client_secret.1,
-        env,
-        p,
-    );
-    let refresh_token = resolve_secret(
-        at,
-        "refresh_token",
-        &name("refresh_token"),
-        s.refresh_token.0.as_ref(),
-        s.refresh_token.1,
-        env,
-        p,
-    );
+    // Each key from its inline value, its file or the credentials directory.
+    let [client_id, client_secret, refresh_token] = [
+        ("client_id", client_id_inline.as_ref(), s.client_id.1),
+        (
+            "client_secret",
+            s.client_secret.0.as_ref(),
+            s.client_secret.1,
+        ),
+        (
+            "refresh_token",
+            s.refresh_token.0.as_ref(),
+            s.refresh_token.1,
+        ),
+    ]
+    .map(|(key, inline, file)| resolve_secret(at, key, &name(key), inline, file, env, p));
     Some(LwaCredentials {
         client_id: client_id?.expose().to_string(),
         client_secret: client_secret?,

@@ -4,7 +4,7 @@
 //! hours, days, dates, flags as words, lists capped).
 //!
 //! The table is by key, because a key means the same in every rule that
-//! writes it (the rules share [`crate::rules::metrics`]); [`spec`] looks
+//! writes it (the rules share `rules::metrics`); [`spec`] looks
 //! for a rule-specific entry first where one rule gives a key a narrower
 //! sense. A test reads the rules' source and fails when a key they write
 //! has no entry here or no label in a language.

@@ -86,21 +86,23 @@ impl Subject {
         }
     }
 
-    /// "B0X (SKU-1)"-style label for tables and emails.
+    /// The keys below the marketplace in words: "asin B0X", "sku SKU-1",
+    /// "campaign 7", the search term in quotes.
+    pub fn words(&self) -> Vec<String> {
+        [
+            ("asin ", &self.asin, ""),
+            ("sku ", &self.sku, ""),
+            ("campaign ", &self.campaign_id, ""),
+            ("\"", &self.search_term, "\""),
+        ]
+        .into_iter()
+        .filter_map(|(before, v, after)| Some(format!("{before}{}{after}", v.as_ref()?)))
+        .collect()
+    }
+
+    /// "asin B0X sku SKU-1"-style label for tables and emails.
     pub fn label(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(a) = &self.asin {
-            parts.push(format!("asin {a}"));
-        }
-        if let Some(s) = &self.sku {
-            parts.push(format!("sku {s}"));
-        }
-        if let Some(c) = &self.campaign_id {
-            parts.push(format!("campaign {c}"));
-        }
-        if let Some(t) = &self.search_term {
-            parts.push(format!("\"{t}\""));
-        }
+        let parts = self.words();
         if parts.is_empty() {
             format!("{} {}", self.account, self.marketplace)
         } else {

@@ -17,6 +17,7 @@
 //! | [`history`] | one alert subject's stored data over its chart's days |
 //! | [`message`] | a rendered message before it becomes an outbox row |
 //! | [`names`] | what messages call products and campaigns |
+//! | [`sales`] | an account's sales per day over the last 7 days, per marketplace and ASIN (what money at stake is measured against) |
 //! | [`calls`] | the key and counts of one API-call counter row |
 
 pub mod alert;
@@ -30,6 +31,7 @@ pub mod message;
 pub mod names;
 pub mod needs;
 pub mod rule;
+pub mod sales;
 pub mod series;
 pub mod snapshot;
 pub mod time;

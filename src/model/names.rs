@@ -54,6 +54,21 @@ impl Names {
     pub fn campaign(&self, id: &str) -> Option<&str> {
         self.campaigns.get(id).map(String::as_str)
     }
+
+    /// The name of a subject given by its keys as the finding JSON names
+    /// them (`marketplace`, `asin`, `sku`, `campaign_id`): its product's,
+    /// else its campaign's. `None` when the subject is neither a product
+    /// nor a campaign (a marketplace); `Some(None)` when it is one whose
+    /// name is not known.
+    pub fn of_subject<'a>(&self, key: impl Fn(&str) -> Option<&'a str>) -> Option<Option<&str>> {
+        let (asin, sku, campaign) = (key("asin"), key("sku"), key("campaign_id"));
+        if asin.is_some() || sku.is_some() {
+            let m = key("marketplace").unwrap_or_default();
+            Some(self.product(m, sku, asin))
+        } else {
+            campaign.map(|c| self.campaign(c))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -82,5 +97,30 @@ mod tests {
             None,
             "per marketplace"
         );
+    }
+
+    #[test]
+    fn a_subject_is_named_by_its_product_then_its_campaign() {
+        let mut n = Names::default();
+        n.asins
+            .insert(("US".into(), "B01".into()), "Amazon title".into());
+        n.campaigns.insert("7".into(), "SP - Mug".into());
+        let named = |keys: &[(&'static str, &'static str)]| {
+            let keys = keys.to_vec();
+            n.of_subject(move |k| keys.iter().find(|(x, _)| *x == k).map(|(_, v)| *v))
+                .map(|x| x.map(str::to_string))
+        };
+        let m = ("marketplace", "US");
+        assert_eq!(
+            named(&[m, ("asin", "B01")]),
+            Some(Some("Amazon title".into()))
+        );
+        assert_eq!(named(&[m, ("sku", "S9")]), Some(None));
+        assert_eq!(
+            named(&[m, ("campaign_id", "7"), ("search_term", "mug")]),
+            Some(Some("SP - Mug".into()))
+        );
+        assert_eq!(named(&[m, ("campaign_id", "8")]), Some(None));
+        assert_eq!(named(&[m]), None, "a marketplace is not named");
     }
 }

@@ -47,15 +47,17 @@ pub fn local_day<Z: TimeZone>(tz: &Z, t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(tz).date_naive()
 }
 
+/// An RFC 3339 instant in UTC: how tests write a time.
+#[cfg(test)]
+pub(crate) fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Duration;
     use chrono_tz::Tz;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
 
     #[test]
     fn day_start_table() {

@@ -1,6 +1,7 @@
 //! Printing findings for `flywheel check`: a table grouped by flywheel link,
 //! most severe first, or the JSON document `{"at", "findings": [...]}`.
-//! Pure: strings in, strings out.
+//! Products and campaigns are named by [`Names`] (per account). Pure:
+//! strings in, strings out.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,13 +10,55 @@ use chrono::NaiveDate;
 
 use super::{Finding, Status};
 use crate::config::Link;
+use crate::model::names::Names;
+
+/// The names of each account's products and campaigns, by account.
+pub type AccountNames = BTreeMap<String, Names>;
+
+/// The name of a subject of `account` given by its keys (see
+/// [`Names::of_subject`]): `None` for a marketplace, `Some(None)` for a
+/// product or campaign whose name is not known.
+pub fn subject_name<'a>(
+    names: &'a AccountNames,
+    account: &str,
+    key: impl Fn(&str) -> Option<&'a str>,
+) -> Option<Option<&'a str>> {
+    static NONE: Names = Names {
+        skus: BTreeMap::new(),
+        asins: BTreeMap::new(),
+        sku_asin: BTreeMap::new(),
+        campaigns: BTreeMap::new(),
+        owners: BTreeMap::new(),
+    };
+    names.get(account).unwrap_or(&NONE).of_subject(key)
+}
+
+fn name_of<'a>(names: &'a AccountNames, f: &'a Finding) -> Option<Option<&'a str>> {
+    let key = |k: &str| f.subject.keys().find(|(x, _)| *x == k).map(|(_, v)| v);
+    subject_name(names, &f.subject.account, key)
+}
 
 /// `{"at": DATE, "findings": [...]}` (one line per finding, for diffs).
-pub fn json(at: NaiveDate, findings: &[Finding]) -> String {
+/// A finding about a product or campaign carries its `name` (null when
+/// unknown) after the subject keys.
+pub fn json(at: NaiveDate, findings: &[Finding], names: &AccountNames) -> String {
     let mut out = format!("{{\"at\": \"{at}\", \"findings\": [");
     for (i, f) in findings.iter().enumerate() {
         out.push_str(if i == 0 { "\n  " } else { ",\n  " });
-        out.push_str(&serde_json::to_string(f).expect("a finding serializes"));
+        let mut v = f.to_json();
+        if let (Some(name), Some(obj)) = (name_of(names, f), v.as_object_mut()) {
+            // The keys keep their order (preserve_order): `name` goes just
+            // before `value`, after the subject's keys.
+            let mut with = serde_json::Map::new();
+            for (k, x) in std::mem::take(obj) {
+                if k == "value" {
+                    with.insert("name".into(), name.into());
+                }
+                with.insert(k, x);
+            }
+            *obj = with;
+        }
+        out.push_str(&serde_json::to_string(&v).expect("a finding serializes"));
     }
     out.push_str(if findings.is_empty() {
         "]}\n"
@@ -36,7 +79,7 @@ fn link_title(l: Link) -> &'static str {
 
 /// A human table: firing findings in full, no-data findings counted per rule
 /// (a catalogue of thousands of ASINs would otherwise drown the breaks).
-pub fn table(at: NaiveDate, findings: &[Finding]) -> String {
+pub fn table(at: NaiveDate, findings: &[Finding], names: &AccountNames) -> String {
     let mut out = String::new();
     let firing: Vec<&Finding> = findings
         .iter()
@@ -67,7 +110,10 @@ pub fn table(at: NaiveDate, findings: &[Finding]) -> String {
             "  {:<8} {:<22} {:<40} {}",
             f.severity.as_str().to_uppercase(),
             f.rule.as_str(),
-            f.subject.label(),
+            match name_of(names, f).flatten() {
+                Some(name) => format!("{} · {name}", f.subject.label()),
+                None => f.subject.label(),
+            },
             f.summary
         );
         let _ = writeln!(out, "  {:<8} {:<22} check first: {}", "", "", f.check_first);

@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 
 use super::jobs;
 use super::ops::ts;
-use super::StoreError;
+use super::{execute_each, upsert_sql, StoreError};
 
 /// The job name cursors and pending rows are filed under.
 pub const JOB: &str = "ads";
@@ -126,41 +126,39 @@ pub fn upsert_campaigns(
     campaigns: &[CampaignMeta],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    let sql = upsert_sql(
+        "ads_campaigns",
+        &["profile_id", "ad_product", "campaign_id"],
+        &[
+            "name",
+            "state",
+            "targeting_type",
+            "daily_budget",
+            "currency",
+            "portfolio_id",
+            "start_date",
+            "end_date",
+        ],
+        &["updated_at"],
+        &[],
+    );
     let tx = conn.transaction()?;
-    let mut changed = 0u64;
-    {
-        let mut stmt = tx.prepare(&upsert_sql(
-            "ads_campaigns",
-            &["profile_id", "ad_product", "campaign_id"],
-            &[
-                "name",
-                "state",
-                "targeting_type",
-                "daily_budget",
-                "currency",
-                "portfolio_id",
-                "start_date",
-                "end_date",
-            ],
-            "updated_at",
-        ))?;
-        for c in campaigns {
-            changed += stmt.execute(params![
-                profile_id,
-                ad_product,
-                c.campaign_id,
-                c.name,
-                c.state,
-                c.targeting_type,
-                c.daily_budget,
-                c.currency,
-                c.portfolio_id,
-                c.start_date,
-                c.end_date,
-                ts(now)
-            ])? as u64;
-        }
-    }
+    let changed = execute_each(&tx, &sql, campaigns, |stmt, c| {
+        stmt.execute(params![
+            profile_id,
+            ad_product,
+            c.campaign_id,
+            c.name,
+            c.state,
+            c.targeting_type,
+            c.daily_budget,
+            c.currency,
+            c.portfolio_id,
+            c.start_date,
+            c.end_date,
+            ts(now)
+        ])
+    })?;
     tx.commit()?;
     Ok(changed)
 }
@@ -574,7 +572,8 @@ fn write_rows<R: DailyRow>(
         .copied()
         .chain(AdMetrics::COLUMNS)
         .collect();
-    let mut stmt = tx.prepare(&upsert_sql(table.name, &key, &values, "fetched_at"))?;
+    let sql = upsert_sql(table.name, &key, &values, &["fetched_at"], &[]);
+    let mut stmt = tx.prepare(&sql)?;
     let mut seen = HashSet::new();
     let mut changed = 0u64;
     for row in rows {
@@ -653,32 +652,6 @@ fn record_campaign_names(
         ])?;
     }
     Ok(())
-}
-
-/// An upsert into `table` that changes a row only when one of `values`
-/// differs (`stamp`, the time written, follows the others).
-fn upsert_sql(table: &str, key: &[&str], values: &[&str], stamp: &str) -> String {
-    let columns: Vec<&str> = key.iter().chain(values).copied().chain([stamp]).collect();
-    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    let set: Vec<String> = values
-        .iter()
-        .chain([&stamp])
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    let differs: Vec<String> = values
-        .iter()
-        .map(|c| format!("{c} IS NOT excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({}) VALUES ({})
-         ON CONFLICT ({}) DO UPDATE SET {}
-         WHERE {}",
-        columns.join(", "),
-        placeholders.join(", "),
-        key.join(", "),
-        set.join(", "),
-        differs.join(" OR ")
-    )
 }
 
 /// The cursor: `{"<profileId>": {"<reportTypeId>": "<last day written>"}}`

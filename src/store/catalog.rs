@@ -3,12 +3,11 @@
 //! customer_feedback): what the database already knows about the seller's
 //! ASINs, best sellers first.
 
-use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
-use super::jobs::set_cursor;
+use super::jobs::{write_with_cursor, CursorWrite};
 use super::ops::ts;
-use super::StoreError;
+use super::{execute_each, upsert_sql, StoreError};
 
 /// One ASIN's ranks on one marketplace day.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -64,41 +63,31 @@ pub fn asins_by_sales(
 /// Writes a day's ranks and the job's cursor in one transaction. A row is
 /// rewritten (and its `observed_at` moved) only when a value changed.
 /// Products of these ASINs that have no title get the catalogue's.
-#[allow(clippy::too_many_arguments)]
 pub fn write_ranks(
     conn: &mut Connection,
-    account: &str,
-    marketplace_id: &str,
+    at: &CursorWrite<'_>,
     snapshot_date: &str,
     rows: &[RankRow],
-    job: &str,
-    cursor: &serde_json::Value,
-    now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let tx = conn.transaction()?;
-    let now_s = ts(now);
-    let mut written = 0u64;
-    for r in rows {
-        written += tx.execute(
-            "INSERT INTO catalog_ranks (account, marketplace_id, asin, snapshot_date, display_group,
-                 display_group_title, display_group_rank, classification_id, classification_title,
-                 classification_rank, raw_json, observed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (account, marketplace_id, asin, snapshot_date) DO UPDATE SET
-                 display_group = excluded.display_group, display_group_title = excluded.display_group_title,
-                 display_group_rank = excluded.display_group_rank,
-                 classification_id = excluded.classification_id,
-                 classification_title = excluded.classification_title,
-                 classification_rank = excluded.classification_rank, raw_json = excluded.raw_json,
-                 observed_at = excluded.observed_at
-             WHERE display_group IS NOT excluded.display_group
-                 OR display_group_title IS NOT excluded.display_group_title
-                 OR display_group_rank IS NOT excluded.display_group_rank
-                 OR classification_id IS NOT excluded.classification_id
-                 OR classification_title IS NOT excluded.classification_title
-                 OR classification_rank IS NOT excluded.classification_rank
-                 OR raw_json IS NOT excluded.raw_json",
-            params![
+    let sql = upsert_sql(
+        "catalog_ranks",
+        &["account", "marketplace_id", "asin", "snapshot_date"],
+        &[
+            "display_group",
+            "display_group_title",
+            "display_group_rank",
+            "classification_id",
+            "classification_title",
+            "classification_rank",
+            "raw_json",
+        ],
+        &["observed_at"],
+        &[],
+    );
+    let (account, marketplace_id, now_s) = (at.account, at.marketplace_id, ts(at.now));
+    write_with_cursor(conn, at, |tx| {
+        let mut written = execute_each(tx, &sql, rows, |stmt, r| {
+            stmt.execute(params![
                 account,
                 marketplace_id,
                 r.asin,
@@ -111,17 +100,17 @@ pub fn write_ranks(
                 r.classification_rank,
                 r.raw_json,
                 now_s
-            ],
-        )? as u64;
-        if let Some(title) = &r.title {
-            written += tx.execute(
-                "UPDATE products SET title = ?4, updated_at = ?5
-                 WHERE account = ?1 AND marketplace_id = ?2 AND asin = ?3 AND title IS NULL",
-                params![account, marketplace_id, r.asin, title, now_s],
-            )? as u64;
+            ])
+        })?;
+        for r in rows {
+            if let Some(title) = &r.title {
+                written += tx.execute(
+                    "UPDATE products SET title = ?4, updated_at = ?5
+                     WHERE account = ?1 AND marketplace_id = ?2 AND asin = ?3 AND title IS NULL",
+                    params![account, marketplace_id, r.asin, title, now_s],
+                )? as u64;
+            }
         }
-    }
-    set_cursor(&tx, job, account, marketplace_id, cursor, now)?;
-    tx.commit()?;
-    Ok(written)
+        Ok(written)
+    })
 }

@@ -554,6 +554,56 @@ pub fn cursor(
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
+/// A job's cursor in one marketplace, as a batch write records it with the
+/// rows it covers ([`write_with_cursor`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CursorWrite<'a> {
+    pub job: &'a str,
+    pub account: &'a str,
+    pub marketplace_id: &'a str,
+    pub cursor: &'a serde_json::Value,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> CursorWrite<'a> {
+    pub fn new(
+        job: &'a str,
+        account: &'a str,
+        marketplace_id: &'a str,
+        cursor: &'a serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Self {
+        CursorWrite {
+            job,
+            account,
+            marketplace_id,
+            cursor,
+            now,
+        }
+    }
+}
+
+/// Runs `write` and records the cursor in one transaction, so the rows and
+/// the cursor that covers them land together. Returns what `write` counted.
+pub fn write_with_cursor(
+    conn: &mut Connection,
+    at: &CursorWrite<'_>,
+    write: impl FnOnce(&Transaction<'_>) -> Result<u64, StoreError>,
+) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    let written = write(&tx)?;
+    set_cursor(
+        &tx,
+        at.job,
+        at.account,
+        at.marketplace_id,
+        at.cursor,
+        at.now,
+    )?;
+    tx.commit()?;
+    Ok(written)
+}
+
 /// Writes the cursor inside the transaction that writes the rows it covers.
 pub fn set_cursor(
     tx: &Transaction<'_>,

@@ -91,12 +91,12 @@ pub fn read_kpis(
     account: &str,
     marketplace_id: &str,
 ) -> Result<Vec<KpiRow>, StoreError> {
-    let mut stmt = conn.prepare(
+    super::all_rows(
+        conn,
         "SELECT kpi, account, marketplace_id, at, asin, sku, campaign_id, value, change_pct, label
          FROM kpi_all WHERE account = ?1 AND marketplace_id = ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![account, marketplace_id], |r| {
+        params![account, marketplace_id],
+        |r| {
             Ok(KpiRow {
                 kpi: r.get(0)?,
                 account: r.get(1)?,
@@ -109,9 +109,8 @@ pub fn read_kpis(
                 change_pct: r.get(8)?,
                 label: r.get(9)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// The SKUs (with their ASIN when known) of a marketplace, for per-SKU
@@ -121,20 +120,17 @@ pub fn skus(
     account: &str,
     marketplace_id: &str,
 ) -> Result<Vec<(String, Option<String>)>, StoreError> {
-    let mut stmt = conn.prepare(
+    super::all_rows(
+        conn,
         "SELECT k.sku,
                 COALESCE((SELECT p.asin FROM products p WHERE p.account = k.account
                             AND p.marketplace_id = k.marketplace_id AND p.sku = k.sku),
                          (SELECT l.asin FROM listings l WHERE l.account = k.account
                             AND l.marketplace_id = k.marketplace_id AND l.sku = k.sku))
          FROM kpi_skus k WHERE k.account = ?1 AND k.marketplace_id = ?2 ORDER BY k.sku",
-    )?;
-    let rows = stmt
-        .query_map(params![account, marketplace_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        params![account, marketplace_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 #[cfg(test)]

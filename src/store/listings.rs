@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
 use super::fba_inventory::{upsert_snapshot, Slot, StockRow};
-use super::jobs::set_cursor;
+use super::jobs::{write_with_cursor, CursorWrite};
 use super::ops::ts;
-use super::StoreError;
+use super::{execute_each, upsert_sql, StoreError};
 
 /// One issue of a listing, as the table keys it.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,47 +113,58 @@ pub fn upsert_product(
 /// Writes one marketplace's full listings pull: listings and issues
 /// (upserted, then what the pull did not see deleted), products, FBM stock
 /// into `stock_slot`, and the cursor. Returns rows written.
-#[allow(clippy::too_many_arguments)]
 pub fn write_pull(
     conn: &mut Connection,
-    account: &str,
-    marketplace_id: &str,
+    at: &CursorWrite<'_>,
     rows: &[ListingRow],
     stock_slot: &Slot<'_>,
-    job: &str,
-    cursor: &serde_json::Value,
-    now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let tx = conn.transaction()?;
+    let (account, marketplace_id, now) = (at.account, at.marketplace_id, at.now);
     let now_s = ts(now);
-    let mut written = 0u64;
-    for r in rows {
-        written += tx.execute(
-            "INSERT INTO listings (account, marketplace_id, sku, asin, product_type, item_name,
-                 condition_type, statuses_json, is_buyable, is_discoverable, is_suppressed,
-                 fulfillment_channel_code, fbm_quantity, price, currency, amazon_created_at,
-                 amazon_updated_at, first_seen_at, observed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)
-             ON CONFLICT (account, marketplace_id, sku) DO UPDATE SET
-                 asin = excluded.asin, product_type = excluded.product_type,
-                 item_name = excluded.item_name, condition_type = excluded.condition_type,
-                 statuses_json = excluded.statuses_json, is_buyable = excluded.is_buyable,
-                 is_discoverable = excluded.is_discoverable, is_suppressed = excluded.is_suppressed,
-                 fulfillment_channel_code = excluded.fulfillment_channel_code,
-                 fbm_quantity = excluded.fbm_quantity, price = excluded.price,
-                 currency = excluded.currency, amazon_created_at = excluded.amazon_created_at,
-                 amazon_updated_at = excluded.amazon_updated_at, observed_at = excluded.observed_at
-             WHERE asin IS NOT excluded.asin OR product_type IS NOT excluded.product_type
-                 OR item_name IS NOT excluded.item_name OR condition_type IS NOT excluded.condition_type
-                 OR statuses_json IS NOT excluded.statuses_json OR is_buyable IS NOT excluded.is_buyable
-                 OR is_discoverable IS NOT excluded.is_discoverable
-                 OR is_suppressed IS NOT excluded.is_suppressed
-                 OR fulfillment_channel_code IS NOT excluded.fulfillment_channel_code
-                 OR fbm_quantity IS NOT excluded.fbm_quantity OR price IS NOT excluded.price
-                 OR currency IS NOT excluded.currency
-                 OR amazon_created_at IS NOT excluded.amazon_created_at
-                 OR amazon_updated_at IS NOT excluded.amazon_updated_at",
-            params![
+    let listing_sql = upsert_sql(
+        "listings",
+        &["account", "marketplace_id", "sku"],
+        &[
+            "asin",
+            "product_type",
+            "item_name",
+            "condition_type",
+            "statuses_json",
+            "is_buyable",
+            "is_discoverable",
+            "is_suppressed",
+            "fulfillment_channel_code",
+            "fbm_quantity",
+            "price",
+            "currency",
+            "amazon_created_at",
+            "amazon_updated_at",
+        ],
+        &["observed_at"],
+        &["first_seen_at"],
+    );
+    let issue_sql = upsert_sql(
+        "listing_issues",
+        &[
+            "account",
+            "marketplace_id",
+            "sku",
+            "code",
+            "attribute_names_json",
+        ],
+        &[
+            "severity",
+            "message",
+            "categories_json",
+            "enforcement_actions_json",
+            "exemption_status",
+        ],
+        &["observed_at"],
+        &["first_seen_at"],
+    );
+    write_with_cursor(conn, at, |tx| {
+        let mut written = execute_each(tx, &listing_sql, rows, |stmt, r| {
+            stmt.execute(params![
                 account,
                 marketplace_id,
                 r.sku,
@@ -171,25 +182,13 @@ pub fn write_pull(
                 r.currency,
                 r.amazon_created_at,
                 r.amazon_updated_at,
+                now_s,
                 now_s
-            ],
-        )? as u64;
-        for i in &r.issues {
-            written += tx.execute(
-                "INSERT INTO listing_issues (account, marketplace_id, sku, code, attribute_names_json,
-                     severity, message, categories_json, enforcement_actions_json, exemption_status,
-                     first_seen_at, observed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
-                 ON CONFLICT (account, marketplace_id, sku, code, attribute_names_json) DO UPDATE SET
-                     severity = excluded.severity, message = excluded.message,
-                     categories_json = excluded.categories_json,
-                     enforcement_actions_json = excluded.enforcement_actions_json,
-                     exemption_status = excluded.exemption_status, observed_at = excluded.observed_at
-                 WHERE severity IS NOT excluded.severity OR message IS NOT excluded.message
-                     OR categories_json IS NOT excluded.categories_json
-                     OR enforcement_actions_json IS NOT excluded.enforcement_actions_json
-                     OR exemption_status IS NOT excluded.exemption_status",
-                params![
+            ])
+        })?;
+        for r in rows {
+            written += execute_each(tx, &issue_sql, &r.issues, |stmt, i| {
+                stmt.execute(params![
                     account,
                     marketplace_id,
                     r.sku,
@@ -200,60 +199,72 @@ pub fn write_pull(
                     i.categories_json,
                     i.enforcement_actions_json,
                     i.exemption_status,
+                    now_s,
                     now_s
-                ],
-            )? as u64;
-        }
-        // Issues of this listing the pull no longer shows are resolved.
-        let keep: HashSet<(&str, &str)> = r
-            .issues
-            .iter()
-            .map(|i| (i.code.as_str(), i.attribute_names_json.as_str()))
-            .collect();
-        let existing: Vec<(String, String)> = super::all_rows(
-            &tx,
-            "SELECT code, attribute_names_json FROM listing_issues
-                 WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3",
-            params![account, marketplace_id, r.sku],
-            |x| Ok((x.get(0)?, x.get(1)?)),
-        )?;
-        for (code, attrs) in existing {
-            if !keep.contains(&(code.as_str(), attrs.as_str())) {
-                written += tx.execute(
-                    "DELETE FROM listing_issues WHERE account = ?1 AND marketplace_id = ?2
-                         AND sku = ?3 AND code = ?4 AND attribute_names_json = ?5",
-                    params![account, marketplace_id, r.sku, code, attrs],
-                )? as u64;
+                ])
+            })?;
+            // Issues of this listing the pull no longer shows are resolved.
+            let keep: HashSet<(&str, &str)> = r
+                .issues
+                .iter()
+                .map(|i| (i.code.as_str(), i.attribute_names_json.as_str()))
+                .collect();
+            let existing: Vec<(String, String)> = super::all_rows(
+                tx,
+                "SELECT code, attribute_names_json FROM listing_issues
+                     WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3",
+                params![account, marketplace_id, r.sku],
+                |x| Ok((x.get(0)?, x.get(1)?)),
+            )?;
+            for (code, attrs) in existing {
+                if !keep.contains(&(code.as_str(), attrs.as_str())) {
+                    written += tx.execute(
+                        "DELETE FROM listing_issues WHERE account = ?1 AND marketplace_id = ?2
+                             AND sku = ?3 AND code = ?4 AND attribute_names_json = ?5",
+                        params![account, marketplace_id, r.sku, code, attrs],
+                    )? as u64;
+                }
+            }
+            written += upsert_product(
+                tx,
+                account,
+                marketplace_id,
+                &r.sku,
+                r.asin.as_deref(),
+                r.fnsku.as_deref(),
+                r.item_name.as_deref(),
+                r.product_type.as_deref(),
+                r.channel(),
+                now,
+            )?;
+            if let (Some("FBM"), Some(q)) = (r.channel(), r.fbm_quantity) {
+                let stock = StockRow {
+                    sku: r.sku.clone(),
+                    asin: r.asin.clone(),
+                    condition: r.condition_type.clone(),
+                    fulfillable: q,
+                    ..StockRow::default()
+                };
+                written += upsert_snapshot(tx, stock_slot, &stock)?;
             }
         }
-        written += upsert_product(
-            &tx,
-            account,
-            marketplace_id,
-            &r.sku,
-            r.asin.as_deref(),
-            r.fnsku.as_deref(),
-            r.item_name.as_deref(),
-            r.product_type.as_deref(),
-            r.channel(),
-            now,
-        )?;
-        if let (Some("FBM"), Some(q)) = (r.channel(), r.fbm_quantity) {
-            let stock = StockRow {
-                sku: r.sku.clone(),
-                asin: r.asin.clone(),
-                condition: r.condition_type.clone(),
-                fulfillable: q,
-                ..StockRow::default()
-            };
-            written += upsert_snapshot(&tx, stock_slot, &stock)?;
-        }
-    }
-    // Listings the full pull did not see are gone (their issues with them).
+        written += delete_unseen(tx, account, marketplace_id, rows)?;
+        Ok(written)
+    })
+}
+
+/// Listings the full pull did not see are gone (their issues with them).
+/// Returns the listings deleted.
+fn delete_unseen(
+    tx: &Connection,
+    account: &str,
+    marketplace_id: &str,
+    rows: &[ListingRow],
+) -> Result<u64, StoreError> {
     let seen: HashSet<&str> = rows.iter().map(|r| r.sku.as_str()).collect();
     let gone: Vec<String> = {
         let v = super::all_rows(
-            &tx,
+            tx,
             "SELECT sku FROM listings WHERE account = ?1 AND marketplace_id = ?2",
             params![account, marketplace_id],
             |x| x.get::<_, String>(0),
@@ -262,19 +273,18 @@ pub fn write_pull(
             .filter(|s| !seen.contains(s.as_str()))
             .collect()
     };
+    let mut deleted = 0u64;
     for sku in &gone {
         tx.execute(
             "DELETE FROM listing_issues WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3",
             params![account, marketplace_id, sku],
         )?;
-        written += tx.execute(
+        deleted += tx.execute(
             "DELETE FROM listings WHERE account = ?1 AND marketplace_id = ?2 AND sku = ?3",
             params![account, marketplace_id, sku],
         )? as u64;
     }
-    set_cursor(&tx, job, account, marketplace_id, cursor, now)?;
-    tx.commit()?;
-    Ok(written)
+    Ok(deleted)
 }
 
 /// A listing with its current price.

@@ -14,10 +14,12 @@ pub mod kpis;
 pub mod listings;
 pub mod metrics;
 mod migrate;
+pub mod names;
 pub mod ops;
 pub mod orders;
 pub mod outbox;
 pub mod pricing;
+pub mod recent_sales;
 pub mod reports;
 pub mod retention;
 pub mod reviews;
@@ -109,6 +111,70 @@ pub(crate) fn all_rows<T, P: rusqlite::Params>(
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(params, f)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// Runs `sql` once per row, with the parameters `bind` gives it, and
+/// returns the rows it changed: the loop of every batch upsert.
+pub(crate) fn execute_each<R>(
+    conn: &Connection,
+    sql: &str,
+    rows: &[R],
+    mut bind: impl FnMut(&mut rusqlite::Statement<'_>, &R) -> rusqlite::Result<usize>,
+) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut changed = 0u64;
+    for r in rows {
+        changed += bind(&mut stmt, r)? as u64;
+    }
+    Ok(changed)
+}
+
+/// An upsert into `table` that rewrites a row only when one of `data`
+/// differs, so an unchanged row keeps its times. Parameters `?1…` in the
+/// order key, data, touch (rewritten with the row: the time written), keep
+/// (inserted only: the time first seen). Without `data`, a known row is
+/// left as it is.
+pub(crate) fn upsert_sql(
+    table: &str,
+    key: &[&str],
+    data: &[&str],
+    touch: &[&str],
+    keep: &[&str],
+) -> String {
+    let cols: Vec<&str> = key
+        .iter()
+        .chain(data)
+        .chain(touch)
+        .chain(keep)
+        .copied()
+        .collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let set: Vec<String> = data
+        .iter()
+        .chain(touch)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let differs: Vec<String> = data
+        .iter()
+        .map(|c| format!("{c} IS NOT excluded.{c}"))
+        .collect();
+    if data.is_empty() {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
+            cols.join(", "),
+            marks.join(", "),
+            key.join(", ")
+        )
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} WHERE {}",
+            cols.join(", "),
+            marks.join(", "),
+            key.join(", "),
+            set.join(", "),
+            differs.join(" OR ")
+        )
+    }
 }
 
 /// What went wrong with the database at `path` and what to do, for a
@@ -405,6 +471,30 @@ pub(crate) mod testing {
             "INSERT INTO accounts (name, region, created_at, updated_at)
              VALUES (?1, 'na', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
             [name],
+        )
+        .unwrap();
+    }
+
+    /// Adds the marketplace `id` (Los Angeles days, USD) of `account`.
+    pub fn add_marketplace(conn: &Connection, account: &str, id: &str) {
+        conn.execute(
+            "INSERT INTO marketplaces (account, marketplace_id, country_code, time_zone, currency,
+                 created_at, updated_at)
+             VALUES (?1, ?2, 'US', 'America/Los_Angeles', 'USD', '2026-01-01T00:00:00Z',
+                 '2026-01-01T00:00:00Z')",
+            [account, id],
+        )
+        .unwrap();
+    }
+
+    /// Adds the Ads profile `profile_id` of `account` in `marketplace`.
+    pub fn add_ads_profile(conn: &Connection, profile_id: i64, account: &str, marketplace: &str) {
+        conn.execute(
+            "INSERT INTO ads_profiles (profile_id, account, country_code, currency, timezone,
+                 marketplace_id, account_type, fetched_at)
+             VALUES (?1, ?2, 'US', 'USD', 'America/Los_Angeles', ?3, 'seller',
+                 '2026-01-01T00:00:00Z')",
+            rusqlite::params![profile_id, account, marketplace],
         )
         .unwrap();
     }

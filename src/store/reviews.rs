@@ -4,12 +4,11 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
-use super::jobs::set_cursor;
+use super::jobs::{write_with_cursor, CursorWrite};
 use super::ops::ts;
-use super::StoreError;
+use super::{execute_each, upsert_sql, StoreError};
 
 /// An ASIN's browse node.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,52 +83,77 @@ pub struct FeedbackPull {
 /// longer lists are removed. Returns rows written.
 pub fn write_pull(
     conn: &mut Connection,
-    account: &str,
-    marketplace_id: &str,
+    at: &CursorWrite<'_>,
     pull: &FeedbackPull,
-    job: &str,
-    cursor: &serde_json::Value,
-    now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let tx = conn.transaction()?;
-    let now_s = ts(now);
-    let mut written = 0u64;
-    for n in &pull.nodes {
-        written += tx.execute(
-            "INSERT INTO item_browse_nodes (account, marketplace_id, asin, browse_node_id, browse_node_name, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (account, marketplace_id, asin) DO UPDATE SET
-                 browse_node_id = excluded.browse_node_id, browse_node_name = excluded.browse_node_name,
-                 fetched_at = excluded.fetched_at
-             WHERE browse_node_id IS NOT excluded.browse_node_id
-                 OR browse_node_name IS NOT excluded.browse_node_name",
-            params![account, marketplace_id, n.asin, n.browse_node_id, n.browse_node_name, now_s],
-        )? as u64;
-    }
-    for t in &pull.topics {
-        written += tx.execute(
-            "INSERT INTO review_topics (account, marketplace_id, subject_kind, subject_id, period_start,
-                 period_end, sentiment, topic, mentions, occurrence_pct, star_rating_impact,
-                 browse_node_occurrence_pct, browse_node_star_rating_impact, top25_occurrence_pct,
-                 top25_star_rating_impact, raw_json, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-             ON CONFLICT (account, marketplace_id, subject_kind, subject_id, period_start, period_end,
-                 sentiment, topic) DO UPDATE SET
-                 mentions = excluded.mentions, occurrence_pct = excluded.occurrence_pct,
-                 star_rating_impact = excluded.star_rating_impact,
-                 browse_node_occurrence_pct = excluded.browse_node_occurrence_pct,
-                 browse_node_star_rating_impact = excluded.browse_node_star_rating_impact,
-                 top25_occurrence_pct = excluded.top25_occurrence_pct,
-                 top25_star_rating_impact = excluded.top25_star_rating_impact,
-                 raw_json = excluded.raw_json, fetched_at = excluded.fetched_at
-             WHERE mentions IS NOT excluded.mentions OR occurrence_pct IS NOT excluded.occurrence_pct
-                 OR star_rating_impact IS NOT excluded.star_rating_impact
-                 OR browse_node_occurrence_pct IS NOT excluded.browse_node_occurrence_pct
-                 OR browse_node_star_rating_impact IS NOT excluded.browse_node_star_rating_impact
-                 OR top25_occurrence_pct IS NOT excluded.top25_occurrence_pct
-                 OR top25_star_rating_impact IS NOT excluded.top25_star_rating_impact
-                 OR raw_json IS NOT excluded.raw_json",
-            params![
+    let (account, marketplace_id, now_s) = (at.account, at.marketplace_id, ts(at.now));
+    let nodes_sql = upsert_sql(
+        "item_browse_nodes",
+        &["account", "marketplace_id", "asin"],
+        &["browse_node_id", "browse_node_name"],
+        &["fetched_at"],
+        &[],
+    );
+    let topics_sql = upsert_sql(
+        "review_topics",
+        &[
+            "account",
+            "marketplace_id",
+            "subject_kind",
+            "subject_id",
+            "period_start",
+            "period_end",
+            "sentiment",
+            "topic",
+        ],
+        &[
+            "mentions",
+            "occurrence_pct",
+            "star_rating_impact",
+            "browse_node_occurrence_pct",
+            "browse_node_star_rating_impact",
+            "top25_occurrence_pct",
+            "top25_star_rating_impact",
+            "raw_json",
+        ],
+        &["fetched_at"],
+        &[],
+    );
+    let trends_sql = upsert_sql(
+        "review_topic_trends",
+        &[
+            "account",
+            "marketplace_id",
+            "subject_kind",
+            "subject_id",
+            "sentiment",
+            "topic",
+            "period_start",
+        ],
+        &[
+            "period_end",
+            "occurrence_pct",
+            "parent_occurrence_pct",
+            "browse_node_occurrence_pct",
+            "top25_occurrence_pct",
+            "raw_json",
+        ],
+        &["fetched_at"],
+        &[],
+    );
+    write_with_cursor(conn, at, |tx| {
+        let mut written = execute_each(tx, &nodes_sql, &pull.nodes, |stmt, n| {
+            stmt.execute(params![
+                account,
+                marketplace_id,
+                n.asin,
+                n.browse_node_id,
+                n.browse_node_name,
+                now_s
+            ])
+        })?;
+        written += execute_each(tx, &topics_sql, &pull.topics, |stmt, t| {
+            stmt.execute(params![
                 account,
                 marketplace_id,
                 t.subject_kind,
@@ -147,12 +171,41 @@ pub fn write_pull(
                 t.top25_star_rating_impact,
                 t.raw_json,
                 now_s
-            ],
-        )? as u64;
-    }
-    // Topics a period's answer no longer lists.
-    let periods: HashSet<(&str, &str, &str, &str)> = pull
-        .topics
+            ])
+        })?;
+        written += delete_unlisted_topics(tx, account, marketplace_id, &pull.topics)?;
+        written += execute_each(tx, &trends_sql, &pull.trends, |stmt, t| {
+            stmt.execute(params![
+                account,
+                marketplace_id,
+                t.subject_kind,
+                t.subject_id,
+                t.sentiment,
+                t.topic,
+                t.period_start,
+                t.period_end,
+                t.occurrence_pct,
+                t.parent_occurrence_pct,
+                t.browse_node_occurrence_pct,
+                t.top25_occurrence_pct,
+                t.raw_json,
+                now_s
+            ])
+        })?;
+        Ok(written)
+    })
+}
+
+/// Deletes the topics of each (subject, period) in `topics` that the
+/// answer for that period no longer lists. Returns rows deleted.
+fn delete_unlisted_topics(
+    tx: &Connection,
+    account: &str,
+    marketplace_id: &str,
+    topics: &[TopicRow],
+) -> Result<u64, StoreError> {
+    let mut deleted = 0u64;
+    let periods: HashSet<(&str, &str, &str, &str)> = topics
         .iter()
         .map(|t| {
             (
@@ -164,8 +217,7 @@ pub fn write_pull(
         })
         .collect();
     for (kind, id, start, end) in periods {
-        let keep: HashSet<(&str, &str)> = pull
-            .topics
+        let keep: HashSet<(&str, &str)> = topics
             .iter()
             .filter(|t| {
                 t.subject_kind == kind
@@ -176,7 +228,7 @@ pub fn write_pull(
             .map(|t| (t.sentiment, t.topic.as_str()))
             .collect();
         let existing: Vec<(String, String)> = super::all_rows(
-            &tx,
+            tx,
             "SELECT sentiment, topic FROM review_topics WHERE account = ?1 AND marketplace_id = ?2
              AND subject_kind = ?3 AND subject_id = ?4 AND period_start = ?5 AND period_end = ?6",
             params![account, marketplace_id, kind, id, start, end],
@@ -184,7 +236,7 @@ pub fn write_pull(
         )?;
         for (sentiment, topic) in existing {
             if !keep.contains(&(sentiment.as_str(), topic.as_str())) {
-                written += tx.execute(
+                deleted += tx.execute(
                     "DELETE FROM review_topics WHERE account = ?1 AND marketplace_id = ?2
                          AND subject_kind = ?3 AND subject_id = ?4 AND period_start = ?5
                          AND period_end = ?6 AND sentiment = ?7 AND topic = ?8",
@@ -202,43 +254,5 @@ pub fn write_pull(
             }
         }
     }
-    for t in &pull.trends {
-        written += tx.execute(
-            "INSERT INTO review_topic_trends (account, marketplace_id, subject_kind, subject_id, sentiment,
-                 topic, period_start, period_end, occurrence_pct, parent_occurrence_pct,
-                 browse_node_occurrence_pct, top25_occurrence_pct, raw_json, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (account, marketplace_id, subject_kind, subject_id, sentiment, topic, period_start)
-             DO UPDATE SET
-                 period_end = excluded.period_end, occurrence_pct = excluded.occurrence_pct,
-                 parent_occurrence_pct = excluded.parent_occurrence_pct,
-                 browse_node_occurrence_pct = excluded.browse_node_occurrence_pct,
-                 top25_occurrence_pct = excluded.top25_occurrence_pct, raw_json = excluded.raw_json,
-                 fetched_at = excluded.fetched_at
-             WHERE period_end IS NOT excluded.period_end OR occurrence_pct IS NOT excluded.occurrence_pct
-                 OR parent_occurrence_pct IS NOT excluded.parent_occurrence_pct
-                 OR browse_node_occurrence_pct IS NOT excluded.browse_node_occurrence_pct
-                 OR top25_occurrence_pct IS NOT excluded.top25_occurrence_pct
-                 OR raw_json IS NOT excluded.raw_json",
-            params![
-                account,
-                marketplace_id,
-                t.subject_kind,
-                t.subject_id,
-                t.sentiment,
-                t.topic,
-                t.period_start,
-                t.period_end,
-                t.occurrence_pct,
-                t.parent_occurrence_pct,
-                t.browse_node_occurrence_pct,
-                t.top25_occurrence_pct,
-                t.raw_json,
-                now_s
-            ],
-        )? as u64;
-    }
-    set_cursor(&tx, job, account, marketplace_id, cursor, now)?;
-    tx.commit()?;
-    Ok(written)
+    Ok(deleted)
 }

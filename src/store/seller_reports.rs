@@ -18,7 +18,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::ops::ts;
-use super::StoreError;
+use super::{upsert_sql, StoreError};
 
 /// Where rows belong.
 #[derive(Debug, Clone, Copy)]
@@ -71,45 +71,6 @@ fn upsert(
     let mut stmt = conn.prepare_cached(&sql)?;
     let n = stmt.execute(params_from_iter(all.map(|(_, v)| v)))?;
     Ok(n as u64)
-}
-
-/// The statement [`upsert`] runs, parameters `?1…` in the order key, data,
-/// touch, keep (built once by writers that prepare it themselves).
-fn upsert_sql(table: &str, key: &[&str], data: &[&str], touch: &[&str], keep: &[&str]) -> String {
-    let cols: Vec<&str> = key
-        .iter()
-        .chain(data)
-        .chain(touch)
-        .chain(keep)
-        .copied()
-        .collect();
-    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    let set: Vec<String> = data
-        .iter()
-        .chain(touch)
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    let differs: Vec<String> = data
-        .iter()
-        .map(|c| format!("{c} IS NOT excluded.{c}"))
-        .collect();
-    if data.is_empty() {
-        format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
-            cols.join(", "),
-            marks.join(", "),
-            key.join(", ")
-        )
-    } else {
-        format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} WHERE {}",
-            cols.join(", "),
-            marks.join(", "),
-            key.join(", "),
-            set.join(", "),
-            differs.join(" OR ")
-        )
-    }
 }
 
 fn scope_key<'a>(s: &Scope<'_>) -> Vec<(&'a str, Value)> {

@@ -184,6 +184,33 @@ impl Ctx<'_> {
     fn to(&self) -> NaiveDate {
         self.at - Duration::days(1)
     }
+
+    /// The parameters of a query over one subject's windowed days
+    /// `from..=to()`: account, marketplace, subject, first and last day,
+    /// then `more`.
+    fn subject_params<const N: usize>(
+        &self,
+        subject: &str,
+        more: [String; N],
+    ) -> impl rusqlite::Params {
+        let head = [self.account, self.marketplace, subject].map(str::to_string);
+        let days = [day(self.from), day(self.to())];
+        rusqlite::params_from_iter(head.into_iter().chain(days).chain(more))
+    }
+
+    /// `(day, value)` rows of one subject's windowed days as known at
+    /// `as_of`: `sql` takes the [`Ctx::subject_params`] and the instant.
+    fn known_days<T: rusqlite::types::FromSql>(
+        &self,
+        sql: &str,
+        subject: &str,
+    ) -> Result<BTreeMap<NaiveDate, T>, StoreError> {
+        by_day(
+            self.conn,
+            sql,
+            self.subject_params(subject, [ts(self.as_of)]),
+        )
+    }
 }
 
 /// The stored history `item`'s rule reads for its subject, over the days
@@ -262,30 +289,43 @@ fn by_day<T: rusqlite::types::FromSql>(
     Ok(out)
 }
 
+/// Calls `f` with each row of a query whose first two columns are the
+/// days of a window (rows whose days do not parse are skipped).
+fn by_window(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    mut f: impl FnMut(NaiveDate, NaiveDate, &rusqlite::Row<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(p)?;
+    while let Some(r) = rows.next()? {
+        let (s, e): (String, String) = (r.get(0)?, r.get(1)?);
+        if let (Some(s), Some(e)) = (parse_day(&s), parse_day(&e)) {
+            f(s, e, r)?;
+        }
+    }
+    Ok(())
+}
+
 /// conversion_rate, traffic_trend, buy_box, growth_stall: the stored
 /// per-ASIN windows, with the ASIN's row where it has one.
 fn asin_windows(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
     let Some(asin) = c.key("asin") else {
         return Ok(false);
     };
-    let mut st = c.conn.prepare_cached(SQL_ASIN_WINDOWS)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        asin,
-        day(c.from),
-        day(c.to())
-    ])?;
-    while let Some(r) = rows.next()? {
-        let (s, e): (String, String) = (r.get(0)?, r.get(1)?);
-        let (Some(s), Some(e)) = (parse_day(&s), parse_day(&e)) else {
-            continue;
-        };
-        let m = h.snap.asin_windows.entry((s, e)).or_default();
-        if r.get::<_, bool>(2)? {
-            m.insert(asin.to_string(), super::snapshot::asin_window_at(r, 3)?);
-        }
-    }
+    by_window(
+        c.conn,
+        SQL_ASIN_WINDOWS,
+        c.subject_params(asin, []),
+        |s, e, r| {
+            let m = h.snap.asin_windows.entry((s, e)).or_default();
+            if r.get::<_, bool>(2)? {
+                m.insert(asin.to_string(), super::snapshot::asin_window_at(r, 3)?);
+            }
+            Ok(())
+        },
+    )?;
     Ok(true)
 }
 
@@ -294,18 +334,7 @@ fn ranks(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
     let Some(asin) = c.key("asin") else {
         return Ok(false);
     };
-    let known: BTreeMap<NaiveDate, Option<i64>> = by_day(
-        c.conn,
-        SQL_RANKS,
-        params![
-            c.account,
-            c.marketplace,
-            asin,
-            day(c.from),
-            day(c.to()),
-            ts(c.as_of)
-        ],
-    )?;
+    let known: BTreeMap<NaiveDate, Option<i64>> = c.known_days(SQL_RANKS, asin)?;
     let rows = known
         .into_iter()
         .map(|(date, rank)| RankRow {
@@ -325,22 +354,9 @@ fn query_weeks(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
     let (Some(asin), Some(query)) = (c.key("asin"), c.key("search_term")) else {
         return Ok(false);
     };
-    let mut st = c.conn.prepare_cached(SQL_QUERY_WEEKS)?;
-    let mut rows = st.query(params![
-        c.account,
-        c.marketplace,
-        asin,
-        day(c.from),
-        day(c.to()),
-        query,
-        day(c.at)
-    ])?;
+    let p = c.subject_params(asin, [query.to_string(), day(c.at)]);
     let weeks = h.snap.search_queries.entry(asin.to_string()).or_default();
-    while let Some(r) = rows.next()? {
-        let (s, e): (String, String) = (r.get(0)?, r.get(1)?);
-        let (Some(week_start), Some(week_end)) = (parse_day(&s), parse_day(&e)) else {
-            continue;
-        };
+    by_window(c.conn, SQL_QUERY_WEEKS, p, |week_start, week_end, r| {
         weeks.push(QueryWeek {
             week_start,
             week_end,
@@ -349,7 +365,8 @@ fn query_weeks(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
             impression_share: r.get(3)?,
             click_share: r.get(4)?,
         });
-    }
+        Ok(())
+    })?;
     Ok(true)
 }
 
@@ -500,18 +517,7 @@ fn returns(c: &Ctx, h: &mut History) -> Result<bool, StoreError> {
     o.shipped =
         super::snapshot::shipped_units(c.conn, c.account, c.marketplace, Some(sku), range, tz)?;
     h.snap.orders = Some(o);
-    let returned: BTreeMap<NaiveDate, i64> = by_day(
-        c.conn,
-        SQL_RETURNS,
-        params![
-            c.account,
-            c.marketplace,
-            sku,
-            day(c.from),
-            day(c.to()),
-            ts(c.as_of)
-        ],
-    )?;
+    let returned: BTreeMap<NaiveDate, i64> = c.known_days(SQL_RETURNS, sku)?;
     h.snap.returns = Some(
         returned
             .into_iter()

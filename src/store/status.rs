@@ -130,14 +130,14 @@ pub struct ApiCalls {
 /// `since`'s hour.
 pub fn api_calls(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<ApiCalls>, StoreError> {
     let hour = since.format("%Y-%m-%dT%H:00:00Z").to_string();
-    let mut st = conn.prepare(
+    super::all_rows(
+        conn,
         "SELECT account, api, SUM(calls), SUM(throttled),
                 COALESCE(SUM(CASE WHEN status_class IN ('5xx', 'network') THEN calls END), 0)
          FROM api_call_counts WHERE hour_start >= ?1
          GROUP BY account, api ORDER BY account, api",
-    )?;
-    let rows = st
-        .query_map([hour], |r| {
+        [hour],
+        |r| {
             Ok(ApiCalls {
                 account: r.get(0)?,
                 api: r.get(1)?,
@@ -145,9 +145,8 @@ pub fn api_calls(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<ApiCalls
                 throttled: r.get(3)?,
                 errors: r.get(4)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Reports of one account requested and not yet consumed.
@@ -164,22 +163,21 @@ pub struct PendingReports {
 
 /// `pending_reports` per account.
 pub fn pending_reports(conn: &Connection) -> Result<Vec<PendingReports>, StoreError> {
-    let mut st = conn.prepare(
+    super::all_rows(
+        conn,
         "SELECT account, COALESCE(SUM(status <> 'FATAL'), 0), COALESCE(SUM(status = 'FATAL'), 0),
                 MIN(CASE WHEN status <> 'FATAL' THEN created_at END)
          FROM pending_reports GROUP BY account ORDER BY account",
-    )?;
-    let rows = st
-        .query_map([], |r| {
+        [],
+        |r| {
             Ok(PendingReports {
                 account: r.get(0)?,
                 pending: r.get(1)?,
                 awaiting_retry: r.get(2)?,
                 oldest: opt_ts(r.get(3)?),
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// An open row of `credential_problems`.
@@ -195,12 +193,12 @@ pub struct CredentialProblem {
 
 /// Credential refusals not cleared by a later success.
 pub fn credential_problems(conn: &Connection) -> Result<Vec<CredentialProblem>, StoreError> {
-    let mut st = conn.prepare(
+    super::all_rows(
+        conn,
         "SELECT account, api, error_kind, detail, first_seen_at, observed_at
          FROM credential_problems WHERE cleared_at IS NULL ORDER BY account, api, error_kind",
-    )?;
-    let rows = st
-        .query_map([], |r| {
+        [],
+        |r| {
             Ok(CredentialProblem {
                 account: r.get(0)?,
                 api: r.get(1)?,
@@ -209,13 +207,25 @@ pub fn credential_problems(conn: &Connection) -> Result<Vec<CredentialProblem>, 
                 first_seen_at: opt_ts(r.get(4)?),
                 observed_at: opt_ts(r.get(5)?),
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )
 }
 
-/// An unsent outbox row, as `status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An optional instant as its stored text (`ts`), or null: how `status`
+/// serializes the times of its JSON output.
+pub fn ser_opt_ts<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&ts(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// An unsent outbox row, as `status` shows it (and serializes it in its
+/// JSON output).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UnsentEmail {
     pub id: i64,
     pub account: Option<String>,
@@ -223,6 +233,7 @@ pub struct UnsentEmail {
     pub subject: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    #[serde(serialize_with = "ser_opt_ts")]
     pub created_at: Option<DateTime<Utc>>,
 }
 
@@ -241,14 +252,13 @@ fn unsent(r: &rusqlite::Row<'_>) -> rusqlite::Result<UnsentEmail> {
 /// The newest `limit` emails given up on (permanent failures), newest first.
 pub fn failed_emails(conn: &Connection, limit: usize) -> Result<Vec<UnsentEmail>, StoreError> {
     // The partial index outbox_unsent covers `sent_at IS NULL`.
-    let mut st = conn.prepare(
+    super::all_rows(
+        conn,
         "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
          WHERE sent_at IS NULL AND next_attempt_at = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = st
-        .query_map(params![PERMANENT, limit as i64], unsent)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![PERMANENT, limit as i64],
+        unsent,
+    )
 }
 
 /// The oldest email still queued for delivery (not given up), if any.
@@ -274,27 +284,18 @@ mod tests {
     fn job_runs_tell_newest_last_ok_last_error_and_totals() {
         let conn = db();
         let t = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
-        let run =
-            |job: &str, at: DateTime<Utc>, status: RunStatus, rows: u64, err: Option<&str>| {
-                let id = start_run(&conn, job, "a", at).unwrap();
-                finish_run(&conn, id, status, rows, err, at + Duration::minutes(1)).unwrap();
-            };
-        run("orders", t - Duration::days(2), RunStatus::Ok, 50, None);
-        run(
-            "orders",
-            t - Duration::hours(3),
-            RunStatus::Failed,
-            0,
-            Some("boom"),
-        );
-        run("orders", t - Duration::hours(2), RunStatus::Ok, 7, None);
-        run(
-            "listings",
-            t - Duration::hours(1),
-            RunStatus::Unavailable,
-            0,
-            Some("403"),
-        );
+        // (job, hours before t, status, rows, error), oldest first.
+        let runs = [
+            ("orders", 48, RunStatus::Ok, 50, None),
+            ("orders", 3, RunStatus::Failed, 0, Some("boom")),
+            ("orders", 2, RunStatus::Ok, 7, None),
+            ("listings", 1, RunStatus::Unavailable, 0, Some("403")),
+        ];
+        for (job, hours, status, rows, err) in runs {
+            let at = t - Duration::hours(hours);
+            let id = start_run(&conn, job, "a", at).unwrap();
+            finish_run(&conn, id, status, rows, err, at + Duration::minutes(1)).unwrap();
+        }
         start_run(&conn, "listings", "a", t).unwrap();
 
         let rows = job_runs(&conn, t - Duration::hours(24)).unwrap();

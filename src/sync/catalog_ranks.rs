@@ -24,7 +24,6 @@ const PATH: &str = "/catalog/2022-04-01/items";
 const BATCH: usize = 20;
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let ep = sp_endpoint(ctx)?;
     let mut written = 0;
     let mut ranked = 0;
@@ -43,7 +42,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
             .count();
         let cursor = json!({ "snapshot_date": day, "asins": asins.len(), "at": ts(ctx.now) });
         written += ctx.with_db(|c| {
-            catalog::write_ranks(c, account, m.id, &day, &rows, JOB, &cursor, ctx.now)
+            catalog::write_ranks(c, &ctx.cursor_write(JOB, m, &cursor), &day, &rows)
         })?;
     }
     Ok(JobReport {

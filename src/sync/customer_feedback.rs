@@ -77,9 +77,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let next = if next >= asins.len() { 0 } else { next };
         let cursor =
             json!({ "last_run_at": ts(ctx.now), "next_offset": next, "asins": asins.len() });
-        written += ctx.with_db(|c| {
-            reviews::write_pull(c, &ctx.account.name, m.id, &pull, JOB, &cursor, ctx.now)
-        })?;
+        written +=
+            ctx.with_db(|c| reviews::write_pull(c, &ctx.cursor_write(JOB, m, &cursor), &pull))?;
     }
     let mut note = format!("{done} ASINs, {with_topics} with review topics");
     if let Some(first) = skipped.first {

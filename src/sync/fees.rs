@@ -80,9 +80,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         estimated += rows.len();
         let cursor =
             json!({ "last_run_at": ts(ctx.now), "skus": asks.len(), "estimated": rows.len() });
-        written += ctx.with_db(|c| {
-            pricing::write_fees(c, &ctx.account.name, m.id, &rows, JOB, &cursor, ctx.now)
-        })?;
+        written +=
+            ctx.with_db(|c| pricing::write_fees(c, &ctx.cursor_write(JOB, m, &cursor), &rows))?;
     }
     Ok(JobReport {
         rows: written,

@@ -48,7 +48,6 @@ pub(crate) fn seller_id<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, JobError> {
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let seller = seller_id(ctx)?.to_string();
     let ep = sp_endpoint(ctx)?;
     let mut written = 0;
@@ -72,7 +71,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let slot = slot(ctx, m, "listings", &day);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "listings": rows.len() });
         written += ctx.with_db(|c| {
-            listings::write_pull(c, account, m.id, &rows, &slot, JOB, &cursor, ctx.now)
+            listings::write_pull(c, &ctx.cursor_write(JOB, m, &cursor), &rows, &slot)
         })?;
     }
     Ok(JobReport {

@@ -53,7 +53,8 @@ use crate::amazon::client::{ApiClient, Endpoint};
 use crate::amazon::http::{Api, ApiError};
 use crate::clock::Clock;
 use crate::config::{Account, Config, LwaCredentials};
-use crate::store::jobs::{self, Deferred, RunStatus};
+use crate::model::marketplace::Marketplace;
+use crate::store::jobs::{self, CursorWrite, Deferred, RunStatus};
 use crate::store::StoreError;
 
 /// The database shared by the jobs of a round. Hold the lock only for
@@ -161,6 +162,17 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Job `job`'s cursor `cursor` in marketplace `m` of this account, as of
+    /// the round's time, for a store write that records it with its rows.
+    pub fn cursor_write<'c>(
+        &'c self,
+        job: &'c str,
+        m: &'c Marketplace,
+        cursor: &'c serde_json::Value,
+    ) -> CursorWrite<'c> {
+        CursorWrite::new(job, &self.account.name, m.id, cursor, self.now)
+    }
+
     /// The account's SP-API endpoint, if configured.
     pub fn sp(&self) -> Option<Endpoint> {
         let s = self.account.sp_api.as_ref()?;

@@ -40,7 +40,6 @@ const BATCH: usize = 20;
 pub const MAX_ASINS_PER_RUN: usize = 2_400;
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
-    let account = ctx.account.name.as_str();
     let ep = sp_endpoint(ctx)?;
     let seller = ctx.account.seller_id.as_deref();
     let mut written = 0;
@@ -68,7 +67,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let day = local_day(m, slot);
         let cursor = json!({ "last_pull_at": ts(ctx.now), "asins": asins.len(), "known": known });
         written += ctx.with_db(|c| {
-            pricing::write_pricing(c, account, m.id, slot, &day, &rows, JOB, &cursor, ctx.now)
+            pricing::write_pricing(c, &ctx.cursor_write(JOB, m, &cursor), slot, &day, &rows)
         })?;
     }
     let mut note = format!("{priced} of {asked} ASINs priced");

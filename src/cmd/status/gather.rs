@@ -304,24 +304,12 @@ fn subject_label(labels: &Value) -> String {
 }
 
 fn outbox(conn: &Connection) -> anyhow::Result<Outbox> {
-    let email = |e: q::UnsentEmail| Email {
-        id: e.id,
-        account: e.account,
-        kind: e.kind,
-        subject: e.subject,
-        attempts: e.attempts,
-        last_error: e.last_error,
-        created_at: e.created_at,
-    };
     let backlog = store::outbox::backlog(conn)?;
     Ok(Outbox {
         pending: backlog.pending,
         failed: backlog.failed,
-        oldest_pending: q::oldest_queued_email(conn)?.map(email),
-        failures: q::failed_emails(conn, FAILED_EMAILS_SHOWN)?
-            .into_iter()
-            .map(email)
-            .collect(),
+        oldest_pending: q::oldest_queued_email(conn)?,
+        failures: q::failed_emails(conn, FAILED_EMAILS_SHOWN)?,
     })
 }
 

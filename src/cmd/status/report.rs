@@ -10,16 +10,13 @@ use serde_json::Value;
 use crate::config::Severity;
 use crate::rules::Finding;
 use crate::store;
+use crate::store::status::ser_opt_ts;
+
+/// An email of the outbox not (yet) delivered.
+pub use crate::store::status::UnsentEmail as Email;
 
 fn ser_ts<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&store::ops::ts(*t))
-}
-
-fn ser_opt_ts<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&store::ops::ts(*t)),
-        None => s.serialize_none(),
-    }
 }
 
 /// Everything `status` knows; serialized as the JSON output.
@@ -176,18 +173,6 @@ pub struct Outbox {
     pub oldest_pending: Option<Email>,
     /// The newest permanently failed emails.
     pub failures: Vec<Email>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Email {
-    pub id: i64,
-    pub account: Option<String>,
-    pub kind: String,
-    pub subject: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    #[serde(serialize_with = "ser_opt_ts")]
-    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// One scheduled job's freshness.

@@ -4,7 +4,7 @@ use super::*;
 use std::path::PathBuf;
 
 /// Splits one CSV line (quotes, doubled quotes inside quotes).
-pub(super) fn csv_fields(line: &str) -> Vec<String> {
+pub(crate) fn csv_fields(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;

@@ -36,6 +36,7 @@ use catalog::{
     costs, fees, inventory, inventory_planning, pricing, ranks, search_query_performance,
 };
 use customer::{account_health, feedback, listings, ratings, review_topics};
+pub(crate) use files::csv_fields;
 use files::read_file;
 pub use files::{read_costs, read_ratings};
 use meta::{credential_problems, job_health};
