@@ -389,7 +389,7 @@ pub fn build(
     Ok(DigestModel {
         account: account.to_string(),
         lang: cfg.language(acct),
-        names: super::Names::default(),
+        names: store::names::names(conn, cfg, acct)?,
         generated_at: now,
         timezone: cfg.daemon.timezone.name().to_string(),
         marketplaces,
