@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::chart::{self, ChartWords};
-use super::layout::{quoted, truncate};
+use super::layout::{field, quoted, truncate};
 use crate::alert::{Item, ItemKind, Series};
 use crate::config::RuleId;
 use crate::i18n::evidence::{format_evidence, is_hidden};
@@ -246,7 +246,7 @@ pub(super) fn evidence_rows(lang: Lang, item: &Item) -> Vec<(String, String)> {
         if Some(&text) == value.as_ref() {
             continue;
         }
-        rows.push((truncate(&label, 60), truncate(&text, 200)));
+        rows.push((truncate(&field(&label), 60), truncate(&field(&text), 200)));
     }
     rows.truncate(EVIDENCE_MAX);
     rows
@@ -490,7 +490,10 @@ pub(super) fn diagnosis_checks(
                                 && !is_hidden(RuleId::GrowthStall, k)
                                 && !zero_days(c, k, v)
                         })
-                        .map(|(k, v)| format_evidence(lang, RuleId::GrowthStall, k, v, mkt))
+                        .map(|(k, v)| {
+                            let (l, t) = format_evidence(lang, RuleId::GrowthStall, k, v, mkt);
+                            (truncate(&field(&l), 60), truncate(&field(&t), 200))
+                        })
                         .take(4)
                         .collect()
                 })
@@ -545,7 +548,7 @@ pub(super) fn kind_words(lang: Lang, item: &Item, when: &str) -> String {
 pub(super) fn finding_title(lang: Lang, item: &Item) -> String {
     let title = i18n::rule_title(lang, item.rule);
     match item.key("search_term") {
-        Some(t) => format!("{title} {}", quoted(lang, &truncate(t, 60))),
+        Some(t) => format!("{title} {}", quoted(lang, &truncate(&field(t), 60))),
         None => title,
     }
 }

@@ -19,7 +19,7 @@
 use std::cmp::Ordering;
 
 use super::alert_item::market_of;
-use super::layout::short_name;
+use super::layout::{field, short_name};
 use crate::alert::{AlertEmail, Item, ItemKind};
 use crate::config::{RuleId, Severity};
 use crate::i18n::{self, tr, tr_args, Lang};
@@ -147,6 +147,10 @@ impl<'a> Card<'a> {
     /// SKU), the campaign's name (else "Campaign 1005"), or the
     /// marketplace and link.
     pub fn name(&self, lang: Lang, names: &crate::alert::Names, max: usize) -> String {
+        field(&self.name_raw(lang, names, max))
+    }
+
+    fn name_raw(&self, lang: Lang, names: &crate::alert::Names, max: usize) -> String {
         match &self.who {
             Who::Product { asin, skus } => {
                 let sku = skus.first().map(String::as_str);
@@ -218,9 +222,9 @@ impl<'a> Card<'a> {
                 if !self.has_name(names) && parts.len() == 1 {
                     return String::new();
                 }
-                parts.join(" · ")
+                field(&parts.join(" · "))
             }
-            Who::Campaign { id } if self.has_name(names) => format!("ID {id}"),
+            Who::Campaign { id } if self.has_name(names) => field(&format!("ID {id}")),
             _ => String::new(),
         }
     }
