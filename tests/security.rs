@@ -1044,7 +1044,9 @@ async fn amazon_strings_cannot_inject_headers_or_recipients() {
         assert_eq!(to, envelope);
         assert!(msg.bcc().is_none() && msg.cc().is_none());
         let subject = msg.subject().expect("a subject");
-        hostile_subject |= subject.contains("HXKEY") && subject.contains("Bcc: evil@example.com");
+        // Subjects name products by Amazon's title (cut to fit) where they
+        // named them by key: any planted value with its header line counts.
+        hostile_subject |= subject.contains("HX") && subject.contains("Bcc:");
         assert!(
             !subject.contains(['\r', '\n', '\u{2028}', '\u{85}']),
             "{subject:?}"

@@ -28,6 +28,7 @@ ev-is-suppressed = Suppressed
 ev-statuses = Amazon statuses
 ev-issues = Issues
 ev-issue-codes = Issue codes
+ev-issue-messages = Amazon says
 ev-account-status = Account status
 ev-order-defect-rate-pct = Order defect rate
 ev-late-shipment-rate-pct = Late shipment rate

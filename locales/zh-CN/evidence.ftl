@@ -28,6 +28,7 @@ ev-is-suppressed = 抑制状态
 ev-statuses = 亚马逊状态
 ev-issues = 问题数
 ev-issue-codes = 问题代码
+ev-issue-messages = 亚马逊提示
 ev-account-status = 账户状态
 ev-order-defect-rate-pct = 订单缺陷率（ODR）
 ev-late-shipment-rate-pct = 迟发率

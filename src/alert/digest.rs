@@ -256,9 +256,13 @@ fn alert_lists(
             _ => continue,
         };
         let item = Item::from_finding_json(&a.last_finding, kind, &a.fingerprint, since);
-        let (subject, summary) = match &item {
-            Some(i) => (i.subject_label(), i.summary.clone()),
-            None => (a.marketplace.clone().unwrap_or_default(), String::new()),
+        let (subject, summary, keys) = match &item {
+            Some(i) => (i.subject_label(), i.summary.clone(), i.subject.clone()),
+            None => (
+                a.marketplace.clone().unwrap_or_default(),
+                String::new(),
+                Vec::new(),
+            ),
         };
         list.push(AlertLine {
             fingerprint: a.fingerprint.clone(),
@@ -267,6 +271,7 @@ fn alert_lists(
             severity: a.severity,
             marketplace: a.marketplace.clone(),
             subject,
+            keys,
             summary,
             since,
         });
@@ -383,6 +388,8 @@ pub fn build(
     }
     Ok(DigestModel {
         account: account.to_string(),
+        lang: cfg.language(acct),
+        names: store::names::names(conn, cfg, acct)?,
         generated_at: now,
         timezone: cfg.daemon.timezone.name().to_string(),
         marketplaces,
@@ -674,7 +681,11 @@ dir = "{}"
         let r = render::digest(&m);
         let lower = r.html.to_lowercase();
         assert!(!lower.contains("<script"));
-        assert!(!lower.contains("http://") && !lower.contains("https://"));
+        assert!(!lower.contains("http://"));
+        assert_eq!(
+            lower.matches("https://").count(),
+            lower.matches("href=\"https://").count()
+        );
         assert!(r
             .html
             .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;mugs&quot;"));
@@ -695,10 +706,10 @@ dir = "{}"
             "Conversion rate, 14 days",
             "▼ -2 pts",
             "Open alerts (1)",
-            "resolved: stockout risk sku SKU-1",
+            "resolved: stockout risk SKU-1 at ",
             "job listings unavailable since",
-            "listing_health",
-            "flywheel has synced 2 times in the last 7 days; last sync round 2026-03-02 03:00 PST ok.",
+            "listing problem",
+            "flywheel has synced 2 times in the last 7 days; last sync round Mar 2, 2026 03:00 PST ok.",
         ] {
             assert!(r.text.contains(s), "{s} missing in\n{}", r.text);
         }

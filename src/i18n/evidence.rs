@@ -111,6 +111,8 @@ keys! {
     "statuses" => "ev-statuses", Hidden;
     "issues" => "ev-issues", Count;
     "issue_codes" => "ev-issue-codes", List;
+    // Amazon's text, as Amazon wrote it.
+    "issue_messages" => "ev-issue-messages", List;
     "account_status" => "ev-account-status", Text;
     "order_defect_rate_pct" => "ev-order-defect-rate-pct", Percent;
     "late_shipment_rate_pct" => "ev-late-shipment-rate-pct", Percent;

@@ -394,6 +394,10 @@ pub(crate) fn listing_health(e: &mut Eval) {
             s.severity
         };
         let codes: Vec<serde_json::Value> = issues.iter().map(|i| i.code.clone().into()).collect();
+        // Amazon's own words for each issue, for the message to show as
+        // Amazon wrote them.
+        let messages: Vec<serde_json::Value> =
+            issues.iter().map(|i| i.message.clone().into()).collect();
         e.fire(rule, severity, subject)
             .measured(Some(issues.len() as f64), None, None)
             .evidence(ev![
@@ -403,6 +407,7 @@ pub(crate) fn listing_health(e: &mut Eval) {
                 ("statuses", serde_json::json!(l.statuses)),
                 ("issues", n(issues.len() as f64)),
                 ("issue_codes", serde_json::Value::Array(codes)),
+                ("issue_messages", serde_json::Value::Array(messages)),
             ])
             .says(
                 format!("listing {}", what.join(", ")),

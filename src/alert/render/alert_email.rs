@@ -1,492 +1,728 @@
-//! An alert email: one account, one evaluation round. The subject counts
-//! the problems and names the top three; the body groups the items by
-//! flywheel link (what still fires first, critical first), shows as many in
-//! full as fit the budget, then one line each, then a count, so the HTML
-//! stays under [`HTML_MAX`](super::HTML_MAX) however many alerts a round
-//! produced, and the text part lists exactly the same.
+//! An alert email: one account, one evaluation round (DESIGN §5.1).
+//!
+//! It reads top down the way a seller on a phone needs it:
+//! 1. the flywheel's three links, each with its state, as a strip;
+//! 2. "Do first": at most [`DO_FIRST_MAX`] actions, one line each, most
+//!    urgent first, each naming the product and linking where to act;
+//! 3. per marketplace (when the account sells in several), per link, one
+//!    card per subject with something new: its name, the headline (the
+//!    diagnosis when growth stalled), each finding's phrase and evidence,
+//!    one chart, what to check first, and the places to act;
+//! 4. what is still firing, one line each; what resolved, one line each.
+//!
+//! Cards are shown in full while the HTML stays under a budget, then one
+//! line per finding, then counted, so the HTML stays under
+//! [`HTML_MAX`](super::HTML_MAX) however many alerts a round produced; the
+//! text part says the same, with the links written out.
 
 use std::fmt::Write as _;
 
-use super::alert_item::{item_html, item_line_html, item_line_text, item_text, problem};
+use super::alert_item::{
+    action, chart_words, diagnosis_checks, diagnosis_headline, evidence_rows, finding_title,
+    is_out_of_stock, key_number, kind_words, market_of, no_chart_note, phrase, DIAGNOSIS_STATES,
+};
+use super::cards::{cards, do_first, Card, Place, Who, NAME_MAX, NAME_SHORT};
 use super::chart::{self, CHART};
 use super::layout::{
-    close_parts, field, html_close, html_footer, html_note, html_paragraph, html_section,
-    local_time, one_line, open_parts, subject_line,
+    button_html, close_parts, esc, field, html_heading, html_note, html_paragraph, html_section,
+    link_html, link_title, one_line, open_parts, severity_colour, short_id, strip, subject_line,
+    truncate, when, when_short, zone, BORDER, CARD_BG, MUTED, RESOLVED_COLOUR,
 };
 use crate::alert::{AlertEmail, Item, ItemKind, Rendered};
 use crate::config::{Link, Severity};
+use crate::i18n::{self, format as fmt, tr, tr_args, Lang};
 use crate::model::rule::link_rank;
 
-/// At most this many items are shown in full (with evidence and chart).
+/// At most this many cards are shown in full (with evidence and chart).
 pub const MAX_DETAILED: usize = 50;
-/// Full items stop once the HTML reaches this size...
+/// The Do-first list has at most this many lines.
+pub const DO_FIRST_MAX: usize = 5;
+/// Full cards stop once the HTML reaches this size...
 const DETAIL_BUDGET: usize = 70_000;
 /// ...and one-line items once it reaches this one; the rest are counted.
 const LINE_BUDGET: usize = 92_000;
+/// Subjects name at most this many problems.
+const SUBJECT_PROBLEMS: usize = 3;
 
-/// How a link is headed in emails.
-fn link_title(link: Link) -> &'static str {
-    match link {
-        Link::Experience => "Link 1: customer experience",
-        Link::Growth => "Link 2: sales growth",
-        Link::Leverage => "Link 3: operating leverage",
-        Link::Meta => "flywheel itself",
-    }
-}
-
-/// "2 critical, 3 warning" (zero counts left out).
-fn counts(items: &[&Item]) -> String {
+/// "2 critical, 3 warnings" (zero counts left out).
+fn counts(lang: Lang, items: &[&Item]) -> String {
     let n = |s: Severity| items.iter().filter(|i| i.severity == s).count();
     [
-        (n(Severity::Critical), "critical"),
-        (n(Severity::Warning), "warning"),
-        (n(Severity::Info), "info"),
+        (n(Severity::Critical), "count-critical"),
+        (n(Severity::Warning), "count-warning"),
+        (n(Severity::Info), "count-info"),
     ]
     .iter()
     .filter(|(c, _)| *c > 0)
-    .map(|(c, w)| format!("{c} {w}"))
+    .map(|(c, id)| {
+        tr_args(
+            lang,
+            id,
+            &[("n", fmt::count(*c as f64).into()), ("count", (*c).into())],
+        )
+    })
     .collect::<Vec<_>>()
-    .join(", ")
+    .join(&tr(lang, "list-separator"))
 }
 
 fn is_active(i: &Item) -> bool {
     i.kind != ItemKind::Resolved
 }
 
-/// The subject of an alert email (DESIGN §5): counts, then the top problems.
-fn alert_subject(email: &AlertEmail) -> String {
+/// The item in a few words for the subject line: the rule, the product
+/// or campaign it is about, its key number.
+fn problem(lang: Lang, card: &Card<'_>, item: &Item, names: &crate::alert::Names) -> String {
+    let mut parts = vec![i18n::rule_title(lang, item.rule)];
+    match &card.who {
+        Who::Market { .. } => {}
+        _ => parts.push(card.name(lang, names, NAME_SHORT)),
+    }
+    if let Some(t) = item.key("search_term") {
+        parts.push(super::layout::quoted(lang, &truncate(t, 40)));
+    }
+    if let Some(n) = key_number(lang, item) {
+        parts.push(n);
+    }
+    one_line(&parts.join(" "))
+}
+
+/// The subject (DESIGN §5): counts, then the most urgent problems, new
+/// ones first.
+fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
+    let lang = email.lang;
     let active: Vec<&Item> = email.items.iter().filter(|i| is_active(i)).collect();
     let resolved: Vec<&Item> = email.items.iter().filter(|i| !is_active(i)).collect();
-    let markets: std::collections::BTreeSet<&str> = email
-        .items
+    // Every item with its card, most urgent first, new before repeats.
+    let mut ranked: Vec<(&Card<'_>, &Item)> = cards
         .iter()
-        .filter_map(|i| i.key("marketplace"))
+        .flat_map(|c| c.items.iter().map(move |i| (c, *i)))
         .collect();
-    let with_market = markets.len() > 1;
-    let top = |items: &[&Item]| {
-        let mut sorted = items.to_vec();
-        // Stable: the caller's order within a severity.
-        sorted.sort_by_key(|i| std::cmp::Reverse(i.severity));
-        sorted
+    ranked.sort_by(|a, b| {
+        (a.1.kind != ItemKind::Firing)
+            .cmp(&(b.1.kind != ItemKind::Firing))
+            .then(super::cards::urgency(a.1, b.1))
+    });
+    let top = |resolved: bool| {
+        ranked
             .iter()
-            .take(3)
-            .map(|i| problem(i, with_market))
+            .filter(|(_, i)| is_active(i) != resolved)
+            .take(SUBJECT_PROBLEMS)
+            .map(|(c, i)| problem(lang, c, i, &email.names))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(&tr(lang, "list-separator"))
     };
     let account = one_line(&email.account);
+    let colon = tr(lang, "subject-colon");
     let s = if !active.is_empty() {
-        let mut head = counts(&active);
+        let mut head = counts(lang, &active);
         if !resolved.is_empty() {
-            let _ = write!(head, ", {} resolved", resolved.len());
+            head.push_str(&tr(lang, "list-separator"));
+            head.push_str(&tr_args(
+                lang,
+                "count-resolved",
+                &[("n", fmt::count(resolved.len() as f64).into())],
+            ));
         }
-        format!("[flywheel] {account}: {head}: {}", top(&active))
+        if !active.iter().any(|i| i.kind == ItemKind::Firing) {
+            head = tr_args(lang, "subject-still-firing", &[("counts", head.into())]);
+        }
+        format!("[flywheel] {account}{colon}{head}{colon}{}", top(false))
     } else if !resolved.is_empty() {
-        format!("[flywheel] {account}: resolved: {}", top(&resolved))
+        format!(
+            "[flywheel] {account}{colon}{}{colon}{}",
+            tr(lang, "subject-resolved"),
+            top(true)
+        )
     } else {
-        format!("[flywheel] {account}: no alerts")
+        format!(
+            "[flywheel] {account}{colon}{}",
+            tr(lang, "subject-no-alerts")
+        )
     };
     subject_line(&s)
-}
-
-/// How one item is shown, decided before rendering so the text part and
-/// the HTML part list the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shown {
-    Full,
-    Line,
-    Omitted,
-}
-
-/// The items in display order: by link, what is still firing first
-/// (critical first), then what resolved; the caller's order otherwise.
-fn display_order(items: &[Item]) -> Vec<&Item> {
-    let mut v: Vec<&Item> = items.iter().collect();
-    v.sort_by(|a, b| {
-        link_rank(a.link)
-            .cmp(&link_rank(b.link))
-            .then(is_active(b).cmp(&is_active(a)))
-            .then(b.severity.cmp(&a.severity))
-    });
-    v
 }
 
 fn content_id(n: usize) -> String {
     format!("chart-{n}@flywheel")
 }
 
-fn alert_footer(email: &AlertEmail) -> Vec<String> {
-    vec![
-        "Acknowledge an alert (no repeats for 7 days): flywheel ack <id>, the 8-character id shown \
-         with it."
-            .to_string(),
-        "Silence a rule for a subject: flywheel silence --rule <rule> --asin <ASIN> (or --sku, \
-         --campaign, --account) --for 7d --note '...'. List alerts: flywheel alerts."
-            .to_string(),
-        format!(
-            "Sent by flywheel at {} ({}).",
-            local_time(email.at, &email.timezone),
-            one_line(&email.timezone)
+/// "≈$182.00/day at stake (9.5% of daily sales)".
+fn stake_text(lang: Lang, card: &Card<'_>) -> Option<String> {
+    let s = card
+        .items
+        .iter()
+        .filter(|i| is_active(i))
+        .filter_map(|i| i.stake.as_ref())
+        .max_by(|a, b| {
+            a.share_of_sales
+                .unwrap_or(0.0)
+                .partial_cmp(&b.share_of_sales.unwrap_or(0.0))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })?;
+    if !(s.per_day.is_finite() && s.per_day > 0.0) {
+        return None;
+    }
+    let amount = fmt::money(lang, s.per_day, &s.currency);
+    Some(match s.share_of_sales.filter(|x| x.is_finite()) {
+        Some(share) => tr_args(
+            lang,
+            "stake-share",
+            &[
+                ("amount", amount.into()),
+                ("share", fmt::percent(share * 100.0).into()),
+            ],
         ),
-    ]
+        None => tr_args(lang, "stake-per-day", &[("amount", amount.into())]),
+    })
+}
+
+/// The card's headline: the diagnosis when growth stalled, else its
+/// headline finding's phrase.
+fn headline(lang: Lang, card: &Card<'_>) -> String {
+    let out = card.items.iter().any(|i| is_out_of_stock(i));
+    diagnosis_headline(lang, card.headline(), out).unwrap_or_else(|| phrase(lang, card.headline()))
+}
+
+/// The Do-first list of an alert email: each card's action, its name,
+/// what happened and the money at stake.
+fn do_first_block(email: &AlertEmail, all: &[Card<'_>], multi_market: bool) -> (String, String) {
+    let lang = email.lang;
+    let list = do_first(all, DO_FIRST_MAX);
+    do_first_list(lang, &list, &email.names, multi_market, |card| {
+        let item = card.action_item();
+        let what = if card.headline().rule == crate::config::RuleId::GrowthStall
+            && item.rule != crate::config::RuleId::GrowthStall
+        {
+            phrase(lang, item)
+        } else {
+            headline(lang, card)
+        };
+        (what, stake_text(lang, card))
+    })
+}
+
+/// A Do-first list (HTML rows and text lines), one line per card: its
+/// severity, the action, its name, `what` says (what happened, money at
+/// stake), and the page where the seller acts. Shared with the digest.
+pub(super) fn do_first_list(
+    lang: Lang,
+    list: &[&Card<'_>],
+    names: &crate::alert::Names,
+    multi_market: bool,
+    what: impl Fn(&Card<'_>) -> (String, Option<String>),
+) -> (String, String) {
+    if list.is_empty() {
+        return (String::new(), String::new());
+    }
+    let title = tr(lang, "do-first");
+    let mut html = format!(
+        "<tr><td style=\"padding:6px 14px 2px 14px;font-size:16px;font-weight:bold;\">{}</td></tr>\n\
+         <tr><td style=\"padding:0 14px 6px 14px;\"><ol data-do-first=\"\" style=\"margin:0;padding-left:22px;\">",
+        esc(&title)
+    );
+    let mut text = format!("\n{title}\n");
+    for (n, card) in list.iter().enumerate() {
+        let item = card.action_item();
+        let colour = severity_colour(card.severity());
+        let tag = i18n::severity_tag(lang, card.severity());
+        let act = action(lang, item.rule);
+        let mut name = card.name(lang, names, NAME_SHORT);
+        if multi_market {
+            name = format!("{name} ({})", i18n::marketplace_name(lang, card.mkt));
+        }
+        let (what, stake) = what(card);
+        let place = card.do_place(lang);
+        let _ = write!(
+            html,
+            "<li style=\"margin:0 0 6px 0;\"><span style=\"font-size:11px;font-weight:bold;color:{colour};\">{}</span> \
+             <b>{}</b> &middot; {} &mdash; {}{}{}</li>",
+            esc(&tag),
+            esc(&act),
+            esc(&name),
+            esc(&what),
+            stake
+                .as_deref()
+                .map(|s| format!(" <span style=\"color:{MUTED};\">({})</span>", esc(s)))
+                .unwrap_or_default(),
+            place
+                .as_ref()
+                .map(|p| format!(" &rarr; {}", link_html(&p.url, &p.label)))
+                .unwrap_or_default(),
+        );
+        let _ = writeln!(
+            text,
+            "{}. [{tag}] {act}: {name} - {what}{}",
+            n + 1,
+            stake.map(|s| format!(" ({s})")).unwrap_or_default()
+        );
+        if let Some(p) = place {
+            let _ = writeln!(text, "   {}: {}", p.label, p.url);
+        }
+    }
+    html.push_str("</ol></td></tr>\n");
+    (html, text)
+}
+
+/// Evidence rows as running text that reflows on any width.
+fn rows_html(rows: &[(String, String)]) -> String {
+    rows.iter()
+        .map(|(k, v)| {
+            format!(
+                "<span style=\"color:{MUTED};\">{}</span> <b>{}</b>",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" &middot; ")
+}
+
+fn rows_text(lang: Lang, rows: &[(String, String)]) -> String {
+    let colon = tr(lang, "colon");
+    rows.iter()
+        .map(|(k, v)| format!("{k}{colon}{v}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// A card in full: HTML, text, and the chart it draws (series, cid).
+fn card_full<'a>(
+    email: &'a AlertEmail,
+    card: &Card<'a>,
+    cid: &str,
+    multi_market: bool,
+) -> (
+    String,
+    String,
+    Option<&'a crate::alert::Series>,
+    Option<&'a Item>,
+) {
+    let lang = email.lang;
+    let colon = tr(lang, "colon");
+    let tz = card.mkt.tz;
+    let colour = severity_colour(card.severity());
+    let name = card.name(lang, &email.names, NAME_MAX);
+    let mut ids = card.ids(&email.names);
+    if multi_market {
+        let m = i18n::marketplace_name(lang, card.mkt);
+        ids = if ids.is_empty() {
+            m
+        } else {
+            format!("{ids} · {m}")
+        };
+    }
+    let tag = format!(
+        "{} · {}",
+        i18n::severity_tag(lang, card.severity()),
+        if card.is_new() {
+            tr(lang, "kind-new")
+        } else {
+            tr(lang, "kind-still-firing")
+        }
+    );
+    let head = headline(lang, card);
+    let mut b = String::new();
+    let mut t = String::new();
+    let _ = write!(
+        b,
+        "<div style=\"font-size:11px;font-weight:bold;color:{colour};\">{}</div>\
+         <div style=\"font-size:16px;font-weight:bold;\">{}</div>",
+        esc(&tag),
+        esc(&name)
+    );
+    let _ = writeln!(
+        t,
+        "\n[{tag}] {name}{}",
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!(" ({ids})")
+        }
+    );
+    if !ids.is_empty() {
+        let _ = write!(
+            b,
+            "<div style=\"font-size:12px;color:{MUTED};\">{}</div>",
+            esc(&ids)
+        );
+    }
+    let _ = write!(
+        b,
+        "<div style=\"margin-top:6px;font-size:15px;\">{}</div>",
+        esc(&head)
+    );
+    let _ = writeln!(t, "  {head}");
+    if let Some(s) = stake_text(lang, card) {
+        let _ = write!(
+            b,
+            "<div style=\"font-size:13px;color:{};\">{}</div>",
+            severity_colour(Severity::Critical),
+            esc(&s)
+        );
+        let _ = writeln!(t, "  {s}");
+    }
+    // Each finding: its title and state, its phrase unless the headline
+    // said it, its evidence less what the card already stated.
+    let mut shown: Vec<(String, String)> = Vec::new();
+    let diagnosis = card.headline().rule == crate::config::RuleId::GrowthStall;
+    let rules: Vec<_> = card.items.iter().map(|i| i.rule).collect();
+    for (n, item) in card.items.iter().enumerate() {
+        let mut title = finding_title(lang, item);
+        if item.kind != ItemKind::Firing {
+            let since = when_short(lang, item.since, tz);
+            title = format!("{title} · {}", kind_words(lang, item, &since));
+        }
+        let said = if n == 0 {
+            None
+        } else {
+            Some(phrase(lang, item))
+        };
+        let mut rows = evidence_rows(lang, item);
+        if diagnosis && item.rule == crate::config::RuleId::GrowthStall {
+            let keep: Vec<String> = item
+                .evidence
+                .iter()
+                .filter(|(k, _)| DIAGNOSIS_STATES.contains(&k.as_str()))
+                .map(|(k, v)| {
+                    crate::i18n::evidence::format_evidence(lang, item.rule, k, v, market_of(item)).0
+                })
+                .collect();
+            rows.retain(|(k, _)| !keep.contains(k));
+        }
+        rows.retain(|r| !shown.contains(r));
+        shown.extend(rows.iter().cloned());
+        let _ = write!(
+            b,
+            "<div style=\"margin-top:8px;border-top:1px solid {BORDER};padding-top:6px;\">\
+             <b>{}</b>{}</div>",
+            esc(&title),
+            said.as_deref()
+                .map(|p| format!("{colon}{}", esc(p)))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            t,
+            "  - {title}{}",
+            said.map(|p| format!("{colon}{p}")).unwrap_or_default()
+        );
+        if !rows.is_empty() {
+            let _ = write!(
+                b,
+                "<div style=\"font-size:13px;\">{}</div>",
+                rows_html(&rows)
+            );
+            let _ = writeln!(t, "    {}", rows_text(lang, &rows));
+        }
+        if diagnosis && item.rule == crate::config::RuleId::GrowthStall {
+            for (check, rows) in diagnosis_checks(lang, item, &rules) {
+                let rows: Vec<_> = rows.into_iter().filter(|r| !shown.contains(r)).collect();
+                if rows.is_empty() {
+                    continue;
+                }
+                shown.extend(rows.iter().cloned());
+                let _ = write!(
+                    b,
+                    "<div style=\"font-size:13px;\">{}{colon}{}</div>",
+                    esc(&check),
+                    rows_html(&rows)
+                );
+                let _ = writeln!(t, "    {check}{colon}{}", rows_text(lang, &rows));
+            }
+        }
+    }
+    // One chart: the headline's metric, else the first finding's that has
+    // enough history; else say when the history starts.
+    let charted = card
+        .items
+        .iter()
+        .find(|i| i.series.as_ref().is_some_and(chart::is_drawable));
+    let mut chart_series = None;
+    if let Some(item) = charted {
+        let s = item.series.as_ref().expect("found with a series");
+        if let Some(w) = chart_words(lang, item, s) {
+            b.push_str(&chart::html_chart(cid, CHART, &w));
+            let _ = writeln!(
+                t,
+                "  {}: {} · {}{}",
+                w.label,
+                w.current,
+                w.range,
+                w.threshold.map(|x| format!(" · {x}")).unwrap_or_default()
+            );
+            chart_series = Some(s);
+        }
+    } else if let Some((item, s)) = card
+        .items
+        .iter()
+        .find_map(|i| i.series.as_ref().map(|s| (*i, s)))
+    {
+        let note = no_chart_note(lang, item, s);
+        let _ = write!(
+            b,
+            "<div style=\"margin-top:6px;font-size:12px;color:{MUTED};\">{}</div>",
+            esc(&note)
+        );
+        let _ = writeln!(t, "  {note}");
+    }
+    if card.items.iter().any(|i| is_active(i)) {
+        let check = i18n::check_first(lang, card.action_item().rule);
+        let _ = write!(
+            b,
+            "<div style=\"margin-top:8px;\"><b>{}{colon}</b>{}</div>",
+            esc(&tr(lang, "what-to-check-first")),
+            esc(&check)
+        );
+        let _ = writeln!(t, "  {}{colon}{check}", tr(lang, "what-to-check-first"));
+    }
+    let places: Vec<Place> = card.places(lang);
+    if !places.is_empty() {
+        b.push_str("<div style=\"margin-top:4px;\">");
+        for p in &places {
+            b.push_str(&button_html(&p.url, &p.label));
+            let _ = writeln!(t, "  {}: {}", p.label, p.url);
+        }
+        b.push_str("</div>");
+    }
+    let ack_ids: Vec<String> = card
+        .items
+        .iter()
+        .filter(|i| is_active(i))
+        .map(|i| short_id(&i.fingerprint))
+        .collect();
+    if !ack_ids.is_empty() {
+        let line = tr_args(lang, "ack-line", &[("ids", ack_ids.join(" ").into())]);
+        let _ = write!(
+            b,
+            "<div style=\"margin-top:6px;font-size:12px;color:{MUTED};\">{}</div>",
+            esc(&line)
+        );
+        let _ = writeln!(t, "  {line}");
+    }
+    let html = format!(
+        "<tr><td style=\"padding:6px 10px;\"><table role=\"presentation\" width=\"100%\" \
+         cellpadding=\"0\" cellspacing=\"0\" border=\"0\" bgcolor=\"{CARD_BG}\" data-card=\"{}\" \
+         style=\"border:1px solid {BORDER};background:{CARD_BG};\">\
+         <tr><td width=\"4\" bgcolor=\"{colour}\" style=\"width:4px;background:{colour};\"></td>\
+         <td style=\"padding:10px 12px;\">{b}</td></tr></table></td></tr>\n",
+        esc(&card.key())
+    );
+    (html, t, chart_series, charted.copied())
+}
+
+/// One finding as one line: "■ Silicone Spatula Set of 3 — stockout risk:
+/// out of stock · still firing since … (ack 1a2b3c4d)".
+fn item_line(email: &AlertEmail, card: &Card<'_>, item: &Item, multi: bool) -> (String, String) {
+    let lang = email.lang;
+    let colour = if item.kind == ItemKind::Resolved {
+        RESOLVED_COLOUR
+    } else {
+        severity_colour(item.severity)
+    };
+    let mut name = card.name(lang, &email.names, NAME_SHORT);
+    if multi {
+        name = format!("{name} ({})", i18n::marketplace_name(lang, card.mkt));
+    }
+    let since = when_short(lang, item.since, card.mkt.tz);
+    let tail = match item.kind {
+        ItemKind::Resolved => kind_words(lang, item, &since),
+        _ => format!(
+            "{} {}",
+            kind_words(lang, item, &since),
+            tr_args(
+                lang,
+                "ack-tail",
+                &[("id", short_id(&item.fingerprint).into())]
+            )
+        ),
+    };
+    let what = format!(
+        "{}{}{}",
+        finding_title(lang, item),
+        tr(lang, "colon"),
+        phrase(lang, item)
+    );
+    let html = format!(
+        "<tr><td style=\"padding:3px 14px;font-size:13px;\"><span style=\"color:{colour};\">&#9632;</span> \
+         <b>{}</b> &mdash; {} <span style=\"color:{MUTED};\">&middot; {}</span></td></tr>\n",
+        esc(&name),
+        esc(&what),
+        esc(&tail)
+    );
+    let text = format!("- {name} - {what} · {tail}\n");
+    (html, text)
 }
 
 /// Renders one alert email: subject, text, HTML and the chart PNGs of the
-/// items shown in full.
+/// cards shown in full.
 pub fn alert_email(email: &AlertEmail) -> Rendered {
-    let subject = alert_subject(email);
-    let tz = email.timezone.as_str();
-    let order = display_order(&email.items);
-    let active: Vec<&Item> = email.items.iter().filter(|i| is_active(i)).collect();
-    let resolved = email.items.len() - active.len();
-    let mut summary = counts(&active);
-    if resolved > 0 {
-        if !summary.is_empty() {
-            summary.push_str(", ");
-        }
-        let _ = write!(summary, "{resolved} resolved");
-    }
-    let header_sub = format!(
-        "{} · evaluation at {}",
-        if summary.is_empty() {
-            "no alerts".into()
-        } else {
-            summary.clone()
-        },
-        local_time(email.at, tz)
+    let lang = email.lang;
+    let all = cards(email);
+    let subject = alert_subject(email, &all);
+    let markets: Vec<&'static crate::model::marketplace::Marketplace> =
+        all.iter().fold(Vec::new(), |mut v, c| {
+            if !v.iter().any(|m| m.id == c.mkt.id) {
+                v.push(c.mkt);
+            }
+            v
+        });
+    let multi = markets.len() > 1;
+    // Times in the marketplace's zone; an account selling in several
+    // marketplaces reads them in the daemon's.
+    let (place, tz) = match markets.as_slice() {
+        [m] => (Some(i18n::marketplace_name(lang, m)), m.tz),
+        _ => (None, zone(&email.timezone)),
+    };
+    let at = when(lang, email.at, tz);
+    let sub = match place {
+        Some(p) => tr_args(
+            lang,
+            "email-as-of",
+            &[("marketplace", p.into()), ("time", at.into())],
+        ),
+        None => tr_args(lang, "email-as-of-many", &[("time", at.into())]),
+    };
+    let title = tr_args(
+        lang,
+        "email-title",
+        &[("account", truncate(&field(&email.account), 60).into())],
     );
-    let title = format!("flywheel · {}", field(&email.account));
-
-    let (mut html, mut text) = open_parts(&subject, &title, &header_sub);
-    let mut attachments = Vec::new();
+    let (mut html, mut text) = open_parts(lang, &subject, &title, &sub);
     let footer = alert_footer(email);
-    // Room kept for the closing tags, the footer and the "more" note.
-    let reserve = html_footer(&footer).len() + html_close().len() + 600;
+    let reserve =
+        super::layout::html_footer(&footer).len() + super::layout::html_close().len() + 800;
 
-    let mut shown = Vec::with_capacity(order.len());
-    let mut mode = Shown::Full;
-    let mut current: Option<Link> = None;
-    for (i, item) in order.iter().enumerate() {
-        let n = i + 1;
-        let mut section = String::new();
-        if current != Some(item.link) {
-            section = html_section(link_title(item.link));
-        }
-        let fits =
-            |frag: &str, budget: usize| html.len() + section.len() + frag.len() + reserve <= budget;
-        // The item's HTML and text, in full while they fit, then one line.
-        let mut placed = None;
-        if mode == Shown::Full {
-            // An all-gap series gets no image: the text says so instead.
-            let cid = item
-                .series
-                .as_ref()
-                .filter(|s| chart::series_stats(s).is_some())
-                .map(|_| content_id(n));
-            let frag = item_html(item, tz, cid.as_deref());
-            if i < MAX_DETAILED && fits(&frag, DETAIL_BUDGET) {
-                if let (Some(s), Some(cid)) = (&item.series, cid) {
-                    attachments.push(chart::attachment(s, CHART, format!("chart-{n}.png"), cid));
-                }
-                placed = Some((frag, format!("\n{}", item_text(item, tz))));
-            } else {
-                mode = Shown::Line;
-            }
-        }
-        if mode == Shown::Line {
-            let frag = item_line_html(item);
-            if fits(&frag, LINE_BUDGET) {
-                placed = Some((frag, item_line_text(item)));
-            } else {
-                mode = Shown::Omitted;
-            }
-        }
-        let Some((frag, frag_text)) = placed else {
-            shown.push(Shown::Omitted);
-            continue;
-        };
-        if !section.is_empty() {
-            html.push_str(&section);
-            let _ = write!(text, "\n== {} ==\n", link_title(item.link));
-            current = Some(item.link);
-        }
-        html.push_str(&frag);
-        text.push_str(&frag_text);
-        shown.push(mode);
+    let active = email.items.iter().any(is_active);
+    if active || !email.open.is_empty() {
+        let (h, t) = strip(lang, &email.open);
+        html.push_str(&h);
+        text.push_str(&t);
     }
-    let omitted = shown.iter().filter(|s| **s == Shown::Omitted).count();
-    let lines = shown.iter().filter(|s| **s == Shown::Line).count();
+    let (h, t) = do_first_block(email, &all, multi);
+    html.push_str(&h);
+    text.push_str(&t);
+
+    // New cards in full, by marketplace and link; the rest one line each.
+    let mut attachments = Vec::new();
+    let mut detailed = 0;
+    let mut lines = 0;
+    let mut omitted = 0;
+    let mut full_mode = true;
+    let mut later: Vec<(&Card<'_>, &Item)> = Vec::new();
+    for m in &markets {
+        let mut links: Vec<Link> = all
+            .iter()
+            .filter(|c| c.mkt.id == m.id && c.is_new())
+            .map(|c| c.link())
+            .collect();
+        links.sort_by_key(|l| link_rank(*l));
+        links.dedup();
+        if multi && !links.is_empty() {
+            html.push_str(&html_heading(&i18n::marketplace_name(lang, m)));
+            let _ = writeln!(text, "\n##### {} #####", i18n::marketplace_name(lang, m));
+        }
+        for link in links {
+            let title = link_title(lang, link);
+            html.push_str(&html_section(&title));
+            let _ = writeln!(text, "\n== {title} ==");
+            for card in all
+                .iter()
+                .filter(|c| c.mkt.id == m.id && c.is_new() && c.link() == link)
+            {
+                let n = detailed + 1;
+                if full_mode && detailed < MAX_DETAILED {
+                    let cid = content_id(n);
+                    let (frag, t, series, _) = card_full(email, card, &cid, multi);
+                    if html.len() + frag.len() + reserve <= DETAIL_BUDGET {
+                        html.push_str(&frag);
+                        text.push_str(&t);
+                        if let Some(s) = series {
+                            attachments.push(chart::attachment(
+                                s,
+                                CHART,
+                                format!("chart-{n}.png"),
+                                cid,
+                            ));
+                        }
+                        detailed += 1;
+                        continue;
+                    }
+                    full_mode = false;
+                }
+                for item in &card.items {
+                    let (h, t) = item_line(email, card, item, multi);
+                    if html.len() + h.len() + reserve <= LINE_BUDGET {
+                        html.push_str(&h);
+                        text.push_str(&t);
+                        lines += 1;
+                    } else {
+                        omitted += 1;
+                    }
+                }
+            }
+        }
+    }
+    for card in all.iter().filter(|c| !c.is_new()) {
+        for item in &card.items {
+            later.push((card, item));
+        }
+    }
+    for (kind_resolved, heading) in [(false, "still-firing-heading"), (true, "resolved-heading")] {
+        let group: Vec<&(&Card<'_>, &Item)> = later
+            .iter()
+            .filter(|(_, i)| (i.kind == ItemKind::Resolved) == kind_resolved)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let title = tr_args(lang, heading, &[("n", group.len().to_string().into())]);
+        html.push_str(&html_section(&title));
+        let _ = writeln!(text, "\n== {title} ==");
+        for (card, item) in group {
+            let (h, t) = item_line(email, card, item, multi);
+            if html.len() + h.len() + reserve <= LINE_BUDGET {
+                html.push_str(&h);
+                text.push_str(&t);
+            } else {
+                omitted += 1;
+            }
+        }
+    }
     if lines > 0 || omitted > 0 {
         let note = if omitted > 0 {
-            format!(
-                "and {omitted} more alert{} not listed here: run flywheel alerts to see every one.",
-                if omitted == 1 { "" } else { "s" }
+            tr_args(
+                lang,
+                "omitted-note",
+                &[("n", omitted.to_string().into()), ("count", omitted.into())],
             )
         } else {
-            "Alerts after the first ones are listed one line each: run flywheel alerts for the details."
-                .to_string()
+            tr(lang, "one-line-note")
         };
         html.push_str(&html_note(&note));
         let _ = writeln!(text, "\n{note}");
     }
     if email.items.is_empty() {
-        html.push_str(&html_paragraph("No alerts.", ""));
-        text.push_str("\nNo alerts.\n");
+        html.push_str(&html_paragraph(&tr(lang, "no-alerts"), ""));
+        let _ = writeln!(text, "\n{}", tr(lang, "no-alerts"));
     }
     close_parts(subject, html, text, &footer, attachments)
 }
 
-#[cfg(test)]
-mod tests {
-    use serde_json::{json, Value};
-
-    use super::super::fixtures::{at, series};
-    use super::super::{HTML_MAX, SUBJECT_MAX};
-    use super::*;
-    use crate::alert::Series;
-
-    fn item(f: Value, kind: ItemKind) -> Item {
-        let fp = format!(
-            "{:016x}",
-            f.to_string()
-                .bytes()
-                .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
-        );
-        Item::from_finding_json(&f, kind, &fp, at() - chrono::Duration::hours(30)).unwrap()
-    }
-
-    fn stockout(sku: &str) -> Item {
-        item(
-            json!({"rule": "stockout_risk", "severity": "critical", "account": "acme-us",
-                "marketplace": "ATVPDKIKX0DER", "sku": sku, "value": 0.0, "threshold": 37.0,
-                "window": {"start": "2026-02-15", "end": "2026-03-01"},
-                "evidence": {"available": 0, "inbound": 12, "stockout_days": 3},
-                "summary": "out of stock now", "check_first": "Send a replenishment shipment now."}),
-            ItemKind::Firing,
-        )
-    }
-
-    fn feedback() -> Item {
-        item(
-            json!({"rule": "feedback_response_sla", "severity": "warning", "account": "acme-us",
-                "marketplace": "ATVPDKIKX0DER", "value": 1.0, "threshold": 24.0,
-                "evidence": {"open_breaches": 1, "oldest_age_hours": 31, "order_ids": ["112-1"]},
-                "summary": "1 negative feedback unanswered for 31 h"}),
-            ItemKind::Firing,
-        )
-    }
-
-    fn wasted(term: &str) -> Item {
-        item(
-            json!({"rule": "wasted_spend", "severity": "warning", "account": "acme-us",
-                "marketplace": "ATVPDKIKX0DER", "campaign_id": "1005", "search_term": term,
-                "value": 23.0, "threshold": 15.0,
-                "evidence": {"clicks": 23, "cost": 31.5, "note": term},
-                "summary": format!("\"{term}\" took 23 clicks and sold nothing")}),
-            ItemKind::Repeat,
-        )
-    }
-
-    fn email(items: Vec<Item>) -> AlertEmail {
-        AlertEmail {
-            account: "acme-us".into(),
-            at: at(),
-            timezone: "America/Los_Angeles".into(),
-            lang: crate::model::lang::Lang::En,
-            open: items
-                .iter()
-                .filter(|i| i.kind != ItemKind::Resolved)
-                .map(|i| (i.link, i.severity))
-                .collect(),
-            items,
-            names: Default::default(),
-        }
-    }
-
-    #[test]
-    fn subjects_count_and_name_the_top_problems() {
-        let mut s = stockout("SKU-1");
-        s.subject.insert(2, ("asin".into(), "B0ABC12345".into()));
-        let cases: Vec<(&str, Vec<Item>, &str)> = vec![
-            (
-                "firing",
-                vec![s.clone(), feedback()],
-                "[flywheel] acme-us: 1 critical, 1 warning: stockout risk B0ABC12345 out of stock, feedback unanswered 31h",
-            ),
-            (
-                "mixed",
-                vec![feedback(), Item { kind: ItemKind::Resolved, ..stockout("SKU-2") }],
-                "[flywheel] acme-us: 1 warning, 1 resolved: feedback unanswered 31h",
-            ),
-            (
-                "resolved only",
-                vec![Item { kind: ItemKind::Resolved, ..s.clone() }],
-                "[flywheel] acme-us: resolved: stockout risk B0ABC12345 out of stock",
-            ),
-            ("empty", vec![], "[flywheel] acme-us: no alerts"),
-        ];
-        for (case, items, want) in cases {
-            assert_eq!(alert_email(&email(items)).subject, want, "{case}");
-        }
-    }
-
-    #[test]
-    fn subject_is_one_line_and_capped() {
-        let r = alert_email(&email(vec![
-            wasted("red\r\nBcc: victim@example.com\tmug"),
-            wasted(&"long ".repeat(80)),
-        ]));
-        assert!(
-            !r.subject.contains('\r') && !r.subject.contains('\n') && !r.subject.contains('\t')
-        );
-        assert!(
-            r.subject.contains("\"red Bcc: victim@example.com mug\""),
-            "{}",
-            r.subject
-        );
-        assert!(r.subject.chars().count() <= SUBJECT_MAX);
-        // Non-ASCII passes (the transport encodes it) and cuts on a char boundary.
-        let jp = alert_email(&email(vec![wasted(&"水筒".repeat(100))]));
-        assert!(jp.subject.contains("水筒水…\""), "{}", jp.subject);
-        // Many long problems, ASCII or not: cut at the limit, with an ellipsis.
-        let ascii = |i| format!("term {i} {}", "x".repeat(60));
-        let japanese = |i| format!("{i}{}", "水筒".repeat(30));
-        for terms in [
-            (0..6).map(ascii).collect::<Vec<_>>(),
-            (0..5).map(japanese).collect(),
-        ] {
-            let long = alert_email(&email(terms.iter().map(|t| wasted(t)).collect()));
-            assert_eq!(long.subject.chars().count(), SUBJECT_MAX);
-            assert!(long.subject.ends_with('…'));
-        }
-    }
-
-    #[test]
-    fn hostile_strings_are_escaped_everywhere_in_html() {
-        let evil = "<script>alert(1)</script> \"quoted\" & 'single' http://evil.example/x";
-        let mut s = stockout(evil);
-        s.evidence.push(("title".into(), json!(evil)));
-        s.summary = evil.into();
-        s.series = Some(Series {
-            label: evil.into(),
-            ..series(10)
-        });
-        let mut e = email(vec![s, wasted(evil)]);
-        e.account = evil.into();
-        let r = alert_email(&e);
-        let lower = r.html.to_lowercase();
-        assert!(!lower.contains("<script"), "{}", r.html);
-        assert!(!lower.contains("http://") && !lower.contains("https://"));
-        assert!(r.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(r.html.contains("&quot;quoted&quot; &amp; &#39;single&#39;"));
-        assert!(!r.html.contains("\"quoted\""));
-        // The text part carries the words, on one line per field.
-        assert!(r.text.contains("<script>alert(1)</script>"));
-        for needle in ["src=\"http", "href=", "<link", "@import", "url("] {
-            assert!(!lower.contains(needle), "{needle}");
-        }
-    }
-
-    #[test]
-    fn every_chart_is_attached_and_referenced() {
-        let mut a = stockout("SKU-1");
-        a.series = Some(series(30));
-        let mut b = wasted("mug");
-        b.series = Some(series(30));
-        let r = alert_email(&email(vec![a, feedback(), b]));
-        assert_eq!(r.attachments.len(), 2);
-        for att in &r.attachments {
-            assert!(!att.content_id.contains('<') && !att.content_id.contains('>'));
-            assert_eq!(att.content_type, "image/png");
-            assert!(r.html.contains(&format!("src=\"cid:{}\"", att.content_id)));
-            assert!(att.data.starts_with(b"\x89PNG"));
-        }
-        let ids: std::collections::HashSet<_> =
-            r.attachments.iter().map(|a| &a.content_id).collect();
-        assert_eq!(ids.len(), 2, "unique content ids");
-        assert_eq!(r.html.matches("cid:").count(), 2);
-        assert!(
-            r.html.contains("min 0, max 29, last 29 on 2026-03-02"),
-            "{}",
-            r.html
-        );
-    }
-
-    #[test]
-    fn text_part_has_the_content_grouped_by_link() {
-        let mut stall = item(
-            json!({"rule": "growth_stall", "severity": "warning", "account": "acme-us",
-                "marketplace": "ATVPDKIKX0DER", "asin": "B0SIMLNC01", "value": 590.0,
-                "threshold": 700.0, "summary": "units down",
-                "check_first": "Look at conversion first.",
-                "diagnosis": {"conversion_fell": true, "traffic_fell": false,
-                    "checks": [{"check": "buy_box", "detail": "buy box 98.2% over the last 7 days"}],
-                    "other_rules": ["conversion_rate"]}}),
-            ItemKind::Firing,
-        );
-        stall.series = Some(series(5));
-        let r = alert_email(&email(vec![
-            stockout("SKU-1"),
-            stall,
-            feedback(),
-            wasted("mug"),
-        ]));
-        let t = &r.text;
-        let pos = |s: &str| t.find(s).unwrap_or_else(|| panic!("{s} missing in\n{t}"));
-        assert!(pos("== Link 1: customer experience ==") < pos("== Link 2: sales growth =="));
-        assert!(pos("== Link 2: sales growth ==") < pos("== Link 3: operating leverage =="));
-        // Critical first within leverage.
-        assert!(pos("CRITICAL stockout risk") < pos("WARNING wasted ad spend"));
-        for s in [
-            "[NEW] CRITICAL stockout risk: sku SKU-1 (US)",
-            "[STILL FIRING since 2026-02-28 21:00 PST] WARNING wasted ad spend: campaign 1005 \"mug\" (US)",
-            "[NEW] WARNING feedback unanswered: US marketplace",
-            "Value: 0 days of cover (threshold 37 days)",
-            "Window: 2026-02-15 to 2026-03-01",
-            "    inbound: 12",
-            "What to check first: Send a replenishment shipment now.",
-            "Diagnosis: conversion fell: yes; traffic fell: no",
-            "    - buy_box: buy box 98.2% over the last 7 days",
-            "Other rules firing: conversion_rate",
-            "Trend, units available: min 0, max 4, last 4 on 2026-02-05",
-            "flywheel silence --rule stockout_risk --account acme-us --sku SKU-1 --for 7d",
-            "Sent by flywheel at 2026-03-02 03:00 PST (America/Los_Angeles).",
-        ] {
-            pos(s);
-        }
-        assert!(t.contains(&format!("flywheel ack {}", &r_fp(&stockout("SKU-1"))[..8])));
-    }
-
-    fn r_fp(i: &Item) -> String {
-        i.fingerprint.clone()
-    }
-
-    #[test]
-    fn two_hundred_items_stay_under_the_budget_and_both_parts_agree() {
-        let items: Vec<Item> = (0..200)
-            .map(|i| {
-                let mut it = if i % 2 == 0 {
-                    stockout(&format!("SKU-{i:04}-{}", "x".repeat(30)))
-                } else {
-                    wasted(&format!("search term number {i} {}", "y".repeat(40)))
-                };
-                it.evidence.push(("long".into(), json!("z".repeat(5000))));
-                it.series = Some(series(60));
-                it
-            })
-            .collect();
-        let r = alert_email(&email(items));
-        assert!(r.html.len() < HTML_MAX, "{} bytes", r.html.len());
-        let full = r.text.matches("  Acknowledge: flywheel ack").count();
-        let lines = r.text.lines().filter(|l| l.starts_with("- ")).count();
-        assert!((1..=MAX_DETAILED).contains(&full));
-        assert_eq!(r.attachments.len(), full);
-        assert_eq!(r.html.matches("cid:").count(), full);
-        assert_eq!(r.html.matches("&#9632;</span>").count(), lines);
-        let more = 200 - full - lines;
-        if more > 0 {
-            let note = format!("and {more} more alerts");
-            assert!(r.text.contains(&note) && r.html.contains(&note), "{note}");
-        }
-    }
+fn alert_footer(email: &AlertEmail) -> Vec<String> {
+    let lang = email.lang;
+    vec![
+        tr(lang, "footer-acknowledge"),
+        tr(lang, "footer-silence"),
+        tr_args(
+            lang,
+            "footer-sent",
+            &[
+                ("time", when(lang, email.at, zone(&email.timezone)).into()),
+                ("zone", one_line(&email.timezone).into()),
+            ],
+        ),
+    ]
 }
+
+#[cfg(test)]
+#[path = "alert_email_tests.rs"]
+mod tests;

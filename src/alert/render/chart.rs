@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use super::layout::{esc, field, fmt_num, MUTED};
+use super::layout::{esc, field, MUTED};
 use crate::alert::{Attachment, Series};
 
 /// Palette indices (the image is 8-bit indexed: a few hundred bytes).
@@ -71,9 +71,28 @@ fn scale(series: &Series) -> Option<(f64, f64)> {
         // All zero (or a threshold of zero with no data): any span draws it.
         hi = lo + 1.0;
     }
-    // Headroom so the tallest bar and the threshold line do not touch the edge.
+    // Headroom so the tallest bar and the threshold line do not touch the
+    // edge, then round numbers: the HTML prints the axis ends beside the
+    // image, and "12" reads better than "10.96".
     let room = (hi - lo) * 0.08;
-    Some((if lo < 0.0 { lo - room } else { lo }, hi + room))
+    Some((
+        if lo < 0.0 { -nice_up(-(lo - room)) } else { lo },
+        nice_up(hi + room),
+    ))
+}
+
+/// The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power
+/// of ten) at or above `x` (≥ 0).
+fn nice_up(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return x.max(0.0);
+    }
+    let m = 10f64.powf(x.log10().floor());
+    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|k| k * m)
+        .find(|v| *v >= x * (1.0 - 1e-12))
+        .unwrap_or(10.0 * m)
 }
 
 /// The pixel row of value `v` in an image `height` tall with axis `lo..hi`
@@ -156,10 +175,15 @@ fn draw(series: &Series, w: u32, h: u32) -> Vec<u8> {
     if let Some(t) = series.threshold.filter(|t| t.is_finite()) {
         if t >= lo && t <= hi {
             let y = row_of(t, lo, hi, h);
-            // Dashes of 4 pixels, gaps of 3, drawn over the bars.
-            for x in 0..w {
-                if x % 7 < 4 {
-                    px[y_index(y, w, x) as usize] = THRESHOLD;
+            // Dashes of 4 pixels, gaps of 3, drawn over the bars; two
+            // pixels thick in a picture drawn for a high-density screen.
+            let thick = if h >= 100 { 2 } else { 1 };
+            let dash = 4 * thick;
+            for yy in y..(y + thick).min(h) {
+                for x in 0..w {
+                    if x % (dash + 3 * thick) < dash {
+                        px[y_index(yy, w, x) as usize] = THRESHOLD;
+                    }
                 }
             }
         }
@@ -190,11 +214,20 @@ fn encode(pixels: &[u8], w: u32, h: u32) -> Vec<u8> {
 
 // ---- beside the image: what the picture cannot say ----
 
-/// Trend chart size in alert emails and in the digest, in pixels.
-pub(super) const CHART: (u32, u32) = (240, 60);
+/// Trend chart size in alert emails, in CSS pixels: narrower than the
+/// narrowest phone, and shown at `width:100%` up to this width.
+pub(super) const CHART: (u32, u32) = (300, 80);
+/// The digest's 8-week sparkline, in CSS pixels.
 pub(super) const SPARK: (u32, u32) = (96, 24);
+/// Pixels drawn per CSS pixel, so the picture stays sharp on a phone and
+/// on a high-density screen.
+pub(super) const DENSITY: u32 = 2;
+/// A chart needs this many days with data; with fewer the card says when
+/// the history starts instead.
+pub const MIN_POINTS: usize = 14;
 
-/// The PNG of `series` at `size`, attached as `filename` under `content_id`.
+/// The PNG of `series` for a `size` (CSS pixels) drawn at [`DENSITY`],
+/// attached as `filename` under `content_id`.
 pub(super) fn attachment(
     series: &Series,
     size: (u32, u32),
@@ -205,54 +238,94 @@ pub(super) fn attachment(
         filename,
         content_id,
         content_type: "image/png".into(),
-        data: png(series, size.0, size.1),
+        data: png(series, size.0 * DENSITY, size.1 * DENSITY),
     }
 }
 
-/// Min, max and last known value of a series.
-pub(super) fn series_stats(s: &Series) -> Option<(f64, f64, f64, chrono::NaiveDate)> {
-    let known: Vec<(chrono::NaiveDate, f64)> = s
-        .points
+/// Points with a finite value.
+pub(super) fn known(s: &Series) -> Vec<(chrono::NaiveDate, f64)> {
+    s.points
         .iter()
         .filter_map(|(d, v)| v.filter(|v| v.is_finite()).map(|v| (*d, v)))
-        .collect();
+        .collect()
+}
+
+/// Whether the series has enough history to draw ([`MIN_POINTS`] days with data).
+pub(super) fn is_drawable(s: &Series) -> bool {
+    known(s).len() >= MIN_POINTS
+}
+
+/// Min, max and last known value of a series, and the last known day.
+pub(super) fn series_stats(s: &Series) -> Option<(f64, f64, f64, chrono::NaiveDate)> {
+    let known = known(s);
     let (last_day, last) = *known.last()?;
     let min = known.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
     let max = known.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
     Some((min, max, last, last_day))
 }
 
-pub(super) fn stats_text(s: &Series) -> String {
-    match series_stats(s) {
-        Some((min, max, last, day)) => format!(
-            "min {}, max {}, last {} on {day}",
-            fmt_num(min),
-            fmt_num(max),
-            fmt_num(last)
-        ),
-        None => format!("no data in these {} points", s.points.len()),
-    }
+/// The value range the drawn axis covers (bottom, top).
+pub(super) fn axis(s: &Series) -> Option<(f64, f64)> {
+    scale(s)
 }
 
-/// The chart image with its label and min/max/last beside it.
-pub(super) fn html_chart(s: &Series, cid: &str, size: (u32, u32)) -> String {
-    let mut side = format!("{}<br>{}", esc(&field(&s.label)), esc(&stats_text(s)));
-    if let Some(t) = s.threshold {
+/// The words printed around a chart (already in the reader's language and
+/// the metric's unit).
+pub(super) struct ChartWords {
+    /// What is plotted.
+    pub label: String,
+    /// The axis' top and bottom values.
+    pub top: String,
+    pub bottom: String,
+    /// The first and last day drawn.
+    pub first: String,
+    pub last: String,
+    /// "threshold 12%", when drawn.
+    pub threshold: Option<String>,
+    /// "now 7.11% (Dec 5)": the highlighted bar.
+    pub current: String,
+    /// "min 7.11% · max 15.3%".
+    pub range: String,
+}
+
+/// The chart image with its words around it: the axis' top and bottom
+/// left of the picture, the first and last day under it, the threshold
+/// and the current point in a legend. The image is `width:100%` up to its
+/// CSS width, so it shrinks on a narrow screen and never widens the page.
+pub(super) fn html_chart(cid: &str, size: (u32, u32), w: &ChartWords) -> String {
+    let small = format!("font-size:11px;color:{MUTED};white-space:nowrap;");
+    let mut legend = format!(
+        "<span style=\"color:#c25e00;\">&#9632; {}</span>",
+        esc(&w.current)
+    );
+    if let Some(t) = &w.threshold {
         let _ = write!(
-            side,
-            "<br><span style=\"color:#d03030;\">- - threshold {}</span>",
-            esc(&fmt_num(t))
+            legend,
+            " &nbsp;<span style=\"color:#c62828;\">- - {}</span>",
+            esc(t)
         );
     }
+    let _ = write!(legend, " &nbsp;<span>{}</span>", esc(&w.range));
     format!(
-        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
-         style=\"margin:8px 0;\"><tr><td valign=\"top\"><img src=\"cid:{}\" width=\"{}\" height=\"{}\" \
-         alt=\"{}\" style=\"display:block;border:1px solid #e1e4e8;\"></td>\
-         <td valign=\"top\" style=\"padding-left:10px;font-size:12px;color:{MUTED};\">{side}</td></tr></table>",
-        esc(cid),
-        size.0,
-        size.1,
-        esc(&format!("trend: {}", field(&s.label))),
+        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" width=\"100%\" \
+         style=\"margin:8px 0 2px 0;max-width:{maxw}px;\">\
+         <tr><td colspan=\"2\" style=\"font-size:12px;color:{MUTED};padding-bottom:2px;\">{label}</td></tr>\
+         <tr><td valign=\"top\" align=\"right\" style=\"{small}padding-right:4px;\">{top}</td>\
+         <td rowspan=\"2\" width=\"{w0}\" style=\"width:100%;\"><img src=\"cid:{cid}\" width=\"{w0}\" \
+         alt=\"{alt}\" style=\"display:block;width:100%;max-width:{w0}px;height:auto;border:1px solid #d0d7de;\"></td></tr>\
+         <tr><td valign=\"bottom\" align=\"right\" style=\"{small}padding-right:4px;\">{bottom}</td></tr>\
+         <tr><td></td><td><table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\">\
+         <tr><td style=\"{small}\">{first}</td><td align=\"right\" style=\"{small}\">{last}</td></tr></table></td></tr>\
+         <tr><td></td><td style=\"font-size:12px;padding-top:2px;\">{legend}</td></tr></table>",
+        maxw = size.0 + 48,
+        label = esc(&field(&w.label)),
+        top = esc(&w.top),
+        bottom = esc(&w.bottom),
+        first = esc(&w.first),
+        last = esc(&w.last),
+        w0 = size.0,
+        cid = esc(cid),
+        alt = esc(&field(&w.label)),
     )
 }
 

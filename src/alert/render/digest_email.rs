@@ -1,28 +1,39 @@
-//! The weekly digest email (DESIGN §5): what it says, [`DigestModel`]
-//! (filled from the database by `alert::digest::build`), and how it reads:
-//! per marketplace the 12-KPI checklist with status, value, target, change
-//! and an 8-week trend chart, then open alerts, what improved, unavailable
-//! data and the alive line, every part budgeted so the HTML stays under
+//! The weekly digest email (DESIGN §5, §5.1): what it says,
+//! [`DigestModel`] (filled from the database by `alert::digest::build`),
+//! and how it reads, in the same design as an alert email: summary first
+//! (the flywheel's links with their state, the KPIs off target, "Do
+//! first" from the open alerts, each named and linked), then per
+//! marketplace the 12-KPI checklist (status, value, target, change and an
+//! 8-week trend, in rows that reflow on a phone), open alerts one line
+//! each, what improved, unavailable data and the alive line, in the
+//! account's language. Every part is budgeted so the HTML stays under
 //! [`HTML_MAX`](super::HTML_MAX).
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::alert_email::{do_first_list, DO_FIRST_MAX};
+use super::cards::{cards, do_first, NAME_SHORT};
 use super::chart::{self, SPARK};
 use super::layout::{
-    close_parts, country, esc, field, fmt_num, html_note, html_paragraph, html_section, local_time,
-    one_line, open_parts, sev_upper, severity_colour, short_id, status_colour, subject_line,
-    truncate, MUTED, RESOLVED_COLOUR,
+    close_parts, esc, field, html_note, html_paragraph, html_section, one_line, open_parts,
+    severity_colour, short_id, status_colour, strip, subject_line, truncate, when, zone, BORDER,
+    MUTED, RESOLVED_COLOUR,
 };
-use crate::alert::{Attachment, Rendered, Series};
+use crate::alert::{AlertEmail, Attachment, Item, ItemKind, Names, Rendered, Series};
 use crate::config::{RuleId, Severity};
+use crate::i18n::{self, format as fmt, tr, tr_args, Lang};
 use crate::kpis::Status;
 
 /// Everything the weekly digest of one account says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigestModel {
     pub account: String,
+    /// The account's language.
+    pub lang: Lang,
+    /// What the digest calls the account's products and campaigns.
+    pub names: Names,
     pub generated_at: DateTime<Utc>,
     /// `[daemon] timezone`, for the times shown.
     pub timezone: String,
@@ -86,6 +97,9 @@ pub struct AlertLine {
     pub marketplace: Option<String>,
     /// "asin B0…", "sku …", or the marketplace.
     pub subject: String,
+    /// The subject keys of the finding (account, marketplace, asin, sku,
+    /// campaign_id, search_term), for names and links.
+    pub keys: Vec<(String, String)>,
     pub summary: String,
     /// Firing since (open alerts) or resolved at (resolved ones).
     pub since: DateTime<Utc>,
@@ -124,20 +138,33 @@ pub struct Alive {
 
 // ---- how it reads ----
 
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Ok => "OK",
-        Status::Warning => "WARNING",
-        Status::Critical => "CRITICAL",
-        Status::NoData => "NO DATA",
-    }
+fn status_word(lang: Lang, s: Status) -> String {
+    tr(
+        lang,
+        match s {
+            Status::Ok => "kpi-status-ok",
+            Status::Warning => "kpi-status-warning",
+            Status::Critical => "kpi-status-critical",
+            Status::NoData => "kpi-status-no-data",
+        },
+    )
 }
 
-/// A KPI value with its unit ("12.4%", "3 SKUs", "-").
+/// A KPI's name in the reader's language ("Conversion rate, 14 days").
+fn kpi_name(lang: Lang, k: &KpiLine) -> String {
+    let id = format!("kpi-{}", k.kpi.replace('_', "-"));
+    i18n::try_tr(lang, &id, &[]).unwrap_or_else(|| k.name.to_string())
+}
+
+/// A KPI value with its unit ("12.4%", "3", "-").
 fn kpi_value(k: &KpiLine) -> String {
     match k.value {
         Some(v) => {
-            let mut s = format!("{}{}", fmt_num(v), k.unit);
+            let mut s = if k.unit == "%" {
+                fmt::percent(v)
+            } else {
+                format!("{}{}", fmt::number(v), k.unit)
+            };
             if let Some(l) = &k.label {
                 let _ = write!(s, " ({})", truncate(&one_line(l), 30));
             }
@@ -147,72 +174,101 @@ fn kpi_value(k: &KpiLine) -> String {
     }
 }
 
-/// "▲ +0.8 pts" / "▼ -120" / "=" ("" when unknown): the change against
+/// "▲ +0.8 pts" / "▼ -120" / "= 0" ("" when unknown): the change against
 /// the previous week, in the KPI's unit (points for percentages).
-fn kpi_change(k: &KpiLine) -> String {
+fn kpi_change(lang: Lang, k: &KpiLine) -> String {
     let Some(c) = k.change else {
         return String::new();
     };
-    let unit = if k.unit == "%" {
-        " pts".to_string()
-    } else {
-        k.unit.to_string()
+    let n = |x: f64| {
+        if k.unit == "%" {
+            tr_args(lang, "unit-points", &[("n", fmt::number(x).into())])
+        } else {
+            format!("{}{}", fmt::number(x), k.unit)
+        }
     };
     if c.abs() < 1e-9 {
         "= 0".into()
     } else if c > 0.0 {
-        format!("▲ +{}{unit}", fmt_num(c))
+        format!("▲ +{}", n(c))
     } else {
-        format!("▼ {}{unit}", fmt_num(c))
+        format!("▼ {}", n(c))
     }
 }
 
 /// The alive line: how often flywheel synced, and how the last round went.
 pub fn alive_line(d: &DigestModel) -> String {
+    let lang = d.lang;
     let a = &d.alive;
     let mut s = match a.rounds_7d {
-        0 => "flywheel has not synced in the last 7 days: check that the daemon runs (systemctl status flywheel)".to_string(),
-        1 => "flywheel has synced once in the last 7 days".to_string(),
-        n => format!("flywheel has synced {n} times in the last 7 days"),
+        0 => tr(lang, "digest-alive-none"),
+        n => tr_args(
+            lang,
+            "digest-alive",
+            &[("n", n.to_string().into()), ("count", n.into())],
+        ),
     };
     if let Some(t) = a.last_round {
+        let time = when(lang, t, zone(&d.timezone));
         let how = if a.last_round_failed == 0 {
-            "ok".to_string()
+            tr_args(lang, "digest-last-round-ok", &[("time", time.into())])
         } else {
-            format!(
-                "{} of {} jobs failed",
-                a.last_round_failed, a.last_round_jobs
+            tr_args(
+                lang,
+                "digest-last-round-failed",
+                &[
+                    ("time", time.into()),
+                    ("failed", a.last_round_failed.to_string().into()),
+                    ("jobs", a.last_round_jobs.to_string().into()),
+                ],
             )
         };
-        let _ = write!(s, "; last sync round {} {how}", local_time(t, &d.timezone));
+        s.push_str(&tr(lang, "digest-alive-separator"));
+        s.push_str(&how);
     }
-    s.push('.');
+    s.push_str(&tr(lang, "digest-alive-end"));
     s
 }
 
-fn digest_subject(d: &DigestModel) -> String {
-    let off: usize = d
-        .marketplaces
+fn off_target(d: &DigestModel) -> usize {
+    d.marketplaces
         .iter()
         .flat_map(|m| &m.rows)
         .filter(|k| matches!(k.status, Status::Warning | Status::Critical))
-        .count();
-    let mut parts = vec![format!(
-        "{off} KPI{} off target",
-        if off == 1 { "" } else { "s" }
-    )];
-    parts.push(format!(
-        "{} open alert{}",
-        d.open_alerts.len(),
-        if d.open_alerts.len() == 1 { "" } else { "s" }
-    ));
+        .count()
+}
+
+fn digest_subject(d: &DigestModel) -> String {
+    let lang = d.lang;
+    let off = off_target(d);
+    let mut parts = vec![
+        tr_args(
+            lang,
+            "digest-kpis-off",
+            &[("n", off.to_string().into()), ("count", off.into())],
+        ),
+        tr_args(
+            lang,
+            "digest-open-count",
+            &[
+                ("n", d.open_alerts.len().to_string().into()),
+                ("count", d.open_alerts.len().into()),
+            ],
+        ),
+    ];
     if !d.unavailable.is_empty() {
-        parts.push(format!("{} source(s) unavailable", d.unavailable.len()));
+        parts.push(tr_args(
+            lang,
+            "digest-unavailable-count",
+            &[("n", d.unavailable.len().to_string().into())],
+        ));
     }
+    let colon = tr(lang, "subject-colon");
     subject_line(&format!(
-        "[flywheel] {}: weekly digest: {}",
+        "[flywheel] {}{colon}{}{colon}{}",
         one_line(&d.account),
-        parts.join(", ")
+        tr(lang, "digest-subject"),
+        parts.join(&tr(lang, "list-separator"))
     ))
 }
 
@@ -226,32 +282,38 @@ const DIGEST_LINES_BUDGET: usize = 90_000;
 /// Short fields of the digest (targets, names of jobs), in characters.
 const SHORT: usize = 60;
 
-/// The HTML and text of one marketplace's checklist, with its charts.
-fn checklist_section(m: &MarketplaceKpis, mi: usize) -> (String, String, Vec<Attachment>) {
-    let heading = format!(
-        "{} ({}): flywheel health checklist as of {}",
-        truncate(&field(&m.country), SHORT),
-        truncate(&field(&m.marketplace_id), SHORT),
-        m.at
+/// The HTML and text of one marketplace's checklist, with its charts. Each
+/// KPI is one row of three cells (status; name with target and note;
+/// value, change and sparkline), which fits a phone's width.
+fn checklist_section(
+    d: &DigestModel,
+    m: &MarketplaceKpis,
+    mi: usize,
+) -> (String, String, Vec<Attachment>) {
+    let lang = d.lang;
+    let market = crate::model::marketplace::lookup(&m.marketplace_id)
+        .map(|x| i18n::marketplace_name(lang, x))
+        .unwrap_or_else(|| truncate(&field(&m.country), SHORT));
+    let heading = tr_args(
+        lang,
+        "digest-checklist",
+        &[
+            ("marketplace", market.into()),
+            ("date", fmt::date(lang, m.at).into()),
+        ],
     );
     let mut html = html_section(&heading);
-    let mut text = format!(
-        "\n== {heading} ==\n  {:<9} {:<34} {:>18} {:<22} change vs last week\n",
-        "status", "kpi", "value", "target"
-    );
+    let mut text = format!("\n== {heading} ==\n");
     let mut attachments = Vec::new();
     html.push_str(
-        "<tr><td style=\"padding:4px 20px;\"><table role=\"presentation\" width=\"100%\" \
-         cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"font-size:13px;border-collapse:collapse;\">\
-         <tr style=\"color:#57606a;font-size:11px;\"><td style=\"padding:3px 6px;\">STATUS</td>\
-         <td style=\"padding:3px 6px;\">KPI</td><td align=\"right\" style=\"padding:3px 6px;\">VALUE</td>\
-         <td style=\"padding:3px 6px;\">TARGET</td><td style=\"padding:3px 6px;\">VS LAST WEEK</td>\
-         <td style=\"padding:3px 6px;\">8 WEEKS</td></tr>",
+        "<tr><td style=\"padding:2px 14px;\"><table role=\"presentation\" width=\"100%\" \
+         cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"font-size:13px;border-collapse:collapse;\">",
     );
     for (ri, k) in m.rows.iter().enumerate() {
         let colour = status_colour(k.status);
+        let name = kpi_name(lang, k);
         let cid = format!("kpi-{}-{}@flywheel", mi + 1, ri + 1);
-        let chart_cell = if chart::series_stats(&k.trend).is_some() {
+        let spark = if chart::series_stats(&k.trend).is_some() {
             attachments.push(chart::attachment(
                 &k.trend,
                 SPARK,
@@ -259,51 +321,61 @@ fn checklist_section(m: &MarketplaceKpis, mi: usize) -> (String, String, Vec<Att
                 cid.clone(),
             ));
             format!(
-                "<img src=\"cid:{}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"display:block;border:0;\">",
+                "<img src=\"cid:{}\" width=\"{w}\" alt=\"\" style=\"display:block;width:100%;max-width:{w}px;height:auto;border:0;margin-top:2px;\">",
                 esc(&cid),
-                SPARK.0,
-                SPARK.1,
-                esc(&format!("{} over 8 weeks", k.name))
+                w = SPARK.0,
             )
         } else {
-            "<span style=\"color:#8c959f;\">no history</span>".to_string()
+            String::new()
         };
-        let note = k.note.as_deref().map(|n| truncate(&field(n), 160));
-        let note_html = note
-            .as_deref()
-            .map(|n| {
-                format!(
-                    "<div style=\"font-size:11px;color:{MUTED};\">{}</div>",
-                    esc(n)
-                )
-            })
-            .unwrap_or_default();
         let target = truncate(&field(&k.target), SHORT);
+        let mut details = Vec::new();
+        if !target.is_empty() {
+            details.push(tr_args(
+                lang,
+                "digest-target",
+                &[("target", target.clone().into())],
+            ));
+        }
+        // The note names the ASINs and SKUs off target; it is written in
+        // English by the KPI code, so only an English digest shows it.
+        let note = match lang {
+            Lang::En => k.note.as_deref().map(|n| truncate(&field(n), 160)),
+            _ => None,
+        };
+        if let Some(n) = &note {
+            details.push(n.clone());
+        }
+        let change = kpi_change(lang, k);
         let _ = write!(
             html,
-            "<tr style=\"border-top:1px solid #eaeef2;\">\
-             <td bgcolor=\"{colour}\" style=\"padding:3px 6px;background:{colour};color:#ffffff;\
-             font-size:11px;font-weight:bold;white-space:nowrap;\">{}</td>\
-             <td style=\"padding:3px 6px;\">{}{note_html}</td>\
-             <td align=\"right\" style=\"padding:3px 6px;white-space:nowrap;\">{}</td>\
-             <td style=\"padding:3px 6px;color:{MUTED};\">{}</td>\
-             <td style=\"padding:3px 6px;white-space:nowrap;\">{}</td>\
-             <td style=\"padding:3px 6px;\">{chart_cell}</td></tr>",
-            status_word(k.status),
-            esc(k.name),
+            "<tr style=\"border-top:1px solid {BORDER};\">\
+             <td width=\"70\" valign=\"top\" style=\"padding:6px 6px 6px 0;\"><span style=\"display:inline-block;\
+             padding:1px 5px;background:{colour};color:#ffffff;font-size:11px;font-weight:bold;\">{}</span></td>\
+             <td valign=\"top\" style=\"padding:6px 6px 6px 0;\">{}<div style=\"font-size:11px;color:{MUTED};\">{}</div></td>\
+             <td valign=\"top\" align=\"right\" style=\"padding:6px 0;white-space:nowrap;\"><b>{}</b>\
+             <div style=\"font-size:11px;color:{MUTED};\">{}</div>{spark}</td></tr>",
+            esc(&status_word(lang, k.status)),
+            esc(&name),
+            esc(&details.join(" · ")),
             esc(&kpi_value(k)),
-            esc(&target),
-            esc(&kpi_change(k)),
+            esc(&change),
         );
         let _ = writeln!(
             text,
-            "  {:<9} {:<34} {:>18} {:<22} {}{}",
-            status_word(k.status),
-            k.name,
+            "  [{}] {name}: {}{}{}",
+            status_word(lang, k.status),
             kpi_value(k),
-            target,
-            kpi_change(k),
-            note.map(|n| format!("  ({n})")).unwrap_or_default()
+            if change.is_empty() {
+                String::new()
+            } else {
+                format!(" ({change})")
+            },
+            if details.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", details.join(" · "))
+            }
         );
     }
     html.push_str("</table></td></tr>\n");
@@ -312,7 +384,9 @@ fn checklist_section(m: &MarketplaceKpis, mi: usize) -> (String, String, Vec<Att
 
 /// Appends a titled list to both parts: at most `max` lines, fewer when
 /// the HTML budget runs out, then "and N more" with `more_hint`.
+#[allow(clippy::too_many_arguments)]
 fn digest_list(
+    lang: Lang,
     html: &mut String,
     text: &mut String,
     title: &str,
@@ -332,7 +406,7 @@ fn digest_list(
     for (colour, line) in lines.iter().take(max) {
         let frag = match colour {
             Some(c) => format!(
-                "<tr><td style=\"padding:2px 20px;font-size:13px;\"><span style=\"color:{c};\">&#9632;</span> {}</td></tr>\n",
+                "<tr><td style=\"padding:2px 14px;font-size:13px;\"><span style=\"color:{c};\">&#9632;</span> {}</td></tr>\n",
                 esc(line)
             ),
             None => html_paragraph(line, "font-size:13px;"),
@@ -345,32 +419,147 @@ fn digest_list(
         shown += 1;
     }
     if shown < lines.len() {
-        let more = format!("and {} more{more_hint}", lines.len() - shown);
+        let more = tr_args(
+            lang,
+            "digest-more",
+            &[
+                ("n", (lines.len() - shown).to_string().into()),
+                ("hint", more_hint.into()),
+            ],
+        );
         html.push_str(&html_note(&more));
         let _ = writeln!(text, "  {more}");
     }
 }
 
-/// Renders the weekly digest (DESIGN §5): per marketplace the 12-KPI
-/// checklist with status, value, target, change and an 8-week trend chart,
-/// then open alerts, what improved, unavailable data and the alive line.
-/// Every part is budgeted so the HTML stays under
-/// [`HTML_MAX`](super::HTML_MAX) whatever the account holds; what does not
-/// fit is counted and named.
+/// The open alerts as items of an alert email, so they group, name and
+/// link the way the alert email does.
+fn as_email(d: &DigestModel) -> AlertEmail {
+    let items = d
+        .open_alerts
+        .iter()
+        .filter_map(|a| {
+            let mut f =
+                serde_json::json!({"rule": a.rule.as_str(), "severity": a.severity.as_str()});
+            for (k, v) in &a.keys {
+                f[k.as_str()] = v.as_str().into();
+            }
+            Item::from_finding_json(&f, ItemKind::Repeat, &a.fingerprint, a.since)
+        })
+        .collect();
+    AlertEmail {
+        account: d.account.clone(),
+        at: d.generated_at,
+        timezone: d.timezone.clone(),
+        lang: d.lang,
+        items,
+        open: d
+            .open_alerts
+            .iter()
+            .map(|a| (a.rule.link(), a.severity))
+            .collect(),
+        names: d.names.clone(),
+    }
+}
+
+/// What an alert line calls its subject: the product's or campaign's
+/// name, else the subject as stored.
+fn alert_name(d: &DigestModel, a: &AlertLine) -> String {
+    let key = |k: &str| a.keys.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+    let m = key("marketplace")
+        .or(a.marketplace.as_deref())
+        .unwrap_or("");
+    let named = if key("asin").is_some() || key("sku").is_some() {
+        d.names
+            .product(m, key("sku"), key("asin"))
+            .map(|n| super::layout::short_name(n, NAME_SHORT))
+            .or_else(|| key("asin").or(key("sku")).map(str::to_string))
+    } else {
+        key("campaign_id").map(|c| {
+            d.names
+                .campaign(c)
+                .map(|n| super::layout::short_name(n, NAME_SHORT))
+                .unwrap_or_else(|| tr_args(d.lang, "campaign-id", &[("id", c.into())]))
+        })
+    };
+    let mut s = named.unwrap_or_else(|| {
+        crate::model::marketplace::lookup(m)
+            .map(|x| i18n::marketplace_name(d.lang, x))
+            .unwrap_or_else(|| truncate(&field(&a.subject), 100))
+    });
+    if let Some(t) = key("search_term") {
+        s.push(' ');
+        s.push_str(&super::layout::quoted(d.lang, &truncate(t, 40)));
+    }
+    truncate(&field(&s), 120)
+}
+
+/// Renders the weekly digest (DESIGN §5): summary first, then per
+/// marketplace the 12-KPI checklist, open alerts, what improved,
+/// unavailable data and the alive line. Every part is budgeted so the
+/// HTML stays under [`HTML_MAX`](super::HTML_MAX) whatever the account
+/// holds; what does not fit is counted and named.
 pub fn digest(d: &DigestModel) -> Rendered {
+    let lang = d.lang;
     let subject = digest_subject(d);
-    let tz = d.timezone.as_str();
-    let title = format!(
-        "flywheel weekly digest · {}",
-        truncate(&field(&d.account), SHORT)
+    let tz = zone(&d.timezone);
+    let title = tr(lang, "digest-title");
+    let sub = tr_args(
+        lang,
+        "digest-generated",
+        &[
+            ("account", truncate(&field(&d.account), SHORT).into()),
+            ("time", when(lang, d.generated_at, tz).into()),
+        ],
     );
-    let sub = format!("generated {}", local_time(d.generated_at, tz));
-    let (mut html, mut text) = open_parts(&subject, &title, &sub);
+    let (mut html, mut text) = open_parts(lang, &subject, &title, &sub);
     let mut attachments = Vec::new();
+
+    // Summary first: the links, the KPIs off target, what to do first.
+    let open: Vec<_> = d
+        .open_alerts
+        .iter()
+        .map(|a| (a.rule.link(), a.severity))
+        .collect();
+    let (h, t) = strip(lang, &open);
+    html.push_str(&h);
+    text.push_str(&t);
+    let summary = format!(
+        "{} · {}",
+        tr_args(
+            lang,
+            "digest-kpis-off",
+            &[
+                ("n", off_target(d).to_string().into()),
+                ("count", off_target(d).into())
+            ]
+        ),
+        tr_args(
+            lang,
+            "digest-open-count",
+            &[
+                ("n", d.open_alerts.len().to_string().into()),
+                ("count", d.open_alerts.len().into())
+            ]
+        )
+    );
+    html.push_str(&html_paragraph(
+        &summary,
+        "font-size:13px;font-weight:bold;",
+    ));
+    let _ = writeln!(text, "{summary}");
+    let email = as_email(d);
+    let all = cards(&email);
+    let first = do_first(&all, DO_FIRST_MAX);
+    let (h, t) = do_first_list(lang, &first, &d.names, false, |card| {
+        (i18n::rule_title(lang, card.action_item().rule), None)
+    });
+    html.push_str(&h);
+    text.push_str(&t);
 
     let mut skipped = Vec::new();
     for (mi, m) in d.marketplaces.iter().enumerate() {
-        let (h, t, a) = checklist_section(m, mi);
+        let (h, t, a) = checklist_section(d, m, mi);
         if !skipped.is_empty() || html.len() + h.len() > DIGEST_TABLES_BUDGET {
             skipped.push(truncate(&field(&m.country), 8));
             continue;
@@ -380,47 +569,54 @@ pub fn digest(d: &DigestModel) -> Rendered {
         attachments.extend(a);
     }
     if !skipped.is_empty() {
-        let note = format!(
-            "The checklists of {} more marketplace(s) ({}) did not fit: run flywheel kpis.",
-            skipped.len(),
-            truncate(&skipped.join(", "), 200)
+        let note = tr_args(
+            lang,
+            "digest-more-marketplaces",
+            &[
+                ("n", skipped.len().to_string().into()),
+                ("list", truncate(&skipped.join(", "), 200).into()),
+            ],
         );
         html.push_str(&html_note(&note));
         let _ = writeln!(text, "\n{note}");
     }
 
-    let market = |m: &Option<String>| {
-        truncate(
-            &field(&m.as_deref().map(country).unwrap_or_default()),
-            SHORT,
-        )
-    };
     let open: Vec<(Option<&'static str>, String)> = d
         .open_alerts
         .iter()
         .map(|a| {
+            let since = tr_args(
+                lang,
+                "digest-since",
+                &[("time", when(lang, a.since, tz).into())],
+            );
             (
                 Some(severity_colour(a.severity)),
                 format!(
-                    "{} {}: {} [{}] since {} (ack {})",
-                    sev_upper(a.severity),
-                    a.title,
-                    truncate(&field(&a.subject), 100),
-                    market(&a.marketplace),
-                    local_time(a.since, tz),
-                    short_id(&a.fingerprint)
+                    "{} {} · {} · {} ({})",
+                    i18n::severity_tag(lang, a.severity),
+                    i18n::rule_title(lang, a.rule),
+                    alert_name(d, a),
+                    since,
+                    tr_args(lang, "ack-tail", &[("id", short_id(&a.fingerprint).into())])
+                        .trim_matches(['(', ')', '（', '）'])
                 ),
             )
         })
         .collect();
     digest_list(
+        lang,
         &mut html,
         &mut text,
-        &format!("Open alerts ({})", d.open_alerts.len()),
+        &tr_args(
+            lang,
+            "digest-open-alerts",
+            &[("n", d.open_alerts.len().to_string().into())],
+        ),
         &open,
         DIGEST_ALERTS_MAX,
-        "None: every rule is quiet.",
-        ": run flywheel alerts.",
+        &tr(lang, "digest-no-open-alerts"),
+        &tr(lang, "digest-hint-alerts"),
     );
 
     let mut improved: Vec<(Option<&'static str>, String)> = d
@@ -429,36 +625,47 @@ pub fn digest(d: &DigestModel) -> Rendered {
         .map(|a| {
             (
                 Some(RESOLVED_COLOUR),
-                format!(
-                    "resolved: {} {} [{}] at {}",
-                    a.title,
-                    truncate(&field(&a.subject), 100),
-                    market(&a.marketplace),
-                    local_time(a.since, tz)
+                tr_args(
+                    lang,
+                    "digest-resolved-line",
+                    &[
+                        ("title", i18n::rule_title(lang, a.rule).into()),
+                        ("name", alert_name(d, a).into()),
+                        ("time", when(lang, a.since, tz).into()),
+                    ],
                 ),
             )
         })
         .collect();
     improved.extend(d.improved_kpis.iter().map(|k| {
+        let name = i18n::try_tr(lang, &format!("kpi-{}", k.kpi.replace('_', "-")), &[])
+            .unwrap_or_else(|| k.name.to_string());
+        let market = crate::model::marketplace::lookup(&k.country)
+            .map(|m| i18n::marketplace_name(lang, m))
+            .unwrap_or_else(|| truncate(&field(&k.country), SHORT));
         (
             Some(RESOLVED_COLOUR),
-            format!(
-                "{} in {}: {} → {}",
-                k.name,
-                truncate(&field(&k.country), SHORT),
-                status_word(k.from).to_lowercase(),
-                status_word(k.to).to_lowercase()
+            tr_args(
+                lang,
+                "digest-improved-line",
+                &[
+                    ("kpi", name.into()),
+                    ("marketplace", market.into()),
+                    ("from", status_word(lang, k.from).into()),
+                    ("to", status_word(lang, k.to).into()),
+                ],
             ),
         )
     }));
     digest_list(
+        lang,
         &mut html,
         &mut text,
-        "What improved this week",
+        &tr(lang, "digest-improved"),
         &improved,
         DIGEST_LIST_MAX,
-        "Nothing resolved or improved this week.",
-        ".",
+        &tr(lang, "digest-nothing-improved"),
+        "",
     );
 
     if !d.unavailable.is_empty() {
@@ -466,37 +673,43 @@ pub fn digest(d: &DigestModel) -> Rendered {
             .unavailable
             .iter()
             .map(|u| {
-                let rules: Vec<&str> = u.rules.iter().map(|r| r.as_str()).collect();
-                (
-                    None,
-                    format!(
-                        "job {} unavailable since {}{}{}",
-                        truncate(&field(&u.job), SHORT),
-                        local_time(u.since, tz),
-                        u.error
-                            .as_deref()
-                            .map(|e| format!(": {}", truncate(&field(e), 160)))
-                            .unwrap_or_default(),
-                        if rules.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; rules without data: {}", rules.join(", "))
-                        }
-                    ),
-                )
+                let rules: Vec<String> =
+                    u.rules.iter().map(|r| i18n::rule_title(lang, *r)).collect();
+                let mut line = tr_args(
+                    lang,
+                    "digest-unavailable-line",
+                    &[
+                        ("job", truncate(&field(&u.job), SHORT).into()),
+                        ("since", when(lang, u.since, tz).into()),
+                    ],
+                );
+                if let Some(e) = &u.error {
+                    line.push_str(&tr(lang, "subject-colon"));
+                    line.push_str(&truncate(&field(e), 160));
+                }
+                if !rules.is_empty() {
+                    line.push_str(&tr(lang, "diag-separator"));
+                    line.push_str(&tr_args(
+                        lang,
+                        "digest-rules-without-data",
+                        &[("rules", rules.join(&tr(lang, "list-separator")).into())],
+                    ));
+                }
+                (None, line)
             })
             .collect();
         digest_list(
+            lang,
             &mut html,
             &mut text,
-            "Data unavailable (missing roles)",
+            &tr(lang, "digest-unavailable"),
             &lines,
             DIGEST_LIST_MAX,
             "",
-            ": run flywheel doctor.",
+            &tr(lang, "digest-hint-doctor"),
         );
-        let hint = "Grant the role in Seller Central (Apps and Services > Develop Apps), then run flywheel doctor.";
-        html.push_str(&html_note(hint));
+        let hint = tr(lang, "digest-grant-role");
+        html.push_str(&html_note(&hint));
         let _ = writeln!(text, "  {hint}");
     }
 
@@ -506,10 +719,13 @@ pub fn digest(d: &DigestModel) -> Rendered {
     html.push_str(&html_paragraph(&alive, "font-size:13px;"));
     let _ = writeln!(text, "\n{alive}");
 
-    let footer = vec![format!(
-        "Sent by flywheel at {} ({}). flywheel kpis prints the checklist any day; flywheel alerts lists every alert.",
-        local_time(d.generated_at, tz),
-        truncate(&one_line(tz), SHORT)
+    let footer = vec![tr_args(
+        lang,
+        "digest-sent",
+        &[
+            ("time", when(lang, d.generated_at, tz).into()),
+            ("zone", truncate(&one_line(&d.timezone), SHORT).into()),
+        ],
     )];
     close_parts(subject, html, text, &footer, attachments)
 }
@@ -530,6 +746,7 @@ mod tests {
             severity: Severity::Warning,
             marketplace: Some("ATVPDKIKX0DER".into()),
             subject: long.clone(),
+            keys: vec![("campaign_id".into(), long.clone())],
             summary: long.clone(),
             since: at(),
         };
@@ -552,6 +769,8 @@ mod tests {
         };
         let d = DigestModel {
             account: long.clone(),
+            lang: Lang::ZhCn,
+            names: Names::default(),
             generated_at: at(),
             timezone: "Europe/Paris".into(),
             marketplaces: (0..12)
@@ -588,13 +807,11 @@ mod tests {
         assert!(!r.html.contains("<&>"));
         assert_eq!(r.html.matches("cid:").count(), r.attachments.len());
         assert!(
-            r.text.contains("did not fit: run flywheel kpis."),
+            r.text.contains("放不下：请运行 flywheel kpis。"),
             "{}",
             r.text
         );
-        assert!(r.text.contains("more: run flywheel alerts."));
-        assert!(r
-            .text
-            .contains("flywheel has not synced in the last 7 days"));
+        assert!(r.text.contains("：运行 flywheel alerts 查看。"));
+        assert!(r.text.contains("flywheel 最近 7 天没有同步"));
     }
 }

@@ -11,9 +11,10 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::alert::{Attachment, Rendered};
-use crate::config::{RuleId, Severity};
+use crate::config::{Link, RuleId, Severity};
+use crate::i18n::{self, format as fmt, tr_args, Lang};
 use crate::kpis::Status;
-use crate::model::marketplace;
+use crate::model::{links, marketplace};
 
 /// Longest subject, in characters (an ellipsis marks a cut).
 pub const SUBJECT_MAX: usize = 150;
@@ -153,11 +154,59 @@ pub fn local_time(t: DateTime<Utc>, timezone: &str) -> String {
         .to_string()
 }
 
-/// A marketplace as sellers name it: its country code.
-pub(super) fn country(marketplace_id: &str) -> String {
-    marketplace::lookup(marketplace_id)
-        .map(|m| m.country.to_string())
-        .unwrap_or_else(|| marketplace_id.to_string())
+/// A time as a person reads it in `lang`, in `tz`, labelled with the
+/// zone: "Dec 6, 2026 15:53 PST", "2026年12月6日 15:53 PST".
+pub(super) fn when(lang: Lang, t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    stamp(t, tz, |d| fmt::date(lang, d))
+}
+
+/// A time within the last days, short: "Mar 2 09:04 PST", "3月2日 09:04 PST".
+pub(super) fn when_short(lang: Lang, t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    stamp(t, tz, |d| fmt::date_short(lang, d))
+}
+
+fn stamp(
+    t: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    date: impl Fn(chrono::NaiveDate) -> String,
+) -> String {
+    let l = t.with_timezone(&tz);
+    format!("{} {}", date(l.date_naive()), l.format("%H:%M %Z"))
+}
+
+/// The zone a name names (UTC for a name chrono-tz does not know).
+pub(super) fn zone(name: &str) -> chrono_tz::Tz {
+    tz_of(name)
+}
+
+/// A name cut to at most `max` characters at a word boundary where one
+/// is near the end (a product title keeps its first words whole), with
+/// "…" when cut.
+pub(super) fn short_name(s: &str, max: usize) -> String {
+    let s = one_line(s);
+    if s.chars().count() <= max {
+        return s;
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    let at = cut
+        .char_indices()
+        .filter(|(_, c)| matches!(c, ' ' | ',' | '-' | '|' | '/' | '(' | '，'))
+        .map(|(i, _)| i)
+        .next_back()
+        .filter(|i| cut[..*i].chars().count() * 10 >= max * 6);
+    let head = at.map_or(cut.as_str(), |i| &cut[..i]);
+    format!(
+        "{}…",
+        head.trim_end_matches([' ', ',', '-', '|', '/', '(', '，'])
+    )
+}
+
+/// A search term as a customer typed it, in the reader's quotes.
+pub(super) fn quoted(lang: Lang, s: &str) -> String {
+    match lang {
+        Lang::En => format!("\"{s}\""),
+        Lang::ZhCn => format!("“{s}”"),
+    }
 }
 
 pub(super) fn severity_colour(s: Severity) -> &'static str {
@@ -180,28 +229,32 @@ pub fn status_colour(s: Status) -> &'static str {
     }
 }
 
-pub(super) fn sev_upper(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "CRITICAL",
-        Severity::Warning => "WARNING",
-        Severity::Info => "INFO",
-    }
-}
-
 pub(super) fn short_id(fingerprint: &str) -> String {
     fingerprint.chars().take(8).collect()
 }
 
 // ---- the HTML frame and its blocks (inline styles only) ----
 
-const FONT: &str = "font-family:Arial,Helvetica,sans-serif;";
+const FONT: &str =
+    "font-family:Arial,Helvetica,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;";
+/// Secondary text: readable on white and, inverted by a dark-mode client,
+/// on near-black.
 pub(super) const MUTED: &str = "#57606a";
+/// The page behind the cards and the cards themselves.
+pub(super) const PAGE_BG: &str = "#f0f2f5";
+pub(super) const CARD_BG: &str = "#ffffff";
+pub(super) const BORDER: &str = "#d0d7de";
+/// The widest the content column grows; it shrinks with the screen.
+pub(super) const COLUMN_MAX: u32 = 680;
+/// Long words (ASINs, SKUs, search terms, URLs) wrap instead of widening
+/// the column.
+pub(super) const WRAP: &str = "word-break:break-word;overflow-wrap:anywhere;";
 
 /// The start of both parts of an email: the HTML up to its header (a title
 /// and a line under it), and the text part's first two lines saying the
 /// same.
-pub(super) fn open_parts(subject: &str, title: &str, sub: &str) -> (String, String) {
-    let mut html = html_open(subject);
+pub(super) fn open_parts(lang: Lang, subject: &str, title: &str, sub: &str) -> (String, String) {
+    let mut html = html_open(lang, subject);
     html.push_str(&html_header(title, sub));
     (html, format!("{title}\n{sub}\n"))
 }
@@ -229,16 +282,22 @@ pub(super) fn close_parts(
     }
 }
 
-fn html_open(title: &str) -> String {
+/// The document start: a fluid single column (100% wide up to
+/// [`COLUMN_MAX`] px, no fixed width anywhere), declared light and dark
+/// so a dark-mode client adapts the explicit colours instead of guessing.
+fn html_open(lang: Lang, title: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>{}</title></head>\n\
-         <body style=\"margin:0;padding:0;background:#f0f2f5;\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <meta name=\"supported-color-schemes\" content=\"light dark\"><title>{}</title></head>\n\
+         <body style=\"margin:0;padding:0;background:{PAGE_BG};\">\n\
          <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
-         style=\"background:#f0f2f5;\"><tr><td align=\"center\" style=\"padding:16px 8px;\">\n\
-         <table role=\"presentation\" width=\"680\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
-         style=\"width:680px;max-width:100%;background:#ffffff;border-collapse:collapse;{FONT}\
-         font-size:14px;line-height:1.4;color:#1f2328;\">\n",
+         bgcolor=\"{PAGE_BG}\" style=\"background:{PAGE_BG};\"><tr><td align=\"center\" style=\"padding:8px 4px;\">\n\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
+         bgcolor=\"{CARD_BG}\" style=\"width:100%;max-width:{COLUMN_MAX}px;background:{CARD_BG};\
+         border-collapse:collapse;{FONT}font-size:14px;line-height:1.45;color:#1f2328;{WRAP}\">\n",
+        lang.as_str(),
         esc(title)
     )
 }
@@ -249,25 +308,34 @@ pub(super) fn html_close() -> &'static str {
 
 fn html_header(title: &str, sub: &str) -> String {
     format!(
-        "<tr><td style=\"padding:16px 20px;border-bottom:1px solid #e1e4e8;\">\
-         <div style=\"font-size:18px;font-weight:bold;\">{}</div>\
-         <div style=\"color:{MUTED};\">{}</div></td></tr>\n",
+        "<tr><td style=\"padding:12px 14px 8px 14px;\">\
+         <div style=\"font-size:17px;font-weight:bold;\">{}</div>\
+         <div style=\"font-size:12px;color:{MUTED};\">{}</div></td></tr>\n",
         esc(title),
         esc(sub)
     )
 }
 
+/// A section heading (a link of the flywheel, a marketplace, "still firing").
 pub(super) fn html_section(title: &str) -> String {
     format!(
-        "<tr><td style=\"padding:16px 20px 4px 20px;font-size:12px;font-weight:bold;\
-         letter-spacing:1px;color:{MUTED};\">{}</td></tr>\n",
+        "<tr><td style=\"padding:14px 14px 4px 14px;font-size:12px;font-weight:bold;\
+         letter-spacing:0.5px;color:{MUTED};border-bottom:1px solid {BORDER};\">{}</td></tr>\n",
         esc(&title.to_uppercase())
+    )
+}
+
+/// A larger heading: one marketplace of an account selling in several.
+pub(super) fn html_heading(title: &str) -> String {
+    format!(
+        "<tr><td style=\"padding:18px 14px 2px 14px;font-size:16px;font-weight:bold;\">{}</td></tr>\n",
+        esc(title)
     )
 }
 
 pub(super) fn html_paragraph(text: &str, style: &str) -> String {
     format!(
-        "<tr><td style=\"padding:4px 20px;{style}\">{}</td></tr>\n",
+        "<tr><td style=\"padding:4px 14px;{style}\">{}</td></tr>\n",
         esc(text)
     )
 }
@@ -280,9 +348,120 @@ pub(super) fn html_note(text: &str) -> String {
 pub(super) fn html_footer(lines: &[String]) -> String {
     let body: Vec<String> = lines.iter().map(|l| esc(l)).collect();
     format!(
-        "<tr><td style=\"padding:14px 20px;background:#f6f8fa;border-top:1px solid #e1e4e8;\
+        "<tr><td bgcolor=\"#f6f8fa\" style=\"padding:12px 14px;background:#f6f8fa;border-top:1px solid {BORDER};\
          font-size:12px;color:{MUTED};\">{}</td></tr>\n",
         body.join("<br>")
+    )
+}
+
+// ---- the summary strip: the flywheel's links and their state ----
+
+/// The flywheel's links in the strip (flywheel itself only when it has
+/// something open).
+pub(super) const STRIP: [Link; 3] = [Link::Experience, Link::Growth, Link::Leverage];
+
+/// A link's heading: "Link 2: sales growth"; "flywheel itself".
+pub(super) fn link_title(lang: Lang, link: Link) -> String {
+    let name = i18n::link_name(lang, link);
+    match STRIP.iter().position(|l| *l == link) {
+        Some(i) => tr_args(
+            lang,
+            "link-heading",
+            &[("n", (i + 1).to_string().into()), ("name", name.into())],
+        ),
+        None => name,
+    }
+}
+
+/// The strip: each link with its state, from the account's open alerts.
+pub(super) fn strip(lang: Lang, open: &[(Link, Severity)]) -> (String, String) {
+    let mut links: Vec<Link> = STRIP.to_vec();
+    if open.iter().any(|(l, _)| *l == Link::Meta) {
+        links.push(Link::Meta);
+    }
+    let width = 100 / links.len();
+    let mut html = String::from(
+        "<tr><td style=\"padding:4px 10px 8px 10px;\"><table role=\"presentation\" width=\"100%\" \
+         cellpadding=\"0\" cellspacing=\"4\" border=\"0\" style=\"table-layout:fixed;\"><tr>",
+    );
+    let mut text = String::new();
+    for link in links {
+        let n = |s: Severity| {
+            open.iter()
+                .filter(|(l, sev)| *l == link && *sev == s)
+                .count()
+        };
+        let (crit, warn) = (n(Severity::Critical), n(Severity::Warning));
+        let state = i18n::link_state(lang, warn, crit);
+        let colour = if crit > 0 {
+            severity_colour(Severity::Critical)
+        } else if warn > 0 {
+            severity_colour(Severity::Warning)
+        } else {
+            RESOLVED_COLOUR
+        };
+        let _ = write!(
+            html,
+            "<td width=\"{width}%\" valign=\"top\" bgcolor=\"{CARD_BG}\" style=\"padding:6px 6px;\
+             border:1px solid {BORDER};border-top:4px solid {colour};\">\
+             <div style=\"font-size:11px;color:{MUTED};\">{}</div>\
+             <div style=\"font-size:13px;font-weight:bold;color:{colour};\">{}</div></td>",
+            esc(&link_title(lang, link)),
+            esc(&state)
+        );
+        let _ = write!(
+            text,
+            "{}{}: {state}",
+            if text.is_empty() { "" } else { " | " },
+            link_title(lang, link)
+        );
+    }
+    html.push_str("</tr></table></td></tr>\n");
+    (html, format!("\n{text}\n"))
+}
+
+// ---- links: only to Amazon's own hosts, only as model::links built them ----
+
+/// Whether `url` is a plain `https` URL on one of the hosts
+/// `model::links` writes for some marketplace.
+pub(super) fn is_amazon_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    marketplace::MARKETPLACES.iter().any(|m| {
+        let h = links::hosts(m);
+        [h.retail, h.seller_central, h.ads_console].contains(&host)
+    }) && !url
+        .chars()
+        .any(|c| c.is_whitespace() || "\"'<>\\".contains(c))
+}
+
+/// A link to a page `model::links` built: the URL goes into `href` as it
+/// is (it is percent-encoded there); anything else is only its label.
+/// Text from Amazon or the seller never reaches this function as a URL.
+pub(super) fn link_html(url: &str, label: &str) -> String {
+    if !is_amazon_url(url) {
+        return esc(label);
+    }
+    format!(
+        "<a href=\"{}\" style=\"color:#0b57d0;text-decoration:underline;\">{}</a>",
+        url.replace('&', "&amp;"),
+        esc(label)
+    )
+}
+
+/// A link as a small button (the places a card sends the seller).
+pub(super) fn button_html(url: &str, label: &str) -> String {
+    if !is_amazon_url(url) {
+        return String::new();
+    }
+    format!(
+        "<a href=\"{}\" style=\"display:inline-block;margin:4px 6px 0 0;padding:4px 9px;\
+         border:1px solid #0b57d0;border-radius:4px;color:#0b57d0;text-decoration:none;\
+         font-size:13px;white-space:nowrap;\">{} &#8599;</a>",
+        url.replace('&', "&amp;"),
+        esc(label)
     )
 }
 
