@@ -82,7 +82,7 @@ async fn alert_email_and_digest_of_the_synced_demo() {
     let email = AlertEmail {
         account: account.clone(),
         at: now,
-        timezone: cfg.daemon.timezone.name().to_string(),
+        timezone: cfg.daemon.timezone,
         items: items
             .iter()
             .filter(|i| i.key("account") == Some(account.as_str()))

@@ -391,7 +391,7 @@ pub fn build(
         lang: cfg.language(acct),
         names: store::names::names(conn, cfg, acct)?,
         generated_at: now,
-        timezone: cfg.daemon.timezone.name().to_string(),
+        timezone: cfg.daemon.timezone,
         marketplaces,
         open_alerts,
         resolved,

@@ -347,7 +347,7 @@ fn account_round(
         let email = AlertEmail {
             account: account.name.clone(),
             at: now,
-            timezone: cfg.daemon.timezone.name().to_string(),
+            timezone: cfg.daemon.timezone,
             lang: cfg.language(account),
             items,
             open: open.clone(),

@@ -41,8 +41,8 @@ pub struct AlertEmail {
     pub account: String,
     /// When the round ran (the configured clock).
     pub at: DateTime<Utc>,
-    /// The config's `[daemon] timezone` name, for times shown to the seller.
-    pub timezone: String,
+    /// The config's `[daemon] timezone`, for times shown to the seller.
+    pub timezone: chrono_tz::Tz,
     /// The account's language (`[alerts] language`, the account's own
     /// `language` first).
     pub lang: Lang,

@@ -26,7 +26,7 @@ use super::chart::{self, CHART};
 use super::layout::{
     button_html, close_parts, esc, field, html_heading, html_note, html_paragraph, html_section,
     link_html, link_title, one_line, open_parts, severity_colour, short_id, strip, subject_line,
-    truncate, when, when_short, zone, BORDER, CARD_BG, MUTED, RESOLVED_COLOUR,
+    truncate, when, when_short, BORDER, CARD_BG, MUTED, RESOLVED_COLOUR,
 };
 use crate::alert::{AlertEmail, Item, ItemKind, Rendered};
 use crate::config::{Link, Severity};
@@ -570,7 +570,7 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
     // marketplaces reads them in the daemon's.
     let (place, tz) = match markets.as_slice() {
         [m] => (Some(i18n::marketplace_name(lang, m)), m.tz),
-        _ => (None, zone(&email.timezone)),
+        _ => (None, email.timezone),
     };
     let at = when(lang, email.at, tz);
     let sub = match place {
@@ -716,8 +716,8 @@ fn alert_footer(email: &AlertEmail) -> Vec<String> {
             lang,
             "footer-sent",
             &[
-                ("time", when(lang, email.at, zone(&email.timezone)).into()),
-                ("zone", one_line(&email.timezone).into()),
+                ("time", when(lang, email.at, email.timezone).into()),
+                ("zone", email.timezone.name().into()),
             ],
         ),
     ]

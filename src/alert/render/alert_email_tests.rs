@@ -222,7 +222,7 @@ fn email_of(lang: Lang, items: Vec<Item>) -> AlertEmail {
     AlertEmail {
         account: "demo".into(),
         at: at(),
-        timezone: "America/Los_Angeles".into(),
+        timezone: chrono_tz::America::Los_Angeles,
         lang,
         open: items
             .iter()

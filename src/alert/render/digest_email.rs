@@ -18,8 +18,8 @@ use super::cards::{cards, do_first, NAME_SHORT};
 use super::chart::{self, SPARK};
 use super::layout::{
     close_parts, esc, field, html_note, html_paragraph, html_section, one_line, open_parts,
-    severity_colour, short_id, status_colour, strip, subject_line, truncate, when, zone, BORDER,
-    MUTED, RESOLVED_COLOUR,
+    severity_colour, short_id, status_colour, strip, subject_line, truncate, when, BORDER, MUTED,
+    RESOLVED_COLOUR,
 };
 use crate::alert::{AlertEmail, Attachment, Item, ItemKind, Names, Rendered, Series};
 use crate::config::{RuleId, Severity};
@@ -36,7 +36,7 @@ pub struct DigestModel {
     pub names: Names,
     pub generated_at: DateTime<Utc>,
     /// `[daemon] timezone`, for the times shown.
-    pub timezone: String,
+    pub timezone: chrono_tz::Tz,
     pub marketplaces: Vec<MarketplaceKpis>,
     /// Firing alerts, critical first.
     pub open_alerts: Vec<AlertLine>,
@@ -209,7 +209,7 @@ pub fn alive_line(d: &DigestModel) -> String {
         ),
     };
     if let Some(t) = a.last_round {
-        let time = when(lang, t, zone(&d.timezone));
+        let time = when(lang, t, d.timezone);
         let how = if a.last_round_failed == 0 {
             tr_args(lang, "digest-last-round-ok", &[("time", time.into())])
         } else {
@@ -450,7 +450,7 @@ fn as_email(d: &DigestModel) -> AlertEmail {
     AlertEmail {
         account: d.account.clone(),
         at: d.generated_at,
-        timezone: d.timezone.clone(),
+        timezone: d.timezone,
         lang: d.lang,
         items,
         open: d
@@ -502,7 +502,7 @@ fn alert_name(d: &DigestModel, a: &AlertLine) -> String {
 pub fn digest(d: &DigestModel) -> Rendered {
     let lang = d.lang;
     let subject = digest_subject(d);
-    let tz = zone(&d.timezone);
+    let tz = d.timezone;
     let title = tr(lang, "digest-title");
     let sub = tr_args(
         lang,
@@ -724,7 +724,7 @@ pub fn digest(d: &DigestModel) -> Rendered {
         "digest-sent",
         &[
             ("time", when(lang, d.generated_at, tz).into()),
-            ("zone", truncate(&one_line(&d.timezone), SHORT).into()),
+            ("zone", truncate(&d.timezone.name(), SHORT).into()),
         ],
     )];
     close_parts(subject, html, text, &footer, attachments)
@@ -772,7 +772,7 @@ mod tests {
             lang: Lang::ZhCn,
             names: Names::default(),
             generated_at: at(),
-            timezone: "Europe/Paris".into(),
+            timezone: chrono_tz::Europe::Paris,
             marketplaces: (0..12)
                 .map(|i| MarketplaceKpis {
                     marketplace_id: format!("M{i}"),

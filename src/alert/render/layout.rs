@@ -143,17 +143,6 @@ pub fn subject_line(s: &str) -> String {
     truncate(&one_line(s), SUBJECT_MAX)
 }
 
-fn tz_of(name: &str) -> chrono_tz::Tz {
-    name.parse().unwrap_or(chrono_tz::UTC)
-}
-
-/// `2026-03-02 03:00 PST` in the named zone.
-pub fn local_time(t: DateTime<Utc>, timezone: &str) -> String {
-    t.with_timezone(&tz_of(timezone))
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
-}
-
 /// A time as a person reads it in `lang`, in `tz`, labelled with the
 /// zone: "Dec 6, 2026 15:53 PST", "2026年12月6日 15:53 PST".
 pub(super) fn when(lang: Lang, t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -172,11 +161,6 @@ fn stamp(
 ) -> String {
     let l = t.with_timezone(&tz);
     format!("{} {}", date(l.date_naive()), l.format("%H:%M %Z"))
-}
-
-/// The zone a name names (UTC for a name chrono-tz does not know).
-pub(super) fn zone(name: &str) -> chrono_tz::Tz {
-    tz_of(name)
 }
 
 /// A name cut to at most `max` characters at a word boundary where one
