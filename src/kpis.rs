@@ -677,6 +677,18 @@ fn subjects(out: &mut String, ks: &[&Kpi], level: Level) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_kpi_has_a_name_in_every_language() {
+        use crate::i18n::{kpi_name, Lang};
+        for kpi in KPIS {
+            for &lang in Lang::ALL {
+                let name = kpi_name(lang, kpi);
+                assert_ne!(name, kpi, "{kpi} has no name in {lang}");
+            }
+            assert_ne!(kpi_name(Lang::En, kpi), kpi_name(Lang::ZhCn, kpi), "{kpi}");
+        }
+    }
+
     fn cfg(extra: &str) -> Config {
         crate::config::test_config(extra)
     }

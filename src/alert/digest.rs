@@ -32,22 +32,18 @@ use crate::kpis::{self, Kpi, Level, Status, KPIS};
 use crate::store;
 use crate::sync::JobName;
 
-/// How the checklist names a KPI, and the unit of its value.
-fn kpi_meta(kpi: &str) -> (&'static str, &'static str) {
+/// The unit of a KPI's value: "%" for rates, "" for counts (a count says
+/// what it counts in the KPI's name, `i18n::kpi_name`).
+fn kpi_unit(kpi: &str) -> &'static str {
     match kpi {
-        "conversion_rate" => ("Conversion rate, 14 days", "%"),
-        "sessions" => ("Sessions, 7 days", ""),
-        "buy_box_pct" => ("Buy box, 7 days", "%"),
-        "bsr" => ("ASINs whose BSR worsened", ""),
-        "acos" => ("ACoS, matured 14 days", "%"),
-        "tacos" => ("TACoS, matured 14 days", "%"),
-        "return_rate" => ("Return rate, 30 days", "%"),
-        "feedback_sla_breaches" => ("Negative feedback unanswered", ""),
-        "negative_feedback_rate" => ("Negative feedback rate, 30 days", "%"),
-        "days_of_supply" => ("SKUs outside their days of supply", ""),
-        "stockout_risk_skus" => ("SKUs at stockout risk", ""),
-        "account_health" => ("Order defect rate", "%"),
-        _ => ("", ""),
+        "conversion_rate"
+        | "buy_box_pct"
+        | "acos"
+        | "tacos"
+        | "return_rate"
+        | "negative_feedback_rate"
+        | "account_health" => "%",
+        _ => "",
     }
 }
 
@@ -137,7 +133,7 @@ fn checklist(
     };
     KPIS.iter()
         .map(|id| {
-            let (name, unit) = kpi_meta(id);
+            let unit = kpi_unit(id);
             let levels: Vec<(NaiveDate, Level1)> =
                 weeks.iter().map(|(d, ks)| (*d, level_of(ks, id))).collect();
             let now = levels.last().map(|(_, l)| l.clone());
@@ -150,7 +146,6 @@ fn checklist(
             };
             KpiLine {
                 kpi: id.to_string(),
-                name,
                 unit,
                 value,
                 label,
@@ -162,7 +157,7 @@ fn checklist(
                 note,
                 trend: Series {
                     label: format!(
-                        "{name}{} at each weekly evaluation",
+                        "{id}{} at each weekly evaluation",
                         if unit.is_empty() {
                             String::new()
                         } else {
@@ -210,7 +205,6 @@ fn weekly_kpis(
                 let (now, before) = (badness(k.status)?, badness(k.previous_status?)?);
                 (now < before).then(|| Improved {
                     kpi: k.kpi.clone(),
-                    name: k.name,
                     country: mp.country.to_string(),
                     from: k.previous_status.unwrap_or(Status::NoData),
                     to: k.status,

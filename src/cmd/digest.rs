@@ -138,7 +138,8 @@ mod tests {
             row.message_id
         );
         let html = std::fs::read_to_string(dir.path().join("d.html")).unwrap();
-        assert!(html.contains("flywheel weekly digest"));
+        let title = crate::i18n::tr(crate::i18n::Lang::En, "digest-title");
+        assert!(html.contains(&title), "{title} not in {html}");
         let bad = DigestArgs {
             out: None,
             send: false,

@@ -140,6 +140,13 @@ fn dashed(id: &str) -> String {
     id.replace('_', "-")
 }
 
+/// A KPI of the weekly checklist by its id (`conversion_rate`), as the
+/// reader reads it ("Conversion rate, 14 days", "转化率（14 天）"); the id
+/// itself for a KPI without a message (a test covers every KPI).
+pub fn kpi_name(lang: Lang, kpi: &str) -> String {
+    try_tr(lang, &format!("kpi-{}", dashed(kpi)), &[]).unwrap_or_else(|| kpi.to_string())
+}
+
 /// A rule's name as a seller reads it in subjects and headings.
 pub fn rule_title(lang: Lang, rule: RuleId) -> String {
     tr(lang, &format!("rule-{}-title", dashed(rule.as_str())))

@@ -64,10 +64,8 @@ pub struct MarketplaceKpis {
 /// One row of the checklist.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KpiLine {
-    /// The KPI id (`conversion_rate`, ...).
+    /// The KPI id (`conversion_rate`, ...): its name is `i18n::kpi_name`.
     pub kpi: String,
-    /// What the seller reads.
-    pub name: &'static str,
     /// Appended to values: "%" or "" (counts say what they count in the name).
     pub unit: &'static str,
     pub value: Option<f64>,
@@ -109,7 +107,6 @@ pub struct AlertLine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Improved {
     pub kpi: String,
-    pub name: &'static str,
     pub country: String,
     pub from: Status,
     pub to: Status,
@@ -148,12 +145,6 @@ fn status_word(lang: Lang, s: Status) -> String {
             Status::NoData => "kpi-status-no-data",
         },
     )
-}
-
-/// A KPI's name in the reader's language ("Conversion rate, 14 days").
-fn kpi_name(lang: Lang, k: &KpiLine) -> String {
-    let id = format!("kpi-{}", k.kpi.replace('_', "-"));
-    i18n::try_tr(lang, &id, &[]).unwrap_or_else(|| k.name.to_string())
 }
 
 /// A KPI value with its unit ("12.4%", "3", "-").
@@ -311,7 +302,7 @@ fn checklist_section(
     );
     for (ri, k) in m.rows.iter().enumerate() {
         let colour = status_colour(k.status);
-        let name = kpi_name(lang, k);
+        let name = i18n::kpi_name(lang, &k.kpi);
         let cid = format!("kpi-{}-{}@flywheel", mi + 1, ri + 1);
         let spark = if chart::series_stats(&k.trend).is_some() {
             attachments.push(chart::attachment(
@@ -638,8 +629,7 @@ pub fn digest(d: &DigestModel) -> Rendered {
         })
         .collect();
     improved.extend(d.improved_kpis.iter().map(|k| {
-        let name = i18n::try_tr(lang, &format!("kpi-{}", k.kpi.replace('_', "-")), &[])
-            .unwrap_or_else(|| k.name.to_string());
+        let name = i18n::kpi_name(lang, &k.kpi);
         let market = crate::model::marketplace::lookup(&k.country)
             .map(|m| i18n::marketplace_name(lang, m))
             .unwrap_or_else(|| truncate(&field(&k.country), SHORT));
@@ -752,7 +742,6 @@ mod tests {
         };
         let row = |k: &str| KpiLine {
             kpi: k.into(),
-            name: "Some KPI with a name",
             unit: "%",
             value: Some(12.5),
             label: Some(long.clone()),
@@ -786,7 +775,6 @@ mod tests {
             improved_kpis: (0..100)
                 .map(|_| Improved {
                     kpi: "tacos".into(),
-                    name: "TACoS",
                     country: long.clone(),
                     from: Status::Critical,
                     to: Status::Ok,
