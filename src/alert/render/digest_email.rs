@@ -714,7 +714,7 @@ pub fn digest(d: &DigestModel) -> Rendered {
         "digest-sent",
         &[
             ("time", when(lang, d.generated_at, tz).into()),
-            ("zone", truncate(&d.timezone.name(), SHORT).into()),
+            ("zone", truncate(d.timezone.name(), SHORT).into()),
         ],
     )];
     close_parts(subject, html, text, &footer, attachments)
