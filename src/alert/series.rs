@@ -42,12 +42,11 @@ mod tests {
         crate::config::test_config("")
     }
 
-    /// A migrated temp database with the account and marketplace.
-    fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut conn, _) = crate::store::open_and_migrate(&dir.path().join("f.db")).unwrap();
+    /// A migrated in-memory database with the account and marketplace.
+    fn db() -> Connection {
+        let mut conn = crate::store::in_memory().unwrap();
         crate::store::ops::sync_accounts(&mut conn, &cfg(), Utc::now()).unwrap();
-        (dir, conn)
+        conn
     }
 
     fn item(finding: serde_json::Value) -> Item {
@@ -96,7 +95,7 @@ mod tests {
 
     #[test]
     fn conversion_rate_is_the_rolling_window_with_gaps() {
-        let (_dir, conn) = db();
+        let conn = db();
         // 14-day windows ending 03-05, 03-06 (ASIN absent: no orders) and
         // 03-08; none stored ending 03-07. A 7-day window must not count.
         for (start, end, row) in [
@@ -147,7 +146,7 @@ mod tests {
 
     #[test]
     fn traffic_trend_plots_sessions_with_the_level_its_drop_limit_reaches() {
-        let (_dir, conn) = db();
+        let conn = db();
         window(&conn, "2026-02-23", "2026-03-01", Some((1000, 10)));
         window(&conn, "2026-03-02", "2026-03-08", Some((700, 10)));
         let it = item(
@@ -182,7 +181,7 @@ mod tests {
 
     #[test]
     fn stockout_risk_plots_days_of_cover_at_the_last_observation_of_each_day() {
-        let (_dir, conn) = db();
+        let conn = db();
         // 2 units a day from 02-19 on.
         for k in 0..16 {
             let day = d("2026-02-19") + chrono::Duration::days(k);
@@ -234,7 +233,7 @@ mod tests {
 
     #[test]
     fn return_rate_counts_units_on_the_day_they_shipped() {
-        let (_dir, conn) = db();
+        let conn = db();
         // Bought before the window, shipped in it: counts. Bought in it,
         // shipped after it: does not. Pending: never.
         order(
@@ -310,7 +309,7 @@ mod tests {
 
     #[test]
     fn acos_band_is_the_matured_window_ending_each_day() {
-        let (_dir, conn) = db();
+        let conn = db();
         ads_fixture(&conn);
         // Attribution 7 days: as of 02-13 the matured series ends 02-05. A
         // one-day window shows each day's own ACoS.
@@ -357,7 +356,7 @@ mod tests {
 
     #[test]
     fn wasted_spend_is_the_terms_clicks_zero_on_synced_days_without_clicks() {
-        let (_dir, conn) = db();
+        let conn = db();
         ads_fixture(&conn);
         conn.execute(
             "INSERT INTO ads_search_term_daily (profile_id, ad_product, date, campaign_id, ad_group_id,
@@ -392,7 +391,8 @@ mod tests {
 
     #[test]
     fn margin_floor_is_the_windows_margin_at_todays_cost_and_fees() {
-        let (dir, conn) = db();
+        let conn = db();
+        let dir = tempfile::tempdir().unwrap();
         order(&conn, "o1", "2026-03-02", "shipped", T, 2);
         order(&conn, "o2", "2026-03-04", "shipped", T, 3);
         conn.execute(
@@ -420,7 +420,7 @@ mod tests {
 
     #[test]
     fn review_topics_end_on_the_month_the_rule_read() {
-        let (_dir, conn) = db();
+        let conn = db();
         // Monthly points up to the running month (it began before the date,
         // so the rule reads it: the 19.0% a headline states).
         for (start, end, share) in [
@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn feedback_sla_counts_the_open_breaches_at_the_end_of_each_day() {
-        let (_dir, conn) = db();
+        let conn = db();
         conn.execute(
             "INSERT INTO job_runs (job, account, started_at, finished_at, status)
              VALUES ('seller_feedback', 'a', '2026-03-02T09:00:00Z', '2026-03-02T09:01:00Z', 'ok')",
@@ -507,7 +507,7 @@ mod tests {
 
     #[test]
     fn rules_without_a_daily_series_and_items_without_keys() {
-        let (_dir, conn) = db();
+        let conn = db();
         for rule in [
             "account_health",
             "listing_health",
@@ -533,7 +533,7 @@ mod tests {
 
     #[test]
     fn every_other_rule_gives_a_series_of_the_requested_days() {
-        let (_dir, conn) = db();
+        let conn = db();
         ads_fixture(&conn);
         let subject = json!({"asin": "B0A", "sku": "S", "campaign_id": "1005",
             "search_term": "red mug"});
