@@ -82,6 +82,48 @@ fn check_email(m: &mail_parser::Message<'_>) {
     }
 }
 
+/// The demo's first alert email as a seller reads it (issue 16): the three
+/// links' state, then at most five "Do first" lines, critical first; the
+/// spatula by its name with its Amazon pages; no evidence key as a raw
+/// identifier anywhere in the body.
+fn check_summary_first(m: &mail_parser::Message<'_>) {
+    use flywheel::i18n::{link_name, severity_tag, tr, Lang};
+    use flywheel::model::rule::{Link, Severity};
+    let html = m.body_html(0).unwrap();
+    let strip_end = html.find("data-do-first").expect("a Do first list");
+    for link in [Link::Experience, Link::Growth, Link::Leverage] {
+        let name = link_name(Lang::En, link);
+        let at = html
+            .find(&name)
+            .unwrap_or_else(|| panic!("{name} not in the strip"));
+        assert!(at < strip_end, "{name} comes before Do first");
+    }
+    assert!(html[..strip_end].contains(&tr(Lang::En, "do-first")));
+    let list = &html[strip_end..html[strip_end..].find("</ol>").unwrap() + strip_end];
+    let items: Vec<&str> = list.split("<li").skip(1).collect();
+    assert!(
+        (1..=5).contains(&items.len()),
+        "{} Do first lines",
+        items.len()
+    );
+    let critical = severity_tag(Lang::En, Severity::Critical);
+    let first_warning = items.iter().position(|i| !i.contains(&critical));
+    if let Some(w) = first_warning {
+        assert!(
+            items[w..].iter().all(|i| !i.contains(&critical)),
+            "critical lines come first"
+        );
+    }
+    assert!(html.contains("Flywheel Silicone Spatula Set of 3"));
+    assert!(html.contains("https://www.amazon.com/dp/B0SIMSPT01"));
+    assert!(html.contains("https://sellercentral.amazon.com/"));
+    let text = m.body_text(0).unwrap();
+    for key in flywheel::i18n::evidence::keys().filter(|k| k.contains('_')) {
+        assert!(!html.contains(key), "evidence key {key} in the HTML");
+        assert!(!text.contains(key), "evidence key {key} in the text part");
+    }
+}
+
 /// The demo's product titles and campaign names, as the sim's scenario
 /// gives them to Amazon's APIs.
 const TITLES: [(&str, &str, &str); 2] = [
@@ -217,6 +259,7 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     assert_eq!(got.len(), 1, "{out}");
     let m = parse(&got[0].data);
     check_email(&m);
+    check_summary_first(&m);
     let subject = m.subject().unwrap().to_string();
     assert!(subject.starts_with("[flywheel] "), "{subject}");
     assert_eq!(got[0].recipients, ["seller@example.com"]);
