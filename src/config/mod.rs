@@ -509,8 +509,8 @@ pub struct Alerts {
     pub send_resolved: bool,
     /// "HH:MM-HH:MM" in `[daemon] timezone`: warning and info wait until it ends.
     pub quiet_hours: Option<String>,
-    /// The language of everything written to a person (`en`, `zh-CN`);
-    /// an account's `language` overrides it.
+    /// The language of alert emails and the digest (`en`, `zh-CN`); an
+    /// account's `language` overrides it. `check` and `alerts` print English.
     pub language: Lang,
 }
 
