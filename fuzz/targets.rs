@@ -339,6 +339,7 @@ fn check_refusal(report_type: &str, problem: &str) {
         "reportSpecification names ",
         "dateGranularity ",
         "reportPeriod ",
+        " is after its dataEndTime ",
         "were read as ",
     ];
     if !known.iter().any(|k| problem.contains(k)) {

@@ -510,7 +510,7 @@ impl Input<'_> {
                 let rows_first = m.is_some();
                 if let sales_traffic::Part::Spec(s) = &part {
                     self.check_type(s.report_type.as_deref())
-                        .and_then(|()| s.check_daily())
+                        .and_then(|()| s.check())
                         .map_err(Stop::Wrong)?;
                     spec = s.clone();
                 }

@@ -78,7 +78,17 @@ impl Spec {
     /// Whether the rows by date are days. WEEK and MONTH documents list a
     /// week's or a month's figures under one `date`: stored as that day
     /// they would read as one day's (a week's sessions as a day's).
-    pub fn check_daily(&self) -> Result<(), String> {
+    ///
+    /// And whether its window is one: a `dataStartTime` after its
+    /// `dataEndTime` names no days, and its per-ASIN rows no window.
+    pub fn check(&self) -> Result<(), String> {
+        if let (Some(start), Some(end)) = (self.start, self.end) {
+            if start > end {
+                return Err(format!(
+                    "reportSpecification dataStartTime {start} is after its dataEndTime {end}"
+                ));
+            }
+        }
         ru::DAYS.check(self.date_granularity.as_deref())
     }
 }
@@ -375,7 +385,7 @@ async fn run_marketplace(
             &Report::new(JOB, req, m.id),
             |d| {
                 let doc = d.stream(|input| parse_from(input, d.encoding()))?;
-                doc.spec.check_daily().map(|()| doc)
+                doc.spec.check().map(|()| doc)
             },
             |tx, cursor, doc: SalesTraffic| {
                 let mut n = store::write_daily(tx, &scope, &doc.days)?;
