@@ -287,6 +287,83 @@ async fn fires_once_repeats_after_the_interval_and_resolves_threaded() {
     assert_eq!(sent, 4);
 }
 
+/// Issue 16: a warning that turns critical is told at once, and a repeat
+/// shows in full only what got worse since the last email.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_is_sent_at_once_and_a_repeat_shows_what_got_worse_in_full() {
+    let s = setup("").await;
+    let t = t0();
+    let market_conv = || {
+        finding(
+            RuleId::ConversionRate,
+            Severity::Warning,
+            market().asin("B0CONV0002"),
+            6.0,
+        )
+    };
+    let r = s
+        .round(vec![conversion(), market_conv()], Facts::default(), t)
+        .await;
+    assert_eq!(r.emails(), 1, "{r}");
+    // Two hours later B0CONV0001 is critical: one email now, about it.
+    let critical = Finding {
+        severity: Severity::Critical,
+        ..conversion()
+    };
+    let later = t + Duration::hours(2);
+    let r = s
+        .round(
+            vec![critical.clone(), market_conv()],
+            Facts::default(),
+            later,
+        )
+        .await;
+    assert_eq!(r.emails(), 1, "{r}");
+    assert_eq!(r.accounts[0].emails[0].3, 1, "{r}");
+    let got = s.received();
+    let m = &got[1];
+    let text = m.body_text(0).unwrap();
+    assert!(text.contains("B0CONV0001"), "{text}");
+    assert!(!text.contains("B0CONV0002"), "{text}");
+    assert!(text.contains("WORSE: warning in the last email"), "{text}");
+    let (sev, val): (String, f64) = s
+        .conn()
+        .query_row(
+            "SELECT notified_severity, notified_value FROM alerts WHERE labels_json LIKE '%B0CONV0001%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((sev.as_str(), val), ("critical", 4.1));
+    // Still critical an hour later: nothing (told already).
+    let r = s
+        .round(
+            vec![critical.clone(), market_conv()],
+            Facts::default(),
+            later + Duration::hours(1),
+        )
+        .await;
+    assert_eq!(r.emails(), 0, "{r}");
+    // B0CONV0002 falls from 6.0 to 1.0 against 8.0 (past it by 7 where
+    // the email said 2): at the repeat it is a full card marked worse;
+    // B0CONV0001, unchanged, is one line.
+    let worse = Finding {
+        value: Some(1.0),
+        ..market_conv()
+    };
+    let day = t + Duration::hours(26);
+    let r = s.round(vec![critical, worse], Facts::default(), day).await;
+    assert_eq!(r.emails(), 1, "{r}");
+    let got = s.received();
+    let text = got[2].body_text(0).unwrap();
+    assert!(text.contains("WORSE: 6"), "{text}");
+    let still = text.split("== Still firing").nth(1).unwrap_or("");
+    assert!(still.contains("B0CONV0001"), "{text}");
+    assert!(!still.contains("B0CONV0002"), "{text}");
+    let subject = got[2].subject().unwrap();
+    assert!(!subject.contains("still firing"), "{subject}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_for_hold_delays_the_first_notification() {
     let s = setup("[rules.conversion_rate]\nfor = \"2d\"\n").await;

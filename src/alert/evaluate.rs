@@ -318,6 +318,9 @@ fn account_round(
         let Some(mut item) = item else {
             continue;
         };
+        if *kind == ItemKind::Repeat {
+            item.previous = a.notified;
+        }
         let date = s.map_or_else(
             || now.with_timezone(&cfg.daemon.timezone).date_naive(),
             |s| s.date,

@@ -153,6 +153,7 @@ mod tests {
             since: Utc::now(),
             series: None,
             stake: None,
+            previous: None,
         }
     }
 

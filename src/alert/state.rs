@@ -27,6 +27,7 @@ use serde_json::Value;
 
 use super::ItemKind;
 use crate::config::{RuleId, Severity};
+use crate::model::alert::Notified;
 use crate::rules::{Finding, Subject};
 
 pub use crate::model::alert::{short_id, Alert, State, RESOLUTION_GRACE};
@@ -122,6 +123,7 @@ pub fn step(
                     notify_count: 0,
                     last_finding: Value::Null,
                     thread_message_id: None,
+                    notified: None,
                 },
             };
             a.severity = f.severity;
@@ -199,6 +201,11 @@ impl<Tz: TimeZone> Policy<Tz> {
                 }
                 match alert.last_notified_at {
                     _ if alert.notify_count == 0 => Some(ItemKind::Firing),
+                    // A warning turned critical (a SKU ran out) is told
+                    // now, not at the next repeat.
+                    _ if alert.notified.is_some_and(|n| alert.severity > n.severity) => {
+                        Some(ItemKind::Repeat)
+                    }
                     Some(last)
                         if now - last
                             >= Duration::from_std(self.repeat_interval)
@@ -226,6 +233,10 @@ impl<Tz: TimeZone> Policy<Tz> {
 pub fn notified(alert: &mut Alert, kind: ItemKind, message_id: &str, now: DateTime<Utc>) {
     alert.last_notified_at = Some(now);
     alert.notify_count += 1;
+    alert.notified = Some(Notified {
+        severity: alert.severity,
+        value: alert.value,
+    });
     // Resolutions thread under the episode's first firing email (a repeat
     // starts the thread when the first email predates this version).
     match kind {
@@ -339,6 +350,42 @@ mod tests {
         assert_eq!(a.started_at, again);
         assert_eq!(a.thread_message_id, None);
         assert_eq!(p.notice(&a, None, again), Some(ItemKind::Firing));
+    }
+
+    #[test]
+    fn a_warning_turned_critical_is_told_at_once_and_once() {
+        let p = policy();
+        let now = t("2026-03-01T08:00:00Z");
+        let (w, c) = (finding(Severity::Warning), finding(Severity::Critical));
+        let mut a = step(None, Observation::Firing(&w), H0, now).unwrap();
+        notified(&mut a, ItemKind::Firing, "<m1@x>", now);
+        assert_eq!(
+            a.notified,
+            Some(Notified {
+                severity: Severity::Warning,
+                value: Some(5.0)
+            })
+        );
+        // An hour later the SKU is out: critical, told now as a repeat
+        // (the episode goes on), before the repeat interval.
+        let later = now + Duration::hours(1);
+        let mut a = step(Some(&a), Observation::Firing(&c), H0, later).unwrap();
+        assert!(a.is_worse());
+        assert_eq!(p.notice(&a, None, later), Some(ItemKind::Repeat));
+        // Acknowledged, an escalation waits like any repeat.
+        let ack = Mute::Acked(later + Duration::days(1));
+        assert_eq!(p.notice(&a, Some(&ack), later), None);
+        notified(&mut a, ItemKind::Repeat, "<m2@x>", later);
+        assert!(!a.is_worse());
+        // Flapping back to warning and to critical again tells nothing
+        // until the repeat interval.
+        let l2 = later + Duration::hours(1);
+        let a = step(Some(&a), Observation::Firing(&w), H0, l2).unwrap();
+        assert_eq!(p.notice(&a, None, l2), None);
+        let l3 = l2 + Duration::hours(1);
+        let a = step(Some(&a), Observation::Firing(&c), H0, l3).unwrap();
+        assert!(!a.is_worse());
+        assert_eq!(p.notice(&a, None, l3), None);
     }
 
     #[test]

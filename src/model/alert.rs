@@ -57,9 +57,59 @@ pub struct Alert {
     pub last_finding: Value,
     /// Message-ID of this episode's first firing email.
     pub thread_message_id: Option<String>,
+    /// The severity and value the last notification told (`None` before
+    /// the first one, and for alerts last notified by an older version).
+    pub notified: Option<Notified>,
+}
+
+/// What the last notification of an alert said.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Notified {
+    pub severity: Severity,
+    pub value: Option<f64>,
+}
+
+/// How much further past its threshold a value must be, as a share of
+/// where the last notification put it, to count as worse: a quarter, so
+/// the day-to-day drift of a metric does not resend a card.
+pub const WORSE_BY: f64 = 0.25;
+
+impl Notified {
+    /// Whether an alert now at `severity` with `value` (against
+    /// `threshold`) is worse than this notification said: a higher
+    /// severity, or a value further past the threshold, on the same side,
+    /// by at least [`WORSE_BY`] of the distance told (any distance when
+    /// the value told sat on the threshold). Without a threshold or either
+    /// value, only the severity tells.
+    pub fn worse(&self, severity: Severity, value: Option<f64>, threshold: Option<f64>) -> bool {
+        if severity > self.severity {
+            return true;
+        }
+        if severity < self.severity {
+            return false;
+        }
+        let (Some(now), Some(told), Some(t)) = (value, self.value, threshold) else {
+            return false;
+        };
+        if ![now, told, t].iter().all(|x| x.is_finite()) {
+            return false;
+        }
+        let (gap_now, gap_told) = (now - t, told - t);
+        let same_side = gap_told == 0.0 || gap_now.signum() == gap_told.signum();
+        same_side
+            && gap_now.abs() > gap_told.abs()
+            && gap_now.abs() >= gap_told.abs() * (1.0 + WORSE_BY)
+    }
 }
 
 impl Alert {
+    /// Whether the alert is worse now than its last notification said
+    /// (see [`Notified::worse`]); `false` before the first one.
+    pub fn is_worse(&self) -> bool {
+        self.notified
+            .is_some_and(|n| n.worse(self.severity, self.value, self.threshold))
+    }
+
     /// The short id `alerts` prints and `ack` takes.
     pub fn short_id(&self) -> &str {
         short_id(&self.fingerprint)
@@ -74,3 +124,131 @@ pub fn short_id(fingerprint: &str) -> &str {
 /// How long after resolving a held resolution may still go out (past this,
 /// e.g. after `send_resolved` was switched on, old episodes stay quiet).
 pub const RESOLUTION_GRACE: Duration = Duration::hours(48);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Severity::{Critical, Info, Warning};
+
+    #[test]
+    fn worse_than_told_table() {
+        let told = |severity, value| Notified { severity, value };
+        // (told, now severity, now value, threshold, worse)
+        #[rustfmt::skip]
+        type Case = (Notified, Severity, Option<f64>, Option<f64>, bool);
+        let cases: &[Case] = &[
+            // Severity decides first, either way.
+            (
+                told(Warning, Some(20.0)),
+                Critical,
+                Some(21.0),
+                Some(37.0),
+                true,
+            ),
+            (told(Info, None), Warning, None, None, true),
+            (
+                told(Critical, Some(3.0)),
+                Warning,
+                Some(0.0),
+                Some(37.0),
+                false,
+            ),
+            // Below a floor: 17 under told, 25 under now (+47%) is worse;
+            // 20 under now (+18%) is drift.
+            (
+                told(Warning, Some(20.0)),
+                Warning,
+                Some(12.0),
+                Some(37.0),
+                true,
+            ),
+            (
+                told(Warning, Some(20.0)),
+                Warning,
+                Some(17.0),
+                Some(37.0),
+                false,
+            ),
+            // Exactly a quarter further counts.
+            (
+                told(Warning, Some(8.0)),
+                Warning,
+                Some(7.0),
+                Some(12.0),
+                true,
+            ),
+            // Better is never worse.
+            (
+                told(Warning, Some(20.0)),
+                Warning,
+                Some(30.0),
+                Some(37.0),
+                false,
+            ),
+            // Above a ceiling: ACoS 30% told against 25%, now 40%.
+            (
+                told(Warning, Some(30.0)),
+                Warning,
+                Some(40.0),
+                Some(25.0),
+                true,
+            ),
+            (
+                told(Warning, Some(30.0)),
+                Warning,
+                Some(31.0),
+                Some(25.0),
+                false,
+            ),
+            // A count over a zero threshold: one more of two is worse.
+            (
+                told(Warning, Some(2.0)),
+                Warning,
+                Some(3.0),
+                Some(0.0),
+                true,
+            ),
+            (
+                told(Warning, Some(4.0)),
+                Warning,
+                Some(4.0),
+                Some(0.0),
+                false,
+            ),
+            // Told on the threshold: any move past it.
+            (
+                told(Warning, Some(12.0)),
+                Warning,
+                Some(11.0),
+                Some(12.0),
+                true,
+            ),
+            // The other side of the threshold is not "further".
+            (
+                told(Warning, Some(20.0)),
+                Warning,
+                Some(50.0),
+                Some(37.0),
+                false,
+            ),
+            // Missing or non-finite numbers: only severity tells.
+            (told(Warning, None), Warning, Some(1.0), Some(37.0), false),
+            (told(Warning, Some(20.0)), Warning, None, Some(37.0), false),
+            (told(Warning, Some(20.0)), Warning, Some(1.0), None, false),
+            (
+                told(Warning, Some(20.0)),
+                Warning,
+                Some(f64::NAN),
+                Some(37.0),
+                false,
+            ),
+        ];
+        for (i, (n, sev, v, t, want)) in cases.iter().enumerate() {
+            assert_eq!(
+                n.worse(*sev, *v, *t),
+                *want,
+                "case {i}: {n:?} -> {sev:?} {v:?} vs {t:?}"
+            );
+        }
+    }
+}

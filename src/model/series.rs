@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
+use super::alert::Notified;
 use super::finding::{rounded, Finding};
 use super::rule::{Link, RuleId, Severity};
 
@@ -81,9 +82,24 @@ pub struct Item {
     pub series: Option<Series>,
     /// Money at stake, where it can be estimated.
     pub stake: Option<Stake>,
+    /// What the last email said of it (a repeat's), to tell what got worse.
+    pub previous: Option<Notified>,
 }
 
 impl Item {
+    /// A repeat worse than the last email said (see [`Notified::worse`]).
+    pub fn is_worse(&self) -> bool {
+        self.kind == ItemKind::Repeat
+            && self
+                .previous
+                .is_some_and(|p| p.worse(self.severity, self.value, self.threshold))
+    }
+
+    /// What an email shows in full: what is new, and what got worse.
+    pub fn is_news(&self) -> bool {
+        self.kind == ItemKind::Firing || self.is_worse()
+    }
+
     /// The item of a finding this round computed.
     pub fn from_finding(
         f: &Finding,
@@ -113,6 +129,7 @@ impl Item {
             since,
             series: None,
             stake: None,
+            previous: None,
         }
     }
 
@@ -176,6 +193,7 @@ impl Item {
             since,
             series: None,
             stake: None,
+            previous: None,
         })
     }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::ops::ts;
 use super::StoreError;
 use crate::config::{RuleId, Severity};
-use crate::model::alert::{Alert, State};
+use crate::model::alert::{Alert, Notified, State};
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -22,7 +22,7 @@ fn opt_ts(s: Option<String>) -> Option<DateTime<Utc>> {
 
 const COLUMNS: &str = "fingerprint, rule, account, marketplace_id, labels_json, state, severity,
     value, threshold, started_at, firing_since, resolved_at, last_evaluated_at, last_notified_at,
-    notify_count, last_finding_json, thread_message_id";
+    notify_count, last_finding_json, thread_message_id, notified_severity, notified_value";
 
 fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Alert>> {
     let rule: String = r.get(1)?;
@@ -37,6 +37,7 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Alert>> {
     };
     let labels: String = r.get(4)?;
     let finding: String = r.get(15)?;
+    let notified_severity: Option<String> = r.get(17)?;
     Ok(Some(Alert {
         fingerprint: r.get(0)?,
         rule,
@@ -55,6 +56,13 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Alert>> {
         notify_count: r.get(14)?,
         last_finding: serde_json::from_str(&finding).unwrap_or(Value::Null),
         thread_message_id: r.get(16)?,
+        notified: match notified_severity.as_deref().map(Severity::parse) {
+            Some(Some(severity)) => Some(Notified {
+                severity,
+                value: r.get(18)?,
+            }),
+            _ => None,
+        },
     }))
 }
 
@@ -135,8 +143,9 @@ pub fn upsert(conn: &Connection, a: &Alert) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO alerts (fingerprint, rule, account, marketplace_id, labels_json, state, severity,
              value, threshold, started_at, firing_since, resolved_at, last_evaluated_at,
-             last_notified_at, notify_count, last_finding_json, thread_message_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             last_notified_at, notify_count, last_finding_json, thread_message_id,
+             notified_severity, notified_value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
          ON CONFLICT (fingerprint) DO UPDATE SET
              state = excluded.state, severity = excluded.severity, value = excluded.value,
              threshold = excluded.threshold, started_at = excluded.started_at,
@@ -144,7 +153,9 @@ pub fn upsert(conn: &Connection, a: &Alert) -> Result<(), StoreError> {
              last_evaluated_at = excluded.last_evaluated_at,
              last_notified_at = excluded.last_notified_at, notify_count = excluded.notify_count,
              last_finding_json = excluded.last_finding_json,
-             thread_message_id = excluded.thread_message_id",
+             thread_message_id = excluded.thread_message_id,
+             notified_severity = excluded.notified_severity,
+             notified_value = excluded.notified_value",
     )?
     .execute(params![
         a.fingerprint,
@@ -164,6 +175,8 @@ pub fn upsert(conn: &Connection, a: &Alert) -> Result<(), StoreError> {
         a.notify_count,
         if a.last_finding.is_null() { "{}".to_string() } else { a.last_finding.to_string() },
         a.thread_message_id,
+        a.notified.map(|n| n.severity.as_str()),
+        a.notified.and_then(|n| n.value).filter(|v| v.is_finite()),
     ])?;
     Ok(())
 }

@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "pricing_competitive_price",
         "0004_pricing_competitive_price.sql"
     ),
+    migration!(5, "alerts_notified", "0005_alerts_notified.sql"),
 ];
 
 /// What [`migrate`] did.

@@ -98,8 +98,8 @@ fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
         .flat_map(|c| c.items.iter().map(move |i| (c, *i)))
         .collect();
     ranked.sort_by(|a, b| {
-        (a.1.kind != ItemKind::Firing)
-            .cmp(&(b.1.kind != ItemKind::Firing))
+        (!a.1.is_news())
+            .cmp(&!b.1.is_news())
             .then(super::cards::urgency(a.1, b.1))
     });
     let top = |resolved: bool| {
@@ -123,7 +123,7 @@ fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
                 &[("n", fmt::count(resolved.len() as f64).into())],
             ));
         }
-        if !active.iter().any(|i| i.kind == ItemKind::Firing) {
+        if !active.iter().any(|i| i.is_news()) {
             head = tr_args(lang, "subject-still-firing", &[("counts", head.into())]);
         }
         format!("[flywheel] {account}{colon}{head}{colon}{}", top(false))
@@ -314,8 +314,10 @@ fn card_full<'a>(
     let tag = format!(
         "{} · {}",
         i18n::severity_tag(lang, card.severity()),
-        if card.is_new() {
+        if card.items.iter().any(|i| i.kind == ItemKind::Firing) {
             tr(lang, "kind-new")
+        } else if card.is_new() {
+            tr(lang, "kind-worse")
         } else {
             tr(lang, "kind-still-firing")
         }

@@ -516,6 +516,72 @@ fn a_repeat_with_nothing_new_is_short() {
 }
 
 #[test]
+fn a_worse_repeat_is_shown_in_full_and_says_what_it_was() {
+    use crate::model::alert::Notified;
+    for lang in [Lang::En, Lang::ZhCn] {
+        let repeats = || -> Vec<Item> {
+            demo_items()
+                .into_iter()
+                .map(|i| Item {
+                    kind: ItemKind::Repeat,
+                    previous: Some(Notified {
+                        severity: i.severity,
+                        value: i.value,
+                    }),
+                    ..i
+                })
+                .collect()
+        };
+        let calm = alert_email(&email_of(lang, repeats()));
+        // One warning went from warning to critical, another moved well
+        // past its threshold: both in full, the rest one line each.
+        let mut items = repeats();
+        let n = items.len();
+        let (a, b) = {
+            let mut w = items
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.severity == Severity::Warning && i.threshold.is_some());
+            (w.next().unwrap().0, w.next().unwrap().0)
+        };
+        items[a].severity = Severity::Critical;
+        let (v, t) = (items[b].value.unwrap(), items[b].threshold.unwrap());
+        items[b].value = Some(t + (v - t) * 2.0);
+        assert!(items[a].is_worse() && items[b].is_worse());
+        assert_eq!(items.iter().filter(|i| i.is_worse()).count(), 2);
+        let worse = alert_email(&email_of(lang, items.clone()));
+        assert!(worse.html.len() > calm.html.len());
+        let one_liners = worse.html.matches("&#9632;</span>").count();
+        assert!(one_liners < n && one_liners >= n - 4, "{one_liners} of {n}");
+        let cards = card_blocks(&worse.html);
+        let tag = tr(lang, "kind-worse");
+        assert!(
+            cards.iter().any(|(_, c)| c.contains(&esc(&tag))),
+            "no card tagged {tag}"
+        );
+        // The escalated one says what the last email called it.
+        let was = crate::i18n::severity(lang, Severity::Warning);
+        let head = tr_args(
+            lang,
+            "kind-worse-since",
+            &[("was", was.clone().into()), ("since", "X".into())],
+        );
+        let head = head.split('X').next().unwrap();
+        assert!(worse.html.contains(&esc(head)), "{head}");
+        assert!(worse.text.contains(head), "{head}");
+        // Not "still firing" in the subject: something is worse.
+        let still = tr_args(lang, "subject-still-firing", &[("counts", "".into())]);
+        assert!(!worse.subject.contains(still.trim()), "{}", worse.subject);
+        assert!(
+            calm.subject
+                .contains(still.trim().trim_end_matches([':', '：'])),
+            "{}",
+            calm.subject
+        );
+    }
+}
+
+#[test]
 fn zh_cn_has_no_english_fixed_phrase_and_chinese_rule_titles() {
     let email = demo(Lang::ZhCn);
     let r = alert_email(&email);

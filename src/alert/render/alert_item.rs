@@ -16,6 +16,7 @@ use crate::config::RuleId;
 use crate::i18n::evidence::{format_evidence, is_hidden};
 use crate::i18n::format as fmt;
 use crate::i18n::{self, tr, tr_args, Lang};
+use crate::model::alert::Notified;
 use crate::model::marketplace::{self, Marketplace};
 
 /// Evidence rows shown per finding (the rest are left out: the card is a
@@ -539,9 +540,28 @@ pub(super) fn key_number(lang: Lang, item: &Item) -> Option<String> {
 pub(super) fn kind_words(lang: Lang, item: &Item, when: &str) -> String {
     match item.kind {
         ItemKind::Firing => tr(lang, "kind-new"),
-        ItemKind::Repeat => tr_args(lang, "kind-still-firing-since", &[("since", when.into())]),
+        ItemKind::Repeat => match item.previous.filter(|_| item.is_worse()) {
+            Some(p) => tr_args(
+                lang,
+                "kind-worse-since",
+                &[("since", when.into()), ("was", was(lang, item, p).into())],
+            ),
+            None => tr_args(lang, "kind-still-firing-since", &[("since", when.into())]),
+        },
         ItemKind::Resolved => tr_args(lang, "kind-resolved-at", &[("at", when.into())]),
     }
+}
+
+/// What the last email said of a worse repeat: its severity when that
+/// rose, else its value.
+fn was(lang: Lang, item: &Item, p: Notified) -> String {
+    if p.severity < item.severity {
+        return i18n::severity(lang, p.severity);
+    }
+    let cur = market_of(item).currency;
+    p.value
+        .map(|v| in_unit(lang, value_unit(item.rule), v, cur))
+        .unwrap_or_else(|| tr(lang, "unknown"))
 }
 
 /// A rule's title with the search term it is about, when it has one.

@@ -95,9 +95,10 @@ impl<'a> Card<'a> {
         }
     }
 
-    /// Whether anything in it is new this round (then it is shown in full).
+    /// Whether anything in it is new this round, or worse than the last
+    /// email said (then it is shown in full).
     pub fn is_new(&self) -> bool {
-        self.items.iter().any(|i| i.kind == ItemKind::Firing)
+        self.items.iter().any(|i| i.is_news())
     }
 
     pub fn is_resolved(&self) -> bool {
