@@ -40,6 +40,7 @@ async fn ok(args: &[&str]) -> String {
 fn smtp_config(h: &common::Harness, port: u16) -> std::path::PathBuf {
     let text = std::fs::read_to_string(&h.config_path).unwrap();
     let p = h.dir.path().join("smtp.toml");
+    let text = format!("{text}{}", common::QUIET_STALENESS);
     std::fs::write(&p, smtp::with_smtp(&text, port)).unwrap();
     p
 }
@@ -121,6 +122,164 @@ fn check_summary_first(m: &mail_parser::Message<'_>) {
     for key in flywheel::i18n::evidence::keys().filter(|k| k.contains('_')) {
         assert!(!html.contains(key), "evidence key {key} in the HTML");
         assert!(!text.contains(key), "evidence key {key} in the text part");
+    }
+}
+
+/// Each card of an alert email's HTML, by its subject key
+/// ("ATVPDKIKX0DER/asin:B0SIMSPT01", ".../campaign:1005", ...).
+fn card_blocks(html: &str) -> Vec<(String, String)> {
+    html.split("data-card=\"")
+        .skip(1)
+        .map(|rest| {
+            let key = rest[..rest.find('"').unwrap()].to_string();
+            let end = rest.find("data-card=\"").unwrap_or(rest.len());
+            (key, rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// What a card says of every subject (issue 16), on one of the demo's
+/// real emails in either language: no two cards share a subject; a
+/// product or campaign card names it (its SKU, ASIN or campaign id stand
+/// small beside the name, never as the name); a product card links its
+/// retail detail page and Seller Central, a campaign card the advertising
+/// console; every chart's highlighted last point reads as the card states
+/// its value; no evidence key shows as a raw identifier.
+fn check_cards(m: &mail_parser::Message<'_>, lang: &str) {
+    let html = m.body_html(0).unwrap();
+    let text = m.body_text(0).unwrap();
+    let blocks = card_blocks(&html);
+    let keys: std::collections::BTreeSet<&String> = blocks.iter().map(|b| &b.0).collect();
+    assert_eq!(
+        keys.len(),
+        blocks.len(),
+        "{lang}: two cards share a subject"
+    );
+    let mut charts = 0;
+    for (key, card) in &blocks {
+        let (_, who) = key.split_once('/').unwrap();
+        let (kind, ids) = who.split_once(':').unwrap();
+        if kind != "marketplace" {
+            // The name: the card's bold heading.
+            let start = card
+                .find("font-size:16px;font-weight:bold;\">")
+                .unwrap_or_else(|| panic!("{lang} {key}: no name"))
+                + "font-size:16px;font-weight:bold;\">".len();
+            let name = &card[start..start + card[start..].find("</div>").unwrap()];
+            assert!(!name.trim().is_empty(), "{lang} {key}: empty name");
+            for id in ids.split(',') {
+                assert!(!name.contains(id), "{lang} {key}: named by its id: {name}");
+                assert!(card.contains(id), "{lang} {key}: {id} not beside the name");
+            }
+        }
+        match kind {
+            "asin" | "sku" => {
+                assert!(
+                    card.contains("href=\"https://www.amazon.com/dp/"),
+                    "{lang} {key}: no detail page link"
+                );
+                assert!(
+                    card.contains("href=\"https://sellercentral.amazon.com/"),
+                    "{lang} {key}: no Seller Central link"
+                );
+            }
+            "campaign" => assert!(
+                card.contains("href=\"https://advertising.amazon.com/"),
+                "{lang} {key}: no advertising console link"
+            ),
+            _ => {}
+        }
+        // A chart's legend marks its current point: "■ now 336 (Mar 2)",
+        // "■ 最新 336（3月2日）"; the card states the same number.
+        for legend in card
+            .split("&#9632; ")
+            .skip(1)
+            .filter(|_| card.contains("cid:"))
+        {
+            let value = legend
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .split('（')
+                .next()
+                .unwrap();
+            assert!(
+                !value.is_empty() && card.matches(value).count() >= 2,
+                "{lang} {key}: the chart's last point {value:?} is not the card's value"
+            );
+            charts += 1;
+        }
+    }
+    println!("{lang}: {} cards, {charts} charts", blocks.len());
+    for key in flywheel::i18n::evidence::keys().filter(|k| k.contains('_')) {
+        assert!(
+            !html.contains(key),
+            "{lang}: evidence key {key} in the HTML"
+        );
+        assert!(
+            !text.contains(key),
+            "{lang}: evidence key {key} in the text"
+        );
+    }
+}
+
+/// English a zh-CN email must not show (its own words; Amazon's product
+/// titles and campaign names stay as Amazon has them).
+const ENGLISH: &[&str] = &[
+    "What to check first",
+    "Do first",
+    "critical",
+    "warning",
+    "CRITICAL",
+    "WARNING",
+    "Acknowledge",
+    "Evidence",
+    "STILL FIRING",
+    "Still firing",
+    "resolved",
+    "Product page",
+    "Seller Central",
+    "Customer experience",
+    "customer experience",
+    "Sales growth",
+    "sales growth",
+    "Operating leverage",
+    "operating leverage",
+    "history starts",
+    "Sent by flywheel",
+    "as of",
+    "per day",
+];
+
+/// A zh-CN email: its subject and body hold none of [`ENGLISH`], and the
+/// title of every rule it reports is the Chinese one.
+fn check_chinese(m: &mail_parser::Message<'_>, rules: &[&str]) {
+    use flywheel::i18n::{rule_title, Lang};
+    use flywheel::model::rule::RuleId;
+    let subject = m.subject().unwrap();
+    let html = m.body_html(0).unwrap();
+    let text = m.body_text(0).unwrap();
+    for phrase in ENGLISH {
+        for (part, body) in [("subject", subject), ("HTML", &html), ("text", &text)] {
+            assert!(!body.contains(phrase), "zh-CN {part} says {phrase:?}");
+        }
+    }
+    assert!(!rules.is_empty());
+    for r in rules {
+        let rule = RuleId::parse(r).unwrap();
+        let zh = rule_title(Lang::ZhCn, rule);
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{r}: {zh}"
+        );
+        assert!(
+            text.contains(&zh),
+            "zh-CN text lacks the title of {r}: {zh}"
+        );
+        assert!(
+            !text.contains(&rule_title(Lang::En, rule)),
+            "zh-CN text has {r}'s English title"
+        );
     }
 }
 
@@ -226,6 +385,16 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     let server = smtp::SmtpServer::start().await;
     let cfg_path = smtp_config(&h, server.port());
     let cfg = cfg_path.to_str().unwrap();
+
+    // A copy per language for the rounds at the end, taken before any
+    // evaluation.
+    let langs: Vec<(&str, std::path::PathBuf, std::path::PathBuf)> = ["en", "zh-CN"]
+        .into_iter()
+        .map(|lang| {
+            let dir = h.dir.path().join(lang);
+            (lang, h.language_copy(lang, &dir), dir)
+        })
+        .collect();
 
     // What the rules say now.
     let check: Value =
@@ -403,4 +572,62 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
     let (code, _, err) = flywheel(&["--config", cfg, "send-test-email"]).await;
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("127.0.0.1"), "{err}");
+
+    // The first round and (two hours on, repeats due after one) a repeat
+    // round with nothing new, in English and in Chinese.
+    for round in 1..=2 {
+        if round == 2 {
+            h.advance("2h").await;
+        }
+        for (lang, cfg, dir) in &langs {
+            ok(&["--config", cfg.to_str().unwrap(), "evaluate"]).await;
+            let emls = common::emails(&dir.join("mail"));
+            assert_eq!(emls.len(), round, "{lang} round {round}: {emls:?}");
+        }
+    }
+    for (lang, cfg, dir) in &langs {
+        let emls = common::emails(&dir.join("mail"));
+        let [first, repeat] = [&emls[0], &emls[1]].map(|p| parse(&std::fs::read(p).unwrap()));
+        for m in [&first, &repeat] {
+            check_email(m);
+            check_cards(m, lang);
+        }
+        // The first round shows every subject in full; the repeat, with
+        // nothing new or worse, none: one line each, still by name.
+        assert!(card_blocks(&first.body_html(0).unwrap()).len() >= 10);
+        let repeat_html = repeat.body_html(0).unwrap();
+        assert_eq!(card_blocks(&repeat_html).len(), 0, "{lang}: {repeat_html}");
+        assert!(repeat_html.contains("Flywheel Silicone Spatula Set of 3"));
+        let size = |m: &mail_parser::Message<'_>| m.body_html(0).unwrap().len();
+        assert!(
+            size(&repeat) * 3 <= size(&first),
+            "{lang}: the repeat's HTML is {} bytes, the first's {}",
+            size(&repeat),
+            size(&first)
+        );
+        if *lang == "zh-CN" {
+            let listed: Value = serde_json::from_str(
+                &ok(&[
+                    "--config",
+                    cfg.to_str().unwrap(),
+                    "alerts",
+                    "--format",
+                    "json",
+                ])
+                .await,
+            )
+            .unwrap();
+            let mut rules: Vec<&str> = listed["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["notify_count"].as_i64() > Some(0))
+                .map(|a| a["rule"].as_str().unwrap())
+                .collect();
+            rules.dedup();
+            for m in [&first, &repeat] {
+                check_chinese(m, &rules);
+            }
+        }
+    }
 }

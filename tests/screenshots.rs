@@ -240,46 +240,6 @@ fn base64(data: &[u8]) -> String {
     s
 }
 
-/// The harness's config with its own database, mail folder and language,
-/// and repeats due after an hour (so a repeat round needs no day to pass,
-/// and no data goes stale meanwhile).
-fn language_config(h: &common::Harness, lang: &str, dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir.join("mail")).unwrap();
-    let db = dir.join("flywheel.db");
-    // A consistent copy of the synced database, before any evaluation.
-    h.conn()
-        .execute("VACUUM INTO ?1", [db.to_str().unwrap()])
-        .unwrap();
-    let text = std::fs::read_to_string(&h.config_path).unwrap();
-    let text = text
-        .replace(
-            &h.cfg.daemon.database.display().to_string(),
-            &db.display().to_string(),
-        )
-        .replace(
-            &h.cfg.email.dir.display().to_string(),
-            &dir.join("mail").display().to_string(),
-        );
-    let p = dir.join("flywheel.toml");
-    std::fs::write(
-        &p,
-        format!("{text}\n[alerts]\nrepeat_interval = \"1h\"\nlanguage = \"{lang}\"\n"),
-    )
-    .unwrap();
-    p
-}
-
-/// The emails in a mail folder, oldest first.
-fn emails(dir: &Path) -> Vec<PathBuf> {
-    let mut emls: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    emls.sort();
-    emls
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs Chromium and fonts-noto-cjk (installed by .ci/run); a few minutes"]
 async fn alert_emails_and_digest_read_on_a_phone_and_a_laptop_in_both_languages() {
@@ -290,7 +250,7 @@ async fn alert_emails_and_digest_read_on_a_phone_and_a_laptop_in_both_languages(
     let mut configs = Vec::new();
     for lang in langs {
         let dir = out.join(lang);
-        configs.push((lang, language_config(&h, lang, &dir), dir));
+        configs.push((lang, h.language_copy(lang, &dir), dir));
     }
     // The first round, then (repeats due after an hour) a repeat round.
     let mut pages: Vec<(String, PathBuf)> = Vec::new();
@@ -300,7 +260,7 @@ async fn alert_emails_and_digest_read_on_a_phone_and_a_laptop_in_both_languages(
         }
         for (lang, cfg, dir) in &configs {
             ok(&["--config", cfg.to_str().unwrap(), "evaluate"]).await;
-            let emls = emails(&dir.join("mail"));
+            let emls = common::emails(&dir.join("mail"));
             let n = if round == "first" { 1 } else { 2 };
             assert_eq!(emls.len(), n, "{lang} {round}: {emls:?}");
             let html = dir.join(format!("alert-{round}.html"));

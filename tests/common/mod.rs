@@ -237,6 +237,40 @@ impl Harness {
         &self.cfg.daemon.database
     }
 
+    /// A config of its own in `dir` (written there as `flywheel.toml`):
+    /// a consistent copy of the synced database as it is now (take it
+    /// before any evaluation), the `file` mail transport into `dir/mail`,
+    /// `[alerts] language = lang`, and repeats due after an hour (so a
+    /// repeat round needs no day to pass). Data counts as stale only after
+    /// a day ([`QUIET_STALENESS`]): the sim's clock runs on while a test
+    /// works, and a stale-data alert would be news in the repeat round.
+    pub fn language_copy(&self, lang: &str, dir: &Path) -> PathBuf {
+        std::fs::create_dir_all(dir.join("mail")).unwrap();
+        let db = dir.join("flywheel.db");
+        self.conn()
+            .execute("VACUUM INTO ?1", [db.to_str().unwrap()])
+            .unwrap();
+        let text = std::fs::read_to_string(&self.config_path).unwrap();
+        let text = text
+            .replace(
+                &self.cfg.daemon.database.display().to_string(),
+                &db.display().to_string(),
+            )
+            .replace(
+                &self.cfg.email.dir.display().to_string(),
+                &dir.join("mail").display().to_string(),
+            );
+        let p = dir.join("flywheel.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "{text}\n[alerts]\nrepeat_interval = \"1h\"\nlanguage = \"{lang}\"\n{QUIET_STALENESS}"
+            ),
+        )
+        .unwrap();
+        p
+    }
+
     /// Reports requested and not yet consumed (`pending_reports`), FATAL
     /// ones (waiting out their retry backoff) left out.
     pub fn pending_reports(&self) -> Vec<PendingReport> {
@@ -432,6 +466,24 @@ impl Settled {
 }
 
 /// The start of `day` in `tz` (as `flywheel kpis` computes it).
+/// Config text that lets data age a day before `data_freshness` fires,
+/// for tests of the alert emails on a synced world: the sim's clock runs
+/// on (200 times wall time) while they work, so on a loaded machine the
+/// last sync is hours old by their last round. Staleness is tested on its
+/// own elsewhere.
+pub const QUIET_STALENESS: &str = "\n[rules.data_freshness]\nmin_staleness = \"1d\"\n";
+
+/// The emails in a mail folder (the `file` transport's), oldest first.
+pub fn emails(dir: &Path) -> Vec<PathBuf> {
+    let mut emls: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    emls.sort();
+    emls
+}
+
 pub fn day_start(tz: &chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
     flywheel::kpis::day_start(tz, day)
 }
