@@ -216,7 +216,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Doctor(args) => {
             let cfg = load(&cli)?;
             let selection = args.selection(&cfg)?;
-            if !runtime()?.block_on(doctor::run(&cfg, &selection))? {
+            if !runtime()?.block_on(doctor::run(&cfg, &selection, &cli.config))? {
                 return Err(failure(
                     "some checks failed (see above): fix them, then run `flywheel doctor` again",
                 ));
