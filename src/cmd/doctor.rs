@@ -131,6 +131,18 @@ fn by_reason<T>(items: impl Iterator<Item = (T, String)>) -> Vec<(String, Vec<T>
     out
 }
 
+/// One line per reason: "13 jobs will not run (why): orders, inventory, …".
+fn push_groups(out: &mut String, noun: &str, verb: &str, groups: Vec<(String, Vec<&str>)>) {
+    for (why, names) in groups {
+        out.push_str(&format!(
+            "  {} {noun}{} {verb} ({why}): {}\n",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+    }
+}
+
 /// Why a job will not run, pointing at the probe above when that is it.
 fn job_reason(why: &str, checked: &Checked) -> String {
     match cause_above(why, checked) {
@@ -221,14 +233,7 @@ pub fn render(account: &Account, checked: &Checked, config: &Path) -> (String, b
             .err()
             .map(|why| (j.as_str(), job_reason(why, checked)))
     });
-    for (why, jobs) in by_reason(blocked) {
-        out.push_str(&format!(
-            "  {} job{} will not run ({why}): {}\n",
-            jobs.len(),
-            if jobs.len() == 1 { "" } else { "s" },
-            jobs.join(", ")
-        ));
-    }
+    push_groups(&mut out, "job", "will not run", by_reason(blocked));
     if a.rules_without_data.is_empty() {
         out.push_str("  every enabled rule has its data\n");
     }
@@ -236,13 +241,6 @@ pub fn render(account: &Account, checked: &Checked, config: &Path) -> (String, b
         .rules_without_data
         .iter()
         .map(|(r, why)| (r.as_str(), rule_reason(*r, why, checked)));
-    for (why, rules) in by_reason(starved) {
-        out.push_str(&format!(
-            "  {} rule{} will report no_data ({why}): {}\n",
-            rules.len(),
-            if rules.len() == 1 { "" } else { "s" },
-            rules.join(", ")
-        ));
-    }
+    push_groups(&mut out, "rule", "will report no_data", by_reason(starved));
     (out, healthy)
 }
