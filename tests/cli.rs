@@ -25,6 +25,29 @@ fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/flywheel.example.toml")
 }
 
+/// The example config with its placeholders ("replace-me" secrets,
+/// "EXAMPLE" ids) filled as an operator would, written to `dir`.
+fn filled_example(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(example())
+        .unwrap()
+        .replace("replace-me", "s3cr3t-from-seller-central")
+        .replace("EXAMPLE", "0a1b2c3d");
+    let p = dir.join("flywheel.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The keys of the example that hold placeholders.
+const PLACEHOLDER_KEYS: [&str; 7] = [
+    "accounts[0].seller_id",
+    "accounts[0].sp_api.client_id",
+    "accounts[0].sp_api.client_secret",
+    "accounts[0].sp_api.refresh_token",
+    "accounts[0].ads.client_id",
+    "accounts[0].ads.client_secret",
+    "accounts[0].ads.refresh_token",
+];
+
 /// A valid config in `dir` whose database lives in `dir/state` (created
 /// here: flywheel creates no directory).
 fn write_config(dir: &Path, extra: &str) -> PathBuf {
@@ -54,8 +77,10 @@ refresh_token = "Atzr|REFRESH-TOKEN-DO-NOT-PRINT"
 }
 
 #[test]
-fn example_config_checks_ok() {
-    let out = flywheel(&["check-config", "--config", example().to_str().unwrap()]);
+fn example_config_checks_ok_once_its_placeholders_are_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = filled_example(dir.path());
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stdout.starts_with("ok: "), "{stdout}");
@@ -63,13 +88,43 @@ fn example_config_checks_ok() {
         stdout.contains("1 account (1 marketplace), 23/23 rules enabled"),
         "{stdout}"
     );
+    // Valid, but alerts written to a folder notify nobody.
+    assert!(
+        stderr.contains("warning: [email] transport = \"file\" writes every alert to"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_example_configs_placeholders_are_errors_naming_key_and_fix() {
+    let out = flywheel(&["check-config", "--config", example().to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for key in PLACEHOLDER_KEYS {
+        assert!(
+            stderr.contains(&format!("{key}: is the example config's placeholder")),
+            "{key}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("Merchant Token"), "{stderr}");
+    assert!(
+        stderr.contains("run `flywheel auth sp --account my-store`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("run `flywheel auth ads --account my-store`"),
+        "{stderr}"
+    );
+    // The secrets written there are not echoed.
+    assert!(!stderr.contains("replace-me"), "{stderr}");
 }
 
 #[test]
 fn config_path_comes_from_the_environment_too() {
+    let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_flywheel"))
         .arg("check-config")
-        .env("FLYWHEEL_CONFIG", example())
+        .env("FLYWHEEL_CONFIG", filled_example(dir.path()))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
@@ -149,12 +204,17 @@ fn print_default_config_prints_the_example() {
     assert_eq!(out.status.code(), Some(0));
     let printed = String::from_utf8(out.stdout).unwrap();
     assert_eq!(printed, std::fs::read_to_string(example()).unwrap());
-    // And what it prints is itself a valid config.
+    // What it prints is a config to edit, not to run: check-config
+    // refuses it, naming every placeholder.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("printed.toml");
     std::fs::write(&p, printed).unwrap();
     let out = flywheel(&["check-config", "--config", p.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for key in PLACEHOLDER_KEYS {
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
 }
 
 fn schema(db: &Path) -> Vec<(String, String, String)> {

@@ -39,6 +39,9 @@ pub async fn run(cfg: &Config, selection: &Selection, config: &Path) -> anyhow::
     let client = probe_client(cfg)?;
     client.limiter.set_speed(opened.speed);
     let db = std::sync::Mutex::new(opened.conn);
+    for w in cfg.setup_warnings() {
+        println!("warning: {w}");
+    }
     let mut healthy = true;
     for account in &cfg.accounts {
         if !selection.accounts.is_empty() && !selection.accounts.contains(&account.name) {

@@ -18,6 +18,7 @@ mod locate;
 pub mod rules;
 mod secret;
 mod validate;
+pub use validate::{is_placeholder, PLACEHOLDER};
 
 use std::fmt;
 use std::net::SocketAddr;
