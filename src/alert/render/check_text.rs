@@ -176,3 +176,225 @@ pub fn check_table(lang: Lang, at: NaiveDate, findings: &[Finding], names: &Acco
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::RuleId;
+    use crate::model::finding::{Check, Diagnosis, Subject, Window};
+    use crate::model::names::Names;
+
+    /// Fixed English words the table must not show in Chinese.
+    pub(crate) const ENGLISH: &[&str] = &[
+        "check first",
+        "critical",
+        "CRITICAL",
+        "warning",
+        "WARNING",
+        "No data",
+        "finding",
+        "subject",
+        "holding last state",
+        "e.g.",
+        "as of",
+        "Customer experience",
+        "Sales growth",
+        "Operating leverage",
+        "out of stock",
+        "conversion",
+        "traffic",
+        "diagnosis",
+        "sku ",
+        "asin ",
+        "campaign ",
+        "English",
+    ];
+
+    fn at() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    }
+
+    fn market() -> Subject {
+        Subject {
+            account: "shop".into(),
+            marketplace: "ATVPDKIKX0DER".into(),
+            ..Subject::default()
+        }
+    }
+
+    fn finding(rule: RuleId, severity: Severity, subject: Subject, value: f64) -> Finding {
+        Finding {
+            rule,
+            severity,
+            status: Status::Firing,
+            subject,
+            value: Some(value),
+            threshold: Some(8.0),
+            window: Some(Window::last(at(), 14)),
+            evidence: vec![("available".into(), json!(0)), ("units".into(), json!(49))],
+            summary: format!("{} in English", rule.as_str()),
+            check_first: "English advice".into(),
+            diagnosis: None,
+        }
+    }
+
+    fn findings() -> Vec<Finding> {
+        let mut stall = finding(
+            RuleId::GrowthStall,
+            Severity::Warning,
+            market().asin("B0SPAT0001"),
+            336.0,
+        );
+        stall.evidence = vec![
+            ("units".into(), json!(336)),
+            ("prior_units".into(), json!(1190)),
+            ("sessions".into(), json!(4100)),
+            ("prior_sessions".into(), json!(7000)),
+        ];
+        stall.threshold = Some(1190.0);
+        stall.diagnosis = Some(Diagnosis {
+            conversion_fell: Some(false),
+            traffic_fell: Some(true),
+            checks: vec![Check {
+                check: "buy_box",
+                detail: "buy box held 71% in English".into(),
+                evidence: vec![("buy_box_pct".into(), json!(71.7))],
+            }],
+            other_rules: vec![],
+        });
+        let mut nodata = finding(RuleId::AccountHealth, Severity::Info, market(), 0.0);
+        nodata.status = Status::Keep;
+        nodata.summary = "no data: English".into();
+        let mut all = vec![
+            finding(
+                RuleId::StockoutRisk,
+                Severity::Critical,
+                market().sku("FW-SPATULA-01"),
+                0.0,
+            ),
+            finding(
+                RuleId::ConversionRate,
+                Severity::Warning,
+                market().asin("B0SPAT0001"),
+                4.1,
+            ),
+            stall,
+            finding(
+                RuleId::WastedSpend,
+                Severity::Warning,
+                market().campaign(1005).search_term("silicone spatula"),
+                31.0,
+            ),
+            nodata,
+        ];
+        crate::rules::sort(&mut all);
+        all
+    }
+
+    fn names() -> AccountNames {
+        let m = "ATVPDKIKX0DER".to_string();
+        let mut n = Names::default();
+        n.skus.insert(
+            (m.clone(), "FW-SPATULA-01".into()),
+            "Flywheel Silicone Spatula Set of 3".into(),
+        );
+        n.asins.insert((m, "B0SPAT0001".into()), "Silicone Spatula".into());
+        n.campaigns
+            .insert("1005".into(), "SP - Spatula - Manual".into());
+        [("shop".to_string(), n)].into()
+    }
+
+    #[test]
+    fn english_is_the_table_the_command_always_printed() {
+        let t = check_table(Lang::En, at(), &findings(), &names());
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "flywheel check as of 2026-03-02: 4 findings (1 critical, 3 warning)"
+        );
+        assert!(t.contains("\n2. Sales growth\n"), "{t}");
+        assert!(t.contains("\n3. Operating leverage\n"), "{t}");
+        assert!(
+            t.contains(&format!(
+                "  {:<8} {:<22} {:<40} {}",
+                "CRITICAL",
+                "stockout_risk",
+                "sku FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3",
+                "stockout_risk in English"
+            )),
+            "{t}"
+        );
+        assert!(
+            t.contains(&format!("  {:<8} {:<22} check first: English advice", "", "")),
+            "{t}"
+        );
+        assert!(
+            t.contains(&format!(
+                "  {:<8} {:<22}   - buy_box: buy box held 71% in English",
+                "", ""
+            )),
+            "{t}"
+        );
+        assert!(t.contains("\nNo data (not counted as findings)\n"), "{t}");
+        assert!(
+            t.contains(&format!(
+                "  {:<22} {:>5} subject (holding last state): e.g. no data: English",
+                "account_health", 1
+            )),
+            "{t}"
+        );
+        let stockout: Vec<Finding> = findings()
+            .into_iter()
+            .filter(|f| f.rule == RuleId::StockoutRisk)
+            .collect();
+        let one = check_table(Lang::En, at(), &stockout, &names());
+        assert!(
+            one.starts_with("flywheel check as of 2026-03-02: 1 finding (1 critical, 0 warning)\n"),
+            "{one}"
+        );
+    }
+
+    #[test]
+    fn chinese_has_no_english_fixed_phrase_and_chinese_rule_titles() {
+        let t = check_table(Lang::ZhCn, at(), &findings(), &names());
+        println!("{t}");
+        for e in ENGLISH {
+            assert!(!t.contains(e), "{e:?} in\n{t}");
+        }
+        assert!(t.starts_with("flywheel 检查（截至 2026-03-02）：发现 4 个问题（1 个严重，3 个警告）\n"), "{t}");
+        for rule in [
+            RuleId::StockoutRisk,
+            RuleId::ConversionRate,
+            RuleId::GrowthStall,
+            RuleId::WastedSpend,
+            RuleId::AccountHealth,
+        ] {
+            assert!(t.contains(&i18n::rule_title(Lang::ZhCn, rule)), "{rule:?}\n{t}");
+        }
+        for words in [
+            "第 2 环：销量增长",
+            "第 3 环：运营杠杆",
+            "严重",
+            "警告",
+            "已断货",
+            "SKU FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3",
+            "ASIN B0SPAT0001 · Silicone Spatula",
+            "广告活动 1005 “silicone spatula” · SP - Spatula - Manual",
+            "优先排查：",
+            "诊断：销量下降",
+            "缺少数据（不计入问题）",
+            "保持上次状态",
+        ] {
+            assert!(t.contains(words), "{words:?} not in\n{t}");
+        }
+        // Columns line up by display width: the subject column starts in
+        // the same terminal column whatever the rule title's length.
+        let col = |line: &str, at: &str| crate::i18n::text::width(&line[..line.find(at).unwrap()]);
+        let row = |s: &str| t.lines().find(|l| l.contains(s)).unwrap();
+        assert_eq!(col(row("转化率 4.1%"), "ASIN"), col(row("订购 336"), "ASIN"));
+        assert_eq!(col(row("已断货"), "SKU"), col(row("订购 336"), "ASIN"));
+        assert_eq!(col(row("已断货"), "SKU"), 2 + SEVERITY_W + 1 + RULE_W + 1);
+    }
+}
