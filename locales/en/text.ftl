@@ -74,3 +74,4 @@ kpi-note-no-subjects = no subjects
 kpi-note-with-data = { $known } of { $n } with data
 kpi-note-off-target = ; off target: { $list }
 kpi-note-more = , …
+cli-silence-every-rule = rule *

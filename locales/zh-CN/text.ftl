@@ -60,3 +60,4 @@ kpi-note-no-subjects = 没有对象
 kpi-note-with-data = { $n } 个中 { $known } 个有数据
 kpi-note-off-target = ；未达标：{ $list }
 kpi-note-more = 等
+cli-silence-every-rule = 全部规则
