@@ -49,8 +49,8 @@ pub mod layout;
 pub use alert_email::{alert_email, MAX_DETAILED};
 pub use check_text::check_table;
 pub use digest_email::{
-    alive_line, digest, AlertLine, Alive, DigestModel, Improved, KpiLine, MarketplaceKpis,
-    Unavailable,
+    alive_line, digest, AlertLine, Alive, DigestModel, Improved, KpiLine, KpiTarget,
+    MarketplaceKpis, SubjectsNote, Unavailable,
 };
 pub use layout::{HTML_MAX, SUBJECT_MAX};
 
