@@ -355,7 +355,10 @@ fn check_and_alerts_print_in_the_configured_language() {
     let table = run(&["check"]);
     assert!(table.starts_with("flywheel 检查（截至 "), "{table}");
     assert!(table.contains("缺少数据（不计入问题）"), "{table}");
-    assert!(table.contains("shop 法国站") && table.contains("保持上次状态"), "{table}");
+    assert!(
+        table.contains("shop 法国站") && table.contains("保持上次状态"),
+        "{table}"
+    );
     for e in [
         "check first",
         "critical",
@@ -375,7 +378,15 @@ fn check_and_alerts_print_in_the_configured_language() {
     assert_eq!(run(&["alerts", "--all"]), "还没有告警\n");
     let open = run(&["alerts"]);
     assert!(open.starts_with("没有未关闭的告警"), "{open}");
-    let silenced = run(&["silence", "--rule", "stockout_risk", "--sku", "S1", "--for", "1d"]);
+    let silenced = run(&[
+        "silence",
+        "--rule",
+        "stockout_risk",
+        "--sku",
+        "S1",
+        "--for",
+        "1d",
+    ]);
     assert!(
         silenced.starts_with("静默 #1：规则 断货风险，SKU S1 已静默至 "),
         "{silenced}"

@@ -136,7 +136,13 @@ async fn alert_email_and_digest_of_the_synced_demo() {
         assert_safe_html(&zh.html, &zh.attachments);
         assert!(zh.text.contains("目标 "), "{}", zh.text);
         assert!(zh.text.contains("个有数据"), "{}", zh.text);
-        for e in ["target", "change >", "and NORMAL", "with data", "off target"] {
+        for e in [
+            "target",
+            "change >",
+            "and NORMAL",
+            "with data",
+            "off target",
+        ] {
             assert!(!zh.text.contains(e), "{e:?} in\n{}", zh.text);
         }
     }

@@ -54,6 +54,7 @@ cli-feedback-handled = ; marked { $n } feedback { $count ->
    *[other] orders
   } handled
 cli-silence-rule = rule { $rule }
+cli-silence-every-rule = rule *
 cli-silence-account = account { $account }
 cli-silenced = silence #{ $id }: { $what } muted until { $time } { $zone }; it covers { $n } open { $count ->
     [one] alert
@@ -74,4 +75,3 @@ kpi-note-no-subjects = no subjects
 kpi-note-with-data = { $known } of { $n } with data
 kpi-note-off-target = ; off target: { $list }
 kpi-note-more = , …
-cli-silence-every-rule = rule *

@@ -43,6 +43,7 @@ cli-no-open-alerts = 没有未关闭的告警（flywheel alerts --all 会同时�
 cli-acknowledged = 已确认 { $id }（{ $rule } { $account } { $subject }），至 { $time }（{ $zone }）
 cli-feedback-handled = ；已将 { $n } 个反馈订单标为已处理
 cli-silence-rule = 规则 { $rule }
+cli-silence-every-rule = 全部规则
 cli-silence-account = 账户 { $account }
 cli-silenced = 静默 #{ $id }：{ $what } 已静默至 { $time }（{ $zone }）；目前覆盖 { $n } 条未关闭的告警
 
@@ -60,4 +61,3 @@ kpi-note-no-subjects = 没有对象
 kpi-note-with-data = { $n } 个中 { $known } 个有数据
 kpi-note-off-target = ；未达标：{ $list }
 kpi-note-more = 等
-cli-silence-every-rule = 全部规则

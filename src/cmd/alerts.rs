@@ -219,7 +219,11 @@ fn table(
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
-    out.push_str(&tr_args(lang, "cli-times-in", &[("zone", tz.name().into())]));
+    out.push_str(&tr_args(
+        lang,
+        "cli-times-in",
+        &[("zone", tz.name().into())],
+    ));
     out.push('\n');
     out
 }
@@ -364,11 +368,19 @@ pub async fn silence(cfg: &Config, args: &SilenceArgs) -> anyhow::Result<String>
         .collect();
     let lang = super::check::text_lang(cfg, args.account.as_deref());
     let mut what = vec![match RuleId::parse(&args.rule) {
-        Some(r) => tr_args(lang, "cli-silence-rule", &[("rule", rule_words(lang, r).into())]),
+        Some(r) => tr_args(
+            lang,
+            "cli-silence-rule",
+            &[("rule", rule_words(lang, r).into())],
+        ),
         None => tr(lang, "cli-silence-every-rule"),
     }];
     if let Some(a) = &args.account {
-        what.push(tr_args(lang, "cli-silence-account", &[("account", a.into())]));
+        what.push(tr_args(
+            lang,
+            "cli-silence-account",
+            &[("account", a.into())],
+        ));
     }
     let campaign = args.campaign.map(|c| c.to_string());
     for (k, v) in [
@@ -512,9 +524,24 @@ mod tests {
         let t = render(Lang::ZhCn);
         println!("{t}");
         for e in [
-            "ID", "STATE", "SEVERITY", "RULE", "SUBJECT", "SINCE", "MUTED", "firing", "resolved",
-            "critical", "warning", "acked", "silenced", "times in", "sku ", "campaign ",
-            "stockout_risk", "English",
+            "ID",
+            "STATE",
+            "SEVERITY",
+            "RULE",
+            "SUBJECT",
+            "SINCE",
+            "MUTED",
+            "firing",
+            "resolved",
+            "critical",
+            "warning",
+            "acked",
+            "silenced",
+            "times in",
+            "sku ",
+            "campaign ",
+            "stockout_risk",
+            "English",
         ] {
             assert!(!t.contains(e), "{e:?} in\n{t}");
         }

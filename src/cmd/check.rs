@@ -69,8 +69,7 @@ pub fn text_lang(cfg: &Config, account: Option<&str>) -> Lang {
             _ => None,
         },
     };
-    one.map(|a| cfg.language(a))
-        .unwrap_or(cfg.alerts.language)
+    one.map(|a| cfg.language(a)).unwrap_or(cfg.alerts.language)
 }
 
 /// What `check`, `alerts` and `kpis` call each account's products and

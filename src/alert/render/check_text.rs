@@ -99,7 +99,12 @@ fn rule_cell(lang: Lang, f: &Finding) -> String {
 }
 
 /// The table of `findings` as of `at`, in `lang`.
-pub fn check_table(lang: Lang, at: NaiveDate, findings: &[Finding], names: &AccountNames) -> String {
+pub fn check_table(
+    lang: Lang,
+    at: NaiveDate,
+    findings: &[Finding],
+    names: &AccountNames,
+) -> String {
     let mut out = String::new();
     let firing: Vec<&Finding> = findings
         .iter()
@@ -300,7 +305,8 @@ mod tests {
             (m.clone(), "FW-SPATULA-01".into()),
             "Flywheel Silicone Spatula Set of 3".into(),
         );
-        n.asins.insert((m, "B0SPAT0001".into()), "Silicone Spatula".into());
+        n.asins
+            .insert((m, "B0SPAT0001".into()), "Silicone Spatula".into());
         n.campaigns
             .insert("1005".into(), "SP - Spatula - Manual".into());
         [("shop".to_string(), n)].into()
@@ -327,7 +333,10 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains(&format!("  {:<8} {:<22} check first: English advice", "", "")),
+            t.contains(&format!(
+                "  {:<8} {:<22} check first: English advice",
+                "", ""
+            )),
             "{t}"
         );
         assert!(
@@ -363,7 +372,12 @@ mod tests {
         for e in ENGLISH {
             assert!(!t.contains(e), "{e:?} in\n{t}");
         }
-        assert!(t.starts_with("flywheel 检查（截至 2026-03-02）：发现 4 个问题（1 个严重，3 个警告）\n"), "{t}");
+        assert!(
+            t.starts_with(
+                "flywheel 检查（截至 2026-03-02）：发现 4 个问题（1 个严重，3 个警告）\n"
+            ),
+            "{t}"
+        );
         for rule in [
             RuleId::StockoutRisk,
             RuleId::ConversionRate,
@@ -371,7 +385,10 @@ mod tests {
             RuleId::WastedSpend,
             RuleId::AccountHealth,
         ] {
-            assert!(t.contains(&i18n::rule_title(Lang::ZhCn, rule)), "{rule:?}\n{t}");
+            assert!(
+                t.contains(&i18n::rule_title(Lang::ZhCn, rule)),
+                "{rule:?}\n{t}"
+            );
         }
         for words in [
             "第 2 环：销量增长",
@@ -393,7 +410,10 @@ mod tests {
         // the same terminal column whatever the rule title's length.
         let col = |line: &str, at: &str| crate::i18n::text::width(&line[..line.find(at).unwrap()]);
         let row = |s: &str| t.lines().find(|l| l.contains(s)).unwrap();
-        assert_eq!(col(row("转化率 4.1%"), "ASIN"), col(row("订购 336"), "ASIN"));
+        assert_eq!(
+            col(row("转化率 4.1%"), "ASIN"),
+            col(row("订购 336"), "ASIN")
+        );
         assert_eq!(col(row("已断货"), "SKU"), col(row("订购 336"), "ASIN"));
         assert_eq!(col(row("已断货"), "SKU"), 2 + SEVERITY_W + 1 + RULE_W + 1);
     }

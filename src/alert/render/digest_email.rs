@@ -898,7 +898,11 @@ mod tests {
             row("sessions", KpiTarget::Of(Target::FallAtMost(30.0)), None),
             row("account_health", KpiTarget::Of(Target::OdrBelow(1.0)), None),
             row("acos", KpiTarget::Of(Target::Range(18.0, 25.0)), None),
-            row("conversion_rate", KpiTarget::Of(Target::AtLeast(10.0)), None),
+            row(
+                "conversion_rate",
+                KpiTarget::Of(Target::AtLeast(10.0)),
+                None,
+            ),
             row("feedback_sla_breaches", KpiTarget::Of(Target::Zero), None),
             row(
                 "days_of_supply",
@@ -989,7 +993,14 @@ mod tests {
             assert!(r.html.contains(&esc(t)), "{t:?} not in the HTML");
         }
         for e in [
-            "change", "NORMAL", "off target", "with data", "no subjects", " off ", ">=", "<=",
+            "change",
+            "NORMAL",
+            "off target",
+            "with data",
+            "no subjects",
+            " off ",
+            ">=",
+            "<=",
         ] {
             assert!(!r.text.contains(e), "{e:?} in\n{}", r.text);
             assert!(!r.html.contains(&esc(e)), "{e:?} in the HTML");
