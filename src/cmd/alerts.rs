@@ -228,6 +228,11 @@ fn table(
     out
 }
 
+/// A mute's end as `ack` and `silence` print it, in `tz`.
+fn minute(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// Why `ack` or `silence` refused.
 #[derive(Debug, thiserror::Error)]
 pub enum MuteError {
@@ -307,14 +312,7 @@ pub async fn ack(cfg: &Config, args: &AckArgs) -> anyhow::Result<String> {
             ("rule", rule_words(lang, a.rule).into()),
             ("account", a.account.as_str().into()),
             ("subject", subject_label(lang, key).into()),
-            (
-                "time",
-                until
-                    .with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-                    .into(),
-            ),
+            ("time", minute(until, tz).into()),
             ("zone", tz.name().into()),
         ],
     );
@@ -399,14 +397,7 @@ pub async fn silence(cfg: &Config, args: &SilenceArgs) -> anyhow::Result<String>
         &[
             ("id", id.to_string().into()),
             ("what", what.join(&tr(lang, "list-separator")).into()),
-            (
-                "time",
-                until
-                    .with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-                    .into(),
-            ),
+            ("time", minute(until, tz).into()),
             ("zone", tz.name().into()),
             ("n", open.len().to_string().into()),
             ("count", open.len().into()),
