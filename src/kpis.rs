@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::config::rules::StockoutRisk;
 use crate::config::{Config, RuleId, Severity, SubjectRef};
+use crate::i18n::{tr, tr_args, Lang};
 use crate::model::marketplace;
 pub use crate::model::time::day_start;
 use crate::store::kpis::{self as store, EvaluationDate, KpiRow};
@@ -77,8 +78,65 @@ pub struct Kpi {
     pub change_pct: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The target as data, for texts in the reader's language; `target`
+    /// is its English text ([`Target::text`]).
+    #[serde(skip)]
+    pub goal: Option<Target>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+}
+
+/// A KPI's target as data: what [`assess`] compares, written by
+/// [`Target::text`] as the JSON record's `target` (English, for scripts)
+/// and by [`Target::words`] in a reader's language.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// The change against last week stays above minus this percent
+    /// (sessions: "change > -30%").
+    FallAtMost(f64),
+    /// The change stays below this percent (bsr: "change < +20%").
+    RiseAtMost(f64),
+    /// ODR below this percent and the account status NORMAL.
+    OdrBelow(f64),
+    /// None at all (unanswered feedback, SKUs at stockout risk).
+    Zero,
+    Range(f64, f64),
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Target {
+    /// The target as `flywheel kpis --format json` has always written it:
+    /// "change > -30%", "< 1 and NORMAL", "0", "18-25", ">= 10", "<= 5".
+    pub fn text(&self) -> String {
+        match *self {
+            Target::FallAtMost(m) => format!("change > -{}%", fmt_num(m)),
+            Target::RiseAtMost(m) => format!("change < +{}%", fmt_num(m)),
+            Target::OdrBelow(m) => format!("< {} and NORMAL", fmt_num(m)),
+            Target::Zero => "0".to_string(),
+            Target::Range(lo, hi) => format!("{}-{}", fmt_num(lo), fmt_num(hi)),
+            Target::AtLeast(lo) => format!(">= {}", fmt_num(lo)),
+            Target::AtMost(hi) => format!("<= {}", fmt_num(hi)),
+        }
+    }
+
+    /// The target in `lang` (the English words equal [`Target::text`]).
+    pub fn words(&self, lang: Lang) -> String {
+        let one = |id: &str, name: &str, x: f64| tr_args(lang, id, &[(name, fmt_num(x).into())]);
+        match *self {
+            Target::FallAtMost(m) => one("kpi-target-change-above", "pct", m),
+            Target::RiseAtMost(m) => one("kpi-target-change-below", "pct", m),
+            Target::OdrBelow(m) => one("kpi-target-odr", "max", m),
+            Target::Zero => tr(lang, "kpi-target-zero"),
+            Target::Range(lo, hi) => tr_args(
+                lang,
+                "kpi-target-range",
+                &[("min", fmt_num(lo).into()), ("max", fmt_num(hi).into())],
+            ),
+            Target::AtLeast(lo) => one("kpi-target-at-least", "min", lo),
+            Target::AtMost(hi) => one("kpi-target-at-most", "max", hi),
+        }
+    }
 }
 
 impl Kpi {
@@ -98,6 +156,7 @@ impl Kpi {
             label: None,
             change_pct: None,
             target: None,
+            goal: None,
             status: None,
         }
     }
@@ -462,18 +521,18 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
         return k;
     };
     let v = k.value;
-    let (target, off) = match k.kpi.as_str() {
+    let (goal, off) = match k.kpi.as_str() {
         // Change targets: a fall of sessions, a rise of the rank.
         "sessions" | "bsr" => {
-            let (limit, sign, text) = match l.max_drop_pct {
-                Some(m) => (m, -1.0, format!("change > -{}%", fmt_num(m))),
+            let (limit, sign, goal) = match l.max_drop_pct {
+                Some(m) => (m, -1.0, Target::FallAtMost(m)),
                 None => {
                     let m = l.max_rise_pct.unwrap_or(f64::INFINITY);
-                    (m, 1.0, format!("change < +{}%", fmt_num(m)))
+                    (m, 1.0, Target::RiseAtMost(m))
                 }
             };
             (
-                text,
+                Some(goal),
                 k.change_pct.is_some_and(|c| at_least(sign * c, limit)),
             )
         }
@@ -481,23 +540,23 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
             let m = l.max.unwrap_or(f64::INFINITY);
             let abnormal = k.label.as_deref().is_some_and(|l| l != "NORMAL");
             (
-                format!("< {} and NORMAL", fmt_num(m)),
+                Some(Target::OdrBelow(m)),
                 v.is_some_and(|v| at_least(v, m) || abnormal),
             )
         }
         "feedback_sla_breaches" | "stockout_risk_skus" => {
-            ("0".to_string(), v.is_some_and(|v| v > 0.0))
+            (Some(Target::Zero), v.is_some_and(|v| v > 0.0))
         }
         _ => {
-            let target = match (l.min, l.max) {
-                (Some(lo), Some(hi)) => format!("{}-{}", fmt_num(lo), fmt_num(hi)),
-                (Some(lo), None) => format!(">= {}", fmt_num(lo)),
-                (None, Some(hi)) => format!("<= {}", fmt_num(hi)),
-                (None, None) => String::new(),
+            let goal = match (l.min, l.max) {
+                (Some(lo), Some(hi)) => Some(Target::Range(lo, hi)),
+                (Some(lo), None) => Some(Target::AtLeast(lo)),
+                (None, Some(hi)) => Some(Target::AtMost(hi)),
+                (None, None) => None,
             };
             let low = |v: f64| l.min.is_some_and(|lo| below(v, lo));
             let high = |v: f64| l.max.is_some_and(|hi| above(v, hi));
-            (target, v.is_some_and(|v| low(v) || high(v)))
+            (goal, v.is_some_and(|v| low(v) || high(v)))
         }
     };
     // days_of_supply: too long is inventory_turnover's business.
@@ -507,7 +566,8 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
         }
         _ => rule,
     };
-    k.target = Some(target);
+    k.target = Some(goal.map(|g| g.text()).unwrap_or_default());
+    k.goal = goal;
     k.status = Some(match v {
         None => Status::NoData,
         Some(_) if off => Status::of(cfg.rules.common(rule).severity),

@@ -398,3 +398,58 @@ fn check_config_reads_products_files_naming_file_row_and_column() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_and_alerts_print_in_the_configured_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "\n[alerts]\nlanguage = \"zh-CN\"\n");
+    let cfg = cfg.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = flywheel(&[&["--config", cfg], args].concat());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        stdout
+    };
+    run(&["migrate"]);
+    // Nothing synced: every rule lacks data, which the table counts.
+    let table = run(&["check"]);
+    assert!(table.starts_with("flywheel 检查（截至 "), "{table}");
+    assert!(table.contains("缺少数据（不计入问题）"), "{table}");
+    assert!(
+        table.contains("shop 法国站") && table.contains("保持上次状态"),
+        "{table}"
+    );
+    for e in [
+        "check first",
+        "critical",
+        "warning",
+        "No data",
+        "finding",
+        "subject",
+        "e.g.",
+        "as of",
+    ] {
+        assert!(!table.contains(e), "{e:?} in\n{table}");
+    }
+    // JSON stays English: scripts read it.
+    let json = run(&["check", "--format", "json"]);
+    assert!(json.contains("\"summary\":\"no data"), "{json}");
+    assert!(!json.contains("缺少数据"), "{json}");
+    assert_eq!(run(&["alerts", "--all"]), "还没有告警\n");
+    let open = run(&["alerts"]);
+    assert!(open.starts_with("没有未关闭的告警"), "{open}");
+    let silenced = run(&[
+        "silence",
+        "--rule",
+        "stockout_risk",
+        "--sku",
+        "S1",
+        "--for",
+        "1d",
+    ]);
+    assert!(
+        silenced.starts_with("静默 #1：规则 断货风险，SKU S1 已静默至 "),
+        "{silenced}"
+    );
+    assert!(silenced.contains("目前覆盖 0 条未关闭的告警"), "{silenced}");
+}

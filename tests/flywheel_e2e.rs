@@ -184,6 +184,7 @@ fn kpi_of(r: &Value) -> Kpi {
         label: opt("label"),
         change_pct: r.get("change_pct").and_then(|x| x.as_f64()),
         target: opt("target"),
+        goal: None,
         status: None,
     }
 }

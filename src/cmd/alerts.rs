@@ -1,7 +1,8 @@
 //! `flywheel alerts`, `ack` and `silence`: what a seller or an agency uses
 //! to see what is open and to mute what they are already handling, each
 //! mute with an expiry (so nothing stays muted forever by accident) and a
-//! note (so a colleague knows why).
+//! note (so a colleague knows why). What they print for a person is in
+//! the reader's language (`check::text_lang`); `--format json` is not.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -9,7 +10,8 @@ use serde_json::{json, Value};
 use super::Format;
 use crate::alert::state::{short_id, Alert, State};
 use crate::config::{Config, RuleId};
-use crate::model::finding::Subject;
+use crate::i18n::text::{pad, subject_label, subject_words, width};
+use crate::i18n::{self, tr, tr_args, Lang};
 use crate::store;
 
 /// `flywheel alerts` arguments.
@@ -76,10 +78,6 @@ fn operator() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn subject_label(a: &Alert) -> String {
-    crate::alert::subject_label(|k| a.labels.get(k).and_then(Value::as_str))
-}
-
 /// The name of an alert's product or campaign: `None` for a marketplace,
 /// `Some(None)` when not known.
 fn subject_name<'a>(
@@ -139,38 +137,66 @@ pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
         s.push('\n');
         return Ok(s);
     }
-    if rows.is_empty() {
-        return Ok(if args.all {
-            "no alerts yet\n".into()
-        } else {
-            "no open alerts (flywheel alerts --all lists resolved ones too)\n".into()
-        });
+    let lang = super::check::text_lang(cfg, None);
+    Ok(table(lang, cfg.daemon.timezone, &rows, &names, args.all))
+}
+
+/// An alert in the table: the alert, its ack's end and its silence's end.
+type Row<'a> = (&'a Alert, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// A rule in a table or a confirmation: its id in English (what `--rule`
+/// takes), its title in other languages.
+fn rule_words(lang: Lang, rule: RuleId) -> String {
+    match lang {
+        Lang::En => rule.as_str().to_string(),
+        _ => i18n::rule_title(lang, rule),
     }
-    let tz = cfg.daemon.timezone;
+}
+
+/// The `alerts` table in `lang`, times in `tz`, columns padded by display
+/// width. Pure.
+fn table(
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    rows: &[Row<'_>],
+    names: &super::check::AccountNames,
+    all: bool,
+) -> String {
+    if rows.is_empty() {
+        let id = if all {
+            "cli-no-alerts-yet"
+        } else {
+            "cli-no-open-alerts"
+        };
+        return format!("{}\n", tr(lang, id));
+    }
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let until = |id: &str, t: DateTime<Utc>| tr_args(lang, id, &[("time", local(t).into())]);
     let mut table = vec![[
-        "ID",
-        "STATE",
-        "SEVERITY",
-        "RULE",
-        "ACCOUNT",
-        "SUBJECT",
-        "SINCE",
-        "LAST NOTIFIED",
-        "MUTED",
+        "id",
+        "state",
+        "severity",
+        "rule",
+        "account",
+        "subject",
+        "since",
+        "last-notified",
+        "muted",
     ]
-    .map(String::from)
+    .map(|c| tr(lang, &format!("cli-col-{c}")))
     .to_vec()];
-    for (a, ack, sil) in &rows {
+    for (a, ack, sil) in rows {
+        let key = |k: &str| a.labels.get(k).and_then(Value::as_str);
+        let label = subject_label(lang, key);
         table.push(vec![
             a.short_id().to_string(),
-            a.state.as_str().to_string(),
-            a.severity.as_str().to_string(),
-            a.rule.as_str().to_string(),
+            tr(lang, &format!("cli-state-{}", a.state.as_str())),
+            i18n::severity(lang, a.severity),
+            rule_words(lang, a.rule),
             a.account.clone(),
-            match subject_name(&names, a).flatten() {
-                Some(name) => format!("{} · {name}", subject_label(a)),
-                None => subject_label(a),
+            match subject_name(names, a).flatten() {
+                Some(name) => format!("{label} · {name}"),
+                None => label,
             },
             local(match a.state {
                 State::Resolved => a.resolved_at.unwrap_or(a.started_at),
@@ -178,33 +204,33 @@ pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
             }),
             a.last_notified_at.map(local).unwrap_or_else(|| "-".into()),
             match (ack, sil) {
-                (_, Some(t)) => format!("silenced until {}", local(*t)),
-                (Some(t), None) => format!("acked until {}", local(*t)),
+                (_, Some(t)) => until("cli-silenced-until", *t),
+                (Some(t), None) => until("cli-acked-until", *t),
                 _ => "-".into(),
             },
         ]);
     }
     let widths: Vec<usize> = (0..table[0].len())
-        .map(|i| {
-            table
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|i| table.iter().map(|r| width(&r[i])).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for r in &table {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
-    out.push_str(&format!("times in {}\n", tz.name()));
-    Ok(out)
+    out.push_str(&tr_args(
+        lang,
+        "cli-times-in",
+        &[("zone", tz.name().into())],
+    ));
+    out.push('\n');
+    out
+}
+
+/// A mute's end as `ack` and `silence` print it, in `tz`.
+fn minute(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// Why `ack` or `silence` refused.
@@ -276,19 +302,25 @@ pub async fn ack(cfg: &Config, args: &AckArgs) -> anyhow::Result<String> {
     }
     tx.commit()?;
     let tz = cfg.daemon.timezone;
-    let mut s = format!(
-        "acknowledged {} ({} {} {}) until {} {}",
-        short_id(&a.fingerprint),
-        a.rule.as_str(),
-        a.account,
-        subject_label(a),
-        until.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
-        tz.name()
+    let lang = super::check::text_lang(cfg, Some(&a.account));
+    let key = |k: &str| a.labels.get(k).and_then(Value::as_str);
+    let mut s = tr_args(
+        lang,
+        "cli-acknowledged",
+        &[
+            ("id", short_id(&a.fingerprint).into()),
+            ("rule", rule_words(lang, a.rule).into()),
+            ("account", a.account.as_str().into()),
+            ("subject", subject_label(lang, key).into()),
+            ("time", minute(until, tz).into()),
+            ("zone", tz.name().into()),
+        ],
     );
     if handled > 0 {
-        s.push_str(&format!(
-            "; marked {handled} feedback order{} handled",
-            if handled == 1 { "" } else { "s" }
+        s.push_str(&tr_args(
+            lang,
+            "cli-feedback-handled",
+            &[("n", handled.to_string().into()), ("count", handled.into())],
         ));
     }
     s.push('\n');
@@ -332,24 +364,206 @@ pub async fn silence(cfg: &Config, args: &SilenceArgs) -> anyhow::Result<String>
         .into_iter()
         .filter(|a| s.matches(a.rule, &a.labels))
         .collect();
-    let mut what = vec![format!("rule {}", args.rule)];
+    let lang = super::check::text_lang(cfg, args.account.as_deref());
+    let mut what = vec![match RuleId::parse(&args.rule) {
+        Some(r) => tr_args(
+            lang,
+            "cli-silence-rule",
+            &[("rule", rule_words(lang, r).into())],
+        ),
+        None => tr(lang, "cli-silence-every-rule"),
+    }];
     if let Some(a) = &args.account {
-        what.push(format!("account {a}"));
+        what.push(tr_args(
+            lang,
+            "cli-silence-account",
+            &[("account", a.into())],
+        ));
     }
-    let subject = Subject {
-        asin: args.asin.clone(),
-        sku: args.sku.clone(),
-        campaign_id: args.campaign.map(|c| c.to_string()),
-        ..Subject::default()
-    };
-    what.extend(subject.words());
+    let campaign = args.campaign.map(|c| c.to_string());
+    for (k, v) in [
+        ("asin", args.asin.as_deref()),
+        ("sku", args.sku.as_deref()),
+        ("campaign_id", campaign.as_deref()),
+    ] {
+        if let Some(v) = v {
+            what.extend(subject_words(lang, |x| (x == k).then_some(v)));
+        }
+    }
     let tz = cfg.daemon.timezone;
-    Ok(format!(
-        "silence #{id}: {} muted until {} {}; it covers {} open alert{} now\n",
-        what.join(", "),
-        until.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
-        tz.name(),
-        open.len(),
-        if open.len() == 1 { "" } else { "s" }
-    ))
+    let mut out = tr_args(
+        lang,
+        "cli-silenced",
+        &[
+            ("id", id.to_string().into()),
+            ("what", what.join(&tr(lang, "list-separator")).into()),
+            ("time", minute(until, tz).into()),
+            ("zone", tz.name().into()),
+            ("n", open.len().to_string().into()),
+            ("count", open.len().into()),
+        ],
+    );
+    out.push('\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::Severity;
+    use crate::model::names::Names;
+
+    fn alert(rule: RuleId, severity: Severity, labels: Value, state: State) -> Alert {
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap();
+        Alert {
+            fingerprint: format!("{:0>16}", rule.as_str().len()),
+            rule,
+            account: "shop".into(),
+            marketplace: Some("ATVPDKIKX0DER".into()),
+            labels,
+            state,
+            severity,
+            value: Some(0.0),
+            threshold: Some(8.0),
+            started_at: t,
+            firing_since: Some(t),
+            resolved_at: (state == State::Resolved).then_some(t),
+            last_evaluated_at: t,
+            last_notified_at: Some(t),
+            notify_count: 1,
+            last_finding: json!({"summary": "English summary"}),
+            thread_message_id: None,
+        }
+    }
+
+    fn alerts() -> Vec<Alert> {
+        let m = "ATVPDKIKX0DER";
+        vec![
+            alert(
+                RuleId::StockoutRisk,
+                Severity::Critical,
+                json!({"account": "shop", "marketplace": m, "sku": "FW-SPATULA-01"}),
+                State::Firing,
+            ),
+            alert(
+                RuleId::WastedSpend,
+                Severity::Warning,
+                json!({"account": "shop", "marketplace": m, "campaign_id": "1005", "search_term": "spatula"}),
+                State::Firing,
+            ),
+            alert(
+                RuleId::AccountHealth,
+                Severity::Warning,
+                json!({"account": "shop", "marketplace": m}),
+                State::Resolved,
+            ),
+        ]
+    }
+
+    fn names() -> super::super::check::AccountNames {
+        let mut n = Names::default();
+        n.skus.insert(
+            ("ATVPDKIKX0DER".into(), "FW-SPATULA-01".into()),
+            "Flywheel Silicone Spatula Set of 3".into(),
+        );
+        [("shop".to_string(), n)].into()
+    }
+
+    fn render(lang: Lang) -> String {
+        let list = alerts();
+        let t = Utc.with_ymd_and_hms(2026, 3, 9, 11, 0, 0).unwrap();
+        let rows: Vec<Row<'_>> = vec![
+            (&list[0], Some(t), None),
+            (&list[1], None, Some(t)),
+            (&list[2], None, None),
+        ];
+        table(lang, chrono_tz::Asia::Shanghai, &rows, &names(), true)
+    }
+
+    #[test]
+    fn english_table_as_always() {
+        let t = render(Lang::En);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[0].starts_with("ID        STATE     SEVERITY  RULE "),
+            "{t}"
+        );
+        assert!(lines[0].ends_with("  LAST NOTIFIED     MUTED"), "{t}");
+        for words in [
+            "firing    critical  stockout_risk",
+            "sku FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3",
+            "campaign 1005 \"spatula\"",
+            "acked until 2026-03-09 19:00",
+            "silenced until 2026-03-09 19:00",
+            "resolved  warning   account_health",
+            "2026-03-02 19:00",
+        ] {
+            assert!(t.contains(words), "{words:?} not in\n{t}");
+        }
+        assert!(t.ends_with("times in Asia/Shanghai\n"), "{t}");
+        assert_eq!(
+            table(Lang::En, chrono_tz::UTC, &[], &names(), false),
+            "no open alerts (flywheel alerts --all lists resolved ones too)\n"
+        );
+    }
+
+    #[test]
+    fn chinese_table_has_no_english_fixed_phrase() {
+        let t = render(Lang::ZhCn);
+        println!("{t}");
+        for e in [
+            "ID",
+            "STATE",
+            "SEVERITY",
+            "RULE",
+            "SUBJECT",
+            "SINCE",
+            "MUTED",
+            "firing",
+            "resolved",
+            "critical",
+            "warning",
+            "acked",
+            "silenced",
+            "times in",
+            "sku ",
+            "campaign ",
+            "stockout_risk",
+            "English",
+        ] {
+            assert!(!t.contains(e), "{e:?} in\n{t}");
+        }
+        for words in [
+            "编号",
+            "告警中",
+            "已恢复",
+            "严重",
+            "警告",
+            &i18n::rule_title(Lang::ZhCn, RuleId::StockoutRisk),
+            &i18n::rule_title(Lang::ZhCn, RuleId::WastedSpend),
+            "SKU FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3",
+            "广告活动 1005 “spatula”",
+            "美国站",
+            "已确认，至 2026-03-09 19:00",
+            "静默至 2026-03-09 19:00",
+            "时间为 Asia/Shanghai 时区",
+        ] {
+            assert!(t.contains(words), "{words:?} not in\n{t}");
+        }
+        // Columns by display width: the account column starts at the same
+        // terminal column in the heading and in every row.
+        let col = |l: &str, at: &str| width(&l[..l.find(at).unwrap()]);
+        let lines: Vec<&str> = t.lines().collect();
+        let account = col(lines[0], "账户");
+        for l in &lines[1..4] {
+            assert_eq!(col(l, "shop"), account, "{t}");
+        }
+        assert_eq!(
+            table(Lang::ZhCn, chrono_tz::UTC, &[], &names(), true),
+            "还没有告警\n"
+        );
+    }
 }

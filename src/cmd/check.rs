@@ -1,13 +1,14 @@
 //! `flywheel check`: the rules engine around one clock reading. Builds each
 //! marketplace's snapshot (`store::snapshot`), evaluates (`rules::check`),
 //! records the evaluation dates (so the `kpi_*` views compute as of what
-//! was just checked, as after `flywheel kpis`), and renders. Nothing is
-//! sent.
+//! was just checked, as after `flywheel kpis`), and renders: JSON as is,
+//! the table in the reader's language ([`text_lang`]). Nothing is sent.
 
 use chrono::NaiveDate;
 
 use super::Format;
 use crate::config::{Config, RuleId};
+use crate::i18n::Lang;
 use crate::rules::{self, render};
 use crate::store;
 pub use render::AccountNames;
@@ -51,8 +52,24 @@ pub async fn run(cfg: &Config, args: &CheckArgs, only: &[RuleId]) -> anyhow::Res
     tx.commit()?;
     Ok(match args.format {
         Format::Json => render::json(at, &found, &names),
-        Format::Table => render::table(at, &found, &names),
+        Format::Table => {
+            crate::alert::render::check_table(text_lang(cfg, None), at, &found, &names)
+        }
     })
+}
+
+/// The language of what a command prints for a person: the account's
+/// when the output covers one account (`account` given, or only one
+/// configured), else `[alerts] language`. JSON output is always English.
+pub fn text_lang(cfg: &Config, account: Option<&str>) -> Lang {
+    let one = match account {
+        Some(name) => cfg.accounts.iter().find(|a| a.name == name),
+        None => match cfg.accounts.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        },
+    };
+    one.map(|a| cfg.language(a)).unwrap_or(cfg.alerts.language)
 }
 
 /// What `check`, `alerts` and `kpis` call each account's products and
