@@ -49,8 +49,7 @@ fn read<T: DeserializeOwned>(r: &Row<'_>, columns: &[String]) -> rusqlite::Resul
     serde_rusqlite::from_row_with_columns(r, columns).map_err(|e| match e {
         serde_rusqlite::Error::Rusqlite(e) => e,
         serde_rusqlite::Error::Deserialization {
-            column: Some(name),
-            ..
+            column: Some(name), ..
         } => match r.as_ref().column_index(&name) {
             Ok(i) => match r.get_ref(i) {
                 Ok(v) => rusqlite::Error::InvalidColumnType(i, name, v.data_type()),

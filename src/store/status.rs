@@ -207,7 +207,10 @@ pub struct UnsentEmail {
     pub subject: String,
     pub attempts: i64,
     pub last_error: Option<String>,
-    #[serde(serialize_with = "ser_opt_ts", deserialize_with = "super::rows::opt_ts")]
+    #[serde(
+        serialize_with = "ser_opt_ts",
+        deserialize_with = "super::rows::opt_ts"
+    )]
     pub created_at: Option<DateTime<Utc>>,
 }
 
