@@ -559,9 +559,9 @@ fn placeholder_fix(key: &str, credential_name: &str) -> String {
         ),
     };
     let what = match key {
-        "refresh_token" => format!(
-            "run `flywheel auth {command} --account {account}` to obtain and store one"
-        ),
+        "refresh_token" => {
+            format!("run `flywheel auth {command} --account {account}` to obtain and store one")
+        }
         _ => format!("put your app's {key} here ({where_}), or set `{key}_file` instead"),
     };
     format!("{PLACEHOLDER}: {what}")

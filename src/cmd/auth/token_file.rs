@@ -40,8 +40,7 @@ fn missing_refresh_token(problem_path: &str, message: &str) -> Option<(usize, &'
         let tolerated = match key {
             ".refresh_token_file" => true,
             ".refresh_token" => {
-                message == "is empty"
-                    || message.starts_with(crate::config::PLACEHOLDER)
+                message == "is empty" || message.starts_with(crate::config::PLACEHOLDER)
             }
             "" => message.starts_with("missing credentials: set `refresh_token`"),
             _ => false,
