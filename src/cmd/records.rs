@@ -105,7 +105,9 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-        let text = text.strip_prefix(BOM).expect("the text starts with the BOM");
+        let text = text
+            .strip_prefix(BOM)
+            .expect("the text starts with the BOM");
         let mut r = csv::Reader::from_reader(text.as_bytes());
         let head = r.headers().unwrap().iter().map(String::from).collect();
         let rows = r
@@ -126,7 +128,15 @@ mod tests {
         let (head, rows) = read(&text);
         assert_eq!(
             head,
-            ["at", "kpi", "marketplace", "asin", "name", "value", "status"]
+            [
+                "at",
+                "kpi",
+                "marketplace",
+                "asin",
+                "name",
+                "value",
+                "status"
+            ]
         );
         assert_eq!(
             rows,
@@ -165,7 +175,10 @@ mod tests {
                 "summary"
             ]
         );
-        assert_eq!(rows[0], ["a1", "shop", "", "S1", r#"{"units":3}"#, "已断货"]);
+        assert_eq!(
+            rows[0],
+            ["a1", "shop", "", "S1", r#"{"units":3}"#, "已断货"]
+        );
         assert_eq!(rows[1], ["b2", "shop", "B0X", "", r#"{"units":4}"#, "x"]);
     }
 
