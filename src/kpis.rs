@@ -73,7 +73,8 @@ pub struct Kpi {
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Change against the previous week, percent (sessions, bsr).
+    /// Change against the same KPI a week earlier, percent of its value
+    /// then; absent when either week has no value ([`with_change`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_pct: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -365,20 +366,72 @@ pub fn compute(
     now: DateTime<Utc>,
 ) -> Result<Vec<Kpi>, KpiError> {
     let tx = conn.transaction()?;
-    record_evaluation_dates(&tx, cfg, at, now, "kpis")?;
-    let mut out = Vec::new();
-    for account in &cfg.accounts {
-        for mp in account.marketplaces() {
-            out.extend(
-                store::read_kpis(&tx, &account.name, mp.id)?
-                    .into_iter()
-                    .map(|row| assess(cfg, record(row))),
-            );
+    // Last week's values first (the same views as of seven days earlier),
+    // so that `at` is the date left recorded, as the digest does.
+    let read_all = |tx: &Connection, at: NaiveDate| -> Result<Vec<KpiRow>, KpiError> {
+        record_evaluation_dates(tx, cfg, at, now, "kpis")?;
+        let mut rows = Vec::new();
+        for account in &cfg.accounts {
+            for mp in account.marketplaces() {
+                rows.extend(store::read_kpis(tx, &account.name, mp.id)?);
+            }
         }
-    }
+        Ok(rows)
+    };
+    let last_week = read_all(&tx, at - Duration::days(7))?;
+    let rows = with_change(read_all(&tx, at)?, &last_week);
+    let mut out: Vec<Kpi> = rows
+        .into_iter()
+        .map(|row| assess(cfg, record(row)))
+        .collect();
     tx.commit()?;
     sort(&mut out);
     Ok(out)
+}
+
+/// Fills in `change_pct` from the same KPI of the same subject a week
+/// earlier (`last_week`: the rows as of seven days before), percent of
+/// that value, for the rows whose view has none. `sessions` and `bsr`
+/// keep their views' own, which is the same comparison (the last 7 days
+/// against the 7 before). Every KPI has a prior period; the change stays
+/// empty where either week has no value, or last week's is 0 (a change
+/// from none at all is no percentage: `feedback_sla_breaches` and
+/// `stockout_risk_skus` are mostly 0, and their target is the level).
+pub fn with_change(rows: Vec<KpiRow>, last_week: &[KpiRow]) -> Vec<KpiRow> {
+    type Key<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    fn key(r: &KpiRow) -> Key<'_> {
+        (
+            &r.kpi,
+            &r.account,
+            &r.marketplace_id,
+            r.asin.as_deref(),
+            r.sku.as_deref(),
+            r.campaign_id.as_deref(),
+        )
+    }
+    let before: BTreeMap<Key<'_>, f64> = last_week
+        .iter()
+        .filter_map(|r| Some((key(r), r.value?)))
+        .collect();
+    rows.into_iter()
+        .map(|mut r| {
+            if r.change_pct.is_none() {
+                let prior = before.get(&key(&r)).copied();
+                r.change_pct = match (r.value, prior) {
+                    (Some(now), Some(b)) if b != 0.0 => Some((now - b) * 100.0 / b),
+                    _ => None,
+                };
+            }
+            r
+        })
+        .collect()
 }
 
 fn round4(x: f64) -> f64 {
@@ -896,6 +949,59 @@ mod tests {
         assert_eq!(
             sla_last_day(&tz, "2026-03-20".parse().unwrap(), 0).to_string(),
             "2026-03-20"
+        );
+    }
+
+    fn row(kpi: &str, asin: Option<&str>, value: Option<f64>, change: Option<f64>) -> KpiRow {
+        KpiRow {
+            kpi: kpi.into(),
+            account: "a".into(),
+            marketplace_id: "M".into(),
+            at: "2026-03-10".into(),
+            asin: asin.map(Into::into),
+            sku: None,
+            campaign_id: None,
+            value,
+            change_pct: change,
+            label: None,
+        }
+    }
+
+    #[test]
+    fn every_kpi_with_a_value_last_week_gets_its_change() {
+        let last_week = [
+            row("conversion_rate", None, Some(10.0), None),
+            row("conversion_rate", Some("A1"), Some(4.0), None),
+            row("acos", None, Some(20.0), None),
+            row("stockout_risk_skus", None, Some(0.0), None),
+            row("tacos", None, None, None),
+            row("sessions", None, Some(500.0), None),
+        ];
+        let now = with_change(
+            vec![
+                row("conversion_rate", None, Some(12.0), None),
+                row("conversion_rate", Some("A1"), Some(3.0), None),
+                row("conversion_rate", Some("A2"), Some(3.0), None),
+                row("acos", None, None, None),
+                row("stockout_risk_skus", None, Some(2.0), None),
+                row("tacos", None, Some(9.0), None),
+                // The view's own change stays.
+                row("sessions", None, Some(700.0), Some(40.0)),
+            ],
+            &last_week,
+        );
+        let changes: Vec<Option<f64>> = now.iter().map(|r| r.change_pct).collect();
+        assert_eq!(
+            changes,
+            [
+                Some(20.0),
+                Some(-25.0),
+                None, // A2 had no row last week
+                None, // no value this week
+                None, // from 0: no percentage
+                None, // no value last week
+                Some(40.0),
+            ]
         );
     }
 

@@ -2,12 +2,13 @@
 //! to see what is open and to mute what they are already handling, each
 //! mute with an expiry (so nothing stays muted forever by accident) and a
 //! note (so a colleague knows why). What they print for a person is in
-//! the reader's language (`check::text_lang`); `--format json` is not.
+//! the reader's language (`check::text_lang`); `--format json` and `csv`
+//! are not.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::Format;
+use super::RecordFormat;
 use crate::alert::state::{short_id, Alert, State};
 use crate::config::{Config, RuleId};
 use crate::i18n::text::{pad, subject_label, subject_words, width};
@@ -21,7 +22,7 @@ pub struct AlertsArgs {
     #[arg(long)]
     pub all: bool,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: RecordFormat,
 }
 
 /// `flywheel ack` arguments.
@@ -101,7 +102,7 @@ pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
         rows.push((a, ack, silenced.map(|s| s.expires_at)));
     }
     let fmt = |t: Option<DateTime<Utc>>| t.map(store::ops::ts);
-    if args.format == Format::Json {
+    if args.format != RecordFormat::Table {
         let v: Vec<Value> = rows
             .iter()
             .map(|(a, ack, sil)| {
@@ -132,6 +133,9 @@ pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
                 o
             })
             .collect();
+        if args.format == RecordFormat::Csv {
+            return super::records::csv(&[("at", store::ops::ts(now).into())], &v, &["labels"]);
+        }
         let mut s =
             serde_json::to_string_pretty(&json!({ "at": store::ops::ts(now), "alerts": v }))?;
         s.push('\n');

@@ -22,6 +22,7 @@ pub mod evaluate;
 pub mod import;
 pub mod kpis;
 mod migrate;
+pub mod records;
 pub mod send_test_email;
 pub mod status;
 pub mod sync;
@@ -121,6 +122,15 @@ pub enum Command {
 pub enum Format {
     Table,
     Json,
+}
+
+/// Output format of the commands that print records (`check`, `kpis`,
+/// `alerts`): also CSV, for spreadsheets ([`records`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecordFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 /// What a command works on: the database, migrated and holding the

@@ -10,6 +10,13 @@
 //! (`alert_item::phrase`, `i18n::check_first`, the diagnosis sentence), so
 //! no English is left in them. Columns are padded by display width, so
 //! Chinese lines up. Pure: findings in, text out.
+//!
+//! Every line fits [`WIDTH`] columns: a finding is a block whose severity
+//! and rule columns lead its first line, and whose subject, phrase, what
+//! to check first and diagnosis lines are wrapped under the subject's
+//! column ([`wrap`]). The width is fixed, not read from the terminal, so
+//! a pipe, a file, a cron mail and a test see what a terminal shows, and
+//! 100 columns fit any terminal a seller is likely to read it in.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,7 +26,7 @@ use chrono::NaiveDate;
 use super::alert_item::{diagnosis_checks, diagnosis_headline, is_out_of_stock, phrase};
 use crate::alert::{Item, ItemKind};
 use crate::config::{Link, Severity};
-use crate::i18n::text::{pad, subject_words};
+use crate::i18n::text::{pad, subject_words, width};
 use crate::i18n::{self, tr, tr_args, Lang};
 use crate::model::finding::{Finding, Status};
 use crate::rules::render::{name_of, AccountNames};
@@ -27,7 +34,86 @@ use crate::rules::render::{name_of, AccountNames};
 /// Widths of the severity and rule columns (as the English table always had).
 const SEVERITY_W: usize = 8;
 const RULE_W: usize = 22;
-const SUBJECT_W: usize = 40;
+/// The widest line `check` prints.
+pub const WIDTH: usize = 100;
+/// Where a finding's text starts: after the indent, severity and rule.
+const TEXT_COL: usize = 2 + SEVERITY_W + 1 + RULE_W + 1;
+
+/// Punctuation that must not start a line (it stays with what precedes).
+fn is_closing(c: char) -> bool {
+    ",.;:!?)]}%，。、；：！？）】」』”’》".contains(c)
+}
+
+/// Punctuation that must not end a line (it stays with what follows).
+fn is_opening(c: char) -> bool {
+    "([{（【「『“‘《".contains(c)
+}
+
+fn is_wide(c: char) -> bool {
+    unicode_width::UnicodeWidthChar::width(c) == Some(2)
+}
+
+/// `text` in lines of at most `max` display columns, broken at spaces and
+/// between Chinese characters (which have none between them), never
+/// before closing or after opening punctuation; a word longer than a line
+/// is cut.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        // The units that may not be broken, each with whether a space
+        // precedes it.
+        let mut units: Vec<(String, bool)> = Vec::new();
+        for word in para.split(' ').filter(|w| !w.is_empty()) {
+            let mut spaced = true;
+            let mut prev: Option<char> = None;
+            for c in word.chars() {
+                let breaks = prev.is_some_and(|p| {
+                    (is_wide(c) || is_wide(p)) && !is_closing(c) && !is_opening(p)
+                });
+                if prev.is_none() || breaks {
+                    units.push((String::new(), spaced));
+                    spaced = false;
+                }
+                if let Some((u, _)) = units.last_mut() {
+                    u.push(c);
+                }
+                prev = Some(c);
+            }
+        }
+        // A paragraph's own indent (a right-aligned count) stays.
+        let mut line = " ".repeat(para.len() - para.trim_start_matches(' ').len());
+        for (unit, spaced) in units {
+            let gap = usize::from(spaced && !line.trim_start().is_empty());
+            if !line.trim_start().is_empty() && width(&line) + gap + width(&unit) > max {
+                lines.push(std::mem::take(&mut line));
+            } else if gap == 1 {
+                line.push(' ');
+            }
+            for c in unit.chars() {
+                if !line.is_empty() && width(&line) + width(c.encode_utf8(&mut [0; 4])) > max {
+                    lines.push(std::mem::take(&mut line));
+                }
+                line.push(c);
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Writes `text` wrapped to fit [`WIDTH`] from column `col`: the first
+/// line after `first` (padded to `col`), the others indented to `col`.
+fn write_wrapped(out: &mut String, first: &str, col: usize, text: &str) {
+    let indent = " ".repeat(col);
+    for (i, line) in wrap(text, WIDTH - col).iter().enumerate() {
+        let lead = if i == 0 {
+            pad(first, col)
+        } else {
+            indent.clone()
+        };
+        let _ = writeln!(out, "{}", format!("{lead}{line}").trim_end());
+    }
+}
 
 fn link_title(lang: Lang, l: Link) -> String {
     tr(lang, &format!("cli-link-{}", l.as_str()))
@@ -126,7 +212,6 @@ pub fn check_table(
             ],
         )
     );
-    let indent = format!("  {} {}", pad("", SEVERITY_W), pad("", RULE_W));
     let mut last_link = None;
     for f in &firing {
         if last_link != Some(f.link()) {
@@ -134,17 +219,29 @@ pub fn check_table(
             let _ = writeln!(out, "\n{}", link_title(lang, f.link()));
         }
         let (said, check, details) = finding_words(lang, f);
-        let _ = writeln!(
-            out,
-            "  {} {} {} {said}",
+        let lead = format!(
+            "  {} {} ",
             pad(&i18n::severity_tag(lang, f.severity), SEVERITY_W),
             pad(&rule_cell(lang, f), RULE_W),
-            pad(&subject(lang, f, names), SUBJECT_W),
         );
+        // A rule title wider than its column starts the text on its own line.
+        if width(&lead) > TEXT_COL {
+            let _ = writeln!(out, "{}", lead.trim_end());
+            write_wrapped(&mut out, "", TEXT_COL, &subject(lang, f, names));
+        } else {
+            write_wrapped(&mut out, &lead, TEXT_COL, &subject(lang, f, names));
+        }
+        write_wrapped(&mut out, "", TEXT_COL, &said);
         let check = tr_args(lang, "cli-check-first", &[("text", check.into())]);
-        let _ = writeln!(out, "{indent} {check}");
+        write_wrapped(&mut out, "", TEXT_COL, &check);
+        // A diagnosis line's continuation sits under its text, after "- ".
         for d in details {
-            let _ = writeln!(out, "{indent}   {d}");
+            let hang = if d.starts_with("- ") { 2 } else { 0 };
+            let col = TEXT_COL + 2;
+            for (i, line) in wrap(&d[hang..], WIDTH - col - hang).iter().enumerate() {
+                let lead = if i == 0 { &d[..hang] } else { "" };
+                let _ = writeln!(out, "{}{}{line}", " ".repeat(col), pad(lead, hang));
+            }
         }
     }
     // Per rule and status: how many, and the first as the example.
@@ -176,7 +273,17 @@ pub fn check_table(
                     ("example", example.into()),
                 ],
             );
-            let _ = writeln!(out, "  {} {line}", pad(&rule_cell(lang, f), RULE_W));
+            // Continuation lines sit under the status, after the count.
+            let lead = format!("  {} ", pad(&rule_cell(lang, f), RULE_W));
+            let col = width(&lead);
+            for (i, part) in wrap(&line, WIDTH - col - 6).iter().enumerate() {
+                let lead = if i == 0 {
+                    lead.clone()
+                } else {
+                    " ".repeat(col + 6)
+                };
+                let _ = writeln!(out, "{}", format!("{lead}{part}").trim_end());
+            }
         }
     }
     out
@@ -322,26 +429,24 @@ mod tests {
         );
         assert!(t.contains("\n2. Sales growth\n"), "{t}");
         assert!(t.contains("\n3. Operating leverage\n"), "{t}");
+        // A finding is a block: severity and rule, then its subject, what
+        // happened and what to check first under the subject's column.
         assert!(
             t.contains(&format!(
-                "  {:<8} {:<22} {:<40} {}",
+                "\n  {:<8} {:<22} {}\n{:34}{}\n{:34}{}\n",
                 "CRITICAL",
                 "stockout_risk",
                 "sku FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3",
-                "stockout_risk in English"
+                "",
+                "stockout_risk in English",
+                "",
+                "check first: English advice"
             )),
             "{t}"
         );
         assert!(
             t.contains(&format!(
-                "  {:<8} {:<22} check first: English advice",
-                "", ""
-            )),
-            "{t}"
-        );
-        assert!(
-            t.contains(&format!(
-                "  {:<8} {:<22}   - buy_box: buy box held 71% in English",
+                "\n  {:<8} {:<22}   - buy_box: buy box held 71% in English\n",
                 "", ""
             )),
             "{t}"
@@ -410,11 +515,79 @@ mod tests {
         // the same terminal column whatever the rule title's length.
         let col = |line: &str, at: &str| crate::i18n::text::width(&line[..line.find(at).unwrap()]);
         let row = |s: &str| t.lines().find(|l| l.contains(s)).unwrap();
+        let text_col = |s: &str| col(row(s), s);
+        assert_eq!(text_col("SKU FW-SPATULA-01"), TEXT_COL);
+        assert_eq!(text_col("ASIN B0SPAT0001"), TEXT_COL);
+        assert_eq!(text_col("已断货"), TEXT_COL);
+        assert_eq!(text_col("转化率 4.1%"), TEXT_COL);
+        assert_eq!(TEXT_COL, 2 + SEVERITY_W + 1 + RULE_W + 1);
+    }
+
+    /// Long names, phrases and diagnoses, for every rule.
+    fn long_findings() -> Vec<Finding> {
+        let mut all = findings();
+        for f in &mut all {
+            f.summary = format!("{} {}", f.summary, "and then some more words ".repeat(9));
+            f.check_first = "the listing's price, images and A+ content, ".repeat(4);
+            if let Some(d) = &mut f.diagnosis {
+                d.checks[0].detail = "buy box held 71% while a reseller undercut ".repeat(5);
+            }
+        }
+        for &rule in RuleId::ALL {
+            all.push(finding(
+                rule,
+                Severity::Warning,
+                market().sku("FW-SPATULA-01"),
+                1.0,
+            ));
+        }
+        all
+    }
+
+    fn long_names() -> AccountNames {
+        let mut n = names();
+        let long = "Flywheel Silicone Spatula Set of 3, Heat Resistant to 600°F, Seamless One-Piece Design, Dishwasher Safe 硅胶铲三件套 耐高温 一体成型";
+        for name in n.get_mut("shop").unwrap().skus.values_mut() {
+            *name = long.into();
+        }
+        n
+    }
+
+    #[test]
+    fn every_line_fits_100_columns_in_english_and_chinese() {
+        for lang in [Lang::En, Lang::ZhCn] {
+            let t = check_table(lang, at(), &long_findings(), &long_names());
+            for line in t.lines() {
+                assert!(
+                    width(line) <= WIDTH,
+                    "{} columns in {lang:?}: {line}\n{t}",
+                    width(line)
+                );
+            }
+            // Nothing is lost to the wrapping: the long name is all there.
+            let joined: String = t.split_whitespace().collect();
+            assert!(joined.contains("硅胶铲三件套耐高温一体成型"), "{t}");
+            assert!(joined.contains("Resistantto600°F,"), "{t}");
+        }
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_between_chinese_characters() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("", 5), [""]);
+        assert_eq!(wrap("   1 x", 10), ["   1 x"]);
+        // A word longer than the line is cut.
+        assert_eq!(wrap("abcdefgh", 3), ["abc", "def", "gh"]);
+        // Chinese breaks between characters, never before a closing mark.
+        assert_eq!(wrap("已断货，请补货", 6), ["已断", "货，请", "补货"]);
         assert_eq!(
-            col(row("转化率 4.1%"), "ASIN"),
-            col(row("订购 336"), "ASIN")
+            wrap("订购 336 件（上周 1190）", 12),
+            ["订购 336 件", "（上周", "1190）"]
         );
-        assert_eq!(col(row("已断货"), "SKU"), col(row("订购 336"), "ASIN"));
-        assert_eq!(col(row("已断货"), "SKU"), 2 + SEVERITY_W + 1 + RULE_W + 1);
+        for (text, max) in [("ab 已断货 cd", 4), ("x（y）z", 2)] {
+            for line in wrap(text, max) {
+                assert!(width(&line) <= max, "{line:?}");
+            }
+        }
     }
 }
