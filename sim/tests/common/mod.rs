@@ -39,12 +39,8 @@ pub fn amazon_dir() -> PathBuf {
 /// Read a JSON or YAML file of Amazon's models.
 pub fn load_amazon_file(rel: &str) -> Value {
     let path = amazon_dir().join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     if rel.ends_with(".yaml") || rel.ends_with(".yml") {
         serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
     } else {
