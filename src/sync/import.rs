@@ -84,13 +84,13 @@ pub struct KnownType {
 ///   docs/report-type-values-order, -fba, -returns, -performance,
 ///   -analytics), e.g. "Flat File Feedback Report" above
 ///   `GET_SELLER_FEEDBACK_DATA`.
-/// - The Seller Central names are the pages a seller downloads the same
-///   tab-delimited file from: Reports > Fulfillment > "All Orders" (the
-///   FBA reports page; the SP-API FBA page also calls these "the four
-///   'All Orders' reports"), Reports > Fulfillment > Customer Concessions
-///   > "FBA customer returns", Reports > Return Reports, Inventory >
-///   "Manage Inventory Health", Performance > Feedback > "Feedback
-///   Manager". Their columns are the API file's (REFERENCE.md §4 of
+/// - The Seller Central names are those of the pages a seller downloads
+///   the same tab-delimited file from (each row's `download`): "All
+///   Orders" under Reports > Fulfillment (the SP-API FBA page also calls
+///   these "the four 'All Orders' reports"), "FBA customer returns" under
+///   its Customer Concessions, "Return Reports", "Manage Inventory
+///   Health" under Inventory Planning, and "Feedback Manager" under
+///   Performance. Their columns are the API file's (REFERENCE.md §4 of
 ///   Amazon's models; the flat readers match columns by name).
 /// - The JSON reports have no Seller Central download in that format
 ///   (Business Reports and Brand Analytics pages export CSV tables, the
