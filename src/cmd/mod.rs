@@ -237,6 +237,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 return Err(failure("some jobs failed (see the summary above)"));
             }
         }
+        Command::Import(args) if args.list_types => print!("{}", import::list_types()),
         Command::Import(args) => {
             let cfg = load(&cli)?;
             args.validate(&cfg)?;
