@@ -322,3 +322,137 @@ pub fn add_silence(
     )?;
     Ok(conn.last_insert_rowid())
 }
+
+/// A silence as `flywheel silences` lists it: who made it and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilenceRecord {
+    pub silence: Silence,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Silences for `flywheel silences`: those in force at `now` (or, with
+/// `all`, every one kept, ended ones too), oldest first.
+pub fn silence_records(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    all: bool,
+) -> Result<Vec<SilenceRecord>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, rule, account, marketplace_id, asin, sku, campaign_id, search_term, expires_at,
+                note, created_by, created_at
+         FROM silences WHERE ?2 OR expires_at > ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map(params![ts(now), all], read_silence_record)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One silence by id, in force or not.
+pub fn silence_record(conn: &Connection, id: i64) -> Result<Option<SilenceRecord>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, rule, account, marketplace_id, asin, sku, campaign_id, search_term,
+                    expires_at, note, created_by, created_at
+             FROM silences WHERE id = ?1",
+        )?
+        .query_row([id], read_silence_record)
+        .optional()?)
+}
+
+fn read_silence_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<SilenceRecord> {
+    Ok(SilenceRecord {
+        silence: Silence {
+            id: r.get("id")?,
+            rule: r.get("rule")?,
+            account: r.get("account")?,
+            marketplace: r.get("marketplace_id")?,
+            asin: r.get("asin")?,
+            sku: r.get("sku")?,
+            campaign_id: r.get("campaign_id")?,
+            search_term: r.get("search_term")?,
+            expires_at: parse_ts(&r.get::<_, String>("expires_at")?),
+            note: r.get("note")?,
+        },
+        created_by: r.get("created_by")?,
+        created_at: parse_ts(&r.get::<_, String>("created_at")?),
+    })
+}
+
+/// Ends silence `id` at `now` if it is still in force; the row stays (its
+/// expiry becomes `now`) so `silences --all` still shows it. Returns
+/// whether it was in force.
+pub fn expire_silence(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "UPDATE silences SET expires_at = ?2 WHERE id = ?1 AND expires_at > ?2",
+        params![id, ts(now)],
+    )?;
+    Ok(n > 0)
+}
+
+/// An acknowledgement as `ack --undo` ends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckRecord {
+    pub id: i64,
+    pub expires_at: DateTime<Utc>,
+    pub note: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Ends every acknowledgement of an alert in force at `now` (their expiry
+/// becomes `now`; the rows stay) and returns them as they were.
+pub fn end_acks(
+    conn: &Connection,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<AckRecord>, StoreError> {
+    let ended = {
+        let mut st = conn.prepare_cached(
+            "SELECT id, expires_at, note, created_by, created_at FROM alert_acks
+             WHERE fingerprint = ?1 AND expires_at > ?2 ORDER BY id",
+        )?;
+        let rows = st.query_map(params![fingerprint, ts(now)], |r| {
+            Ok(AckRecord {
+                id: r.get("id")?,
+                expires_at: parse_ts(&r.get::<_, String>("expires_at")?),
+                note: r.get("note")?,
+                created_by: r.get("created_by")?,
+                created_at: parse_ts(&r.get::<_, String>("created_at")?),
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    let mut st = conn.prepare_cached("UPDATE alert_acks SET expires_at = ?2 WHERE id = ?1")?;
+    for a in &ended {
+        st.execute(params![a.id, ts(now)])?;
+    }
+    Ok(ended)
+}
+
+/// Undoes what [`acknowledge_feedback`] did for `ack` (an acknowledgement
+/// of the feedback_response_sla alert of `account` in `marketplace`):
+/// clears the rows it marked, and only those. They are exact: that alert
+/// is the only one whose ack marks feedback there, the sync never writes
+/// these columns, and the ack marked (in the same transaction) only rows
+/// not yet marked, with its own creation time, author and note. Returns
+/// the rows changed.
+pub fn unacknowledge_feedback(
+    conn: &Connection,
+    account: &str,
+    marketplace: &str,
+    ack: &AckRecord,
+) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE seller_feedback
+         SET acknowledged_at = NULL, acknowledged_by = NULL, acknowledgement_note = NULL
+         WHERE account = ?1 AND marketplace_id = ?2 AND acknowledged_at = ?3
+           AND acknowledged_by IS ?4 AND acknowledgement_note IS ?5",
+        params![
+            account,
+            marketplace,
+            ts(ack.created_at),
+            ack.created_by,
+            ack.note
+        ],
+    )?)
+}
