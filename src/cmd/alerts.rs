@@ -844,4 +844,82 @@ mod tests {
             "还没有告警\n"
         );
     }
+    fn silence_records() -> Vec<store::alerts::SilenceRecord> {
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap();
+        let rec = |id, rule: &str, until| store::alerts::SilenceRecord {
+            silence: store::alerts::Silence {
+                id,
+                rule: rule.into(),
+                expires_at: until,
+                ..Default::default()
+            },
+            created_by: Some("ops".into()),
+            created_at: t,
+        };
+        let mut a = rec(1, "stockout_risk", t + chrono::Duration::days(7));
+        a.silence.account = Some("shop".into());
+        a.silence.sku = Some("FW-SPATULA-01".into());
+        a.silence.note = Some("promo week".into());
+        let mut b = rec(2, "*", t);
+        b.silence.marketplace = Some("ATVPDKIKX0DER".into());
+        b.silence.campaign_id = Some(1005);
+        b.silence.search_term = Some("spatula".into());
+        vec![a, b]
+    }
+
+    fn render_silences(lang: Lang) -> String {
+        let now = Utc.with_ymd_and_hms(2026, 3, 3, 11, 0, 0).unwrap();
+        silences_table(lang, chrono_tz::Asia::Shanghai, &silence_records(), now, true)
+    }
+
+    #[test]
+    fn english_silences_table() {
+        let t = render_silences(Lang::En);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("ID  STATE     RULE           MATCHES"), "{t}");
+        assert!(lines[0].ends_with("EXPIRES           NOTE        BY   CREATED"), "{t}");
+        for words in [
+            "1   in force  stockout_risk  account shop, sku FW-SPATULA-01",
+            "2026-03-09 19:00  promo week  ops  2026-03-02 19:00",
+            "2   ended     *              US, campaign 1005, \"spatula\"",
+        ] {
+            assert!(t.contains(words), "{words:?} not in\n{t}");
+        }
+        assert!(t.ends_with("times in Asia/Shanghai\n"), "{t}");
+        let now = Utc.with_ymd_and_hms(2026, 3, 3, 11, 0, 0).unwrap();
+        assert_eq!(
+            silences_table(Lang::En, chrono_tz::UTC, &[], now, false),
+            "no silences in force (flywheel silences --all lists ended ones too)\n"
+        );
+    }
+
+    #[test]
+    fn chinese_silences_table_has_no_english_fixed_phrase() {
+        let t = render_silences(Lang::ZhCn);
+        println!("{t}");
+        for e in [
+            "ID", "STATE", "RULE", "MATCHES", "EXPIRES", "NOTE", "BY", "CREATED", "in force",
+            "ended", "account", "campaign", "stockout_risk", "times in", "*",
+        ] {
+            assert!(!t.contains(e), "{e:?} in\n{t}");
+        }
+        for words in [
+            "编号",
+            "生效中",
+            "已结束",
+            "全部规则",
+            &i18n::rule_title(Lang::ZhCn, RuleId::StockoutRisk),
+            "账户 shop，SKU FW-SPATULA-01",
+            "美国站，广告活动 1005，“spatula”",
+            "promo week",
+            "时间为 Asia/Shanghai 时区",
+        ] {
+            assert!(t.contains(words), "{words:?} not in\n{t}");
+        }
+        let now = Utc.with_ymd_and_hms(2026, 3, 3, 11, 0, 0).unwrap();
+        assert_eq!(
+            silences_table(Lang::ZhCn, chrono_tz::UTC, &[], now, true),
+            "还没有静默\n"
+        );
+    }
 }
