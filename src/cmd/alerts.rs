@@ -714,6 +714,7 @@ mod tests {
             notify_count: 1,
             last_finding: json!({"summary": "English summary"}),
             thread_message_id: None,
+            notified: None,
         }
     }
 

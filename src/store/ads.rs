@@ -22,6 +22,7 @@ use std::hash::Hash;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jobs;
@@ -32,7 +33,7 @@ use super::{execute_each, upsert_sql, StoreError};
 pub const JOB: &str = "ads";
 
 /// A row of `ads_profiles`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ProfileRow {
     pub profile_id: i64,
     pub country_code: String,
@@ -82,26 +83,13 @@ pub fn upsert_profiles(
 
 /// The account's stored profiles (used when `GET /v2/profiles` is down).
 pub fn profiles(conn: &Connection, account: &str) -> Result<Vec<ProfileRow>, StoreError> {
-    let rows = super::all_rows(
+    super::rows(
         conn,
         "SELECT profile_id, country_code, currency, timezone, marketplace_id, account_type,
                 account_name, account_info_id
          FROM ads_profiles WHERE account = ?1 ORDER BY profile_id",
         params![account],
-        |r| {
-            Ok(ProfileRow {
-                profile_id: r.get(0)?,
-                country_code: r.get(1)?,
-                currency: r.get(2)?,
-                timezone: r.get(3)?,
-                marketplace_id: r.get(4)?,
-                account_type: r.get(5)?,
-                account_name: r.get(6)?,
-                account_info_id: r.get(7)?,
-            })
-        },
-    )?;
-    Ok(rows)
+    )
 }
 
 /// Campaign metadata of `POST /sp/campaigns/list`.

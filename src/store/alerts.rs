@@ -241,7 +241,7 @@ pub fn acknowledge_feedback(
 
 /// A silence: mutes every alert of `rule` ('*' = any) whose labels match
 /// all the set matchers.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Silence {
     pub id: i64,
     pub rule: String,
@@ -251,6 +251,7 @@ pub struct Silence {
     pub sku: Option<String>,
     pub campaign_id: Option<i64>,
     pub search_term: Option<String>,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
     pub expires_at: DateTime<Utc>,
     pub note: Option<String>,
 }
@@ -274,25 +275,13 @@ impl Silence {
 
 /// Silences in force at `now`.
 pub fn silences(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, rule, account, marketplace_id, asin, sku, campaign_id, search_term, expires_at, note
+    super::rows(
+        conn,
+        "SELECT id, rule, account, marketplace_id AS marketplace, asin, sku, campaign_id,
+                search_term, expires_at, note
          FROM silences WHERE expires_at > ?1 ORDER BY id",
-    )?;
-    let rows = st.query_map([ts(now)], |r| {
-        Ok(Silence {
-            id: r.get(0)?,
-            rule: r.get(1)?,
-            account: r.get(2)?,
-            marketplace: r.get(3)?,
-            asin: r.get(4)?,
-            sku: r.get(5)?,
-            campaign_id: r.get(6)?,
-            search_term: r.get(7)?,
-            expires_at: parse_ts(&r.get::<_, String>(8)?),
-            note: r.get(9)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        [ts(now)],
+    )
 }
 
 /// Records a silence; returns its id.
