@@ -313,12 +313,17 @@ pub fn add_silence(
 }
 
 /// A silence as `flywheel silences` lists it: who made it and when.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct SilenceRecord {
+    #[serde(flatten)]
     pub silence: Silence,
     pub created_by: Option<String>,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
     pub created_at: DateTime<Utc>,
 }
+
+const SILENCE_RECORD: &str = "SELECT id, rule, account, marketplace_id AS marketplace, asin, sku,
+    campaign_id, search_term, expires_at, note, created_by, created_at FROM silences";
 
 /// Silences for `flywheel silences`: those in force at `now` (or, with
 /// `all`, every one kept, ended ones too), oldest first.
@@ -327,44 +332,16 @@ pub fn silence_records(
     now: DateTime<Utc>,
     all: bool,
 ) -> Result<Vec<SilenceRecord>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, rule, account, marketplace_id, asin, sku, campaign_id, search_term, expires_at,
-                note, created_by, created_at
-         FROM silences WHERE ?2 OR expires_at > ?1 ORDER BY id",
-    )?;
-    let rows = st.query_map(params![ts(now), all], read_silence_record)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    super::rows(
+        conn,
+        &format!("{SILENCE_RECORD} WHERE ?2 OR expires_at > ?1 ORDER BY id"),
+        params![ts(now), all],
+    )
 }
 
 /// One silence by id, in force or not.
 pub fn silence_record(conn: &Connection, id: i64) -> Result<Option<SilenceRecord>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, rule, account, marketplace_id, asin, sku, campaign_id, search_term,
-                    expires_at, note, created_by, created_at
-             FROM silences WHERE id = ?1",
-        )?
-        .query_row([id], read_silence_record)
-        .optional()?)
-}
-
-fn read_silence_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<SilenceRecord> {
-    Ok(SilenceRecord {
-        silence: Silence {
-            id: r.get("id")?,
-            rule: r.get("rule")?,
-            account: r.get("account")?,
-            marketplace: r.get("marketplace_id")?,
-            asin: r.get("asin")?,
-            sku: r.get("sku")?,
-            campaign_id: r.get("campaign_id")?,
-            search_term: r.get("search_term")?,
-            expires_at: parse_ts(&r.get::<_, String>("expires_at")?),
-            note: r.get("note")?,
-        },
-        created_by: r.get("created_by")?,
-        created_at: parse_ts(&r.get::<_, String>("created_at")?),
-    })
+    super::first_row(conn, &format!("{SILENCE_RECORD} WHERE id = ?1"), [id])
 }
 
 /// Ends silence `id` at `now` if it is still in force; the row stays (its
@@ -379,12 +356,14 @@ pub fn expire_silence(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<
 }
 
 /// An acknowledgement as `ack --undo` ends it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct AckRecord {
     pub id: i64,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
     pub expires_at: DateTime<Utc>,
     pub note: Option<String>,
     pub created_by: Option<String>,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -395,22 +374,12 @@ pub fn end_acks(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<AckRecord>, StoreError> {
-    let ended = {
-        let mut st = conn.prepare_cached(
-            "SELECT id, expires_at, note, created_by, created_at FROM alert_acks
-             WHERE fingerprint = ?1 AND expires_at > ?2 ORDER BY id",
-        )?;
-        let rows = st.query_map(params![fingerprint, ts(now)], |r| {
-            Ok(AckRecord {
-                id: r.get("id")?,
-                expires_at: parse_ts(&r.get::<_, String>("expires_at")?),
-                note: r.get("note")?,
-                created_by: r.get("created_by")?,
-                created_at: parse_ts(&r.get::<_, String>("created_at")?),
-            })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
+    let ended: Vec<AckRecord> = super::rows(
+        conn,
+        "SELECT id, expires_at, note, created_by, created_at FROM alert_acks
+         WHERE fingerprint = ?1 AND expires_at > ?2 ORDER BY id",
+        params![fingerprint, ts(now)],
+    )?;
     let mut st = conn.prepare_cached("UPDATE alert_acks SET expires_at = ?2 WHERE id = ?1")?;
     for a in &ended {
         st.execute(params![a.id, ts(now)])?;
