@@ -28,7 +28,11 @@ impl Flywheel {
             .await
             .expect("the flywheel binary runs");
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out.stdout),
+            text(&out.stderr),
+        )
     }
 
     async fn ok(&self, args: &[&str]) -> String {
@@ -80,7 +84,10 @@ async fn silences_list_and_expire_and_acks_undo() {
 
     en.ok(&["evaluate"]).await;
     assert_eq!(common::emails(&en_dir.join("mail")).len(), 1);
-    assert_eq!(en.ok(&["silences"]).await, "no silences in force (flywheel silences --all lists ended ones too)\n");
+    assert_eq!(
+        en.ok(&["silences"]).await,
+        "no silences in force (flywheel silences --all lists ended ones too)\n"
+    );
 
     // A silence on the spatula's stockout, an ack on another alert, and an
     // ack on the unanswered feedback (which marks it handled).
@@ -94,8 +101,15 @@ async fn silences_list_and_expire_and_acks_undo() {
     };
     let out = en
         .ok(&[
-            "silence", "--rule", "stockout_risk", "--sku", "FW-SPATULA-01", "--for", "1d",
-            "--note", "promo week",
+            "silence",
+            "--rule",
+            "stockout_risk",
+            "--sku",
+            "FW-SPATULA-01",
+            "--for",
+            "1d",
+            "--note",
+            "promo week",
         ])
         .await;
     let id = silence_id(&out);
@@ -130,7 +144,9 @@ async fn silences_list_and_expire_and_acks_undo() {
     en.ok(&["ack", acked, "--for", "2d"]).await;
     let feedback = en.alert(|a| a["rule"] == "feedback_response_sla").await;
     let feedback = feedback["id"].as_str().unwrap();
-    let out = en.ok(&["ack", feedback, "--note", "answered by phone"]).await;
+    let out = en
+        .ok(&["ack", feedback, "--note", "answered by phone"])
+        .await;
     assert!(out.contains("feedback order"), "{out}");
     let handled = "SELECT COUNT(*) FROM seller_feedback WHERE acknowledged_at IS NOT NULL";
     let marked = count(&db, handled);
@@ -146,12 +162,23 @@ async fn silences_list_and_expire_and_acks_undo() {
 
     // End the silence and undo the acks.
     let out = en.ok(&["silence", "--expire", &id]).await;
-    assert!(out.starts_with(&format!("ended silence #{id}: rule stockout_risk, sku FW-SPATULA-01")), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "ended silence #{id}: rule stockout_risk, sku FW-SPATULA-01"
+        )),
+        "{out}"
+    );
     assert!(out.contains("notify again when due"), "{out}");
-    assert!(en.ok(&["silences"]).await.starts_with("no silences in force"));
+    assert!(en
+        .ok(&["silences"])
+        .await
+        .starts_with("no silences in force"));
     let all = en.ok(&["silences", "--all"]).await;
     let words = |l: &str| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-    assert!(all.lines().any(|l| words(l) == format!("{id} ended")), "{all}");
+    assert!(
+        all.lines().any(|l| words(l) == format!("{id} ended")),
+        "{all}"
+    );
     let json = en.json(&["silences", "--all"]).await;
     assert_eq!(json["silences"][0]["in_force"], false, "{json:#}");
     let out = en.ok(&["silence", "--expire", &id]).await;
@@ -163,7 +190,12 @@ async fn silences_list_and_expire_and_acks_undo() {
     assert_eq!(code, 2, "{err}");
 
     let out = en.ok(&["ack", "--undo", acked]).await;
-    assert!(out.starts_with(&format!("undid the acknowledgement of {acked} ({acked_rule} ")), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "undid the acknowledgement of {acked} ({acked_rule} "
+        )),
+        "{out}"
+    );
     let out = en.ok(&["ack", "--undo", acked]).await;
     assert!(out.contains("nothing to undo"), "{out}");
     let (code, _, err) = en.run(&["ack", "--undo", "ffffffff"]).await;
@@ -186,14 +218,26 @@ async fn silences_list_and_expire_and_acks_undo() {
     assert_eq!(notified(&en.alert(by_id(acked)).await), 2);
     let check = en.json(&["check", "--rule", "feedback_response_sla"]).await;
     assert!(
-        check["findings"].as_array().unwrap().iter().any(|f| f["status"] == "firing"),
+        check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["status"] == "firing"),
         "{check:#}"
     );
 
     // In Chinese: no English fixed words.
     zh.ok(&["evaluate"]).await;
     let out = zh
-        .ok(&["silence", "--rule", "stockout_risk", "--sku", "FW-SPATULA-01", "--for", "1d"])
+        .ok(&[
+            "silence",
+            "--rule",
+            "stockout_risk",
+            "--sku",
+            "FW-SPATULA-01",
+            "--for",
+            "1d",
+        ])
         .await;
     let id = silence_id(&out);
     let acked = zh.alert(other).await;
@@ -213,12 +257,33 @@ async fn silences_list_and_expire_and_acks_undo() {
     }
     println!("{text}");
     for e in [
-        "ID", "RULE", "MATCHES", "EXPIRES", "NOTE", "CREATED", "in force", "ended", "muted",
-        "until", "times in", "sku ", "stockout_risk", "undid", "acknowledg", "nothing",
+        "ID",
+        "RULE",
+        "MATCHES",
+        "EXPIRES",
+        "NOTE",
+        "CREATED",
+        "in force",
+        "ended",
+        "muted",
+        "until",
+        "times in",
+        "sku ",
+        "stockout_risk",
+        "undid",
+        "acknowledg",
+        "nothing",
     ] {
         assert!(!text.contains(e), "{e:?} in\n{text}");
     }
-    for words in ["SKU FW-SPATULA-01", "已结束静默", "已结束", "没有生效中的静默", "已撤销", "无需撤销"] {
+    for words in [
+        "SKU FW-SPATULA-01",
+        "已结束静默",
+        "已结束",
+        "没有生效中的静默",
+        "已撤销",
+        "无需撤销",
+    ] {
         assert!(text.contains(words), "{words:?} not in\n{text}");
     }
 }

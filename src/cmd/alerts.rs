@@ -626,7 +626,15 @@ fn silences_table(
         };
         return format!("{}\n", tr(lang, id));
     }
-    let mut cols = vec!["id", "rule", "matches", "expires", "note", "created-by", "created"];
+    let mut cols = vec![
+        "id",
+        "rule",
+        "matches",
+        "expires",
+        "note",
+        "created-by",
+        "created",
+    ];
     if all {
         cols.insert(1, "state");
     }
@@ -870,15 +878,27 @@ mod tests {
 
     fn render_silences(lang: Lang) -> String {
         let now = Utc.with_ymd_and_hms(2026, 3, 3, 11, 0, 0).unwrap();
-        silences_table(lang, chrono_tz::Asia::Shanghai, &silence_records(), now, true)
+        silences_table(
+            lang,
+            chrono_tz::Asia::Shanghai,
+            &silence_records(),
+            now,
+            true,
+        )
     }
 
     #[test]
     fn english_silences_table() {
         let t = render_silences(Lang::En);
         let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[0].starts_with("ID  STATE     RULE           MATCHES"), "{t}");
-        assert!(lines[0].ends_with("EXPIRES           NOTE        BY   CREATED"), "{t}");
+        assert!(
+            lines[0].starts_with("ID  STATE     RULE           MATCHES"),
+            "{t}"
+        );
+        assert!(
+            lines[0].ends_with("EXPIRES           NOTE        BY   CREATED"),
+            "{t}"
+        );
         for words in [
             "1   in force  stockout_risk  account shop, sku FW-SPATULA-01",
             "2026-03-09 19:00  promo week  ops  2026-03-02 19:00",
@@ -899,8 +919,21 @@ mod tests {
         let t = render_silences(Lang::ZhCn);
         println!("{t}");
         for e in [
-            "ID", "STATE", "RULE", "MATCHES", "EXPIRES", "NOTE", "BY", "CREATED", "in force",
-            "ended", "account", "campaign", "stockout_risk", "times in", "*",
+            "ID",
+            "STATE",
+            "RULE",
+            "MATCHES",
+            "EXPIRES",
+            "NOTE",
+            "BY",
+            "CREATED",
+            "in force",
+            "ended",
+            "account",
+            "campaign",
+            "stockout_risk",
+            "times in",
+            "*",
         ] {
             assert!(!t.contains(e), "{e:?} in\n{t}");
         }
