@@ -66,6 +66,17 @@ fn count(db: &Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// A day's silence on the spatula's stockout.
+const SILENCE_SPATULA: &[&str] = &[
+    "silence",
+    "--rule",
+    "stockout_risk",
+    "--sku",
+    "FW-SPATULA-01",
+    "--for",
+    "1d",
+];
+
 /// The silence id in `silence`'s confirmation ("silence #3: ...").
 fn silence_id(out: &str) -> String {
     let rest = &out[out.find('#').expect("a silence id") + 1..];
@@ -100,17 +111,7 @@ async fn silences_list_and_expire_and_acks_undo() {
                 .contains(&a["rule"].as_str().unwrap())
     };
     let out = en
-        .ok(&[
-            "silence",
-            "--rule",
-            "stockout_risk",
-            "--sku",
-            "FW-SPATULA-01",
-            "--for",
-            "1d",
-            "--note",
-            "promo week",
-        ])
+        .ok(&[SILENCE_SPATULA, &["--note", "promo week"]].concat())
         .await;
     let id = silence_id(&out);
     let listed = en.ok(&["silences"]).await;
@@ -228,17 +229,7 @@ async fn silences_list_and_expire_and_acks_undo() {
 
     // In Chinese: no English fixed words.
     zh.ok(&["evaluate"]).await;
-    let out = zh
-        .ok(&[
-            "silence",
-            "--rule",
-            "stockout_risk",
-            "--sku",
-            "FW-SPATULA-01",
-            "--for",
-            "1d",
-        ])
-        .await;
+    let out = zh.ok(SILENCE_SPATULA).await;
     let id = silence_id(&out);
     let acked = zh.alert(other).await;
     let acked = acked["id"].as_str().unwrap();

@@ -230,14 +230,7 @@ fn table(
             },
         ]);
     }
-    let mut out = columns(&table);
-    out.push_str(&tr_args(
-        lang,
-        "cli-times-in",
-        &[("zone", tz.name().into())],
-    ));
-    out.push('\n');
-    out
+    columns(&table, lang, tz)
 }
 
 /// A mute's end as `ack` and `silence` print it, in `tz`.
@@ -619,12 +612,8 @@ fn silences_table(
     all: bool,
 ) -> String {
     if list.is_empty() {
-        let id = if all {
-            "cli-no-silences-yet"
-        } else {
-            "cli-no-silences-in-force"
-        };
-        return format!("{}\n", tr(lang, id));
+        let none = ["cli-no-silences-in-force", "cli-no-silences-yet"][usize::from(all)];
+        return format!("{}\n", tr(lang, none));
     }
     let mut cols = vec![
         "id",
@@ -669,18 +658,12 @@ fn silences_table(
         }
         table.push(row);
     }
-    let mut out = columns(&table);
-    out.push_str(&tr_args(
-        lang,
-        "cli-times-in",
-        &[("zone", tz.name().into())],
-    ));
-    out.push('\n');
-    out
+    columns(&table, lang, tz)
 }
 
-/// Rows as columns padded by display width, two spaces apart.
-fn columns(table: &[Vec<String>]) -> String {
+/// Rows as columns padded by display width, two spaces apart, and a line
+/// saying the times are in `tz`.
+fn columns(table: &[Vec<String>], lang: Lang, tz: chrono_tz::Tz) -> String {
     let widths: Vec<usize> = (0..table[0].len())
         .map(|i| table.iter().map(|r| width(&r[i])).max().unwrap_or(0))
         .collect();
@@ -690,6 +673,12 @@ fn columns(table: &[Vec<String>]) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
+    out.push_str(&tr_args(
+        lang,
+        "cli-times-in",
+        &[("zone", tz.name().into())],
+    ));
+    out.push('\n');
     out
 }
 
@@ -918,7 +907,7 @@ mod tests {
     fn chinese_silences_table_has_no_english_fixed_phrase() {
         let t = render_silences(Lang::ZhCn);
         println!("{t}");
-        for e in [
+        let english: Vec<&str> = [
             "ID",
             "STATE",
             "RULE",
@@ -934,22 +923,27 @@ mod tests {
             "stockout_risk",
             "times in",
             "*",
-        ] {
-            assert!(!t.contains(e), "{e:?} in\n{t}");
-        }
-        for words in [
+        ]
+        .into_iter()
+        .filter(|e| t.contains(e))
+        .collect();
+        assert!(english.is_empty(), "{english:?} in\n{t}");
+        let zh_rule = i18n::rule_title(Lang::ZhCn, RuleId::StockoutRisk);
+        let missing: Vec<&str> = [
             "编号",
             "生效中",
             "已结束",
             "全部规则",
-            &i18n::rule_title(Lang::ZhCn, RuleId::StockoutRisk),
+            &zh_rule,
             "账户 shop，SKU FW-SPATULA-01",
             "美国站，广告活动 1005，“spatula”",
             "promo week",
             "时间为 Asia/Shanghai 时区",
-        ] {
-            assert!(t.contains(words), "{words:?} not in\n{t}");
-        }
+        ]
+        .into_iter()
+        .filter(|w| !t.contains(w))
+        .collect();
+        assert!(missing.is_empty(), "{missing:?} not in\n{t}");
         let now = Utc.with_ymd_and_hms(2026, 3, 3, 11, 0, 0).unwrap();
         assert_eq!(
             silences_table(Lang::ZhCn, chrono_tz::UTC, &[], now, true),
