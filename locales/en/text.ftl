@@ -60,6 +60,32 @@ cli-silenced = silence #{ $id }: { $what } muted until { $time } { $zone }; it c
     [one] alert
    *[other] alerts
   } now
+cli-silence-expired = ended silence #{ $id }: { $what } (was muted until { $time } { $zone }); the { $n } open { $count ->
+    [one] alert
+   *[other] alerts
+  } it covered notify again when due
+cli-silence-already-ended = silence #{ $id } already ended at { $time } { $zone }: nothing to end
+cli-ack-undone = undid the acknowledgement of { $id } ({ $rule } { $account } { $subject }) that ran until { $time } { $zone }; its repeats notify again when due
+cli-feedback-unhandled = ; { $n } feedback { $count ->
+    [one] order
+   *[other] orders
+  } it marked handled { $count ->
+    [one] is
+   *[other] are
+  } unhandled again
+cli-ack-none = { $id } ({ $rule } { $account } { $subject }) has no acknowledgement in force: nothing to undo
+
+## flywheel silences
+cli-col-matches = MATCHES
+cli-col-expires = EXPIRES
+cli-col-note = NOTE
+cli-col-created-by = BY
+cli-col-created = CREATED
+cli-silences-every-rule = *
+cli-silence-in-force = in force
+cli-silence-ended = ended
+cli-no-silences-in-force = no silences in force (flywheel silences --all lists ended ones too)
+cli-no-silences-yet = no silences yet
 
 ## KPI targets (the checklist's, `flywheel kpis` and the digest)
 kpi-target-change-above = change > -{ $pct }%

@@ -46,6 +46,23 @@ cli-silence-rule = 规则 { $rule }
 cli-silence-every-rule = 全部规则
 cli-silence-account = 账户 { $account }
 cli-silenced = 静默 #{ $id }：{ $what } 已静默至 { $time }（{ $zone }）；目前覆盖 { $n } 条未关闭的告警
+cli-silence-expired = 已结束静默 #{ $id }：{ $what }（原定静默至 { $time }，{ $zone }）；它覆盖的 { $n } 条未关闭告警到了通知时间会再次通知
+cli-silence-already-ended = 静默 #{ $id } 已于 { $time }（{ $zone }）结束，无需再结束
+cli-ack-undone = 已撤销 { $id }（{ $rule } { $account } { $subject }）的确认（原定至 { $time }，{ $zone }）；到了重复通知时间会再次通知
+cli-feedback-unhandled = ；该确认标为已处理的 { $n } 个反馈订单已恢复为未处理
+cli-ack-none = { $id }（{ $rule } { $account } { $subject }）当前没有生效的确认，无需撤销
+
+## flywheel silences
+cli-col-matches = 匹配范围
+cli-col-expires = 到期时间
+cli-col-note = 备注
+cli-col-created-by = 创建人
+cli-col-created = 创建时间
+cli-silences-every-rule = 全部规则
+cli-silence-in-force = 生效中
+cli-silence-ended = 已结束
+cli-no-silences-in-force = 没有生效中的静默（flywheel silences --all 会同时列出已结束的静默）
+cli-no-silences-yet = 还没有静默
 
 ## KPI 目标（检查表、flywheel kpis 和周报）
 kpi-target-change-above = 周环比下降不超过 { $pct }%

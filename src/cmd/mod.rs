@@ -101,10 +101,14 @@ pub enum Command {
     /// List alerts with short ids, state, since and last notified.
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert: no repeats until the time runs out (on a
-    /// feedback alert this also marks the feedback handled).
+    /// feedback alert this also marks the feedback handled); `--undo` ends
+    /// the acknowledgement now.
     Ack(alerts::AckArgs),
-    /// Mute a rule (for an ASIN, SKU, campaign or account) for a while.
+    /// Mute a rule (for an ASIN, SKU, campaign or account) for a while, or
+    /// end a silence early (`--expire ID`).
     Silence(alerts::SilenceArgs),
+    /// List the silences in force (with `--all`, ended ones too).
+    Silences(alerts::SilencesArgs),
     /// Build the weekly digest: print it, write it as HTML, or send it.
     Digest(digest::DigestArgs),
     /// Send one test email through the configured transport.
@@ -288,6 +292,10 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             let cfg = load(&cli)?;
             alerts::validate_silence(&cfg, args).map_err(|e| CliError::Usage(e.to_string()))?;
             print!("{}", runtime()?.block_on(alerts::silence(&cfg, args))?);
+        }
+        Command::Silences(args) => {
+            let cfg = load(&cli)?;
+            print!("{}", runtime()?.block_on(alerts::silences(&cfg, args))?);
         }
         Command::Digest(args) => {
             let cfg = load(&cli)?;
