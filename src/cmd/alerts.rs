@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::RecordFormat;
+use super::{Format, RecordFormat};
 use crate::alert::state::{short_id, Alert, State};
 use crate::config::{Config, RuleId};
 use crate::i18n::text::{pad, subject_label, subject_words, width};
