@@ -439,7 +439,15 @@ mod tests {
         .err()
         .expect("--day0 and --now both name the world");
         assert!(e.to_string().contains("cannot be used with"), "{e}");
-        assert!(parse(&["--scenario", "s", "--listen", "127.0.0.1:0", "--day0", "soon"]).is_err());
+        assert!(parse(&[
+            "--scenario",
+            "s",
+            "--listen",
+            "127.0.0.1:0",
+            "--day0",
+            "soon"
+        ])
+        .is_err());
     }
 
     #[test]
