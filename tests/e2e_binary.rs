@@ -327,3 +327,61 @@ async fn random_seed_42_through_the_binary_matches_the_truth() {
     );
     c.assert_clean(at, "other problems", &[]);
 }
+
+/// `flywheel sim --day0` serves the world `flywheel sim truth --day0` (and
+/// `truth`'s default, day 0 = `--at`) computes, whatever `--now` says; a
+/// world named by its start time alone is another one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_day0_serves_the_world_sim_truth_computes() {
+    let at = day0();
+    let scenario_file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{SCENARIO}.toml"));
+    let scenario = scenario_file.to_str().unwrap();
+    let start = day_start(
+        &ZONE.parse().unwrap(),
+        at - chrono::Duration::days(DAYS_BEFORE),
+    ) + sync_offset();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimProcess::start(
+        dir.path(),
+        &[
+            "--scenario",
+            scenario,
+            "--seed",
+            "42",
+            "--day0",
+            &at.to_string(),
+            "--now",
+            &start.to_rfc3339(),
+            "--speed",
+            "0",
+        ],
+    )
+    .await;
+    assert_eq!(sim.now().await, start, "the clock starts at --now");
+    let at_s = at.to_string();
+    let given = sim_truth(scenario, &["--day0", &at_s, "--at", &at_s]).await;
+    assert_eq!(
+        sim.truth(at).await,
+        given,
+        "/_sim/truth of the served world"
+    );
+    assert_eq!(
+        sim_truth(scenario, &["--at", &at_s]).await,
+        given,
+        "day 0 defaults to --at"
+    );
+    let by_start = sim_truth(scenario, &["--now", &start.to_rfc3339(), "--at", &at_s]).await;
+    assert_ne!(
+        by_start["kpis"], given["kpis"],
+        "a world whose day 0 is the start date differs"
+    );
+}
+
+/// `flywheel sim truth --scenario SCENARIO --seed 42 EXTRA...`.
+async fn sim_truth(scenario: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["sim", "truth", "--scenario", scenario, "--seed", "42"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&truth_check::flywheel(&args).await).expect("truth JSON")
+}

@@ -436,8 +436,7 @@ mod tests {
             "--now",
             "2026-03-02T08:00:00Z",
         ])
-        .err()
-        .expect("--day0 and --now both name the world");
+        .expect_err("--day0 and --now both name the world");
         assert!(e.to_string().contains("cannot be used with"), "{e}");
         assert!(parse(&[
             "--scenario",
