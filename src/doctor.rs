@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::amazon::client::{ApiClient, CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
+use crate::amazon::lwa::LwaError;
 use crate::config::{Account, Config, RuleId};
 use crate::sync::{Ctx, Db, JobName};
 
@@ -88,8 +89,20 @@ pub enum Probe {
     Ok(String),
     /// 403: the role is missing.
     Missing(String),
-    /// Could not tell (credentials failed, network, not configured).
+    /// LWA refused the credentials: the operator must act (re-authorize,
+    /// or correct the client id and secret).
+    Refused(LwaError),
+    /// Could not tell (network, not configured, an unreadable answer).
     Failed(String),
+}
+
+/// The probe of an access token that could not be had.
+fn token_failed(e: LwaError) -> Probe {
+    if e.is_credentials_problem() {
+        Probe::Refused(e)
+    } else {
+        Probe::Failed(e.to_string())
+    }
 }
 
 impl Probe {
@@ -125,6 +138,7 @@ pub fn assess(cfg: &Config, account: &Account, probes: &[(Capability, Probe)]) -
                     Some(Probe::Ok(_)) => None,
                     Some(Probe::Missing(m)) => Some(format!("{}: role missing ({m})", c.label())),
                     Some(Probe::Failed(m)) => Some(format!("{}: {m}", c.label())),
+                    Some(Probe::Refused(e)) => Some(format!("{}: {e}", c.label())),
                     None => Some(format!("{}: not configured", c.label())),
                 })
                 .map_or(Ok(()), Err)
@@ -176,7 +190,7 @@ fn verdict(
     match result {
         Ok(r) => Probe::Ok(ok(&r)),
         Err(ApiError::MissingRole { message, .. }) => Probe::Missing(message),
-        Err(ApiError::Credentials { source, .. }) => Probe::Failed(source.to_string()),
+        Err(ApiError::Credentials { source, .. }) => token_failed(source),
         Err(e) => Probe::Failed(e.to_string()),
     }
 }
@@ -194,7 +208,7 @@ async fn probe_sp(
         .access_token(&ep.token_url, &ep.credentials, std::time::Instant::now())
         .await;
     if let Err(e) = token {
-        out.push((Capability::SpCredentials, Probe::Failed(e.to_string())));
+        out.push((Capability::SpCredentials, token_failed(e)));
         return out;
     }
     out.push((
@@ -319,7 +333,7 @@ async fn probe_ads(
         .access_token(&ep.token_url, &ep.credentials, std::time::Instant::now())
         .await
     {
-        out.push((Capability::AdsCredentials, Probe::Failed(e.to_string())));
+        out.push((Capability::AdsCredentials, token_failed(e)));
         return out;
     }
     out.push((

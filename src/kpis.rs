@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::config::rules::StockoutRisk;
 use crate::config::{Config, RuleId, Severity, SubjectRef};
+use crate::i18n::{tr, tr_args, Lang};
 use crate::model::marketplace;
 pub use crate::model::time::day_start;
 use crate::store::kpis::{self as store, EvaluationDate, KpiRow};
@@ -72,13 +73,71 @@ pub struct Kpi {
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Change against the previous week, percent (sessions, bsr).
+    /// Change against the same KPI a week earlier, percent of its value
+    /// then; absent when either week has no value ([`with_change`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_pct: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The target as data, for texts in the reader's language; `target`
+    /// is its English text ([`Target::text`]).
+    #[serde(skip)]
+    pub goal: Option<Target>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+}
+
+/// A KPI's target as data: what [`assess`] compares, written by
+/// [`Target::text`] as the JSON record's `target` (English, for scripts)
+/// and by [`Target::words`] in a reader's language.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// The change against last week stays above minus this percent
+    /// (sessions: "change > -30%").
+    FallAtMost(f64),
+    /// The change stays below this percent (bsr: "change < +20%").
+    RiseAtMost(f64),
+    /// ODR below this percent and the account status NORMAL.
+    OdrBelow(f64),
+    /// None at all (unanswered feedback, SKUs at stockout risk).
+    Zero,
+    Range(f64, f64),
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Target {
+    /// The target as `flywheel kpis --format json` has always written it:
+    /// "change > -30%", "< 1 and NORMAL", "0", "18-25", ">= 10", "<= 5".
+    pub fn text(&self) -> String {
+        match *self {
+            Target::FallAtMost(m) => format!("change > -{}%", fmt_num(m)),
+            Target::RiseAtMost(m) => format!("change < +{}%", fmt_num(m)),
+            Target::OdrBelow(m) => format!("< {} and NORMAL", fmt_num(m)),
+            Target::Zero => "0".to_string(),
+            Target::Range(lo, hi) => format!("{}-{}", fmt_num(lo), fmt_num(hi)),
+            Target::AtLeast(lo) => format!(">= {}", fmt_num(lo)),
+            Target::AtMost(hi) => format!("<= {}", fmt_num(hi)),
+        }
+    }
+
+    /// The target in `lang` (the English words equal [`Target::text`]).
+    pub fn words(&self, lang: Lang) -> String {
+        let one = |id: &str, name: &str, x: f64| tr_args(lang, id, &[(name, fmt_num(x).into())]);
+        match *self {
+            Target::FallAtMost(m) => one("kpi-target-change-above", "pct", m),
+            Target::RiseAtMost(m) => one("kpi-target-change-below", "pct", m),
+            Target::OdrBelow(m) => one("kpi-target-odr", "max", m),
+            Target::Zero => tr(lang, "kpi-target-zero"),
+            Target::Range(lo, hi) => tr_args(
+                lang,
+                "kpi-target-range",
+                &[("min", fmt_num(lo).into()), ("max", fmt_num(hi).into())],
+            ),
+            Target::AtLeast(lo) => one("kpi-target-at-least", "min", lo),
+            Target::AtMost(hi) => one("kpi-target-at-most", "max", hi),
+        }
+    }
 }
 
 impl Kpi {
@@ -98,6 +157,7 @@ impl Kpi {
             label: None,
             change_pct: None,
             target: None,
+            goal: None,
             status: None,
         }
     }
@@ -306,20 +366,72 @@ pub fn compute(
     now: DateTime<Utc>,
 ) -> Result<Vec<Kpi>, KpiError> {
     let tx = conn.transaction()?;
-    record_evaluation_dates(&tx, cfg, at, now, "kpis")?;
-    let mut out = Vec::new();
-    for account in &cfg.accounts {
-        for mp in account.marketplaces() {
-            out.extend(
-                store::read_kpis(&tx, &account.name, mp.id)?
-                    .into_iter()
-                    .map(|row| assess(cfg, record(row))),
-            );
+    // Last week's values first (the same views as of seven days earlier),
+    // so that `at` is the date left recorded, as the digest does.
+    let read_all = |tx: &Connection, at: NaiveDate| -> Result<Vec<KpiRow>, KpiError> {
+        record_evaluation_dates(tx, cfg, at, now, "kpis")?;
+        let mut rows = Vec::new();
+        for account in &cfg.accounts {
+            for mp in account.marketplaces() {
+                rows.extend(store::read_kpis(tx, &account.name, mp.id)?);
+            }
         }
-    }
+        Ok(rows)
+    };
+    let last_week = read_all(&tx, at - Duration::days(7))?;
+    let rows = with_change(read_all(&tx, at)?, &last_week);
+    let mut out: Vec<Kpi> = rows
+        .into_iter()
+        .map(|row| assess(cfg, record(row)))
+        .collect();
     tx.commit()?;
     sort(&mut out);
     Ok(out)
+}
+
+/// Fills in `change_pct` from the same KPI of the same subject a week
+/// earlier (`last_week`: the rows as of seven days before), percent of
+/// that value, for the rows whose view has none. `sessions` and `bsr`
+/// keep their views' own, which is the same comparison (the last 7 days
+/// against the 7 before). Every KPI has a prior period; the change stays
+/// empty where either week has no value, or last week's is 0 (a change
+/// from none at all is no percentage: `feedback_sla_breaches` and
+/// `stockout_risk_skus` are mostly 0, and their target is the level).
+pub fn with_change(rows: Vec<KpiRow>, last_week: &[KpiRow]) -> Vec<KpiRow> {
+    type Key<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    fn key(r: &KpiRow) -> Key<'_> {
+        (
+            &r.kpi,
+            &r.account,
+            &r.marketplace_id,
+            r.asin.as_deref(),
+            r.sku.as_deref(),
+            r.campaign_id.as_deref(),
+        )
+    }
+    let before: BTreeMap<Key<'_>, f64> = last_week
+        .iter()
+        .filter_map(|r| Some((key(r), r.value?)))
+        .collect();
+    rows.into_iter()
+        .map(|mut r| {
+            if r.change_pct.is_none() {
+                let prior = before.get(&key(&r)).copied();
+                r.change_pct = match (r.value, prior) {
+                    (Some(now), Some(b)) if b != 0.0 => Some((now - b) * 100.0 / b),
+                    _ => None,
+                };
+            }
+            r
+        })
+        .collect()
 }
 
 fn round4(x: f64) -> f64 {
@@ -462,18 +574,18 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
         return k;
     };
     let v = k.value;
-    let (target, off) = match k.kpi.as_str() {
+    let (goal, off) = match k.kpi.as_str() {
         // Change targets: a fall of sessions, a rise of the rank.
         "sessions" | "bsr" => {
-            let (limit, sign, text) = match l.max_drop_pct {
-                Some(m) => (m, -1.0, format!("change > -{}%", fmt_num(m))),
+            let (limit, sign, goal) = match l.max_drop_pct {
+                Some(m) => (m, -1.0, Target::FallAtMost(m)),
                 None => {
                     let m = l.max_rise_pct.unwrap_or(f64::INFINITY);
-                    (m, 1.0, format!("change < +{}%", fmt_num(m)))
+                    (m, 1.0, Target::RiseAtMost(m))
                 }
             };
             (
-                text,
+                Some(goal),
                 k.change_pct.is_some_and(|c| at_least(sign * c, limit)),
             )
         }
@@ -481,23 +593,23 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
             let m = l.max.unwrap_or(f64::INFINITY);
             let abnormal = k.label.as_deref().is_some_and(|l| l != "NORMAL");
             (
-                format!("< {} and NORMAL", fmt_num(m)),
+                Some(Target::OdrBelow(m)),
                 v.is_some_and(|v| at_least(v, m) || abnormal),
             )
         }
         "feedback_sla_breaches" | "stockout_risk_skus" => {
-            ("0".to_string(), v.is_some_and(|v| v > 0.0))
+            (Some(Target::Zero), v.is_some_and(|v| v > 0.0))
         }
         _ => {
-            let target = match (l.min, l.max) {
-                (Some(lo), Some(hi)) => format!("{}-{}", fmt_num(lo), fmt_num(hi)),
-                (Some(lo), None) => format!(">= {}", fmt_num(lo)),
-                (None, Some(hi)) => format!("<= {}", fmt_num(hi)),
-                (None, None) => String::new(),
+            let goal = match (l.min, l.max) {
+                (Some(lo), Some(hi)) => Some(Target::Range(lo, hi)),
+                (Some(lo), None) => Some(Target::AtLeast(lo)),
+                (None, Some(hi)) => Some(Target::AtMost(hi)),
+                (None, None) => None,
             };
             let low = |v: f64| l.min.is_some_and(|lo| below(v, lo));
             let high = |v: f64| l.max.is_some_and(|hi| above(v, hi));
-            (target, v.is_some_and(|v| low(v) || high(v)))
+            (goal, v.is_some_and(|v| low(v) || high(v)))
         }
     };
     // days_of_supply: too long is inventory_turnover's business.
@@ -507,7 +619,8 @@ pub fn assess(cfg: &Config, mut k: Kpi) -> Kpi {
         }
         _ => rule,
     };
-    k.target = Some(target);
+    k.target = Some(goal.map(|g| g.text()).unwrap_or_default());
+    k.goal = goal;
     k.status = Some(match v {
         None => Status::NoData,
         Some(_) if off => Status::of(cfg.rules.common(rule).severity),
@@ -836,6 +949,59 @@ mod tests {
         assert_eq!(
             sla_last_day(&tz, "2026-03-20".parse().unwrap(), 0).to_string(),
             "2026-03-20"
+        );
+    }
+
+    fn row(kpi: &str, asin: Option<&str>, value: Option<f64>, change: Option<f64>) -> KpiRow {
+        KpiRow {
+            kpi: kpi.into(),
+            account: "a".into(),
+            marketplace_id: "M".into(),
+            at: "2026-03-10".into(),
+            asin: asin.map(Into::into),
+            sku: None,
+            campaign_id: None,
+            value,
+            change_pct: change,
+            label: None,
+        }
+    }
+
+    #[test]
+    fn every_kpi_with_a_value_last_week_gets_its_change() {
+        let last_week = [
+            row("conversion_rate", None, Some(10.0), None),
+            row("conversion_rate", Some("A1"), Some(4.0), None),
+            row("acos", None, Some(20.0), None),
+            row("stockout_risk_skus", None, Some(0.0), None),
+            row("tacos", None, None, None),
+            row("sessions", None, Some(500.0), None),
+        ];
+        let now = with_change(
+            vec![
+                row("conversion_rate", None, Some(12.0), None),
+                row("conversion_rate", Some("A1"), Some(3.0), None),
+                row("conversion_rate", Some("A2"), Some(3.0), None),
+                row("acos", None, None, None),
+                row("stockout_risk_skus", None, Some(2.0), None),
+                row("tacos", None, Some(9.0), None),
+                // The view's own change stays.
+                row("sessions", None, Some(700.0), Some(40.0)),
+            ],
+            &last_week,
+        );
+        let changes: Vec<Option<f64>> = now.iter().map(|r| r.change_pct).collect();
+        assert_eq!(
+            changes,
+            [
+                Some(20.0),
+                Some(-25.0),
+                None, // A2 had no row last week
+                None, // no value this week
+                None, // from 0: no percentage
+                None, // no value last week
+                Some(40.0),
+            ]
         );
     }
 

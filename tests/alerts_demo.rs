@@ -3,7 +3,10 @@
 //! server on 127.0.0.1: `evaluate` sends one grouped email whose alerts are
 //! the rules' findings, a second `evaluate` sends nothing, `alerts` lists
 //! them, `ack` and `silence` mute with an expiry, `digest` writes and sends
-//! the weekly digest, and `send-test-email` goes through.
+//! the weekly digest, and `send-test-email` goes through. `--format csv`
+//! of `check`, `kpis` and `alerts` holds the JSON records, the `check`
+//! table fits 100 columns in English and Chinese, and `kpis` shows the
+//! change against last week.
 
 mod common;
 #[path = "common/links.rs"]
@@ -332,17 +335,92 @@ fn check_names(records: &Value) {
     assert!(named > 0, "no product or campaign in {records:?}");
 }
 
+/// `--format csv` output (after its byte order mark) as read by the `csv`
+/// crate: one row per JSON record, every field of the records a column
+/// (an object's keys as `field.key` when spread), products named. The
+/// sim's clock runs on between the two commands, so ages (and the
+/// summaries that state them) may differ: what names the record must
+/// be equal, every other field present exactly where it is not null.
+fn check_csv(text: &str, records: &Value, at: Option<&str>) {
+    let body = text
+        .strip_prefix('\u{feff}')
+        .expect("CSV starts with the byte order mark Excel needs");
+    let mut r = csv::Reader::from_reader(body.as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let records = records.as_array().unwrap();
+    assert_eq!(rows.len(), records.len(), "{text}");
+    assert_eq!(head[0], "at");
+    let col = |k: &str| head.iter().position(|h| h == k);
+    let mut named = 0;
+    for (row, rec) in rows.iter().zip(records) {
+        // `alerts` is as of the reading of the clock, which has moved on.
+        assert!(at.is_none_or(|at| &row[0] == at) && !row[0].is_empty());
+        for (k, v) in rec.as_object().unwrap() {
+            let cell = match v {
+                Value::Object(o) if col(k).is_none() => {
+                    for (inner, x) in o {
+                        let i =
+                            col(&format!("{k}.{inner}")).unwrap_or_else(|| panic!("{k}.{inner}"));
+                        assert_eq!(row[i], *x.as_str().unwrap_or(&x.to_string()), "{k}.{inner}");
+                    }
+                    continue;
+                }
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let i = col(k).unwrap_or_else(|| panic!("no column {k} in {head:?}"));
+            const SAME: &[&str] = &[
+                "id",
+                "fingerprint",
+                "rule",
+                "kpi",
+                "state",
+                "severity",
+                "status",
+                "account",
+                "marketplace",
+                "asin",
+                "sku",
+                "campaign_id",
+                "search_term",
+                "name",
+            ];
+            if SAME.contains(&k.as_str()) {
+                assert_eq!(row[i], cell, "{k} of {rec}");
+            } else {
+                assert_eq!(row[i].is_empty(), cell.is_empty(), "{k} of {rec}");
+            }
+        }
+        if col("name").is_some_and(|i| !row[i].is_empty()) {
+            named += 1;
+        }
+    }
+    assert!(named > 0, "no product named in {text}");
+}
+
+/// Every line of a `check` table fits 100 columns (display width).
+fn check_width(table: &str) {
+    for line in table.lines() {
+        let w = unicode_width::UnicodeWidthStr::width(line);
+        assert!(w <= 100, "{w} columns: {line}\n{table}");
+    }
+}
+
 /// The evaluation round, on a copy of the database (the binary's round
 /// below must still send the email): the stockout item carries money at
 /// stake, and the email's names name every SKU, ASIN and campaign its
 /// items mention.
-async fn stake_and_names_of_the_round(h: &common::Harness) {
+async fn stake_and_names_of_the_round(h: &common::Harness, cfg: &std::path::Path) {
+    // The test's config (data counts as stale only after a day).
+    let cfg = flywheel::config::Config::load(cfg, &flywheel::config::Env::default()).unwrap();
     let copy = h.dir.path().join("round-copy.db");
     h.conn()
         .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
         .unwrap();
     let mut conn = flywheel::store::open(&copy).unwrap();
-    let round = flywheel::alert::evaluate::round(&mut conn, &h.cfg, h.now().await).unwrap();
+    let round = flywheel::alert::evaluate::round(&mut conn, &cfg, h.now().await).unwrap();
     let email = &round.accounts[0].queued[0];
     let stockout = email
         .items
@@ -412,14 +490,47 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
         table.contains("sku FW-SPATULA-01 · Flywheel Silicone Spatula Set of 3"),
         "{table}"
     );
+    check_width(&table);
+    for (_, lang_cfg, _) in &langs {
+        check_width(&ok(&["--config", lang_cfg.to_str().unwrap(), "check"]).await);
+    }
+    let at = check["at"].as_str().unwrap();
+    check_csv(
+        &ok(&["--config", cfg, "check", "--format", "csv"]).await,
+        &check["findings"],
+        Some(at),
+    );
     for by in ["asin", "sku", "campaign"] {
         let kpis: Value = serde_json::from_str(
             &ok(&["--config", cfg, "kpis", "--by", by, "--format", "json"]).await,
         )
         .unwrap();
         check_names(&kpis["kpis"]);
+        let csv = ok(&["--config", cfg, "kpis", "--by", by, "--format", "csv"]).await;
+        check_csv(&csv, &kpis["kpis"], kpis["at"].as_str());
     }
-    stake_and_names_of_the_round(&h).await;
+    // The checklist's change against last week: every KPI the demo has
+    // a value for both weeks.
+    let kpis: Value =
+        serde_json::from_str(&ok(&["--config", cfg, "kpis", "--format", "json"]).await).unwrap();
+    for kpi in [
+        "conversion_rate",
+        "sessions",
+        "buy_box_pct",
+        "acos",
+        "tacos",
+        "return_rate",
+        "negative_feedback_rate",
+    ] {
+        let k = kpis["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kpi"] == kpi)
+            .unwrap_or_else(|| panic!("no {kpi}"));
+        assert!(k["change_pct"].is_f64(), "{kpi} has no change: {k}");
+    }
+    stake_and_names_of_the_round(&h, &cfg_path).await;
 
     // One round: one grouped email.
     let out = ok(&["--config", cfg, "evaluate"]).await;
@@ -462,6 +573,13 @@ async fn evaluate_alerts_ack_silence_digest_and_test_email_on_the_demo() {
         "{table}"
     );
     check_names(&Value::Array(listed.clone()));
+    let alerts_at: Value =
+        serde_json::from_str(&ok(&["--config", cfg, "alerts", "--format", "json"]).await).unwrap();
+    check_csv(
+        &ok(&["--config", cfg, "alerts", "--format", "csv"]).await,
+        &alerts_at["alerts"],
+        None,
+    );
 
     // ack: muted with an expiry and a note, shown by `alerts`.
     let out = ok(&[

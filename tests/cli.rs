@@ -25,6 +25,29 @@ fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/flywheel.example.toml")
 }
 
+/// The example config with its placeholders ("replace-me" secrets,
+/// "EXAMPLE" ids) filled as an operator would, written to `dir`.
+fn filled_example(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(example())
+        .unwrap()
+        .replace("replace-me", "s3cr3t-from-seller-central")
+        .replace("EXAMPLE", "0a1b2c3d");
+    let p = dir.join("flywheel.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The keys of the example that hold placeholders.
+const PLACEHOLDER_KEYS: [&str; 7] = [
+    "accounts[0].seller_id",
+    "accounts[0].sp_api.client_id",
+    "accounts[0].sp_api.client_secret",
+    "accounts[0].sp_api.refresh_token",
+    "accounts[0].ads.client_id",
+    "accounts[0].ads.client_secret",
+    "accounts[0].ads.refresh_token",
+];
+
 /// A valid config in `dir` whose database lives in `dir/state` (created
 /// here: flywheel creates no directory).
 fn write_config(dir: &Path, extra: &str) -> PathBuf {
@@ -54,8 +77,10 @@ refresh_token = "Atzr|REFRESH-TOKEN-DO-NOT-PRINT"
 }
 
 #[test]
-fn example_config_checks_ok() {
-    let out = flywheel(&["check-config", "--config", example().to_str().unwrap()]);
+fn example_config_checks_ok_once_its_placeholders_are_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = filled_example(dir.path());
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stdout.starts_with("ok: "), "{stdout}");
@@ -63,13 +88,43 @@ fn example_config_checks_ok() {
         stdout.contains("1 account (1 marketplace), 23/23 rules enabled"),
         "{stdout}"
     );
+    // Valid, but alerts written to a folder notify nobody.
+    assert!(
+        stderr.contains("warning: [email] transport = \"file\" writes every alert to"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_example_configs_placeholders_are_errors_naming_key_and_fix() {
+    let out = flywheel(&["check-config", "--config", example().to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for key in PLACEHOLDER_KEYS {
+        assert!(
+            stderr.contains(&format!("{key}: is the example config's placeholder")),
+            "{key}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("Merchant Token"), "{stderr}");
+    assert!(
+        stderr.contains("run `flywheel auth sp --account my-store`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("run `flywheel auth ads --account my-store`"),
+        "{stderr}"
+    );
+    // The secrets written there are not echoed.
+    assert!(!stderr.contains("replace-me"), "{stderr}");
 }
 
 #[test]
 fn config_path_comes_from_the_environment_too() {
+    let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_flywheel"))
         .arg("check-config")
-        .env("FLYWHEEL_CONFIG", example())
+        .env("FLYWHEEL_CONFIG", filled_example(dir.path()))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
@@ -149,12 +204,17 @@ fn print_default_config_prints_the_example() {
     assert_eq!(out.status.code(), Some(0));
     let printed = String::from_utf8(out.stdout).unwrap();
     assert_eq!(printed, std::fs::read_to_string(example()).unwrap());
-    // And what it prints is itself a valid config.
+    // What it prints is a config to edit, not to run: check-config
+    // refuses it, naming every placeholder.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("printed.toml");
     std::fs::write(&p, printed).unwrap();
     let out = flywheel(&["check-config", "--config", p.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for key in PLACEHOLDER_KEYS {
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
 }
 
 fn schema(db: &Path) -> Vec<(String, String, String)> {
@@ -181,7 +241,7 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
         stdout.contains(
-            "schema version 0 -> 4 (applied 0001_initial, 0002_inventory_planning_typed, 0003_job_runs_process, 0004_pricing_competitive_price)"
+            "schema version 0 -> 5 (applied 0001_initial, 0002_inventory_planning_typed, 0003_job_runs_process, 0004_pricing_competitive_price, 0005_alerts_notified)"
         ),
         "{stdout}"
     );
@@ -239,7 +299,7 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout.contains("schema version 4, up to date"), "{stdout}");
+    assert!(stdout.contains("schema version 5, up to date"), "{stdout}");
     assert_eq!(
         schema(&db),
         first,
@@ -269,7 +329,7 @@ fn a_database_from_a_newer_flywheel_is_refused() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("has schema version 99, newer than this flywheel knows (4)"),
+        stderr.contains("has schema version 99, newer than this flywheel knows (5)"),
         "{stderr}"
     );
 }
@@ -337,4 +397,59 @@ fn check_config_reads_products_files_naming_file_row_and_column() {
         stderr.contains("accounts[0].products_file: file `") && stderr.contains("does not exist"),
         "{stderr}"
     );
+}
+
+#[test]
+fn check_and_alerts_print_in_the_configured_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "\n[alerts]\nlanguage = \"zh-CN\"\n");
+    let cfg = cfg.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = flywheel(&[&["--config", cfg], args].concat());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        stdout
+    };
+    run(&["migrate"]);
+    // Nothing synced: every rule lacks data, which the table counts.
+    let table = run(&["check"]);
+    assert!(table.starts_with("flywheel 检查（截至 "), "{table}");
+    assert!(table.contains("缺少数据（不计入问题）"), "{table}");
+    assert!(
+        table.contains("shop 法国站") && table.contains("保持上次状态"),
+        "{table}"
+    );
+    for e in [
+        "check first",
+        "critical",
+        "warning",
+        "No data",
+        "finding",
+        "subject",
+        "e.g.",
+        "as of",
+    ] {
+        assert!(!table.contains(e), "{e:?} in\n{table}");
+    }
+    // JSON stays English: scripts read it.
+    let json = run(&["check", "--format", "json"]);
+    assert!(json.contains("\"summary\":\"no data"), "{json}");
+    assert!(!json.contains("缺少数据"), "{json}");
+    assert_eq!(run(&["alerts", "--all"]), "还没有告警\n");
+    let open = run(&["alerts"]);
+    assert!(open.starts_with("没有未关闭的告警"), "{open}");
+    let silenced = run(&[
+        "silence",
+        "--rule",
+        "stockout_risk",
+        "--sku",
+        "S1",
+        "--for",
+        "1d",
+    ]);
+    assert!(
+        silenced.starts_with("静默 #1：规则 断货风险，SKU S1 已静默至 "),
+        "{silenced}"
+    );
+    assert!(silenced.contains("目前覆盖 0 条未关闭的告警"), "{silenced}");
 }

@@ -127,5 +127,23 @@ async fn alert_email_and_digest_of_the_synced_demo() {
         assert_safe_html(&r.html, &r.attachments);
         assert!(r.text.contains("flywheel has synced"), "{}", r.text);
         assert!(r.text.contains("Conversion rate, 14 days"));
+
+        // The same digest in Chinese: targets and notes too.
+        let zh = render::digest(&flywheel::alert::render::DigestModel {
+            lang: flywheel::i18n::Lang::ZhCn,
+            ..m
+        });
+        assert_safe_html(&zh.html, &zh.attachments);
+        assert!(zh.text.contains("目标 "), "{}", zh.text);
+        assert!(zh.text.contains("个有数据"), "{}", zh.text);
+        for e in [
+            "target",
+            "change >",
+            "and NORMAL",
+            "with data",
+            "off target",
+        ] {
+            assert!(!zh.text.contains(e), "{e:?} in\n{}", zh.text);
+        }
     }
 }

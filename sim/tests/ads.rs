@@ -393,6 +393,9 @@ fn sp_campaigns(start: NaiveDate, end: NaiveDate) -> Value {
 
 #[test]
 fn column_tables_match_the_derived_docs_index() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let index = common::load_amazon_file("ads-api/derived/v3_report_types_from_docs.json");
     for rt in flywheel_sim::ads::columns::REPORT_TYPES {
         let (_, doc) = index
@@ -445,6 +448,9 @@ fn column_tables_match_the_derived_docs_index() {
 
 #[tokio::test]
 async fn profiles_list_and_get_validate() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let spec = Spec::ads("Profiles_prod_3p.yaml");
     // No scope header on profiles: ClientId and Bearer only.
@@ -489,6 +495,9 @@ async fn profiles_list_and_get_validate() {
 
 #[tokio::test]
 async fn missing_or_wrong_headers_get_amazons_401() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let spec = Spec::ads(REPORTING);
     let path = "/reporting/reports/nope";
@@ -581,6 +590,9 @@ async fn missing_or_wrong_headers_get_amazons_401() {
 
 #[tokio::test]
 async fn each_design_report_completes_with_exactly_its_columns() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let end = today() - Duration::days(1);
     let start = end - Duration::days(13);
@@ -658,6 +670,9 @@ async fn each_design_report_completes_with_exactly_its_columns() {
 
 #[tokio::test]
 async fn summary_reports_sum_the_range() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let end = today() - Duration::days(1);
     let start = end - Duration::days(6);
@@ -708,6 +723,9 @@ async fn summary_reports_sum_the_range() {
 
 #[tokio::test]
 async fn invalid_requests_get_amazons_400() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let spec = Spec::ads(REPORTING);
     let end = today() - Duration::days(1);
@@ -788,6 +806,9 @@ async fn invalid_requests_get_amazons_400() {
 
 #[tokio::test]
 async fn date_range_and_retention_floor_are_enforced() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let spec = Spec::ads(REPORTING);
     let t = today();
@@ -851,6 +872,9 @@ async fn date_range_and_retention_floor_are_enforced() {
 
 #[tokio::test]
 async fn an_identical_pending_request_gets_425_naming_it() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let spec = Spec::ads(REPORTING);
     let end = today() - Duration::days(1);
@@ -907,6 +931,9 @@ async fn an_identical_pending_request_gets_425_naming_it() {
 
 #[tokio::test]
 async fn conversions_are_restated_in_later_reports() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let day = today() - Duration::days(1);
     let sums = |rows: &[Value]| {
@@ -952,6 +979,9 @@ async fn conversions_are_restated_in_later_reports() {
 
 #[tokio::test]
 async fn download_needs_no_auth_and_expires() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let end = today() - Duration::days(1);
     let r = ads
@@ -992,6 +1022,9 @@ async fn list_campaigns(ads: &Ads, body: Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn sp_campaigns_list_validates_filters_and_pages() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let spec = Spec::ads("SponsoredProducts_prod_3p.json");
     let op = "ListSponsoredProductsCampaigns";
@@ -1082,6 +1115,9 @@ async fn sp_campaigns_list_validates_filters_and_pages() {
 
 #[tokio::test]
 async fn ads_buckets_throttle_in_each_shape() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let end = today() - Duration::days(1);
     // Create: 1 per 2 s, burst 1; the reporting 429 carries no Retry-After.
@@ -1130,6 +1166,9 @@ async fn ads_buckets_throttle_in_each_shape() {
 
 #[tokio::test]
 async fn ads_faults_401_425_and_long_pending() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let end = today() - Duration::days(1);
 
     // ads_401: a status poll with a valid token gets the transient 401.
@@ -1168,6 +1207,9 @@ async fn ads_faults_401_425_and_long_pending() {
 
 #[tokio::test]
 async fn demo_scenario_serves_ads_reports() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(
         Scenario::from_path(&common::scenario_path("demo.toml")).expect("demo scenario"),
     )
@@ -1191,6 +1233,9 @@ async fn demo_scenario_serves_ads_reports() {
 
 #[tokio::test]
 async fn group_by_combinations_and_filters() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let ads = Ads::new(FaultSet::none()).await;
     let end = today() - Duration::days(1);
     let start = end - Duration::days(2);

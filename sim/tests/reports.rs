@@ -250,6 +250,9 @@ fn day(s: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn lifecycle_runs_on_sim_time_and_the_orders_file_is_latin1_tsv() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let now = test_now();
@@ -355,6 +358,9 @@ async fn lifecycle_runs_on_sim_time_and_the_orders_file_is_latin1_tsv() {
 
 #[tokio::test]
 async fn report_without_data_is_cancelled_and_cancel_report_works_in_queue_only() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     // Long before the seller's history: nothing to report.
@@ -414,6 +420,9 @@ async fn report_without_data_is_cancelled_and_cancel_report_works_in_queue_only(
 
 #[tokio::test]
 async fn invalid_requests_get_400_in_the_models_shape() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     for body in [
@@ -442,6 +451,9 @@ async fn invalid_requests_get_400_in_the_models_shape() {
 
 #[tokio::test]
 async fn flat_files_have_the_documented_headers() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let now = test_now();
@@ -582,6 +594,9 @@ async fn flat_files_have_the_documented_headers() {
 
 #[tokio::test]
 async fn sales_and_traffic_validates_and_per_asin_rows_are_window_totals() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let (start, end) = (day("2026-02-15"), day("2026-02-28"));
@@ -691,6 +706,9 @@ fn health_errors(doc: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn seller_performance_validates_and_the_realworld_shape_does_not() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let body = json!({"reportType": "GET_V2_SELLER_PERFORMANCE_REPORT", "marketplaceIds": [DE]});
@@ -721,6 +739,9 @@ async fn seller_performance_validates_and_the_realworld_shape_does_not() {
 
 #[tokio::test]
 async fn search_query_performance_validates_and_two_weeks_are_fatal() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let (_, _, raw) = run_report(
@@ -777,6 +798,9 @@ async fn search_query_performance_validates_and_two_weeks_are_fatal() {
 
 #[tokio::test]
 async fn fatal_empty_and_truncate_faults() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let fatal = spawn(FaultSet::none().with(Fault::Fatal, 1.0)).await;
     let token = access_token(&fatal, Api::Sp).await;
     let flat = create_ok(
@@ -865,6 +889,9 @@ async fn fatal_empty_and_truncate_faults() {
 
 #[tokio::test]
 async fn download_urls_expire_after_five_minutes_of_sim_time() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let id = create_ok(
@@ -912,6 +939,9 @@ async fn download_urls_expire_after_five_minutes_of_sim_time() {
 
 #[tokio::test]
 async fn get_reports_filters_and_pages() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let myi =
@@ -1017,6 +1047,9 @@ async fn get_reports_filters_and_pages() {
 
 #[tokio::test]
 async fn sandbox_examples_get_answers_that_validate() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = spec();
@@ -1077,6 +1110,9 @@ async fn sandbox_examples_get_answers_that_validate() {
 
 #[tokio::test]
 async fn a_burst_past_create_reports_burst_is_throttled() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn(FaultSet::none()).await;
     let token = access_token(&sim, Api::Sp).await;
     let body =

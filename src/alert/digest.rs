@@ -23,7 +23,8 @@ use rusqlite::{params, Connection};
 
 use super::render::layout::{rule_title, status_colour};
 use super::render::{
-    self, AlertLine, Alive, DigestModel, Improved, KpiLine, MarketplaceKpis, Unavailable,
+    self, AlertLine, Alive, DigestModel, Improved, KpiLine, KpiTarget, MarketplaceKpis,
+    SubjectsNote, Unavailable,
 };
 use super::state::State;
 use super::{Item, ItemKind, Series};
@@ -50,7 +51,13 @@ fn kpi_unit(kpi: &str) -> &'static str {
 /// One KPI of one marketplace as of one date: the marketplace record, or
 /// for KPIs kept only per ASIN/SKU (bsr, days_of_supply) the number of
 /// subjects off target. Returns (value, label, status, target, note).
-type Level1 = (Option<f64>, Option<String>, Status, String, Option<String>);
+type Level1 = (
+    Option<f64>,
+    Option<String>,
+    Status,
+    KpiTarget,
+    Option<SubjectsNote>,
+);
 
 fn level_of(kpis: &[Kpi], id: &str) -> Level1 {
     let mine: Vec<&Kpi> = kpis.iter().filter(|k| k.kpi == id).collect();
@@ -59,7 +66,7 @@ fn level_of(kpis: &[Kpi], id: &str) -> Level1 {
             k.value,
             k.label.clone(),
             k.status.unwrap_or(Status::NoData),
-            k.target.clone().unwrap_or_default(),
+            k.goal.map_or(KpiTarget::Unknown, KpiTarget::Of),
             None,
         );
     }
@@ -84,27 +91,15 @@ fn level_of(kpis: &[Kpi], id: &str) -> Level1 {
             .unwrap_or(Status::Ok)
             .max(Status::Ok)
     };
-    let target = match mine.first().and_then(|k| k.target.clone()) {
-        Some(t) => format!("0 off ({t})"),
-        None => "0 off target".to_string(),
-    };
-    let note = if mine.is_empty() {
-        Some("no subjects".to_string())
-    } else {
-        let mut n = format!("{known} of {} with data", mine.len());
-        if !flagged.is_empty() {
-            let names: Vec<&str> = flagged.iter().take(5).map(String::as_str).collect();
-            let _ = write!(
-                n,
-                "; off target: {}{}",
-                names.join(", "),
-                if flagged.len() > 5 { ", …" } else { "" }
-            );
-        }
-        Some(n)
+    let target = KpiTarget::NoneOff(mine.first().and_then(|k| k.goal));
+    let note = SubjectsNote {
+        subjects: mine.len(),
+        with_data: known,
+        more: flagged.len() > SubjectsNote::NAMED,
+        off: flagged.iter().take(SubjectsNote::NAMED).cloned().collect(),
     };
     let value = (known > 0).then_some(flagged.len() as f64);
-    (value, None, status, target, note)
+    (value, None, status, target, Some(note))
 }
 
 fn badness(s: Status) -> Option<u8> {
@@ -139,7 +134,7 @@ fn checklist(
             let now = levels.last().map(|(_, l)| l.clone());
             let prev = levels.len().checked_sub(2).map(|i| levels[i].1.clone());
             let (value, label, status, target, note) =
-                now.unwrap_or((None, None, Status::NoData, String::new(), None));
+                now.unwrap_or((None, None, Status::NoData, KpiTarget::Unknown, None));
             let change = match (value, prev.as_ref().and_then(|p| p.0)) {
                 (Some(a), Some(b)) => Some(a - b),
                 _ => None,

@@ -1,13 +1,15 @@
 //! `flywheel check`: the rules engine around one clock reading. Builds each
 //! marketplace's snapshot (`store::snapshot`), evaluates (`rules::check`),
 //! records the evaluation dates (so the `kpi_*` views compute as of what
-//! was just checked, as after `flywheel kpis`), and renders. Nothing is
-//! sent.
+//! was just checked, as after `flywheel kpis`), and renders: JSON as is,
+//! the table in the reader's language ([`text_lang`]), CSV as the JSON
+//! records (`records`). Nothing is sent.
 
 use chrono::NaiveDate;
 
-use super::Format;
+use super::RecordFormat;
 use crate::config::{Config, RuleId};
+use crate::i18n::Lang;
 use crate::rules::{self, render};
 use crate::store;
 pub use render::AccountNames;
@@ -23,7 +25,7 @@ pub struct CheckArgs {
     #[arg(long = "rule", value_name = "ID")]
     pub rules: Vec<String>,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: RecordFormat,
 }
 
 /// Parses `--rule` ids; the error says which are known.
@@ -50,9 +52,31 @@ pub async fn run(cfg: &Config, args: &CheckArgs, only: &[RuleId]) -> anyhow::Res
     let names = account_names(&tx, cfg)?;
     tx.commit()?;
     Ok(match args.format {
-        Format::Json => render::json(at, &found, &names),
-        Format::Table => render::table(at, &found, &names),
+        RecordFormat::Json => render::json(at, &found, &names),
+        RecordFormat::Csv => {
+            // The JSON records, so the two never differ in their fields.
+            let v: serde_json::Value = serde_json::from_str(&render::json(at, &found, &names))?;
+            let findings = v["findings"].as_array().cloned().unwrap_or_default();
+            super::records::csv(&[("at", at.to_string().into())], &findings, &["window"])?
+        }
+        RecordFormat::Table => {
+            crate::alert::render::check_table(text_lang(cfg, None), at, &found, &names)
+        }
     })
+}
+
+/// The language of what a command prints for a person: the account's
+/// when the output covers one account (`account` given, or only one
+/// configured), else `[alerts] language`. JSON output is always English.
+pub fn text_lang(cfg: &Config, account: Option<&str>) -> Lang {
+    let one = match account {
+        Some(name) => cfg.accounts.iter().find(|a| a.name == name),
+        None => match cfg.accounts.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        },
+    };
+    one.map(|a| cfg.language(a)).unwrap_or(cfg.alerts.language)
 }
 
 /// What `check`, `alerts` and `kpis` call each account's products and

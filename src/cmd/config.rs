@@ -11,6 +11,7 @@ pub fn check(path: &Path) -> Result<(), CliError> {
     let cfg = Config::load(path, &Env::from_process())?;
     products_files(path, &cfg)?;
     let mut warnings = cfg.file_warnings(path);
+    warnings.extend(cfg.setup_warnings());
     warnings.extend(store::location_problem(&cfg.daemon.database));
     for w in &warnings {
         eprintln!("warning: {w}");

@@ -1,13 +1,16 @@
 //! `flywheel doctor`: probes each selected account (`crate::doctor`) and
 //! prints what will run and what will lack data.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 
 use super::CliError;
 use crate::amazon::backoff::RetryPolicy;
 use crate::amazon::client::ApiClient;
-use crate::config::{Account, Config};
-use crate::doctor::{self, Checked, Probe};
+use crate::amazon::lwa::LwaError;
+use crate::config::{Account, Config, RuleId};
+use crate::doctor::{self, Capability, Checked, Probe};
 use crate::sync::{self, Db, Selection};
 
 /// `flywheel doctor` arguments.
@@ -29,18 +32,22 @@ impl DoctorArgs {
 }
 
 /// Runs the checks of the selected accounts and prints their reports;
-/// returns whether every check passed.
-pub async fn run(cfg: &Config, selection: &Selection) -> anyhow::Result<bool> {
+/// returns whether every check passed. `config` is the file the commands
+/// that fix a problem are told to use.
+pub async fn run(cfg: &Config, selection: &Selection, config: &Path) -> anyhow::Result<bool> {
     let opened = super::open(cfg).await?;
     let client = probe_client(cfg)?;
     client.limiter.set_speed(opened.speed);
     let db = std::sync::Mutex::new(opened.conn);
+    for w in cfg.setup_warnings() {
+        println!("warning: {w}");
+    }
     let mut healthy = true;
     for account in &cfg.accounts {
         if !selection.accounts.is_empty() && !selection.accounts.contains(&account.name) {
             continue;
         }
-        let (text, ok) = check(cfg, account, &client, &db, opened.now).await;
+        let (text, ok) = check(cfg, account, &client, &db, opened.now, config).await;
         print!("{text}");
         healthy &= ok;
     }
@@ -64,13 +71,121 @@ pub async fn check(
     client: &ApiClient,
     db: &Db,
     now: DateTime<Utc>,
+    config: &Path,
 ) -> (String, bool) {
     let checked = doctor::check_account(cfg, account, client, db, now).await;
-    render(account, &checked)
+    render(account, &checked, config)
 }
 
-/// The report of one account; returns (text, healthy).
-pub fn render(account: &Account, checked: &Checked) -> (String, bool) {
+/// The command that fixes a failed probe of `cap`, when one does.
+fn fix(cap: Capability, probe: &Probe, account: &str, config: &Path) -> Option<String> {
+    let auth = |api: &str| {
+        format!(
+            "flywheel auth {api} --account {account} --config {}",
+            config.display()
+        )
+    };
+    let api = |cap| match cap {
+        Capability::AdsCredentials => ("ads", "accounts.ads"),
+        _ => ("sp", "accounts.sp_api"),
+    };
+    match (cap, probe) {
+        (_, Probe::Ok(_)) => None,
+        (_, Probe::Refused(LwaError::InvalidGrant { .. })) => Some(auth(api(cap).0)),
+        (_, Probe::Refused(_)) => Some(format!(
+            "correct client_id and client_secret (or their _file) in [{}] of {}, then `flywheel doctor --account {account} --config {}`",
+            api(cap).1,
+            config.display(),
+            config.display()
+        )),
+        (Capability::AdsProfiles, _) => Some(format!(
+            "check profile_ids and profile_types in [accounts.ads], then `flywheel doctor --account {account} --config {}`",
+            config.display()
+        )),
+        // A role the app lacks: add it to the app, then authorize again
+        // (a token carries the roles of its authorization).
+        (_, Probe::Missing(_)) => Some(format!(
+            "add the role to the app (Seller Central > Apps and Services > Develop Apps > Edit App), then `{}`",
+            auth("sp")
+        )),
+        (_, Probe::Failed(_)) => None,
+    }
+}
+
+/// Where a job or rule verdict points at a probe shown above, its label.
+fn cause_above<'a>(why: &str, checked: &'a Checked) -> Option<&'a str> {
+    checked
+        .probes
+        .iter()
+        .filter(|(_, p)| !p.is_ok())
+        .map(|(c, _)| c.label())
+        .find(|l| why.starts_with(&format!("{l}: ")))
+}
+
+/// `items` grouped by their reason, in the order each reason first comes.
+fn by_reason<T>(items: impl Iterator<Item = (T, String)>) -> Vec<(String, Vec<T>)> {
+    let mut out: Vec<(String, Vec<T>)> = Vec::new();
+    for (item, why) in items {
+        match out.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, v)) => v.push(item),
+            None => out.push((why, vec![item])),
+        }
+    }
+    out
+}
+
+/// One line per reason: "13 jobs will not run (why): orders, inventory, …".
+fn push_groups(out: &mut String, noun: &str, verb: &str, groups: Vec<(String, Vec<&str>)>) {
+    for (why, names) in groups {
+        out.push_str(&format!(
+            "  {} {noun}{} {verb} ({why}): {}\n",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+    }
+}
+
+/// Why a job will not run, pointing at the probe above when that is it.
+fn job_reason(why: &str, checked: &Checked) -> String {
+    match cause_above(why, checked) {
+        Some(label) => format!("{label} failed, above"),
+        None => why.to_string(),
+    }
+}
+
+/// Why a rule will lack data: when every job it could read from is held
+/// back by probes shown above, those probes; else the assessment's words
+/// ("needs the sales_traffic job", "no costs_file (unit costs)").
+fn rule_reason(rule: RuleId, why: &str, checked: &Checked) -> String {
+    let blocked: Vec<&str> = doctor::rule_sources(rule)
+        .iter()
+        .flatten()
+        .filter_map(|j| {
+            checked
+                .assessment
+                .jobs
+                .iter()
+                .find(|(k, _)| k == j)
+                .and_then(|(_, v)| v.as_ref().err())
+        })
+        .map(String::as_str)
+        .collect();
+    let labels: Option<Vec<&str>> = blocked.iter().map(|w| cause_above(w, checked)).collect();
+    match labels {
+        Some(mut l) if !l.is_empty() && why.starts_with("needs the ") => {
+            l.sort();
+            l.dedup();
+            format!("{} failed, above", l.join(" and "))
+        }
+        _ => why.to_string(),
+    }
+}
+
+/// The report of one account, one line per cause: each probe with the
+/// command that fixes it, then the jobs that cannot run and the rules that
+/// will lack data grouped by why; returns (text, healthy).
+pub fn render(account: &Account, checked: &Checked, config: &Path) -> (String, bool) {
     let a = &checked.assessment;
     let markets: Vec<&str> = account.marketplaces().iter().map(|m| m.country).collect();
     let mut out = format!(
@@ -91,8 +206,15 @@ pub fn render(account: &Account, checked: &Checked) -> (String, bool) {
                 healthy = false;
                 ("FAIL", t.clone())
             }
+            Probe::Refused(e) => {
+                healthy = false;
+                ("FAIL", e.to_string())
+            }
         };
         out.push_str(&format!("  {:<24} {:<7} {}\n", cap.label(), mark, text));
+        if let Some(f) = fix(*cap, p, &account.name, config) {
+            out.push_str(&format!("  {:<24} {:<7} fix: {f}\n", "", ""));
+        }
     }
     let runnable: Vec<&str> = a
         .jobs
@@ -103,18 +225,25 @@ pub fn render(account: &Account, checked: &Checked) -> (String, bool) {
     out.push_str(&format!(
         "  jobs that will run ({}): {}\n",
         runnable.len(),
-        runnable.join(", ")
-    ));
-    for (job, v) in &a.jobs {
-        if let Err(why) = v {
-            out.push_str(&format!("  job {job} will not run: {why}\n"));
+        if runnable.is_empty() {
+            "none".to_string()
+        } else {
+            runnable.join(", ")
         }
-    }
+    ));
+    let blocked = a.jobs.iter().filter_map(|(j, v)| {
+        v.as_ref()
+            .err()
+            .map(|why| (j.as_str(), job_reason(why, checked)))
+    });
+    push_groups(&mut out, "job", "will not run", by_reason(blocked));
     if a.rules_without_data.is_empty() {
         out.push_str("  every enabled rule has its data\n");
     }
-    for (rule, why) in &a.rules_without_data {
-        out.push_str(&format!("  rule {rule} will report no_data: {why}\n"));
-    }
+    let starved = a
+        .rules_without_data
+        .iter()
+        .map(|(r, why)| (r.as_str(), rule_reason(*r, why, checked)));
+    push_groups(&mut out, "rule", "will report no_data", by_reason(starved));
     (out, healthy)
 }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::Format;
+use super::RecordFormat;
 use crate::config::Config;
 use crate::kpis::{self, Level, Report};
 
@@ -17,7 +17,7 @@ pub struct KpisArgs {
     #[arg(long, value_enum, default_value = "marketplace")]
     pub by: Level,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: RecordFormat,
 }
 
 /// Records the evaluation date, computes and renders; returns the text to
@@ -42,11 +42,18 @@ pub async fn run(cfg: &Config, args: &KpisArgs) -> anyhow::Result<String> {
         k.name = name.map(|n| n.map(str::to_string));
     }
     Ok(match args.format {
-        Format::Json => {
+        RecordFormat::Json => {
             let mut s = serde_json::to_string_pretty(&Report { at, kpis })?;
             s.push('\n');
             s
         }
-        Format::Table => kpis::render_table(at, &all, args.by),
+        RecordFormat::Csv => {
+            let records: Vec<serde_json::Value> = kpis
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
+            super::records::csv(&[("at", at.to_string().into())], &records, &[])?
+        }
+        RecordFormat::Table => kpis::render_table(at, &all, args.by),
     })
 }

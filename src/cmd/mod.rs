@@ -22,6 +22,7 @@ pub mod evaluate;
 pub mod import;
 pub mod kpis;
 mod migrate;
+pub mod records;
 pub mod send_test_email;
 pub mod status;
 pub mod sync;
@@ -100,10 +101,14 @@ pub enum Command {
     /// List alerts with short ids, state, since and last notified.
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert: no repeats until the time runs out (on a
-    /// feedback alert this also marks the feedback handled).
+    /// feedback alert this also marks the feedback handled); `--undo` ends
+    /// the acknowledgement now.
     Ack(alerts::AckArgs),
-    /// Mute a rule (for an ASIN, SKU, campaign or account) for a while.
+    /// Mute a rule (for an ASIN, SKU, campaign or account) for a while, or
+    /// end a silence early (`--expire ID`).
     Silence(alerts::SilenceArgs),
+    /// List the silences in force (with `--all`, ended ones too).
+    Silences(alerts::SilencesArgs),
     /// Build the weekly digest: print it, write it as HTML, or send it.
     Digest(digest::DigestArgs),
     /// Send one test email through the configured transport.
@@ -121,6 +126,15 @@ pub enum Command {
 pub enum Format {
     Table,
     Json,
+}
+
+/// Output format of the commands that print records (`check`, `kpis`,
+/// `alerts`): also CSV, for spreadsheets ([`records`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecordFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 /// What a command works on: the database, migrated and holding the
@@ -216,7 +230,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Doctor(args) => {
             let cfg = load(&cli)?;
             let selection = args.selection(&cfg)?;
-            if !runtime()?.block_on(doctor::run(&cfg, &selection))? {
+            if !runtime()?.block_on(doctor::run(&cfg, &selection, &cli.config))? {
                 return Err(failure(
                     "some checks failed (see above): fix them, then run `flywheel doctor` again",
                 ));
@@ -227,6 +241,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 return Err(failure("some jobs failed (see the summary above)"));
             }
         }
+        Command::Import(args) if args.list_types => print!("{}", import::list_types()),
         Command::Import(args) => {
             let cfg = load(&cli)?;
             args.validate(&cfg)?;
@@ -277,6 +292,10 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             let cfg = load(&cli)?;
             alerts::validate_silence(&cfg, args).map_err(|e| CliError::Usage(e.to_string()))?;
             print!("{}", runtime()?.block_on(alerts::silence(&cfg, args))?);
+        }
+        Command::Silences(args) => {
+            let cfg = load(&cli)?;
+            print!("{}", runtime()?.block_on(alerts::silences(&cfg, args))?);
         }
         Command::Digest(args) => {
             let cfg = load(&cli)?;

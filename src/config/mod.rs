@@ -18,6 +18,7 @@ mod locate;
 pub mod rules;
 mod secret;
 mod validate;
+pub use validate::{is_placeholder, PLACEHOLDER};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -194,66 +195,73 @@ pub struct LwaCredentials {
     pub refresh_token: Secret,
 }
 
-/// `[accounts.sp_api]`
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ApiSettings {
-    pub client_id: Option<String>,
-    pub client_id_file: Option<PathBuf>,
-    pub client_secret: Option<Secret>,
-    pub client_secret_file: Option<PathBuf>,
-    pub refresh_token: Option<Secret>,
-    pub refresh_token_file: Option<PathBuf>,
-    /// Overrides the region's endpoint (Amazon's sandbox, or a simulated marketplace).
-    pub endpoint: Option<String>,
-    /// Overrides the LWA token URL.
-    pub token_url: Option<String>,
-    /// When the LWA client secret expires (Amazon rotates them every 180 days).
-    #[serde(deserialize_with = "de_opt_date")]
-    pub client_secret_expires: Option<NaiveDate>,
-    /// Filled by validation.
-    #[serde(skip)]
-    pub credentials: Option<LwaCredentials>,
-}
-
-/// `[accounts.ads]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdsSettings {
-    pub client_id: Option<String>,
-    pub client_id_file: Option<PathBuf>,
-    pub client_secret: Option<Secret>,
-    pub client_secret_file: Option<PathBuf>,
-    pub refresh_token: Option<Secret>,
-    pub refresh_token_file: Option<PathBuf>,
-    pub endpoint: Option<String>,
-    pub token_url: Option<String>,
-    #[serde(deserialize_with = "de_opt_date")]
-    pub client_secret_expires: Option<NaiveDate>,
-    /// Ads profiles to sync; empty means those matching the marketplaces.
-    pub profile_ids: Vec<i64>,
-    /// Profile account types to sync: "seller", "vendor", "agency".
-    pub account_types: Vec<String>,
-    #[serde(skip)]
-    pub credentials: Option<LwaCredentials>,
-}
-
-impl Default for AdsSettings {
-    fn default() -> Self {
-        AdsSettings {
-            client_id: None,
-            client_id_file: None,
-            client_secret: None,
-            client_secret_file: None,
-            refresh_token: None,
-            refresh_token_file: None,
-            endpoint: None,
-            token_url: None,
-            client_secret_expires: None,
-            profile_ids: Vec::new(),
-            account_types: vec!["seller".to_string()],
-            credentials: None,
+/// Declares an API's `[accounts.*]` table: the LWA credential and URL keys
+/// both APIs take, then the API's own keys with their defaults, then the
+/// credentials validation fills in. A macro because serde's `flatten` does
+/// not work with `deny_unknown_fields`: a shared struct would let a
+/// misspelt key pass.
+macro_rules! api_settings {
+    (
+        $(#[$doc:meta])*
+        $name:ident {
+            $($(#[$field_doc:meta])* $field:ident: $ty:ty = $default:expr,)*
         }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $name {
+            pub client_id: Option<String>,
+            pub client_id_file: Option<PathBuf>,
+            pub client_secret: Option<Secret>,
+            pub client_secret_file: Option<PathBuf>,
+            pub refresh_token: Option<Secret>,
+            pub refresh_token_file: Option<PathBuf>,
+            /// Overrides the region's endpoint (Amazon's sandbox, or a simulated marketplace).
+            pub endpoint: Option<String>,
+            /// Overrides the LWA token URL.
+            pub token_url: Option<String>,
+            /// When the LWA client secret expires (Amazon rotates them every 180 days).
+            #[serde(deserialize_with = "de_opt_date")]
+            pub client_secret_expires: Option<NaiveDate>,
+            $($(#[$field_doc])* pub $field: $ty,)*
+            /// Filled by validation.
+            #[serde(skip)]
+            pub credentials: Option<LwaCredentials>,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    client_id: None,
+                    client_id_file: None,
+                    client_secret: None,
+                    client_secret_file: None,
+                    refresh_token: None,
+                    refresh_token_file: None,
+                    endpoint: None,
+                    token_url: None,
+                    client_secret_expires: None,
+                    $($field: $default,)*
+                    credentials: None,
+                }
+            }
+        }
+    };
+}
+
+api_settings! {
+    /// `[accounts.sp_api]`
+    ApiSettings {}
+}
+
+api_settings! {
+    /// `[accounts.ads]`
+    AdsSettings {
+        /// Ads profiles to sync; empty means those matching the marketplaces.
+        profile_ids: Vec<i64> = Vec::new(),
+        /// Profile account types to sync: "seller", "vendor", "agency".
+        account_types: Vec<String> = vec!["seller".to_string()],
     }
 }
 

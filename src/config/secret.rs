@@ -119,6 +119,22 @@ impl super::Config {
         Vec::new()
     }
 
+    /// Warnings about what the config sets up (valid, but rarely meant):
+    /// the `file` mail transport outside a demo or test (with the system
+    /// clock), which notifies nobody.
+    pub fn setup_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.email.transport == super::Transport::File
+            && self.daemon.clock == super::ClockSource::System
+        {
+            out.push(format!(
+                "[email] transport = \"file\" writes every alert to {} and notifies nobody: set transport = \"smtp\" (or \"sendmail\") for real use",
+                self.email.dir.display()
+            ));
+        }
+        out
+    }
+
     /// Key paths of the secrets written inline in the file.
     fn inline_secrets(&self) -> Vec<String> {
         let mut keys = Vec::new();

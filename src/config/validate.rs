@@ -327,6 +327,12 @@ fn check_accounts(c: &mut Config, env: &Env, p: &mut Problems) {
                 format!("account name \"{}\" is used twice", a.name),
             ));
         }
+        if a.seller_id.as_deref().is_some_and(is_placeholder) {
+            p.push((
+                format!("{at}.seller_id"),
+                format!("{PLACEHOLDER}: put your merchant token here (Seller Central > Settings > Account Info > Merchant Token), or leave the key out (the listings job then does not run)"),
+            ));
+        }
         let region = match a.region {
             Some(r) => Some(r),
             None => {
@@ -475,6 +481,9 @@ fn resolve_secret(
             if s.expose().is_empty() {
                 p.push((format!("{at}.{key}"), "is empty".into()));
                 None
+            } else if is_placeholder(s.expose()) {
+                p.push((format!("{at}.{key}"), placeholder_fix(key, credential_name)));
+                None
             } else {
                 Some(s.clone())
             }
@@ -521,6 +530,41 @@ fn resolve_secret(
             None
         }
     }
+}
+
+/// What the example config (`print-default-config`) writes where a real
+/// value belongs: "replace-me" secrets, "EXAMPLE" ids. No LWA client id,
+/// secret or token and no merchant token contains either.
+pub fn is_placeholder(value: &str) -> bool {
+    value.to_ascii_lowercase().contains("replace-me") || value.contains("EXAMPLE")
+}
+
+/// The start of the problem a placeholder value is (`flywheel auth`
+/// tolerates it for the refresh token it is about to obtain).
+pub const PLACEHOLDER: &str = "is the example config's placeholder";
+
+/// What to put in place of a placeholder `key`, whose credential name is
+/// `<account>.<sp_api|ads>.<key>`.
+fn placeholder_fix(key: &str, credential_name: &str) -> String {
+    let mut parts = credential_name.splitn(3, '.');
+    let (account, api) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (command, where_) = match api {
+        "ads" => (
+            "ads",
+            "the Login with Amazon security profile of your Ads API access",
+        ),
+        _ => (
+            "sp",
+            "Seller Central > Apps and Services > Develop Apps > View LWA credentials",
+        ),
+    };
+    let what = match key {
+        "refresh_token" => {
+            format!("run `flywheel auth {command} --account {account}` to obtain and store one")
+        }
+        _ => format!("put your app's {key} here ({where_}), or set `{key}_file` instead"),
+    };
+    format!("{PLACEHOLDER}: {what}")
 }
 
 fn resolve_credentials(

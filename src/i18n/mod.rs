@@ -6,6 +6,7 @@
 //! | this one | [`tr`] / [`tr_args`]: a message id of `locales/<lang>/*.ftl` in a [`Lang`]; the names every message needs (rules, links, severities, marketplaces) |
 //! | [`format`] | numbers, money with the marketplace's currency, percentages, hours, days, dates |
 //! | [`evidence`] | each evidence key the rules write: its label and how its value reads |
+//! | [`text`] | the commands' text tables: columns by display width, subjects in the reader's words |
 //!
 //! The texts are Fluent files compiled into the binary (`fluent-templates`'
 //! `static_loader!`), one set per language with the same ids; a test fails
@@ -18,6 +19,7 @@
 
 pub mod evidence;
 pub mod format;
+pub mod text;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! and inline attachments. Renderers produce it; `store::outbox` keeps it.
 
 /// An inline attachment (a chart PNG referenced from the HTML as `cid:`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct Attachment {
     /// Without angle brackets, e.g. `chart-3@flywheel`.
     pub content_id: String,

@@ -131,7 +131,7 @@ impl Snapshot {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct Product {
     pub sku: String,
     pub asin: Option<String>,

@@ -1,15 +1,15 @@
-//! Printing findings for `flywheel check`: a table grouped by flywheel link,
-//! most severe first, or the JSON document `{"at", "findings": [...]}`.
-//! Products and campaigns are named by [`Names`] (per account). Pure:
-//! strings in, strings out.
+//! Findings as `flywheel check --format json` prints them (the document
+//! `{"at", "findings": [...]}`, in English whatever the language: scripts
+//! read it), and the names of their products and campaigns ([`Names`],
+//! per account). The table a person reads is written in their language by
+//! `alert::render::check_table`, which uses the alert email's words.
+//! Pure: strings in, strings out.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 
-use super::{Finding, Status};
-use crate::config::Link;
+use super::Finding;
 use crate::model::names::Names;
 
 /// The names of each account's products and campaigns, by account.
@@ -33,7 +33,8 @@ pub fn subject_name<'a>(
     names.get(account).unwrap_or(&NONE).of_subject(key)
 }
 
-fn name_of<'a>(names: &'a AccountNames, f: &'a Finding) -> Option<Option<&'a str>> {
+/// The name of a finding's product or campaign (see [`subject_name`]).
+pub fn name_of<'a>(names: &'a AccountNames, f: &'a Finding) -> Option<Option<&'a str>> {
     let key = |k: &str| f.subject.keys().find(|(x, _)| *x == k).map(|(_, v)| v);
     subject_name(names, &f.subject.account, key)
 }
@@ -65,86 +66,5 @@ pub fn json(at: NaiveDate, findings: &[Finding], names: &AccountNames) -> String
     } else {
         "\n]}\n"
     });
-    out
-}
-
-fn link_title(l: Link) -> &'static str {
-    match l {
-        Link::Experience => "1. Customer experience",
-        Link::Growth => "2. Sales growth",
-        Link::Leverage => "3. Operating leverage",
-        Link::Meta => "Data and credentials",
-    }
-}
-
-/// A human table: firing findings in full, no-data findings counted per rule
-/// (a catalogue of thousands of ASINs would otherwise drown the breaks).
-pub fn table(at: NaiveDate, findings: &[Finding], names: &AccountNames) -> String {
-    let mut out = String::new();
-    let firing: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.status == Status::Firing)
-        .collect();
-    let _ = writeln!(
-        out,
-        "flywheel check as of {at}: {} finding{} ({} critical, {} warning)",
-        firing.len(),
-        if firing.len() == 1 { "" } else { "s" },
-        firing
-            .iter()
-            .filter(|f| f.severity == crate::config::Severity::Critical)
-            .count(),
-        firing
-            .iter()
-            .filter(|f| f.severity == crate::config::Severity::Warning)
-            .count(),
-    );
-    let mut last_link = None;
-    for f in &firing {
-        if last_link != Some(f.link()) {
-            last_link = Some(f.link());
-            let _ = writeln!(out, "\n{}", link_title(f.link()));
-        }
-        let _ = writeln!(
-            out,
-            "  {:<8} {:<22} {:<40} {}",
-            f.severity.as_str().to_uppercase(),
-            f.rule.as_str(),
-            match name_of(names, f).flatten() {
-                Some(name) => format!("{} · {name}", f.subject.label()),
-                None => f.subject.label(),
-            },
-            f.summary
-        );
-        let _ = writeln!(out, "  {:<8} {:<22} check first: {}", "", "", f.check_first);
-        if let Some(d) = &f.diagnosis {
-            for c in &d.checks {
-                let _ = writeln!(out, "  {:<8} {:<22}   - {}: {}", "", "", c.check, c.detail);
-            }
-        }
-    }
-    let mut missing: BTreeMap<(&str, &str), (usize, &str)> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.status != Status::Firing) {
-        let e = missing
-            .entry((f.rule.as_str(), f.status.as_str()))
-            .or_insert((0, f.summary.as_str()));
-        e.0 += 1;
-    }
-    if !missing.is_empty() {
-        let _ = writeln!(out, "\nNo data (not counted as findings)");
-        for ((rule, status), (count, example)) in missing {
-            let _ = writeln!(
-                out,
-                "  {:<22} {count:>5} subject{} ({}): e.g. {example}",
-                rule,
-                if count == 1 { "" } else { "s" },
-                if status == "keep" {
-                    "holding last state"
-                } else {
-                    "info"
-                },
-            );
-        }
-    }
     out
 }

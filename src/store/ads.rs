@@ -22,6 +22,7 @@ use std::hash::Hash;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jobs;
@@ -32,7 +33,7 @@ use super::{execute_each, upsert_sql, StoreError};
 pub const JOB: &str = "ads";
 
 /// A row of `ads_profiles`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ProfileRow {
     pub profile_id: i64,
     pub country_code: String,
@@ -82,26 +83,13 @@ pub fn upsert_profiles(
 
 /// The account's stored profiles (used when `GET /v2/profiles` is down).
 pub fn profiles(conn: &Connection, account: &str) -> Result<Vec<ProfileRow>, StoreError> {
-    let rows = super::all_rows(
+    super::rows(
         conn,
         "SELECT profile_id, country_code, currency, timezone, marketplace_id, account_type,
                 account_name, account_info_id
          FROM ads_profiles WHERE account = ?1 ORDER BY profile_id",
         params![account],
-        |r| {
-            Ok(ProfileRow {
-                profile_id: r.get(0)?,
-                country_code: r.get(1)?,
-                currency: r.get(2)?,
-                timezone: r.get(3)?,
-                marketplace_id: r.get(4)?,
-                account_type: r.get(5)?,
-                account_name: r.get(6)?,
-                account_info_id: r.get(7)?,
-            })
-        },
-    )?;
-    Ok(rows)
+    )
 }
 
 /// Campaign metadata of `POST /sp/campaigns/list`.
@@ -379,106 +367,67 @@ trait DailyRow {
     fn daily(&self) -> DailyValues<'_, Self::Key>;
 }
 
-impl DailyRow for CampaignDay {
-    const TABLE: DailyTable = DailyTable {
-        name: "ads_campaign_daily",
-        key: &["campaign_id"],
-        details: &[
-            "campaign_name",
-            "campaign_status",
-            "campaign_budget_amount",
-            "units_7d",
-            "units_14d",
-            "top_of_search_impression_share",
-            "currency",
-        ],
-    };
-    type Key = (i64,);
+/// Implements [`DailyRow`] for a row type from its table's columns, each
+/// stated once with the field its value comes from: the key's columns (named
+/// as their fields), then the details'.
+macro_rules! daily_row {
+    (
+        $row:ty => $table:literal,
+        key: [$($key:ident: $key_ty:ty),+ $(,)?],
+        details: [$($column:literal => $($field:ident).+),+ $(,)?] $(,)?
+    ) => {
+        impl DailyRow for $row {
+            const TABLE: DailyTable = DailyTable {
+                name: $table,
+                key: &[$(stringify!($key)),+],
+                details: &[$($column),+],
+            };
+            type Key = ($($key_ty,)+);
 
-    fn daily(&self) -> DailyValues<'_, Self::Key> {
-        DailyValues {
-            date: self.date,
-            key: (self.campaign_id,),
-            values: vec![
-                &self.campaign_id,
-                &self.campaign_name,
-                &self.campaign_status,
-                &self.campaign_budget_amount,
-                &self.units.d7,
-                &self.units.d14,
-                &self.top_of_search_impression_share,
-                &self.currency,
-            ],
-            metrics: &self.metrics,
+            fn daily(&self) -> DailyValues<'_, Self::Key> {
+                DailyValues {
+                    date: self.date,
+                    key: ($(Clone::clone(&self.$key),)+),
+                    values: vec![$(&self.$key as &dyn ToSql,)+ $(&self.$($field).+,)+],
+                    metrics: &self.metrics,
+                }
+            }
         }
-    }
+    };
 }
 
-impl DailyRow for SearchTermDay {
-    const TABLE: DailyTable = DailyTable {
-        name: "ads_search_term_daily",
-        key: &["campaign_id", "ad_group_id", "keyword_id", "search_term"],
-        details: &["keyword", "match_type", "currency"],
-    };
-    type Key = (i64, i64, i64, String);
-
-    fn daily(&self) -> DailyValues<'_, Self::Key> {
-        DailyValues {
-            date: self.date,
-            key: (
-                self.campaign_id,
-                self.ad_group_id,
-                self.keyword_id,
-                self.search_term.clone(),
-            ),
-            values: vec![
-                &self.campaign_id,
-                &self.ad_group_id,
-                &self.keyword_id,
-                &self.search_term,
-                &self.keyword,
-                &self.match_type,
-                &self.currency,
-            ],
-            metrics: &self.metrics,
-        }
-    }
+daily_row! {
+    CampaignDay => "ads_campaign_daily",
+    key: [campaign_id: i64],
+    details: [
+        "campaign_name" => campaign_name,
+        "campaign_status" => campaign_status,
+        "campaign_budget_amount" => campaign_budget_amount,
+        "units_7d" => units.d7,
+        "units_14d" => units.d14,
+        "top_of_search_impression_share" => top_of_search_impression_share,
+        "currency" => currency,
+    ],
 }
 
-impl DailyRow for ProductDay {
-    const TABLE: DailyTable = DailyTable {
-        name: "ads_advertised_product_daily",
-        key: &[
-            "campaign_id",
-            "ad_group_id",
-            "advertised_asin",
-            "advertised_sku",
-        ],
-        details: &["units_7d", "units_14d", "currency"],
-    };
-    type Key = (i64, i64, String, String);
+daily_row! {
+    SearchTermDay => "ads_search_term_daily",
+    key: [campaign_id: i64, ad_group_id: i64, keyword_id: i64, search_term: String],
+    details: [
+        "keyword" => keyword,
+        "match_type" => match_type,
+        "currency" => currency,
+    ],
+}
 
-    fn daily(&self) -> DailyValues<'_, Self::Key> {
-        DailyValues {
-            date: self.date,
-            key: (
-                self.campaign_id,
-                self.ad_group_id,
-                self.advertised_asin.clone(),
-                self.advertised_sku.clone(),
-            ),
-            values: vec![
-                &self.campaign_id,
-                &self.ad_group_id,
-                &self.advertised_asin,
-                &self.advertised_sku,
-                &self.units.d7,
-                &self.units.d14,
-                &self.currency,
-            ],
-            metrics: &self.metrics,
-        }
-    }
+daily_row! {
+    ProductDay => "ads_advertised_product_daily",
+    key: [campaign_id: i64, ad_group_id: i64, advertised_asin: String, advertised_sku: String],
+    details: [
+        "units_7d" => units.d7,
+        "units_14d" => units.d14,
+        "currency" => currency,
+    ],
 }
 
 /// The parsed rows of one report.

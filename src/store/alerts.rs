@@ -241,7 +241,7 @@ pub fn acknowledge_feedback(
 
 /// A silence: mutes every alert of `rule` ('*' = any) whose labels match
 /// all the set matchers.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Silence {
     pub id: i64,
     pub rule: String,
@@ -251,6 +251,7 @@ pub struct Silence {
     pub sku: Option<String>,
     pub campaign_id: Option<i64>,
     pub search_term: Option<String>,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
     pub expires_at: DateTime<Utc>,
     pub note: Option<String>,
 }
@@ -274,25 +275,13 @@ impl Silence {
 
 /// Silences in force at `now`.
 pub fn silences(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, rule, account, marketplace_id, asin, sku, campaign_id, search_term, expires_at, note
+    super::rows(
+        conn,
+        "SELECT id, rule, account, marketplace_id AS marketplace, asin, sku, campaign_id,
+                search_term, expires_at, note
          FROM silences WHERE expires_at > ?1 ORDER BY id",
-    )?;
-    let rows = st.query_map([ts(now)], |r| {
-        Ok(Silence {
-            id: r.get(0)?,
-            rule: r.get(1)?,
-            account: r.get(2)?,
-            marketplace: r.get(3)?,
-            asin: r.get(4)?,
-            sku: r.get(5)?,
-            campaign_id: r.get(6)?,
-            search_term: r.get(7)?,
-            expires_at: parse_ts(&r.get::<_, String>(8)?),
-            note: r.get(9)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        [ts(now)],
+    )
 }
 
 /// Records a silence; returns its id.
@@ -321,4 +310,107 @@ pub fn add_silence(
         ],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// A silence as `flywheel silences` lists it: who made it and when.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct SilenceRecord {
+    #[serde(flatten)]
+    pub silence: Silence,
+    pub created_by: Option<String>,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
+    pub created_at: DateTime<Utc>,
+}
+
+const SILENCE_RECORD: &str = "SELECT id, rule, account, marketplace_id AS marketplace, asin, sku,
+    campaign_id, search_term, expires_at, note, created_by, created_at FROM silences";
+
+/// Silences for `flywheel silences`: those in force at `now` (or, with
+/// `all`, every one kept, ended ones too), oldest first.
+pub fn silence_records(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    all: bool,
+) -> Result<Vec<SilenceRecord>, StoreError> {
+    super::rows(
+        conn,
+        &format!("{SILENCE_RECORD} WHERE ?2 OR expires_at > ?1 ORDER BY id"),
+        params![ts(now), all],
+    )
+}
+
+/// One silence by id, in force or not.
+pub fn silence_record(conn: &Connection, id: i64) -> Result<Option<SilenceRecord>, StoreError> {
+    super::first_row(conn, &format!("{SILENCE_RECORD} WHERE id = ?1"), [id])
+}
+
+/// Ends silence `id` at `now` if it is still in force; the row stays (its
+/// expiry becomes `now`) so `silences --all` still shows it. Returns
+/// whether it was in force.
+pub fn expire_silence(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "UPDATE silences SET expires_at = ?2 WHERE id = ?1 AND expires_at > ?2",
+        params![id, ts(now)],
+    )?;
+    Ok(n > 0)
+}
+
+/// An acknowledgement as `ack --undo` ends it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct AckRecord {
+    pub id: i64,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
+    pub expires_at: DateTime<Utc>,
+    pub note: Option<String>,
+    pub created_by: Option<String>,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Ends every acknowledgement of an alert in force at `now` (their expiry
+/// becomes `now`; the rows stay) and returns them as they were.
+pub fn end_acks(
+    conn: &Connection,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<AckRecord>, StoreError> {
+    let ended: Vec<AckRecord> = super::rows(
+        conn,
+        "SELECT id, expires_at, note, created_by, created_at FROM alert_acks
+         WHERE fingerprint = ?1 AND expires_at > ?2 ORDER BY id",
+        params![fingerprint, ts(now)],
+    )?;
+    let mut st = conn.prepare_cached("UPDATE alert_acks SET expires_at = ?2 WHERE id = ?1")?;
+    for a in &ended {
+        st.execute(params![a.id, ts(now)])?;
+    }
+    Ok(ended)
+}
+
+/// Undoes what [`acknowledge_feedback`] did for `ack` (an acknowledgement
+/// of the feedback_response_sla alert of `account` in `marketplace`):
+/// clears the rows it marked, and only those. They are exact: that alert
+/// is the only one whose ack marks feedback there, the sync never writes
+/// these columns, and the ack marked (in the same transaction) only rows
+/// not yet marked, with its own creation time, author and note. Returns
+/// the rows changed.
+pub fn unacknowledge_feedback(
+    conn: &Connection,
+    account: &str,
+    marketplace: &str,
+    ack: &AckRecord,
+) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE seller_feedback
+         SET acknowledged_at = NULL, acknowledged_by = NULL, acknowledgement_note = NULL
+         WHERE account = ?1 AND marketplace_id = ?2 AND acknowledged_at = ?3
+           AND acknowledged_by IS ?4 AND acknowledgement_note IS ?5",
+        params![
+            account,
+            marketplace,
+            ts(ack.created_at),
+            ack.created_by,
+            ack.note
+        ],
+    )?)
 }

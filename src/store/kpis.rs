@@ -8,6 +8,7 @@
 //! targets and status are the `kpis` module's (pure) business.
 
 use rusqlite::{params, Connection};
+use serde::Deserialize;
 
 use super::StoreError;
 
@@ -64,7 +65,7 @@ pub fn record_evaluation_date(conn: &Connection, e: &EvaluationDate) -> Result<(
 }
 
 /// One row of `kpi_all`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct KpiRow {
     pub kpi: String,
     pub account: String,
@@ -91,25 +92,11 @@ pub fn read_kpis(
     account: &str,
     marketplace_id: &str,
 ) -> Result<Vec<KpiRow>, StoreError> {
-    super::all_rows(
+    super::rows(
         conn,
         "SELECT kpi, account, marketplace_id, at, asin, sku, campaign_id, value, change_pct, label
          FROM kpi_all WHERE account = ?1 AND marketplace_id = ?2",
         params![account, marketplace_id],
-        |r| {
-            Ok(KpiRow {
-                kpi: r.get(0)?,
-                account: r.get(1)?,
-                marketplace_id: r.get(2)?,
-                at: r.get(3)?,
-                asin: r.get(4)?,
-                sku: r.get(5)?,
-                campaign_id: r.get(6)?,
-                value: r.get(7)?,
-                change_pct: r.get(8)?,
-                label: r.get(9)?,
-            })
-        },
     )
 }
 

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
+use serde::Deserialize;
 
 use super::fba_inventory::{upsert_snapshot, Slot, StockRow};
 use super::jobs::{write_with_cursor, CursorWrite};
@@ -288,7 +289,7 @@ fn delete_unseen(
 }
 
 /// A listing with its current price.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PricedSku {
     pub sku: String,
     pub asin: Option<String>,
@@ -306,24 +307,15 @@ pub fn priced_skus(
     account: &str,
     marketplace_id: &str,
 ) -> Result<Vec<PricedSku>, StoreError> {
-    let rows = super::all_rows(
+    super::rows(
         conn,
-        "SELECT sku, asin, price, currency, COALESCE(fulfillment_channel_code, '') LIKE 'AMAZON%'
+        "SELECT sku, asin, price, currency,
+                COALESCE(fulfillment_channel_code, '') LIKE 'AMAZON%' AS is_fba
          FROM listings
          WHERE account = ?1 AND marketplace_id = ?2 AND price IS NOT NULL AND currency IS NOT NULL
          ORDER BY is_buyable DESC, sku",
         params![account, marketplace_id],
-        |r| {
-            Ok(PricedSku {
-                sku: r.get(0)?,
-                asin: r.get(1)?,
-                price: r.get(2)?,
-                currency: r.get(3)?,
-                is_fba: r.get(4)?,
-            })
-        },
-    )?;
-    Ok(rows)
+    )
 }
 
 /// Every product with an ASIN: (sku, asin, is FBA). The fees job's fallback

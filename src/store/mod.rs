@@ -23,6 +23,7 @@ pub mod recent_sales;
 pub mod reports;
 pub mod retention;
 pub mod reviews;
+mod rows;
 pub mod seller_reports;
 pub mod series;
 pub mod snapshot;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use migrate::{applied_versions, migrate, MigrateReport, Migration, MIGRATIONS};
+pub(crate) use rows::{first_row, rows, statement_rows};
 
 /// Errors of the store, with what to do about them. Every failure on a
 /// database file names the file (see [`StoreError::at`]); causes are part

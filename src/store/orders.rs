@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
+use serde::Deserialize;
 
 use super::ops::ts;
 use super::StoreError;
@@ -41,7 +42,7 @@ pub struct OrderRow {
 }
 
 /// One line (SKU) of an order; amounts are line totals.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ItemRow {
     pub sku: String,
     pub asin: Option<String>,
@@ -228,26 +229,7 @@ impl<'c> OrderWriter<'c> {
     }
 
     fn load_items(&mut self, order_id: &str) -> Result<Vec<ItemRow>, StoreError> {
-        let rows = self
-            .load_items
-            .query_map(params![self.account, order_id], |r| {
-                Ok(ItemRow {
-                    sku: r.get(0)?,
-                    asin: r.get(1)?,
-                    title: r.get(2)?,
-                    quantity: r.get(3)?,
-                    quantity_shipped: r.get(4)?,
-                    currency: r.get(5)?,
-                    item_price: r.get(6)?,
-                    item_tax: r.get(7)?,
-                    shipping_price: r.get(8)?,
-                    promotion_discount: r.get(9)?,
-                    ship_promotion_discount: r.get(10)?,
-                    item_status: r.get(11)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        super::statement_rows(&mut self.load_items, params![self.account, order_id])
     }
 
     /// Upserts one order and its items (sorted by SKU, one per SKU), as the

@@ -157,20 +157,13 @@ fn read_row(conn: &Connection, r: &rusqlite::Row<'_>) -> Result<Row, StoreError>
     let kind: String = r.get(2)?;
     let recipients: String = r.get(3)?;
     let created: String = r.get(9)?;
-    let mut att = conn.prepare_cached(
-        "SELECT content_id, filename, content_type, data FROM outbox_attachments
-         WHERE outbox_id = ?1 ORDER BY content_id",
+    let attachments = super::statement_rows(
+        &mut *conn.prepare_cached(
+            "SELECT content_id, filename, content_type, data FROM outbox_attachments
+             WHERE outbox_id = ?1 ORDER BY content_id",
+        )?,
+        [id],
     )?;
-    let attachments = att
-        .query_map([id], |a| {
-            Ok(Attachment {
-                content_id: a.get(0)?,
-                filename: a.get(1)?,
-                content_type: a.get(2)?,
-                data: a.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(Row {
         id,
         account: r.get(1)?,

@@ -9,13 +9,14 @@
 //! `failures` count so the next request backs off.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection};
+use serde::Deserialize;
 
 use super::ops::ts;
 use super::StoreError;
 
 /// One row of `pending_reports` (SP-API only here).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Pending {
     pub id: i64,
     pub job: String,
@@ -27,35 +28,14 @@ pub struct Pending {
     pub document_id: Option<String>,
     pub poll_count: i64,
     pub failures: i64,
+    #[serde(deserialize_with = "super::rows::ts_or_epoch")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "super::rows::opt_ts_or_epoch")]
     pub last_polled_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, job, report_type, params_hash, params_json, report_id, status, \
                        document_id, poll_count, failures, created_at, last_polled_at";
-
-fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Pending> {
-    Ok(Pending {
-        id: r.get(0)?,
-        job: r.get(1)?,
-        report_type: r.get(2)?,
-        params_hash: r.get(3)?,
-        params_json: r.get(4)?,
-        report_id: r.get(5)?,
-        status: r.get(6)?,
-        document_id: r.get(7)?,
-        poll_count: r.get(8)?,
-        failures: r.get(9)?,
-        created_at: parse_ts(&r.get::<_, String>(10)?),
-        last_polled_at: r.get::<_, Option<String>>(11)?.as_deref().map(parse_ts),
-    })
-}
 
 /// The row of one canonical request, if any.
 pub fn find(
@@ -64,16 +44,14 @@ pub fn find(
     report_type: &str,
     params_hash: &str,
 ) -> Result<Option<Pending>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM pending_reports
-                 WHERE api = 'sp' AND account = ?1 AND report_type = ?2 AND params_hash = ?3"
-            ),
-            params![account, report_type, params_hash],
-            from_row,
-        )
-        .optional()?)
+    super::first_row(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM pending_reports
+             WHERE api = 'sp' AND account = ?1 AND report_type = ?2 AND params_hash = ?3"
+        ),
+        params![account, report_type, params_hash],
+    )
 }
 
 /// Every SP row of a job and report type (a job adopting the plan of an
@@ -84,14 +62,14 @@ pub fn list(
     job: &str,
     report_type: &str,
 ) -> Result<Vec<Pending>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM pending_reports
-         WHERE api = 'sp' AND account = ?1 AND job = ?2 AND report_type = ?3 ORDER BY id"
-    ))?;
-    let rows = stmt
-        .query_map(params![account, job, report_type], from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    super::rows(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM pending_reports
+             WHERE api = 'sp' AND account = ?1 AND job = ?2 AND report_type = ?3 ORDER BY id"
+        ),
+        params![account, job, report_type],
+    )
 }
 
 /// Records a report just created (right after `createReport` answered),

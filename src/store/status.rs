@@ -7,17 +7,13 @@
 //! written, and each query is bounded by an index or a small table.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
+use serde::Deserialize;
 
 use super::ops::ts;
 use super::outbox::PERMANENT;
+use super::rows::parse_ts;
 use super::StoreError;
-
-fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
 
 fn opt_ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.as_deref().and_then(parse_ts)
@@ -114,7 +110,7 @@ pub fn job_runs(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<JobRuns>,
 }
 
 /// API calls of one account and API in a period.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct ApiCalls {
     pub account: String,
     /// "sp", "ads" or "lwa".
@@ -130,27 +126,19 @@ pub struct ApiCalls {
 /// `since`'s hour.
 pub fn api_calls(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<ApiCalls>, StoreError> {
     let hour = since.format("%Y-%m-%dT%H:00:00Z").to_string();
-    super::all_rows(
+    super::rows(
         conn,
-        "SELECT account, api, SUM(calls), SUM(throttled),
+        "SELECT account, api, SUM(calls) AS calls, SUM(throttled) AS throttled,
                 COALESCE(SUM(CASE WHEN status_class IN ('5xx', 'network') THEN calls END), 0)
+                    AS errors
          FROM api_call_counts WHERE hour_start >= ?1
          GROUP BY account, api ORDER BY account, api",
         [hour],
-        |r| {
-            Ok(ApiCalls {
-                account: r.get(0)?,
-                api: r.get(1)?,
-                calls: r.get(2)?,
-                throttled: r.get(3)?,
-                errors: r.get(4)?,
-            })
-        },
     )
 }
 
 /// Reports of one account requested and not yet consumed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PendingReports {
     pub account: String,
     /// Waiting in Amazon's queue (or for their document to be read).
@@ -158,56 +146,42 @@ pub struct PendingReports {
     /// Ended FATAL (or empty) and waiting out the retry backoff.
     pub awaiting_retry: i64,
     /// When the oldest still-pending one was requested.
+    #[serde(deserialize_with = "super::rows::opt_ts")]
     pub oldest: Option<DateTime<Utc>>,
 }
 
 /// `pending_reports` per account.
 pub fn pending_reports(conn: &Connection) -> Result<Vec<PendingReports>, StoreError> {
-    super::all_rows(
+    super::rows(
         conn,
-        "SELECT account, COALESCE(SUM(status <> 'FATAL'), 0), COALESCE(SUM(status = 'FATAL'), 0),
-                MIN(CASE WHEN status <> 'FATAL' THEN created_at END)
+        "SELECT account, COALESCE(SUM(status <> 'FATAL'), 0) AS pending,
+                COALESCE(SUM(status = 'FATAL'), 0) AS awaiting_retry,
+                MIN(CASE WHEN status <> 'FATAL' THEN created_at END) AS oldest
          FROM pending_reports GROUP BY account ORDER BY account",
         [],
-        |r| {
-            Ok(PendingReports {
-                account: r.get(0)?,
-                pending: r.get(1)?,
-                awaiting_retry: r.get(2)?,
-                oldest: opt_ts(r.get(3)?),
-            })
-        },
     )
 }
 
 /// An open row of `credential_problems`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CredentialProblem {
     pub account: String,
     pub api: String,
     pub error_kind: String,
     pub detail: Option<String>,
+    #[serde(deserialize_with = "super::rows::opt_ts")]
     pub first_seen_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "super::rows::opt_ts")]
     pub observed_at: Option<DateTime<Utc>>,
 }
 
 /// Credential refusals not cleared by a later success.
 pub fn credential_problems(conn: &Connection) -> Result<Vec<CredentialProblem>, StoreError> {
-    super::all_rows(
+    super::rows(
         conn,
         "SELECT account, api, error_kind, detail, first_seen_at, observed_at
          FROM credential_problems WHERE cleared_at IS NULL ORDER BY account, api, error_kind",
         [],
-        |r| {
-            Ok(CredentialProblem {
-                account: r.get(0)?,
-                api: r.get(1)?,
-                error_kind: r.get(2)?,
-                detail: r.get(3)?,
-                first_seen_at: opt_ts(r.get(4)?),
-                observed_at: opt_ts(r.get(5)?),
-            })
-        },
     )
 }
 
@@ -225,7 +199,7 @@ pub fn ser_opt_ts<S: serde::Serializer>(
 
 /// An unsent outbox row, as `status` shows it (and serializes it in its
 /// JSON output).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct UnsentEmail {
     pub id: i64,
     pub account: Option<String>,
@@ -233,44 +207,32 @@ pub struct UnsentEmail {
     pub subject: String,
     pub attempts: i64,
     pub last_error: Option<String>,
-    #[serde(serialize_with = "ser_opt_ts")]
+    #[serde(
+        serialize_with = "ser_opt_ts",
+        deserialize_with = "super::rows::opt_ts"
+    )]
     pub created_at: Option<DateTime<Utc>>,
-}
-
-fn unsent(r: &rusqlite::Row<'_>) -> rusqlite::Result<UnsentEmail> {
-    Ok(UnsentEmail {
-        id: r.get(0)?,
-        account: r.get(1)?,
-        kind: r.get(2)?,
-        subject: r.get(3)?,
-        attempts: r.get(4)?,
-        last_error: r.get(5)?,
-        created_at: opt_ts(r.get(6)?),
-    })
 }
 
 /// The newest `limit` emails given up on (permanent failures), newest first.
 pub fn failed_emails(conn: &Connection, limit: usize) -> Result<Vec<UnsentEmail>, StoreError> {
     // The partial index outbox_unsent covers `sent_at IS NULL`.
-    super::all_rows(
+    super::rows(
         conn,
         "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
          WHERE sent_at IS NULL AND next_attempt_at = ?1 ORDER BY id DESC LIMIT ?2",
         params![PERMANENT, limit as i64],
-        unsent,
     )
 }
 
 /// The oldest email still queued for delivery (not given up), if any.
 pub fn oldest_queued_email(conn: &Connection) -> Result<Option<UnsentEmail>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
-             WHERE sent_at IS NULL AND next_attempt_at <> ?1 ORDER BY id LIMIT 1",
-            [PERMANENT],
-            unsent,
-        )
-        .optional()?)
+    super::first_row(
+        conn,
+        "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
+         WHERE sent_at IS NULL AND next_attempt_at <> ?1 ORDER BY id LIMIT 1",
+        [PERMANENT],
+    )
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ use super::flatfile::{self, Column, Streamed};
 use super::report::StreamError;
 use super::report_util::{self as ru, JsonError};
 use super::{
-    account_health, inventory_planning, returns, sales_traffic, search_query_performance,
+    account_health, inventory_planning, orders, returns, sales_traffic, search_query_performance,
     seller_feedback,
 };
 use crate::amazon::document;
@@ -48,7 +48,102 @@ use crate::config::Config;
 use crate::model::marketplace::{self, Marketplace};
 use crate::store::seller_reports::{self as store, Absent, Scope};
 
-/// The report types `import` understands.
+/// The all-orders report by order date: the columns of the orders job's
+/// [`orders::REPORT_TYPE`] (by last update) plus `cpf` (Amazon's Order
+/// Tracking report attributes), read by the same parser.
+pub const ORDERS_BY_ORDER_DATE: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL";
+
+/// The columns an all-orders row cannot do without (the orders parser
+/// skips a row lacking one).
+const ORDERS_REQUIRED: &[&str] = &[
+    "amazon-order-id",
+    "purchase-date",
+    "last-updated-date",
+    "order-status",
+    "sku",
+];
+
+/// A report type `import` reads, and the names a seller knows it by.
+#[derive(Debug)]
+pub struct KnownType {
+    /// Amazon's `reportType`.
+    pub api: &'static str,
+    /// Other names `--report-type` accepts for it, compared ignoring case,
+    /// spaces and punctuation.
+    pub names: &'static [&'static str],
+    /// Where a seller gets the file.
+    pub download: &'static str,
+}
+
+/// Every report type `import` reads: the one table of names (printed by
+/// `flywheel import --list-types`).
+///
+/// Where the names come from:
+/// - Amazon's own name for each report is the heading of its entry in the
+///   SP-API "Report Type Values" pages (developer-docs.amazon.com/sp-api/
+///   docs/report-type-values-order, -fba, -returns, -performance,
+///   -analytics), e.g. "Flat File Feedback Report" above
+///   `GET_SELLER_FEEDBACK_DATA`.
+/// - The Seller Central names are those of the pages a seller downloads
+///   the same tab-delimited file from (each row's `download`): "All
+///   Orders" under Reports > Fulfillment (the SP-API FBA page also calls
+///   these "the four 'All Orders' reports"), "FBA customer returns" under
+///   its Customer Concessions, "Return Reports", "Manage Inventory
+///   Health" under Inventory Planning, and "Feedback Manager" under
+///   Performance. Their columns are the API file's (REFERENCE.md §4 of
+///   Amazon's models; the flat readers match columns by name).
+/// - The JSON reports have no Seller Central download in that format
+///   (Business Reports and Brand Analytics pages export CSV tables, the
+///   Account Health page none), so they take Amazon's report names only.
+pub const KNOWN_TYPES: &[KnownType] = &[
+    KnownType {
+        api: ORDERS_BY_ORDER_DATE,
+        names: &["All Orders", "All Orders Report", "Flat File All Orders Report by Order Date"],
+        download: "Seller Central: Reports > Fulfillment > All Orders (event date: order date), tab-delimited",
+    },
+    KnownType {
+        api: orders::REPORT_TYPE,
+        names: &["All Orders by Last Update", "Flat File All Orders Report by Last Update"],
+        download: "Seller Central: Reports > Fulfillment > All Orders (event date: last updated date), tab-delimited",
+    },
+    KnownType {
+        api: returns::FBA_REPORT_TYPE,
+        names: &["FBA Customer Returns", "Customer Returns", "FBA Returns Report"],
+        download: "Seller Central: Reports > Fulfillment > Customer Concessions > FBA customer returns",
+    },
+    KnownType {
+        api: returns::MFN_REPORT_TYPE,
+        names: &["Return Reports", "Returns Report", "Flat File Returns Report by Return Date"],
+        download: "Seller Central: Reports > Return Reports (seller-fulfilled returns)",
+    },
+    KnownType {
+        api: inventory_planning::REPORT_TYPE,
+        names: &["Manage Inventory Health", "Inventory Health", "FBA Manage Inventory Health Report"],
+        download: "Seller Central: Inventory > Inventory Planning > Manage Inventory Health",
+    },
+    KnownType {
+        api: seller_feedback::REPORT_TYPE,
+        names: &["Feedback Manager", "Feedback", "Flat File Feedback Report"],
+        download: "Seller Central: Performance > Feedback > Feedback Manager (1-3 star ratings)",
+    },
+    KnownType {
+        api: sales_traffic::REPORT_TYPE,
+        names: &["Sales and Traffic Business Report", "Sales and Traffic"],
+        download: "the Reports API's JSON document (Business Reports CSV downloads are not read), daily",
+    },
+    KnownType {
+        api: search_query_performance::REPORT_TYPE,
+        names: &["Search Query Performance Report", "Search Query Performance"],
+        download: "the Reports API's JSON document (Brand Analytics CSV downloads are not read), weekly",
+    },
+    KnownType {
+        api: account_health::REPORT_TYPE,
+        names: &["Seller Performance Report", "Account Health"],
+        download: "the Reports API's JSON document (Seller Central has no download of it)",
+    },
+];
+
+/// The report types `import` understands (Amazon's names).
 pub const REPORT_TYPES: &[&str] = &[
     sales_traffic::REPORT_TYPE,
     search_query_performance::REPORT_TYPE,
@@ -57,7 +152,39 @@ pub const REPORT_TYPES: &[&str] = &[
     returns::MFN_REPORT_TYPE,
     seller_feedback::REPORT_TYPE,
     account_health::REPORT_TYPE,
+    ORDERS_BY_ORDER_DATE,
+    orders::REPORT_TYPE,
 ];
+
+/// Letters and digits of `name`, lower-cased: how names are compared.
+fn folded(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Amazon's report type for `name`: an API name or one of
+/// [`KNOWN_TYPES`]' other names (ignoring case, spaces and punctuation).
+pub fn resolve_type(name: &str) -> Option<&'static str> {
+    let want = folded(name);
+    KNOWN_TYPES
+        .iter()
+        .find(|k| folded(k.api) == want || k.names.iter().any(|n| folded(n) == want))
+        .map(|k| k.api)
+}
+
+/// [`KNOWN_TYPES`] as `flywheel import --list-types` prints it.
+pub fn list_types() -> String {
+    let mut out = String::new();
+    for k in KNOWN_TYPES {
+        out.push_str(&format!("{}\n", k.api));
+        let names: Vec<String> = k.names.iter().map(|n| format!("\"{n}\"")).collect();
+        out.push_str(&format!("  also: {}\n", names.join(", ")));
+        out.push_str(&format!("  from: {}\n", k.download));
+    }
+    out
+}
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +251,7 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unknown report type {0}: import understands {known}", known = REPORT_TYPES.join(", "))]
+    #[error("unknown report type {0}: import understands {known} (or their Seller Central names: flywheel import --list-types)", known = REPORT_TYPES.join(", "))]
     UnknownType(String),
     #[error("no account named {0} in the config")]
     UnknownAccount(String),
@@ -181,8 +308,9 @@ fn pick_marketplace(
     }
 }
 
-/// Imports `path` as a `report_type` report of `account` at `now`,
-/// reading it as a stream (see the module doc).
+/// Imports `path` as a `report_type` report (an API name or another name
+/// of [`KNOWN_TYPES`]) of `account` at `now`, reading it as a stream (see
+/// the module doc).
 pub fn import_file(
     cfg: &Config,
     conn: &mut Connection,
@@ -192,9 +320,8 @@ pub fn import_file(
     path: &Path,
     now: DateTime<Utc>,
 ) -> Result<Imported, ImportError> {
-    if !REPORT_TYPES.contains(&report_type) {
-        return Err(ImportError::UnknownType(report_type.to_string()));
-    }
+    let report_type = resolve_type(report_type)
+        .ok_or_else(|| ImportError::UnknownType(report_type.to_string()))?;
     let acct = cfg
         .accounts
         .iter()
@@ -217,6 +344,7 @@ pub fn import_file(
 }
 
 /// [`import_file`] of bytes already gunzipped (the fuzz target and tests).
+/// `report_type` is an API name or another name of [`KNOWN_TYPES`].
 pub fn import_bytes(
     conn: &mut Connection,
     account: &str,
@@ -226,9 +354,8 @@ pub fn import_bytes(
     bytes: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Imported, ImportError> {
-    if !REPORT_TYPES.contains(&report_type) {
-        return Err(ImportError::UnknownType(report_type.to_string()));
-    }
+    let report_type = resolve_type(report_type)
+        .ok_or_else(|| ImportError::UnknownType(report_type.to_string()))?;
     let input = Input {
         account,
         mine,
@@ -250,6 +377,7 @@ fn flat_columns(report_type: &str) -> Option<(&'static [Column], &'static [&'sta
         returns::FBA_REPORT_TYPE => (&returns::FBA_COLUMNS[..], returns::FBA_REQUIRED),
         returns::MFN_REPORT_TYPE => (&returns::MFN_COLUMNS[..], returns::MFN_REQUIRED),
         seller_feedback::REPORT_TYPE => (&seller_feedback::COLUMNS[..], seller_feedback::REQUIRED),
+        orders::REPORT_TYPE | ORDERS_BY_ORDER_DATE => (orders::REPORT_COLUMNS, ORDERS_REQUIRED),
         _ => return None,
     })
 }
@@ -700,6 +828,10 @@ impl Input<'_> {
         }
         let scope = self.scope(m);
         let tx = conn.transaction()?;
+        // Rows counted for the marketplace (None: the account), and what
+        // the summary says first.
+        let mut counted = Some(m.id);
+        let mut detail = String::new();
         let unreadable = |e: StreamError| match e {
             StreamError::Unreadable(e) => self.wrong(e, head),
             StreamError::Store(e) => ImportError::Store(e),
@@ -731,6 +863,20 @@ impl Input<'_> {
                 let read = read.optional(seller_feedback::OPTIONAL);
                 (table, read.rows as usize, written, read, before)
             }
+            orders::REPORT_TYPE | ORDERS_BY_ORDER_DATE => {
+                // Through the orders job's history path: the same parser
+                // and writer, so the rows are the ones a sync stores.
+                // order_items has no marketplace column: counted for the
+                // account.
+                let table = "orders, order_items";
+                let before = Before::take(&tx, &["orders", "order_items"], self.account, None)?;
+                let s =
+                    orders::store_report(&tx, self.account, input, encoding, m.id, m.tz, self.now)
+                        .map_err(unreadable)?;
+                counted = None;
+                detail = format!("{} orders, {} lines, ", s.orders, s.read.rows);
+                (table, s.orders as usize, s.written, s.read, before)
+            }
             other => return Err(ImportError::UnknownType(other.to_string())),
         };
         if rows == 0 {
@@ -743,12 +889,20 @@ impl Input<'_> {
             };
             return Err(self.wrong(why, head));
         }
+        // Every skipped row the reader kept, each with its line and column.
+        let problems = match read.summary {
+            Some(summary) if read.issues.len() > 1 => {
+                let rows: Vec<String> = read.issues.iter().map(|i| format!("  {i}")).collect();
+                Some(format!("{summary}:\n{}", rows.join("\n")))
+            }
+            summary => summary,
+        };
         let done = Imported {
-            problems: read.summary,
-            detail: format!("{} decoding", encoding.name()),
+            problems,
+            detail: format!("{detail}{} decoding", encoding.name()),
             ..Imported::new(table, m, rows, written)
         };
-        self.commit(tx, Some(&before), Some(m.id), done)
+        self.commit(tx, Some(&before), counted, done)
     }
 
     fn scope(&self, m: &'static Marketplace) -> Scope<'_> {

@@ -1,8 +1,11 @@
 //! Shared test helpers: strict validation against Amazon's own models, the
 //! models' sandbox examples, and a sim with an HTTP client.
 //!
-//! The models are read from `shared/amazon` beside the repository
-//! (`CARGO_MANIFEST_DIR/../../shared/amazon`); they are never copied into it.
+//! The models are read from `FLYWHEEL_AMAZON_MODELS` or `shared/amazon`
+//! beside the repository (`amazon_models`, shared with the main crate's
+//! tests); they are never copied into it. A test that reads them starts
+//! with `if amazon_models::missing() { return; }` and so passes, saying
+//! what it skipped, where they are not found.
 //!
 //! Strict means: `$ref`s resolved, `allOf` members merged into one schema,
 //! `additionalProperties: false` added to every object schema that lists
@@ -25,20 +28,19 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-/// `shared/amazon` beside the repository.
+#[path = "../../../tests/common/amazon_models.rs"]
+pub mod amazon_models;
+
+/// Amazon's models (see [`amazon_models`]).
 pub fn amazon_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/amazon")
+    amazon_models::path()
 }
 
-/// Read a JSON or YAML file under `shared/amazon`.
+/// Read a JSON or YAML file of Amazon's models.
 pub fn load_amazon_file(rel: &str) -> Value {
     let path = amazon_dir().join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} (shared/amazon must sit beside the repository): {e}",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     if rel.ends_with(".yaml") || rel.ends_with(".yml") {
         serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
     } else {

@@ -24,7 +24,7 @@ use super::layout::{
 use crate::alert::{AlertEmail, Attachment, Item, ItemKind, Names, Rendered, Series};
 use crate::config::{RuleId, Severity};
 use crate::i18n::{self, format as fmt, tr, tr_args, Lang};
-use crate::kpis::Status;
+use crate::kpis::{Status, Target};
 
 /// Everything the weekly digest of one account says.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +71,7 @@ pub struct KpiLine {
     pub value: Option<f64>,
     /// account_health's account status.
     pub label: Option<String>,
-    pub target: String,
+    pub target: KpiTarget,
     pub status: Status,
     /// The status colour ([`status_colour`]).
     pub colour: &'static str,
@@ -79,9 +79,81 @@ pub struct KpiLine {
     pub change: Option<f64>,
     pub previous_status: Option<Status>,
     /// For KPIs kept per ASIN or SKU: how many have data, which are off.
-    pub note: Option<String>,
+    pub note: Option<SubjectsNote>,
     /// The value at each of the last 8 weekly evaluation dates, oldest first.
     pub trend: Series,
+}
+
+/// What a checklist row must meet, as data, so it reads in the digest's
+/// language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KpiTarget {
+    /// Not known (no record).
+    Unknown,
+    /// The marketplace record's target ("change > -30%", ">= 10").
+    Of(Target),
+    /// A KPI kept per ASIN or SKU: no subject off its target (the first
+    /// subject's, when there is one).
+    NoneOff(Option<Target>),
+}
+
+/// A KPI kept per ASIN or SKU: how many subjects it has, how many with
+/// data, and the first few off target (their ASIN, SKU or campaign).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectsNote {
+    pub subjects: usize,
+    pub with_data: usize,
+    /// At most [`SubjectsNote::NAMED`] ids.
+    pub off: Vec<String>,
+    /// More are off than `off` names.
+    pub more: bool,
+}
+
+impl SubjectsNote {
+    /// Subjects off target a note names.
+    pub const NAMED: usize = 5;
+}
+
+/// A row's target in `lang`: "change > -30%", "周环比下降不超过 30%",
+/// "0 off (14-90)".
+fn target_words(lang: Lang, t: &KpiTarget) -> String {
+    match t {
+        KpiTarget::Unknown => String::new(),
+        KpiTarget::Of(t) => t.words(lang),
+        KpiTarget::NoneOff(Some(t)) => tr_args(
+            lang,
+            "kpi-target-none-off",
+            &[("target", t.words(lang).into())],
+        ),
+        KpiTarget::NoneOff(None) => tr(lang, "kpi-target-none-off-plain"),
+    }
+}
+
+/// A row's note in `lang`: "3 of 5 with data; off target: B0A, B0B".
+fn note_words(lang: Lang, n: &SubjectsNote) -> String {
+    if n.subjects == 0 {
+        return tr(lang, "kpi-note-no-subjects");
+    }
+    let mut s = tr_args(
+        lang,
+        "kpi-note-with-data",
+        &[
+            ("known", n.with_data.to_string().into()),
+            ("n", n.subjects.to_string().into()),
+        ],
+    );
+    if !n.off.is_empty() {
+        let mut list = n.off.join(&tr(lang, "list-separator"));
+        if n.more {
+            list.push_str(&tr(lang, "kpi-note-more"));
+        }
+        s.push_str(&tr_args(
+            lang,
+            "kpi-note-off-target",
+            &[("list", list.into())],
+        ));
+    }
+    s
 }
 
 /// An alert in the digest's lists.
@@ -319,7 +391,7 @@ fn checklist_section(
         } else {
             String::new()
         };
-        let target = truncate(&field(&k.target), SHORT);
+        let target = truncate(&field(&target_words(lang, &k.target)), SHORT);
         let mut details = Vec::new();
         if !target.is_empty() {
             details.push(tr_args(
@@ -328,12 +400,11 @@ fn checklist_section(
                 &[("target", target.clone().into())],
             ));
         }
-        // The note names the ASINs and SKUs off target; it is written in
-        // English by the KPI code, so only an English digest shows it.
-        let note = match lang {
-            Lang::En => k.note.as_deref().map(|n| truncate(&field(n), 160)),
-            _ => None,
-        };
+        // The note names the ASINs and SKUs off target.
+        let note = k
+            .note
+            .as_ref()
+            .map(|n| truncate(&field(&note_words(lang, n)), 160));
         if let Some(n) = &note {
             details.push(n.clone());
         }
@@ -745,12 +816,17 @@ mod tests {
             unit: "%",
             value: Some(12.5),
             label: Some(long.clone()),
-            target: long.clone(),
+            target: KpiTarget::NoneOff(Some(Target::Range(1.0, 1e300))),
             status: Status::Warning,
             colour: status_colour(Status::Warning),
             change: Some(-1.5),
             previous_status: Some(Status::Critical),
-            note: Some(long.clone()),
+            note: Some(SubjectsNote {
+                subjects: 9,
+                with_data: 8,
+                off: vec![long.clone(); 5],
+                more: true,
+            }),
             trend: Series {
                 label: long.clone(),
                 ..series(8)
@@ -801,5 +877,133 @@ mod tests {
         );
         assert!(r.text.contains("：运行 flywheel alerts 查看。"));
         assert!(r.text.contains("flywheel 最近 7 天没有同步"));
+    }
+
+    /// One marketplace's checklist rows with typed targets and a note.
+    fn checklist_rows() -> Vec<KpiLine> {
+        let row = |kpi: &str, target: KpiTarget, note: Option<SubjectsNote>| KpiLine {
+            kpi: kpi.into(),
+            unit: "",
+            value: Some(2.0),
+            label: None,
+            target,
+            status: Status::Warning,
+            colour: status_colour(Status::Warning),
+            change: None,
+            previous_status: None,
+            note,
+            trend: series(8),
+        };
+        vec![
+            row("sessions", KpiTarget::Of(Target::FallAtMost(30.0)), None),
+            row("account_health", KpiTarget::Of(Target::OdrBelow(1.0)), None),
+            row("acos", KpiTarget::Of(Target::Range(18.0, 25.0)), None),
+            row(
+                "conversion_rate",
+                KpiTarget::Of(Target::AtLeast(10.0)),
+                None,
+            ),
+            row("feedback_sla_breaches", KpiTarget::Of(Target::Zero), None),
+            row(
+                "days_of_supply",
+                KpiTarget::NoneOff(Some(Target::Range(14.0, 90.0))),
+                Some(SubjectsNote {
+                    subjects: 5,
+                    with_data: 4,
+                    off: vec!["SKU-A".into(), "SKU-B".into()],
+                    more: false,
+                }),
+            ),
+            row(
+                "bsr",
+                KpiTarget::NoneOff(Some(Target::RiseAtMost(20.0))),
+                Some(SubjectsNote {
+                    subjects: 0,
+                    with_data: 0,
+                    off: vec![],
+                    more: false,
+                }),
+            ),
+        ]
+    }
+
+    fn checklist_digest(lang: Lang) -> Rendered {
+        digest(&DigestModel {
+            account: "shop".into(),
+            lang,
+            names: Names::default(),
+            generated_at: at(),
+            timezone: chrono_tz::Asia::Shanghai,
+            marketplaces: vec![MarketplaceKpis {
+                marketplace_id: "ATVPDKIKX0DER".into(),
+                country: "US".into(),
+                at: at().date_naive(),
+                rows: checklist_rows(),
+            }],
+            open_alerts: vec![],
+            resolved: vec![],
+            improved_kpis: vec![],
+            unavailable: vec![],
+            alive: Alive::default(),
+        })
+    }
+
+    #[test]
+    fn english_targets_and_notes_read_as_the_json_targets() {
+        let r = checklist_digest(Lang::En);
+        for t in [
+            "change > -30%",
+            "< 1 and NORMAL",
+            "18-25",
+            ">= 10",
+            "target 0",
+            "0 off (14-90)",
+            "4 of 5 with data; off target: SKU-A, SKU-B",
+            "0 off (change < +20%) · no subjects",
+        ] {
+            assert!(r.text.contains(t), "{t:?} not in\n{}", r.text);
+        }
+        for t in [
+            Target::FallAtMost(30.0),
+            Target::RiseAtMost(20.0),
+            Target::OdrBelow(1.0),
+            Target::Zero,
+            Target::Range(18.0, 25.0),
+            Target::AtLeast(10.0),
+            Target::AtMost(5.5),
+        ] {
+            assert_eq!(t.words(Lang::En), t.text());
+        }
+    }
+
+    #[test]
+    fn chinese_targets_and_notes_are_chinese() {
+        let r = checklist_digest(Lang::ZhCn);
+        for t in [
+            "目标 周环比下降不超过 30%",
+            "目标 低于 1% 且账户状态正常",
+            "目标 18–25 之间",
+            "目标 不低于 10",
+            "目标 为 0",
+            "目标 全部达标（14–90 之间）",
+            "5 个中 4 个有数据；未达标：SKU-A，SKU-B",
+            "全部达标（周环比上升不超过 20%） · 没有对象",
+        ] {
+            assert!(r.text.contains(t), "{t:?} not in\n{}", r.text);
+            assert!(r.html.contains(&esc(t)), "{t:?} not in the HTML");
+        }
+        for e in [
+            "change",
+            "NORMAL",
+            "off target",
+            "with data",
+            "no subjects",
+            " off ",
+            ">=",
+            "<=",
+        ] {
+            assert!(!r.text.contains(e), "{e:?} in\n{}", r.text);
+            assert!(!r.html.contains(&esc(e)), "{e:?} in the HTML");
+        }
     }
 }

@@ -28,6 +28,7 @@
 //! | `alert_email` | an alert email: subject, strip, Do first, cards by marketplace and link, one-line repeats and resolutions, the size budget |
 //! | `cards` | the findings grouped one card per subject, each card's name, ids and links, urgency and the Do-first ranking |
 //! | `alert_item` | one finding in a card: its phrase, evidence rows, chart words, growth_stall's diagnosis sentence, its action |
+//! | `check_text` | `flywheel check`'s table in the reader's language, each finding in the email's words |
 //! | `digest_email` | the weekly digest: its model ([`DigestModel`]) and how it reads |
 //! | `chart` | trend-chart PNGs drawn in pure Rust, and the HTML around them (axis ends, dates, threshold, current point) |
 //! | [`layout`] | what both emails share: limits, escaping, links, times, the strip, the HTML frame |
@@ -41,13 +42,15 @@ mod alert_email;
 mod alert_item;
 mod cards;
 mod chart;
+mod check_text;
 mod digest_email;
 pub mod layout;
 
 pub use alert_email::{alert_email, MAX_DETAILED};
+pub use check_text::check_table;
 pub use digest_email::{
-    alive_line, digest, AlertLine, Alive, DigestModel, Improved, KpiLine, MarketplaceKpis,
-    Unavailable,
+    alive_line, digest, AlertLine, Alive, DigestModel, Improved, KpiLine, KpiTarget,
+    MarketplaceKpis, SubjectsNote, Unavailable,
 };
 pub use layout::{HTML_MAX, SUBJECT_MAX};
 

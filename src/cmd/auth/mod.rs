@@ -316,7 +316,16 @@ pub async fn run(
     let doctor = if common.no_doctor {
         None
     } else {
-        doctor_with(&loaded, index, api, refresh_token, &client, out).await?
+        doctor_with(
+            &loaded,
+            config_path,
+            index,
+            api,
+            refresh_token,
+            &client,
+            out,
+        )
+        .await?
     };
     Ok(Outcome {
         account: account.name.clone(),
@@ -390,6 +399,7 @@ fn explain_placement(
 /// that cannot run is reported, not an error: the token is stored.
 async fn doctor_with(
     loaded: &Loaded,
+    config_path: &Path,
     index: usize,
     api: Api,
     refresh_token: Secret,
@@ -425,7 +435,7 @@ async fn doctor_with(
             &format!("(the {name} is not authorized yet: run `flywheel auth {command}` for it)\n"),
         )?;
     }
-    match run_doctor(&cfg, index, client).await {
+    match run_doctor(&cfg, index, client, config_path).await {
         Ok((text, healthy)) => {
             write_out(out, &text)?;
             write_out(
@@ -522,11 +532,20 @@ async fn run_doctor(
     cfg: &Config,
     index: usize,
     client: &ApiClient,
+    config_path: &Path,
 ) -> anyhow::Result<(String, bool)> {
     let reading = super::read_clock(cfg).await?;
     client.limiter.set_speed(reading.speed);
     let db = std::sync::Mutex::new(crate::store::in_memory()?);
-    Ok(super::doctor::check(cfg, &cfg.accounts[index], client, &db, reading.now).await)
+    Ok(super::doctor::check(
+        cfg,
+        &cfg.accounts[index],
+        client,
+        &db,
+        reading.now,
+        config_path,
+    )
+    .await)
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ fn missing_refresh_token(problem_path: &str, message: &str) -> Option<(usize, &'
         };
         let tolerated = match key {
             ".refresh_token_file" => true,
-            ".refresh_token" => message == "is empty",
+            ".refresh_token" => {
+                message == "is empty" || message.starts_with(crate::config::PLACEHOLDER)
+            }
             "" => message.starts_with("missing credentials: set `refresh_token`"),
             _ => false,
         };
@@ -291,6 +293,18 @@ mod tests {
             ),
             ("accounts[0].region", "x", None),
             ("email.password_file", "x", None),
+            // The example config's placeholder token is what auth replaces;
+            // a placeholder client secret must be filled first.
+            (
+                "accounts[0].sp_api.refresh_token",
+                "is the example config's placeholder: run `flywheel auth sp --account a` to obtain and store one",
+                Some((0, "sp_api")),
+            ),
+            (
+                "accounts[0].sp_api.client_secret",
+                "is the example config's placeholder: put your app's client_secret here",
+                None,
+            ),
         ];
         for (path, message, want) in cases {
             assert_eq!(

@@ -3,20 +3,13 @@
 use super::*;
 
 pub(super) fn products(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
-    q.each_row(
-        "SELECT sku, asin, fulfillment_channel, title FROM products
+    s.products.extend(crate::store::rows::<Product, _>(
+        q.conn,
+        "SELECT sku, asin, fulfillment_channel AS channel, title FROM products
          WHERE account = ?1 AND marketplace_id = ?2 AND first_seen_at <= ?3 ORDER BY sku",
         params![q.a, q.m, q.as_of_s],
-        |r| {
-            s.products.push(Product {
-                sku: r.get(0)?,
-                asin: r.get(1)?,
-                channel: r.get(2)?,
-                title: r.get(3)?,
-            });
-            Ok(())
-        },
-    )
+    )?);
+    Ok(())
 }
 
 pub(super) fn asin_windows(q: &Query<'_>, s: &mut Snapshot) -> Result<(), StoreError> {
