@@ -19,19 +19,28 @@
 //!   are printed and must both be 100%;
 //! - `check` recorded the evaluation date for the views, as `kpis` does.
 //!
+//! Then each firing finding is checked against its chart and its KPI, which
+//! only the library can draw. The comparisons with the truth live in
+//! `common/truth_check.rs`, shared with tests/e2e_binary.rs, which runs the
+//! same check through the binary alone.
+//!
 //! `demo` runs in plain `cargo test`; the random seeds are `#[ignore]`d
-//! (about five minutes each, each in a process of its own) and run by
-//! `.ci/run`'s e2e-random stage.
+//! (about five minutes each, each in a process of its own) and run on
+//! demand; `.ci/run`'s e2e-random stage runs seed 42 through the binary
+//! (tests/e2e_binary.rs) instead.
 
 mod common;
+
+#[path = "common/truth_check.rs"]
+mod truth_check;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, NaiveDate};
 use common::{day_start, start, Harness, Opts};
-use flywheel::kpis::{Kpi, Level};
 use flywheel::sync::JobName;
 use serde_json::Value;
+use truth_check::{is_alert, subject_label, Record};
 
 /// The evaluation date: a winter date, so the 14 synced days before it do
 /// not cross a DST change.
@@ -42,24 +51,6 @@ fn eval_date() -> NaiveDate {
 /// Syncs run this long after the marketplace's midnight.
 fn sync_offset() -> Duration {
     Duration::minutes(5)
-}
-
-/// Runs the real binary; returns its stdout (panics with stderr on failure).
-async fn flywheel(args: &[&str]) -> String {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_flywheel"))
-        .args(args)
-        .output()
-        .await
-        .expect("the flywheel binary runs");
-    assert!(
-        out.status.success(),
-        "flywheel {}: {}\n{}{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 fn scenario_path(scenario: &str) -> std::path::PathBuf {
@@ -142,173 +133,7 @@ async fn synced(scenario: &str, seed: u64, at: NaiveDate) -> Harness {
 }
 
 // ---------------------------------------------------------------------------
-// KPIs
-
-/// Subject key of a record: kpi, account, marketplace, asin, sku, campaign, search term.
-type Key = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn key_of(k: &Kpi) -> Key {
-    (
-        k.kpi.clone(),
-        k.account.clone(),
-        k.marketplace.clone(),
-        k.asin.clone(),
-        k.sku.clone(),
-        k.campaign_id.clone(),
-        k.search_term.clone(),
-    )
-}
-
-/// A §2.3 record of `flywheel kpis --format json` or `flywheel sim truth`.
-fn kpi_of(r: &Value) -> Kpi {
-    let opt = |k: &str| r.get(k).and_then(|x| x.as_str()).map(String::from);
-    Kpi {
-        kpi: r["kpi"].as_str().unwrap().to_string(),
-        account: r["account"].as_str().unwrap().to_string(),
-        marketplace: r["marketplace"].as_str().unwrap().to_string(),
-        asin: opt("asin"),
-        sku: opt("sku"),
-        campaign_id: opt("campaign_id"),
-        search_term: opt("search_term"),
-        // The truth does not name products; the demo test checks names.
-        name: None,
-        value: r["value"].as_f64(),
-        label: opt("label"),
-        change_pct: r.get("change_pct").and_then(|x| x.as_f64()),
-        target: opt("target"),
-        goal: None,
-        status: None,
-    }
-}
-
-/// Counts compare exactly; everything else is a ratio or a median.
-const COUNTS: &[&str] = &["sessions", "feedback_sla_breaches", "stockout_risk_skus"];
-
-fn same(kpi: &str, ours: Option<f64>, truth: Option<f64>) -> bool {
-    match (ours, truth) {
-        (None, None) => true,
-        (Some(a), Some(b)) if COUNTS.contains(&kpi) => a == b,
-        (Some(a), Some(b)) => (a - b).abs() <= 0.005 * b.abs().max(a.abs()) + 1e-9,
-        _ => false,
-    }
-}
-
-/// `flywheel kpis --at AT --format json --by LEVEL` for every level.
-async fn kpis_json(h: &Harness, at: NaiveDate) -> Vec<Kpi> {
-    let config = h.config_path.to_str().unwrap();
-    let mut all = Vec::new();
-    for (by, name) in [
-        (Level::Marketplace, "marketplace"),
-        (Level::Asin, "asin"),
-        (Level::Sku, "sku"),
-        (Level::Campaign, "campaign"),
-    ] {
-        let text = flywheel(&[
-            "--config",
-            config,
-            "kpis",
-            "--at",
-            &at.to_string(),
-            "--by",
-            name,
-            "--format",
-            "json",
-        ])
-        .await;
-        let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["at"], at.to_string());
-        for r in v["kpis"].as_array().unwrap() {
-            let k = kpi_of(r);
-            assert_eq!(k.level(), by, "{r}");
-            all.push(k);
-        }
-    }
-    all
-}
-
-/// Compares flywheel's records with the truth's; returns (matched, problems).
-fn compare_kpis(ours: &[Kpi], truth: &[Kpi]) -> (usize, Vec<String>) {
-    let mine: BTreeMap<Key, &Kpi> = ours.iter().map(|k| (key_of(k), k)).collect();
-    let mut problems = Vec::new();
-    let mut matched = 0;
-    for t in truth {
-        let key = key_of(t);
-        match mine.get(&key) {
-            None => problems.push(format!("missing {key:?} (truth {:?})", t.value)),
-            Some(k) if !same(&k.kpi, k.value, t.value) => problems.push(format!(
-                "{} {:?}: flywheel {:?}, truth {:?}",
-                k.kpi,
-                (&k.asin, &k.sku, &k.campaign_id),
-                k.value,
-                t.value
-            )),
-            Some(k) if t.label.is_some() && k.label != t.label => problems.push(format!(
-                "{} label: flywheel {:?}, truth {:?}",
-                k.kpi, k.label, t.label
-            )),
-            Some(_) => matched += 1,
-        }
-    }
-    (matched, problems)
-}
-
-/// `(at, recorded_by)` of every recorded evaluation date.
-fn evaluation_dates(h: &Harness) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(h.database()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT at, recorded_by FROM evaluation_dates ORDER BY account, marketplace_id")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-/// The views, read through a connection of their own, agree with the command.
-fn views_agree(h: &Harness, ours: &[Kpi]) {
-    let conn = rusqlite::Connection::open(h.database()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT kpi, account, marketplace_id, asin, sku, campaign_id, value FROM kpi_all")
-        .unwrap();
-    let rows: Vec<(Key, Option<f64>)> = stmt
-        .query_map([], |r| {
-            Ok((
-                (
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    None,
-                ),
-                r.get(6)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(rows.len(), ours.len(), "one view row per record");
-    let mine: BTreeMap<Key, &Kpi> = ours.iter().map(|k| (key_of(k), k)).collect();
-    for (key, value) in rows {
-        let k = mine
-            .get(&key)
-            .unwrap_or_else(|| panic!("view row {key:?} not in `flywheel kpis`"));
-        assert!(
-            same("", k.value, value),
-            "{key:?}: view {value:?}, kpis {:?}",
-            k.value
-        );
-    }
-}
+// KPIs: a difference explained
 
 /// For a days_of_supply difference, prints both sides' components.
 fn explain_days_of_supply(h: &Harness, problems: &[String], at: NaiveDate) {
@@ -370,105 +195,6 @@ fn explain_days_of_supply(h: &Harness, problems: &[String], at: NaiveDate) {
             }
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Findings
-
-/// A finding's identity: rule, asin, sku, campaign, search term.
-type FindingKey = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn finding_key(f: &Value) -> FindingKey {
-    let opt = |k: &str| f.get(k).and_then(|x| x.as_str()).map(String::from);
-    (
-        f["rule"].as_str().unwrap().to_string(),
-        opt("asin"),
-        opt("sku"),
-        opt("campaign_id"),
-        opt("search_term"),
-    )
-}
-
-/// Counts in precision and recall (DESIGN §2.1): firing, warning or critical.
-fn is_alert(f: &Value) -> bool {
-    f["status"] == "firing" && (f["severity"] == "warning" || f["severity"] == "critical")
-}
-
-fn subject_label(f: &Value) -> String {
-    ["asin", "sku", "campaign_id", "search_term"]
-        .iter()
-        .filter_map(|k| {
-            f.get(*k)
-                .and_then(|x| x.as_str())
-                .map(|v| format!("{k}={v}"))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Prints precision and recall; returns the problems (none at 100%/100%).
-fn compare_findings(label: &str, found: &[Value], want: &BTreeSet<FindingKey>) -> Vec<String> {
-    let alerts: Vec<&Value> = found.iter().filter(|f| is_alert(f)).collect();
-    let got: BTreeSet<FindingKey> = alerts.iter().map(|f| finding_key(f)).collect();
-    let hit = got.intersection(want).count();
-    let precision = if got.is_empty() {
-        1.0
-    } else {
-        hit as f64 / got.len() as f64
-    };
-    let recall = if want.is_empty() {
-        1.0
-    } else {
-        hit as f64 / want.len() as f64
-    };
-    println!(
-        "{label}: expected {}, found {}, precision {:.1}%, recall {:.1}%",
-        want.len(),
-        got.len(),
-        precision * 100.0,
-        recall * 100.0
-    );
-    let mut problems = Vec::new();
-    if want.is_empty() {
-        problems.push("the scenario expects no finding".to_string());
-    }
-    for f in alerts.iter().filter(|f| !want.contains(&finding_key(f))) {
-        problems.push(format!(
-            "extra {} {} {}: {} | {}",
-            f["severity"].as_str().unwrap_or("?"),
-            f["rule"].as_str().unwrap_or("?"),
-            subject_label(f),
-            f["summary"].as_str().unwrap_or(""),
-            f["evidence"]
-        ));
-    }
-    for k in want.difference(&got) {
-        problems.push(format!("missing {k:?}"));
-    }
-    if !problems.is_empty() {
-        let no_data: Vec<String> = found
-            .iter()
-            .filter(|f| f["status"] != "firing")
-            .take(40)
-            .map(|f| {
-                format!(
-                    "  {} {} {}: {}",
-                    f["rule"].as_str().unwrap_or("?"),
-                    f["status"].as_str().unwrap_or("?"),
-                    subject_label(f),
-                    f["summary"].as_str().unwrap_or("")
-                )
-            })
-            .collect();
-        println!("{label}: not firing (first 40):\n{}", no_data.join("\n"));
-    }
-    problems
 }
 
 // ---------------------------------------------------------------------------
@@ -552,7 +278,7 @@ fn findings_charts_and_kpis_agree(
     at: NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
     findings: &[Value],
-    kpis: &[Kpi],
+    kpis: &[Record],
     planted: &BTreeSet<String>,
 ) -> Vec<String> {
     let conn = rusqlite::Connection::open(h.database()).unwrap();
@@ -730,109 +456,36 @@ fn findings_charts_and_kpis_agree(
 
 // ---------------------------------------------------------------------------
 
-/// Syncs `scenario` with `seed` once, then checks the findings and the KPIs.
+/// Syncs `scenario` with `seed` once, then checks the findings and the KPIs
+/// (`truth_check`), and each finding against its chart and KPI.
 async fn e2e(scenario: &str, seed: u64) {
     let wall = std::time::Instant::now();
     let at = eval_date();
     let label = format!("{scenario} seed {seed} at {at}");
     let h = synced(scenario, seed, at).await;
     let synced_in = wall.elapsed();
-    let config = h.config_path.to_str().unwrap().to_string();
-    let at_s = at.to_string();
 
     // Findings first, right after the sync as a daemon's evaluation round
     // runs: the sim clock keeps going (over 3 sim min per wall second at the
     // default speed), and `data_freshness` judges the last syncs by it.
     // The charts below are drawn as of (about) the instant `check` ran.
     let checked_at = h.now().await;
-    let checked: Value = serde_json::from_str(
-        &flywheel(&[
-            "--config", &config, "check", "--at", &at_s, "--format", "json",
-        ])
-        .await,
-    )
-    .expect("check JSON");
-    assert_eq!(checked["at"], at_s);
-    // `check` records its date for the `kpi_*` views, as `kpis` does.
-    let recorded = evaluation_dates(&h);
-    assert!(
-        !recorded.is_empty()
-            && recorded
-                .iter()
-                .all(|(d, by)| *d == at_s && by == "evaluate"),
-        "check records its date: {recorded:?}"
-    );
-
-    // The truth, as `flywheel sim truth` prints it (its world: day 0 = AT).
     let scenario_file = scenario_path(scenario);
-    let truth: Value = serde_json::from_str(
-        &flywheel(&[
-            "sim",
-            "truth",
-            "--scenario",
-            scenario_file.to_str().unwrap(),
-            "--seed",
-            &seed.to_string(),
-            "--at",
-            &at_s,
-        ])
-        .await,
-    )
-    .expect("truth JSON");
-    assert_eq!(truth["at"], at_s);
-    let want: BTreeSet<FindingKey> = truth["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(finding_key)
-        .collect();
-    let finding_problems = compare_findings(&label, checked["findings"].as_array().unwrap(), &want);
-
-    // KPIs.
-    let ours = kpis_json(&h, at).await;
-    let recorded = evaluation_dates(&h);
-    assert!(
-        !recorded.is_empty() && recorded.iter().all(|(d, by)| *d == at_s && by == "kpis"),
-        "kpis records its date: {recorded:?}"
-    );
-    views_agree(&h, &ours);
-    let table = flywheel(&[
-        "--config",
-        &config,
-        "kpis",
-        "--at",
-        &at_s,
-        "--by",
-        "marketplace",
-    ])
-    .await;
-    print!("{table}");
-    assert_eq!(table.lines().filter(|l| l.starts_with("  ")).count(), 13);
-    let truth_kpis: Vec<Kpi> = truth["kpis"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(kpi_of)
-        .collect();
-    let (matched, kpi_problems) = compare_kpis(&ours, &truth_kpis);
-    println!(
-        "{label}: {matched} of {} truth KPI records matched ({} flywheel records)",
-        truth_kpis.len(),
-        ours.len()
-    );
-    for p in &kpi_problems {
-        println!("  {p}");
-    }
-    explain_days_of_supply(&h, &kpi_problems, at);
-    assert!(truth_kpis.len() > 50, "the truth has KPI records");
+    let world = truth_check::World {
+        scenario_file: &scenario_file,
+        seed,
+        day0: h.sim.world.day0(),
+    };
+    let c =
+        truth_check::check_against_truth(&label, &h.config_path, h.database(), &world, at).await;
+    explain_days_of_supply(&h, &c.kpi_problems, at);
     // The demo plants a break of every rule, so there every charted rule
     // has a finding to check; a random world plants what its seed drew.
-    let planted: BTreeSet<String> = want.iter().map(|k| k.0.clone()).collect();
     if scenario == "demo" {
         let unplanted: Vec<&str> = flywheel::config::RuleId::ALL
             .iter()
             .map(|r| r.as_str())
-            .filter(|r| !planted.contains(*r))
+            .filter(|r| !c.planted.contains(*r))
             .collect();
         assert_eq!(
             unplanted,
@@ -840,14 +493,8 @@ async fn e2e(scenario: &str, seed: u64) {
             "the demo plants a break of every rule but the two about flywheel itself"
         );
     }
-    let metric_problems = findings_charts_and_kpis_agree(
-        &h,
-        at,
-        checked_at,
-        checked["findings"].as_array().unwrap(),
-        &ours,
-        &planted,
-    );
+    let metric_problems =
+        findings_charts_and_kpis_agree(&h, at, checked_at, c.findings(), &c.ours, &c.planted);
     for p in &metric_problems {
         println!("  {p}");
     }
@@ -857,18 +504,10 @@ async fn e2e(scenario: &str, seed: u64) {
         synced_in.as_secs_f64(),
         wall.elapsed().as_secs_f64()
     );
-    assert!(
-        kpi_problems.is_empty() && finding_problems.is_empty() && metric_problems.is_empty(),
-        "{label} (world day 0 {}): {} of {} KPI records differ, {} finding problems, {} \
-         disagreements between findings, charts and KPIs:\n{}\n{}\n{}",
+    c.assert_clean(
         h.sim.world.day0(),
-        kpi_problems.len(),
-        truth_kpis.len(),
-        finding_problems.len(),
-        metric_problems.len(),
-        kpi_problems.join("\n"),
-        finding_problems.join("\n"),
-        metric_problems.join("\n")
+        "disagreements between findings, charts and KPIs",
+        &metric_problems,
     );
 }
 

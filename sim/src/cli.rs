@@ -56,6 +56,12 @@ pub struct ServeArgs {
     /// Sim time at start (RFC 3339); default: the wall clock at start.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     pub now: Option<DateTime<Utc>>,
+    /// The world's day 0 (YYYY-MM-DD): the date the scenario's days and
+    /// breaks count from and its expected findings hold on. Default: the
+    /// date of `--now` in the seller's time zone. Set it after `--now` to
+    /// start the clock days before day 0 and sync up to it.
+    #[arg(long, value_name = "DATE")]
+    pub day0: Option<NaiveDate>,
     /// Faults to inject: comma list of name[=rate] (throttle, 5xx, slow,
     /// truncate, fatal, empty, revoke, bad_client, ads_401, ads_425,
     /// ads_pending, realworld).
@@ -79,8 +85,12 @@ pub struct TruthArgs {
     /// The date the truth is as of (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub at: NaiveDate,
-    /// The sim's start time the world is generated for (as `flywheel sim
-    /// --now`); default: the start of DATE, so day 0 is DATE.
+    /// The world's day 0 (as `flywheel sim --day0`); default: DATE.
+    #[arg(long, value_name = "DATE", conflicts_with = "now")]
+    pub day0: Option<NaiveDate>,
+    /// The sim's start time the world is generated for, when `flywheel sim`
+    /// ran without `--day0`: day 0 is then the date of this time in the
+    /// seller's zone.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     pub now: Option<DateTime<Utc>>,
 }
@@ -101,11 +111,14 @@ pub struct SimOptions {
     pub speed: f64,
     /// Sim time at start; `None` = the wall clock.
     pub now: Option<DateTime<Utc>>,
+    /// The world's day 0; `None` = the date of the start in the seller's zone.
+    pub day0: Option<NaiveDate>,
     pub faults: FaultSet,
 }
 
 impl SimOptions {
-    /// Defaults: loopback port 0, seed 1, speed 1, now = wall clock, no faults.
+    /// Defaults: loopback port 0, seed 1, speed 1, now = wall clock, day 0
+    /// = today by that clock, no faults.
     pub fn new(scenario: Scenario) -> SimOptions {
         SimOptions {
             scenario,
@@ -113,6 +126,7 @@ impl SimOptions {
             seed: 1,
             speed: 1.0,
             now: None,
+            day0: None,
             faults: FaultSet::none(),
         }
     }
@@ -171,7 +185,10 @@ fn day_in_zone(timezone: &str, now: DateTime<Utc>) -> anyhow::Result<NaiveDate> 
 /// Generate the world, bind `opts.listen` and serve in a background task.
 pub async fn spawn(opts: SimOptions) -> anyhow::Result<RunningSim> {
     let start = opts.now.unwrap_or_else(Utc::now);
-    let day0 = day_in_zone(&opts.scenario.seller.timezone, start)?;
+    let day0 = match opts.day0 {
+        Some(day0) => day0,
+        None => day_in_zone(&opts.scenario.seller.timezone, start)?,
+    };
     let (scenario, seed) = (opts.scenario, opts.seed);
     let world = tokio::task::spawn_blocking(move || World::new(scenario, seed, day0))
         .await
@@ -219,6 +236,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     opts.seed = args.seed;
     opts.speed = args.speed;
     opts.now = args.now;
+    opts.day0 = args.day0;
     opts.faults = args.faults.unwrap_or_default();
     let faults = opts.faults.to_string();
     let sim = spawn(opts).await?;
@@ -233,6 +251,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         seed = args.seed,
         speed = sim.clock.speed(),
         now = %rfc3339(sim.clock.now()),
+        day0 = %sim.world.day0(),
         faults = %faults,
         "flywheel sim listening on {}",
         sim.base_url()
@@ -244,9 +263,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn print_truth(args: TruthArgs) -> anyhow::Result<()> {
     let scenario = Scenario::from_path(&args.scenario)?;
-    let day0 = match args.now {
-        Some(now) => day_in_zone(&scenario.seller.timezone, now)?,
-        None => args.at,
+    let day0 = match (args.day0, args.now) {
+        (Some(day0), _) => day0,
+        (None, Some(now)) => day_in_zone(&scenario.seller.timezone, now)?,
+        (None, None) => args.at,
     };
     let (seed, at) = (args.seed, args.at);
     let json = tokio::task::spawn_blocking(move || {
@@ -374,6 +394,59 @@ mod tests {
             parse(&["truth", "--scenario", "s.toml"]).is_err(),
             "--at is required"
         );
+    }
+
+    #[test]
+    fn day0_apart_from_now() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let c = parse(&[
+            "--scenario",
+            "s.toml",
+            "--listen",
+            "127.0.0.1:0",
+            "--now",
+            "2026-02-16T08:05:00Z",
+            "--day0",
+            "2026-03-02",
+        ])
+        .unwrap();
+        assert_eq!(c.serve.day0, Some(d));
+        let c = parse(&[
+            "truth",
+            "--scenario",
+            "s.toml",
+            "--at",
+            "2026-02-20",
+            "--day0",
+            "2026-03-02",
+        ])
+        .unwrap();
+        match c.command {
+            Some(SimSubcommand::Truth(t)) => assert_eq!(t.day0, Some(d)),
+            None => panic!("expected truth"),
+        }
+        let e = parse(&[
+            "truth",
+            "--scenario",
+            "s.toml",
+            "--at",
+            "2026-03-02",
+            "--day0",
+            "2026-03-02",
+            "--now",
+            "2026-03-02T08:00:00Z",
+        ])
+        .expect_err("--day0 and --now both name the world");
+        assert!(e.to_string().contains("cannot be used with"), "{e}");
+        assert!(parse(&[
+            "--scenario",
+            "s",
+            "--listen",
+            "127.0.0.1:0",
+            "--day0",
+            "soon"
+        ])
+        .is_err());
     }
 
     #[test]

@@ -633,6 +633,26 @@ async fn sim_now_and_advance() {
     );
 }
 
+/// `--day0` places the world apart from the clock: a harness starts the
+/// clock days before day 0 and syncs up to it; the truth's world is the same.
+#[tokio::test]
+async fn day0_is_given_apart_from_the_clock() {
+    let mut opts = flywheel_sim::SimOptions::new(tiny_scenario());
+    opts.now = Some(common::test_now() - chrono::Duration::days(14));
+    opts.day0 = Some(chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+    opts.speed = 0.0;
+    let sim = flywheel_sim::spawn(opts).await.unwrap();
+    assert_eq!(
+        sim.world.day0(),
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    );
+    assert_eq!(
+        sim.clock.now(),
+        common::test_now() - chrono::Duration::days(14)
+    );
+    sim.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn running_clock_follows_speed() {
     let mut opts = flywheel_sim::SimOptions::new(tiny_scenario());
