@@ -330,6 +330,7 @@ fn daemon(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Result
         running: lock.as_ref().is_some_and(|l| l.held),
         pid: lock.as_ref().map(|l| l.pid),
         since: lock.as_ref().and_then(|l| l.started_at),
+        since_on_other_clock: cfg.daemon.clock != crate::config::ClockSource::System,
         last_run_at: newest.map(|n| n.0),
         last_run_pid: newest.and_then(|n| n.1),
         expected: newest.is_some_and(|(at, _)| at >= now - RECENT),

@@ -426,7 +426,7 @@ pub(super) mod tests {
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
         assert!(
             r.problems[0].starts_with(
-                "the daemon ran against this database in the last 24 h (its newest job run started at 2026-03-02 06:00, 2 h ago), pid 4242 but no longer holds its lock"
+                "the daemon (pid 4242) ran against this database in the last 24 h (its newest job run started at 2026-03-02 06:00, 2 h ago) but no longer holds its lock"
             ),
             "{:?}",
             r.problems

@@ -135,10 +135,10 @@ pub fn problems(r: &Report) -> Vec<String> {
         let pid = d
             .last_run_pid
             .or(d.pid)
-            .map(|p| format!(", pid {p}"))
+            .map(|p| format!(" (pid {p})"))
             .unwrap_or_default();
         out.push(format!(
-            "the daemon ran against this database in the last 24 h{last}{pid} but no longer \
+            "the daemon{pid} ran against this database in the last 24 h{last} but no longer \
              holds its lock: it stopped or died. `systemctl status flywheel` and `journalctl -u \
              flywheel` say why; `systemctl start flywheel` (or `flywheel run`) starts it again."
         ));

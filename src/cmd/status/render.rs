@@ -81,8 +81,13 @@ fn daemon_line(r: &Report) -> String {
     if d.running {
         return match d.since {
             Some(t) => format!(
-                "daemon: running since {}{}\n",
+                "daemon: running since {}{}{}\n",
                 local_time(t, r.timezone),
+                if d.since_on_other_clock {
+                    " (system clock)"
+                } else {
+                    ""
+                },
                 pid(d.pid)
             ),
             None => format!("daemon: running{}\n", pid(d.pid)),

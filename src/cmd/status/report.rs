@@ -154,9 +154,13 @@ pub struct Daemon {
     pub running: bool,
     /// The pid its lock file names (the running daemon's, or the last one's).
     pub pid: Option<u32>,
-    /// When that daemon started (wall time), from its lock file.
+    /// When that daemon started (system clock), from its lock file.
     #[serde(serialize_with = "ser_opt_ts")]
     pub since: Option<DateTime<Utc>>,
+    /// `[daemon] clock` is not the system clock (a simulator's), so
+    /// `since` is on another time line than everything else shown.
+    #[serde(skip)]
+    pub(super) since_on_other_clock: bool,
     /// When the newest job run of a daemon started (clock time), and its pid.
     #[serde(serialize_with = "ser_opt_ts")]
     pub last_run_at: Option<DateTime<Utc>>,
