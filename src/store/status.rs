@@ -263,11 +263,12 @@ pub fn failing_emails(
     Ok((n, newest))
 }
 
+/// When a job run started, and the pid of the process that ran it.
+pub type RunStart = (DateTime<Utc>, Option<u32>);
+
 /// The newest job run a daemon made against this database: when it
 /// started and the daemon's pid.
-pub fn newest_daemon_run(
-    conn: &Connection,
-) -> Result<Option<(DateTime<Utc>, Option<u32>)>, StoreError> {
+pub fn newest_daemon_run(conn: &Connection) -> Result<Option<RunStart>, StoreError> {
     // job_runs_by_start, read backwards: a daemon that runs at all has
     // recent rows, so this stops early.
     Ok(conn
