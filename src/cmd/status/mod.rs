@@ -332,6 +332,15 @@ pub(super) mod tests {
         assert!(!r.accounts[0].api_calls_complete);
     }
 
+    /// The config of [`config`] ("") and its database where every job
+    /// succeeded half an hour ago.
+    fn healthy() -> (Config, Connection) {
+        let cfg = config("");
+        let conn = db(&cfg, now());
+        all_ok_half_an_hour_ago(&conn);
+        (cfg, conn)
+    }
+
     fn alert(conn: &Connection, fp: &str, rule: &str, severity: &str) {
         conn.execute(
             "INSERT INTO alerts (fingerprint, rule, account, labels_json, state, severity,
@@ -345,9 +354,7 @@ pub(super) mod tests {
 
     #[test]
     fn business_alerts_are_counted_and_need_attention_only_when_asked() {
-        let cfg = config("");
-        let conn = db(&cfg, now());
-        all_ok_half_an_hour_ago(&conn);
+        let (cfg, conn) = healthy();
         alert(&conn, "aa01", "rating_floor", "critical");
         alert(&conn, "aa02", "conversion_rate", "warning");
         alert(&conn, "aa03", "buy_box", "warning");
@@ -401,9 +408,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_daemon_gone_within_a_day_needs_attention() {
-        let cfg = config("");
-        let conn = db(&cfg, now());
-        all_ok_half_an_hour_ago(&conn);
+        let (cfg, conn) = healthy();
         // Runs of one-off commands (daemon = 0) never make a daemon expected.
         let r = report(&conn, &cfg, now());
         assert!(r.healthy && !r.daemon.expected && !r.daemon.running);
@@ -454,9 +459,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_failing_email_clears_on_delivery_and_a_given_up_one_when_cleared() {
-        let cfg = config("");
-        let conn = db(&cfg, now());
-        all_ok_half_an_hour_ago(&conn);
+        let (cfg, conn) = healthy();
         let retried = email(&conn, "Stockout risk");
         let lost = email(&conn, "Buy box lost");
         let at = now() - Duration::minutes(20);

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::render::{ago, clip, local_time};
-use super::report::{FiringAlert, Freshness, Report, FAILING_ATTEMPTS};
+use super::report::{Email, FiringAlert, Freshness, Report, FAILING_ATTEMPTS};
 use crate::config::{RuleId, Severity};
 
 /// Every reason `status` exits 1, each a sentence that says what to do.
@@ -145,45 +145,24 @@ pub fn problems(r: &Report) -> Vec<String> {
     }
     let o = &r.outbox;
     if o.failed_uncleared > 0 {
-        let newest = o
-            .failures
-            .first()
-            .map(|e| {
-                format!(
-                    " (newest: \"{}\": {})",
-                    clip(&e.subject, 80),
-                    clip(e.last_error.as_deref().unwrap_or("no error recorded"), 200)
-                )
-            })
-            .unwrap_or_default();
         out.push(format!(
-            "{} email{} could not be delivered and will not be retried{newest}. Fix the [email] \
+            "{} email{} could not be delivered and will not be retried{}. Fix the [email] \
              settings and check them with `flywheel send-test-email`; `flywheel alerts` shows \
              what the seller missed; `flywheel status --clear-failures` clears this once seen \
              (the emails stay in the outbox).",
             o.failed_uncleared,
-            if o.failed_uncleared == 1 { "" } else { "s" }
+            if o.failed_uncleared == 1 { "" } else { "s" },
+            newest(o.failures.first(), false)
         ));
     }
     if o.failing > 0 {
-        let newest = o
-            .failing_newest
-            .as_ref()
-            .map(|e| {
-                format!(
-                    " (newest: \"{}\", {} attempts: {})",
-                    clip(&e.subject, 80),
-                    e.attempts,
-                    clip(e.last_error.as_deref().unwrap_or("no error recorded"), 200)
-                )
-            })
-            .unwrap_or_default();
         out.push(format!(
-            "{} email{} not delivered yet after {FAILING_ATTEMPTS} or more attempts{newest}. The \
+            "{} email{} not delivered yet after {FAILING_ATTEMPTS} or more attempts{}. The \
              sender keeps retrying (for 48 h, then gives up); check the [email] settings with \
              `flywheel send-test-email`.",
             o.failing,
-            if o.failing == 1 { " is" } else { "s are" }
+            if o.failing == 1 { " is" } else { "s are" },
+            newest(o.failing_newest.as_ref(), true)
         ));
     }
     // Business alerts change the exit code only when asked (`--fail-on`):
@@ -232,6 +211,23 @@ pub fn problems(r: &Report) -> Vec<String> {
         ));
     }
     out
+}
+
+/// " (newest: \"SUBJECT\", 3 attempts: ERROR)" about an undelivered email.
+fn newest(e: Option<&Email>, attempts: bool) -> String {
+    let Some(e) = e else {
+        return String::new();
+    };
+    format!(
+        " (newest: \"{}\"{}: {})",
+        clip(&e.subject, 80),
+        if attempts {
+            format!(", {} attempts", e.attempts)
+        } else {
+            String::new()
+        },
+        clip(e.last_error.as_deref().unwrap_or("no error recorded"), 200)
+    )
 }
 
 /// A failed job as `status` (and the operator's health check) counts it:
