@@ -84,9 +84,10 @@ pub enum Command {
     /// every sync round, send alerts and the weekly digest (until SIGTERM;
     /// SIGHUP reloads the configuration).
     Run,
-    /// What the daemon has been doing: per account and job the last success
-    /// and error, next run, API calls; alerts, outbox, stale data. Exits 1
-    /// when something needs attention (usable as a health check).
+    /// What the daemon has been doing: whether it runs, per account and job
+    /// the last success and error, next run, API calls; alerts, outbox,
+    /// stale data. A health check of the operations: exits 1 when an
+    /// operator is needed (business alerts only with --fail-on).
     Status(status::StatusArgs),
     /// Copy the database while the daemon runs (SQLite online backup),
     /// checked with integrity_check; the copy replaces PATH atomically.

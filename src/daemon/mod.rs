@@ -155,11 +155,15 @@ pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let pid = holder
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<u32>().ok());
             anyhow::bail!(
                 "another `flywheel run` already uses the database {} (lock {} held{}); one daemon per database: stop the other one, or give this one its own `[daemon] database`",
                 database.display(),
                 path.display(),
-                holder.trim().parse::<u32>().map(|p| format!(" by pid {p}")).unwrap_or_default()
+                pid.map(|p| format!(" by pid {p}")).unwrap_or_default()
             );
         }
         Err(std::fs::TryLockError::Error(e)) => {
@@ -173,7 +177,12 @@ pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
     use std::io::{Seek, Write};
     file.set_len(0)?;
     file.seek(std::io::SeekFrom::Start(0))?;
-    writeln!(file, "{}", std::process::id())?;
+    // The pid, when this daemon started (wall time: a fact about the
+    // process, whatever `[daemon] clock` says) and its identity, for
+    // `flywheel status` (store::status::daemon_lock reads them).
+    let me = store::jobs::Process::current();
+    let started = DateTime::<Utc>::from(std::time::SystemTime::now());
+    file.write_all(store::status::lock_file_text(&me, started).as_bytes())?;
     Ok(DbLock { _file: file, path })
 }
 
