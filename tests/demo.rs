@@ -88,6 +88,14 @@ fn emails(out_dir: &Path) -> Vec<Email> {
         .collect()
 }
 
+/// "Mon 2026-03-02   …": a progress line of one simulated day.
+fn is_day_line(line: &str) -> bool {
+    line.get(3..4) == Some(" ")
+        && line
+            .get(4..14)
+            .is_some_and(|d| d.parse::<NaiveDate>().is_ok())
+}
+
 /// The instant the demo left in its config (`[daemon] clock = "fixed:…"`).
 fn frozen_clock(config: &Path) -> DateTime<Utc> {
     let text = std::fs::read_to_string(config).unwrap();
@@ -109,25 +117,21 @@ fn a_one_day_demo_leaves_alert_emails_a_digest_and_a_frozen_clock() {
         "{stdout}"
     );
     // One line per simulated day: the day before and today's round.
-    let days = stdout
-        .lines()
-        .filter(|l| l.len() > 14 && l.as_bytes()[3] == b' ' && l[4..14].parse::<NaiveDate>().is_ok())
-        .count();
+    let days = stdout.lines().filter(|l| is_day_line(l)).count();
     assert_eq!(days, 2, "{stdout}");
     let html = std::fs::read_to_string(out_dir.join("digest.html")).unwrap();
     assert!(html.contains("<table"), "the digest is HTML");
     let mails = emails(&out_dir);
     assert!(!mails.is_empty());
-    assert!(mails[0].subject.contains("critical"), "{}", mails[0].subject);
+    assert!(
+        mails[0].subject.contains("critical"),
+        "{}",
+        mails[0].subject
+    );
     let config = out_dir.join("flywheel.toml");
     frozen_clock(&config);
     // It ends with three commands to try next, on its config.
-    let next: Vec<&str> = stdout
-        .lines()
-        .rev()
-        .take(3)
-        .map(str::trim)
-        .collect();
+    let next: Vec<&str> = stdout.lines().rev().take(3).map(str::trim).collect();
     for cmd in next {
         assert!(
             cmd.starts_with("flywheel ")
@@ -183,11 +187,13 @@ fn a_two_week_demo_fires_every_planted_problem_threads_a_resolution_and_sends_th
         .map(|f| key(f["rule"].as_str().unwrap(), f))
         .collect();
     assert_eq!(planted.len(), 25, "the demo plants 25 problems");
-    let (code, alerts, err) = flywheel(&[
-        "alerts", "--config", config_s, "--all", "--format", "json",
-    ]);
+    let (code, alerts, err) =
+        flywheel(&["alerts", "--config", config_s, "--all", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
-    let alerts: Vec<Value> = serde_json::from_str(&alerts).unwrap();
+    let alerts: Value = serde_json::from_str(&alerts).unwrap();
+    let alerts = alerts["alerts"]
+        .as_array()
+        .expect("alerts JSON lists alerts");
     let firing: BTreeSet<Key> = alerts
         .iter()
         .filter(|a| a["state"] == "firing")
@@ -232,10 +238,7 @@ fn a_two_week_demo_fires_every_planted_problem_threads_a_resolution_and_sends_th
         mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
     );
     // 15 day lines: the 14 days before today and today's round.
-    let days = stdout
-        .lines()
-        .filter(|l| l.len() > 14 && l.as_bytes()[3] == b' ' && l[4..14].parse::<NaiveDate>().is_ok())
-        .count();
+    let days = stdout.lines().filter(|l| is_day_line(l)).count();
     assert_eq!(days, 15, "{stdout}");
 
     // The read-only commands work on the demo's config after the sim is

@@ -2,7 +2,7 @@
 //! the simulated marketplace on loopback with the embedded demo scenario
 //! (15 SKUs, 180 days, a planted break for every rule), writes a config
 //! wired to it with a demo schedule (every sync job once a simulated day,
-//! orders four times), and runs the daemon's own loop over `--days`
+//! orders three times), and runs the daemon's own loop over `--days`
 //! simulated days up to today's daily round: the sync rounds, the
 //! evaluation after each, alert emails with their resolutions threaded
 //! under them, and the weekly digest, delivered by the `file` transport
@@ -63,15 +63,15 @@ pub struct DemoArgs {
 const DAILY_AT: (u32, u32) = (1, 0);
 
 /// The demo's schedule: every sync job once a day at [`DAILY_AT`], orders
-/// every six hours from then; the digest keeps its weekly default.
+/// every eight hours from then; the digest keeps its weekly default.
 fn demo_schedule() -> String {
     let (h, m) = DAILY_AT;
     let mut out = String::from(
-        "\n# The demo's schedule: every job once a simulated day, orders four times.\n[schedule]\n",
+        "\n# The demo's schedule: every job once a simulated day, orders three times.\n[schedule]\n",
     );
     for job in JobName::ALL {
         let cron = if *job == JobName::Orders {
-            format!("{m} {},{},{},{} * * *", h, h + 6, h + 12, h + 18)
+            format!("{m} {},{},{} * * *", h, h + 8, h + 16)
         } else {
             format!("{m} {h} * * *")
         };
@@ -97,11 +97,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
             + Duration::minutes(i64::from(DAILY_AT.1))
     };
     let seed = args.seed;
-    let world = tokio::task::spawn_blocking(move || {
-        flywheel_sim::world::World::new(scenario, seed, day0)
-    })
-    .await
-    .context("generating the demo world")?;
+    let world =
+        tokio::task::spawn_blocking(move || flywheel_sim::world::World::new(scenario, seed, day0))
+            .await
+            .context("generating the demo world")?;
     let sim = SimThread::serve(Arc::new(world), daily(first), args.speed, seed)?;
     println!(
         "simulated marketplace on {} (demo scenario, seed {}): {} days from {first} to today's round on {day0}",
@@ -113,7 +112,15 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     forget_previous_demo(&args.dir);
     let config_path = args.dir.join("flywheel.toml");
     flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url)?;
-    append(&config_path, &demo_schedule())?;
+    // Ticks on whole seconds (no per-account jitter): the sim's clock
+    // reads in whole seconds, and each jump lands on the tick.
+    let text = std::fs::read_to_string(&config_path)?.replacen(
+        "[daemon]\n",
+        "[daemon]\nschedule_jitter = \"0s\"\n",
+        1,
+    );
+    std::fs::write(&config_path, text + &demo_schedule())
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
     let cfg = Config::load(&config_path, &Env::default())?;
     println!("config written to {}\n", config_path.display());
 
@@ -131,7 +138,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         };
         // What the round queued goes out before the clock moves on.
         settle_outbox(db).await?;
-        let finished = idle.now >= end;
+        // Done once today's daily round has run (its runs are recorded).
+        let finished = idle.now >= end
+            && db.query_row(
+                "SELECT COUNT(*) > 0 FROM job_runs WHERE started_at >= ?1",
+                [store::ops::ts(end)],
+                |r| r.get::<_, bool>(0),
+            )?;
         let upto = match idle.next {
             Some(next) if !finished => next.with_timezone(&tz).date_naive(),
             _ => day0 + Duration::days(1),
@@ -146,9 +159,12 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
             break;
         }
         if let Some(next) = idle.next {
+            // To the tick, or just past it: the daemon reads the sim's
+            // clock in whole seconds.
             let now = sim.clock.now();
             if next > now {
-                sim.clock.advance((next - now).to_std().unwrap_or_default());
+                let by = (next - now).to_std().unwrap_or_default();
+                sim.clock.advance(by + StdDuration::from_millis(999));
             }
         }
         let _ = idle.resume.send(());
@@ -211,15 +227,6 @@ fn forget_previous_demo(dir: &Path) {
             }
         }
     }
-}
-
-fn append(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Points the config's `[daemon] clock` at a fixed instant instead of the
@@ -339,9 +346,8 @@ struct Summary {
 impl Summary {
     fn of(conn: &Connection, truth: &flywheel_sim::truth::TruthReport) -> anyhow::Result<Summary> {
         let alerts = store::alerts::list(conn, true)?;
-        let label = |l: &serde_json::Value, k: &str| {
-            l.get(k).and_then(|v| v.as_str()).map(str::to_string)
-        };
+        let label =
+            |l: &serde_json::Value, k: &str| l.get(k).and_then(|v| v.as_str()).map(str::to_string);
         let missing = truth
             .findings
             .iter()
@@ -349,7 +355,8 @@ impl Summary {
                 !alerts.iter().any(|a| {
                     a.state == crate::alert::state::State::Firing
                         && a.rule.as_str() == f.rule
-                        && label(&a.labels, "marketplace").as_deref() == Some(f.marketplace.as_str())
+                        && label(&a.labels, "marketplace").as_deref()
+                            == Some(f.marketplace.as_str())
                         && label(&a.labels, "asin") == f.asin
                         && label(&a.labels, "sku") == f.sku
                         && label(&a.labels, "campaign_id") == f.campaign_id
@@ -382,7 +389,9 @@ impl Summary {
             missing,
             came_and_went,
             emails: count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")?,
-            digests: count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL AND kind = 'digest'")?,
+            digests: count(
+                "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL AND kind = 'digest'",
+            )?,
             failing_jobs,
         })
     }
@@ -408,7 +417,11 @@ impl std::fmt::Display for Summary {
         }
         writeln!(f, "weekly digests sent: {}", self.digests)?;
         if !self.failing_jobs.is_empty() {
-            writeln!(f, "jobs whose last run failed: {}", self.failing_jobs.join(", "))?;
+            writeln!(
+                f,
+                "jobs whose last run failed: {}",
+                self.failing_jobs.join(", ")
+            )?;
         }
         Ok(())
     }

@@ -493,10 +493,7 @@ fn an_unknown_language_names_the_key_and_the_allowed_values() {
 #[test]
 fn the_clock_is_the_system_a_sim_url_or_a_fixed_instant() {
     let clock = |value: &str| {
-        let text = test_toml(
-            &format!("database = \"fw.db\"\nclock = \"{value}\""),
-            "a",
-        );
+        let text = test_toml(&format!("database = \"fw.db\"\nclock = \"{value}\""), "a");
         (parse(&text).map(|c| c.daemon.clock), problems(&text))
     };
     assert_eq!(clock("system").0.unwrap(), ClockSource::System);
