@@ -344,7 +344,10 @@ fn known_accounts(cfg: &Config, accounts: &[String]) -> Result<Vec<String>, CliE
 /// Parses the process arguments, runs, and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::logging::init(cli.verbose, cli.quiet);
+    // The demo prints a line per simulated day; the daemon's log (hundreds
+    // of lines over two weeks) stays out of it unless asked for with -v.
+    let quiet = cli.quiet || (matches!(cli.command, Command::Demo(_)) && cli.verbose == 0);
+    crate::logging::init(cli.verbose, quiet);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -295,14 +295,24 @@ pub struct DaemonLock {
 /// The text the daemon writes into its lock file once it holds it: its
 /// pid on the first line (what `store::jobs` reads), then `started TIME`
 /// and, where the platform tells, `process IDENTITY` (see
-/// [`Process`](super::jobs::Process)), which [`daemon_lock`] reads.
-pub fn lock_file_text(me: &super::jobs::Process, started: DateTime<Utc>) -> String {
+/// [`Process`](super::jobs::Process)), which [`daemon_lock`] reads; and
+/// a line [`DEMO_LINE`] when `flywheel demo` drives the loop, so its job
+/// runs are not the daemon's (`store::jobs` reads it).
+pub fn lock_file_text(me: &super::jobs::Process, started: DateTime<Utc>, demo: bool) -> String {
     let mut s = format!("{}\nstarted {}\n", me.pid, ts(started));
     if let Some(p) = &me.start {
         s.push_str(&format!("process {p}\n"));
     }
+    if demo {
+        s.push_str(DEMO_LINE);
+        s.push('\n');
+    }
     s
 }
+
+/// The lock file's line that says `flywheel demo` holds the lock: a
+/// database the demo drove expects no daemon afterwards.
+pub const DEMO_LINE: &str = "demo";
 
 /// Reads the daemon's lock file of `database`; None when there is none
 /// (no daemon ever ran here) or it names no pid.
