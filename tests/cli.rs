@@ -239,6 +239,12 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Its log went to a pipe, not a terminal: plain text, no colour codes.
+    assert!(stderr.contains("INFO applied migration"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "escape codes in a piped log: {stderr:?}"
+    );
     assert!(
         stdout.contains(
             "schema version 0 -> 6 (applied 0001_initial, 0002_inventory_planning_typed, 0003_job_runs_process, 0004_pricing_competitive_price, 0005_alerts_notified, 0006_status_ops)"

@@ -335,6 +335,8 @@ struct Summary {
     planted: usize,
     /// Planted problems with no firing alert ("rule subject").
     missing: Vec<String>,
+    /// Firing alerts that are none of the planted problems ("rule subject").
+    also_firing: Vec<String>,
     /// Alerts that fired and resolved during the demo ("rule subject").
     came_and_went: Vec<String>,
     emails: i64,
@@ -348,33 +350,41 @@ impl Summary {
         let alerts = store::alerts::list(conn, true)?;
         let label =
             |l: &serde_json::Value, k: &str| l.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let is_planted = |a: &crate::model::alert::Alert,
+                          f: &flywheel_sim::truth::ExpectedFinding| {
+            a.rule.as_str() == f.rule
+                && label(&a.labels, "marketplace").as_deref() == Some(f.marketplace.as_str())
+                && label(&a.labels, "asin") == f.asin
+                && label(&a.labels, "sku") == f.sku
+                && label(&a.labels, "campaign_id") == f.campaign_id
+                && label(&a.labels, "search_term") == f.search_term
+        };
+        let firing: Vec<&crate::model::alert::Alert> = alerts
+            .iter()
+            .filter(|a| a.state == crate::alert::state::State::Firing)
+            .collect();
         let missing = truth
             .findings
             .iter()
-            .filter(|f| {
-                !alerts.iter().any(|a| {
-                    a.state == crate::alert::state::State::Firing
-                        && a.rule.as_str() == f.rule
-                        && label(&a.labels, "marketplace").as_deref()
-                            == Some(f.marketplace.as_str())
-                        && label(&a.labels, "asin") == f.asin
-                        && label(&a.labels, "sku") == f.sku
-                        && label(&a.labels, "campaign_id") == f.campaign_id
-                        && label(&a.labels, "search_term") == f.search_term
-                })
-            })
+            .filter(|f| !firing.iter().any(|a| is_planted(a, f)))
             .map(|f| format!("{} {}", f.rule, subject_of(f)))
+            .collect();
+        let subject = |a: &crate::model::alert::Alert| {
+            let words: Vec<String> = ["asin", "sku", "campaign_id", "search_term"]
+                .into_iter()
+                .filter_map(|k| label(&a.labels, k))
+                .collect();
+            format!("{} {}", a.rule.as_str(), words.join(" "))
+        };
+        let also_firing = firing
+            .iter()
+            .filter(|a| !truth.findings.iter().any(|f| is_planted(a, f)))
+            .map(|a| subject(a))
             .collect();
         let came_and_went = alerts
             .iter()
             .filter(|a| a.state == crate::alert::state::State::Resolved)
-            .map(|a| {
-                let subject: Vec<String> = ["asin", "sku", "campaign_id", "search_term"]
-                    .into_iter()
-                    .filter_map(|k| label(&a.labels, k))
-                    .collect();
-                format!("{} {}", a.rule.as_str(), subject.join(" "))
-            })
+            .map(subject)
             .collect();
         let count = |sql: &str| -> rusqlite::Result<i64> { conn.query_row(sql, [], |r| r.get(0)) };
         let failing_jobs = conn
@@ -387,6 +397,7 @@ impl Summary {
         Ok(Summary {
             planted: truth.findings.len(),
             missing,
+            also_firing,
             came_and_went,
             emails: count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")?,
             digests: count(
@@ -407,6 +418,13 @@ impl std::fmt::Display for Summary {
         )?;
         if !self.missing.is_empty() {
             writeln!(f, "  not firing: {}", self.missing.join(", "))?;
+        }
+        if !self.also_firing.is_empty() {
+            writeln!(
+                f,
+                "also firing, not among the planted problems: {}",
+                self.also_firing.join(", ")
+            )?;
         }
         if !self.came_and_went.is_empty() {
             writeln!(

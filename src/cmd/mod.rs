@@ -347,7 +347,15 @@ pub fn main() -> ExitCode {
     // The demo prints a line per simulated day; the daemon's log (hundreds
     // of lines over two weeks) stays out of it unless asked for with -v.
     let quiet = cli.quiet || (matches!(cli.command, Command::Demo(_)) && cli.verbose == 0);
-    crate::logging::init(cli.verbose, quiet);
+    // `sync` on a terminal draws a live line per job, which says what the
+    // INFO lines would; warnings and errors still print above the lines.
+    let bars = matches!(cli.command, Command::Sync(_))
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let level = match crate::logging::level_for(cli.verbose, quiet) {
+        "info" if bars => "warn",
+        level => level,
+    };
+    crate::logging::init_with(level);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

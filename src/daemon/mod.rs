@@ -641,6 +641,9 @@ async fn turn(
         let mut conn = db
             .lock()
             .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        if ran > 0 {
+            tokio::task::block_in_place(|| store::optimize(&conn));
+        }
         let round = tokio::task::block_in_place(|| alert::evaluate::round(&mut conn, cfg, now))?;
         out.evaluated = true;
         tracing::info!(
