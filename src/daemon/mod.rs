@@ -282,7 +282,7 @@ async fn run_until(
         RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
     )?
     .with_run_limits((&cfg.sync).into());
-    client.limiter.set_speed(reading.speed);
+    client.limiter.follow(reading.now, reading.speed);
     // Runs a stopped daemon left 'running' are closed as interrupted (this
     // daemon holds the lock, so no other daemon is running them); opening
     // the database closed those of other dead processes, and the runs of a
@@ -379,7 +379,7 @@ async fn run_until(
         };
         let now = reading.now;
         last_now = now;
-        client.limiter.set_speed(reading.speed);
+        client.limiter.follow(reading.now, reading.speed);
         // Run outcomes and call counts the database refused earlier (locked
         // by another process, disk full) are written as soon as it takes them.
         if let Err(e) = sync::record_pending(&client, &db, StdDuration::ZERO).await {
