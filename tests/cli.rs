@@ -459,3 +459,64 @@ fn check_and_alerts_print_in_the_configured_language() {
     );
     assert!(silenced.contains("目前覆盖 0 条未关闭的告警"), "{silenced}");
 }
+
+/// The minimal real config of README's install section, with its paths
+/// moved into `dir` and its secret files written there (mode 0600).
+fn readme_minimal_config(dir: &Path, with_refresh_token: bool) -> PathBuf {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let marker = "<!-- minimal-config:";
+    let after = &readme[readme
+        .find(marker)
+        .expect("README marks its minimal config")..];
+    let start = after
+        .find("```toml\n")
+        .expect("a toml block after the marker")
+        + 8;
+    let block = &after[start..];
+    let block = &block[..block.find("```").expect("the toml block ends")];
+    let etc = dir.join("etc");
+    let var = dir.join("var");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(&var).unwrap();
+    let text = block
+        .replace("/etc/flywheel/", &format!("{}/", etc.display()))
+        .replace("/var/lib/flywheel/", &format!("{}/", var.display()));
+    let mut secrets = vec!["acme-us.sp.client_secret", "smtp.password"];
+    if with_refresh_token {
+        secrets.push("acme-us.sp.refresh_token");
+    }
+    for name in secrets {
+        let p = etc.join(name);
+        std::fs::write(&p, "s3cr3t\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+    let p = dir.join("flywheel.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn the_readme_minimal_config_passes_check_config_once_its_secret_files_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = readme_minimal_config(dir.path(), true);
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    // No placeholder and no file transport: nothing to warn about.
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    // Before `flywheel auth sp` wrote the refresh token, the file it names
+    // is missing: an error naming the key.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = readme_minimal_config(dir.path(), false);
+    let out = flywheel(&["check-config", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("refresh_token_file"), "{stderr}");
+}
