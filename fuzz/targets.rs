@@ -417,8 +417,16 @@ pub fn returns(data: &[u8]) {
 }
 
 pub fn seller_feedback(data: &[u8]) {
-    for enc in ENCODINGS {
-        check_flat("seller_feedback", data, seller_feedback::parse(data, enc));
+    // One marketplace of each date form.
+    for key in ["US", "UK", "DE", "SE", "JP"] {
+        let m = marketplace::lookup(key).expect(key);
+        for enc in ENCODINGS {
+            check_flat(
+                "seller_feedback",
+                data,
+                seller_feedback::parse(data, enc, m),
+            );
+        }
     }
 }
 

@@ -272,6 +272,24 @@ pub const MARKETPLACES: &[MarketplaceInfo] = &[
     ),
 ];
 
+impl MarketplaceInfo {
+    /// A day as GET_SELLER_FEEDBACK_DATA writes it in this marketplace:
+    /// the marketplace's short date with a two-digit year (`11/05/26` in
+    /// the US, `05/11/26` in the UK, `05.11.26` in DE, `26/11/05` in JP),
+    /// except SE's four-digit ISO form (`2026-11-05`), as sellers' files
+    /// show them.
+    pub fn feedback_date(&self, d: chrono::NaiveDate) -> String {
+        let form = match self.country_code {
+            "US" => "%m/%d/%y",
+            "DE" => "%d.%m.%y",
+            "SE" => "%Y-%m-%d",
+            "JP" => "%y/%m/%d",
+            _ => "%d/%m/%y",
+        };
+        d.format(form).to_string()
+    }
+}
+
 /// The marketplace with this id.
 pub fn by_id(id: &str) -> Option<&'static MarketplaceInfo> {
     MARKETPLACES.iter().find(|m| m.id == id)
@@ -293,6 +311,21 @@ pub fn by_country(code: &str) -> Option<&'static MarketplaceInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feedback_dates_in_each_marketplaces_form() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 5).unwrap();
+        for (cc, want) in [
+            ("US", "11/05/26"),
+            ("UK", "05/11/26"),
+            ("FR", "05/11/26"),
+            ("DE", "05.11.26"),
+            ("SE", "2026-11-05"),
+            ("JP", "26/11/05"),
+        ] {
+            assert_eq!(by_country(cc).unwrap().feedback_date(d), want, "{cc}");
+        }
+    }
 
     #[test]
     fn ids_are_unique_and_zones_parse() {

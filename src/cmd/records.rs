@@ -63,6 +63,12 @@ fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => match n.as_f64() {
+            // A computed ratio (1.4000000000000001) reads as 1.4 in a
+            // spreadsheet; integers and large values stay as they are.
+            Some(f) if n.is_f64() && f.abs() < 1e6 => ((f * 1e9).round() / 1e9).to_string(),
+            _ => n.to_string(),
+        },
         Some(other) => other.to_string(),
     }
 }
@@ -115,6 +121,21 @@ mod tests {
             .map(|x| x.unwrap().iter().map(String::from).collect())
             .collect();
         (head, rows)
+    }
+
+    #[test]
+    fn numbers_lose_binary_noise_and_keep_their_digits() {
+        for (v, want) in [
+            (json!(1.4000000000000001), "1.4"),
+            (json!(0.1 + 0.2), "0.3"),
+            (json!(14.285714285714), "14.285714286"),
+            (json!(53116), "53116"),
+            (json!(-2.5), "-2.5"),
+            (json!(12345678.25), "12345678.25"),
+            (json!(true), "true"),
+        ] {
+            assert_eq!(cell(Some(&v)), want, "{v}");
+        }
     }
 
     #[test]

@@ -858,8 +858,9 @@ impl Input<'_> {
             seller_feedback::REPORT_TYPE => {
                 let table = "seller_feedback";
                 let before = Before::take(&tx, &[table], self.account, Some(m.id))?;
-                let (read, written) = seller_feedback::store_stream(&tx, &scope, input, encoding)
-                    .map_err(unreadable)?;
+                let (read, written) =
+                    seller_feedback::store_stream(&tx, &scope, input, encoding, m)
+                        .map_err(unreadable)?;
                 let read = read.optional(seller_feedback::OPTIONAL);
                 (table, read.rows as usize, written, read, before)
             }

@@ -1,7 +1,8 @@
 //! Job `seller_feedback`: GET_SELLER_FEEDBACK_DATA (flat file; Selling
 //! Partner Insights role), every 2 hours. The report holds negative and
-//! neutral (1–3 star) feedback only, with a date and no time (`MM/DD/YY`,
-//! a day in the marketplace's zone) and no timestamp for `Your Response`.
+//! neutral (1–3 star) feedback only, with a date and no time (the
+//! marketplace's short date, see [`date_form`]: a day in the marketplace's
+//! zone) and no timestamp for `Your Response`.
 //!
 //! Each run reads the last [`WINDOW_DAYS`] days again, so a response or an
 //! edit made later is seen. `first_seen_at` is written once and never
@@ -17,6 +18,7 @@ use super::flatfile::{self, columns, Column, Issue, Parsed, Record, Streamed};
 use super::report::{self, Label, Report, StreamError, Tally};
 use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
+use crate::model::marketplace::Marketplace;
 use crate::store::seller_reports::{self as store, FeedbackRow, Scope};
 
 pub const REPORT_TYPE: &str = "GET_SELLER_FEEDBACK_DATA";
@@ -36,29 +38,119 @@ pub static COLUMNS: [Column; 7] = columns![
     "Arranged Fulfillment" | "Fulfilled By" | "Rater Role",
 ];
 
-/// The report's date: `MM/DD/YY` (the fixture), `MM/DD/YYYY`, `YYYY-MM-DD`,
-/// or `DD.MM.YY` in some EU files. A date only: the marketplace's day.
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    for f in ["%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d", "%d.%m.%y", "%d.%m.%Y"] {
-        if let Ok(d) = NaiveDate::parse_from_str(s, f) {
-            // `%m/%d/%Y` also takes `02/10/26` as year 26: prefer the
-            // two-digit reading (tried first) and refuse ancient years
-            // (and negative ones, which `year_ce` read as after 1990).
-            if ru::is_plausible(&d) {
-                return Some(d);
-            }
-        }
-    }
-    s.get(..10)
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .filter(ru::is_plausible)
+/// The order of a date's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    MonthDayYear,
+    DayMonthYear,
+    YearMonthDay,
 }
 
-fn row(rec: &Record<'_>) -> Result<FeedbackRow, Issue> {
+/// How one marketplace writes the report's `Date`: the order of its parts
+/// and their separator. Day and month may lack their leading zero; the
+/// year has two digits, or four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateForm {
+    pub order: DateOrder,
+    pub sep: char,
+}
+
+impl DateForm {
+    /// How the form reads to a person: "day/month/year".
+    pub fn describe(self) -> String {
+        let parts = match self.order {
+            DateOrder::MonthDayYear => ["month", "day", "year"],
+            DateOrder::DayMonthYear => ["day", "month", "year"],
+            DateOrder::YearMonthDay => ["year", "month", "day"],
+        };
+        parts.join(&self.sep.to_string())
+    }
+}
+
+/// The `Date` of GET_SELLER_FEEDBACK_DATA follows the marketplace: Amazon
+/// writes it as the marketplace's own short date, so `05/11/26` is 5
+/// November in the UK and 11 May in the US. What is known of each
+/// marketplace (Amazon documents none of it; this is what the sellers'
+/// files show, as Airbyte's source-amazon-seller-partner reads them in
+/// `SellerFeedbackReportsTypeTransformer`, with a test per marketplace,
+/// and the fixture of shared/amazon/sp-api/REFERENCE.md for the US):
+///
+/// | marketplaces | form | example (13 January 2026) |
+/// |---|---|---|
+/// | US | month/day/year | `1/13/26` |
+/// | CA, MX, BR, UK, IE, FR, IT, ES, NL, BE, PL, TR, AE, SA, EG, IN, AU, SG | day/month/year | `13/1/26` |
+/// | DE | day.month.year | `13.1.26` |
+/// | SE | year-month-day, four-digit year | `2026-01-13` |
+/// | JP | year/month/day | `26/1/13` |
+///
+/// ZA is in neither source; it is read day first, as South Africa writes
+/// dates and every other marketplace outside the US does. A date that
+/// does not fit its marketplace's form is refused, never read the other
+/// way round. An ISO date (`2026-01-13`, four-digit year first) is
+/// unambiguous and read in every marketplace.
+pub fn date_form(country: &str) -> DateForm {
+    let (order, sep) = match country {
+        "US" => (DateOrder::MonthDayYear, '/'),
+        "DE" => (DateOrder::DayMonthYear, '.'),
+        "SE" => (DateOrder::YearMonthDay, '-'),
+        "JP" => (DateOrder::YearMonthDay, '/'),
+        _ => (DateOrder::DayMonthYear, '/'),
+    };
+    DateForm { order, sep }
+}
+
+/// Reads the report's `Date` in `form`. A date only: the marketplace's day.
+pub fn parse_date(s: &str, form: DateForm) -> Option<NaiveDate> {
+    let s = s.trim();
+    let number = |p: &str, digits: &[usize]| {
+        (digits.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u32>().ok())
+            .flatten()
+    };
+    let year = |p: &str| {
+        let y = number(p, &[2, 4])?;
+        // Two digits: this century (feedback is never older).
+        Some(if p.len() == 2 { 2000 + y } else { y })
+    };
+    let iso = || {
+        let p: Vec<&str> = s.split('-').collect();
+        match p[..] {
+            [y, m, d] if y.len() == 4 => Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?)),
+            _ => None,
+        }
+    };
+    let parts: Vec<&str> = s.split(form.sep).collect();
+    let ymd = match (form.order, &parts[..]) {
+        (DateOrder::MonthDayYear, [m, d, y]) => {
+            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
+        }
+        (DateOrder::DayMonthYear, [d, m, y]) => {
+            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
+        }
+        (DateOrder::YearMonthDay, [y, m, d]) => {
+            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
+        }
+        _ => None,
+    }
+    .or_else(iso)?;
+    let (y, m, d) = ymd;
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).filter(ru::is_plausible)
+}
+
+fn row(rec: &Record<'_>, m: &Marketplace) -> Result<FeedbackRow, Issue> {
     let date = rec.req("Date")?;
-    let feedback_date =
-        parse_date(date).ok_or_else(|| rec.issue("Date", &format!("not a date: {date:?}")))?;
+    let form = date_form(m.country);
+    let feedback_date = parse_date(date, form).ok_or_else(|| {
+        rec.issue(
+            "Date",
+            &format!(
+                "{date:?} is not a date of marketplace {} ({}, written {})",
+                m.country,
+                m.id,
+                form.describe()
+            ),
+        )
+    })?;
     let rating = rec
         .int("Rating")?
         .ok_or_else(|| rec.issue("Rating", "empty"))?;
@@ -86,8 +178,9 @@ pub const OPTIONAL: &[&str] = &["Arranged Fulfillment"];
 pub fn parse(
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
+    m: &Marketplace,
 ) -> Result<Parsed<FeedbackRow>, String> {
-    Ok(flatfile::read_flat(input, encoding, &COLUMNS, row)?.optional(OPTIONAL))
+    Ok(flatfile::read_flat(input, encoding, &COLUMNS, |rec| row(rec, m))?.optional(OPTIONAL))
 }
 
 /// Parses the report from `input` and stores each row as it is read, in
@@ -98,13 +191,14 @@ pub fn store_stream(
     scope: &Scope<'_>,
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
+    m: &Marketplace,
 ) -> Result<(Streamed, u64), StreamError> {
     let mut written = 0;
     let read = flatfile::stream_flat(
         input,
         encoding,
         &COLUMNS,
-        |rec| match row(rec) {
+        |rec| match row(rec, m) {
             Ok(r) => {
                 written += store::write_feedback(conn, scope, std::slice::from_ref(&r))?;
                 Ok(Ok(()))
@@ -128,7 +222,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         let step = report::step(
             ctx,
             &Report::new(JOB, &req, m.id),
-            |d| d.stream(|input| parse(input, d.encoding())),
+            |d| d.stream(|input| parse(input, d.encoding(), m)),
             |tx, cursor, parsed: Parsed<FeedbackRow>| {
                 let n = store::write_feedback(tx, &scope, &parsed.rows)?;
                 *cursor = json!({ "from": start.to_string(), "through": today.to_string(), "rows": parsed.rows.len() });
@@ -149,18 +243,96 @@ mod tests {
     use super::*;
     use crate::sync::report_util::date as d;
 
+    fn mp(key: &str) -> &'static Marketplace {
+        crate::model::marketplace::lookup(key).unwrap()
+    }
+
+    /// 5 November 2026 and 13 January 2026 as each marketplace writes
+    /// them, for every marketplace flywheel knows.
     #[test]
-    fn dates_of_the_report() {
-        assert_eq!(parse_date("02/10/26"), Some(d("2026-02-10")));
-        assert_eq!(parse_date("02/10/2026"), Some(d("2026-02-10")));
-        assert_eq!(parse_date("2026-02-10"), Some(d("2026-02-10")));
-        assert_eq!(parse_date("10.02.26"), Some(d("2026-02-10")));
-        assert_eq!(parse_date("yesterday"), None);
+    fn every_marketplace_reads_its_own_dates() {
+        let dmy = ["5/11/26", "05/11/26", "13/1/26", "13/01/2026"];
+        let table: &[(&str, [&str; 4])] = &[
+            ("US", ["11/5/26", "11/05/26", "1/13/26", "01/13/2026"]),
+            ("DE", ["5.11.26", "05.11.26", "13.1.26", "13.01.2026"]),
+            ("SE", ["2026-11-5", "2026-11-05", "2026-1-13", "2026-01-13"]),
+            ("JP", ["26/11/5", "26/11/05", "26/1/13", "2026/01/13"]),
+        ];
+        let want = [
+            d("2026-11-05"),
+            d("2026-11-05"),
+            d("2026-01-13"),
+            d("2026-01-13"),
+        ];
+        for m in crate::model::marketplace::MARKETPLACES {
+            let dates = table
+                .iter()
+                .find(|(c, _)| *c == m.country)
+                .map_or(dmy, |(_, x)| *x);
+            let form = date_form(m.country);
+            for (s, want) in dates.iter().zip(want) {
+                assert_eq!(parse_date(s, form), Some(want), "{} {s}", m.country);
+            }
+            // ISO is unambiguous everywhere.
+            assert_eq!(
+                parse_date("2026-11-05", form),
+                Some(d("2026-11-05")),
+                "{}",
+                m.country
+            );
+        }
+    }
+
+    #[test]
+    fn a_date_in_another_marketplaces_form_is_refused_not_swapped() {
+        for (country, s) in [
+            ("US", "13/01/26"), // day first: no 13th month
+            ("UK", "01/13/26"), // month first
+            ("UK", "26/11/5"),  // a Japanese date
+            ("DE", "05/11/26"), // slashes where Germany writes dots
+            ("SE", "05/11/26"),
+            ("JP", "05.11.26"),
+            ("JP", "5/11/2026"), // a four-digit year last
+            ("US", "11/05"),
+            ("US", "11/05/26/1"),
+            ("US", "11/005/26"),
+            ("US", "02/30/26"),
+            ("US", "yesterday"),
+            ("US", ""),
+        ] {
+            assert_eq!(parse_date(s, date_form(country)), None, "{country} {s:?}");
+        }
         // Signed years (found by fuzzing: fuzz/regressions/seller_feedback/):
         // `-9999` passed the old "after 1990" check as 10000 BCE.
-        for s in ["-9999-02-10", "-026-02-10", "+12026-02-10", "0026-02-10"] {
-            assert_eq!(parse_date(s), None, "{s}");
+        for s in [
+            "-9999-02-10",
+            "-026-02-10",
+            "+12026-02-10",
+            "0026-02-10",
+            "1900-02-10",
+        ] {
+            assert_eq!(parse_date(s, date_form("US")), None, "{s}");
         }
+    }
+
+    #[test]
+    fn a_row_dated_against_its_marketplace_names_row_column_and_marketplace() {
+        let text = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n\
+                    05/11/26\t1\tlate\t\t202-1\tx@marketplace.amazon.co.uk\n\
+                    11/13/26\t2\tbroken\t\t202-2\ty@marketplace.amazon.co.uk\n";
+        let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, mp("UK")).unwrap();
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(
+            p.rows[0].feedback_date,
+            d("2026-11-05"),
+            "5 November, not 11 May"
+        );
+        assert_eq!(p.places(), "3 Date");
+        let msg = &p.issues[0].message;
+        assert!(
+            msg.contains("\"11/13/26\" is not a date of marketplace UK (A1F83G8C2ARO7P, written day/month/year)"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -171,7 +343,7 @@ mod tests {
                    02/11/26\t3\tok\tSorry!\t111-2\ty@marketplace.amazon.com\n";
         let bytes = encoding_rs::WINDOWS_1252.encode(now).0.into_owned();
         assert!(bytes.contains(&0xe9), "Latin-1 bytes");
-        let p = parse(&bytes[..], encoding_rs::WINDOWS_1252).unwrap();
+        let p = parse(&bytes[..], encoding_rs::WINDOWS_1252, mp("US")).unwrap();
         assert!(p.issues.is_empty());
         assert_eq!(p.rows.len(), 2);
         assert_eq!(
@@ -185,7 +357,7 @@ mod tests {
         let mws = "Date\tRating\tComments\tArrived on Time\tItem as Described\tCustomer Service\t\
                    Order ID\tRater Email\tRater Role\tYour Response\n\
                    02/12/26\t2\tlate\tNo\tYes\t-\t111-3\tz@x\tBuyer\t\n";
-        let p = parse(mws.as_bytes(), encoding_rs::WINDOWS_1252).unwrap();
+        let p = parse(mws.as_bytes(), encoding_rs::WINDOWS_1252, mp("US")).unwrap();
         assert_eq!(p.rows.len(), 1);
         assert_eq!(p.rows[0].rating, 2);
         assert_eq!(p.rows[0].arranged_fulfillment.as_deref(), Some("Buyer"));
@@ -200,7 +372,7 @@ mod tests {
                     1\t02/10/26\t\tbad\n\
                     x\t02/10/26\t111-5\tbad\n\
                     1\t02/10/26\n";
-        let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252).unwrap();
+        let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, mp("US")).unwrap();
         assert_eq!(p.rows.len(), 1);
         assert_eq!(
             p.places(),

@@ -736,6 +736,12 @@ fn seller_feedback(
 ) -> io::Result<(u64, Stored)> {
     let mut tsv = Tsv::new(spool, &FEEDBACK_COLUMNS)?;
     let (a, b) = (req.start_date(world), req.end_date(world));
+    let mkt = req
+        .marketplace_ids
+        .first()
+        .and_then(|id| crate::marketplaces::by_id(id))
+        .or_else(|| crate::marketplaces::by_id(&world.scenario().seller.marketplace_id))
+        .expect("a marketplace the sim knows");
     if a <= b {
         // Only negative and neutral feedback (1–3 stars) is in this report.
         for f in world
@@ -744,7 +750,7 @@ fn seller_feedback(
             .filter(|f| f.rating <= 3)
         {
             tsv.row(&[
-                f.date.format("%m/%d/%y").to_string(),
+                mkt.feedback_date(f.date),
                 f.rating.to_string(),
                 f.comments.clone(),
                 f.response.clone(),
