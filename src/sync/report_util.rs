@@ -60,6 +60,116 @@ pub fn is_plausible(d: &NaiveDate) -> bool {
     YEARS.contains(&d.year())
 }
 
+/// The order of a date's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    MonthDayYear,
+    DayMonthYear,
+    YearMonthDay,
+}
+
+/// How one marketplace writes the report's `Date`: the order of its parts
+/// and their separator. Day and month may lack their leading zero; the
+/// year has two digits, or four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateForm {
+    pub order: DateOrder,
+    pub sep: char,
+}
+
+impl DateForm {
+    /// How the form reads to a person: "day/month/year".
+    pub fn describe(self) -> String {
+        let parts = match self.order {
+            DateOrder::MonthDayYear => ["month", "day", "year"],
+            DateOrder::DayMonthYear => ["day", "month", "year"],
+            DateOrder::YearMonthDay => ["year", "month", "day"],
+        };
+        parts.join(&self.sep.to_string())
+    }
+}
+
+/// How a marketplace writes a date in the flat files that localise it.
+/// The `Date` of GET_SELLER_FEEDBACK_DATA follows the marketplace: Amazon
+/// writes it as the marketplace's own short date, so `05/11/26` is 5
+/// November in the UK and 11 May in the US. What is known of each
+/// marketplace (Amazon documents none of it; this is what the sellers'
+/// files show, as Airbyte's source-amazon-seller-partner reads them in
+/// `SellerFeedbackReportsTypeTransformer`, with a test per marketplace,
+/// and the fixture of shared/amazon/sp-api/REFERENCE.md for the US):
+///
+/// | marketplaces | form | example (13 January 2026) |
+/// |---|---|---|
+/// | US | month/day/year | `1/13/26` |
+/// | CA, MX, BR, UK, IE, FR, IT, ES, NL, BE, PL, TR, AE, SA, EG, IN, AU, SG | day/month/year | `13/1/26` |
+/// | DE | day.month.year | `13.1.26` |
+/// | SE | year-month-day, four-digit year | `2026-01-13` |
+/// | JP | year/month/day | `26/1/13` |
+///
+/// ZA is in neither source; it is read day first, as South Africa writes
+/// dates and every other marketplace outside the US does. A date that
+/// does not fit its marketplace's form is refused, never read the other
+/// way round. An ISO date (`2026-01-13`, four-digit year first) is
+/// unambiguous and read in every marketplace.
+pub fn date_form(m: &Marketplace) -> DateForm {
+    let (order, sep) = match m.country {
+        "US" => (DateOrder::MonthDayYear, '/'),
+        "DE" => (DateOrder::DayMonthYear, '.'),
+        "SE" => (DateOrder::YearMonthDay, '-'),
+        "JP" => (DateOrder::YearMonthDay, '/'),
+        _ => (DateOrder::DayMonthYear, '/'),
+    };
+    DateForm { order, sep }
+}
+
+/// The row error for a date cell that is not one of marketplace `m`.
+pub fn not_a_local_date(value: &str, m: &Marketplace) -> String {
+    format!(
+        "{value:?} is not a date of marketplace {} ({}, written {})",
+        m.country,
+        m.id,
+        date_form(m).describe()
+    )
+}
+
+/// Reads a date written in `form` (or ISO). A date only: the marketplace's day.
+pub fn parse_local_date(s: &str, form: DateForm) -> Option<NaiveDate> {
+    let s = s.trim();
+    let number = |p: &str, digits: &[usize]| {
+        (digits.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u32>().ok())
+            .flatten()
+    };
+    let year = |p: &str| {
+        let y = number(p, &[2, 4])?;
+        // Two digits: this century (feedback is never older).
+        Some(if p.len() == 2 { 2000 + y } else { y })
+    };
+    let iso = || {
+        let p: Vec<&str> = s.split('-').collect();
+        match p[..] {
+            [y, m, d] if y.len() == 4 => Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?)),
+            _ => None,
+        }
+    };
+    let parts: Vec<&str> = s.split(form.sep).collect();
+    let ymd = match (form.order, &parts[..]) {
+        (DateOrder::MonthDayYear, [m, d, y]) => {
+            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
+        }
+        (DateOrder::DayMonthYear, [d, m, y]) => {
+            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
+        }
+        (DateOrder::YearMonthDay, [y, m, d]) => {
+            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
+        }
+        _ => None,
+    }
+    .or_else(iso)?;
+    let (y, m, d) = ymd;
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).filter(is_plausible)
+}
+
 /// A `YYYY-MM-DD` date, for the jobs' tests.
 #[cfg(test)]
 pub(crate) fn date(s: &str) -> NaiveDate {

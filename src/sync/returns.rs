@@ -115,13 +115,11 @@ pub fn parse_when(s: &str, m: &Marketplace) -> Option<(NaiveDate, Option<DateTim
             return instant(t.and_utc());
         }
     }
-    // A date only is already the marketplace's day.
-    for f in ["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"] {
-        if let Ok(d) = NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), f) {
-            return ru::is_plausible(&d).then_some((d, None));
-        }
-    }
-    None
+    // A date only is already the marketplace's day, written in the
+    // marketplace's order (`05/11/2026` is 5 November in the UK, 11 May in
+    // the US: see `ru::date_form`), never guessed.
+    let date = s.split_whitespace().next().unwrap_or(s);
+    ru::parse_local_date(date, ru::date_form(m)).map(|d| (d, None))
 }
 
 /// Adds up rows with the same key (two lines of one return in one file).
@@ -188,7 +186,7 @@ fn row(rec: &Record<'_>, m: &Marketplace, src: Source) -> Result<ReturnRow, Issu
     let date = src.col("return-date", "Return request date");
     let when = rec.req(date)?;
     let (return_date, returned_at) =
-        parse_when(when, m).ok_or_else(|| rec.issue(date, &format!("not a date: {when:?}")))?;
+        parse_when(when, m).ok_or_else(|| rec.issue(date, &ru::not_a_local_date(when, m)))?;
     let qty = src.col("quantity", "Return quantity");
     let quantity = rec.int(qty)?.unwrap_or(1);
     if quantity < 0 {
@@ -449,10 +447,25 @@ mod tests {
             parse_when("2026-02-10", us()),
             Some((d("2026-02-10"), None))
         );
-        assert_eq!(
-            parse_when("02/10/2026", us()),
-            Some((d("2026-02-10"), None))
-        );
+        // A date only, in the marketplace's order: 10 February in the US,
+        // 2 October in the UK; a US date with a 13th month is refused in
+        // the UK rather than read the other way round.
+        let uk = crate::model::marketplace::lookup("UK").unwrap();
+        for (s, m, want) in [
+            ("02/10/2026", us(), Some("2026-02-10")),
+            ("02/10/26", us(), Some("2026-02-10")),
+            ("02/10/2026 14:03", us(), Some("2026-02-10")),
+            ("02/10/2026", uk, Some("2026-10-02")),
+            ("02/13/2026", uk, None),
+            ("13/02/2026", us(), None),
+        ] {
+            assert_eq!(
+                parse_when(s, m),
+                want.map(|w| (d(w), None)),
+                "{} {s}",
+                m.country
+            );
+        }
         assert!(parse_when("soon", us()).is_none());
         // Years the tables cannot hold (found by fuzzing:
         // fuzz/regressions/returns/mfn_return_date_negative_year.tsv).
@@ -462,7 +475,6 @@ mod tests {
             "0000-01-01T00:00:00+14:00",
             "9999-12-31T23:00:00-05:00",
             "-026-02-02",
-            "02/10/26",
         ] {
             assert_eq!(parse_when(s, us()), None, "{s}");
         }

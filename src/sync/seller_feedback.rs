@@ -1,7 +1,7 @@
 //! Job `seller_feedback`: GET_SELLER_FEEDBACK_DATA (flat file; Selling
 //! Partner Insights role), every 2 hours. The report holds negative and
 //! neutral (1–3 star) feedback only, with a date and no time (the
-//! marketplace's short date, see [`date_form`]: a day in the marketplace's
+//! marketplace's short date, see [`ru::date_form`]: a day in the marketplace's
 //! zone) and no timestamp for `Your Response`.
 //!
 //! Each run reads the last [`WINDOW_DAYS`] days again, so a response or an
@@ -38,119 +38,18 @@ pub static COLUMNS: [Column; 7] = columns![
     "Arranged Fulfillment" | "Fulfilled By" | "Rater Role",
 ];
 
-/// The order of a date's parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateOrder {
-    MonthDayYear,
-    DayMonthYear,
-    YearMonthDay,
-}
-
-/// How one marketplace writes the report's `Date`: the order of its parts
-/// and their separator. Day and month may lack their leading zero; the
-/// year has two digits, or four.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateForm {
-    pub order: DateOrder,
-    pub sep: char,
-}
-
-impl DateForm {
-    /// How the form reads to a person: "day/month/year".
-    pub fn describe(self) -> String {
-        let parts = match self.order {
-            DateOrder::MonthDayYear => ["month", "day", "year"],
-            DateOrder::DayMonthYear => ["day", "month", "year"],
-            DateOrder::YearMonthDay => ["year", "month", "day"],
-        };
-        parts.join(&self.sep.to_string())
-    }
-}
-
-/// The `Date` of GET_SELLER_FEEDBACK_DATA follows the marketplace: Amazon
-/// writes it as the marketplace's own short date, so `05/11/26` is 5
-/// November in the UK and 11 May in the US. What is known of each
-/// marketplace (Amazon documents none of it; this is what the sellers'
-/// files show, as Airbyte's source-amazon-seller-partner reads them in
-/// `SellerFeedbackReportsTypeTransformer`, with a test per marketplace,
-/// and the fixture of shared/amazon/sp-api/REFERENCE.md for the US):
-///
-/// | marketplaces | form | example (13 January 2026) |
-/// |---|---|---|
-/// | US | month/day/year | `1/13/26` |
-/// | CA, MX, BR, UK, IE, FR, IT, ES, NL, BE, PL, TR, AE, SA, EG, IN, AU, SG | day/month/year | `13/1/26` |
-/// | DE | day.month.year | `13.1.26` |
-/// | SE | year-month-day, four-digit year | `2026-01-13` |
-/// | JP | year/month/day | `26/1/13` |
-///
-/// ZA is in neither source; it is read day first, as South Africa writes
-/// dates and every other marketplace outside the US does. A date that
-/// does not fit its marketplace's form is refused, never read the other
-/// way round. An ISO date (`2026-01-13`, four-digit year first) is
-/// unambiguous and read in every marketplace.
-pub fn date_form(country: &str) -> DateForm {
-    let (order, sep) = match country {
-        "US" => (DateOrder::MonthDayYear, '/'),
-        "DE" => (DateOrder::DayMonthYear, '.'),
-        "SE" => (DateOrder::YearMonthDay, '-'),
-        "JP" => (DateOrder::YearMonthDay, '/'),
-        _ => (DateOrder::DayMonthYear, '/'),
-    };
-    DateForm { order, sep }
-}
-
-/// Reads the report's `Date` in `form`. A date only: the marketplace's day.
-pub fn parse_date(s: &str, form: DateForm) -> Option<NaiveDate> {
-    let s = s.trim();
-    let number = |p: &str, digits: &[usize]| {
-        (digits.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| p.parse::<u32>().ok())
-            .flatten()
-    };
-    let year = |p: &str| {
-        let y = number(p, &[2, 4])?;
-        // Two digits: this century (feedback is never older).
-        Some(if p.len() == 2 { 2000 + y } else { y })
-    };
-    let iso = || {
-        let p: Vec<&str> = s.split('-').collect();
-        match p[..] {
-            [y, m, d] if y.len() == 4 => Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?)),
-            _ => None,
-        }
-    };
-    let parts: Vec<&str> = s.split(form.sep).collect();
-    let ymd = match (form.order, &parts[..]) {
-        (DateOrder::MonthDayYear, [m, d, y]) => {
-            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
-        }
-        (DateOrder::DayMonthYear, [d, m, y]) => {
-            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
-        }
-        (DateOrder::YearMonthDay, [y, m, d]) => {
-            Some((year(y)?, number(m, &[1, 2])?, number(d, &[1, 2])?))
-        }
-        _ => None,
-    }
-    .or_else(iso)?;
-    let (y, m, d) = ymd;
-    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).filter(ru::is_plausible)
+/// The report's `Date`: the marketplace's short date (see
+/// [`ru::date_form`], which records what is known of each marketplace),
+/// read in that marketplace's order only. A date only: the marketplace's
+/// day.
+pub fn parse_date(s: &str, m: &Marketplace) -> Option<NaiveDate> {
+    ru::parse_local_date(s, ru::date_form(m))
 }
 
 fn row(rec: &Record<'_>, m: &Marketplace) -> Result<FeedbackRow, Issue> {
     let date = rec.req("Date")?;
-    let form = date_form(m.country);
-    let feedback_date = parse_date(date, form).ok_or_else(|| {
-        rec.issue(
-            "Date",
-            &format!(
-                "{date:?} is not a date of marketplace {} ({}, written {})",
-                m.country,
-                m.id,
-                form.describe()
-            ),
-        )
-    })?;
+    let feedback_date =
+        parse_date(date, m).ok_or_else(|| rec.issue("Date", &ru::not_a_local_date(date, m)))?;
     let rating = rec
         .int("Rating")?
         .ok_or_else(|| rec.issue("Rating", "empty"))?;
@@ -269,13 +168,12 @@ mod tests {
                 .iter()
                 .find(|(c, _)| *c == m.country)
                 .map_or(dmy, |(_, x)| *x);
-            let form = date_form(m.country);
             for (s, want) in dates.iter().zip(want) {
-                assert_eq!(parse_date(s, form), Some(want), "{} {s}", m.country);
+                assert_eq!(parse_date(s, m), Some(want), "{} {s}", m.country);
             }
             // ISO is unambiguous everywhere.
             assert_eq!(
-                parse_date("2026-11-05", form),
+                parse_date("2026-11-05", m),
                 Some(d("2026-11-05")),
                 "{}",
                 m.country
@@ -300,7 +198,7 @@ mod tests {
             ("US", "yesterday"),
             ("US", ""),
         ] {
-            assert_eq!(parse_date(s, date_form(country)), None, "{country} {s:?}");
+            assert_eq!(parse_date(s, mp(country)), None, "{country} {s:?}");
         }
         // Signed years (found by fuzzing: fuzz/regressions/seller_feedback/):
         // `-9999` passed the old "after 1990" check as 10000 BCE.
@@ -311,7 +209,7 @@ mod tests {
             "0026-02-10",
             "1900-02-10",
         ] {
-            assert_eq!(parse_date(s, date_form("US")), None, "{s}");
+            assert_eq!(parse_date(s, mp("US")), None, "{s}");
         }
     }
 
