@@ -397,8 +397,9 @@ pub fn account_health(data: &[u8]) {
 }
 
 pub fn inventory_planning(data: &[u8]) {
+    let us = marketplace::lookup("US").expect("US");
     for enc in ENCODINGS {
-        let res = inventory_planning::parse(data, enc, today());
+        let res = inventory_planning::parse(data, enc, today(), us);
         check_flat("inventory_planning", data, res);
     }
 }

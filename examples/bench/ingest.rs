@@ -284,7 +284,7 @@ fn ingest_planning(
     let tx = conn.transaction().expect("transaction");
     let file = File::open(path).expect("open");
     let out = document::gunzip_stream(file, true, |input| {
-        inventory_planning::store_stream(&tx, &scope, input, encoding_rs::WINDOWS_1252, today)
+        inventory_planning::store_stream(&tx, &scope, input, encoding_rs::WINDOWS_1252, today, m)
     })
     .expect("store");
     tx.commit().expect("commit");

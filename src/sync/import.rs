@@ -844,7 +844,7 @@ impl Input<'_> {
                 let table = "inventory_planning";
                 let before = Before::take(&tx, &[table], self.account, Some(m.id))?;
                 let today = ru::day_of(m, self.now);
-                let s = inventory_planning::store_stream(&tx, &scope, input, encoding, today)
+                let s = inventory_planning::store_stream(&tx, &scope, input, encoding, today, m)
                     .map_err(unreadable)?;
                 (table, s.rows as usize, s.written, s.read, before)
             }

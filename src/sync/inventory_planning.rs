@@ -24,6 +24,7 @@ pub use super::report::StreamError;
 use super::report::{self, Document, Label, Report, Tally};
 use super::report_util as ru;
 use super::{Ctx, JobError, JobName, JobReport};
+use crate::model::marketplace::Marketplace;
 use crate::store::seller_reports::{
     Cell, Kind, PlanningRow, PlanningWriter, Scope, PLANNING_COLUMNS,
 };
@@ -130,14 +131,16 @@ const STRICT: &[&str] = &[
 ];
 
 /// `snapshot-date` as the report writes it: `2026-03-02`, or with a time
-/// (`2026-03-02T00:00:00+00:00`), or US style `03/02/2026`.
-pub fn parse_snapshot_date(s: &str) -> Option<NaiveDate> {
+/// (`2026-03-02T00:00:00+00:00`), or the marketplace's short date
+/// (`03/02/2026` in the US is 2 March, in the UK 3 February: see
+/// `ru::date_form`), never guessed.
+pub fn parse_snapshot_date(s: &str, m: &Marketplace) -> Option<NaiveDate> {
     let s = s.trim();
     s.get(..10)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .or_else(|| NaiveDate::parse_from_str(s, "%m/%d/%Y").ok())
         // chrono reads `-026-03-01` as the year -26 (found by fuzzing).
         .filter(ru::is_plausible)
+        .or_else(|| ru::parse_local_date(s.split_whitespace().next()?, ru::date_form(m)))
 }
 
 /// Positions in [`COLUMNS`] of the key (checked at compile time); the
@@ -186,6 +189,7 @@ fn push_json(out: &mut Vec<u8>, name: &str, value: &str) {
 /// not fit their column. Usually it stays empty and the row stores `{}`.
 fn cells<'r>(
     rec: &'r Record<'_>,
+    m: &Marketplace,
     fallback_date: NaiveDate,
     plan: &Plan,
     extra: &'r mut Vec<u8>,
@@ -196,8 +200,8 @@ fn cells<'r>(
         // Every row of a snapshot carries the same date: parse it once.
         Some(s) if s == last_date.1 => last_date.0,
         Some(s) => {
-            let d = parse_snapshot_date(s)
-                .ok_or_else(|| rec.issue("snapshot-date", &format!("not a date: {s:?}")))?;
+            let d = parse_snapshot_date(s, m)
+                .ok_or_else(|| rec.issue("snapshot-date", &ru::not_a_local_date(s, m)))?;
             *last_date = (d, s.to_string());
             d
         }
@@ -255,12 +259,13 @@ pub fn parse(
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
     today: NaiveDate,
+    m: &Marketplace,
 ) -> Result<Parsed<PlanningRow>, String> {
     let plan = Plan::new();
     let mut extra = Vec::new();
     let mut last_date = (today, String::new());
     flatfile::read_flat(input, encoding, &COLUMNS, |rec| {
-        let row = cells(rec, today, &plan, &mut extra, &mut last_date)?;
+        let row = cells(rec, m, today, &plan, &mut extra, &mut last_date)?;
         let values = row
             .cells
             .iter()
@@ -308,6 +313,7 @@ pub fn store_stream(
     input: impl std::io::BufRead,
     encoding: &'static Encoding,
     today: NaiveDate,
+    m: &Marketplace,
 ) -> Result<StoredPlanning, StreamError> {
     let plan = Plan::new();
     let mut extra = Vec::with_capacity(1024);
@@ -319,7 +325,7 @@ pub fn store_stream(
         encoding,
         &COLUMNS,
         |rec| {
-            let row = match cells(rec, today, &plan, &mut extra, &mut last_date) {
+            let row = match cells(rec, m, today, &plan, &mut extra, &mut last_date) {
                 Ok(r) => r,
                 Err(issue) => return Ok(Err(issue)),
             };
@@ -354,7 +360,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
                 let stored = match doc {
                     None => StoredPlanning::default(),
                     Some(d) => {
-                        d.stream(|input| store_stream(tx, &scope, input, d.encoding(), today))?
+                        d.stream(|input| store_stream(tx, &scope, input, d.encoding(), today, m))?
                     }
                 };
                 *cursor = json!({
@@ -382,6 +388,27 @@ mod tests {
 
     fn latin1(s: &str) -> Vec<u8> {
         encoding_rs::WINDOWS_1252.encode(s).0.into_owned()
+    }
+
+    fn us() -> &'static Marketplace {
+        crate::model::marketplace::lookup("US").unwrap()
+    }
+
+    #[test]
+    fn snapshot_dates_follow_the_marketplace() {
+        let mp = |k| crate::model::marketplace::lookup(k).unwrap();
+        for (s, m, want) in [
+            ("2026-03-02", "US", Some("2026-03-02")),
+            ("2026-03-02T00:00:00+00:00", "JP", Some("2026-03-02")),
+            ("03/02/2026", "US", Some("2026-03-02")),
+            ("03/02/2026", "UK", Some("2026-02-03")),
+            ("03.02.2026", "DE", Some("2026-02-03")),
+            ("2026/03/02", "JP", Some("2026-03-02")),
+            ("03/13/2026", "UK", None),
+            ("-026-03-01", "US", None),
+        ] {
+            assert_eq!(parse_snapshot_date(s, mp(m)), want.map(d), "{m} {s}");
+        }
     }
 
     #[test]
@@ -430,6 +457,7 @@ mod tests {
             &latin1(&text)[..],
             encoding_rs::WINDOWS_1252,
             d("2026-03-03"),
+            us(),
         )
         .unwrap();
         assert!(p.issues.is_empty() && p.missing.is_empty(), "{p:?}");
@@ -467,7 +495,13 @@ mod tests {
         // Fewer columns, other order, an unknown column, no snapshot-date.
         let text = "asin\tsku\tunknown-new-column\tavailable\tinv-age-365-plus\n\
                     B0A\tS-1\tzzz\t5\t2\n";
-        let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
+        let p = parse(
+            text.as_bytes(),
+            encoding_rs::WINDOWS_1252,
+            d("2026-03-03"),
+            us(),
+        )
+        .unwrap();
         let r = &p.rows[0];
         assert_eq!(r.snapshot_date, d("2026-03-03"));
         assert_eq!((r.sku.as_str(), r.text("asin")), ("S-1", Some("B0A")));
@@ -488,7 +522,13 @@ mod tests {
             ("empty", "", Value::Null, None),
         ] {
             let text = format!("sku\tyour-price\tavailable\nS-1\t{cell}\t4\n");
-            let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
+            let p = parse(
+                text.as_bytes(),
+                encoding_rs::WINDOWS_1252,
+                d("2026-03-03"),
+                us(),
+            )
+            .unwrap();
             assert_eq!(p.skipped, 0, "{case}");
             let r = &p.rows[0];
             assert_eq!(r.get("your_price"), &stored, "{case}");
@@ -510,7 +550,13 @@ mod tests {
                     2026-03-02\t\t5\t1\n\
                     yesterday\tS-4\t5\t1\n\
                     2026-03-02\tS-5\t5\t1\n";
-        let p = parse(text.as_bytes(), encoding_rs::WINDOWS_1252, d("2026-03-03")).unwrap();
+        let p = parse(
+            text.as_bytes(),
+            encoding_rs::WINDOWS_1252,
+            d("2026-03-03"),
+            us(),
+        )
+        .unwrap();
         let skus: Vec<&str> = p.rows.iter().map(|r| r.sku.as_str()).collect();
         assert_eq!(skus, vec!["S-1", "S-5"]);
         assert_eq!(
