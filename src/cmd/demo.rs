@@ -376,10 +376,16 @@ impl Summary {
                 .collect();
             format!("{} {}", a.rule.as_str(), words.join(" "))
         };
+        // An alert muted by inhibition (the conversion of an ASIN that is
+        // out of stock) fires but was never emailed: say so, so it does
+        // not read as a false alarm.
         let also_firing = firing
             .iter()
             .filter(|a| !truth.findings.iter().any(|f| is_planted(a, f)))
-            .map(|a| subject(a))
+            .map(|a| match a.notify_count {
+                0 => format!("{} (muted by another alert, never emailed)", subject(a)),
+                _ => subject(a),
+            })
             .collect();
         let came_and_went = alerts
             .iter()
