@@ -117,38 +117,38 @@ impl std::fmt::Display for ReceiverKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Receiver {
-    /// Unique; shown in `status` and logs.
-    pub name: String,
     /// Required (validation says so); read it with [`Receiver::kind`].
     pub kind: Option<ReceiverKind>,
-    /// The robot's webhook URL (it holds the robot's key).
-    pub url: Option<Secret>,
-    pub url_file: Option<PathBuf>,
-    /// DingTalk's "加签" secret (SEC…) or Feishu/Lark's signature secret.
-    pub secret: Option<Secret>,
-    pub secret_file: Option<PathBuf>,
-    /// Kind `email` only: the addresses it sends to.
-    pub to: Vec<String>,
-    /// The accounts it hears about; empty means every account.
-    pub accounts: Vec<String>,
+    /// Unique; shown in `status` and logs.
+    pub name: String,
     /// Alerts below this severity do not go to it.
     pub min_severity: Severity,
-    /// The flywheel links it hears about; empty means all.
-    pub links: Vec<Link>,
+    /// The accounts it hears about; empty means every account.
+    pub accounts: Vec<String>,
     /// Whether it is told when an alert it was told of resolves.
     pub send_resolved: bool,
+    /// The flywheel links it hears about; empty means all.
+    pub links: Vec<Link>,
     /// @-mention the owner of each product a message is about
     /// (`products_file`'s `owner` column, looked up in `[[owners]]`).
     pub mention_owners: bool,
     /// "HH:MM" in `[daemon] timezone`: non-critical notifications wait
     /// and go in one message a day at this time.
     pub batch: Option<String>,
+    /// Kind `email` only: the addresses it sends to.
+    pub to: Vec<String>,
+    /// The robot's webhook URL (it holds the robot's key).
+    pub url: Option<Secret>,
     /// Filled by validation from `url` / `url_file` / credentials.
     #[serde(skip)]
     pub resolved_url: Option<Secret>,
+    pub url_file: Option<PathBuf>,
+    /// DingTalk's "加签" secret (SEC…) or Feishu/Lark's signature secret.
+    pub secret: Option<Secret>,
     /// Filled by validation from `secret` / `secret_file` / credentials.
     #[serde(skip)]
     pub resolved_secret: Option<Secret>,
+    pub secret_file: Option<PathBuf>,
 }
 
 impl Default for Receiver {
@@ -222,14 +222,15 @@ impl Receiver {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Owner {
-    pub name: String,
-    pub email: Option<String>,
     /// Mentions in WeCom (`mentioned_mobile_list`) and DingTalk (`atMobiles`).
     pub mobile: Option<String>,
     /// A Slack member id (U…, W…), mentioned as `<@U…>`.
     pub slack_user: Option<String>,
     /// A Feishu/Lark open_id (ou_…), mentioned as `<at id=ou_…></at>`.
     pub feishu_user: Option<String>,
+    pub email: Option<String>,
+    /// As the `owner` column of `products_file` writes it.
+    pub name: String,
 }
 
 impl Config {

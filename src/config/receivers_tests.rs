@@ -14,126 +14,194 @@ fn receiver(name: &str, kind: &str, url: &str) -> String {
 const SLACK: &str = "https://hooks.slack.com/services/T0001/B0001/slackTOKENvalue";
 const LOOPBACK: &str = "http://127.0.0.1:9093/any/path?x=1";
 
+/// Each case: TOML appended to the base (its first line is line 15), then
+/// `=> ` and the one problem it must yield. Cases are apart by a blank line.
+const MISTAKES: &str = r#"
+[[receivers]]
+name = "ops"
+kind = "slak"
+url = "https://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"
+=> 17:1 receivers[0].kind: unknown value "slak": expected one of slack, wecom, dingtalk, feishu, lark, webhook, email (did you mean "slack"?)
+
+[[receivers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+[[receivers]]
+name = "ops"
+kind = "slack"
+url = "https://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"
+=> 20:1 receivers[1].name: receiver name "ops" is used twice
+
+[[receivers]]
+name = "ops"
+kind = "slack"
+=> 15:1 receivers[0]: missing the robot's webhook URL: set `url`, `url_file`, or provide `receiver.ops.url` in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)
+
+[[receivers]]
+kind = "webhook"
+url = "http://localhost:8080/"
+=> 15:1 receivers[0]: missing `name` (shown in status and logs)
+
+[[receivers]]
+name = "ops"
+url = "http://localhost:8080/"
+=> 15:1 receivers[0]: missing `kind`: "slack", "wecom", "dingtalk", "feishu", "lark", "webhook" or "email"
+
+[[receivers]]
+name = "ops"
+kind = "email"
+url = "https://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"
+to = ["a@example.com"]
+=> 18:1 receivers[0].url: kind "email" has no url: it sends to `to` through [email]
+
+[[receivers]]
+name = "ops"
+kind = "email"
+=> 15:1 receivers[0]: missing `to`: the addresses this receiver emails
+
+[[receivers]]
+name = "ops"
+kind = "email"
+to = ["nobody"]
+=> 18:7 receivers[0].to[0]: "nobody" is not an email address
+
+[[receivers]]
+name = "ops"
+kind = "slack"
+url = "https://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"
+to = ["a@example.com"]
+=> 19:1 receivers[0].to: `to` is for kind "email": a slack receiver posts to its url
+
+[[receivers]]
+name = "ops"
+kind = "slack"
+url = "http://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"
+=> 18:1 receivers[0].url: must be an https:// URL (https://hooks.slack.com/services/T…/B…/…); plain http is taken only on 127.0.0.1 or localhost
+
+[[receivers]]
+name = "ops"
+kind = "wecom"
+url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+=> 18:1 receivers[0].url: is not a wecom robot's webhook URL: it looks like https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…
+
+[[receivers]]
+name = "ops"
+kind = "feishu"
+url = "https://open.larksuite.com/open-apis/bot/v2/hook/abc"
+=> 18:1 receivers[0].url: is a lark robot's URL (open.larksuite.com): set kind = "lark"
+
+[[receivers]]
+name = "ops"
+kind = "slack"
+url = "https://hooks.slack.com/services/T0/B0/replace-me"
+=> 18:1 receivers[0].url: is the example config's placeholder: put the robot's webhook URL here, or set `url_file` instead
+
+[[receivers]]
+name = "ops"
+kind = "slack"
+url = "https://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"
+secret = "SECabc"
+=> 19:1 receivers[0].secret: a slack receiver signs nothing: remove `secret` (only dingtalk, feishu and lark robots have a signing secret)
+
+[[receivers]]
+name = "ops"
+kind = "dingtalk"
+url = "https://oapi.dingtalk.com/robot/send?access_token=dtTOKEN"
+secret = "not-a-ding-secret"
+=> 19:1 receivers[0].secret: is not a DingTalk signing secret: copy the one starting with "SEC" from the robot's security settings (加签)
+
+[[receivers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+accounts = ["a", "nobody"]
+=> 19:18 receivers[0].accounts[1]: no account is named "nobody"
+
+[[receivers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+links = ["experience", "grow"]
+=> 19:24 receivers[0].links[1]: unknown value "grow": expected one of experience, growth, leverage, meta (did you mean "growth"?)
+
+[[receivers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+min_severity = "high"
+=> 19:1 receivers[0].min_severity: unknown value "high": expected one of info, warning, critical
+
+[[receivers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+batch = "9am"
+=> 19:1 receivers[0].batch: batch "9am" is not a time HH:MM (local time in [daemon] timezone)
+
+[[receivers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+mention_owners = true
+=> 19:1 receivers[0].mention_owners: a webhook receiver cannot @-mention anyone: remove mention_owners
+
+[[receivers]]
+name = "ops"
+kind = "slack"
+url = "https://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"
+mention_owners = true
+=> 19:1 receivers[0].mention_owners: no [[owners]] to mention: add one per owner named in products_file (name, mobile, slack_user, feishu_user)
+
+[[receivers]]
+name = "email"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+=> 16:1 receivers[0].name: "email" is the receiver [email] and alert_to make: choose another name
+
+[[receivers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:9093/any/path"
+urll = "x"
+=> 19:1 receivers[0].urll: unknown key `urll` (did you mean `url`?)
+
+[[owners]]
+name = "Li Lei"
+=> 15:1 owners[0]: names no way to reach them: set mobile, slack_user, feishu_user or email
+
+[[owners]]
+name = "Li Lei"
+mobile = "call me"
+=> 17:1 owners[0].mobile: "call me" is not a mobile number (digits, an optional leading +)
+
+[[owners]]
+name = "Li Lei"
+slack_user = "@lilei"
+=> 17:1 owners[0].slack_user: "@lilei" is not a Slack member id such as U012AB3CD (the profile's "Copy member ID")
+
+[[owners]]
+name = "Li Lei"
+feishu_user = "lilei"
+=> 17:1 owners[0].feishu_user: "lilei" is not a Feishu/Lark open_id such as ou_7d8a6e6df7621556ce0d21922b676706
+
+[[owners]]
+name = "Li Lei"
+mobile = "13800001111"
+[[owners]]
+name = "Li Lei"
+mobile = "13800002222"
+=> 19:1 owners[1].name: owner "Li Lei" is listed twice
+"#;
+
 #[test]
 fn each_receiver_mistake_is_named_with_its_key_and_line() {
-    let cases: Vec<(String, &str)> = vec![
-        (
-            receiver("ops", "slak", SLACK),
-            "17:1 receivers[0].kind: unknown value \"slak\": expected one of slack, wecom, dingtalk, feishu, lark, webhook, email (did you mean \"slack\"?)",
-        ),
-        (
-            format!("{}\n{}", receiver("ops", "webhook", LOOPBACK), receiver("ops", "slack", SLACK)),
-            "20:1 receivers[1].name: receiver name \"ops\" is used twice",
-        ),
-        (
-            "[[receivers]]\nname = \"ops\"\nkind = \"slack\"".into(),
-            "15:1 receivers[0]: missing the robot's webhook URL: set `url`, `url_file`, or provide `receiver.ops.url` in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)",
-        ),
-        (
-            "[[receivers]]\nkind = \"webhook\"\nurl = \"http://localhost:8080/\"".into(),
-            "15:1 receivers[0]: missing `name` (shown in status and logs)",
-        ),
-        (
-            "[[receivers]]\nname = \"ops\"\nurl = \"http://localhost:8080/\"".into(),
-            "15:1 receivers[0]: missing `kind`: \"slack\", \"wecom\", \"dingtalk\", \"feishu\", \"lark\", \"webhook\" or \"email\"",
-        ),
-        (
-            format!("{}\nto = [\"a@example.com\"]", receiver("ops", "email", SLACK)),
-            "18:1 receivers[0].url: kind \"email\" has no url: it sends to `to` through [email]",
-        ),
-        (
-            "[[receivers]]\nname = \"ops\"\nkind = \"email\"".into(),
-            "15:1 receivers[0]: missing `to`: the addresses this receiver emails",
-        ),
-        (
-            "[[receivers]]\nname = \"ops\"\nkind = \"email\"\nto = [\"nobody\"]".into(),
-            "18:7 receivers[0].to[0]: \"nobody\" is not an email address",
-        ),
-        (
-            format!("{}\nto = [\"a@example.com\"]", receiver("ops", "slack", SLACK)),
-            "19:1 receivers[0].to: `to` is for kind \"email\": a slack receiver posts to its url",
-        ),
-        (
-            receiver("ops", "slack", "http://hooks.slack.com/services/T0001/B0001/slackTOKENvalue"),
-            "18:1 receivers[0].url: must be an https:// URL (https://hooks.slack.com/services/T…/B…/…); plain http is taken only on 127.0.0.1 or localhost",
-        ),
-        (
-            receiver("ops", "wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"),
-            "18:1 receivers[0].url: is not a wecom robot's webhook URL: it looks like https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
-        ),
-        (
-            receiver("ops", "feishu", "https://open.larksuite.com/open-apis/bot/v2/hook/abc"),
-            "18:1 receivers[0].url: is a lark robot's URL (open.larksuite.com): set kind = \"lark\"",
-        ),
-        (
-            receiver("ops", "slack", "https://hooks.slack.com/services/T0/B0/replace-me"),
-            "18:1 receivers[0].url: is the example config's placeholder: put the robot's webhook URL here, or set `url_file` instead",
-        ),
-        (
-            format!("{}\nsecret = \"SECabc\"", receiver("ops", "slack", SLACK)),
-            "19:1 receivers[0].secret: a slack receiver signs nothing: remove `secret` (only dingtalk, feishu and lark robots have a signing secret)",
-        ),
-        (
-            format!(
-                "{}\nsecret = \"not-a-ding-secret\"",
-                receiver("ops", "dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=dtTOKEN")
-            ),
-            "19:1 receivers[0].secret: is not a DingTalk signing secret: copy the one starting with \"SEC\" from the robot's security settings (加签)",
-        ),
-        (
-            format!("{}\naccounts = [\"a\", \"nobody\"]", receiver("ops", "webhook", LOOPBACK)),
-            "19:18 receivers[0].accounts[1]: no account is named \"nobody\"",
-        ),
-        (
-            format!("{}\nlinks = [\"experience\", \"grow\"]", receiver("ops", "webhook", LOOPBACK)),
-            "19:24 receivers[0].links[1]: unknown value \"grow\": expected one of experience, growth, leverage, meta (did you mean \"growth\"?)",
-        ),
-        (
-            format!("{}\nmin_severity = \"high\"", receiver("ops", "webhook", LOOPBACK)),
-            "19:1 receivers[0].min_severity: unknown value \"high\": expected one of info, warning, critical",
-        ),
-        (
-            format!("{}\nbatch = \"9am\"", receiver("ops", "webhook", LOOPBACK)),
-            "19:1 receivers[0].batch: batch \"9am\" is not a time HH:MM (local time in [daemon] timezone)",
-        ),
-        (
-            format!("{}\nmention_owners = true", receiver("ops", "webhook", LOOPBACK)),
-            "19:1 receivers[0].mention_owners: a webhook receiver cannot @-mention anyone: remove mention_owners",
-        ),
-        (
-            format!("{}\nmention_owners = true", receiver("ops", "slack", SLACK)),
-            "19:1 receivers[0].mention_owners: no [[owners]] to mention: add one per owner named in products_file (name, mobile, slack_user, feishu_user)",
-        ),
-        (
-            receiver("email", "webhook", LOOPBACK),
-            "16:1 receivers[0].name: \"email\" is the receiver [email] and alert_to make: choose another name",
-        ),
-        (
-            format!("{}\nurll = \"x\"", receiver("ops", "webhook", LOOPBACK)),
-            "19:1 receivers[0].urll: unknown key `urll` (did you mean `url`?)",
-        ),
-        (
-            "[[owners]]\nname = \"Li Lei\"".into(),
-            "15:1 owners[0]: names no way to reach them: set mobile, slack_user, feishu_user or email",
-        ),
-        (
-            "[[owners]]\nname = \"Li Lei\"\nmobile = \"call me\"".into(),
-            "17:1 owners[0].mobile: \"call me\" is not a mobile number (digits, an optional leading +)",
-        ),
-        (
-            "[[owners]]\nname = \"Li Lei\"\nslack_user = \"@lilei\"".into(),
-            "17:1 owners[0].slack_user: \"@lilei\" is not a Slack member id such as U012AB3CD (the profile's \"Copy member ID\")",
-        ),
-        (
-            "[[owners]]\nname = \"Li Lei\"\nfeishu_user = \"lilei\"".into(),
-            "17:1 owners[0].feishu_user: \"lilei\" is not a Feishu/Lark open_id such as ou_7d8a6e6df7621556ce0d21922b676706",
-        ),
-        (
-            "[[owners]]\nname = \"Li Lei\"\nmobile = \"13800001111\"\n[[owners]]\nname = \"Li Lei\"\nmobile = \"13800002222\"".into(),
-            "19:1 owners[1].name: owner \"Li Lei\" is listed twice",
-        ),
-    ];
-    for (extra, want) in &cases {
+    let cases: Vec<&str> = MISTAKES.trim().split("\n\n").collect();
+    assert!(cases.len() > 25, "{}", cases.len());
+    for case in cases {
+        let (extra, want) = case
+            .split_once("\n=> ")
+            .expect("a case ends with `=> problem`");
         assert_eq!(appended(extra), vec![want.to_string()], "for:\n{extra}");
     }
 }
@@ -289,10 +357,14 @@ fn an_account_a_receiver_serves_needs_no_email() {
 #[test]
 fn urls_and_secrets_come_from_files_and_the_credentials_directory() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let url_file = dir.path().join("slack-url");
-    std::fs::write(&url_file, format!("{SLACK}\n")).unwrap();
-    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Kept with the file's mode (read_secret_file refuses a loose one).
+    let url_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(url_file.path(), format!("{SLACK}\n")).unwrap();
+    let mode = std::fs::metadata(url_file.path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "a temp file is private");
     let creds = tempfile::tempdir().unwrap();
     std::fs::write(
         creds.path().join("receiver.fs.url"),
@@ -303,7 +375,7 @@ fn urls_and_secrets_come_from_files_and_the_credentials_directory() {
     let text = format!(
         "{}\n[[receivers]]\nname = \"ops\"\nkind = \"slack\"\nurl_file = \"{}\"\n\n[[receivers]]\nname = \"fs\"\nkind = \"feishu\"\n",
         base(),
-        url_file.display()
+        url_file.path().display()
     );
     let env = Env {
         credentials_directory: Some(creds.path().to_path_buf()),
@@ -317,7 +389,7 @@ fn urls_and_secrets_come_from_files_and_the_credentials_directory() {
     );
     assert_eq!(c.receivers[1].secret().unwrap().expose(), "fsSECRET");
     // A file's URL is checked like an inline one, and named by its key.
-    std::fs::write(&url_file, "https://hooks.slack.com/services/T0001\n").unwrap();
+    std::fs::write(url_file.path(), "https://hooks.slack.com/services/T0001\n").unwrap();
     let err = Config::from_toml(&text, std::path::Path::new("/x/t.toml"), &env).unwrap_err();
     let got: Vec<String> = err
         .problems
