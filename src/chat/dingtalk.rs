@@ -49,6 +49,7 @@ const MARKUP: Markup = Markup {
     link: markdown_link,
     text: markdown_text,
     mention: |o| o.mobile.as_ref().map(|m| format!("@{m}")),
+    bullet: "- ",
 };
 
 fn text(s: &Summary<'_>, mentions: &[&Owner], fit: Fit) -> String {

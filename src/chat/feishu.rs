@@ -52,6 +52,7 @@ const MARKUP: Markup = Markup {
             .as_ref()
             .map(|id| format!("<at id={id}></at>"))
     },
+    bullet: "- ",
 };
 
 /// The header's colour.

@@ -32,6 +32,9 @@ pub(super) struct Markup {
     pub text: fn(&str) -> String,
     /// How the platform @-mentions an owner; `None`: it cannot mention them.
     pub mention: fn(&Owner) -> Option<String>,
+    /// What starts an item of a list: markdown's `- `, Slack's `• `
+    /// (mrkdwn has no lists).
+    pub bullet: &'static str,
 }
 
 /// How much of a summary a message shows.
@@ -166,7 +169,8 @@ fn action_line(s: &Summary<'_>, m: &Markup, n: usize, a: &Action) -> String {
 fn alert_line(s: &Summary<'_>, m: &Markup, l: &Line<'_>) -> String {
     let colon = tr(s.lang, "colon");
     format!(
-        "- {} {} — {}{}{} · {}",
+        "{}{} {} — {}{}{} · {}",
+        m.bullet,
         sign(l.tone),
         (m.text)(&l.name),
         (m.text)(&l.title),
@@ -184,7 +188,8 @@ pub(super) fn paragraphs(s: &Summary<'_>, m: &Markup, mentions: &[&Owner], fit: 
             .iter()
             .map(|l| {
                 format!(
-                    "- {} {}{}{}",
+                    "{}{} {}{}{}",
+                    m.bullet,
                     sign(l.tone),
                     (m.bold)(&l.title),
                     (m.text)(&tr(lang, "colon")),

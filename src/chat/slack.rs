@@ -77,6 +77,7 @@ const MARKUP: Markup = Markup {
     link,
     text,
     mention: |o| o.slack_user.as_ref().map(|u| format!("<@{u}>")),
+    bullet: "• ",
 };
 
 fn section(t: &str) -> Value {

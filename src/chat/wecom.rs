@@ -37,6 +37,7 @@ const MARKUP: Markup = Markup {
     text: markdown_text,
     // In the text message that follows (see the module's doc).
     mention: |_| None,
+    bullet: "- ",
 };
 
 /// WeCom's three colours: "warning" is its orange-red, "info" green.
