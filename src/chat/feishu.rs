@@ -114,7 +114,7 @@ pub(super) fn message(s: &Summary<'_>, mentions: &[&Owner]) -> Body {
     fitted(
         s,
         |fit| build(s, mentions, fit),
-        |b| serde_json::to_vec(b).map_or(false, |v| v.len() <= BODY_MAX),
+        |b| serde_json::to_vec(b).is_ok_and(|v| v.len() <= BODY_MAX),
     )
 }
 

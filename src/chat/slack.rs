@@ -156,7 +156,7 @@ pub(super) fn fits(b: &Body) -> bool {
     let blocks = b["blocks"].as_array().map_or(0, Vec::len);
     blocks <= BLOCKS_MAX
         && b["text"].as_str().map_or(0, |t| t.chars().count()) <= TEXT_MAX
-        && serde_json::to_vec(b).map_or(false, |v| v.len() <= 40_000)
+        && serde_json::to_vec(b).is_ok_and(|v| v.len() <= 40_000)
 }
 
 pub(super) fn message(s: &Summary<'_>, mentions: &[&Owner]) -> Body {

@@ -502,6 +502,14 @@ fn check_secret(at: &str, kind: ReceiverKind, r: &mut Receiver, env: &Env, p: &m
     r.resolved_secret = secret;
 }
 
+/// An owner's key, its value, what a valid one is, and what it should be.
+type Check<'a> = (
+    &'static str,
+    &'a Option<String>,
+    fn(&str) -> bool,
+    &'static str,
+);
+
 fn check_owners(c: &Config, p: &mut Problems) {
     let mut names = HashSet::new();
     for (i, o) in c.owners.iter().enumerate() {
@@ -527,7 +535,7 @@ fn check_owners(c: &Config, p: &mut Problems) {
                 "names no way to reach them: set mobile, slack_user, feishu_user or email".into(),
             ));
         }
-        let checks: [(&str, &Option<String>, fn(&str) -> bool, &str); 4] = [
+        let checks: [Check<'_>; 4] = [
             ("email", &o.email, is_email, "an email address"),
             (
                 "mobile",

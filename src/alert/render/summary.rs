@@ -225,6 +225,9 @@ fn owner(email: &AlertEmail, card: &Card<'_>) -> Option<String> {
         .cloned()
 }
 
+/// Whether a line of this kind, new or not, belongs in a section.
+type Belongs = fn(ItemKind, bool) -> bool;
+
 /// What a short message says of `email`.
 pub fn summary(email: &AlertEmail) -> Summary<'_> {
     let lang = email.lang;
@@ -286,7 +289,7 @@ pub fn summary(email: &AlertEmail) -> Summary<'_> {
         }
     }
     let mut sections = Vec::new();
-    let groups: [(&str, fn(ItemKind, bool) -> bool); 3] = [
+    let groups: [(&str, Belongs); 3] = [
         ("chat-new-heading", |k, news| {
             k != ItemKind::Resolved && news
         }),
