@@ -17,27 +17,16 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use chat_fakes::{ChatFake, Cue, Role};
+use chat_fakes::{ChatFake, Cue, Role, PLATFORMS};
 use chrono::{TimeZone, Utc};
 use flywheel::alert::{AlertEmail, Item, ItemKind, Names};
 use flywheel::chat::send::{client, post};
 use flywheel::chat::{alert_message, request, test_message, Answer, Body, Platform};
-use flywheel::config::{Owner, Receiver, ReceiverKind, Secret};
+use flywheel::config::{Owner, Receiver, Secret};
 use flywheel::i18n::Lang;
 use serde_json::json;
 
 const US: &str = "ATVPDKIKX0DER";
-
-fn kind(role: Role) -> ReceiverKind {
-    match role {
-        Role::Slack => ReceiverKind::Slack,
-        Role::Wecom => ReceiverKind::Wecom,
-        Role::Dingtalk => ReceiverKind::Dingtalk,
-        Role::Feishu => ReceiverKind::Feishu,
-        Role::Lark => ReceiverKind::Lark,
-        Role::Webhook => ReceiverKind::Webhook,
-    }
-}
 
 fn signs(role: Role) -> bool {
     matches!(role, Role::Dingtalk | Role::Feishu | Role::Lark)
@@ -49,8 +38,8 @@ fn robot(fake: &ChatFake, role: Role, secret: &str) -> (Receiver, String) {
     let fake_secret = signs(role).then_some(secret);
     let (url, key) = fake.robot(role, fake_secret);
     let r = Receiver {
-        name: format!("ops-{}", role.kind()),
-        kind: Some(kind(role)),
+        name: format!("ops-{}", role.as_str()),
+        kind: Some(role),
         mention_owners: role != Role::Webhook,
         resolved_url: Some(Secret::new(url)),
         resolved_secret: fake_secret.map(Secret::new),
@@ -60,13 +49,13 @@ fn robot(fake: &ChatFake, role: Role, secret: &str) -> (Receiver, String) {
 }
 
 fn owners() -> Vec<Owner> {
-    vec![Owner {
-        name: "Li Lei".into(),
-        mobile: Some("13800001111".into()),
-        slack_user: Some("U012AB3CD".into()),
-        feishu_user: Some("ou_7d8a6e6df7621556ce0d21922b676706".into()),
-        email: None,
-    }]
+    let owner = r#"
+        name = "Li Lei"
+        mobile = "13800001111"
+        slack_user = "U012AB3CD"
+        feishu_user = "ou_7d8a6e6df7621556ce0d21922b676706"
+    "#;
+    vec![toml::from_str(owner).unwrap()]
 }
 
 /// An account's round of `n` alerts: stockouts and wasted spend, every
@@ -122,7 +111,7 @@ async fn send(r: &Receiver, body: &Body) -> Answer {
 async fn every_kind_accepts_a_sixty_alert_round_and_a_test_message() {
     let fake = ChatFake::start().await;
     for lang in [Lang::En, Lang::ZhCn] {
-        for role in Role::ALL {
+        for role in PLATFORMS {
             let (r, key) = robot(&fake, role, "SECsigning-secret-1");
             let before = fake.received_by(role).len();
             let mut bodies = alert_message(&r, &owners(), &email(lang, 60));
@@ -146,59 +135,50 @@ async fn every_kind_accepts_a_sixty_alert_round_and_a_test_message() {
     assert!(fake.refused().is_empty(), "{:?}", fake.refused());
 }
 
-#[tokio::test]
-async fn a_throttle_answer_is_read_as_one_and_the_resend_delivered_once() {
-    let fake = ChatFake::start().await;
-    for role in Role::ALL {
-        let (r, _) = robot(&fake, role, "SECsigning-secret-2");
-        let body = &alert_message(&r, &[], &email(Lang::En, 3))[0];
-        fake.cue(role, [Cue::throttle(role)]);
-        let wait = match send(&r, body).await {
-            Answer::Throttled { retry_after, .. } => retry_after,
-            // Alertmanager receivers have no throttle of their own: a 429
-            // is a passing failure, retried after its Retry-After.
-            Answer::Transient {
-                retry_after: Some(w),
-                ..
-            } if role == Role::Webhook => w,
-            other => panic!("{role:?}: {other}"),
-        };
-        let documented = match role {
-            Role::Slack | Role::Webhook => Duration::from_secs(1),
-            Role::Wecom | Role::Feishu | Role::Lark => Duration::from_secs(60),
-            Role::Dingtalk => Duration::from_secs(600),
-        };
-        assert_eq!(wait, documented, "{role:?}");
-        assert!(
-            fake.received_by(role).is_empty(),
-            "{role:?}: not taken while throttled"
-        );
-        assert!(send(&r, body).await.is_delivered(), "{role:?}");
-        assert_eq!(fake.received_by(role).len(), 1, "{role:?}: delivered once");
+/// How long a platform's throttle answer waits, and the code of its
+/// permanent refusal, as documented.
+fn documented(role: Role) -> (Duration, &'static str) {
+    match role {
+        Role::Slack => (Duration::from_secs(1), "invalid_token"),
+        Role::Wecom => (Duration::from_secs(60), "93000"),
+        Role::Dingtalk => (Duration::from_secs(600), "310000"),
+        Role::Feishu | Role::Lark => (Duration::from_secs(60), "19024"),
+        Role::Webhook | Role::Email => (Duration::from_secs(1), "HTTP 404"),
     }
 }
 
 #[tokio::test]
-async fn permanent_errors_are_read_as_permanent_and_server_errors_as_passing() {
+async fn throttles_refusals_and_outages_read_as_documented_and_a_resend_lands_once() {
     let fake = ChatFake::start().await;
-    for role in Role::ALL {
-        let (r, _) = robot(&fake, role, "SECsigning-secret-3");
+    for role in PLATFORMS {
+        let (r, _) = robot(&fake, role, "SECsigning-secret-2");
         let body = &alert_message(&r, &[], &email(Lang::En, 3))[0];
-        fake.cue(role, [Cue::permanent(role), Cue::down()]);
-        let want = match role {
-            Role::Slack => "invalid_token",
-            Role::Wecom => "93000",
-            Role::Dingtalk => "310000",
-            Role::Feishu | Role::Lark => "19024",
-            Role::Webhook => "HTTP 404",
-        };
+        let (wait, code) = documented(role);
+        fake.cue(
+            role,
+            [Cue::throttle(role), Cue::permanent(role), Cue::down()],
+        );
         match send(&r, body).await {
-            Answer::Permanent { code, .. } => assert_eq!(code, want, "{role:?}"),
+            Answer::Throttled { retry_after, .. } => assert_eq!(retry_after, wait, "{role:?}"),
+            // Alertmanager receivers have no throttle of their own: a 429
+            // is a passing failure, retried after its Retry-After.
+            Answer::Transient { retry_after, .. } if role == Role::Webhook => {
+                assert_eq!(retry_after, Some(wait))
+            }
+            other => panic!("{role:?}: {other}"),
+        }
+        match send(&r, body).await {
+            Answer::Permanent { code: got, .. } => assert_eq!(got, code, "{role:?}"),
             other => panic!("{role:?}: {other}"),
         }
         let down = send(&r, body).await;
         assert!(matches!(down, Answer::Transient { .. }), "{role:?}: {down}");
-        assert!(fake.received_by(role).is_empty());
+        assert!(
+            fake.received_by(role).is_empty(),
+            "{role:?}: nothing taken yet"
+        );
+        assert!(send(&r, body).await.is_delivered(), "{role:?}");
+        assert_eq!(fake.received_by(role).len(), 1, "{role:?}: delivered once");
     }
 }
 
@@ -290,7 +270,7 @@ async fn the_fakes_refuse_what_the_platforms_refuse() {
         }
     }
     // An unknown key gets the platform's answer for a deleted robot.
-    for role in Role::ALL {
+    for role in PLATFORMS {
         let (mut r, key) = robot(&fake, role, "SECsigning-secret-5");
         let body = &alert_message(&r, &[], &email(Lang::En, 1))[0];
         let url = r.url().unwrap().expose().replace(&key, "deletedROBOTkey");
@@ -337,7 +317,7 @@ async fn no_url_key_or_secret_reaches_a_trace_log_an_answer_or_debug() {
     let secret = "SECsecretSIGNINGvalue9f8e7d";
     let mut shown = String::new();
     let mut keys = Vec::new();
-    for role in Role::ALL {
+    for role in PLATFORMS {
         let (r, key) = robot(&fake, role, secret);
         keys.push(key);
         let body = &alert_message(&r, &owners(), &email(Lang::En, 5))[0];
@@ -411,7 +391,7 @@ async fn received_slack_and_feishu_messages_render_as_previews() {
             let body = &alert_message(&r, &owners(), &email(lang, 8))[0];
             assert!(send(&r, body).await.is_delivered());
             let got = fake.received_by(role).pop().unwrap().body;
-            let html = chat_preview::page(role.kind(), &got, 420);
+            let html = chat_preview::page(role.as_str(), &got, 420);
             let title = if lang == Lang::En {
                 "flywheel · acme-us: 3 critical, 5 warnings"
             } else {
@@ -430,7 +410,7 @@ async fn received_slack_and_feishu_messages_render_as_previews() {
                 assert!(!html.contains(raw), "{raw} left in {role:?} {lang}");
             }
             let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("chat-preview-{}-{lang}.html", role.kind()));
+                .join(format!("chat-preview-{}-{lang}.html", role.as_str()));
             std::fs::write(&path, html).unwrap();
         }
     }

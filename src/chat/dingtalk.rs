@@ -23,7 +23,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::layout::{
-    cut_chars, fitted, markdown_bold, markdown_link, markdown_text, paragraphs, Fit, Markup,
+    cut_chars, fitted, markdown_bold, markdown_link, markdown_message, markdown_text, paragraphs,
+    Fit, Markup,
 };
 use super::send::{by_code, Answer, Codes, Reply};
 use super::{Body, Test};
@@ -53,12 +54,8 @@ const MARKUP: Markup = Markup {
 };
 
 fn text(s: &Summary<'_>, mentions: &[&Owner], fit: Fit) -> String {
-    let mut out = format!("### {}", markdown_text(&s.title));
-    for para in paragraphs(s, &MARKUP, mentions, fit).all() {
-        out.push_str("\n\n");
-        out.push_str(para);
-    }
-    out
+    let title = format!("### {}", markdown_text(&s.title));
+    markdown_message(title, &paragraphs(s, &MARKUP, mentions, fit))
 }
 
 pub(super) fn message(s: &Summary<'_>, mentions: &[&Owner]) -> Body {

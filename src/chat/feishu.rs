@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::layout::{fitted, markdown_bold, markdown_link, markdown_text, paragraphs, Fit, Markup};
+use super::layout::{
+    fitted, markdown_bold, markdown_link, markdown_text, paragraphs, Fit, Markup, Part,
+};
 use super::send::{by_code, Answer, Codes, Reply};
 use super::{Body, Test};
 use crate::alert::render::{Summary, Tone};
@@ -85,14 +87,18 @@ fn card(title: &str, tone: Tone, elements: Vec<Value>) -> Body {
 }
 
 fn build(s: &Summary<'_>, mentions: &[&Owner], fit: Fit) -> Body {
-    let p = paragraphs(s, &MARKUP, mentions, fit);
+    // When and where, and the footer, as notes of plain text.
     let mut elements = vec![note(&s.as_of)];
-    elements.extend(p.strip.as_deref().map(div));
-    elements.extend(p.do_first.as_deref().map(div));
-    elements.push(json!({"tag": "hr"}));
-    elements.extend(p.sections.iter().map(|x| div(x)));
-    elements.extend(p.more.as_deref().map(div));
-    elements.extend(p.mentions.as_deref().map(div));
+    for (part, text) in paragraphs(s, &MARKUP, mentions, fit) {
+        match part {
+            Part::AsOf | Part::Footer => {}
+            Part::Section if !elements.iter().any(|e| e["tag"] == "hr") => {
+                elements.push(json!({"tag": "hr"}));
+                elements.push(div(&text));
+            }
+            _ => elements.push(div(&text)),
+        }
+    }
     let buttons: Vec<Value> = s
         .do_first
         .iter()

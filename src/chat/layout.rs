@@ -119,33 +119,27 @@ pub(super) fn markdown_bold(s: &str) -> String {
     format!("**{}**", markdown_text(s))
 }
 
-/// The paragraphs of a message, without its title (each platform shows
-/// the title its own way): when and where, the links' state, Do first,
-/// the alerts by section, how many were left out, whom it mentions, and
-/// the footer.
-pub(super) struct Paragraphs {
-    pub as_of: String,
-    pub strip: Option<String>,
-    pub do_first: Option<String>,
-    pub sections: Vec<String>,
-    pub more: Option<String>,
-    pub mentions: Option<String>,
-    pub footer: String,
+/// What a paragraph of a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Part {
+    /// Where and when: "United States · as of …".
+    AsOf,
+    /// The flywheel's links and their state.
+    Strip,
+    DoFirst,
+    /// One section's heading and alert lines.
+    Section,
+    /// "and N more alerts not listed here: …".
+    More,
+    /// Whom it @-mentions.
+    Mentions,
+    /// "Sent by flywheel at …".
+    Footer,
 }
 
-impl Paragraphs {
-    /// Every paragraph, in reading order.
-    pub fn all(&self) -> Vec<&str> {
-        let mut out = vec![self.as_of.as_str()];
-        out.extend(self.strip.as_deref());
-        out.extend(self.do_first.as_deref());
-        out.extend(self.sections.iter().map(String::as_str));
-        out.extend(self.more.as_deref());
-        out.extend(self.mentions.as_deref());
-        out.push(&self.footer);
-        out
-    }
-}
+/// The paragraphs of a message in reading order, without its title
+/// (each platform shows the title its own way).
+pub(super) type Paragraphs = Vec<(Part, String)>;
 
 fn action_line(s: &Summary<'_>, m: &Markup, n: usize, a: &Action) -> String {
     let colon = tr(s.lang, "colon");
@@ -183,32 +177,28 @@ fn alert_line(s: &Summary<'_>, m: &Markup, l: &Line<'_>) -> String {
 /// `s` as paragraphs of `m`'s markup, showing what `fit` allows.
 pub(super) fn paragraphs(s: &Summary<'_>, m: &Markup, mentions: &[&Owner], fit: Fit) -> Paragraphs {
     let lang = s.lang;
-    let strip = (!s.strip.is_empty()).then(|| {
-        s.strip
+    let colon = tr(lang, "colon");
+    let mut out = vec![(Part::AsOf, (m.text)(&s.as_of))];
+    if !s.strip.is_empty() {
+        let lines: Vec<String> = s
+            .strip
             .iter()
             .map(|l| {
-                format!(
-                    "{}{} {}{}{}",
-                    m.bullet,
-                    sign(l.tone),
-                    (m.bold)(&l.title),
-                    (m.text)(&tr(lang, "colon")),
-                    (m.text)(&l.state)
-                )
+                let state = (m.text)(&format!("{colon}{}", l.state));
+                format!("{}{} {}{state}", m.bullet, sign(l.tone), (m.bold)(&l.title))
             })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
-    let do_first = (fit.do_first > 0).then(|| {
+            .collect();
+        out.push((Part::Strip, lines.join("\n")));
+    }
+    if fit.do_first > 0 {
         let mut p = (m.bold)(&s.do_first_title);
         for (n, a) in s.do_first.iter().take(fit.do_first).enumerate() {
             p.push('\n');
             p.push_str(&action_line(s, m, n + 1, a));
         }
-        p
-    });
+        out.push((Part::DoFirst, p));
+    }
     let mut left = fit.lines;
-    let mut sections = Vec::new();
     for section in &s.sections {
         let mut p = (m.bold)(&section.title);
         for l in section.alerts.iter().take(left) {
@@ -216,34 +206,33 @@ pub(super) fn paragraphs(s: &Summary<'_>, m: &Markup, mentions: &[&Owner], fit: 
             p.push_str(&alert_line(s, m, l));
         }
         left = left.saturating_sub(section.alerts.len());
-        sections.push(p);
+        out.push((Part::Section, p));
     }
     let omitted = s.alerts().count().saturating_sub(fit.lines);
-    let more = (omitted > 0).then(|| {
-        (m.text)(&tr_args(
-            lang,
-            "omitted-note",
-            &[("n", omitted.to_string().into()), ("count", omitted.into())],
-        ))
-    });
-    let tags: Vec<String> = mentions.iter().filter_map(|o| (m.mention)(o)).collect();
-    let mentions = (!tags.is_empty()).then(|| {
-        format!(
-            "{}{}{}",
-            (m.bold)(&tr(lang, "chat-owners")),
-            (m.text)(&tr(lang, "colon")),
-            tags.join(" ")
-        )
-    });
-    Paragraphs {
-        as_of: (m.text)(&s.as_of),
-        strip,
-        do_first,
-        sections,
-        more,
-        mentions,
-        footer: (m.text)(&s.footer),
+    if omitted > 0 {
+        let args = [("n", omitted.to_string().into()), ("count", omitted.into())];
+        out.push((Part::More, (m.text)(&tr_args(lang, "omitted-note", &args))));
     }
+    let tags: Vec<String> = mentions.iter().filter_map(|o| (m.mention)(o)).collect();
+    if !tags.is_empty() {
+        let owners = (m.bold)(&tr(lang, "chat-owners"));
+        out.push((
+            Part::Mentions,
+            format!("{owners}{}{}", (m.text)(&colon), tags.join(" ")),
+        ));
+    }
+    out.push((Part::Footer, (m.text)(&s.footer)));
+    out
+}
+
+/// The paragraphs as one markdown text under `title`, a blank line apart.
+pub(super) fn markdown_message(title: String, paragraphs: &Paragraphs) -> String {
+    let mut out = title;
+    for (_, para) in paragraphs {
+        out.push_str("\n\n");
+        out.push_str(para);
+    }
+    out
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.

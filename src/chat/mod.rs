@@ -57,11 +57,11 @@ pub type Body = Value;
 /// A receiver kind that posts to a URL: every kind but email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Platform {
-    Slack,
     Wecom,
     Dingtalk,
     Feishu,
     Lark,
+    Slack,
     Webhook,
 }
 

@@ -409,43 +409,33 @@ mod tests {
         let at = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let body = serde_json::json!({"msgtype": "markdown"});
         let secret = Secret::new("SECsecret-value");
-        let ding = request(
+        let signed = |p, url: &str| request(p, &Secret::new(url), Some(&secret), &body, at);
+        let ding = signed(
             Platform::Dingtalk,
-            &Secret::new("https://oapi.dingtalk.com/robot/send?access_token=tok3n-value"),
-            Some(&secret),
-            &body,
-            at,
+            "https://oapi.dingtalk.com/robot/send?access_token=tok3n-value",
         );
-        assert!(ding
-            .url()
-            .expose()
-            .starts_with("https://oapi.dingtalk.com/robot/send?access_token=tok3n-value&timestamp=1700000000000&sign="));
+        let url = ding.url().expose();
+        let want = "https://oapi.dingtalk.com/robot/send?access_token=tok3n-value&timestamp=1700000000000&sign=";
+        assert!(url.starts_with(want), "{url}");
         assert_eq!(ding.body(), br#"{"msgtype":"markdown"}"#);
         let shown = format!("{ding:?}");
         assert!(
             !shown.contains("tok3n") && !shown.contains("SECsecret"),
             "{shown}"
         );
-        let fs = request(
+        let lark = signed(
             Platform::Lark,
-            &Secret::new("https://open.larksuite.com/open-apis/bot/v2/hook/h00k"),
-            Some(&secret),
-            &body,
-            at,
+            "https://open.larksuite.com/open-apis/bot/v2/hook/h00k",
         );
-        let sent: serde_json::Value = serde_json::from_slice(fs.body()).unwrap();
+        let sent: serde_json::Value = serde_json::from_slice(lark.body()).unwrap();
         assert_eq!(sent["timestamp"], "1700000000");
         assert_eq!(sent["sign"], sign::feishu("SECsecret-value", at).1);
-        let plain = request(
-            Platform::Slack,
-            &Secret::new("https://hooks.slack.com/services/T/B/k"),
-            None,
-            &body,
-            at,
-        );
+        // Slack does not sign: the URL and body go as they are.
+        let slack = signed(Platform::Slack, "https://hooks.slack.com/services/T/B/k");
         assert_eq!(
-            plain.url().expose(),
+            slack.url().expose(),
             "https://hooks.slack.com/services/T/B/k"
         );
+        assert_eq!(slack.body(), br#"{"msgtype":"markdown"}"#);
     }
 }

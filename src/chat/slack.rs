@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::layout::{cut_chars, fitted, paragraphs, sign, Fit, Markup};
+use super::layout::{cut_chars, fitted, paragraphs, sign, Fit, Markup, Part};
 use super::send::{by_status, Answer, Reply};
 use super::{Body, Test};
 use crate::alert::render::Summary;
@@ -136,18 +136,17 @@ fn fallback(s: &Summary<'_>, mentions: &[&Owner], fit: Fit) -> String {
 }
 
 fn build(s: &Summary<'_>, mentions: &[&Owner], fit: Fit) -> Body {
-    let p = paragraphs(s, &MARKUP, mentions, fit);
-    let mut blocks = vec![header(&s.title), context(&p.as_of)];
-    for para in [&p.strip, &p.do_first].into_iter().flatten() {
-        blocks.extend(sections(para));
+    let mut blocks = vec![header(&s.title)];
+    for (part, text) in paragraphs(s, &MARKUP, mentions, fit) {
+        match part {
+            Part::AsOf | Part::More | Part::Footer => blocks.push(context(&text)),
+            Part::Section if !blocks.iter().any(|b| b["type"] == "divider") => {
+                blocks.push(json!({"type": "divider"}));
+                blocks.extend(sections(&text));
+            }
+            _ => blocks.extend(sections(&text)),
+        }
     }
-    blocks.push(json!({"type": "divider"}));
-    for para in &p.sections {
-        blocks.extend(sections(para));
-    }
-    blocks.extend(p.more.as_deref().map(context));
-    blocks.extend(p.mentions.as_deref().map(section));
-    blocks.push(context(&p.footer));
     json!({"text": fallback(s, mentions, fit), "blocks": blocks})
 }
 

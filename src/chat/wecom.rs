@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::layout::{fitted, markdown_bold, markdown_link, markdown_text, paragraphs, Markup};
+use super::layout::{
+    fitted, markdown_bold, markdown_link, markdown_message, markdown_text, paragraphs, Fit, Markup,
+};
 use super::send::{by_code, Answer, Codes, Reply};
 use super::{Body, Test};
 use crate::alert::render::{Summary, Tone};
@@ -49,27 +51,18 @@ fn colour(t: Tone) -> &'static str {
     }
 }
 
-fn content(s: &Summary<'_>, title: &str, fit: super::layout::Fit) -> String {
-    let p = paragraphs(s, &MARKUP, &[], fit);
-    let mut out = format!(
+fn content(s: &Summary<'_>, fit: Fit) -> String {
+    let title = format!(
         "<font color=\"{}\">{}</font>",
         colour(s.tone),
-        markdown_bold(title)
+        markdown_bold(&s.title)
     );
-    for para in p.all() {
-        out.push_str("\n\n");
-        out.push_str(para);
-    }
-    out
+    markdown_message(title, &paragraphs(s, &MARKUP, &[], fit))
 }
 
 /// The markdown message, then the mentions' text message if any.
 pub(super) fn message(s: &Summary<'_>, mentions: &[&Owner]) -> Vec<Body> {
-    let markdown = fitted(
-        s,
-        |fit| content(s, &s.title, fit),
-        |c| c.len() <= CONTENT_MAX,
-    );
+    let markdown = fitted(s, |fit| content(s, fit), |c| c.len() <= CONTENT_MAX);
     let mut out = vec![json!({"msgtype": "markdown", "markdown": {"content": markdown}})];
     let mobiles: Vec<&str> = mentions
         .iter()

@@ -34,137 +34,110 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// A platform the fake plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Slack,
-    Wecom,
-    Dingtalk,
-    Feishu,
-    Lark,
-    Webhook,
-}
+/// A platform the fake plays: flywheel's receiver kinds but email.
+pub use flywheel::config::ReceiverKind as Role;
 
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Slack,
-        Role::Wecom,
-        Role::Dingtalk,
-        Role::Feishu,
-        Role::Lark,
-        Role::Webhook,
-    ];
+/// Every platform the fake plays.
+pub const PLATFORMS: [Role; 6] = [
+    Role::Slack,
+    Role::Wecom,
+    Role::Dingtalk,
+    Role::Feishu,
+    Role::Lark,
+    Role::Webhook,
+];
 
-    fn prefix(self) -> &'static str {
-        match self {
-            Role::Slack => "slack",
-            Role::Wecom => "wecom",
-            Role::Dingtalk => "dingtalk",
-            Role::Feishu => "feishu",
-            Role::Lark => "lark",
-            Role::Webhook => "webhook",
-        }
-    }
-
-    fn of_prefix(p: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.prefix() == p)
-    }
-
-    /// The kind flywheel's config calls it.
-    pub fn kind(self) -> &'static str {
-        self.prefix()
-    }
-}
+/// What the platforms answer, as their documentation shows it, one a
+/// line: the platform, the occasion, the HTTP status, the body (Lark
+/// answers as Feishu does). `throttle` is the rate limit; `refuse` an
+/// error that stops retries (a revoked token, a keyword missing);
+/// `unknown` a robot key that does not exist; `sign` a bad or stale
+/// signature; the rest a payload the platform will not take.
+const ANSWERS: &str = r#"
+slack ok 200 ok
+slack throttle 429 rate_limited
+slack refuse 403 invalid_token
+slack unknown 404 no_service
+slack no_text 400 no_text
+slack blocks 400 invalid_blocks
+slack json 400 invalid_payload
+wecom ok 200 {"errcode":0,"errmsg":"ok"}
+wecom throttle 200 {"errcode":45009,"errmsg":"api freq out of limit"}
+wecom refuse 200 {"errcode":93000,"errmsg":"invalid webhook url"}
+wecom unknown 200 {"errcode":93000,"errmsg":"invalid webhook url, hint: [key not found]"}
+wecom empty 200 {"errcode":44004,"errmsg":"empty content"}
+wecom too_long 200 {"errcode":40058,"errmsg":"content exceed max length"}
+wecom msgtype 200 {"errcode":40008,"errmsg":"invalid message type"}
+wecom json 200 {"errcode":40035,"errmsg":"invalid json"}
+dingtalk ok 200 {"errcode":0,"errmsg":"ok"}
+dingtalk throttle 200 {"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}
+dingtalk refuse 200 {"errcode":310000,"errmsg":"keywords not in content"}
+dingtalk unknown 200 {"errcode":300001,"errmsg":"token is not exist"}
+dingtalk sign 200 {"errcode":310000,"errmsg":"sign not match"}
+dingtalk json 200 {"errcode":40035,"errmsg":"缺少参数 json"}
+feishu ok 200 {"code":0,"msg":"success","data":{}}
+feishu throttle 200 {"code":11232,"msg":"frequency limited psm[lark.oapi.app_platform_runtime]"}
+feishu refuse 200 {"code":19024,"msg":"Key Words Not Found"}
+feishu unknown 200 {"code":19001,"msg":"param invalid: incoming webhook access token invalid"}
+feishu sign 200 {"code":19021,"msg":"sign match fail or timestamp is not within one hour from current time"}
+feishu json 400 {"code":9499,"msg":"Bad Request","data":{}}
+webhook ok 200
+webhook throttle 429 slow down
+webhook refuse 404 no such hook
+webhook unknown 404 no such hook
+webhook json 400 not an Alertmanager webhook payload
+"#;
 
 /// An answer the fake gives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cue {
     pub status: u16,
     pub body: String,
+    /// `Retry-After`, in seconds (every 429 says 1).
     pub retry_after: Option<u64>,
 }
 
 impl Cue {
-    fn json(status: u16, v: Value) -> Cue {
+    /// `role`'s documented answer on `occasion` (a line of [`ANSWERS`]).
+    pub fn of(role: Role, occasion: &str) -> Cue {
+        let platform = if role == Role::Lark {
+            "feishu"
+        } else {
+            role.as_str()
+        };
+        let line = ANSWERS
+            .lines()
+            .find(|l| l.starts_with(&format!("{platform} {occasion} ")))
+            .unwrap_or_else(|| panic!("no {platform} {occasion} answer"));
+        let mut parts = line.splitn(4, ' ').skip(2);
+        let status: u16 = parts.next().unwrap().parse().unwrap();
         Cue {
             status,
-            body: v.to_string(),
-            retry_after: None,
+            body: parts.next().unwrap_or_default().to_string(),
+            retry_after: (status == 429).then_some(1),
         }
     }
 
-    fn ok(role: Role) -> Cue {
-        match role {
-            Role::Slack => Cue::text(200, "ok"),
-            Role::Wecom | Role::Dingtalk => Cue::json(200, json!({"errcode": 0, "errmsg": "ok"})),
-            Role::Feishu | Role::Lark => {
-                Cue::json(200, json!({"code": 0, "msg": "success", "data": {}}))
-            }
-            Role::Webhook => Cue::text(200, ""),
-        }
-    }
-
-    fn text(status: u16, body: &str) -> Cue {
-        Cue {
-            status,
-            body: body.to_string(),
-            retry_after: None,
-        }
-    }
-
-    /// The platform's documented rate-limit answer.
     pub fn throttle(role: Role) -> Cue {
-        match role {
-            Role::Slack => Cue {
-                retry_after: Some(1),
-                ..Cue::text(429, "rate_limited")
-            },
-            Role::Wecom => Cue::json(
-                200,
-                json!({"errcode": 45009, "errmsg": "api freq out of limit"}),
-            ),
-            Role::Dingtalk => Cue::json(
-                200,
-                json!({"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}),
-            ),
-            Role::Feishu | Role::Lark => Cue::json(
-                200,
-                json!({"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]appID[1]"}),
-            ),
-            Role::Webhook => Cue {
-                retry_after: Some(1),
-                ..Cue::text(429, "slow down")
-            },
-        }
+        Cue::of(role, "throttle")
     }
 
-    /// The platform's documented answer to a key that no longer works.
     pub fn permanent(role: Role) -> Cue {
-        match role {
-            Role::Slack => Cue::text(403, "invalid_token"),
-            Role::Wecom => Cue::json(
-                200,
-                json!({"errcode": 93000, "errmsg": "invalid webhook url"}),
-            ),
-            Role::Dingtalk => Cue::json(
-                200,
-                json!({"errcode": 310000, "errmsg": "keywords not in content"}),
-            ),
-            Role::Feishu | Role::Lark => {
-                Cue::json(200, json!({"code": 19024, "msg": "Key Words Not Found"}))
-            }
-            Role::Webhook => Cue::text(404, "no such hook"),
-        }
+        Cue::of(role, "refuse")
     }
 
     /// A server error.
     pub fn down() -> Cue {
-        Cue::text(503, "Service Unavailable")
+        Cue {
+            status: 503,
+            body: "Service Unavailable".into(),
+            retry_after: None,
+        }
     }
 }
 
@@ -239,13 +212,13 @@ impl ChatFake {
                 secret: secret.map(str::to_string),
             },
         );
-        let base = format!("http://{}/{}", self.addr, role.prefix());
+        let base = format!("http://{}/{}", self.addr, role.as_str());
         let url = match role {
             Role::Slack => format!("{base}/services/T0FAKE/B0FAKE/{key}"),
             Role::Wecom => format!("{base}/cgi-bin/webhook/send?key={key}"),
             Role::Dingtalk => format!("{base}/robot/send?access_token={key}"),
             Role::Feishu | Role::Lark => format!("{base}/open-apis/bot/v2/hook/{key}"),
-            Role::Webhook => format!("{base}/{key}"),
+            Role::Webhook | Role::Email => format!("{base}/{key}"),
         };
         (url, key)
     }
@@ -346,166 +319,108 @@ fn is_str(v: &Value) -> bool {
     v.as_str().is_some_and(|s| !s.is_empty())
 }
 
-/// What is wrong with a Slack body (Block Kit limits).
-fn slack_schema(b: &Value) -> Result<(), Cue> {
-    let bad = |why: &str| Err(Cue::text(400, why));
+/// What is wrong with a Slack body (Block Kit limits): the occasion.
+fn slack_schema(b: &Value) -> Result<(), &'static str> {
     let blocks = b["blocks"].as_array();
     if !is_str(&b["text"]) && blocks.is_none() {
-        return bad("no_text");
+        return Err("no_text");
     }
     let blocks = blocks.map(Vec::as_slice).unwrap_or_default();
-    if blocks.len() > 50 {
-        return bad("invalid_blocks");
-    }
-    for block in blocks {
-        let ok = match block["type"].as_str() {
-            Some("header") => {
-                b_type(&block["text"], "plain_text")
-                    && (1..=150).contains(&chars(&block["text"]["text"]))
-            }
-            Some("section") => {
-                b_type(&block["text"], "mrkdwn")
-                    && (1..=3000).contains(&chars(&block["text"]["text"]))
-            }
+    let text = |b: &Value, kind: &str, max: usize| {
+        b["text"]["type"] == kind && (1..=max).contains(&chars(&b["text"]["text"]))
+    };
+    let ok = blocks.len() <= 50
+        && blocks.iter().all(|block| match block["type"].as_str() {
+            Some("header") => text(block, "plain_text", 150),
+            Some("section") => text(block, "mrkdwn", 3000),
             Some("context") => block["elements"]
                 .as_array()
                 .is_some_and(|e| !e.is_empty() && e.len() <= 10),
             Some("divider") => true,
             _ => false,
-        };
-        if !ok {
-            return bad("invalid_blocks");
-        }
+        });
+    ok.then_some(()).ok_or("blocks")
+}
+
+fn wecom_schema(b: &Value) -> Result<(), &'static str> {
+    let (content, max) = match b["msgtype"].as_str() {
+        Some("markdown") => (&b["markdown"]["content"], 4096),
+        Some("text") => (&b["text"]["content"], 2048),
+        _ => return Err("msgtype"),
+    };
+    let content = content.as_str().unwrap_or_default();
+    let mobiles = &b["text"]["mentioned_mobile_list"];
+    if content.is_empty() {
+        Err("empty")
+    } else if content.len() > max {
+        Err("too_long")
+    } else if !mobiles.is_null()
+        && !mobiles
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string))
+    {
+        Err("json")
+    } else {
+        Ok(())
     }
-    Ok(())
 }
 
-fn b_type(v: &Value, t: &str) -> bool {
-    v["type"] == t
-}
-
-fn wecom_schema(b: &Value) -> Result<(), Cue> {
-    let err = |code: i64, msg: &str| Err(Cue::json(200, json!({"errcode": code, "errmsg": msg})));
-    match b["msgtype"].as_str() {
-        Some("markdown") => {
-            let c = b["markdown"]["content"].as_str().unwrap_or_default();
-            if c.is_empty() {
-                return err(44004, "empty content");
-            }
-            if c.len() > 4096 {
-                return err(40058, "markdown.content exceed max length 4096");
-            }
-        }
-        Some("text") => {
-            let c = b["text"]["content"].as_str().unwrap_or_default();
-            if c.is_empty() || c.len() > 2048 {
-                return err(40058, "text.content exceed max length 2048");
-            }
-            let list = &b["text"]["mentioned_mobile_list"];
-            if !list.is_null()
-                && !list
-                    .as_array()
-                    .is_some_and(|a| a.iter().all(Value::is_string))
-            {
-                return err(40058, "invalid mentioned_mobile_list");
-            }
-        }
-        _ => return err(40008, "invalid message type"),
-    }
-    Ok(())
-}
-
-fn dingtalk_schema(b: &Value) -> Result<(), Cue> {
+fn dingtalk_schema(b: &Value) -> Result<(), &'static str> {
+    let at = &b["at"];
     let ok = b["msgtype"] == "markdown"
         && is_str(&b["markdown"]["title"])
         && is_str(&b["markdown"]["text"])
-        && (b["at"].is_null()
-            || b["at"]["atMobiles"]
+        && (at.is_null()
+            || at["atMobiles"]
                 .as_array()
                 .is_some_and(|a| a.iter().all(Value::is_string)));
-    if ok {
-        Ok(())
-    } else {
-        Err(Cue::json(
-            200,
-            json!({"errcode": 40035, "errmsg": "缺少参数 json"}),
-        ))
+    ok.then_some(()).ok_or("json")
+}
+
+/// A card element Feishu renders.
+fn card_element(el: &Value) -> bool {
+    match el["tag"].as_str() {
+        Some("div") => el["text"]["tag"] == "lark_md" && is_str(&el["text"]["content"]),
+        Some("note") => el["elements"].as_array().is_some_and(|x| !x.is_empty()),
+        Some("action") => el["actions"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|b| b["tag"] == "button" && is_str(&b["url"]))),
+        Some("hr") => true,
+        _ => false,
     }
 }
 
-fn feishu_schema(b: &Value, size: usize) -> Result<(), Cue> {
-    let bad = || {
-        Err(Cue::json(
-            400,
-            json!({"code": 9499, "msg": "Bad Request", "data": {}}),
-        ))
-    };
-    if size > 20 * 1024 {
-        return bad();
-    }
+fn feishu_schema(b: &Value, size: usize) -> Result<(), &'static str> {
     let card = &b["card"];
-    let ok = b["msg_type"] == "interactive"
-        && card["header"]["title"]["tag"] == "plain_text"
-        && is_str(&card["header"]["title"]["content"])
-        && card["elements"].as_array().is_some_and(|e| {
-            e.iter().all(|el| match el["tag"].as_str() {
-                Some("div") => el["text"]["tag"] == "lark_md" && is_str(&el["text"]["content"]),
-                Some("note") => el["elements"].as_array().is_some_and(|x| !x.is_empty()),
-                Some("action") => el["actions"]
-                    .as_array()
-                    .is_some_and(|a| a.iter().all(|b| b["tag"] == "button" && is_str(&b["url"]))),
-                Some("hr") => true,
-                _ => false,
-            })
-        });
-    if ok {
-        Ok(())
-    } else {
-        bad()
-    }
+    let title = &card["header"]["title"];
+    let ok = size <= 20 * 1024
+        && b["msg_type"] == "interactive"
+        && title["tag"] == "plain_text"
+        && is_str(&title["content"])
+        && card["elements"]
+            .as_array()
+            .is_some_and(|e| e.iter().all(card_element));
+    ok.then_some(()).ok_or("json")
 }
 
 /// Alertmanager's webhook payload, version 4.
-fn webhook_schema(b: &Value) -> Result<(), Cue> {
-    let top = [
-        "version",
-        "groupKey",
-        "status",
-        "receiver",
-        "groupLabels",
-        "commonLabels",
-        "commonAnnotations",
-        "externalURL",
-        "alerts",
-    ];
-    let alert_keys = [
-        "status",
-        "labels",
-        "annotations",
-        "startsAt",
-        "endsAt",
-        "generatorURL",
-        "fingerprint",
-    ];
+fn webhook_schema(b: &Value) -> Result<(), &'static str> {
+    let top = "version groupKey status receiver groupLabels commonLabels commonAnnotations externalURL alerts";
+    let per_alert = "status labels annotations startsAt endsAt generatorURL fingerprint";
+    let has = |v: &Value, keys: &str| keys.split(' ').all(|k| v.get(k).is_some());
+    let alert_ok = |x: &Value| {
+        has(x, per_alert)
+            && x["labels"]["alertname"].is_string()
+            && chrono::DateTime::parse_from_rfc3339(x["startsAt"].as_str().unwrap_or_default())
+                .is_ok()
+    };
     let ok = b["version"] == "4"
-        && top.iter().all(|k| b.get(k).is_some())
+        && has(b, top)
         && ["firing", "resolved"].contains(&b["status"].as_str().unwrap_or_default())
-        && b["alerts"].as_array().is_some_and(|a| {
-            !a.is_empty()
-                && a.iter().all(|x| {
-                    alert_keys.iter().all(|k| x.get(k).is_some())
-                        && x["labels"]["alertname"].is_string()
-                        && chrono::DateTime::parse_from_rfc3339(
-                            x["startsAt"].as_str().unwrap_or_default(),
-                        )
-                        .is_ok()
-                })
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(Cue::text(400, "not an Alertmanager webhook payload"))
-    }
+        && b["alerts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(alert_ok));
+    ok.then_some(()).ok_or("json")
 }
 
 /// The robot key a request names, by its platform's URL shape.
@@ -522,28 +437,33 @@ fn key_of(role: Role, rest: &[&str], q: &HashMap<String, String>) -> Option<Stri
     }
 }
 
-/// The documented answer to an unknown key.
-fn unknown_key(role: Role) -> Cue {
-    match role {
-        Role::Slack => Cue::text(404, "no_service"),
-        Role::Wecom => Cue::json(
-            200,
-            json!({"errcode": 93000, "errmsg": "invalid webhook url"}),
-        ),
-        Role::Dingtalk => Cue::json(
-            200,
-            json!({"errcode": 300001, "errmsg": "token is not exist"}),
-        ),
-        Role::Feishu | Role::Lark => Cue::json(
-            200,
-            json!({"code": 19001, "msg": "param invalid: incoming webhook access token invalid"}),
-        ),
-        Role::Webhook => Cue::text(404, "no such hook"),
-    }
+/// The signature check of a signing robot: `(timestamp, sign)` from the
+/// request, recomputed from the fake's own copy of the secret.
+fn signed(role: Role, secret: &str, q: &HashMap<String, String>, v: &Value) -> bool {
+    let (ts, sign, want, millis) = if role == Role::Dingtalk {
+        let (Some(ts), Some(sign)) = (q.get("timestamp"), q.get("sign")) else {
+            return false;
+        };
+        let mac = hmac_sha256(secret.as_bytes(), format!("{ts}\n{secret}").as_bytes());
+        (ts.as_str(), percent_decode(sign), b64(&mac), true)
+    } else {
+        let (Some(ts), Some(sign)) = (v["timestamp"].as_str(), v["sign"].as_str()) else {
+            return false;
+        };
+        let mac = hmac_sha256(format!("{ts}\n{secret}").as_bytes(), b"");
+        (ts, sign.to_string(), b64(&mac), false)
+    };
+    sign == want && fresh(ts, millis)
 }
 
-/// Checks one request as its platform would; the answer to give.
-fn check(shared: &Shared, role: Role, uri: &Uri, body: &[u8]) -> Result<(String, Value), Cue> {
+/// Checks one request as its platform would; `Err` names the occasion
+/// of the answer to give.
+fn check(
+    shared: &Shared,
+    role: Role,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<(String, Value), &'static str> {
     let q = query(uri);
     let segments: Vec<&str> = uri
         .path()
@@ -551,56 +471,21 @@ fn check(shared: &Shared, role: Role, uri: &Uri, body: &[u8]) -> Result<(String,
         .filter(|s| !s.is_empty())
         .skip(1)
         .collect();
-    let key = key_of(role, &segments, &q).ok_or_else(|| unknown_key(role))?;
+    let key = key_of(role, &segments, &q).ok_or("unknown")?;
     let robot = shared.robots.lock().unwrap().get(&key).cloned();
-    let robot = robot
-        .filter(|r| r.role == role)
-        .ok_or_else(|| unknown_key(role))?;
-    let v: Value = serde_json::from_slice(body).map_err(|_| match role {
-        Role::Feishu | Role::Lark => Cue::json(400, json!({"code": 9499, "msg": "Bad Request"})),
-        Role::Slack => Cue::text(400, "invalid_payload"),
-        _ => Cue::json(200, json!({"errcode": 40035, "errmsg": "invalid json"})),
-    })?;
-    match (role, &robot.secret) {
-        (Role::Dingtalk, Some(secret)) => {
-            let refused = || {
-                Cue::json(
-                    200,
-                    json!({"errcode": 310000, "errmsg": "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"}),
-                )
-            };
-            let ts = q.get("timestamp").ok_or_else(refused)?;
-            let sign = percent_decode(q.get("sign").ok_or_else(refused)?);
-            let want = b64(&hmac_sha256(
-                secret.as_bytes(),
-                format!("{ts}\n{secret}").as_bytes(),
-            ));
-            if sign != want || !fresh(ts, true) {
-                return Err(refused());
-            }
+    let robot = robot.filter(|r| r.role == role).ok_or("unknown")?;
+    let v: Value = serde_json::from_slice(body).map_err(|_| "json")?;
+    if let Some(secret) = &robot.secret {
+        if !signed(role, secret, &q, &v) {
+            return Err("sign");
         }
-        (Role::Feishu | Role::Lark, Some(secret)) => {
-            let refused = || {
-                Cue::json(
-                    200,
-                    json!({"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}),
-                )
-            };
-            let ts = v["timestamp"].as_str().ok_or_else(refused)?;
-            let sign = v["sign"].as_str().ok_or_else(refused)?;
-            let want = b64(&hmac_sha256(format!("{ts}\n{secret}").as_bytes(), b""));
-            if sign != want || !fresh(ts, false) {
-                return Err(refused());
-            }
-        }
-        _ => {}
     }
     match role {
         Role::Slack => slack_schema(&v),
         Role::Wecom => wecom_schema(&v),
         Role::Dingtalk => dingtalk_schema(&v),
         Role::Feishu | Role::Lark => feishu_schema(&v, body.len()),
-        Role::Webhook => webhook_schema(&v),
+        Role::Webhook | Role::Email => webhook_schema(&v),
     }?;
     Ok((key, v))
 }
@@ -615,16 +500,11 @@ fn respond(c: Cue) -> Response {
     r
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    _h: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
     *shared.requests.lock().unwrap() += 1;
     let prefix = uri.path().split('/').nth(1).unwrap_or_default();
-    let Some(role) = Role::of_prefix(prefix) else {
-        return respond(Cue::text(404, "not a platform"));
+    let Some(role) = PLATFORMS.into_iter().find(|r| r.as_str() == prefix) else {
+        return (StatusCode::NOT_FOUND, "not a platform").into_response();
     };
     let cue = shared
         .cues
@@ -642,11 +522,16 @@ async fn handle(
                 .lock()
                 .unwrap()
                 .push(Received { role, key, body });
-            respond(Cue::ok(role))
+            respond(Cue::of(role, "ok"))
         }
-        Err(c) => {
-            shared.refused.lock().unwrap().push((role, c.body.clone()));
-            respond(c)
+        Err(occasion) => {
+            let answer = Cue::of(role, occasion);
+            shared
+                .refused
+                .lock()
+                .unwrap()
+                .push((role, answer.body.clone()));
+            respond(answer)
         }
     }
 }

@@ -104,28 +104,30 @@ fn lark_md(s: &str) -> String {
     out.replace('\n', "<br>")
 }
 
+fn str_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// Each element of the array at `v`, drawn by `draw`, joined by `sep`.
+fn each(v: &Value, sep: &str, draw: impl Fn(&Value) -> String) -> String {
+    let drawn: Vec<String> = v.as_array().into_iter().flatten().map(draw).collect();
+    drawn.join(sep)
+}
+
 fn slack(body: &Value) -> String {
-    let mut html = String::new();
-    for b in body["blocks"].as_array().into_iter().flatten() {
-        let t = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        html.push_str(&match b["type"].as_str().unwrap_or_default() {
-            "header" => format!("<div class=\"h\">{}</div>", esc(&t(&b["text"]["text"]))),
-            "section" => format!("<div class=\"s\">{}</div>", mrkdwn(&t(&b["text"]["text"]))),
-            "context" => format!(
-                "<div class=\"c\">{}</div>",
-                b["elements"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|e| mrkdwn(&t(&e["text"])))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+    each(&body["blocks"], "", |b| {
+        let text = str_of(&b["text"]["text"]);
+        match b["type"].as_str().unwrap_or_default() {
+            "header" => format!("<div class=\"h\">{}</div>", esc(&text)),
+            "section" => format!("<div class=\"s\">{}</div>", mrkdwn(&text)),
+            "context" => {
+                let parts = each(&b["elements"], " ", |e| mrkdwn(&str_of(&e["text"])));
+                format!("<div class=\"c\">{parts}</div>")
+            }
             "divider" => "<hr>".to_string(),
             _ => String::new(),
-        });
-    }
-    html
+        }
+    })
 }
 
 fn feishu(body: &Value) -> String {
@@ -136,47 +138,26 @@ fn feishu(body: &Value) -> String {
         "green" => "#34c724",
         _ => "#3370ff",
     };
-    let mut html = format!(
-        "<div class=\"fh\" style=\"background:{colour}\">{}</div><div class=\"fb\">",
-        esc(card["header"]["title"]["content"]
-            .as_str()
-            .unwrap_or_default())
-    );
-    for el in card["elements"].as_array().into_iter().flatten() {
-        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        html.push_str(&match el["tag"].as_str().unwrap_or_default() {
+    let title = esc(&str_of(&card["header"]["title"]["content"]));
+    let elements = each(&card["elements"], "", |el| {
+        match el["tag"].as_str().unwrap_or_default() {
             "div" => format!(
                 "<div class=\"s\">{}</div>",
-                lark_md(&s(&el["text"]["content"]))
+                lark_md(&str_of(&el["text"]["content"]))
             ),
-            "note" => format!(
-                "<div class=\"c\">{}</div>",
-                el["elements"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|e| esc(&s(&e["content"])))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            "note" => {
+                let parts = each(&el["elements"], " ", |e| esc(&str_of(&e["content"])));
+                format!("<div class=\"c\">{parts}</div>")
+            }
             "hr" => "<hr>".to_string(),
-            "action" => el["actions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|b| {
-                    format!(
-                        "<a class=\"btn\" href=\"{}\">{}</a>",
-                        esc(&s(&b["url"])),
-                        esc(&s(&b["text"]["content"]))
-                    )
-                })
-                .collect(),
+            "action" => each(&el["actions"], "", |b| {
+                let (url, label) = (esc(&str_of(&b["url"])), esc(&str_of(&b["text"]["content"])));
+                format!("<a class=\"btn\" href=\"{url}\">{label}</a>")
+            }),
             _ => String::new(),
-        });
-    }
-    html.push_str("</div>");
-    html
+        }
+    });
+    format!("<div class=\"fh\" style=\"background:{colour}\">{title}</div><div class=\"fb\">{elements}</div>")
 }
 
 /// The page: a chat window `width` pixels wide showing `body` as Slack
