@@ -21,7 +21,7 @@ use chat_fakes::{ChatFake, Cue, Role, PLATFORMS};
 use chrono::{TimeZone, Utc};
 use flywheel::alert::{AlertEmail, Item, ItemKind, Names};
 use flywheel::chat::send::{client, post};
-use flywheel::chat::{alert_message, request, test_message, Answer, Body, Platform};
+use flywheel::chat::{alert_message, request, signed, test_message, Answer, Body, Platform};
 use flywheel::config::{Owner, Receiver, Secret};
 use flywheel::i18n::Lang;
 use serde_json::json;
@@ -99,8 +99,7 @@ fn platform(r: &Receiver) -> Platform {
 /// Signs `body` for `r` at `at` and posts it.
 async fn send_at(r: &Receiver, body: &Body, at: SystemTime) -> Answer {
     let http = client(Duration::from_secs(10)).unwrap();
-    let req = request(platform(r), r.url().unwrap(), r.secret(), body, at);
-    post(&http, &req).await
+    post(&http, &signed(r, body, at).unwrap()).await
 }
 
 async fn send(r: &Receiver, body: &Body) -> Answer {

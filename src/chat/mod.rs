@@ -8,7 +8,7 @@
 //! | `layout` | what the chat platforms share: the summary as paragraphs of markup, fitting within a limit ("and N more") |
 //! | `slack`, `wecom`, `dingtalk`, `feishu`, `webhook` | one platform each: its message (with the documentation it follows), its limits, how its answers read |
 //! | [`sign`] | DingTalk's and Feishu/Lark's HMAC-SHA256 signatures |
-//! | [`send`] | [`Request`] (a body signed for now), [`send::post`], [`Answer`] |
+//! | [`send`] | [`Request`] (a body signed for now: [`signed`]), [`send::post`], [`Answer`] |
 //! | [`pace`] | each platform's documented rate and a [`Pacer`] that keeps to it |
 //!
 //! Rendering is pure and happens when a round queues its messages (the
@@ -137,6 +137,20 @@ pub fn alert_message(receiver: &Receiver, owners: &[Owner], email: &AlertEmail) 
         Platform::Feishu | Platform::Lark => vec![feishu::message(&s, &mentioned)],
         Platform::Webhook => vec![webhook::message(&receiver.name, &s)],
     }
+}
+
+/// `body` signed for `receiver` at `now` (the system time, never the
+/// configured clock): a [`request`] to its URL with its secret. `None`
+/// for an email receiver.
+pub fn signed(receiver: &Receiver, body: &Body, now: std::time::SystemTime) -> Option<Request> {
+    let platform = Platform::of(receiver.kind())?;
+    Some(request(
+        platform,
+        receiver.url()?,
+        receiver.secret(),
+        body,
+        now,
+    ))
 }
 
 /// What a test message says: its title and one sentence naming the

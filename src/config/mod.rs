@@ -818,8 +818,19 @@ impl Config {
             Transport::Sendmail => "sendmail".to_string(),
             Transport::File => format!("files in {}", self.email.dir.display()),
         };
+        let receivers = if self.receivers.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = self
+                .receivers
+                .iter()
+                .map(|r| format!("{}: {}", r.name, r.kind()))
+                .collect();
+            let n = self.receivers.len();
+            format!(", {n} receiver{} ({})", plural(n), list.join(", "))
+        };
         format!(
-            "{} account{} ({} marketplace{}), {}/{} rules enabled, {} override{}, {}/{} jobs scheduled, email: {}, database {}",
+            "{} account{} ({} marketplace{}), {}/{} rules enabled, {} override{}, {}/{} jobs scheduled, email: {}{receivers}, database {}",
             self.accounts.len(),
             plural(self.accounts.len()),
             markets,

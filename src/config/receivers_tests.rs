@@ -320,7 +320,12 @@ fn valid_receivers_route_and_keep_their_secrets_out_of_debug() {
         Some("13800001111")
     );
 
-    let shown = format!("{c:?} {all:?}");
+    assert!(
+        c.summary().contains(", 5 receivers (ops-slack: slack, cn-ding: dingtalk, bridge: webhook, fs: feishu, oncall: email), database"),
+        "{}",
+        c.summary()
+    );
+    let shown = format!("{c:?} {all:?} {}", c.summary());
     for secret in [
         "slackTOKENvalue",
         "dtTOKENvalue",
