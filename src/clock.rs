@@ -1,7 +1,10 @@
 //! The one clock every command reads: the system clock in production, or a
 //! simulated marketplace's `GET /_sim/now` when `[daemon] clock` points at
 //! it (DESIGN §4, §6), so sync cursors, rule windows and alert timers all
-//! follow sim time in the demo and the end-to-end tests.
+//! follow sim time in the demo and the end-to-end tests; or a fixed instant
+//! (`fixed:…`), which the demo leaves in its config when its simulated
+//! marketplace is gone, so the read-only commands see the data as it was
+//! at the demo's last round instead of failing or calling it stale.
 
 use std::time::Duration;
 
@@ -18,7 +21,7 @@ pub enum Clock {
         url: String,
         http: reqwest::Client,
     },
-    /// A fixed instant (tests, `check --at`).
+    /// A fixed instant (`[daemon] clock = "fixed:…"`, tests, `check --at`).
     Fixed(DateTime<Utc>),
 }
 
@@ -49,6 +52,7 @@ impl Clock {
                     .build()
                     .expect("reqwest client"),
             },
+            ClockSource::Fixed(t) => Clock::Fixed(*t),
         }
     }
 

@@ -2,8 +2,20 @@
 //! `RUST_LOG` says otherwise. Under systemd (`JOURNAL_STREAM` set) lines
 //! carry no timestamp of their own: journald adds one.
 //!
+//! Colour only where a person reads a terminal: stderr is a terminal and
+//! `NO_COLOR` is unset (<https://no-color.org>); a file, a pipe or the
+//! journal gets plain text.
+//!
+//! Log lines and progress bars share stderr through one writer: while
+//! bars are drawn ([`show_progress`]), each log line is written with the
+//! bars cleared and redrawn below it (indicatif's `suspend`), so a
+//! terminal keeps one live line per job and no torn spinner lines.
+//!
 //! No filter, `RUST_LOG=trace` included, lets through the few targets that
 //! log wire content: see [`wire_cap`].
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::Targets;
@@ -38,21 +50,26 @@ pub fn wire_cap() -> Targets {
 
 /// Installs the global subscriber (once, at the binary's edge).
 pub fn init(verbose: u8, quiet: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "{},hyper=warn,h2=warn,rustls=warn",
-            level_for(verbose, quiet)
-        ))
-    });
+    init_with(level_for(verbose, quiet))
+}
+
+/// [`init`] with the level given (`RUST_LOG` still wins).
+pub fn init_with(level: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},hyper=warn,h2=warn,rustls=warn")));
     let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
+    let ansi = !under_systemd
+        && colour_wanted(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_writer(|| LogLine(Vec::new()))
+        .with_target(false)
+        .with_ansi(ansi);
     let registry = tracing_subscriber::registry().with(filter).with(wire_cap());
     let result = if under_systemd {
-        registry
-            .with(fmt.without_time().with_ansi(false))
-            .try_init()
+        registry.with(fmt.without_time()).try_init()
     } else {
         registry.with(fmt).try_init()
     };
@@ -60,10 +77,79 @@ pub fn init(verbose: u8, quiet: bool) {
     let _ = result;
 }
 
+/// Whether log lines carry colour: only on a terminal, and never when
+/// `NO_COLOR` is set to anything but the empty string (no-color.org).
+pub fn colour_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// The progress bars on stderr now, if any: log lines clear them first.
+static BARS: Mutex<Option<indicatif::MultiProgress>> = Mutex::new(None);
+
+/// Routes log lines around `bars` while they are drawn (`None`: the bars
+/// are gone, lines go straight to stderr).
+pub fn show_progress(bars: Option<indicatif::MultiProgress>) {
+    if let Ok(mut b) = BARS.lock() {
+        *b = bars;
+    }
+}
+
+/// One log line, written whole when the formatter is done with it.
+struct LogLine(Vec<u8>);
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let write = || {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(&self.0);
+            let _ = err.flush();
+        };
+        let bars = BARS.lock().ok().and_then(|b| b.clone());
+        match bars {
+            Some(bars) => bars.suspend(write),
+            None => write(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tracing::Level;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        // (terminal, NO_COLOR) → colour
+        let cases: [(bool, Option<&OsStr>, bool); 5] = [
+            (true, None, true),
+            (true, Some(OsStr::new("")), true),
+            (true, Some(OsStr::new("1")), false),
+            (false, None, false),
+            (false, Some(OsStr::new("1")), false),
+        ];
+        for (terminal, no_color, want) in cases {
+            assert_eq!(
+                colour_wanted(terminal, no_color),
+                want,
+                "{terminal} {no_color:?}"
+            );
+        }
+    }
 
     #[test]
     fn wire_logging_stays_off_at_any_level() {

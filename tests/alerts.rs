@@ -513,6 +513,28 @@ async fn acks_silences_inhibition_and_quiet_hours() {
         .round(vec![conversion()], Facts::default(), t + Duration::hours(1))
         .await;
     assert_eq!(r.emails(), 1, "{r}");
+
+    // A held alert is muted the same way: the conversion alert fired and
+    // was told; then its ASIN runs out of stock and its sessions vanish
+    // (no data holds the alert firing). Its repeat, a day later, is not
+    // sent while the ASIN is out of stock, and comes once stock is back.
+    let mut held = conversion();
+    held.status = Status::NoData;
+    held.severity = Severity::Info;
+    held.value = None;
+    let r = s
+        .round(vec![held.clone()], facts.clone(), t + Duration::days(2))
+        .await;
+    assert_eq!((r.emails(), r.accounts[0].muted), (0, 1), "{r}");
+    assert_eq!(r.accounts[0].firing, 1, "held, not resolved: {r}");
+    let r = s
+        .round(
+            vec![held],
+            Facts::default(),
+            t + Duration::days(2) + Duration::hours(1),
+        )
+        .await;
+    assert_eq!(r.emails(), 1, "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

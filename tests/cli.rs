@@ -239,9 +239,15 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Its log went to a pipe, not a terminal: plain text, no colour codes.
+    assert!(stderr.contains("INFO applied migration"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "escape codes in a piped log: {stderr:?}"
+    );
     assert!(
         stdout.contains(
-            "schema version 0 -> 5 (applied 0001_initial, 0002_inventory_planning_typed, 0003_job_runs_process, 0004_pricing_competitive_price, 0005_alerts_notified)"
+            "schema version 0 -> 6 (applied 0001_initial, 0002_inventory_planning_typed, 0003_job_runs_process, 0004_pricing_competitive_price, 0005_alerts_notified, 0006_status_ops)"
         ),
         "{stdout}"
     );
@@ -299,7 +305,7 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout.contains("schema version 5, up to date"), "{stdout}");
+    assert!(stdout.contains("schema version 6, up to date"), "{stdout}");
     assert_eq!(
         schema(&db),
         first,
@@ -329,7 +335,7 @@ fn a_database_from_a_newer_flywheel_is_refused() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("has schema version 99, newer than this flywheel knows (5)"),
+        stderr.contains("has schema version 99, newer than this flywheel knows (6)"),
         "{stderr}"
     );
 }

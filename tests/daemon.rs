@@ -7,7 +7,8 @@
 //! - The real binary: SIGTERM in the middle of a sync exits 0 within the
 //!   bound and the next start resumes with nothing lost or doubled; SIGHUP
 //!   with a broken config keeps the daemon on the old one; a second `run`
-//!   on the same database exits 1.
+//!   on the same database exits 1; `status` names the running daemon (pid,
+//!   start) and, once it is gone, says so and exits 1.
 
 mod common;
 #[path = "common/smtp.rs"]
@@ -467,4 +468,97 @@ async fn sighup_with_a_broken_config_keeps_the_old_one() {
     );
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(20)).await, 0);
+}
+
+/// `flywheel status ARGS` (the binary) on `cfg`: exit code and stdout.
+async fn status(cfg: &Path, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["--config".to_string(), cfg.display().to_string()];
+    all.push("status".into());
+    all.extend(args.iter().map(|s| s.to_string()));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_flywheel"))
+            .args(&all)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_reports_the_running_daemon_and_its_absence() {
+    let h = common::start(common::Opts::new("demo")).await;
+    let server = smtp::SmtpServer::start().await;
+    // Three quick jobs scheduled, the rest off: the first round is short.
+    let quick = ["inventory", "listings", "pricing"];
+    let text = smtp::with_smtp(
+        &std::fs::read_to_string(&h.config_path).unwrap(),
+        server.port(),
+    );
+    let mut schedule = String::from("\n[schedule]\n");
+    for job in flywheel::sync::JobName::ALL {
+        let when = if quick.contains(&job.as_str()) {
+            "5 0 * * *"
+        } else {
+            "off"
+        };
+        schedule.push_str(&format!("{} = \"{when}\"\n", job.as_str()));
+    }
+    schedule.push_str("digest = \"off\"\n");
+    let cfg = h.dir.path().join("daemon.toml");
+    std::fs::write(&cfg, format!("{text}{schedule}")).unwrap();
+
+    let log = h.dir.path().join("run.log");
+    let mut child = spawn_run(&cfg, &log);
+    let conn = db(h.database());
+    until("the daemon's first round", Duration::from_secs(180), || {
+        count(
+            &conn,
+            "SELECT COUNT(DISTINCT job) FROM job_runs WHERE daemon = 1 AND status = 'ok'",
+        ) == quick.len() as i64
+    })
+    .await;
+
+    let (code, out) = status(&cfg, &[]).await;
+    assert_eq!(code, 0, "{out}");
+    let line = out.lines().find(|l| l.starts_with("daemon: ")).unwrap();
+    assert!(
+        line.starts_with("daemon: running since ")
+            && line.ends_with(&format!(" (system clock), pid {}", child.id())),
+        "{out}"
+    );
+    let (code, out) = status(&cfg, &["--format", "json"]).await;
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["daemon"]["running"], true, "{out}");
+    assert_eq!(v["daemon"]["expected"], true, "{out}");
+    assert_eq!(v["daemon"]["pid"], child.id(), "{out}");
+    assert!(v["daemon"]["since"].is_string(), "{out}");
+
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(20)).await, 0);
+    // It ran here minutes ago and is gone: an operator is needed.
+    let (code, out) = status(&cfg, &[]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\ndaemon: NOT RUNNING ("), "{out}");
+    let problems = out.split("\nPROBLEMS\n").nth(1).unwrap_or_default();
+    assert!(
+        problems.contains(&format!(
+            "the daemon (pid {}) ran against this database in the last 24 h",
+            child.id()
+        )) && problems.contains("but no longer holds its lock"),
+        "{out}"
+    );
+    assert_eq!(
+        problems.matches("\n  - ").count() + usize::from(problems.starts_with("  - ")),
+        1,
+        "the daemon is the only problem: {out}"
+    );
+    let (_, out) = status(&cfg, &["--format", "json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["daemon"]["running"], false, "{out}");
+    assert_eq!(v["daemon"]["last_run_pid"], child.id(), "{out}");
 }

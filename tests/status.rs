@@ -1,8 +1,13 @@
 //! `flywheel status` and `flywheel backup` (the real binary) against the
-//! simulated marketplace: a health check that exits 1 exactly when a human
-//! is needed, and an online backup taken while another connection writes.
+//! simulated marketplace: a health check that exits 1 exactly when an
+//! operator is needed (business alerts are counted, and count only with
+//! `--fail-on`), undelivered emails that stop counting once delivered or
+//! cleared, LAST NOTIFIED only after delivery, and an online backup taken
+//! while another connection writes. (The daemon line is in tests/daemon.rs.)
 
 mod common;
+#[path = "common/smtp.rs"]
+mod smtp;
 
 use std::path::Path;
 use std::process::Command;
@@ -294,4 +299,236 @@ async fn a_backup_to_a_missing_directory_is_a_clear_error() {
         "{}",
         run.text()
     );
+}
+
+/// The demo world with inventory, listings and pricing synced (by the
+/// test, not a daemon): healthy jobs and, once evaluated, three critical
+/// business alerts (a 4.2-star rating, a suppressed listing, a stockout).
+async fn synced() -> common::Harness {
+    let h = common::start(common::Opts::new("demo")).await;
+    let results = h
+        .sync(&[JobName::Inventory, JobName::Listings, JobName::Pricing])
+        .await;
+    assert!(
+        results.iter().all(|r| r.status == RunStatus::Ok),
+        "{results:?}"
+    );
+    h
+}
+
+fn problems(run: &Run) -> &str {
+    run.stdout.split("\nPROBLEMS\n").nth(1).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn critical_business_alerts_leave_the_exit_code_to_operations() {
+    let h = synced().await;
+    let run = flywheel(&h.config_path, &["evaluate", "--no-send"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(run.stdout.contains("3 critical"), "{}", run.text());
+
+    let run = flywheel(&h.config_path, &["status"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(run.stdout.starts_with("all is well"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "\nalerts: 3 critical firing (`flywheel alerts`); they do not change the exit code\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // Only one-off syncs ran here: no daemon is expected.
+    assert!(
+        run.stdout.contains("\ndaemon: not running\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("PROBLEMS"), "{}", run.stdout);
+
+    let run = flywheel(&h.config_path, &["status", "--fail-on", "critical"]).await;
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        problems(&run).contains("3 critical alerts are firing (--fail-on critical): critical "),
+        "{}",
+        run.stdout
+    );
+    assert!(problems(&run).contains("rating_floor"), "{}", run.stdout);
+    let v = json(
+        &flywheel(
+            &h.config_path,
+            &["status", "--format", "json", "--fail-on", "warning"],
+        )
+        .await,
+    );
+    assert_eq!(v["healthy"], false);
+    assert_eq!(v["fail_on"], "warning");
+    assert_eq!(v["alerts"]["firing"]["critical"], 3);
+
+    let run = flywheel(&h.config_path, &["status", "--fail-on", "loud"]).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+
+    // The email is only queued: nobody was notified yet.
+    let run = flywheel(&h.config_path, &["alerts", "--format", "json"]).await;
+    let alerts = json(&run)["alerts"].as_array().unwrap().clone();
+    assert_eq!(alerts.len(), 3, "{}", run.stdout);
+    for a in &alerts {
+        assert!(a.get("last_notified_at").is_none(), "{a}");
+    }
+    let table = flywheel(&h.config_path, &["alerts"]).await.stdout;
+    let header = table.lines().next().unwrap();
+    let col = header[..header.find("LAST NOTIFIED").unwrap()]
+        .chars()
+        .count();
+    for line in table.lines().skip(1).filter(|l| l.contains("firing")) {
+        let cell: String = line.chars().skip(col).take(2).collect();
+        assert_eq!(cell, "- ", "{table}");
+    }
+
+    // Delivered (the file transport): now it was.
+    let run = flywheel(&h.config_path, &["evaluate"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    let sent: String = h
+        .conn()
+        .query_row("SELECT sent_at FROM outbox WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    let run = flywheel(&h.config_path, &["alerts", "--format", "json"]).await;
+    for a in json(&run)["alerts"].as_array().unwrap() {
+        assert_eq!(a["last_notified_at"], sent.as_str(), "{a}");
+    }
+}
+
+/// The harness's config with `[email]` pointed at the test SMTP server.
+fn smtp_config(h: &common::Harness, port: u16) -> std::path::PathBuf {
+    let text = smtp::with_smtp(&std::fs::read_to_string(&h.config_path).unwrap(), port);
+    let p = h.dir.path().join("smtp.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Row `id`'s attempts and whether it was sent ((0, false) before it exists).
+fn outbox_row(h: &common::Harness, id: i64) -> (i64, bool) {
+    h.conn()
+        .query_row(
+            "SELECT attempts, sent_at IS NOT NULL FROM outbox WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap_or((0, false))
+}
+
+/// Runs `evaluate` (which delivers what is due) until row `id` reaches
+/// `attempts` attempts; the sim's clock runs 200x, so each retry's backoff
+/// (1, 2, 4 min) passes in about a second.
+async fn attempt_until(h: &common::Harness, config: &Path, id: i64, attempts: i64) {
+    let t = std::time::Instant::now();
+    while outbox_row(h, id).0 < attempts {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "row {id}: {:?}",
+            outbox_row(h, id)
+        );
+        let run = flywheel(config, &["evaluate"]).await;
+        assert_eq!(run.code, 0, "{}", run.text());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_counts_until_delivered_and_a_given_up_one_until_cleared() {
+    let h = synced().await;
+    let server = smtp::SmtpServer::start().await;
+    let config = smtp_config(&h, server.port());
+
+    // The alert email is refused three times (a busy server), then taken.
+    server.fail_next(3, "451 4.3.0 try again later");
+    attempt_until(&h, &config, 1, 3).await;
+    assert_eq!(outbox_row(&h, 1), (3, false));
+    let run = flywheel(&config, &["status"]).await;
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        problems(&run).contains("1 email is not delivered yet after 3 or more attempts"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        problems(&run).contains("4.3.0 try again later"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\nOUTBOX: 1 queued (1 failing), 0 given up\n"),
+        "{}",
+        run.stdout
+    );
+
+    attempt_until(&h, &config, 1, 4).await;
+    assert_eq!(outbox_row(&h, 1), (4, true));
+    assert_eq!(server.messages().len(), 1);
+    let run = flywheel(&config, &["status"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(!run.stdout.contains("not delivered"), "{}", run.stdout);
+
+    // The digest is refused for good: given up at once.
+    server.fail_next(1, "550 5.1.1 mailbox unavailable");
+    let run = flywheel(&config, &["digest", "--send"]).await;
+    let digest: i64 = h
+        .conn()
+        .query_row(
+            "SELECT MAX(id) FROM outbox WHERE kind = 'digest'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}: {}", run.text()));
+    let run = flywheel(&config, &["status"]).await;
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        problems(&run).contains("1 email could not be delivered and will not be retried"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        problems(&run).contains("5.1.1 mailbox unavailable"),
+        "{}",
+        run.stdout
+    );
+
+    // A later delivery (a test email that gets through) does not clear it.
+    let run = flywheel(&config, &["send-test-email"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert_eq!(server.messages().len(), 2);
+    let run = flywheel(&config, &["status"]).await;
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        problems(&run).contains("could not be delivered"),
+        "{}",
+        run.stdout
+    );
+
+    // The operator saw it: cleared, and the row is kept.
+    let run = flywheel(&config, &["status", "--clear-failures"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(
+        run.stdout
+            .contains("cleared 1 given-up email: status no longer counts it"),
+        "{}",
+        run.stdout
+    );
+    let run = flywheel(&config, &["status"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(
+        run.stdout
+            .contains("\nOUTBOX: 0 queued, 1 given up (1 cleared)\n"),
+        "{}",
+        run.stdout
+    );
+    let kept: i64 = h
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE id = ?1 AND sent_at IS NULL",
+            [digest],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1);
 }

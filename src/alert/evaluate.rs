@@ -115,7 +115,14 @@ pub fn evaluate_all(
     cfg: &Config,
     now: DateTime<Utc>,
 ) -> Result<Vec<Evaluated>, store::StoreError> {
-    let snaps = store::snapshot::build_all(conn, cfg, None, now)?;
+    // The snapshot reads each marketplace's history by range, several
+    // rules' worth: with SQLite's default 2 MiB cache most of those pages
+    // are read again from the file (the demo's two weeks: a third of its
+    // time in the kernel copying pages). The memory is given back after.
+    let snaps = {
+        let _cache = store::BulkCache::new(conn)?;
+        store::snapshot::build_all(conn, cfg, None, now)?
+    };
     Ok(snaps
         .iter()
         .map(|(date, snap)| {
@@ -191,7 +198,9 @@ fn account_round(
     // info finding of `no_data`) holds the alert: an alert resolves only
     // when data shows the condition cleared, never because data vanished.
     let mut seen: BTreeMap<String, Seen<'_>> = BTreeMap::new();
-    let mut held: std::collections::HashSet<String> = Default::default();
+    // Held alerts, with what inhibits their subject this round: a held
+    // conversion alert on an ASIN now out of stock stays muted too.
+    let mut held: BTreeMap<String, Option<String>> = BTreeMap::new();
     for e in evaluated {
         let (date, facts) = (&e.date, &e.facts);
         for f in e
@@ -212,7 +221,7 @@ fn account_round(
                     );
                 }
                 Status::Keep | Status::NoData => {
-                    held.insert(fp);
+                    held.insert(fp, inhibit::reason(f, facts));
                 }
                 Status::Firing => {}
             }
@@ -245,7 +254,7 @@ fn account_round(
         let s = seen.get(&fp);
         let obs = match s {
             Some(s) => Observation::Firing(s.finding),
-            None if held.contains(&fp) => Observation::Keep,
+            None if held.contains_key(&fp) => Observation::Keep,
             None => Observation::Clear,
         };
         let h = match (s, prev) {
@@ -260,7 +269,11 @@ fn account_round(
             continue;
         };
         let was = prev.map(|p| p.state);
-        let mute = if let Some(why) = s.and_then(|s| s.inhibited.clone()) {
+        let inhibited = match s {
+            Some(s) => s.inhibited.clone(),
+            None => held.get(&fp).cloned().flatten(),
+        };
+        let mute = if let Some(why) = inhibited {
             Some(Mute::Inhibited(why))
         } else if let Some(sil) = silences.iter().find(|x| x.matches(a.rule, &a.labels)) {
             Some(Mute::Silenced(sil.expires_at))

@@ -273,7 +273,7 @@ impl ApiClient {
                         error = %err,
                         "retrying"
                     );
-                    tokio::time::sleep(delay).await;
+                    self.limiter.sleep(delay).await;
                     attempt += 1;
                 }
                 None => {

@@ -24,6 +24,9 @@ struct TimeScale {
     real0: tokio::time::Instant,
     virt0: std::time::Instant,
     speed: f64,
+    /// The followed clock's last reading and this clock's instant then
+    /// ([`Limiter::follow`]).
+    anchor: Option<(chrono::DateTime<chrono::Utc>, std::time::Instant)>,
 }
 
 /// Token buckets keyed by (account, operation).
@@ -41,6 +44,7 @@ impl Default for Limiter {
                 real0,
                 virt0: real0.into_std(),
                 speed: 1.0,
+                anchor: None,
             }),
         }
     }
@@ -60,15 +64,45 @@ impl Limiter {
             1.0
         };
         let virt0 = self.now();
-        *self.scale.lock().expect("limiter lock") = TimeScale {
-            real0: tokio::time::Instant::now(),
-            virt0,
-            speed,
-        };
+        let mut s = self.scale.lock().expect("limiter lock");
+        s.real0 = tokio::time::Instant::now();
+        s.virt0 = virt0;
+        s.speed = speed;
+    }
+
+    /// Follows a clock read at `now` running at `speed` ([`set_speed`]),
+    /// and its jumps: when a simulated clock moved on further than this
+    /// clock did since the last reading (`flywheel demo` jumps it to the
+    /// next tick between rounds), this clock jumps as far, so the buckets
+    /// refill (and tokens age) as the marketplace's own do over that time.
+    /// The system clock (speed 1) is not followed in its steps: an NTP
+    /// correction is not Amazon's time.
+    ///
+    /// [`set_speed`]: Limiter::set_speed
+    pub fn follow(&self, now: chrono::DateTime<chrono::Utc>, speed: f64) {
+        self.set_speed(speed);
+        let virt = self.now();
+        let mut s = self.scale.lock().expect("limiter lock");
+        if let Some((clock0, virt0)) = s.anchor.filter(|_| s.speed != 1.0) {
+            let clock_moved = (now - clock0).to_std().unwrap_or_default();
+            let moved = virt.saturating_duration_since(virt0);
+            if let Some(ahead) = clock_moved.checked_sub(moved) {
+                s.virt0 += ahead;
+            }
+        }
+        let virt = s.virt0 + s.real0.elapsed().mul_f64(s.speed);
+        s.anchor = Some((now, virt));
     }
 
     fn speed(&self) -> f64 {
         self.scale.lock().expect("limiter lock").speed
+    }
+
+    /// Waits `d` on the clock the buckets run on: `d` of wall time, or
+    /// `d / speed` when following a simulated marketplace at `speed` (a
+    /// retry's backoff is Amazon's time, as the buckets are).
+    pub async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d.div_f64(self.speed())).await
     }
 
     /// Now on the clock the buckets run on (the followed clock's pace:
@@ -173,6 +207,37 @@ mod tests {
         );
         let waited = l.acquire("a", "getItemReviewTopics").await;
         assert!((waited.as_secs_f64() - 2.0).abs() < 0.01, "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_simulated_clock_that_jumps_refills_the_buckets() {
+        // searchOrders: burst 20, then one per 180 s. At 600x a drained
+        // bucket waits 0.3 s of wall time a page; after the sim's clock
+        // jumps 8 hours it is full again, as the sim's own bucket is.
+        let l = Limiter::new();
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        l.follow(t0, 600.0);
+        for _ in 0..20 {
+            l.acquire("a", "searchOrders").await;
+        }
+        let waited = l.acquire("a", "searchOrders").await;
+        assert!((waited.as_secs_f64() - 0.3).abs() < 0.01, "{waited:?}");
+        l.follow(t0 + chrono::Duration::hours(8), 600.0);
+        for _ in 0..20 {
+            assert_eq!(l.acquire("a", "searchOrders").await, Duration::ZERO);
+        }
+        // Readings that only keep pace (or step back) move nothing.
+        let before = l.now();
+        l.follow(t0 + chrono::Duration::hours(8), 600.0);
+        l.follow(t0, 600.0);
+        assert!(l.now() - before < Duration::from_millis(1));
+        // At speed 1 (the system clock) a step is not followed.
+        let before = l.now();
+        l.follow(t0 + chrono::Duration::hours(1), 1.0);
+        l.follow(t0 + chrono::Duration::hours(9), 1.0);
+        assert!(l.now() - before < Duration::from_millis(1));
     }
 
     #[tokio::test(start_paused = true)]

@@ -112,7 +112,12 @@ fn subject_name<'a>(
 /// `flywheel alerts`.
 pub async fn list(cfg: &Config, args: &AlertsArgs) -> anyhow::Result<String> {
     let super::Opened { conn, now, .. } = super::open(cfg).await?;
-    let list = store::alerts::list(&conn, args.all)?;
+    let mut list = store::alerts::list(&conn, args.all)?;
+    // LAST NOTIFIED: when an email about it was delivered, not queued.
+    let delivered = store::outbox::last_delivered(&conn)?;
+    for a in &mut list {
+        a.last_notified_at = delivered.get(&a.fingerprint).copied();
+    }
     let names = super::check::account_names(&conn, cfg)?;
     let silences = store::alerts::silences(&conn, now)?;
     let mut rows = Vec::new();

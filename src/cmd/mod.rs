@@ -84,9 +84,10 @@ pub enum Command {
     /// every sync round, send alerts and the weekly digest (until SIGTERM;
     /// SIGHUP reloads the configuration).
     Run,
-    /// What the daemon has been doing: per account and job the last success
-    /// and error, next run, API calls; alerts, outbox, stale data. Exits 1
-    /// when something needs attention (usable as a health check).
+    /// What the daemon has been doing: whether it runs, per account and job
+    /// the last success and error, next run, API calls; alerts, outbox,
+    /// stale data. A health check of the operations: exits 1 when an
+    /// operator is needed (business alerts only with --fail-on).
     Status(status::StatusArgs),
     /// Copy the database while the daemon runs (SQLite online backup),
     /// checked with integrity_check; the copy replaces PATH atomically.
@@ -343,7 +344,18 @@ fn known_accounts(cfg: &Config, accounts: &[String]) -> Result<Vec<String>, CliE
 /// Parses the process arguments, runs, and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::logging::init(cli.verbose, cli.quiet);
+    // The demo prints a line per simulated day; the daemon's log (hundreds
+    // of lines over two weeks) stays out of it unless asked for with -v.
+    let quiet = cli.quiet || (matches!(cli.command, Command::Demo(_)) && cli.verbose == 0);
+    // `sync` on a terminal draws a live line per job, which says what the
+    // INFO lines would; warnings and errors still print above the lines.
+    let bars = matches!(cli.command, Command::Sync(_))
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let level = match crate::logging::level_for(cli.verbose, quiet) {
+        "info" if bars => "warn",
+        level => level,
+    };
+    crate::logging::init_with(level);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

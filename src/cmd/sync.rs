@@ -72,6 +72,9 @@ pub async fn run(cfg: &Config, selection: &Selection) -> Result<usize, CliError>
     )
     .await;
     print!("{}", sync::summary_table(&results));
+    if let Ok(conn) = db.lock() {
+        store::optimize(&conn);
+    }
     // Outcomes and call counts the database refused (another process held
     // it past the busy timeout, the disk was full) are written once it
     // takes writes again. Past the patience the runs stay open, owned by

@@ -140,6 +140,8 @@ pub enum ClockSource {
     System,
     /// A simulated marketplace's `GET /_sim/now` URL.
     Sim(String),
+    /// `fixed:<RFC 3339>`: a stopped clock (the demo's config after it ends).
+    Fixed(chrono::DateTime<chrono::Utc>),
 }
 
 impl<'de> Deserialize<'de> for ClockSource {
@@ -149,9 +151,17 @@ impl<'de> Deserialize<'de> for ClockSource {
             Ok(ClockSource::System)
         } else if s.starts_with("http://") || s.starts_with("https://") {
             Ok(ClockSource::Sim(s))
+        } else if let Some(at) = s.strip_prefix("fixed:") {
+            chrono::DateTime::parse_from_rfc3339(at)
+                .map(|t| ClockSource::Fixed(t.with_timezone(&chrono::Utc)))
+                .map_err(|e| {
+                    serde::de::Error::custom(format!(
+                        "\"{s}\": the fixed instant must be RFC 3339, e.g. \"fixed:2026-03-16T09:00:00Z\" ({e})"
+                    ))
+                })
         } else {
             Err(serde::de::Error::custom(format!(
-                "clock must be \"system\" or the URL of a simulated marketplace's clock (http://127.0.0.1:8700/_sim/now), found \"{s}\""
+                "clock must be \"system\", \"fixed:<RFC 3339 instant>\" or the URL of a simulated marketplace's clock (http://127.0.0.1:8700/_sim/now), found \"{s}\""
             )))
         }
     }

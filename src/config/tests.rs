@@ -493,3 +493,35 @@ fn an_unknown_language_names_the_key_and_the_allowed_values() {
         assert_eq!(problems(text), vec![want.to_string()], "for:\n{text}");
     }
 }
+
+#[test]
+fn the_clock_is_the_system_a_sim_url_or_a_fixed_instant() {
+    let clock = |value: &str| {
+        let text = test_toml(&format!("database = \"fw.db\"\nclock = \"{value}\""), "a");
+        (parse(&text).map(|c| c.daemon.clock), problems(&text))
+    };
+    assert_eq!(clock("system").0.unwrap(), ClockSource::System);
+    assert_eq!(
+        clock("http://127.0.0.1:8700/_sim/now").0.unwrap(),
+        ClockSource::Sim("http://127.0.0.1:8700/_sim/now".into())
+    );
+    assert_eq!(
+        clock("fixed:2026-03-16T01:00:00-07:00").0.unwrap(),
+        ClockSource::Fixed("2026-03-16T08:00:00Z".parse().unwrap())
+    );
+    // (value, expected problem): each names the key.
+    for (value, want) in [
+        (
+            "fixed:2026-03-16",
+            "daemon.clock: \"fixed:2026-03-16\": the fixed instant must be RFC 3339, e.g. \"fixed:2026-03-16T09:00:00Z\" (premature end of input)",
+        ),
+        (
+            "yesterday",
+            "daemon.clock: clock must be \"system\", \"fixed:<RFC 3339 instant>\" or the URL of a simulated marketplace's clock (http://127.0.0.1:8700/_sim/now), found \"yesterday\"",
+        ),
+    ] {
+        let got = clock(value).1;
+        assert_eq!(got.len(), 1, "{value}: {got:?}");
+        assert!(got[0].ends_with(want), "{value}: {got:?}");
+    }
+}

@@ -8,6 +8,10 @@
 //! evaluation round (alerts, outbox), the weekly digest when it is due, and
 //! the daily retention prune; then it sleeps until the next tick (at most a
 //! few seconds of wall time, so a simulated clock that jumps is noticed).
+//! `flywheel demo` runs this same loop with [`Pace::Driven`]: instead of
+//! sleeping, the loop says it is idle until the next tick, and the demo
+//! moves its simulated marketplace's clock there, so two weeks of schedule
+//! take seconds.
 //!
 //! - Ticks come from each job's 5-field cron in `[daemon] timezone`, plus a
 //!   fixed per-account jitter (so accounts do not stampede Amazon at :00).
@@ -73,6 +77,48 @@ pub enum Control {
     Reload,
 }
 
+/// How the loop waits for its next tick.
+#[derive(Debug, Clone, Default)]
+pub enum Pace {
+    /// Sleeps in wall time until the tick (production, and any clock that
+    /// runs on its own).
+    #[default]
+    Wall,
+    /// Tells a driver that the loop is idle until the next tick and waits
+    /// for its go-ahead: the demo, which moves its simulated marketplace's
+    /// clock to that tick at once, so days of the schedule run in seconds
+    /// through this same loop. A driver that goes away leaves `Wall`.
+    Driven(mpsc::UnboundedSender<Idle>),
+}
+
+/// The loop has finished its turn at `now` and has nothing to do before
+/// `next` (`None`: nothing scheduled); it turns again once `resume` is
+/// answered (or dropped).
+#[derive(Debug)]
+pub struct Idle {
+    pub now: DateTime<Utc>,
+    pub next: Option<DateTime<Utc>>,
+    pub resume: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Pace {
+    /// Waits for the next turn: `wait` of clock time at `speed`, or the
+    /// driver's go-ahead.
+    async fn idle(&self, now: DateTime<Utc>, next: Option<DateTime<Utc>>, speed: f64) {
+        if let Pace::Driven(driver) = self {
+            let (resume, resumed) = tokio::sync::oneshot::channel();
+            if driver.send(Idle { now, next, resume }).is_ok() {
+                let _ = resumed.await;
+                return;
+            }
+        }
+        let wait = next
+            .map(|t| (t - now).max(Duration::zero()))
+            .unwrap_or(Duration::minutes(1));
+        tokio::time::sleep(wall_sleep(wait, speed)).await;
+    }
+}
+
 /// A handle to stop or reload a daemon started with [`start`].
 pub struct Handle {
     shutdown: watch::Sender<bool>,
@@ -96,9 +142,14 @@ impl Handle {
 
 /// Starts the daemon on the current runtime (tests and `run`).
 pub fn start(config_path: PathBuf, env: Env) -> Handle {
+    start_paced(config_path, env, Pace::Wall)
+}
+
+/// Starts the daemon with its waits between ticks left to `pace`.
+pub fn start_paced(config_path: PathBuf, env: Env, pace: Pace) -> Handle {
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (control, control_rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run_until(config_path, env, shutdown_rx, control_rx));
+    let task = tokio::spawn(run_until(config_path, env, pace, shutdown_rx, control_rx));
     Handle {
         shutdown,
         control,
@@ -136,8 +187,9 @@ pub struct DbLock {
     pub path: PathBuf,
 }
 
-/// Takes the one-daemon-per-database lock, or says who holds it.
-pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
+/// Takes the one-daemon-per-database lock, or says who holds it; `demo`
+/// when `flywheel demo` drives the loop ([`Pace::Driven`]).
+pub fn lock(database: &Path, demo: bool) -> anyhow::Result<DbLock> {
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
@@ -155,11 +207,15 @@ pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let pid = holder
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<u32>().ok());
             anyhow::bail!(
                 "another `flywheel run` already uses the database {} (lock {} held{}); one daemon per database: stop the other one, or give this one its own `[daemon] database`",
                 database.display(),
                 path.display(),
-                holder.trim().parse::<u32>().map(|p| format!(" by pid {p}")).unwrap_or_default()
+                pid.map(|p| format!(" by pid {p}")).unwrap_or_default()
             );
         }
         Err(std::fs::TryLockError::Error(e)) => {
@@ -173,7 +229,12 @@ pub fn lock(database: &Path) -> anyhow::Result<DbLock> {
     use std::io::{Seek, Write};
     file.set_len(0)?;
     file.seek(std::io::SeekFrom::Start(0))?;
-    writeln!(file, "{}", std::process::id())?;
+    // The pid, when this daemon started (wall time: a fact about the
+    // process, whatever `[daemon] clock` says) and its identity, for
+    // `flywheel status` (store::status::daemon_lock reads them).
+    let me = store::jobs::Process::current();
+    let started = DateTime::<Utc>::from(std::time::SystemTime::now());
+    file.write_all(store::status::lock_file_text(&me, started, demo).as_bytes())?;
     Ok(DbLock { _file: file, path })
 }
 
@@ -200,11 +261,12 @@ fn notify(states: &[sd_notify::NotifyState<'_>]) {
 async fn run_until(
     config_path: PathBuf,
     env: Env,
+    pace: Pace,
     mut shutdown: watch::Receiver<bool>,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) -> anyhow::Result<()> {
     let mut cfg = Arc::new(Config::load(&config_path, &env)?);
-    let _lock = lock(&cfg.daemon.database)?;
+    let _lock = lock(&cfg.daemon.database, matches!(pace, Pace::Driven(_)))?;
     let (mut conn, report) = store::open_and_migrate(&cfg.daemon.database)?;
     let clock = Clock::from_source(&cfg.daemon.clock);
     let reading = clock.read().await.context("cannot read the clock")?;
@@ -220,7 +282,7 @@ async fn run_until(
         RetryPolicy::new(cfg.sync.max_attempts, cfg.sync.max_backoff),
     )?
     .with_run_limits((&cfg.sync).into());
-    client.limiter.set_speed(reading.speed);
+    client.limiter.follow(reading.now, reading.speed);
     // Runs a stopped daemon left 'running' are closed as interrupted (this
     // daemon holds the lock, so no other daemon is running them); opening
     // the database closed those of other dead processes, and the runs of a
@@ -317,7 +379,7 @@ async fn run_until(
         };
         let now = reading.now;
         last_now = now;
-        client.limiter.set_speed(reading.speed);
+        client.limiter.follow(reading.now, reading.speed);
         // Run outcomes and call counts the database refused earlier (locked
         // by another process, disk full) are written as soon as it takes them.
         if let Err(e) = sync::record_pending(&client, &db, StdDuration::ZERO).await {
@@ -400,13 +462,8 @@ async fn run_until(
         }
 
         // Sleep until the next tick (in clock time), a signal, or a reload.
-        let wait = schedule
-            .earliest()
-            .map(|t| (t - now).max(Duration::zero()))
-            .unwrap_or(Duration::minutes(1));
-        let wall = wall_sleep(wait, reading.speed);
         tokio::select! {
-            _ = tokio::time::sleep(wall) => {}
+            _ = pace.idle(now, schedule.earliest(), reading.speed) => {}
             _ = shutdown.changed() => { stopping = true; }
             Some(Control::Reload) = control.recv() => {
                 match Config::load(&config_path, &env) {
@@ -584,6 +641,9 @@ async fn turn(
         let mut conn = db
             .lock()
             .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        if ran > 0 {
+            tokio::task::block_in_place(|| store::optimize(&conn));
+        }
         let round = tokio::task::block_in_place(|| alert::evaluate::round(&mut conn, cfg, now))?;
         out.evaluated = true;
         tracing::info!(

@@ -28,7 +28,9 @@ pub struct RankRow {
 /// The seller's ASINs in a marketplace, best sellers first: units ordered
 /// since `since_day` (stored orders, cancelled ones left out), then every
 /// other ASIN the database knows from products, listings and inventory,
-/// alphabetically.
+/// alphabetically. CROSS JOIN keeps the orders of the range as the outer
+/// loop (orders_by_day): SQLite would otherwise walk every order line of
+/// the account by ASIN and probe its order (the demo: 0.45 s → 0.1 s).
 pub fn asins_by_sales(
     conn: &Connection,
     account: &str,
@@ -38,8 +40,8 @@ pub fn asins_by_sales(
     let mut stmt = conn.prepare(
         "SELECT asin FROM (
              SELECT oi.asin AS asin, SUM(oi.quantity) AS units
-             FROM order_items oi JOIN orders o ON o.account = oi.account AND o.order_id = oi.order_id
-             WHERE oi.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
+             FROM orders o CROSS JOIN order_items oi ON o.account = oi.account AND o.order_id = oi.order_id
+             WHERE o.account = ?1 AND o.marketplace_id = ?2 AND o.purchase_day >= ?3
                  AND o.status != 'canceled' AND oi.asin IS NOT NULL AND oi.asin != ''
              GROUP BY oi.asin
              UNION ALL

@@ -179,12 +179,16 @@ fn is_daemon(conn: &Connection) -> bool {
         return false;
     };
     // Only a process the lock file names can hold the lock: read it first,
-    // so other processes never probe the lock.
-    let names_us = std::fs::read_to_string(lock_path(&db))
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+    // so other processes never probe the lock. The demo's loop holds it
+    // too, but its runs are a one-off command's.
+    let text = std::fs::read_to_string(lock_path(&db)).unwrap_or_default();
+    let names_us = text
+        .split_whitespace()
+        .next()
+        .and_then(|pid| pid.parse::<u32>().ok())
         == Some(std::process::id());
-    names_us && lock_holder(&db) == Some(std::process::id())
+    let demo = text.lines().any(|l| l.trim() == super::status::DEMO_LINE);
+    names_us && !demo && lock_holder(&db) == Some(std::process::id())
 }
 
 /// Inserts a 'running' row owned by this process; returns its id.

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "0004_pricing_competitive_price.sql"
     ),
     migration!(5, "alerts_notified", "0005_alerts_notified.sql"),
+    migration!(6, "status_ops", "0006_status_ops.sql"),
 ];
 
 /// What [`migrate`] did.

@@ -314,3 +314,32 @@ pub fn backlog(conn: &Connection) -> Result<Backlog, StoreError> {
         .unwrap_or((0, 0));
     Ok(Backlog { pending, failed })
 }
+
+/// Records that an operator saw the emails given up on so far
+/// (`flywheel status --clear-failures`): `status` stops counting them. The
+/// rows stay, as the record of what was not delivered. Returns how many.
+pub fn clear_failures(conn: &Connection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE outbox SET failure_seen_at = ?2
+         WHERE sent_at IS NULL AND next_attempt_at = ?1 AND failure_seen_at IS NULL",
+        params![PERMANENT, ts(now)],
+    )?)
+}
+
+/// When an email reporting each alert was last delivered (accepted by the
+/// server), by fingerprint; alerts never delivered are absent. Queued mail
+/// does not count: this is what LAST NOTIFIED shows.
+pub fn last_delivered(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+    let rows: Vec<(String, String)> = super::all_rows(
+        conn,
+        "SELECT fingerprint, last_delivered_at FROM alerts WHERE last_delivered_at IS NOT NULL",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(fp, at)| (fp, parse_ts(&at)))
+        .collect())
+}

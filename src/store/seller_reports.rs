@@ -369,12 +369,23 @@ pub fn known_asins(
 ) -> Result<Vec<String>, StoreError> {
     let rows = super::all_rows(
         conn,
-        "SELECT asin FROM products WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
+        // The ASINs ever sold, one index seek each (a skip-scan of
+        // order_items_by_asin), then whether one order of each is in this
+        // marketplace: not a probe of every order line's order.
+        "WITH RECURSIVE sold(asin) AS (
+             SELECT MIN(asin) FROM order_items WHERE account = ?1 AND asin IS NOT NULL
+             UNION ALL
+             SELECT (SELECT MIN(asin) FROM order_items WHERE account = ?1 AND asin > sold.asin)
+             FROM sold WHERE sold.asin IS NOT NULL
+         )
+         SELECT asin FROM products WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT asin FROM sales_traffic_asin WHERE account = ?1 AND marketplace_id = ?2
          UNION SELECT asin FROM inventory_planning WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
          UNION SELECT asin FROM listings WHERE account = ?1 AND marketplace_id = ?2 AND asin IS NOT NULL
-         UNION SELECT i.asin FROM order_items i JOIN orders o ON o.account = i.account AND o.order_id = i.order_id
-               WHERE i.account = ?1 AND o.marketplace_id = ?2 AND i.asin IS NOT NULL
+         UNION SELECT s.asin FROM sold s
+               WHERE EXISTS (SELECT 1 FROM order_items i CROSS JOIN orders o
+                               ON o.account = i.account AND o.order_id = i.order_id
+                             WHERE i.account = ?1 AND i.asin = s.asin AND o.marketplace_id = ?2)
          ORDER BY 1",
         params![account, marketplace_id],
         |r| r.get::<_, String>(0),

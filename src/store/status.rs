@@ -7,7 +7,7 @@
 //! written, and each query is bounded by an index or a small table.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
 
 use super::ops::ts;
@@ -214,15 +214,141 @@ pub struct UnsentEmail {
     pub created_at: Option<DateTime<Utc>>,
 }
 
-/// The newest `limit` emails given up on (permanent failures), newest first.
+/// The newest `limit` emails given up on (a permanent refusal, or retried
+/// too long) that no operator has cleared yet (`status --clear-failures`),
+/// newest first.
 pub fn failed_emails(conn: &Connection, limit: usize) -> Result<Vec<UnsentEmail>, StoreError> {
     // The partial index outbox_unsent covers `sent_at IS NULL`.
     super::rows(
         conn,
         "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
-         WHERE sent_at IS NULL AND next_attempt_at = ?1 ORDER BY id DESC LIMIT ?2",
+         WHERE sent_at IS NULL AND next_attempt_at = ?1 AND failure_seen_at IS NULL
+         ORDER BY id DESC LIMIT ?2",
         params![PERMANENT, limit as i64],
     )
+}
+
+/// How many emails were given up on and not yet cleared by an operator.
+pub fn uncleared_failures(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM outbox
+         WHERE sent_at IS NULL AND next_attempt_at = ?1 AND failure_seen_at IS NULL",
+        [PERMANENT],
+        |r| r.get(0),
+    )?)
+}
+
+/// Emails still queued whose delivery failed at least `min_attempts`
+/// times: how many, and the newest of them (for its error). One delivered
+/// later leaves this set (a delivery clears `last_error`).
+pub fn failing_emails(
+    conn: &Connection,
+    min_attempts: i64,
+) -> Result<(i64, Option<UnsentEmail>), StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM outbox
+         WHERE sent_at IS NULL AND next_attempt_at <> ?1 AND attempts >= ?2
+           AND last_error IS NOT NULL",
+        params![PERMANENT, min_attempts],
+        |r| r.get(0),
+    )?;
+    let newest = super::first_row(
+        conn,
+        "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
+         WHERE sent_at IS NULL AND next_attempt_at <> ?1 AND attempts >= ?2
+           AND last_error IS NOT NULL
+         ORDER BY id DESC LIMIT 1",
+        params![PERMANENT, min_attempts],
+    )?;
+    Ok((n, newest))
+}
+
+/// When a job run started, and the pid of the process that ran it.
+pub type RunStart = (DateTime<Utc>, Option<u32>);
+
+/// The newest job run a daemon made against this database: when it
+/// started and the daemon's pid.
+pub fn newest_daemon_run(conn: &Connection) -> Result<Option<RunStart>, StoreError> {
+    // job_runs_by_start, read backwards: a daemon that runs at all has
+    // recent rows, so this stops early.
+    Ok(conn
+        .query_row(
+            "SELECT started_at, pid FROM job_runs WHERE daemon = 1
+             ORDER BY started_at DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )
+        .optional()?
+        .and_then(|(at, pid)| Some((parse_ts(&at)?, pid.and_then(|p| u32::try_from(p).ok())))))
+}
+
+/// What the daemon's lock file (`<database>.lock`) says: the daemon's
+/// pid, when it started (wall time), and its process identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonLock {
+    pub pid: u32,
+    pub started_at: Option<DateTime<Utc>>,
+    /// Whether a live process holds the lock now.
+    pub held: bool,
+}
+
+/// The text the daemon writes into its lock file once it holds it: its
+/// pid on the first line (what `store::jobs` reads), then `started TIME`
+/// and, where the platform tells, `process IDENTITY` (see
+/// [`Process`](super::jobs::Process)), which [`daemon_lock`] reads; and
+/// a line [`DEMO_LINE`] when `flywheel demo` drives the loop, so its job
+/// runs are not the daemon's (`store::jobs` reads it).
+pub fn lock_file_text(me: &super::jobs::Process, started: DateTime<Utc>, demo: bool) -> String {
+    let mut s = format!("{}\nstarted {}\n", me.pid, ts(started));
+    if let Some(p) = &me.start {
+        s.push_str(&format!("process {p}\n"));
+    }
+    if demo {
+        s.push_str(DEMO_LINE);
+        s.push('\n');
+    }
+    s
+}
+
+/// The lock file's line that says `flywheel demo` holds the lock: a
+/// database the demo drove expects no daemon afterwards.
+pub const DEMO_LINE: &str = "demo";
+
+/// Reads the daemon's lock file of `database`; None when there is none
+/// (no daemon ever ran here) or it names no pid.
+///
+/// The lock is held when the process the file names is alive (its
+/// identity checked, so a reused pid does not count) and a probe finds the
+/// lock taken. The probe (a shared lock, dropped at once) only runs for a
+/// live process: a running daemon holds the lock exclusively, so it never
+/// succeeds then, and `status` cannot race a daemon that is starting.
+pub fn daemon_lock(database: &std::path::Path) -> Option<DaemonLock> {
+    let path = super::jobs::lock_path(database);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let mut lines = text.lines();
+    let pid: u32 = lines.next()?.trim().parse().ok()?;
+    let mut started_at = None;
+    let mut start = None;
+    for l in lines {
+        if let Some(t) = l.strip_prefix("started ") {
+            started_at = parse_ts(t.trim());
+        } else if let Some(p) = l.strip_prefix("process ") {
+            start = Some(p.trim().to_string());
+        }
+    }
+    let alive = super::jobs::Process { pid, start }.is_alive();
+    let held = alive
+        && match std::fs::File::open(&path).map(|f| f.try_lock_shared()) {
+            Ok(Ok(())) => false,
+            Ok(Err(std::fs::TryLockError::WouldBlock)) => true,
+            // The probe cannot tell: the live process vouches.
+            Ok(Err(std::fs::TryLockError::Error(_))) | Err(_) => true,
+        };
+    Some(DaemonLock {
+        pid,
+        started_at,
+        held,
+    })
 }
 
 /// The oldest email still queued for delivery (not given up), if any.
@@ -281,6 +407,46 @@ mod tests {
         );
         assert_eq!((o.runs_since, o.rows_since, o.failed_since), (2, 7, 1));
         assert_eq!(o.running_since, None);
+    }
+
+    #[test]
+    fn an_alert_counts_as_notified_once_its_email_is_delivered() {
+        let conn = db();
+        for fp in ["f1", "f2"] {
+            conn.execute(
+                "INSERT INTO alerts (fingerprint, rule, account, labels_json, state, severity,
+                     started_at, firing_since, last_evaluated_at, last_notified_at, last_finding_json)
+                 VALUES (?1, 'buy_box', 'a', '{}', 'firing', 'warning', '2026-03-02T10:00:00Z',
+                         '2026-03-02T10:00:00Z', '2026-03-02T10:00:00Z', '2026-03-02T10:00:00Z', '{}')",
+                [fp],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO outbox (account, kind, recipients_json, subject, body_text, created_at,
+                                 next_attempt_at, alert_fingerprints_json)
+             VALUES ('a', 'firing', '[]', 's', '', '2026-03-02T10:00:00Z', '2026-03-02T10:00:00Z', '[\"f1\"]')",
+            [],
+        )
+        .unwrap();
+        // Queued, then failed once: not notified.
+        assert!(crate::store::outbox::last_delivered(&conn)
+            .unwrap()
+            .is_empty());
+        crate::store::outbox::mark_failed(&conn, 1, "421 busy", None).unwrap();
+        assert!(crate::store::outbox::last_delivered(&conn)
+            .unwrap()
+            .is_empty());
+        conn.execute(
+            "UPDATE outbox SET next_attempt_at = '2026-03-02T10:00:00Z' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 10, 5, 0).unwrap();
+        crate::store::outbox::mark_sent(&conn, 1, t).unwrap();
+        let d = crate::store::outbox::last_delivered(&conn).unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d["f1"], t);
     }
 
     #[test]

@@ -966,6 +966,8 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<JobReport, JobError> {
         if left.is_zero() {
             break;
         }
+        let n = outstanding.len();
+        crate::sync::note(|| format!("{n} report(s) still processing at Amazon Ads"));
         timer.sleep(interval.min(left)).await;
         interval = interval.mul_f64(1.5).min(POLL_CAP);
     }

@@ -326,20 +326,22 @@ fn skip_unavailable(db: &Db, job: JobName, account: &str, now: DateTime<Utc>) ->
 }
 
 /// Progress display: a spinner per job on a terminal, log lines otherwise.
+/// Log lines print above the spinners while they are drawn
+/// ([`crate::logging::show_progress`]).
 #[derive(Default)]
 pub struct Progress {
     bars: Option<indicatif::MultiProgress>,
 }
 
 impl Progress {
-    /// Spinners when stderr is a terminal (and logs are not verbose).
+    /// Spinners when stderr is a terminal.
     pub fn for_terminal() -> Progress {
         use std::io::IsTerminal;
-        Progress {
-            bars: std::io::stderr()
-                .is_terminal()
-                .then(indicatif::MultiProgress::new),
-        }
+        let bars = std::io::stderr()
+            .is_terminal()
+            .then(indicatif::MultiProgress::new);
+        crate::logging::show_progress(bars.clone());
+        Progress { bars }
     }
 
     fn start(&self, account: &str, job: JobName) -> Option<indicatif::ProgressBar> {
@@ -356,8 +358,62 @@ impl Progress {
     }
 }
 
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if self.bars.is_some() {
+            crate::logging::show_progress(None);
+        }
+    }
+}
+
+/// The spinner of the job a future runs (if one is drawn) and the stage
+/// the job said it is at.
+struct Spinner {
+    bar: indicatif::ProgressBar,
+    stage: std::cell::RefCell<String>,
+}
+
+tokio::task_local! {
+    static SPINNER: Option<Spinner>;
+}
+
+/// Says on the running job's spinner which part of its work it is at
+/// ("history chunk 3 of 24"); [`note`]s then follow it. Nothing without
+/// a spinner.
+pub fn stage(text: impl FnOnce() -> String) {
+    let _ = SPINNER.try_with(|s| {
+        if let Some(s) = s {
+            let text = text();
+            s.bar.set_message(text.clone());
+            *s.stage.borrow_mut() = text;
+        }
+    });
+}
+
+/// Says on the running job's spinner what it is doing now, after its
+/// stage (a report's status while it waits); nothing without a spinner.
+/// The text is built only when it is shown.
+pub fn note(text: impl FnOnce() -> String) {
+    let _ = SPINNER.try_with(|s| {
+        if let Some(s) = s {
+            let stage = s.stage.borrow();
+            match stage.is_empty() {
+                true => s.bar.set_message(text()),
+                false => s.bar.set_message(format!("{stage}: {}", text())),
+            }
+        }
+    });
+}
+
 async fn run_one(job: JobName, ctx: &Ctx<'_>, progress: &Progress) -> JobResult {
-    run_tracked(job, ctx, progress.start(&ctx.account.name, job).as_ref()).await
+    let bar = progress.start(&ctx.account.name, job);
+    let spinner = bar.clone().map(|bar| Spinner {
+        bar,
+        stage: Default::default(),
+    });
+    SPINNER
+        .scope(spinner, run_tracked(job, ctx, bar.as_ref()))
+        .await
 }
 
 async fn run_tracked(

@@ -932,6 +932,15 @@ async fn backfill(
                 break;
             }
             let (a, b) = (req.data_start.unwrap_or(end), req.data_end.unwrap_or(end));
+            crate::sync::stage(|| {
+                format!(
+                    "history chunk {} of {} ({}…{})",
+                    k + 1,
+                    requests.len(),
+                    a.date_naive(),
+                    b.date_naive()
+                )
+            });
             let mut next = cursor.clone();
             next.complete(a, b);
             // Parsed and stored as it is read: one order in memory at a time;

@@ -195,7 +195,9 @@ pub fn gather(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Re
         database_exists: true,
         never_synced: runs.is_empty(),
         accounts,
+        daemon: daemon(conn, cfg, now)?,
         alerts: alerts(conn, now)?,
+        fail_on: None,
         outbox: outbox(conn)?,
         freshness,
         findings: firing.iter().map(Finding::to_json).collect(),
@@ -305,11 +307,33 @@ fn subject_label(labels: &Value) -> String {
 
 fn outbox(conn: &Connection) -> anyhow::Result<Outbox> {
     let backlog = store::outbox::backlog(conn)?;
+    let (failing, failing_newest) = q::failing_emails(conn, FAILING_ATTEMPTS)?;
     Ok(Outbox {
         pending: backlog.pending,
         failed: backlog.failed,
+        failed_uncleared: q::uncleared_failures(conn)?,
+        failing,
+        failing_newest,
         oldest_pending: q::oldest_queued_email(conn)?,
         failures: q::failed_emails(conn, FAILED_EMAILS_SHOWN)?,
+        cleared: 0,
+    })
+}
+
+/// The daemon as its lock file and its job runs tell it. A daemon is
+/// expected when one ran a job in the last [`RECENT`] (clock time); runs
+/// of `sync`, `evaluate` and `demo` are not the daemon's (job_runs.daemon).
+fn daemon(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Result<Daemon> {
+    let lock = q::daemon_lock(&cfg.daemon.database);
+    let newest = q::newest_daemon_run(conn)?;
+    Ok(Daemon {
+        running: lock.as_ref().is_some_and(|l| l.held),
+        pid: lock.as_ref().map(|l| l.pid),
+        since: lock.as_ref().and_then(|l| l.started_at),
+        since_on_other_clock: cfg.daemon.clock != crate::config::ClockSource::System,
+        last_run_at: newest.map(|n| n.0),
+        last_run_pid: newest.and_then(|n| n.1),
+        expected: newest.is_some_and(|(at, _)| at >= now - RECENT),
     })
 }
 

@@ -1,10 +1,13 @@
 //! Every reason `status` exits 1 (pure: a function of the gathered
-//! report), each a sentence that says what to do.
+//! report), each a sentence that says what to do. They are operations
+//! only: failed or interrupted jobs, stale data, refused credentials,
+//! undelivered emails, a daemon gone. Business alerts count as problems
+//! only with `--fail-on`.
 
 use chrono::{DateTime, Utc};
 
 use super::render::{ago, clip, local_time};
-use super::report::{FiringAlert, Freshness, Report};
+use super::report::{Email, FiringAlert, Freshness, Report, FAILING_ATTEMPTS};
 use crate::config::{RuleId, Severity};
 
 /// Every reason `status` exits 1, each a sentence that says what to do.
@@ -117,40 +120,70 @@ pub fn problems(r: &Report) -> Vec<String> {
             ));
         }
     }
-    if r.outbox.failed > 0 {
-        let newest = r
-            .outbox
-            .failures
-            .first()
-            .map(|e| {
+    let d = &r.daemon;
+    if d.expected && !d.running {
+        let last = d
+            .last_run_at
+            .map(|t| {
                 format!(
-                    " (newest: \"{}\": {})",
-                    clip(&e.subject, 80),
-                    clip(e.last_error.as_deref().unwrap_or("no error recorded"), 200)
+                    " (its newest job run started at {}, {})",
+                    local(t),
+                    ago(now, t)
                 )
             })
             .unwrap_or_default();
+        let pid = d
+            .last_run_pid
+            .or(d.pid)
+            .map(|p| format!(" (pid {p})"))
+            .unwrap_or_default();
         out.push(format!(
-            "{} email{} could not be delivered and will not be retried{newest}. Fix the [email] \
-             settings and check them with `flywheel send-test-email`; `flywheel alerts` shows \
-             what the seller missed.",
-            r.outbox.failed,
-            if r.outbox.failed == 1 { "" } else { "s" }
+            "the daemon{pid} ran against this database in the last 24 h{last} but no longer \
+             holds its lock: it stopped or died. `systemctl status flywheel` and `journalctl -u \
+             flywheel` say why; `systemctl start flywheel` (or `flywheel run`) starts it again."
         ));
     }
-    let critical: Vec<&FiringAlert> = r
+    let o = &r.outbox;
+    if o.failed_uncleared > 0 {
+        out.push(format!(
+            "{} email{} could not be delivered and will not be retried{}. Fix the [email] \
+             settings and check them with `flywheel send-test-email`; `flywheel alerts` shows \
+             what the seller missed; `flywheel status --clear-failures` clears this once seen \
+             (the emails stay in the outbox).",
+            o.failed_uncleared,
+            if o.failed_uncleared == 1 { "" } else { "s" },
+            newest(o.failures.first(), false)
+        ));
+    }
+    if o.failing > 0 {
+        out.push(format!(
+            "{} email{} not delivered yet after {FAILING_ATTEMPTS} or more attempts{}. The \
+             sender keeps retrying (for 48 h, then gives up); check the [email] settings with \
+             `flywheel send-test-email`.",
+            o.failing,
+            if o.failing == 1 { " is" } else { "s are" },
+            newest(o.failing_newest.as_ref(), true)
+        ));
+    }
+    // Business alerts change the exit code only when asked (`--fail-on`):
+    // a 4.2-star rating is the seller's news, not an operator's outage.
+    let Some(fail_on) = r.fail_on else {
+        return out;
+    };
+    let severe: Vec<&FiringAlert> = r
         .alerts
         .list
         .iter()
-        .filter(|a| a.severity == Severity::Critical && a.muted.is_none())
+        .filter(|a| a.severity >= fail_on && a.muted.is_none())
         .collect();
-    if !critical.is_empty() {
-        let names: Vec<String> = critical
+    if !severe.is_empty() {
+        let names: Vec<String> = severe
             .iter()
             .take(3)
             .map(|a| {
                 format!(
-                    "{} for {} {} since {}",
+                    "{} {} for {} {} since {}",
+                    a.severity.as_str(),
                     a.rule,
                     a.account,
                     a.subject,
@@ -159,19 +192,42 @@ pub fn problems(r: &Report) -> Vec<String> {
             })
             .collect();
         out.push(format!(
-            "{} critical alert{} firing: {}{}. `flywheel alerts` lists them; `flywheel ack ID` \
-             acknowledges one once it is in hand.",
-            critical.len(),
-            if critical.len() == 1 { " is" } else { "s are" },
+            "{} {} alert{} firing (--fail-on {}): {}{}. `flywheel alerts` lists them; \
+             `flywheel ack ID` acknowledges one once it is in hand.",
+            severe.len(),
+            if fail_on == Severity::Critical {
+                "critical"
+            } else {
+                "critical or warning"
+            },
+            if severe.len() == 1 { " is" } else { "s are" },
+            fail_on.as_str(),
             names.join("; "),
-            if critical.len() > 3 {
-                format!("; and {} more", critical.len() - 3)
+            if severe.len() > 3 {
+                format!("; and {} more", severe.len() - 3)
             } else {
                 String::new()
             }
         ));
     }
     out
+}
+
+/// " (newest: \"SUBJECT\", 3 attempts: ERROR)" about an undelivered email.
+fn newest(e: Option<&Email>, attempts: bool) -> String {
+    let Some(e) = e else {
+        return String::new();
+    };
+    format!(
+        " (newest: \"{}\"{}: {})",
+        clip(&e.subject, 80),
+        if attempts {
+            format!(", {} attempts", e.attempts)
+        } else {
+            String::new()
+        },
+        clip(e.last_error.as_deref().unwrap_or("no error recorded"), 200)
+    )
 }
 
 /// A failed job as `status` (and the operator's health check) counts it:

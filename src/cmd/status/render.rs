@@ -73,6 +73,68 @@ fn columns(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
+/// "daemon: running since 2026-03-02 08:00, pid 4242" or "daemon: not
+/// running", with when one last ran here.
+fn daemon_line(r: &Report) -> String {
+    let d = &r.daemon;
+    let pid = |p: Option<u32>| p.map(|p| format!(", pid {p}")).unwrap_or_default();
+    if d.running {
+        return match d.since {
+            Some(t) => format!(
+                "daemon: running since {}{}{}\n",
+                local_time(t, r.timezone),
+                if d.since_on_other_clock {
+                    " (system clock)"
+                } else {
+                    ""
+                },
+                pid(d.pid)
+            ),
+            None => format!("daemon: running{}\n", pid(d.pid)),
+        };
+    }
+    match d.last_run_at {
+        Some(t) if d.expected => format!(
+            "daemon: NOT RUNNING (its newest job run started {}{}; see PROBLEMS)\n",
+            ago(r.at, t),
+            pid(d.last_run_pid)
+        ),
+        Some(t) => format!(
+            "daemon: not running (its newest job run started at {})\n",
+            local_time(t, r.timezone)
+        ),
+        None => "daemon: not running\n".to_string(),
+    }
+}
+
+/// "alerts: 3 critical, 12 warning firing (`flywheel alerts`)": business
+/// alerts, counted apart from the operations' problems.
+fn alerts_line(r: &Report) -> String {
+    let count = |s: &str| r.alerts.firing.get(s).copied().unwrap_or(0);
+    let parts: Vec<String> = ["critical", "warning", "info"]
+        .into_iter()
+        .filter(|s| count(s) > 0)
+        .map(|s| format!("{} {s}", count(s)))
+        .collect();
+    if parts.is_empty() {
+        return "alerts: none firing\n".to_string();
+    }
+    let muted = r.alerts.list.iter().filter(|a| a.muted.is_some()).count();
+    format!(
+        "alerts: {} firing{} (`flywheel alerts`){}\n",
+        parts.join(", "),
+        if muted > 0 {
+            format!(", {muted} acked or silenced")
+        } else {
+            String::new()
+        },
+        match r.fail_on {
+            Some(s) => format!("; --fail-on {}", s.as_str()),
+            None => "; they do not change the exit code".to_string(),
+        }
+    )
+}
+
 /// The table output: readable in a terminal, times in the configured zone.
 pub fn render_table(r: &Report) -> String {
     let now = r.at;
@@ -118,6 +180,9 @@ pub fn render_table(r: &Report) -> String {
             " (does not exist)"
         }
     ));
+
+    out.push_str(&daemon_line(r));
+    out.push_str(&alerts_line(r));
 
     let fresh: HashMap<(&str, &str), &Freshness> = r
         .freshness
@@ -309,10 +374,30 @@ pub fn render_table(r: &Report) -> String {
         }
     }
 
+    let o = &r.outbox;
     out.push_str(&format!(
-        "\nOUTBOX: {} queued, {} given up\n",
-        r.outbox.pending, r.outbox.failed
+        "\nOUTBOX: {} queued{}, {} given up{}\n",
+        o.pending,
+        if o.failing > 0 {
+            format!(" ({} failing)", o.failing)
+        } else {
+            String::new()
+        },
+        o.failed,
+        if o.failed > o.failed_uncleared {
+            format!(" ({} cleared)", o.failed - o.failed_uncleared)
+        } else {
+            String::new()
+        }
     ));
+    if o.cleared > 0 {
+        out.push_str(&format!(
+            "  cleared {} given-up email{}: status no longer counts {} (kept in the outbox)\n",
+            o.cleared,
+            if o.cleared == 1 { "" } else { "s" },
+            if o.cleared == 1 { "it" } else { "them" }
+        ));
+    }
     if let Some(e) = &r.outbox.oldest_pending {
         out.push_str(&format!(
             "  oldest queued: \"{}\" created {}, {} attempt{}{}\n",

@@ -32,7 +32,12 @@ pub struct Report {
     /// No job of any account has ever run.
     pub never_synced: bool,
     pub accounts: Vec<AccountStatus>,
+    /// Whether the daemon runs against this database (from its lock).
+    pub daemon: Daemon,
     pub alerts: Alerts,
+    /// Firing business alerts of this severity or worse (unmuted) are
+    /// problems too (`--fail-on`); by default they only count.
+    pub fail_on: Option<Severity>,
     pub outbox: Outbox,
     /// Per scheduled job: is its last success older than `data_freshness`
     /// allows?
@@ -142,6 +147,30 @@ pub struct CredentialProblem {
     pub observed_at: Option<DateTime<Utc>>,
 }
 
+/// The daemon (`flywheel run`) of this database.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Daemon {
+    /// A live daemon holds the database's lock.
+    pub running: bool,
+    /// The pid its lock file names (the running daemon's, or the last one's).
+    pub pid: Option<u32>,
+    /// When that daemon started (system clock), from its lock file.
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub since: Option<DateTime<Utc>>,
+    /// `[daemon] clock` is not the system clock (a simulator's), so
+    /// `since` is on another time line than everything else shown.
+    #[serde(skip)]
+    pub(super) since_on_other_clock: bool,
+    /// When the newest job run of a daemon started (clock time), and its pid.
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_run_pid: Option<u32>,
+    /// A daemon ran against this database in the last 24 h (its job runs
+    /// say so), so one is expected: not running is then a problem. One-off
+    /// commands (`sync`, `evaluate`, `demo`) never make one expected.
+    pub expected: bool,
+}
+
 /// Firing alerts.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Alerts {
@@ -170,10 +199,24 @@ pub struct Outbox {
     pub pending: i64,
     /// Given up on: never retried, kept for the record.
     pub failed: i64,
+    /// Of those, the ones no operator cleared yet (`status
+    /// --clear-failures`): a problem until then.
+    pub failed_uncleared: i64,
+    /// Still queued after at least [`FAILING_ATTEMPTS`] failed attempts: a
+    /// problem until delivered (or given up).
+    pub failing: i64,
+    /// The newest of those (for its error).
+    pub failing_newest: Option<Email>,
     pub oldest_pending: Option<Email>,
-    /// The newest permanently failed emails.
+    /// The newest given-up emails not cleared yet.
     pub failures: Vec<Email>,
+    /// Given-up emails this run of `status --clear-failures` cleared.
+    pub cleared: usize,
 }
+
+/// Failed delivery attempts after which a queued email needs attention:
+/// the first retries (1 and 2 min later) failed too, so it is not a blip.
+pub const FAILING_ATTEMPTS: i64 = 3;
 
 /// One scheduled job's freshness.
 #[derive(Debug, Clone, Serialize)]

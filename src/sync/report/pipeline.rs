@@ -408,6 +408,7 @@ pub async fn fetch(
             document_id = r.report_document_id.or(document_id);
             let now = pace.now();
             ctx.with_db(|c| store::record_poll(c, row.id, &status, document_id.as_deref(), now))?;
+            crate::sync::note(|| format!("report {} {status}, checked {checks}×", row.report_id));
         }
         match status.as_str() {
             "DONE" => break,
@@ -431,6 +432,7 @@ pub async fn fetch(
         )));
     };
     let mut last_err = String::new();
+    crate::sync::note(|| format!("downloading report {}", row.report_id));
     for attempt in 1..=DOWNLOAD_ATTEMPTS {
         let got = api::download(
             ctx.client,
