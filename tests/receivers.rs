@@ -188,14 +188,21 @@ impl Setup {
     /// Delivers email and every chat receiver at `now`, as `flywheel
     /// evaluate` does (a new process: a new chat sender).
     async fn deliver(&self, now: DateTime<Utc>) -> ChatDelivery {
+        self.deliver_waiting(now, std::time::Duration::from_secs(5))
+            .await
+    }
+
+    /// [`Setup::deliver`] with a chat sender that waits at most
+    /// `max_wait` for a receiver's pace.
+    async fn deliver_waiting(
+        &self,
+        now: DateTime<Utc>,
+        max_wait: std::time::Duration,
+    ) -> ChatDelivery {
         let mut conn = self.conn();
         let d = sender::send_now(&self.cfg, &mut conn, now).await.unwrap();
         assert!(d.failed.is_empty() && d.retrying.is_empty(), "{d}");
-        let mut chat = ChatSender::new(
-            std::time::Duration::from_secs(10),
-            std::time::Duration::from_secs(5),
-        )
-        .unwrap();
+        let mut chat = ChatSender::new(std::time::Duration::from_secs(10), max_wait).unwrap();
         chat.deliver_due(&mut conn, &self.cfg.receivers, now)
             .await
             .unwrap()
@@ -830,4 +837,43 @@ async fn send_test_prints_a_refusal_and_exits_non_zero() {
         stderr.contains("no receiver named \"nope\" (configured: email, ops-wecom)"),
         "{stderr}"
     );
+}
+
+/// Slack takes about one message a second per webhook: a round with two
+/// accounts' messages for one Slack receiver sends the second a second
+/// later, or, when the sender may not wait that long, leaves it for the
+/// next round (postponed, not counted as a failed attempt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platforms_pace_is_kept_before_sending() {
+    let s = setup(&[("ops-slack", Role::Slack, "")]).await;
+    s.queue(vec![stockout("shop"), returns("shop2")], t0());
+    let d = s.deliver_waiting(t0(), std::time::Duration::ZERO).await;
+    assert_eq!(d.sent.len(), 1, "{d}");
+    assert!(d.retrying.is_empty() && d.failed.is_empty(), "{d}");
+    assert_eq!(s.messages("ops-slack"), 1);
+    let conn = s.conn();
+    let (attempts, next): (i64, String) = conn
+        .query_row(
+            "SELECT attempts, next_attempt_at FROM outbox WHERE platform = 'slack' AND sent_at IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(attempts, 0);
+    assert!(next.as_str() > store::ops::ts(t0()).as_str(), "{next}");
+    assert!(
+        next.as_str() <= store::ops::ts(t0() + Duration::seconds(2)).as_str(),
+        "{next}"
+    );
+    let d = s.deliver(t0() + Duration::seconds(2)).await;
+    assert_eq!(d.sent.len(), 1, "{d}");
+    assert_eq!(s.messages("ops-slack"), 2);
+
+    // Waiting allowed: both go in one delivery, a second apart.
+    s.queue(vec![], t0() + Duration::hours(1));
+    let started = std::time::Instant::now();
+    let d = s.deliver(t0() + Duration::hours(1)).await;
+    assert_eq!(d.sent.len(), 2, "{d}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(s.messages("ops-slack"), 4);
 }

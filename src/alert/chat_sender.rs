@@ -136,6 +136,13 @@ impl fmt::Display for ChatDelivery {
     }
 }
 
+/// `now` plus `wait` rounded up to a whole second (the outbox keeps
+/// seconds: a wait of 0.4 s must not come back as "due now").
+fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    now + chrono::Duration::seconds(secs.min(i64::MAX as u64 / 1000) as i64)
+}
+
 /// How one row's attempt ended.
 enum Outcome {
     Delivered(String),
@@ -256,7 +263,7 @@ impl ChatSender {
                     None
                 }
                 Outcome::Paced(delay) => {
-                    let until = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                    let until = after(now, delay);
                     outbox::postpone(conn, row.id, until)?;
                     tracing::debug!(outbox_id = row.id, receiver = %receiver.name,
                         wait = ?delay, "chat message waits for the receiver's pace");
