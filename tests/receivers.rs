@@ -19,6 +19,7 @@
 
 #[path = "common/chat_fakes.rs"]
 mod chat_fakes;
+mod common;
 #[path = "common/smtp.rs"]
 mod smtp;
 
@@ -876,4 +877,74 @@ async fn the_platforms_pace_is_kept_before_sending() {
     assert_eq!(d.sent.len(), 2, "{d}");
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     assert_eq!(s.messages("ops-slack"), 4);
+}
+
+/// The daemon (`flywheel run`, in-process, on the simulated marketplace's
+/// clock) delivers each chat receiver's messages of its rounds beside the
+/// email, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_daemon_delivers_to_chat_receivers_beside_email() {
+    let h = common::start(common::Opts::new("demo")).await;
+    let server = SmtpServer::start().await;
+    let fake = ChatFake::start().await;
+    let (slack, slack_key) = fake.robot(Role::Slack, None);
+    let (hook, hook_key) = fake.robot(Role::Webhook, None);
+    let text = smtp::with_smtp(
+        &std::fs::read_to_string(&h.config_path).unwrap(),
+        server.port(),
+    );
+    let mut extra = String::from("\n[schedule]\n");
+    for job in flywheel::sync::JobName::ALL {
+        extra.push_str(&format!("{} = \"5 0 * * *\"\n", job.as_str()));
+    }
+    extra.push_str("digest = \"off\"\n");
+    extra.push_str(&format!(
+        "\n[[receivers]]\nname = \"team-slack\"\nkind = \"slack\"\nurl = \"{slack}\"\n\n\
+         [[receivers]]\nname = \"bridge\"\nkind = \"webhook\"\nurl = \"{hook}\"\nmin_severity = \"critical\"\n"
+    ));
+    let p = h.dir.path().join("daemon.toml");
+    std::fs::write(&p, format!("{text}{extra}")).unwrap();
+    let daemon = flywheel::daemon::start(p, Env::default());
+    let conn = flywheel::store::open(h.database()).unwrap();
+    let chat_rows = |conn: &Connection| -> Vec<(String, bool)> {
+        conn.prepare(
+            "SELECT receiver, sent_at IS NOT NULL FROM outbox WHERE platform IS NOT NULL ORDER BY id",
+        )
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_default()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let rows = chat_rows(&conn);
+        if !rows.is_empty() && rows.iter().all(|r| r.1) && !server.messages().is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(240),
+            "the daemon delivered no chat message in time: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    daemon.shutdown().await.expect("the daemon stops cleanly");
+    let rows = chat_rows(&conn);
+    let count = |name: &str| rows.iter().filter(|r| r.0 == name).count();
+    // The demo's first round fires warnings and criticals: Slack hears of
+    // them; the webhook, critical only, of the criticals.
+    assert!(count("team-slack") >= 1, "{rows:?}");
+    let by_key = |k: &str| fake.received().iter().filter(|m| m.key == k).count();
+    assert_eq!(
+        by_key(&slack_key),
+        count("team-slack"),
+        "each Slack row once"
+    );
+    assert_eq!(by_key(&hook_key), count("bridge"), "each webhook row once");
+    for m in fake.received().iter().filter(|m| m.key == hook_key) {
+        for a in m.body["alerts"].as_array().unwrap() {
+            assert_eq!(a["labels"]["severity"], "critical", "{a}");
+        }
+    }
+    assert!(fake.refused().is_empty(), "{:?}", fake.refused());
 }

@@ -44,8 +44,6 @@ use crate::store::StoreError;
 
 /// Rows of one receiver read at a time, and delivered at most per round.
 const BATCH: usize = 100;
-/// How long a claimed row is reserved for one attempt (as email's).
-const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(15);
 /// Per request (robots answer in well under a second).
 pub const TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -239,7 +237,7 @@ impl ChatSender {
         let rows = outbox::chat_due(conn, &receiver.name, now, BATCH)?;
         let mut rows = rows.into_iter();
         while let Some(row) = rows.next() {
-            if !outbox::claim(conn, row.id, now, CLAIM_LEASE)? {
+            if !outbox::claim(conn, row.id, now, sender::CLAIM_LEASE)? {
                 continue; // another sender has it
             }
             let unsent = |error: String, next| ChatUnsent {
@@ -359,4 +357,61 @@ pub async fn send_test(receiver: &Receiver, bodies: &[chat::Body]) -> anyhow::Re
         }
     }
     Ok(answers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_wait_rounds_up_to_whole_seconds() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 16, 0, 0).unwrap();
+        let cases = [
+            (Duration::ZERO, 0),
+            (Duration::from_millis(1), 1),
+            (Duration::from_millis(999), 1),
+            (Duration::from_secs(1), 1),
+            (Duration::from_millis(1001), 2),
+            (Duration::from_secs(600), 600),
+        ];
+        for (wait, secs) in cases {
+            assert_eq!(
+                after(t0, wait),
+                t0 + chrono::Duration::seconds(secs),
+                "{wait:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_delivery_says_who_got_what_and_what_waits() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 16, 1, 4).unwrap();
+        let sent = |r: &str| ChatSent {
+            id: 1,
+            receiver: r.into(),
+            title: "t".into(),
+            reply: "ok".into(),
+        };
+        let d = ChatDelivery {
+            sent: vec![sent("ops-slack"), sent("ops-slack"), sent("cn-wecom")],
+            retrying: vec![ChatUnsent {
+                id: 2,
+                receiver: "cn-feishu".into(),
+                title: "t".into(),
+                error: "cn-feishu (feishu): not delivered for now: HTTP 503".into(),
+                next_attempt: Some(at),
+            }],
+            failed: vec![],
+        };
+        assert_eq!(
+            d.to_string(),
+            "sent 3 chat messages to ops-slack, cn-wecom; 1 chat message(s) will be retried at \
+             2026-03-02 16:01:04 UTC: cn-feishu (feishu): not delivered for now: HTTP 503"
+        );
+        assert_eq!(
+            ChatDelivery::default().to_string(),
+            "no chat message to send"
+        );
+    }
 }
