@@ -15,8 +15,14 @@
 //!    the outbox in the same transaction as the new alert state, so a crash
 //!    either loses both or keeps both: never "notified" without the email,
 //!    never the email twice;
-//! 5. delivers the outbox (`sender`), which marks a row sent only once the
-//!    server accepted it.
+//! 5. routes the same notifications to every `[[receivers]]` entry
+//!    (`route`): one message per receiver in the same transaction (a chat
+//!    or webhook body, or an email to its `to`), what a batch receiver
+//!    holds kept for its batch time and merged into the first message
+//!    after it, and which receivers were told of each firing (a
+//!    resolution goes to those);
+//! 6. delivers the outbox (`sender`, `chat_sender`), which marks a row
+//!    sent only once the server or platform accepted it.
 
 use std::collections::BTreeMap;
 
@@ -316,7 +322,9 @@ fn account_round(
     // What the email calls the account's products and campaigns, and the
     // sales its money at stake is measured against: read once per round,
     // when there is something to tell.
-    let (names, sales) = if notices.is_empty() {
+    // (A batch receiver's message due now needs them too.)
+    let batch_due = store::receivers::has_due(tx, &account.name, now)?;
+    let (names, sales) = if notices.is_empty() && !batch_due {
         Default::default()
     } else {
         (
@@ -429,6 +437,7 @@ fn account_round(
         account,
         open: &open,
         names: &names,
+        sales: &sales,
         now,
     };
     // A new episode: what receivers were told of an earlier one is past.
@@ -469,6 +478,7 @@ struct Context<'a> {
     account: &'a Account,
     open: &'a [(crate::model::rule::Link, crate::model::rule::Severity)],
     names: &'a super::Names,
+    sales: &'a crate::model::sales::RecentSales,
     now: DateTime<Utc>,
 }
 
@@ -537,9 +547,12 @@ fn receiver_round(
             ItemKind::Resolved => a.resolved_at.unwrap_or(now),
             _ => a.firing_since.unwrap_or(a.started_at),
         };
-        if let Some(item) =
+        if let Some(mut item) =
             Item::from_finding_json(&a.last_finding, held.kind, &held.fingerprint, since)
         {
+            if held.kind != ItemKind::Resolved {
+                item.stake = super::stake::estimate(&item, ctx.names, ctx.sales);
+            }
             now_items.push(item);
         }
     }

@@ -74,6 +74,13 @@ pub struct Held {
     pub kind: ItemKind,
 }
 
+/// Whether some receiver holds a notification for `account` due at `now`.
+pub fn has_due(conn: &Connection, account: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM receiver_held WHERE account = ?1 AND due_at <= ?2")?
+        .exists(params![account, ts(now)])?)
+}
+
 /// Takes the notifications `receiver` holds for `account` that are due at
 /// `now` (deletes them: call in the transaction that queues their message).
 pub fn take_due(
