@@ -409,6 +409,18 @@ async fn a_receiver_down_for_rounds_gets_each_message_once_when_back_and_others_
         assert_eq!(d.retrying.len(), 1, "round {i}: one tried: {d}");
         assert!(d.retrying[0].error.contains("ops-wecom"), "{d}");
     }
+    // Three failed attempts: `status` calls for an operator (exit 1).
+    let out = s.flywheel(&["status"], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("receiver ops-wecom: 1 message not delivered yet after 3 or more attempts"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ops-wecom: 3 queued (1 failing), 0 given up"),
+        "{stdout}"
+    );
     // Back: each of the three messages arrives once, in order.
     let back = t0() + Duration::hours(3);
     let d = s.deliver(back).await;
