@@ -16,6 +16,7 @@
 //! | [`logging`] | tracing set-up (journald-friendly) |
 //! | [`rules`] | the flywheel health rules: pure `evaluate(config, snapshot, date) -> findings`, each rule's metric defined once and the charts drawn from it |
 //! | [`alert`] | alerts and email: state machine, inhibition, evaluation rounds, rendering, charts, digest, transports, outbox sender |
+//! | [`chat`] | chat robots and webhooks: Slack, WeCom, DingTalk, Feishu/Lark messages and Alertmanager's webhook JSON from an alert's summary, signatures, one POST and what the platform answered, each platform's pace |
 //! | [`daemon`] | `flywheel run`: schedules, evaluation after each sync round, digest, sender, retention, signals, lock, systemd notify, the optional Prometheus `/metrics` |
 //! | [`doctor`] | the account checks: which roles the app has, which jobs run and which rules lack data |
 //! | [`clock`] | the one clock (system or simulated), read by `cmd` and the daemon only |
@@ -27,6 +28,7 @@
 
 pub mod alert;
 pub mod amazon;
+pub mod chat;
 pub mod clock;
 pub mod cmd;
 pub mod config;

@@ -247,7 +247,7 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     );
     assert!(
         stdout.contains(
-            "schema version 0 -> 6 (applied 0001_initial, 0002_inventory_planning_typed, 0003_job_runs_process, 0004_pricing_competitive_price, 0005_alerts_notified, 0006_status_ops)"
+            "schema version 0 -> 7 (applied 0001_initial, 0002_inventory_planning_typed, 0003_job_runs_process, 0004_pricing_competitive_price, 0005_alerts_notified, 0006_status_ops, 0007_receivers)"
         ),
         "{stdout}"
     );
@@ -305,7 +305,7 @@ fn migrate_creates_the_full_schema_and_rerunning_changes_nothing() {
     let out = flywheel(&["migrate", "--config", cfg.to_str().unwrap()]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout.contains("schema version 6, up to date"), "{stdout}");
+    assert!(stdout.contains("schema version 7, up to date"), "{stdout}");
     assert_eq!(
         schema(&db),
         first,
@@ -335,7 +335,7 @@ fn a_database_from_a_newer_flywheel_is_refused() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("has schema version 99, newer than this flywheel knows (6)"),
+        stderr.contains("has schema version 99, newer than this flywheel knows (7)"),
         "{stderr}"
     );
 }

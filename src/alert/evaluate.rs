@@ -15,8 +15,14 @@
 //!    the outbox in the same transaction as the new alert state, so a crash
 //!    either loses both or keeps both: never "notified" without the email,
 //!    never the email twice;
-//! 5. delivers the outbox (`sender`), which marks a row sent only once the
-//!    server accepted it.
+//! 5. routes the same notifications to every `[[receivers]]` entry
+//!    (`route`): one message per receiver in the same transaction (a chat
+//!    or webhook body, or an email to its `to`), what a batch receiver
+//!    holds kept for its batch time and merged into the first message
+//!    after it, and which receivers were told of each firing (a
+//!    resolution goes to those);
+//! 6. delivers the outbox (`sender`, `chat_sender`), which marks a row
+//!    sent only once the server or platform accepted it.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +50,9 @@ pub struct AccountRound {
     pub no_recipients: usize,
     /// The content of each email queued, as the renderer was given it.
     pub queued: Vec<AlertEmail>,
+    /// (outbox id, receiver, item count) of each `[[receivers]]` message
+    /// queued (chat, webhook, or an email receiver of its own).
+    pub messages: Vec<(i64, String, usize)>,
 }
 
 /// What a round did.
@@ -86,7 +95,14 @@ impl std::fmt::Display for Round {
                     a.no_recipients
                 )?;
             }
-            if a.emails.is_empty() && a.no_recipients == 0 {
+            for (id, receiver, n) in &a.messages {
+                writeln!(
+                    f,
+                    "  queued message #{id} for receiver {receiver} ({n} alert{})",
+                    if *n == 1 { "" } else { "s" }
+                )?;
+            }
+            if a.emails.is_empty() && a.messages.is_empty() && a.no_recipients == 0 {
                 writeln!(f, "  nothing to send")?;
             }
         }
@@ -306,7 +322,9 @@ fn account_round(
     // What the email calls the account's products and campaigns, and the
     // sales its money at stake is measured against: read once per round,
     // when there is something to tell.
-    let (names, sales) = if notices.is_empty() {
+    // (A batch receiver's message due now needs them too.)
+    let batch_due = store::receivers::has_due(tx, &account.name, now)?;
+    let (names, sales) = if notices.is_empty() && !batch_due {
         Default::default()
     } else {
         (
@@ -348,6 +366,15 @@ fn account_round(
             firing_items.push(item);
         }
     }
+    // `[[receivers]]` hear of the same items, routed (`route`): kept
+    // before the email loop takes them.
+    let all_items: Vec<Item> = firing_items
+        .iter()
+        .chain(&resolved_items)
+        .cloned()
+        .collect();
+    // Items the implicit email receiver had no recipients for.
+    let mut unaddressed: Vec<String> = Vec::new();
     for (kind, mut items) in [
         (outbox::Kind::Firing, firing_items),
         (outbox::Kind::Resolved, resolved_items),
@@ -356,7 +383,7 @@ fn account_round(
             continue;
         }
         if recipients.is_empty() {
-            report.no_recipients += items.len();
+            unaddressed.extend(items.iter().map(|i| i.fingerprint.clone()));
             continue;
         }
         sort_items(&mut items);
@@ -405,10 +432,193 @@ fn account_round(
         ));
         report.queued.push(email);
     }
+    let ctx = Context {
+        cfg,
+        account,
+        open: &open,
+        names: &names,
+        sales: &sales,
+        now,
+    };
+    // A new episode: what receivers were told of an earlier one is past.
+    for i in all_items.iter().filter(|i| i.kind == ItemKind::Firing) {
+        store::receivers::forget(tx, &i.fingerprint)?;
+    }
+    let mut told = std::collections::BTreeSet::new();
+    for receiver in &cfg.receivers {
+        told.extend(receiver_round(
+            tx,
+            &ctx,
+            receiver,
+            &all_items,
+            &next,
+            &mut report,
+        )?);
+    }
+    // An episode that ended was told to the receivers it concerned (the
+    // resolution is queued or held): the next episode starts afresh.
+    for i in all_items.iter().filter(|i| i.kind == ItemKind::Resolved) {
+        store::receivers::forget(tx, &i.fingerprint)?;
+    }
+    for fp in &unaddressed {
+        match next.get_mut(fp) {
+            Some(a) if told.contains(fp) => state::told(a, now),
+            _ => report.no_recipients += 1,
+        }
+    }
     for a in next.values() {
         store::alerts::upsert(tx, a)?;
     }
     Ok(report)
+}
+
+/// What every receiver's message of an account's round shares.
+struct Context<'a> {
+    cfg: &'a Config,
+    account: &'a Account,
+    open: &'a [(crate::model::rule::Link, crate::model::rule::Severity)],
+    names: &'a super::Names,
+    sales: &'a crate::model::sales::RecentSales,
+    now: DateTime<Utc>,
+}
+
+/// One `[[receivers]]` entry's part of an account's round: routes `items`
+/// (`route`), holds what waits for its batch time, and queues one message
+/// (one outbox row: a chat body, or an email to its `to`) with what goes
+/// now and what its batch releases now. Returns the fingerprints it was
+/// told of (sent or held).
+fn receiver_round(
+    tx: &Connection,
+    ctx: &Context<'_>,
+    receiver: &crate::config::Receiver,
+    items: &[Item],
+    next: &BTreeMap<String, Alert>,
+    report: &mut AccountRound,
+) -> anyhow::Result<Vec<String>> {
+    use super::route::{self, Notice, When};
+    let (cfg, account, now) = (ctx.cfg, &ctx.account.name, ctx.now);
+    let mut told = Vec::new();
+    let mut now_items: Vec<Item> = Vec::new();
+    for item in items {
+        let fp = &item.fingerprint;
+        let was_told = match item.kind {
+            ItemKind::Resolved => store::receivers::was_told(tx, fp, &receiver.name)?,
+            // A new episode starts with nobody told.
+            ItemKind::Firing => false,
+            ItemKind::Repeat => true,
+        };
+        let notice = Notice {
+            account,
+            kind: item.kind,
+            severity: item.severity,
+            link: item.link,
+            told: was_told,
+        };
+        let Some(when) = route::route(receiver, &notice, now, cfg.daemon.timezone) else {
+            continue;
+        };
+        match when {
+            When::Now => now_items.push(item.clone()),
+            When::Held(due) => {
+                store::receivers::hold(tx, &receiver.name, account, fp, item.kind, now, due)?
+            }
+        }
+        if item.kind != ItemKind::Resolved {
+            store::receivers::told(tx, fp, &receiver.name, now)?;
+        }
+        told.push(fp.clone());
+    }
+    // What the batch held until now joins this round's message.
+    for held in store::receivers::take_due(tx, &receiver.name, account, now)? {
+        if now_items
+            .iter()
+            .any(|i| i.fingerprint == held.fingerprint && i.kind == held.kind)
+        {
+            continue;
+        }
+        let alert = match next.get(&held.fingerprint) {
+            Some(a) => Some(a.clone()),
+            None => store::alerts::get(tx, &held.fingerprint)?,
+        };
+        let Some(a) = alert else {
+            continue;
+        };
+        let since = match held.kind {
+            ItemKind::Resolved => a.resolved_at.unwrap_or(now),
+            _ => a.firing_since.unwrap_or(a.started_at),
+        };
+        if let Some(mut item) =
+            Item::from_finding_json(&a.last_finding, held.kind, &held.fingerprint, since)
+        {
+            if held.kind != ItemKind::Resolved {
+                item.stake = super::stake::estimate(&item, ctx.names, ctx.sales);
+            }
+            now_items.push(item);
+        }
+    }
+    if now_items.is_empty() {
+        return Ok(told);
+    }
+    sort_items(&mut now_items);
+    let email = AlertEmail {
+        account: account.clone(),
+        at: now,
+        timezone: cfg.daemon.timezone,
+        lang: cfg.language(ctx.account),
+        items: now_items,
+        open: ctx.open.to_vec(),
+        names: ctx.names.clone(),
+    };
+    let fps: Vec<String> = email.items.iter().map(|i| i.fingerprint.clone()).collect();
+    let kind = if email.items.iter().all(|i| i.kind == ItemKind::Resolved) {
+        outbox::Kind::Resolved
+    } else {
+        outbox::Kind::Firing
+    };
+    let id = match crate::chat::Platform::of(receiver.kind()) {
+        Some(platform) => {
+            let bodies = crate::chat::alert_message(receiver, &cfg.owners, &email);
+            let title = super::render::summary(&email).title;
+            outbox::enqueue_chat(
+                tx,
+                &outbox::NewChat {
+                    receiver: &receiver.name,
+                    platform: platform.as_str(),
+                    account: Some(account),
+                    kind,
+                    title: &title,
+                    bodies: &bodies,
+                    fingerprints: &fps,
+                },
+                now,
+            )?
+        }
+        None => {
+            // An email receiver of its own: its `to`, no thread (the
+            // implicit receiver's emails thread; these stand alone).
+            let to = cfg.email_to(receiver, ctx.account);
+            let rendered = super::render::alert_email(&email);
+            let (id, _) = outbox::enqueue(
+                tx,
+                &outbox::NewEmail {
+                    account: Some(account),
+                    kind,
+                    recipients: &to,
+                    rendered: &rendered,
+                    fingerprints: &fps,
+                    in_reply_to: None,
+                    domain: super::notify::sender_domain(&cfg.email.from),
+                },
+                now,
+            )?;
+            outbox::set_receiver(tx, id, &receiver.name)?;
+            id
+        }
+    };
+    report
+        .messages
+        .push((id, receiver.name.clone(), email.items.len()));
+    Ok(told)
 }
 
 /// Critical first, then by flywheel link, rule and subject; resolutions

@@ -11,16 +11,20 @@
 //! | [`digest`] | the weekly digest: its model, built and queued at a given `now` |
 //! | [`notify`] | the one trait, [`notify::Notifier`], and its transports (SMTP, sendmail, file) |
 //! | [`sender`] | delivers due outbox rows with retries and capped backoff |
+//! | [`route`] | which `[[receivers]]` hear of a notification, and when (batch) |
+//! | [`chat_sender`] | delivers due chat and webhook rows per receiver: pace, throttles, retries |
 //!
 //! The SQL lives in `store::alerts` and `store::outbox`; the commands
 //! (`evaluate`, `alerts`, `ack`, `silence`, `digest`, `send-test-email`) in
 //! `cmd`.
 
+pub mod chat_sender;
 pub mod digest;
 pub mod evaluate;
 pub mod inhibit;
 pub mod notify;
 pub mod render;
+pub mod route;
 pub mod sender;
 pub mod series;
 pub mod stake;

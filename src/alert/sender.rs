@@ -275,8 +275,9 @@ fn push(out: &mut Delivery, step: Step) {
 }
 
 /// How long a claimed row is reserved for one attempt: longer than the
-/// whole SMTP conversation may take (4 × a generous `[email] timeout`).
-const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(15);
+/// whole SMTP conversation may take (4 × a generous `[email] timeout`),
+/// and than a chat sender's wait for a robot's pace plus its request.
+pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(15);
 
 /// Delivers every row due at `now`, oldest first: marks each sent once the
 /// server accepted it, otherwise records the error and the next attempt.

@@ -229,14 +229,22 @@ impl<Tz: TimeZone> Policy<Tz> {
     }
 }
 
-/// Records a notification sent for `alert` in an email with `message_id`.
-pub fn notified(alert: &mut Alert, kind: ItemKind, message_id: &str, now: DateTime<Utc>) {
+/// Records a notification of `alert` that went to `[[receivers]]` only
+/// (chat, webhooks, a batch receiver holding it), in no email of the
+/// implicit receiver: the repeat interval counts from now, and no email
+/// thread starts.
+pub fn told(alert: &mut Alert, now: DateTime<Utc>) {
     alert.last_notified_at = Some(now);
     alert.notify_count += 1;
     alert.notified = Some(Notified {
         severity: alert.severity,
         value: alert.value,
     });
+}
+
+/// Records a notification sent for `alert` in an email with `message_id`.
+pub fn notified(alert: &mut Alert, kind: ItemKind, message_id: &str, now: DateTime<Utc>) {
+    told(alert, now);
     // Resolutions thread under the episode's first firing email (a repeat
     // starts the thread when the first email predates this version).
     match kind {

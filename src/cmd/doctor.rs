@@ -52,7 +52,81 @@ pub async fn run(cfg: &Config, selection: &Selection, config: &Path) -> anyhow::
         healthy &= ok;
     }
     sync::flush_counters(&client, &db)?;
+    if !cfg.receivers.is_empty() {
+        let backlog = {
+            let conn = db
+                .lock()
+                .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            crate::store::outbox::backlog_by_receiver(&conn, i64::MAX)?
+        };
+        println!("receivers:");
+        for r in &cfg.receivers {
+            let (line, ok) = receiver_line(r, backlog.iter().find(|b| b.receiver == r.name));
+            println!("  {line}");
+            healthy &= ok;
+        }
+    }
     Ok(healthy)
+}
+
+/// One line on a receiver: its URL's shape and its signing secret (the
+/// config's own checks, run again; neither is quoted), and what it has
+/// not delivered. Returns (line, healthy): unhealthy when a check fails
+/// or a message was given up on and not cleared.
+pub fn receiver_line(
+    r: &crate::config::Receiver,
+    backlog: Option<&crate::store::outbox::ReceiverBacklog>,
+) -> (String, bool) {
+    use crate::config::ReceiverKind;
+    let kind = r.kind();
+    let mut ok = true;
+    let mut said = Vec::new();
+    if kind.has_url() {
+        match r.url().map(|u| crate::config::check_url(kind, u.expose())) {
+            Some(Ok(())) => said.push("URL ok".to_string()),
+            Some(Err(e)) => {
+                ok = false;
+                said.push(format!("URL {e}"));
+            }
+            None => {
+                ok = false;
+                said.push("no URL".to_string());
+            }
+        }
+    } else {
+        said.push(format!("emails {} through [email]", r.to.join(", ")));
+    }
+    if kind.signs() {
+        match r.secret() {
+            Some(s) if kind == ReceiverKind::Dingtalk && !s.expose().starts_with("SEC") => {
+                ok = false;
+                said.push(
+                    "the signing secret does not start with SEC (copy it from the robot's 加签 setting)"
+                        .to_string(),
+                );
+            }
+            Some(_) => said.push("signing secret set".to_string()),
+            None => {
+                said.push("no signing secret (the robot must not require a signature)".to_string())
+            }
+        }
+    }
+    if let Some(b) = backlog {
+        said.push(format!("{} queued, {} given up", b.pending, b.failed));
+        if b.failed > 0 {
+            ok = false;
+            if let Some(e) = &b.last_error {
+                said.push(format!("last error: {e}"));
+            }
+        }
+    } else {
+        said.push("nothing undelivered".to_string());
+    }
+    let mark = if ok { "ok" } else { "FAIL" };
+    (
+        format!("{mark}  {} ({kind}): {}", r.name, said.join("; ")),
+        ok,
+    )
 }
 
 /// The client of the probes: few attempts, so a dead endpoint is reported

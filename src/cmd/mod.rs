@@ -23,6 +23,7 @@ pub mod import;
 pub mod kpis;
 mod migrate;
 pub mod records;
+pub mod send_test;
 pub mod send_test_email;
 pub mod status;
 pub mod sync;
@@ -114,6 +115,9 @@ pub enum Command {
     Digest(digest::DigestArgs),
     /// Send one test email through the configured transport.
     SendTestEmail,
+    /// Send one test message to a receiver of `[[receivers]]` (chat,
+    /// webhook or email) and print what it answered.
+    SendTest(send_test::SendTestArgs),
     /// Load a report file downloaded by hand from Seller Central (plain or
     /// gzipped) through the sync jobs' parsers, and print what it stored.
     Import(import::ImportArgs),
@@ -305,6 +309,10 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::SendTestEmail => {
             let cfg = load(&cli)?;
             print!("{}", runtime()?.block_on(send_test_email::run(&cfg))?);
+        }
+        Command::SendTest(args) => {
+            let cfg = load(&cli)?;
+            print!("{}", runtime()?.block_on(send_test::run(&cfg, args))?);
         }
         Command::Kpis(args) => {
             let cfg = load(&cli)?;

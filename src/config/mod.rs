@@ -15,6 +15,7 @@
 
 mod cron;
 mod locate;
+mod receivers;
 pub mod rules;
 mod secret;
 mod validate;
@@ -30,6 +31,7 @@ use serde::Deserialize;
 
 pub use self::cron::CronExpr;
 pub use self::locate::{Locator, Position};
+pub use self::receivers::{check_url, Owner, Receiver, ReceiverKind, IMPLICIT_EMAIL};
 pub use self::rules::{
     Common, Effective, EffectiveSettings, Link, NoData, RuleId, RuleSettings, Rules, Severity,
     SubjectKind,
@@ -82,6 +84,11 @@ pub struct Config {
     pub alerts: Alerts,
     pub rules: Rules,
     pub overrides: Vec<Override>,
+    /// `[[receivers]]`: chat robots, webhooks and more email (DESIGN §5.2);
+    /// [`Config::effective_receivers`] adds the email of `[email]`.
+    pub receivers: Vec<Receiver>,
+    /// `[[owners]]`: whom a chat message may @-mention.
+    pub owners: Vec<Owner>,
 }
 
 /// `[daemon]`
@@ -821,8 +828,19 @@ impl Config {
             Transport::Sendmail => "sendmail".to_string(),
             Transport::File => format!("files in {}", self.email.dir.display()),
         };
+        let receivers = if self.receivers.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = self
+                .receivers
+                .iter()
+                .map(|r| format!("{}: {}", r.name, r.kind()))
+                .collect();
+            let n = self.receivers.len();
+            format!(", {n} receiver{} ({})", plural(n), list.join(", "))
+        };
         format!(
-            "{} account{} ({} marketplace{}), {}/{} rules enabled, {} override{}, {}/{} jobs scheduled, email: {}, database {}",
+            "{} account{} ({} marketplace{}), {}/{} rules enabled, {} override{}, {}/{} jobs scheduled, email: {}{receivers}, database {}",
             self.accounts.len(),
             plural(self.accounts.len()),
             markets,

@@ -168,6 +168,7 @@ impl super::Config {
         if self.email.password.is_some() {
             keys.push("email.password".to_string());
         }
+        keys.extend(super::receivers::inline_secrets(self));
         keys
     }
 }

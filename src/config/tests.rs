@@ -5,16 +5,16 @@ use std::path::Path;
 
 /// The config every case starts from: 13 lines, so the first line a case
 /// appends after a blank line is line 15.
-fn base() -> String {
+pub(super) fn base() -> String {
     test_toml(r#"database = "fw.db""#, "a")
 }
 
-fn parse(text: &str) -> Result<Config, ConfigError> {
+pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::from_toml(text, Path::new("/etc/flywheel/test.toml"), &Env::default())
 }
 
 /// Problems as "line:column path: message".
-fn problems(text: &str) -> Vec<String> {
+pub(super) fn problems(text: &str) -> Vec<String> {
     match parse(text) {
         Ok(_) => vec![],
         Err(e) => e
@@ -32,7 +32,7 @@ fn problems(text: &str) -> Vec<String> {
 }
 
 /// The problems of [`base`] with a blank line and then `extra` appended.
-fn appended(extra: &str) -> Vec<String> {
+pub(super) fn appended(extra: &str) -> Vec<String> {
     problems(&format!("{}\n{extra}\n", base()))
 }
 
@@ -335,7 +335,7 @@ fn example_config_is_valid_and_documents_the_true_defaults() {
 }
 
 /// [`base`] and then `extra`, which must be valid.
-fn valid(extra: &str) -> Config {
+pub(super) fn valid(extra: &str) -> Config {
     parse(&format!("{}\n{extra}", base())).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -181,6 +181,10 @@ pub(super) fn resolve_paths(c: &mut Config, base: &Path) {
     fix_opt(&mut c.costs_file);
     fix_opt(&mut c.ratings_file);
     fix_opt(&mut c.products_file);
+    for r in &mut c.receivers {
+        fix_opt(&mut r.url_file);
+        fix_opt(&mut r.secret_file);
+    }
     for a in &mut c.accounts {
         fix_opt(&mut a.costs_file);
         fix_opt(&mut a.ratings_file);
@@ -198,7 +202,7 @@ pub(super) fn resolve_paths(c: &mut Config, base: &Path) {
     }
 }
 
-type Problems = Vec<(String, String)>;
+pub(super) type Problems = Vec<(String, String)>;
 
 /// Semantic checks; fills in resolved credentials and passwords.
 pub(super) fn validate(c: &mut Config, env: &Env) -> Problems {
@@ -214,6 +218,7 @@ pub(super) fn validate(c: &mut Config, env: &Env) -> Problems {
     }
     check_rules(c, &mut p);
     check_overrides(c, &mut p);
+    super::receivers::check(c, env, &mut p);
     for (key, file) in [
         ("costs_file", &c.costs_file),
         ("ratings_file", &c.ratings_file),
@@ -459,14 +464,17 @@ struct CredentialSources<'a> {
 }
 
 /// One secret from its inline value, its `*_file`, or
-/// `$CREDENTIALS_DIRECTORY/<account>.<api>.<key>`.
-fn resolve_secret(
+/// `$CREDENTIALS_DIRECTORY/<credential_name>`. When none is there,
+/// `missing` starts the problem (an optional secret passes `None`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn resolve_secret(
     at: &str,
     key: &str,
     credential_name: &str,
     inline: Option<&Secret>,
     file: &Option<PathBuf>,
     env: &Env,
+    missing: Option<&str>,
     p: &mut Problems,
 ) -> Option<Secret> {
     match (inline, file) {
@@ -521,12 +529,14 @@ fn resolve_secret(
                     };
                 }
             }
-            p.push((
-                at.to_string(),
-                format!(
-                    "missing credentials: set `{key}`, `{key}_file`, or provide `{credential_name}` in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)"
-                ),
-            ));
+            if let Some(missing) = missing {
+                p.push((
+                    at.to_string(),
+                    format!(
+                        "{missing}: set `{key}`, `{key}_file`, or provide `{credential_name}` in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)"
+                    ),
+                ));
+            }
             None
         }
     }
@@ -546,6 +556,14 @@ pub const PLACEHOLDER: &str = "is the example config's placeholder";
 /// What to put in place of a placeholder `key`, whose credential name is
 /// `<account>.<sp_api|ads>.<key>`.
 fn placeholder_fix(key: &str, credential_name: &str) -> String {
+    if credential_name.starts_with("receiver.") {
+        let what = if key == "url" {
+            "the robot's webhook URL"
+        } else {
+            "the robot's signing secret"
+        };
+        return format!("{PLACEHOLDER}: put {what} here, or set `{key}_file` instead");
+    }
     let mut parts = credential_name.splitn(3, '.');
     let (account, api) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let (command, where_) = match api {
@@ -591,7 +609,10 @@ fn resolve_credentials(
             s.refresh_token.1,
         ),
     ]
-    .map(|(key, inline, file)| resolve_secret(at, key, &name(key), inline, file, env, p));
+    .map(|(key, inline, file)| {
+        let missing = Some("missing credentials");
+        resolve_secret(at, key, &name(key), inline, file, env, missing, p)
+    });
     Some(LwaCredentials {
         client_id: client_id?.expose().to_string(),
         client_secret: client_secret?,
@@ -694,7 +715,9 @@ fn check_email(c: &mut Config, env: &Env, p: &mut Problems) {
     }
     if e.to.is_empty() {
         for (i, a) in c.accounts.iter().enumerate() {
-            if a.alert_to.is_empty() && !a.name.is_empty() {
+            // An account a `[[receivers]]` entry hears about needs no email.
+            let received = c.receivers.iter().any(|r| r.serves(&a.name));
+            if a.alert_to.is_empty() && !a.name.is_empty() && !received {
                 p.push((
                     format!("accounts[{i}].alert_to"),
                     format!("no recipients for account \"{}\": set [email] to or the account's alert_to", a.name),
@@ -721,6 +744,7 @@ fn check_email(c: &mut Config, env: &Env, p: &mut Problems) {
                     e.password.as_ref(),
                     &e.password_file,
                     env,
+                    Some("missing credentials"),
                     p,
                 );
                 if e.username.is_none() {

@@ -20,7 +20,8 @@
 //! - A failing job backs off (5 min doubling to 6 h, and never before its
 //!   next tick) and resets on success.
 //! - The outbox sender runs beside the loop on its own connection, so an
-//!   email is never stuck behind a long sync.
+//!   email or a chat message is never stuck behind a long sync; it
+//!   delivers email, then every chat receiver (`alert::chat_sender`).
 //! - SIGTERM/SIGINT: stop taking ticks and start nothing new (no queued
 //!   job, no later phase or account of the round, no evaluation, digest or
 //!   prune); let the jobs in flight finish within `shutdown_timeout`, exit
@@ -733,8 +734,20 @@ async fn sender_loop(
 ) {
     // One connection for the sender's life (reopened after an error).
     let mut conn: Option<rusqlite::Connection> = None;
+    // The chat sender keeps each robot's pace across ticks; within a tick
+    // it waits a few seconds at most for one (the rest goes next tick).
+    let mut chat = match alert::chat_sender::ChatSender::new(
+        alert::chat_sender::TIMEOUT,
+        StdDuration::from_secs(5),
+    ) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the chat sender's HTTP client; chat messages stay queued");
+            None
+        }
+    };
     loop {
-        let speed = deliver_once(&cfg, &clock, &mut conn).await;
+        let speed = deliver_once(&cfg, &clock, &mut conn, &mut chat).await;
         if *stop.borrow() {
             return;
         }
@@ -743,7 +756,7 @@ async fn sender_loop(
             _ = tokio::time::sleep(wall) => {}
             _ = stop.changed() => {
                 // One last delivery of what the final round queued.
-                deliver_once(&cfg, &clock, &mut conn).await;
+                deliver_once(&cfg, &clock, &mut conn, &mut chat).await;
                 return;
             }
         }
@@ -755,6 +768,7 @@ async fn deliver_once(
     cfg: &watch::Receiver<Arc<Config>>,
     clock: &Clock,
     conn: &mut Option<rusqlite::Connection>,
+    chat: &mut Option<alert::chat_sender::ChatSender>,
 ) -> f64 {
     let c = cfg.borrow().clone();
     let reading = match clock.read().await {
@@ -782,6 +796,17 @@ async fn deliver_once(
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "outbox delivery failed");
             *conn = None;
+            return reading.speed;
+        }
+    }
+    if let (Some(chat), Some(db)) = (chat.as_mut(), conn.as_mut()) {
+        match chat.deliver_due(db, &c.receivers, reading.now).await {
+            Ok(d) if !d.is_empty() => tracing::info!("chat: {d}"),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "chat delivery failed");
+                *conn = None;
+            }
         }
     }
     reading.speed

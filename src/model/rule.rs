@@ -48,7 +48,7 @@ pub enum NoData {
 }
 
 /// The link of the flywheel a rule watches (DESIGN §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Link {
     Experience,

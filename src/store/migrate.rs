@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     ),
     migration!(5, "alerts_notified", "0005_alerts_notified.sql"),
     migration!(6, "status_ops", "0006_status_ops.sql"),
+    migration!(7, "receivers", "0007_receivers.sql"),
 ];
 
 /// What [`migrate`] did.

@@ -19,6 +19,7 @@ pub mod ops;
 pub mod orders;
 pub mod outbox;
 pub mod pricing;
+pub mod receivers;
 pub mod recent_sales;
 pub mod reports;
 pub mod retention;

@@ -182,10 +182,12 @@ fn read_row(conn: &Connection, r: &rusqlite::Row<'_>) -> Result<Row, StoreError>
     })
 }
 
-/// Unsent rows due at `now`, oldest first, at most `limit`.
+/// Unsent emails due at `now`, oldest first, at most `limit` (chat rows
+/// are the chat sender's: [`chat_due`]).
 pub fn due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>, StoreError> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ?1
+           AND platform IS NULL
          ORDER BY next_attempt_at, id LIMIT ?2"
     ))?;
     let mut rows = st.query(params![ts(now), limit as i64])?;
@@ -342,4 +344,219 @@ pub fn last_delivered(
         .into_iter()
         .map(|(fp, at)| (fp, parse_ts(&at)))
         .collect())
+}
+
+/// Names the `[[receivers]]` entry an email row is for (an email receiver
+/// of its own; rows of the implicit one keep NULL). Call in the enqueuing
+/// transaction.
+pub fn set_receiver(conn: &Connection, id: i64, receiver: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET receiver = ?2 WHERE id = ?1",
+        params![id, receiver],
+    )?;
+    Ok(())
+}
+
+/// A chat or webhook message to enqueue for one receiver.
+#[derive(Debug, Clone)]
+pub struct NewChat<'a> {
+    pub receiver: &'a str,
+    /// The receiver's kind (`slack`, `wecom`, …).
+    pub platform: &'a str,
+    pub account: Option<&'a str>,
+    pub kind: Kind,
+    /// A line for `status` and logs (the message's title).
+    pub title: &'a str,
+    /// The JSON bodies to post, in order, rendered now.
+    pub bodies: &'a [serde_json::Value],
+    pub fingerprints: &'a [String],
+}
+
+/// Inserts one chat message due now; returns its row id. Call inside the
+/// transaction that writes the alert state.
+pub fn enqueue_chat(
+    conn: &Connection,
+    m: &NewChat<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO outbox (account, kind, recipients_json, subject, body_text,
+                             alert_fingerprints_json, created_at, next_attempt_at,
+                             receiver, platform, bodies_json)
+         VALUES (?1, ?2, '[]', ?3, '', ?4, ?5, ?5, ?6, ?7, ?8)",
+        params![
+            m.account,
+            m.kind.as_str(),
+            m.title,
+            serde_json::to_string(m.fingerprints).expect("strings serialize"),
+            ts(now),
+            m.receiver,
+            m.platform,
+            serde_json::to_string(m.bodies).expect("JSON serializes"),
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// A stored chat message, as the chat sender reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRow {
+    pub id: i64,
+    pub receiver: String,
+    pub account: Option<String>,
+    pub kind: Kind,
+    pub title: String,
+    pub bodies: Vec<serde_json::Value>,
+    /// Bodies the platform already took (a retry resumes after them).
+    pub bodies_sent: usize,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+const CHAT_COLUMNS: &str = "id, receiver, account, kind, subject, bodies_json, bodies_sent,
+                            created_at, attempts, last_error, sent_at";
+
+fn read_chat(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
+    let kind: String = r.get(3)?;
+    let bodies: Option<String> = r.get(5)?;
+    let created: String = r.get(7)?;
+    Ok(ChatRow {
+        id: r.get(0)?,
+        receiver: r.get(1)?,
+        account: r.get(2)?,
+        kind: Kind::parse(&kind),
+        title: r.get(4)?,
+        bodies: bodies
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or_default(),
+        bodies_sent: r.get::<_, i64>(6)?.max(0) as usize,
+        created_at: parse_ts(&created),
+        attempts: r.get(8)?,
+        last_error: r.get(9)?,
+        sent_at: r.get::<_, Option<String>>(10)?.as_deref().map(parse_ts),
+    })
+}
+
+/// Unsent chat rows of `receiver` due at `now`, oldest first, at most `limit`.
+pub fn chat_due(
+    conn: &Connection,
+    receiver: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<ChatRow>, StoreError> {
+    super::all_rows(
+        conn,
+        &format!(
+            "SELECT {CHAT_COLUMNS} FROM outbox
+             WHERE sent_at IS NULL AND platform IS NOT NULL AND receiver = ?1
+               AND next_attempt_at <= ?2
+             ORDER BY id LIMIT ?3"
+        ),
+        params![receiver, ts(now), limit as i64],
+        read_chat,
+    )
+}
+
+/// Every chat row of `receiver` (sent or not), oldest first.
+pub fn chat_rows(conn: &Connection, receiver: &str) -> Result<Vec<ChatRow>, StoreError> {
+    super::all_rows(
+        conn,
+        &format!(
+            "SELECT {CHAT_COLUMNS} FROM outbox
+             WHERE platform IS NOT NULL AND receiver = ?1 ORDER BY id"
+        ),
+        [receiver],
+        read_chat,
+    )
+}
+
+/// Records that the platform took the first `n` bodies of row `id`.
+pub fn mark_bodies_sent(conn: &Connection, id: i64, n: usize) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET bodies_sent = MAX(bodies_sent, ?2) WHERE id = ?1",
+        params![id, n as i64],
+    )?;
+    Ok(())
+}
+
+/// Puts row `id` off until `until` without counting an attempt (a
+/// receiver that asked to wait, or a pace that does not allow it now);
+/// replaces a claim's lease. A given-up row stays given up.
+pub fn postpone(conn: &Connection, id: i64, until: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?2
+         WHERE id = ?1 AND sent_at IS NULL AND next_attempt_at <> ?3",
+        params![id, ts(until), PERMANENT],
+    )?;
+    Ok(())
+}
+
+/// One receiver's backlog, as `status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiverBacklog {
+    /// The `[[receivers]]` name; `email` for the implicit email receiver.
+    pub receiver: String,
+    /// Unsent and still retried.
+    pub pending: i64,
+    /// Given up (a permanent refusal, or retried too long), not cleared.
+    pub failed: i64,
+    /// Still queued after at least `failing_attempts` failed attempts.
+    pub failing: i64,
+    /// The newest error of an unsent row (scrubbed of URLs when stored).
+    pub last_error: Option<String>,
+    /// Whether its rows are chat or webhook messages (not emails).
+    pub chat: bool,
+    /// Notifications a batch receiver holds for its next batch time.
+    pub held: i64,
+}
+
+/// The backlog per receiver, by name (rows of the implicit email receiver
+/// under `email`), with what batch receivers hold; receivers with nothing
+/// unsent, uncleared or held are absent. A row counts as failing after
+/// `failing_attempts` failed attempts.
+pub fn backlog_by_receiver(
+    conn: &Connection,
+    failing_attempts: i64,
+) -> Result<Vec<ReceiverBacklog>, StoreError> {
+    let mut out: Vec<ReceiverBacklog> = super::all_rows(
+        conn,
+        "SELECT COALESCE(receiver, 'email'),
+                COALESCE(SUM(next_attempt_at <> ?1), 0),
+                COALESCE(SUM(next_attempt_at = ?1), 0),
+                COALESCE(SUM(next_attempt_at <> ?1 AND attempts >= ?2 AND last_error IS NOT NULL), 0),
+                (SELECT o2.last_error FROM outbox o2
+                  WHERE o2.sent_at IS NULL AND o2.last_error IS NOT NULL
+                    AND COALESCE(o2.receiver, 'email') = COALESCE(o.receiver, 'email')
+                  ORDER BY o2.id DESC LIMIT 1),
+                MAX(platform IS NOT NULL)
+           FROM outbox o
+          WHERE sent_at IS NULL AND (next_attempt_at <> ?1 OR failure_seen_at IS NULL)
+          GROUP BY COALESCE(receiver, 'email') ORDER BY 1",
+        params![PERMANENT, failing_attempts],
+        |r| {
+            Ok(ReceiverBacklog {
+                receiver: r.get(0)?,
+                pending: r.get(1)?,
+                failed: r.get(2)?,
+                failing: r.get(3)?,
+                last_error: r.get(4)?,
+                chat: r.get(5)?,
+                held: 0,
+            })
+        },
+    )?;
+    for (receiver, held) in super::receivers::held_counts(conn)? {
+        match out.iter_mut().find(|b| b.receiver == receiver) {
+            Some(b) => b.held = held,
+            None => out.push(ReceiverBacklog {
+                receiver,
+                held,
+                ..ReceiverBacklog::default()
+            }),
+        }
+    }
+    out.sort_by(|a, b| a.receiver.cmp(&b.receiver));
+    Ok(out)
 }

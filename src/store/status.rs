@@ -223,6 +223,7 @@ pub fn failed_emails(conn: &Connection, limit: usize) -> Result<Vec<UnsentEmail>
         conn,
         "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
          WHERE sent_at IS NULL AND next_attempt_at = ?1 AND failure_seen_at IS NULL
+           AND platform IS NULL
          ORDER BY id DESC LIMIT ?2",
         params![PERMANENT, limit as i64],
     )
@@ -232,7 +233,8 @@ pub fn failed_emails(conn: &Connection, limit: usize) -> Result<Vec<UnsentEmail>
 pub fn uncleared_failures(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM outbox
-         WHERE sent_at IS NULL AND next_attempt_at = ?1 AND failure_seen_at IS NULL",
+         WHERE sent_at IS NULL AND next_attempt_at = ?1 AND failure_seen_at IS NULL
+           AND platform IS NULL",
         [PERMANENT],
         |r| r.get(0),
     )?)
@@ -248,7 +250,7 @@ pub fn failing_emails(
     let n: i64 = conn.query_row(
         "SELECT COUNT(*) FROM outbox
          WHERE sent_at IS NULL AND next_attempt_at <> ?1 AND attempts >= ?2
-           AND last_error IS NOT NULL",
+           AND last_error IS NOT NULL AND platform IS NULL",
         params![PERMANENT, min_attempts],
         |r| r.get(0),
     )?;
@@ -256,7 +258,7 @@ pub fn failing_emails(
         conn,
         "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
          WHERE sent_at IS NULL AND next_attempt_at <> ?1 AND attempts >= ?2
-           AND last_error IS NOT NULL
+           AND last_error IS NOT NULL AND platform IS NULL
          ORDER BY id DESC LIMIT 1",
         params![PERMANENT, min_attempts],
     )?;
@@ -356,7 +358,8 @@ pub fn oldest_queued_email(conn: &Connection) -> Result<Option<UnsentEmail>, Sto
     super::first_row(
         conn,
         "SELECT id, account, kind, subject, attempts, last_error, created_at FROM outbox
-         WHERE sent_at IS NULL AND next_attempt_at <> ?1 ORDER BY id LIMIT 1",
+         WHERE sent_at IS NULL AND next_attempt_at <> ?1 AND platform IS NULL
+         ORDER BY id LIMIT 1",
         [PERMANENT],
     )
 }

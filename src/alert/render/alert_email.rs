@@ -31,6 +31,7 @@ use super::layout::{
 use crate::alert::{AlertEmail, Item, ItemKind, Rendered};
 use crate::config::{Link, Severity};
 use crate::i18n::{self, format as fmt, tr, tr_args, Lang};
+use crate::model::marketplace::Marketplace;
 use crate::model::rule::link_rank;
 
 /// At most this many cards are shown in full (with evidence and chart).
@@ -45,7 +46,7 @@ const LINE_BUDGET: usize = 92_000;
 const SUBJECT_PROBLEMS: usize = 3;
 
 /// "2 critical, 3 warnings" (zero counts left out).
-fn counts(lang: Lang, items: &[&Item]) -> String {
+pub(super) fn counts(lang: Lang, items: &[&Item]) -> String {
     let n = |s: Severity| items.iter().filter(|i| i.severity == s).count();
     [
         (n(Severity::Critical), "count-critical"),
@@ -65,7 +66,7 @@ fn counts(lang: Lang, items: &[&Item]) -> String {
     .join(&tr(lang, "list-separator"))
 }
 
-fn is_active(i: &Item) -> bool {
+pub(super) fn is_active(i: &Item) -> bool {
     i.kind != ItemKind::Resolved
 }
 
@@ -189,16 +190,23 @@ fn do_first_block(email: &AlertEmail, all: &[Card<'_>], multi_market: bool) -> (
     let lang = email.lang;
     let list = do_first(all, DO_FIRST_MAX);
     do_first_list(lang, &list, &email.names, multi_market, |card| {
-        let item = card.action_item();
-        let what = if card.headline().rule == crate::config::RuleId::GrowthStall
-            && item.rule != crate::config::RuleId::GrowthStall
-        {
-            phrase(lang, item)
-        } else {
-            headline(lang, card)
-        };
-        (what, stake_text(lang, card))
+        do_first_what(lang, card)
     })
+}
+
+/// What a Do-first line says happened to a card, and the money at
+/// stake: the phrase of the finding acted on when growth stalled because
+/// of it, else the card's headline.
+pub(super) fn do_first_what(lang: Lang, card: &Card<'_>) -> (String, Option<String>) {
+    let item = card.action_item();
+    let what = if card.headline().rule == crate::config::RuleId::GrowthStall
+        && item.rule != crate::config::RuleId::GrowthStall
+    {
+        phrase(lang, item)
+    } else {
+        headline(lang, card)
+    };
+    (what, stake_text(lang, card))
 }
 
 /// A Do-first list (HTML rows and text lines), one line per card: its
@@ -554,35 +562,45 @@ fn item_line(email: &AlertEmail, card: &Card<'_>, item: &Item, multi: bool) -> (
     (html, text)
 }
 
-/// Renders one alert email: subject, text, HTML and the chart PNGs of the
-/// cards shown in full.
-pub fn alert_email(email: &AlertEmail) -> Rendered {
+/// The marketplaces of the cards, in the order first seen.
+pub(super) fn markets(all: &[Card<'_>]) -> Vec<&'static Marketplace> {
+    all.iter().fold(Vec::new(), |mut v, c| {
+        if !v.iter().any(|m: &&Marketplace| m.id == c.mkt.id) {
+            v.push(c.mkt);
+        }
+        v
+    })
+}
+
+/// "United States · as of Mar 2, 2026 03:00 PST": times in the
+/// marketplace's zone; an account selling in several marketplaces reads
+/// them in the daemon's.
+pub(super) fn as_of(email: &AlertEmail, markets: &[&'static Marketplace]) -> String {
     let lang = email.lang;
-    let all = cards(email);
-    let subject = alert_subject(email, &all);
-    let markets: Vec<&'static crate::model::marketplace::Marketplace> =
-        all.iter().fold(Vec::new(), |mut v, c| {
-            if !v.iter().any(|m| m.id == c.mkt.id) {
-                v.push(c.mkt);
-            }
-            v
-        });
-    let multi = markets.len() > 1;
-    // Times in the marketplace's zone; an account selling in several
-    // marketplaces reads them in the daemon's.
-    let (place, tz) = match markets.as_slice() {
+    let (place, tz) = match markets {
         [m] => (Some(i18n::marketplace_name(lang, m)), m.tz),
         _ => (None, email.timezone),
     };
     let at = when(lang, email.at, tz);
-    let sub = match place {
+    match place {
         Some(p) => tr_args(
             lang,
             "email-as-of",
             &[("marketplace", p.into()), ("time", at.into())],
         ),
         None => tr_args(lang, "email-as-of-many", &[("time", at.into())]),
-    };
+    }
+}
+
+/// Renders one alert email: subject, text, HTML and the chart PNGs of the
+/// cards shown in full.
+pub fn alert_email(email: &AlertEmail) -> Rendered {
+    let lang = email.lang;
+    let all = cards(email);
+    let subject = alert_subject(email, &all);
+    let markets = markets(&all);
+    let multi = markets.len() > 1;
+    let sub = as_of(email, &markets);
     let title = tr_args(
         lang,
         "email-title",

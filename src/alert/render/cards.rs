@@ -60,7 +60,7 @@ pub(super) struct Card<'a> {
 
 /// A link in a message: a page `model::links` built and what it is called.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Place {
+pub struct Place {
     pub url: String,
     pub label: String,
 }

@@ -357,25 +357,32 @@ pub(super) fn link_title(lang: Lang, link: Link) -> String {
     }
 }
 
-/// The strip: each link with its state, from the account's open alerts.
-pub(super) fn strip(lang: Lang, open: &[(Link, Severity)]) -> (String, String) {
+/// The strip's links (flywheel itself only when something of it is
+/// open), each with its open critical and warning alerts.
+pub(super) fn strip_counts(open: &[(Link, Severity)]) -> Vec<(Link, usize, usize)> {
     let mut links: Vec<Link> = STRIP.to_vec();
     if open.iter().any(|(l, _)| *l == Link::Meta) {
         links.push(Link::Meta);
     }
+    links
+        .into_iter()
+        .map(|link| {
+            let n = |s: Severity| open.iter().filter(|(l, x)| *l == link && *x == s).count();
+            (link, n(Severity::Critical), n(Severity::Warning))
+        })
+        .collect()
+}
+
+/// The strip: each link with its state, from the account's open alerts.
+pub(super) fn strip(lang: Lang, open: &[(Link, Severity)]) -> (String, String) {
+    let links = strip_counts(open);
     let width = 100 / links.len();
     let mut html = String::from(
         "<tr><td style=\"padding:4px 10px 8px 10px;\"><table role=\"presentation\" width=\"100%\" \
          cellpadding=\"0\" cellspacing=\"4\" border=\"0\" style=\"table-layout:fixed;\"><tr>",
     );
     let mut text = String::new();
-    for link in links {
-        let n = |s: Severity| {
-            open.iter()
-                .filter(|(l, sev)| *l == link && *sev == s)
-                .count()
-        };
-        let (crit, warn) = (n(Severity::Critical), n(Severity::Warning));
+    for (link, crit, warn) in links {
         let state = i18n::link_state(lang, warn, crit);
         let colour = if crit > 0 {
             severity_colour(Severity::Critical)

@@ -30,6 +30,7 @@
 //! | `alert_item` | one finding in a card: its phrase, evidence rows, chart words, growth_stall's diagnosis sentence, its action |
 //! | `check_text` | `flywheel check`'s table in the reader's language, each finding in the email's words |
 //! | `digest_email` | the weekly digest: its model ([`DigestModel`]) and how it reads |
+//! | `summary` | what a short message (a chat robot's, a webhook's) says of an alert email: [`Summary`], plain strings and links, laid out by `crate::chat` |
 //! | `chart` | trend-chart PNGs drawn in pure Rust, and the HTML around them (axis ends, dates, threshold, current point) |
 //! | [`layout`] | what both emails share: limits, escaping, links, times, the strip, the HTML frame |
 //!
@@ -45,39 +46,18 @@ mod chart;
 mod check_text;
 mod digest_email;
 pub mod layout;
+mod summary;
 
 pub use alert_email::{alert_email, MAX_DETAILED};
+pub use cards::Place;
 pub use check_text::check_table;
 pub use digest_email::{
     alive_line, digest, AlertLine, Alive, DigestModel, Improved, KpiLine, KpiTarget,
     MarketplaceKpis, SubjectsNote, Unavailable,
 };
 pub use layout::{HTML_MAX, SUBJECT_MAX};
+pub use summary::{summary, Action, Line, LinkState, Section, Summary, Tone};
 
-/// Values the tests of the emails share.
+/// Values the tests of the messages share.
 #[cfg(test)]
-mod fixtures {
-    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-
-    use crate::alert::Series;
-
-    pub(super) fn at() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap()
-    }
-
-    pub(super) fn series(n: usize) -> Series {
-        let d0 = NaiveDate::from_ymd_opt(2026, 2, 1).unwrap();
-        Series {
-            label: "units available".into(),
-            points: (0..n)
-                .map(|i| {
-                    (
-                        d0 + chrono::Duration::days(i as i64),
-                        (i % 5 != 2).then_some(i as f64),
-                    )
-                })
-                .collect(),
-            threshold: None,
-        }
-    }
-}
+pub(crate) mod fixtures;

@@ -317,6 +317,7 @@ fn outbox(conn: &Connection) -> anyhow::Result<Outbox> {
         oldest_pending: q::oldest_queued_email(conn)?,
         failures: q::failed_emails(conn, FAILED_EMAILS_SHOWN)?,
         cleared: 0,
+        receivers: store::outbox::backlog_by_receiver(conn, FAILING_ATTEMPTS)?,
     })
 }
 

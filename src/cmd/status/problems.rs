@@ -144,6 +144,35 @@ pub fn problems(r: &Report) -> Vec<String> {
         ));
     }
     let o = &r.outbox;
+    for b in o.receivers.iter().filter(|b| b.chat) {
+        let why = b
+            .last_error
+            .as_deref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default();
+        if b.failed > 0 {
+            out.push(format!(
+                "receiver {}: {} message{} could not be delivered and will not be retried{why}. \
+                 Fix the receiver in the config and check it with `flywheel send-test --receiver \
+                 {}`; `flywheel status --clear-failures` clears this once seen (the messages stay \
+                 in the outbox).",
+                b.receiver,
+                b.failed,
+                if b.failed == 1 { "" } else { "s" },
+                b.receiver
+            ));
+        } else if b.failing > 0 {
+            out.push(format!(
+                "receiver {}: {} message{} not delivered yet after {FAILING_ATTEMPTS} or more \
+                 attempts{why}; they are retried. `flywheel send-test --receiver {}` shows what \
+                 it answers now.",
+                b.receiver,
+                b.failing,
+                if b.failing == 1 { "" } else { "s" },
+                b.receiver
+            ));
+        }
+    }
     if o.failed_uncleared > 0 {
         out.push(format!(
             "{} email{} could not be delivered and will not be retried{}. Fix the [email] \

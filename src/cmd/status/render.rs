@@ -421,6 +421,37 @@ pub fn render_table(r: &Report) -> String {
         ));
     }
 
+    let chat: Vec<_> = o
+        .receivers
+        .iter()
+        .filter(|b| b.chat || b.held > 0)
+        .collect();
+    if !chat.is_empty() {
+        out.push_str("\nRECEIVERS\n");
+        for b in chat {
+            out.push_str(&format!(
+                "  {}: {} queued{}, {} given up{}{}\n",
+                b.receiver,
+                b.pending,
+                if b.failing > 0 {
+                    format!(" ({} failing)", b.failing)
+                } else {
+                    String::new()
+                },
+                b.failed,
+                if b.held > 0 {
+                    format!(", {} held for its batch", b.held)
+                } else {
+                    String::new()
+                },
+                b.last_error
+                    .as_deref()
+                    .map(|m| format!("; last error: {}", clip(m, 160)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+
     if !r.problems.is_empty() {
         out.push_str("\nPROBLEMS\n");
         for p in &r.problems {

@@ -212,6 +212,9 @@ pub struct Outbox {
     pub failures: Vec<Email>,
     /// Given-up emails this run of `status --clear-failures` cleared.
     pub cleared: usize,
+    /// Per receiver (`[[receivers]]`, and `email` for `[email]` +
+    /// `alert_to`): what is queued, failing, given up and held.
+    pub receivers: Vec<crate::store::outbox::ReceiverBacklog>,
 }
 
 /// Failed delivery attempts after which a queued email needs attention:
