@@ -562,7 +562,7 @@ fn a_disk_that_fills_during_an_import_is_named() {
     let mut text = String::from("Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n");
     for i in 0..40_000 {
         text.push_str(&format!(
-            "02/10/26\t1\tBroken on arrival, order number {i} of many\t\t302-{i:07}-{i:07}\tbuyer{i}@example.com\n"
+            "10.02.26\t1\tBroken on arrival, order number {i} of many\t\t302-{i:07}-{i:07}\tbuyer{i}@example.com\n"
         ));
     }
     std::fs::write(&file, text).unwrap();

@@ -569,9 +569,11 @@ async fn flat_files_have_the_documented_headers() {
                     let rating: u8 = col(header, r, "Rating").parse().unwrap();
                     assert!((1..=3).contains(&rating), "1-3 stars only");
                     let date = col(header, r, "Date");
+                    // The scenario sells in DE, whose feedback dates are
+                    // day.month.year (the US writes month/day/year).
                     assert!(
-                        NaiveDate::parse_from_str(date, "%m/%d/%y").is_ok(),
-                        "MM/DD/YY: {date}"
+                        NaiveDate::parse_from_str(date, "%d.%m.%y").is_ok(),
+                        "DD.MM.YY: {date}"
                     );
                 }
                 let start = sim.world.day_of(test_now() - Duration::days(45));
