@@ -70,19 +70,9 @@ pub struct ChatUnsent {
 }
 
 /// What one chat delivery round did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChatDelivery {
-    pub sent: Vec<ChatSent>,
-    pub retrying: Vec<ChatUnsent>,
-    pub failed: Vec<ChatUnsent>,
-}
+pub type ChatDelivery = sender::Outcome<ChatSent, ChatUnsent>;
 
-impl ChatDelivery {
-    pub fn is_empty(&self) -> bool {
-        self.sent.is_empty() && self.retrying.is_empty() && self.failed.is_empty()
-    }
-}
-
+/// The distinct names, in first-seen order, joined by ", ".
 fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
     let mut out: Vec<&str> = Vec::new();
     for n in it {

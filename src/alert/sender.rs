@@ -75,22 +75,36 @@ pub struct Unsent {
     pub next_attempt: Option<DateTime<Utc>>,
 }
 
-/// What one delivery round did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Delivery {
-    pub sent: Vec<Sent>,
+/// What one delivery round did: of emails ([`Delivery`]) or of chat
+/// messages (`chat_sender::ChatDelivery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome<S, U> {
+    pub sent: Vec<S>,
     /// Failed for now, tried again at `next_attempt`.
-    pub retrying: Vec<Unsent>,
+    pub retrying: Vec<U>,
     /// Given up: a permanent refusal, or retried for too long.
-    pub failed: Vec<Unsent>,
+    pub failed: Vec<U>,
 }
 
-impl Delivery {
+impl<S, U> Default for Outcome<S, U> {
+    fn default() -> Self {
+        Outcome {
+            sent: Vec::new(),
+            retrying: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+}
+
+impl<S, U> Outcome<S, U> {
     /// Whether there was nothing to deliver.
     pub fn is_empty(&self) -> bool {
         self.sent.is_empty() && self.retrying.is_empty() && self.failed.is_empty()
     }
 }
+
+/// What one email delivery round did.
+pub type Delivery = Outcome<Sent, Unsent>;
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
