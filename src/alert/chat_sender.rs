@@ -72,15 +72,13 @@ pub struct ChatUnsent {
 /// What one chat delivery round did.
 pub type ChatDelivery = sender::Outcome<ChatSent, ChatUnsent>;
 
-/// The distinct names, in first-seen order, joined by ", ".
-fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for n in it {
-        if !out.contains(&n) {
-            out.push(n);
-        }
+impl sender::Undelivered for ChatUnsent {
+    fn next_attempt(&self) -> Option<DateTime<Utc>> {
+        self.next_attempt
     }
-    out.join(", ")
+    fn error(&self) -> &str {
+        &self.error
+    }
 }
 
 impl fmt::Display for ChatDelivery {
@@ -96,30 +94,10 @@ impl fmt::Display for ChatDelivery {
             parts.push(format!(
                 "sent {n} chat message{} to {}",
                 if n == 1 { "" } else { "s" },
-                names(self.sent.iter().map(|s| s.receiver.as_str()))
+                sender::names(self.sent.iter().map(|s| s.receiver.as_str()))
             ));
         }
-        if let Some(first) = self.retrying.first() {
-            let at = self
-                .retrying
-                .iter()
-                .filter_map(|u| u.next_attempt)
-                .min()
-                .map(|t| format!(" at {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
-                .unwrap_or_default();
-            parts.push(format!(
-                "{} chat message(s) will be retried{at}: {}",
-                self.retrying.len(),
-                first.error
-            ));
-        }
-        if let Some(first) = self.failed.first() {
-            parts.push(format!(
-                "{} chat message(s) failed for good: {}",
-                self.failed.len(),
-                first.error
-            ));
-        }
+        parts.extend(self.unsent_parts(" chat message(s)"));
         f.write_str(&parts.join("; "))
     }
 }

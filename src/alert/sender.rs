@@ -103,6 +103,64 @@ impl<S, U> Outcome<S, U> {
     }
 }
 
+/// A message not delivered this time, email or chat.
+pub trait Undelivered {
+    /// When it is tried again; `None` when given up.
+    fn next_attempt(&self) -> Option<DateTime<Utc>>;
+    /// Why, naming the transport or receiver.
+    fn error(&self) -> &str;
+}
+
+impl Undelivered for Unsent {
+    fn next_attempt(&self) -> Option<DateTime<Utc>> {
+        self.next_attempt
+    }
+    fn error(&self) -> &str {
+        &self.error
+    }
+}
+
+impl<S, U: Undelivered> Outcome<S, U> {
+    /// "N{noun} will be retried at …: error" and "N{noun} failed for
+    /// good: error", for the messages not delivered (the first's error).
+    pub fn unsent_parts(&self, noun: &str) -> Vec<String> {
+        let mut parts = Vec::new();
+        if let Some(first) = self.retrying.first() {
+            let at = self
+                .retrying
+                .iter()
+                .filter_map(Undelivered::next_attempt)
+                .min()
+                .map(|t| format!(" at {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{}{noun} will be retried{at}: {}",
+                self.retrying.len(),
+                first.error()
+            ));
+        }
+        if let Some(first) = self.failed.first() {
+            parts.push(format!(
+                "{}{noun} failed for good: {}",
+                self.failed.len(),
+                first.error()
+            ));
+        }
+        parts
+    }
+}
+
+/// The distinct names, in first-seen order, joined by ", ".
+pub(crate) fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for n in it {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out.join(", ")
+}
+
 /// What one email delivery round did.
 pub type Delivery = Outcome<Sent, Unsent>;
 
@@ -119,41 +177,18 @@ impl fmt::Display for Delivery {
         }
         let mut parts = Vec::new();
         if !self.sent.is_empty() {
-            let mut to: Vec<&str> = Vec::new();
-            for r in self.sent.iter().flat_map(|s| &s.recipients) {
-                if !to.contains(&r.as_str()) {
-                    to.push(r);
-                }
-            }
             parts.push(format!(
                 "sent {} to {}",
                 plural(self.sent.len(), "email", "emails"),
-                to.join(", ")
+                names(
+                    self.sent
+                        .iter()
+                        .flat_map(|s| &s.recipients)
+                        .map(String::as_str)
+                )
             ));
         }
-        if let Some(first) = self.retrying.first() {
-            let at = self
-                .retrying
-                .iter()
-                .filter_map(|u| u.next_attempt)
-                .min()
-                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-                .unwrap_or_default();
-            parts.push(format!(
-                "{} will be retried{}{}: {}",
-                self.retrying.len(),
-                if at.is_empty() { "" } else { " at " },
-                at,
-                first.error
-            ));
-        }
-        if let Some(first) = self.failed.first() {
-            parts.push(format!(
-                "{} failed for good: {}",
-                self.failed.len(),
-                first.error
-            ));
-        }
+        parts.extend(self.unsent_parts(""));
         f.write_str(&parts.join("; "))
     }
 }

@@ -394,6 +394,11 @@ mod tests {
         crate::model::marketplace::lookup("US").unwrap()
     }
 
+    /// A US file read on 2026-03-03 (the date of rows without one).
+    fn parse_us(text: &[u8]) -> Parsed<PlanningRow> {
+        parse(text, encoding_rs::WINDOWS_1252, d("2026-03-03"), us()).unwrap()
+    }
+
     #[test]
     fn snapshot_dates_follow_the_marketplace() {
         let mp = |k| crate::model::marketplace::lookup(k).unwrap();
@@ -495,13 +500,7 @@ mod tests {
         // Fewer columns, other order, an unknown column, no snapshot-date.
         let text = "asin\tsku\tunknown-new-column\tavailable\tinv-age-365-plus\n\
                     B0A\tS-1\tzzz\t5\t2\n";
-        let p = parse(
-            text.as_bytes(),
-            encoding_rs::WINDOWS_1252,
-            d("2026-03-03"),
-            us(),
-        )
-        .unwrap();
+        let p = parse_us(text.as_bytes());
         let r = &p.rows[0];
         assert_eq!(r.snapshot_date, d("2026-03-03"));
         assert_eq!((r.sku.as_str(), r.text("asin")), ("S-1", Some("B0A")));
@@ -522,13 +521,7 @@ mod tests {
             ("empty", "", Value::Null, None),
         ] {
             let text = format!("sku\tyour-price\tavailable\nS-1\t{cell}\t4\n");
-            let p = parse(
-                text.as_bytes(),
-                encoding_rs::WINDOWS_1252,
-                d("2026-03-03"),
-                us(),
-            )
-            .unwrap();
+            let p = parse_us(text.as_bytes());
             assert_eq!(p.skipped, 0, "{case}");
             let r = &p.rows[0];
             assert_eq!(r.get("your_price"), &stored, "{case}");
@@ -550,13 +543,7 @@ mod tests {
                     2026-03-02\t\t5\t1\n\
                     yesterday\tS-4\t5\t1\n\
                     2026-03-02\tS-5\t5\t1\n";
-        let p = parse(
-            text.as_bytes(),
-            encoding_rs::WINDOWS_1252,
-            d("2026-03-03"),
-            us(),
-        )
-        .unwrap();
+        let p = parse_us(text.as_bytes());
         let skus: Vec<&str> = p.rows.iter().map(|r| r.sku.as_str()).collect();
         assert_eq!(skus, vec!["S-1", "S-5"]);
         assert_eq!(
