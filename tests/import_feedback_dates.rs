@@ -8,35 +8,17 @@
 #[path = "common/import_cli.rs"]
 mod import_cli;
 
-use import_cli::{fixed_clock, Env, Run};
+use import_cli::{Env, Run, SellsIn};
 
 /// An account named "shop" in `region` selling in `marketplaces`.
 fn env(region: &str, marketplaces: &str) -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("flywheel.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[daemon]
-database = "flywheel.db"
-clock = "{}"
-
-[[accounts]]
-name = "shop"
-region = "{region}"
-marketplaces = [{marketplaces}]
-alert_to = ["ops@example.com"]
-
-[accounts.sp_api]
-client_id = "amzn1.application-oa2-client.test"
-client_secret = "not-used"
-refresh_token = "Atzr|not-used"
-"#,
-            fixed_clock()
-        ),
+    Env::selling(
+        &SellsIn {
+            region,
+            marketplaces,
+        },
+        "",
     )
-    .expect("config");
-    Env { dir, config }
 }
 
 const HEADER: &str = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n";

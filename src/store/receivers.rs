@@ -8,7 +8,7 @@ use rusqlite::{params, Connection};
 
 use super::ops::ts;
 use super::StoreError;
-use crate::alert::ItemKind;
+use crate::model::series::ItemKind;
 
 /// Records that `receiver` was told of the current episode of alert `fp`
 /// (a firing or a repeat, sent or held).

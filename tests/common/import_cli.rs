@@ -42,14 +42,33 @@ pub fn fixed_clock() -> &'static str {
     })
 }
 
-/// A config (one US account) and its database in a temporary directory.
+/// Where the config's one account sells.
+pub struct SellsIn<'a> {
+    pub region: &'a str,
+    pub marketplaces: &'a str,
+}
+
+/// A config (one account) and its database in a temporary directory.
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
 }
 
 impl Env {
+    /// One US account, with `sync` as its `[sync]` table.
     pub fn new(sync: &str) -> Env {
+        Env::selling(
+            &SellsIn {
+                region: "na",
+                marketplaces: r#""US""#,
+            },
+            sync,
+        )
+    }
+
+    /// One account named "shop" in `at.region`, selling in `at.marketplaces`
+    /// (a TOML list's items, e.g. `"UK", "DE"`).
+    pub fn selling(at: &SellsIn, sync: &str) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("flywheel.toml");
         std::fs::write(
@@ -61,8 +80,8 @@ clock = "{}"
 
 [[accounts]]
 name = "shop"
-region = "na"
-marketplaces = ["US"]
+region = "{}"
+marketplaces = [{}]
 alert_to = ["ops@example.com"]
 
 [accounts.sp_api]
@@ -73,7 +92,9 @@ refresh_token = "Atzr|not-used"
 [sync]
 {sync}
 "#,
-                fixed_clock()
+                fixed_clock(),
+                at.region,
+                at.marketplaces
             ),
         )
         .expect("config");
