@@ -9,6 +9,9 @@
 //! restart between rounds; acks, silences, inhibition and quiet hours; and
 //! Amazon strings that try to break the HTML or the headers.
 
+#[path = "common/findings.rs"]
+mod findings;
+use findings::finding;
 #[path = "common/links.rs"]
 mod links;
 use links::assert_only_amazon_links;
@@ -125,25 +128,6 @@ fn market() -> Subject {
         account: "shop".into(),
         marketplace: "ATVPDKIKX0DER".into(),
         ..Subject::default()
-    }
-}
-
-fn finding(rule: RuleId, severity: Severity, subject: Subject, value: f64) -> Finding {
-    Finding {
-        rule,
-        severity,
-        status: Status::Firing,
-        subject,
-        value: Some(value),
-        threshold: Some(8.0),
-        window: None,
-        evidence: vec![
-            ("sessions".into(), 1200.into()),
-            ("units".into(), 49.into()),
-        ],
-        summary: format!("{} at {value}", rule.as_str()),
-        check_first: "the listing's main image and price".into(),
-        diagnosis: None,
     }
 }
 

@@ -17,6 +17,9 @@
 //! owner's ids; and no URL, key or secret reaches a trace log of the
 //! binary.
 
+#[path = "common/findings.rs"]
+mod findings;
+use findings::finding;
 #[path = "common/chat_fakes.rs"]
 mod chat_fakes;
 mod common;
@@ -32,7 +35,7 @@ use flywheel::alert::evaluate::{self, Evaluated, Round};
 use flywheel::alert::inhibit::Facts;
 use flywheel::alert::sender;
 use flywheel::config::{Config, Env, RuleId, Severity};
-use flywheel::rules::{Finding, Status, Subject};
+use flywheel::rules::{Finding, Subject};
 use flywheel::store;
 use rusqlite::Connection;
 use smtp::SmtpServer;
@@ -257,25 +260,6 @@ fn market(account: &str) -> Subject {
             "A1PA6795UKMFR9".into()
         },
         ..Subject::default()
-    }
-}
-
-fn finding(rule: RuleId, severity: Severity, subject: Subject, value: f64) -> Finding {
-    Finding {
-        rule,
-        severity,
-        status: Status::Firing,
-        subject,
-        value: Some(value),
-        threshold: Some(8.0),
-        window: None,
-        evidence: vec![
-            ("sessions".into(), 1200.into()),
-            ("units".into(), 49.into()),
-        ],
-        summary: format!("{} at {value}", rule.as_str()),
-        check_first: "the listing's main image and price".into(),
-        diagnosis: None,
     }
 }
 
