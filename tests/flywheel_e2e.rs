@@ -481,7 +481,7 @@ async fn e2e(scenario: &str, seed: u64) {
     explain_days_of_supply(&h, &c.kpi_problems, at);
     // The demo plants a break of every rule, so there every charted rule
     // has a finding to check; a random world plants what its seed drew.
-    if scenario == "demo" {
+    if scenario == "demo" || scenario == "jp" {
         let unplanted: Vec<&str> = flywheel::config::RuleId::ALL
             .iter()
             .map(|r| r.as_str())
@@ -551,6 +551,14 @@ async fn demo_kpis_and_findings_match_the_truth() {
     e2e("demo", 1).await;
 }
 
+/// A seller in Japan (scenarios/jp.toml): yen without decimals, days in
+/// Asia/Tokyo, Japanese free text, cp932 flat files; the demo's breaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "slow (minutes): run with --ignored, as .ci/run does"]
+async fn jp_kpis_and_findings_match_the_truth() {
+    e2e("jp", 1).await;
+}
+
 // The random seeds: each in a process of its own (see `claim_account`), so
 // they may run in parallel threads too.
 
@@ -605,5 +613,17 @@ async fn random_seeds_from_env() {
         .collect();
     for seed in seeds {
         e2e_in_own_process("random_seeds_from_env", "random", seed).await;
+    }
+}
+
+/// `E2E_SCENARIOS=name,name cargo test --test flywheel_e2e -- --ignored
+/// --exact scenarios_from_env`: other scenarios of `scenarios/` with seed 1,
+/// each in a process of its own (nothing when unset).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "for E2E_SCENARIOS"]
+async fn scenarios_from_env() {
+    let names = std::env::var("E2E_SCENARIOS").unwrap_or_default();
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        e2e_in_own_process("scenarios_from_env", name, 1).await;
     }
 }

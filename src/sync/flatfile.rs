@@ -110,6 +110,7 @@ pub fn has_column(names: &[String], column: &Column) -> bool {
 pub struct Reader<R> {
     input: R,
     encoding: &'static Encoding,
+    numbers: Option<NumberForm>,
     columns: &'static [Column],
     /// Per wanted column, its index in the file.
     index: Vec<Option<usize>>,
@@ -168,6 +169,7 @@ pub(crate) fn too_long(what: &str, max: u64, kind: &str) -> std::io::Error {
 /// One data row: spans of the reader's current line.
 pub struct Record<'r> {
     text: &'r str,
+    numbers: Option<NumberForm>,
     spans: &'r [(u32, u32)],
     index: &'r [Option<usize>],
     columns: &'static [Column],
@@ -225,7 +227,19 @@ impl Record<'_> {
     /// A decimal cell (`1,234.50` and `1.234,50` both read as 1234.5),
     /// tolerant of a trailing `%`; `None` when empty.
     pub fn num(&self, name: &str) -> Result<Option<f64>, Issue> {
-        self.parsed(name, parse_num, "a number")
+        let form = self.numbers;
+        self.parsed(name, |v| parse_num_in(v, form), "a number")
+    }
+
+    /// A number cell by position, read in the file's number form
+    /// ([`parse_number_in`]); `None` when empty.
+    pub fn num_at(&self, wanted: usize) -> Result<Option<f64>, Issue> {
+        match self.at(wanted) {
+            None => Ok(None),
+            Some(v) => parse_number_in(v, self.numbers)
+                .map(Some)
+                .ok_or_else(|| self.issue(self.name(wanted), &format!("not a number: {v:?}"))),
+        }
     }
 
     /// A whole-number cell, tolerant of `1,234` and `12.0`; `None` when
@@ -324,11 +338,73 @@ const fn const_eq(a: &str, b: &str) -> bool {
 /// an infinite order total, fuzz/regressions/orders/.)
 pub const MAX_MAGNITUDE: f64 = 1e15;
 
-/// Amazon writes `1234.50`; some localised files `1.234,50` or `1,234.50`.
-/// `None` for what is not a number, and for NaN, infinities and numbers
-/// beyond [`MAX_MAGNITUDE`].
+/// How a marketplace's localised flat files write a number: which of `.`
+/// and `,` is the decimal mark (the other groups thousands). See
+/// `report_util::number_form` for which marketplace writes which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberForm {
+    /// `1,234.50` (US, UK, JP, ...).
+    DecimalPoint,
+    /// `1.234,50` (DE, FR, IT, ES, ...).
+    DecimalComma,
+}
+
+/// How a file's bytes become text and its cells numbers: the charset, and
+/// the marketplace's number form when the reader knows the marketplace
+/// (`None`: a lone `1,234` reads as 1.234, as before marketplaces were
+/// known; see [`parse_number_in`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Text {
+    pub encoding: &'static Encoding,
+    pub numbers: Option<NumberForm>,
+}
+
+impl From<&'static Encoding> for Text {
+    fn from(encoding: &'static Encoding) -> Text {
+        Text {
+            encoding,
+            numbers: None,
+        }
+    }
+}
+
+/// [`parse_number_in`] without a marketplace.
 pub fn parse_number(s: &str) -> Option<f64> {
+    parse_number_in(s, None)
+}
+
+/// A number cell. Amazon writes `1234.50`; localised files `1.234,50` or
+/// `1,234.50`, and German files mix `5,05` and `5.05` in one report (see
+/// `report_util::number_form`). Both marks present, or one mark not
+/// followed by exactly three digits, say themselves which is the decimal
+/// mark. Only a single mark before three digits (`1,234`, `1.234`, or
+/// `12.345.678`) is ambiguous: the marketplace's `form` decides it (a
+/// thousands separator where the other mark is the decimal one); without
+/// a form `1,234` reads as 1.234 and `1.234` as 1.234. `None` for what is
+/// not a number, and for NaN, infinities and numbers beyond
+/// [`MAX_MAGNITUDE`].
+pub fn parse_number_in(s: &str, form: Option<NumberForm>) -> Option<f64> {
     let s = trim(s);
+    let grouped = |mark: char| {
+        let body = s.strip_prefix('-').unwrap_or(s);
+        let groups: Vec<&str> = body.split(mark).collect();
+        groups.len() > 1
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let thousands = match form {
+        Some(NumberForm::DecimalPoint) => Some(','),
+        Some(NumberForm::DecimalComma) => Some('.'),
+        None => None,
+    };
+    if let Some(mark) = thousands.filter(|m| grouped(*m)) {
+        return s
+            .replace(mark, "")
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.abs() < MAX_MAGNITUDE);
+    }
     let sane = |v: &f64| v.is_finite() && v.abs() < MAX_MAGNITUDE;
     if let Ok(v) = s.parse::<f64>() {
         return Some(v).filter(sane);
@@ -349,16 +425,19 @@ pub fn parse_int(v: &str) -> Option<i64> {
     if let Ok(n) = v.parse::<i64>() {
         return Some(n);
     }
-    // `1,234` in a whole-number column is a thousands separator, not the
-    // decimal comma `parse_number` would take it for.
-    let groups: Vec<&str> = v.trim_start_matches('-').split(',').collect();
-    if groups.len() > 1
-        && groups[1..].iter().all(|g| g.len() == 3)
-        && groups
-            .iter()
-            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return v.replace(',', "").parse().ok();
+    // `1,234` (and the German `1.234`) in a whole-number column is a
+    // thousands separator, not the decimal mark `parse_number` would take
+    // it for: a whole number has no decimals to mark.
+    for mark in [',', '.'] {
+        let groups: Vec<&str> = v.trim_start_matches('-').split(mark).collect();
+        if groups.len() > 1
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups
+                .iter()
+                .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return v.replace(mark, "").parse().ok();
+        }
     }
     let f = parse_num(v)?;
     if f.fract() == 0.0 && f.abs() < 9.0e15 {
@@ -370,17 +449,23 @@ pub fn parse_int(v: &str) -> Option<i64> {
 /// A decimal as flat files write it (see [`parse_number`]), with
 /// an optional trailing `%`.
 pub fn parse_num(v: &str) -> Option<f64> {
+    parse_num_in(v, None)
+}
+
+/// [`parse_num`] in a marketplace's number form.
+pub fn parse_num_in(v: &str, form: Option<NumberForm>) -> Option<f64> {
     let v = trim(v);
-    parse_number(v.trim_end_matches('%'))
+    parse_number_in(v.trim_end_matches('%'), form)
 }
 
 impl<R: BufRead> Reader<R> {
     /// Reads the header line. A file without one (empty) has no rows.
     pub fn new(
         mut input: R,
-        encoding: &'static Encoding,
+        text: impl Into<Text>,
         columns: &'static [Column],
     ) -> std::io::Result<Self> {
+        let Text { encoding, numbers } = text.into();
         let mut buf = Vec::new();
         read_line(&mut input, &mut buf, 1)?;
         let mut header = String::new();
@@ -416,6 +501,7 @@ impl<R: BufRead> Reader<R> {
         Ok(Reader {
             input,
             encoding,
+            numbers,
             columns,
             index,
             width: names.len(),
@@ -495,6 +581,7 @@ impl<R: BufRead> Reader<R> {
             }
             return Ok(Some(Record {
                 text: &self.text,
+                numbers: self.numbers,
                 spans: &self.spans,
                 index: &self.index,
                 columns: self.columns,
@@ -572,7 +659,7 @@ impl<T> Parsed<T> {
 /// with the issue it names.
 pub fn read_flat<T>(
     input: impl BufRead,
-    encoding: &'static Encoding,
+    encoding: impl Into<Text>,
     columns: &'static [Column],
     mut each: impl FnMut(&Record<'_>) -> Result<T, Issue>,
 ) -> Result<Parsed<T>, String> {
@@ -622,7 +709,7 @@ impl Streamed {
 /// memory does not grow with the file.
 pub fn stream_flat<E>(
     input: impl BufRead,
-    encoding: &'static Encoding,
+    encoding: impl Into<Text>,
     columns: &'static [Column],
     mut each: impl FnMut(&Record<'_>) -> Result<Result<(), Issue>, E>,
     unreadable: impl Fn(String) -> E,
@@ -821,6 +908,9 @@ mod tests {
             ("12", Some(12)),
             ("-3", Some(-3)),
             ("1,234", Some(1234)),
+            ("1.234", Some(1234)),
+            ("1.234.567", Some(1_234_567)),
+            ("1,23", None),
             ("12.0", Some(12)),
             ("12.5", None),
             ("abc", None),
@@ -857,6 +947,45 @@ mod tests {
         assert_eq!(parsed.skipped, 3);
         assert_eq!(parsed.issues[2].column.as_deref(), Some("a"));
         assert!(parsed.summary.unwrap().contains("3 malformed"));
+    }
+
+    /// The marketplace's number form decides only a single mark before
+    /// three digits; everything else reads the same in every form.
+    #[test]
+    fn numbers_in_a_marketplace_form() {
+        use NumberForm::{DecimalComma as Comma, DecimalPoint as Point};
+        type Case = (&'static str, Option<f64>, Option<f64>, Option<f64>);
+        // text, no form, decimal point (US, UK, JP), decimal comma (DE, FR)
+        let cases: &[Case] = &[
+            ("1,234", Some(1.234), Some(1234.0), Some(1.234)),
+            ("1.234", Some(1.234), Some(1.234), Some(1234.0)),
+            ("-1.234", Some(-1.234), Some(-1.234), Some(-1234.0)),
+            ("12.345.678", None, None, Some(12_345_678.0)),
+            ("12,345,678", None, Some(12_345_678.0), None),
+            ("5,05", Some(5.05), Some(5.05), Some(5.05)),
+            ("5.05", Some(5.05), Some(5.05), Some(5.05)),
+            ("1141,18", Some(1141.18), Some(1141.18), Some(1141.18)),
+            ("1.234,50", Some(1234.5), Some(1234.5), Some(1234.5)),
+            ("1,234.50", Some(1234.5), Some(1234.5), Some(1234.5)),
+            ("1234", Some(1234.0), Some(1234.0), Some(1234.0)),
+            ("12,3456", Some(12.3456), Some(12.3456), Some(12.3456)),
+            ("1,2345", Some(1.2345), Some(1.2345), Some(1.2345)),
+            ("abc", None, None, None),
+            ("1e400", None, None, None),
+        ];
+        for (text, none, point, comma) in cases {
+            assert_eq!(parse_number_in(text, None), *none, "{text} without a form");
+            assert_eq!(
+                parse_number_in(text, Some(Point)),
+                *point,
+                "{text} decimal point"
+            );
+            assert_eq!(
+                parse_number_in(text, Some(Comma)),
+                *comma,
+                "{text} decimal comma"
+            );
+        }
     }
 
     #[test]

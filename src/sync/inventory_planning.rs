@@ -215,7 +215,7 @@ fn cells<'r>(
         let parsed = match plan.kind[i] {
             Kind::Text => Some(Cell::Text(v)),
             Kind::Int => flatfile::parse_int(v).map(Cell::Int),
-            Kind::Real => flatfile::parse_num(v).map(Cell::Real),
+            Kind::Real => flatfile::parse_num_in(v, Some(ru::number_form(m))).map(Cell::Real),
         };
         match parsed {
             Some(c) => *cell = c,
@@ -264,7 +264,7 @@ pub fn parse(
     let plan = Plan::new();
     let mut extra = Vec::new();
     let mut last_date = (today, String::new());
-    flatfile::read_flat(input, encoding, &COLUMNS, |rec| {
+    flatfile::read_flat(input, ru::text_of(encoding, m), &COLUMNS, |rec| {
         let row = cells(rec, m, today, &plan, &mut extra, &mut last_date)?;
         let values = row
             .cells
@@ -322,7 +322,7 @@ pub fn store_stream(
     let (mut written, mut snapshot) = (0, None::<NaiveDate>);
     let read = flatfile::stream_flat(
         input,
-        encoding,
+        ru::text_of(encoding, m),
         &COLUMNS,
         |rec| {
             let row = match cells(rec, m, today, &plan, &mut extra, &mut last_date) {

@@ -278,12 +278,7 @@ fn report_line(rec: &Record<'_>, marketplace: &str, tz: Tz) -> Result<Line, Issu
         if cancelled {
             return Ok(None);
         }
-        match rec.at(col) {
-            None => Ok(None),
-            Some(s) => flatfile::parse_number(s)
-                .map(Some)
-                .ok_or_else(|| rec.issue(rec.name(col), &format!("not a number: {s:?}"))),
-        }
+        rec.num_at(col)
     };
     let item_price = money(at::ITEM_PRICE)?;
     let item_tax = money(at::ITEM_TAX)?;
@@ -369,6 +364,15 @@ fn finished((mut o, items): Gathered) -> OrderRecord {
     (o, items.into_values().collect())
 }
 
+/// How to read the orders flat file of marketplace id `marketplace` (its
+/// number form; the charset alone for an id flywheel does not know).
+fn text_of(encoding: &'static encoding_rs::Encoding, marketplace: &str) -> flatfile::Text {
+    match crate::model::marketplace::lookup(marketplace) {
+        Some(m) => super::report_util::text_of(encoding, m),
+        None => encoding.into(),
+    }
+}
+
 /// Parses an orders flat file into orders (lines of one order gathered,
 /// wherever they are in the file). Returns the reader's account of
 /// skipped rows and missing columns, if any.
@@ -381,7 +385,7 @@ pub fn parse_report(
     let mut orders: BTreeMap<String, Option<Gathered>> = BTreeMap::new();
     let read = flatfile::stream_flat(
         bytes,
-        encoding,
+        text_of(encoding, marketplace),
         REPORT_COLUMNS,
         |rec| {
             Ok(report_line(rec, marketplace, tz).map(|line| {
@@ -458,7 +462,7 @@ pub fn store_report(
     }
     let read = flatfile::stream_flat(
         input,
-        encoding,
+        text_of(encoding, marketplace),
         REPORT_COLUMNS,
         |rec| {
             let line = match report_line(rec, marketplace, tz) {

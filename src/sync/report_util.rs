@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
 
-use super::flatfile::{parse_num, too_long};
+use super::flatfile::{parse_num, too_long, NumberForm, Text};
 use super::report::ReportRequest;
 use super::Ctx;
 use crate::model::marketplace::Marketplace;
@@ -120,6 +120,41 @@ pub fn date_form(m: &Marketplace) -> DateForm {
         _ => (DateOrder::DayMonthYear, '/'),
     };
     DateForm { order, sep }
+}
+
+/// How a marketplace's localised flat files write numbers. Amazon
+/// documents none of it. What sellers' files show: German settlement flat
+/// files write `1141,18` (abuzuhri/Amazon-SP-API-CSharp issue 571), and
+/// German reports mix `5,05` and `5.05` in one file (the same client's
+/// pull request 706); the decimal mark of every other marketplace is its
+/// language's (CLDR): a comma in DE, FR, IT, ES, NL, SE, PL, BE, TR and
+/// BR, a point elsewhere. Only a single mark before three digits is
+/// ambiguous (`1.234` is 1234 in DE and 1.234 in the UK); the form decides
+/// it ([`flatfile::parse_number_in`]).
+///
+/// Which report columns this reaches, checked against the report types
+/// the jobs read: the all-orders flat file's money columns (`item-price`,
+/// `item-tax`, `shipping-price`, ...), the returns reports' quantities,
+/// FBA inventory planning's numbers and seller feedback's `Rating`; dates
+/// follow [`date_form`]. The JSON reports (sales and traffic, search
+/// query performance, account health) and every API write plain JSON
+/// numbers in every marketplace.
+pub fn number_form(m: &Marketplace) -> NumberForm {
+    match m.country {
+        "DE" | "FR" | "IT" | "ES" | "NL" | "SE" | "PL" | "BE" | "TR" | "BR" => {
+            NumberForm::DecimalComma
+        }
+        _ => NumberForm::DecimalPoint,
+    }
+}
+
+/// How to read a flat file of marketplace `m` in `encoding`: its charset
+/// and its number form.
+pub fn text_of(encoding: &'static Encoding, m: &Marketplace) -> Text {
+    Text {
+        encoding,
+        numbers: Some(number_form(m)),
+    }
 }
 
 /// The row error for a date cell that is not one of marketplace `m`.

@@ -234,7 +234,9 @@ pub fn parse(
     m: &Marketplace,
 ) -> Result<Parsed<ReturnRow>, String> {
     let src = Source::of(report_type)?;
-    let mut p = flatfile::read_flat(input, encoding, src.columns(), |r| row(r, m, src))?;
+    let mut p = flatfile::read_flat(input, ru::text_of(encoding, m), src.columns(), |r| {
+        row(r, m, src)
+    })?;
     p.rows = merge(std::mem::take(&mut p.rows));
     Ok(p)
 }
@@ -288,7 +290,7 @@ pub fn store_stream(
             .map_err(store_err)?;
         flatfile::stream_flat(
             input,
-            encoding,
+            ru::text_of(encoding, m),
             src.columns(),
             |rec| match row(rec, m, src) {
                 Ok(r) => {

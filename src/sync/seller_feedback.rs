@@ -79,7 +79,10 @@ pub fn parse(
     encoding: &'static Encoding,
     m: &Marketplace,
 ) -> Result<Parsed<FeedbackRow>, String> {
-    Ok(flatfile::read_flat(input, encoding, &COLUMNS, |rec| row(rec, m))?.optional(OPTIONAL))
+    Ok(
+        flatfile::read_flat(input, ru::text_of(encoding, m), &COLUMNS, |rec| row(rec, m))?
+            .optional(OPTIONAL),
+    )
 }
 
 /// Parses the report from `input` and stores each row as it is read, in
@@ -95,7 +98,7 @@ pub fn store_stream(
     let mut written = 0;
     let read = flatfile::stream_flat(
         input,
-        encoding,
+        ru::text_of(encoding, m),
         &COLUMNS,
         |rec| match row(rec, m) {
             Ok(r) => {
