@@ -14,6 +14,8 @@ use crate::amazon::client::{ApiClient, CallSpec, Endpoint};
 use crate::amazon::http::ApiError;
 use crate::amazon::lwa::LwaError;
 use crate::config::{Account, Config, RuleId};
+use crate::model::marketplace::Marketplace;
+use crate::store::ops::StoredData;
 use crate::sync::{Ctx, Db, JobName};
 
 /// An API (role) the app may or may not have.
@@ -201,6 +203,7 @@ async fn probe_sp(
     account: &Account,
     marketplace: &str,
     now: DateTime<Utc>,
+    participations: &mut Option<Vec<Participation>>,
 ) -> Vec<(Capability, Probe)> {
     let mut out = Vec::new();
     let token = client
@@ -268,10 +271,11 @@ async fn probe_sp(
         ));
     }
     for (cap, spec) in probes {
-        out.push((
-            cap,
-            verdict(client.call(ep, &spec).await, |_| "answered".to_string()),
-        ));
+        let result = client.call(ep, &spec).await;
+        if let (Capability::Sellers, Ok(r)) = (cap, &result) {
+            *participations = Some(parse_participations(&r.body));
+        }
+        out.push((cap, verdict(result, |_| "answered".to_string())));
     }
     // Pricing, fees and customer feedback need a product to ask about; an
     // unknown one still tells whether the role is there (404/400, not 403).
@@ -326,6 +330,7 @@ async fn probe_ads(
     client: &ApiClient,
     ep: &Endpoint,
     account: &Account,
+    listed: &mut Option<Vec<AdsProfile>>,
 ) -> Vec<(Capability, Probe)> {
     let mut out = Vec::new();
     if let Err(e) = client
@@ -347,6 +352,7 @@ async fn probe_ads(
     let probe = match resp {
         Ok(r) => match serde_json::from_slice::<Vec<serde_json::Value>>(&r.body) {
             Ok(profiles) => {
+                *listed = Some(profiles.iter().filter_map(AdsProfile::of).collect());
                 let matched: Vec<String> = profiles
                     .iter()
                     .filter(|p| {
@@ -379,12 +385,142 @@ async fn probe_ads(
     out
 }
 
+/// One marketplace of `getMarketplaceParticipations`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Participation {
+    pub marketplace_id: String,
+    pub participating: bool,
+    pub suspended_listings: bool,
+}
+
+/// The participations of a `getMarketplaceParticipations` answer (the
+/// sellers model's `payload[].marketplace.id` and `.participation`).
+pub fn parse_participations(body: &[u8]) -> Vec<Participation> {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    v["payload"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| {
+                    Some(Participation {
+                        marketplace_id: p["marketplace"]["id"].as_str()?.to_string(),
+                        participating: p["participation"]["isParticipating"].as_bool()?,
+                        suspended_listings: p["participation"]["hasSuspendedListings"]
+                            .as_bool()
+                            .unwrap_or(false),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One Ads profile of `GET /v2/profiles`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdsProfile {
+    pub profile_id: String,
+    /// ISO country code (`GB` for the UK).
+    pub country_code: String,
+    pub currency: String,
+    pub timezone: String,
+}
+
+impl AdsProfile {
+    fn of(p: &serde_json::Value) -> Option<AdsProfile> {
+        let text = |k: &str| p[k].as_str().unwrap_or("?").to_string();
+        Some(AdsProfile {
+            profile_id: match &p["profileId"] {
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                _ => return None,
+            },
+            country_code: text("countryCode"),
+            currency: text("currencyCode"),
+            timezone: text("timezone"),
+        })
+    }
+}
+
+/// What doctor found about one marketplace of the account: whether the
+/// seller sells there, its Ads profile, and the newest data stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketCheck {
+    pub marketplace: &'static Marketplace,
+    /// From `getMarketplaceParticipations`; `None` when that was not
+    /// answered (no SP-API section, or the call failed).
+    pub selling: Option<Participation>,
+    /// The profile of the marketplace's country; `None` when none is, or
+    /// the profiles were not listed (see `ads_listed`).
+    pub ads_profile: Option<AdsProfile>,
+    /// Whether the Ads profiles were listed at all.
+    pub ads_listed: bool,
+    pub stored: StoredData,
+}
+
+impl MarketCheck {
+    /// Whether this marketplace has a problem doctor must report: the
+    /// seller does not sell there, or Ads are listed without its profile.
+    pub fn problem(&self) -> Option<String> {
+        if self.selling.as_ref().is_some_and(|p| !p.participating) {
+            return Some(format!(
+                "the seller does not sell in {} ({}): remove it from the account's marketplaces, or authorise flywheel for it",
+                self.marketplace.country, self.marketplace.id
+            ));
+        }
+        (self.ads_listed && self.ads_profile.is_none()).then(|| {
+            format!(
+                "no Ads profile for {}: its campaigns will not be synced",
+                self.marketplace.country
+            )
+        })
+    }
+}
+
+/// Per marketplace of `account`, what the probes and the database say.
+/// Pure: the participations and profiles the probes read, the data stored.
+pub fn markets(
+    account: &Account,
+    participations: Option<&[Participation]>,
+    profiles: Option<&[AdsProfile]>,
+    stored: impl Fn(&Marketplace) -> StoredData,
+) -> Vec<MarketCheck> {
+    account
+        .marketplaces()
+        .into_iter()
+        .map(|m| {
+            let iso = if m.country == "UK" { "GB" } else { m.country };
+            MarketCheck {
+                marketplace: m,
+                selling: participations.map(|ps| {
+                    ps.iter()
+                        .find(|p| p.marketplace_id == m.id)
+                        .cloned()
+                        .unwrap_or(Participation {
+                            marketplace_id: m.id.to_string(),
+                            participating: false,
+                            suspended_listings: false,
+                        })
+                }),
+                ads_profile: profiles.and_then(|ps| {
+                    ps.iter()
+                        .find(|p| p.country_code == iso || p.country_code == m.country)
+                        .cloned()
+                }),
+                ads_listed: profiles.is_some(),
+                stored: stored(m),
+            }
+        })
+        .collect()
+}
+
 /// What probing one account found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checked {
     /// Each probe's result, in the order they ran.
     pub probes: Vec<(Capability, Probe)>,
     pub assessment: Assessment,
+    /// One line per marketplace of the account, in its order.
+    pub markets: Vec<MarketCheck>,
 }
 
 /// Probes one account's APIs at `now` and assesses the results.
@@ -409,14 +545,28 @@ pub async fn check_account(
         .map(|m| m.id)
         .unwrap_or_default();
     let mut probes = Vec::new();
+    let (mut participations, mut profiles) = (None, None);
     if let Some(ep) = ctx.sp() {
-        probes.extend(probe_sp(client, &ep, account, marketplace, now).await);
+        probes.extend(probe_sp(client, &ep, account, marketplace, now, &mut participations).await);
     }
     if let Some(ep) = ctx.ads() {
-        probes.extend(probe_ads(client, &ep, account).await);
+        probes.extend(probe_ads(client, &ep, account, &mut profiles).await);
     }
     let assessment = assess(cfg, account, &probes);
-    Checked { probes, assessment }
+    let markets = {
+        let conn = db.lock().unwrap_or_else(|e| e.into_inner());
+        markets(
+            account,
+            participations.as_deref(),
+            profiles.as_deref(),
+            |m| crate::store::ops::stored_data(&conn, &account.name, m.id).unwrap_or_default(),
+        )
+    };
+    Checked {
+        probes,
+        assessment,
+        markets,
+    }
 }
 
 #[cfg(test)]
@@ -495,6 +645,68 @@ mod tests {
             .find(|(j, _)| *j == JobName::SalesTraffic)
             .unwrap();
         assert_eq!(st.1, Err("switched off in [schedule]".to_string()));
+    }
+
+    /// Per marketplace: the seller's participation, its Ads profile (the
+    /// UK's is `GB`), and what is stored; problems only where one is.
+    #[test]
+    fn each_marketplace_says_if_the_seller_sells_there_and_has_its_profile() {
+        let text = "[[accounts]]\nname = \"eu\"\nregion = \"eu\"\nmarketplaces = [\"UK\", \"A1PA6795UKMFR9\", \"FR\"]\nalert_to = [\"a@example.com\"]\n[accounts.sp_api]\nclient_id = \"i\"\nclient_secret = \"s\"\nrefresh_token = \"r\"\n";
+        let cfg = Config::from_toml(text, Path::new("/x/c.toml"), &Default::default()).unwrap();
+        let body = br#"{"payload": [
+            {"marketplace": {"id": "A1F83G8C2ARO7P", "countryCode": "GB"}, "participation": {"isParticipating": true, "hasSuspendedListings": false}},
+            {"marketplace": {"id": "A1PA6795UKMFR9", "countryCode": "DE"}, "participation": {"isParticipating": true, "hasSuspendedListings": true}},
+            {"marketplace": {"id": "A13V1IB3VIYZZH", "countryCode": "FR"}, "participation": {"isParticipating": false, "hasSuspendedListings": false}}
+        ]}"#;
+        let parts = parse_participations(body);
+        assert_eq!(parts.len(), 3);
+        let profiles = vec![
+            AdsProfile::of(&serde_json::json!({"profileId": 31, "countryCode": "GB", "currencyCode": "GBP", "timezone": "Europe/London"})).unwrap(),
+            AdsProfile::of(&serde_json::json!({"profileId": 32, "countryCode": "DE", "currencyCode": "EUR", "timezone": "Europe/Berlin"})).unwrap(),
+        ];
+        let stored = |m: &Marketplace| StoredData {
+            orders: (m.country == "UK").then(|| "2026-03-01".to_string()),
+            ..StoredData::default()
+        };
+        let got = markets(&cfg.accounts[0], Some(&parts), Some(&profiles), stored);
+        type Row<'a> = (
+            &'a str,
+            Option<bool>,
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+        );
+        let want: Vec<Row> = vec![
+            ("UK", Some(true), Some("31"), Some("2026-03-01"), false),
+            ("DE", Some(true), Some("32"), None, false),
+            ("FR", Some(false), None, None, true),
+        ];
+        let rows: Vec<Row> = got
+            .iter()
+            .map(|m| {
+                (
+                    m.marketplace.country,
+                    m.selling.as_ref().map(|p| p.participating),
+                    m.ads_profile.as_ref().map(|p| p.profile_id.as_str()),
+                    m.stored.orders.as_deref(),
+                    m.problem().is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(rows, want);
+        assert!(got[1].selling.as_ref().unwrap().suspended_listings);
+        assert!(got[2].problem().unwrap().contains("does not sell in FR"));
+        // Profiles listed without DE's: DE's problem says so; not listed
+        // at all (no Ads section): nothing to say about Ads.
+        let only_uk = &profiles[..1];
+        let got = markets(&cfg.accounts[0], Some(&parts), Some(only_uk), |_| {
+            StoredData::default()
+        });
+        assert!(got[1].problem().unwrap().contains("no Ads profile for DE"));
+        let got = markets(&cfg.accounts[0], None, None, |_| StoredData::default());
+        assert!(got
+            .iter()
+            .all(|m| m.problem().is_none() && m.selling.is_none()));
     }
 
     #[test]

@@ -295,10 +295,18 @@ pub fn truth(world: &World, at: NaiveDate) -> TruthReport {
             .flatten(),
     ));
     kpis.push(kpi("stockout_risk_skus", Some(stockout_skus as f64)));
+    // The account's defects over its orders, as the KPI adds up the
+    // report's two channels; not the world's rate, which is rounded to
+    // four places (26 defects in 850 orders is 0.3059%, not 0.31%).
     let health = world.account_health(now);
+    let odr = if health.odr_orders == 0 {
+        health.odr
+    } else {
+        health.odr_defects as f64 / health.odr_orders as f64
+    };
     kpis.push(Kpi {
         label: Some(health.status.clone()),
-        ..kpi("account_health", Some(round4(health.odr * 100.0)))
+        ..kpi("account_health", Some(round4(odr * 100.0)))
     });
 
     let mut findings: Vec<ExpectedFinding> = sc

@@ -290,6 +290,39 @@ pub fn render(account: &Account, checked: &Checked, config: &Path) -> (String, b
             out.push_str(&format!("  {:<24} {:<7} fix: {f}\n", "", ""));
         }
     }
+    for m in &checked.markets {
+        let label = format!("marketplace {}", m.marketplace.country);
+        let mut said = vec![format!(
+            "{}, {}, {}",
+            m.marketplace.id,
+            m.marketplace.currency,
+            m.marketplace.tz.name()
+        )];
+        match &m.selling {
+            Some(p) if p.participating && p.suspended_listings => {
+                said.push("sells there (has suspended listings)".into())
+            }
+            Some(p) if p.participating => said.push("sells there".into()),
+            _ => {}
+        }
+        if let Some(p) = &m.ads_profile {
+            said.push(format!("Ads profile {} ({})", p.profile_id, p.currency));
+        }
+        let mark = match m.problem() {
+            Some(problem) => {
+                healthy = false;
+                said.push(problem);
+                "FAIL"
+            }
+            None => "ok",
+        };
+        out.push_str(&format!("  {label:<24} {mark:<7} {}\n", said.join("; ")));
+        out.push_str(&format!(
+            "  {label:<24} {:<7} {}\n",
+            "data",
+            stored_line(&m.stored)
+        ));
+    }
     let runnable: Vec<&str> = a
         .jobs
         .iter()
@@ -320,4 +353,26 @@ pub fn render(account: &Account, checked: &Checked, config: &Path) -> (String, b
         .map(|(r, why)| (r.as_str(), rule_reason(*r, why, checked)));
     push_groups(&mut out, "rule", "will report no_data", by_reason(starved));
     (out, healthy)
+}
+
+/// The newest data stored for a marketplace, in one line.
+fn stored_line(d: &crate::store::ops::StoredData) -> String {
+    let parts: Vec<String> = [
+        ("orders to", &d.orders),
+        ("inventory at", &d.inventory),
+        ("traffic to", &d.sales_traffic),
+        ("feedback to", &d.feedback),
+        ("ads to", &d.ads),
+    ]
+    .iter()
+    .filter_map(|(what, v)| {
+        v.as_ref()
+            .map(|v| format!("{what} {}", v.replace('T', " ").replace('Z', " UTC")))
+    })
+    .collect();
+    if parts.is_empty() {
+        "nothing stored yet (flywheel sync fetches it)".to_string()
+    } else {
+        parts.join(", ")
+    }
 }

@@ -248,3 +248,49 @@ refresh_token = "r"
         );
     }
 }
+
+/// The newest data stored for one marketplace of an account, each as its
+/// day (or instant): what `doctor` shows per marketplace. `None` where
+/// nothing is stored yet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredData {
+    /// Newest order's purchase day.
+    pub orders: Option<String>,
+    /// Newest inventory observation (instant).
+    pub inventory: Option<String>,
+    /// Newest day of the sales and traffic report.
+    pub sales_traffic: Option<String>,
+    /// Newest seller feedback's day.
+    pub feedback: Option<String>,
+    /// Newest day of Ads campaign data of the marketplace's profiles.
+    pub ads: Option<String>,
+}
+
+/// [`StoredData`] of `marketplace_id` of `account`.
+pub fn stored_data(
+    conn: &Connection,
+    account: &str,
+    marketplace_id: &str,
+) -> Result<StoredData, StoreError> {
+    let newest = |sql: &str| -> Result<Option<String>, StoreError> {
+        Ok(conn.query_row(sql, params![account, marketplace_id], |r| r.get(0))?)
+    };
+    Ok(StoredData {
+        orders: newest(
+            "SELECT MAX(purchase_day) FROM orders WHERE account = ?1 AND marketplace_id = ?2",
+        )?,
+        inventory: newest(
+            "SELECT MAX(observed_at) FROM inventory_snapshots WHERE account = ?1 AND marketplace_id = ?2",
+        )?,
+        sales_traffic: newest(
+            "SELECT MAX(date) FROM sales_traffic_daily WHERE account = ?1 AND marketplace_id = ?2",
+        )?,
+        feedback: newest(
+            "SELECT MAX(feedback_date) FROM seller_feedback WHERE account = ?1 AND marketplace_id = ?2",
+        )?,
+        ads: newest(
+            "SELECT MAX(d.date) FROM ads_campaign_daily d JOIN ads_profiles p USING (profile_id)
+             WHERE p.account = ?1 AND p.marketplace_id = ?2",
+        )?,
+    })
+}

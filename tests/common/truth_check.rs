@@ -474,7 +474,7 @@ pub async fn check_against_truth(
     for p in &kpi_problems {
         println!("  {p}");
     }
-    assert!(truth_kpis.len() > 50, "the truth has KPI records");
+    assert!(truth_kpis.len() > 20, "the truth has KPI records");
     let planted = want.iter().map(|k| k.0.clone()).collect();
     Checked {
         label: label.to_string(),

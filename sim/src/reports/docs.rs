@@ -365,11 +365,22 @@ pub fn seller_performance(world: &World, as_of: DateTime<Utc>, realworld: bool) 
     }
     let total = (afn + mfn).max(1) as f64;
     let share = |x: u64, n: u64| ((x as f64) * n as f64 / total).round() as u64;
+    // AFN gets its share of each count and MFN the rest, so the two blocks
+    // add up to the account's counts (rounding each share on its own made
+    // a small seller's ODR read 0.306% against the world's 0.31%).
+    let afn_part = |x: u64| share(x, afn).min(x);
     let odr_block = |kind: &str, orders: u64| {
-        let defects = share(h.odr_defects, orders).min(orders);
-        let negative = share(h.odr_negative_feedback, orders).min(defects);
-        let claims = share(h.odr_claims, orders).min(defects - negative);
-        let chargebacks = share(h.odr_chargebacks, orders).min(defects - negative - claims);
+        let part = |x: u64| {
+            if kind == "afn" {
+                afn_part(x)
+            } else {
+                x - afn_part(x)
+            }
+        };
+        let defects = part(h.odr_defects).min(orders);
+        let negative = part(h.odr_negative_feedback).min(defects);
+        let claims = part(h.odr_claims).min(defects - negative);
+        let chargebacks = part(h.odr_chargebacks).min(defects - negative - claims);
         let rate = frac(defects as f64, orders as f64);
         json!({
             "reportingDateRange": range(odr_from, odr_to),
