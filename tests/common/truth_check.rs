@@ -229,8 +229,10 @@ pub fn views_agree(database: &Path, ours: &[Record]) {
 // ---------------------------------------------------------------------------
 // Findings
 
-/// A finding's identity: rule, asin, sku, campaign, search term.
+/// A finding's identity: rule, marketplace, asin, sku, campaign, search
+/// term (the same ASIN breaking in two marketplaces is two findings).
 pub type FindingKey = (
+    String,
     String,
     Option<String>,
     Option<String>,
@@ -242,6 +244,10 @@ pub fn finding_key(f: &Value) -> FindingKey {
     let opt = |k: &str| f.get(k).and_then(|x| x.as_str()).map(String::from);
     (
         f["rule"].as_str().unwrap().to_string(),
+        f["marketplace"]
+            .as_str()
+            .expect("a finding names its marketplace")
+            .to_string(),
         opt("asin"),
         opt("sku"),
         opt("campaign_id"),
@@ -255,7 +261,7 @@ pub fn is_alert(f: &Value) -> bool {
 }
 
 pub fn subject_label(f: &Value) -> String {
-    ["asin", "sku", "campaign_id", "search_term"]
+    ["marketplace", "asin", "sku", "campaign_id", "search_term"]
         .iter()
         .filter_map(|k| {
             f.get(*k)
