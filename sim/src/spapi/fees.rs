@@ -324,7 +324,7 @@ fn estimate(
     let fba_fee = match (afn, est.fba_fee > 0.0) {
         (false, _) => 0.0,
         (true, true) => est.fba_fee,
-        (true, false) => ((3.22 + 0.05 * listing) * 100.0).round() / 100.0,
+        (true, false) => world.money(3.22 + 0.05 * listing),
     };
     let cur = seller.currency.as_str();
     let detail = |kind: &str, amount: f64| FeeDetail {
@@ -407,7 +407,7 @@ async fn get_my_fees_estimates(
     }
     let results: Vec<FeesEstimateResult> = checked
         .into_iter()
-        .map(|(fr, m, t, v)| estimate(&state.world, now, fr, &m, t, v))
+        .map(|(fr, m, t, v)| estimate(state.world_of(&m), now, fr, &m, t, v))
         .collect();
     Ok(rate.json(&results))
 }
@@ -426,7 +426,7 @@ async fn single(
     let (fr, m) = check(req.fees_estimate_request.as_ref()).map_err(|e| invalid(&rate, &e))?;
     let body = GetMyFeesEstimateResponse {
         payload: GetMyFeesEstimateResult {
-            fees_estimate_result: estimate(&state.world, now, fr, &m, id_type, &id_value),
+            fees_estimate_result: estimate(state.world_of(&m), now, fr, &m, id_type, &id_value),
         },
     };
     Ok(rate.json(&body))

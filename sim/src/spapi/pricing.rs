@@ -429,9 +429,10 @@ fn answer(
     req: &ItemRequest,
     now: chrono::DateTime<chrono::Utc>,
 ) -> CompetitiveSummaryResponse {
-    let ours = state.world.scenario().seller.marketplace_id == req.marketplace_id;
+    let world = state.world_of(&req.marketplace_id);
+    let ours = world.scenario().seller.marketplace_id == req.marketplace_id;
     let summary = ours
-        .then(|| state.world.competitive_summary(&req.asin, now))
+        .then(|| world.competitive_summary(&req.asin, now))
         .flatten();
     let Some(cs) = summary else {
         return CompetitiveSummaryResponse {
@@ -517,12 +518,10 @@ fn answer(
         body.reference_prices = Some(prices);
     }
     if wants("similarItems") {
-        let node = state
-            .world
+        let node = world
             .item_browse_node(&req.asin)
             .map(|n| n.browse_node_id);
-        let items: Vec<Item> = state
-            .world
+        let items: Vec<Item> = world
             .products()
             .iter()
             .filter(|p| p.asin != req.asin && Some(&p.browse_node_id) == node.as_ref())
