@@ -874,7 +874,10 @@ impl Scenario {
         if self.markets.is_empty() {
             return vec![self.clone()];
         }
-        self.markets.iter().map(|m| self.market_scenario(m)).collect()
+        self.markets
+            .iter()
+            .map(|m| self.market_scenario(m))
+            .collect()
     }
 
     /// The marketplace a market names (by id, else by country).
@@ -960,9 +963,15 @@ impl Scenario {
             let k = |f: &str| format!("markets[{i}].{f}");
             let Some(info) = Self::market_info(m) else {
                 return Err(match (&m.marketplace_id, &m.country) {
-                    (Some(id), _) => invalid(k("marketplace_id"), format!("unknown marketplace {id:?}")),
-                    (None, Some(c)) => invalid(k("country"), format!("no Amazon marketplace in {c:?}")),
-                    (None, None) => invalid(k("country"), "a market names its country or marketplace_id"),
+                    (Some(id), _) => {
+                        invalid(k("marketplace_id"), format!("unknown marketplace {id:?}"))
+                    }
+                    (None, Some(c)) => {
+                        invalid(k("country"), format!("no Amazon marketplace in {c:?}"))
+                    }
+                    (None, None) => {
+                        invalid(k("country"), "a market names its country or marketplace_id")
+                    }
                 });
             };
             if let (Some(id), Some(c)) = (&m.marketplace_id, &m.country) {
@@ -991,7 +1000,10 @@ impl Scenario {
             if m.ads_profile_id <= 0 || !profiles.insert(m.ads_profile_id) {
                 return Err(invalid(
                     k("ads_profile_id"),
-                    format!("must be a unique positive integer, got {}", m.ads_profile_id),
+                    format!(
+                        "must be a unique positive integer, got {}",
+                        m.ads_profile_id
+                    ),
                 ));
             }
             self.market_scenario(m).validate().map_err(|e| match e {

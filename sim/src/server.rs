@@ -57,9 +57,15 @@ pub struct AppState {
 
 impl AppState {
     /// Fresh state around the generated worlds.
-    pub fn new(worlds: Worlds, clock: Arc<Clock>, faults: Faults, base_url: &str) -> AppState {
+    /// Takes the [`Worlds`] or, for a single-marketplace seller, its one `Arc<World>`.
+    pub fn new(
+        worlds: impl Into<Worlds>,
+        clock: Arc<Clock>,
+        faults: Faults,
+        base_url: &str,
+    ) -> AppState {
         AppState {
-            worlds,
+            worlds: worlds.into(),
             clock,
             limiter: Arc::new(RateLimiter::new()),
             faults: Arc::new(faults),

@@ -22,7 +22,34 @@ use anyhow::Context;
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
+
 use crate::world::{World, Worlds};
+
+/// What `write_config` accepts: one world (a single-marketplace seller) or the worlds of
+/// every market.
+pub trait MarketWorlds {
+    /// The worlds, first market first. Never empty.
+    fn market_worlds(&self) -> Vec<&World>;
+}
+
+impl MarketWorlds for World {
+    fn market_worlds(&self) -> Vec<&World> {
+        vec![self]
+    }
+}
+
+impl MarketWorlds for Arc<World> {
+    fn market_worlds(&self) -> Vec<&World> {
+        vec![self.as_ref()]
+    }
+}
+
+impl MarketWorlds for Worlds {
+    fn market_worlds(&self) -> Vec<&World> {
+        self.iter().map(|w| w.as_ref()).collect()
+    }
+}
 
 /// Default lead time of `stockout_risk` (DESIGN §2.2): overrides are written
 /// only for SKUs that differ.
@@ -33,7 +60,9 @@ const DEMO_RECIPIENT: &str = "seller@example.com";
 
 /// Write the config and its companion files. Paths inside the config are
 /// absolute, so flywheel can run from any directory.
-pub fn write_config(path: &Path, worlds: &Worlds, base_url: &str) -> anyhow::Result<()> {
+pub fn write_config(path: &Path, worlds: &impl MarketWorlds, base_url: &str) -> anyhow::Result<()> {
+    let worlds = worlds.market_worlds();
+    let worlds = worlds.as_slice();
     let dir = absolute_dir(path)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mail = dir.join("mail");
@@ -92,7 +121,7 @@ fn absolute_dir(path: &Path) -> anyhow::Result<PathBuf> {
 
 /// `sku,unit_cost,inbound_freight` (margin_floor's costs_file), from the
 /// worlds' cost rows (generated products included; a SKU once).
-fn costs_csv(worlds: &Worlds) -> String {
+fn costs_csv(worlds: &[&World]) -> String {
     let mut out = String::from("sku,unit_cost,inbound_freight\n");
     let mut seen = HashSet::new();
     let rows = worlds.iter().flat_map(|w| w.costs());
@@ -112,7 +141,7 @@ fn costs_csv(worlds: &Worlds) -> String {
 /// world's weekly rating history up to day 0, so a 30-day slide is visible.
 /// `None` when no product has a rating. An ASIN sold in several markets
 /// takes its first market's history.
-fn ratings_csv(worlds: &Worlds) -> Option<String> {
+fn ratings_csv(worlds: &[&World]) -> Option<String> {
     let mut rows = Vec::new();
     let mut taken: HashSet<String> = HashSet::new();
     for world in worlds.iter() {
@@ -159,14 +188,14 @@ fn qp(p: &Path) -> String {
 }
 
 fn config_toml(
-    worlds: &Worlds,
+    worlds: &[&World],
     base_url: &str,
     database: &Path,
     mail: &Path,
     costs: &Path,
     ratings: Option<&Path>,
 ) -> String {
-    let world: &World = worlds.first();
+    let world: &World = worlds[0];
     let sc = world.scenario();
     let s = &sc.seller;
     let marketplaces: Vec<String> = worlds.iter().map(|w| q(w.marketplace_id())).collect();

@@ -195,7 +195,7 @@ pub async fn list(
                     "state": st,
                     "targetingType": if c.targeting == "AUTO" { "AUTO" } else { "MANUAL" },
                     "startDate": start.to_string(),
-                    "budget": { "budget": c.daily_budget, "budgetType": "DAILY" },
+                    "budget": { "budget": crate::world::amount_json(c.daily_budget, world.currency_decimals()), "budgetType": "DAILY" },
                     "dynamicBidding": { "strategy": "LEGACY_FOR_SALES", "placementBidding": [] },
                 });
                 if extended {

@@ -32,7 +32,7 @@ pub fn profile_json(world: &World) -> Value {
         "profileId": p.profile_id,
         "countryCode": country,
         "currencyCode": p.currency_code,
-        "dailyBudget": p.daily_budget,
+        "dailyBudget": crate::world::amount_json(p.daily_budget, world.currency_decimals()),
         "timezone": p.timezone,
         "accountInfo": {
             "marketplaceStringId": p.marketplace_string_id,
@@ -125,7 +125,11 @@ pub async fn get_one(
     ) {
         return r;
     }
-    let Some(world) = id.parse::<i64>().ok().and_then(|id| state.worlds.by_profile(id)) else {
+    let Some(world) = id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| state.worlds.by_profile(id))
+    else {
         return errors::ads(
             AdsShape::Generic,
             StatusCode::NOT_FOUND,

@@ -301,7 +301,13 @@ fn all_orders(
             for it in &o.items {
                 let cancelled = it.item_status == OrderStatus::Canceled;
                 // Cancelled items show quantity 0 and no prices, as in the real file.
-                let amount = |x: f64| if cancelled { String::new() } else { money_of(world, x) };
+                let amount = |x: f64| {
+                    if cancelled {
+                        String::new()
+                    } else {
+                        money_of(world, x)
+                    }
+                };
                 tsv.row(&[
                     o.amazon_order_id.clone(),
                     String::new(),

@@ -567,7 +567,10 @@ async fn get_item_review_topics(
     // Every lookup below reads the requested marketplace's world.
     let state = state.in_marketplace(&c.marketplace_id);
     let now = state.clock.now();
-    let topics = state.seller_world().review_topics(&asin, now).unwrap_or_default();
+    let topics = state
+        .seller_world()
+        .review_topics(&asin, now)
+        .unwrap_or_default();
     let Some(item) = state
         .seller_world()
         .item_browse_node(&asin)
@@ -652,7 +655,10 @@ async fn get_item_review_trends(
     // Every lookup below reads the requested marketplace's world.
     let state = state.in_marketplace(&c.marketplace_id);
     let now = state.clock.now();
-    let trends = state.seller_world().review_trends(&asin, now).unwrap_or_default();
+    let trends = state
+        .seller_world()
+        .review_trends(&asin, now)
+        .unwrap_or_default();
     let Some(item) = state
         .seller_world()
         .item_browse_node(&asin)
@@ -768,7 +774,10 @@ async fn get_browse_node_review_topics(
     )?;
     // Every lookup below reads the requested marketplace's world.
     let state = state.in_marketplace(&c.marketplace_id);
-    let topics = state.seller_world().browse_node_topics(&node_id).unwrap_or_default();
+    let topics = state
+        .seller_world()
+        .browse_node_topics(&node_id)
+        .unwrap_or_default();
     let Some(name) = node_name(&state, &node_id).filter(|_| !topics.is_empty()) else {
         return Err(no_content(&rate));
     };
@@ -837,7 +846,10 @@ async fn get_browse_node_review_trends(
     )?;
     // Every lookup below reads the requested marketplace's world.
     let state = state.in_marketplace(&c.marketplace_id);
-    let topics = state.seller_world().browse_node_topics(&node_id).unwrap_or_default();
+    let topics = state
+        .seller_world()
+        .browse_node_topics(&node_id)
+        .unwrap_or_default();
     let Some(name) = node_name(&state, &node_id).filter(|_| !topics.is_empty()) else {
         return Err(no_content(&rate));
     };

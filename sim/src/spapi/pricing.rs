@@ -162,12 +162,22 @@ pub struct Offer {
     pub prime_details: PrimeDetails,
 }
 
-/// `MoneyType`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// `MoneyType`. Serialized with the currency's decimals (a whole number for JPY).
+#[derive(Debug)]
 pub struct MoneyType {
     pub currency_code: String,
     pub amount: f64,
+}
+
+impl Serialize for MoneyType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let decimals = crate::world::currency_decimals(&self.currency_code);
+        let mut st = s.serialize_struct("MoneyType", 2)?;
+        st.serialize_field("currencyCode", &self.currency_code)?;
+        st.serialize_field("amount", &crate::world::amount_json(self.amount, decimals))?;
+        st.end()
+    }
 }
 
 /// `ShippingOption`.
@@ -518,9 +528,7 @@ fn answer(
         body.reference_prices = Some(prices);
     }
     if wants("similarItems") {
-        let node = world
-            .item_browse_node(&req.asin)
-            .map(|n| n.browse_node_id);
+        let node = world.item_browse_node(&req.asin).map(|n| n.browse_node_id);
         let items: Vec<Item> = world
             .products()
             .iter()

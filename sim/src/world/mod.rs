@@ -692,6 +692,16 @@ pub fn round_money(x: f64, decimals: usize) -> f64 {
     }
 }
 
+/// An amount as a JSON number: a whole number for a currency without minor units (JPY),
+/// else `x` as it is (callers round to cents first).
+pub fn amount_json(x: f64, decimals: usize) -> serde_json::Value {
+    if decimals == 0 {
+        serde_json::json!(x.round() as i64)
+    } else {
+        serde_json::json!(x)
+    }
+}
+
 /// `part` as a percent of `whole`, rounded to two decimals; 0 when `whole` is 0.
 fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {

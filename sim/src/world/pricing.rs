@@ -127,7 +127,8 @@ impl World {
             offer_count: offers.len() as u32,
             offers,
             was_price: self.money(p.price * 1.1),
-            competitive_price_threshold: self.money(params.competitor_price.min(params.price) * 0.99),
+            competitive_price_threshold: self
+                .money(params.competitor_price.min(params.price) * 0.99),
         })
     }
 

@@ -17,6 +17,12 @@ pub struct Worlds {
     worlds: Vec<Arc<World>>,
 }
 
+impl From<Arc<World>> for Worlds {
+    fn from(world: Arc<World>) -> Worlds {
+        Worlds::single(world)
+    }
+}
+
 impl Worlds {
     /// One world per market of `scenario` ([`Scenario::markets`]).
     pub fn new(scenario: &Scenario, seed: u64, day0: NaiveDate) -> Worlds {
