@@ -22,34 +22,7 @@ use anyhow::Context;
 
 use std::collections::HashSet;
 
-use std::sync::Arc;
-
-use crate::world::{World, Worlds};
-
-/// What `write_config` accepts: one world (a single-marketplace seller) or the worlds of
-/// every market.
-pub trait MarketWorlds {
-    /// The worlds, first market first. Never empty.
-    fn market_worlds(&self) -> Vec<&World>;
-}
-
-impl MarketWorlds for World {
-    fn market_worlds(&self) -> Vec<&World> {
-        vec![self]
-    }
-}
-
-impl MarketWorlds for Arc<World> {
-    fn market_worlds(&self) -> Vec<&World> {
-        vec![self.as_ref()]
-    }
-}
-
-impl MarketWorlds for Worlds {
-    fn market_worlds(&self) -> Vec<&World> {
-        self.iter().map(|w| w.as_ref()).collect()
-    }
-}
+use crate::world::{MarketWorlds, World};
 
 /// Default lead time of `stockout_risk` (DESIGN §2.2): overrides are written
 /// only for SKUs that differ.

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use super::docs;
 use super::kinds::ReportKind;
 use super::spool::{gzip_bytes, FlatEncoding, Spool, Stored, Tsv};
-use crate::world::{OrderStatus, World, Worlds};
+use crate::world::{MarketWorlds, OrderStatus, World};
 
 /// What a report was asked for (the `createReport` body, checked).
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub enum Outcome {
 
 /// Generate the document of `req` from the world as of `as_of`.
 pub fn generate(
-    worlds: &Worlds,
+    worlds: &impl MarketWorlds,
     spool: &Spool,
     req: &Request,
     as_of: DateTime<Utc>,
@@ -104,9 +104,9 @@ pub fn generate(
     }
     // The requested marketplaces the seller sells in, in scenario order.
     let sold: Vec<&World> = worlds
-        .iter()
+        .market_worlds()
+        .into_iter()
         .filter(|w| req.marketplace_ids.iter().any(|m| m == w.marketplace_id()))
-        .map(|w| w.as_ref())
         .collect();
     if req.kind.single_marketplace() {
         if req.marketplace_ids.len() != 1 {

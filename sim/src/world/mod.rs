@@ -85,7 +85,7 @@ pub use returns::Return;
 pub use reviews::{BrowseNodeInfo, RatingRow, ReviewTopicInfo, TopicTrend};
 pub use sales::{AsinDay, AsinTotals, DailyTotals};
 pub use search_queries::SearchQueryWeek;
-pub use set::Worlds;
+pub use set::{MarketWorlds, Worlds};
 
 /// Days between stock checkpoints.
 const CP: i32 = 32;

@@ -77,3 +77,28 @@ impl Worlds {
         self.worlds.iter().map(|w| w.marketplace_id()).collect()
     }
 }
+
+/// One world (a single-marketplace seller) or the worlds of every market: what
+/// `write_config` and report generation accept, so single-world callers need no `Worlds`.
+pub trait MarketWorlds {
+    /// The worlds, first market first. Never empty.
+    fn market_worlds(&self) -> Vec<&World>;
+}
+
+impl MarketWorlds for World {
+    fn market_worlds(&self) -> Vec<&World> {
+        vec![self]
+    }
+}
+
+impl MarketWorlds for Arc<World> {
+    fn market_worlds(&self) -> Vec<&World> {
+        vec![self.as_ref()]
+    }
+}
+
+impl MarketWorlds for Worlds {
+    fn market_worlds(&self) -> Vec<&World> {
+        self.iter().map(|w| w.as_ref()).collect()
+    }
+}
