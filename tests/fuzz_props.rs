@@ -547,8 +547,7 @@ fn write_seeds() {
         &gz.finish().expect("gzip"),
     );
     let cfg = std::env::temp_dir().join(format!("flywheel-fuzz-seed-{}.toml", std::process::id()));
-    let worlds = flywheel_sim::world::Worlds::single(std::sync::Arc::new(world));
-    flywheel_sim::write_config::write_config(&cfg, &worlds, "http://127.0.0.1:9")
+    flywheel_sim::write_config::write_config(&cfg, &world, "http://127.0.0.1:9")
         .expect("sim config");
     write(
         "config",
