@@ -241,7 +241,7 @@ async fn reference_sim(h: &common::Harness, dir: &Path) -> PathBuf {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let state = flywheel_sim::server::AppState::new(
-        h.sim.world.clone(),
+        h.sim.state.worlds.clone(),
         h.sim.clock.clone(),
         flywheel_sim::faults::Faults::new(flywheel_sim::faults::FaultSet::none(), 1),
         &url,
@@ -252,7 +252,7 @@ async fn reference_sim(h: &common::Harness, dir: &Path) -> PathBuf {
         std::future::pending(),
     ));
     let p = dir.join("flywheel.toml");
-    flywheel_sim::write_config::write_config(&p, &h.sim.world, &url).expect("write config");
+    flywheel_sim::write_config::write_config(&p, &h.sim.state.worlds, &url).expect("write config");
     p
 }
 

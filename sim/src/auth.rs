@@ -95,7 +95,7 @@ impl FromRequestParts<AppState> for AdsClient {
         if info.expires_at <= state.clock.credential_now() {
             return Err(unauthorized("Unauthorized"));
         }
-        let ads_client = &state.world.scenario().seller.ads.client_id;
+        let ads_client = &state.seller_world().scenario().seller.ads.client_id;
         match header(parts, "amazon-advertising-api-clientid") {
             None => Err(unauthorized(
                 "Amazon-Advertising-API-ClientId header is missing",
@@ -140,9 +140,9 @@ impl FromRequestParts<AppState> for AdsCaller {
         let Some(scope) = header(parts, "amazon-advertising-api-scope") else {
             return Err(unauthorized("Scope header is missing"));
         };
-        let known = state.world.scenario().seller.ads_profile_id;
+        // Every market of the seller has its own profile.
         match scope.trim().parse::<i64>() {
-            Ok(id) if id == known => Ok(AdsCaller {
+            Ok(id) if state.worlds.by_profile(id).is_some() => Ok(AdsCaller {
                 account: client.account,
                 client_id: client.client_id,
                 profile_id: id,

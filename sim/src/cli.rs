@@ -19,7 +19,7 @@ use crate::clock::{rfc3339, Clock};
 use crate::faults::{FaultSet, Faults};
 use crate::scenario::Scenario;
 use crate::server::{self, AppState};
-use crate::world::World;
+use crate::world::{World, Worlds};
 
 /// `flywheel sim`: serve a simulated marketplace, or print its truth.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,7 +34,8 @@ pub struct SimCommand {
 /// Subcommands of `flywheel sim`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum SimSubcommand {
-    /// Print every KPI and the expected findings as of a date, as JSON.
+    /// Print every KPI and the expected findings as of a date, as JSON (every
+    /// market's, each record naming its marketplace).
     Truth(TruthArgs),
 }
 
@@ -58,7 +59,8 @@ pub struct ServeArgs {
     pub now: Option<DateTime<Utc>>,
     /// The world's day 0 (YYYY-MM-DD): the date the scenario's days and
     /// breaks count from and its expected findings hold on. Default: the
-    /// date of `--now` in the seller's time zone. Set it after `--now` to
+    /// date of `--now` in the seller's time zone (the first market's zone
+    /// for a seller in several marketplaces). Set it after `--now` to
     /// start the clock days before day 0 and sync up to it.
     #[arg(long, value_name = "DATE")]
     pub day0: Option<NaiveDate>,
@@ -136,7 +138,10 @@ impl SimOptions {
 pub struct RunningSim {
     /// The bound address (the real port when asked for port 0).
     pub addr: SocketAddr,
+    /// The first market's world (the only one of a single-marketplace scenario).
     pub world: Arc<World>,
+    /// Every market's world, in scenario order.
+    pub worlds: Worlds,
     pub clock: Arc<Clock>,
     /// The server's state, for tests that inspect or steer it.
     pub state: AppState,
@@ -170,9 +175,18 @@ impl Drop for RunningSim {
     }
 }
 
-/// The seller's current day: the date of `now` in the seller's time zone.
+/// The seller's current day: the date of `now` in the seller's time zone. A seller in
+/// several marketplaces counts days in its first market's zone (pass the first world).
 pub fn seller_today(world: &World, now: DateTime<Utc>) -> anyhow::Result<NaiveDate> {
     day_in_zone(&world.scenario().seller.timezone, now)
+}
+
+/// The time zone "today" is read in: the seller's, or its first market's.
+fn seller_zone(scenario: &Scenario) -> String {
+    match scenario.markets().first() {
+        Some(first) => first.seller.timezone.clone(),
+        None => scenario.seller.timezone.clone(),
+    }
 }
 
 fn day_in_zone(timezone: &str, now: DateTime<Utc>) -> anyhow::Result<NaiveDate> {
@@ -187,20 +201,20 @@ pub async fn spawn(opts: SimOptions) -> anyhow::Result<RunningSim> {
     let start = opts.now.unwrap_or_else(Utc::now);
     let day0 = match opts.day0 {
         Some(day0) => day0,
-        None => day_in_zone(&opts.scenario.seller.timezone, start)?,
+        None => day_in_zone(&seller_zone(&opts.scenario), start)?,
     };
     let (scenario, seed) = (opts.scenario, opts.seed);
-    let world = tokio::task::spawn_blocking(move || World::new(scenario, seed, day0))
+    let worlds = tokio::task::spawn_blocking(move || Worlds::new(&scenario, seed, day0))
         .await
         .context("generating the world panicked")?;
-    let world = Arc::new(world);
+    let world = worlds.first().clone();
     let clock = Arc::new(Clock::new(start, opts.speed));
     let listener = TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState::new(
-        world.clone(),
+        worlds.clone(),
         clock.clone(),
         Faults::new(opts.faults, opts.seed),
         &format!("http://{addr}"),
@@ -212,6 +226,7 @@ pub async fn spawn(opts: SimOptions) -> anyhow::Result<RunningSim> {
     Ok(RunningSim {
         addr,
         world,
+        worlds,
         clock,
         state,
         stop: Some(stop),
@@ -241,7 +256,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let faults = opts.faults.to_string();
     let sim = spawn(opts).await?;
     if let Some(config) = &args.write_config {
-        crate::write_config::write_config(config, &sim.world, &sim.base_url())
+        crate::write_config::write_config(config, &sim.worlds, &sim.base_url())
             .with_context(|| format!("cannot write the config {}", config.display()))?;
         tracing::info!(path = %config.display(), "wrote a flywheel config for this sim");
     }
@@ -265,13 +280,13 @@ async fn print_truth(args: TruthArgs) -> anyhow::Result<()> {
     let scenario = Scenario::from_path(&args.scenario)?;
     let day0 = match (args.day0, args.now) {
         (Some(day0), _) => day0,
-        (None, Some(now)) => day_in_zone(&scenario.seller.timezone, now)?,
+        (None, Some(now)) => day_in_zone(&seller_zone(&scenario), now)?,
         (None, None) => args.at,
     };
     let (seed, at) = (args.seed, args.at);
     let json = tokio::task::spawn_blocking(move || {
-        let world = World::new(scenario, seed, day0);
-        serde_json::to_string_pretty(&crate::truth::truth(&world, at))
+        let worlds = Worlds::new(&scenario, seed, day0);
+        serde_json::to_string_pretty(&crate::truth::truth_of(&worlds, at))
     })
     .await
     .context("computing the truth panicked")??;

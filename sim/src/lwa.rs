@@ -209,7 +209,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The scenario's credentials for a client id.
 fn credentials_for<'a>(state: &'a AppState, client_id: &str) -> Option<(Api, &'a Credentials)> {
-    let seller = &state.world.scenario().seller;
+    let seller = &state.seller_world().scenario().seller;
     [(Api::SpApi, &seller.sp), (Api::Ads, &seller.ads)]
         .into_iter()
         .find(|(_, c)| c.client_id == client_id)
@@ -310,7 +310,7 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         }
     }
 
-    let account = state.world.scenario().seller.account.clone();
+    let account = state.seller_world().scenario().seller.account.clone();
     let access_token = state.tokens.issue(&account, api, client_id, now);
     tracing::debug!(?api, grant_type, "lwa: token issued");
     Json(json!({
@@ -337,7 +337,7 @@ async fn consent_page(State(state): State<AppState>, Query(q): Query<ConsentQuer
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let seller = &state.world.scenario().seller;
+    let seller = &state.seller_world().scenario().seller;
     let mut allow = format!(
         "/_sim/consent/allow?client_id={}&redirect_uri={}",
         encode(client_id),
@@ -382,7 +382,7 @@ async fn consent_allow(State(state): State<AppState>, Query(q): Query<ConsentQue
         Api::SpApi => format!(
             "{redirect_uri}{sep}spapi_oauth_code={}&selling_partner_id={}",
             encode(&code),
-            encode(&state.world.scenario().seller.seller_id)
+            encode(&state.seller_world().scenario().seller.seller_id)
         ),
     };
     if let Some(s) = &q.scope {

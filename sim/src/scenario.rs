@@ -105,6 +105,51 @@ pub struct Scenario {
     /// Breaks planted at random from the seed; each becomes an expected finding.
     #[serde(default)]
     pub random_breaks: Option<RandomBreaks>,
+    /// The marketplaces of the seller's account, each with its own catalogue, ads and
+    /// expectations. Empty: the seller sells in `[seller]`'s one marketplace, described
+    /// by the top-level tables. See [`Scenario::markets`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markets: Vec<Market>,
+}
+
+/// One marketplace of a seller account that sells in several (`[[markets]]`): an EU
+/// unified account (UK, DE, FR, IT, ES, ...) or a North American one (US, CA, MX).
+/// Its tables mean what the top-level ones of a single-marketplace scenario mean.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Market {
+    /// Country code as flywheel writes it ("UK", "DE", "JP"); or give `marketplace_id`.
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub marketplace_id: Option<String>,
+    /// Default: the marketplace's currency.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Default: the marketplace's time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// The Ads profile of the seller in this marketplace; unique within the scenario.
+    pub ads_profile_id: i64,
+    #[serde(default)]
+    pub products: Vec<Product>,
+    #[serde(default)]
+    pub browse_nodes: Vec<BrowseNode>,
+    #[serde(default)]
+    pub campaigns: Vec<Campaign>,
+    #[serde(default)]
+    pub feedback: FeedbackConfig,
+    /// Default: the top-level `account_health`.
+    #[serde(default)]
+    pub account_health: Option<AccountHealth>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    #[serde(default)]
+    pub expect: Vec<Expect>,
+    #[serde(default)]
+    pub generate: Option<Generate>,
+    #[serde(default)]
+    pub random_breaks: Option<RandomBreaks>,
 }
 
 /// The seller: who the sim says it is and which credentials it accepts.
@@ -819,6 +864,159 @@ impl Scenario {
         Ok(sc)
     }
 
+    /// One single-marketplace scenario per market, in scenario order: the seller with the
+    /// market's marketplace, currency, time zone and Ads profile, and the market's tables.
+    /// A scenario without `[[markets]]` is its own one market.
+    ///
+    /// The scenario must have been validated ([`Scenario::from_toml_str`] does); a market whose
+    /// marketplace is unknown keeps the seller's marketplace fields it cannot resolve.
+    pub fn markets(&self) -> Vec<Scenario> {
+        if self.markets.is_empty() {
+            return vec![self.clone()];
+        }
+        self.markets
+            .iter()
+            .map(|m| self.market_scenario(m))
+            .collect()
+    }
+
+    /// The marketplace a market names (by id, else by country).
+    fn market_info(m: &Market) -> Option<&'static crate::marketplaces::MarketplaceInfo> {
+        match (&m.marketplace_id, &m.country) {
+            (Some(id), _) => crate::marketplaces::by_id(id),
+            (None, Some(c)) => crate::marketplaces::by_country(c),
+            (None, None) => None,
+        }
+    }
+
+    fn market_scenario(&self, m: &Market) -> Scenario {
+        let info = Self::market_info(m);
+        let mut seller = self.seller.clone();
+        if let Some(info) = info {
+            seller.marketplace_id = info.id.to_string();
+            seller.currency = info.currency.to_string();
+            seller.timezone = info.timezone.to_string();
+            // flywheel (and Amazon's own tables) write GB as UK.
+            seller.country = match info.country_code {
+                "GB" => "UK".to_string(),
+                c => c.to_string(),
+            };
+        }
+        if let Some(c) = &m.country {
+            seller.country = c.to_uppercase();
+        }
+        if let Some(c) = &m.currency {
+            seller.currency = c.clone();
+        }
+        if let Some(tz) = &m.timezone {
+            seller.timezone = tz.clone();
+        }
+        seller.ads_profile_id = m.ads_profile_id;
+        Scenario {
+            seller,
+            products: m.products.clone(),
+            browse_nodes: m.browse_nodes.clone(),
+            campaigns: m.campaigns.clone(),
+            feedback: m.feedback.clone(),
+            account_health: m
+                .account_health
+                .clone()
+                .unwrap_or_else(|| self.account_health.clone()),
+            events: m.events.clone(),
+            expect: m.expect.clone(),
+            generate: m.generate.clone(),
+            random_breaks: m.random_breaks.clone(),
+            markets: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// Checks of a scenario with `[[markets]]`: nothing market-specific at the top level,
+    /// every market a marketplace of the seller's region, countries and profiles unique,
+    /// and each market valid as a single-marketplace scenario (its errors are keyed
+    /// `markets[i].…`).
+    fn markets_checked(&self) -> Result<(), ScenarioError> {
+        let top_level = [
+            ("products", self.products.is_empty()),
+            ("browse_nodes", self.browse_nodes.is_empty()),
+            ("campaigns", self.campaigns.is_empty()),
+            ("feedback.entries", self.feedback.entries.is_empty()),
+            ("events", self.events.is_empty()),
+            ("expect", self.expect.is_empty()),
+            ("generate", self.generate.is_none()),
+            ("random_breaks", self.random_breaks.is_none()),
+        ];
+        for (key, empty) in top_level {
+            if !empty {
+                return Err(invalid(
+                    key,
+                    "a scenario with [[markets]] describes this per market; move it into a market",
+                ));
+            }
+        }
+        if !matches!(self.seller.region.as_str(), "na" | "eu" | "fe") {
+            return Err(invalid("seller.region", "must be \"na\", \"eu\" or \"fe\""));
+        }
+        let mut marketplaces = HashSet::new();
+        let mut profiles = HashSet::new();
+        for (i, m) in self.markets.iter().enumerate() {
+            let k = |f: &str| format!("markets[{i}].{f}");
+            let Some(info) = Self::market_info(m) else {
+                return Err(match (&m.marketplace_id, &m.country) {
+                    (Some(id), _) => {
+                        invalid(k("marketplace_id"), format!("unknown marketplace {id:?}"))
+                    }
+                    (None, Some(c)) => {
+                        invalid(k("country"), format!("no Amazon marketplace in {c:?}"))
+                    }
+                    (None, None) => {
+                        invalid(k("country"), "a market names its country or marketplace_id")
+                    }
+                });
+            };
+            if let (Some(id), Some(c)) = (&m.marketplace_id, &m.country) {
+                if crate::marketplaces::by_country(c).map(|x| x.id) != Some(id.as_str()) {
+                    return Err(invalid(
+                        k("country"),
+                        format!("{c:?} is not the country of marketplace {id}"),
+                    ));
+                }
+            }
+            if info.region != self.seller.region {
+                return Err(invalid(
+                    k("country"),
+                    format!(
+                        "{} ({}) is a marketplace of region {:?}, the seller's region is {:?}",
+                        info.country_code, info.id, info.region, self.seller.region
+                    ),
+                ));
+            }
+            if !marketplaces.insert(info.id) {
+                return Err(invalid(
+                    k("country"),
+                    format!("a second market in {} ({})", info.country_code, info.id),
+                ));
+            }
+            if m.ads_profile_id <= 0 || !profiles.insert(m.ads_profile_id) {
+                return Err(invalid(
+                    k("ads_profile_id"),
+                    format!(
+                        "must be a unique positive integer, got {}",
+                        m.ads_profile_id
+                    ),
+                ));
+            }
+            self.market_scenario(m).validate().map_err(|e| match e {
+                ScenarioError::Invalid { key, message } => {
+                    let key = key.strip_prefix("seller.").unwrap_or(&key).to_string();
+                    invalid(k(&key), message)
+                }
+                e => e,
+            })?;
+        }
+        Ok(())
+    }
+
     /// The product with this SKU.
     pub fn product(&self, sku: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.sku == sku)
@@ -831,6 +1029,9 @@ impl Scenario {
 
     /// Cross-field checks. Errors name the key path, e.g. `products[3].conversion`.
     pub fn validate(&self) -> Result<(), ScenarioError> {
+        if !self.markets.is_empty() {
+            return self.markets_checked();
+        }
         let s = &self.seller;
         if s.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(invalid(

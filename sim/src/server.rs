@@ -28,13 +28,16 @@ use crate::faults::{self, Family, Faults};
 use crate::lwa::TokenStore;
 use crate::ratelimit::RateLimiter;
 use crate::reports::ReportStore;
-use crate::world::World;
+use crate::world::{World, Worlds};
 
 /// Everything a handler can reach. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
 pub struct AppState {
-    /// The synthetic seller; immutable once generated.
-    pub world: Arc<World>,
+    /// The synthetic seller, one world per marketplace it sells in; immutable once generated.
+    /// Handlers pick the world of the request's marketplace ([`AppState::world_of`]) or Ads
+    /// profile; seller-wide facts (credentials, seller id, account) come from any world,
+    /// [`AppState::seller_world`].
+    pub worlds: Worlds,
     /// Sim time.
     pub clock: Arc<Clock>,
     /// Token buckets per (operation, caller).
@@ -53,10 +56,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Fresh state around a generated world.
-    pub fn new(world: Arc<World>, clock: Arc<Clock>, faults: Faults, base_url: &str) -> AppState {
+    /// Fresh state around the generated worlds.
+    /// Takes the [`Worlds`] or, for a single-marketplace seller, its one `Arc<World>`.
+    pub fn new(
+        worlds: impl Into<Worlds>,
+        clock: Arc<Clock>,
+        faults: Faults,
+        base_url: &str,
+    ) -> AppState {
         AppState {
-            world,
+            worlds: worlds.into(),
             clock,
             limiter: Arc::new(RateLimiter::new()),
             faults: Arc::new(faults),
@@ -65,6 +74,44 @@ impl AppState {
             ads: Arc::new(AdsState::default()),
             base_url: base_url.trim_end_matches('/').into(),
         }
+    }
+
+    /// The world of the first market: seller-wide facts (account, seller id, credentials,
+    /// region) are the same in every world.
+    pub fn seller_world(&self) -> &Arc<World> {
+        self.worlds.first()
+    }
+
+    /// The world of the Ads profile `profile_id` (an [`crate::auth::AdsCaller`] has one);
+    /// the first market's for an unknown one.
+    pub fn ads_world(&self, profile_id: i64) -> &Arc<World> {
+        self.worlds
+            .by_profile(profile_id)
+            .unwrap_or_else(|| self.worlds.first())
+    }
+
+    /// This state with only the world of `marketplace_id` ([`AppState::world_of`]), for
+    /// handlers whose helpers read [`AppState::seller_world`] after the marketplace is known.
+    pub fn in_marketplace(&self, marketplace_id: &str) -> AppState {
+        AppState {
+            worlds: Worlds::single(self.world_of(marketplace_id).clone()),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the seller sells in `marketplace_id`.
+    pub fn sells_in(&self, marketplace_id: &str) -> bool {
+        self.worlds.by_marketplace(marketplace_id).is_some()
+    }
+
+    /// The world of `marketplace_id`. A marketplace the seller does not sell in gets the
+    /// first market's world, whose handlers then answer as they always have for a foreign
+    /// marketplace (an empty result or the operation's documented error), so a
+    /// single-marketplace seller is served exactly as before.
+    pub fn world_of(&self, marketplace_id: &str) -> &Arc<World> {
+        self.worlds
+            .by_marketplace(marketplace_id)
+            .unwrap_or_else(|| self.worlds.first())
     }
 }
 
@@ -161,17 +208,18 @@ struct TruthQuery {
 }
 
 /// `GET /_sim/truth?at=YYYY-MM-DD`: what `flywheel sim truth` prints, for the
-/// running world (default: today in the seller's time zone, by sim time).
+/// running worlds (default: today in the seller's time zone, by sim time; the first
+/// market's zone for a seller in several marketplaces).
 async fn get_truth(State(state): State<AppState>, Query(q): Query<TruthQuery>) -> Response {
     let at = match q.at {
         Some(d) => d,
-        None => match crate::cli::seller_today(&state.world, state.clock.now()) {
+        None => match crate::cli::seller_today(state.seller_world(), state.clock.now()) {
             Ok(d) => d,
             Err(e) => return errors::sp_internal(&e.to_string()),
         },
     };
-    let world = state.world.clone();
-    match tokio::task::spawn_blocking(move || crate::truth::truth(&world, at)).await {
+    let worlds = state.worlds.clone();
+    match tokio::task::spawn_blocking(move || crate::truth::truth_of(&worlds, at)).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => errors::sp_internal(&format!("truth failed: {e}")),
     }

@@ -10,7 +10,7 @@
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
-use crate::world::{AsinDay, World};
+use crate::world::{AsinDay, World, Worlds};
 
 /// What `flywheel sim truth` prints.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -325,6 +325,23 @@ pub fn truth(world: &World, at: NaiveDate) -> TruthReport {
     findings.sort();
     findings.dedup();
     TruthReport { at, kpis, findings }
+}
+
+/// The truth of every market of a seller as of `at`: each market's KPIs and findings (each
+/// record names its marketplace), markets in scenario order. `at` is a calendar date; each
+/// market reads it in its own time zone. For one market this is [`truth`].
+pub fn truth_of(worlds: &Worlds, at: NaiveDate) -> TruthReport {
+    let mut report = TruthReport {
+        at,
+        kpis: Vec::new(),
+        findings: Vec::new(),
+    };
+    for world in worlds.iter() {
+        let one = truth(world, at);
+        report.kpis.extend(one.kpis);
+        report.findings.extend(one.findings);
+    }
+    report
 }
 
 fn kpi_base(account: &str, marketplace: &str, value: Option<f64>) -> Kpi {

@@ -8,13 +8,21 @@
 //! flywheel's config schema (issue 2); the sim does not link flywheel, so a
 //! test on the flywheel side checks that the written file passes
 //! `check-config`.
+//!
+//! A seller in several marketplaces is one account with every market in
+//! `marketplaces` and every market's Ads profile in `ads.profile_ids`. The
+//! costs and ratings CSVs have no marketplace column (flywheel reads them per
+//! SKU and per ASIN), so a SKU or ASIN sold in several markets is written
+//! once, with its first market's numbers.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::world::World;
+use std::collections::HashSet;
+
+use crate::world::{MarketWorlds, World};
 
 /// Default lead time of `stockout_risk` (DESIGN §2.2): overrides are written
 /// only for SKUs that differ.
@@ -25,16 +33,18 @@ const DEMO_RECIPIENT: &str = "seller@example.com";
 
 /// Write the config and its companion files. Paths inside the config are
 /// absolute, so flywheel can run from any directory.
-pub fn write_config(path: &Path, world: &World, base_url: &str) -> anyhow::Result<()> {
+pub fn write_config(path: &Path, worlds: &impl MarketWorlds, base_url: &str) -> anyhow::Result<()> {
+    let worlds = worlds.market_worlds();
+    let worlds = worlds.as_slice();
     let dir = absolute_dir(path)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mail = dir.join("mail");
     std::fs::create_dir_all(&mail).with_context(|| format!("cannot create {}", mail.display()))?;
 
     let costs = dir.join("costs.csv");
-    std::fs::write(&costs, costs_csv(world))
+    std::fs::write(&costs, costs_csv(worlds))
         .with_context(|| format!("cannot write {}", costs.display()))?;
-    let ratings = match ratings_csv(world) {
+    let ratings = match ratings_csv(worlds) {
         Some(text) => {
             let p = dir.join("ratings.csv");
             std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
@@ -44,7 +54,7 @@ pub fn write_config(path: &Path, world: &World, base_url: &str) -> anyhow::Resul
     };
 
     let text = config_toml(
-        world,
+        worlds,
         base_url,
         &dir.join("flywheel.db"),
         &mail,
@@ -83,10 +93,12 @@ fn absolute_dir(path: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// `sku,unit_cost,inbound_freight` (margin_floor's costs_file), from the
-/// world's cost rows (generated products included).
-fn costs_csv(world: &World) -> String {
+/// worlds' cost rows (generated products included; a SKU once).
+fn costs_csv(worlds: &[&World]) -> String {
     let mut out = String::from("sku,unit_cost,inbound_freight\n");
-    for c in world.costs() {
+    let mut seen = HashSet::new();
+    let rows = worlds.iter().flat_map(|w| w.costs());
+    for c in rows.filter(|c| seen.insert(c.sku.clone())) {
         let _ = writeln!(
             out,
             "{},{:.2},{:.2}",
@@ -100,9 +112,20 @@ fn costs_csv(world: &World) -> String {
 
 /// `asin,rating,rating_count,date` (rating_floor's ratings_file): the
 /// world's weekly rating history up to day 0, so a 30-day slide is visible.
-/// `None` when no product has a rating.
-fn ratings_csv(world: &World) -> Option<String> {
-    let rows = world.ratings(world.day0());
+/// `None` when no product has a rating. An ASIN sold in several markets
+/// takes its first market's history.
+fn ratings_csv(worlds: &[&World]) -> Option<String> {
+    let mut rows = Vec::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    for world in worlds.iter() {
+        let mine: Vec<_> = world
+            .ratings(world.day0())
+            .into_iter()
+            .filter(|r| !taken.contains(&r.asin))
+            .collect();
+        taken.extend(mine.iter().map(|r| r.asin.clone()));
+        rows.extend(mine);
+    }
     if rows.is_empty() {
         return None;
     }
@@ -138,15 +161,21 @@ fn qp(p: &Path) -> String {
 }
 
 fn config_toml(
-    world: &World,
+    worlds: &[&World],
     base_url: &str,
     database: &Path,
     mail: &Path,
     costs: &Path,
     ratings: Option<&Path>,
 ) -> String {
+    let world: &World = worlds[0];
     let sc = world.scenario();
     let s = &sc.seller;
+    let marketplaces: Vec<String> = worlds.iter().map(|w| q(w.marketplace_id())).collect();
+    let profiles: Vec<String> = worlds
+        .iter()
+        .map(|w| w.scenario().seller.ads_profile_id.to_string())
+        .collect();
     let token_url = format!("{base_url}/auth/o2/token");
     let mut out = String::new();
     let _ = writeln!(
@@ -173,7 +202,7 @@ fn config_toml(
         "\n[[accounts]]\nname = {}\nregion = {}\nmarketplaces = [{}]\nseller_id = {}\nalert_to = [{}]",
         q(&s.account),
         q(&s.region),
-        q(&s.marketplace_id),
+        marketplaces.join(", "),
         q(&s.seller_id),
         q(DEMO_RECIPIENT)
     );
@@ -188,7 +217,7 @@ fn config_toml(
             q(&token_url)
         );
         if table == "ads" {
-            let _ = writeln!(out, "profile_ids = [{}]", s.ads_profile_id);
+            let _ = writeln!(out, "profile_ids = [{}]", profiles.join(", "));
         }
     }
     let _ = writeln!(
@@ -198,17 +227,25 @@ fn config_toml(
         q("flywheel <flywheel@localhost>"),
         q(DEMO_RECIPIENT)
     );
-    for p in world
-        .products()
-        .iter()
-        .filter(|p| p.lead_time_days != DEFAULT_LEAD_TIME_DAYS)
-    {
-        let _ = writeln!(
-            out,
-            "\n[[overrides]]\nrule = \"stockout_risk\"\nsku = {}\nlead_time_days = {}",
-            q(&p.sku),
-            p.lead_time_days
-        );
+    // A seller in several markets: each market's lead times apply to its marketplace.
+    let several = worlds.len() > 1;
+    for w in worlds.iter() {
+        for p in w
+            .products()
+            .iter()
+            .filter(|p| p.lead_time_days != DEFAULT_LEAD_TIME_DAYS)
+        {
+            let _ = write!(out, "\n[[overrides]]\nrule = \"stockout_risk\"\n");
+            if several {
+                let _ = writeln!(out, "marketplace = {}", q(w.marketplace_id()));
+            }
+            let _ = writeln!(
+                out,
+                "sku = {}\nlead_time_days = {}",
+                q(&p.sku),
+                p.lead_time_days
+            );
+        }
     }
     out
 }

@@ -825,7 +825,7 @@ async fn write_config_wires_flywheel_to_the_sim() {
     let dir = std::env::temp_dir().join(format!("flywheel-sim-infra-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("fw.toml");
-    flywheel_sim::write_config::write_config(&path, &sim.world, &sim.base_url()).unwrap();
+    flywheel_sim::write_config::write_config(&path, &sim.worlds, &sim.base_url()).unwrap();
 
     let text = std::fs::read_to_string(&path).unwrap();
     let cfg: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

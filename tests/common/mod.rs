@@ -88,18 +88,17 @@ impl Sim {
         };
         let start = so.now.expect("a start time with day0");
         let (scenario, seed) = (so.scenario, so.seed);
-        let world = Arc::new(
-            tokio::task::spawn_blocking(move || {
-                flywheel_sim::world::World::new(scenario, seed, day0)
-            })
-            .await
-            .expect("the world generates"),
-        );
+        let worlds = tokio::task::spawn_blocking(move || {
+            flywheel_sim::world::Worlds::new(&scenario, seed, day0)
+        })
+        .await
+        .expect("the world generates");
+        let world = worlds.first().clone();
         let clock = Arc::new(flywheel_sim::clock::Clock::new(start, so.speed));
         let listener = tokio::net::TcpListener::bind(so.listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = flywheel_sim::server::AppState::new(
-            world.clone(),
+            worlds,
             clock.clone(),
             flywheel_sim::faults::Faults::new(so.faults, seed),
             &format!("http://{addr}"),
@@ -160,7 +159,7 @@ pub async fn start(opts: Opts) -> Harness {
     let sim = Sim::start(so, opts.day0).await;
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("flywheel.toml");
-    flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url())
+    flywheel_sim::write_config::write_config(&config_path, &sim.state.worlds, &sim.base_url())
         .expect("write config");
     let cfg = Config::load(&config_path, &Env::default()).expect("the sim's config is valid");
     let (mut conn, _) = flywheel::store::open_and_migrate(&cfg.daemon.database).unwrap();

@@ -165,16 +165,16 @@ pub async fn list(
         .unwrap_or(false);
 
     let now = state.clock.now();
-    let today = state.world.day_of(now);
-    let start = state.world.history_start();
-    let matching: Vec<Value> = state
-        .world
+    // The campaigns of the profile's marketplace.
+    let world = state.ads_world(caller.profile_id);
+    let today = world.day_of(now);
+    let start = world.history_start();
+    let matching: Vec<Value> = world
         .campaigns()
         .iter()
         .filter(|c| c.kind == AdProduct::SP)
         .filter_map(|c| {
-            let st = state
-                .world
+            let st = world
                 .campaign_state(c.id, today)
                 .unwrap_or_else(|| c.state.clone());
             let keep = states.as_ref().is_none_or(|s| s.contains(&st))
@@ -195,11 +195,11 @@ pub async fn list(
                     "state": st,
                     "targetingType": if c.targeting == "AUTO" { "AUTO" } else { "MANUAL" },
                     "startDate": start.to_string(),
-                    "budget": { "budget": c.daily_budget, "budgetType": "DAILY" },
+                    "budget": { "budget": crate::world::amount_json(c.daily_budget, world.currency_decimals()), "budgetType": "DAILY" },
                     "dynamicBidding": { "strategy": "LEGACY_FOR_SALES", "placementBidding": [] },
                 });
                 if extended {
-                    let created = crate::clock::rfc3339(state.world.day_start(start));
+                    let created = crate::clock::rfc3339(world.day_start(start));
                     let serving = match st.as_str() {
                         "ENABLED" => "CAMPAIGN_STATUS_ENABLED",
                         "PAUSED" => "CAMPAIGN_PAUSED",

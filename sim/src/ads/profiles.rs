@@ -17,10 +17,11 @@ use crate::auth::AdsClient;
 use crate::errors::{self, AdsShape};
 use crate::ratelimit::limit_ads;
 use crate::server::AppState;
+use crate::world::World;
 
-/// The Profile object of the seller.
-pub fn profile_json(state: &AppState) -> Value {
-    let p = state.world.profile();
+/// The Profile object of the seller in one marketplace.
+pub fn profile_json(world: &World) -> Value {
+    let p = world.profile();
     // The Profiles spec spells the United Kingdom `UK`.
     let country = if p.country_code == "GB" {
         "UK".to_owned()
@@ -31,7 +32,7 @@ pub fn profile_json(state: &AppState) -> Value {
         "profileId": p.profile_id,
         "countryCode": country,
         "currencyCode": p.currency_code,
-        "dailyBudget": p.daily_budget,
+        "dailyBudget": crate::world::amount_json(p.daily_budget, world.currency_decimals()),
         "timezone": p.timezone,
         "accountInfo": {
             "marketplaceStringId": p.marketplace_string_id,
@@ -102,7 +103,8 @@ pub async fn list(
         }
     }
     let profiles = if include {
-        vec![profile_json(&state)]
+        // One profile per marketplace the seller sells in, in scenario order.
+        state.worlds.iter().map(|w| profile_json(w)).collect()
     } else {
         Vec::new()
     };
@@ -123,14 +125,17 @@ pub async fn get_one(
     ) {
         return r;
     }
-    let known = state.world.profile().profile_id;
-    if id.parse::<i64>().ok() != Some(known) {
+    let Some(world) = id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| state.worlds.by_profile(id))
+    else {
         return errors::ads(
             AdsShape::Generic,
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             "Profile not found",
         );
-    }
-    Json(profile_json(&state)).into_response()
+    };
+    Json(profile_json(world)).into_response()
 }

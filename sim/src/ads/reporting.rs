@@ -464,7 +464,7 @@ pub async fn create(
         }
     };
     let now = state.clock.now();
-    let today = state.world.day_of(now);
+    let today = state.ads_world(caller.profile_id).day_of(now);
     let req = match validate(&body, today) {
         Ok(r) => r,
         Err(detail) => return reporting_error(StatusCode::BAD_REQUEST, &detail),
@@ -530,7 +530,8 @@ async fn ensure_document(state: &AppState, report: &AdsReport) -> Result<Arc<Vec
     if let Some(doc) = &report.document {
         return Ok(doc.clone());
     }
-    let world = state.world.clone();
+    // The report belongs to its profile's marketplace.
+    let world = state.ads_world(report.profile_id).clone();
     let r = report.clone();
     let currency = world.profile().currency_code;
     let built = tokio::task::spawn_blocking(move || build_document(&world, &r, &currency))

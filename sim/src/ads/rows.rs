@@ -445,6 +445,9 @@ pub fn value(col: &str, row: &Row, ctx: &Ctx) -> Value {
     let one = |x: u64| (x as f64 * ONE_DAY_SHARE).floor() as u64;
     let one_money = |x: f64| round2(x * ONE_DAY_SHARE);
     let num = |x: f64| json!(x);
+    // Amounts in the profile's currency: whole yen for JPY.
+    let decimals = ctx.world.currency_decimals();
+    let money = |x: f64| crate::world::amount_json(x, decimals);
     match col {
         "date" => row.date.map_or(Value::Null, |d| json!(d.to_string())),
         "startDate" => json!(ctx.start.to_string()),
@@ -452,7 +455,7 @@ pub fn value(col: &str, row: &Row, ctx: &Ctx) -> Value {
         "campaignId" => json!(camp.id),
         "campaignName" => json!(camp.name),
         "campaignStatus" | "adStatus" | "adKeywordStatus" => json!(row.status),
-        "campaignBudgetAmount" => num(camp.daily_budget),
+        "campaignBudgetAmount" => money(camp.daily_budget),
         "campaignBudgetCurrencyCode" => json!(ctx.currency),
         "campaignBudgetType" => json!("DAILY_BUDGET"),
         "costType" => json!("CPC"),
@@ -494,8 +497,8 @@ pub fn value(col: &str, row: &Row, ctx: &Ctx) -> Value {
         "topOfSearchImpressionShare" => m.top_of_search().map_or(Value::Null, num),
         "impressions" => json!(m.impressions),
         "clicks" => json!(m.clicks),
-        "cost" | "spend" => num(round2(m.cost)),
-        "costPerClick" => num(if m.clicks > 0 {
+        "cost" | "spend" => money(round2(m.cost)),
+        "costPerClick" => money(if m.clicks > 0 {
             round2(m.cost / m.clicks as f64)
         } else {
             0.0
@@ -516,12 +519,12 @@ pub fn value(col: &str, row: &Row, ctx: &Ctx) -> Value {
         | "unitsSoldSameSku14d"
         | "unitsSoldClicks30d"
         | "unitsSoldSameSku30d" => json!(m.units14),
-        "sales1d" | "attributedSalesSameSku1d" => num(one_money(m.sales7)),
-        "sales7d" | "attributedSalesSameSku7d" => num(round2(m.sales7)),
+        "sales1d" | "attributedSalesSameSku1d" => money(one_money(m.sales7)),
+        "sales7d" | "attributedSalesSameSku7d" => money(round2(m.sales7)),
         "sales14d" | "attributedSalesSameSku14d" | "sales30d" | "attributedSalesSameSku30d" => {
-            num(round2(m.sales14))
+            money(round2(m.sales14))
         }
-        "salesOtherSku7d" => num(0.0),
+        "salesOtherSku7d" => money(0.0),
         "unitsSoldOtherSku7d" => json!(0),
         "acosClicks7d" => ratio_pct(m.cost, m.sales7).map_or(Value::Null, num),
         "acosClicks14d" => ratio_pct(m.cost, m.sales14).map_or(Value::Null, num),
@@ -534,7 +537,7 @@ pub fn value(col: &str, row: &Row, ctx: &Ctx) -> Value {
             json!(m.purchases14)
         }
         "sales" | "salesClicks" | "salesPromoted" | "salesPromotedClicks" if sb_sd => {
-            num(round2(m.sales14))
+            money(round2(m.sales14))
         }
         "unitsSold" | "unitsSoldClicks" if sb_sd => json!(m.units14),
         _ => Value::Null,

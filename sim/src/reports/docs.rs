@@ -45,8 +45,11 @@ fn frac(a: f64, b: f64) -> f64 {
     }
 }
 
+/// A money object; whole yen for JPY.
 fn amount(x: f64, currency: &str) -> Value {
-    json!({ "amount": round2(x), "currencyCode": currency })
+    let decimals = crate::world::currency_decimals(currency);
+    let x = crate::world::round_money(x, decimals);
+    json!({ "amount": crate::world::amount_json(x, decimals), "currencyCode": currency })
 }
 
 /// The Sunday starting `d`'s week.

@@ -13,8 +13,8 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 
 use super::docs;
 use super::kinds::ReportKind;
-use super::spool::{gzip_bytes, Spool, Stored, Tsv};
-use crate::world::{OrderStatus, World};
+use super::spool::{gzip_bytes, FlatEncoding, Spool, Stored, Tsv};
+use crate::world::{MarketWorlds, OrderStatus, World};
 
 /// What a report was asked for (the `createReport` body, checked).
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub enum Outcome {
 
 /// Generate the document of `req` from the world as of `as_of`.
 pub fn generate(
-    world: &World,
+    worlds: &impl MarketWorlds,
     spool: &Spool,
     req: &Request,
     as_of: DateTime<Utc>,
@@ -102,7 +102,12 @@ pub fn generate(
             doc: gzip_bytes(spool, b"")?,
         });
     }
-    let seller_mkt = world.scenario().seller.marketplace_id.as_str();
+    // The requested marketplaces the seller sells in, in scenario order.
+    let sold: Vec<&World> = worlds
+        .market_worlds()
+        .into_iter()
+        .filter(|w| req.marketplace_ids.iter().any(|m| m == w.marketplace_id()))
+        .collect();
     if req.kind.single_marketplace() {
         if req.marketplace_ids.len() != 1 {
             return fatal(
@@ -111,19 +116,28 @@ pub fn generate(
                 "This report type supports only one marketplaceId per report.",
             );
         }
-        if req.marketplace_ids[0] != seller_mkt {
+        if sold.is_empty() {
             return fatal(
                 spool,
                 req.kind,
                 "The marketplaceId must match the marketplace of the seller's account.",
             );
         }
-    } else if !req.marketplace_ids.iter().any(|m| m == seller_mkt) {
+    } else if sold.is_empty() {
         // The seller sells nowhere else: nothing to report.
         return Ok(Outcome::NoData);
+    } else if sold.len() > 1 && !req.kind.merges_marketplaces() {
+        // Two of the seller's marketplaces in a report that describes one (see
+        // `ReportKind::merges_marketplaces`): FATAL, as the single-marketplace types end.
+        return fatal(
+            spool,
+            req.kind,
+            "This report type supports only one marketplaceId per report.",
+        );
     }
+    let world = sold[0];
     match req.kind {
-        ReportKind::AllOrders => flat(all_orders(world, spool, req, as_of)?),
+        ReportKind::AllOrders => flat(all_orders(&sold, spool, req, as_of)?),
         ReportKind::InventoryPlanning => flat(inventory_planning(world, spool, as_of)?),
         ReportKind::MyiUnsuppressed => flat(myi_unsuppressed(world, spool, as_of)?),
         ReportKind::FbaReturns => flat(fba_returns(world, spool, req, as_of)?),
@@ -188,6 +202,11 @@ fn fatal(spool: &Spool, kind: ReportKind, reason: &str) -> io::Result<Outcome> {
 /// Money with two decimals.
 pub fn money(x: f64) -> String {
     format!("{x:.2}")
+}
+
+/// Money with the decimals of `world`'s currency (whole yen, cents elsewhere).
+pub fn money_of(world: &World, x: f64) -> String {
+    format!("{:.*}", world.currency_decimals(), x)
 }
 
 /// ISO-8601 with an explicit offset, as the flat files write times
@@ -258,14 +277,21 @@ fn order_status(s: OrderStatus) -> &'static str {
 }
 
 fn all_orders(
-    world: &World,
+    worlds: &[&World],
     spool: &Spool,
     req: &Request,
     as_of: DateTime<Utc>,
 ) -> io::Result<(u64, Stored)> {
-    let mut tsv = Tsv::new(spool, &ALL_ORDERS_COLUMNS)?;
+    // Several marketplaces: one document, each market's orders in turn (its rows name
+    // their sales channel); cp932 when one of them is Amazon.co.jp.
+    let encoding = worlds
+        .iter()
+        .map(|w| FlatEncoding::of(w))
+        .max()
+        .unwrap_or(FlatEncoding::Latin1);
+    let mut tsv = Tsv::encoded(spool, &ALL_ORDERS_COLUMNS, encoding)?;
     let (a, b) = (req.start(), req.end(as_of));
-    if a < b {
+    for world in worlds.iter().copied().filter(|_| a < b) {
         for o in world.orders_updated(a, b, as_of) {
             let channel = if o.fulfillment_channel == "AFN" {
                 "Amazon"
@@ -275,7 +301,13 @@ fn all_orders(
             for it in &o.items {
                 let cancelled = it.item_status == OrderStatus::Canceled;
                 // Cancelled items show quantity 0 and no prices, as in the real file.
-                let amount = |x: f64| if cancelled { String::new() } else { money(x) };
+                let amount = |x: f64| {
+                    if cancelled {
+                        String::new()
+                    } else {
+                        money_of(world, x)
+                    }
+                };
                 tsv.row(&[
                     o.amazon_order_id.clone(),
                     String::new(),
@@ -396,7 +428,7 @@ fn inventory_planning(
     spool: &Spool,
     as_of: DateTime<Utc>,
 ) -> io::Result<(u64, Stored)> {
-    let mut tsv = Tsv::new(spool, &PLANNING_COLUMNS)?;
+    let mut tsv = Tsv::encoded(spool, &PLANNING_COLUMNS, FlatEncoding::of(world))?;
     let country = crate::marketplaces::by_id(&world.scenario().seller.marketplace_id)
         .map(|m| m.country_code)
         .unwrap_or("US");
@@ -421,7 +453,7 @@ fn inventory_planning(
         } else {
             String::new()
         };
-        let sales = |units: u64| money(units as f64 * r.your_price);
+        let sales = |units: u64| money_of(world, units as f64 * r.your_price);
         tsv.row(&[
             r.snapshot_date.to_string(),
             r.sku.clone(),
@@ -438,16 +470,16 @@ fn inventory_planning(
             r.inv_age_365_plus_days.to_string(),
             r.currency.clone(),
             "0".into(),
-            money(0.0),
+            money_of(world, 0.0),
             "0".into(),
-            money(0.0),
+            money_of(world, 0.0),
             r.units_shipped_t7.to_string(),
             r.units_shipped_t30.to_string(),
             r.units_shipped_t60.to_string(),
             r.units_shipped_t90.to_string(),
             r.alert.clone(),
-            money(r.your_price),
-            money(r.your_price),
+            money_of(world, r.your_price),
+            money_of(world, r.your_price),
             String::new(),
             String::new(),
             r.recommended_action.clone(),
@@ -455,7 +487,7 @@ fn inventory_planning(
             String::new(),
             String::new(),
             "0".into(),
-            money(0.0),
+            money_of(world, 0.0),
             sell_through,
             String::new(),
             "cubic feet".into(),
@@ -468,7 +500,7 @@ fn inventory_planning(
             excess.to_string(),
             cover(daily30),
             cover(daily90),
-            money(r.your_price),
+            money_of(world, r.your_price),
             sales(r.units_shipped_t7),
             sales(r.units_shipped_t30),
             sales(r.units_shipped_t60),
@@ -525,7 +557,7 @@ fn myi_unsuppressed(
     spool: &Spool,
     as_of: DateTime<Utc>,
 ) -> io::Result<(u64, Stored)> {
-    let mut tsv = Tsv::new(spool, &MYI_COLUMNS)?;
+    let mut tsv = Tsv::encoded(spool, &MYI_COLUMNS, FlatEncoding::of(world))?;
     for inv in world.inventory_all(as_of).into_iter().filter(|i| i.is_fba) {
         let price = world
             .sku_idx(&inv.sku)
@@ -538,7 +570,7 @@ fn myi_unsuppressed(
             inv.asin.clone(),
             inv.title.clone(),
             inv.condition.clone(),
-            money(price),
+            money_of(world, price),
             "No".into(),
             String::new(),
             "Yes".into(),
@@ -638,7 +670,7 @@ fn fba_returns(
     req: &Request,
     as_of: DateTime<Utc>,
 ) -> io::Result<(u64, Stored)> {
-    let mut tsv = Tsv::new(spool, &FBA_RETURNS_COLUMNS)?;
+    let mut tsv = Tsv::encoded(spool, &FBA_RETURNS_COLUMNS, FlatEncoding::of(world))?;
     for r in returns_in_window(world, req, as_of, "AFN") {
         tsv.row(&[
             iso(r.return_date),
@@ -665,7 +697,7 @@ fn mfn_returns(
     req: &Request,
     as_of: DateTime<Utc>,
 ) -> io::Result<(u64, Stored)> {
-    let mut tsv = Tsv::new(spool, &MFN_RETURNS_COLUMNS)?;
+    let mut tsv = Tsv::encoded(spool, &MFN_RETURNS_COLUMNS, FlatEncoding::of(world))?;
     let currency = world.scenario().seller.currency.clone();
     for r in returns_in_window(world, req, as_of, "MFN") {
         let closed = r.status == "Closed";
@@ -677,7 +709,7 @@ fn mfn_returns(
             r.amazon_rma_id.clone(),
             String::new(),
             "AmazonPrePaidLabel".into(),
-            money(0.0),
+            money_of(world, 0.0),
             currency.clone(),
             "USPS".into(),
             String::new(),
@@ -698,7 +730,7 @@ fn mfn_returns(
             } else {
                 String::new()
             },
-            money(r.order_amount),
+            money_of(world, r.order_amount),
             r.order_quantity.to_string(),
             String::new(),
             String::new(),
@@ -706,7 +738,7 @@ fn mfn_returns(
             String::new(),
             String::new(),
             if closed {
-                money(r.refunded_amount)
+                money_of(world, r.refunded_amount)
             } else {
                 String::new()
             },
@@ -734,7 +766,7 @@ fn seller_feedback(
     req: &Request,
     as_of: DateTime<Utc>,
 ) -> io::Result<(u64, Stored)> {
-    let mut tsv = Tsv::new(spool, &FEEDBACK_COLUMNS)?;
+    let mut tsv = Tsv::encoded(spool, &FEEDBACK_COLUMNS, FlatEncoding::of(world))?;
     let (a, b) = (req.start_date(world), req.end_date(world));
     let mkt = req
         .marketplace_ids
@@ -803,7 +835,7 @@ fn merchant_listings(
     spool: &Spool,
     as_of: DateTime<Utc>,
 ) -> io::Result<(u64, Stored)> {
-    let mut tsv = Tsv::new(spool, &LISTINGS_COLUMNS)?;
+    let mut tsv = Tsv::encoded(spool, &LISTINGS_COLUMNS, FlatEncoding::of(world))?;
     for (i, l) in world.listings(as_of).into_iter().enumerate() {
         let active = l.status.iter().any(|s| s == "BUYABLE") && !l.suppressed;
         tsv.row(&[
@@ -811,7 +843,7 @@ fn merchant_listings(
             String::new(),
             format!("{:04}{:06}", l.created.format("%m%d"), i),
             l.sku.clone(),
-            money(l.price),
+            money_of(world, l.price),
             opt(l.fbm_quantity),
             l.created.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             String::new(),

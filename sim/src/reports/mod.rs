@@ -138,6 +138,8 @@ struct Finished {
 struct Document {
     account: String,
     json: bool,
+    /// The flat file's encoding (JSON documents are UTF-8).
+    encoding: spool::FlatEncoding,
     stored: Stored,
 }
 
@@ -255,7 +257,7 @@ impl ReportStore {
                 done: rx,
                 result: None,
             });
-            let world = state.world.clone();
+            let worlds = state.worlds.clone();
             let spool = self.spool.clone();
             let inner = self.inner.clone();
             let req = e.req.clone();
@@ -264,11 +266,19 @@ impl ReportStore {
             let account = e.account.clone();
             let as_of = e.processing_start();
             tokio::task::spawn_blocking(move || {
-                let outcome = generate::generate(&world, &spool, &req, as_of, decided)
+                let outcome = generate::generate(&worlds, &spool, &req, as_of, decided)
                     .unwrap_or_else(|err| {
                         tracing::error!(report = %id, %err, "report generation failed");
                         Outcome::Fatal { error_doc: None }
                     });
+                // cp932 when the document holds a Japanese market's rows.
+                let encoding = worlds
+                    .iter()
+                    .filter(|w| req.marketplace_ids.iter().any(|m| m == w.marketplace_id()))
+                    .map(|w| spool::FlatEncoding::of(w))
+                    .max()
+                    .unwrap_or(spool::FlatEncoding::Latin1);
+                let world = worlds.first();
                 let region = crate::marketplaces::by_id(&world.scenario().seller.marketplace_id)
                     .map(|m| m.region)
                     .unwrap_or("na");
@@ -295,6 +305,7 @@ impl ReportStore {
                         Document {
                             account: account.clone(),
                             json: req.kind.is_json(),
+                            encoding,
                             stored,
                         },
                     );
@@ -942,7 +953,7 @@ async fn download(
     let content_type = if doc.json {
         "application/json; charset=UTF-8"
     } else {
-        "text/plain; charset=ISO-8859-1"
+        doc.encoding.content_type()
     };
     let mut resp = Response::new(Body::from(bytes));
     let h = resp.headers_mut();

@@ -193,6 +193,71 @@ fn clean_char(c: char) -> char {
     }
 }
 
+/// How a flat file is encoded: ISO-8859-1, or cp932 (Shift_JIS as Windows writes it) for
+/// Amazon.co.jp, declared `charset=windows-31j` (REFERENCE §0.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FlatEncoding {
+    Latin1,
+    Cp932,
+}
+
+impl FlatEncoding {
+    /// The encoding of the flat files of `world`'s marketplace.
+    pub fn of(world: &crate::world::World) -> FlatEncoding {
+        if world.scenario().seller.marketplace_id == JP_MARKETPLACE {
+            FlatEncoding::Cp932
+        } else {
+            FlatEncoding::Latin1
+        }
+    }
+
+    /// The `Content-Type` of a document in this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FlatEncoding::Latin1 => "text/plain; charset=ISO-8859-1",
+            FlatEncoding::Cp932 => "text/plain; charset=windows-31j",
+        }
+    }
+
+    fn line<S: AsRef<str>>(self, fields: &[S]) -> Vec<u8> {
+        match self {
+            FlatEncoding::Latin1 => latin1_line(fields),
+            FlatEncoding::Cp932 => cp932_line(fields),
+        }
+    }
+}
+
+/// Amazon.co.jp.
+const JP_MARKETPLACE: &str = "A1VC38T7YXB528";
+
+/// One TSV line encoded cp932 (encoding_rs's Shift_JIS is the WHATWG one, i.e. Windows'
+/// cp932); what it cannot encode becomes `?`.
+pub fn cp932_line<S: AsRef<str>>(fields: &[S]) -> Vec<u8> {
+    let mut line = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            line.push('\t');
+        }
+        line.extend(f.as_ref().chars().map(|c| match c {
+            '\t' | '\n' | '\r' => ' ',
+            c if (c as u32) < 0x20 => ' ',
+            c => c,
+        }));
+    }
+    line.push('\n');
+    let mut out = Vec::with_capacity(line.len() * 2);
+    let mut buf = [0u8; 4];
+    for c in line.chars() {
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(c.encode_utf8(&mut buf));
+        if unmappable {
+            out.push(b'?');
+        } else {
+            out.extend_from_slice(&bytes);
+        }
+    }
+    out
+}
+
 /// One TSV line (fields joined by TABs, `\n` at the end) encoded ISO-8859-1.
 pub fn latin1_line<S: AsRef<str>>(fields: &[S]) -> Vec<u8> {
     let mut line = String::new();
@@ -214,18 +279,32 @@ pub fn latin1_line<S: AsRef<str>>(fields: &[S]) -> Vec<u8> {
 pub struct Tsv<'s> {
     doc: GzDoc<'s>,
     rows: u64,
+    encoding: FlatEncoding,
 }
 
 impl<'s> Tsv<'s> {
+    /// An ISO-8859-1 document.
     pub fn new<S: AsRef<str>>(spool: &'s Spool, header: &[S]) -> io::Result<Tsv<'s>> {
+        Tsv::encoded(spool, header, FlatEncoding::Latin1)
+    }
+
+    pub fn encoded<S: AsRef<str>>(
+        spool: &'s Spool,
+        header: &[S],
+        encoding: FlatEncoding,
+    ) -> io::Result<Tsv<'s>> {
         let mut doc = GzDoc::new(spool);
-        doc.write_all(&latin1_line(header))?;
-        Ok(Tsv { doc, rows: 0 })
+        doc.write_all(&encoding.line(header))?;
+        Ok(Tsv {
+            doc,
+            rows: 0,
+            encoding,
+        })
     }
 
     pub fn row<S: AsRef<str>>(&mut self, fields: &[S]) -> io::Result<()> {
         self.rows += 1;
-        self.doc.write_all(&latin1_line(fields))
+        self.doc.write_all(&self.encoding.line(fields))
     }
 
     pub fn rows(&self) -> u64 {

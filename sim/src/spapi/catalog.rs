@@ -361,7 +361,7 @@ async fn search_catalog_items(
         return Err(bad("pageSize must be between 1 and 20."));
     }
     let page_size = page_size as usize;
-    let world = &state.world;
+    let world = state.world_of(&marketplace_id);
     let seller = &world.scenario().seller;
     let ours = marketplace_id == seller.marketplace_id;
 
@@ -531,7 +531,13 @@ async fn get_catalog_item(
     if asin.trim().is_empty() {
         return Err(invalid(&rate, "asin must not be empty."));
     }
-    let world = &state.world;
+    // The item in the first of the requested marketplaces the seller sells in (a seller
+    // with several markets gets that market's item; Deviations: Amazon would list the
+    // summaries and ranks of every requested marketplace).
+    let world = ids
+        .iter()
+        .find_map(|m| state.worlds.by_marketplace(m))
+        .unwrap_or_else(|| state.seller_world());
     let seller_marketplace = &world.scenario().seller.marketplace_id;
     let product = world
         .asin_idx(&asin)

@@ -443,12 +443,12 @@ fn check(
     if !id_ok || !well_formed_marketplace(m) {
         return Err(invalid(rate));
     }
-    if m != state.world.scenario().seller.marketplace_id {
+    if !state.sells_in(m) {
         return Err(no_content(rate));
     }
     let country_code = marketplaces::by_id(m)
         .map(|x| x.country_code.to_owned())
-        .unwrap_or_else(|| state.world.scenario().seller.country.clone());
+        .unwrap_or_else(|| state.world_of(m).scenario().seller.country.clone());
     Ok(Checked {
         marketplace_id: m.to_owned(),
         country_code,
@@ -538,14 +538,14 @@ fn top_quartile(all: f64, negative: bool) -> f64 {
 
 /// A browse node's display name, if the world knows the node.
 fn node_name(state: &AppState, node_id: &str) -> Option<String> {
-    let sc = state.world.scenario();
+    let sc = state.seller_world().scenario();
     sc.browse_nodes
         .iter()
         .find(|n| n.id == node_id)
         .map(|n| n.name.clone())
         .or_else(|| {
             state
-                .world
+                .seller_world()
                 .products()
                 .iter()
                 .find(|p| p.browse_node_id == node_id)
@@ -564,17 +564,22 @@ async fn get_item_review_topics(
 ) -> Result<Response, Response> {
     let rate = limit(&state, "getItemReviewTopics", &caller.account)?;
     let c = check(&state, &rate, &Params::new(q), is_asin(&asin), true)?;
+    // Every lookup below reads the requested marketplace's world.
+    let state = state.in_marketplace(&c.marketplace_id);
     let now = state.clock.now();
-    let topics = state.world.review_topics(&asin, now).unwrap_or_default();
+    let topics = state
+        .seller_world()
+        .review_topics(&asin, now)
+        .unwrap_or_default();
     let Some(item) = state
-        .world
+        .seller_world()
         .item_browse_node(&asin)
         .filter(|_| !topics.is_empty())
     else {
         return Err(no_content(&rate));
     };
     let node_topics = state
-        .world
+        .seller_world()
         .browse_node_topics(&item.browse_node_id)
         .unwrap_or_default();
     let convert =
@@ -632,9 +637,9 @@ async fn get_item_review_topics(
 
 fn title_of(state: &AppState, asin: &str) -> String {
     state
-        .world
+        .seller_world()
         .asin_idx(asin)
-        .and_then(|j| state.world.products().get(j))
+        .and_then(|j| state.seller_world().products().get(j))
         .map(|p| p.title.clone())
         .unwrap_or_default()
 }
@@ -647,17 +652,22 @@ async fn get_item_review_trends(
 ) -> Result<Response, Response> {
     let rate = limit(&state, "getItemReviewTrends", &caller.account)?;
     let c = check(&state, &rate, &Params::new(q), is_asin(&asin), false)?;
+    // Every lookup below reads the requested marketplace's world.
+    let state = state.in_marketplace(&c.marketplace_id);
     let now = state.clock.now();
-    let trends = state.world.review_trends(&asin, now).unwrap_or_default();
+    let trends = state
+        .seller_world()
+        .review_trends(&asin, now)
+        .unwrap_or_default();
     let Some(item) = state
-        .world
+        .seller_world()
         .item_browse_node(&asin)
         .filter(|_| !trends.is_empty())
     else {
         return Err(no_content(&rate));
     };
     let node_topics = state
-        .world
+        .seller_world()
         .browse_node_topics(&item.browse_node_id)
         .unwrap_or_default();
     // Group the world's points by topic, keeping first-seen order.
@@ -735,8 +745,8 @@ async fn get_item_browse_node(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response, Response> {
     let rate = limit(&state, "getItemBrowseNode", &caller.account)?;
-    check(&state, &rate, &Params::new(q), is_asin(&asin), false)?;
-    match state.world.item_browse_node(&asin) {
+    let c = check(&state, &rate, &Params::new(q), is_asin(&asin), false)?;
+    match state.world_of(&c.marketplace_id).item_browse_node(&asin) {
         Some(n) => Ok(rate.json(&BrowseNodeResponse {
             browse_node_id: n.browse_node_id,
             display_name: n.browse_node_name,
@@ -762,7 +772,12 @@ async fn get_browse_node_review_topics(
         well_formed_node(&node_id),
         true,
     )?;
-    let topics = state.world.browse_node_topics(&node_id).unwrap_or_default();
+    // Every lookup below reads the requested marketplace's world.
+    let state = state.in_marketplace(&c.marketplace_id);
+    let topics = state
+        .seller_world()
+        .browse_node_topics(&node_id)
+        .unwrap_or_default();
     let Some(name) = node_name(&state, &node_id).filter(|_| !topics.is_empty()) else {
         return Err(no_content(&rate));
     };
@@ -829,12 +844,17 @@ async fn get_browse_node_review_trends(
         well_formed_node(&node_id),
         false,
     )?;
-    let topics = state.world.browse_node_topics(&node_id).unwrap_or_default();
+    // Every lookup below reads the requested marketplace's world.
+    let state = state.in_marketplace(&c.marketplace_id);
+    let topics = state
+        .seller_world()
+        .browse_node_topics(&node_id)
+        .unwrap_or_default();
     let Some(name) = node_name(&state, &node_id).filter(|_| !topics.is_empty()) else {
         return Err(no_content(&rate));
     };
     let now = state.clock.now();
-    let months = last_six_months(state.world.day_of(now));
+    let months = last_six_months(state.seller_world().day_of(now));
     let trend = |t: &ReviewTopicInfo| BrowseNodeReviewTrend {
         topic: t.topic.clone(),
         // Oldest month first, as the model's fixture lists them.
@@ -875,11 +895,11 @@ fn node_returns(
     node_id: &str,
     now: DateTime<Utc>,
 ) -> BTreeMap<(NaiveDate, String), u64> {
-    let today = state.world.day_of(now);
+    let today = state.seller_world().day_of(now);
     let months = last_six_months(today);
     let mut out = BTreeMap::new();
     let asins: Vec<&str> = state
-        .world
+        .seller_world()
         .products()
         .iter()
         .filter(|p| p.browse_node_id == node_id)
@@ -889,11 +909,11 @@ fn node_returns(
         return out;
     }
     let start = months.first().copied().unwrap_or(today);
-    for r in state.world.returns(start, today, now) {
+    for r in state.seller_world().returns(start, today, now) {
         if !asins.contains(&r.asin.as_str()) {
             continue;
         }
-        let d = state.world.day_of(r.return_date);
+        let d = state.seller_world().day_of(r.return_date);
         let month = d.with_day(1).unwrap_or(d);
         *out.entry((month, return_topic(&r.reason))).or_insert(0) += u64::from(r.quantity.max(1));
     }
@@ -932,6 +952,8 @@ async fn get_browse_node_return_topics(
         well_formed_node(&node_id),
         false,
     )?;
+    // Every lookup below reads the requested marketplace's world.
+    let state = state.in_marketplace(&c.marketplace_id);
     let now = state.clock.now();
     let returns = node_returns(&state, &node_id, now);
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
@@ -979,6 +1001,8 @@ async fn get_browse_node_return_trends(
         well_formed_node(&node_id),
         false,
     )?;
+    // Every lookup below reads the requested marketplace's world.
+    let state = state.in_marketplace(&c.marketplace_id);
     let now = state.clock.now();
     let returns = node_returns(&state, &node_id, now);
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
@@ -993,7 +1017,7 @@ async fn get_browse_node_return_trends(
     let mut reasons: Vec<(String, u64)> = by_reason.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     reasons.truncate(MAX_TOPICS);
-    let months = last_six_months(state.world.day_of(now));
+    let months = last_six_months(state.seller_world().day_of(now));
     Ok(rate.json(&BrowseNodeReturnTrendsResponse {
         browse_node_id: node_id,
         display_name: name,

@@ -55,21 +55,40 @@ pub fn routes() -> Router<AppState> {
 // ---------------------------------------------------------------------------
 // Model definitions (PascalCase on the wire, as the model writes them)
 
-/// `MoneyType`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `MoneyType`. Serialized with the currency's decimals (a whole number for JPY).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MoneyType {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
+}
+
+impl Serialize for MoneyType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Some(c) = &self.currency_code {
+            m.serialize_entry("CurrencyCode", c)?;
+        }
+        if let Some(a) = self.amount {
+            let decimals = self
+                .currency_code
+                .as_deref()
+                .map_or(2, crate::world::currency_decimals);
+            m.serialize_entry("Amount", &crate::world::amount_json(a, decimals))?;
+        }
+        m.end()
+    }
 }
 
 impl MoneyType {
     fn new(amount: f64, currency: &str) -> MoneyType {
         MoneyType {
             currency_code: Some(currency.to_owned()),
-            amount: Some((amount * 100.0).round() / 100.0),
+            amount: Some(crate::world::round_money(
+                amount,
+                crate::world::currency_decimals(currency),
+            )),
         }
     }
 }
@@ -324,7 +343,7 @@ fn estimate(
     let fba_fee = match (afn, est.fba_fee > 0.0) {
         (false, _) => 0.0,
         (true, true) => est.fba_fee,
-        (true, false) => ((3.22 + 0.05 * listing) * 100.0).round() / 100.0,
+        (true, false) => world.money(3.22 + 0.05 * listing),
     };
     let cur = seller.currency.as_str();
     let detail = |kind: &str, amount: f64| FeeDetail {
@@ -407,7 +426,7 @@ async fn get_my_fees_estimates(
     }
     let results: Vec<FeesEstimateResult> = checked
         .into_iter()
-        .map(|(fr, m, t, v)| estimate(&state.world, now, fr, &m, t, v))
+        .map(|(fr, m, t, v)| estimate(state.world_of(&m), now, fr, &m, t, v))
         .collect();
     Ok(rate.json(&results))
 }
@@ -426,7 +445,7 @@ async fn single(
     let (fr, m) = check(req.fees_estimate_request.as_ref()).map_err(|e| invalid(&rate, &e))?;
     let body = GetMyFeesEstimateResponse {
         payload: GetMyFeesEstimateResult {
-            fees_estimate_result: estimate(&state.world, now, fr, &m, id_type, &id_value),
+            fees_estimate_result: estimate(state.world_of(&m), now, fr, &m, id_type, &id_value),
         },
     };
     Ok(rate.json(&body))

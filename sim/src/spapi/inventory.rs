@@ -305,7 +305,8 @@ async fn get_inventory_summaries(
 
     // The FBA SKUs asked for, in catalogue order; quantities are computed
     // for the page only (the large scenario has 20,000 SKUs).
-    let world = &state.world;
+    // The granularityId's market (a foreign one: the first, which has no stock there).
+    let world = state.world_of(&marketplace_id);
     let seller_marketplace = &world.scenario().seller.marketplace_id;
     let candidates: Vec<&str> =
         if *seller_marketplace != marketplace_id || start.is_some_and(|s| s > now) {

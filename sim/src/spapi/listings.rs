@@ -295,7 +295,7 @@ fn common(
     seller_id: &str,
     p: &Params,
 ) -> Result<Common, Response> {
-    let seller = &state.world.scenario().seller;
+    let seller = &state.seller_world().scenario().seller;
     let Some(ids) = p.list("marketplaceIds").filter(|v| !v.is_empty()) else {
         return Err(bad_request(
             rate,
@@ -308,7 +308,11 @@ fn common(
             &format!("'{bad}' is not a valid marketplace identifier."),
         ));
     }
-    if seller_id != seller.seller_id || !ids.contains(&seller.marketplace_id) {
+    // The first requested marketplace the seller sells in; none: the model's 400.
+    let Some(marketplace) = ids.iter().find(|m| state.sells_in(m)).cloned() else {
+        return Err(bad_request(rate, BAD_COMBINATION));
+    };
+    if seller_id != seller.seller_id {
         return Err(bad_request(rate, BAD_COMBINATION));
     }
     let included = p
@@ -317,7 +321,7 @@ fn common(
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| vec!["summaries".into()]);
     Ok(Common {
-        marketplace: seller.marketplace_id.clone(),
+        marketplace,
         included,
     })
 }
@@ -335,7 +339,7 @@ async fn get_listings_item(
     let p = Params::new(q);
     let c = common(&state, &rate, &seller_id, &p)?;
     let now = state.clock.now();
-    let Some(l) = state.world.listing(&sku, now) else {
+    let Some(l) = state.world_of(&c.marketplace).listing(&sku, now) else {
         return Err(rate.apply(errors::sp_api(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
@@ -355,6 +359,7 @@ async fn search_listings_items(
     let rate = limit(&state, "searchListingsItems", &caller.account)?;
     let p = Params::new(q);
     let c = common(&state, &rate, &seller_id, &p)?;
+    let world = state.world_of(&c.marketplace).clone();
     let bad = |m: &str| bad_request(&rate, m);
     let now = state.clock.now();
 
@@ -450,8 +455,7 @@ async fn search_listings_items(
     let mut listings: Vec<Listing> = if variation_parent.is_some() || package_hierarchy.is_some() {
         Vec::new()
     } else {
-        state
-            .world
+        world
             .products()
             .iter()
             .filter(|prod| match (&identifiers, identifiers_type) {
@@ -466,7 +470,7 @@ async fn search_listings_items(
                 }
                 _ => true,
             })
-            .filter_map(|prod| state.world.listing(&prod.sku, now))
+            .filter_map(|prod| world.listing(&prod.sku, now))
             .collect()
     };
     listings.retain(|l| {
@@ -545,10 +549,8 @@ pub fn condition_type(condition: &str) -> &'static str {
 
 fn item(state: &AppState, l: &Listing, marketplace_id: &str, included: &[String]) -> Item {
     let wants = |d: &str| included.iter().any(|x| x == d);
-    let product = state
-        .world
-        .sku_idx(&l.sku)
-        .and_then(|j| state.world.products().get(j));
+    let world = state.world_of(marketplace_id);
+    let product = world.sku_idx(&l.sku).and_then(|j| world.products().get(j));
     let is_fba = l.fbm_quantity.is_none();
     let language = marketplaces::by_id(marketplace_id)
         .map(|m| m.language)
@@ -571,7 +573,7 @@ fn item(state: &AppState, l: &Listing, marketplace_id: &str, included: &[String]
             last_updated_date: rfc3339(l.last_updated),
         }]
     });
-    let price = format!("{:.2}", l.price);
+    let price = format!("{:.*}", world.currency_decimals(), l.price);
     let attributes = wants("attributes").then(|| {
         let mut a = Map::new();
         a.insert(

@@ -15,7 +15,8 @@
 //! 4. **Validate** parameters as the model says (required, enums, maxima) and
 //!    answer 400 `InvalidInput` with `rate.apply(errors::sp_invalid_input(..))`
 //!    (the models put the rate header on 400 and 404 too).
-//! 5. **Query the world** (`state.world`) at sim time (`state.clock.now()`).
+//! 5. **Query the world** of the request's marketplace (`state.world_of(id)`; Ads:
+//!    `state.ads_world(profile)`) at sim time (`state.clock.now()`).
 //! 6. **Serialize structs named after the model's definitions**, fields in
 //!    camelCase, optional fields `skip_serializing_if = "Option::is_none"`,
 //!    never a field the model does not define (tests validate strictly).

@@ -32,6 +32,8 @@
 //! the same order shape with the same optional datasets; the filters, paging
 //! and the serialisation they share stay together.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -902,7 +904,7 @@ impl Filter {
 /// there is one. Orders are generated one day-window at a time and sorted by
 /// (key, order id) within it, so a page costs about one day of orders.
 fn page(
-    world: &World,
+    worlds: &[Arc<World>],
     mode: Mode,
     (from, skip): (DateTime<Utc>, usize),
     to: DateTime<Utc>,
@@ -912,15 +914,25 @@ fn page(
 ) -> (Vec<world::Order>, Option<(DateTime<Utc>, usize)>) {
     let mut out: Vec<world::Order> = Vec::with_capacity(limit + 1);
     let mut skipped = 0usize;
-    // Nothing happens before the history starts.
-    let floor = world.day_start(world.history_start());
+    // Nothing happens before the history starts (the earliest market's).
+    let Some(floor) = worlds
+        .iter()
+        .map(|world| world.day_start(world.history_start()))
+        .min()
+    else {
+        return (out, None);
+    };
     let mut w = if from < floor { floor } else { from };
     while w < to && out.len() <= limit {
         let w1 = (w + Duration::days(1)).min(to);
-        let mut v: Vec<world::Order> = match mode {
-            Mode::Created => world.orders_purchased(w, w1, now).collect(),
-            Mode::Updated => world.orders_updated(w, w1, now).collect(),
-        };
+        // Several marketplaces: their orders of the window merge into one sequence.
+        let mut v: Vec<world::Order> = Vec::new();
+        for world in worlds {
+            match mode {
+                Mode::Created => v.extend(world.orders_purchased(w, w1, now)),
+                Mode::Updated => v.extend(world.orders_updated(w, w1, now)),
+            }
+        }
         v.retain(|o| filter.keep(o));
         v.sort_by(|a, b| (mode.key(a), &a.amazon_order_id).cmp(&(mode.key(b), &b.amazon_order_id)));
         for o in v {
@@ -1079,11 +1091,32 @@ async fn search_orders(
         statuses,
         fulfilled_by: fulfilled,
     };
-    let world = state.world.clone();
+    // The markets asked for (all without `marketplaceIds`); a marketplace the seller does
+    // not sell in has no orders.
+    let worlds: Vec<Arc<World>> = state
+        .worlds
+        .iter()
+        .filter(|w| {
+            filter
+                .marketplaces
+                .as_ref()
+                .is_none_or(|m| m.iter().any(|x| x == w.marketplace_id()))
+        })
+        .cloned()
+        .collect();
     let limit_n = max as usize;
     let (orders, next) = tokio::task::spawn_blocking(move || {
-        let (orders, next) = page(&world, mode, (from, skip), to, now, &filter, limit_n);
-        let orders: Vec<Order> = orders.iter().map(|o| to_model(&world, o, &inc)).collect();
+        let (orders, next) = page(&worlds, mode, (from, skip), to, now, &filter, limit_n);
+        let orders: Vec<Order> = orders
+            .iter()
+            .map(|o| {
+                let world = worlds
+                    .iter()
+                    .find(|w| w.marketplace_id() == o.marketplace_id)
+                    .expect("an order comes from a selected world");
+                to_model(world, o, &inc)
+            })
+            .collect();
         (orders, next)
     })
     .await
@@ -1129,13 +1162,18 @@ async fn get_order(
             &format!("Invalid orderId '{order_id}': expected 3-7-7 digits."),
         ));
     }
-    let Some(o) = state.world.order(&order_id, now) else {
+    // An order id belongs to one market (each market has its own id prefixes).
+    let Some((world, o)) = state
+        .worlds
+        .iter()
+        .find_map(|w| w.order(&order_id, now).map(|o| (w, o)))
+    else {
         return Err(rate.apply(errors::sp_not_found(&format!(
             "Order {order_id} was not found."
         ))));
     };
     let body = GetOrderResponse {
-        order: to_model(&state.world, &o, &inc),
+        order: to_model(world, &o, &inc),
     };
     Ok(rate.json(&body))
 }

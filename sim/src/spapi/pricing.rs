@@ -162,12 +162,22 @@ pub struct Offer {
     pub prime_details: PrimeDetails,
 }
 
-/// `MoneyType`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// `MoneyType`. Serialized with the currency's decimals (a whole number for JPY).
+#[derive(Debug)]
 pub struct MoneyType {
     pub currency_code: String,
     pub amount: f64,
+}
+
+impl Serialize for MoneyType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let decimals = crate::world::currency_decimals(&self.currency_code);
+        let mut st = s.serialize_struct("MoneyType", 2)?;
+        st.serialize_field("currencyCode", &self.currency_code)?;
+        st.serialize_field("amount", &crate::world::amount_json(self.amount, decimals))?;
+        st.end()
+    }
 }
 
 /// `ShippingOption`.
@@ -429,9 +439,10 @@ fn answer(
     req: &ItemRequest,
     now: chrono::DateTime<chrono::Utc>,
 ) -> CompetitiveSummaryResponse {
-    let ours = state.world.scenario().seller.marketplace_id == req.marketplace_id;
+    let world = state.world_of(&req.marketplace_id);
+    let ours = world.scenario().seller.marketplace_id == req.marketplace_id;
     let summary = ours
-        .then(|| state.world.competitive_summary(&req.asin, now))
+        .then(|| world.competitive_summary(&req.asin, now))
         .flatten();
     let Some(cs) = summary else {
         return CompetitiveSummaryResponse {
@@ -517,12 +528,8 @@ fn answer(
         body.reference_prices = Some(prices);
     }
     if wants("similarItems") {
-        let node = state
-            .world
-            .item_browse_node(&req.asin)
-            .map(|n| n.browse_node_id);
-        let items: Vec<Item> = state
-            .world
+        let node = world.item_browse_node(&req.asin).map(|n| n.browse_node_id);
+        let items: Vec<Item> = world
             .products()
             .iter()
             .filter(|p| p.asin != req.asin && Some(&p.browse_node_id) == node.as_ref())

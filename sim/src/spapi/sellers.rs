@@ -1,6 +1,7 @@
 //! Sellers API v1 (`sellers.json`): `getMarketplaceParticipations`.
 //!
-//! The scenario's seller participates in exactly one marketplace. This file
+//! The scenario's seller participates in each of its markets (one for a
+//! single-marketplace scenario). This file
 //! is the reference for the pattern in [`crate::spapi`].
 
 use axum::extract::State;
@@ -65,19 +66,21 @@ async fn get_marketplace_participations(
     caller: SpCaller,
 ) -> Result<Response, Response> {
     let rate = limit(&state, "getMarketplaceParticipations", &caller.account)?;
-    let seller = &state.world.scenario().seller;
-    let Some(m) = marketplaces::by_id(&seller.marketplace_id) else {
-        return Err(errors::sp_internal(&format!(
-            "scenario marketplace {} is unknown",
-            seller.marketplace_id
-        )));
-    };
     // The model: "`true` if the seller Listing Status is set to Inactive", an
     // account-wide switch (vacation mode), not a suppressed listing; the
     // scenario's seller is always active.
     let has_suspended_listings = false;
-    let body = GetMarketplaceParticipationsResponse {
-        payload: Some(vec![MarketplaceParticipation {
+    // One participation per marketplace the seller sells in, in scenario order.
+    let mut payload = Vec::new();
+    for world in state.worlds.iter() {
+        let seller = &world.scenario().seller;
+        let Some(m) = marketplaces::by_id(&seller.marketplace_id) else {
+            return Err(errors::sp_internal(&format!(
+                "scenario marketplace {} is unknown",
+                seller.marketplace_id
+            )));
+        };
+        payload.push(MarketplaceParticipation {
             marketplace: Marketplace {
                 id: m.id.to_owned(),
                 name: m.name.to_owned(),
@@ -91,7 +94,10 @@ async fn get_marketplace_participations(
                 has_suspended_listings,
             },
             store_name: seller.store_name.clone(),
-        }]),
+        });
+    }
+    let body = GetMarketplaceParticipationsResponse {
+        payload: Some(payload),
     };
     Ok(rate.json(&body))
 }

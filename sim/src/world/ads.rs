@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::rng::{allocate, Rng};
 use super::{DayCore, World, TAG_ADS};
-use crate::scenario::{round2, AdProduct};
+use crate::scenario::AdProduct;
 
 /// The Ads API profile of the seller in its marketplace.
 #[derive(Debug, Clone, Serialize)]
@@ -225,7 +225,7 @@ impl World {
             let n = r.normal();
             let clicks = (r.round(exp_sales * cp.acos / cpc * (1.0 + 0.05 * n)) as f64)
                 .min(budget_clicks) as u64;
-            let cost = round2(clicks as f64 * cpc);
+            let cost = self.money(clicks as f64 * cpc);
             let n = r.normal();
             let impressions =
                 (r.round(clicks as f64 / camp.ctr * (1.0 + 0.05 * n)) as u64).max(clicks);
@@ -267,7 +267,7 @@ impl World {
             cost: if cell.clicks == 0 {
                 0.0
             } else {
-                round2(cell.cost * clicks as f64 / cell.clicks as f64)
+                self.money(cell.cost * clicks as f64 / cell.clicks as f64)
             },
             units7,
             // The 14-day window contains the 7-day one.
@@ -366,9 +366,9 @@ impl World {
                 d.sales7d += x.units7 as f64 * x.price;
                 d.sales14d += x.units14 as f64 * x.price;
             }
-            d.cost = round2(d.cost);
-            d.sales7d = round2(d.sales7d);
-            d.sales14d = round2(d.sales14d);
+            d.cost = self.money(d.cost);
+            d.sales7d = self.money(d.sales7d);
+            d.sales14d = self.money(d.sales14d);
             if camp.kind == AdProduct::SP && d.impressions > 0 {
                 let mut r = Rng::new(&[self.seed, TAG_ADS, c as u64, 0x705, rel as i64 as u64]);
                 let v = (camp.top_of_search_share * (1.0 + 0.05 * r.normal())).clamp(0.0, 1.0);
@@ -428,11 +428,11 @@ impl World {
                         advertised_sku: p.sku.clone(),
                         impressions: x.impressions,
                         clicks: x.clicks,
-                        cost: round2(x.cost),
+                        cost: self.money(x.cost),
                         purchases7d: purchases_of(x.units7),
                         purchases14d: purchases_of(x.units14),
-                        sales7d: round2(x.units7 as f64 * x.price),
-                        sales14d: round2(x.units14 as f64 * x.price),
+                        sales7d: self.money(x.units7 as f64 * x.price),
+                        sales14d: self.money(x.units14 as f64 * x.price),
                         units_sold_clicks7d: x.units7,
                         units_sold_clicks14d: x.units14,
                     });
@@ -497,11 +497,11 @@ impl World {
                         search_term: t.term.clone(),
                         impressions: imps[k].max(clicks[k]) as u64,
                         clicks: clicks[k] as u64,
-                        cost: round2(d.cost * clicks[k] as f64 / d.clicks.max(1) as f64),
+                        cost: self.money(d.cost * clicks[k] as f64 / d.clicks.max(1) as f64),
                         purchases7d: purchases_of(u7[k] as u64),
                         purchases14d: purchases_of(u14 as u64),
-                        sales7d: round2(u7[k] as f64 * price7),
-                        sales14d: round2(u14 as f64 * price14),
+                        sales7d: self.money(u7[k] as f64 * price7),
+                        sales14d: self.money(u14 as f64 * price14),
                         units_sold_clicks7d: u7[k] as u64,
                         units_sold_clicks14d: u14 as u64,
                     });

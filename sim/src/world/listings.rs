@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::rng::hash;
 use super::World;
-use crate::scenario::{round2, ListingIssue};
+use crate::scenario::ListingIssue;
 
 /// A listing of one SKU at a moment.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -69,7 +69,7 @@ impl World {
             status: params.listing_status.to_vec(),
             suppressed: params.suppressed,
             issues: params.issues.to_vec(),
-            price: round2(params.price),
+            price: self.money(params.price),
             currency: self.scenario.seller.currency.clone(),
             fulfillment_channel_code: if p.is_fba() {
                 format!("AMAZON_{region}")

@@ -41,6 +41,9 @@
 //! | `reviews` | star ratings, review topics and their trends, browse nodes |
 //! | `search_queries` | Brand Analytics search query performance |
 //! | `ads` | advertising profile, campaigns and their daily metrics |
+//!
+//! `set` holds the [`Worlds`] of a seller that sells in several marketplaces: one `World` per
+//! market, each the single-marketplace model above.
 
 mod account_health;
 mod ads;
@@ -56,6 +59,7 @@ mod reviews;
 pub(crate) mod rng;
 mod sales;
 mod search_queries;
+mod set;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -81,6 +85,7 @@ pub use returns::Return;
 pub use reviews::{BrowseNodeInfo, RatingRow, ReviewTopicInfo, TopicTrend};
 pub use sales::{AsinDay, AsinTotals, DailyTotals};
 pub use search_queries::SearchQueryWeek;
+pub use set::{MarketWorlds, Worlds};
 
 /// Days between stock checkpoints.
 const CP: i32 = 32;
@@ -94,6 +99,7 @@ pub(crate) const TAG_ADS: u64 = 5;
 pub(crate) const TAG_RANK: u64 = 6;
 pub(crate) const TAG_SQP: u64 = 7;
 pub(crate) const TAG_MISC: u64 = 8;
+pub(crate) const TAG_MARKET: u64 = 9;
 
 /// A deterministic synthetic seller. `Send + Sync`; share it in an `Arc`.
 pub struct World {
@@ -112,6 +118,10 @@ pub struct World {
     checkpoints: Vec<Mutex<Vec<i64>>>,
     /// Seeded offset of the order-id bijection.
     order_offset: u64,
+    /// Index of this marketplace in the scenario's `[[markets]]` (0 for a single-market
+    /// scenario). Markets after the first draw from a salted seed and take their own range of
+    /// order-id prefixes, so ids Amazon keeps unique across marketplaces stay unique.
+    market: u32,
 }
 
 /// Effective product parameters on one day (baseline with events applied).
@@ -177,6 +187,18 @@ impl World {
     /// Builds the world. Cheap: procedural products (if the scenario asks for them) are made
     /// here, everything per day or per order is generated when asked for.
     pub fn new(scenario: Scenario, seed: u64, day0: NaiveDate) -> World {
+        World::for_market(scenario, seed, day0, 0)
+    }
+
+    /// The world of market `market` (its index in `[[markets]]`) of a multi-market scenario;
+    /// `scenario` is that market's single-market scenario ([`Scenario::markets`]). Market 0 is
+    /// exactly `World::new`; later markets draw every random stream from a salted seed.
+    pub fn for_market(scenario: Scenario, seed: u64, day0: NaiveDate, market: u32) -> World {
+        let seed = if market == 0 {
+            seed
+        } else {
+            rng::hash(&[seed, TAG_MARKET, market as u64])
+        };
         let mut scenario = scenario;
         generate::expand(&mut scenario, seed);
         let tz: Tz = scenario.seller.timezone.parse().unwrap_or(chrono_tz::UTC);
@@ -232,6 +254,7 @@ impl World {
             campaigns_of,
             checkpoints,
             order_offset: rng::hash(&[seed, 0x0D]) % orders::DIGITS14,
+            market,
         }
     }
 
@@ -239,8 +262,26 @@ impl World {
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
     }
+    /// The seed this world draws from (salted for markets after the first).
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// Index of this world's market in the scenario (0 for single-market scenarios).
+    pub fn market_index(&self) -> u32 {
+        self.market
+    }
+    /// The marketplace id of this world.
+    pub fn marketplace_id(&self) -> &str {
+        &self.scenario.seller.marketplace_id
+    }
+    /// The currency's minor-unit digits: 0 for JPY, 2 otherwise (ISO 4217 for the
+    /// currencies of Amazon's marketplaces).
+    pub fn currency_decimals(&self) -> usize {
+        currency_decimals(&self.scenario.seller.currency)
+    }
+    /// `x` rounded to the currency's minor unit (whole yen, cents elsewhere).
+    pub fn money(&self, x: f64) -> f64 {
+        round_money(x, self.currency_decimals())
     }
     /// Day 0: the sim's start date in the marketplace time zone.
     pub fn day0(&self) -> NaiveDate {
@@ -630,6 +671,34 @@ impl World {
     /// Relative day range [from, to) of the dates `start..=end` (inclusive dates).
     pub(crate) fn rel_range(&self, start: NaiveDate, end: NaiveDate) -> (i32, i32) {
         (self.rel(start), self.rel(end) + 1)
+    }
+}
+
+/// Digits after the decimal point of amounts in `currency` (0 for JPY, 2 for the others
+/// Amazon's marketplaces use).
+pub fn currency_decimals(currency: &str) -> usize {
+    match currency {
+        "JPY" => 0,
+        _ => 2,
+    }
+}
+
+/// `x` rounded to `decimals` digits (0 or 2).
+pub fn round_money(x: f64, decimals: usize) -> f64 {
+    if decimals == 0 {
+        x.round()
+    } else {
+        crate::scenario::round2(x)
+    }
+}
+
+/// An amount as a JSON number: a whole number for a currency without minor units (JPY),
+/// else `x` as it is (callers round to cents first).
+pub fn amount_json(x: f64, decimals: usize) -> serde_json::Value {
+    if decimals == 0 {
+        serde_json::json!(x.round() as i64)
+    } else {
+        serde_json::json!(x)
     }
 }
 

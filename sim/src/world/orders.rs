@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use super::rng::{hash, Rng};
 use super::{DayCore, World, TAG_ORDERS};
-use crate::scenario::round2;
 
 /// Order status, in the order's life: Pending → Unshipped → Shipped, or → Canceled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -225,7 +224,9 @@ impl World {
     }
 
     pub(crate) fn format_order_id(&self, code: u64) -> String {
-        let prefix = 111 + hash(&[self.seed, code]) % 4;
+        // Four prefixes per market (111-114 for the first), so the ids of two markets of one
+        // account never collide: flywheel keys orders by (account, order id).
+        let prefix = 111 + 4 * self.market as u64 + hash(&[self.seed, code]) % 4;
         format!("{prefix}-{:07}-{:07}", code / 10_000_000, code % 10_000_000)
     }
 
@@ -320,12 +321,12 @@ impl World {
             let canceled_at =
                 is_canceled.then(|| purchase + Duration::minutes(30 + o.below(450) as i64));
             let discount = if o.chance(0.08) {
-                round2(c.price * quantity as f64 * 0.10)
+                self.money(c.price * quantity as f64 * 0.10)
             } else {
                 0.0
             };
             let shipping = if !p.is_fba() && o.chance(0.2) {
-                4.99
+                self.money(4.99)
             } else {
                 0.0
             };
@@ -357,9 +358,9 @@ impl World {
         let p = &self.scenario.products[plan.sku];
         let seller = &self.scenario.seller;
         let (city, state, postal) = addresses(&seller.country)[plan.address];
-        let item_price = round2(plan.unit_price * plan.quantity as f64);
+        let item_price = self.money(plan.unit_price * plan.quantity as f64);
         let rate = tax_rate(&seller.country, state);
-        let item_tax = round2((item_price - plan.discount) * rate);
+        let item_tax = self.money((item_price - plan.discount) * rate);
         let promotion_ids = if plan.discount > 0.0 {
             vec![format!(
                 "PLM-{:08X}",
@@ -393,7 +394,7 @@ impl World {
                 item_price,
                 item_tax,
                 shipping_price: plan.shipping,
-                shipping_tax: round2(plan.shipping * rate),
+                shipping_tax: self.money(plan.shipping * rate),
                 promotion_discount: plan.discount,
                 promotion_ids,
                 item_status: status,

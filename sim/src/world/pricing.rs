@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::rng::{hash, Rng};
 use super::{World, TAG_MISC};
-use crate::scenario::round2;
 
 /// One offer on an ASIN.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -86,7 +85,7 @@ impl World {
         if in_stock {
             offers.push(Offer {
                 seller_id: seller.seller_id.clone(),
-                price: round2(params.price),
+                price: self.money(params.price),
                 shipping: 0.0,
                 condition: "New".into(),
                 fulfillment: if p.is_fba() { "AFN" } else { "MFN" },
@@ -102,7 +101,7 @@ impl World {
             };
             offers.push(Offer {
                 seller_id: format!("A{:013X}", hash(&[self.seed, j as u64, k as u64]) >> 12),
-                price: round2(params.competitor_price * bump),
+                price: self.money(params.competitor_price * bump),
                 shipping: if k % 2 == 0 { 0.0 } else { 3.99 },
                 condition: if k == 3 { "Used".into() } else { "New".into() },
                 fulfillment: if k % 2 == 0 { "AFN" } else { "MFN" },
@@ -120,15 +119,16 @@ impl World {
         Some(CompetitiveSummary {
             asin: p.asin.clone(),
             currency: seller.currency.clone(),
-            our_price: round2(params.price),
+            our_price: self.money(params.price),
             featured_seller_id: featured.map(|o| o.seller_id.clone()),
             featured_price: featured.map(|o| o.price),
             we_own_featured_offer: we_win,
             featured_share_pct: (share * 10_000.0).round() / 100.0,
             offer_count: offers.len() as u32,
             offers,
-            was_price: round2(p.price * 1.1),
-            competitive_price_threshold: round2(params.competitor_price.min(params.price) * 0.99),
+            was_price: self.money(p.price * 1.1),
+            competitive_price_threshold: self
+                .money(params.competitor_price.min(params.price) * 0.99),
         })
     }
 
@@ -142,18 +142,18 @@ impl World {
         let j = self.sku_idx(sku)?;
         let p = &self.scenario.products[j];
         let price = price.unwrap_or_else(|| self.params(j, self.rel(self.day_of(now))).price);
-        let referral = p.referral_fee(price).max(0.30);
-        let fba = p.fba_fee();
+        let referral = self.money(p.referral_fee(price).max(0.30));
+        let fba = self.money(p.fba_fee());
         Some(FeeEstimate {
             sku: p.sku.clone(),
             asin: p.asin.clone(),
-            price: round2(price),
+            price: self.money(price),
             currency: self.scenario.seller.currency.clone(),
             referral_pct: p.referral_pct,
             referral_fee: referral,
             fba_fee: fba,
             variable_closing_fee: 0.0,
-            total: round2(referral + fba),
+            total: self.money(referral + fba),
             is_fba: p.is_fba(),
         })
     }

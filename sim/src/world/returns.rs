@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::orders::OrderPlan;
 use super::rng::Rng;
 use super::{SkuParams, World, TAG_RETURN};
-use crate::scenario::round2;
 
 /// A customer return (FBA customer returns report or MFN returns report).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -178,8 +177,8 @@ impl World {
                     } else {
                         format!("D{:09}", r.below(1_000_000_000))
                     },
-                    refunded_amount: round2(plan.unit_price * ret.quantity as f64),
-                    order_amount: round2(plan.unit_price * plan.quantity as f64),
+                    refunded_amount: self.money(plan.unit_price * ret.quantity as f64),
+                    order_amount: self.money(plan.unit_price * plan.quantity as f64),
                     order_quantity: plan.quantity,
                 });
             }

@@ -170,12 +170,12 @@ impl World {
                     page_views: c.page_views,
                     buy_box_pct: (c.buy_box * 10_000.0).round() / 100.0,
                     units_ordered: c.units,
-                    ordered_product_sales: round2(c.units as f64 * c.price),
+                    ordered_product_sales: self.money(c.units as f64 * c.price),
                     total_order_items: order_counts[i],
                     units_refunded: f.3,
                     units_shipped: f.0,
                     orders_shipped: f.1,
-                    shipped_product_sales: round2(f.2),
+                    shipped_product_sales: self.money(f.2),
                 }
             })
             .collect()
@@ -296,8 +296,8 @@ impl World {
             } else {
                 0.0
             };
-            o.ordered_product_sales = round2(o.ordered_product_sales);
-            o.shipped_product_sales = round2(o.shipped_product_sales);
+            o.ordered_product_sales = self.money(o.ordered_product_sales);
+            o.shipped_product_sales = self.money(o.shipped_product_sales);
             o.average_offer_count = (offers[i] / n * 100.0).round() / 100.0;
         }
         out

@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use super::rng::Rng;
 use super::{percent, World, TAG_SQP};
-use crate::scenario::round2;
 
 /// Brand Analytics search query performance of an ASIN for one week (Sunday–Saturday).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -115,8 +114,8 @@ impl World {
                 total_click_rate: percent(total_clicks, volume),
                 asin_click_count: asin_clicks,
                 asin_click_share: percent(asin_clicks, total_clicks),
-                total_median_click_price: round2(params.competitor_price),
-                asin_median_click_price: round2(params.price),
+                total_median_click_price: self.money(params.competitor_price),
+                asin_median_click_price: self.money(params.price),
                 total_cart_add_count: total_carts,
                 total_cart_add_rate: percent(total_carts, volume),
                 asin_cart_add_count: asin_carts,
@@ -125,8 +124,8 @@ impl World {
                 total_purchase_rate: percent(total_purchases, volume),
                 asin_purchase_count: asin_purchases,
                 asin_purchase_share: percent(asin_purchases, total_purchases),
-                total_median_purchase_price: round2(params.competitor_price),
-                asin_median_purchase_price: round2(params.price),
+                total_median_purchase_price: self.money(params.competitor_price),
+                asin_median_purchase_price: self.money(params.price),
             });
         }
         out
