@@ -838,7 +838,7 @@ async fn run_case(f: Fault, reference: &Reference, problems: &mut Vec<String>) -
             // was held back by the report budget.
             let deferred: BTreeSet<JobName> = rs
                 .iter()
-                .filter(|r| r.message.contains("report budget"))
+                .filter(|r| r.deferred_by_budget())
                 .map(|r| r.job)
                 .collect();
             let left: Vec<String> = h

@@ -105,7 +105,7 @@ async fn backfill(days: u64, speed: f64, seed: u64, all: bool) -> anyhow::Result
     );
     let dir = tempfile::tempdir()?;
     let config_path = dir.path().join("flywheel.toml");
-    flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url)?;
+    flywheel_sim::write_config::write_config(&config_path, &sim.worlds, &sim.base_url)?;
     let mut cfg = Config::load(&config_path, &Env::default())?;
     cfg.sync.orders_history_days = days as u32;
     let (mut conn, _) = flywheel::store::open_and_migrate(&cfg.daemon.database)?;

@@ -180,7 +180,7 @@ pub async fn prepare(dir: &Path, seed: u64) -> anyhow::Result<Prepared> {
     let started = Instant::now();
     let sim = start_sim(scenario("demo")?, seed, 600.0, PREP_START.parse()?)?;
     let config_path = dir.join("flywheel.toml");
-    flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url)?;
+    flywheel_sim::write_config::write_config(&config_path, &sim.worlds, &sim.base_url)?;
     let cfg = Config::load(&config_path, &Env::default())?;
     let (mut conn, _) = flywheel::store::open_and_migrate(&cfg.daemon.database)?;
     let clock = Clock::from_source(&cfg.daemon.clock);
@@ -232,7 +232,7 @@ pub async fn prepare(dir: &Path, seed: u64) -> anyhow::Result<Prepared> {
     tokio::task::block_in_place(|| flywheel::alert::evaluate::round(&mut conn, &cfg, now))?;
     drop(conn);
     let end = clock.read().await?.now;
-    let world = sim.world.clone();
+    let world = sim.worlds.first().clone();
     sim.stop();
     eprintln!(
         "first sync of the demo account: {:.1}s wall, sim {} → {end}",

@@ -661,4 +661,52 @@ async fn reports_of_two_markets_merge_orders_and_refuse_one_market_types() {
     );
     let r = status(listings_id).await;
     assert_eq!(r["processingStatus"], "FATAL", "{r}");
+
+    // The account health report is the account's: one element per
+    // requested marketplace in each of its arrays.
+    let health_id = create("GET_V2_SELLER_PERFORMANCE_REPORT")
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["reportId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    http()
+        .post(format!("{}/_sim/advance?by=41s", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let r = status(health_id).await;
+    assert_eq!(r["processingStatus"], "DONE", "{r}");
+    let doc_id = r["reportDocumentId"].as_str().unwrap();
+    let (_, _, doc) = sp_get(
+        &sim,
+        &token,
+        &format!("/reports/2021-06-30/documents/{doc_id}"),
+    )
+    .await;
+    let bytes = http()
+        .get(doc["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    let health: Value = serde_json::from_slice(&raw).unwrap();
+    for key in ["accountStatuses", "performanceMetrics"] {
+        let ids: Vec<&str> = health[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["marketplaceId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [UK, DE], "{key}");
+    }
 }

@@ -23,7 +23,6 @@
 //! it after the simulated marketplace is gone.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::Context;
@@ -38,6 +37,37 @@ use crate::sync::JobName;
 
 /// The demo scenario, compiled in so `demo` works from any directory.
 pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/demo.toml");
+
+/// The sellers `demo --scenario` can show, each compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoScenario {
+    /// One US marketplace, every rule broken once (scenarios/demo.toml).
+    Demo,
+    /// A unified EU account: UK, DE, FR, IT and ES, pounds and euros
+    /// (scenarios/eu.toml).
+    Eu,
+    /// A Japanese seller: yen, Asia/Tokyo, cp932 reports (scenarios/jp.toml).
+    Jp,
+}
+
+impl DemoScenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            DemoScenario::Demo => "demo",
+            DemoScenario::Eu => "eu",
+            DemoScenario::Jp => "jp",
+        }
+    }
+
+    /// The scenario's TOML, as compiled in.
+    pub fn toml(self) -> &'static str {
+        match self {
+            DemoScenario::Demo => DEMO_SCENARIO,
+            DemoScenario::Eu => include_str!("../../scenarios/eu.toml"),
+            DemoScenario::Jp => include_str!("../../scenarios/jp.toml"),
+        }
+    }
+}
 
 /// Options of `flywheel demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,6 +86,10 @@ pub struct DemoArgs {
     /// Seed of the simulated seller's data.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+    /// Which simulated seller: the US demo, an EU seller in five
+    /// marketplaces, or a seller in Japan.
+    #[arg(long, value_enum, default_value_t = DemoScenario::Demo)]
+    pub scenario: DemoScenario,
 }
 
 /// When the daily round runs (local time in the seller's zone): soon after
@@ -82,13 +116,16 @@ fn demo_schedule() -> String {
 
 pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     let wall = Instant::now();
-    let scenario = flywheel_sim::scenario::Scenario::from_toml_str(DEMO_SCENARIO)
-        .context("the embedded demo scenario does not parse")?;
-    let tz: chrono_tz::Tz = scenario
+    let name = args.scenario.name();
+    let scenario = flywheel_sim::scenario::Scenario::from_toml_str(args.scenario.toml())
+        .with_context(|| format!("the embedded {name} scenario does not parse"))?;
+    // Days, and the daily round, follow the first marketplace's zone (the
+    // EU seller lists the UK, the latest of its zones, first).
+    let tz: chrono_tz::Tz = scenario.markets()[0]
         .seller
         .timezone
         .parse()
-        .map_err(|_| anyhow::anyhow!("the demo scenario's time zone is not an IANA zone"))?;
+        .map_err(|_| anyhow::anyhow!("the {name} scenario's time zone is not an IANA zone"))?;
     let day0 = Utc::now().with_timezone(&tz).date_naive();
     let first = day0 - Duration::days(i64::from(args.days));
     let daily = |d: NaiveDate| {
@@ -97,21 +134,30 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
             + Duration::minutes(i64::from(DAILY_AT.1))
     };
     let seed = args.seed;
-    let world =
-        tokio::task::spawn_blocking(move || flywheel_sim::world::World::new(scenario, seed, day0))
-            .await
-            .context("generating the demo world")?;
-    let sim = SimThread::serve(Arc::new(world), daily(first), args.speed, seed)?;
+    let worlds = tokio::task::spawn_blocking(move || {
+        flywheel_sim::world::Worlds::new(&scenario, seed, day0)
+    })
+    .await
+    .context("generating the demo world")?;
+    let sim = SimThread::serve(worlds, daily(first), args.speed, seed)?;
+    let markets: Vec<String> = sim
+        .worlds
+        .iter()
+        .map(|w| w.scenario().seller.country.clone())
+        .collect();
     println!(
-        "simulated marketplace on {} (demo scenario, seed {}): {} days from {first} to today's round on {day0}",
-        sim.base_url, args.seed, args.days
+        "simulated marketplace on {} ({name} scenario, {}, seed {}): {} days from {first} to today's round on {day0}",
+        sim.base_url,
+        markets.join(", "),
+        args.seed,
+        args.days
     );
 
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     forget_previous_demo(&args.dir);
     let config_path = args.dir.join("flywheel.toml");
-    flywheel_sim::write_config::write_config(&config_path, &sim.world, &sim.base_url)?;
+    flywheel_sim::write_config::write_config(&config_path, &sim.worlds, &sim.base_url)?;
     // Ticks on whole seconds (no per-account jitter): the sim's clock
     // reads in whole seconds, and each jump lands on the tick.
     let text = std::fs::read_to_string(&config_path)?.replacen(
@@ -173,14 +219,14 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     drop(last);
     drop(conn);
     let frozen = sim.clock.now();
-    let world = sim.world.clone();
+    let worlds = sim.worlds.clone();
     sim.stop();
 
     // The sim is gone: the config keeps the instant of the last round.
     freeze_clock(&config_path, frozen)?;
     let cfg = Config::load(&config_path, &Env::default())?;
     let conn = store::open(&cfg.daemon.database)?;
-    let truth = flywheel_sim::truth::truth(&world, day0);
+    let truth = flywheel_sim::truth::truth_of(&worlds, day0);
     let summary = Summary::of(&conn, &truth)?;
     drop(conn);
     let digest_path = args.dir.join("digest.html");
@@ -467,7 +513,8 @@ fn subject_of(f: &flywheel_sim::truth::ExpectedFinding) -> String {
 /// The benchmarks run it the same way (`examples/bench/`).
 pub struct SimThread {
     pub base_url: String,
-    pub world: std::sync::Arc<flywheel_sim::world::World>,
+    /// Every marketplace's world (the first is the seller's first).
+    pub worlds: flywheel_sim::world::Worlds,
     /// The sim's clock (the demo moves it between rounds).
     pub clock: std::sync::Arc<flywheel_sim::clock::Clock>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -476,7 +523,7 @@ pub struct SimThread {
 
 type Ready = anyhow::Result<(
     String,
-    std::sync::Arc<flywheel_sim::world::World>,
+    flywheel_sim::world::Worlds,
     std::sync::Arc<flywheel_sim::clock::Clock>,
 )>;
 
@@ -486,7 +533,7 @@ impl SimThread {
         Self::on_thread(move |ready, stop| async move {
             match flywheel_sim::spawn(opts).await {
                 Ok(sim) => {
-                    let _ = ready.send(Ok((sim.base_url(), sim.world.clone(), sim.clock.clone())));
+                    let _ = ready.send(Ok((sim.base_url(), sim.worlds.clone(), sim.clock.clone())));
                     let _ = stop.await;
                     let _ = sim.shutdown().await;
                 }
@@ -502,12 +549,13 @@ impl SimThread {
     /// again at another time or speed), assembled as `flywheel_sim::spawn`
     /// does.
     pub fn serve(
-        world: std::sync::Arc<flywheel_sim::world::World>,
+        worlds: impl Into<flywheel_sim::world::Worlds>,
         now: chrono::DateTime<Utc>,
         speed: f64,
         seed: u64,
     ) -> anyhow::Result<SimThread> {
         use flywheel_sim::{clock, faults, server};
+        let worlds: flywheel_sim::world::Worlds = worlds.into();
         Self::on_thread(move |ready, stop| async move {
             let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
                 Ok(l) => l,
@@ -525,12 +573,12 @@ impl SimThread {
             };
             let clock = std::sync::Arc::new(clock::Clock::new(now, speed));
             let state = server::AppState::new(
-                world.clone(),
+                worlds.clone(),
                 clock.clone(),
                 faults::Faults::new(faults::FaultSet::none(), seed),
                 &base_url,
             );
-            let _ = ready.send(Ok((base_url, world, clock)));
+            let _ = ready.send(Ok((base_url, worlds, clock)));
             let _ = server::serve(listener, state, async move {
                 let _ = stop.await;
             })
@@ -564,12 +612,12 @@ impl SimThread {
                     }
                 }
             })?;
-        let (base_url, world, clock) = ready_rx
+        let (base_url, worlds, clock) = ready_rx
             .recv()
             .context("the simulated marketplace thread stopped")??;
         Ok(SimThread {
             base_url,
-            world,
+            worlds,
             clock,
             stop: Some(stop_tx),
             thread: Some(thread),

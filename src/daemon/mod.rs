@@ -60,7 +60,7 @@ use crate::store::jobs::{Closer, RunStatus};
 use crate::sync::{self, JobName, Selection};
 
 use schedule::Schedule;
-pub use schedule::{backoff, jitter};
+pub use schedule::{backoff, jitter, BUDGET_RETRY};
 
 /// Longest wall-clock sleep between turns of the loop.
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(5);
@@ -627,6 +627,9 @@ async fn turn(
             ran += 1;
             seen.insert(r.job);
             schedule.done(cfg, &r.account, r.job, ok, now);
+            if ok && r.deferred_by_budget() {
+                schedule.budget_deferred(&r.account, r.job, now);
+            }
         }
         // Jobs of the selection that did not run (disabled for the account):
         // move their slot on so they do not spin.

@@ -165,6 +165,15 @@ impl Schedule {
         }
     }
 
+    /// A run the account's report budget deferred: the job runs again once
+    /// the budget has room ([`BUDGET_RETRY`] later), not a day later at its
+    /// next daily tick; a sooner tick stays.
+    pub(super) fn budget_deferred(&mut self, account: &str, job: JobName, now: DateTime<Utc>) {
+        if let Some(slot) = self.slots.get_mut(&(account.to_string(), job)) {
+            slot.next = slot.next.min(now + BUDGET_RETRY);
+        }
+    }
+
     pub(super) fn earliest(&self) -> Option<DateTime<Utc>> {
         self.slots
             .values()
@@ -173,6 +182,10 @@ impl Schedule {
             .min()
     }
 }
+
+/// How long a job the report budget deferred waits before it tries again:
+/// the budget is per hour, and creations age out of it one by one.
+pub const BUDGET_RETRY: Duration = Duration::minutes(30);
 
 #[cfg(test)]
 pub(super) mod tests {
@@ -196,6 +209,29 @@ pub(super) mod tests {
         ] {
             assert_eq!(backoff(n), want, "{n}");
         }
+    }
+
+    #[test]
+    fn a_job_the_report_budget_deferred_runs_again_within_the_hour() {
+        let daemon = "database = \"/tmp/x.db\"\nschedule_jitter = \"0s\"";
+        let toml = crate::config::test_toml(daemon, "shop")
+            + "[email]\nto = [\"seller@example.com\"]\n[schedule]\nreturns = \"0 2 * * *\"\norders = \"*/15 * * * *\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.toml");
+        std::fs::write(&p, toml).unwrap();
+        let cfg = Config::load(&p, &Env::default()).unwrap();
+        let now = t("2026-03-02T02:10:00Z");
+        let mut s = Schedule::build(&cfg, &|_, _| Some(t("2026-03-02T02:00:00Z")), now, None);
+        let next = |s: &Schedule, j| s.slots[&("shop".to_string(), j)].next;
+        // A daily job: tomorrow's tick, unless the budget deferred it.
+        s.done(&cfg, "shop", JobName::Returns, true, now);
+        assert_eq!(next(&s, JobName::Returns), t("2026-03-03T02:00:00Z"));
+        s.budget_deferred("shop", JobName::Returns, now);
+        assert_eq!(next(&s, JobName::Returns), now + BUDGET_RETRY);
+        // A job whose next tick comes sooner keeps it.
+        s.done(&cfg, "shop", JobName::Orders, true, now);
+        s.budget_deferred("shop", JobName::Orders, now);
+        assert_eq!(next(&s, JobName::Orders), t("2026-03-02T02:15:00Z"));
     }
 
     #[test]

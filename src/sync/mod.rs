@@ -277,6 +277,15 @@ pub struct JobResult {
     pub message: String,
 }
 
+impl JobResult {
+    /// Whether the account's report budget deferred one of the job's
+    /// reports: it waits for the budget, not for its next tick (a seller in
+    /// five marketplaces needs more reports a day than one hour allows).
+    pub fn deferred_by_budget(&self) -> bool {
+        self.message.contains(report::pipeline::BUDGET_SPENT)
+    }
+}
+
 /// Which jobs and accounts a round covers (empty = all).
 #[derive(Debug, Clone, Default)]
 pub struct Selection {

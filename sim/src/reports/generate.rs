@@ -145,14 +145,25 @@ pub fn generate(
         ReportKind::SellerFeedback => flat(seller_feedback(world, spool, req, as_of)?),
         ReportKind::MerchantListingsAll => flat(merchant_listings(world, spool, as_of)?),
         ReportKind::SalesAndTraffic => json(spool, docs::sales_and_traffic(world, req, as_of)),
-        ReportKind::SellerPerformance => json(
-            spool,
-            Ok(Some(docs::seller_performance(
-                world,
-                as_of,
-                decided.realworld,
-            ))),
-        ),
+        ReportKind::SellerPerformance => {
+            // One element per requested marketplace in each array.
+            let mut merged: Option<serde_json::Value> = None;
+            for w in &sold {
+                let (_, doc) = docs::seller_performance(w, as_of, decided.realworld);
+                match merged.as_mut() {
+                    None => merged = Some(doc),
+                    Some(m) => {
+                        for key in ["accountStatuses", "performanceMetrics"] {
+                            let more = doc[key].as_array().cloned().unwrap_or_default();
+                            if let Some(a) = m[key].as_array_mut() {
+                                a.extend(more);
+                            }
+                        }
+                    }
+                }
+            }
+            json(spool, Ok(merged.map(|doc| (sold.len() as u64, doc))))
+        }
         ReportKind::SearchQueryPerformance => {
             json(spool, docs::search_query_performance(world, req, as_of))
         }

@@ -94,14 +94,18 @@ impl ReportKind {
     ///   marketplaces of a unified account);
     /// - Sales and Traffic and Search Query Performance take exactly one
     ///   marketplace ([`ReportKind::single_marketplace`], Amazon's documentation);
+    /// - the account health report (`GET_V2_SELLER_PERFORMANCE_REPORT`) is the
+    ///   account's: its schema (`accountHealthReport-2020-11-18.json`) lists
+    ///   `accountStatuses` and `performanceMetrics` per `marketplaceId`, one
+    ///   element per requested marketplace;
     /// - every other type describes one marketplace (its rows carry no
     ///   marketplace: listings, FBA inventory, returns, seller feedback with its
-    ///   marketplace's date format, account health): a request naming two of the
-    ///   seller's marketplaces ends FATAL like the single-marketplace types.
+    ///   marketplace's date format): a request naming two of the seller's
+    ///   marketplaces ends FATAL like the single-marketplace types.
     ///   Deviations: Amazon's behaviour here is not documented; marketplaces the
     ///   seller does not sell in are ignored, as they were before.
     pub fn merges_marketplaces(self) -> bool {
-        matches!(self, ReportKind::AllOrders)
+        matches!(self, ReportKind::AllOrders | ReportKind::SellerPerformance)
     }
 
     /// Check `reportOptions` for this type; `Err` is the 400 message.

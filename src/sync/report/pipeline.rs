@@ -169,6 +169,10 @@ fn is_lost(row: &Pending, now: DateTime<Utc>) -> bool {
     !matches!(row.status.as_str(), "DONE" | "FATAL") && now - row.created_at >= STALE_AFTER
 }
 
+/// How a job's message says the report budget deferred one of its
+/// reports ([`crate::sync::JobResult::deferred_by_budget`]).
+pub const BUDGET_SPENT: &str = "report budget";
+
 /// The plan's ranking for the report budget (see the module doc of
 /// [`super`]).
 pub fn priority(job: JobName) -> Priority {
@@ -315,7 +319,7 @@ async fn prepare_at(
     if !take_budget(ctx, job, now) {
         return Ok(Prepared::Deferred {
             reason: format!(
-                "report budget of {} per hour spent; {} waits for the next run",
+                "{BUDGET_SPENT} of {} per hour spent; {} waits for the next run",
                 ctx.cfg.sync.report_budget_per_hour,
                 req.describe()
             ),
