@@ -72,11 +72,30 @@ pub(super) fn is_active(i: &Item) -> bool {
 
 /// The item in a few words for the subject line: the rule, the product
 /// or campaign it is about, its key number.
-fn problem(lang: Lang, card: &Card<'_>, item: &Item, names: &crate::alert::Names) -> String {
+fn problem(
+    lang: Lang,
+    card: &Card<'_>,
+    item: &Item,
+    names: &crate::alert::Names,
+    multi_market: bool,
+) -> String {
     let mut parts = vec![i18n::rule_title(lang, item.rule)];
     match &card.who {
         Who::Market { .. } => {}
         _ => parts.push(card.name(lang, names, NAME_SHORT)),
+    }
+    // An account in several marketplaces: which one (the same product out
+    // of stock in the UK and in Germany is two problems).
+    if multi_market {
+        match lang {
+            Lang::En => parts.push(format!("({})", card.mkt.country)),
+            Lang::ZhCn => {
+                let tag = format!("（{}）", i18n::marketplace_name(lang, card.mkt));
+                if let Some(last) = parts.last_mut() {
+                    last.push_str(&tag);
+                }
+            }
+        }
     }
     if let Some(t) = item.key("search_term") {
         parts.push(super::layout::quoted(lang, &truncate(t, 40)));
@@ -93,6 +112,7 @@ fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
     let lang = email.lang;
     let active: Vec<&Item> = email.items.iter().filter(|i| is_active(i)).collect();
     let resolved: Vec<&Item> = email.items.iter().filter(|i| !is_active(i)).collect();
+    let multi_market = markets(cards).len() > 1;
     // Every item with its card, most urgent first, new before repeats.
     let mut ranked: Vec<(&Card<'_>, &Item)> = cards
         .iter()
@@ -108,7 +128,7 @@ fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
             .iter()
             .filter(|(_, i)| is_active(i) != resolved)
             .take(SUBJECT_PROBLEMS)
-            .map(|(c, i)| problem(lang, c, i, &email.names))
+            .map(|(c, i)| problem(lang, c, i, &email.names, multi_market))
             .collect::<Vec<_>>()
             .join(&tr(lang, "list-separator"))
     };

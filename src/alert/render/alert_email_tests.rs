@@ -627,3 +627,38 @@ fn thirty_alerts_fit_well_under_the_budget() {
     assert!(full + lines >= cards(&email_of(Lang::ZhCn, Vec::new())).len());
     assert!(!r.text.contains("flywheel alerts to see every one"));
 }
+
+/// An account in several marketplaces: the subject names each problem's
+/// marketplace, so the same SKU out of stock in two of them reads as two
+/// problems; one marketplace's account does not repeat it.
+#[test]
+fn subjects_name_the_marketplace_when_the_account_sells_in_several() {
+    let us = stockout("FW-SPATULA-01");
+    let mut de = stockout("FW-SPATULA-01");
+    de.subject[1].1 = DE.into();
+    let cases: Vec<(Lang, Vec<Item>, &str)> = vec![
+        (
+            Lang::En,
+            vec![us.clone(), de.clone()],
+            "[flywheel] demo: 2 critical: stockout risk FW-SPATULA-01 (US) out of stock, stockout risk FW-SPATULA-01 (DE) out of stock",
+        ),
+        (
+            Lang::ZhCn,
+            vec![us.clone(), de],
+            "[flywheel] demo：2 条严重：断货风险 FW-SPATULA-01（美国站） 已断货，断货风险 FW-SPATULA-01（德国站） 已断货",
+        ),
+        (
+            Lang::En,
+            vec![us],
+            "[flywheel] demo: 1 critical: stockout risk FW-SPATULA-01 out of stock",
+        ),
+    ];
+    for (lang, items, want) in cases {
+        let got = alert_email(&AlertEmail {
+            names: crate::alert::Names::default(),
+            ..email_of(lang, items)
+        })
+        .subject;
+        assert_eq!(got, want, "{lang:?}");
+    }
+}
