@@ -89,6 +89,7 @@ fn email(lang: Lang, n: usize) -> AlertEmail {
         open: items.iter().map(|i| (i.link, i.severity)).collect(),
         items,
         names,
+        marketplaces: 1,
     }
 }
 

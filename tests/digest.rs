@@ -91,6 +91,7 @@ async fn alert_email_and_digest_of_the_synced_demo() {
         lang: flywheel::model::lang::Lang::En,
         open: Vec::new(),
         names: Default::default(),
+        marketplaces: 1,
     };
     let r = render::alert_email(&email);
     assert!(

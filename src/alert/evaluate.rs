@@ -395,6 +395,7 @@ fn account_round(
             items,
             open: open.clone(),
             names: names.clone(),
+            marketplaces: account.marketplaces().len(),
         };
         let rendered = super::render::alert_email(&email);
         let fps: Vec<String> = email.items.iter().map(|i| i.fingerprint.clone()).collect();
@@ -568,6 +569,7 @@ fn receiver_round(
         items: now_items,
         open: ctx.open.to_vec(),
         names: ctx.names.clone(),
+        marketplaces: ctx.account.marketplaces().len(),
     };
     let fps: Vec<String> = email.items.iter().map(|i| i.fingerprint.clone()).collect();
     let kind = if email.items.iter().all(|i| i.kind == ItemKind::Resolved) {

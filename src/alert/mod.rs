@@ -58,4 +58,8 @@ pub struct AlertEmail {
     pub open: Vec<(Link, Severity)>,
     /// What the email calls the account's products and campaigns.
     pub names: Names,
+    /// How many marketplaces the account sells in: with several, every
+    /// problem names its marketplace, even in an email about one of them
+    /// (the same product sells in each).
+    pub marketplaces: usize,
 }

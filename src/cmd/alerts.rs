@@ -214,9 +214,23 @@ fn table(
     ]
     .map(|c| tr(lang, &format!("cli-col-{c}")))
     .to_vec()];
+    // An account in several marketplaces: each product's subject says which
+    // (the same SKU out of stock in the UK and in Germany is two rows).
+    let mut markets: std::collections::HashMap<&str, std::collections::HashSet<&str>> =
+        Default::default();
+    for (a, _, _) in rows {
+        if let Some(m) = a.labels.get("marketplace").and_then(Value::as_str) {
+            markets.entry(a.account.as_str()).or_default().insert(m);
+        }
+    }
     for (a, ack, sil) in rows {
         let key = |k: &str| a.labels.get(k).and_then(Value::as_str);
-        let label = subject_label(lang, key);
+        let mut label = subject_label(lang, key);
+        let several = markets.get(a.account.as_str()).is_some_and(|m| m.len() > 1);
+        if several && crate::i18n::text::subject_words(lang, key).is_some() {
+            let market = subject_label(lang, |k| (k == "marketplace").then(|| key(k)).flatten());
+            label = format!("{market} · {label}");
+        }
         table.push(vec![
             a.short_id().to_string(),
             tr(lang, &format!("cli-state-{}", a.state.as_str())),
@@ -766,6 +780,45 @@ mod tests {
             (&list[2], None, None),
         ];
         table(lang, chrono_tz::Asia::Shanghai, &rows, &names(), true)
+    }
+
+    /// An account with alerts in several marketplaces: each product's
+    /// subject leads with its marketplace; a marketplace-level one is it.
+    #[test]
+    fn subjects_name_the_marketplace_when_the_account_has_several() {
+        let mut list = alerts();
+        let de = alert(
+            RuleId::StockoutRisk,
+            Severity::Critical,
+            json!({"account": "shop", "marketplace": "A1PA6795UKMFR9", "sku": "FW-SPATULA-01"}),
+            State::Firing,
+        );
+        list.push(de);
+        let rows: Vec<Row<'_>> = list.iter().map(|a| (a, None, None)).collect();
+        for (lang, us, de, market) in [
+            (
+                Lang::En,
+                "US · sku FW-SPATULA-01",
+                "DE · sku FW-SPATULA-01",
+                " US ",
+            ),
+            (
+                Lang::ZhCn,
+                "美国站 · SKU FW-SPATULA-01",
+                "德国站 · SKU FW-SPATULA-01",
+                " 美国站 ",
+            ),
+        ] {
+            let t = table(lang, chrono_tz::UTC, &rows, &names(), true);
+            assert!(t.contains(us) && t.contains(de), "{t}");
+            // account_health's subject is its marketplace, once.
+            assert!(
+                t.lines().any(|l| l.contains(market) && !l.contains("·")),
+                "{t}"
+            );
+        }
+        // One marketplace: no prefix (the table as always).
+        assert!(!render(Lang::En).contains("US · "));
     }
 
     #[test]

@@ -415,11 +415,25 @@ impl Summary {
             .filter(|f| !firing.iter().any(|a| is_planted(a, f)))
             .map(|f| format!("{} {}", f.rule, subject_of(f)))
             .collect();
+        // A seller in several marketplaces: each subject names its country.
+        let several = truth
+            .findings
+            .iter()
+            .map(|f| f.marketplace.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            > 1;
         let subject = |a: &crate::model::alert::Alert| {
-            let words: Vec<String> = ["asin", "sku", "campaign_id", "search_term"]
+            let mut words: Vec<String> = ["asin", "sku", "campaign_id", "search_term"]
                 .into_iter()
                 .filter_map(|k| label(&a.labels, k))
                 .collect();
+            if several {
+                let m = label(&a.labels, "marketplace").unwrap_or_default();
+                let country = crate::model::marketplace::lookup(&m)
+                    .map_or(m.clone(), |x| x.country.to_string());
+                words.insert(0, format!("({country})"));
+            }
             format!("{} {}", a.rule.as_str(), words.join(" "))
         };
         // An alert muted by inhibition (the conversion of an ASIN that is

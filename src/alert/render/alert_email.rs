@@ -112,7 +112,7 @@ fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
     let lang = email.lang;
     let active: Vec<&Item> = email.items.iter().filter(|i| is_active(i)).collect();
     let resolved: Vec<&Item> = email.items.iter().filter(|i| !is_active(i)).collect();
-    let multi_market = markets(cards).len() > 1;
+    let multi_market = email.marketplaces > 1 || markets(cards).len() > 1;
     // Every item with its card, most urgent first, new before repeats.
     let mut ranked: Vec<(&Card<'_>, &Item)> = cards
         .iter()
@@ -619,7 +619,7 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
     let all = cards(email);
     let subject = alert_subject(email, &all);
     let markets = markets(&all);
-    let multi = markets.len() > 1;
+    let multi = email.marketplaces > 1 || markets.len() > 1;
     let sub = as_of(email, &markets);
     let title = tr_args(
         lang,

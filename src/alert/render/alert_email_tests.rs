@@ -636,26 +636,37 @@ fn subjects_name_the_marketplace_when_the_account_sells_in_several() {
     let us = stockout("FW-SPATULA-01");
     let mut de = stockout("FW-SPATULA-01");
     de.subject[1].1 = DE.into();
-    let cases: Vec<(Lang, Vec<Item>, &str)> = vec![
+    let cases: Vec<(Lang, Vec<Item>, usize, &str)> = vec![
         (
             Lang::En,
             vec![us.clone(), de.clone()],
+            2,
             "[flywheel] demo: 2 critical: stockout risk FW-SPATULA-01 (US) out of stock, stockout risk FW-SPATULA-01 (DE) out of stock",
         ),
         (
             Lang::ZhCn,
-            vec![us.clone(), de],
+            vec![us.clone(), de.clone()],
+            2,
             "[flywheel] demo：2 条严重：断货风险 FW-SPATULA-01（美国站） 已断货，断货风险 FW-SPATULA-01（德国站） 已断货",
+        ),
+        // An email about one marketplace of an account selling in two.
+        (
+            Lang::En,
+            vec![de],
+            2,
+            "[flywheel] demo: 1 critical: stockout risk FW-SPATULA-01 (DE) out of stock",
         ),
         (
             Lang::En,
             vec![us],
+            1,
             "[flywheel] demo: 1 critical: stockout risk FW-SPATULA-01 out of stock",
         ),
     ];
-    for (lang, items, want) in cases {
+    for (lang, items, marketplaces, want) in cases {
         let got = alert_email(&AlertEmail {
             names: crate::alert::Names::default(),
+            marketplaces,
             ..email_of(lang, items)
         })
         .subject;

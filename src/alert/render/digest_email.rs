@@ -521,6 +521,7 @@ fn as_email(d: &DigestModel) -> AlertEmail {
             .map(|a| (a.rule.link(), a.severity))
             .collect(),
         names: d.names.clone(),
+        marketplaces: d.marketplaces.len(),
     }
 }
 

@@ -255,6 +255,7 @@ pub(crate) fn email_of(lang: Lang, items: Vec<Item>) -> AlertEmail {
             .collect(),
         items,
         names: names(),
+        marketplaces: 1,
     }
 }
 
