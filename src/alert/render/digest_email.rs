@@ -614,7 +614,8 @@ pub fn digest(d: &DigestModel) -> Rendered {
     let email = as_email(d);
     let all = cards(&email);
     let first = do_first(&all, DO_FIRST_MAX);
-    let (h, t) = do_first_list(lang, &first, &d.names, false, |card| {
+    // A seller in several marketplaces: each step names its marketplace.
+    let (h, t) = do_first_list(lang, &first, &d.names, d.marketplaces.len() > 1, |card| {
         (i18n::rule_title(lang, card.action_item().rule), None)
     });
     html.push_str(&h);
@@ -947,6 +948,59 @@ mod tests {
             unavailable: vec![],
             alive: Alive::default(),
         })
+    }
+
+    /// A seller in two marketplaces: each "Do first" step names its
+    /// marketplace (the same SKU out of stock in both is two steps).
+    #[test]
+    fn do_first_names_the_marketplace_of_a_seller_in_several() {
+        let line = |m: &str| AlertLine {
+            fingerprint: format!("{m:0>16}"),
+            rule: RuleId::StockoutRisk,
+            title: "stockout risk",
+            severity: Severity::Critical,
+            marketplace: Some(m.into()),
+            subject: "sku FW-SPATULA-01".into(),
+            keys: vec![
+                ("marketplace".into(), m.into()),
+                ("sku".into(), "FW-SPATULA-01".into()),
+            ],
+            summary: "out of stock".into(),
+            since: at(),
+        };
+        let market = |id: &str, country: &str| MarketplaceKpis {
+            marketplace_id: id.into(),
+            country: country.into(),
+            at: at().date_naive(),
+            rows: checklist_rows(),
+        };
+        let r = digest(&DigestModel {
+            account: "eu".into(),
+            lang: Lang::En,
+            names: Names::default(),
+            generated_at: at(),
+            timezone: chrono_tz::Europe::London,
+            marketplaces: vec![
+                market("A1F83G8C2ARO7P", "UK"),
+                market("A1PA6795UKMFR9", "DE"),
+            ],
+            open_alerts: vec![line("A1F83G8C2ARO7P"), line("A1PA6795UKMFR9")],
+            resolved: vec![],
+            improved_kpis: vec![],
+            unavailable: vec![],
+            alive: Alive::default(),
+        });
+        let first = r
+            .text
+            .split("\n\n")
+            .find(|p| p.contains("FW-SPATULA-01"))
+            .unwrap_or("");
+        assert!(
+            first.contains("FW-SPATULA-01 (United Kingdom)")
+                && first.contains("FW-SPATULA-01 (Germany)"),
+            "{}",
+            r.text
+        );
     }
 
     #[test]
