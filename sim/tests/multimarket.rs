@@ -635,25 +635,32 @@ async fn reports_of_two_markets_merge_orders_and_refuse_one_market_types() {
             panic!("report {id} did not finish")
         }
     };
-    let r = status(orders_id).await;
-    assert_eq!(r["processingStatus"], "DONE", "{r}");
-    let doc_id = r["reportDocumentId"].as_str().unwrap();
-    let (_, _, doc) = sp_get(
-        &sim,
-        &token,
-        &format!("/reports/2021-06-30/documents/{doc_id}"),
-    )
-    .await;
-    let resp = http()
-        .get(doc["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let bytes = resp.bytes().await.unwrap();
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&bytes[..])
-        .read_to_end(&mut raw)
-        .unwrap();
+    // A finished report's document, gunzipped.
+    let document = |r: Value| {
+        let (sim, token) = (&sim, &token);
+        async move {
+            assert_eq!(r["processingStatus"], "DONE", "{r}");
+            let doc_id = r["reportDocumentId"].as_str().unwrap();
+            let (_, _, doc) = sp_get(
+                sim,
+                token,
+                &format!("/reports/2021-06-30/documents/{doc_id}"),
+            )
+            .await;
+            let resp = http()
+                .get(doc["url"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let bytes = resp.bytes().await.unwrap();
+            let mut raw = Vec::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut raw)
+                .unwrap();
+            raw
+        }
+    };
+    let raw = document(status(orders_id).await).await;
     let text: String = raw.iter().map(|&b| b as char).collect();
     assert!(
         text.contains("Amazon.co.uk") && text.contains("Amazon.de"),
@@ -678,27 +685,7 @@ async fn reports_of_two_markets_merge_orders_and_refuse_one_market_types() {
         .send()
         .await
         .unwrap();
-    let r = status(health_id).await;
-    assert_eq!(r["processingStatus"], "DONE", "{r}");
-    let doc_id = r["reportDocumentId"].as_str().unwrap();
-    let (_, _, doc) = sp_get(
-        &sim,
-        &token,
-        &format!("/reports/2021-06-30/documents/{doc_id}"),
-    )
-    .await;
-    let bytes = http()
-        .get(doc["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&bytes[..])
-        .read_to_end(&mut raw)
-        .unwrap();
+    let raw = document(status(health_id).await).await;
     let health: Value = serde_json::from_slice(&raw).unwrap();
     for key in ["accountStatuses", "performanceMetrics"] {
         let ids: Vec<&str> = health[key]
