@@ -604,15 +604,17 @@ async fn reports_of_two_markets_merge_orders_and_refuse_one_market_types() {
         .as_str()
         .unwrap()
         .to_owned();
-    let listings_id = create("GET_MERCHANT_LISTINGS_ALL_DATA")
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["reportId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = |kind: &'static str| {
+        let create = &create;
+        async move {
+            create(kind).await.unwrap().json::<Value>().await.unwrap()["reportId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let listings_id = id("GET_MERCHANT_LISTINGS_ALL_DATA").await;
+    let health_id = id("GET_V2_SELLER_PERFORMANCE_REPORT").await;
     http()
         .post(format!("{}/_sim/advance?by=41s", sim.base_url()))
         .send()
@@ -671,20 +673,6 @@ async fn reports_of_two_markets_merge_orders_and_refuse_one_market_types() {
 
     // The account health report is the account's: one element per
     // requested marketplace in each of its arrays.
-    let health_id = create("GET_V2_SELLER_PERFORMANCE_REPORT")
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["reportId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    http()
-        .post(format!("{}/_sim/advance?by=41s", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
     let raw = document(status(health_id).await).await;
     let health: Value = serde_json::from_slice(&raw).unwrap();
     for key in ["accountStatuses", "performanceMetrics"] {
