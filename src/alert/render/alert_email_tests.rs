@@ -673,3 +673,21 @@ fn subjects_name_the_marketplace_when_the_account_sells_in_several() {
         assert_eq!(got, want, "{lang:?}");
     }
 }
+
+/// The chat summary of an account in two marketplaces names the
+/// marketplace of every line, even of a message about one of them.
+#[test]
+fn chat_lines_name_the_marketplace_of_an_account_in_several() {
+    let mut de = stockout("FW-SPATULA-01");
+    de.subject[1].1 = DE.into();
+    for (marketplaces, named) in [(2, true), (1, false)] {
+        let email = AlertEmail {
+            marketplaces,
+            ..email_of(Lang::En, vec![de.clone()])
+        };
+        let s = super::super::summary(&email);
+        let line = &s.sections[0].alerts[0];
+        assert_eq!(line.name.ends_with("(Germany)"), named, "{}", line.name);
+        assert_eq!(s.do_first[0].name.ends_with("(Germany)"), named);
+    }
+}

@@ -233,7 +233,9 @@ pub fn summary(email: &AlertEmail) -> Summary<'_> {
     let lang = email.lang;
     let all = cards(email);
     let markets = markets(&all);
-    let multi = markets.len() > 1;
+    // An account in several marketplaces names each line's, even in a
+    // message about one of them (the same product sells in each).
+    let multi = email.marketplaces > 1 || markets.len() > 1;
     let active = email.items.iter().any(is_active);
     let tone = email
         .items
