@@ -156,6 +156,11 @@ pub fn gather(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Re
             .sum();
         accounts.push(AccountStatus {
             account: a.to_string(),
+            marketplaces: account
+                .marketplaces()
+                .iter()
+                .map(|m| m.country.to_string())
+                .collect(),
             never_synced: !runs.iter().any(|r| r.account == a),
             jobs,
             api_calls: calls
@@ -274,10 +279,18 @@ fn alerts(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Alerts> {
     for s in ["critical", "warning", "info"] {
         out.firing.insert(s, 0);
     }
-    for a in store::alerts::list(conn, false)? {
-        if a.state != crate::alert::state::State::Firing {
-            continue;
+    let firing: Vec<_> = store::alerts::list(conn, false)?
+        .into_iter()
+        .filter(|a| a.state == crate::alert::state::State::Firing)
+        .collect();
+    // An account with alerts in several marketplaces: each subject names its.
+    let mut markets: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
+    for a in &firing {
+        if let Some(m) = a.labels.get("marketplace").and_then(Value::as_str) {
+            markets.entry(a.account.as_str()).or_default().insert(m);
         }
+    }
+    for a in &firing {
         *out.firing.entry(a.severity.as_str()).or_default() += 1;
         let ack = store::alerts::ack_in_force(conn, &a.fingerprint, now)?;
         let silenced = silences.iter().find(|s| s.matches(a.rule, &a.labels));
@@ -291,7 +304,10 @@ fn alerts(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Alerts> {
             rule: a.rule.as_str().to_string(),
             severity: a.severity,
             account: a.account.clone(),
-            subject: subject_label(&a.labels),
+            subject: match markets.get(a.account.as_str()) {
+                Some(m) if m.len() > 1 => market_subject(&a.labels),
+                _ => subject_label(&a.labels),
+            },
             since: a.firing_since.unwrap_or(a.started_at),
             muted,
         });
@@ -303,6 +319,20 @@ fn alerts(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Alerts> {
 /// alert is about the whole marketplace.
 fn subject_label(labels: &Value) -> String {
     crate::alert::subject_label(|k| labels.get(k).and_then(Value::as_str))
+}
+
+/// [`subject_label`] led by the marketplace's country ("DE sku S1"), for
+/// an account with alerts in several marketplaces.
+fn market_subject(labels: &Value) -> String {
+    let key = |k: &str| labels.get(k).and_then(Value::as_str);
+    let only_market = |k: &str| if k == "marketplace" { key(k) } else { None };
+    let market = crate::alert::subject_label(only_market);
+    let rest = subject_label(labels);
+    if rest == market {
+        rest
+    } else {
+        format!("{market} {rest}")
+    }
 }
 
 fn outbox(conn: &Connection) -> anyhow::Result<Outbox> {
@@ -342,6 +372,30 @@ fn daemon(conn: &Connection, cfg: &Config, now: DateTime<Utc>) -> anyhow::Result
 mod tests {
     use super::*;
     use crate::cmd::status::tests::config;
+
+    #[test]
+    fn subjects_of_an_account_in_several_marketplaces_lead_with_its_country() {
+        let labels = |extra: serde_json::Value| {
+            let mut l = serde_json::json!({"account": "eu", "marketplace": "A1PA6795UKMFR9"});
+            for (k, v) in extra.as_object().unwrap() {
+                l[k] = v.clone();
+            }
+            l
+        };
+        for (extra, one, several) in [
+            (serde_json::json!({"sku": "S1"}), "sku S1", "DE sku S1"),
+            (serde_json::json!({}), "DE", "DE"),
+            (
+                serde_json::json!({"campaign_id": "7", "search_term": "mug"}),
+                "campaign 7 \"mug\"",
+                "DE campaign 7 \"mug\"",
+            ),
+        ] {
+            let l = labels(extra);
+            assert_eq!(subject_label(&l), one);
+            assert_eq!(market_subject(&l), several);
+        }
+    }
 
     #[test]
     fn meta_only_keeps_the_meta_rules_and_their_overrides() {

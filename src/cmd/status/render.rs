@@ -190,7 +190,11 @@ pub fn render_table(r: &Report) -> String {
         .map(|f| ((f.account.as_str(), f.job.as_str()), f))
         .collect();
     for a in &r.accounts {
-        out.push_str(&format!("\nACCOUNT {}\n", a.account));
+        out.push_str(&format!(
+            "\nACCOUNT {} ({})\n",
+            a.account,
+            a.marketplaces.join(", ")
+        ));
         let mut rows = vec![[
             "JOB",
             "NEWEST",

@@ -57,6 +57,8 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountStatus {
     pub account: String,
+    /// The account's marketplaces, by country code ("UK", "DE").
+    pub marketplaces: Vec<String>,
     /// No job of this account has ever run.
     pub never_synced: bool,
     pub jobs: Vec<JobStatus>,
