@@ -368,6 +368,17 @@ impl From<&'static Encoding> for Text {
     }
 }
 
+/// Whether `s` is digits grouped in threes by `mark` (`1,234`, `-12.345.678`):
+/// one to three digits, then groups of exactly three.
+fn grouped(s: &str, mark: char) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let groups: Vec<&str> = body.split(mark).collect();
+    groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// [`parse_number_in`] without a marketplace.
 pub fn parse_number(s: &str) -> Option<f64> {
     parse_number_in(s, None)
@@ -385,20 +396,12 @@ pub fn parse_number(s: &str) -> Option<f64> {
 /// [`MAX_MAGNITUDE`].
 pub fn parse_number_in(s: &str, form: Option<NumberForm>) -> Option<f64> {
     let s = trim(s);
-    let grouped = |mark: char| {
-        let body = s.strip_prefix('-').unwrap_or(s);
-        let groups: Vec<&str> = body.split(mark).collect();
-        groups.len() > 1
-            && (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()))
-    };
     let thousands = match form {
         Some(NumberForm::DecimalPoint) => Some(','),
         Some(NumberForm::DecimalComma) => Some('.'),
         None => None,
     };
-    if let Some(mark) = thousands.filter(|m| grouped(*m)) {
+    if let Some(mark) = thousands.filter(|m| grouped(s, *m)) {
         return s
             .replace(mark, "")
             .parse::<f64>()
@@ -429,13 +432,7 @@ pub fn parse_int(v: &str) -> Option<i64> {
     // thousands separator, not the decimal mark `parse_number` would take
     // it for: a whole number has no decimals to mark.
     for mark in [',', '.'] {
-        let groups: Vec<&str> = v.trim_start_matches('-').split(mark).collect();
-        if groups.len() > 1
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups
-                .iter()
-                .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
-        {
+        if grouped(v, mark) {
             return v.replace(mark, "").parse().ok();
         }
     }
@@ -911,6 +908,7 @@ mod tests {
             ("1.234", Some(1234)),
             ("1.234.567", Some(1_234_567)),
             ("1,23", None),
+            ("1234,567", None),
             ("12.0", Some(12)),
             ("12.5", None),
             ("abc", None),
