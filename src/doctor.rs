@@ -454,7 +454,8 @@ pub struct MarketCheck {
     pub ads_profile: Option<AdsProfile>,
     /// Whether the Ads profiles were listed at all.
     pub ads_listed: bool,
-    pub stored: StoredData,
+    /// The newest data stored, or why the database could not say.
+    pub stored: Result<StoredData, String>,
 }
 
 impl MarketCheck {
@@ -482,13 +483,12 @@ pub fn markets(
     account: &Account,
     participations: Option<&[Participation]>,
     profiles: Option<&[AdsProfile]>,
-    stored: impl Fn(&Marketplace) -> StoredData,
+    stored: impl Fn(&Marketplace) -> Result<StoredData, String>,
 ) -> Vec<MarketCheck> {
     account
         .marketplaces()
         .into_iter()
         .map(|m| {
-            let iso = if m.country == "UK" { "GB" } else { m.country };
             MarketCheck {
                 marketplace: m,
                 selling: participations.map(|ps| {
@@ -501,9 +501,13 @@ pub fn markets(
                             suspended_listings: false,
                         })
                 }),
+                // `lookup` reads the profile's ISO code (`GB` is the UK).
                 ads_profile: profiles.and_then(|ps| {
                     ps.iter()
-                        .find(|p| p.country_code == iso || p.country_code == m.country)
+                        .find(|p| {
+                            crate::model::marketplace::lookup(&p.country_code)
+                                .is_some_and(|x| x.id == m.id)
+                        })
                         .cloned()
                 }),
                 ads_listed: profiles.is_some(),
@@ -559,7 +563,10 @@ pub async fn check_account(
             account,
             participations.as_deref(),
             profiles.as_deref(),
-            |m| crate::store::ops::stored_data(&conn, &account.name, m.id).unwrap_or_default(),
+            |m| {
+                crate::store::ops::stored_data(&conn, &account.name, m.id)
+                    .map_err(|e| e.to_string())
+            },
         )
     };
     Checked {
@@ -664,9 +671,11 @@ mod tests {
             AdsProfile::of(&serde_json::json!({"profileId": 31, "countryCode": "GB", "currencyCode": "GBP", "timezone": "Europe/London"})).unwrap(),
             AdsProfile::of(&serde_json::json!({"profileId": 32, "countryCode": "DE", "currencyCode": "EUR", "timezone": "Europe/Berlin"})).unwrap(),
         ];
-        let stored = |m: &Marketplace| StoredData {
-            orders: (m.country == "UK").then(|| "2026-03-01".to_string()),
-            ..StoredData::default()
+        let stored = |m: &Marketplace| {
+            Ok(StoredData {
+                orders: (m.country == "UK").then(|| "2026-03-01".to_string()),
+                ..StoredData::default()
+            })
         };
         let got = markets(&cfg.accounts[0], Some(&parts), Some(&profiles), stored);
         type Row<'a> = (
@@ -688,7 +697,7 @@ mod tests {
                     m.marketplace.country,
                     m.selling.as_ref().map(|p| p.participating),
                     m.ads_profile.as_ref().map(|p| p.profile_id.as_str()),
-                    m.stored.orders.as_deref(),
+                    m.stored.as_ref().unwrap().orders.as_deref(),
                     m.problem().is_some(),
                 )
             })
@@ -700,10 +709,10 @@ mod tests {
         // at all (no Ads section): nothing to say about Ads.
         let only_uk = &profiles[..1];
         let got = markets(&cfg.accounts[0], Some(&parts), Some(only_uk), |_| {
-            StoredData::default()
+            Ok(StoredData::default())
         });
         assert!(got[1].problem().unwrap().contains("no Ads profile for DE"));
-        let got = markets(&cfg.accounts[0], None, None, |_| StoredData::default());
+        let got = markets(&cfg.accounts[0], None, None, |_| Ok(StoredData::default()));
         assert!(got
             .iter()
             .all(|m| m.problem().is_none() && m.selling.is_none()));

@@ -356,7 +356,11 @@ pub fn render(account: &Account, checked: &Checked, config: &Path) -> (String, b
 }
 
 /// The newest data stored for a marketplace, in one line.
-fn stored_line(d: &crate::store::ops::StoredData) -> String {
+fn stored_line(d: &Result<crate::store::ops::StoredData, String>) -> String {
+    let d = match d {
+        Ok(d) => d,
+        Err(e) => return format!("the database could not say what is stored: {e}"),
+    };
     let parts: Vec<String> = [
         ("orders to", &d.orders),
         ("inventory at", &d.inventory),
