@@ -216,18 +216,14 @@ fn table(
     .to_vec()];
     // An account in several marketplaces: each product's subject says which
     // (the same SKU out of stock in the UK and in Germany is two rows).
-    let mut markets: std::collections::HashMap<&str, std::collections::HashSet<&str>> =
-        Default::default();
-    for (a, _, _) in rows {
-        if let Some(m) = a.labels.get("marketplace").and_then(Value::as_str) {
-            markets.entry(a.account.as_str()).or_default().insert(m);
-        }
-    }
+    let several =
+        crate::model::alert::accounts_in_several_marketplaces(rows.iter().map(|(a, _, _)| *a));
     for (a, ack, sil) in rows {
         let key = |k: &str| a.labels.get(k).and_then(Value::as_str);
         let mut label = subject_label(lang, key);
-        let several = markets.get(a.account.as_str()).is_some_and(|m| m.len() > 1);
-        if several && crate::i18n::text::subject_words(lang, key).is_some() {
+        if several.contains(a.account.as_str())
+            && crate::i18n::text::subject_words(lang, key).is_some()
+        {
             let market = subject_label(lang, |k| (k == "marketplace").then(|| key(k)).flatten());
             label = format!("{market} · {label}");
         }

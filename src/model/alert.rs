@@ -102,6 +102,26 @@ impl Notified {
     }
 }
 
+/// The accounts whose `alerts` are in more than one marketplace: where a
+/// list of them must name each alert's marketplace (the same SKU out of
+/// stock in the UK and in Germany is two rows).
+pub fn accounts_in_several_marketplaces<'a>(
+    alerts: impl IntoIterator<Item = &'a Alert>,
+) -> std::collections::HashSet<&'a str> {
+    let mut markets: std::collections::HashMap<&str, std::collections::HashSet<&str>> =
+        Default::default();
+    for a in alerts {
+        if let Some(m) = a.labels.get("marketplace").and_then(Value::as_str) {
+            markets.entry(a.account.as_str()).or_default().insert(m);
+        }
+    }
+    markets
+        .into_iter()
+        .filter(|(_, m)| m.len() > 1)
+        .map(|(a, _)| a)
+        .collect()
+}
+
 impl Alert {
     /// Whether the alert is worse now than its last notification said
     /// (see [`Notified::worse`]); `false` before the first one.

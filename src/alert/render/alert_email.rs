@@ -112,7 +112,7 @@ fn alert_subject(email: &AlertEmail, cards: &[Card<'_>]) -> String {
     let lang = email.lang;
     let active: Vec<&Item> = email.items.iter().filter(|i| is_active(i)).collect();
     let resolved: Vec<&Item> = email.items.iter().filter(|i| !is_active(i)).collect();
-    let multi_market = email.marketplaces > 1 || markets(cards).len() > 1;
+    let multi_market = names_markets(email, &markets(cards));
     // Every item with its card, most urgent first, new before repeats.
     let mut ranked: Vec<(&Card<'_>, &Item)> = cards
         .iter()
@@ -583,6 +583,13 @@ fn item_line(email: &AlertEmail, card: &Card<'_>, item: &Item, multi: bool) -> (
 }
 
 /// The marketplaces of the cards, in the order first seen.
+/// Whether `email` names each problem's marketplace: its account sells in
+/// several (the same product sells in each), or its cards (`markets`) span
+/// several.
+pub(super) fn names_markets(email: &AlertEmail, markets: &[&'static Marketplace]) -> bool {
+    email.marketplaces > 1 || markets.len() > 1
+}
+
 pub(super) fn markets(all: &[Card<'_>]) -> Vec<&'static Marketplace> {
     all.iter().fold(Vec::new(), |mut v, c| {
         if !v.iter().any(|m: &&Marketplace| m.id == c.mkt.id) {
@@ -619,7 +626,7 @@ pub fn alert_email(email: &AlertEmail) -> Rendered {
     let all = cards(email);
     let subject = alert_subject(email, &all);
     let markets = markets(&all);
-    let multi = email.marketplaces > 1 || markets.len() > 1;
+    let multi = names_markets(email, &markets);
     let sub = as_of(email, &markets);
     let title = tr_args(
         lang,

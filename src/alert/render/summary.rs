@@ -235,7 +235,7 @@ pub fn summary(email: &AlertEmail) -> Summary<'_> {
     let markets = markets(&all);
     // An account in several marketplaces names each line's, even in a
     // message about one of them (the same product sells in each).
-    let multi = email.marketplaces > 1 || markets.len() > 1;
+    let multi = super::alert_email::names_markets(email, &markets);
     let active = email.items.iter().any(is_active);
     let tone = email
         .items

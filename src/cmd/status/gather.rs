@@ -284,12 +284,7 @@ fn alerts(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Alerts> {
         .filter(|a| a.state == crate::alert::state::State::Firing)
         .collect();
     // An account with alerts in several marketplaces: each subject names its.
-    let mut markets: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
-    for a in &firing {
-        if let Some(m) = a.labels.get("marketplace").and_then(Value::as_str) {
-            markets.entry(a.account.as_str()).or_default().insert(m);
-        }
-    }
+    let several = crate::model::alert::accounts_in_several_marketplaces(&firing);
     for a in &firing {
         *out.firing.entry(a.severity.as_str()).or_default() += 1;
         let ack = store::alerts::ack_in_force(conn, &a.fingerprint, now)?;
@@ -304,9 +299,10 @@ fn alerts(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Alerts> {
             rule: a.rule.as_str().to_string(),
             severity: a.severity,
             account: a.account.clone(),
-            subject: match markets.get(a.account.as_str()) {
-                Some(m) if m.len() > 1 => market_subject(&a.labels),
-                _ => subject_label(&a.labels),
+            subject: if several.contains(a.account.as_str()) {
+                market_subject(&a.labels)
+            } else {
+                subject_label(&a.labels)
             },
             since: a.firing_since.unwrap_or(a.started_at),
             muted,
